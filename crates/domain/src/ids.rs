@@ -1,0 +1,48 @@
+//! Typed identifiers. Every id is a UUIDv7: time-ordered (good index locality and a
+//! natural newest-first order for cursors) and unguessable across tenants.
+
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh id; time-ordered.
+            pub fn new() -> Self { Self(Uuid::now_v7()) }
+        }
+        impl Default for $name {
+            fn default() -> Self { Self::new() }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { self.0.fmt(f) }
+        }
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> { Uuid::parse_str(s).map(Self) }
+        }
+        impl From<Uuid> for $name {
+            fn from(u: Uuid) -> Self { Self(u) }
+        }
+    )*};
+}
+
+id_type!(
+    /// A tenant: every tenant-owned row carries one.
+    WorkspaceId,
+    UserId,
+    TeamId,
+    CustomerId,
+    IdentityId,
+    TicketId,
+    MessageId,
+    AttachmentId,
+    TokenId,
+    SessionId,
+    FieldId,
+);

@@ -1,0 +1,17 @@
+//! Otklik's core types and rules, with no I/O.
+//!
+//! Invariants: this crate knows nothing of sqlx, axum or tokio. Values that have a
+//! shape (`EmailAddress`, `PhoneE164`, `TicketNumber` …) can only be built through
+//! their `parse` functions, so code holding one never re-validates it.
+
+pub mod error;
+pub mod event;
+pub mod fields;
+pub mod identity;
+pub mod ids;
+pub mod ticket;
+pub mod time;
+pub mod user;
+
+pub use error::DomainError;
+pub use time::Timestamp;

@@ -1,0 +1,53 @@
+//! People who work in a workspace and what each role may do.
+
+use crate::wire_enum;
+
+wire_enum!(
+    /// A user's role. `light_agent` reads and writes internal notes only.
+    Role {
+        Owner = "owner",
+        Admin = "admin",
+        Supervisor = "supervisor",
+        Agent = "agent",
+        LightAgent = "light_agent",
+    }
+);
+
+impl Role {
+    /// Manage users, teams, custom fields, tokens and settings.
+    pub fn can_administer(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+    /// Change tickets and customers, post public replies.
+    pub fn can_work_tickets(self) -> bool {
+        !matches!(self, Role::LightAgent)
+    }
+    /// Write internal notes (everyone who can read).
+    pub fn can_write_notes(self) -> bool {
+        true
+    }
+    /// Grant `other` to someone: nobody grants a role above their own, and only an
+    /// owner makes owners.
+    pub fn can_grant(self, other: Role) -> bool {
+        match self {
+            Role::Owner => true,
+            Role::Admin => other != Role::Owner,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn light_agents_cannot_work_tickets_and_admins_cannot_make_owners() {
+        assert!(!Role::LightAgent.can_work_tickets());
+        assert!(Role::LightAgent.can_write_notes());
+        assert!(Role::Agent.can_work_tickets());
+        assert!(!Role::Agent.can_administer());
+        assert!(!Role::Admin.can_grant(Role::Owner));
+        assert!(Role::Owner.can_grant(Role::Owner));
+    }
+}

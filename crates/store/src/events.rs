@@ -1,0 +1,169 @@
+//! The event log's read side.
+//!
+//! A reader that pages with a cursor must never skip an event that commits later
+//! with a smaller id. On SQLite one writer commits in id order, so the id is the
+//! cursor. On PostgreSQL identity values are taken before commit, so events are
+//! ordered by (transaction id, id) and read only below the oldest transaction still
+//! running (`pg_snapshot_xmin`): nothing can later appear before the cursor.
+
+use crate::{Conn, Dialect, FromRow, Row, StoreError, query};
+use domain::Timestamp;
+use domain::ids::*;
+use serde_json::Value;
+
+/// A stored event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub ticket_id: Option<TicketId>,
+    pub customer_id: Option<CustomerId>,
+    pub actor_kind: String,
+    pub actor_id: Option<uuid::Uuid>,
+    pub data: Value,
+    pub created_at: Timestamp,
+    /// The writing transaction (PostgreSQL); 0 on SQLite.
+    pub tx: i64,
+}
+
+impl FromRow for EventRecord {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(EventRecord {
+            id: r.get(0)?,
+            workspace_id: r.id(1)?,
+            kind: r.get(2)?,
+            ticket_id: r.id_opt(3)?,
+            customer_id: r.id_opt(4)?,
+            actor_kind: r.get(5)?,
+            actor_id: r.get(6)?,
+            data: r.json(7)?,
+            created_at: r.time(8)?,
+            tx: r.get(9)?,
+        })
+    }
+}
+
+/// A position in the event stream; opaque to clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Cursor {
+    pub tx: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn of(e: &EventRecord) -> Cursor {
+        Cursor { tx: e.tx, id: e.id }
+    }
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.tx, self.id)
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (tx, id) = s.split_once('.')?;
+        Some(Cursor {
+            tx: tx.parse().ok().filter(|v: &i64| *v >= 0)?,
+            id: id.parse().ok().filter(|v: &i64| *v >= 0)?,
+        })
+    }
+}
+
+fn cols(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => {
+            "id, workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at, tx_id"
+        }
+        Dialect::Postgres => {
+            "id, workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at, tx_id::text::bigint"
+        }
+    }
+}
+
+/// The workspace's events after `after`, in commit order.
+pub async fn after(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let d = c.dialect();
+    let sql = match d {
+        Dialect::Sqlite => format!(
+            "SELECT {} FROM events WHERE workspace_id = $1 AND id > $3 AND $2 >= 0 ORDER BY id LIMIT $4",
+            cols(d)
+        ),
+        Dialect::Postgres => format!(
+            "SELECT {} FROM events WHERE workspace_id = $1 AND (tx_id, id) > ($2::text::xid8, $3) \
+             AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, id LIMIT $4",
+            cols(d)
+        ),
+    };
+    let q = query(sql)
+        .bind(ws)
+        .bind(after.tx.to_string())
+        .bind(after.id)
+        .bind(limit);
+    c.fetch_all(&q).await
+}
+
+/// Every workspace's events after `after`, in commit order (for in-process consumers).
+pub async fn all_after(
+    c: &mut Conn<'_>,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let d = c.dialect();
+    let sql = match d {
+        Dialect::Sqlite => format!(
+            "SELECT {} FROM events WHERE id > $2 AND $1 >= 0 ORDER BY id LIMIT $3",
+            cols(d)
+        ),
+        Dialect::Postgres => format!(
+            "SELECT {} FROM events WHERE (tx_id, id) > ($1::text::xid8, $2) \
+             AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, id LIMIT $3",
+            cols(d)
+        ),
+    };
+    c.fetch_all(
+        &query(sql)
+            .bind(after.tx.to_string())
+            .bind(after.id)
+            .bind(limit),
+    )
+    .await
+}
+
+/// A ticket's history, oldest first, after event id `after`.
+pub async fn of_ticket(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM events WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+        cols(c.dialect())
+    );
+    c.fetch_all(&query(sql).bind(ws).bind(ticket).bind(after).bind(limit))
+        .await
+}
+
+/// Everything about a customer (and profiles merged into it) and their tickets,
+/// newest first, before event id `before`.
+pub async fn of_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM events e WHERE e.workspace_id = $1 AND ($3 IS NULL OR e.id < $3) AND ( \
+           e.customer_id IN (SELECT id FROM customers WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2)) \
+           OR e.ticket_id IN (SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2)) \
+         ORDER BY e.id DESC LIMIT $4",
+        cols(c.dialect())
+    );
+    c.fetch_all(&query(sql).bind(ws).bind(customer).bind(before).bind(limit))
+        .await
+}

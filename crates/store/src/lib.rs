@@ -1,0 +1,311 @@
+//! The database: migrations, repositories, the event log, the job queue and the
+//! blob store, on SQLite (embedded, default) or PostgreSQL.
+//!
+//! Invariants:
+//! - Every write runs inside [`Store::write`], so the events it emits commit or vanish
+//!   with it. On SQLite all writes go through one writer task that groups concurrent
+//!   requests into one transaction (a savepoint each) and one fsync: a caller is
+//!   answered only after that commit is durable.
+//! - Every repository function that touches tenant data takes the `WorkspaceId` and
+//!   puts it in its `WHERE` clause.
+//! - No SQL outside this crate.
+
+pub mod blob;
+pub mod customers;
+pub mod events;
+pub mod idempotency;
+pub mod jobs;
+pub mod people;
+pub mod sql;
+pub mod tickets;
+mod tx;
+pub mod workspaces;
+mod writer;
+
+pub use sql::{Conn, Dialect, FromRow, Query, Row, query};
+pub use tx::Tx;
+
+use domain::Timestamp;
+use futures::future::BoxFuture;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the string names the constraint or index.
+    #[error("already exists ({0})")]
+    Conflict(String),
+    #[error("database: {0}")]
+    Db(#[source] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not parse: the database was changed behind Otklik's back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("blob store: {0}")]
+    Blob(#[from] std::io::Error),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                d.constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| d.message().to_owned()),
+            ),
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// The source of "now": a parameter so that time-based rules are testable.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // the one edge where real time enters
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        Timestamp::from_millis(ms)
+    }
+}
+
+/// An event as committed: what in-process listeners (live updates) receive.
+#[derive(Clone, Debug)]
+pub struct CommittedEvent {
+    pub id: i64,
+    pub workspace_id: domain::ids::WorkspaceId,
+    pub kind: &'static str,
+    pub ticket_id: Option<domain::ids::TicketId>,
+    pub data: serde_json::Value,
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `postgres://…` for PostgreSQL; otherwise SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the SQLite file and the blobs live.
+    pub data_dir: std::path::PathBuf,
+    /// Read connections (SQLite) or all connections (PostgreSQL).
+    pub max_connections: u32,
+    /// How many concurrent writes the SQLite writer folds into one commit.
+    pub max_batch: usize,
+}
+
+enum Backend {
+    Sqlite {
+        read: SqlitePool,
+        writer: writer::Handle,
+    },
+    Pg(PgPool),
+}
+
+struct Inner {
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<Arc<CommittedEvent>>,
+    blobs: blob::BlobStore,
+}
+
+/// The handle every service holds; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// A pooled read connection.
+pub enum ReadConn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Pg(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl ReadConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(c),
+            ReadConn::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
+/// What a write closure returns: a boxed future borrowing the transaction.
+pub type WriteFuture<'t, T, E> = BoxFuture<'t, Result<T, E>>;
+
+impl Store {
+    /// Opens (and creates) the database and runs pending migrations.
+    pub async fn open(opts: &StoreOptions, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
+        let blobs = blob::BlobStore::open(opts.data_dir.join("blobs"))?;
+        let backend = match opts.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let o = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Config(e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(opts.max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(o)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Backend::Pg(pool)
+            }
+            Some(other) if !other.is_empty() => {
+                return Err(StoreError::Config(format!(
+                    "DATABASE_URL must start with postgres:// (got {:?}); leave it unset for the embedded SQLite database",
+                    other.split(':').next().unwrap_or_default()
+                )));
+            }
+            _ => {
+                std::fs::create_dir_all(&opts.data_dir)?;
+                let file = opts.data_dir.join("otklik.sqlite3");
+                let base = sqlite_options(&file);
+                let mut write_conn = {
+                    use sqlx::ConnectOptions as _;
+                    base.clone().create_if_missing(true).connect().await?
+                };
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&mut write_conn)
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .connect_with(base.read_only(true))
+                    .await?;
+                let writer = writer::spawn(write_conn, clock.clone(), opts.max_batch.max(1));
+                Backend::Sqlite { read, writer }
+            }
+        };
+        let (events, _) = broadcast::channel(4096);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                clock,
+                events,
+                blobs,
+            }),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn blobs(&self) -> &blob::BlobStore {
+        &self.inner.blobs
+    }
+
+    /// Committed events, for in-process listeners. Lagging receivers lose old events
+    /// and must catch up from the event log.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    /// A connection for reading.
+    pub async fn read(&self) -> Result<ReadConn, StoreError> {
+        Ok(match &self.inner.backend {
+            Backend::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire().await?),
+            Backend::Pg(pool) => ReadConn::Pg(pool.acquire().await?),
+        })
+    }
+
+    /// Runs `f` in a transaction and commits it durably. An `Err` from `f` rolls back
+    /// everything `f` wrote (and the events it emitted) and is returned as is.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> WriteFuture<'t, T, E> + Send + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite { writer, .. } => {
+                let (events, result) = writer.submit(f).await?;
+                self.publish(events);
+                result
+            }
+            Backend::Pg(pool) => {
+                let t = pool.begin().await.map_err(StoreError::from)?;
+                let mut tx = Tx::pg(t, self.now());
+                match f(&mut tx).await {
+                    Ok(v) => {
+                        let events = tx.commit_pg().await?;
+                        self.publish(events);
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        tx.rollback_pg().await;
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&self, events: Vec<CommittedEvent>) {
+        for e in events {
+            // No receivers is normal (nobody is listening live).
+            let _ = self.inner.events.send(Arc::new(e));
+        }
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.read().await?;
+        c.conn()
+            .fetch_one::<i64>(&query("SELECT 1"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops accepting writes and waits for the SQLite writer to finish what it has.
+    pub async fn close(&self) {
+        match &self.inner.backend {
+            Backend::Sqlite { read, writer } => {
+                writer.close().await;
+                read.close().await;
+            }
+            Backend::Pg(pool) => pool.close().await,
+        }
+    }
+}
+
+fn sqlite_options(file: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(file)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is fsync'd before the writer answers anyone.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-32000")
+        .pragma("temp_store", "memory")
+}
+
+#[cfg(test)]
+mod smoke_tests;

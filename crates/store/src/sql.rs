@@ -1,0 +1,301 @@
+//! One query text for both databases.
+//!
+//! sqlx's checked `query!` macros target one database at a time and its `Any` driver
+//! copies every row into its own value type, so Otklik writes each query once in the
+//! SQL both dialects accept (`$1` placeholders work in SQLite too) and binds typed
+//! [`Arg`]s to the native driver of whichever backend is open. Rows are read straight
+//! from the native row through [`Row::get`]. Where the dialects differ the caller
+//! branches on [`Conn::dialect`].
+
+use crate::StoreError;
+use domain::Timestamp;
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Postgres, Sqlite};
+use std::borrow::Cow;
+use uuid::Uuid;
+
+/// Which SQL dialect a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound value. Nulls carry their type: PostgreSQL checks parameter types even for NULL.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Uuid(Option<Uuid>),
+    Bytes(Option<Vec<u8>>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident $(via $conv:expr)?),* $(,)?) => {$(
+        impl From<$t> for Arg {
+            fn from(x: $t) -> Arg { Arg::$v(Some(arg_from!(@conv x $($conv)?))) }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(x: Option<$t>) -> Arg { Arg::$v(x.map(|x| arg_from!(@conv x $($conv)?))) }
+        }
+    )*};
+    (@conv $x:ident) => { $x.into() };
+    (@conv $x:ident $conv:expr) => { ($conv)($x) };
+}
+
+arg_from!(
+    i64 => I64,
+    f64 => F64,
+    bool => Bool,
+    String => Text,
+    &str => Text via |s: &str| s.to_owned(),
+    &String => Text via |s: &String| s.clone(),
+    Uuid => Uuid,
+    Vec<u8> => Bytes,
+    &[u8] => Bytes via |b: &[u8]| b.to_vec(),
+    Timestamp => I64 via |t: Timestamp| t.millis(),
+    domain::ids::WorkspaceId => Uuid via |i: domain::ids::WorkspaceId| i.0,
+    domain::ids::UserId => Uuid via |i: domain::ids::UserId| i.0,
+    domain::ids::TeamId => Uuid via |i: domain::ids::TeamId| i.0,
+    domain::ids::CustomerId => Uuid via |i: domain::ids::CustomerId| i.0,
+    domain::ids::IdentityId => Uuid via |i: domain::ids::IdentityId| i.0,
+    domain::ids::TicketId => Uuid via |i: domain::ids::TicketId| i.0,
+    domain::ids::MessageId => Uuid via |i: domain::ids::MessageId| i.0,
+    domain::ids::AttachmentId => Uuid via |i: domain::ids::AttachmentId| i.0,
+    domain::ids::TokenId => Uuid via |i: domain::ids::TokenId| i.0,
+    domain::ids::SessionId => Uuid via |i: domain::ids::SessionId| i.0,
+    domain::ids::FieldId => Uuid via |i: domain::ids::FieldId| i.0,
+);
+
+/// A query text with its arguments.
+#[derive(Clone, Debug)]
+pub struct Query {
+    sql: Cow<'static, str>,
+    args: Vec<Arg>,
+}
+
+/// Starts a query.
+pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+impl Query {
+    pub fn bind(mut self, a: impl Into<Arg>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+    /// The next placeholder's number, for queries assembled piece by piece.
+    pub fn next_param(&self) -> usize {
+        self.args.len() + 1
+    }
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+    /// Appends SQL text (for dynamic filters).
+    pub fn push(mut self, sql: &str) -> Self {
+        self.sql.to_mut().push_str(sql);
+        self
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+        let mut q = sqlx::query::<Sqlite>(&self.sql);
+        for a in &self.args {
+            q = match a {
+                Arg::I64(v) => q.bind(*v),
+                Arg::F64(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Uuid(v) => q.bind(*v),
+                Arg::Bytes(v) => q.bind(v.as_deref()),
+            };
+        }
+        q
+    }
+
+    fn pg(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query::<Postgres>(&self.sql);
+        for a in &self.args {
+            q = match a {
+                Arg::I64(v) => q.bind(*v),
+                Arg::F64(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Uuid(v) => q.bind(*v),
+                Arg::Bytes(v) => q.bind(v.as_deref()),
+            };
+        }
+        q
+    }
+}
+
+/// A borrowed native connection of either backend.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// A result row of either backend.
+pub enum Row<'r> {
+    Sqlite(&'r SqliteRow),
+    Pg(&'r PgRow),
+}
+
+/// A column type both drivers can decode.
+pub trait Col:
+    Sized
+    + for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+impl<T> Col for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
+
+impl Row<'_> {
+    /// Column `i` as `T`.
+    pub fn get<T: Col>(&self, i: usize) -> Result<T, StoreError> {
+        use sqlx::Row as _;
+        match self {
+            Row::Sqlite(r) => r.try_get::<T, usize>(i),
+            Row::Pg(r) => r.try_get::<T, usize>(i),
+        }
+        .map_err(StoreError::from)
+    }
+    pub fn time(&self, i: usize) -> Result<Timestamp, StoreError> {
+        self.get::<i64>(i).map(Timestamp::from_millis)
+    }
+    pub fn time_opt(&self, i: usize) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.get::<Option<i64>>(i)?.map(Timestamp::from_millis))
+    }
+    pub fn id<T: From<Uuid>>(&self, i: usize) -> Result<T, StoreError> {
+        self.get::<Uuid>(i).map(T::from)
+    }
+    pub fn id_opt<T: From<Uuid>>(&self, i: usize) -> Result<Option<T>, StoreError> {
+        Ok(self.get::<Option<Uuid>>(i)?.map(T::from))
+    }
+    /// A stored wire-enum spelling parsed back; a bad value means the database was
+    /// changed behind Otklik's back.
+    pub fn parse<T>(
+        &self,
+        i: usize,
+        parse: fn(&str) -> Result<T, domain::DomainError>,
+    ) -> Result<T, StoreError> {
+        let s: String = self.get(i)?;
+        parse(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+    pub fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T, StoreError> {
+        let s: String = self.get(i)?;
+        serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// A type built from one result row.
+pub trait FromRow: Sized {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError>;
+}
+
+macro_rules! scalar_from_row {
+    ($($t:ty),*) => {$(
+        impl FromRow for $t {
+            fn from_row(row: &Row<'_>) -> Result<Self, StoreError> { row.get(0) }
+        }
+    )*};
+}
+scalar_from_row!(
+    i64,
+    String,
+    Uuid,
+    bool,
+    Option<i64>,
+    Option<String>,
+    Option<Uuid>
+);
+
+impl<A: Col, B: Col> FromRow for (A, B) {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+        Ok((row.get(0)?, row.get(1)?))
+    }
+}
+
+impl Conn<'_> {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement; the number of rows it touched.
+    pub async fn execute(&mut self, q: &Query) -> Result<u64, StoreError> {
+        Ok(match self {
+            Conn::Sqlite(c) => q.sqlite().execute(&mut **c).await?.rows_affected(),
+            Conn::Pg(c) => q.pg().execute(&mut **c).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all<T: FromRow>(&mut self, q: &Query) -> Result<Vec<T>, StoreError> {
+        match self {
+            Conn::Sqlite(c) => q
+                .sqlite()
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|r| T::from_row(&Row::Sqlite(r)))
+                .collect(),
+            Conn::Pg(c) => q
+                .pg()
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|r| T::from_row(&Row::Pg(r)))
+                .collect(),
+        }
+    }
+
+    pub async fn fetch_optional<T: FromRow>(&mut self, q: &Query) -> Result<Option<T>, StoreError> {
+        match self {
+            Conn::Sqlite(c) => q
+                .sqlite()
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| T::from_row(&Row::Sqlite(&r)))
+                .transpose(),
+            Conn::Pg(c) => q
+                .pg()
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| T::from_row(&Row::Pg(&r)))
+                .transpose(),
+        }
+    }
+
+    pub async fn fetch_one<T: FromRow>(&mut self, q: &Query) -> Result<T, StoreError> {
+        self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Runs several statements separated by `;` with no arguments (migrations, pragmas).
+    pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        use sqlx::Executor as _;
+        match self {
+            Conn::Sqlite(c) => {
+                c.execute(sql).await?;
+            }
+            Conn::Pg(c) => {
+                c.execute(sql).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,620 @@
+//! Tickets, their messages and attachments, and custom field definitions.
+
+use crate::{Conn, FromRow, Query, Row, StoreError, Tx, query};
+use domain::Timestamp;
+use domain::fields::FieldType;
+use domain::ids::*;
+use domain::ticket::{AuthorKind, Channel, DeliveryState, Priority, Status, Visibility};
+use serde_json::{Map, Value};
+
+/// A ticket row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub workspace_id: WorkspaceId,
+    pub number: i64,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub customer_id: CustomerId,
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub tier: i64,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: Map<String, Value>,
+    pub follow_up_of: Option<TicketId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub solved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+const COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.customer_id, t.assignee_id, t.team_id, \
+                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at";
+
+impl FromRow for Ticket {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Ticket {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            number: r.get(2)?,
+            subject: r.get(3)?,
+            status: r.parse(4, Status::parse)?,
+            priority: r.parse(5, Priority::parse)?,
+            channel: r.parse(6, Channel::parse)?,
+            customer_id: r.id(7)?,
+            assignee_id: r.id_opt(8)?,
+            team_id: r.id_opt(9)?,
+            tier: r.get(10)?,
+            category: r.get(11)?,
+            tags: r.json(12)?,
+            custom_fields: r.json(13)?,
+            follow_up_of: r.id_opt(14)?,
+            created_at: r.time(15)?,
+            updated_at: r.time(16)?,
+            solved_at: r.time_opt(17)?,
+            closed_at: r.time_opt(18)?,
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, customer_id, assignee_id, team_id, tier, \
+         category, tags, custom_fields, follow_up_of, created_at, updated_at, solved_at, closed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(t.id)
+    .bind(t.workspace_id)
+    .bind(t.number)
+    .bind(&t.subject)
+    .bind(t.status.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.channel.as_str())
+    .bind(t.customer_id)
+    .bind(t.assignee_id)
+    .bind(t.team_id)
+    .bind(t.tier)
+    .bind(t.category.as_deref())
+    .bind(to_json(&t.tags)?)
+    .bind(to_json(&t.custom_fields)?)
+    .bind(t.follow_up_of)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .bind(t.solved_at)
+    .bind(t.closed_at);
+    tx.conn().execute(&q).await?;
+    insert_tags(tx, t.workspace_id, t.id, &t.tags).await
+}
+
+async fn insert_tags(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: TicketId,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut q = query("INSERT INTO ticket_tags (workspace_id, ticket_id, tag) VALUES ");
+    for (i, tag) in tags.iter().enumerate() {
+        let n = q.next_param();
+        q = q
+            .push(&format!(
+                "{}(${}, ${}, ${})",
+                if i == 0 { "" } else { ", " },
+                n,
+                n + 1,
+                n + 2
+            ))
+            .bind(ws)
+            .bind(id)
+            .bind(tag);
+    }
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// Writes every mutable column of `t`; tags are re-synced when `tags_changed`.
+pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), StoreError> {
+    let q = query(
+        "UPDATE tickets SET subject = $3, status = $4, priority = $5, assignee_id = $6, team_id = $7, tier = $8, category = $9, \
+         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(t.workspace_id)
+    .bind(t.id)
+    .bind(&t.subject)
+    .bind(t.status.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.assignee_id)
+    .bind(t.team_id)
+    .bind(t.tier)
+    .bind(t.category.as_deref())
+    .bind(to_json(&t.tags)?)
+    .bind(to_json(&t.custom_fields)?)
+    .bind(t.updated_at)
+    .bind(t.solved_at)
+    .bind(t.closed_at);
+    if tx.conn().execute(&q).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if tags_changed {
+        tx.conn()
+            .execute(
+                &query("DELETE FROM ticket_tags WHERE workspace_id = $1 AND ticket_id = $2")
+                    .bind(t.workspace_id)
+                    .bind(t.id),
+            )
+            .await?;
+        insert_tags(tx, t.workspace_id, t.id, &t.tags).await?;
+    }
+    Ok(())
+}
+
+/// Marks the ticket as touched (a new message) without other changes.
+pub async fn touch(tx: &mut Tx, ws: WorkspaceId, id: TicketId) -> Result<(), StoreError> {
+    let now = tx.now();
+    tx.conn()
+        .execute(
+            &query("UPDATE tickets SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(now),
+        )
+        .await
+        .map(|_| ())
+}
+
+pub async fn get(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: TicketId,
+) -> Result<Option<Ticket>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1 AND t.id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+pub async fn get_by_number(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    number: i64,
+) -> Result<Option<Ticket>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1 AND t.number = $2"
+        ))
+        .bind(ws)
+        .bind(number),
+    )
+    .await
+}
+
+/// Which tickets a list shows. Every field narrows; `None` means any.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+    pub channels: Vec<Channel>,
+    /// `Some(None)` asks for unassigned tickets.
+    pub assignee: Option<Option<UserId>>,
+    pub team: Option<Option<TeamId>>,
+    pub customer: Option<CustomerId>,
+    pub tag: Option<String>,
+    /// Words that must appear in the subject or a message (case-insensitive substring).
+    pub text: Option<String>,
+}
+
+fn in_list<T: Copy>(
+    mut q: Query,
+    column: &str,
+    items: &[T],
+    as_str: fn(T) -> &'static str,
+) -> Query {
+    if items.is_empty() {
+        return q;
+    }
+    q = q.push(&format!(" AND {column} IN ("));
+    for (i, it) in items.iter().enumerate() {
+        let n = q.next_param();
+        q = q
+            .push(&format!("{}${n}", if i == 0 { "" } else { ", " }))
+            .bind(as_str(*it));
+    }
+    q.push(")")
+}
+
+fn like_pattern(s: &str) -> String {
+    format!(
+        "%{}%",
+        s.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// Tickets newest first, after the cursor `before` (an id from the previous page).
+pub async fn list(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    f: &Filter,
+    before: Option<TicketId>,
+    limit: i64,
+) -> Result<Vec<Ticket>, StoreError> {
+    let mut q = query(format!(
+        "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1"
+    ))
+    .bind(ws);
+    if let Some(b) = before {
+        let n = q.next_param();
+        q = q.push(&format!(" AND t.id < ${n}")).bind(b);
+    }
+    q = in_list(q, "t.status", &f.statuses, Status::as_str);
+    q = in_list(q, "t.priority", &f.priorities, Priority::as_str);
+    q = in_list(q, "t.channel", &f.channels, Channel::as_str);
+    match f.assignee {
+        Some(Some(u)) => {
+            let n = q.next_param();
+            q = q.push(&format!(" AND t.assignee_id = ${n}")).bind(u);
+        }
+        Some(None) => q = q.push(" AND t.assignee_id IS NULL"),
+        None => {}
+    }
+    match f.team {
+        Some(Some(t)) => {
+            let n = q.next_param();
+            q = q.push(&format!(" AND t.team_id = ${n}")).bind(t);
+        }
+        Some(None) => q = q.push(" AND t.team_id IS NULL"),
+        None => {}
+    }
+    if let Some(cust) = f.customer {
+        let n = q.next_param();
+        q = q.push(&format!(" AND t.customer_id = ${n}")).bind(cust);
+    }
+    if let Some(tag) = &f.tag {
+        let n = q.next_param();
+        q = q
+            .push(&format!(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.workspace_id = $1 AND g.ticket_id = t.id AND g.tag = ${n})"))
+            .bind(tag.as_str());
+    }
+    if let Some(text) = &f.text {
+        let n = q.next_param();
+        q = q
+            .push(&format!(
+                " AND (LOWER(t.subject) LIKE ${n} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.workspace_id = $1 \
+                 AND m.ticket_id = t.id AND LOWER(m.body_text) LIKE ${n} ESCAPE '\\'))"
+            ))
+            .bind(like_pattern(text));
+    }
+    let n = q.next_param();
+    q = q
+        .push(&format!(" ORDER BY t.id DESC LIMIT ${n}"))
+        .bind(limit);
+    c.fetch_all(&q).await
+}
+
+pub async fn count(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<i64, StoreError> {
+    c.fetch_one(&query("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1").bind(ws))
+        .await
+}
+
+/// A message in a ticket's thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    pub visibility: Visibility,
+    pub author_kind: AuthorKind,
+    pub author_user_id: Option<UserId>,
+    pub author_customer_id: Option<CustomerId>,
+    pub channel: Channel,
+    pub body_text: String,
+    /// Already sanitised when stored.
+    pub body_html: Option<String>,
+    pub external_id: Option<String>,
+    pub delivery_state: Option<DeliveryState>,
+    pub delivery_error: Option<String>,
+    pub created_at: Timestamp,
+    pub attachments: Vec<Attachment>,
+}
+
+const MSG_COLS: &str = "id, workspace_id, ticket_id, visibility, author_kind, author_user_id, author_customer_id, channel, body_text, \
+                        body_html, external_id, delivery_state, delivery_error, created_at";
+
+impl FromRow for Message {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        let delivery: Option<String> = r.get(11)?;
+        Ok(Message {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            ticket_id: r.id(2)?,
+            visibility: r.parse(3, Visibility::parse)?,
+            author_kind: r.parse(4, AuthorKind::parse)?,
+            author_user_id: r.id_opt(5)?,
+            author_customer_id: r.id_opt(6)?,
+            channel: r.parse(7, Channel::parse)?,
+            body_text: r.get(8)?,
+            body_html: r.get(9)?,
+            external_id: r.get(10)?,
+            delivery_state: delivery
+                .map(|d| DeliveryState::parse(&d))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            delivery_error: r.get(12)?,
+            created_at: r.time(13)?,
+            attachments: Vec::new(),
+        })
+    }
+}
+
+pub async fn insert_message(tx: &mut Tx, m: &Message) -> Result<(), StoreError> {
+    let q = query(format!("INSERT INTO messages ({MSG_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+        .bind(m.id)
+        .bind(m.workspace_id)
+        .bind(m.ticket_id)
+        .bind(m.visibility.as_str())
+        .bind(m.author_kind.as_str())
+        .bind(m.author_user_id)
+        .bind(m.author_customer_id)
+        .bind(m.channel.as_str())
+        .bind(&m.body_text)
+        .bind(m.body_html.as_deref())
+        .bind(m.external_id.as_deref())
+        .bind(m.delivery_state.map(|d| d.as_str()))
+        .bind(m.delivery_error.as_deref())
+        .bind(m.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// The message ingested earlier under this channel's external id.
+pub async fn message_by_external(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    channel: Channel,
+    external_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let q = query(format!("SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND channel = $2 AND external_id = $3"))
+        .bind(ws)
+        .bind(channel.as_str())
+        .bind(external_id);
+    c.fetch_optional(&q).await
+}
+
+pub async fn message(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: MessageId,
+) -> Result<Option<Message>, StoreError> {
+    let Some(mut m) = c
+        .fetch_optional::<Message>(
+            &query(format!(
+                "SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND id = $2"
+            ))
+            .bind(ws)
+            .bind(id),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    m.attachments = attachments_of(c, ws, &[m.id]).await?;
+    Ok(Some(m))
+}
+
+/// A ticket's thread, oldest first, after the cursor `after`.
+pub async fn messages(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    after: Option<MessageId>,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let q = query(format!(
+        "SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+    ))
+    .bind(ws)
+    .bind(ticket)
+    .bind(after)
+    .bind(limit);
+    let mut rows: Vec<Message> = c.fetch_all(&q).await?;
+    let ids: Vec<MessageId> = rows.iter().map(|m| m.id).collect();
+    let atts = attachments_of(c, ws, &ids).await?;
+    for m in &mut rows {
+        m.attachments = atts
+            .iter()
+            .filter(|a| a.message_id == Some(m.id))
+            .cloned()
+            .collect();
+    }
+    Ok(rows)
+}
+
+pub async fn set_delivery(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: MessageId,
+    state: DeliveryState,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let q = query("UPDATE messages SET delivery_state = $3, delivery_error = $4 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws)
+        .bind(id)
+        .bind(state.as_str())
+        .bind(error);
+    match tx.conn().execute(&q).await? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// An attachment's metadata; the bytes are in the blob store under `sha256`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub workspace_id: WorkspaceId,
+    pub message_id: Option<MessageId>,
+    pub sha256: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+const ATT_COLS: &str =
+    "id, workspace_id, message_id, sha256, filename, content_type, size, uploaded_by, created_at";
+
+impl FromRow for Attachment {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Attachment {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            message_id: r.id_opt(2)?,
+            sha256: r.get(3)?,
+            filename: r.get(4)?,
+            content_type: r.get(5)?,
+            size: r.get(6)?,
+            uploaded_by: r.id_opt(7)?,
+            created_at: r.time(8)?,
+        })
+    }
+}
+
+pub async fn insert_attachment(tx: &mut Tx, a: &Attachment) -> Result<(), StoreError> {
+    let q = query(format!(
+        "INSERT INTO attachments ({ATT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(a.id)
+    .bind(a.workspace_id)
+    .bind(a.message_id)
+    .bind(&a.sha256)
+    .bind(&a.filename)
+    .bind(&a.content_type)
+    .bind(a.size)
+    .bind(a.uploaded_by)
+    .bind(a.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn attachment(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: AttachmentId,
+) -> Result<Option<Attachment>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {ATT_COLS} FROM attachments WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// Attaches uploaded, not yet used attachments of the workspace to a message.
+/// `NotFound` if any of them is unknown, of another workspace or already used.
+pub async fn link_attachments(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    message: MessageId,
+    ids: &[AttachmentId],
+) -> Result<(), StoreError> {
+    for id in ids {
+        let q = query("UPDATE attachments SET message_id = $3 WHERE workspace_id = $1 AND id = $2 AND message_id IS NULL").bind(ws).bind(*id).bind(message);
+        if tx.conn().execute(&q).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+async fn attachments_of(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    messages: &[MessageId],
+) -> Result<Vec<Attachment>, StoreError> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query(format!(
+        "SELECT {ATT_COLS} FROM attachments WHERE workspace_id = $1 AND message_id IN ("
+    ))
+    .bind(ws);
+    for (i, m) in messages.iter().enumerate() {
+        let n = q.next_param();
+        q = q
+            .push(&format!("{}${n}", if i == 0 { "" } else { ", " }))
+            .bind(*m);
+    }
+    c.fetch_all(&q.push(") ORDER BY id")).await
+}
+
+/// A custom field definition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub id: FieldId,
+    pub workspace_id: WorkspaceId,
+    pub key: String,
+    pub label: String,
+    pub field_type: FieldType,
+    pub options: Vec<String>,
+    pub required: bool,
+    pub created_at: Timestamp,
+}
+
+impl FromRow for Field {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Field {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            key: r.get(2)?,
+            label: r.get(3)?,
+            field_type: r.parse(4, FieldType::parse)?,
+            options: r.json(5)?,
+            required: r.get(6)?,
+            created_at: r.time(7)?,
+        })
+    }
+}
+
+impl Field {
+    pub fn def(&self) -> domain::fields::FieldDef {
+        domain::fields::FieldDef {
+            key: self.key.clone(),
+            field_type: self.field_type,
+            options: self.options.clone(),
+            required: self.required,
+        }
+    }
+}
+
+pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
+    let q = query("INSERT INTO custom_fields (id, workspace_id, key, label, field_type, options, required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(f.id)
+        .bind(f.workspace_id)
+        .bind(&f.key)
+        .bind(&f.label)
+        .bind(f.field_type.as_str())
+        .bind(to_json(&f.options)?)
+        .bind(f.required)
+        .bind(f.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn fields(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<Field>, StoreError> {
+    c.fetch_all(&query("SELECT id, workspace_id, key, label, field_type, options, required, created_at FROM custom_fields WHERE workspace_id = $1 ORDER BY key").bind(ws))
+        .await
+}
