@@ -1,1 +1,114 @@
-//! engine
+//! Services on top of the store: workspaces, people and auth, customers, tickets and
+//! messages, and the job worker. Handlers (HTTP, CLI, channels) call these; the
+//! business rules live here and nowhere above.
+//!
+//! Invariants:
+//! - Every service call takes the acting [`Principal`] (or is an explicit system
+//!   call) and checks its role before touching data; every query is scoped by the
+//!   principal's workspace.
+//! - Every change emits its event in the same transaction (`Tx::emit`).
+//! - An internal note never reaches a channel: the delivery job refuses it.
+
+pub mod auth;
+pub mod customers;
+pub mod error;
+pub mod people;
+pub mod tickets;
+pub mod worker;
+pub mod workspaces;
+
+pub use error::EngineError;
+
+use domain::ids::*;
+use domain::user::Role;
+use store::Store;
+
+/// Limits that protect the service from oversized input. All configurable.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest message body (text or HTML), in bytes.
+    pub max_message_bytes: usize,
+    /// Largest attachment, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Most attachments on one message.
+    pub max_attachments_per_message: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 256 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_attachments_per_message: 20,
+        }
+    }
+}
+
+/// How the caller was authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    Token(TokenId),
+    /// A browser session with its CSRF token.
+    Session {
+        id: SessionId,
+        csrf: String,
+    },
+    /// The command line, acting as a named user.
+    Cli,
+}
+
+/// Who is acting: one user of one workspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub via: Via,
+}
+
+impl Principal {
+    pub fn actor(&self) -> domain::event::Actor {
+        domain::event::Actor::User(self.user_id)
+    }
+    pub fn require_admin(&self) -> Result<(), EngineError> {
+        if self.role.can_administer() {
+            Ok(())
+        } else {
+            Err(EngineError::Forbidden(
+                "only owners and admins may do this".into(),
+            ))
+        }
+    }
+    pub fn require_ticket_work(&self) -> Result<(), EngineError> {
+        if self.role.can_work_tickets() {
+            Ok(())
+        } else {
+            Err(EngineError::Forbidden(
+                "light agents can read tickets and write internal notes only".into(),
+            ))
+        }
+    }
+}
+
+/// The services, sharing one store.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Store,
+    pub limits: Limits,
+    pub auth: auth::AuthState,
+}
+
+impl Engine {
+    pub fn new(store: Store, limits: Limits) -> Engine {
+        Engine {
+            store,
+            limits,
+            auth: auth::AuthState::default(),
+        }
+    }
+}
+
+/// Keeps a page size within 1..=200 (the API's documented bounds), 50 by default.
+pub fn page_limit(requested: Option<i64>) -> i64 {
+    requested.unwrap_or(50).clamp(1, 200)
+}

@@ -10,6 +10,7 @@
 //!   puts it in its `WHERE` clause.
 //! - No SQL outside this crate.
 
+pub mod admin;
 pub mod blob;
 pub mod customers;
 pub mod events;

@@ -1,1 +1,161 @@
-//! web
+//! HTTP: the JSON API under `/api/v1` with its OpenAPI document, health and metrics.
+//!
+//! Invariants: only this crate speaks HTTP and JSON; handlers call engine services
+//! and never hold business rules or SQL; every error leaves as problem+json with the
+//! request id.
+
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+mod openapi;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use engine::Engine;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Web settings.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Mark session cookies `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            max_body_bytes: 2 * 1024 * 1024,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The whole HTTP application.
+pub fn router(engine: Engine, config: WebConfig) -> Router {
+    let attachment_limit = engine.limits.max_attachment_bytes + 64 * 1024;
+    let body_limit = config.max_body_bytes;
+    let state = AppState {
+        engine,
+        config: Arc::new(config),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let v1 = Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .route("/auth/login", post(api::login))
+        .route("/auth/logout", post(api::logout))
+        .route("/auth/password", post(api::change_password))
+        .route("/me", get(api::me))
+        .route(
+            "/workspace",
+            get(api::get_workspace).patch(api::patch_workspace),
+        )
+        .route("/users", get(api::list_users).post(api::create_user))
+        .route("/users/{id}", get(api::get_user).patch(api::patch_user))
+        .route("/teams", get(api::list_teams).post(api::create_team))
+        .route("/teams/{id}", get(api::get_team).patch(api::patch_team))
+        .route("/tokens", get(api::list_tokens).post(api::create_token))
+        .route("/tokens/{id}", delete(api::revoke_token))
+        .route(
+            "/custom-fields",
+            get(api::list_fields).post(api::create_field),
+        )
+        .route(
+            "/customers",
+            get(api::list_customers).post(api::create_customer),
+        )
+        .route(
+            "/customers/{id}",
+            get(api::get_customer).patch(api::patch_customer),
+        )
+        .route("/customers/{id}/merge", post(api::merge_customer))
+        .route("/customers/{id}/timeline", get(api::customer_timeline))
+        .route("/tickets", get(api::list_tickets).post(api::create_ticket))
+        .route(
+            "/tickets/{id}",
+            get(api::get_ticket).patch(api::patch_ticket),
+        )
+        .route(
+            "/tickets/{id}/messages",
+            get(api::list_messages).post(api::create_message),
+        )
+        .route("/tickets/{id}/events", get(api::ticket_events))
+        .route("/events", get(api::events))
+        .route("/attachments/{id}", get(api::download))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .merge(
+            Router::new()
+                .route("/attachments", post(api::upload))
+                .layer(DefaultBodyLimit::max(attachment_limit)),
+        );
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", v1)
+        .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(error::finish_problems))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let start = Instant::now();
+    app.metrics.in_flight.fetch_add(1, Relaxed);
+    let mut res = next.run(req).await;
+    app.metrics.in_flight.fetch_sub(1, Relaxed);
+    app.metrics
+        .observe(res.status().as_u16(), start.elapsed().as_micros() as u64);
+    let h = res.headers_mut();
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.engine.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,56 @@
+//! The engine's error type: what went wrong in terms a caller can act on.
+
+use domain::DomainError;
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Absent, or in another workspace: the two are never distinguished.
+    #[error("not found")]
+    NotFound,
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Bad input: field → message.
+    #[error("invalid input")]
+    Invalid(Vec<(String, String)>),
+    /// A rule refused a well-formed request (e.g. a status transition).
+    #[error("{0}")]
+    Rule(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub fn invalid(field: impl Into<String>, msg: impl Into<String>) -> Self {
+        EngineError::Invalid(vec![(field.into(), msg.into())])
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => EngineError::NotFound,
+            StoreError::Conflict(c) => EngineError::Conflict(c),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl From<DomainError> for EngineError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { field, message } => EngineError::Invalid(vec![(field, message)]),
+            t @ DomainError::Transition { .. } => EngineError::Rule(t.to_string()),
+        }
+    }
+}

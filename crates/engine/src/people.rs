@@ -1,0 +1,628 @@
+//! Users, teams, API tokens and custom field definitions: the admin side.
+
+use crate::{Engine, EngineError, Principal, page_limit};
+use domain::event::{Change, EventData};
+use domain::fields::{FieldType, validate_key, validate_options};
+use domain::identity::{EmailAddress, normalize_language, normalize_name};
+use domain::ids::*;
+use domain::ticket::Tier;
+use domain::user::Role;
+use serde_json::json;
+use store::StoreError;
+use store::people::{self, ApiToken, Team, User};
+use store::tickets::{self, Field};
+
+/// A user with their teams.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserView {
+    pub user: User,
+    pub team_ids: Vec<TeamId>,
+}
+
+/// A new user.
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password: Option<String>,
+    pub tier: Option<i64>,
+    pub languages: Vec<String>,
+    pub skills: Vec<String>,
+    pub team_ids: Vec<TeamId>,
+    pub capacity: Option<i64>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub tier: Option<i64>,
+    pub languages: Option<Vec<String>>,
+    pub skills: Option<Vec<String>>,
+    pub team_ids: Option<Vec<TeamId>>,
+    pub capacity: Option<i64>,
+    pub presence: Option<String>,
+    pub active: Option<bool>,
+}
+
+fn languages(v: &[String]) -> Result<Vec<String>, EngineError> {
+    let mut out = v
+        .iter()
+        .map(|l| normalize_language(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.dedup();
+    if out.len() > 20 {
+        return Err(EngineError::invalid("languages", "at most 20"));
+    }
+    Ok(out)
+}
+
+fn skills(v: &[String]) -> Result<Vec<String>, EngineError> {
+    let out = domain::ticket::normalize_tags(v.iter().map(String::as_str)).map_err(|_| {
+        EngineError::invalid(
+            "skills",
+            "each skill is 1 to 64 characters without spaces or commas",
+        )
+    })?;
+    Ok(out)
+}
+
+fn capacity(c: i64) -> Result<i64, EngineError> {
+    if (0..=1000).contains(&c) {
+        Ok(c)
+    } else {
+        Err(EngineError::invalid("capacity", "0 to 1000"))
+    }
+}
+
+fn conflict(what: &str) -> impl Fn(StoreError) -> EngineError + '_ {
+    move |e| match e {
+        StoreError::Conflict(_) => EngineError::Conflict(what.to_owned()),
+        e => e.into(),
+    }
+}
+
+impl Engine {
+    async fn with_teams(
+        &self,
+        ws: WorkspaceId,
+        users: Vec<User>,
+    ) -> Result<Vec<UserView>, EngineError> {
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let pairs = {
+            let mut c = self.store.read().await?;
+            people::teams_of_users(&mut c.conn(), ws, &ids).await?
+        };
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let team_ids = pairs
+                    .iter()
+                    .filter(|(uid, _)| *uid == u.id)
+                    .map(|(_, t)| *t)
+                    .collect();
+                UserView { user: u, team_ids }
+            })
+            .collect())
+    }
+
+    pub async fn users(
+        &self,
+        p: &Principal,
+        after: Option<UserId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<UserView>, EngineError> {
+        let users = {
+            let mut c = self.store.read().await?;
+            people::list_users(&mut c.conn(), p.workspace_id, after, page_limit(limit)).await?
+        };
+        self.with_teams(p.workspace_id, users).await
+    }
+
+    pub async fn user(&self, p: &Principal, id: UserId) -> Result<UserView, EngineError> {
+        let u = {
+            let mut c = self.store.read().await?;
+            people::user_by_id(&mut c.conn(), p.workspace_id, id)
+                .await?
+                .ok_or(EngineError::NotFound)?
+        };
+        self.with_teams(p.workspace_id, vec![u])
+            .await?
+            .pop()
+            .ok_or(EngineError::NotFound)
+    }
+
+    pub async fn user_by_email(&self, ws: WorkspaceId, email: &str) -> Result<User, EngineError> {
+        let mut c = self.store.read().await?;
+        people::user_by_email(&mut c.conn(), ws, &email.trim().to_lowercase())
+            .await?
+            .map(|(u, _)| u)
+            .ok_or(EngineError::NotFound)
+    }
+
+    /// Adds a user (admins only; nobody grants a role above their own).
+    pub async fn add_user(&self, p: &Principal, n: NewUser) -> Result<UserView, EngineError> {
+        p.require_admin()?;
+        let role = n.role.unwrap_or(Role::Agent);
+        if !p.role.can_grant(role) {
+            return Err(EngineError::Forbidden(format!(
+                "a {} cannot create a {}",
+                p.role, role
+            )));
+        }
+        let email = EmailAddress::parse(&n.email)?;
+        let name = normalize_name(
+            n.name
+                .as_deref()
+                .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default()),
+        )?;
+        let tier = Tier::new(n.tier.unwrap_or(1))?.get();
+        let hash = match n.password {
+            Some(pw) => Some(
+                tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
+                    .await
+                    .map_err(|e| EngineError::Internal(e.to_string()))??,
+            ),
+            None => None,
+        };
+        let now = self.store.now();
+        let u = User {
+            id: UserId::new(),
+            workspace_id: p.workspace_id,
+            email: email.as_str().to_owned(),
+            name,
+            role,
+            tier,
+            languages: languages(&n.languages)?,
+            skills: skills(&n.skills)?,
+            capacity: capacity(n.capacity.unwrap_or(10))?,
+            presence: "offline".into(),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let (u2, teams, actor) = (u.clone(), n.team_ids.clone(), p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::insert_user(tx, &u2, hash.as_deref())
+                        .await
+                        .map_err(conflict("a user with this e-mail already exists"))?;
+                    people::set_user_teams(tx, u2.workspace_id, u2.id, &teams)
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::NotFound => {
+                                EngineError::invalid("team_ids", "unknown team")
+                            }
+                            e => e.into(),
+                        })?;
+                    tx.emit(
+                        u2.workspace_id,
+                        actor,
+                        EventData::UserCreated {
+                            user_id: u2.id,
+                            email: u2.email.clone(),
+                            role: u2.role.as_str(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(UserView {
+            user: u,
+            team_ids: n.team_ids,
+        })
+    }
+
+    /// Changes a user. Admins change anyone (within their grant); anyone changes
+    /// their own name, languages and presence.
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<UserView, EngineError> {
+        let mut view = self.user(p, id).await?;
+        let admin_fields = patch.role.is_some()
+            || patch.tier.is_some()
+            || patch.skills.is_some()
+            || patch.team_ids.is_some()
+            || patch.capacity.is_some()
+            || patch.active.is_some();
+        if id != p.user_id || admin_fields {
+            p.require_admin()?;
+        }
+        let u = &mut view.user;
+        if u.role == Role::Owner && p.role != Role::Owner && id != p.user_id {
+            return Err(EngineError::Forbidden(
+                "only an owner may change an owner".into(),
+            ));
+        }
+        let mut changes = Vec::new();
+        if let Some(name) = patch.name {
+            let name = normalize_name(&name)?;
+            changes.push(Change {
+                field: "name",
+                from: json!(u.name),
+                to: json!(name),
+            });
+            u.name = name;
+        }
+        if let Some(role) = patch.role {
+            if !p.role.can_grant(role) {
+                return Err(EngineError::Forbidden(format!(
+                    "a {} cannot grant {}",
+                    p.role, role
+                )));
+            }
+            changes.push(Change {
+                field: "role",
+                from: json!(u.role.as_str()),
+                to: json!(role.as_str()),
+            });
+            u.role = role;
+        }
+        if let Some(t) = patch.tier {
+            let t = Tier::new(t)?.get();
+            changes.push(Change {
+                field: "tier",
+                from: json!(u.tier),
+                to: json!(t),
+            });
+            u.tier = t;
+        }
+        if let Some(l) = patch.languages {
+            let l = languages(&l)?;
+            changes.push(Change {
+                field: "languages",
+                from: json!(u.languages),
+                to: json!(l),
+            });
+            u.languages = l;
+        }
+        if let Some(s) = patch.skills {
+            let s = skills(&s)?;
+            changes.push(Change {
+                field: "skills",
+                from: json!(u.skills),
+                to: json!(s),
+            });
+            u.skills = s;
+        }
+        if let Some(c) = patch.capacity {
+            let c = capacity(c)?;
+            changes.push(Change {
+                field: "capacity",
+                from: json!(u.capacity),
+                to: json!(c),
+            });
+            u.capacity = c;
+        }
+        if let Some(pr) = patch.presence {
+            if !matches!(pr.as_str(), "online" | "away" | "busy" | "offline") {
+                return Err(EngineError::invalid(
+                    "presence",
+                    "one of: online, away, busy, offline",
+                ));
+            }
+            changes.push(Change {
+                field: "presence",
+                from: json!(u.presence),
+                to: json!(pr),
+            });
+            u.presence = pr;
+        }
+        if let Some(a) = patch.active {
+            if id == p.user_id && !a {
+                return Err(EngineError::Rule("you cannot deactivate yourself".into()));
+            }
+            changes.push(Change {
+                field: "active",
+                from: json!(u.active),
+                to: json!(a),
+            });
+            u.active = a;
+        }
+        if let Some(t) = &patch.team_ids {
+            changes.push(Change {
+                field: "team_ids",
+                from: json!(view.team_ids),
+                to: json!(t),
+            });
+            view.team_ids = t.clone();
+        }
+        u.updated_at = self.store.now();
+        let (u2, teams, actor) = (view.user.clone(), patch.team_ids, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::update_user(tx, &u2).await?;
+                    if let Some(teams) = teams {
+                        people::set_user_teams(tx, u2.workspace_id, u2.id, &teams)
+                            .await
+                            .map_err(|e| match e {
+                                StoreError::NotFound => {
+                                    EngineError::invalid("team_ids", "unknown team")
+                                }
+                                e => e.into(),
+                            })?;
+                    }
+                    tx.emit(
+                        u2.workspace_id,
+                        actor,
+                        EventData::UserUpdated {
+                            user_id: u2.id,
+                            changes,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn teams(
+        &self,
+        p: &Principal,
+        after: Option<TeamId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Team>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(people::list_teams(&mut c.conn(), p.workspace_id, after, page_limit(limit)).await?)
+    }
+
+    pub async fn team(
+        &self,
+        p: &Principal,
+        id: TeamId,
+    ) -> Result<(Team, Vec<UserId>), EngineError> {
+        let mut c = self.store.read().await?;
+        let t = people::team_by_id(&mut c.conn(), p.workspace_id, id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let members = people::team_members(&mut c.conn(), p.workspace_id, id).await?;
+        Ok((t, members))
+    }
+
+    fn team_name(name: &str) -> Result<String, EngineError> {
+        let n = name.trim();
+        if n.is_empty() || n.chars().count() > 100 {
+            return Err(EngineError::invalid("name", "1 to 100 characters"));
+        }
+        Ok(n.to_owned())
+    }
+
+    pub async fn create_team(
+        &self,
+        p: &Principal,
+        name: &str,
+        tier: Option<i64>,
+    ) -> Result<Team, EngineError> {
+        p.require_admin()?;
+        let now = self.store.now();
+        let t = Team {
+            id: TeamId::new(),
+            workspace_id: p.workspace_id,
+            name: Self::team_name(name)?,
+            tier: Tier::new(tier.unwrap_or(1))?.get(),
+            created_at: now,
+            updated_at: now,
+        };
+        let (t2, actor) = (t.clone(), p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::insert_team(tx, &t2)
+                        .await
+                        .map_err(conflict("a team with this name already exists"))?;
+                    tx.emit(
+                        t2.workspace_id,
+                        actor,
+                        EventData::TeamCreated {
+                            team_id: t2.id,
+                            name: t2.name.clone(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(t)
+    }
+
+    pub async fn update_team(
+        &self,
+        p: &Principal,
+        id: TeamId,
+        name: Option<String>,
+        tier: Option<i64>,
+    ) -> Result<Team, EngineError> {
+        p.require_admin()?;
+        let (mut t, _) = self.team(p, id).await?;
+        let mut changes = Vec::new();
+        if let Some(n) = name {
+            let n = Self::team_name(&n)?;
+            changes.push(Change {
+                field: "name",
+                from: json!(t.name),
+                to: json!(n),
+            });
+            t.name = n;
+        }
+        if let Some(tier) = tier {
+            let tier = Tier::new(tier)?.get();
+            changes.push(Change {
+                field: "tier",
+                from: json!(t.tier),
+                to: json!(tier),
+            });
+            t.tier = tier;
+        }
+        t.updated_at = self.store.now();
+        let (t2, actor) = (t.clone(), p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::update_team(tx, &t2)
+                        .await
+                        .map_err(conflict("a team with this name already exists"))?;
+                    tx.emit(
+                        t2.workspace_id,
+                        actor,
+                        EventData::TeamUpdated {
+                            team_id: t2.id,
+                            changes,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(t)
+    }
+
+    /// Creates an API token for `user` (admins, or anyone for themselves). Returns the
+    /// secret, which is never shown again.
+    pub async fn create_token(
+        &self,
+        p: &Principal,
+        user: UserId,
+        name: &str,
+    ) -> Result<(ApiToken, String), EngineError> {
+        if user != p.user_id {
+            p.require_admin()?;
+        }
+        self.user(p, user).await?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::invalid("name", "1 to 100 characters"));
+        }
+        let secret = crate::auth::new_secret("otk_");
+        let hash = crate::auth::secret_hash(&secret);
+        let t = ApiToken {
+            id: TokenId::new(),
+            workspace_id: p.workspace_id,
+            user_id: user,
+            name: name.to_owned(),
+            created_at: self.store.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let (t2, actor) = (t.clone(), p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::insert_token(tx, &t2, &hash).await?;
+                    tx.emit(
+                        t2.workspace_id,
+                        actor,
+                        EventData::TokenCreated {
+                            token_id: t2.id,
+                            user_id: t2.user_id,
+                            name: t2.name.clone(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok((t, secret))
+    }
+
+    pub async fn tokens(&self, p: &Principal) -> Result<Vec<ApiToken>, EngineError> {
+        let mut c = self.store.read().await?;
+        let all = people::list_tokens(&mut c.conn(), p.workspace_id).await?;
+        Ok(if p.role.can_administer() {
+            all
+        } else {
+            all.into_iter().filter(|t| t.user_id == p.user_id).collect()
+        })
+    }
+
+    pub async fn revoke_token(&self, p: &Principal, id: TokenId) -> Result<(), EngineError> {
+        let owner = self
+            .tokens(p)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or(EngineError::NotFound)?;
+        if owner.user_id != p.user_id {
+            p.require_admin()?;
+        }
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    people::revoke_token(tx, ws, id).await?;
+                    tx.emit(ws, actor, EventData::TokenRevoked { token_id: id })
+                        .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await
+    }
+
+    pub async fn fields(&self, p: &Principal) -> Result<Vec<Field>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(tickets::fields(&mut c.conn(), p.workspace_id).await?)
+    }
+
+    pub async fn create_field(
+        &self,
+        p: &Principal,
+        key: &str,
+        label: &str,
+        field_type: FieldType,
+        options: Vec<String>,
+        required: bool,
+    ) -> Result<Field, EngineError> {
+        p.require_admin()?;
+        validate_key(key)?;
+        validate_options(field_type, &options)?;
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 200 {
+            return Err(EngineError::invalid("label", "1 to 200 characters"));
+        }
+        let f = Field {
+            id: FieldId::new(),
+            workspace_id: p.workspace_id,
+            key: key.to_owned(),
+            label: label.to_owned(),
+            field_type,
+            options,
+            required,
+            created_at: self.store.now(),
+        };
+        let (f2, actor) = (f.clone(), p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tickets::insert_field(tx, &f2)
+                        .await
+                        .map_err(conflict("a field with this key already exists"))?;
+                    tx.emit(
+                        f2.workspace_id,
+                        actor,
+                        EventData::FieldCreated {
+                            field_id: f2.id,
+                            key: f2.key.clone(),
+                            field_type: f2.field_type.as_str(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(f)
+    }
+}

@@ -1,0 +1,965 @@
+//! Tickets and their messages: creation with the first message and the customer
+//! resolved by identity, replies and notes, changes through the status machine,
+//! attachments.
+
+use crate::customers::{CustomerInput, resolve};
+use crate::{Engine, EngineError, Principal, page_limit};
+use domain::event::{Actor, Change, EventData};
+use domain::ids::*;
+use domain::ticket::*;
+use serde_json::{Map, Value, json};
+use store::tickets::{self, Attachment, Filter, Message, Ticket};
+use store::{StoreError, Tx, customers, idempotency, jobs, people};
+
+/// A ticket named by id or by its number in the workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketRef {
+    Id(TicketId),
+    Number(i64),
+}
+
+impl TicketRef {
+    /// A path segment: a UUID is an id, digits (optionally after `#`) a number.
+    pub fn parse(s: &str) -> Option<TicketRef> {
+        if let Ok(id) = s.parse::<TicketId>() {
+            return Some(TicketRef::Id(id));
+        }
+        s.trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(TicketRef::Number)
+    }
+}
+
+/// The customer of a new ticket.
+#[derive(Clone, Debug)]
+pub enum CustomerRef {
+    Id(CustomerId),
+    Input(CustomerInput),
+}
+
+/// A message body as given: text and/or HTML (sanitised before it is stored).
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<AttachmentId>,
+}
+
+/// A new ticket and its first message, written by the customer.
+#[derive(Clone, Debug)]
+pub struct NewTicket {
+    pub subject: String,
+    pub channel: Channel,
+    pub priority: Option<Priority>,
+    pub customer: CustomerRef,
+    pub body: Body,
+    /// The source's id of the first message; a repeat with the same id is a duplicate.
+    pub external_id: Option<String>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub tier: Option<i64>,
+    pub custom_fields: Map<String, Value>,
+}
+
+/// A reply, a note, or a customer's message added to a ticket.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub body: Body,
+    pub visibility: Visibility,
+    /// Post on behalf of the ticket's customer (integrations relaying a channel).
+    pub as_customer: bool,
+    /// Also move the ticket to this status ("submit as pending").
+    pub status: Option<Status>,
+    pub external_id: Option<String>,
+    /// History brought in from elsewhere (an import, the demo): a reply that was
+    /// already delivered there, so it is stored as sent and not delivered again.
+    pub imported: bool,
+}
+
+/// Changes to a ticket; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Option<UserId>>,
+    pub team_id: Option<Option<TeamId>>,
+    pub tier: Option<i64>,
+    pub category: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    /// Merged into the ticket's fields; a `null` value removes a field.
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// An `Idempotency-Key` with the hash of the request that carried it.
+#[derive(Clone, Debug)]
+pub struct Idem {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+}
+
+/// What creating a ticket produced.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub ticket: Ticket,
+    pub message: Message,
+    /// The first message's external id was seen before: nothing new was written.
+    pub duplicate: bool,
+}
+
+/// What adding a message produced. A customer writing to a closed ticket opens a
+/// follow-up ticket, returned in `ticket`.
+#[derive(Clone, Debug)]
+pub struct Posted {
+    pub ticket: Ticket,
+    pub message: Message,
+    pub duplicate: bool,
+}
+
+const DELIVER: &str = "deliver_message";
+
+fn category(raw: Option<&str>) -> Result<Option<String>, EngineError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) if c.chars().count() <= 100 && !c.chars().any(char::is_control) => {
+            Ok(Some(c.to_owned()))
+        }
+        Some(_) => Err(EngineError::invalid("category", "at most 100 characters")),
+    }
+}
+
+fn external_id(raw: Option<&str>) -> Result<Option<String>, EngineError> {
+    match raw {
+        None => Ok(None),
+        Some(s) if !s.is_empty() && s.len() <= 998 && !s.chars().any(char::is_control) => {
+            Ok(Some(s.to_owned()))
+        }
+        Some(_) => Err(EngineError::invalid(
+            "external_id",
+            "1 to 998 bytes, no control characters",
+        )),
+    }
+}
+
+/// Plain text from sanitised HTML, for messages that arrive as HTML only.
+fn html_to_text(html: &str) -> String {
+    let stripped = ammonia::Builder::empty()
+        .clean(&html.replace("<br>", "\n").replace("</p>", "\n"))
+        .to_string();
+    stripped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+        .trim()
+        .to_owned()
+}
+
+impl Engine {
+    fn check_body(&self, b: &Body) -> Result<(String, Option<String>), EngineError> {
+        let max = self.limits.max_message_bytes;
+        if b.text.len() > max || b.html.as_ref().is_some_and(|h| h.len() > max) {
+            return Err(EngineError::TooLarge(format!(
+                "a message body may have at most {max} bytes"
+            )));
+        }
+        if b.attachments.len() > self.limits.max_attachments_per_message {
+            return Err(EngineError::invalid(
+                "attachments",
+                format!(
+                    "at most {} per message",
+                    self.limits.max_attachments_per_message
+                ),
+            ));
+        }
+        let html = b
+            .html
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| ammonia::clean(h));
+        let text = if b.text.trim().is_empty() {
+            html.as_deref().map(html_to_text).unwrap_or_default()
+        } else {
+            b.text.clone()
+        };
+        if text.trim().is_empty() && b.attachments.is_empty() {
+            return Err(EngineError::invalid(
+                "body",
+                "a message needs text or an attachment",
+            ));
+        }
+        Ok((text, html))
+    }
+
+    pub(crate) async fn load_ticket(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+    ) -> Result<Ticket, EngineError> {
+        let mut c = self.store.read().await?;
+        let t = match r {
+            TicketRef::Id(id) => tickets::get(&mut c.conn(), p.workspace_id, id).await?,
+            TicketRef::Number(n) => {
+                tickets::get_by_number(&mut c.conn(), p.workspace_id, n).await?
+            }
+        };
+        t.ok_or(EngineError::NotFound)
+    }
+
+    pub async fn ticket(&self, p: &Principal, r: TicketRef) -> Result<Ticket, EngineError> {
+        self.load_ticket(p, r).await
+    }
+
+    pub async fn tickets(
+        &self,
+        p: &Principal,
+        f: &Filter,
+        before: Option<TicketId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Ticket>, EngineError> {
+        if f.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(EngineError::invalid("q", "at most 200 characters"));
+        }
+        let mut c = self.store.read().await?;
+        Ok(tickets::list(&mut c.conn(), p.workspace_id, f, before, page_limit(limit)).await?)
+    }
+
+    pub async fn messages(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+        after: Option<MessageId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>, EngineError> {
+        let t = self.load_ticket(p, r).await?;
+        let mut c = self.store.read().await?;
+        Ok(tickets::messages(
+            &mut c.conn(),
+            p.workspace_id,
+            t.id,
+            after,
+            page_limit(limit),
+        )
+        .await?)
+    }
+
+    pub async fn ticket_events(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+        after: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<store::events::EventRecord>, EngineError> {
+        let t = self.load_ticket(p, r).await?;
+        let mut c = self.store.read().await?;
+        Ok(store::events::of_ticket(
+            &mut c.conn(),
+            p.workspace_id,
+            t.id,
+            after,
+            page_limit(limit),
+        )
+        .await?)
+    }
+
+    /// The saved result of an earlier request with this key: `Ok(Some(id))` to replay,
+    /// `Err` when the key was used for a different request.
+    pub async fn idempotent_replay(
+        &self,
+        p: &Principal,
+        idem: &Idem,
+    ) -> Result<Option<String>, EngineError> {
+        let mut c = self.store.read().await?;
+        match idempotency::get(&mut c.conn(), p.workspace_id, &idem.key).await? {
+            None => Ok(None),
+            Some(s) if s.request_hash == idem.request_hash => Ok(Some(s.body)),
+            Some(_) => Err(EngineError::Rule(
+                "this Idempotency-Key was already used for a different request".into(),
+            )),
+        }
+    }
+
+    /// Creates a ticket with its first message; the customer is found by identity or
+    /// created. Idempotent on the message's external id and on `idem`.
+    pub async fn create_ticket(
+        &self,
+        p: &Principal,
+        n: NewTicket,
+        idem: Option<Idem>,
+    ) -> Result<Created, EngineError> {
+        p.require_ticket_work()?;
+        let subject = normalize_subject(&n.subject)?;
+        let (text, html) = self.check_body(&n.body)?;
+        let tags = normalize_tags(n.tags.iter().map(String::as_str))?;
+        let tier = Tier::new(n.tier.unwrap_or(1))?.get();
+        let cat = category(n.category.as_deref())?;
+        let ext = external_id(n.external_id.as_deref())?;
+        let (ws, actor_user) = (p.workspace_id, p.actor());
+        // PostgreSQL runs concurrent creations in parallel: two may race to create the
+        // same new customer, and the loser retries once it can see the winner's row.
+        for attempt in 0..3 {
+            let n = n.clone();
+            let (subject, text, html, tags, cat, ext, idem) = (
+                subject.clone(),
+                text.clone(),
+                html.clone(),
+                tags.clone(),
+                cat.clone(),
+                ext.clone(),
+                idem.clone(),
+            );
+            let r = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if let Some(ext) = &ext {
+                            if let Some(m) =
+                                tickets::message_by_external(&mut tx.conn(), ws, n.channel, ext)
+                                    .await?
+                            {
+                                let t = tickets::get(&mut tx.conn(), ws, m.ticket_id)
+                                    .await?
+                                    .ok_or(EngineError::NotFound)?;
+                                return Ok(Created {
+                                    ticket: t,
+                                    message: m,
+                                    duplicate: true,
+                                });
+                            }
+                        }
+                        let now = tx.now();
+                        let customer_id = match &n.customer {
+                            CustomerRef::Id(id) => {
+                                let c = customers::get(&mut tx.conn(), ws, *id).await?.ok_or_else(
+                                    || EngineError::invalid("customer_id", "unknown customer"),
+                                )?;
+                                c.merged_into.unwrap_or(c.id)
+                            }
+                            CustomerRef::Input(input) => {
+                                resolve(tx, ws, actor_user, input).await?.0
+                            }
+                        };
+                        check_assignment(tx, ws, n.assignee_id, n.team_id).await?;
+                        let fields = validate_fields(tx, ws, &Map::new(), &n.custom_fields).await?;
+                        let number = store::workspaces::next_ticket_number(tx, ws).await?;
+                        let t = Ticket {
+                            id: TicketId::new(),
+                            workspace_id: ws,
+                            number,
+                            subject,
+                            status: Status::New,
+                            priority: n.priority.unwrap_or(Priority::Normal),
+                            channel: n.channel,
+                            customer_id,
+                            assignee_id: n.assignee_id,
+                            team_id: n.team_id,
+                            tier,
+                            category: cat,
+                            tags,
+                            custom_fields: fields,
+                            follow_up_of: None,
+                            created_at: now,
+                            updated_at: now,
+                            solved_at: None,
+                            closed_at: None,
+                        };
+                        tickets::insert(tx, &t).await?;
+                        emit_created(tx, &t, actor_user).await?;
+                        let m = Message {
+                            id: MessageId::new(),
+                            workspace_id: ws,
+                            ticket_id: t.id,
+                            visibility: Visibility::Public,
+                            author_kind: AuthorKind::Customer,
+                            author_user_id: None,
+                            author_customer_id: Some(customer_id),
+                            channel: t.channel,
+                            body_text: text,
+                            body_html: html,
+                            external_id: ext,
+                            delivery_state: None,
+                            delivery_error: None,
+                            created_at: now,
+                            attachments: Vec::new(),
+                        };
+                        let m = insert_message(
+                            tx,
+                            m,
+                            &n.body.attachments,
+                            Actor::Customer(customer_id),
+                        )
+                        .await?;
+                        if let Some(idem) = idem {
+                            let saved = idempotency::Saved {
+                                request_hash: idem.request_hash,
+                                status: 201,
+                                body: t.id.to_string(),
+                            };
+                            idempotency::put(tx, ws, &idem.key, &saved).await?;
+                        }
+                        Ok(Created {
+                            ticket: t,
+                            message: m,
+                            duplicate: false,
+                        })
+                    })
+                })
+                .await;
+            match r {
+                Err(EngineError::Conflict(c)) if attempt < 2 && c.contains("identit") => continue,
+                Err(EngineError::Conflict(c))
+                    if c.contains("messages_external") || c.contains("external") =>
+                {
+                    // A concurrent request stored the same external id first.
+                    continue;
+                }
+                other => return other,
+            }
+        }
+        Err(EngineError::Conflict(
+            "the request kept colliding with concurrent ones; retry".into(),
+        ))
+    }
+
+    /// Adds a reply, an internal note, or a customer's message to a ticket.
+    pub async fn add_message(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+        n: NewMessage,
+        idem: Option<Idem>,
+    ) -> Result<Posted, EngineError> {
+        if n.visibility == Visibility::Public || n.as_customer || n.status.is_some() {
+            p.require_ticket_work()?;
+        }
+        if n.as_customer && n.visibility == Visibility::Internal {
+            return Err(EngineError::invalid(
+                "visibility",
+                "a customer's message is always public",
+            ));
+        }
+        let (text, html) = self.check_body(&n.body)?;
+        let ext = external_id(n.external_id.as_deref())?;
+        let ticket = self.load_ticket(p, r).await?;
+        let (ws, user) = (p.workspace_id, p.user_id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    // Re-read inside the transaction: the ticket may have changed since.
+                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id).await?.ok_or(EngineError::NotFound)?;
+                    if let Some(ext) = &ext {
+                        if let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, ext).await? {
+                            let t = tickets::get(&mut tx.conn(), ws, m.ticket_id).await?.ok_or(EngineError::NotFound)?;
+                            return Ok(Posted { ticket: t, message: m, duplicate: true });
+                        }
+                    }
+                    let (author_kind, actor) = if n.as_customer { (AuthorKind::Customer, Actor::Customer(t.customer_id)) } else { (AuthorKind::Agent, Actor::User(user)) };
+                    if n.as_customer && t.status == Status::Closed {
+                        // A closed ticket is final: the customer's new message starts a follow-up.
+                        let number = store::workspaces::next_ticket_number(tx, ws).await?;
+                        let follow = Ticket {
+                            id: TicketId::new(),
+                            number,
+                            status: Status::Open,
+                            follow_up_of: Some(t.id),
+                            created_at: now,
+                            updated_at: now,
+                            solved_at: None,
+                            closed_at: None,
+                            ..t.clone()
+                        };
+                        tickets::insert(tx, &follow).await?;
+                        emit_created(tx, &follow, actor).await?;
+                        t = follow;
+                    } else if t.status == Status::Closed {
+                        return Err(EngineError::Rule("a closed ticket cannot be changed; the customer's next message opens a follow-up".into()));
+                    } else {
+                        let mut to = if n.as_customer {
+                            t.status.after_customer_reply().unwrap_or(t.status)
+                        } else if n.visibility == Visibility::Public && t.status == Status::New {
+                            Status::Open
+                        } else {
+                            t.status
+                        };
+                        if let Some(s) = n.status {
+                            to = t.status.transition(s)?;
+                        }
+                        let mut changes = Vec::new();
+                        apply_status(&mut t, to, now, &mut changes, tx).await?;
+                        t.updated_at = now;
+                        tickets::update(tx, &t, false).await?;
+                        if !changes.is_empty() {
+                            tx.emit(ws, actor, EventData::TicketUpdated { ticket_id: t.id, changes }).await?;
+                        }
+                    }
+                    let outbound = !n.as_customer && n.visibility == Visibility::Public;
+                    let deliver = outbound && !n.imported;
+                    let m = Message {
+                        id: MessageId::new(),
+                        workspace_id: ws,
+                        ticket_id: t.id,
+                        visibility: n.visibility,
+                        author_kind,
+                        author_user_id: (!n.as_customer).then_some(user),
+                        author_customer_id: n.as_customer.then_some(t.customer_id),
+                        channel: t.channel,
+                        body_text: text,
+                        body_html: html,
+                        external_id: ext,
+                        delivery_state: match (outbound, n.imported) {
+                            (false, _) => None,
+                            (true, false) => Some(DeliveryState::Queued),
+                            (true, true) => Some(DeliveryState::Sent),
+                        },
+                        delivery_error: None,
+                        created_at: now,
+                        attachments: Vec::new(),
+                    };
+                    let m = insert_message(tx, m, &n.body.attachments, actor).await?;
+                    if deliver {
+                        jobs::enqueue(tx, Some(ws), DELIVER, &json!({ "workspace_id": ws, "message_id": m.id }), now).await?;
+                    }
+                    if let Some(idem) = idem {
+                        let saved = idempotency::Saved { request_hash: idem.request_hash, status: 201, body: m.id.to_string() };
+                        idempotency::put(tx, ws, &idem.key, &saved).await?;
+                    }
+                    Ok::<_, EngineError>(Posted { ticket: t, message: m, duplicate: false })
+                })
+            })
+            .await
+    }
+
+    /// One message of the workspace (for idempotent replays).
+    pub async fn message(&self, p: &Principal, id: MessageId) -> Result<Message, EngineError> {
+        let mut c = self.store.read().await?;
+        tickets::message(&mut c.conn(), p.workspace_id, id)
+            .await?
+            .ok_or(EngineError::NotFound)
+    }
+
+    /// Changes a ticket's properties; the status moves only along allowed transitions.
+    pub async fn update_ticket(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+        patch: TicketPatch,
+    ) -> Result<Ticket, EngineError> {
+        p.require_ticket_work()?;
+        let subject = patch
+            .subject
+            .as_deref()
+            .map(normalize_subject)
+            .transpose()?;
+        let tags = patch
+            .tags
+            .as_ref()
+            .map(|t| normalize_tags(t.iter().map(String::as_str)))
+            .transpose()?;
+        let tier = patch.tier.map(Tier::new).transpose()?.map(Tier::get);
+        let cat = patch
+            .category
+            .as_ref()
+            .map(|c| category(c.as_deref()))
+            .transpose()?;
+        let ticket = self.load_ticket(p, r).await?;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    if t.status == Status::Closed {
+                        return Err(EngineError::Rule(
+                            "a closed ticket cannot be changed".into(),
+                        ));
+                    }
+                    let mut ch = Vec::new();
+                    if let Some(s) = subject.filter(|s| *s != t.subject) {
+                        ch.push(Change {
+                            field: "subject",
+                            from: json!(t.subject),
+                            to: json!(s),
+                        });
+                        t.subject = s;
+                    }
+                    if let Some(pr) = patch.priority.filter(|pr| *pr != t.priority) {
+                        ch.push(Change {
+                            field: "priority",
+                            from: json!(t.priority),
+                            to: json!(pr),
+                        });
+                        t.priority = pr;
+                    }
+                    let assignee = patch.assignee_id.filter(|a| *a != t.assignee_id);
+                    let team = patch.team_id.filter(|a| *a != t.team_id);
+                    check_assignment(tx, ws, assignee.flatten(), team.flatten()).await?;
+                    if let Some(a) = assignee {
+                        ch.push(Change {
+                            field: "assignee_id",
+                            from: json!(t.assignee_id),
+                            to: json!(a),
+                        });
+                        t.assignee_id = a;
+                    }
+                    if let Some(a) = team {
+                        ch.push(Change {
+                            field: "team_id",
+                            from: json!(t.team_id),
+                            to: json!(a),
+                        });
+                        t.team_id = a;
+                    }
+                    if let Some(tier) = tier.filter(|v| *v != t.tier) {
+                        ch.push(Change {
+                            field: "tier",
+                            from: json!(t.tier),
+                            to: json!(tier),
+                        });
+                        t.tier = tier;
+                    }
+                    if let Some(c) = cat.filter(|c| *c != t.category) {
+                        ch.push(Change {
+                            field: "category",
+                            from: json!(t.category),
+                            to: json!(c),
+                        });
+                        t.category = c;
+                    }
+                    let mut tags_changed = false;
+                    if let Some(tags) = tags.filter(|g| *g != t.tags) {
+                        ch.push(Change {
+                            field: "tags",
+                            from: json!(t.tags),
+                            to: json!(tags),
+                        });
+                        t.tags = tags;
+                        tags_changed = true;
+                    }
+                    if let Some(cf) = &patch.custom_fields {
+                        let merged = validate_fields(tx, ws, &t.custom_fields, cf).await?;
+                        if merged != t.custom_fields {
+                            ch.push(Change {
+                                field: "custom_fields",
+                                from: Value::Object(t.custom_fields.clone()),
+                                to: Value::Object(merged.clone()),
+                            });
+                            t.custom_fields = merged;
+                        }
+                    }
+                    if let Some(s) = patch.status {
+                        let to = t.status.transition(s)?;
+                        if to == Status::Solved && t.status != Status::Solved {
+                            require_fields_for_solve(tx, ws, &t).await?;
+                        }
+                        apply_status(&mut t, to, now, &mut ch, tx).await?;
+                    }
+                    if !ch.is_empty() {
+                        t.updated_at = now;
+                        tickets::update(tx, &t, tags_changed).await?;
+                        tx.emit(
+                            ws,
+                            actor,
+                            EventData::TicketUpdated {
+                                ticket_id: t.id,
+                                changes: ch,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok::<_, EngineError>(t)
+                })
+            })
+            .await
+    }
+
+    /// Stores an uploaded file; it is attached when a message names it.
+    pub async fn upload_attachment(
+        &self,
+        p: &Principal,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Attachment, EngineError> {
+        if bytes.len() > self.limits.max_attachment_bytes {
+            return Err(EngineError::TooLarge(format!(
+                "an attachment may have at most {} bytes",
+                self.limits.max_attachment_bytes
+            )));
+        }
+        let filename = sanitize_filename(filename);
+        let content_type = if content_type.len() <= 255
+            && content_type.contains('/')
+            && !content_type.chars().any(char::is_control)
+        {
+            content_type.to_owned()
+        } else {
+            "application/octet-stream".to_owned()
+        };
+        let size = bytes.len() as i64;
+        let sha256 = self
+            .store
+            .blobs()
+            .put(bytes)
+            .await
+            .map_err(StoreError::from)?;
+        let a = Attachment {
+            id: AttachmentId::new(),
+            workspace_id: p.workspace_id,
+            message_id: None,
+            sha256,
+            filename,
+            content_type,
+            size,
+            uploaded_by: Some(p.user_id),
+            created_at: self.store.now(),
+        };
+        let a2 = a.clone();
+        self.store
+            .write(move |tx| Box::pin(async move { tickets::insert_attachment(tx, &a2).await }))
+            .await?;
+        Ok(a)
+    }
+
+    /// An attachment's metadata and bytes.
+    pub async fn attachment(
+        &self,
+        p: &Principal,
+        id: AttachmentId,
+    ) -> Result<(Attachment, Vec<u8>), EngineError> {
+        let a = {
+            let mut c = self.store.read().await?;
+            tickets::attachment(&mut c.conn(), p.workspace_id, id)
+                .await?
+                .ok_or(EngineError::NotFound)?
+        };
+        let bytes = self
+            .store
+            .blobs()
+            .get(&a.sha256)
+            .await
+            .map_err(StoreError::from)?;
+        Ok((a, bytes))
+    }
+}
+
+/// A file name safe to store and to offer back in Content-Disposition.
+fn sanitize_filename(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+        .take(255)
+        .collect();
+    let clean = clean.trim().trim_start_matches('.').to_owned();
+    if clean.is_empty() {
+        "attachment".into()
+    } else {
+        clean
+    }
+}
+
+async fn emit_created(tx: &mut Tx, t: &Ticket, actor: Actor) -> Result<(), EngineError> {
+    tx.emit(
+        t.workspace_id,
+        actor,
+        EventData::TicketCreated {
+            ticket_id: t.id,
+            number: t.number,
+            subject: t.subject.clone(),
+            status: t.status.as_str(),
+            priority: t.priority.as_str(),
+            channel: t.channel.as_str(),
+            customer_id: t.customer_id,
+            follow_up_of: t.follow_up_of,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_message(
+    tx: &mut Tx,
+    mut m: Message,
+    attachments: &[AttachmentId],
+    actor: Actor,
+) -> Result<Message, EngineError> {
+    tickets::insert_message(tx, &m).await?;
+    tickets::link_attachments(tx, m.workspace_id, m.id, attachments)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                EngineError::invalid("attachments", "unknown or already used attachment id")
+            }
+            e => e.into(),
+        })?;
+    if !attachments.is_empty() {
+        m = tickets::message(&mut tx.conn(), m.workspace_id, m.id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+    }
+    tx.emit(
+        m.workspace_id,
+        actor,
+        EventData::MessageAdded {
+            ticket_id: m.ticket_id,
+            message_id: m.id,
+            visibility: m.visibility.as_str(),
+            author_kind: m.author_kind.as_str(),
+            channel: m.channel.as_str(),
+            attachments: attachments.len(),
+        },
+    )
+    .await?;
+    if m.author_kind != AuthorKind::Customer {
+        tickets::touch(tx, m.workspace_id, m.ticket_id).await?;
+    }
+    Ok(m)
+}
+
+async fn apply_status(
+    t: &mut Ticket,
+    to: Status,
+    now: domain::Timestamp,
+    ch: &mut Vec<Change>,
+    _tx: &mut Tx,
+) -> Result<(), EngineError> {
+    if to == t.status {
+        return Ok(());
+    }
+    ch.push(Change {
+        field: "status",
+        from: json!(t.status),
+        to: json!(to),
+    });
+    match to {
+        Status::Solved => t.solved_at = Some(now),
+        Status::Closed => t.closed_at = Some(now),
+        _ => {}
+    }
+    t.status = to;
+    Ok(())
+}
+
+async fn check_assignment(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    assignee: Option<UserId>,
+    team: Option<TeamId>,
+) -> Result<(), EngineError> {
+    if let Some(a) = assignee {
+        match people::user_by_id(&mut tx.conn(), ws, a).await? {
+            Some(u) if u.active => {}
+            _ => {
+                return Err(EngineError::invalid(
+                    "assignee_id",
+                    "unknown or inactive user",
+                ));
+            }
+        }
+    }
+    if let Some(t) = team {
+        if people::team_by_id(&mut tx.conn(), ws, t).await?.is_none() {
+            return Err(EngineError::invalid("team_id", "unknown team"));
+        }
+    }
+    Ok(())
+}
+
+async fn validate_fields(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    current: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<Map<String, Value>, EngineError> {
+    if patch.is_empty() {
+        return Ok(current.clone());
+    }
+    let defs = tickets::fields(&mut tx.conn(), ws).await?;
+    let mut out = current.clone();
+    let mut errors = Vec::new();
+    for (k, v) in patch {
+        match defs.iter().find(|d| &d.key == k) {
+            None => errors.push((
+                format!("custom_fields.{k}"),
+                "no such custom field".to_owned(),
+            )),
+            Some(d) => match d.def().validate(v) {
+                Ok(Value::Null) => {
+                    out.remove(k);
+                }
+                Ok(v) => {
+                    out.insert(k.clone(), v);
+                }
+                Err(e) => errors.push(match e {
+                    domain::DomainError::Invalid { field, message } => (field, message),
+                    other => (format!("custom_fields.{k}"), other.to_string()),
+                }),
+            },
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(EngineError::Invalid(errors))
+    }
+}
+
+async fn require_fields_for_solve(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    t: &Ticket,
+) -> Result<(), EngineError> {
+    let defs = tickets::fields(&mut tx.conn(), ws).await?;
+    let missing: Vec<(String, String)> = defs
+        .iter()
+        .filter(|d| d.required && !t.custom_fields.contains_key(&d.key))
+        .map(|d| {
+            (
+                format!("custom_fields.{}", d.key),
+                "required before the ticket is solved".to_owned(),
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_refs_and_filenames() {
+        assert_eq!(TicketRef::parse("1042"), Some(TicketRef::Number(1042)));
+        assert_eq!(TicketRef::parse("#7"), Some(TicketRef::Number(7)));
+        assert_eq!(TicketRef::parse("0"), None);
+        assert_eq!(TicketRef::parse("abc"), None);
+        assert!(matches!(
+            TicketRef::parse("0190f5f4-7c8a-7000-8000-000000000000"),
+            Some(TicketRef::Id(_))
+        ));
+        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_filename("C:\\x\\a\"b;.pdf"), "ab.pdf");
+        assert_eq!(sanitize_filename(".."), "attachment");
+    }
+
+    #[test]
+    fn html_only_messages_get_a_text_body() {
+        assert_eq!(
+            html_to_text("<p>Hello &amp; <b>welcome</b></p><script>x()</script>"),
+            "Hello & welcome"
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! The command line.
+
+use crate::app::{Application, SettableClock, open_engine, shutdown_signal};
+use crate::config::{Config, ENV_VARS};
+use anyhow::{Context, anyhow};
+use clap::{Args, Parser, Subcommand};
+use domain::user::Role;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "otklik",
+    version,
+    about = "Omnichannel customer support: one inbox for email, chat, messengers and phone."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// TOML configuration file [env: OTKLIK_CONFIG]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded database and attachments (default ./otklik-data) [env: OTKLIK_DATA_DIR]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; when unset, the embedded SQLite database is used [env: DATABASE_URL]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (HTTP API and background jobs).
+    #[command(after_help = env_help())]
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080) [env: OTKLIK_LISTEN]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Create the `demo` workspace with sample data when it does not exist.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage workspaces.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Measure throughput and latency.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// Create a workspace and its owner.
+    Create {
+        /// Short name: a-z, 0-9 and -.
+        name: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        password: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user to a workspace.
+    Add {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin, supervisor, agent or light_agent
+        #[arg(long, default_value = "agent")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user; prints only the token.
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Create tickets through the HTTP API of a fresh server and report throughput and latency.
+    Ingest {
+        #[arg(long, default_value_t = 10_000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Benchmark PostgreSQL: a fresh database is created through this URL and dropped after.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+fn env_help() -> String {
+    let mut s =
+        String::from("Environment (overrides the configuration file; flags override both):\n");
+    for (k, v) in ENV_VARS {
+        s.push_str(&format!("  {k:<36} {v}\n"));
+    }
+    s
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
+fn load(db: &DbArgs) -> anyhow::Result<Config> {
+    let file = db
+        .config
+        .clone()
+        .or_else(|| env("OTKLIK_CONFIG").map(PathBuf::from));
+    let mut c = Config::load(file.as_deref(), &env)?;
+    if let Some(d) = &db.data_dir {
+        c.data_dir = d.clone();
+    }
+    if let Some(u) = &db.database_url {
+        c.database_url = Some(u.clone());
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+fn engine_err(e: engine::EngineError) -> anyhow::Error {
+    match e {
+        engine::EngineError::Invalid(errs) => anyhow!(
+            "{}",
+            errs.iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        e => anyhow!("{e}"),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, demo, db } => {
+            let mut config = load(&db)?;
+            if let Some(l) = listen.or_else(|| env("OTKLIK_LISTEN").and_then(|v| v.parse().ok())) {
+                config.listen = l;
+            }
+            init_logs(&config.log_format);
+            serve(config, demo).await
+        }
+        Command::Migrate { db } => {
+            let config = load(&db)?;
+            let engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
+            engine.store.close().await;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Workspace {
+            command:
+                WorkspaceCommand::Create {
+                    name,
+                    owner,
+                    password,
+                    db,
+                },
+        } => {
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = engine
+                .create_workspace(&name, &owner, &password)
+                .await
+                .map_err(engine_err);
+            engine.store.close().await;
+            let (ws, _) = r?;
+            eprintln!(
+                "created workspace {} with owner {}",
+                ws.name,
+                owner.trim().to_lowercase()
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    workspace,
+                    email,
+                    role,
+                    name,
+                    password,
+                    db,
+                },
+        } => {
+            let role = Role::parse(&role).map_err(|e| {
+                anyhow!(
+                    "--role: {}",
+                    e.to_string().split(": ").last().unwrap_or_default()
+                )
+            })?;
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = async {
+                let p = engine.cli_principal(&workspace).await?;
+                engine
+                    .add_user(
+                        &p,
+                        engine::people::NewUser {
+                            email,
+                            name,
+                            role: Some(role),
+                            password,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+            }
+            .await
+            .map_err(engine_err);
+            engine.store.close().await;
+            let u = r?;
+            eprintln!("added {} ({}) to {workspace}", u.user.email, u.user.role);
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    workspace,
+                    user,
+                    name,
+                    db,
+                },
+        } => {
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = async {
+                let p = engine.cli_principal(&workspace).await?;
+                let u = engine
+                    .user_by_email(p.workspace_id, &user)
+                    .await
+                    .map_err(|e| match e {
+                        engine::EngineError::NotFound => engine::EngineError::invalid(
+                            "user",
+                            format!("no user {user:?} in {workspace}"),
+                        ),
+                        e => e,
+                    })?;
+                engine.create_token(&p, u.id, &name).await
+            }
+            .await
+            .map_err(engine_err);
+            engine.store.close().await;
+            let (_, secret) = r?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    tickets,
+                    concurrency,
+                    database_url,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench::ingest(tickets, concurrency, database_url).await
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let backend = if config.database_url.is_some() {
+        "PostgreSQL".to_string()
+    } else {
+        format!("SQLite in {}", config.data_dir.display())
+    };
+    let app = Application::build(config).await?;
+    let base = format!("http://{}:{}", listen.ip(), app.port());
+    let engine = app.engine().clone();
+    let mut out = std::io::stdout().lock();
+    if demo {
+        let clock: &SettableClock = &app.clock;
+        let progress = |done: usize, total: usize| {
+            if done % 20 == 0 || done == total {
+                eprint!("\rseeding demo data: {done}/{total} tickets");
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        match crate::demo::seed(&engine, clock, &progress)
+            .await
+            .context("seeding the demo workspace")?
+        {
+            Some(s) => {
+                writeln!(
+                    out,
+                    "Demo workspace `{}` created with {} tickets.",
+                    crate::demo::WORKSPACE,
+                    s.tickets
+                )?;
+                for (email, name, role) in &s.agents {
+                    writeln!(
+                        out,
+                        "  {:<11} {email:<24} password: {}   ({name})",
+                        role.as_str(),
+                        crate::demo::PASSWORD
+                    )?;
+                }
+                if let Some(t) = s.token {
+                    writeln!(out, "  API token of {}: {t}", crate::demo::OWNER)?;
+                }
+            }
+            None => writeln!(
+                out,
+                "Demo workspace `{}` already exists (owner {} / password {}).",
+                crate::demo::WORKSPACE,
+                crate::demo::OWNER,
+                crate::demo::PASSWORD
+            )?,
+        }
+    } else {
+        let mut c = engine.store.read().await?;
+        if store::workspaces::list(&mut c.conn()).await?.is_empty() {
+            writeln!(
+                out,
+                "No workspace yet. Create the first one with:\n  otklik workspace create NAME --owner you@example.com --password '…'\nor start with sample data: otklik serve --demo"
+            )?;
+        }
+    }
+    writeln!(out, "Otklik is listening on {base} ({backend})")?;
+    writeln!(
+        out,
+        "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": \"demo\", \"email\": \"{}\", \"password\": \"demo\"}}",
+        crate::demo::OWNER
+    )?;
+    writeln!(out, "  API docs: {base}/api/v1/openapi.json")?;
+    writeln!(out, "  health:   {base}/healthz   metrics: {base}/metrics")?;
+    drop(out);
+    app.run_until(shutdown_signal()).await
+}

@@ -1,0 +1,220 @@
+//! Configuration: defaults, then a TOML file, then `OTKLIK_*` environment variables,
+//! then command-line flags. Unknown keys in the file are errors, so a typo cannot
+//! silently fall back to a default.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything `otklik serve` can be told.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and attachments.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded database.
+    pub database_url: Option<String>,
+    /// `pretty` (default) or `json` logs.
+    pub log_format: String,
+    /// Database connections (SQLite: readers; PostgreSQL: the pool).
+    pub max_connections: u32,
+    /// Writes folded into one SQLite commit at most.
+    pub max_write_batch: usize,
+    /// Mark session cookies Secure (set when serving behind HTTPS).
+    pub secure_cookies: bool,
+    pub limits: LimitsConfig,
+}
+
+/// Input limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest JSON request body in bytes.
+    pub max_body_bytes: usize,
+    /// Longest message body in bytes.
+    pub max_message_bytes: usize,
+    /// Largest attachment in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let e = engine::Limits::default();
+        LimitsConfig {
+            max_body_bytes: 2 * 1024 * 1024,
+            max_message_bytes: e.max_message_bytes,
+            max_attachment_bytes: e.max_attachment_bytes,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./otklik-data"),
+            database_url: None,
+            log_format: "pretty".into(),
+            max_connections: 8,
+            max_write_batch: 256,
+            secure_cookies: false,
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// The environment variables `Config::load` reads, with what they set.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("OTKLIK_CONFIG", "path of the TOML configuration file"),
+    ("OTKLIK_LISTEN", "listen"),
+    ("OTKLIK_DATA_DIR", "data_dir"),
+    ("DATABASE_URL / OTKLIK_DATABASE_URL", "database_url"),
+    ("OTKLIK_LOG_FORMAT", "log_format"),
+    ("OTKLIK_MAX_CONNECTIONS", "max_connections"),
+    ("OTKLIK_MAX_WRITE_BATCH", "max_write_batch"),
+    ("OTKLIK_SECURE_COOKIES", "secure_cookies"),
+    ("OTKLIK_MAX_BODY_BYTES", "limits.max_body_bytes"),
+    ("OTKLIK_MAX_MESSAGE_BYTES", "limits.max_message_bytes"),
+    ("OTKLIK_MAX_ATTACHMENT_BYTES", "limits.max_attachment_bytes"),
+];
+
+fn env_parse<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    slot: &mut T,
+) -> anyhow::Result<()>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(v) = env(name) {
+        *slot = v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Defaults ← `file` (if any) ← environment (read through `env`).
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut c = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str::<Config>(&text).with_context(|| format!("in {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        env_parse(env, "OTKLIK_LISTEN", &mut c.listen)?;
+        if let Some(d) = env("OTKLIK_DATA_DIR") {
+            c.data_dir = PathBuf::from(d);
+        }
+        if let Some(u) = env("OTKLIK_DATABASE_URL")
+            .or_else(|| env("DATABASE_URL"))
+            .filter(|u| !u.trim().is_empty())
+        {
+            c.database_url = Some(u);
+        }
+        if let Some(f) = env("OTKLIK_LOG_FORMAT") {
+            c.log_format = f;
+        }
+        env_parse(env, "OTKLIK_MAX_CONNECTIONS", &mut c.max_connections)?;
+        env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
+        env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
+        env_parse(env, "OTKLIK_MAX_BODY_BYTES", &mut c.limits.max_body_bytes)?;
+        env_parse(
+            env,
+            "OTKLIK_MAX_MESSAGE_BYTES",
+            &mut c.limits.max_message_bytes,
+        )?;
+        env_parse(
+            env,
+            "OTKLIK_MAX_ATTACHMENT_BYTES",
+            &mut c.limits.max_attachment_bytes,
+        )?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            bail!(
+                "log_format must be pretty or json, not {:?}",
+                self.log_format
+            );
+        }
+        if self.max_connections == 0 || self.max_connections > 1000 {
+            bail!("max_connections must be 1 to 1000");
+        }
+        if self.max_write_batch == 0 {
+            bail!("max_write_batch must be at least 1");
+        }
+        if let Some(u) = &self.database_url {
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                bail!(
+                    "database_url must start with postgres:// (leave it unset for the embedded database)"
+                );
+            }
+        }
+        if self.limits.max_body_bytes < 1024
+            || self.limits.max_message_bytes < 1024
+            || self.limits.max_attachment_bytes < 1024
+        {
+            bail!("limits must be at least 1024 bytes each");
+        }
+        Ok(())
+    }
+
+    pub fn store_options(&self) -> store::StoreOptions {
+        store::StoreOptions {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            max_connections: self.max_connections,
+            max_batch: self.max_write_batch,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_the_file_and_typos_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("otklik.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\nmax_connections = 4\n[limits]\nmax_body_bytes = 4096\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("OTKLIK_MAX_CONNECTIONS", "16"),
+            ("DATABASE_URL", "postgres://x@localhost/db"),
+        ]
+        .into();
+        let get = |k: &str| env.get(k).map(|v| v.to_string());
+        let c = Config::load(Some(&f), &get).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_connections, 16);
+        assert_eq!(c.limits.max_body_bytes, 4096);
+        assert_eq!(c.database_url.as_deref(), Some("postgres://x@localhost/db"));
+
+        std::fs::write(&f, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::load(Some(&f), &|_| None).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+
+        let bad = |k: &str| (k == "OTKLIK_MAX_CONNECTIONS").then(|| "many".to_string());
+        assert!(Config::load(None, &bad).is_err());
+        let mysql = |k: &str| (k == "DATABASE_URL").then(|| "mysql://x".to_string());
+        assert!(Config::load(None, &mysql).is_err());
+    }
+}

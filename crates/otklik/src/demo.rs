@@ -1,0 +1,404 @@
+//! `serve --demo`: a workspace `demo` with teams, agents, customers on several
+//! channels and a few hundred tickets in Russian, English and Thai, spread over
+//! the last two months. Built through the same engine calls as real traffic, with
+//! the clock set back for each step, so history, events and numbers are coherent.
+
+use crate::app::SettableClock;
+use crate::demo_corpus::{
+    AGENT_NAMES, CONVERSATIONS, CUSTOMER_NAMES_EN, CUSTOMER_NAMES_RU, CUSTOMER_NAMES_TH,
+    Conversation, Who,
+};
+use anyhow::Context;
+use domain::Timestamp;
+use domain::identity::{Identity, IdentityKind};
+use domain::ids::*;
+use domain::ticket::{Channel, Priority, Status, Visibility};
+use domain::user::Role;
+use engine::customers::CustomerInput;
+use engine::people::NewUser;
+use engine::tickets::{Body, CustomerRef, NewMessage, NewTicket, TicketPatch, TicketRef};
+use engine::{Engine, EngineError, Principal, Via};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+pub const WORKSPACE: &str = "demo";
+pub const OWNER: &str = "admin@demo.test";
+pub const PASSWORD: &str = "demo";
+const CUSTOMERS: usize = 50;
+const TICKETS: usize = 300;
+const DAY: i64 = 24 * 3600 * 1000;
+
+/// What the seed made, for the start-up banner.
+pub struct Seeded {
+    pub agents: Vec<(String, String, Role)>,
+    pub token: Option<String>,
+    pub tickets: usize,
+}
+
+struct Agent {
+    principal: Principal,
+    lang: &'static str,
+    tier: i64,
+    first_name: String,
+}
+
+struct Cust {
+    id: CustomerId,
+    lang: &'static str,
+    first_name: String,
+    channels: Vec<Channel>,
+}
+
+fn fill(text: &str, name: &str, order: u32, agent: &str) -> String {
+    text.replace("{name}", name)
+        .replace("{order}", &order.to_string())
+        .replace("{agent}", agent)
+}
+
+/// Seeds the demo workspace unless it exists. `clock` is set back in time while
+/// history is written and restored afterwards.
+pub async fn seed(
+    engine: &Engine,
+    clock: &SettableClock,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Option<Seeded>> {
+    match engine.workspace_by_name(WORKSPACE).await {
+        Ok(_) => return Ok(None),
+        Err(EngineError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let result = seed_inner(engine, clock, progress).await;
+    clock.set(None);
+    result.map(Some)
+}
+
+async fn seed_inner(
+    engine: &Engine,
+    clock: &SettableClock,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Seeded> {
+    let mut rng = StdRng::seed_from_u64(1042);
+    let now = engine.store.now();
+    let start = Timestamp::from_millis(now.millis() - 60 * DAY);
+    clock.set(Some(start));
+    let (_, owner_user) = engine
+        .create_workspace(WORKSPACE, OWNER, PASSWORD)
+        .await
+        .context("creating the demo workspace")?;
+    let owner = engine.cli_principal(WORKSPACE).await?;
+    engine
+        .update_workspace(
+            &owner,
+            engine::workspaces::SettingsPatch {
+                display_name: Some("Demo Shop".into()),
+                default_language: Some("en".into()),
+                time_zone: Some("Europe/Moscow".into()),
+            },
+        )
+        .await?;
+    let mut teams = Vec::new();
+    for (name, tier) in [("L1", 1), ("L2", 2), ("L3", 3)] {
+        teams.push(engine.create_team(&owner, name, Some(tier)).await?);
+    }
+    let mut banner = vec![(OWNER.to_string(), "Admin".to_string(), Role::Owner)];
+    let mut agents = Vec::new();
+    for (i, (name, lang)) in AGENT_NAMES.iter().enumerate() {
+        let tier = (i % 3) as i64 + 1;
+        let email = format!("agent{}@demo.test", i + 1);
+        let u = engine
+            .add_user(
+                &owner,
+                NewUser {
+                    email: email.clone(),
+                    name: Some((*name).into()),
+                    role: Some(Role::Agent),
+                    password: Some(PASSWORD.into()),
+                    tier: Some(tier),
+                    languages: if *lang == "en" {
+                        vec!["en".into()]
+                    } else {
+                        vec![(*lang).into(), "en".into()]
+                    },
+                    skills: Vec::new(),
+                    team_ids: vec![teams[(tier - 1) as usize].id],
+                    capacity: Some(12),
+                },
+            )
+            .await?;
+        banner.push((email, (*name).to_string(), Role::Agent));
+        agents.push(Agent {
+            principal: Principal {
+                workspace_id: owner.workspace_id,
+                user_id: u.user.id,
+                role: Role::Agent,
+                via: Via::Cli,
+            },
+            lang,
+            tier,
+            first_name: name.split_whitespace().next().unwrap_or(name).to_string(),
+        });
+    }
+    for (email, name, role) in [
+        ("supervisor@demo.test", "Maria Supervisor", Role::Supervisor),
+        ("light@demo.test", "Lee Light", Role::LightAgent),
+    ] {
+        engine
+            .add_user(
+                &owner,
+                NewUser {
+                    email: email.into(),
+                    name: Some(name.into()),
+                    role: Some(role),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        banner.push((email.into(), name.into(), role));
+    }
+
+    let mut customers = Vec::new();
+    for i in 0..CUSTOMERS {
+        let (lang, names, domain_name, phone_prefix): (&'static str, &[&str], &str, &str) =
+            match i % 10 {
+                0..=3 => ("ru", CUSTOMER_NAMES_RU, "example.ru", "+7915"),
+                4..=6 => ("en", CUSTOMER_NAMES_EN, "example.com", "+4477"),
+                _ => ("th", CUSTOMER_NAMES_TH, "example.co.th", "+6681"),
+            };
+        let name = names[(i / 3) % names.len()];
+        let mut ids = vec![Identity::parse(
+            IdentityKind::Email,
+            &format!("customer{}@{domain_name}", i + 1),
+        )?];
+        let mut channels = vec![Channel::Email, Channel::WebForm, Channel::Chat];
+        if rng.gen_bool(0.6) {
+            ids.push(Identity::parse(
+                IdentityKind::Phone,
+                &format!("{phone_prefix}{:07}", rng.gen_range(1_000_000..9_999_999)),
+            )?);
+            channels.push(Channel::Phone);
+        }
+        match lang {
+            "ru" if rng.gen_bool(0.6) => {
+                ids.push(Identity::parse(
+                    IdentityKind::Telegram,
+                    &format!("@client_{}", i + 1),
+                )?);
+                channels.push(Channel::Telegram);
+                if rng.gen_bool(0.4) {
+                    ids.push(Identity::parse(
+                        IdentityKind::Vk,
+                        &format!("{}", 100_000 + i * 37),
+                    )?);
+                    channels.push(Channel::Vk);
+                }
+            }
+            "th" if rng.gen_bool(0.7) => {
+                ids.push(Identity::parse(
+                    IdentityKind::Whatsapp,
+                    &format!("+668{:08}", rng.gen_range(10_000_000..99_999_999)),
+                )?);
+                channels.push(Channel::Whatsapp);
+            }
+            _ => {}
+        }
+        clock.set(Some(start.plus_millis(i as i64 * 60_000)));
+        let c = engine
+            .create_customer(
+                &owner,
+                CustomerInput {
+                    name: Some(name.into()),
+                    language: Some(lang.into()),
+                    identities: ids,
+                },
+            )
+            .await?;
+        customers.push(Cust {
+            id: c.id,
+            lang,
+            first_name: name.split_whitespace().next().unwrap_or(name).into(),
+            channels,
+        });
+    }
+
+    let mut by_lang: std::collections::HashMap<&str, Vec<&Conversation>> =
+        std::collections::HashMap::new();
+    for c in CONVERSATIONS {
+        by_lang.entry(c.lang).or_default().push(c);
+    }
+    let mut created_at: Vec<i64> = (0..TICKETS)
+        .map(|_| rng.gen_range(start.millis() + DAY..now.millis() - 3_600_000))
+        .collect();
+    created_at.sort_unstable();
+    for (n, t0) in created_at.into_iter().enumerate() {
+        progress(n, TICKETS);
+        let cust = &customers[rng.gen_range(0..customers.len())];
+        let Some(conv) = by_lang.get(cust.lang).and_then(|v| v.choose(&mut rng)) else {
+            continue;
+        };
+        let order = rng.gen_range(100_000..200_000);
+        let lang_agents: Vec<&Agent> = agents.iter().filter(|a| a.lang == cust.lang).collect();
+        let agent = lang_agents.choose(&mut rng).copied().unwrap_or(&agents[0]);
+        let age_days = (now.millis() - t0) / DAY;
+        let answered = conv.turns.iter().any(|(w, _)| *w == Who::Agent);
+        let channel = *cust.channels.choose(&mut rng).unwrap_or(&Channel::Email);
+        let mut t = Timestamp::from_millis(t0);
+        clock.set(Some(t));
+        let first = fill(conv.turns[0].1, &cust.first_name, order, &agent.first_name);
+        let created = engine
+            .create_ticket(
+                &owner,
+                NewTicket {
+                    subject: fill(conv.subject, &cust.first_name, order, &agent.first_name),
+                    channel,
+                    priority: Some(Priority::parse(conv.priority)?),
+                    customer: CustomerRef::Id(cust.id),
+                    body: Body {
+                        text: first,
+                        ..Body::default()
+                    },
+                    external_id: None,
+                    tags: vec![conv.category.to_string()],
+                    category: Some(conv.category.to_string()),
+                    assignee_id: answered.then_some(agent.principal.user_id),
+                    team_id: answered.then(|| teams[(agent.tier - 1) as usize].id),
+                    tier: Some(agent.tier),
+                    custom_fields: Default::default(),
+                },
+                None,
+            )
+            .await?;
+        let tref = TicketRef::Id(created.ticket.id);
+        for (who, text) in &conv.turns[1..] {
+            t = t.plus_millis(rng.gen_range(4 * 60_000..6 * 3_600_000));
+            if t.millis() > now.millis() {
+                break;
+            }
+            clock.set(Some(t));
+            let body = Body {
+                text: fill(text, &cust.first_name, order, &agent.first_name),
+                ..Body::default()
+            };
+            let (p, visibility, as_customer) = match who {
+                Who::Customer => (&owner, Visibility::Public, true),
+                Who::Agent => (&agent.principal, Visibility::Public, false),
+                Who::Note => (&agent.principal, Visibility::Internal, false),
+            };
+            engine
+                .add_message(
+                    p,
+                    tref,
+                    NewMessage {
+                        body,
+                        visibility,
+                        as_customer,
+                        status: None,
+                        external_id: None,
+                        imported: true,
+                    },
+                    None,
+                )
+                .await?;
+        }
+        // Older conversations that were answered are mostly finished.
+        let last_is_agent = conv
+            .turns
+            .iter()
+            .rev()
+            .find(|(w, _)| *w != Who::Note)
+            .is_some_and(|(w, _)| *w == Who::Agent);
+        let target = match (answered, age_days, last_is_agent) {
+            (false, _, _) => None,
+            (true, d, _) if d > 14 => Some(if rng.gen_bool(0.8) {
+                Status::Closed
+            } else {
+                Status::Solved
+            }),
+            (true, d, true) if d > 3 => Some(if rng.gen_bool(0.7) {
+                Status::Solved
+            } else {
+                Status::Pending
+            }),
+            (true, _, true) => Some(
+                *[Status::Pending, Status::Open, Status::OnHold]
+                    .choose(&mut rng)
+                    .unwrap_or(&Status::Pending),
+            ),
+            (true, _, false) => Some(Status::Solved),
+        };
+        if let Some(target) = target {
+            t = t.plus_millis(rng.gen_range(600_000..DAY));
+            if t.millis() < now.millis() {
+                clock.set(Some(t));
+                let steps: &[Status] = if target == Status::Closed {
+                    &[Status::Solved, Status::Closed]
+                } else {
+                    std::slice::from_ref(&target)
+                };
+                for s in steps {
+                    engine
+                        .update_ticket(
+                            &agent.principal,
+                            tref,
+                            TicketPatch {
+                                status: Some(*s),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                }
+            }
+        }
+    }
+    progress(TICKETS, TICKETS);
+    clock.set(None);
+    let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
+    Ok(Seeded {
+        agents: banner,
+        token: Some(token),
+        tickets: TICKETS,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_and_the_corpus_is_well_formed() {
+        assert_eq!(
+            fill(
+                "Здравствуйте, {name}! Заказ {order}. {agent}",
+                "Анна",
+                100234,
+                "Олег"
+            ),
+            "Здравствуйте, Анна! Заказ 100234. Олег"
+        );
+        for c in CONVERSATIONS {
+            assert_eq!(
+                c.turns.first().map(|t| t.0),
+                Some(Who::Customer),
+                "{}",
+                c.subject
+            );
+            assert!(Priority::parse(c.priority).is_ok(), "{}", c.priority);
+            assert!(["ru", "en", "th"].contains(&c.lang));
+            for (_, text) in c.turns {
+                let filled = fill(text, "N", 1, "A");
+                assert!(
+                    !filled.contains('{') && !filled.contains('}'),
+                    "stray placeholder in {text}"
+                );
+            }
+        }
+        for lang in ["ru", "en", "th"] {
+            assert!(
+                CONVERSATIONS.iter().filter(|c| c.lang == lang).count() >= 15,
+                "{lang}"
+            );
+            assert!(AGENT_NAMES.iter().any(|(_, l)| *l == lang), "{lang}");
+        }
+    }
+}

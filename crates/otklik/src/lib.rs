@@ -1,0 +1,9 @@
+//! The `otklik` binary's library: configuration, start-up, the command line, the
+//! demo seed and the benchmarks. `main` only parses arguments and calls in here.
+
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod demo_corpus;

@@ -1,0 +1,1069 @@
+//! The JSON API under `/api/v1`. Handlers translate between wire types and engine
+//! calls and hold no business rules.
+
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Json, PathParam, Query, SESSION_COOKIE, id};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::identity::{Identity, IdentityKind};
+use domain::ids::*;
+use domain::ticket::{Channel, Priority, Status, Visibility};
+use engine::customers::{CustomerInput, CustomerPatch};
+use engine::tickets::{Body, CustomerRef, Idem, NewMessage, NewTicket, TicketPatch, TicketRef};
+use engine::{EngineError, page_limit};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use store::events::Cursor;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn created<T: serde::Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+fn ticket_ref(s: &str) -> ApiResult<TicketRef> {
+    TicketRef::parse(s).ok_or_else(ApiError::not_found)
+}
+
+fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() as i64 >= limit {
+        items.last().map(key)
+    } else {
+        None
+    }
+}
+
+fn cursor_id<T: std::str::FromStr>(c: Option<&str>) -> ApiResult<Option<T>> {
+    c.map(|c| {
+        c.parse::<T>()
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))
+    })
+    .transpose()
+}
+
+/// A JSON body together with the SHA-256 of the request, for `Idempotency-Key`.
+pub struct Hashed<T> {
+    value: T,
+    idem: Option<Idem>,
+}
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = match req.headers().get("idempotency-key") {
+            None => None,
+            Some(v) => {
+                let k = v
+                    .to_str()
+                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?
+                    .trim()
+                    .to_owned();
+                if k.is_empty() || k.len() > 255 {
+                    return Err(ApiError::bad_request(
+                        "Idempotency-Key must have 1 to 255 characters",
+                    ));
+                }
+                Some(k)
+            }
+        };
+        let path = req.uri().path().to_owned();
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content-type",
+                "send Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
+        let value = crate::extract::parse_json::<T>(&bytes)?;
+        let idem = key.map(|key| {
+            let mut h = Sha256::new();
+            h.update(path.as_bytes());
+            h.update([0]);
+            h.update(&bytes);
+            Idem {
+                key,
+                request_hash: h.finalize().to_vec(),
+            }
+        });
+        Ok(Hashed { value, idem })
+    }
+}
+
+// ---------------------------------------------------------------- auth, me
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = LoginOut, description = "Session cookie set"), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(b): Json<LoginIn>,
+) -> ApiResult<Response> {
+    let s = app
+        .engine
+        .login(
+            &b.workspace,
+            &b.email,
+            &b.password,
+            b.remember,
+            &addr.ip().to_string(),
+        )
+        .await
+        .map_err(|e| match e {
+            EngineError::Unauthorized => {
+                ApiError::unauthorized("wrong workspace, e-mail or password")
+            }
+            e => e.into(),
+        })?;
+    let max_age = (s.expires_at.millis() - app.engine.store.now().millis()) / 1000;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}{}",
+        s.secret,
+        if b.remember {
+            format!("; Max-Age={max_age}")
+        } else {
+            String::new()
+        },
+        if app.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let mut res = axum::Json(LoginOut {
+        csrf_token: s.csrf_token,
+        expires_at: s.expires_at.to_rfc3339(),
+        user_id: s.principal.user_id.0,
+        workspace_id: s.principal.workspace_id.0,
+    })
+    .into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("bad cookie"))?,
+    );
+    Ok(res)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    Auth(_p): Auth,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let parts = {
+        let mut r = axum::http::Request::new(());
+        *r.headers_mut() = headers;
+        r.into_parts().0
+    };
+    if let Some(secret) = crate::extract::cookie(&parts, SESSION_COOKIE) {
+        app.engine.logout(secret).await?;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("otklik_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn, responses((status = 204), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<PasswordIn>,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .change_password(&p, &b.current_password, &b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = MeOut), (status = 401, body = Problem)))]
+pub async fn me(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Json<MeOut>> {
+    let user = app.engine.user(&p, p.user_id).await?;
+    let ws = app.engine.workspace(&p).await?;
+    let csrf_token = match &p.via {
+        engine::Via::Session { csrf, .. } => Some(csrf.clone()),
+        _ => None,
+    };
+    Ok(Json(MeOut {
+        user: user.into(),
+        workspace: ws.into(),
+        csrf_token,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/workspace", tag = "people", responses((status = 200, body = WorkspaceOut)))]
+pub async fn get_workspace(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<WorkspaceOut>> {
+    Ok(Json(app.engine.workspace(&p).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/workspace", tag = "people", request_body = PatchWorkspaceIn, responses((status = 200, body = WorkspaceOut)))]
+pub async fn patch_workspace(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<PatchWorkspaceIn>,
+) -> ApiResult<Json<WorkspaceOut>> {
+    let patch = engine::workspaces::SettingsPatch {
+        display_name: b.display_name,
+        default_language: b.default_language,
+        time_zone: b.time_zone,
+    };
+    Ok(Json(app.engine.update_workspace(&p, patch).await?.into()))
+}
+
+// ---------------------------------------------------------------- users, teams
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "people", params(PageQuery), responses((status = 200, body = Page<UserOut>)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<UserOut>>> {
+    let limit = page_limit(q.limit);
+    let users = app
+        .engine
+        .users(&p, cursor_id::<UserId>(q.cursor.as_deref())?, Some(limit))
+        .await?;
+    let next = next_cursor(&users, limit, |u| u.user.id.to_string());
+    Ok(Json(Page {
+        items: users.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "people", request_body = CreateUserIn, responses((status = 201, body = UserOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateUserIn>,
+) -> ApiResult<Response> {
+    let n = engine::people::NewUser {
+        email: b.email,
+        name: b.name,
+        role: b.role,
+        password: b.password,
+        tier: b.tier,
+        languages: b.languages,
+        skills: b.skills,
+        team_ids: b.team_ids.into_iter().map(TeamId).collect(),
+        capacity: b.capacity,
+    };
+    Ok(created(UserOut::from(app.engine.add_user(&p, n).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)), responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
+pub async fn get_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(uid): PathParam,
+) -> ApiResult<Json<UserOut>> {
+    Ok(Json(app.engine.user(&p, id(&uid)?).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PatchUserIn, responses((status = 200, body = UserOut)))]
+pub async fn patch_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(uid): PathParam,
+    Json(b): Json<PatchUserIn>,
+) -> ApiResult<Json<UserOut>> {
+    let patch = engine::people::UserPatch {
+        name: b.name,
+        role: b.role,
+        tier: b.tier,
+        languages: b.languages,
+        skills: b.skills,
+        team_ids: b.team_ids.map(|t| t.into_iter().map(TeamId).collect()),
+        capacity: b.capacity,
+        presence: b.presence,
+        active: b.active,
+    };
+    Ok(Json(
+        app.engine.update_user(&p, id(&uid)?, patch).await?.into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "people", params(PageQuery), responses((status = 200, body = Page<TeamOut>)))]
+pub async fn list_teams(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<TeamOut>>> {
+    let limit = page_limit(q.limit);
+    let teams = app
+        .engine
+        .teams(&p, cursor_id::<TeamId>(q.cursor.as_deref())?, Some(limit))
+        .await?;
+    let next = next_cursor(&teams, limit, |t| t.id.to_string());
+    Ok(Json(Page {
+        items: teams.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "people", request_body = CreateTeamIn, responses((status = 201, body = TeamOut), (status = 409, body = Problem)))]
+pub async fn create_team(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateTeamIn>,
+) -> ApiResult<Response> {
+    Ok(created(TeamOut::from(
+        app.engine.create_team(&p, &b.name, b.tier).await?,
+    )))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "people", params(("id" = Uuid, Path)), responses((status = 200, body = TeamOut), (status = 404, body = Problem)))]
+pub async fn get_team(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(tid): PathParam,
+) -> ApiResult<Json<TeamOut>> {
+    let (t, members) = app.engine.team(&p, id(&tid)?).await?;
+    let mut out = TeamOut::from(t);
+    out.member_ids = Some(members.into_iter().map(|m| m.0).collect());
+    Ok(Json(out))
+}
+
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PatchTeamIn, responses((status = 200, body = TeamOut)))]
+pub async fn patch_team(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(tid): PathParam,
+    Json(b): Json<PatchTeamIn>,
+) -> ApiResult<Json<TeamOut>> {
+    Ok(Json(
+        app.engine
+            .update_team(&p, id(&tid)?, b.name, b.tier)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "people", responses((status = 200, body = Page<TokenOut>)))]
+pub async fn list_tokens(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<Page<TokenOut>>> {
+    Ok(Json(Page {
+        items: app
+            .engine
+            .tokens(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "people", request_body = CreateTokenIn, responses((status = 201, body = CreatedTokenOut)))]
+pub async fn create_token(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateTokenIn>,
+) -> ApiResult<Response> {
+    let user = b.user_id.map(UserId).unwrap_or(p.user_id);
+    let (t, secret) = app.engine.create_token(&p, user, &b.name).await?;
+    Ok(created(CreatedTokenOut {
+        token: t.into(),
+        secret,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem)))]
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(tid): PathParam,
+) -> ApiResult<StatusCode> {
+    app.engine.revoke_token(&p, id(&tid)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/custom-fields", tag = "tickets", responses((status = 200, body = Page<FieldOut>)))]
+pub async fn list_fields(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<Page<FieldOut>>> {
+    Ok(Json(Page {
+        items: app
+            .engine
+            .fields(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/custom-fields", tag = "tickets", request_body = CreateFieldIn, responses((status = 201, body = FieldOut), (status = 409, body = Problem)))]
+pub async fn create_field(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateFieldIn>,
+) -> ApiResult<Response> {
+    Ok(created(FieldOut::from(
+        app.engine
+            .create_field(&p, &b.key, &b.label, b.field_type, b.options, b.required)
+            .await?,
+    )))
+}
+
+// ---------------------------------------------------------------- customers
+
+fn identities(c: &CustomerIn) -> ApiResult<Vec<Identity>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let named = [
+        (IdentityKind::Email, &c.email),
+        (IdentityKind::Phone, &c.phone),
+        (IdentityKind::Telegram, &c.telegram),
+        (IdentityKind::Whatsapp, &c.whatsapp),
+        (IdentityKind::Vk, &c.vk),
+        (IdentityKind::Facebook, &c.facebook),
+        (IdentityKind::Instagram, &c.instagram),
+        (IdentityKind::Viber, &c.viber),
+        (IdentityKind::External, &c.external),
+    ];
+    let listed = c.identities.iter().map(|i| (i.kind, Some(i.value.clone())));
+    for (kind, v) in named.into_iter().map(|(k, v)| (k, v.clone())).chain(listed) {
+        if let Some(v) = v {
+            match Identity::parse(kind, &v) {
+                Ok(i) if !out.contains(&i) => out.push(i),
+                Ok(_) => {}
+                Err(domain::DomainError::Invalid { message, .. }) => {
+                    errors.push((format!("customer.{kind}"), message))
+                }
+                Err(e) => errors.push((format!("customer.{kind}"), e.to_string())),
+            }
+        }
+    }
+    if out.len() > 20 {
+        errors.push(("customer.identities".into(), "at most 20".into()));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn customer_input(c: &CustomerIn) -> ApiResult<CustomerInput> {
+    Ok(CustomerInput {
+        name: c.name.clone(),
+        language: c.language.clone(),
+        identities: identities(c)?,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    /// Part of a name or identity.
+    pub q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery), responses((status = 200, body = Page<CustomerOut>)))]
+pub async fn list_customers(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<CustomerQuery>,
+) -> ApiResult<Json<Page<CustomerOut>>> {
+    let limit = page_limit(q.limit);
+    if q.q.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(ApiError::field("q", "at most 200 characters"));
+    }
+    let items = app
+        .engine
+        .customers(
+            &p,
+            cursor_id::<CustomerId>(q.cursor.as_deref())?,
+            q.q.as_deref(),
+            Some(limit),
+        )
+        .await?;
+    let next = next_cursor(&items, limit, |c| c.id.to_string());
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerIn, responses((status = 201, body = CustomerOut), (status = 409, body = Problem)))]
+pub async fn create_customer(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CustomerIn>,
+) -> ApiResult<Response> {
+    Ok(created(CustomerOut::from(
+        app.engine.create_customer(&p, customer_input(&b)?).await?,
+    )))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)), responses((status = 200, body = CustomerOut), (status = 404, body = Problem)))]
+pub async fn get_customer(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<CustomerOut>> {
+    Ok(Json(app.engine.customer(&p, id(&cid)?).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)), request_body = PatchCustomerIn, responses((status = 200, body = CustomerOut)))]
+pub async fn patch_customer(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<PatchCustomerIn>,
+) -> ApiResult<Json<CustomerOut>> {
+    let add = identities(&CustomerIn {
+        identities: b.identities.clone(),
+        ..Default::default()
+    })?;
+    let patch = CustomerPatch {
+        name: b.name,
+        language: b.language,
+        notes: b.notes,
+        add_identities: add,
+    };
+    Ok(Json(
+        app.engine
+            .update_customer(&p, id(&cid)?, patch)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = Uuid, Path)), request_body = MergeIn, responses((status = 200, body = CustomerOut), (status = 404, body = Problem)))]
+pub async fn merge_customer(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<MergeIn>,
+) -> ApiResult<Json<CustomerOut>> {
+    Ok(Json(
+        app.engine
+            .merge_customers(&p, id(&cid)?, CustomerId(b.source_id))
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<EventOut>)))]
+pub async fn customer_timeline(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<EventOut>>> {
+    let limit = page_limit(q.limit);
+    let items = app
+        .engine
+        .customer_timeline(
+            &p,
+            id(&cid)?,
+            cursor_id::<i64>(q.cursor.as_deref())?,
+            Some(limit),
+        )
+        .await?;
+    let next = next_cursor(&items, limit, |e| e.id.to_string());
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+// ---------------------------------------------------------------- tickets
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// Comma-separated priorities.
+    pub priority: Option<String>,
+    /// Comma-separated channels.
+    pub channel: Option<String>,
+    /// A user id, or `none` for unassigned.
+    pub assignee_id: Option<String>,
+    /// A team id, or `none`.
+    pub team_id: Option<String>,
+    pub customer_id: Option<Uuid>,
+    pub tag: Option<String>,
+    /// Text in the subject or a message.
+    pub q: Option<String>,
+}
+
+fn csv<T>(
+    field: &str,
+    v: Option<&str>,
+    parse: fn(&str) -> Result<T, domain::DomainError>,
+) -> ApiResult<Vec<T>> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                parse(s).map_err(|e| {
+                    ApiError::field(
+                        field,
+                        e.to_string()
+                            .split(": ")
+                            .last()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                })
+            })
+            .collect()
+    })
+    .unwrap_or(Ok(Vec::new()))
+}
+
+fn maybe_none<T: std::str::FromStr>(field: &str, v: Option<&str>) -> ApiResult<Option<Option<T>>> {
+    match v {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(s) => s
+            .parse::<T>()
+            .map(|x| Some(Some(x)))
+            .map_err(|_| ApiError::field(field, "an id or none")),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketQuery), responses((status = 200, body = Page<TicketOut>), (status = 422, body = Problem)))]
+pub async fn list_tickets(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<TicketQuery>,
+) -> ApiResult<Json<Page<TicketOut>>> {
+    let limit = page_limit(q.limit);
+    let filter = store::tickets::Filter {
+        statuses: csv("status", q.status.as_deref(), Status::parse)?,
+        priorities: csv("priority", q.priority.as_deref(), Priority::parse)?,
+        channels: csv("channel", q.channel.as_deref(), Channel::parse)?,
+        assignee: maybe_none::<UserId>("assignee_id", q.assignee_id.as_deref())?,
+        team: maybe_none::<TeamId>("team_id", q.team_id.as_deref())?,
+        customer: q.customer_id.map(CustomerId),
+        tag: q.tag.map(|t| t.trim().to_lowercase()),
+        text: q.q.filter(|s| !s.trim().is_empty()),
+    };
+    let items = app
+        .engine
+        .tickets(
+            &p,
+            &filter,
+            cursor_id::<TicketId>(q.cursor.as_deref())?,
+            Some(limit),
+        )
+        .await?;
+    let next = next_cursor(&items, limit, |t| t.id.to_string());
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A repeat returns the first result")),
+    responses((status = 201, body = CreatedTicketOut), (status = 200, body = CreatedTicketOut, description = "Duplicate or idempotent replay"), (status = 422, body = Problem)))]
+pub async fn create_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    body: Hashed<CreateTicketIn>,
+) -> ApiResult<Response> {
+    let Hashed { value: b, idem } = body;
+    if let Some(idem) = &idem {
+        if let Some(saved) = app.engine.idempotent_replay(&p, idem).await? {
+            return replay_ticket(&app, &p, &saved).await;
+        }
+    }
+    let customer = match (&b.customer_id, &b.customer) {
+        (Some(id), None) => CustomerRef::Id(CustomerId(*id)),
+        (None, Some(c)) => CustomerRef::Input(customer_input(c)?),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "customer",
+                "give either customer_id or customer, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "customer",
+                "required: customer_id, or customer with an email, phone or other identity",
+            ));
+        }
+    };
+    let n = NewTicket {
+        subject: b.subject,
+        channel: b.channel.unwrap_or(Channel::Api),
+        priority: b.priority,
+        customer,
+        body: Body {
+            text: b.message.body,
+            html: b.message.html,
+            attachments: b
+                .message
+                .attachments
+                .into_iter()
+                .map(AttachmentId)
+                .collect(),
+        },
+        external_id: b.message.external_id,
+        tags: b.tags,
+        category: b.category,
+        assignee_id: b.assignee_id.map(UserId),
+        team_id: b.team_id.map(TeamId),
+        tier: b.tier,
+        custom_fields: b.custom_fields,
+    };
+    match app.engine.create_ticket(&p, n, idem.clone()).await {
+        Ok(c) => {
+            let status = if c.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            app.metrics.tickets_created.fetch_add(
+                u64::from(!c.duplicate),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            Ok((
+                status,
+                axum::Json(CreatedTicketOut {
+                    ticket: c.ticket.into(),
+                    message: c.message.into(),
+                    duplicate: c.duplicate,
+                }),
+            )
+                .into_response())
+        }
+        // A concurrent request with the same key won: answer with its result.
+        Err(EngineError::Conflict(c)) if c.contains("idempotency") => match idem {
+            Some(idem) => match app.engine.idempotent_replay(&p, &idem).await? {
+                Some(saved) => replay_ticket(&app, &p, &saved).await,
+                None => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "retry the request",
+                )),
+            },
+            None => Err(ApiError::new(StatusCode::CONFLICT, "conflict", c)),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn replay_ticket(app: &AppState, p: &engine::Principal, saved: &str) -> ApiResult<Response> {
+    let tid: TicketId = saved.parse().map_err(|_| ApiError::not_found())?;
+    let t = app.engine.ticket(p, TicketRef::Id(tid)).await?;
+    let first = app
+        .engine
+        .messages(p, TicketRef::Id(tid), None, Some(1))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(ApiError::not_found)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedTicketOut {
+            ticket: t.into(),
+            message: first.into(),
+            duplicate: false,
+        }),
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path, description = "Id or number")), responses((status = 200, body = TicketOut), (status = 404, body = Problem)))]
+pub async fn get_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<TicketOut>> {
+    Ok(Json(app.engine.ticket(&p, ticket_ref(&t)?).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = PatchTicketIn,
+    responses((status = 200, body = TicketOut), (status = 422, body = Problem)))]
+pub async fn patch_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<PatchTicketIn>,
+) -> ApiResult<Json<TicketOut>> {
+    let patch = TicketPatch {
+        subject: b.subject,
+        status: b.status,
+        priority: b.priority,
+        assignee_id: b.assignee_id.map(|a| a.map(UserId)),
+        team_id: b.team_id.map(|a| a.map(TeamId)),
+        tier: b.tier,
+        category: b.category,
+        tags: b.tags,
+        custom_fields: b.custom_fields,
+    };
+    Ok(Json(
+        app.engine
+            .update_ticket(&p, ticket_ref(&t)?, patch)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AfterQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path), AfterQuery), responses((status = 200, body = Page<MessageOut>)))]
+pub async fn list_messages(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Query(q): Query<AfterQuery>,
+) -> ApiResult<Json<Page<MessageOut>>> {
+    let limit = page_limit(q.limit);
+    let items = app
+        .engine
+        .messages(
+            &p,
+            ticket_ref(&t)?,
+            cursor_id::<MessageId>(q.cursor.as_deref())?,
+            Some(limit),
+        )
+        .await?;
+    let next = next_cursor(&items, limit, |m| m.id.to_string());
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateMessageIn,
+    responses((status = 201, body = PostedMessageOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_message(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    body: Hashed<CreateMessageIn>,
+) -> ApiResult<Response> {
+    let Hashed { value: b, idem } = body;
+    let r = ticket_ref(&t)?;
+    if let Some(idem) = &idem {
+        if let Some(saved) = app.engine.idempotent_replay(&p, idem).await? {
+            let m = app
+                .engine
+                .message(&p, saved.parse().map_err(|_| ApiError::not_found())?)
+                .await?;
+            let ticket = app.engine.ticket(&p, TicketRef::Id(m.ticket_id)).await?;
+            return Ok(created(PostedMessageOut {
+                message: m.into(),
+                ticket: ticket.into(),
+                duplicate: false,
+            }));
+        }
+    }
+    let n = NewMessage {
+        body: Body {
+            text: b.body,
+            html: b.html,
+            attachments: b.attachments.into_iter().map(AttachmentId).collect(),
+        },
+        visibility: b.visibility.unwrap_or(Visibility::Public),
+        as_customer: b.author == AuthorIn::Customer,
+        status: b.status,
+        external_id: b.external_id,
+        imported: false,
+    };
+    let posted = app.engine.add_message(&p, r, n, idem).await?;
+    let status = if posted.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        axum::Json(PostedMessageOut {
+            message: posted.message.into(),
+            ticket: posted.ticket.into(),
+            duplicate: posted.duplicate,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    pub limit: Option<i64>,
+    /// A `cursor` from an earlier event or page; omit to start at the beginning.
+    pub after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "events", params(("id" = String, Path), AfterQuery), responses((status = 200, body = Page<EventOut>)))]
+pub async fn ticket_events(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Query(q): Query<AfterQuery>,
+) -> ApiResult<Json<Page<EventOut>>> {
+    let limit = page_limit(q.limit);
+    let after = cursor_id::<i64>(q.cursor.as_deref())?.unwrap_or(0);
+    let items = app
+        .engine
+        .ticket_events(&p, ticket_ref(&t)?, after, Some(limit))
+        .await?;
+    let next = next_cursor(&items, limit, |e| e.id.to_string());
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventsQuery),
+    responses((status = 200, body = Page<EventOut>, description = "In commit order. `next_cursor` is where to continue; it is never null, so a client can keep polling")))]
+pub async fn events(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Json<Page<EventOut>>> {
+    let limit = page_limit(q.limit);
+    let after = match q.after.as_deref() {
+        None | Some("") => Cursor::default(),
+        Some(s) => Cursor::decode(s)
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))?,
+    };
+    let items = {
+        let mut c = app.engine.store.read().await.map_err(EngineError::from)?;
+        store::events::after(&mut c.conn(), p.workspace_id, after, limit)
+            .await
+            .map_err(EngineError::from)?
+    };
+    let next = items.last().map(Cursor::of).unwrap_or(after).encode();
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: Some(next),
+    }))
+}
+
+// ---------------------------------------------------------------- attachments
+
+#[utoipa::path(post, path = "/api/v1/attachments", tag = "tickets", request_body(content_type = "multipart/form-data", description = "One part named `file`"),
+    responses((status = 201, body = AttachmentOut), (status = 413, body = Problem)))]
+pub async fn upload(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    mut mp: Multipart,
+) -> ApiResult<Response> {
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", e.body_text())
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    };
+    while let Some(field) = mp.next_field().await.map_err(too_large)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field.file_name().unwrap_or("attachment").to_owned();
+        let ct = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = field.bytes().await.map_err(too_large)?;
+        let a = app
+            .engine
+            .upload_attachment(&p, &filename, &ct, bytes.to_vec())
+            .await?;
+        return Ok(created(AttachmentOut::from(a)));
+    }
+    Err(ApiError::field(
+        "file",
+        "send the file in a multipart part named file",
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", params(("id" = Uuid, Path)), responses((status = 200, description = "The file"), (status = 404, body = Problem)))]
+pub async fn download(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(aid): PathParam,
+) -> ApiResult<Response> {
+    let (a, bytes) = app.engine.attachment(&p, id(&aid)?).await?;
+    let ascii: String = a
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = a
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    // Always a download: an uploaded HTML file must never render in our origin.
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}

@@ -1,0 +1,655 @@
+//! Wire types: what the API reads and writes. Kept apart from the core types, which
+//! need not be serialisable; conversions live here.
+
+use domain::ticket::{Channel, Priority, Status, Visibility};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use store::customers::Customer;
+use store::events::{Cursor, EventRecord};
+use store::people::{ApiToken, Team, User};
+use store::tickets::{Attachment, Field, Message, Ticket};
+use store::workspaces::Workspace;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use uuid::Uuid;
+
+macro_rules! enum_schema {
+    ($($f:ident => $t:ty),* $(,)?) => {$(
+        pub fn $f() -> utoipa::openapi::schema::Object {
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(<$t>::ALL.iter().map(|v| v.as_str()))).build()
+        }
+    )*};
+}
+enum_schema!(
+    status_schema => Status,
+    priority_schema => Priority,
+    channel_schema => Channel,
+    visibility_schema => Visibility,
+    role_schema => domain::user::Role,
+    identity_kind_schema => domain::identity::IdentityKind,
+    field_type_schema => domain::fields::FieldType,
+    author_kind_schema => domain::ticket::AuthorKind,
+    delivery_schema => domain::ticket::DeliveryState,
+);
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceOut {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub default_language: String,
+    pub time_zone: String,
+    pub created_at: String,
+}
+
+impl From<Workspace> for WorkspaceOut {
+    fn from(w: Workspace) -> Self {
+        WorkspaceOut {
+            id: w.id.0,
+            name: w.name,
+            display_name: w.display_name,
+            default_language: w.default_language,
+            time_zone: w.time_zone,
+            created_at: w.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[schema(schema_with = role_schema)]
+    pub role: domain::user::Role,
+    pub tier: i64,
+    pub languages: Vec<String>,
+    pub skills: Vec<String>,
+    pub capacity: i64,
+    pub presence: String,
+    pub active: bool,
+    pub team_ids: Vec<Uuid>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<engine::people::UserView> for UserOut {
+    fn from(v: engine::people::UserView) -> Self {
+        let u: User = v.user;
+        UserOut {
+            id: u.id.0,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            tier: u.tier,
+            languages: u.languages,
+            skills: u.skills,
+            capacity: u.capacity,
+            presence: u.presence,
+            active: u.active,
+            team_ids: v.team_ids.into_iter().map(|t| t.0).collect(),
+            created_at: u.created_at.to_rfc3339(),
+            updated_at: u.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    pub user: UserOut,
+    pub workspace: WorkspaceOut,
+    /// Present for browser sessions: send it as X-CSRF-Token on changes.
+    pub csrf_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserIn {
+    pub email: String,
+    pub name: Option<String>,
+    #[schema(schema_with = role_schema)]
+    pub role: Option<domain::user::Role>,
+    /// Optional: a user without a password signs in once one is set.
+    pub password: Option<String>,
+    pub tier: Option<i64>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub team_ids: Vec<Uuid>,
+    pub capacity: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUserIn {
+    pub name: Option<String>,
+    #[schema(schema_with = role_schema)]
+    pub role: Option<domain::user::Role>,
+    pub tier: Option<i64>,
+    pub languages: Option<Vec<String>>,
+    pub skills: Option<Vec<String>>,
+    pub team_ids: Option<Vec<Uuid>>,
+    pub capacity: Option<i64>,
+    pub presence: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TeamOut {
+    pub id: Uuid,
+    pub name: String,
+    pub tier: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_ids: Option<Vec<Uuid>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Team> for TeamOut {
+    fn from(t: Team) -> Self {
+        TeamOut {
+            id: t.id.0,
+            name: t.name,
+            tier: t.tier,
+            member_ids: None,
+            created_at: t.created_at.to_rfc3339(),
+            updated_at: t.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamIn {
+    pub name: String,
+    pub tier: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeamIn {
+    pub name: Option<String>,
+    pub tier: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityIo {
+    #[schema(schema_with = identity_kind_schema)]
+    pub kind: domain::identity::IdentityKind,
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub id: Uuid,
+    pub name: String,
+    pub language: Option<String>,
+    pub notes: String,
+    /// Set when this profile was merged into another.
+    pub merged_into: Option<Uuid>,
+    pub identities: Vec<IdentityIo>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Customer> for CustomerOut {
+    fn from(c: Customer) -> Self {
+        CustomerOut {
+            id: c.id.0,
+            name: c.name,
+            language: c.language,
+            notes: c.notes,
+            merged_into: c.merged_into.map(|m| m.0),
+            identities: c
+                .identities
+                .into_iter()
+                .map(|i| IdentityIo {
+                    kind: i.kind,
+                    value: i.value,
+                })
+                .collect(),
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A customer described by name and identities; any identity finds an existing one.
+#[derive(Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub telegram: Option<String>,
+    pub whatsapp: Option<String>,
+    pub vk: Option<String>,
+    pub facebook: Option<String>,
+    pub instagram: Option<String>,
+    pub viber: Option<String>,
+    pub external: Option<String>,
+    #[serde(default)]
+    pub identities: Vec<IdentityIo>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchCustomerIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub language: Option<Option<String>>,
+    pub notes: Option<String>,
+    /// Identities to add.
+    #[serde(default)]
+    pub identities: Vec<IdentityIo>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeIn {
+    /// The customer merged into the one in the path.
+    pub source_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketOut {
+    pub id: Uuid,
+    pub number: i64,
+    pub subject: String,
+    #[schema(schema_with = status_schema)]
+    pub status: Status,
+    #[schema(schema_with = priority_schema)]
+    pub priority: Priority,
+    #[schema(schema_with = channel_schema)]
+    pub channel: Channel,
+    pub customer_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub tier: i64,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: Map<String, Value>,
+    pub follow_up_of: Option<Uuid>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub solved_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+impl From<Ticket> for TicketOut {
+    fn from(t: Ticket) -> Self {
+        TicketOut {
+            id: t.id.0,
+            number: t.number,
+            subject: t.subject,
+            status: t.status,
+            priority: t.priority,
+            channel: t.channel,
+            customer_id: t.customer_id.0,
+            assignee_id: t.assignee_id.map(|x| x.0),
+            team_id: t.team_id.map(|x| x.0),
+            tier: t.tier,
+            category: t.category,
+            tags: t.tags,
+            custom_fields: t.custom_fields,
+            follow_up_of: t.follow_up_of.map(|x| x.0),
+            created_at: t.created_at.to_rfc3339(),
+            updated_at: t.updated_at.to_rfc3339(),
+            solved_at: t.solved_at.map(|x| x.to_rfc3339()),
+            closed_at: t.closed_at.map(|x| x.to_rfc3339()),
+        }
+    }
+}
+
+/// The message body of a new ticket or reply.
+#[derive(Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BodyIn {
+    /// Plain text.
+    #[serde(default)]
+    pub body: String,
+    /// HTML; sanitised before it is stored.
+    pub html: Option<String>,
+    /// Ids of uploaded attachments.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
+    /// The source system's id for this message; repeats are recognised.
+    pub external_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketIn {
+    pub subject: String,
+    #[schema(schema_with = channel_schema)]
+    pub channel: Option<Channel>,
+    #[schema(schema_with = priority_schema)]
+    pub priority: Option<Priority>,
+    pub customer_id: Option<Uuid>,
+    pub customer: Option<CustomerIn>,
+    pub message: BodyIn,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub assignee_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub tier: Option<i64>,
+    #[serde(default)]
+    pub custom_fields: Map<String, Value>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicketIn {
+    pub subject: Option<String>,
+    #[schema(schema_with = status_schema)]
+    pub status: Option<Status>,
+    #[schema(schema_with = priority_schema)]
+    pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub team_id: Option<Option<Uuid>>,
+    pub tier: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    /// Merged into the ticket's fields; null removes a field.
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedTicketOut {
+    #[serde(flatten)]
+    pub ticket: TicketOut,
+    pub message: MessageOut,
+    /// The first message's external id was seen before; nothing new was created.
+    pub duplicate: bool,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorIn {
+    #[default]
+    Agent,
+    Customer,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessageIn {
+    #[serde(default)]
+    pub body: String,
+    pub html: Option<String>,
+    #[schema(schema_with = visibility_schema)]
+    pub visibility: Option<Visibility>,
+    /// `customer` posts on behalf of the ticket's customer (relaying a channel).
+    #[serde(default)]
+    pub author: AuthorIn,
+    /// Also move the ticket to this status.
+    #[schema(schema_with = status_schema)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
+    pub external_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthorOut {
+    #[schema(schema_with = author_kind_schema)]
+    pub kind: domain::ticket::AuthorKind,
+    pub user_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    #[schema(schema_with = delivery_schema)]
+    pub state: domain::ticket::DeliveryState,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub id: Uuid,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub message_id: Option<Uuid>,
+    pub created_at: String,
+}
+
+impl From<Attachment> for AttachmentOut {
+    fn from(a: Attachment) -> Self {
+        AttachmentOut {
+            id: a.id.0,
+            filename: a.filename,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            message_id: a.message_id.map(|m| m.0),
+            created_at: a.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    #[schema(schema_with = visibility_schema)]
+    pub visibility: Visibility,
+    pub author: AuthorOut,
+    #[schema(schema_with = channel_schema)]
+    pub channel: Channel,
+    pub body: String,
+    /// Sanitised HTML.
+    pub html: Option<String>,
+    pub external_id: Option<String>,
+    pub delivery: Option<DeliveryOut>,
+    pub attachments: Vec<AttachmentOut>,
+    pub created_at: String,
+}
+
+impl From<Message> for MessageOut {
+    fn from(m: Message) -> Self {
+        MessageOut {
+            id: m.id.0,
+            ticket_id: m.ticket_id.0,
+            visibility: m.visibility,
+            author: AuthorOut {
+                kind: m.author_kind,
+                user_id: m.author_user_id.map(|u| u.0),
+                customer_id: m.author_customer_id.map(|c| c.0),
+            },
+            channel: m.channel,
+            body: m.body_text,
+            html: m.body_html,
+            external_id: m.external_id,
+            delivery: m.delivery_state.map(|state| DeliveryOut {
+                state,
+                error: m.delivery_error,
+            }),
+            attachments: m.attachments.into_iter().map(Into::into).collect(),
+            created_at: m.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostedMessageOut {
+    #[serde(flatten)]
+    pub message: MessageOut,
+    /// The ticket after the message (a follow-up when the original was closed).
+    pub ticket: TicketOut,
+    pub duplicate: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActorOut {
+    /// `user`, `customer`, `bot` or `system`.
+    pub kind: String,
+    pub id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    pub id: i64,
+    /// Position in the stream: pass as `after` to read what follows.
+    pub cursor: String,
+    pub kind: String,
+    pub ticket_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub actor: ActorOut,
+    pub data: Value,
+    pub created_at: String,
+}
+
+impl From<EventRecord> for EventOut {
+    fn from(e: EventRecord) -> Self {
+        EventOut {
+            id: e.id,
+            cursor: Cursor::of(&e).encode(),
+            kind: e.kind,
+            ticket_id: e.ticket_id.map(|t| t.0),
+            customer_id: e.customer_id.map(|c| c.0),
+            actor: ActorOut {
+                kind: e.actor_kind,
+                id: e.actor_id,
+            },
+            data: e.data,
+            created_at: e.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<ApiToken> for TokenOut {
+    fn from(t: ApiToken) -> Self {
+        TokenOut {
+            id: t.id.0,
+            user_id: t.user_id.0,
+            name: t.name,
+            created_at: t.created_at.to_rfc3339(),
+            last_used_at: t.last_used_at.map(|x| x.to_rfc3339()),
+            revoked_at: t.revoked_at.map(|x| x.to_rfc3339()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedTokenOut {
+    #[serde(flatten)]
+    pub token: TokenOut,
+    /// The secret; shown only now.
+    pub secret: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenIn {
+    pub name: String,
+    /// Defaults to the caller.
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldOut {
+    pub id: Uuid,
+    pub key: String,
+    pub label: String,
+    #[schema(schema_with = field_type_schema)]
+    pub field_type: domain::fields::FieldType,
+    pub options: Vec<String>,
+    pub required: bool,
+    pub created_at: String,
+}
+
+impl From<Field> for FieldOut {
+    fn from(f: Field) -> Self {
+        FieldOut {
+            id: f.id.0,
+            key: f.key,
+            label: f.label,
+            field_type: f.field_type,
+            options: f.options,
+            required: f.required,
+            created_at: f.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFieldIn {
+    pub key: String,
+    pub label: String,
+    #[schema(schema_with = field_type_schema)]
+    pub field_type: domain::fields::FieldType,
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub workspace: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub remember: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginOut {
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub user_id: Uuid,
+    pub workspace_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchWorkspaceIn {
+    pub display_name: Option<String>,
+    pub default_language: Option<String>,
+    pub time_zone: Option<String>,
+}

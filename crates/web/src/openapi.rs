@@ -1,0 +1,56 @@
+//! The OpenAPI document, generated from the handlers' annotations and the wire types.
+
+use crate::api;
+use crate::dto::*;
+use crate::error::Problem;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `otklik token create` or POST /api/v1/tokens",
+                    ))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "otklik_session",
+                "Browser session; send X-CSRF-Token on changes",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Otklik API", description = "Omnichannel customer support: tickets, customers, events."),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    paths(
+        api::login, api::logout, api::change_password, api::me, api::get_workspace, api::patch_workspace,
+        api::list_users, api::create_user, api::get_user, api::patch_user,
+        api::list_teams, api::create_team, api::get_team, api::patch_team,
+        api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field,
+        api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline,
+        api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
+        api::ticket_events, api::events, api::upload, api::download,
+    ),
+    components(schemas(Problem, IdentityIo, AuthorIn)),
+)]
+pub struct ApiDoc;
+
+pub async fn serve() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
