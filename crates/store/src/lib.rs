@@ -279,7 +279,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.read().await?;
         c.conn()
-            .fetch_one::<i64>(&query("SELECT 1"))
+            .fetch_one::<i64>(&query("SELECT CAST(1 AS BIGINT)"))
             .await
             .map(|_| ())
     }

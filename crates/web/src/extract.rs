@@ -186,6 +186,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
+            // A shape error in a body that is not JSON at all is reported as malformed.
+            serde_json::error::Category::Data
+                if serde_json::from_slice::<serde_json::Value>(bytes).is_err() =>
+            {
+                ApiError::bad_request("malformed JSON: the body is not one JSON value")
+            }
             serde_json::error::Category::Data => {
                 let field = if path == "." || path.is_empty() {
                     "body".to_owned()

@@ -1,0 +1,71 @@
+//! What was acknowledged survives a restart; a graceful stop drains requests.
+
+use crate::helpers::TestApp;
+use serde_json::json;
+
+crate::on_both!(restart_keeps_everything_acknowledged);
+
+async fn restart_keeps_everything_acknowledged(app: TestApp) {
+    // Concurrent creations, all acknowledged before the stop.
+    let futs: Vec<_> = (0..40)
+        .map(|i| {
+            let req = app.client.post(app.url("/api/v1/tickets")).bearer_auth(&app.token).json(&json!({
+                "subject": format!("Durable {i}"), "customer": {"email": format!("d{}@example.com", i % 5)}, "message": {"body": "сохрани меня"}, "tags": ["durable"]
+            }));
+            async move { req.send().await.unwrap().status().as_u16() }
+        })
+        .collect();
+    let statuses = futures::future::join_all(futs).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let t = app.get("/api/v1/tickets/7").await.expect(200);
+    app.patch(
+        "/api/v1/tickets/7",
+        json!({"status": "pending", "priority": "high"}),
+    )
+    .await
+    .expect(200);
+    let events_before = app.get("/api/v1/events?limit=200").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let app = app.restart().await;
+    let list = app
+        .get("/api/v1/tickets?tag=durable&limit=200")
+        .await
+        .expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 40);
+    let numbers: std::collections::BTreeSet<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=40).collect(),
+        "numbers are unique and gapless"
+    );
+    let again = app.get("/api/v1/tickets/7").await.expect(200);
+    assert_eq!(again["id"], t["id"]);
+    assert_eq!(again["status"], "pending");
+    assert_eq!(again["priority"], "high");
+    assert_eq!(
+        app.get("/api/v1/customers").await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        app.get("/api/v1/events?limit=200").await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        events_before
+    );
+    // The token (stored hashed) still works, and numbering continues.
+    assert_eq!(
+        app.ticket("After restart", "new@example.com").await["number"],
+        41
+    );
+}

@@ -1,0 +1,281 @@
+//! Starting the real server for a test, and typed request helpers.
+
+use otklik::app::Application;
+use otklik::config::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with a fresh database and a workspace `alpha` whose owner's
+/// token is `token`.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub engine: engine::Engine,
+    pub config: Config,
+    _dir: std::sync::Arc<tempfile::TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The admin URL of the PostgreSQL server for tests, if one is configured. Under
+/// `cargo xtask ci` it must be: a missing server fails the run loudly.
+fn pg_admin_url() -> Option<String> {
+    match std::env::var("OTKLIK_TEST_PG_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        Some(u) => Some(u),
+        None if std::env::var("OTKLIK_TEST_REQUIRE_PG").is_ok_and(|v| v == "1") => {
+            panic!(
+                "OTKLIK_TEST_REQUIRE_PG=1 but OTKLIK_TEST_PG_URL is not set: the PostgreSQL suite cannot run"
+            )
+        }
+        None => None,
+    }
+}
+
+/// Starts a server, or `None` for PostgreSQL when no server is configured (plain
+/// `cargo test`); the message says so in the test's output.
+pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    config.limits.max_attachment_bytes = 64 * 1024;
+    config.limits.max_body_bytes = 256 * 1024;
+    config.limits.max_message_bytes = 64 * 1024;
+    if backend == Backend::Postgres {
+        let Some(admin) = pg_admin_url() else {
+            eprintln!("PostgreSQL variant not run: set OTKLIK_TEST_PG_URL (cargo xtask ci does)");
+            return None;
+        };
+        let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+        config.database_url = Some(
+            store::admin::create_database(&admin, &name)
+                .await
+                .expect("create test database"),
+        );
+        config.max_connections = 8;
+    }
+    let mut app = start(config, dir).await;
+    let (_, owner) = app
+        .engine
+        .create_workspace("alpha", "owner@alpha.test", "alpha-password")
+        .await
+        .expect("workspace");
+    let p = app.engine.cli_principal("alpha").await.expect("principal");
+    app.token = app
+        .engine
+        .create_token(&p, owner.id, "test")
+        .await
+        .expect("token")
+        .1;
+    Some(app)
+}
+
+async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    let app = Application::build(config.clone()).await.expect("build app");
+    let port = app.port();
+    let engine = app.engine().clone();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        token: String::new(),
+        engine,
+        config,
+        _dir: dir,
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
+
+/// A response: status, body as JSON (Null when empty or not JSON) and content type.
+pub struct Res {
+    pub status: StatusCode,
+    pub body: Value,
+    pub content_type: String,
+}
+
+impl Res {
+    #[track_caller]
+    pub fn expect(self, want: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            want,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+    /// Asserts an RFC 9457 problem with this status and a request id.
+    #[track_caller]
+    pub fn problem(self, want: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            want,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert!(
+            self.content_type.starts_with("application/problem+json"),
+            "content type {} for {}",
+            self.content_type,
+            self.body
+        );
+        assert_eq!(
+            self.body["status"].as_u64(),
+            Some(u64::from(want)),
+            "{}",
+            self.body
+        );
+        assert!(
+            self.body["request_id"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "no request id: {}",
+            self.body
+        );
+        self.body
+    }
+}
+
+async fn res(r: reqwest::Response) -> Res {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = r.text().await.unwrap_or_default();
+    Res {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        content_type,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn req(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Res {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut b = self.client.request(m, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            b = b.json(&body);
+        }
+        res(b.send().await.expect("request")).await
+    }
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Res {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        res(self
+            .client
+            .request(m, self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request"))
+        .await
+    }
+    pub async fn get(&self, path: &str) -> Res {
+        self.req("GET", path, &self.token, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Res {
+        self.req("POST", path, &self.token, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Res {
+        self.req("PATCH", path, &self.token, Some(body)).await
+    }
+
+    /// Creates a ticket for a customer known by `email`; returns the response body.
+    pub async fn ticket(&self, subject: &str, email: &str) -> Value {
+        self.post("/api/v1/tickets", json!({"subject": subject, "customer": {"name": "Анна", "email": email}, "message": {"body": "Заказ 1042 не пришёл"}})).await.expect(201)
+    }
+
+    /// A second workspace with its owner's token.
+    pub async fn workspace(&self, name: &str) -> String {
+        let (_, owner) = self
+            .engine
+            .create_workspace(name, &format!("owner@{name}.test"), "password-b")
+            .await
+            .expect("workspace");
+        let p = self.engine.cli_principal(name).await.expect("principal");
+        self.engine
+            .create_token(&p, owner.id, "test")
+            .await
+            .expect("token")
+            .1
+    }
+
+    /// A user of `alpha` with `role` and a token.
+    pub async fn user(&self, email: &str, role: &str) -> (String, String) {
+        let u = self
+            .post(
+                "/api/v1/users",
+                json!({"email": email, "role": role, "password": "user-password"}),
+            )
+            .await
+            .expect(201);
+        let id = u["id"].as_str().expect("id").to_owned();
+        let t = self
+            .post("/api/v1/tokens", json!({"name": "t", "user_id": id}))
+            .await
+            .expect(201);
+        (id, t["secret"].as_str().expect("secret").to_owned())
+    }
+
+    /// Runs queued jobs until none is due.
+    pub async fn drain_jobs(&self) {
+        let w = engine::worker::Worker::new(self.engine.clone());
+        for _ in 0..100 {
+            if w.run_once().await.expect("worker pass") == 0 {
+                return;
+            }
+        }
+        panic!("jobs kept coming");
+    }
+
+    /// Stops the server (draining requests) and starts it again on the same data.
+    pub async fn restart(mut self) -> TestApp {
+        let token = self.token.clone();
+        self.stop().await;
+        let mut again = start(self.config.clone(), self._dir.clone()).await;
+        again.token = token;
+        again
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}

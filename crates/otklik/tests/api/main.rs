@@ -1,0 +1,32 @@
+//! The one integration-test binary: every scenario runs against the real server
+//! on a random port with a fresh database, once on SQLite and once on PostgreSQL
+//! (when `OTKLIK_TEST_PG_URL` names a server, as `cargo xtask ci` arranges).
+
+mod helpers;
+
+mod auth;
+mod customers;
+mod durability;
+mod errors;
+mod isolation;
+mod tickets;
+
+/// Declares `sqlite` and `postgres` test variants of each scenario function.
+#[macro_export]
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn($crate::helpers::Backend::Sqlite).await.expect("sqlite app");
+                super::$scenario(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn($crate::helpers::Backend::Postgres).await {
+                    super::$scenario(app).await;
+                }
+            }
+        }
+    )*};
+}

@@ -1,0 +1,548 @@
+//! Tickets: creation, numbering, the status machine, replies, filters, events,
+//! idempotency, attachments and delivery jobs.
+
+use crate::helpers::TestApp;
+use serde_json::json;
+
+crate::on_both!(
+    creating_tickets_finds_customers_by_any_identity_and_numbers_them,
+    the_status_machine_is_enforced_and_customer_replies_reopen,
+    lists_filter_and_paginate_without_gaps,
+    every_change_is_in_the_event_log_in_commit_order,
+    idempotency_key_and_external_id_never_create_twice,
+    replies_are_delivered_by_jobs_and_notes_never_are,
+    attachments_upload_attach_and_download,
+    custom_fields_are_typed_and_required_ones_block_solving,
+);
+
+async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
+    let a = app.ticket("Где мой заказ?", "Anna@Example.com").await;
+    assert_eq!(a["number"], 1);
+    assert_eq!(a["status"], "new");
+    assert_eq!(a["message"]["author"]["kind"], "customer");
+    // The same person by phone and (case-insensitively) e-mail: one customer, phone added.
+    let b = app
+        .post("/api/v1/tickets", json!({"subject": "Ещё вопрос", "customer": {"email": "anna@example.com", "phone": "+7 900 123-45-67"}, "message": {"body": "?"}}))
+        .await
+        .expect(201);
+    assert_eq!(b["number"], 2);
+    assert_eq!(a["customer_id"], b["customer_id"]);
+    let c = app.post("/api/v1/tickets", json!({"subject": "Phone only", "customer": {"phone": "+79001234567"}, "message": {"body": "call me"}})).await.expect(201);
+    assert_eq!(
+        c["customer_id"], a["customer_id"],
+        "the phone added above finds the same customer"
+    );
+    let cust = app
+        .get(&format!(
+            "/api/v1/customers/{}",
+            a["customer_id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = cust["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{cust}");
+    // By number and by id; bad customer input is a field error.
+    assert_eq!(
+        app.get("/api/v1/tickets/2").await.expect(200)["id"],
+        b["id"]
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{}", b["id"].as_str().unwrap()))
+            .await
+            .expect(200)["number"],
+        2
+    );
+    let e = app.post("/api/v1/tickets", json!({"subject": "x", "customer": {"email": "not-an-email"}, "message": {"body": "x"}})).await.problem(422);
+    assert!(e["errors"]["customer.email"].is_string(), "{e}");
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": "x", "message": {"body": "x"}}),
+    )
+    .await
+    .problem(422);
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": "   ", "customer": {"email": "a@b.co"}, "message": {"body": "x"}}),
+    )
+    .await
+    .problem(422);
+}
+
+async fn the_status_machine_is_enforced_and_customer_replies_reopen(app: TestApp) {
+    let t = app.ticket("Status", "s@example.com").await;
+    let path = format!("/api/v1/tickets/{}", t["number"]);
+    assert_eq!(
+        app.patch(&path, json!({"status": "open"}))
+            .await
+            .expect(200)["status"],
+        "open"
+    );
+    let e = app
+        .patch(&path, json!({"status": "new"}))
+        .await
+        .problem(422);
+    assert!(e["detail"].as_str().unwrap().contains("open to new"), "{e}");
+    app.patch(&path, json!({"status": "closed"}))
+        .await
+        .problem(422);
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .expect(200);
+    // The customer writes again: the solved ticket re-opens.
+    let r = app
+        .post(
+            &format!("{path}/messages"),
+            json!({"body": "Не помогло", "author": "customer"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r["ticket"]["status"], "open");
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .expect(200);
+    let closed = app
+        .patch(&path, json!({"status": "closed"}))
+        .await
+        .expect(200);
+    assert!(closed["closed_at"].is_string());
+    // Closed is final for agents …
+    app.patch(&path, json!({"status": "open"}))
+        .await
+        .problem(422);
+    app.post(
+        &format!("{path}/messages"),
+        json!({"body": "reply", "visibility": "public"}),
+    )
+    .await
+    .problem(422);
+    // … and a customer's message starts a follow-up ticket.
+    let f = app
+        .post(
+            &format!("{path}/messages"),
+            json!({"body": "Опять не пришло", "author": "customer"}),
+        )
+        .await
+        .expect(201);
+    assert_ne!(f["ticket"]["id"], t["id"]);
+    assert_eq!(f["ticket"]["follow_up_of"], t["id"]);
+    assert_eq!(f["ticket"]["status"], "open");
+    assert_eq!(app.get(&path).await.expect(200)["status"], "closed");
+    // An agent's first public reply opens a new ticket; "submit as pending" in one call.
+    let n = app.ticket("Reply", "r@example.com").await;
+    let p = format!("/api/v1/tickets/{}/messages", n["id"].as_str().unwrap());
+    assert_eq!(
+        app.post(&p, json!({"body": "Здравствуйте!"}))
+            .await
+            .expect(201)["ticket"]["status"],
+        "open"
+    );
+    assert_eq!(
+        app.post(&p, json!({"body": "Ждём ответа", "status": "pending"}))
+            .await
+            .expect(201)["ticket"]["status"],
+        "pending"
+    );
+}
+
+async fn lists_filter_and_paginate_without_gaps(app: TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let t = app
+            .ticket(&format!("Ticket {i}"), &format!("c{}@example.com", i % 3))
+            .await;
+        ids.push(t["id"].as_str().unwrap().to_owned());
+    }
+    app.patch(
+        &format!("/api/v1/tickets/{}", ids[1]),
+        json!({"tags": ["Delivery", "late"], "priority": "high"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/tickets/{}", ids[2]),
+        json!({"status": "pending"}),
+    )
+    .await
+    .expect(200);
+    let (me_id, _) = (
+        app.get("/api/v1/me").await.expect(200)["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        (),
+    );
+    app.patch(
+        &format!("/api/v1/tickets/{}", ids[3]),
+        json!({"assignee_id": me_id}),
+    )
+    .await
+    .expect(200);
+    // Pages of 3, newest first, cover every ticket exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/api/v1/tickets?limit=3&cursor={c}"),
+            None => "/api/v1/tickets?limit=3".into(),
+        };
+        let page = app.get(&q).await.expect(200);
+        for t in page["items"].as_array().unwrap() {
+            seen.push(t["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut want = ids.clone();
+    want.reverse();
+    assert_eq!(seen, want);
+    let count = |v: serde_json::Value| v["items"].as_array().map(|a| a.len()).unwrap_or(0);
+    assert_eq!(
+        count(app.get("/api/v1/tickets?tag=delivery").await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(app.get("/api/v1/tickets?status=pending").await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/tickets?status=new,pending")
+                .await
+                .expect(200)
+        ),
+        7
+    );
+    assert_eq!(
+        count(app.get("/api/v1/tickets?priority=high").await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get(&format!("/api/v1/tickets?assignee_id={me_id}"))
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/tickets?assignee_id=none")
+                .await
+                .expect(200)
+        ),
+        6
+    );
+    assert_eq!(
+        count(app.get("/api/v1/tickets?q=TICKET%204").await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/tickets?q=%D0%BD%D0%B5%20%D0%BF%D1%80%D0%B8%D1%88%D1%91%D0%BB")
+                .await
+                .expect(200)
+        ),
+        7,
+        "text in messages, Cyrillic"
+    );
+    let cust = app
+        .get(&format!("/api/v1/tickets/{}", ids[0]))
+        .await
+        .expect(200)["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        count(
+            app.get(&format!("/api/v1/tickets?customer_id={cust}"))
+                .await
+                .expect(200)
+        ),
+        3
+    );
+    app.get("/api/v1/tickets?status=later").await.problem(422);
+    app.get("/api/v1/tickets?limit=abc").await.problem(400);
+    app.get("/api/v1/tickets?cursor=garbage").await.problem(400);
+    assert_eq!(
+        count(app.get("/api/v1/tickets?limit=500").await.expect(200)),
+        7,
+        "limit is capped, not refused"
+    );
+}
+
+async fn every_change_is_in_the_event_log_in_commit_order(app: TestApp) {
+    let t = app.ticket("Events", "e@example.com").await;
+    let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
+    app.patch(&path, json!({"priority": "urgent", "tags": ["vip"]}))
+        .await
+        .expect(200);
+    app.post(
+        &format!("{path}/messages"),
+        json!({"body": "note", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+    let hist = app.get(&format!("{path}/events")).await.expect(200);
+    let kinds: Vec<&str> = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ticket.created",
+            "message.added",
+            "ticket.updated",
+            "message.added"
+        ]
+    );
+    let upd = &hist["items"][2]["data"]["changes"];
+    assert_eq!(upd[0]["field"], "priority");
+    assert_eq!(upd[0]["from"], "normal");
+    assert_eq!(upd[0]["to"], "urgent");
+    // The workspace stream, read in pages of 2 from the start, has each event once
+    // and in increasing order; the last cursor yields nothing new.
+    for i in 0..5 {
+        app.ticket(&format!("More {i}"), "e@example.com").await;
+    }
+    let mut after = String::new();
+    let mut ids = Vec::new();
+    loop {
+        let page = app
+            .get(&format!("/api/v1/events?limit=2&after={after}"))
+            .await
+            .expect(200);
+        let items = page["items"].as_array().unwrap().clone();
+        after = page["next_cursor"].as_str().unwrap().to_owned();
+        if items.is_empty() {
+            break;
+        }
+        ids.extend(items.iter().map(|e| e["id"].as_i64().unwrap()));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "in order, no repeats");
+    // workspace.created, user.created, token.created, customer (3), identity, 6 tickets × 2, update, note
+    assert!(ids.len() >= 18, "{}", ids.len());
+    app.get("/api/v1/events?after=x.y").await.problem(400);
+}
+
+async fn idempotency_key_and_external_id_never_create_twice(app: TestApp) {
+    let body = json!({"subject": "Idem", "customer": {"email": "i@example.com"}, "message": {"body": "once"}});
+    let send = |key: &'static str, b: serde_json::Value| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/tickets"))
+            .bearer_auth(&app.token)
+            .header("idempotency-key", key)
+            .json(&b);
+        async move { req.send().await.unwrap() }
+    };
+    let r1 = send("k-1", body.clone()).await;
+    assert_eq!(r1.status(), 201);
+    let r1: serde_json::Value = r1.json().await.unwrap();
+    let r2 = send("k-1", body.clone()).await;
+    assert_eq!(r2.status(), 201);
+    let r2: serde_json::Value = r2.json().await.unwrap();
+    assert_eq!(r1["id"], r2["id"]);
+    let other = send("k-1", json!({"subject": "Other", "customer": {"email": "i@example.com"}, "message": {"body": "x"}})).await;
+    assert_eq!(other.status(), 422);
+    // Concurrent repeats of one key still make one ticket.
+    let futs: Vec<_> = (0..8).map(|_| send("k-2", body.clone())).collect();
+    let mut ids = std::collections::HashSet::new();
+    for r in futures::future::join_all(futs).await {
+        assert_eq!(r.status(), 201);
+        ids.insert(
+            r.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(ids.len(), 1);
+    // A redelivered inbound message (same external id) is recognised.
+    let ext = json!({"subject": "Ext", "channel": "web_form", "customer": {"email": "x@example.com"}, "message": {"body": "hi", "external_id": "form-77"}});
+    let a = app.post("/api/v1/tickets", ext.clone()).await.expect(201);
+    let b = app.post("/api/v1/tickets", ext).await.expect(200);
+    assert_eq!(b["duplicate"], true);
+    assert_eq!(a["id"], b["id"]);
+    let list = app.get("/api/v1/tickets").await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+}
+
+async fn replies_are_delivered_by_jobs_and_notes_never_are(app: TestApp) {
+    let api = app.ticket("API channel", "d@example.com").await;
+    let email = app.post("/api/v1/tickets", json!({"subject": "Mail", "channel": "email", "customer": {"email": "d@example.com"}, "message": {"body": "hi"}})).await.expect(201);
+    let p1 = format!("/api/v1/tickets/{}/messages", api["id"].as_str().unwrap());
+    let p2 = format!("/api/v1/tickets/{}/messages", email["id"].as_str().unwrap());
+    let r1 = app.post(&p1, json!({"body": "Answer"})).await.expect(201);
+    assert_eq!(r1["delivery"]["state"], "queued");
+    let note = app
+        .post(&p1, json!({"body": "internal", "visibility": "internal"}))
+        .await
+        .expect(201);
+    assert!(note["delivery"].is_null());
+    app.post(&p2, json!({"body": "Answer by mail"}))
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    let thread = app.get(&p1).await.expect(200);
+    let msgs = thread["items"].as_array().unwrap();
+    assert_eq!(msgs[1]["delivery"]["state"], "sent");
+    assert!(msgs[2]["delivery"].is_null(), "a note has no delivery");
+    let mail = app.get(&p2).await.expect(200);
+    assert_eq!(mail["items"][1]["delivery"]["state"], "failed");
+    assert!(
+        mail["items"][1]["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("email"),
+        "a failed delivery says why"
+    );
+    let hist = app
+        .get(&format!(
+            "/api/v1/tickets/{}/events",
+            email["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert!(
+        hist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "message.delivery_changed")
+    );
+}
+
+async fn attachments_upload_attach_and_download(app: TestApp) {
+    let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone())
+            .file_name("../чек заказа.pdf")
+            .mime_str("application/pdf")
+            .unwrap(),
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&app.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let att: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(att["filename"], "чек заказа.pdf");
+    assert_eq!(att["size"], 5000);
+    let t = app
+        .post("/api/v1/tickets", json!({"subject": "Receipt", "customer": {"email": "a@example.com"}, "message": {"body": "see attached", "attachments": [att["id"]]}}))
+        .await
+        .expect(201);
+    assert_eq!(t["message"]["attachments"][0]["id"], att["id"]);
+    // An attachment is used once.
+    app.post("/api/v1/tickets", json!({"subject": "Again", "customer": {"email": "a@example.com"}, "message": {"body": "x", "attachments": [att["id"]]}})).await.problem(422);
+    let d = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/attachments/{}",
+            att["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), 200);
+    assert!(
+        d.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(d.bytes().await.unwrap().to_vec(), bytes);
+    // Over the configured limit (64 KiB in tests).
+    let big = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0u8; 200 * 1024]).file_name("big.bin"),
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&app.token)
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+async fn custom_fields_are_typed_and_required_ones_block_solving(app: TestApp) {
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "order_number", "label": "Order", "field_type": "number", "required": true}),
+    )
+    .await
+    .expect(201);
+    app.post("/api/v1/custom-fields", json!({"key": "reason", "label": "Reason", "field_type": "dropdown", "options": ["late", "broken"]})).await.expect(201);
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "reason", "label": "Dup", "field_type": "text"}),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "x", "label": "X", "field_type": "colour"}),
+    )
+    .await
+    .problem(422);
+    let t = app.ticket("Fields", "f@example.com").await;
+    let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
+    let e = app
+        .patch(
+            &path,
+            json!({"custom_fields": {"reason": "lost", "order_number": "12"}}),
+        )
+        .await
+        .problem(422);
+    assert!(
+        e["errors"]["custom_fields.reason"].is_string()
+            && e["errors"]["custom_fields.order_number"].is_string(),
+        "{e}"
+    );
+    app.patch(&path, json!({"custom_fields": {"nope": 1}}))
+        .await
+        .problem(422);
+    let e = app
+        .patch(&path, json!({"status": "solved"}))
+        .await
+        .problem(422);
+    assert!(e["errors"]["custom_fields.order_number"].is_string(), "{e}");
+    let ok = app
+        .patch(
+            &path,
+            json!({"custom_fields": {"reason": "late", "order_number": 1042}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ok["custom_fields"]["order_number"], 1042);
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .expect(200);
+    let cleared = app
+        .patch(&path, json!({"custom_fields": {"reason": null}}))
+        .await
+        .expect(200);
+    assert!(cleared["custom_fields"].get("reason").is_none());
+}
