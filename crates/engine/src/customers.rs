@@ -42,10 +42,7 @@ pub(crate) async fn resolve(
             "give a customer id or at least one identity (email, phone, …)",
         ));
     }
-    let mut owners = Vec::with_capacity(input.identities.len());
-    for i in &input.identities {
-        owners.push(customers::find_by_identity(&mut tx.conn(), ws, i).await?);
-    }
+    let owners = customers::owners_of(&mut tx.conn(), ws, &input.identities).await?;
     let (id, created) = match owners.iter().flatten().next() {
         Some(id) => (*id, false),
         None => {

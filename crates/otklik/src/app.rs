@@ -92,7 +92,7 @@ impl Application {
         };
         let router = web::router(self.engine.clone(), web);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx));
+        let workers: Vec<_> = (0..self.config.workers).map(|_| tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))).collect();
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -100,7 +100,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         let _ = stop_tx.send(true);
-        let _ = worker.await;
+        for w in workers {
+            let _ = w.await;
+        }
         self.engine.store.close().await;
         served.context("serving HTTP")
     }

@@ -25,6 +25,9 @@ pub struct Config {
     pub max_write_batch: usize,
     /// Mark session cookies Secure (set when serving behind HTTPS).
     pub secure_cookies: bool,
+    /// Background job workers on this node; 0 makes it serve HTTP only (other nodes
+    /// on the same PostgreSQL run the jobs).
+    pub workers: usize,
     pub limits: LimitsConfig,
 }
 
@@ -61,6 +64,7 @@ impl Default for Config {
             max_connections: 8,
             max_write_batch: 256,
             secure_cookies: false,
+            workers: 1,
             limits: LimitsConfig::default(),
         }
     }
@@ -76,6 +80,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OTKLIK_MAX_CONNECTIONS", "max_connections"),
     ("OTKLIK_MAX_WRITE_BATCH", "max_write_batch"),
     ("OTKLIK_SECURE_COOKIES", "secure_cookies"),
+    ("OTKLIK_WORKERS", "workers"),
     ("OTKLIK_MAX_BODY_BYTES", "limits.max_body_bytes"),
     ("OTKLIK_MAX_MESSAGE_BYTES", "limits.max_message_bytes"),
     ("OTKLIK_MAX_ATTACHMENT_BYTES", "limits.max_attachment_bytes"),
@@ -128,6 +133,7 @@ impl Config {
         env_parse(env, "OTKLIK_MAX_CONNECTIONS", &mut c.max_connections)?;
         env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
         env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
+        env_parse(env, "OTKLIK_WORKERS", &mut c.workers)?;
         env_parse(env, "OTKLIK_MAX_BODY_BYTES", &mut c.limits.max_body_bytes)?;
         env_parse(
             env,
@@ -152,6 +158,9 @@ impl Config {
         }
         if self.max_connections == 0 || self.max_connections > 1000 {
             bail!("max_connections must be 1 to 1000");
+        }
+        if self.workers > 64 {
+            bail!("workers must be 0 to 64");
         }
         if self.max_write_batch == 0 {
             bail!("max_write_batch must be at least 1");

@@ -188,11 +188,24 @@ impl Store {
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&mut write_conn)
                     .await?;
+                // The writer never checkpoints: that fsync would stall every waiting
+                // commit. A separate connection checkpoints in the background.
+                {
+                    use sqlx::Executor as _;
+                    write_conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                }
                 let read = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(1))
-                    .connect_with(base.read_only(true))
+                    // A local file: no need to ping a connection before each use.
+                    .test_before_acquire(false)
+                    .connect_with(base.clone().read_only(true))
                     .await?;
-                let writer = writer::spawn(write_conn, clock.clone(), opts.max_batch.max(1));
+                let checkpointer = {
+                    use sqlx::ConnectOptions as _;
+                    base.connect().await?
+                };
+                let writer = writer::spawn(write_conn, clock.clone(), opts.max_batch.max(1))?;
+                tokio::spawn(checkpoint_loop(checkpointer));
                 Backend::Sqlite { read, writer }
             }
         };
@@ -292,6 +305,27 @@ impl Store {
                 read.close().await;
             }
             Backend::Pg(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Copies the WAL into the database file once it has grown, without blocking the
+/// writer (a PASSIVE checkpoint never waits for writers or readers).
+async fn checkpoint_loop(mut conn: sqlx::SqliteConnection) {
+    use sqlx::Executor as _;
+    use sqlx::Row as _;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        match conn.fetch_one("PRAGMA wal_checkpoint(PASSIVE)").await {
+            Ok(row) => {
+                let busy: i64 = row.try_get(0).unwrap_or(0);
+                if busy != 0 {
+                    tracing::debug!("checkpoint skipped: busy");
+                }
+            }
+            Err(sqlx::Error::PoolClosed) | Err(sqlx::Error::WorkerCrashed) => return,
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }

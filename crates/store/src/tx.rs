@@ -19,7 +19,18 @@ enum Inner {
 pub struct Tx {
     inner: Inner,
     now: Timestamp,
+    /// Emitted, not yet inserted: written in one statement by `flush_events`.
+    pending: Vec<PendingEvent>,
     events: Vec<CommittedEvent>,
+}
+
+struct PendingEvent {
+    ws: WorkspaceId,
+    actor: Actor,
+    kind: &'static str,
+    ticket_id: Option<domain::ids::TicketId>,
+    customer_id: Option<domain::ids::CustomerId>,
+    data: serde_json::Value,
 }
 
 impl Tx {
@@ -27,6 +38,7 @@ impl Tx {
         Tx {
             inner: Inner::Sqlite(conn),
             now,
+            pending: Vec::new(),
             events: Vec::new(),
         }
     }
@@ -34,6 +46,7 @@ impl Tx {
         Tx {
             inner: Inner::Pg(t),
             now,
+            pending: Vec::new(),
             events: Vec::new(),
         }
     }
@@ -53,36 +66,40 @@ impl Tx {
         self.now
     }
 
-    /// Appends an event to the log in this transaction; returns its id.
-    pub async fn emit(
-        &mut self,
-        ws: WorkspaceId,
-        actor: Actor,
-        data: EventData,
-    ) -> Result<i64, StoreError> {
+    /// Appends an event to the log in this transaction. Events are inserted together
+    /// when the write finishes (one statement, not one per event), still inside the
+    /// transaction, so they commit or vanish with the change.
+    pub async fn emit(&mut self, ws: WorkspaceId, actor: Actor, data: EventData) -> Result<(), StoreError> {
         let json = serde_json::to_value(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.pending.push(PendingEvent { ws, actor, kind: data.kind(), ticket_id: data.ticket_id(), customer_id: data.customer_id(), data: json });
+        Ok(())
+    }
+
+    /// Inserts the emitted events; called once the write's own work succeeded.
+    pub(crate) async fn flush_events(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
         let now = self.now;
-        let q = query(
-            "INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(ws)
-        .bind(data.kind())
-        .bind(data.ticket_id())
-        .bind(data.customer_id())
-        .bind(actor.kind())
-        .bind(actor.id())
-        .bind(json.to_string())
-        .bind(now);
-        let id: i64 = self.conn().fetch_one(&q).await?;
-        self.events.push(CommittedEvent {
-            id,
-            workspace_id: ws,
-            kind: data.kind(),
-            ticket_id: data.ticket_id(),
-            data: json,
-        });
-        Ok(id)
+        let mut q = query("INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) VALUES ");
+        for (i, e) in pending.iter().enumerate() {
+            let n = q.next_param();
+            let row = format!("{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", if i == 0 { "" } else { ", " }, n, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7);
+            q = q.push(&row).bind(e.ws).bind(e.kind).bind(e.ticket_id).bind(e.customer_id).bind(e.actor.kind()).bind(e.actor.id()).bind(e.data.to_string()).bind(now);
+        }
+        // Ids come back in insertion order (one statement, one writer on SQLite;
+        // PostgreSQL assigns identity values in VALUES order).
+        let ids: Vec<i64> = self.conn().fetch_all(&q.push(" RETURNING id")).await?;
+        if ids.len() != pending.len() {
+            return Err(StoreError::Corrupt("event insert returned a different number of ids".into()));
+        }
+        let mut ids = ids;
+        ids.sort_unstable();
+        for (id, e) in ids.into_iter().zip(pending) {
+            self.events.push(CommittedEvent { id, workspace_id: e.ws, kind: e.kind, ticket_id: e.ticket_id, data: e.data });
+        }
+        Ok(())
     }
 
     pub(crate) fn take_events(&mut self) -> Vec<CommittedEvent> {
@@ -97,6 +114,7 @@ impl Tx {
     }
 
     pub(crate) async fn commit_pg(mut self) -> Result<Vec<CommittedEvent>, StoreError> {
+        self.flush_events().await?;
         let events = self.take_events();
         if let Inner::Pg(t) = std::mem::replace(&mut self.inner, Inner::Taken) {
             t.commit().await?;

@@ -48,7 +48,12 @@ impl Handle {
         let (reply, wait) = oneshot::channel::<Delivered<T, E>>();
         let job: Job = Box::new(move |tx: &mut Tx| {
             async move {
-                let result = f(tx).await;
+                let mut result = f(tx).await;
+                if result.is_ok() {
+                    if let Err(e) = tx.flush_events().await {
+                        result = Err(E::from(e));
+                    }
+                }
                 let events = if result.is_ok() {
                     tx.take_events()
                 } else {
@@ -84,10 +89,13 @@ impl Handle {
     }
 }
 
-pub(crate) fn spawn(conn: SqliteConnection, clock: Arc<dyn Clock>, max_batch: usize) -> Handle {
+/// Starts the writer on a thread of its own, so that its many short waits on SQLite
+/// are not queued behind HTTP work on the shared runtime.
+pub(crate) fn spawn(conn: SqliteConnection, clock: Arc<dyn Clock>, max_batch: usize) -> Result<Handle, StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(conn, rx, clock, max_batch));
-    Handle { tx }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("otklik-writer".into()).spawn(move || rt.block_on(run(conn, rx, clock, max_batch)))?;
+    Ok(Handle { tx })
 }
 
 async fn run(
@@ -154,7 +162,7 @@ async fn run_batch(
     clock: &dyn Clock,
 ) -> (SqliteConnection, Vec<Outcome>, Result<(), String>) {
     let mut outcomes = Vec::with_capacity(jobs.len());
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT w").await {
         let msg = e.to_string();
         for job in jobs {
             // Never started: report the failure without running the job.

@@ -19,6 +19,7 @@ pub struct TestApp {
     pub token: String,
     pub engine: engine::Engine,
     pub config: Config,
+    pub clock: std::sync::Arc<otklik::app::SettableClock>,
     _dir: std::sync::Arc<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -50,6 +51,8 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
+    // Tests run jobs themselves (`drain_jobs`), deterministically.
+    config.workers = 0;
     config.limits.max_attachment_bytes = 64 * 1024;
     config.limits.max_body_bytes = 256 * 1024;
     config.limits.max_message_bytes = 64 * 1024;
@@ -86,6 +89,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
     let app = Application::build(config.clone()).await.expect("build app");
     let port = app.port();
     let engine = app.engine().clone();
+    let clock = app.clock.clone();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -96,6 +100,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
         token: String::new(),
         engine,
         config,
+        clock,
         _dir: dir,
         stop: Some(stop),
         handle: Some(handle),
@@ -246,6 +251,27 @@ impl TestApp {
             .await
             .expect(201);
         (id, t["secret"].as_str().expect("secret").to_owned())
+    }
+
+    /// Reads the whole event stream in pages of `page`, the way a consumer does, until
+    /// it holds at least `want` events (PostgreSQL shows an event only once every
+    /// older transaction has finished, so the tail can lag for a moment).
+    pub async fn stream(&self, page: usize, want: usize) -> Vec<Value> {
+        let mut after = String::new();
+        let mut all = Vec::new();
+        for _ in 0..200 {
+            let body = self.get(&format!("/api/v1/events?limit={page}&after={after}")).await.expect(200);
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            after = body["next_cursor"].as_str().expect("cursor").to_owned();
+            if items.is_empty() {
+                if all.len() >= want {
+                    return all;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            all.extend(items);
+        }
+        all
     }
 
     /// Runs queued jobs until none is due.

@@ -9,6 +9,7 @@ mod customers;
 mod durability;
 mod errors;
 mod isolation;
+mod jobs;
 mod tickets;
 
 /// Declares `sqlite` and `postgres` test variants of each scenario function.
