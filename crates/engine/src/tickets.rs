@@ -182,7 +182,7 @@ impl Engine {
             .html
             .as_deref()
             .filter(|h| !h.trim().is_empty())
-            .map(|h| ammonia::clean(h));
+            .map(ammonia::clean);
         let text = if b.text.trim().is_empty() {
             html.as_deref().map(html_to_text).unwrap_or_default()
         } else {
@@ -318,20 +318,19 @@ impl Engine {
                 .store
                 .write(move |tx| {
                     Box::pin(async move {
-                        if let Some(ext) = &ext {
-                            if let Some(m) =
+                        if let Some(ext) = &ext
+                            && let Some(m) =
                                 tickets::message_by_external(&mut tx.conn(), ws, n.channel, ext)
                                     .await?
-                            {
-                                let t = tickets::get(&mut tx.conn(), ws, m.ticket_id)
-                                    .await?
-                                    .ok_or(EngineError::NotFound)?;
-                                return Ok(Created {
-                                    ticket: t,
-                                    message: m,
-                                    duplicate: true,
-                                });
-                            }
+                        {
+                            let t = tickets::get(&mut tx.conn(), ws, m.ticket_id)
+                                .await?
+                                .ok_or(EngineError::NotFound)?;
+                            return Ok(Created {
+                                ticket: t,
+                                message: m,
+                                duplicate: true,
+                            });
                         }
                         let now = tx.now();
                         let customer_id = match &n.customer {
@@ -454,12 +453,11 @@ impl Engine {
                     let now = tx.now();
                     // Re-read inside the transaction: the ticket may have changed since.
                     let mut t = tickets::get(&mut tx.conn(), ws, ticket.id).await?.ok_or(EngineError::NotFound)?;
-                    if let Some(ext) = &ext {
-                        if let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, ext).await? {
+                    if let Some(ext) = &ext
+                        && let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, ext).await? {
                             let t = tickets::get(&mut tx.conn(), ws, m.ticket_id).await?.ok_or(EngineError::NotFound)?;
                             return Ok(Posted { ticket: t, message: m, duplicate: true });
                         }
-                    }
                     let (author_kind, actor) = if n.as_customer { (AuthorKind::Customer, Actor::Customer(t.customer_id)) } else { (AuthorKind::Agent, Actor::User(user)) };
                     if n.as_customer && t.status == Status::Closed {
                         // A closed ticket is final: the customer's new message starts a follow-up.
@@ -866,10 +864,10 @@ async fn check_assignment(
             }
         }
     }
-    if let Some(t) = team {
-        if people::team_by_id(&mut tx.conn(), ws, t).await?.is_none() {
-            return Err(EngineError::invalid("team_id", "unknown team"));
-        }
+    if let Some(t) = team
+        && people::team_by_id(&mut tx.conn(), ws, t).await?.is_none()
+    {
+        return Err(EngineError::invalid("team_id", "unknown team"));
     }
     Ok(())
 }

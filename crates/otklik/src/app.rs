@@ -92,7 +92,11 @@ impl Application {
         };
         let router = web::router(self.engine.clone(), web);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let workers: Vec<_> = (0..self.config.workers).map(|_| tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))).collect();
+        let workers: Vec<_> = (0..self.config.workers)
+            .map(|_| {
+                tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))
+            })
+            .collect();
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

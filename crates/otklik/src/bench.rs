@@ -67,10 +67,10 @@ pub async fn ingest(
         "SQLite (WAL, synchronous=FULL)"
     };
     let result = run(config, tickets, concurrency, backend).await;
-    if let Some(admin) = &database_url {
-        if let Err(e) = store::admin::drop_database(admin, &db_name).await {
-            eprintln!("warning: could not drop {db_name}: {e}");
-        }
+    if let Some(admin) = &database_url
+        && let Err(e) = store::admin::drop_database(admin, &db_name).await
+    {
+        eprintln!("warning: could not drop {db_name}: {e}");
     }
     result
 }

@@ -334,7 +334,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         let clock: &SettableClock = &app.clock;
         let progress = |done: usize, total: usize| {
-            if done % 20 == 0 || done == total {
+            if done.is_multiple_of(20) || done == total {
                 eprint!("\rseeding demo data: {done}/{total} tickets");
                 if done == total {
                     eprintln!();

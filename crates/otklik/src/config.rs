@@ -165,12 +165,12 @@ impl Config {
         if self.max_write_batch == 0 {
             bail!("max_write_batch must be at least 1");
         }
-        if let Some(u) = &self.database_url {
-            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
-                bail!(
-                    "database_url must start with postgres:// (leave it unset for the embedded database)"
-                );
-            }
+        if let Some(u) = &self.database_url
+            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            bail!(
+                "database_url must start with postgres:// (leave it unset for the embedded database)"
+            );
         }
         if self.limits.max_body_bytes < 1024
             || self.limits.max_message_bytes < 1024

@@ -114,14 +114,29 @@ pub async fn insert_identity(
 }
 
 /// The owner of each identity (in the order given; `None` where unknown), in one query.
-pub async fn owners_of(c: &mut Conn<'_>, ws: WorkspaceId, ids: &[Identity]) -> Result<Vec<Option<CustomerId>>, StoreError> {
+pub async fn owners_of(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ids: &[Identity],
+) -> Result<Vec<Option<CustomerId>>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = query("SELECT kind, value, customer_id FROM customer_identities WHERE workspace_id = $1 AND (").bind(ws);
+    let mut q = query(
+        "SELECT kind, value, customer_id FROM customer_identities WHERE workspace_id = $1 AND (",
+    )
+    .bind(ws);
     for (i, id) in ids.iter().enumerate() {
         let n = q.next_param();
-        q = q.push(&format!("{}(kind = ${} AND value = ${})", if i == 0 { "" } else { " OR " }, n, n + 1)).bind(id.kind().as_str()).bind(id.value());
+        q = q
+            .push(&format!(
+                "{}(kind = ${} AND value = ${})",
+                if i == 0 { "" } else { " OR " },
+                n,
+                n + 1
+            ))
+            .bind(id.kind().as_str())
+            .bind(id.value());
     }
     struct Owner(String, String, uuid::Uuid);
     impl FromRow for Owner {
@@ -130,20 +145,43 @@ pub async fn owners_of(c: &mut Conn<'_>, ws: WorkspaceId, ids: &[Identity]) -> R
         }
     }
     let rows: Vec<Owner> = c.fetch_all(&q.push(")")).await?;
-    Ok(ids.iter().map(|i| rows.iter().find(|o| o.0 == i.kind().as_str() && o.1 == i.value()).map(|o| CustomerId(o.2))).collect())
+    Ok(ids
+        .iter()
+        .map(|i| {
+            rows.iter()
+                .find(|o| o.0 == i.kind().as_str() && o.1 == i.value())
+                .map(|o| CustomerId(o.2))
+        })
+        .collect())
 }
 
 /// Adds several identities to one customer in one statement.
-pub async fn insert_identities(tx: &mut Tx, ws: WorkspaceId, customer: CustomerId, ids: &[&Identity]) -> Result<(), StoreError> {
+pub async fn insert_identities(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    ids: &[&Identity],
+) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
     let now = tx.now();
-    let mut q = query("INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at) VALUES ");
+    let mut q = query(
+        "INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at) VALUES ",
+    );
     for (i, id) in ids.iter().enumerate() {
         let n = q.next_param();
         q = q
-            .push(&format!("{}(${}, ${}, ${}, ${}, ${}, ${})", if i == 0 { "" } else { ", " }, n, n + 1, n + 2, n + 3, n + 4, n + 5))
+            .push(&format!(
+                "{}(${}, ${}, ${}, ${}, ${}, ${})",
+                if i == 0 { "" } else { ", " },
+                n,
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ))
             .bind(IdentityId::new())
             .bind(ws)
             .bind(customer)

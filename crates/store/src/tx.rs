@@ -69,9 +69,21 @@ impl Tx {
     /// Appends an event to the log in this transaction. Events are inserted together
     /// when the write finishes (one statement, not one per event), still inside the
     /// transaction, so they commit or vanish with the change.
-    pub async fn emit(&mut self, ws: WorkspaceId, actor: Actor, data: EventData) -> Result<(), StoreError> {
+    pub async fn emit(
+        &mut self,
+        ws: WorkspaceId,
+        actor: Actor,
+        data: EventData,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_value(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.pending.push(PendingEvent { ws, actor, kind: data.kind(), ticket_id: data.ticket_id(), customer_id: data.customer_id(), data: json });
+        self.pending.push(PendingEvent {
+            ws,
+            actor,
+            kind: data.kind(),
+            ticket_id: data.ticket_id(),
+            customer_id: data.customer_id(),
+            data: json,
+        });
         Ok(())
     }
 
@@ -82,22 +94,52 @@ impl Tx {
         }
         let pending = std::mem::take(&mut self.pending);
         let now = self.now;
-        let mut q = query("INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) VALUES ");
+        let mut q = query(
+            "INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) VALUES ",
+        );
         for (i, e) in pending.iter().enumerate() {
             let n = q.next_param();
-            let row = format!("{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", if i == 0 { "" } else { ", " }, n, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7);
-            q = q.push(&row).bind(e.ws).bind(e.kind).bind(e.ticket_id).bind(e.customer_id).bind(e.actor.kind()).bind(e.actor.id()).bind(e.data.to_string()).bind(now);
+            let row = format!(
+                "{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                if i == 0 { "" } else { ", " },
+                n,
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            );
+            q = q
+                .push(&row)
+                .bind(e.ws)
+                .bind(e.kind)
+                .bind(e.ticket_id)
+                .bind(e.customer_id)
+                .bind(e.actor.kind())
+                .bind(e.actor.id())
+                .bind(e.data.to_string())
+                .bind(now);
         }
         // Ids come back in insertion order (one statement, one writer on SQLite;
         // PostgreSQL assigns identity values in VALUES order).
         let ids: Vec<i64> = self.conn().fetch_all(&q.push(" RETURNING id")).await?;
         if ids.len() != pending.len() {
-            return Err(StoreError::Corrupt("event insert returned a different number of ids".into()));
+            return Err(StoreError::Corrupt(
+                "event insert returned a different number of ids".into(),
+            ));
         }
         let mut ids = ids;
         ids.sort_unstable();
         for (id, e) in ids.into_iter().zip(pending) {
-            self.events.push(CommittedEvent { id, workspace_id: e.ws, kind: e.kind, ticket_id: e.ticket_id, data: e.data });
+            self.events.push(CommittedEvent {
+                id,
+                workspace_id: e.ws,
+                kind: e.kind,
+                ticket_id: e.ticket_id,
+                data: e.data,
+            });
         }
         Ok(())
     }
@@ -123,10 +165,10 @@ impl Tx {
     }
 
     pub(crate) async fn rollback_pg(mut self) {
-        if let Inner::Pg(t) = std::mem::replace(&mut self.inner, Inner::Taken) {
-            if let Err(e) = t.rollback().await {
-                tracing::warn!(error = %e, "rollback failed; the connection is discarded");
-            }
+        if let Inner::Pg(t) = std::mem::replace(&mut self.inner, Inner::Taken)
+            && let Err(e) = t.rollback().await
+        {
+            tracing::warn!(error = %e, "rollback failed; the connection is discarded");
         }
     }
 }

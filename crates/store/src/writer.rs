@@ -49,10 +49,10 @@ impl Handle {
         let job: Job = Box::new(move |tx: &mut Tx| {
             async move {
                 let mut result = f(tx).await;
-                if result.is_ok() {
-                    if let Err(e) = tx.flush_events().await {
-                        result = Err(E::from(e));
-                    }
+                if result.is_ok()
+                    && let Err(e) = tx.flush_events().await
+                {
+                    result = Err(E::from(e));
                 }
                 let events = if result.is_ok() {
                     tx.take_events()
@@ -91,10 +91,18 @@ impl Handle {
 
 /// Starts the writer on a thread of its own, so that its many short waits on SQLite
 /// are not queued behind HTTP work on the shared runtime.
-pub(crate) fn spawn(conn: SqliteConnection, clock: Arc<dyn Clock>, max_batch: usize) -> Result<Handle, StoreError> {
+pub(crate) fn spawn(
+    conn: SqliteConnection,
+    clock: Arc<dyn Clock>,
+    max_batch: usize,
+) -> Result<Handle, StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new().name("otklik-writer".into()).spawn(move || rt.block_on(run(conn, rx, clock, max_batch)))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("otklik-writer".into())
+        .spawn(move || rt.block_on(run(conn, rx, clock, max_batch)))?;
     Ok(Handle { tx })
 }
 

@@ -705,10 +705,10 @@ pub async fn create_ticket(
     body: Hashed<CreateTicketIn>,
 ) -> ApiResult<Response> {
     let Hashed { value: b, idem } = body;
-    if let Some(idem) = &idem {
-        if let Some(saved) = app.engine.idempotent_replay(&p, idem).await? {
-            return replay_ticket(&app, &p, &saved).await;
-        }
+    if let Some(idem) = &idem
+        && let Some(saved) = app.engine.idempotent_replay(&p, idem).await?
+    {
+        return replay_ticket(&app, &p, &saved).await;
     }
     let customer = match (&b.customer_id, &b.customer) {
         (Some(id), None) => CustomerRef::Id(CustomerId(*id)),
@@ -884,19 +884,19 @@ pub async fn create_message(
 ) -> ApiResult<Response> {
     let Hashed { value: b, idem } = body;
     let r = ticket_ref(&t)?;
-    if let Some(idem) = &idem {
-        if let Some(saved) = app.engine.idempotent_replay(&p, idem).await? {
-            let m = app
-                .engine
-                .message(&p, saved.parse().map_err(|_| ApiError::not_found())?)
-                .await?;
-            let ticket = app.engine.ticket(&p, TicketRef::Id(m.ticket_id)).await?;
-            return Ok(created(PostedMessageOut {
-                message: m.into(),
-                ticket: ticket.into(),
-                duplicate: false,
-            }));
-        }
+    if let Some(idem) = &idem
+        && let Some(saved) = app.engine.idempotent_replay(&p, idem).await?
+    {
+        let m = app
+            .engine
+            .message(&p, saved.parse().map_err(|_| ApiError::not_found())?)
+            .await?;
+        let ticket = app.engine.ticket(&p, TicketRef::Id(m.ticket_id)).await?;
+        return Ok(created(PostedMessageOut {
+            message: m.into(),
+            ticket: ticket.into(),
+            duplicate: false,
+        }));
     }
     let n = NewMessage {
         body: Body {

@@ -29,11 +29,11 @@ pub struct Problem {
 
 /// An error a handler returns.
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> ApiError {
-        ApiError(Problem {
+        ApiError(Box::new(Problem {
             kind: format!("https://otklik.dev/problems/{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
@@ -41,7 +41,7 @@ impl ApiError {
             errors: BTreeMap::new(),
             request_id: None,
             retry_after: None,
-        })
+        }))
     }
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad-request", detail)
@@ -123,13 +123,13 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = status.into_response();
-        if let Some(s) = self.0.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(s) = self.0.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         // The body is written by `finish_problems`, which knows the request id.
-        res.extensions_mut().insert(self.0);
+        res.extensions_mut().insert(*self.0);
         res
     }
 }
@@ -164,7 +164,7 @@ pub async fn finish_problems(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported content type",
                 _ => "the request could not be handled",
             };
-            ApiError::new(status, "http", detail).0
+            *ApiError::new(status, "http", detail).0
         }
         None => return res,
     };

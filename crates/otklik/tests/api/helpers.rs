@@ -260,7 +260,10 @@ impl TestApp {
         let mut after = String::new();
         let mut all = Vec::new();
         for _ in 0..200 {
-            let body = self.get(&format!("/api/v1/events?limit={page}&after={after}")).await.expect(200);
+            let body = self
+                .get(&format!("/api/v1/events?limit={page}&after={after}"))
+                .await
+                .expect(200);
             let items = body["items"].as_array().cloned().unwrap_or_default();
             after = body["next_cursor"].as_str().expect("cursor").to_owned();
             if items.is_empty() {

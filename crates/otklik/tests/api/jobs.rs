@@ -4,7 +4,10 @@ use crate::helpers::TestApp;
 use serde_json::json;
 use store::StoreError;
 
-crate::on_both!(concurrent_claims_never_take_the_same_job, failing_jobs_back_off_and_end_in_the_dead_letter_list);
+crate::on_both!(
+    concurrent_claims_never_take_the_same_job,
+    failing_jobs_back_off_and_end_in_the_dead_letter_list
+);
 
 async fn enqueue(app: &TestApp, kind: &'static str, n: usize) {
     app.engine
@@ -60,15 +63,33 @@ async fn failing_jobs_back_off_and_end_in_the_dead_letter_list(app: TestApp) {
     for attempt in 2..=8 {
         t = t.plus_millis(2 * 3_600_000);
         app.clock.set(Some(t));
-        assert_eq!(worker.run_once().await.expect("pass"), 1, "attempt {attempt}");
+        assert_eq!(
+            worker.run_once().await.expect("pass"),
+            1,
+            "attempt {attempt}"
+        );
     }
     t = t.plus_millis(2 * 3_600_000);
     app.clock.set(Some(t));
-    assert_eq!(worker.run_once().await.expect("pass"), 0, "a dead job is not run again");
+    assert_eq!(
+        worker.run_once().await.expect("pass"),
+        0,
+        "a dead job is not run again"
+    );
     app.clock.set(None);
     let mut c = app.engine.store.read().await.expect("read");
-    let dead = store::jobs::list(&mut c.conn(), "dead", 10).await.expect("list");
+    let dead = store::jobs::list(&mut c.conn(), "dead", 10)
+        .await
+        .expect("list");
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 8);
-    assert!(dead[0].last_error.as_deref().unwrap_or_default().contains("no handler"), "{:?}", dead[0].last_error);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no handler"),
+        "{:?}",
+        dead[0].last_error
+    );
 }

@@ -2,6 +2,9 @@
 //! on a random port with a fresh database, once on SQLite and once on PostgreSQL
 //! (when `OTKLIK_TEST_PG_URL` names a server, as `cargo xtask ci` arranges).
 
+// Test code: a failed expectation is a panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod helpers;
 
 mod auth;

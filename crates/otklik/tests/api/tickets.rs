@@ -314,7 +314,12 @@ async fn every_change_is_in_the_event_log_in_commit_order(app: TestApp) {
     for i in 0..5 {
         app.ticket(&format!("More {i}"), "e@example.com").await;
     }
-    let ids: Vec<i64> = app.stream(2, 19).await.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = app
+        .stream(2, 19)
+        .await
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     sorted.dedup();
