@@ -47,6 +47,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("database: {0}")]
     Db(#[source] sqlx::Error),
+    #[error("database: {0}")]
+    Lite(#[source] rusqlite::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value does not parse: the database was changed behind Otklik's back.
@@ -70,6 +72,19 @@ impl From<sqlx::Error> for StoreError {
                     .unwrap_or_else(|| d.message().to_owned()),
             ),
             _ => StoreError::Db(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
+            }
+            _ => StoreError::Lite(e),
         }
     }
 }
@@ -188,12 +203,11 @@ impl Store {
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&mut write_conn)
                     .await?;
-                // The writer never checkpoints: that fsync would stall every waiting
-                // commit. A separate connection checkpoints in the background.
                 {
-                    use sqlx::Executor as _;
-                    write_conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                    use sqlx::Connection as _;
+                    write_conn.close().await?;
                 }
+                let writer_conn = open_writer(&file)?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(1))
                     // A local file: no need to ping a connection before each use.
@@ -204,7 +218,7 @@ impl Store {
                     use sqlx::ConnectOptions as _;
                     base.connect().await?
                 };
-                let writer = writer::spawn(write_conn, clock.clone(), opts.max_batch.max(1))?;
+                let writer = writer::spawn(writer_conn, clock.clone(), opts.max_batch.max(1))?;
                 tokio::spawn(checkpoint_loop(checkpointer));
                 Backend::Sqlite { read, writer }
             }
@@ -307,6 +321,22 @@ impl Store {
             Backend::Pg(pool) => pool.close().await,
         }
     }
+}
+
+/// The writer's own connection to the file, with the same durability settings as
+/// the pool's. It never checkpoints (that fsync would stall every waiting commit);
+/// `checkpoint_loop` does, on another connection.
+fn open_writer(file: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let c = rusqlite::Connection::open(file)?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.set_prepared_statement_cache_capacity(256);
+    c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = memory;")?;
+    let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Config(format!("could not put the database in WAL mode (got {mode})")));
+    }
+    c.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
+    Ok(c)
 }
 
 /// Copies the WAL into the database file once it has grown, without blocking the

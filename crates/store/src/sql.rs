@@ -6,6 +6,11 @@
 //! [`Arg`]s to the native driver of whichever backend is open. Rows are read straight
 //! from the native row through [`Row::get`]. Where the dialects differ the caller
 //! branches on [`Conn::dialect`].
+//!
+//! The SQLite writer talks to SQLite directly (rusqlite, [`Conn::Lite`]) on its own
+//! thread: a ticket takes about ten statements, and through sqlx each is a hop to
+//! the driver's worker thread and back; called in place they cost microseconds.
+//! Readers keep sqlx's pool. Both use the same SQLite library and the same file.
 
 use crate::StoreError;
 use domain::Timestamp;
@@ -118,6 +123,38 @@ impl Query {
         q
     }
 
+    /// The text for rusqlite: `$N` becomes `?N` (SQLite binds `?N` by number, while
+    /// `$N` would be a name numbered in order of appearance).
+    fn lite_sql(&self) -> String {
+        let mut out = String::with_capacity(self.sql.len());
+        let mut chars = self.sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                out.push('?');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn lite_bind(&self, st: &mut rusqlite::Statement<'_>) -> Result<(), StoreError> {
+        use rusqlite::types::Value as V;
+        for (i, a) in self.args.iter().enumerate() {
+            let v = match a {
+                Arg::I64(v) => v.map(V::Integer),
+                Arg::F64(v) => v.map(V::Real),
+                Arg::Bool(v) => v.map(|b| V::Integer(i64::from(b))),
+                Arg::Text(v) => v.clone().map(V::Text),
+                Arg::Uuid(v) => v.map(|u| V::Blob(u.as_bytes().to_vec())),
+                Arg::Bytes(v) => v.clone().map(V::Blob),
+            }
+            .unwrap_or(V::Null);
+            st.raw_bind_parameter(i + 1, v)?;
+        }
+        Ok(())
+    }
+
     fn pg(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
         let mut q = sqlx::query::<Postgres>(&self.sql);
         for a in &self.args {
@@ -134,44 +171,54 @@ impl Query {
     }
 }
 
-/// A borrowed native connection of either backend.
+/// A borrowed native connection.
 pub enum Conn<'a> {
+    /// SQLite through sqlx (the read pool).
     Sqlite(&'a mut SqliteConnection),
     Pg(&'a mut PgConnection),
+    /// SQLite called directly (the writer).
+    Lite(&'a mut rusqlite::Connection),
 }
 
-/// A result row of either backend.
+/// A result row of any connection.
 pub enum Row<'r> {
     Sqlite(&'r SqliteRow),
     Pg(&'r PgRow),
+    Lite(&'r rusqlite::Row<'r>),
 }
 
-/// A column type both drivers can decode.
-pub trait Col:
-    Sized
-    + for<'r> sqlx::Decode<'r, Sqlite>
-    + sqlx::Type<Sqlite>
-    + for<'r> sqlx::Decode<'r, Postgres>
-    + sqlx::Type<Postgres>
-{
+/// A column type every driver can decode.
+pub trait Col: Sized {
+    fn sqlx_sqlite(r: &SqliteRow, i: usize) -> Result<Self, sqlx::Error>;
+    fn sqlx_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error>;
+    fn lite(r: &rusqlite::Row<'_>, i: usize) -> Result<Self, rusqlite::Error>;
 }
-impl<T> Col for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite>
-        + sqlx::Type<Sqlite>
-        + for<'r> sqlx::Decode<'r, Postgres>
-        + sqlx::Type<Postgres>
-{
+
+macro_rules! col {
+    ($($t:ty),* $(,)?) => {$(
+        impl Col for $t {
+            fn sqlx_sqlite(r: &SqliteRow, i: usize) -> Result<Self, sqlx::Error> {
+                sqlx::Row::try_get(r, i)
+            }
+            fn sqlx_pg(r: &PgRow, i: usize) -> Result<Self, sqlx::Error> {
+                sqlx::Row::try_get(r, i)
+            }
+            fn lite(r: &rusqlite::Row<'_>, i: usize) -> Result<Self, rusqlite::Error> {
+                r.get(i)
+            }
+        }
+    )*};
 }
+col!(i64, f64, bool, String, Vec<u8>, Uuid, Option<i64>, Option<f64>, Option<bool>, Option<String>, Option<Vec<u8>>, Option<Uuid>);
 
 impl Row<'_> {
     /// Column `i` as `T`.
     pub fn get<T: Col>(&self, i: usize) -> Result<T, StoreError> {
-        use sqlx::Row as _;
         match self {
-            Row::Sqlite(r) => r.try_get::<T, usize>(i),
-            Row::Pg(r) => r.try_get::<T, usize>(i),
+            Row::Sqlite(r) => T::sqlx_sqlite(r, i).map_err(StoreError::from),
+            Row::Pg(r) => T::sqlx_pg(r, i).map_err(StoreError::from),
+            Row::Lite(r) => T::lite(r, i).map_err(StoreError::from),
         }
-        .map_err(StoreError::from)
     }
     pub fn time(&self, i: usize) -> Result<Timestamp, StoreError> {
         self.get::<i64>(i).map(Timestamp::from_millis)
@@ -232,7 +279,7 @@ impl<A: Col, B: Col> FromRow for (A, B) {
 impl Conn<'_> {
     pub fn dialect(&self) -> Dialect {
         match self {
-            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Sqlite(_) | Conn::Lite(_) => Dialect::Sqlite,
             Conn::Pg(_) => Dialect::Postgres,
         }
     }
@@ -242,6 +289,11 @@ impl Conn<'_> {
         Ok(match self {
             Conn::Sqlite(c) => q.sqlite().execute(&mut **c).await?.rows_affected(),
             Conn::Pg(c) => q.pg().execute(&mut **c).await?.rows_affected(),
+            Conn::Lite(c) => {
+                let mut st = c.prepare_cached(&q.lite_sql())?;
+                q.lite_bind(&mut st)?;
+                st.raw_execute()? as u64
+            }
         })
     }
 
@@ -261,6 +313,16 @@ impl Conn<'_> {
                 .iter()
                 .map(|r| T::from_row(&Row::Pg(r)))
                 .collect(),
+            Conn::Lite(c) => {
+                let mut st = c.prepare_cached(&q.lite_sql())?;
+                q.lite_bind(&mut st)?;
+                let mut rows = st.raw_query();
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(T::from_row(&Row::Lite(r))?);
+                }
+                Ok(out)
+            }
         }
     }
 
@@ -278,6 +340,18 @@ impl Conn<'_> {
                 .await?
                 .map(|r| T::from_row(&Row::Pg(&r)))
                 .transpose(),
+            Conn::Lite(c) => {
+                let mut st = c.prepare_cached(&q.lite_sql())?;
+                q.lite_bind(&mut st)?;
+                let mut rows = st.raw_query();
+                let first = match rows.next()? {
+                    Some(r) => Some(T::from_row(&Row::Lite(r))?),
+                    None => None,
+                };
+                // Step to the end so that a RETURNING statement completes all its rows.
+                while rows.next()?.is_some() {}
+                Ok(first)
+            }
         }
     }
 
@@ -295,6 +369,7 @@ impl Conn<'_> {
             Conn::Pg(c) => {
                 c.execute(sql).await?;
             }
+            Conn::Lite(c) => c.execute_batch(sql)?,
         }
         Ok(())
     }

@@ -4,11 +4,10 @@ use crate::{CommittedEvent, Conn, StoreError, query};
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
 use domain::ids::WorkspaceId;
-use sqlx::sqlite::SqliteConnection;
 
 enum Inner {
     /// Inside the SQLite writer's batch transaction (a savepoint of its own).
-    Sqlite(SqliteConnection),
+    Sqlite(rusqlite::Connection),
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
     /// Only while the connection is being handed back.
     Taken,
@@ -34,7 +33,7 @@ struct PendingEvent {
 }
 
 impl Tx {
-    pub(crate) fn sqlite(conn: SqliteConnection, now: Timestamp) -> Tx {
+    pub(crate) fn sqlite(conn: rusqlite::Connection, now: Timestamp) -> Tx {
         Tx {
             inner: Inner::Sqlite(conn),
             now,
@@ -54,10 +53,10 @@ impl Tx {
     /// The connection, for queries.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
-            Inner::Sqlite(c) => Conn::Sqlite(c),
+            Inner::Sqlite(c) => Conn::Lite(c),
             Inner::Pg(t) => Conn::Pg(t),
             // Unreachable in practice: `Taken` exists only inside `into_sqlite`.
-            Inner::Taken => Conn::Sqlite(unreachable_conn()),
+            Inner::Taken => Conn::Lite(unreachable_conn()),
         }
     }
 
@@ -148,7 +147,7 @@ impl Tx {
         std::mem::take(&mut self.events)
     }
 
-    pub(crate) fn into_sqlite(mut self) -> Option<SqliteConnection> {
+    pub(crate) fn into_sqlite(mut self) -> Option<rusqlite::Connection> {
         match std::mem::replace(&mut self.inner, Inner::Taken) {
             Inner::Sqlite(c) => Some(c),
             _ => None,
@@ -173,7 +172,7 @@ impl Tx {
     }
 }
 
-fn unreachable_conn() -> &'static mut SqliteConnection {
+fn unreachable_conn() -> &'static mut rusqlite::Connection {
     // `Taken` is never observable from outside this module: `into_sqlite`, `commit_pg`
     // and `rollback_pg` consume the Tx. Reaching here is a bug in this file.
     #[allow(clippy::panic)]

@@ -10,8 +10,6 @@
 use crate::{Clock, CommittedEvent, StoreError, Tx, WriteFuture};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
-use sqlx::Executor as _;
-use sqlx::sqlite::SqliteConnection;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -92,7 +90,7 @@ impl Handle {
 /// Starts the writer on a thread of its own, so that its many short waits on SQLite
 /// are not queued behind HTTP work on the shared runtime.
 pub(crate) fn spawn(
-    conn: SqliteConnection,
+    conn: rusqlite::Connection,
     clock: Arc<dyn Clock>,
     max_batch: usize,
 ) -> Result<Handle, StoreError> {
@@ -107,7 +105,7 @@ pub(crate) fn spawn(
 }
 
 async fn run(
-    mut conn: SqliteConnection,
+    mut conn: rusqlite::Connection,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     clock: Arc<dyn Clock>,
     max_batch: usize,
@@ -145,7 +143,7 @@ async fn run(
                 deliver(outcomes, commit);
             }
             rx.close();
-            let _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             let _ = done.send(());
             return;
         }
@@ -165,12 +163,12 @@ fn deliver(outcomes: Vec<Outcome>, commit: Result<(), String>) {
 }
 
 async fn run_batch(
-    mut conn: SqliteConnection,
+    mut conn: rusqlite::Connection,
     jobs: Vec<Job>,
     clock: &dyn Clock,
-) -> (SqliteConnection, Vec<Outcome>, Result<(), String>) {
+) -> (rusqlite::Connection, Vec<Outcome>, Result<(), String>) {
     let mut outcomes = Vec::with_capacity(jobs.len());
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT w").await {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
         for job in jobs {
             // Never started: report the failure without running the job.
@@ -183,7 +181,7 @@ async fn run_batch(
         return (conn, outcomes, Err(msg));
     }
     for job in jobs {
-        if let Err(e) = conn.execute("SAVEPOINT w").await {
+        if let Err(e) = conn.execute_batch("SAVEPOINT w") {
             tracing::error!(error = %e, "savepoint failed");
             outcomes.push(Outcome {
                 ok: false,
@@ -216,15 +214,15 @@ async fn run_batch(
         } else {
             "ROLLBACK TO w; RELEASE w"
         };
-        if let Err(e) = conn.execute(end).await {
+        if let Err(e) = conn.execute_batch(end) {
             tracing::error!(error = %e, "savepoint end failed");
         }
         outcomes.push(outcome);
     }
-    let commit = match conn.execute("COMMIT").await {
+    let commit = match conn.execute_batch("COMMIT") {
         Ok(_) => Ok(()),
         Err(e) => {
-            let _ = conn.execute("ROLLBACK").await;
+            let _ = conn.execute_batch("ROLLBACK");
             Err(e.to_string())
         }
     };
