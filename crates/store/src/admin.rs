@@ -20,16 +20,22 @@ pub fn with_database(url: &str, db: &str) -> String {
     }
 }
 
-/// Creates database `name` through the server at `admin_url`; returns its URL.
-pub async fn create_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
-    if !name
+fn check_name(name: &str) -> Result<(), StoreError> {
+    if name
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
-        return Err(StoreError::Config(format!(
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!(
             "database name {name:?} must be a-z, 0-9 and _"
-        )));
+        )))
     }
+}
+
+/// Creates database `name` through the server at `admin_url`; returns its URL.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+    check_name(name)?;
     let mut c = PgConnection::connect(admin_url).await?;
     c.execute(format!("CREATE DATABASE {name}").as_str())
         .await?;
@@ -39,14 +45,7 @@ pub async fn create_database(admin_url: &str, name: &str) -> Result<String, Stor
 
 /// Drops database `name` (after closing other connections to it).
 pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(StoreError::Config(format!(
-            "database name {name:?} must be a-z, 0-9 and _"
-        )));
-    }
+    check_name(name)?;
     let mut c = PgConnection::connect(admin_url).await?;
     c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await?;

@@ -1,5 +1,6 @@
 //! Customers and their identities across channels.
 
+use crate::sql::Arg;
 use crate::{Conn, FromRow, Row, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::identity::{Identity, IdentityKind};
@@ -170,24 +171,15 @@ pub async fn insert_identities(
         "INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at) VALUES ",
     );
     for (i, id) in ids.iter().enumerate() {
-        let n = q.next_param();
-        q = q
-            .push(&format!(
-                "{}(${}, ${}, ${}, ${}, ${}, ${})",
-                if i == 0 { "" } else { ", " },
-                n,
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            ))
-            .bind(IdentityId::new())
-            .bind(ws)
-            .bind(customer)
-            .bind(id.kind().as_str())
-            .bind(id.value())
-            .bind(now);
+        let row = [
+            Arg::from(IdentityId::new()),
+            ws.into(),
+            customer.into(),
+            id.kind().as_str().into(),
+            id.value().into(),
+            now.into(),
+        ];
+        q = q.bind_row(if i == 0 { "" } else { ", " }, row);
     }
     tx.conn().execute(&q).await.map(|_| ())
 }
@@ -234,14 +226,9 @@ async fn identities_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = query("SELECT id, customer_id, kind, value, created_at FROM customer_identities WHERE workspace_id = $1 AND customer_id IN (").bind(ws);
-    for (i, id) in ids.iter().enumerate() {
-        let n = q.next_param();
-        q = q
-            .push(&format!("{}${n}", if i == 0 { "" } else { ", " }))
-            .bind(*id);
-    }
-    c.fetch_all(&q.push(") ORDER BY id")).await
+    let q = query("SELECT id, customer_id, kind, value, created_at FROM customer_identities WHERE workspace_id = $1 AND customer_id IN (").bind(ws);
+    c.fetch_all(&q.bind_list(ids.iter().copied()).push(") ORDER BY id"))
+        .await
 }
 
 /// Customers newest first (merged-away profiles left out), optionally those whose

@@ -80,7 +80,8 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match &e {
             rusqlite::Error::SqliteFailure(f, msg)
-                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
                 StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
             }
@@ -333,9 +334,18 @@ fn open_writer(file: &Path) -> Result<rusqlite::Connection, StoreError> {
     c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = memory;")?;
     let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Config(format!("could not put the database in WAL mode (got {mode})")));
+        return Err(StoreError::Config(format!(
+            "could not put the database in WAL mode (got {mode})"
+        )));
     }
     c.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
+    // 2 = FULL: every commit is fsync'd before the writer answers anyone.
+    let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    if sync != 2 {
+        return Err(StoreError::Config(format!(
+            "SQLite refused synchronous=FULL (got {sync})"
+        )));
+    }
     Ok(c)
 }
 

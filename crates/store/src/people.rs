@@ -174,12 +174,9 @@ pub async fn teams_of_users(
     let mut q =
         query("SELECT user_id, team_id FROM team_members WHERE workspace_id = $1 AND user_id IN (")
             .bind(ws);
-    for (i, u) in users.iter().enumerate() {
-        let sep = if i == 0 { "" } else { ", " };
-        let n = q.next_param();
-        q = q.push(&format!("{sep}${n}")).bind(*u);
-    }
-    q = q.push(") ORDER BY user_id, team_id");
+    q = q
+        .bind_list(users.iter().copied())
+        .push(") ORDER BY user_id, team_id");
     let rows: Vec<(uuid::Uuid, uuid::Uuid)> = c.fetch_all(&q).await?;
     Ok(rows
         .into_iter()

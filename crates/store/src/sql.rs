@@ -99,6 +99,34 @@ impl Query {
     pub fn next_param(&self) -> usize {
         self.args.len() + 1
     }
+    /// Appends `$n, $n+1, …` for `items` and binds them (the inside of an `IN (…)`).
+    pub fn bind_list<A: Into<Arg>>(mut self, items: impl IntoIterator<Item = A>) -> Self {
+        for (i, a) in items.into_iter().enumerate() {
+            let n = self.next_param();
+            self.sql
+                .to_mut()
+                .push_str(&format!("{}${n}", if i == 0 { "" } else { ", " }));
+            self.args.push(a.into());
+        }
+        self
+    }
+
+    /// Appends `sep` and one parenthesised row of placeholders for `args`, bound (a
+    /// row of a multi-row `VALUES`).
+    pub fn bind_row(mut self, sep: &str, args: impl IntoIterator<Item = Arg>) -> Self {
+        self.sql.to_mut().push_str(sep);
+        self.sql.to_mut().push('(');
+        for (i, a) in args.into_iter().enumerate() {
+            let n = self.next_param();
+            self.sql
+                .to_mut()
+                .push_str(&format!("{}${n}", if i == 0 { "" } else { ", " }));
+            self.args.push(a);
+        }
+        self.sql.to_mut().push(')');
+        self
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -209,7 +237,20 @@ macro_rules! col {
         }
     )*};
 }
-col!(i64, f64, bool, String, Vec<u8>, Uuid, Option<i64>, Option<f64>, Option<bool>, Option<String>, Option<Vec<u8>>, Option<Uuid>);
+col!(
+    i64,
+    f64,
+    bool,
+    String,
+    Vec<u8>,
+    Uuid,
+    Option<i64>,
+    Option<f64>,
+    Option<bool>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<Uuid>
+);
 
 impl Row<'_> {
     /// Column `i` as `T`.

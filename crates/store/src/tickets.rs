@@ -1,5 +1,6 @@
 //! Tickets, their messages and attachments, and custom field definitions.
 
+use crate::sql::Arg;
 use crate::{Conn, FromRow, Query, Row, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::fields::FieldType;
@@ -104,18 +105,10 @@ async fn insert_tags(
     }
     let mut q = query("INSERT INTO ticket_tags (workspace_id, ticket_id, tag) VALUES ");
     for (i, tag) in tags.iter().enumerate() {
-        let n = q.next_param();
-        q = q
-            .push(&format!(
-                "{}(${}, ${}, ${})",
-                if i == 0 { "" } else { ", " },
-                n,
-                n + 1,
-                n + 2
-            ))
-            .bind(ws)
-            .bind(id)
-            .bind(tag);
+        q = q.bind_row(
+            if i == 0 { "" } else { ", " },
+            [Arg::from(ws), id.into(), tag.into()],
+        );
     }
     tx.conn().execute(&q).await.map(|_| ())
 }
@@ -215,23 +208,13 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
-fn in_list<T: Copy>(
-    mut q: Query,
-    column: &str,
-    items: &[T],
-    as_str: fn(T) -> &'static str,
-) -> Query {
+fn in_list<T: Copy>(q: Query, column: &str, items: &[T], as_str: fn(T) -> &'static str) -> Query {
     if items.is_empty() {
         return q;
     }
-    q = q.push(&format!(" AND {column} IN ("));
-    for (i, it) in items.iter().enumerate() {
-        let n = q.next_param();
-        q = q
-            .push(&format!("{}${n}", if i == 0 { "" } else { ", " }))
-            .bind(as_str(*it));
-    }
-    q.push(")")
+    q.push(&format!(" AND {column} IN ("))
+        .bind_list(items.iter().map(|it| as_str(*it)))
+        .push(")")
 }
 
 fn like_pattern(s: &str) -> String {
@@ -549,17 +532,12 @@ async fn attachments_of(
     if messages.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = query(format!(
+    let q = query(format!(
         "SELECT {ATT_COLS} FROM attachments WHERE workspace_id = $1 AND message_id IN ("
     ))
     .bind(ws);
-    for (i, m) in messages.iter().enumerate() {
-        let n = q.next_param();
-        q = q
-            .push(&format!("{}${n}", if i == 0 { "" } else { ", " }))
-            .bind(*m);
-    }
-    c.fetch_all(&q.push(") ORDER BY id")).await
+    c.fetch_all(&q.bind_list(messages.iter().copied()).push(") ORDER BY id"))
+        .await
 }
 
 /// A custom field definition.

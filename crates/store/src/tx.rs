@@ -1,5 +1,6 @@
 //! A write transaction, and the event log's write side.
 
+use crate::sql::Arg;
 use crate::{CommittedEvent, Conn, StoreError, query};
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
@@ -97,29 +98,17 @@ impl Tx {
             "INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) VALUES ",
         );
         for (i, e) in pending.iter().enumerate() {
-            let n = q.next_param();
-            let row = format!(
-                "{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                if i == 0 { "" } else { ", " },
-                n,
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            );
-            q = q
-                .push(&row)
-                .bind(e.ws)
-                .bind(e.kind)
-                .bind(e.ticket_id)
-                .bind(e.customer_id)
-                .bind(e.actor.kind())
-                .bind(e.actor.id())
-                .bind(e.data.to_string())
-                .bind(now);
+            let row = [
+                Arg::from(e.ws),
+                e.kind.into(),
+                e.ticket_id.into(),
+                e.customer_id.into(),
+                e.actor.kind().into(),
+                e.actor.id().into(),
+                e.data.to_string().into(),
+                now.into(),
+            ];
+            q = q.bind_row(if i == 0 { "" } else { ", " }, row);
         }
         // Ids come back in insertion order (one statement, one writer on SQLite;
         // PostgreSQL assigns identity values in VALUES order).

@@ -33,8 +33,8 @@ impl FromRow for Workspace {
 
 pub async fn insert(tx: &mut Tx, w: &Workspace) -> Result<(), StoreError> {
     let q = query(
-        "INSERT INTO workspaces (id, name, display_name, default_language, time_zone, ticket_seq, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        "INSERT INTO workspaces (id, name, display_name, default_language, time_zone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(w.id)
     .bind(&w.name)
@@ -42,7 +42,14 @@ pub async fn insert(tx: &mut Tx, w: &Workspace) -> Result<(), StoreError> {
     .bind(&w.default_language)
     .bind(&w.time_zone)
     .bind(w.created_at);
-    tx.conn().execute(&q).await.map(|_| ())
+    tx.conn().execute(&q).await?;
+    tx.conn()
+        .execute(
+            &query("INSERT INTO ticket_counters (workspace_id, last_number) VALUES ($1, 0)")
+                .bind(w.id),
+        )
+        .await
+        .map(|_| ())
 }
 
 pub async fn by_name(c: &mut Conn<'_>, name: &str) -> Result<Option<Workspace>, StoreError> {
@@ -71,10 +78,10 @@ pub async fn update(tx: &mut Tx, w: &Workspace) -> Result<(), StoreError> {
     tx.conn().execute(&q).await.map(|_| ())
 }
 
-/// Takes the workspace's next ticket number. The row lock this takes on PostgreSQL
-/// orders concurrent ticket creation within one workspace; numbers never repeat.
+/// Takes the workspace's next ticket number from its counter row (a table of its
+/// own, referenced by nothing); numbers never repeat.
 pub async fn next_ticket_number(tx: &mut Tx, ws: WorkspaceId) -> Result<i64, StoreError> {
     tx.conn()
-        .fetch_one(&query("UPDATE workspaces SET ticket_seq = ticket_seq + 1 WHERE id = $1 RETURNING ticket_seq").bind(ws))
+        .fetch_one(&query("UPDATE ticket_counters SET last_number = last_number + 1 WHERE workspace_id = $1 RETURNING last_number").bind(ws))
         .await
 }
