@@ -141,10 +141,12 @@ pub enum BenchCommand {
 }
 
 fn env_help() -> String {
-    let mut s =
-        String::from("Environment (overrides the configuration file; flags override both):\n");
-    for (k, v) in ENV_VARS {
-        s.push_str(&format!("  {k:<36} {v}\n"));
+    let mut s = String::from(
+        "Settings: defaults < configuration file < environment < flags.\n\n  \
+         ENVIRONMENT                         FILE KEY                     MEANING [DEFAULT]\n",
+    );
+    for (env, key, meaning) in ENV_VARS {
+        s.push_str(&format!("  {env:<35} {key:<28} {meaning}\n"));
     }
     s
 }
@@ -382,11 +384,20 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     writeln!(out, "Otklik is listening on {base} ({backend})")?;
-    writeln!(
-        out,
-        "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": \"demo\", \"email\": \"{}\", \"password\": \"demo\"}}",
-        crate::demo::OWNER
-    )?;
+    if demo {
+        writeln!(
+            out,
+            "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": \"{}\", \"email\": \"{}\", \"password\": \"{}\"}}",
+            crate::demo::WORKSPACE,
+            crate::demo::OWNER,
+            crate::demo::PASSWORD
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": …, \"email\": …, \"password\": …}}"
+        )?;
+    }
     writeln!(out, "  API docs: {base}/api/v1/openapi.json")?;
     writeln!(out, "  health:   {base}/healthz   metrics: {base}/metrics")?;
     drop(out);

@@ -70,20 +70,68 @@ impl Default for Config {
     }
 }
 
-/// The environment variables `Config::load` reads, with what they set.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    ("OTKLIK_CONFIG", "path of the TOML configuration file"),
-    ("OTKLIK_LISTEN", "listen"),
-    ("OTKLIK_DATA_DIR", "data_dir"),
-    ("DATABASE_URL / OTKLIK_DATABASE_URL", "database_url"),
-    ("OTKLIK_LOG_FORMAT", "log_format"),
-    ("OTKLIK_MAX_CONNECTIONS", "max_connections"),
-    ("OTKLIK_MAX_WRITE_BATCH", "max_write_batch"),
-    ("OTKLIK_SECURE_COOKIES", "secure_cookies"),
-    ("OTKLIK_WORKERS", "workers"),
-    ("OTKLIK_MAX_BODY_BYTES", "limits.max_body_bytes"),
-    ("OTKLIK_MAX_MESSAGE_BYTES", "limits.max_message_bytes"),
-    ("OTKLIK_MAX_ATTACHMENT_BYTES", "limits.max_attachment_bytes"),
+/// The environment variables `Config::load` reads: variable, file key, meaning.
+pub const ENV_VARS: &[(&str, &str, &str)] = &[
+    (
+        "OTKLIK_CONFIG",
+        "",
+        "the TOML configuration file (keys below)",
+    ),
+    (
+        "OTKLIK_LISTEN",
+        "listen",
+        "address to listen on [127.0.0.1:8080]",
+    ),
+    (
+        "OTKLIK_DATA_DIR",
+        "data_dir",
+        "embedded database and attachments [./otklik-data]",
+    ),
+    (
+        "DATABASE_URL, OTKLIK_DATABASE_URL",
+        "database_url",
+        "postgres://… to use PostgreSQL [unset: SQLite]",
+    ),
+    (
+        "OTKLIK_LOG_FORMAT",
+        "log_format",
+        "pretty or json [pretty]; OTKLIK_LOG sets the filter",
+    ),
+    (
+        "OTKLIK_MAX_CONNECTIONS",
+        "max_connections",
+        "database connections (SQLite readers) [8]",
+    ),
+    (
+        "OTKLIK_MAX_WRITE_BATCH",
+        "max_write_batch",
+        "writes folded into one SQLite commit at most [256]",
+    ),
+    (
+        "OTKLIK_SECURE_COOKIES",
+        "secure_cookies",
+        "mark session cookies Secure, behind HTTPS [false]",
+    ),
+    (
+        "OTKLIK_WORKERS",
+        "workers",
+        "background job workers; 0 = HTTP only [1]",
+    ),
+    (
+        "OTKLIK_MAX_BODY_BYTES",
+        "limits.max_body_bytes",
+        "largest JSON request body [2097152]",
+    ),
+    (
+        "OTKLIK_MAX_MESSAGE_BYTES",
+        "limits.max_message_bytes",
+        "longest message body [262144]",
+    ),
+    (
+        "OTKLIK_MAX_ATTACHMENT_BYTES",
+        "limits.max_attachment_bytes",
+        "largest attachment [26214400]",
+    ),
 ];
 
 fn env_parse<T: std::str::FromStr>(

@@ -34,7 +34,7 @@ pub struct ApiError(pub Box<Problem>);
 impl ApiError {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> ApiError {
         ApiError(Box::new(Problem {
-            kind: format!("https://otklik.dev/problems/{kind}"),
+            kind: format!("urn:otklik:problem:{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),

@@ -228,6 +228,22 @@ async fn tokens_are_revocable_and_logins_throttled(app: TestApp) {
     app.req("GET", "/api/v1/me", &secret, None)
         .await
         .expect(200);
+    // Use is recorded (in the background, so poll briefly).
+    let tid = created["id"].as_str().unwrap().to_owned();
+    let mut used = false;
+    for _ in 0..100 {
+        let list = app.get("/api/v1/tokens").await.expect(200);
+        let items = list["items"].as_array().unwrap().clone();
+        if items
+            .iter()
+            .any(|t| t["id"] == tid.as_str() && t["last_used_at"].is_string())
+        {
+            used = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(used, "last_used_at was never recorded");
     app.req(
         "DELETE",
         &format!("/api/v1/tokens/{}", created["id"].as_str().unwrap()),
