@@ -308,28 +308,43 @@ async fn seed_inner(
             .rev()
             .find(|(w, _)| *w != Who::Note)
             .is_some_and(|(w, _)| *w == Who::Agent);
+        // Old conversations are finished; the last ten days hold the open work, split
+        // between waiting on the customer, on the team and on a third party.
         let target = match (answered, age_days, last_is_agent) {
             (false, _, _) => None,
-            (true, d, _) if d > 14 => Some(if rng.gen_bool(0.8) {
+            (true, d, _) if d > 21 => Some(if rng.gen_bool(0.8) {
                 Status::Closed
             } else {
                 Status::Solved
             }),
-            (true, d, true) if d > 3 => Some(if rng.gen_bool(0.7) {
+            (true, d, _) if d > 10 => Some(if rng.gen_bool(0.85) {
                 Status::Solved
             } else {
                 Status::Pending
             }),
-            (true, _, true) => Some(
-                *[Status::Pending, Status::Open, Status::OnHold]
-                    .choose(&mut rng)
-                    .unwrap_or(&Status::Pending),
-            ),
-            (true, _, false) => Some(Status::Solved),
+            // The team spoke last: waiting on the customer, or done.
+            (true, _, true) => Some(if n % 3 == 2 {
+                Status::Solved
+            } else {
+                Status::Pending
+            }),
+            // The customer spoke last: the team's turn, sometimes waiting on a carrier
+            // or supplier (on hold), or the customer's thanks closed it.
+            (true, _, false) => Some(match n % 4 {
+                0 | 1 => Status::Open,
+                2 => Status::OnHold,
+                _ => Status::Solved,
+            }),
         };
         if let Some(target) = target {
-            t = t.plus_millis(rng.gen_range(600_000..DAY));
-            if t.millis() < now.millis() {
+            // Recent tickets change status "just now" rather than in the future.
+            t = Timestamp::from_millis(
+                t.plus_millis(rng.gen_range(600_000..DAY))
+                    .millis()
+                    .min(now.millis() - 1000)
+                    .max(t.millis()),
+            );
+            {
                 clock.set(Some(t));
                 let steps: &[Status] = if target == Status::Closed {
                     &[Status::Solved, Status::Closed]
