@@ -3,7 +3,10 @@
 use crate::helpers::TestApp;
 use serde_json::json;
 
-crate::on_both!(restart_keeps_everything_acknowledged);
+crate::on_both!(
+    restart_keeps_everything_acknowledged,
+    stopping_drains_requests_in_flight
+);
 
 async fn restart_keeps_everything_acknowledged(app: TestApp) {
     // Concurrent creations, all acknowledged before the stop.
@@ -61,4 +64,51 @@ async fn restart_keeps_everything_acknowledged(app: TestApp) {
         app.ticket("After restart", "new@example.com").await["number"],
         41
     );
+}
+
+async fn stopping_drains_requests_in_flight(app: TestApp) {
+    // A burst of creations, with the stop issued while they are being handled.
+    let reqs: Vec<_> = (0..120)
+        .map(|i| {
+            let req = app.client.post(app.url("/api/v1/tickets")).bearer_auth(&app.token).json(&json!({
+                "subject": format!("In flight {i}"), "customer": {"email": format!("f{i}@example.com")}, "message": {"body": "не потеряйте"}
+            }));
+            async move {
+                match req.send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let body: serde_json::Value = r.json().await.unwrap_or_default();
+                        (Some(status), body["id"].as_str().map(str::to_owned))
+                    }
+                    // Refused or cut before it was handled: not acknowledged.
+                    Err(_) => (None, None),
+                }
+            }
+        })
+        .collect();
+    let burst = tokio::spawn(futures::future::join_all(reqs));
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    let app = app.restart().await;
+    let results = burst.await.unwrap();
+    let acknowledged: Vec<String> = results
+        .iter()
+        .filter(|(s, _)| *s == Some(201))
+        .filter_map(|(_, id)| id.clone())
+        .collect();
+    assert!(
+        results.iter().all(|(s, _)| s.is_none_or(|s| s == 201)),
+        "only 201 or no answer: {results:?}"
+    );
+    eprintln!(
+        "{} of {} requests acknowledged around the stop",
+        acknowledged.len(),
+        results.len()
+    );
+    assert!(
+        !acknowledged.is_empty(),
+        "the stop came before any request was handled"
+    );
+    for id in &acknowledged {
+        app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    }
 }
