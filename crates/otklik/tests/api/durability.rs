@@ -87,9 +87,24 @@ async fn stopping_drains_requests_in_flight(app: TestApp) {
         })
         .collect();
     let burst = tokio::spawn(futures::future::join_all(reqs));
-    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    // Stop once the first creation has committed, so the stop lands during the burst
+    // however slow the machine.
+    for _ in 0..2000 {
+        let page = app.get("/api/v1/tickets?limit=1").await.expect(200);
+        if page["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let committed_at_stop = app.get("/api/v1/tickets?limit=200").await.expect(200)["items"]
+        .as_array()
+        .map_or(0, Vec::len);
     let app = app.restart().await;
     let results = burst.await.unwrap();
+    eprintln!(
+        "{committed_at_stop} of {} committed when the stop was issued",
+        results.len()
+    );
     let acknowledged: Vec<String> = results
         .iter()
         .filter(|(s, _)| *s == Some(201))
