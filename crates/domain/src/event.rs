@@ -40,6 +40,27 @@ pub struct Change {
     pub to: Value,
 }
 
+/// Sets `slot` to `new`, recording the change in `changes` only when the value differs.
+pub fn record<T: Serialize + PartialEq>(
+    changes: &mut Vec<Change>,
+    field: &'static str,
+    slot: &mut T,
+    new: T,
+) {
+    if *slot != new {
+        changes.push(Change {
+            field,
+            from: json(slot),
+            to: json(&new),
+        });
+        *slot = new;
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
 /// What happened. Serialised (untagged) as the event's `data`; `kind()` names it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -171,5 +192,28 @@ impl EventData {
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_real_changes_are_recorded() {
+        let mut changes = Vec::new();
+        let mut name = "Anna".to_string();
+        record(&mut changes, "name", &mut name, "Anna".to_string());
+        assert!(changes.is_empty());
+        record(&mut changes, "name", &mut name, "Анна".to_string());
+        assert_eq!(name, "Анна");
+        assert_eq!(
+            changes,
+            vec![Change {
+                field: "name",
+                from: Value::from("Anna"),
+                to: Value::from("Анна")
+            }]
+        );
     }
 }

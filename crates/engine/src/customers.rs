@@ -2,10 +2,9 @@
 //! mergeable when two profiles turn out to be one person.
 
 use crate::{Engine, EngineError, Principal, page_limit};
-use domain::event::{Actor, Change, EventData};
+use domain::event::{Actor, EventData, record};
 use domain::identity::{Identity, normalize_language, normalize_name};
 use domain::ids::*;
-use serde_json::json;
 use store::customers::{self, Customer};
 use store::events::EventRecord;
 use store::{StoreError, Tx};
@@ -167,32 +166,17 @@ impl Engine {
         let mut changes = Vec::new();
         if let Some(n) = patch.name {
             let n = normalize_name(&n)?;
-            changes.push(Change {
-                field: "name",
-                from: json!(c.name),
-                to: json!(n),
-            });
-            c.name = n;
+            record(&mut changes, "name", &mut c.name, n);
         }
         if let Some(l) = patch.language {
             let l = l.as_deref().map(normalize_language).transpose()?;
-            changes.push(Change {
-                field: "language",
-                from: json!(c.language),
-                to: json!(l),
-            });
-            c.language = l;
+            record(&mut changes, "language", &mut c.language, l);
         }
         if let Some(n) = patch.notes {
             if n.chars().count() > 10_000 {
                 return Err(EngineError::invalid("notes", "at most 10,000 characters"));
             }
-            changes.push(Change {
-                field: "notes",
-                from: json!(c.notes),
-                to: json!(n),
-            });
-            c.notes = n;
+            record(&mut changes, "notes", &mut c.notes, n);
         }
         c.updated_at = self.store.now();
         let (c2, actor, add) = (c.clone(), p.actor(), patch.add_identities);

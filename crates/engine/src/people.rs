@@ -1,7 +1,7 @@
 //! Users, teams, API tokens and custom field definitions: the admin side.
 
 use crate::{Engine, EngineError, Principal, page_limit};
-use domain::event::{Change, EventData};
+use domain::event::{Change, EventData, record};
 use domain::fields::{FieldType, validate_key, validate_options};
 use domain::identity::{EmailAddress, normalize_language, normalize_name};
 use domain::ids::*;
@@ -245,12 +245,7 @@ impl Engine {
         let mut changes = Vec::new();
         if let Some(name) = patch.name {
             let name = normalize_name(&name)?;
-            changes.push(Change {
-                field: "name",
-                from: json!(u.name),
-                to: json!(name),
-            });
-            u.name = name;
+            record(&mut changes, "name", &mut u.name, name);
         }
         if let Some(role) = patch.role {
             if !p.role.can_grant(role) {
@@ -259,48 +254,23 @@ impl Engine {
                     p.role, role
                 )));
             }
-            changes.push(Change {
-                field: "role",
-                from: json!(u.role.as_str()),
-                to: json!(role.as_str()),
-            });
-            u.role = role;
+            record(&mut changes, "role", &mut u.role, role);
         }
         if let Some(t) = patch.tier {
             let t = Tier::new(t)?.get();
-            changes.push(Change {
-                field: "tier",
-                from: json!(u.tier),
-                to: json!(t),
-            });
-            u.tier = t;
+            record(&mut changes, "tier", &mut u.tier, t);
         }
         if let Some(l) = patch.languages {
             let l = languages(&l)?;
-            changes.push(Change {
-                field: "languages",
-                from: json!(u.languages),
-                to: json!(l),
-            });
-            u.languages = l;
+            record(&mut changes, "languages", &mut u.languages, l);
         }
         if let Some(s) = patch.skills {
             let s = skills(&s)?;
-            changes.push(Change {
-                field: "skills",
-                from: json!(u.skills),
-                to: json!(s),
-            });
-            u.skills = s;
+            record(&mut changes, "skills", &mut u.skills, s);
         }
         if let Some(c) = patch.capacity {
             let c = capacity(c)?;
-            changes.push(Change {
-                field: "capacity",
-                from: json!(u.capacity),
-                to: json!(c),
-            });
-            u.capacity = c;
+            record(&mut changes, "capacity", &mut u.capacity, c);
         }
         if let Some(pr) = patch.presence {
             if !matches!(pr.as_str(), "online" | "away" | "busy" | "offline") {
@@ -309,23 +279,13 @@ impl Engine {
                     "one of: online, away, busy, offline",
                 ));
             }
-            changes.push(Change {
-                field: "presence",
-                from: json!(u.presence),
-                to: json!(pr),
-            });
-            u.presence = pr;
+            record(&mut changes, "presence", &mut u.presence, pr);
         }
         if let Some(a) = patch.active {
             if id == p.user_id && !a {
                 return Err(EngineError::Rule("you cannot deactivate yourself".into()));
             }
-            changes.push(Change {
-                field: "active",
-                from: json!(u.active),
-                to: json!(a),
-            });
-            u.active = a;
+            record(&mut changes, "active", &mut u.active, a);
         }
         if let Some(t) = &patch.team_ids {
             changes.push(Change {
@@ -449,21 +409,11 @@ impl Engine {
         let mut changes = Vec::new();
         if let Some(n) = name {
             let n = Self::team_name(&n)?;
-            changes.push(Change {
-                field: "name",
-                from: json!(t.name),
-                to: json!(n),
-            });
-            t.name = n;
+            record(&mut changes, "name", &mut t.name, n);
         }
         if let Some(tier) = tier {
             let tier = Tier::new(tier)?.get();
-            changes.push(Change {
-                field: "tier",
-                from: json!(t.tier),
-                to: json!(tier),
-            });
-            t.tier = tier;
+            record(&mut changes, "tier", &mut t.tier, tier);
         }
         t.updated_at = self.store.now();
         let (t2, actor) = (t.clone(), p.actor());

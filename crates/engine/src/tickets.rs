@@ -4,7 +4,7 @@
 
 use crate::customers::{CustomerInput, resolve};
 use crate::{Engine, EngineError, Principal, page_limit};
-use domain::event::{Actor, Change, EventData};
+use domain::event::{Actor, Change, EventData, record};
 use domain::ids::*;
 use domain::ticket::*;
 use serde_json::{Map, Value, json};
@@ -609,64 +609,29 @@ impl Engine {
                     }
                     let mut ch = Vec::new();
                     if let Some(s) = subject.filter(|s| *s != t.subject) {
-                        ch.push(Change {
-                            field: "subject",
-                            from: json!(t.subject),
-                            to: json!(s),
-                        });
-                        t.subject = s;
+                        record(&mut ch, "subject", &mut t.subject, s);
                     }
                     if let Some(pr) = patch.priority.filter(|pr| *pr != t.priority) {
-                        ch.push(Change {
-                            field: "priority",
-                            from: json!(t.priority),
-                            to: json!(pr),
-                        });
-                        t.priority = pr;
+                        record(&mut ch, "priority", &mut t.priority, pr);
                     }
                     let assignee = patch.assignee_id.filter(|a| *a != t.assignee_id);
                     let team = patch.team_id.filter(|a| *a != t.team_id);
                     check_assignment(tx, ws, assignee.flatten(), team.flatten()).await?;
                     if let Some(a) = assignee {
-                        ch.push(Change {
-                            field: "assignee_id",
-                            from: json!(t.assignee_id),
-                            to: json!(a),
-                        });
-                        t.assignee_id = a;
+                        record(&mut ch, "assignee_id", &mut t.assignee_id, a);
                     }
                     if let Some(a) = team {
-                        ch.push(Change {
-                            field: "team_id",
-                            from: json!(t.team_id),
-                            to: json!(a),
-                        });
-                        t.team_id = a;
+                        record(&mut ch, "team_id", &mut t.team_id, a);
                     }
                     if let Some(tier) = tier.filter(|v| *v != t.tier) {
-                        ch.push(Change {
-                            field: "tier",
-                            from: json!(t.tier),
-                            to: json!(tier),
-                        });
-                        t.tier = tier;
+                        record(&mut ch, "tier", &mut t.tier, tier);
                     }
                     if let Some(c) = cat.filter(|c| *c != t.category) {
-                        ch.push(Change {
-                            field: "category",
-                            from: json!(t.category),
-                            to: json!(c),
-                        });
-                        t.category = c;
+                        record(&mut ch, "category", &mut t.category, c);
                     }
                     let mut tags_changed = false;
                     if let Some(tags) = tags.filter(|g| *g != t.tags) {
-                        ch.push(Change {
-                            field: "tags",
-                            from: json!(t.tags),
-                            to: json!(tags),
-                        });
-                        t.tags = tags;
+                        record(&mut ch, "tags", &mut t.tags, tags);
                         tags_changed = true;
                     }
                     if let Some(cf) = &patch.custom_fields {
