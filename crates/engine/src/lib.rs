@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod customers;
+pub mod email;
 pub mod error;
 pub mod people;
 pub mod tickets;

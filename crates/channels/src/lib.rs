@@ -1,0 +1,5 @@
+//! Channel adapters: each turns its transport's inbound items into normalised
+//! messages for the engine, and delivers outbound replies with a receipt. A channel
+//! never touches SQL; everything durable goes through the engine.
+
+pub mod email;
