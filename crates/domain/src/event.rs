@@ -146,6 +146,19 @@ pub enum EventData {
         state: &'static str,
         error: Option<String>,
     },
+    MailboxCreated {
+        mailbox_id: MailboxId,
+        address: String,
+    },
+    MailboxUpdated {
+        mailbox_id: MailboxId,
+        changes: Vec<Change>,
+    },
+    /// An automatic acknowledgement went to the customer (or was held back).
+    AutoReplySent {
+        ticket_id: TicketId,
+        to: String,
+    },
 }
 
 impl EventData {
@@ -168,6 +181,9 @@ impl EventData {
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
             EventData::DeliveryChanged { .. } => "message.delivery_changed",
+            EventData::MailboxCreated { .. } => "mailbox.created",
+            EventData::MailboxUpdated { .. } => "mailbox.updated",
+            EventData::AutoReplySent { .. } => "ticket.auto_reply_sent",
         }
     }
 
@@ -177,7 +193,8 @@ impl EventData {
             EventData::TicketCreated { ticket_id, .. }
             | EventData::TicketUpdated { ticket_id, .. }
             | EventData::MessageAdded { ticket_id, .. }
-            | EventData::DeliveryChanged { ticket_id, .. } => Some(*ticket_id),
+            | EventData::DeliveryChanged { ticket_id, .. }
+            | EventData::AutoReplySent { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
     }

@@ -45,4 +45,6 @@ id_type!(
     TokenId,
     SessionId,
     FieldId,
+    /// An email channel: one support address.
+    MailboxId,
 );

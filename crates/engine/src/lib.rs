@@ -14,6 +14,7 @@ pub mod customers;
 pub mod email;
 pub mod error;
 pub mod people;
+pub mod secret;
 pub mod tickets;
 pub mod worker;
 pub mod workspaces;
@@ -22,6 +23,7 @@ pub use error::EngineError;
 
 use domain::ids::*;
 use domain::user::Role;
+use std::sync::Arc;
 use store::Store;
 
 /// Limits that protect the service from oversized input. All configurable.
@@ -33,6 +35,10 @@ pub struct Limits {
     pub max_attachment_bytes: usize,
     /// Most attachments on one message.
     pub max_attachments_per_message: usize,
+    /// Largest raw inbound email, in bytes.
+    pub max_email_bytes: usize,
+    /// Most automatic replies to one sender address in an hour (loop protection).
+    pub auto_replies_per_hour: i64,
 }
 
 impl Default for Limits {
@@ -41,6 +47,8 @@ impl Default for Limits {
             max_message_bytes: 256 * 1024,
             max_attachment_bytes: 25 * 1024 * 1024,
             max_attachments_per_message: 20,
+            max_email_bytes: 40 * 1024 * 1024,
+            auto_replies_per_hour: 3,
         }
     }
 }
@@ -97,15 +105,32 @@ pub struct Engine {
     pub store: Store,
     pub limits: Limits,
     pub auth: auth::AuthState,
+    /// Seals stored credentials and signs reply addresses.
+    pub secret: secret::SecretKey,
+    /// Sends email; `None` leaves email replies failed with a clear reason.
+    pub mail: Option<Arc<dyn email::MailTransport>>,
 }
 
 impl Engine {
+    /// An engine with a fresh random key and no mail transport; servers set both.
     pub fn new(store: Store, limits: Limits) -> Engine {
         Engine {
             store,
             limits,
             auth: auth::AuthState::default(),
+            secret: secret::SecretKey::generate(),
+            mail: None,
         }
+    }
+
+    pub fn with_secret(mut self, key: secret::SecretKey) -> Engine {
+        self.secret = key;
+        self
+    }
+
+    pub fn with_mail(mut self, transport: Arc<dyn email::MailTransport>) -> Engine {
+        self.mail = Some(transport);
+        self
     }
 }
 

@@ -146,7 +146,7 @@ fn external_id(raw: Option<&str>) -> Result<Option<String>, EngineError> {
 }
 
 /// Plain text from sanitised HTML, for messages that arrive as HTML only.
-fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     let stripped = ammonia::Builder::empty()
         .clean(&html.replace("<br>", "\n").replace("</p>", "\n"))
         .to_string();
@@ -487,22 +487,7 @@ impl Engine {
                         }
                     let (author_kind, actor) = if n.as_customer { (AuthorKind::Customer, Actor::Customer(t.customer_id)) } else { (AuthorKind::Agent, Actor::User(user)) };
                     if n.as_customer && t.status == Status::Closed {
-                        // A closed ticket is final: the customer's new message starts a follow-up.
-                        let number = store::workspaces::next_ticket_number(tx, ws).await?;
-                        let follow = Ticket {
-                            id: TicketId::new(),
-                            number,
-                            status: Status::Open,
-                            follow_up_of: Some(t.id),
-                            created_at: now,
-                            updated_at: now,
-                            solved_at: None,
-                            closed_at: None,
-                            ..t.clone()
-                        };
-                        tickets::insert(tx, &follow).await?;
-                        emit_created(tx, &follow, actor).await?;
-                        t = follow;
+                        t = open_follow_up(tx, &t, actor, now).await?;
                     } else if t.status == Status::Closed {
                         return Err(EngineError::Rule("a closed ticket cannot be changed; the customer's next message opens a follow-up".into()));
                     } else {
@@ -757,7 +742,62 @@ fn sanitize_filename(raw: &str) -> String {
     }
 }
 
-async fn emit_created(tx: &mut Tx, t: &Ticket, actor: Actor) -> Result<(), EngineError> {
+/// A closed ticket is final: the customer's new message starts a follow-up ticket
+/// that copies its properties and points back to it.
+pub(crate) async fn open_follow_up(
+    tx: &mut Tx,
+    t: &Ticket,
+    actor: Actor,
+    now: domain::Timestamp,
+) -> Result<Ticket, EngineError> {
+    let number = store::workspaces::next_ticket_number(tx, t.workspace_id).await?;
+    let follow = Ticket {
+        id: TicketId::new(),
+        number,
+        status: Status::Open,
+        follow_up_of: Some(t.id),
+        created_at: now,
+        updated_at: now,
+        solved_at: None,
+        closed_at: None,
+        ..t.clone()
+    };
+    tickets::insert(tx, &follow).await?;
+    emit_created(tx, &follow, actor).await?;
+    Ok(follow)
+}
+
+/// The customer wrote on `t`: a solved or pending ticket opens again, a closed one
+/// gets a follow-up. Returns the ticket the message belongs on.
+pub(crate) async fn customer_wrote(
+    tx: &mut Tx,
+    mut t: Ticket,
+    actor: Actor,
+    now: domain::Timestamp,
+) -> Result<Ticket, EngineError> {
+    if t.status == Status::Closed {
+        return open_follow_up(tx, &t, actor, now).await;
+    }
+    let to = t.status.after_customer_reply().unwrap_or(t.status);
+    let mut changes = Vec::new();
+    apply_status(&mut t, to, now, &mut changes, tx).await?;
+    t.updated_at = now;
+    tickets::update(tx, &t, false).await?;
+    if !changes.is_empty() {
+        tx.emit(
+            t.workspace_id,
+            actor,
+            EventData::TicketUpdated {
+                ticket_id: t.id,
+                changes,
+            },
+        )
+        .await?;
+    }
+    Ok(t)
+}
+
+pub(crate) async fn emit_created(tx: &mut Tx, t: &Ticket, actor: Actor) -> Result<(), EngineError> {
     tx.emit(
         t.workspace_id,
         actor,
@@ -776,7 +816,7 @@ async fn emit_created(tx: &mut Tx, t: &Ticket, actor: Actor) -> Result<(), Engin
     Ok(())
 }
 
-async fn insert_message(
+pub(crate) async fn insert_message(
     tx: &mut Tx,
     mut m: Message,
     attachments: &[AttachmentId],
@@ -815,7 +855,7 @@ async fn insert_message(
     Ok(m)
 }
 
-async fn apply_status(
+pub(crate) async fn apply_status(
     t: &mut Ticket,
     to: Status,
     now: domain::Timestamp,

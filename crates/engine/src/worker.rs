@@ -3,8 +3,8 @@
 //! `run_once` is one pass that tests call directly; `run` loops it until shutdown.
 //! Handlers are idempotent (a job may run again after a crash mid-way).
 
+use crate::email::Delivery;
 use crate::{Engine, EngineError};
-use domain::event::{Actor, EventData};
 use domain::ids::*;
 use domain::ticket::{Channel, DeliveryState, Visibility};
 use store::jobs::{self, Job};
@@ -12,6 +12,7 @@ use store::tickets;
 use tokio::sync::watch;
 
 const LEASE_MS: i64 = 5 * 60 * 1000;
+const DELIVER: &str = "deliver_message";
 const BATCH: i64 = 32;
 
 /// What one job's handler decided.
@@ -45,6 +46,7 @@ impl Worker {
     pub async fn run_once(&self) -> Result<usize, EngineError> {
         let claimed = jobs::claim(&self.engine.store, BATCH, LEASE_MS).await?;
         let n = claimed.len();
+        let mut dead_letters = Vec::new();
         for job in claimed {
             let outcome = match self.execute(&job).await {
                 Ok(o) => o,
@@ -52,6 +54,8 @@ impl Worker {
             };
             let id = job.id;
             let attempts = job.attempts;
+            let kind = job.kind.clone();
+            let payload = job.payload.clone();
             let r: Result<(), EngineError> = match outcome {
                 Outcome::Done => {
                     self.engine
@@ -65,20 +69,56 @@ impl Worker {
                         .store
                         .write(move |tx| {
                             Box::pin(async move {
-                                if jobs::fail(tx, id, &err, retry_at).await? {
+                                let dead = jobs::fail(tx, id, &err, retry_at).await?;
+                                if dead {
                                     tracing::error!(job = id, error = %err, "job is dead after its last attempt");
                                 } else {
                                     tracing::warn!(job = id, error = %err, "job failed; will retry");
                                 }
-                                Ok(())
+                                Ok::<_, EngineError>(dead.then_some(err))
                             })
                         })
                         .await
+                        .map(|dead| {
+                            if let Some(err) = dead {
+                                dead_letters.push((kind, payload, err));
+                            }
+                        })
                 }
             };
             r?;
         }
+        for (kind, payload, err) in dead_letters {
+            self.gave_up(&kind, &payload, err).await?;
+        }
         Ok(n)
+    }
+
+    /// A job ran out of attempts: a reply that could not be delivered is marked
+    /// failed on its message, so the agent sees it.
+    async fn gave_up(
+        &self,
+        kind: &str,
+        payload: &serde_json::Value,
+        err: String,
+    ) -> Result<(), EngineError> {
+        if kind != DELIVER {
+            return Ok(());
+        }
+        let (ws, mid) = ids(payload)?;
+        let m = {
+            let mut c = self.engine.store.read().await?;
+            tickets::message(&mut c.conn(), ws, mid).await?
+        };
+        match m {
+            Some(m) if m.delivery_state == Some(DeliveryState::Queued) => {
+                let reason = format!("gave up after the last attempt: {err}");
+                self.engine
+                    .set_delivery(ws, &m, DeliveryState::Failed, Some(reason))
+                    .await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Runs jobs until `shutdown` turns true; idles briefly when the queue is empty.
@@ -106,7 +146,17 @@ impl Worker {
 
     async fn execute(&self, job: &Job) -> Result<Outcome, EngineError> {
         match job.kind.as_str() {
-            "deliver_message" => self.deliver(job).await,
+            DELIVER => self.deliver(job).await,
+            crate::email::ingest::AUTO_ACK_JOB => {
+                match self.engine.send_auto_ack(&job.payload).await? {
+                    Delivery::Sent => Ok(Outcome::Done),
+                    Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                    Delivery::Failed(e) => {
+                        tracing::warn!(job = job.id, error = %e, "automatic acknowledgement not sent");
+                        Ok(Outcome::Done)
+                    }
+                }
+            }
             other => Ok(Outcome::Retry(format!("no handler for job kind {other:?}"))),
         }
     }
@@ -114,18 +164,7 @@ impl Worker {
     /// Delivers a public reply through its ticket's channel. The one outbound guard:
     /// internal notes and customers' own messages never leave.
     async fn deliver(&self, job: &Job) -> Result<Outcome, EngineError> {
-        let ws: WorkspaceId = job
-            .payload
-            .get("workspace_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| EngineError::Internal("bad payload".into()))?;
-        let mid: MessageId = job
-            .payload
-            .get("message_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| EngineError::Internal("bad payload".into()))?;
+        let (ws, mid) = ids(&job.payload)?;
         let m = {
             let mut c = self.engine.store.read().await?;
             tickets::message(&mut c.conn(), ws, mid).await?
@@ -147,6 +186,17 @@ impl Worker {
             // API and web-form conversations are read back by the integration through
             // the event stream; handing the reply to that stream is the delivery.
             Channel::Api | Channel::WebForm => (DeliveryState::Sent, None),
+            Channel::Email => match self.engine.deliver_email(ws, &m, job.attempts).await? {
+                Delivery::Sent => (DeliveryState::Sent, None),
+                Delivery::Failed(e) => (DeliveryState::Failed, Some(e)),
+                Delivery::Retry(e) => {
+                    // Still queued; the reason shows on the message meanwhile.
+                    self.engine
+                        .set_delivery(ws, &m, DeliveryState::Queued, Some(e.clone()))
+                        .await?;
+                    return Ok(Outcome::Retry(e));
+                }
+            },
             other => (
                 DeliveryState::Failed,
                 Some(format!(
@@ -154,28 +204,22 @@ impl Worker {
                 )),
             ),
         };
-        self.engine
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    tickets::set_delivery(tx, ws, mid, state, error.as_deref()).await?;
-                    tx.emit(
-                        ws,
-                        Actor::System,
-                        EventData::DeliveryChanged {
-                            ticket_id: m.ticket_id,
-                            message_id: mid,
-                            state: state.as_str(),
-                            error,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(())
-                })
-            })
-            .await?;
+        self.engine.set_delivery(ws, &m, state, error).await?;
         Ok(Outcome::Done)
     }
+}
+
+/// The workspace and message a delivery job names.
+fn ids(payload: &serde_json::Value) -> Result<(WorkspaceId, MessageId), EngineError> {
+    let get = |k: &str| payload.get(k).and_then(|v| v.as_str());
+    let bad = || EngineError::Internal("bad deliver_message payload".into());
+    let ws = get("workspace_id")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let mid = get("message_id")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    Ok((ws, mid))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use anyhow::Context;
 use engine::Engine;
+use engine::secret::SecretKey;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -36,6 +37,7 @@ impl Clock for SettableClock {
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
+    smtp_listener: Option<TcpListener>,
     engine: Engine,
     config: Config,
     pub clock: Arc<SettableClock>,
@@ -52,9 +54,58 @@ pub async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resu
     let limits = engine::Limits {
         max_message_bytes: config.limits.max_message_bytes,
         max_attachment_bytes: config.limits.max_attachment_bytes,
+        max_email_bytes: config.limits.max_email_bytes,
+        auto_replies_per_hour: config.limits.auto_replies_per_hour,
         ..engine::Limits::default()
     };
-    Ok(Engine::new(store, limits))
+    let sender = channels::email::send::SmtpSender {
+        accept_invalid_certs: config.mail.accept_invalid_certs,
+    };
+    Ok(Engine::new(store, limits)
+        .with_secret(secret_key(config)?)
+        .with_mail(Arc::new(sender)))
+}
+
+/// The configured key, else the data directory's key file (created on first use,
+/// readable by the owner only).
+fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
+    if let Some(k) = &config.secret_key {
+        return SecretKey::parse(k).context("secret_key is not 32 bytes in hex or base64");
+    }
+    let path = config.data_dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SecretKey::parse(&text)
+            .with_context(|| format!("{} does not hold a 32-byte hex key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let bytes = SecretKey::random_bytes();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(&path, &hex)?;
+            if config.database_url.is_some() {
+                tracing::warn!(path = %path.display(), "created a secret key file; nodes sharing this PostgreSQL database must use the same key (secret_key)");
+            }
+            Ok(SecretKey::from_bytes(&bytes))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 impl Application {
@@ -64,8 +115,17 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let smtp_listener = match config.mail.smtp_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("listening for SMTP on {a}"))?,
+            ),
+            None => None,
+        };
         Ok(Application {
             listener,
+            smtp_listener,
             engine,
             config,
             clock,
@@ -74,6 +134,14 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The SMTP receiver's port, when it is on.
+    pub fn smtp_port(&self) -> Option<u16> {
+        self.smtp_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -97,6 +165,22 @@ impl Application {
                 tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))
             })
             .collect();
+        let smtp = self.smtp_listener.map(|l| {
+            let cfg = channels::email::smtpd::SmtpConfig {
+                hostname: self.config.mail.smtp_hostname.clone(),
+                max_message_bytes: self.config.limits.max_email_bytes,
+                ..Default::default()
+            };
+            let router = channels::email::inbound::MailboxRouter {
+                engine: self.engine.clone(),
+            };
+            tokio::spawn(channels::email::smtpd::serve(
+                l,
+                cfg,
+                Arc::new(router),
+                stop_rx.clone(),
+            ))
+        });
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -106,6 +190,9 @@ impl Application {
         let _ = stop_tx.send(true);
         for w in workers {
             let _ = w.await;
+        }
+        if let Some(s) = smtp {
+            let _ = s.await;
         }
         self.engine.store.close().await;
         served.context("serving HTTP")

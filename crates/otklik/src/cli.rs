@@ -69,6 +69,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Email: feed raw messages to a mailbox (an MTA pipe transport).
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Measure throughput and latency.
     Bench {
         #[command(subcommand)]
@@ -125,6 +130,45 @@ pub enum TokenCommand {
         db: DbArgs,
     },
 }
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Ingest one raw message from standard input (or every message of an mbox
+    /// file with --mbox). Exit status for MTA pipe transports: 0 stored, 65 not an
+    /// email (bounce it), 75 temporary failure (retry later).
+    Ingest {
+        #[arg(long)]
+        workspace: String,
+        /// The mailbox's id.
+        #[arg(long)]
+        mailbox: String,
+        /// Read an mbox file instead of one message from standard input.
+        #[arg(long)]
+        mbox: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// A failure with a specific exit status (sysexits.h codes for mail transports).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// sysexits.h: the input data was incorrect.
+pub const EX_DATAERR: u8 = 65;
+/// sysexits.h: a temporary failure; the sender should retry.
+pub const EX_TEMPFAIL: u8 = 75;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -308,6 +352,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Mail {
+            command:
+                MailCommand::Ingest {
+                    workspace,
+                    mailbox,
+                    mbox,
+                    db,
+                },
+        } => mail_ingest(&workspace, &mailbox, mbox, &db).await,
         Command::Bench {
             command:
                 BenchCommand::Ingest {
@@ -320,6 +373,81 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bench::ingest(tickets, concurrency, database_url).await
         }
     }
+}
+
+async fn mail_ingest(
+    workspace: &str,
+    mailbox: &str,
+    mbox: Option<PathBuf>,
+    db: &DbArgs,
+) -> anyhow::Result<()> {
+    use channels::email::inbound::ingest_raw;
+    let temp = |e: anyhow::Error| Exit {
+        code: EX_TEMPFAIL,
+        message: format!("{e:#}"),
+    };
+    let raw = match &mbox {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        None => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .context("reading the message from standard input")
+                .map_err(temp)?;
+            buf
+        }
+    };
+    let config = load(db)?;
+    let engine = open_engine(&config, Arc::new(store::SystemClock))
+        .await
+        .map_err(temp)?;
+    let r = async {
+        let p = engine.cli_principal(workspace).await.map_err(engine_err)?;
+        let id: domain::ids::MailboxId = mailbox
+            .parse()
+            .map_err(|_| anyhow!("--mailbox: not a mailbox id"))?;
+        let mb = engine
+            .mailbox_config(p.workspace_id, id)
+            .await
+            .map_err(|e| match e {
+                engine::EngineError::NotFound => anyhow!("no mailbox {mailbox} in {workspace}"),
+                e => engine_err(e),
+            })?;
+        let pieces = if mbox.is_some() {
+            channels::email::split_mbox(&raw)
+        } else {
+            vec![&raw[..]]
+        };
+        let (mut stored, mut dupes) = (0usize, 0usize);
+        for (i, piece) in pieces.iter().enumerate() {
+            match ingest_raw(&engine, &mb, piece, &[]).await {
+                Ok(r) if r.duplicate => dupes += 1,
+                Ok(_) => stored += 1,
+                Err(e) => {
+                    let code = if e.is_permanent() {
+                        EX_DATAERR
+                    } else {
+                        EX_TEMPFAIL
+                    };
+                    return Err(anyhow::Error::new(Exit {
+                        code,
+                        message: format!("message {}: {e}", i + 1),
+                    }));
+                }
+            }
+            if pieces.len() > 1 && ((i + 1) % 100 == 0 || i + 1 == pieces.len()) {
+                eprint!("\ringested {}/{}", i + 1, pieces.len());
+                if i + 1 == pieces.len() {
+                    eprintln!();
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>((stored, dupes))
+    }
+    .await;
+    engine.store.close().await;
+    let (stored, dupes) = r?;
+    eprintln!("stored {stored} message(s), {dupes} already known");
+    Ok(())
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

@@ -28,7 +28,38 @@ pub struct Config {
     /// Background job workers on this node; 0 makes it serve HTTP only (other nodes
     /// on the same PostgreSQL run the jobs).
     pub workers: usize,
+    /// 32 bytes (64 hex digits or base64) that seal stored mail passwords and sign
+    /// reply addresses. Unset: a key file in the data directory, created once.
+    /// Nodes sharing one PostgreSQL database must share this key.
+    pub secret_key: Option<String>,
     pub limits: LimitsConfig,
+    pub mail: MailConfig,
+}
+
+/// The email channel's server-wide settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Where the built-in SMTP receiver listens (for mailboxes with inbound kind
+    /// `smtp`); unset: no receiver.
+    pub smtp_listen: Option<SocketAddr>,
+    /// The host name the SMTP receiver greets with.
+    pub smtp_hostname: String,
+    /// Accept self-signed TLS certificates from IMAP and SMTP servers.
+    pub accept_invalid_certs: bool,
+    /// Seconds between IMAP checks when the server has no IDLE.
+    pub imap_poll_seconds: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_listen: None,
+            smtp_hostname: "localhost".into(),
+            accept_invalid_certs: false,
+            imap_poll_seconds: 60,
+        }
+    }
 }
 
 /// Input limits.
@@ -41,6 +72,10 @@ pub struct LimitsConfig {
     pub max_message_bytes: usize,
     /// Largest attachment in bytes.
     pub max_attachment_bytes: usize,
+    /// Largest inbound email in bytes.
+    pub max_email_bytes: usize,
+    /// Most automatic replies to one sender in an hour.
+    pub auto_replies_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -50,6 +85,8 @@ impl Default for LimitsConfig {
             max_body_bytes: 2 * 1024 * 1024,
             max_message_bytes: e.max_message_bytes,
             max_attachment_bytes: e.max_attachment_bytes,
+            max_email_bytes: e.max_email_bytes,
+            auto_replies_per_hour: e.auto_replies_per_hour,
         }
     }
 }
@@ -65,7 +102,9 @@ impl Default for Config {
             max_write_batch: 256,
             secure_cookies: false,
             workers: 1,
+            secret_key: None,
             limits: LimitsConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -118,6 +157,31 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "background job workers; 0 = HTTP only [1]",
     ),
     (
+        "OTKLIK_SECRET_KEY",
+        "secret_key",
+        "32-byte key (hex or base64) sealing mail passwords [a key file in data_dir]",
+    ),
+    (
+        "OTKLIK_SMTP_LISTEN",
+        "mail.smtp_listen",
+        "address of the built-in SMTP receiver [unset: off]",
+    ),
+    (
+        "OTKLIK_SMTP_HOSTNAME",
+        "mail.smtp_hostname",
+        "host name in the SMTP greeting [localhost]",
+    ),
+    (
+        "OTKLIK_MAIL_ACCEPT_INVALID_CERTS",
+        "mail.accept_invalid_certs",
+        "accept self-signed IMAP/SMTP certificates [false]",
+    ),
+    (
+        "OTKLIK_IMAP_POLL_SECONDS",
+        "mail.imap_poll_seconds",
+        "seconds between IMAP checks without IDLE [60]",
+    ),
+    (
         "OTKLIK_MAX_BODY_BYTES",
         "limits.max_body_bytes",
         "largest JSON request body [2097152]",
@@ -131,6 +195,16 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_MAX_ATTACHMENT_BYTES",
         "limits.max_attachment_bytes",
         "largest attachment [26214400]",
+    ),
+    (
+        "OTKLIK_MAX_EMAIL_BYTES",
+        "limits.max_email_bytes",
+        "largest inbound email [41943040]",
+    ),
+    (
+        "OTKLIK_AUTO_REPLIES_PER_HOUR",
+        "limits.auto_replies_per_hour",
+        "automatic replies to one sender per hour [3]",
     ),
 ];
 
@@ -193,6 +267,35 @@ impl Config {
             "OTKLIK_MAX_ATTACHMENT_BYTES",
             &mut c.limits.max_attachment_bytes,
         )?;
+        if let Some(k) = env("OTKLIK_SECRET_KEY").filter(|k| !k.trim().is_empty()) {
+            c.secret_key = Some(k);
+        }
+        if let Some(a) = env("OTKLIK_SMTP_LISTEN").filter(|a| !a.trim().is_empty()) {
+            c.mail.smtp_listen = Some(
+                a.trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("OTKLIK_SMTP_LISTEN={a:?}: {e}"))?,
+            );
+        }
+        if let Some(h) = env("OTKLIK_SMTP_HOSTNAME") {
+            c.mail.smtp_hostname = h;
+        }
+        env_parse(
+            env,
+            "OTKLIK_MAIL_ACCEPT_INVALID_CERTS",
+            &mut c.mail.accept_invalid_certs,
+        )?;
+        env_parse(
+            env,
+            "OTKLIK_IMAP_POLL_SECONDS",
+            &mut c.mail.imap_poll_seconds,
+        )?;
+        env_parse(env, "OTKLIK_MAX_EMAIL_BYTES", &mut c.limits.max_email_bytes)?;
+        env_parse(
+            env,
+            "OTKLIK_AUTO_REPLIES_PER_HOUR",
+            &mut c.limits.auto_replies_per_hour,
+        )?;
         c.validate()?;
         Ok(c)
     }
@@ -225,6 +328,22 @@ impl Config {
             || self.limits.max_attachment_bytes < 1024
         {
             bail!("limits must be at least 1024 bytes each");
+        }
+        if self.limits.max_email_bytes < 64 * 1024 {
+            bail!("limits.max_email_bytes must be at least 65536");
+        }
+        if self.limits.auto_replies_per_hour < 0 {
+            bail!("limits.auto_replies_per_hour must not be negative");
+        }
+        if self.mail.imap_poll_seconds == 0 || self.mail.imap_poll_seconds > 86_400 {
+            bail!("mail.imap_poll_seconds must be 1 to 86400");
+        }
+        if let Some(k) = &self.secret_key
+            && engine::secret::SecretKey::parse(k).is_none()
+        {
+            bail!(
+                "secret_key must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)"
+            );
         }
         Ok(())
     }

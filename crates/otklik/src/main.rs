@@ -19,7 +19,10 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // One clear line: the error and its causes.
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<otklik::cli::Exit>() {
+                Some(x) => std::process::ExitCode::from(x.code),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -36,7 +36,10 @@ impl BlobBackend for LocalDir {
             .map(PathBuf::from)
             .unwrap_or_else(|| self.root.clone());
         std::fs::create_dir_all(&dir)?;
-        let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+        // Unique per writer: two requests may store the same bytes at once.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{sha}.{}.{n}.tmp", std::process::id()));
         {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(bytes)?;

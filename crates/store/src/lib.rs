@@ -16,6 +16,7 @@ pub mod customers;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
+pub mod mail;
 pub mod people;
 pub mod sql;
 pub mod tickets;

@@ -73,6 +73,7 @@ arg_from!(
     domain::ids::TokenId => Uuid via |i: domain::ids::TokenId| i.0,
     domain::ids::SessionId => Uuid via |i: domain::ids::SessionId| i.0,
     domain::ids::FieldId => Uuid via |i: domain::ids::FieldId| i.0,
+    domain::ids::MailboxId => Uuid via |i: domain::ids::MailboxId| i.0,
 );
 
 /// A query text with its arguments.
@@ -306,6 +307,8 @@ scalar_from_row!(
     String,
     Uuid,
     bool,
+    Vec<u8>,
+    Option<Vec<u8>>,
     Option<i64>,
     Option<String>,
     Option<Uuid>

@@ -8,6 +8,7 @@ pub mod api;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod mail_api;
 pub mod metrics;
 mod openapi;
 
@@ -52,6 +53,7 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(engine: Engine, config: WebConfig) -> Router {
     let attachment_limit = engine.limits.max_attachment_bytes + 64 * 1024;
+    let email_limit = engine.limits.max_email_bytes;
     let body_limit = config.max_body_bytes;
     let state = AppState {
         engine,
@@ -101,11 +103,24 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/tickets/{id}/events", get(api::ticket_events))
         .route("/events", get(api::events))
         .route("/attachments/{id}", get(api::download))
+        .route(
+            "/channels/email",
+            get(mail_api::list).post(mail_api::create),
+        )
+        .route(
+            "/channels/email/{id}",
+            get(mail_api::get).patch(mail_api::patch),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .merge(
             Router::new()
                 .route("/attachments", post(api::upload))
                 .layer(DefaultBodyLimit::max(attachment_limit)),
+        )
+        .merge(
+            Router::new()
+                .route("/channels/email/{id}/inbound", post(mail_api::inbound))
+                .layer(DefaultBodyLimit::max(email_limit)),
         );
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
-use crate::api;
 use crate::dto::*;
 use crate::error::Problem;
+use crate::{api, mail_api};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -46,6 +46,7 @@ impl Modify for Security {
         api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
         api::ticket_events, api::events, api::upload, api::download,
+        mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

@@ -2,7 +2,10 @@
 //! transports that bring mail in (IMAP, a built-in SMTP receiver, an MTA pipe).
 
 pub mod charset;
+pub mod inbound;
 pub mod parse;
+pub mod send;
+pub mod smtpd;
 
 pub use parse::{ParseError, parse, split_mbox};
 

@@ -15,6 +15,8 @@ pub enum Backend {
 /// token is `token`.
 pub struct TestApp {
     pub base: String,
+    /// The built-in SMTP receiver's port.
+    pub smtp_port: u16,
     pub client: reqwest::Client,
     pub token: String,
     pub engine: engine::Engine,
@@ -56,6 +58,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     config.limits.max_attachment_bytes = 64 * 1024;
     config.limits.max_body_bytes = 256 * 1024;
     config.limits.max_message_bytes = 64 * 1024;
+    config.mail.smtp_listen = Some("127.0.0.1:0".parse().expect("addr"));
     if backend == Backend::Postgres {
         let Some(admin) = pg_admin_url() else {
             eprintln!("PostgreSQL variant not run: set OTKLIK_TEST_PG_URL (cargo xtask ci does)");
@@ -88,6 +91,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
 async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let app = Application::build(config.clone()).await.expect("build app");
     let port = app.port();
+    let smtp_port = app.smtp_port().unwrap_or(0);
     let engine = app.engine().clone();
     let clock = app.clock.clone();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -96,6 +100,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
     }));
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
+        smtp_port,
         client: reqwest::Client::new(),
         token: String::new(),
         engine,
@@ -292,7 +297,16 @@ impl TestApp {
     pub async fn restart(mut self) -> TestApp {
         let token = self.token.clone();
         self.stop().await;
-        let mut again = start(self.config.clone(), self._dir.clone()).await;
+        // The SMTP receiver comes back on the port it had.
+        let mut config = self.config.clone();
+        if self.smtp_port != 0 {
+            config.mail.smtp_listen = Some(
+                format!("127.0.0.1:{}", self.smtp_port)
+                    .parse()
+                    .expect("addr"),
+            );
+        }
+        let mut again = start(config, self._dir.clone()).await;
         again.token = token;
         again
     }

@@ -11,6 +11,7 @@ mod auth;
 mod cli;
 mod customers;
 mod durability;
+mod email;
 mod errors;
 mod isolation;
 mod jobs;

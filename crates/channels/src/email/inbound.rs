@@ -1,0 +1,135 @@
+//! Raw mail → engine: the path every inbound transport shares (IMAP, the SMTP
+//! receiver, the MTA pipe over HTTP or the command line).
+
+use super::parse::{ParseError, parse};
+use super::smtpd::{Envelope, Reject, SmtpHandler};
+use engine::email::mailbox::InboundKind;
+use engine::email::{Ingested, MailboxConfig};
+use engine::{Engine, EngineError};
+use futures::future::BoxFuture;
+
+/// Why one raw message was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("not an email: {0}")]
+    Unreadable(#[from] ParseError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl IngestError {
+    /// Retrying the same bytes later cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            IngestError::Unreadable(_) => true,
+            IngestError::Engine(e) => matches!(
+                e,
+                EngineError::TooLarge(_) | EngineError::Invalid(_) | EngineError::NotFound
+            ),
+        }
+    }
+}
+
+/// Parses and ingests one raw message for `mailbox`. `envelope_to` are the SMTP
+/// envelope recipients when known (they carry reply tokens through a Bcc).
+pub async fn ingest_raw(
+    engine: &Engine,
+    mailbox: &MailboxConfig,
+    raw: &[u8],
+    envelope_to: &[String],
+) -> Result<Ingested, IngestError> {
+    if raw.len() > engine.limits.max_email_bytes {
+        return Err(EngineError::TooLarge(format!(
+            "an email may have at most {} bytes",
+            engine.limits.max_email_bytes
+        ))
+        .into());
+    }
+    // Parsing is CPU work on possibly large input: keep it off the async workers.
+    let owned = raw.to_vec();
+    let parsed = tokio::task::spawn_blocking(move || parse(&owned))
+        .await
+        .map_err(|e| EngineError::Internal(format!("the parser task failed: {e}")))?;
+    let mut email = parsed?;
+    for rcpt in envelope_to {
+        if !email.envelope_to.contains(rcpt) {
+            email.envelope_to.push(rcpt.clone());
+        }
+    }
+    Ok(engine.ingest_email(mailbox, raw, email).await?)
+}
+
+/// Routes the SMTP receiver's mail to the mailboxes whose inbound kind is `smtp`.
+pub struct MailboxRouter {
+    pub engine: Engine,
+}
+
+impl SmtpHandler for MailboxRouter {
+    fn accept_rcpt<'a>(&'a self, rcpt: &'a str) -> BoxFuture<'a, Result<(), Reject>> {
+        Box::pin(async move {
+            match self.engine.mailbox_for_address(rcpt).await {
+                Ok(Some(mb)) if mb.inbound.kind == InboundKind::Smtp && mb.active => Ok(()),
+                Ok(_) => Err(Reject {
+                    permanent: true,
+                    reason: format!("no mailbox for <{rcpt}> here"),
+                }),
+                Err(e) => Err(Reject {
+                    permanent: false,
+                    reason: format!("temporary failure: {e}"),
+                }),
+            }
+        })
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        env: &'a Envelope,
+        data: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), Reject>> {
+        Box::pin(async move {
+            // One copy per distinct mailbox among the recipients.
+            let mut done = Vec::new();
+            for rcpt in &env.rcpts {
+                let mb = match self.engine.mailbox_for_address(rcpt).await {
+                    Ok(Some(mb)) => mb,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        return Err(Reject {
+                            permanent: false,
+                            reason: e.to_string(),
+                        });
+                    }
+                };
+                if done.contains(&mb.id) {
+                    continue;
+                }
+                let to: Vec<String> = env
+                    .rcpts
+                    .iter()
+                    .filter(|r| self.same_mailbox(r, &mb))
+                    .cloned()
+                    .collect();
+                match ingest_raw(&self.engine, &mb, &data, &to).await {
+                    Ok(_) => done.push(mb.id),
+                    Err(e) => {
+                        tracing::warn!(mailbox = %mb.id, error = %e, "SMTP delivery refused");
+                        return Err(Reject {
+                            permanent: e.is_permanent(),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl MailboxRouter {
+    fn same_mailbox(&self, rcpt: &str, mb: &MailboxConfig) -> bool {
+        match rcpt.rsplit_once('@') {
+            Some((l, d)) => d == mb.domain() && l.split('+').next() == Some(mb.local_part()),
+            None => false,
+        }
+    }
+}

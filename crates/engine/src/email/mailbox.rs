@@ -1,0 +1,605 @@
+//! Mailboxes: one support address each, with how mail comes in (IMAP, the built-in
+//! SMTP receiver, or an MTA pipe) and how replies leave (SMTP). Passwords are
+//! sealed with the server key and never returned.
+
+use crate::{Engine, EngineError, Principal};
+use domain::event::{EventData, record};
+use domain::identity::EmailAddress;
+use domain::ids::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use store::mail::{self, Mailbox};
+
+/// How a connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No encryption: loopback and test setups only.
+    None,
+}
+
+/// How mail reaches the mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboundKind {
+    Imap,
+    Smtp,
+    Pipe,
+}
+
+impl InboundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboundKind::Imap => "imap",
+            InboundKind::Smtp => "smtp",
+            InboundKind::Pipe => "pipe",
+        }
+    }
+}
+
+/// IMAP settings (only for `kind = imap`); the password is kept apart, sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    pub kind: InboundKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// Accepted on input only.
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+}
+
+/// SMTP settings for replies; the password is kept apart, sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_name: Option<String>,
+    /// Accepted on input only.
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+}
+
+/// The automatic acknowledgement of a new ticket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoAck {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// When the customer can expect an answer, per language, as the sentence puts
+    /// it (`{"en": "within 4 hours", "ru": "в течение 4 часов"}`); used until SLA
+    /// policies give a computed time. Languages left out get a default.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub response_time: std::collections::BTreeMap<String, String>,
+    /// Replacement texts per language (`en`, `ru`, `th`), with `{number}`,
+    /// `{subject}`, `{response_time}` and `{name}` filled in.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub templates: std::collections::BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for AutoAck {
+    fn default() -> Self {
+        AutoAck {
+            enabled: true,
+            response_time: Default::default(),
+            templates: Default::default(),
+        }
+    }
+}
+
+/// Options stored in the mailbox's `settings` document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub auto_ack: AutoAck,
+    /// Put a per-ticket `address+number-token@domain` in Reply-To, so that a
+    /// reply threads even when its headers and subject were stripped.
+    #[serde(default = "yes")]
+    pub reply_address_token: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auto_ack: AutoAck::default(),
+            reply_address_token: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Secrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inbound_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbound_password: Option<String>,
+}
+
+/// A mailbox as services and transports use it: settings decoded, passwords open.
+#[derive(Clone, Debug)]
+pub struct MailboxConfig {
+    pub id: MailboxId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub address: String,
+    pub inbound: Inbound,
+    pub outbound: Option<Outbound>,
+    pub settings: Settings,
+    pub active: bool,
+    pub inbound_password: Option<String>,
+    pub outbound_password: Option<String>,
+    pub imap_state: Value,
+}
+
+impl MailboxConfig {
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+    pub fn local_part(&self) -> &str {
+        self.address.rsplit_once('@').map_or("", |(l, _)| l)
+    }
+}
+
+/// A mailbox as the API shows it: no passwords, only whether they are set.
+#[derive(Clone, Debug, Serialize)]
+pub struct MailboxView {
+    pub id: MailboxId,
+    pub name: String,
+    pub address: String,
+    pub inbound: Inbound,
+    pub inbound_password_set: bool,
+    pub outbound: Option<Outbound>,
+    pub outbound_password_set: bool,
+    pub settings: Settings,
+    pub active: bool,
+    pub created_at: domain::Timestamp,
+    pub updated_at: domain::Timestamp,
+}
+
+/// A new mailbox, or the full replacement of one.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxInput {
+    pub name: String,
+    pub address: String,
+    pub inbound: Inbound,
+    #[serde(default)]
+    pub outbound: Option<Outbound>,
+    #[serde(default)]
+    pub settings: Option<Settings>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+fn check_host(field: &str, host: &str) -> Result<(), EngineError> {
+    if host.is_empty()
+        || host.len() > 253
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
+        return Err(EngineError::invalid(field, "a host name or IP address"));
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, v: &str, max: usize) -> Result<(), EngineError> {
+    if v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(EngineError::invalid(
+            field,
+            format!("at most {max} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(EngineError::invalid("name", "required"));
+    }
+    check_text("name", &name, 100)?;
+    let address = EmailAddress::parse(&input.address)
+        .map_err(|_| EngineError::invalid("address", "an e-mail address"))?
+        .as_str()
+        .to_owned();
+    if address.split('@').next().is_some_and(|l| l.contains('+')) {
+        return Err(EngineError::invalid(
+            "address",
+            "the address itself may not contain '+' (it is used for reply tokens)",
+        ));
+    }
+    let i = &input.inbound;
+    if i.kind == InboundKind::Imap {
+        let host = i.host.as_deref().unwrap_or_default();
+        check_host("inbound.host", host)?;
+        if i.username.as_deref().is_none_or(str::is_empty) {
+            return Err(EngineError::invalid(
+                "inbound.username",
+                "required for IMAP",
+            ));
+        }
+    } else if i.host.is_some() || i.username.is_some() || i.password.is_some() {
+        return Err(EngineError::invalid(
+            "inbound",
+            "host, username and password belong to IMAP mailboxes only",
+        ));
+    }
+    for (f, v, max) in [
+        ("inbound.username", i.username.as_deref(), 320),
+        ("inbound.folder", i.folder.as_deref(), 200),
+        ("inbound.password", i.password.as_deref(), 1000),
+    ] {
+        if let Some(v) = v {
+            check_text(f, v, max)?;
+        }
+    }
+    if let Some(o) = &input.outbound {
+        check_host("outbound.host", &o.host)?;
+        if o.port == 0 {
+            return Err(EngineError::invalid("outbound.port", "1 to 65535"));
+        }
+        for (f, v, max) in [
+            ("outbound.username", o.username.as_deref(), 320),
+            ("outbound.from_name", o.from_name.as_deref(), 100),
+            ("outbound.password", o.password.as_deref(), 1000),
+        ] {
+            if let Some(v) = v {
+                check_text(f, v, max)?;
+            }
+        }
+    }
+    if let Some(s) = &input.settings {
+        for (lang, rt) in &s.auto_ack.response_time {
+            if !matches!(lang.as_str(), "en" | "ru" | "th") {
+                return Err(EngineError::invalid(
+                    "settings.auto_ack.response_time",
+                    "languages are en, ru and th",
+                ));
+            }
+            check_text("settings.auto_ack.response_time", rt, 200)?;
+        }
+        for (lang, t) in &s.auto_ack.templates {
+            if !matches!(lang.as_str(), "en" | "ru" | "th") {
+                return Err(EngineError::invalid(
+                    "settings.auto_ack.templates",
+                    "languages are en, ru and th",
+                ));
+            }
+            if t.len() > 4000 {
+                return Err(EngineError::invalid(
+                    "settings.auto_ack.templates",
+                    "at most 4000 bytes each",
+                ));
+            }
+        }
+    }
+    Ok((name, address))
+}
+
+impl Engine {
+    pub(crate) fn open_mailbox(&self, m: Mailbox) -> Result<MailboxConfig, EngineError> {
+        let corrupt =
+            |e: serde_json::Error| EngineError::Internal(format!("mailbox {}: {e}", m.id));
+        let secrets: Secrets = match &m.secrets {
+            Some(s) => {
+                let plain = self
+                    .secret
+                    .open(s)
+                    .map_err(|e| EngineError::Internal(format!("mailbox {}: {e}", m.id)))?;
+                serde_json::from_slice(&plain).map_err(corrupt)?
+            }
+            None => Secrets::default(),
+        };
+        Ok(MailboxConfig {
+            id: m.id,
+            workspace_id: m.workspace_id,
+            name: m.name,
+            address: m.address,
+            inbound: serde_json::from_value(m.inbound).map_err(corrupt)?,
+            outbound: m
+                .outbound
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(corrupt)?,
+            settings: serde_json::from_value(m.settings).map_err(corrupt)?,
+            active: m.active,
+            inbound_password: secrets.inbound_password,
+            outbound_password: secrets.outbound_password,
+            imap_state: m.imap_state,
+        })
+    }
+
+    fn view(
+        m: &MailboxConfig,
+        created_at: domain::Timestamp,
+        updated_at: domain::Timestamp,
+    ) -> MailboxView {
+        MailboxView {
+            id: m.id,
+            name: m.name.clone(),
+            address: m.address.clone(),
+            inbound: m.inbound.clone(),
+            inbound_password_set: m.inbound_password.is_some(),
+            outbound: m.outbound.clone(),
+            outbound_password_set: m.outbound_password.is_some(),
+            settings: m.settings.clone(),
+            active: m.active,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// A mailbox of the workspace, decoded (for transports and services).
+    pub async fn mailbox_config(
+        &self,
+        ws: WorkspaceId,
+        id: MailboxId,
+    ) -> Result<MailboxConfig, EngineError> {
+        let m = {
+            let mut c = self.store.read().await?;
+            mail::get(&mut c.conn(), ws, id).await?
+        };
+        self.open_mailbox(m.ok_or(EngineError::NotFound)?)
+    }
+
+    /// Every active mailbox on the server (for the IMAP pollers and SMTP receiver).
+    pub async fn active_mailboxes(&self) -> Result<Vec<MailboxConfig>, EngineError> {
+        let all = {
+            let mut c = self.store.read().await?;
+            mail::all_active(&mut c.conn()).await?
+        };
+        all.into_iter().map(|m| self.open_mailbox(m)).collect()
+    }
+
+    /// The mailbox that owns `address` (the plus part ignored), on any workspace.
+    pub async fn mailbox_for_address(
+        &self,
+        address: &str,
+    ) -> Result<Option<MailboxConfig>, EngineError> {
+        let a = address.trim().to_lowercase();
+        let base = match a.rsplit_once('@') {
+            Some((local, domain)) => {
+                format!("{}@{domain}", local.split('+').next().unwrap_or(local))
+            }
+            None => return Ok(None),
+        };
+        let m = {
+            let mut c = self.store.read().await?;
+            mail::by_address(&mut c.conn(), &base).await?
+        };
+        m.map(|m| self.open_mailbox(m)).transpose()
+    }
+
+    pub async fn mailbox(&self, p: &Principal, id: MailboxId) -> Result<MailboxView, EngineError> {
+        p.require_admin()?;
+        let m = {
+            let mut c = self.store.read().await?;
+            mail::get(&mut c.conn(), p.workspace_id, id)
+                .await?
+                .ok_or(EngineError::NotFound)?
+        };
+        let (c, u) = (m.created_at, m.updated_at);
+        Ok(Self::view(&self.open_mailbox(m)?, c, u))
+    }
+
+    pub async fn mailboxes(&self, p: &Principal) -> Result<Vec<MailboxView>, EngineError> {
+        p.require_admin()?;
+        let all = {
+            let mut c = self.store.read().await?;
+            mail::list(&mut c.conn(), p.workspace_id).await?
+        };
+        all.into_iter()
+            .map(|m| {
+                let (c, u) = (m.created_at, m.updated_at);
+                Ok(Self::view(&self.open_mailbox(m)?, c, u))
+            })
+            .collect()
+    }
+
+    fn seal_secrets(&self, s: &Secrets) -> Option<Vec<u8>> {
+        (s != &Secrets::default())
+            .then(|| self.secret.seal(&serde_json::to_vec(s).unwrap_or_default()))
+    }
+
+    /// Creates a mailbox. Its address must not belong to another mailbox anywhere
+    /// on this server.
+    pub async fn create_mailbox(
+        &self,
+        p: &Principal,
+        input: MailboxInput,
+    ) -> Result<MailboxView, EngineError> {
+        p.require_admin()?;
+        let (name, address) = validate(&input)?;
+        if input.inbound.kind == InboundKind::Imap && input.inbound.password.is_none() {
+            return Err(EngineError::invalid(
+                "inbound.password",
+                "required for IMAP",
+            ));
+        }
+        let secrets = Secrets {
+            inbound_password: input.inbound.password.clone(),
+            outbound_password: input.outbound.as_ref().and_then(|o| o.password.clone()),
+        };
+        let sealed = self.seal_secrets(&secrets);
+        let ws = p.workspace_id;
+        let actor = p.actor();
+        let m = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let m = Mailbox {
+                        id: MailboxId::new(),
+                        workspace_id: ws,
+                        name,
+                        address: address.clone(),
+                        inbound_kind: input.inbound.kind.as_str().into(),
+                        inbound: json!(input.inbound),
+                        outbound: input.outbound.as_ref().map(|o| json!(o)),
+                        secrets: sealed,
+                        settings: json!(input.settings.unwrap_or_default()),
+                        imap_state: json!({}),
+                        active: input.active.unwrap_or(true),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    mail::insert(tx, &m)
+                        .await
+                        .map_err(|e| match EngineError::from(e) {
+                            EngineError::Conflict(_) => EngineError::Conflict(format!(
+                                "{address} already belongs to a mailbox on this server"
+                            )),
+                            e => e,
+                        })?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::MailboxCreated {
+                            mailbox_id: m.id,
+                            address,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(m)
+                })
+            })
+            .await?;
+        let (c, u) = (m.created_at, m.updated_at);
+        Ok(Self::view(&self.open_mailbox(m)?, c, u))
+    }
+
+    /// Replaces a mailbox's settings. A password left out keeps the stored one; an
+    /// empty password clears it.
+    pub async fn update_mailbox(
+        &self,
+        p: &Principal,
+        id: MailboxId,
+        input: MailboxInput,
+    ) -> Result<MailboxView, EngineError> {
+        p.require_admin()?;
+        let (name, address) = validate(&input)?;
+        let current = self.mailbox_config(p.workspace_id, id).await?;
+        let keep = |new: Option<&String>, old: Option<String>| match new {
+            None => old,
+            Some(s) if s.is_empty() => None,
+            Some(s) => Some(s.clone()),
+        };
+        let secrets = Secrets {
+            inbound_password: keep(
+                input.inbound.password.as_ref(),
+                current.inbound_password.clone(),
+            ),
+            outbound_password: keep(
+                input.outbound.as_ref().and_then(|o| o.password.as_ref()),
+                current.outbound_password.clone(),
+            ),
+        };
+        if input.inbound.kind == InboundKind::Imap && secrets.inbound_password.is_none() {
+            return Err(EngineError::invalid(
+                "inbound.password",
+                "required for IMAP",
+            ));
+        }
+        let sealed = self.seal_secrets(&secrets);
+        let ws = p.workspace_id;
+        let actor = p.actor();
+        let m = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut m = mail::get(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    let mut changes = Vec::new();
+                    record(&mut changes, "name", &mut m.name, name);
+                    record(&mut changes, "address", &mut m.address, address.clone());
+                    let kind = input.inbound.kind.as_str().to_owned();
+                    record(&mut changes, "inbound_kind", &mut m.inbound_kind, kind);
+                    record(
+                        &mut changes,
+                        "inbound",
+                        &mut m.inbound,
+                        json!(input.inbound),
+                    );
+                    let outbound = input.outbound.as_ref().map(|o| json!(o));
+                    record(&mut changes, "outbound", &mut m.outbound, outbound);
+                    let settings = json!(input.settings.unwrap_or_default());
+                    record(&mut changes, "settings", &mut m.settings, settings);
+                    let active = input.active.unwrap_or(m.active);
+                    record(&mut changes, "active", &mut m.active, active);
+                    let secrets_changed = current.inbound_password != secrets.inbound_password
+                        || current.outbound_password != secrets.outbound_password;
+                    if secrets_changed {
+                        m.secrets = sealed;
+                        changes.push(domain::event::Change {
+                            field: "passwords",
+                            from: Value::from("(sealed)"),
+                            to: Value::from("(sealed)"),
+                        });
+                    }
+                    if !changes.is_empty() {
+                        m.updated_at = tx.now();
+                        mail::update(tx, &m)
+                            .await
+                            .map_err(|e| match EngineError::from(e) {
+                                EngineError::Conflict(_) => EngineError::Conflict(format!(
+                                    "{address} already belongs to a mailbox on this server"
+                                )),
+                                e => e,
+                            })?;
+                        tx.emit(
+                            ws,
+                            actor,
+                            EventData::MailboxUpdated {
+                                mailbox_id: id,
+                                changes,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok::<_, EngineError>(m)
+                })
+            })
+            .await?;
+        let (c, u) = (m.created_at, m.updated_at);
+        Ok(Self::view(&self.open_mailbox(m)?, c, u))
+    }
+
+    /// Saves an IMAP poller's position after the messages up to it were committed.
+    pub async fn save_imap_state(
+        &self,
+        ws: WorkspaceId,
+        id: MailboxId,
+        state: Value,
+    ) -> Result<(), EngineError> {
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    Ok::<_, EngineError>(mail::set_imap_state(tx, ws, id, &state).await?)
+                })
+            })
+            .await
+    }
+}

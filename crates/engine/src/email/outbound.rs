@@ -1,0 +1,496 @@
+//! Mail the server sends: agents' replies (threaded into the customer's mail
+//! client) and automatic acknowledgements. The SMTP work is a [`MailTransport`]
+//! the channels crate provides; this module decides what is sent, to whom, with
+//! which headers, and records the outcome on the message.
+
+use super::ingest::AUTO_ACK_JOB;
+use super::mailbox::MailboxConfig;
+use super::{Address, reply_token};
+use crate::{Engine, EngineError};
+use domain::event::{Actor, EventData};
+use domain::identity::IdentityKind;
+use domain::ids::*;
+use domain::ticket::DeliveryState;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use store::mail::{self, EmailRecord};
+use store::tickets::{self, Message};
+use store::{StoreError, customers};
+
+/// A file attached to an outgoing email.
+#[derive(Clone, Debug)]
+pub struct OutgoingAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// One email ready to send through a mailbox's SMTP settings.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    pub mailbox: MailboxConfig,
+    pub from: Address,
+    pub to: Vec<Address>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<OutgoingAttachment>,
+    /// Marks automatic mail (`Auto-Submitted: auto-replied`), so that other
+    /// systems do not answer it.
+    pub auto_submitted: bool,
+    pub language: Option<String>,
+}
+
+/// A send that did not succeed.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct SendError {
+    /// The server refused for good (5xx): retrying cannot help.
+    pub permanent: bool,
+    pub reason: String,
+}
+
+/// Sends mail over SMTP. Implemented by the channels crate; tests may record.
+pub trait MailTransport: Send + Sync {
+    fn send<'a>(&'a self, mail: &'a OutgoingEmail) -> BoxFuture<'a, Result<(), SendError>>;
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug)]
+pub enum Delivery {
+    Sent,
+    /// A passing failure: try again later.
+    Retry(String),
+    /// Cannot be delivered: shown on the message.
+    Failed(String),
+}
+
+fn is_real_id(h: &str) -> bool {
+    !h.starts_with("sha256:")
+}
+
+/// `Re: subject [#number]`, unless the subject already names the ticket.
+pub fn reply_subject(subject: &str, number: i64) -> String {
+    let tag = format!("[#{number}]");
+    let base = if subject.contains(&tag) {
+        subject.to_owned()
+    } else {
+        format!("{subject} {tag}")
+    };
+    let lower = base.to_lowercase();
+    if lower.starts_with("re:") || lower.starts_with("ответ:") {
+        base
+    } else {
+        format!("Re: {base}")
+    }
+}
+
+fn default_response_time(lang: &str) -> &'static str {
+    match lang {
+        "ru" => "в течение одного рабочего дня",
+        "th" => "ภายในหนึ่งวันทำการ",
+        _ => "within one business day",
+    }
+}
+
+fn default_template(lang: &str) -> (&'static str, &'static str) {
+    match lang {
+        "ru" => (
+            "[#{number}] Ваш запрос получен: {subject}",
+            "Здравствуйте{name}!\n\nСпасибо за обращение. Мы получили ваш запрос и присвоили ему номер #{number} («{subject}»).\n\nМы ответим {response_time}. Если захотите что-то добавить, просто ответьте на это письмо — так вся переписка останется в одном месте.\n\n— {team}",
+        ),
+        "th" => (
+            "[#{number}] เราได้รับคำขอของคุณแล้ว: {subject}",
+            "สวัสดีค่ะ{name}\n\nขอบคุณที่ติดต่อเรา เราได้รับคำขอของคุณแล้ว หมายเลข #{number} (\"{subject}\")\n\nเราจะตอบกลับ{response_time} หากต้องการแจ้งข้อมูลเพิ่มเติม กรุณาตอบกลับอีเมลฉบับนี้ เพื่อให้การสนทนาทั้งหมดอยู่ในที่เดียวกัน\n\n— {team}",
+        ),
+        _ => (
+            "[#{number}] We have received your request: {subject}",
+            "Hello{name},\n\nThank you for writing to us. We have received your request and given it the number #{number} (\"{subject}\").\n\nWe will answer {response_time}. If you want to add anything, just reply to this email so that the whole conversation stays in one place.\n\n— {team}",
+        ),
+    }
+}
+
+fn fill(t: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = t.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+/// The subject and text of an acknowledgement in `lang` (en, ru or th).
+pub fn acknowledgement(
+    mb: &MailboxConfig,
+    lang: &str,
+    number: i64,
+    subject: &str,
+    name: Option<&str>,
+) -> (String, String) {
+    let lang = if matches!(lang, "ru" | "th") {
+        lang
+    } else {
+        "en"
+    };
+    let (subj_t, body_default) = default_template(lang);
+    let body_t = mb
+        .settings
+        .auto_ack
+        .templates
+        .get(lang)
+        .map(String::as_str)
+        .unwrap_or(body_default);
+    let rt = mb
+        .settings
+        .auto_ack
+        .response_time
+        .get(lang)
+        .map(String::as_str)
+        .unwrap_or_else(|| default_response_time(lang));
+    let team = mb
+        .outbound
+        .as_ref()
+        .and_then(|o| o.from_name.clone())
+        .unwrap_or_else(|| mb.name.clone());
+    let name = name.map(|n| match lang {
+        "th" => format!(" คุณ{n}"),
+        _ => format!(", {n}"),
+    });
+    let number = number.to_string();
+    let vars = [
+        ("number", number.as_str()),
+        ("subject", subject),
+        ("response_time", rt),
+        ("team", team.as_str()),
+        ("name", name.as_deref().unwrap_or("")),
+    ];
+    (fill(subj_t, &vars), fill(body_t, &vars))
+}
+
+impl Engine {
+    fn transport(&self) -> Result<&dyn MailTransport, String> {
+        self.mail
+            .as_deref()
+            .ok_or_else(|| "outbound mail is not enabled on this server".to_owned())
+    }
+
+    /// Delivers a public reply on an email ticket through the mailbox the
+    /// conversation came in on (else the workspace's first with SMTP settings).
+    pub(crate) async fn deliver_email(
+        &self,
+        ws: WorkspaceId,
+        m: &Message,
+        attempt: i64,
+    ) -> Result<Delivery, EngineError> {
+        let (ticket, records, mailboxes) = {
+            let mut c = self.store.read().await?;
+            let t = tickets::get(&mut c.conn(), ws, m.ticket_id)
+                .await?
+                .ok_or(EngineError::NotFound)?;
+            let r = mail::ticket_records(&mut c.conn(), ws, t.id, 200).await?;
+            let all = mail::list(&mut c.conn(), ws).await?;
+            (t, r, all)
+        };
+        let last_in = records.iter().rev().find(|r| r.direction == "in");
+        let mailbox = match last_in.map(|r| r.mailbox_id) {
+            Some(id) => mailboxes.into_iter().find(|mb| mb.id == id),
+            None => mailboxes.into_iter().find(|mb| mb.outbound.is_some()),
+        };
+        let Some(mailbox) = mailbox else {
+            return Ok(Delivery::Failed(
+                "no email mailbox with outbound SMTP is set up in this workspace".into(),
+            ));
+        };
+        let mb = self.open_mailbox(mailbox)?;
+        if mb.outbound.is_none() {
+            return Ok(Delivery::Failed(format!(
+                "the mailbox {} has no outbound SMTP settings",
+                mb.address
+            )));
+        }
+        let to = match last_in.and_then(|r| r.address.clone()) {
+            Some(a) => a,
+            None => {
+                let mut c = self.store.read().await?;
+                let cust = customers::get(&mut c.conn(), ws, ticket.customer_id).await?;
+                match cust.and_then(|c| {
+                    c.identities
+                        .into_iter()
+                        .find(|i| i.kind == IdentityKind::Email)
+                }) {
+                    Some(i) => i.value,
+                    None => {
+                        return Ok(Delivery::Failed(
+                            "the customer has no e-mail address".into(),
+                        ));
+                    }
+                }
+            }
+        };
+        let references: Vec<String> = records
+            .iter()
+            .map(|r| r.header_id.clone())
+            .filter(|h| is_real_id(h))
+            .collect();
+        let references = references[references.len().saturating_sub(20)..].to_vec();
+        let in_reply_to = last_in
+            .map(|r| r.header_id.clone())
+            .filter(|h| is_real_id(h));
+        let mut attachments = Vec::new();
+        for a in &m.attachments {
+            let bytes = self
+                .store
+                .blobs()
+                .get(&a.sha256)
+                .await
+                .map_err(StoreError::from)?;
+            attachments.push(OutgoingAttachment {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                bytes,
+            });
+        }
+        let author = match m.author_user_id {
+            Some(u) => {
+                let mut c = self.store.read().await?;
+                store::people::user_by_id(&mut c.conn(), ws, u)
+                    .await?
+                    .map(|u| u.name)
+            }
+            None => None,
+        };
+        let from_name = mb
+            .outbound
+            .as_ref()
+            .and_then(|o| o.from_name.clone())
+            .unwrap_or_else(|| mb.name.clone());
+        let from_name = match author {
+            Some(a) => format!("{a} ({from_name})"),
+            None => from_name,
+        };
+        let out = OutgoingEmail {
+            from: Address {
+                name: Some(from_name),
+                address: mb.address.clone(),
+            },
+            to: vec![Address {
+                name: None,
+                address: to.clone(),
+            }],
+            reply_to: mb.settings.reply_address_token.then(|| {
+                reply_token::address(&self.secret, ws, ticket.id, ticket.number, &mb.address)
+            }),
+            subject: reply_subject(&ticket.subject, ticket.number),
+            message_id: format!("otk.{}@{}", m.id, mb.domain()),
+            in_reply_to,
+            references,
+            text: m.body_text.clone(),
+            html: m.body_html.clone(),
+            attachments,
+            auto_submitted: false,
+            language: None,
+            mailbox: mb,
+        };
+        let transport = match self.transport() {
+            Ok(t) => t,
+            Err(e) => return Ok(Delivery::Failed(e)),
+        };
+        match transport.send(&out).await {
+            Ok(()) => {
+                let rec = EmailRecord {
+                    workspace_id: ws,
+                    mailbox_id: out.mailbox.id,
+                    header_id: out.message_id.clone(),
+                    message_id: Some(m.id),
+                    ticket_id: Some(ticket.id),
+                    direction: "out".into(),
+                    outcome: "sent".into(),
+                    address: Some(to),
+                    raw_sha256: None,
+                    created_at: self.store.now(),
+                };
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            // A retry after a crash between send and commit finds the row.
+                            if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
+                                .await?
+                                .is_none()
+                            {
+                                mail::insert_record(tx, &rec).await?;
+                            }
+                            Ok::<_, EngineError>(())
+                        })
+                    })
+                    .await?;
+                Ok(Delivery::Sent)
+            }
+            Err(e) if e.permanent => Ok(Delivery::Failed(e.reason)),
+            Err(e) => Ok(Delivery::Retry(format!(
+                "attempt {}: {}",
+                attempt + 1,
+                e.reason
+            ))),
+        }
+    }
+
+    /// Sends the acknowledgement of a new ticket (the job queued at ingest).
+    pub(crate) async fn send_auto_ack(&self, payload: &Value) -> Result<Delivery, EngineError> {
+        let get = |k: &str| payload.get(k).and_then(Value::as_str);
+        let bad = || EngineError::Internal(format!("bad {AUTO_ACK_JOB} payload"));
+        let ws: WorkspaceId = get("workspace_id")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let mbid: MailboxId = get("mailbox_id")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let tid: TicketId = get("ticket_id")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let to = get("to").ok_or_else(bad)?.to_owned();
+        let ticket = {
+            let mut c = self.store.read().await?;
+            tickets::get(&mut c.conn(), ws, tid).await?
+        };
+        let Some(ticket) = ticket else {
+            return Ok(Delivery::Sent);
+        };
+        let mb = match self.mailbox_config(ws, mbid).await {
+            Ok(mb) => mb,
+            Err(EngineError::NotFound) => {
+                return Ok(Delivery::Failed("the mailbox is gone".into()));
+            }
+            Err(e) => return Err(e),
+        };
+        if mb.outbound.is_none() {
+            return Ok(Delivery::Failed(format!(
+                "the mailbox {} has no outbound SMTP settings",
+                mb.address
+            )));
+        }
+        let lang = get("language").unwrap_or("en");
+        let (subject, text) =
+            acknowledgement(&mb, lang, ticket.number, &ticket.subject, get("name"));
+        let in_reply_to = get("in_reply_to").map(str::to_owned);
+        let message_id = format!("otk.ack-{}@{}", ticket.id, mb.domain());
+        let out = OutgoingEmail {
+            from: Address {
+                name: Some(
+                    mb.outbound
+                        .as_ref()
+                        .and_then(|o| o.from_name.clone())
+                        .unwrap_or_else(|| mb.name.clone()),
+                ),
+                address: mb.address.clone(),
+            },
+            to: vec![Address {
+                name: None,
+                address: to.clone(),
+            }],
+            reply_to: mb.settings.reply_address_token.then(|| {
+                reply_token::address(&self.secret, ws, ticket.id, ticket.number, &mb.address)
+            }),
+            subject,
+            message_id: message_id.clone(),
+            references: in_reply_to.iter().cloned().collect(),
+            in_reply_to,
+            text,
+            html: None,
+            attachments: Vec::new(),
+            auto_submitted: true,
+            language: Some(lang.to_owned()),
+            mailbox: mb,
+        };
+        let transport = match self.transport() {
+            Ok(t) => t,
+            Err(e) => return Ok(Delivery::Failed(e)),
+        };
+        match transport.send(&out).await {
+            Ok(()) => {
+                let rec = EmailRecord {
+                    workspace_id: ws,
+                    mailbox_id: mbid,
+                    header_id: message_id,
+                    message_id: None,
+                    ticket_id: Some(ticket.id),
+                    direction: "out".into(),
+                    outcome: "auto_ack".into(),
+                    address: Some(to.clone()),
+                    raw_sha256: None,
+                    created_at: self.store.now(),
+                };
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
+                                .await?
+                                .is_none()
+                            {
+                                mail::insert_record(tx, &rec).await?;
+                                tx.emit(
+                                    ws,
+                                    Actor::System,
+                                    EventData::AutoReplySent { ticket_id: tid, to },
+                                )
+                                .await?;
+                            }
+                            Ok::<_, EngineError>(())
+                        })
+                    })
+                    .await?;
+                Ok(Delivery::Sent)
+            }
+            Err(e) if e.permanent => Ok(Delivery::Failed(e.reason)),
+            Err(e) => Ok(Delivery::Retry(e.reason)),
+        }
+    }
+
+    /// Records a delivery outcome on a message, with its event.
+    pub(crate) async fn set_delivery(
+        &self,
+        ws: WorkspaceId,
+        m: &Message,
+        state: DeliveryState,
+        error: Option<String>,
+    ) -> Result<(), EngineError> {
+        let (mid, tid) = (m.id, m.ticket_id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tickets::set_delivery(tx, ws, mid, state, error.as_deref()).await?;
+                    tx.emit(
+                        ws,
+                        Actor::System,
+                        EventData::DeliveryChanged {
+                            ticket_id: tid,
+                            message_id: mid,
+                            state: state.as_str(),
+                            error,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_subjects_carry_the_number_once() {
+        assert_eq!(reply_subject("Order late", 12), "Re: Order late [#12]");
+        assert_eq!(
+            reply_subject("Re: Order late [#12]", 12),
+            "Re: Order late [#12]"
+        );
+        assert_eq!(reply_subject("[#12] Order", 12), "Re: [#12] Order");
+    }
+}

@@ -1,0 +1,1145 @@
+//! The email channel end to end: mailboxes, mail piped in and received over SMTP,
+//! threading, replies sent over SMTP to a local receiver, acknowledgements, loop
+//! protection and bounces.
+
+use crate::helpers::TestApp;
+use crate::on_both;
+use channels::email::smtpd::{self, Envelope, Reject, SmtpConfig, SmtpHandler};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// What the local SMTP server was sent: envelope and raw bytes.
+type Received = Arc<Mutex<Vec<(Envelope, Vec<u8>)>>>;
+
+/// How the local SMTP server answers deliveries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Accept,
+    Temporary,
+    Permanent,
+}
+
+/// An SMTP server on loopback that keeps what it is sent: the far end of the
+/// mailboxes' outbound settings (the real relay runs under `cargo xtask ci`).
+pub struct Sink {
+    pub port: u16,
+    pub got: Received,
+    pub mode: Arc<Mutex<Mode>>,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+struct Recorder {
+    got: Received,
+    mode: Arc<Mutex<Mode>>,
+}
+
+impl SmtpHandler for Recorder {
+    fn accept_rcpt<'a>(&'a self, _rcpt: &'a str) -> BoxFuture<'a, Result<(), Reject>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn deliver<'a>(
+        &'a self,
+        env: &'a Envelope,
+        data: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), Reject>> {
+        Box::pin(async move {
+            let mode = *self.mode.lock().unwrap();
+            match mode {
+                Mode::Accept => {
+                    self.got.lock().unwrap().push((env.clone(), data));
+                    Ok(())
+                }
+                Mode::Temporary => Err(Reject {
+                    permanent: false,
+                    reason: "mailbox busy".into(),
+                }),
+                Mode::Permanent => Err(Reject {
+                    permanent: true,
+                    reason: "no such user".into(),
+                }),
+            }
+        })
+    }
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let mode = Arc::new(Mutex::new(Mode::Accept));
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let h = Recorder {
+            got: got.clone(),
+            mode: mode.clone(),
+        };
+        tokio::spawn(smtpd::serve(l, SmtpConfig::default(), Arc::new(h), rx));
+        Sink {
+            port,
+            got,
+            mode,
+            _stop: tx,
+        }
+    }
+    pub fn set(&self, m: Mode) {
+        *self.mode.lock().unwrap() = m;
+    }
+    pub fn messages(&self) -> Vec<(Envelope, engine::email::InboundEmail, Vec<u8>)> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(e, raw)| (e.clone(), channels::email::parse(raw).unwrap(), raw.clone()))
+            .collect()
+    }
+}
+
+/// A mailbox fed by the pipe endpoint whose replies go to `sink`.
+pub async fn mailbox(app: &TestApp, address: &str, sink: &Sink) -> String {
+    let m = app
+        .post(
+            "/api/v1/channels/email",
+            json!({"name": "Support", "address": address,
+                   "inbound": {"kind": "pipe"},
+                   "outbound": {"host": "127.0.0.1", "port": sink.port, "tls": "none", "from_name": "Shop support"}}),
+        )
+        .await
+        .expect(201);
+    m["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn pipe(app: &TestApp, mailbox: &str, raw: &[u8]) -> Value {
+    app.raw(
+        "POST",
+        &format!("/api/v1/channels/email/{mailbox}/inbound"),
+        &app.token,
+        "message/rfc822",
+        raw.to_vec(),
+    )
+    .await
+    .expect(202)
+}
+
+fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0300\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+fn messages_dbg(sink: &Sink) -> Vec<String> {
+    sink.messages()
+        .iter()
+        .map(|(_, m, _)| m.subject.clone())
+        .collect()
+}
+
+async fn messages(app: &TestApp, ticket: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/tickets/{ticket}/messages?limit=200"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn ticket_count(app: &TestApp) -> usize {
+    app.get("/api/v1/tickets?limit=200").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+async fn mailboxes_are_admin_only_isolated_and_keep_passwords_sealed(app: TestApp) {
+    let body = json!({"name": "Support", "address": "Support@Shop.Example",
+        "inbound": {"kind": "imap", "host": "imap.shop.example", "port": 993, "tls": "implicit",
+                    "username": "support", "password": "imap-secret-1", "folder": "INBOX"},
+        "outbound": {"host": "smtp.shop.example", "port": 587, "tls": "starttls",
+                     "username": "support", "password": "smtp-secret-2", "from_name": "Shop"}});
+    let m = app
+        .post("/api/v1/channels/email", body.clone())
+        .await
+        .expect(201);
+    let id = m["id"].as_str().unwrap().to_owned();
+    assert_eq!(m["address"], "support@shop.example");
+    assert_eq!(m["inbound_password_set"], true);
+    assert_eq!(m["outbound_password_set"], true);
+    assert!(!m.to_string().contains("secret"), "{m}");
+    // The database holds the passwords only sealed.
+    {
+        let mut c = app.engine.store.read().await.unwrap();
+        let row: Vec<u8> = c
+            .conn()
+            .fetch_one(
+                &store::query("SELECT secrets FROM mailboxes WHERE address = $1")
+                    .bind("support@shop.example"),
+            )
+            .await
+            .map(|v: Option<Vec<u8>>| v.unwrap_or_default())
+            .unwrap();
+        assert!(row.len() > 28);
+        assert!(
+            !row.windows(6).any(|w| w == b"secret"),
+            "passwords stored in clear"
+        );
+        let cfg = app
+            .engine
+            .mailbox_config(
+                app.engine
+                    .cli_principal("alpha")
+                    .await
+                    .unwrap()
+                    .workspace_id,
+                id.parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(cfg.inbound_password.as_deref(), Some("imap-secret-1"));
+        assert_eq!(cfg.outbound_password.as_deref(), Some("smtp-secret-2"));
+    }
+    // A merge patch keeps the passwords it does not name; an empty one clears.
+    let p = app
+        .patch(
+            &format!("/api/v1/channels/email/{id}"),
+            json!({"name": "Support RU", "outbound": {"password": ""}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            p["name"].as_str(),
+            p["inbound_password_set"].as_bool(),
+            p["outbound_password_set"].as_bool()
+        ),
+        (Some("Support RU"), Some(true), Some(false))
+    );
+    assert_eq!(
+        app.get("/api/v1/channels/email").await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Bad input, duplicates, roles and other workspaces.
+    app.post(
+        "/api/v1/channels/email",
+        json!({"name": "x", "address": "not-an-address", "inbound": {"kind": "pipe"}}),
+    )
+    .await
+    .problem(422);
+    app.post("/api/v1/channels/email", json!({"name": "x", "address": "a@shop.example", "inbound": {"kind": "imap", "host": "h.example"}})).await.problem(422);
+    app.post(
+        "/api/v1/channels/email",
+        json!({"name": "x", "address": "a@shop.example", "inbound": {"kind": "carrier-pigeon"}}),
+    )
+    .await
+    .problem(422);
+    app.post(
+        "/api/v1/channels/email",
+        json!({"name": "x", "address": "a+b@shop.example", "inbound": {"kind": "pipe"}}),
+    )
+    .await
+    .problem(422);
+    app.post(
+        "/api/v1/channels/email",
+        json!({"name": "dup", "address": "support@shop.example", "inbound": {"kind": "pipe"}}),
+    )
+    .await
+    .problem(409);
+    let other = app.workspace("beta").await;
+    app.req(
+        "POST",
+        "/api/v1/channels/email",
+        &other,
+        Some(
+            json!({"name": "dup", "address": "support@shop.example", "inbound": {"kind": "pipe"}}),
+        ),
+    )
+    .await
+    .problem(409);
+    app.req("GET", &format!("/api/v1/channels/email/{id}"), &other, None)
+        .await
+        .problem(404);
+    app.raw(
+        "POST",
+        &format!("/api/v1/channels/email/{id}/inbound"),
+        &other,
+        "message/rfc822",
+        mail(
+            "a@b.example",
+            "support@shop.example",
+            "x",
+            "iso@x",
+            "",
+            "hi",
+        ),
+    )
+    .await
+    .problem(404);
+    assert_eq!(
+        app.req("GET", "/api/v1/channels/email", &other, None)
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    app.req("GET", "/api/v1/channels/email", &agent, None)
+        .await
+        .problem(403);
+    app.raw(
+        "POST",
+        &format!("/api/v1/channels/email/{id}/inbound"),
+        &agent,
+        "message/rfc822",
+        b"From: a@b.example\r\n\r\nx".to_vec(),
+    )
+    .await
+    .problem(403);
+}
+
+async fn piped_mail_becomes_a_ticket_exactly_once(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    // KOI8-R from the corpus: subject and body decoded, customer created by address.
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/email_mime_corpus/synthetic_ru_th/ru01_koi8r_8bit.eml"
+    ))
+    .unwrap();
+    let r = pipe(&app, &mb, &raw).await;
+    assert_eq!(
+        (r["duplicate"].as_bool(), r["outcome"].as_str()),
+        (Some(false), Some("ticket"))
+    );
+    let tid = r["ticket_id"].as_str().unwrap().to_owned();
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    assert_eq!(t["subject"], "Проблема со входом в личный кабинет");
+    assert_eq!(t["channel"], "email");
+    let msgs = messages(&app, &tid).await;
+    assert!(
+        msgs[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Не могу войти в личный кабинет"),
+        "{}",
+        msgs[0]
+    );
+    let customers = app.get("/api/v1/customers?q=example.ru").await.expect(200);
+    assert_eq!(
+        customers["items"].as_array().unwrap().len(),
+        1,
+        "{customers}"
+    );
+    // The same message again, and concurrently: nothing new.
+    let again = pipe(&app, &mb, &raw).await;
+    assert_eq!(
+        (again["duplicate"].as_bool(), again["ticket_id"].as_str()),
+        (Some(true), Some(tid.as_str()))
+    );
+    let attach = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/email_mime_corpus/synthetic_ru_th/th04_utf8_mixed_attachment_rfc2231.eml"
+    ))
+    .unwrap();
+    let results = futures::future::join_all((0..6).map(|_| pipe(&app, &mb, &attach))).await;
+    let firsts: Vec<_> = results.iter().filter(|r| r["duplicate"] == false).collect();
+    assert_eq!(firsts.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["ticket_id"] == firsts[0]["ticket_id"])
+    );
+    assert_eq!(ticket_count(&app).await, 2);
+    // The attachment is stored with its Thai RFC 2231 name and its bytes.
+    let t2 = firsts[0]["ticket_id"].as_str().unwrap();
+    let m = &messages(&app, t2).await[0];
+    let a = &m["attachments"][0];
+    assert_eq!(a["filename"], "ใบเสร็จ_67890.pdf", "{m}");
+    let file = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/attachments/{}",
+            a["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        file.starts_with(b"%PDF"),
+        "{:?}",
+        &file[..file.len().min(8)]
+    );
+    // Without a Message-ID the bytes are the identity.
+    let anon = b"From: Somchai <somchai@example.co.th>\r\nTo: help@shop.example\r\nSubject: no id\r\n\r\nhello\r\n";
+    assert_eq!(pipe(&app, &mb, anon).await["duplicate"], false);
+    assert_eq!(pipe(&app, &mb, anon).await["duplicate"], true);
+    // Not mail, or not labelled as mail: clear errors, nothing stored.
+    app.raw(
+        "POST",
+        &format!("/api/v1/channels/email/{mb}/inbound"),
+        &app.token,
+        "message/rfc822",
+        Vec::new(),
+    )
+    .await
+    .problem(422);
+    app.raw(
+        "POST",
+        &format!("/api/v1/channels/email/{mb}/inbound"),
+        &app.token,
+        "text/plain",
+        anon.to_vec(),
+    )
+    .await
+    .problem(415);
+    assert_eq!(ticket_count(&app).await, 3);
+    // HTML mail is sanitised: no script survives, the text is kept.
+    let html = b"From: x@example.org\r\nTo: help@shop.example\r\nSubject: html\r\nMessage-ID: <h1@example.org>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"alert(1)\">Hi <script>alert(2)</script><img src=x onerror=alert(3)></p>\r\n";
+    let r = pipe(&app, &mb, html).await;
+    let m = &messages(&app, r["ticket_id"].as_str().unwrap()).await[0];
+    let h = m["html"].as_str().unwrap_or_default();
+    assert!(
+        !h.contains("script") && !h.contains("onerror") && !h.contains("onclick"),
+        "{h}"
+    );
+    assert!(m["body"].as_str().unwrap().contains("Hi"), "{m}");
+}
+
+async fn replies_thread_by_headers_token_and_subject(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    let first = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Ivan <ivan@example.ru>",
+            "help@shop.example",
+            "Заказ 1042",
+            "q1@example.ru",
+            "",
+            "Где заказ?",
+        ),
+    )
+    .await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let number = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200)["number"]
+        .as_i64()
+        .unwrap();
+    // In-Reply-To a message of the ticket.
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            "help@shop.example",
+            "Re: Заказ 1042",
+            "q2@example.ru",
+            "In-Reply-To: <q1@example.ru>\r\nReferences: <q1@example.ru>\r\n",
+            "Ещё вопрос",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r["ticket_id"].as_str(), r["outcome"].as_str()),
+        (Some(tid.as_str()), Some("reply"))
+    );
+    // The number in the subject: for the ticket's customer, not for a stranger.
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            "help@shop.example",
+            &format!("Fwd [#{number}]"),
+            "q3@example.ru",
+            "",
+            "тема",
+        ),
+    )
+    .await;
+    assert_eq!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "mallory@evil.example",
+            "help@shop.example",
+            &format!("Re: [#{number}]"),
+            "m1@evil.example",
+            "",
+            "let me in",
+        ),
+    )
+    .await;
+    assert_ne!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    assert_eq!(r["outcome"], "ticket");
+    // An agent's reply goes out; the customer's answer to it threads by its id.
+    app.post(
+        &format!("/api/v1/tickets/{tid}/messages"),
+        json!({"body": "Заказ в пути."}),
+    )
+    .await
+    .expect(201);
+    app.drain_jobs().await;
+    let out: Vec<_> = sink
+        .messages()
+        .into_iter()
+        .filter(|(_, m, _)| !m.subject.contains("получен"))
+        .collect();
+    let (_, reply, _) = out
+        .last()
+        .unwrap_or_else(|| panic!("nothing sent: {:?}", messages_dbg(&sink)))
+        .clone();
+    let our_id = reply.message_id.clone().unwrap();
+    let token_addr = reply
+        .reply_to
+        .clone()
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.last().unwrap().2)))
+        .address;
+    assert!(
+        token_addr.starts_with(&format!("help+{number}-")),
+        "{token_addr}"
+    );
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            "help@shop.example",
+            "Re: Заказ",
+            "q4@example.ru",
+            &format!("In-Reply-To: <{our_id}>\r\n"),
+            "Спасибо",
+        ),
+    )
+    .await;
+    assert_eq!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    // The reply token alone (a client that drops headers and the subject).
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            &token_addr,
+            "Без темы",
+            "q5@example.ru",
+            "",
+            "И ещё",
+        ),
+    )
+    .await;
+    assert_eq!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    // A forged token does not reach the ticket.
+    let forged = format!("help+{number}-aaaaaaaaaa@shop.example");
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            &forged,
+            "Без темы 2",
+            "q6@example.ru",
+            "",
+            "?",
+        ),
+    )
+    .await;
+    assert_ne!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    // A closed ticket gets a follow-up.
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"status": "closed"}),
+    )
+    .await
+    .expect(200);
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "ivan@example.ru",
+            "help@shop.example",
+            "Re: Заказ",
+            "q7@example.ru",
+            "In-Reply-To: <q1@example.ru>\r\n",
+            "Снова не работает",
+        ),
+    )
+    .await;
+    let follow = app
+        .get(&format!(
+            "/api/v1/tickets/{}",
+            r["ticket_id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        follow["follow_up_of"].as_str(),
+        Some(tid.as_str()),
+        "{follow}"
+    );
+    assert_eq!(
+        messages(&app, &tid)
+            .await
+            .iter()
+            .filter(|m| m["author"]["kind"] == "customer")
+            .count(),
+        5
+    );
+}
+
+async fn agent_replies_leave_by_smtp_threaded_and_bounces_mark_them_failed(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    app.patch(
+        &format!("/api/v1/channels/email/{mb}"),
+        json!({"settings": {"auto_ack": {"enabled": false}}}),
+    )
+    .await
+    .expect(200);
+    let first = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Anna <anna@example.com>",
+            "help@shop.example",
+            "Refund",
+            "a1@example.com",
+            "References: <a0@example.com>\r\n",
+            "Please refund",
+        ),
+    )
+    .await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let number = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200)["number"]
+        .as_i64()
+        .unwrap();
+    let up = app
+        .client
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&app.token)
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(b"%PDF-1.4 refund".to_vec())
+                    .file_name("возврат.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let note = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "internal only", "visibility": "internal"}),
+        )
+        .await
+        .expect(201);
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "Возврат оформлен — คืนเงินแล้ว", "attachments": [up["id"]]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(reply["delivery"]["state"], "queued");
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "the note must not leave");
+    let (env, m, raw) = &got[0];
+    assert_eq!(env.rcpts, vec!["anna@example.com"]);
+    assert_eq!(
+        m.message_id.as_deref(),
+        Some(format!("otk.{}@shop.example", reply["id"].as_str().unwrap()).as_str())
+    );
+    assert_eq!(m.in_reply_to, vec!["a1@example.com"]);
+    assert_eq!(m.references, vec!["a1@example.com"]);
+    assert_eq!(m.subject, format!("Re: Refund [#{number}]"));
+    assert!(m.text.contains("Возврат оформлен — คืนเงินแล้ว"), "{}", m.text);
+    assert_eq!(m.attachments[0].filename, "возврат.pdf");
+    assert_eq!(m.attachments[0].bytes, b"%PDF-1.4 refund");
+    assert!(!String::from_utf8_lossy(raw).contains("internal only"));
+    let msgs = messages(&app, &tid).await;
+    let sent = msgs.iter().find(|x| x["id"] == reply["id"]).unwrap();
+    assert_eq!(sent["delivery"]["state"], "sent");
+    assert!(
+        msgs.iter()
+            .any(|x| x["id"] == note["id"] && x["delivery"].is_null())
+    );
+    // The recipient's server bounces it later: the reply shows as failed, no ticket.
+    let before = ticket_count(&app).await;
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: help@shop.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.example.com>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; anna@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{}>\r\nSubject: Re: Refund\r\n--b--\r\n",
+        m.message_id.as_deref().unwrap()
+    );
+    let r = pipe(&app, &mb, dsn.as_bytes()).await;
+    assert_eq!(
+        (r["outcome"].as_str(), r["ticket_id"].as_str()),
+        (Some("bounce"), Some(tid.as_str()))
+    );
+    assert_eq!(ticket_count(&app).await, before);
+    let failed = messages(&app, &tid)
+        .await
+        .into_iter()
+        .find(|x| x["id"] == reply["id"])
+        .unwrap();
+    assert_eq!(failed["delivery"]["state"], "failed");
+    assert!(
+        failed["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("5.1.1"),
+        "{failed}"
+    );
+    // The history records the delivery changes.
+    let events = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200);
+    let states: Vec<_> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message.delivery_changed")
+        .map(|e| e["data"]["state"].clone())
+        .collect();
+    assert!(
+        states.contains(&json!("sent")) && states.contains(&json!("failed")),
+        "{states:?}"
+    );
+}
+
+async fn acknowledgements_are_localised_and_loop_protected(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "Иван <ivan@example.ru>",
+            "help@shop.example",
+            "Не приходит заказ",
+            "r1@example.ru",
+            "",
+            "Здравствуйте, заказ не пришёл",
+        ),
+    )
+    .await;
+    let th = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/email_mime_corpus/synthetic_ru_th/th01_tis620_8bit.eml"
+    ))
+    .unwrap();
+    pipe(&app, &mb, &th).await;
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "jo@example.com",
+            "help@shop.example",
+            "Where is my order",
+            "e1@example.com",
+            "",
+            "Hello",
+        ),
+    )
+    .await;
+    // Automatic and bulk mail, and system senders, get no acknowledgement.
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "jo@example.com",
+            "help@shop.example",
+            "Out of office",
+            "e2@example.com",
+            "Auto-Submitted: auto-replied\r\n",
+            "I am away",
+        ),
+    )
+    .await;
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "news@example.com",
+            "help@shop.example",
+            "Newsletter",
+            "e3@example.com",
+            "Precedence: bulk\r\nList-Id: <news.example.com>\r\n",
+            "Sale",
+        ),
+    )
+    .await;
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "noreply@example.com",
+            "help@shop.example",
+            "Receipt",
+            "e4@example.com",
+            "",
+            "Receipt",
+        ),
+    )
+    .await;
+    // Mail from our own address is a loop: kept, not ticketed.
+    let own = pipe(
+        &app,
+        &mb,
+        &mail(
+            "help@shop.example",
+            "help@shop.example",
+            "Loop",
+            "e5@shop.example",
+            "",
+            "echo",
+        ),
+    )
+    .await;
+    assert_eq!(own["outcome"], "own_address");
+    app.drain_jobs().await;
+    let acks = sink.messages();
+    let subjects: Vec<_> = acks
+        .iter()
+        .map(|(_, m, _)| (m.to[0].address.clone(), m.subject.clone()))
+        .collect();
+    assert_eq!(acks.len(), 3, "{subjects:?}");
+    let by = |addr: &str| {
+        acks.iter()
+            .find(|(_, m, _)| m.to[0].address == addr)
+            .map(|(_, m, raw)| (m.clone(), String::from_utf8_lossy(raw).into_owned()))
+            .unwrap()
+    };
+    let (ru, ru_raw) = by("ivan@example.ru");
+    assert!(ru.subject.contains("Ваш запрос получен"), "{}", ru.subject);
+    assert!(
+        ru.text.contains("в течение одного рабочего дня") && ru.text.contains("Иван"),
+        "{}",
+        ru.text
+    );
+    assert!(ru_raw.contains("Auto-Submitted: auto-replied"), "{ru_raw}");
+    assert_eq!(ru.in_reply_to, vec!["r1@example.ru"]);
+    let (thm, _) = by("somchai@example.co.th");
+    assert!(thm.text.contains("ภายในหนึ่งวันทำการ"), "{}", thm.text);
+    let (en, _) = by("jo@example.com");
+    assert!(en.text.contains("within one business day"), "{}", en.text);
+    // A configured response time and template are used.
+    app.patch(
+        &format!("/api/v1/channels/email/{mb}"),
+        json!({"settings": {"auto_ack": {"response_time": {"en": "within 4 hours"}}}}),
+    )
+    .await
+    .expect(200);
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "kim@example.com",
+            "help@shop.example",
+            "Hi",
+            "k1@example.com",
+            "",
+            "Hello",
+        ),
+    )
+    .await;
+    app.drain_jobs().await;
+    let last = sink.messages().pop().unwrap().1;
+    assert!(last.text.contains("within 4 hours"), "{}", last.text);
+    // Per-sender limit: a sender opening many tickets in an hour gets 3 acknowledgements.
+    for i in 0..5 {
+        pipe(
+            &app,
+            &mb,
+            &mail(
+                "storm@example.com",
+                "help@shop.example",
+                &format!("Storm {i}"),
+                &format!("s{i}@example.com"),
+                "",
+                "again",
+            ),
+        )
+        .await;
+    }
+    app.drain_jobs().await;
+    let storm = sink
+        .messages()
+        .iter()
+        .filter(|(_, m, _)| m.to[0].address == "storm@example.com")
+        .count();
+    assert_eq!(storm, 3);
+    // Replies to the acknowledgement thread onto its ticket.
+    let (_, ack, _) = sink
+        .messages()
+        .into_iter()
+        .find(|(_, m, _)| m.to[0].address == "jo@example.com")
+        .unwrap();
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "jo@example.com",
+            "help@shop.example",
+            &format!("Re: {}", ack.subject),
+            "e9@example.com",
+            &format!("In-Reply-To: <{}>\r\n", ack.message_id.unwrap()),
+            "More",
+        ),
+    )
+    .await;
+    assert_eq!(r["outcome"], "reply");
+}
+
+async fn smtp_session(port: u16, lines: &[&str]) -> Vec<String> {
+    let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (r, mut w) = s.into_split();
+    let mut r = BufReader::new(r);
+    let mut replies = Vec::new();
+    let read_reply = async |r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>| {
+        let mut full = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).await.unwrap() == 0 {
+                break;
+            }
+            full.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                break;
+            }
+        }
+        full
+    };
+    replies.push(read_reply(&mut r).await);
+    let mut in_data = false;
+    for l in lines {
+        w.write_all(l.as_bytes()).await.unwrap();
+        w.write_all(b"\r\n").await.unwrap();
+        // Message lines get no reply until the final dot.
+        if in_data && *l != "." {
+            continue;
+        }
+        let reply = read_reply(&mut r).await;
+        in_data = reply.starts_with("354");
+        replies.push(reply);
+    }
+    replies
+}
+
+async fn smtp_receiver_acknowledges_only_after_commit(app: TestApp) {
+    let sink = Sink::start().await;
+    let m = app
+        .post(
+            "/api/v1/channels/email",
+            json!({"name": "MX", "address": "mx@shop.example", "inbound": {"kind": "smtp"},
+            "outbound": {"host": "127.0.0.1", "port": sink.port, "tls": "none"}}),
+        )
+        .await
+        .expect(201);
+    assert!(m["id"].is_string());
+    let body = "From: Olga <olga@example.ru>\r\nTo: mx@shop.example\r\nSubject: =?utf-8?B?0J/RgNC40LLQtdGC?=\r\nMessage-ID: <smtp1@example.ru>\r\n\r\nline one\r\n..a line starting with a dot\r\n";
+    let r = smtp_session(
+        app.smtp_port,
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<olga@example.ru>",
+            "RCPT TO:<nobody@shop.example>",
+            "RCPT TO:<mx@shop.example>",
+            "DATA",
+            body,
+            ".",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(r[0].starts_with("220"), "{r:?}");
+    assert!(r[1].contains("SIZE"), "{r:?}");
+    assert!(r[3].starts_with("550"), "unknown recipient: {r:?}");
+    assert!(r[4].starts_with("250"), "{r:?}");
+    assert!(r[5].starts_with("354"), "{r:?}");
+    assert!(r[6].starts_with("250"), "{r:?}");
+    let list = app.get("/api/v1/tickets?limit=10").await.expect(200);
+    let t = &list["items"][0];
+    assert_eq!(t["subject"], "Привет");
+    let msgs = messages(&app, t["id"].as_str().unwrap()).await;
+    assert!(
+        msgs[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("\n.a line starting with a dot"),
+        "{}",
+        msgs[0]
+    );
+    // The same message again over SMTP: 250, and still one ticket.
+    let r = smtp_session(
+        app.smtp_port,
+        &[
+            "HELO c",
+            "MAIL FROM:<olga@example.ru>",
+            "RCPT TO:<mx@shop.example>",
+            "DATA",
+            body,
+            ".",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(r[5].starts_with("250"), "{r:?}");
+    assert_eq!(ticket_count(&app).await, 1);
+    // Declared too big, sent too big, out of order, garbage.
+    let big = "x".repeat(1024);
+    let limit = app.config.limits.max_email_bytes;
+    let r = smtp_session(
+        app.smtp_port,
+        &[
+            "EHLO c",
+            &format!("MAIL FROM:<o@example.ru> SIZE={}", limit + 1),
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(r[2].starts_with("552"), "{r:?}");
+    let r = smtp_session(
+        app.smtp_port,
+        &["DATA", "RCPT TO:<mx@shop.example>", "FOO bar", "QUIT"],
+    )
+    .await;
+    assert!(
+        r[1].starts_with("503") && r[2].starts_with("503") && r[3].starts_with("500"),
+        "{r:?}"
+    );
+    assert_eq!(big.len(), 1024);
+    // Not a mail at all: refused for good, nothing stored.
+    let r = smtp_session(
+        app.smtp_port,
+        &[
+            "EHLO c",
+            "MAIL FROM:<o@example.ru>",
+            "RCPT TO:<mx@shop.example>",
+            "DATA",
+            "   ",
+            ".",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(r[5].starts_with("554"), "{r:?}");
+    assert_eq!(ticket_count(&app).await, 1);
+}
+
+async fn delivery_failures_retry_then_fail_visibly(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    app.patch(
+        &format!("/api/v1/channels/email/{mb}"),
+        json!({"settings": {"auto_ack": {"enabled": false}}}),
+    )
+    .await
+    .expect(200);
+    let r = pipe(
+        &app,
+        &mb,
+        &mail(
+            "anna@example.com",
+            "help@shop.example",
+            "Q",
+            "d1@example.com",
+            "",
+            "?",
+        ),
+    )
+    .await;
+    let tid = r["ticket_id"].as_str().unwrap().to_owned();
+    // A temporary refusal: still queued, the reason visible, retried later.
+    sink.set(Mode::Temporary);
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "Answer"}),
+        )
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    let m = messages(&app, &tid)
+        .await
+        .into_iter()
+        .find(|x| x["id"] == reply["id"])
+        .unwrap();
+    assert_eq!(m["delivery"]["state"], "queued");
+    assert!(
+        m["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("mailbox busy"),
+        "{m}"
+    );
+    // The relay recovers: the retry (due after its backoff) delivers it.
+    sink.set(Mode::Accept);
+    app.clock
+        .set(Some(app.engine.store.now().plus_millis(10 * 60 * 1000)));
+    app.drain_jobs().await;
+    let m = messages(&app, &tid)
+        .await
+        .into_iter()
+        .find(|x| x["id"] == reply["id"])
+        .unwrap();
+    assert_eq!(m["delivery"]["state"], "sent", "{m}");
+    assert_eq!(sink.messages().len(), 1);
+    // A permanent refusal fails at once, with the server's reason.
+    sink.set(Mode::Permanent);
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "Second"}),
+        )
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    let m = messages(&app, &tid)
+        .await
+        .into_iter()
+        .find(|x| x["id"] == reply["id"])
+        .unwrap();
+    assert_eq!(m["delivery"]["state"], "failed");
+    assert!(
+        m["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no such user"),
+        "{m}"
+    );
+    app.clock.set(None);
+}
+
+on_both!(
+    mailboxes_are_admin_only_isolated_and_keep_passwords_sealed,
+    piped_mail_becomes_a_ticket_exactly_once,
+    replies_thread_by_headers_token_and_subject,
+    agent_replies_leave_by_smtp_threaded_and_bounces_mark_them_failed,
+    acknowledgements_are_localised_and_loop_protected,
+    smtp_receiver_acknowledges_only_after_commit,
+    delivery_failures_retry_then_fail_visibly,
+);

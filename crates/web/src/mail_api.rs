@@ -1,0 +1,143 @@
+//! The email channel's API: mailboxes (admins only) and the MTA pipe that posts
+//! raw messages.
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Json, PathParam, id, parse_json};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use channels::email::inbound::{IngestError, ingest_raw};
+use engine::email::{MailboxInput, MailboxView, Outcome};
+use serde_json::{Value, json};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn view(v: MailboxView) -> Value {
+    json!(v)
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/email", tag = "channels",
+    responses((status = 200, description = "The workspace's mailboxes (passwords never shown)"), (status = 403, body = Problem)))]
+pub async fn list(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Response> {
+    let all = app.engine.mailboxes(&p).await?;
+    Ok(
+        axum::Json(json!({ "items": all.into_iter().map(view).collect::<Vec<_>>() }))
+            .into_response(),
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/email", tag = "channels",
+    request_body(content = Object, description = "name, address, inbound {kind: imap|smtp|pipe, host, port, tls: implicit|starttls|none, username, password, folder}, outbound {host, port, tls, username, password, from_name} or null, settings {auto_ack {enabled, response_time {en, ru, th}, templates {en, ru, th}}, reply_address_token}, active"),
+    responses((status = 201, description = "The mailbox"), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(input): Json<MailboxInput>,
+) -> ApiResult<Response> {
+    let m = app.engine.create_mailbox(&p, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(m))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/email/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "The mailbox"), (status = 404, body = Problem)))]
+pub async fn get(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(mid): PathParam,
+) -> ApiResult<Response> {
+    Ok(axum::Json(view(app.engine.mailbox(&p, id(&mid)?).await?)).into_response())
+}
+
+/// RFC 7396 merge patch: objects merge key by key, `null` removes, anything else
+/// replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/email/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    request_body(content = Object, description = "A JSON merge patch of the mailbox; a password left out is kept, an empty one clears it"),
+    responses((status = 200, description = "The mailbox"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(mid): PathParam,
+    Json(body): Json<Value>,
+) -> ApiResult<Response> {
+    let mid = id(&mid)?;
+    let current = app.engine.mailbox(&p, mid).await?;
+    let mut doc = json!({
+        "name": current.name,
+        "address": current.address,
+        "inbound": current.inbound,
+        "outbound": current.outbound,
+        "settings": current.settings,
+        "active": current.active,
+    });
+    if !body.is_object() {
+        return Err(ApiError::bad_request("send a JSON object"));
+    }
+    merge_patch(&mut doc, &body);
+    let input: MailboxInput = parse_json(doc.to_string().as_bytes())?;
+    Ok(axum::Json(view(app.engine.update_mailbox(&p, mid, input).await?)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/email/{id}/inbound", tag = "channels", params(("id" = Uuid, Path)),
+    request_body(content = String, content_type = "message/rfc822", description = "The raw message, as an MTA pipe transport delivers it"),
+    responses((status = 202, description = "{ticket_id, message_id, duplicate, outcome}; stored before this answer"),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn inbound(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(mid): PathParam,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    p.require_admin()?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct.starts_with("message/rfc822") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
+            "send the raw message with Content-Type: message/rfc822",
+        ));
+    }
+    let mb = app.engine.mailbox_config(p.workspace_id, id(&mid)?).await?;
+    let r = ingest_raw(&app.engine, &mb, &body, &[])
+        .await
+        .map_err(|e| match e {
+            IngestError::Unreadable(e) => ApiError::field("body", e.to_string()),
+            IngestError::Engine(e) => e.into(),
+        })?;
+    let outcome = match &r.outcome {
+        Outcome::Ticket => "ticket",
+        Outcome::Reply => "reply",
+        Outcome::Bounce => "bounce",
+        Outcome::Ignored(why) => why.as_str(),
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "ticket_id": r.ticket_id,
+            "message_id": r.message_id,
+            "duplicate": r.duplicate,
+            "outcome": outcome,
+        })),
+    )
+        .into_response())
+}
