@@ -181,6 +181,18 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        let imap = self.config.mail.imap_pollers.then(|| {
+            let opts = channels::email::imap::ImapOptions {
+                poll: std::time::Duration::from_secs(self.config.mail.imap_poll_seconds),
+                accept_invalid_certs: self.config.mail.accept_invalid_certs,
+                ..Default::default()
+            };
+            tokio::spawn(channels::email::imap::supervise(
+                self.engine.clone(),
+                opts,
+                stop_rx.clone(),
+            ))
+        });
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -193,6 +205,9 @@ impl Application {
         }
         if let Some(s) = smtp {
             let _ = s.await;
+        }
+        if let Some(i) = imap {
+            let _ = i.await;
         }
         self.engine.store.close().await;
         served.context("serving HTTP")

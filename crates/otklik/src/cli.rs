@@ -182,6 +182,17 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Ingest a generated spool of varied emails into a fresh embedded database and
+    /// report messages/s; verifies that none is lost or doubled.
+    Email {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Keep the spool in this directory (default: a temporary one).
+        #[arg(long)]
+        spool: Option<PathBuf>,
+    },
 }
 
 fn env_help() -> String {
@@ -371,6 +382,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench::ingest(tickets, concurrency, database_url).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Email {
+                    messages,
+                    concurrency,
+                    spool,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_email::email(messages, concurrency, spool).await
         }
     }
 }

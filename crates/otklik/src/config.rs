@@ -49,6 +49,8 @@ pub struct MailConfig {
     pub accept_invalid_certs: bool,
     /// Seconds between IMAP checks when the server has no IDLE.
     pub imap_poll_seconds: u64,
+    /// Read IMAP mailboxes on this node (turn off on HTTP-only nodes).
+    pub imap_pollers: bool,
 }
 
 impl Default for MailConfig {
@@ -58,6 +60,7 @@ impl Default for MailConfig {
             smtp_hostname: "localhost".into(),
             accept_invalid_certs: false,
             imap_poll_seconds: 60,
+            imap_pollers: true,
         }
     }
 }
@@ -180,6 +183,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_IMAP_POLL_SECONDS",
         "mail.imap_poll_seconds",
         "seconds between IMAP checks without IDLE [60]",
+    ),
+    (
+        "OTKLIK_IMAP_POLLERS",
+        "mail.imap_pollers",
+        "read IMAP mailboxes on this node [true]",
     ),
     (
         "OTKLIK_MAX_BODY_BYTES",

@@ -231,14 +231,19 @@ pub async fn first_with_ticket(
     if header_ids.is_empty() {
         return Ok(None);
     }
+    // No ORDER BY in SQL: SQLite would then walk the (workspace, ticket, time)
+    // index over the whole table instead of looking the ids up; the few matches
+    // are ranked here.
     let q = query(format!(
-        "SELECT {REC_COLS} FROM email_messages WHERE workspace_id = $1 AND ticket_id IS NOT NULL AND header_id IN ("
+        "SELECT {REC_COLS} FROM email_messages WHERE workspace_id = $1 AND header_id IN ("
     ))
     .bind(ws);
-    let q = q
-        .bind_list(header_ids.iter().map(String::as_str))
-        .push(") ORDER BY created_at DESC LIMIT 1");
-    c.fetch_optional(&q).await
+    let q = q.bind_list(header_ids.iter().map(String::as_str)).push(")");
+    let rows: Vec<EmailRecord> = c.fetch_all(&q).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.ticket_id.is_some())
+        .max_by_key(|r| r.created_at))
 }
 
 /// The email record of a ticket, oldest first (for References and the reply path).

@@ -2,6 +2,7 @@
 //! transports that bring mail in (IMAP, a built-in SMTP receiver, an MTA pipe).
 
 pub mod charset;
+pub mod imap;
 pub mod inbound;
 pub mod parse;
 pub mod send;
