@@ -4,6 +4,8 @@
 //! suite against a throwaway PostgreSQL cluster); `cargo xtask pg` starts such
 //! a cluster for local use. Run `cargo xtask help` for usage.
 
+mod mail;
+
 use std::env;
 use std::fs;
 use std::io::ErrorKind;
@@ -18,6 +20,9 @@ usage: cargo xtask <command>
   ci                run every check (fmt, clippy, tests against PostgreSQL); used by CI
   pg [-- CMD...]    start a throwaway PostgreSQL cluster and run CMD with
                     OTKLIK_TEST_PG_URL set; without CMD, only self-check it
+  mail [-- CMD...]  start a throwaway Postfix + Dovecot on loopback and run CMD
+                    with OTKLIK_TEST_MAIL set; without CMD, print it and wait
+                    for Enter
   help              show this message";
 
 /// A failure: a one-line reason and the process exit code to report.
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("pg") => pg(&args[1..]),
+        Some("mail") => mail_cmd(&args[1..]),
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -112,13 +118,17 @@ fn ci() -> Result<()> {
         run(cargo().args(args), "cargo clippy")
     })?;
     let cluster = step(&mut log, "start PostgreSQL", Cluster::start)?;
+    let mail = step(&mut log, "start mail server", mail::MailServer::start)?;
     let tests = step(&mut log, "cargo test", || {
         let mut cmd = cargo();
         cmd.args(["test", "--workspace"])
             .env("OTKLIK_TEST_PG_URL", cluster.url())
-            .env("OTKLIK_TEST_REQUIRE_PG", "1");
+            .env("OTKLIK_TEST_REQUIRE_PG", "1")
+            .env("OTKLIK_TEST_MAIL", mail.env_value())
+            .env("OTKLIK_TEST_REQUIRE_MAIL", "1");
         run(&mut cmd, "cargo test")
     });
+    drop(mail);
     drop(cluster);
     tests?;
     println!("\n==> summary");
@@ -140,6 +150,21 @@ fn pg(args: &[String]) -> Result<()> {
     };
     let mut cmd = Command::new(program);
     cmd.args(rest).env("OTKLIK_TEST_PG_URL", cluster.url());
+    run(&mut cmd, program)
+}
+
+fn mail_cmd(args: &[String]) -> Result<()> {
+    let command = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
+    let server = mail::MailServer::start()?;
+    println!("OTKLIK_TEST_MAIL={}", server.env_value());
+    let Some((program, rest)) = command.split_first() else {
+        println!("press Enter to stop");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        return Ok(());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(rest).env("OTKLIK_TEST_MAIL", server.env_value());
     run(&mut cmd, program)
 }
 

@@ -20,7 +20,11 @@ const EN: &str = "Hello, my parcel has not arrived yet. The tracking page says i
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     let s = base64::engine::general_purpose::STANDARD.encode(bytes);
-    s.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n")
+    s.as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 fn qp(bytes: &[u8]) -> String {
@@ -59,25 +63,47 @@ fn message(i: usize) -> (Vec<u8>, String) {
     };
     let body = format!("{text}\n\n{text}\n\n-- \nbench {i}\n");
     let bytes = enc.encode(&body).0.into_owned();
-    let subject_bytes = enc.encode(&text[..text.char_indices().nth(30).map_or(text.len(), |(n, _)| n)]).0.into_owned();
-    let subject = format!("=?{charset}?B?{}?=", b64(&subject_bytes).replace("\r\n", ""));
+    let subject_bytes = enc
+        .encode(&text[..text.char_indices().nth(30).map_or(text.len(), |(n, _)| n)])
+        .0
+        .into_owned();
+    let subject = format!(
+        "=?{charset}?B?{}?=",
+        b64(&subject_bytes).replace("\r\n", "")
+    );
     let sender = i % 2000;
     let mut h = format!(
         "From: Customer {sender} <customer{sender}@example.net>\r\nTo: Support <support@bench.example>\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0300\r\nMIME-Version: 1.0\r\n"
     );
     // Every third message answers an earlier one from the same sender.
     if i % 3 == 2 && i >= 2000 {
-        h.push_str(&format!("In-Reply-To: <bench-{}@example.net>\r\nReferences: <bench-{}@example.net>\r\n", i - 2000, i - 2000));
+        h.push_str(&format!(
+            "In-Reply-To: <bench-{}@example.net>\r\nReferences: <bench-{}@example.net>\r\n",
+            i - 2000,
+            i - 2000
+        ));
     }
-    let text_part = if i % 2 == 0 {
-        format!("Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n", b64(&bytes))
+    let text_part = if i.is_multiple_of(2) {
+        format!(
+            "Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            b64(&bytes)
+        )
     } else {
-        format!("Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n", qp(&bytes))
+        format!(
+            "Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n",
+            qp(&bytes)
+        )
     };
     let raw = match i % 5 {
         // An HTML alternative.
         0 | 1 => {
-            let html = enc.encode(&format!("<html><body><p>{}</p><blockquote>{text}</blockquote></body></html>", body.replace('\n', "<br>"))).0.into_owned();
+            let html = enc
+                .encode(&format!(
+                    "<html><body><p>{}</p><blockquote>{text}</blockquote></body></html>",
+                    body.replace('\n', "<br>")
+                ))
+                .0
+                .into_owned();
             format!(
                 "{h}Content-Type: multipart/alternative; boundary=\"alt{i}\"\r\n\r\n--alt{i}\r\n{text_part}--alt{i}\r\nContent-Type: text/html; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--alt{i}--\r\n",
                 b64(&html)
@@ -85,7 +111,9 @@ fn message(i: usize) -> (Vec<u8>, String) {
         }
         // An attachment (a small image or document, about 12 KB).
         2 => {
-            let file: Vec<u8> = (0..12_000u32).map(|n| (n.wrapping_mul(2_654_435_761).wrapping_add(i as u32) >> 11) as u8).collect();
+            let file: Vec<u8> = (0..12_000u32)
+                .map(|n| (n.wrapping_mul(2_654_435_761).wrapping_add(i as u32) >> 11) as u8)
+                .collect();
             format!(
                 "{h}Content-Type: multipart/mixed; boundary=\"mix{i}\"\r\n\r\n--mix{i}\r\n{text_part}--mix{i}\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''%D1%87%D0%B5%D0%BA_{i}.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--mix{i}--\r\n",
                 b64(&file)
@@ -112,15 +140,26 @@ fn write_spool(dir: &Path, n: usize) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-pub async fn email(messages: usize, concurrency: usize, spool: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn email(
+    messages: usize,
+    concurrency: usize,
+    spool: Option<PathBuf>,
+) -> anyhow::Result<()> {
     if messages == 0 || concurrency == 0 {
         bail!("--messages and --concurrency must be at least 1");
     }
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
     let spool = spool.unwrap_or_else(|| dir.path().join("spool"));
     let files = write_spool(&spool, messages)?;
-    let bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
-    let config = Config { data_dir: dir.path().join("data"), ..Config::default() };
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
     let engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
     let r = async {
         engine.create_workspace("bench", "owner@bench.example", "bench-password").await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -22,7 +22,8 @@ use tokio::sync::watch;
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 
-type Session = async_imap::Session<Box<dyn Io>>;
+/// A logged-in IMAP session over plain TCP or TLS.
+pub type Session = async_imap::Session<Box<dyn Io>>;
 
 /// Poller settings.
 #[derive(Clone, Debug)]
@@ -74,7 +75,9 @@ fn tls_config(accept_invalid: bool) -> Result<Arc<tokio_rustls::rustls::ClientCo
             .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
             .with_no_client_auth()
     } else {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(Arc::new(config))
@@ -93,7 +96,8 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AnyCert {
         _: &tokio_rustls::rustls::pki_types::ServerName<'_>,
         _: &[u8],
         _: tokio_rustls::rustls::pki_types::UnixTime,
-    ) -> Result<tokio_rustls::rustls::client::danger::ServerCertVerified, tokio_rustls::rustls::Error> {
+    ) -> Result<tokio_rustls::rustls::client::danger::ServerCertVerified, tokio_rustls::rustls::Error>
+    {
         Ok(tokio_rustls::rustls::client::danger::ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(
@@ -101,23 +105,43 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AnyCert {
         message: &[u8],
         cert: &tokio_rustls::rustls::pki_types::CertificateDer<'_>,
         dss: &tokio_rustls::rustls::DigitallySignedStruct,
-    ) -> Result<tokio_rustls::rustls::client::danger::HandshakeSignatureValid, tokio_rustls::rustls::Error> {
-        tokio_rustls::rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    ) -> Result<
+        tokio_rustls::rustls::client::danger::HandshakeSignatureValid,
+        tokio_rustls::rustls::Error,
+    > {
+        tokio_rustls::rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
         message: &[u8],
         cert: &tokio_rustls::rustls::pki_types::CertificateDer<'_>,
         dss: &tokio_rustls::rustls::DigitallySignedStruct,
-    ) -> Result<tokio_rustls::rustls::client::danger::HandshakeSignatureValid, tokio_rustls::rustls::Error> {
-        tokio_rustls::rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    ) -> Result<
+        tokio_rustls::rustls::client::danger::HandshakeSignatureValid,
+        tokio_rustls::rustls::Error,
+    > {
+        tokio_rustls::rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<tokio_rustls::rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
-async fn tls_wrap(tcp: TcpStream, host: &str, accept_invalid: bool) -> Result<Box<dyn Io>, ImapError> {
+async fn tls_wrap(
+    tcp: TcpStream,
+    host: &str,
+    accept_invalid: bool,
+) -> Result<Box<dyn Io>, ImapError> {
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|e| ImapError::Tls(host.into(), e.to_string()))?;
     let config = tls_config(accept_invalid).map_err(|e| ImapError::Tls(host.into(), e))?;
@@ -138,7 +162,10 @@ pub async fn connect(mb: &MailboxConfig, opts: &ImapOptions) -> Result<Session, 
         _ => 143,
     });
     let user = i.username.clone().ok_or(ImapError::Config("username"))?;
-    let pass = mb.inbound_password.clone().ok_or(ImapError::Config("password"))?;
+    let pass = mb
+        .inbound_password
+        .clone()
+        .ok_or(ImapError::Config("password"))?;
     let addr = format!("{host}:{port}");
     let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(&addr))
         .await
@@ -149,16 +176,24 @@ pub async fn connect(mb: &MailboxConfig, opts: &ImapOptions) -> Result<Session, 
         Tls::None => Box::new(tcp),
         Tls::Starttls => {
             let mut c = async_imap::Client::new(tcp);
-            c.read_response().await.map_err(|e| ImapError::Connect(addr.clone(), e))?;
+            c.read_response()
+                .await
+                .map_err(|e| ImapError::Connect(addr.clone(), e))?;
             c.run_command_and_check_ok("STARTTLS", None).await?;
             tls_wrap(c.into_inner(), &host, opts.accept_invalid_certs).await?
         }
     };
     let mut client = async_imap::Client::new(stream);
     if tls != Tls::Starttls {
-        client.read_response().await.map_err(|e| ImapError::Connect(addr.clone(), e))?;
+        client
+            .read_response()
+            .await
+            .map_err(|e| ImapError::Connect(addr.clone(), e))?;
     }
-    client.login(user, pass).await.map_err(|(e, _)| ImapError::Protocol(e))
+    client
+        .login(user, pass)
+        .await
+        .map_err(|(e, _)| ImapError::Protocol(e))
 }
 
 /// Where the poller stands: UIDVALIDITY and the last UID committed.
@@ -171,7 +206,10 @@ pub struct Position {
 impl Position {
     pub fn from_json(v: &serde_json::Value) -> Position {
         let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u32;
-        Position { uid_validity: n("uid_validity"), last_uid: n("last_uid") }
+        Position {
+            uid_validity: n("uid_validity"),
+            last_uid: n("last_uid"),
+        }
     }
 }
 
@@ -186,13 +224,19 @@ pub async fn sync_once(
 ) -> Result<usize, ImapError> {
     let folder = mb.inbound.folder.clone().unwrap_or_else(|| "INBOX".into());
     let selected = session.select(&folder).await?;
-    let state = engine.mailbox_config(mb.workspace_id, mb.id).await?.imap_state;
+    let state = engine
+        .mailbox_config(mb.workspace_id, mb.id)
+        .await?
+        .imap_state;
     let mut pos = Position::from_json(&state);
     let validity = selected.uid_validity.unwrap_or(0);
     if validity != pos.uid_validity {
         // A new UIDVALIDITY renumbers the folder: read it from the start; the
         // Message-ID record keeps anything seen before from repeating.
-        pos = Position { uid_validity: validity, last_uid: 0 };
+        pos = Position {
+            uid_validity: validity,
+            last_uid: 0,
+        };
     }
     let mut uids: Vec<u32> = session
         .uid_search(format!("UID {}:*", pos.last_uid.saturating_add(1)))
@@ -203,11 +247,17 @@ pub async fn sync_once(
     uids.sort_unstable();
     let mut new = 0;
     for chunk in uids.chunks(opts.batch.max(1)) {
-        let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = chunk
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let fetched: Vec<(u32, Vec<u8>)> = {
             let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
             let all: Vec<_> = stream.try_collect().await?;
-            all.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect()
+            all.iter()
+                .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                .collect()
         };
         let mut by_uid = fetched;
         by_uid.sort_by_key(|(u, _)| *u);
@@ -229,17 +279,29 @@ pub async fn sync_once(
                 Err(e) => return Err(e.into_imap()),
             }
             // Only now, after the commit, does the server learn it was taken.
-            let flagged: Vec<_> = session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)").await?.try_collect().await?;
+            let flagged: Vec<_> = session
+                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                .await?
+                .try_collect()
+                .await?;
             drop(flagged);
             pos.last_uid = pos.last_uid.max(uid);
             engine
-                .save_imap_state(mb.workspace_id, mb.id, json!({"uid_validity": pos.uid_validity, "last_uid": pos.last_uid}))
+                .save_imap_state(
+                    mb.workspace_id,
+                    mb.id,
+                    json!({"uid_validity": pos.uid_validity, "last_uid": pos.last_uid}),
+                )
                 .await?;
         }
     }
     if pos.uid_validity != Position::from_json(&state).uid_validity {
         engine
-            .save_imap_state(mb.workspace_id, mb.id, json!({"uid_validity": pos.uid_validity, "last_uid": pos.last_uid}))
+            .save_imap_state(
+                mb.workspace_id,
+                mb.id,
+                json!({"uid_validity": pos.uid_validity, "last_uid": pos.last_uid}),
+            )
             .await?;
     }
     Ok(new)
@@ -260,7 +322,11 @@ impl IntoImap for super::inbound::IngestError {
 
 /// Waits for new mail: IDLE when offered, else the poll interval. Returns the
 /// session, or `None` when shutting down.
-async fn wait(mut session: Session, opts: &ImapOptions, shutdown: &mut watch::Receiver<bool>) -> Result<Option<Session>, ImapError> {
+async fn wait(
+    mut session: Session,
+    opts: &ImapOptions,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Option<Session>, ImapError> {
     let caps = session.capabilities().await?;
     if !caps.has_str("IDLE") {
         tokio::select! {
@@ -284,7 +350,12 @@ async fn wait(mut session: Session, opts: &ImapOptions, shutdown: &mut watch::Re
 
 /// Serves one mailbox until shutdown: sync, wait, repeat; reconnects with
 /// backoff after errors.
-pub async fn run(engine: Engine, mb: MailboxConfig, opts: ImapOptions, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    engine: Engine,
+    mb: MailboxConfig,
+    opts: ImapOptions,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_secs(2);
     while !*shutdown.borrow() {
         let r: Result<(), ImapError> = async {
@@ -316,11 +387,20 @@ pub async fn run(engine: Engine, mb: MailboxConfig, opts: ImapOptions, mut shutd
 /// Keeps one poller per active IMAP mailbox, picking up mailboxes added, changed
 /// or removed while the server runs.
 pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::Receiver<bool>) {
-    let mut running: Vec<(MailboxConfig, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = Vec::new();
+    let mut running: Vec<(
+        MailboxConfig,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )> = Vec::new();
+    // Mailbox changes on this node take effect at once; other nodes' within 15 s.
+    let mut events = engine.store.subscribe();
     loop {
         match engine.active_mailboxes().await {
             Ok(all) => {
-                let wanted: Vec<MailboxConfig> = all.into_iter().filter(|m| m.inbound.kind == engine::email::mailbox::InboundKind::Imap).collect();
+                let wanted: Vec<MailboxConfig> = all
+                    .into_iter()
+                    .filter(|m| m.inbound.kind == engine::email::mailbox::InboundKind::Imap)
+                    .collect();
                 // Stop pollers whose mailbox went away or changed.
                 let mut keep = Vec::new();
                 for (cfg, stop, handle) in running.drain(..) {
@@ -343,9 +423,25 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
             }
             Err(e) => tracing::warn!(error = %e, "listing mailboxes for IMAP failed"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
-            _ = shutdown.changed() => break,
+        let rescan = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(rescan);
+        loop {
+            tokio::select! {
+                _ = &mut rescan => break,
+                e = events.recv() => match e {
+                    Ok(e) if e.kind.starts_with("mailbox.") => break,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        let _ = shutdown.changed().await;
+                        break;
+                    }
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+        if *shutdown.borrow() {
+            break;
         }
     }
     for (_, stop, handle) in running {
@@ -355,5 +451,8 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
 }
 
 fn same_settings(a: &MailboxConfig, b: &MailboxConfig) -> bool {
-    a.id == b.id && a.inbound == b.inbound && a.inbound_password == b.inbound_password && a.address == b.address
+    a.id == b.id
+        && a.inbound == b.inbound
+        && a.inbound_password == b.inbound_password
+        && a.address == b.address
 }

@@ -122,7 +122,7 @@ pub async fn pipe(app: &TestApp, mailbox: &str, raw: &[u8]) -> Value {
     .expect(202)
 }
 
-fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
+pub fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0300\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
@@ -912,7 +912,7 @@ async fn acknowledgements_are_localised_and_loop_protected(app: TestApp) {
     assert_eq!(r["outcome"], "reply");
 }
 
-async fn smtp_session(port: u16, lines: &[&str]) -> Vec<String> {
+pub async fn smtp_session(port: u16, lines: &[&str]) -> Vec<String> {
     let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();

@@ -15,6 +15,7 @@ mod email;
 mod errors;
 mod isolation;
 mod jobs;
+mod mail_server;
 mod tickets;
 
 /// Declares `sqlite` and `postgres` test variants of each scenario function.
