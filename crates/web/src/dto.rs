@@ -463,6 +463,9 @@ pub struct MessageOut {
     #[schema(schema_with = channel_schema)]
     pub channel: Channel,
     pub body: String,
+    /// Byte offset in `body` where quoted history or a signature begins: clients
+    /// show what precedes it and fold the rest.
+    pub folded_from: Option<usize>,
     /// Sanitised HTML.
     pub html: Option<String>,
     pub external_id: Option<String>,
@@ -483,6 +486,7 @@ impl From<Message> for MessageOut {
                 customer_id: m.author_customer_id.map(|c| c.0),
             },
             channel: m.channel,
+            folded_from: domain::text::fold_point(&m.body_text),
             body: m.body_text,
             html: m.body_html,
             external_id: m.external_id,

@@ -412,6 +412,25 @@ async fn piped_mail_becomes_a_ticket_exactly_once(app: TestApp) {
         "{h}"
     );
     assert!(m["body"].as_str().unwrap().contains("Hi"), "{m}");
+    // A reply with the quoted original: kept whole, with the fold point given.
+    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/email_mime_corpus/synthetic_ru_th/ru07_utf8_qp_reply_multi_encoded_words.eml")).unwrap();
+    let r = pipe(&app, &mb, &raw).await;
+    let m = messages(&app, r["ticket_id"].as_str().unwrap())
+        .await
+        .into_iter()
+        .find(|x| x["id"] == r["message_id"])
+        .unwrap();
+    let body = m["body"].as_str().unwrap();
+    let at = m["folded_from"].as_u64().expect("a fold point") as usize;
+    assert!(
+        body[..at].contains("Пароль сброшен") && !body[..at].contains('>'),
+        "{body:?} at {at}"
+    );
+    assert!(
+        body[at..].starts_with("03.03.2025 10:15, Иван Петров пишет:"),
+        "{:?}",
+        &body[at..]
+    );
 }
 
 async fn replies_thread_by_headers_token_and_subject(app: TestApp) {

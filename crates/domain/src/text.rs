@@ -1,0 +1,110 @@
+//! Reading message text: where the new part of an email ends and quoted history
+//! or a signature begins, so that display can fold it (the stored text is never
+//! cut).
+
+/// Lines that introduce a quoted original (the attribution mail clients write).
+fn is_attribution(line: &str) -> bool {
+    let l = line.trim().to_lowercase();
+    let ends = [
+        "wrote:",
+        "writes:",
+        "пишет:",
+        "написал:",
+        "написала:",
+        "написал(а):",
+        "เขียนว่า:",
+    ];
+    (ends.iter().any(|e| l.ends_with(e)) && l.chars().count() <= 200) || is_separator(&l)
+}
+
+/// Separators that Outlook and webmail put above a forwarded or replied original.
+fn is_separator(l: &str) -> bool {
+    let t = l.trim_matches(|c: char| c == '-' || c == '_' || c == ' ');
+    matches!(
+        t,
+        "original message"
+            | "forwarded message"
+            | "исходное сообщение"
+            | "пересылаемое сообщение"
+            | "ข้อความต้นฉบับ"
+    ) && l.starts_with(['-', '_'])
+}
+
+fn is_quote(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+/// The byte offset in `text` where quoted history or a signature begins, if any
+/// follows some new text. The signature delimiter is `-- ` on a line of its own.
+pub fn fold_point(text: &str) -> Option<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        offsets.push((at, line.trim_end_matches(['\n', '\r'])));
+        at += line.len();
+    }
+    let has_content_before = |i: usize| {
+        offsets[..i]
+            .iter()
+            .any(|(_, l)| !l.trim().is_empty() && !is_quote(l))
+    };
+    for (i, &(start, line)) in offsets.iter().enumerate() {
+        let rest = &offsets[i..];
+        let fold_here = if line == "-- " || line == "--" {
+            true
+        } else if is_attribution(line) {
+            // The attribution counts when quoted lines or the original follow it.
+            is_separator(&line.trim().to_lowercase())
+                || rest
+                    .iter()
+                    .skip(1)
+                    .find(|(_, l)| !l.trim().is_empty())
+                    .is_some_and(|(_, l)| is_quote(l))
+        } else if is_quote(line) {
+            // A quote counts only as trailing history: nothing new written below it.
+            rest.iter()
+                .all(|(_, l)| l.trim().is_empty() || is_quote(l) || *l == "-- ")
+        } else {
+            false
+        };
+        if fold_here && has_content_before(i) {
+            return Some(start);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_point;
+
+    fn visible(t: &str) -> &str {
+        fold_point(t).map_or(t, |i| &t[..i]).trim_end()
+    }
+
+    #[test]
+    fn quoted_history_and_signatures_fold_in_three_languages() {
+        let ru = "Иван, добрый день!\nПароль сброшен.\n\n03.03.2025 10:15, Иван Петров пишет:\n> Здравствуйте!\n> Не могу войти.\n";
+        assert_eq!(visible(ru), "Иван, добрый день!\nПароль сброшен.");
+        let en = "Thanks!\n\nOn Mon, 3 Mar 2025 at 10:15, Anna <a@example.com> wrote:\n\n> Where is it?\n";
+        assert_eq!(visible(en), "Thanks!");
+        let th = "ขอบคุณค่ะ\n\nเมื่อ 3 มี.ค. 2568 สมชาย เขียนว่า:\n> สวัสดีครับ\n";
+        assert_eq!(visible(th), "ขอบคุณค่ะ");
+        let sig = "See you.\n-- \nAnna, Shop\n+7 900 000 00 00\n";
+        assert_eq!(visible(sig), "See you.");
+        let outlook = "Done.\n\n-----Original Message-----\nFrom: Anna\nSent: Monday\n\nOld text";
+        assert_eq!(visible(outlook), "Done.");
+    }
+
+    #[test]
+    fn interleaved_replies_and_quote_only_messages_are_not_folded() {
+        // Answers between quotes: the quotes are part of the reply.
+        let inline = "> Where is it?\nIt left today.\n> And the refund?\nSent yesterday.\n";
+        assert_eq!(fold_point(inline), None);
+        // Nothing but a quote: nothing to fold it under.
+        assert_eq!(fold_point("> only a quote\n"), None);
+        assert_eq!(fold_point("Plain message, no history.\n"), None);
+        // "wrote:" inside a sentence without quotes below is text.
+        assert_eq!(fold_point("Hi\nMy friend wrote:\nthat it works\n"), None);
+    }
+}
