@@ -284,3 +284,64 @@ fn hostile_input_is_refused_or_read_without_panic() {
         .collect();
     let _ = parse(&junk);
 }
+
+/// A seeded mutation run over the small corpus messages: the same kind of inputs
+/// the fuzz target (`fuzz/`) explores, bounded so that it runs on every test.
+#[test]
+fn mutated_corpus_messages_never_panic() {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let tokens: [&[u8]; 8] = [
+        b"\r\n--",
+        b"Content-Type: multipart/mixed; boundary=\"x\"\r\n",
+        b"=?koi8-r?B?",
+        b"charset=tis-620",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"\xff\xfe\x00",
+        b"=\r\n",
+        b"\r\n\r\n",
+    ];
+    let mut runs = 0;
+    for (path, _, _) in messages() {
+        let Ok(raw) = std::fs::read(&path) else { continue };
+        if raw.len() > 16 * 1024 || raw.is_empty() {
+            continue;
+        }
+        for _ in 0..12 {
+            let mut m = raw.clone();
+            for _ in 0..(1 + rand() % 8) {
+                let at = (rand() as usize) % m.len().max(1);
+                match rand() % 4 {
+                    0 => {
+                        let i = at.min(m.len() - 1);
+                        m[i] = rand() as u8;
+                    }
+                    1 => m.truncate(at.max(1)),
+                    2 => {
+                        let t = tokens[(rand() % tokens.len() as u64) as usize];
+                        let at = at.min(m.len());
+                        m.splice(at..at, t.iter().copied());
+                    }
+                    _ => {
+                        let end = (at + (rand() as usize) % 200).min(m.len());
+                        let chunk = m[at.min(end)..end].to_vec();
+                        m.splice(at.min(m.len())..at.min(m.len()), chunk);
+                    }
+                }
+                if m.is_empty() {
+                    m.push(b'x');
+                }
+            }
+            if let Ok(e) = parse(&m) {
+                let _ = domain::text::fold_point(&e.text);
+            }
+            runs += 1;
+        }
+    }
+    assert!(runs > 1000, "only {runs} mutations ran");
+}
