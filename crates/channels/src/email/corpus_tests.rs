@@ -308,7 +308,9 @@ fn mutated_corpus_messages_never_panic() {
     ];
     let mut runs = 0;
     for (path, _, _) in messages() {
-        let Ok(raw) = std::fs::read(&path) else { continue };
+        let Ok(raw) = std::fs::read(&path) else {
+            continue;
+        };
         if raw.len() > 16 * 1024 || raw.is_empty() {
             continue;
         }
