@@ -69,6 +69,12 @@ fn ensure_installed() -> Result<()> {
     }
 }
 
+/// xtask is a plain synchronous program with no async runtime to block.
+#[allow(clippy::disallowed_methods)]
+fn pause(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
 fn port_open(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
@@ -184,7 +190,7 @@ impl MailServer {
                 server.show_logs();
                 return fail("Postfix/Dovecot did not open their ports within 20 s (logs above)");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            pause(50);
         }
         println!(
             "mail server: SMTP 127.0.0.1:{smtp}, IMAP 127.0.0.1:{imap} (in {})",
@@ -258,7 +264,7 @@ impl Drop for MailServer {
         }
         let t0 = Instant::now();
         while !self.pids().is_empty() && t0.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(100));
+            pause(100);
         }
         let left = self.pids();
         if !left.is_empty() {
