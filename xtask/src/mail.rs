@@ -11,7 +11,7 @@ use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 const MAIN_CF: &str = include_str!("../mail/main.cf");
 const MASTER_CF: &str = include_str!("../mail/master.cf");
@@ -145,7 +145,6 @@ impl MailServer {
             "chmod",
         )?;
         // Postfix re-reads files younger than 2 s until they settle: backdate them.
-        let past = SystemTime::now() - Duration::from_secs(60);
         for f in [
             "postfix/main.cf",
             "postfix/master.cf",
@@ -153,8 +152,10 @@ impl MailServer {
             "dovecot/dovecot.conf",
             "dovecot/users",
         ] {
-            if let Ok(file) = fs::File::options().write(true).open(d.join(f)) {
-                let _ = file.set_modified(past);
+            if let Ok(file) = fs::File::options().write(true).open(d.join(f))
+                && let Ok(written) = file.metadata().and_then(|m| m.modified())
+            {
+                let _ = file.set_modified(written - Duration::from_secs(60));
             }
         }
         let log = |name: &str| {
