@@ -290,7 +290,10 @@ async fn ingest_tx(
     if let Some(r) = mail::record(&mut tx.conn(), mb.id, &p.key).await? {
         return Ok(duplicate_of(&r));
     }
-    let sender = email.reply_to.clone().or_else(|| email.from.clone());
+    // The sender (From) is the customer; replies go where the sender asked
+    // (Reply-To), else back to the sender.
+    let sender = email.from.clone().or_else(|| email.reply_to.clone());
+    let reply_address = email.reply_to.clone().or_else(|| email.from.clone());
     let rec =
         |outcome: &Outcome, ticket: Option<TicketId>, message: Option<MessageId>| EmailRecord {
             workspace_id: ws,
@@ -300,7 +303,7 @@ async fn ingest_tx(
             ticket_id: ticket,
             direction: "in".into(),
             outcome: outcome_name(outcome).to_owned(),
-            address: sender.as_ref().map(|a| a.address.clone()),
+            address: reply_address.as_ref().map(|a| a.address.clone()),
             raw_sha256: Some(p.raw_sha256.clone()),
             created_at: now,
         };
@@ -467,6 +470,9 @@ async fn ingest_tx(
     {
         let since = now.plus_millis(-AUTO_REPLY_WINDOW_MS);
         let sent = mail::autoreplies_since(&mut tx.conn(), ws, &from.address, since).await?;
+        let to = reply_address
+            .as_ref()
+            .map_or(from.address.as_str(), |a| a.address.as_str());
         if sent < ack_per_hour {
             mail::note_autoreply(tx, ws, &from.address, now).await?;
             let language = customers::get(&mut tx.conn(), ws, customer_id)
@@ -484,7 +490,7 @@ async fn ingest_tx(
                     "workspace_id": ws,
                     "mailbox_id": mb.id,
                     "ticket_id": ticket.id,
-                    "to": from.address,
+                    "to": to,
                     "name": from.name,
                     "in_reply_to": email.message_id,
                     "language": language,

@@ -157,3 +157,93 @@ fn administration_commands_work_and_errors_are_one_line() {
     let (ok, _, err) = otklik(d, &["migrate", "--config", cfg.to_str().unwrap()]);
     assert!(!ok && err.contains("unknown field"), "{err}");
 }
+
+/// `otklik mail ingest`, as an MTA pipe transport runs it: the message on standard
+/// input, and exit codes the MTA understands (0 stored, 65 bounce, 75 retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_ingest_takes_a_message_on_stdin_with_mta_exit_codes() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mailbox = {
+        let config = otklik::config::Config {
+            data_dir: d.to_path_buf(),
+            ..Default::default()
+        };
+        let engine = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+            .await
+            .unwrap();
+        engine
+            .create_workspace("shop", "boss@shop.example", "pw-123456")
+            .await
+            .unwrap();
+        let p = engine.cli_principal("shop").await.unwrap();
+        let input = serde_json::from_value(serde_json::json!({"name": "Support", "address": "help@shop.example", "inbound": {"kind": "pipe"}})).unwrap();
+        let m = engine.create_mailbox(&p, input).await.unwrap();
+        engine.store.close().await;
+        m.id.to_string()
+    };
+    let pipe = |input: &[u8], extra: &[&str]| {
+        let mut args = vec![
+            "mail",
+            "ingest",
+            "--workspace",
+            "shop",
+            "--mailbox",
+            mailbox.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .args(&args)
+            .env("OTKLIK_DATA_DIR", d)
+            .env_remove("DATABASE_URL")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let msg = b"From: Anna <anna@example.com>\r\nTo: help@shop.example\r\nSubject: Pipe\r\nMessage-ID: <pipe-1@example.com>\r\n\r\nHello\r\n";
+    let (code, err) = pipe(msg, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("stored 1"), "{err}");
+    let (code, err) = pipe(msg, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("1 already known"), "{err}");
+    let (code, err) = pipe(b"", &[]);
+    assert_eq!(code, Some(65), "an empty message bounces: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // An mbox file: every message, once.
+    let mbox = d.join("in.mbox");
+    let mut f = std::fs::File::create(&mbox).unwrap();
+    for i in 0..3 {
+        write!(f, "From anna@example.com Mon Nov 23 10:00:00 2026\nFrom: anna@example.com\nSubject: box {i}\nMessage-ID: <box-{i}@example.com>\n\nbody {i}\n\n").unwrap();
+    }
+    drop(f);
+    let (code, err) = pipe(b"", &["--mbox", mbox.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("stored 3"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args([
+            "mail",
+            "ingest",
+            "--workspace",
+            "shop",
+            "--mailbox",
+            "not-an-id",
+        ])
+        .env("OTKLIK_DATA_DIR", d)
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--mailbox"), "{err}");
+}

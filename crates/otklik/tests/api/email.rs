@@ -909,6 +909,31 @@ async fn acknowledgements_are_localised_and_loop_protected(app: TestApp) {
         .filter(|(_, m, _)| m.to[0].address == "storm@example.com")
         .count();
     assert_eq!(storm, 3);
+    // From names the customer; Reply-To is where answers go.
+    pipe(
+        &app,
+        &mb,
+        &mail(
+            "Boss <boss@example.org>",
+            "help@shop.example",
+            "Invoice",
+            "b1@example.org",
+            "Reply-To: accounts@example.org\r\n",
+            "Please send the invoice",
+        ),
+    )
+    .await;
+    app.drain_jobs().await;
+    assert!(
+        sink.messages()
+            .iter()
+            .any(|(_, m, _)| m.to[0].address == "accounts@example.org")
+    );
+    let c = app
+        .get("/api/v1/customers?q=boss@example.org")
+        .await
+        .expect(200);
+    assert_eq!(c["items"].as_array().unwrap().len(), 1, "{c}");
     // Replies to the acknowledgement thread onto its ticket.
     let (_, ack, _) = sink
         .messages()
