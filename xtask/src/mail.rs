@@ -22,6 +22,7 @@ pub struct MailServer {
     dir: PathBuf,
     pub smtp: u16,
     pub imap: u16,
+    pub imaps: u16,
 }
 
 fn installed() -> bool {
@@ -91,10 +92,16 @@ impl MailServer {
         ensure_installed()?;
         let dir = std::env::temp_dir().join(format!("otk-mail-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        let (smtp, imap) = (free_port()?, free_port()?);
-        let server = MailServer { dir, smtp, imap };
+        let (smtp, imap, imaps) = (free_port()?, free_port()?, free_port()?);
+        let server = MailServer {
+            dir,
+            smtp,
+            imap,
+            imaps,
+        };
         let d = &server.dir;
         for sub in [
+            "tls",
             "postfix",
             "postfix-queue",
             "dovecot/run",
@@ -108,6 +115,7 @@ impl MailServer {
         let render = |t: &str| {
             t.replace("{DIR}", &d.display().to_string())
                 .replace("{SMTP_PORT}", &smtp.to_string())
+                .replace("{IMAPS_PORT}", &imaps.to_string())
                 .replace("{IMAP_PORT}", &imap.to_string())
         };
         let mut users = String::new();
@@ -121,6 +129,29 @@ impl MailServer {
                 vmailbox.push_str(&format!("{local}@{domain} ok\n"));
             }
         }
+        let mut cert = Command::new("openssl");
+        cert.args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(d.join("tls/key.pem"))
+        .arg("-out")
+        .arg(d.join("tls/cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        run(&mut cert, "openssl req (a self-signed test certificate)")?;
         write(&d.join("postfix/main.cf"), &render(MAIN_CF))?;
         write(&d.join("postfix/master.cf"), &render(MASTER_CF))?;
         write(&d.join("postfix/vmailbox"), &vmailbox)?;
@@ -186,7 +217,11 @@ impl MailServer {
             return fail("could not start Postfix/Dovecot (logs above)");
         }
         let t0 = Instant::now();
-        while !(port_open(smtp) && port_open(imap) && d.join("dovecot/run/lmtp").exists()) {
+        while !(port_open(smtp)
+            && port_open(imap)
+            && port_open(imaps)
+            && d.join("dovecot/run/lmtp").exists())
+        {
             if t0.elapsed() > Duration::from_secs(20) {
                 server.show_logs();
                 return fail("Postfix/Dovecot did not open their ports within 20 s (logs above)");
@@ -200,9 +235,12 @@ impl MailServer {
         Ok(server)
     }
 
-    /// `smtp=HOST:PORT;imap=HOST:PORT`, as the test suite reads it.
+    /// `smtp=HOST:PORT;imap=HOST:PORT;imaps=HOST:PORT`, as the test suite reads it.
     pub fn env_value(&self) -> String {
-        format!("smtp=127.0.0.1:{};imap=127.0.0.1:{}", self.smtp, self.imap)
+        format!(
+            "smtp=127.0.0.1:{};imap=127.0.0.1:{};imaps=127.0.0.1:{}",
+            self.smtp, self.imap, self.imaps
+        )
     }
 
     fn show_logs(&self) {

@@ -59,6 +59,8 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     config.limits.max_body_bytes = 256 * 1024;
     config.limits.max_message_bytes = 64 * 1024;
     config.mail.smtp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    // The test mail server's certificate is self-signed.
+    config.mail.accept_invalid_certs = true;
     if backend == Backend::Postgres {
         let Some(admin) = pg_admin_url() else {
             eprintln!("PostgreSQL variant not run: set OTKLIK_TEST_PG_URL (cargo xtask ci does)");

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 /// The SMTP and IMAP ports of the test mail server, or `None` (with a note) when
 /// none is configured; under `cargo xtask ci` a missing server fails the run.
 fn mail_env() -> Option<(u16, u16)> {
+    mail_ports().map(|(smtp, imap, _)| (smtp, imap))
+}
+
+/// SMTP, IMAP and IMAPS ports.
+fn mail_ports() -> Option<(u16, u16, u16)> {
     let Some(v) = std::env::var("OTKLIK_TEST_MAIL")
         .ok()
         .filter(|v| !v.is_empty())
@@ -33,7 +38,7 @@ fn mail_env() -> Option<(u16, u16)> {
             .and_then(|a| a.rsplit(':').next())
             .and_then(|p| p.parse().ok())
     };
-    Some((port("smtp")?, port("imap")?))
+    Some((port("smtp")?, port("imap")?, port("imaps")?))
 }
 
 /// A support user and a customer user of the test mail server, one pair per test.
@@ -260,7 +265,111 @@ async fn round_trip_through_postfix_and_dovecot(app: TestApp) {
     );
 }
 
-on_both!(round_trip_through_postfix_and_dovecot);
+async fn tls_and_smtp_auth_against_the_real_servers(app: TestApp) {
+    let Some((smtp, imap, imaps)) = mail_ports() else {
+        return;
+    };
+    let (s, c) = users();
+    let (support, customer) = (format!("{s}@shop.test"), format!("{c}@customer.test"));
+    // IMAPS (TLS from the first byte) in; STARTTLS with AUTH out.
+    app.post(
+        "/api/v1/channels/email",
+        json!({"name": "Support", "address": support,
+               "inbound": {"kind": "imap", "host": "127.0.0.1", "port": imaps, "tls": "implicit", "username": support, "password": format!("pw-{s}")},
+               "outbound": {"host": "127.0.0.1", "port": smtp, "tls": "starttls", "username": support, "password": format!("pw-{s}")},
+               "settings": {"auto_ack": {"enabled": false}}}),
+    )
+    .await
+    .expect(201);
+    send(
+        smtp,
+        &customer,
+        &support,
+        &mail(
+            &customer,
+            &support,
+            "TLS",
+            &format!("tls-{c}@customer.test"),
+            "",
+            "over TLS",
+        ),
+    )
+    .await;
+    let t = until("the ticket over IMAPS", 30, async || {
+        tickets(&app).await.into_iter().next()
+    })
+    .await;
+    let tid = t["id"].as_str().unwrap().to_owned();
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "answered over STARTTLS"}),
+        )
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    let m = app
+        .get(&format!("/api/v1/tickets/{tid}/messages"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reply["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(m["delivery"]["state"], "sent", "{m}");
+    until("the reply over STARTTLS", 30, async || {
+        inbox(imap, &customer)
+            .await
+            .into_iter()
+            .find(|(m, _)| m.text.contains("STARTTLS"))
+            .map(|_| ())
+    })
+    .await;
+    // STARTTLS on the plain IMAP port logs in too; a wrong password is refused.
+    let mut cfg = app
+        .engine
+        .mailbox_config(
+            app.engine
+                .cli_principal("alpha")
+                .await
+                .unwrap()
+                .workspace_id,
+            serde_json::from_value(
+                app.get("/api/v1/channels/email").await.expect(200)["items"][0]["id"].clone(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    cfg.inbound.port = Some(imap);
+    cfg.inbound.tls = Some(Tls::Starttls);
+    let opts = channels::email::imap::ImapOptions {
+        accept_invalid_certs: true,
+        ..Default::default()
+    };
+    let mut session = channels::email::imap::connect(&cfg, &opts).await.unwrap();
+    session.select("INBOX").await.unwrap();
+    let _ = session.logout().await;
+    cfg.inbound_password = Some("wrong".into());
+    assert!(channels::email::imap::connect(&cfg, &opts).await.is_err());
+    // Without accepting the self-signed certificate, TLS is refused.
+    cfg.inbound.port = Some(imaps);
+    cfg.inbound.tls = Some(Tls::Implicit);
+    let strict = channels::email::imap::ImapOptions::default();
+    let err = channels::email::imap::connect(&cfg, &strict)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("TLS"), "{err}");
+}
+
+on_both!(
+    round_trip_through_postfix_and_dovecot,
+    tls_and_smtp_auth_against_the_real_servers
+);
 
 /// The server binary, killed with SIGKILL in the middle of reading a 1,000-message
 /// mailbox and started again, ends with every message exactly once.
