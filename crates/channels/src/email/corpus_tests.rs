@@ -347,3 +347,14 @@ fn mutated_corpus_messages_never_panic() {
     }
     assert!(runs > 1000, "only {runs} mutations ran");
 }
+
+/// Found by the fuzz target: mail-parser 0.11 hits a `debug_assert!` ("Invalid part
+/// ID, could not find multipart") on this input. Release builds skip the check;
+/// debug builds panic inside the parser, which `parse` contains.
+#[test]
+fn a_parser_panic_is_contained() {
+    let raw =
+        std::fs::read(corpus().join("../fuzz/mail-parser-invalid-part-id.eml")).unwrap_or_default();
+    assert!(!raw.is_empty());
+    assert!(parse(&raw).is_ok());
+}
