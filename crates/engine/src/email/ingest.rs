@@ -173,25 +173,34 @@ impl Engine {
         key: String,
     ) -> Result<Prepared, EngineError> {
         let blobs = self.store.blobs();
-        let raw_sha256 = blobs.put(raw.to_vec()).await.map_err(StoreError::from)?;
         let now = self.store.now();
         let mut notes = Vec::new();
-        let mut attachments = Vec::new();
-        let mut cids = Vec::new();
+        let mut kept = Vec::new();
         for a in &email.attachments {
-            if attachments.len() >= self.limits.max_attachments_per_message {
+            if kept.len() >= self.limits.max_attachments_per_message {
                 notes.push(format!("{} (more attachments than the limit)", a.filename));
-                continue;
-            }
-            if a.bytes.len() > self.limits.max_attachment_bytes {
+            } else if a.bytes.len() > self.limits.max_attachment_bytes {
                 notes.push(format!(
                     "{} ({} bytes, over the limit)",
                     a.filename,
                     a.bytes.len()
                 ));
-                continue;
+            } else {
+                kept.push(a);
             }
-            let sha256 = blobs.put(a.bytes.clone()).await.map_err(StoreError::from)?;
+        }
+        // The original and the attachments are written (and fsync'd) side by side.
+        let puts = std::iter::once(raw.to_vec())
+            .chain(kept.iter().map(|a| a.bytes.clone()))
+            .map(|b| blobs.put(b));
+        let mut shas = futures::future::try_join_all(puts)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter();
+        let raw_sha256 = shas.next().unwrap_or_default();
+        let mut attachments = Vec::new();
+        let mut cids = Vec::new();
+        for (a, sha256) in kept.into_iter().zip(shas) {
             let id = AttachmentId::new();
             if let Some(cid) = &a.content_id {
                 cids.push((cid.clone(), id));
