@@ -192,6 +192,16 @@ pub struct MailboxInput {
     pub active: Option<bool>,
 }
 
+/// A unique-key conflict on a mailbox is its address, taken on this server.
+fn address_taken(address: &str, e: store::StoreError) -> EngineError {
+    match EngineError::from(e) {
+        EngineError::Conflict(_) => EngineError::Conflict(format!(
+            "{address} already belongs to a mailbox on this server"
+        )),
+        e => e,
+    }
+}
+
 fn check_host(field: &str, host: &str) -> Result<(), EngineError> {
     if host.is_empty()
         || host.len() > 253
@@ -467,12 +477,7 @@ impl Engine {
                     };
                     mail::insert(tx, &m)
                         .await
-                        .map_err(|e| match EngineError::from(e) {
-                            EngineError::Conflict(_) => EngineError::Conflict(format!(
-                                "{address} already belongs to a mailbox on this server"
-                            )),
-                            e => e,
-                        })?;
+                        .map_err(|e| address_taken(&address, e))?;
                     tx.emit(
                         ws,
                         actor,
@@ -563,12 +568,7 @@ impl Engine {
                         m.updated_at = tx.now();
                         mail::update(tx, &m)
                             .await
-                            .map_err(|e| match EngineError::from(e) {
-                                EngineError::Conflict(_) => EngineError::Conflict(format!(
-                                    "{address} already belongs to a mailbox on this server"
-                                )),
-                                e => e,
-                            })?;
+                            .map_err(|e| address_taken(&address, e))?;
                         tx.emit(
                             ws,
                             actor,

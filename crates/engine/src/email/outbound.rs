@@ -295,47 +295,69 @@ impl Engine {
             language: None,
             mailbox: mb,
         };
+        let sent = self
+            .send_recorded(&out, ticket.id, Some(m.id), "sent", None)
+            .await?;
+        Ok(match sent {
+            Ok(()) => Delivery::Sent,
+            Err(e) if e.permanent => Delivery::Failed(e.reason),
+            Err(e) => Delivery::Retry(format!("attempt {}: {}", attempt + 1, e.reason)),
+        })
+    }
+
+    /// Sends through the transport and, once the server took the mail, records it
+    /// under its Message-ID (emitting `event` with the record), so that answers
+    /// thread and a retry after a crash between send and commit finds the row.
+    async fn send_recorded(
+        &self,
+        out: &OutgoingEmail,
+        ticket: TicketId,
+        message: Option<MessageId>,
+        outcome: &str,
+        event: Option<EventData>,
+    ) -> Result<Result<(), SendError>, EngineError> {
         let transport = match self.transport() {
             Ok(t) => t,
-            Err(e) => return Ok(Delivery::Failed(e)),
-        };
-        match transport.send(&out).await {
-            Ok(()) => {
-                let rec = EmailRecord {
-                    workspace_id: ws,
-                    mailbox_id: out.mailbox.id,
-                    header_id: out.message_id.clone(),
-                    message_id: Some(m.id),
-                    ticket_id: Some(ticket.id),
-                    direction: "out".into(),
-                    outcome: "sent".into(),
-                    address: Some(to),
-                    raw_sha256: None,
-                    created_at: self.store.now(),
-                };
-                self.store
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            // A retry after a crash between send and commit finds the row.
-                            if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
-                                .await?
-                                .is_none()
-                            {
-                                mail::insert_record(tx, &rec).await?;
-                            }
-                            Ok::<_, EngineError>(())
-                        })
-                    })
-                    .await?;
-                Ok(Delivery::Sent)
+            Err(reason) => {
+                return Ok(Err(SendError {
+                    permanent: true,
+                    reason,
+                }));
             }
-            Err(e) if e.permanent => Ok(Delivery::Failed(e.reason)),
-            Err(e) => Ok(Delivery::Retry(format!(
-                "attempt {}: {}",
-                attempt + 1,
-                e.reason
-            ))),
+        };
+        if let Err(e) = transport.send(out).await {
+            return Ok(Err(e));
         }
+        let ws = out.mailbox.workspace_id;
+        let rec = EmailRecord {
+            workspace_id: ws,
+            mailbox_id: out.mailbox.id,
+            header_id: out.message_id.clone(),
+            message_id: message,
+            ticket_id: Some(ticket),
+            direction: "out".into(),
+            outcome: outcome.into(),
+            address: out.to.first().map(|a| a.address.clone()),
+            raw_sha256: None,
+            created_at: self.store.now(),
+        };
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
+                        .await?
+                        .is_none()
+                    {
+                        mail::insert_record(tx, &rec).await?;
+                        if let Some(e) = event {
+                            tx.emit(ws, Actor::System, e).await?;
+                        }
+                    }
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(Ok(()))
     }
 
     /// Sends the acknowledgement of a new ticket (the job queued at ingest).
@@ -405,48 +427,17 @@ impl Engine {
             language: Some(lang.to_owned()),
             mailbox: mb,
         };
-        let transport = match self.transport() {
-            Ok(t) => t,
-            Err(e) => return Ok(Delivery::Failed(e)),
-        };
-        match transport.send(&out).await {
-            Ok(()) => {
-                let rec = EmailRecord {
-                    workspace_id: ws,
-                    mailbox_id: mbid,
-                    header_id: message_id,
-                    message_id: None,
-                    ticket_id: Some(ticket.id),
-                    direction: "out".into(),
-                    outcome: "auto_ack".into(),
-                    address: Some(to.clone()),
-                    raw_sha256: None,
-                    created_at: self.store.now(),
-                };
-                self.store
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
-                                .await?
-                                .is_none()
-                            {
-                                mail::insert_record(tx, &rec).await?;
-                                tx.emit(
-                                    ws,
-                                    Actor::System,
-                                    EventData::AutoReplySent { ticket_id: tid, to },
-                                )
-                                .await?;
-                            }
-                            Ok::<_, EngineError>(())
-                        })
-                    })
-                    .await?;
-                Ok(Delivery::Sent)
-            }
-            Err(e) if e.permanent => Ok(Delivery::Failed(e.reason)),
-            Err(e) => Ok(Delivery::Retry(e.reason)),
-        }
+        let event = EventData::AutoReplySent { ticket_id: tid, to };
+        Ok(
+            match self
+                .send_recorded(&out, ticket.id, None, "auto_ack", Some(event))
+                .await?
+            {
+                Ok(()) => Delivery::Sent,
+                Err(e) if e.permanent => Delivery::Failed(e.reason),
+                Err(e) => Delivery::Retry(e.reason),
+            },
+        )
     }
 
     /// Records a delivery outcome on a message, with its event.
