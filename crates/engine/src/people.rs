@@ -576,3 +576,13 @@ impl Engine {
         Ok(f)
     }
 }
+
+impl Engine {
+    /// The acting user's own record.
+    pub async fn me(&self, p: &Principal) -> Result<User, EngineError> {
+        let mut c = self.store.read().await?;
+        people::user_by_id(&mut c.conn(), p.workspace_id, p.user_id)
+            .await?
+            .ok_or(EngineError::Unauthorized)
+    }
+}

@@ -230,6 +230,59 @@ impl Engine {
         Ok(tickets::list(&mut c.conn(), p.workspace_id, f, before, page_limit(limit)).await?)
     }
 
+    /// A page of tickets in the filter's sort order, for the agent workspace, with
+    /// how many match in all.
+    pub async fn ticket_page(
+        &self,
+        p: &Principal,
+        f: &Filter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Ticket>, i64), EngineError> {
+        if f.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(EngineError::invalid("q", "at most 200 characters"));
+        }
+        let offset = offset.clamp(0, 100_000);
+        let mut c = self.store.read().await?;
+        let items = tickets::list_page(
+            &mut c.conn(),
+            p.workspace_id,
+            f,
+            None,
+            offset,
+            page_limit(Some(limit)),
+        )
+        .await?;
+        let total = tickets::count_matching(&mut c.conn(), p.workspace_id, f).await?;
+        Ok((items, total))
+    }
+
+    /// The sizes of the standard inbox views for this agent; "recently solved"
+    /// means within the last seven days.
+    pub async fn view_counts(&self, p: &Principal) -> Result<tickets::ViewCounts, EngineError> {
+        let since = self.recently_solved_since();
+        let mut c = self.store.read().await?;
+        Ok(tickets::view_counts(&mut c.conn(), p.workspace_id, p.user_id, since).await?)
+    }
+
+    /// Where the "recently solved" view begins.
+    pub fn recently_solved_since(&self) -> domain::Timestamp {
+        domain::Timestamp::from_millis(self.store.now().millis() - 7 * 24 * 3600 * 1000)
+    }
+
+    /// Customer names by id, for lists.
+    pub async fn customer_names(
+        &self,
+        p: &Principal,
+        ids: &[CustomerId],
+    ) -> Result<std::collections::HashMap<CustomerId, String>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(store::customers::names(&mut c.conn(), p.workspace_id, ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     pub async fn messages(
         &self,
         p: &Principal,

@@ -313,3 +313,19 @@ pub async fn merge(
         tickets: tickets as usize,
     })
 }
+
+/// The names of the given customers, for lists that show many at once.
+pub async fn names(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ids: &[CustomerId],
+) -> Result<Vec<(CustomerId, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = query("SELECT id, name FROM customers WHERE workspace_id = $1 AND id IN (").bind(ws);
+    let rows: Vec<(uuid::Uuid, String)> = c
+        .fetch_all(&q.bind_list(ids.iter().copied()).push(")"))
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (CustomerId(id), n)).collect())
+}

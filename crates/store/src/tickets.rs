@@ -7,6 +7,7 @@ use domain::fields::FieldType;
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Channel, DeliveryState, Priority, Status, Visibility};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 /// A ticket row.
 #[derive(Clone, Debug, PartialEq)]
@@ -206,6 +207,46 @@ pub struct Filter {
     pub tag: Option<String>,
     /// Words that must appear in the subject or a message (case-insensitive substring).
     pub text: Option<String>,
+    /// Only tickets solved at or after this moment.
+    pub solved_since: Option<Timestamp>,
+    pub sort: Sort,
+}
+
+/// The order of a ticket list. Cursor paging (`before`) follows `Newest` only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    /// Most recently changed first.
+    Updated,
+    /// Most urgent first, newest first within a priority.
+    Priority,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::Oldest, Sort::Updated, Sort::Priority];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Updated => "updated",
+            Sort::Priority => "priority",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::Newest => " ORDER BY t.id DESC",
+            Sort::Oldest => " ORDER BY t.id ASC",
+            Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
+            Sort::Priority => {
+                " ORDER BY CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END DESC, t.id DESC"
+            }
+        }
+    }
 }
 
 fn in_list<T: Copy>(q: Query, column: &str, items: &[T], as_str: fn(T) -> &'static str) -> Query {
@@ -235,6 +276,19 @@ pub async fn list(
     before: Option<TicketId>,
     limit: i64,
 ) -> Result<Vec<Ticket>, StoreError> {
+    list_page(c, ws, f, before, 0, limit).await
+}
+
+/// A page of a ticket list: after `before` (newest-first cursor) or skipping
+/// `offset` rows in the filter's sort order.
+pub async fn list_page(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    f: &Filter,
+    before: Option<TicketId>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Ticket>, StoreError> {
     let mut q = query(format!(
         "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1"
     ))
@@ -243,6 +297,27 @@ pub async fn list(
         let n = q.next_param();
         q = q.push(&format!(" AND t.id < ${n}")).bind(b);
     }
+    q = narrow(q, f).push(f.sort.order_by());
+    let n = q.next_param();
+    q = q.push(&format!(" LIMIT ${n}")).bind(limit);
+    if offset > 0 {
+        let n = q.next_param();
+        q = q.push(&format!(" OFFSET ${n}")).bind(offset);
+    }
+    c.fetch_all(&q).await
+}
+
+/// How many tickets a filter matches.
+pub async fn count_matching(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    f: &Filter,
+) -> Result<i64, StoreError> {
+    let q = query("SELECT COUNT(*) FROM tickets t WHERE t.workspace_id = $1").bind(ws);
+    c.fetch_one(&narrow(q, f)).await
+}
+
+fn narrow(mut q: Query, f: &Filter) -> Query {
     q = in_list(q, "t.status", &f.statuses, Status::as_str);
     q = in_list(q, "t.priority", &f.priorities, Priority::as_str);
     q = in_list(q, "t.channel", &f.channels, Channel::as_str);
@@ -266,6 +341,10 @@ pub async fn list(
         let n = q.next_param();
         q = q.push(&format!(" AND t.customer_id = ${n}")).bind(cust);
     }
+    if let Some(since) = f.solved_since {
+        let n = q.next_param();
+        q = q.push(&format!(" AND t.solved_at >= ${n}")).bind(since);
+    }
     if let Some(tag) = &f.tag {
         let n = q.next_param();
         q = q
@@ -281,11 +360,68 @@ pub async fn list(
             ))
             .bind(like_pattern(text));
     }
-    let n = q.next_param();
-    q = q
-        .push(&format!(" ORDER BY t.id DESC LIMIT ${n}"))
-        .bind(limit);
-    c.fetch_all(&q).await
+    q
+}
+
+/// The sizes of the agent's standard inbox views.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewCounts {
+    /// New, open and on-hold tickets assigned to the agent.
+    pub mine: i64,
+    pub unassigned: i64,
+    pub all_open: i64,
+    pub pending: i64,
+    /// Solved at or after the `solved_since` given.
+    pub recently_solved: i64,
+    /// Open tickets per team.
+    pub teams: Vec<(TeamId, i64)>,
+}
+
+/// The statuses an "open" view shows: work waiting on the team.
+pub const OPEN_STATUSES: [Status; 3] = [Status::New, Status::Open, Status::OnHold];
+
+/// Counts every standard view in two queries.
+pub async fn view_counts(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    me: UserId,
+    solved_since: Timestamp,
+) -> Result<ViewCounts, StoreError> {
+    struct Row5([i64; 5]);
+    impl FromRow for Row5 {
+        fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+            Ok(Row5([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        }
+    }
+    const OPEN: &str = "t.status IN ('new', 'open', 'on_hold')";
+    let sql = format!(
+        "SELECT COALESCE(SUM(CASE WHEN {OPEN} AND t.assignee_id = $2 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN {OPEN} AND t.assignee_id IS NULL THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN {OPEN} THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN t.status = 'pending' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN t.status = 'solved' AND t.solved_at >= $3 THEN 1 ELSE 0 END), 0) \
+         FROM tickets t WHERE t.workspace_id = $1 AND t.status <> 'closed'"
+    );
+    let Row5([mine, unassigned, all_open, pending, recently_solved]) = c
+        .fetch_one(&query(sql).bind(ws).bind(me).bind(solved_since))
+        .await?;
+    let teams: Vec<(Uuid, i64)> = c
+        .fetch_all(
+            &query(format!(
+                "SELECT t.team_id, COUNT(*) FROM tickets t WHERE t.workspace_id = $1 AND {OPEN} \
+                 AND t.team_id IS NOT NULL GROUP BY t.team_id"
+            ))
+            .bind(ws),
+        )
+        .await?;
+    Ok(ViewCounts {
+        mine,
+        unassigned,
+        all_open,
+        pending,
+        recently_solved,
+        teams: teams.into_iter().map(|(id, n)| (TeamId(id), n)).collect(),
+    })
 }
 
 pub async fn count(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<i64, StoreError> {

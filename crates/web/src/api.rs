@@ -679,6 +679,7 @@ pub async fn list_tickets(
         customer: q.customer_id.map(CustomerId),
         tag: q.tag.map(|t| t.trim().to_lowercase()),
         text: q.q.filter(|s| !s.trim().is_empty()),
+        ..Default::default()
     };
     let items = app
         .engine

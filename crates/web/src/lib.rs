@@ -1,4 +1,5 @@
-//! HTTP: the JSON API under `/api/v1` with its OpenAPI document, health and metrics.
+//! HTTP: the JSON API under `/api/v1` with its OpenAPI document, the agent
+//! workspace and admin UI (`ui`), health and metrics.
 //!
 //! Invariants: only this crate speaks HTTP and JSON; handlers call engine services
 //! and never hold business rules or SQL; every error leaves as problem+json with the
@@ -11,6 +12,7 @@ pub mod extract;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -48,6 +50,8 @@ pub struct AppState {
     pub engine: Engine,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Who is on which ticket, for live pages.
+    pub live: Arc<ui::live::Hub>,
 }
 
 /// The whole HTTP application.
@@ -59,6 +63,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         engine,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
+        live: Arc::new(ui::live::Hub::default()),
     };
     let x_request_id = HeaderName::from_static("x-request-id");
     let v1 = Router::new()
@@ -127,6 +132,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1)
+        .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(error::finish_problems))

@@ -1,0 +1,320 @@
+// Otklik agent workspace: live updates, tabs, shortcuts, composer. Pages work without
+// it; this only makes them quicker. No inline script anywhere (the CSP forbids it).
+(function () {
+  "use strict";
+  var body = document.body;
+  var page = body.dataset.page;
+  var csrf = body.dataset.csrf;
+  var me = body.dataset.me;
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { strings = {}; }
+  function L(key, args) {
+    var s = strings[key] || key;
+    Object.keys(args || {}).forEach(function (k) { s = s.split("{" + k + "}").join(args[k]); });
+    return s;
+  }
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  var toastTimer;
+  function toast(text) {
+    var t = $("#toast");
+    if (!t) return;
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, 4000);
+  }
+
+  // Dates: the server writes UTC; show them in the workspace's zone and the page's language.
+  function localizeTimes(root) {
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat(body.dataset.lang, { dateStyle: "medium", timeStyle: "short", timeZone: body.dataset.tz || "UTC" });
+    } catch (e) {
+      try { fmt = new Intl.DateTimeFormat(body.dataset.lang, { dateStyle: "medium", timeStyle: "short" }); } catch (e2) { return; }
+    }
+    $$("time[datetime]", root).forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) { t.title = t.textContent; t.textContent = fmt.format(d); }
+    });
+  }
+
+  // Tabs: tickets opened recently, kept in this browser across pages.
+  var TABS = "otklik.tabs";
+  function loadTabs() { try { return JSON.parse(localStorage.getItem(TABS)) || []; } catch (e) { return []; } }
+  function saveTabs(tabs) { try { localStorage.setItem(TABS, JSON.stringify(tabs.slice(0, 8))); } catch (e) { /* private mode */ } }
+  function renderTabs() {
+    var nav = $("#tabs");
+    if (!nav) return;
+    var current = $("#ticket") && $("#ticket").dataset.number;
+    nav.textContent = "";
+    loadTabs().forEach(function (t) {
+      var tab = document.createElement("span");
+      tab.className = "tab";
+      if (String(t.n) === current) tab.setAttribute("aria-current", "page");
+      var a = document.createElement("a");
+      a.href = "/app/t/" + t.n;
+      a.textContent = "#" + t.n + " " + t.s;
+      a.title = a.textContent;
+      var x = document.createElement("button");
+      x.type = "button";
+      x.textContent = "×";
+      x.setAttribute("aria-label", L("js.close_tab") + " #" + t.n);
+      x.addEventListener("click", function () {
+        saveTabs(loadTabs().filter(function (o) { return o.n !== t.n; }));
+        renderTabs();
+      });
+      tab.appendChild(a);
+      tab.appendChild(x);
+      nav.appendChild(tab);
+    });
+  }
+  var ticketEl = $("#ticket");
+  if (ticketEl) {
+    var n = Number(ticketEl.dataset.number);
+    var tabs = loadTabs().filter(function (o) { return o.n !== n; });
+    tabs.unshift({ n: n, s: ticketEl.dataset.subject.slice(0, 60) });
+    saveTabs(tabs);
+  }
+  renderTabs();
+  localizeTimes(document);
+
+  // Fetch a page of this app and parse it.
+  function getPage(url, options) {
+    return fetch(url, options || { credentials: "same-origin" }).then(function (r) {
+      return r.text().then(function (html) {
+        return { ok: r.ok, status: r.status, doc: new DOMParser().parseFromString(html, "text/html") };
+      });
+    });
+  }
+  function swap(doc, selectors) {
+    selectors.forEach(function (sel) {
+      var now = $(sel), next = $(sel, doc);
+      if (now && next) { now.replaceWith(next); localizeTimes(next); }
+    });
+  }
+  function postForm(form) {
+    return getPage(form.action, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf },
+      body: form.enctype === "multipart/form-data" ? new FormData(form) : new URLSearchParams(new FormData(form))
+    });
+  }
+
+  // Inbox: selection, live refresh.
+  var selected = -1;
+  function rows() { return $$("#rows .row"); }
+  function select(i) {
+    var r = rows();
+    if (!r.length) return;
+    selected = Math.max(0, Math.min(r.length - 1, i));
+    r.forEach(function (el, j) { el.classList.toggle("selected", j === selected); });
+    r[selected].scrollIntoView({ block: "nearest" });
+  }
+  function selectedRow() { return rows()[selected]; }
+  function wireInbox() {
+    var all = $("#select-all");
+    if (all) all.addEventListener("change", function () {
+      $$("#rows input[name=ids]").forEach(function (c) { c.checked = all.checked; });
+    });
+  }
+  var refreshTimer;
+  function refreshInbox() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      var checked = $$("#rows input[name=ids]:checked").map(function (c) { return c.value; });
+      var before = rows().map(function (r) { return r.dataset.id; });
+      getPage(location.href).then(function (res) {
+        if (!res.ok) return;
+        swap(res.doc, [".views", "#rows", "#range", ".pager"]);
+        $$("#rows input[name=ids]").forEach(function (c) { c.checked = checked.indexOf(c.value) >= 0; });
+        rows().forEach(function (r) { if (before.indexOf(r.dataset.id) < 0) r.classList.add("fresh"); });
+        if (selected >= 0) select(selected);
+      });
+    }, 300);
+  }
+  function bulk(op, extra) {
+    var row = selectedRow();
+    var form = $("#bulk");
+    if (!row || !form) return;
+    var box = $("input[name=ids]", row);
+    if (box && !$$("#rows input[name=ids]:checked").length) box.checked = true;
+    if (extra) Object.keys(extra).forEach(function (k) { var f = form.elements[k]; if (f) f.value = extra[k]; });
+    var b = document.createElement("input");
+    b.type = "hidden"; b.name = "op"; b.value = op;
+    form.appendChild(b);
+    form.submit();
+  }
+
+  // Ticket page: properties in place, composer, live thread.
+  function refreshTicket() {
+    getPage(location.pathname).then(function (res) {
+      if (!res.ok) return;
+      var props = $("#props");
+      var editing = props && props.contains(document.activeElement);
+      swap(res.doc, editing ? ["#thread", ".ticket-head .meta", "#customer"] : ["#thread", ".ticket-head .meta", "#props", "#customer"]);
+      wireProps();
+    });
+  }
+  function wireProps() {
+    var form = $("#props");
+    if (!form || form.dataset.wired) return;
+    form.dataset.wired = "1";
+    form.addEventListener("change", function (e) {
+      if (e.target.tagName === "SELECT" || e.target.type === "checkbox") save();
+    });
+    form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
+    function save() {
+      postForm(form).then(function (res) {
+        if (!res.ok) { var m = $("#error-message", res.doc); toast(m ? m.textContent : String(res.status)); return; }
+        swap(res.doc, ["#thread", ".ticket-head .meta", "#props", "#customer"]);
+        wireProps();
+        toast(L("js.saved"));
+      });
+    }
+  }
+  function setProp(name, value) {
+    var form = $("#props");
+    if (!form || form.querySelector("fieldset[disabled]")) return;
+    var f = form.elements[name];
+    if (!f) return;
+    if (name === "status" && !$("option[value=" + value + "]", f)) return;
+    f.value = value;
+    f.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function mode(which) {
+    var r = $(which === "public" ? "#mode-public" : "#mode-note");
+    if (r) { r.checked = true; r.dispatchEvent(new Event("change", { bubbles: true })); }
+    var b = $("#body");
+    if (b) b.focus();
+  }
+  function wireComposer(socketSend) {
+    var form = $("#composer");
+    if (!form) return;
+    var body = $("#body"), files = $("#files");
+    function syncMode() {
+      var note = $("#mode-note");
+      form.classList.toggle("note-mode", !!(note && note.checked));
+    }
+    form.addEventListener("change", syncMode);
+    syncMode();
+    var lastTyping = 0;
+    body.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - lastTyping > 2000) { lastTyping = now; socketSend({ t: "typing", ticket: ticketEl.dataset.ticket }); }
+    });
+    body.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+    });
+    ["dragenter", "dragover"].forEach(function (t) {
+      form.addEventListener(t, function (e) { e.preventDefault(); form.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      form.addEventListener(t, function () { form.classList.remove("dragging"); });
+    });
+    form.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+      var dt = new DataTransfer();
+      Array.prototype.forEach.call(files.files, function (f) { dt.items.add(f); });
+      Array.prototype.forEach.call(e.dataTransfer.files, function (f) { dt.items.add(f); });
+      files.files = dt.files;
+      toast(L("js.files", { n: dt.files.length }));
+    });
+    var canned = $("#canned");
+    if (canned) canned.addEventListener("change", function () {
+      if (!canned.value) return;
+      var at = body.selectionStart || body.value.length;
+      body.value = body.value.slice(0, at) + canned.value + body.value.slice(at);
+      canned.value = "";
+      body.focus();
+    });
+  }
+
+  // Live: one socket per page; reconnects with a growing pause.
+  var socket, retry = 1000, queue = [];
+  function send(msg) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(msg));
+    else queue.push(msg);
+  }
+  function onMessage(m) {
+    if (m.t === "change" || m.t === "assigned") {
+      if (page === "inbox") refreshInbox();
+      if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();
+    }
+    if (m.t === "assigned") {
+      var text = "#" + m.number + " " + m.subject;
+      toast(L("js.assigned") + ": " + text);
+      if (window.Notification && Notification.permission === "granted") {
+        try { new Notification(L("js.assigned"), { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }
+      }
+    }
+    if (m.t === "presence" && ticketEl && m.ticket === ticketEl.dataset.ticket) {
+      var p = $("#presence");
+      var typing = m.people.filter(function (x) { return x.typing; }).map(function (x) { return x.name; });
+      var viewing = m.people.filter(function (x) { return !x.typing; }).map(function (x) { return x.name; });
+      var parts = [];
+      if (typing.length) parts.push(L("js.typing", { names: typing.join(", ") }));
+      if (viewing.length) parts.push(L("js.viewing", { names: viewing.join(", ") }));
+      p.textContent = parts.join(" · ");
+      p.hidden = !parts.length;
+    }
+    if (m.t === "reload") { if (page === "inbox") refreshInbox(); else if (ticketEl) refreshTicket(); }
+  }
+  function connect() {
+    if (!window.WebSocket || !page) return;
+    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/ws");
+    socket.addEventListener("open", function () {
+      retry = 1000;
+      body.dataset.live = "1";
+      if (ticketEl) socket.send(JSON.stringify({ t: "view", ticket: ticketEl.dataset.ticket }));
+      while (queue.length) socket.send(JSON.stringify(queue.shift()));
+    });
+    socket.addEventListener("message", function (e) {
+      try { onMessage(JSON.parse(e.data)); } catch (err) { /* ignore a malformed message */ }
+    });
+    socket.addEventListener("close", function () {
+      body.dataset.live = "";
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+
+  // Keyboard shortcuts.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    if (e.key === "Escape" && typing) { t.blur(); return; }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    var k = e.key;
+    var handled = true;
+    if (k === "/") { var s = $("#search"); if (s) s.focus(); }
+    else if (k === "?") { var d = $("#keys"); if (d && !d.open) d.showModal(); }
+    else if (page === "inbox" && (k === "j" || k === "k")) select(selected < 0 ? 0 : selected + (k === "j" ? 1 : -1));
+    else if (page === "inbox" && (k === "o" || k === "Enter") && selectedRow()) location.href = $(".subject", selectedRow()).href;
+    else if (page === "inbox" && k === "a" && selectedRow()) bulk("assign_me");
+    else if (page === "inbox" && k === "s" && selectedRow()) bulk("status", { status_value: "solved" });
+    else if (ticketEl && k === "r") mode("public");
+    else if (ticketEl && k === "n") mode("note");
+    else if (ticketEl && k === "s") setProp("status", "solved");
+    else if (ticketEl && k === "a") setProp("assignee", me);
+    else handled = false;
+    if (handled) e.preventDefault();
+  });
+  var keysOpen = $("#keys-open");
+  if (keysOpen) keysOpen.addEventListener("click", function () { $("#keys").showModal(); });
+
+  var notify = $("#notify-enable");
+  if (notify && window.Notification && Notification.permission === "default") {
+    notify.hidden = false;
+    notify.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notify.hidden = true; });
+    });
+  }
+
+  if (page === "inbox") wireInbox();
+  if (ticketEl) { wireProps(); wireComposer(send); }
+  connect();
+  window.otklik = { toast: toast, send: send };
+})();

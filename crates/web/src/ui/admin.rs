@@ -1,0 +1,643 @@
+//! Admin screens: users, teams, custom fields, workspace settings, API tokens and
+//! email mailboxes. The engine checks the role on every call; the pages only hide
+//! what a person may not use.
+
+use super::views::Opt;
+use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use domain::fields::FieldType;
+use domain::ids::*;
+use domain::user::Role;
+use engine::email::mailbox::{Inbound, InboundKind, MailboxInput, MailboxView, Outbound, Tls};
+use engine::people::{NewUser, UserPatch};
+use engine::workspaces::SettingsPatch;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/admin", get(|| async { axum::response::Redirect::to("/app/admin/users") }))
+        .route("/app/admin/users", get(users).post(invite))
+        .route("/app/admin/users/{id}", post(edit_user))
+        .route("/app/admin/teams", get(teams).post(create_team))
+        .route("/app/admin/teams/{id}", post(edit_team))
+        .route("/app/admin/fields", get(fields).post(create_field))
+        .route("/app/admin/settings", get(settings).post(save_settings))
+        .route("/app/admin/tokens", get(tokens).post(create_token))
+        .route("/app/admin/tokens/{id}/revoke", post(revoke_token))
+        .route("/app/admin/mailboxes", get(mailboxes).post(create_mailbox))
+        .route("/app/admin/mailboxes/{id}", get(mailbox).post(save_mailbox))
+}
+
+fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
+    if ctx.p.role.can_administer() {
+        Ok(())
+    } else {
+        Err(UiError::Status(StatusCode::FORBIDDEN, ctx.tr, "error.forbidden"))
+    }
+}
+
+fn invalid(ctx: &Ctx, what: &str) -> UiError {
+    UiError::Message(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ctx.tr,
+        format!("{what}: {}", ctx.tr.t("error.invalid")),
+    )
+}
+
+fn list(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or_default()
+        .split(',')
+        .map(|x| x.trim().to_owned())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+// ---- users ----
+
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<Opt>,
+    pub tier: i64,
+    pub languages: String,
+    pub teams: Vec<Opt>,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+pub struct UsersPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub users: Vec<UserRow>,
+    pub roles: Vec<Opt>,
+    pub teams: Vec<Opt>,
+    /// An initial password to pass on once, after an invitation.
+    pub created: Option<(String, String)>,
+}
+
+fn role_opts(ctx: &Ctx, selected: Role) -> Vec<Opt> {
+    Role::ALL
+        .iter()
+        .filter(|r| ctx.p.role.can_grant(**r) || **r == selected)
+        .map(|r| Opt {
+            value: r.as_str().into(),
+            label: ctx.tr.label("role", r.as_str()),
+            selected: *r == selected,
+        })
+        .collect()
+}
+
+async fn users_page(
+    app: &AppState,
+    ctx: &Ctx,
+    created: Option<(String, String)>,
+) -> Result<UsersPage, UiError> {
+    admin_only(ctx)?;
+    let all = app.engine.users(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
+    let teams = app.engine.teams(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
+    let team_opts = |member: &[TeamId]| -> Vec<Opt> {
+        teams
+            .iter()
+            .map(|t| Opt {
+                value: t.id.to_string(),
+                label: t.name.clone(),
+                selected: member.contains(&t.id),
+            })
+            .collect()
+    };
+    Ok(UsersPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.users")),
+        section: "users",
+        users: all
+            .iter()
+            .map(|u| UserRow {
+                id: u.user.id.to_string(),
+                name: u.user.name.clone(),
+                email: u.user.email.clone(),
+                roles: role_opts(ctx, u.user.role),
+                tier: u.user.tier,
+                languages: u.user.languages.join(", "),
+                teams: team_opts(&u.team_ids),
+                active: u.user.active,
+            })
+            .collect(),
+        roles: role_opts(ctx, Role::Agent),
+        teams: team_opts(&[]),
+        created,
+    })
+}
+
+async fn users(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    html(&users_page(&app, &ctx, None).await?)
+}
+
+/// Invites a person: the account is created with the password given, or a random
+/// one shown once to pass on.
+async fn invite(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let role = Role::parse(f.get("role").unwrap_or("agent")).map_err(|_| invalid(ctx, "role"))?;
+    let password = match f.text("password") {
+        Some(p) => p.to_owned(),
+        None => engine::auth::new_secret(""),
+    };
+    let team_ids = f.all("teams").filter_map(|t| t.parse().ok()).collect();
+    let tier = match f.text("tier") {
+        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
+        None => None,
+    };
+    let u = app
+        .engine
+        .add_user(
+            &ctx.p,
+            NewUser {
+                email: f.get("email").unwrap_or_default().to_owned(),
+                name: f.text("name").map(str::to_owned),
+                role: Some(role),
+                password: Some(password.clone()),
+                tier,
+                languages: list(f.get("languages")),
+                team_ids,
+                ..Default::default()
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    let shown = f.text("password").is_none().then_some(password);
+    let page = users_page(&app, ctx, shown.map(|p| (u.user.email.clone(), p))).await?;
+    html(&page)
+}
+
+async fn edit_user(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let id: UserId = id.parse().map_err(|_| invalid(ctx, "id"))?;
+    let patch = UserPatch {
+        name: f.text("name").map(str::to_owned),
+        role: match f.text("role") {
+            Some(r) => Some(Role::parse(r).map_err(|_| invalid(ctx, "role"))?),
+            None => None,
+        },
+        tier: match f.text("tier") {
+            Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
+            None => None,
+        },
+        languages: f.get("languages").map(|l| list(Some(l))),
+        team_ids: f
+            .get("teams_present")
+            .map(|_| f.all("teams").filter_map(|t| t.parse().ok()).collect()),
+        active: f.get("active_present").map(|_| f.checked("active")),
+        ..Default::default()
+    };
+    app.engine
+        .update_user(&ctx.p, id, patch)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/users", "flash.saved"))
+}
+
+// ---- teams ----
+
+#[derive(Template)]
+#[template(path = "admin_teams.html")]
+pub struct TeamsPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub teams: Vec<(String, String, i64)>,
+}
+
+async fn teams(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let teams = app.engine.teams(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
+    html(&TeamsPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.teams")),
+        section: "teams",
+        teams: teams
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name, t.tier))
+            .collect(),
+    })
+}
+
+async fn create_team(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let tier = match f.text("tier") {
+        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
+        None => None,
+    };
+    app.engine
+        .create_team(&ctx.p, f.get("name").unwrap_or_default(), tier)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/teams", "flash.saved"))
+}
+
+async fn edit_team(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let id: TeamId = id.parse().map_err(|_| invalid(ctx, "id"))?;
+    let tier = match f.text("tier") {
+        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
+        None => None,
+    };
+    app.engine
+        .update_team(&ctx.p, id, f.text("name").map(str::to_owned), tier)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/teams", "flash.saved"))
+}
+
+// ---- custom fields ----
+
+#[derive(Template)]
+#[template(path = "admin_fields.html")]
+pub struct FieldsPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub fields: Vec<(String, String, String, String, bool)>,
+    pub types: Vec<Opt>,
+}
+
+async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let tr = ctx.tr;
+    let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
+    html(&FieldsPage {
+        chrome: ctx.chrome(tr.t("admin.fields")),
+        section: "fields",
+        fields: defs
+            .into_iter()
+            .map(|d| {
+                (
+                    d.key,
+                    d.label,
+                    tr.label("fieldtype", d.field_type.as_str()),
+                    d.options.join(", "),
+                    d.required,
+                )
+            })
+            .collect(),
+        types: super::views::opts(FieldType::ALL, FieldType::as_str, &tr, "fieldtype", "text"),
+    })
+}
+
+async fn create_field(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let ty = FieldType::parse(f.get("type").unwrap_or_default()).map_err(|_| invalid(ctx, "type"))?;
+    app.engine
+        .create_field(
+            &ctx.p,
+            f.get("key").unwrap_or_default().trim(),
+            f.get("label").unwrap_or_default().trim(),
+            ty,
+            list(f.get("options")),
+            f.checked("required"),
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/fields", "flash.saved"))
+}
+
+// ---- workspace settings ----
+
+#[derive(Template)]
+#[template(path = "admin_settings.html")]
+pub struct SettingsPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub languages: Vec<Opt>,
+}
+
+async fn settings(ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let languages = super::i18n::Lang::ALL
+        .iter()
+        .map(|l| Opt {
+            value: l.code().into(),
+            label: l.native_name().into(),
+            selected: ctx.ws.default_language == l.code(),
+        })
+        .collect();
+    html(&SettingsPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.settings")),
+        section: "settings",
+        languages,
+    })
+}
+
+async fn save_settings(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    app.engine
+        .update_workspace(
+            &ctx.p,
+            SettingsPatch {
+                display_name: f.get("display_name").map(|s| s.trim().to_owned()),
+                default_language: f.text("default_language").map(str::to_owned),
+                time_zone: f.text("time_zone").map(str::to_owned),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/settings", "flash.saved"))
+}
+
+// ---- API tokens ----
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_tokens.html")]
+pub struct TokensPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub tokens: Vec<TokenRow>,
+    /// A new token's secret, shown once.
+    pub secret: Option<String>,
+}
+
+async fn tokens_page(app: &AppState, ctx: &Ctx, secret: Option<String>) -> Result<TokensPage, UiError> {
+    admin_only(ctx)?;
+    let tr = ctx.tr;
+    let list = app.engine.tokens(&ctx.p).await.or_page(tr)?;
+    let dir = super::views::Directory::load(app, ctx).await?;
+    Ok(TokensPage {
+        chrome: ctx.chrome(tr.t("admin.tokens")),
+        section: "tokens",
+        tokens: list
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id.to_string(),
+                name: t.name,
+                owner: dir.user(Some(t.user_id)),
+                created: tr.date(t.created_at),
+                last_used: t.last_used_at.map(|d| tr.date(d)).unwrap_or_default(),
+                revoked: t.revoked_at.is_some(),
+            })
+            .collect(),
+        secret,
+    })
+}
+
+async fn tokens(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    html(&tokens_page(&app, &ctx, None).await?)
+}
+
+async fn create_token(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let (_, secret) = app
+        .engine
+        .create_token(&ctx.p, ctx.p.user_id, f.get("name").unwrap_or_default())
+        .await
+        .or_page(ctx.tr)?;
+    html(&tokens_page(&app, ctx, Some(secret)).await?)
+}
+
+async fn revoke_token(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let id: TokenId = id.parse().map_err(|_| invalid(ctx, "id"))?;
+    app.engine.revoke_token(&ctx.p, id).await.or_page(ctx.tr)?;
+    Ok(done("/app/admin/tokens", "flash.saved"))
+}
+
+// ---- mailboxes ----
+
+/// A mailbox as its form shows it.
+pub struct MailboxForm {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub kinds: Vec<Opt>,
+    pub host: String,
+    pub port: String,
+    pub tls: Vec<Opt>,
+    pub username: String,
+    pub folder: String,
+    pub password_set: bool,
+    pub out_host: String,
+    pub out_port: String,
+    pub out_tls: Vec<Opt>,
+    pub out_username: String,
+    pub out_from_name: String,
+    pub out_password_set: bool,
+    pub auto_ack: bool,
+    pub active: bool,
+}
+
+fn tls_opts(ctx: &Ctx, selected: Option<Tls>) -> Vec<Opt> {
+    [(Tls::Implicit, "implicit"), (Tls::Starttls, "starttls"), (Tls::None, "none")]
+        .into_iter()
+        .map(|(t, v)| Opt {
+            value: v.into(),
+            label: ctx.tr.label("tls", v),
+            selected: selected == Some(t),
+        })
+        .collect()
+}
+
+fn mailbox_form(ctx: &Ctx, m: Option<&MailboxView>) -> MailboxForm {
+    let inbound = m.map(|m| &m.inbound);
+    let out = m.and_then(|m| m.outbound.as_ref());
+    let kind = inbound.map(|i| i.kind).unwrap_or(InboundKind::Imap);
+    MailboxForm {
+        id: m.map(|m| m.id.to_string()).unwrap_or_default(),
+        name: m.map(|m| m.name.clone()).unwrap_or_default(),
+        address: m.map(|m| m.address.clone()).unwrap_or_default(),
+        kinds: [InboundKind::Imap, InboundKind::Smtp, InboundKind::Pipe]
+            .into_iter()
+            .map(|k| Opt {
+                value: k.as_str().into(),
+                label: ctx.tr.label("inbound", k.as_str()),
+                selected: k == kind,
+            })
+            .collect(),
+        host: inbound.and_then(|i| i.host.clone()).unwrap_or_default(),
+        port: inbound.and_then(|i| i.port).map(|p| p.to_string()).unwrap_or_default(),
+        tls: tls_opts(ctx, Some(inbound.and_then(|i| i.tls).unwrap_or(Tls::Implicit))),
+        username: inbound.and_then(|i| i.username.clone()).unwrap_or_default(),
+        folder: inbound.and_then(|i| i.folder.clone()).unwrap_or_default(),
+        password_set: m.is_some_and(|m| m.inbound_password_set),
+        out_host: out.map(|o| o.host.clone()).unwrap_or_default(),
+        out_port: out.map(|o| o.port.to_string()).unwrap_or_default(),
+        out_tls: tls_opts(ctx, Some(out.map(|o| o.tls).unwrap_or(Tls::Starttls))),
+        out_username: out.and_then(|o| o.username.clone()).unwrap_or_default(),
+        out_from_name: out.and_then(|o| o.from_name.clone()).unwrap_or_default(),
+        out_password_set: m.is_some_and(|m| m.outbound_password_set),
+        auto_ack: m.is_none_or(|m| m.settings.auto_ack.enabled),
+        active: m.is_none_or(|m| m.active),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_mailboxes.html")]
+pub struct MailboxesPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub mailboxes: Vec<(String, String, String, String, bool)>,
+    pub form: MailboxForm,
+}
+
+#[derive(Template)]
+#[template(path = "admin_mailbox.html")]
+pub struct MailboxPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub form: MailboxForm,
+}
+
+async fn mailboxes(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let tr = ctx.tr;
+    let list = app.engine.mailboxes(&ctx.p).await.or_page(tr)?;
+    html(&MailboxesPage {
+        chrome: ctx.chrome(tr.t("admin.mailboxes")),
+        section: "mailboxes",
+        mailboxes: list
+            .iter()
+            .map(|m| {
+                (
+                    m.id.to_string(),
+                    m.name.clone(),
+                    m.address.clone(),
+                    tr.label("inbound", m.inbound.kind.as_str()),
+                    m.active,
+                )
+            })
+            .collect(),
+        form: mailbox_form(&ctx, None),
+    })
+}
+
+async fn mailbox(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let id: MailboxId = id.parse().map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))?;
+    let m = app.engine.mailbox(&ctx.p, id).await.or_page(ctx.tr)?;
+    html(&MailboxPage {
+        chrome: ctx.chrome(m.name.clone()),
+        section: "mailboxes",
+        form: mailbox_form(&ctx, Some(&m)),
+    })
+}
+
+/// The mailbox described by a submitted form. A password field left empty keeps
+/// the stored password (it is never shown); "clear" fields remove it.
+fn mailbox_input(f: &Form) -> Result<MailboxInput, UiError> {
+    let ctx = &f.ctx;
+    let tls = |name: &str| -> Result<Tls, UiError> {
+        match f.get(name).unwrap_or_default() {
+            "implicit" => Ok(Tls::Implicit),
+            "starttls" => Ok(Tls::Starttls),
+            "none" => Ok(Tls::None),
+            _ => Err(invalid(ctx, name)),
+        }
+    };
+    let port = |name: &str| -> Result<Option<u16>, UiError> {
+        match f.text(name) {
+            None => Ok(None),
+            Some(p) => p.parse().map(Some).map_err(|_| invalid(ctx, name)),
+        }
+    };
+    let password = |name: &str, clear: &str| {
+        if f.checked(clear) {
+            Some(String::new())
+        } else {
+            f.text(name).map(str::to_owned)
+        }
+    };
+    let kind = match f.get("kind").unwrap_or_default() {
+        "imap" => InboundKind::Imap,
+        "smtp" => InboundKind::Smtp,
+        "pipe" => InboundKind::Pipe,
+        _ => return Err(invalid(ctx, "kind")),
+    };
+    let imap = kind == InboundKind::Imap;
+    let inbound = Inbound {
+        kind,
+        host: f.text("host").filter(|_| imap).map(str::to_owned),
+        port: if imap { port("port")? } else { None },
+        tls: if imap { Some(tls("tls")?) } else { None },
+        username: f.text("username").filter(|_| imap).map(str::to_owned),
+        folder: f.text("folder").filter(|_| imap).map(str::to_owned),
+        password: if imap { password("password", "clear_password") } else { None },
+    };
+    let outbound = match f.text("out_host") {
+        None => None,
+        Some(host) => Some(Outbound {
+            host: host.to_owned(),
+            port: port("out_port")?.unwrap_or(587),
+            tls: tls("out_tls")?,
+            username: f.text("out_username").map(str::to_owned),
+            from_name: f.text("out_from_name").map(str::to_owned),
+            password: password("out_password", "clear_out_password"),
+        }),
+    };
+    let mut settings = engine::email::mailbox::Settings::default();
+    settings.auto_ack.enabled = f.checked("auto_ack");
+    Ok(MailboxInput {
+        name: f.get("name").unwrap_or_default().trim().to_owned(),
+        address: f.get("address").unwrap_or_default().trim().to_owned(),
+        inbound,
+        outbound,
+        settings: Some(settings),
+        active: Some(f.checked("active")),
+    })
+}
+
+async fn create_mailbox(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    admin_only(&f.ctx)?;
+    let input = mailbox_input(&f)?;
+    let m = app
+        .engine
+        .create_mailbox(&f.ctx.p, input)
+        .await
+        .or_page(f.ctx.tr)?;
+    Ok(done(&format!("/app/admin/mailboxes/{}", m.id), "flash.saved"))
+}
+
+async fn save_mailbox(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    admin_only(&f.ctx)?;
+    let id: MailboxId = id.parse().map_err(|_| invalid(&f.ctx, "id"))?;
+    let mut input = mailbox_input(&f)?;
+    // Keep what the form does not show (templates, response times).
+    let current = app.engine.mailbox(&f.ctx.p, id).await.or_page(f.ctx.tr)?;
+    let mut settings = current.settings.clone();
+    settings.auto_ack.enabled = f.checked("auto_ack");
+    input.settings = Some(settings);
+    app.engine
+        .update_mailbox(&f.ctx.p, id, input)
+        .await
+        .or_page(f.ctx.tr)?;
+    Ok(done(&format!("/app/admin/mailboxes/{id}"), "flash.saved"))
+}

@@ -1,0 +1,88 @@
+//! Static assets compiled into the binary: one stylesheet, one script, and the
+//! Noto Sans fonts (Latin, Cyrillic, Thai; SIL Open Font License, from the
+//! `@fontsource` packages) so every language renders the same on every machine.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// One embedded file.
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+macro_rules! font {
+    ($name:literal) => {
+        Asset {
+            name: $name,
+            content_type: "font/woff2",
+            bytes: include_bytes!(concat!("../../assets/fonts/", $name)),
+        }
+    };
+}
+
+/// Every asset the UI serves.
+pub static ASSETS: &[Asset] = &[
+    Asset {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/app.css"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/app.js"),
+    },
+    font!("noto-sans-latin-400-normal.woff2"),
+    font!("noto-sans-latin-600-normal.woff2"),
+    font!("noto-sans-cyrillic-400-normal.woff2"),
+    font!("noto-sans-cyrillic-600-normal.woff2"),
+    font!("noto-sans-thai-thai-400-normal.woff2"),
+    font!("noto-sans-thai-thai-600-normal.woff2"),
+];
+
+/// Bytes of script and style a page loads (fonts aside).
+pub fn code_bytes() -> usize {
+    ASSETS
+        .iter()
+        .filter(|a| !a.content_type.starts_with("font/"))
+        .map(|a| a.bytes.len())
+        .sum()
+}
+
+/// The URL of an asset, versioned by its content so browsers may cache it forever.
+pub fn url(name: &str) -> &'static str {
+    static URLS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let urls = URLS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| {
+                let h = Sha256::digest(a.bytes);
+                let v: String = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
+                (a.name, format!("/assets/{}?v={v}", a.name))
+            })
+            .collect()
+    });
+    urls.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, u)| u.as_str())
+        .unwrap_or("/assets/missing")
+}
+
+pub async fn serve(Path(name): Path<String>) -> Response {
+    let Some(a) = ASSETS.iter().find(|a| a.name == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut res = a.bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    res
+}

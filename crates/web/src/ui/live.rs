@@ -1,0 +1,256 @@
+//! Live updates over one websocket per page: committed changes of the workspace,
+//! "assigned to you" alerts, and who else is viewing or typing on a ticket.
+//!
+//! Invariants: a socket only ever hears about its own workspace; presence lives in
+//! memory (it means "now", so losing it on restart is right); a client that falls
+//! behind the event broadcast is told to reload rather than shown a partial state.
+
+use super::Ctx;
+use crate::AppState;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::ids::*;
+use engine::tickets::TicketRef;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// How long "typing" lasts after the last keystroke report.
+const TYPING_FOR: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Viewer {
+    user: UserId,
+    name: String,
+    typing_until: Option<Instant>,
+}
+
+/// Who is on which ticket, across the sockets of this process.
+#[derive(Default)]
+pub struct Hub {
+    next_conn: AtomicU64,
+    rooms: Mutex<HashMap<(WorkspaceId, TicketId), HashMap<u64, Viewer>>>,
+    changed: std::sync::OnceLock<broadcast::Sender<(WorkspaceId, TicketId)>>,
+}
+
+impl Hub {
+    fn sender(&self) -> &broadcast::Sender<(WorkspaceId, TicketId)> {
+        self.changed.get_or_init(|| broadcast::channel(1024).0)
+    }
+
+    fn set(&self, ws: WorkspaceId, conn: u64, ticket: Option<TicketId>, v: Option<Viewer>) {
+        let mut touched = Vec::new();
+        if let Ok(mut rooms) = self.rooms.lock() {
+            rooms.retain(|key, viewers| {
+                if key.0 == ws && viewers.remove(&conn).is_some() && Some(key.1) != ticket {
+                    touched.push(key.1);
+                }
+                !viewers.is_empty()
+            });
+            if let (Some(t), Some(v)) = (ticket, v) {
+                rooms.entry((ws, t)).or_default().insert(conn, v);
+                touched.push(t);
+            }
+        }
+        for t in touched {
+            let _ = self.sender().send((ws, t));
+        }
+    }
+
+    /// Everyone on a ticket but `me`: (name, typing).
+    fn others(&self, ws: WorkspaceId, t: TicketId, me: UserId) -> Vec<(String, bool)> {
+        let now = Instant::now();
+        let mut out: Vec<(String, bool)> = Vec::new();
+        if let Ok(rooms) = self.rooms.lock()
+            && let Some(viewers) = rooms.get(&(ws, t))
+        {
+            for v in viewers.values().filter(|v| v.user != me) {
+                let typing = v.typing_until.is_some_and(|u| u > now);
+                match out.iter_mut().find(|(n, _)| *n == v.name) {
+                    Some(e) => e.1 |= typing,
+                    None => out.push((v.name.clone(), typing)),
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// `GET /app/ws`: upgrades a signed-in page's connection. Only pages of this origin
+/// may open it (browsers send cookies with cross-site websocket requests).
+pub async fn socket(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let same_origin = match (origin, host) {
+        (Some(o), Some(h)) => o
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)),
+        _ => false,
+    };
+    if !same_origin {
+        return (StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response();
+    }
+    ws.read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(4096)
+        .on_upgrade(move |socket| run(app, ctx, socket))
+}
+
+async fn run(app: AppState, ctx: Ctx, mut socket: WebSocket) {
+    let hub = app.live.clone();
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    let ws = ctx.p.workspace_id;
+    let me = ctx.p.user_id;
+    let mut events = app.engine.store.subscribe();
+    let mut presence = hub.sender().subscribe();
+    let mut watching: Option<TicketId> = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut last_sent: Vec<(String, bool)> = Vec::new();
+    loop {
+        let out = tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(e) if e.workspace_id == ws => event_message(&app, &ctx, &e).await,
+                Ok(_) => None,
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(json!({"t": "reload"})),
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            p = presence.recv() => match p {
+                Ok((w, t)) if w == ws && Some(t) == watching => {
+                    let now = hub.others(ws, t, me);
+                    (now != last_sent).then(|| { last_sent = now.clone(); presence_message(t, &now) })
+                }
+                Ok(_) => None,
+                Err(broadcast::error::RecvError::Lagged(_)) => None,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tick.tick() => match watching {
+                // Typing expires without a message; the tick notices.
+                Some(t) => {
+                    let now = hub.others(ws, t, me);
+                    (now != last_sent).then(|| { last_sent = now.clone(); presence_message(t, &now) })
+                }
+                None => None,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some((t, typing)) = client_message(text.as_str()) {
+                        watching = t;
+                        last_sent.clear();
+                        let viewer = t.map(|_| Viewer {
+                            user: me,
+                            name: ctx.me.name.clone(),
+                            typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+                        });
+                        hub.set(ws, conn, t, viewer);
+                        if let Some(t) = t {
+                            let now = hub.others(ws, t, me);
+                            last_sent = now.clone();
+                            Some(presence_message(t, &now))
+                        } else {
+                            None
+                        }
+                    } else {
+                        None
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => None,
+            },
+        };
+        if let Some(v) = out
+            && socket.send(Message::Text(v.to_string().into())).await.is_err()
+        {
+            break;
+        }
+    }
+    hub.set(ws, conn, None, None);
+}
+
+/// `{"t":"view","ticket":ID}`, `{"t":"typing","ticket":ID}` or `{"t":"leave"}`.
+fn client_message(text: &str) -> Option<(Option<TicketId>, bool)> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let ticket = || v.get("ticket")?.as_str()?.parse::<TicketId>().ok();
+    match v.get("t")?.as_str()? {
+        "view" => Some((Some(ticket()?), false)),
+        "typing" => Some((Some(ticket()?), true)),
+        "leave" => Some((None, false)),
+        _ => None,
+    }
+}
+
+fn presence_message(t: TicketId, others: &[(String, bool)]) -> serde_json::Value {
+    json!({
+        "t": "presence",
+        "ticket": t.to_string(),
+        "people": others.iter().map(|(n, typing)| json!({"name": n, "typing": typing})).collect::<Vec<_>>(),
+    })
+}
+
+async fn event_message(
+    app: &AppState,
+    ctx: &Ctx,
+    e: &store::CommittedEvent,
+) -> Option<serde_json::Value> {
+    let ticket = e.ticket_id?;
+    let assigned_to_me = e.kind == "ticket.updated"
+        && e.data["changes"].as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["field"] == "assignee_id"
+                    && c["to"].as_str() == Some(ctx.p.user_id.to_string().as_str())
+            })
+        })
+        // Taking a ticket oneself is no news.
+        && e.data.get("actor").is_none_or(|a| a.as_str() != Some(ctx.p.user_id.to_string().as_str()));
+    if assigned_to_me
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        return Some(json!({
+            "t": "assigned",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
+    Some(json!({"t": "change", "kind": e.kind, "ticket": ticket.to_string()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_counts_other_people_and_expires_typing() {
+        let hub = Hub::default();
+        let ws = WorkspaceId::new();
+        let t = TicketId::new();
+        let (anna, boris) = (UserId::new(), UserId::new());
+        let v = |user, name: &str, typing: bool| Viewer {
+            user,
+            name: name.into(),
+            typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+        };
+        hub.set(ws, 1, Some(t), Some(v(anna, "Anna", false)));
+        hub.set(ws, 2, Some(t), Some(v(boris, "Boris", true)));
+        assert_eq!(hub.others(ws, t, anna), vec![("Boris".to_owned(), true)]);
+        assert_eq!(hub.others(ws, t, boris), vec![("Anna".to_owned(), false)]);
+        assert!(hub.others(WorkspaceId::new(), t, anna).is_empty());
+        hub.set(ws, 2, None, None);
+        assert!(hub.others(ws, t, anna).is_empty());
+        assert_eq!(
+            client_message(&format!(r#"{{"t":"typing","ticket":"{t}"}}"#)),
+            Some((Some(t), true))
+        );
+        assert_eq!(client_message(r#"{"t":"view","ticket":"nope"}"#), None);
+    }
+}

@@ -1,0 +1,592 @@
+//! The ticket page (thread, customer sidebar, properties, composer) and the
+//! customer page.
+
+use super::i18n::Tr;
+use super::views::{Directory, Opt, opts};
+use super::{Chrome, Ctx, Form, OrPage, UiError, csrf_ok, done, html};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::fields::FieldType;
+use domain::ids::*;
+use domain::ticket::{AuthorKind, Priority, Status, Visibility};
+use engine::tickets::{Body, NewMessage, TicketPatch, TicketRef};
+use serde_json::{Map, Value};
+use store::tickets::{Filter, Message, Ticket};
+
+/// Most messages a ticket page shows.
+const MAX_THREAD: usize = 2000;
+
+pub struct MsgView {
+    pub id: String,
+    pub internal: bool,
+    pub author: String,
+    pub author_kind: &'static str,
+    pub channel_label: String,
+    pub time: String,
+    pub iso: String,
+    pub delivery: Option<(&'static str, String)>,
+    pub delivery_error: Option<String>,
+    /// Sanitised at ingest; shown as it is.
+    pub html: Option<String>,
+    pub text: String,
+    pub quoted: Option<String>,
+    pub attachments: Vec<(String, String, String)>,
+}
+
+pub struct FieldView {
+    pub key: String,
+    pub label: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub checked: bool,
+    pub options: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+pub struct TicketPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub number: i64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub priority_label: String,
+    pub channel_label: String,
+    pub created: String,
+    pub messages: Vec<MsgView>,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub customer_language: String,
+    pub identities: Vec<(String, String)>,
+    pub other_tickets: Vec<(i64, String, String, &'static str)>,
+    pub statuses: Vec<Opt>,
+    pub priorities: Vec<Opt>,
+    pub assignees: Vec<Opt>,
+    pub teams: Vec<Opt>,
+    pub tiers: Vec<Opt>,
+    pub category: String,
+    pub tags: String,
+    pub fields: Vec<FieldView>,
+    pub canned: Vec<(String, String)>,
+    pub error: Option<String>,
+}
+
+fn number_of(raw: &str) -> Result<TicketRef, UiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(TicketRef::Number)
+        .ok_or(UiError::Status(
+            StatusCode::NOT_FOUND,
+            Tr::new(super::i18n::Lang::En),
+            "error.not_found",
+        ))
+}
+
+async fn thread(app: &AppState, ctx: &Ctx, t: &Ticket) -> Result<Vec<Message>, UiError> {
+    let mut all: Vec<Message> = Vec::new();
+    loop {
+        let page = app
+            .engine
+            .messages(&ctx.p, TicketRef::Id(t.id), all.last().map(|m| m.id), Some(200))
+            .await
+            .or_page(ctx.tr)?;
+        let n = page.len();
+        all.extend(page);
+        if n < 200 || all.len() >= MAX_THREAD {
+            return Ok(all);
+        }
+    }
+}
+
+/// Builds the page for a ticket; `error` re-shows the composer's problem.
+pub async fn render(
+    app: &AppState,
+    ctx: &Ctx,
+    r: TicketRef,
+    error: Option<String>,
+) -> Result<TicketPage, UiError> {
+    let tr = ctx.tr;
+    let t = app.engine.ticket(&ctx.p, r).await.or_page(tr)?;
+    let messages = thread(app, ctx, &t).await?;
+    let dir = Directory::load(app, ctx).await?;
+    let customer = app
+        .engine
+        .customer(&ctx.p, t.customer_id)
+        .await
+        .or_page(tr)?;
+    let others = app
+        .engine
+        .tickets(
+            &ctx.p,
+            &Filter {
+                customer: Some(t.customer_id),
+                ..Default::default()
+            },
+            None,
+            Some(11),
+        )
+        .await
+        .or_page(tr)?;
+    let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
+
+    let messages = messages
+        .into_iter()
+        .map(|m| msg_view(m, &tr, &dir, &customer.name))
+        .collect();
+    let statuses = Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| t.status.can_become(*s))
+        .collect::<Vec<_>>();
+    let mut assignees = vec![Opt {
+        value: String::new(),
+        label: tr.t("inbox.unassigned").into(),
+        selected: t.assignee_id.is_none(),
+    }];
+    assignees.extend(dir.users.iter().map(|(id, n)| Opt {
+        value: id.to_string(),
+        label: n.clone(),
+        selected: t.assignee_id == Some(*id),
+    }));
+    let mut teams = vec![Opt {
+        value: String::new(),
+        label: tr.t("inbox.no_team").into(),
+        selected: t.team_id.is_none(),
+    }];
+    teams.extend(dir.teams.iter().map(|(id, n)| Opt {
+        value: id.to_string(),
+        label: n.clone(),
+        selected: t.team_id == Some(*id),
+    }));
+    let fields = defs
+        .into_iter()
+        .map(|d| {
+            let v = t.custom_fields.get(&d.key);
+            let value = match v {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            FieldView {
+                kind: d.field_type.as_str(),
+                checked: v == Some(&Value::Bool(true)),
+                options: d
+                    .options
+                    .iter()
+                    .map(|o| Opt {
+                        value: o.clone(),
+                        label: o.clone(),
+                        selected: *o == value,
+                    })
+                    .collect(),
+                value,
+                key: d.key,
+                label: d.label,
+            }
+        })
+        .collect();
+    Ok(TicketPage {
+        chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
+        id: t.id.to_string(),
+        number: t.number,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        status_label: tr.label("status", t.status.as_str()),
+        priority_label: tr.label("priority", t.priority.as_str()),
+        channel_label: tr.label("channel", t.channel.as_str()),
+        created: tr.date(t.created_at),
+        messages,
+        customer_id: customer.id.to_string(),
+        customer_name: customer.name.clone(),
+        customer_language: customer.language.clone().unwrap_or_default(),
+        identities: customer
+            .identities
+            .iter()
+            .map(|i| (i.kind.as_str().to_owned(), i.value.clone()))
+            .collect(),
+        other_tickets: others
+            .iter()
+            .filter(|o| o.id != t.id)
+            .take(10)
+            .map(|o| {
+                (
+                    o.number,
+                    o.subject.clone(),
+                    tr.label("status", o.status.as_str()),
+                    o.status.as_str(),
+                )
+            })
+            .collect(),
+        statuses: opts(&statuses, Status::as_str, &tr, "status", t.status.as_str()),
+        priorities: opts(Priority::ALL, Priority::as_str, &tr, "priority", t.priority.as_str()),
+        assignees,
+        teams,
+        tiers: (1..=3)
+            .map(|n| Opt {
+                value: n.to_string(),
+                label: tr.tf("ticket.tier_n", &[("n", &n.to_string())]),
+                selected: t.tier == n,
+            })
+            .collect(),
+        category: t.category.clone().unwrap_or_default(),
+        tags: t.tags.join(", "),
+        fields,
+        // Canned responses arrive with the macros feature; the composer already
+        // offers whatever this list holds.
+        canned: Vec::new(),
+        error,
+    })
+}
+
+fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
+    let author = match m.author_kind {
+        AuthorKind::Customer => customer.to_owned(),
+        AuthorKind::Agent => dir.user(m.author_user_id),
+        AuthorKind::Bot => tr.t("author.bot").to_owned(),
+        AuthorKind::System => tr.t("author.system").to_owned(),
+    };
+    let (text, quoted) = match domain::text::fold_point(&m.body_text) {
+        Some(at) if m.body_html.is_none() && m.body_text.is_char_boundary(at) => (
+            m.body_text[..at].trim_end().to_owned(),
+            Some(m.body_text[at..].to_owned()),
+        ),
+        _ => (m.body_text.clone(), None),
+    };
+    MsgView {
+        id: m.id.to_string(),
+        internal: m.visibility == Visibility::Internal,
+        author,
+        author_kind: m.author_kind.as_str(),
+        channel_label: tr.label("channel", m.channel.as_str()),
+        time: tr.date(m.created_at),
+        iso: m.created_at.to_rfc3339(),
+        delivery: m
+            .delivery_state
+            .map(|d| (d.as_str(), tr.label("delivery", d.as_str()))),
+        delivery_error: m.delivery_error.clone(),
+        html: m.body_html.clone(),
+        text,
+        quoted,
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| {
+                (
+                    format!("/api/v1/attachments/{}", a.id),
+                    a.filename.clone(),
+                    size(a.size),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / 1048576.0),
+    }
+}
+
+/// `GET /app/t/{number}`.
+pub async fn page(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    let r = number_of(&number)?;
+    html(&render(&app, &ctx, r, None).await?)
+}
+
+/// `POST /app/t/{number}/props`: the properties panel.
+pub async fn update(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number)?;
+    let bad = |field: &str| UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, tr, format!("{field}: {}", tr.t("error.invalid")));
+    let id_or_none = |name: &str| -> Result<Option<Option<String>>, UiError> {
+        Ok(f.get(name).map(|v| Some(v.trim().to_owned()).filter(|s| !s.is_empty())))
+    };
+    let mut patch = TicketPatch::default();
+    if let Some(s) = f.text("status") {
+        patch.status = Some(Status::parse(s).map_err(|_| bad("status"))?);
+    }
+    if let Some(p) = f.text("priority") {
+        patch.priority = Some(Priority::parse(p).map_err(|_| bad("priority"))?);
+    }
+    if let Some(a) = id_or_none("assignee")? {
+        patch.assignee_id = Some(match a {
+            Some(s) => Some(s.parse::<UserId>().map_err(|_| bad("assignee"))?),
+            None => None,
+        });
+    }
+    if f.get("assign_me").is_some() {
+        patch.assignee_id = Some(Some(f.ctx.p.user_id));
+    }
+    if let Some(t) = id_or_none("team")? {
+        patch.team_id = Some(match t {
+            Some(s) => Some(s.parse::<TeamId>().map_err(|_| bad("team"))?),
+            None => None,
+        });
+    }
+    if let Some(t) = f.text("tier") {
+        patch.tier = Some(t.parse().map_err(|_| bad("tier"))?);
+    }
+    if let Some(c) = f.get("category") {
+        patch.category = Some(Some(c.trim().to_owned()).filter(|s| !s.is_empty()));
+    }
+    if let Some(tags) = f.get("tags") {
+        patch.tags = Some(
+            tags.split(',')
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        );
+    }
+    if f.get("fields_present").is_some() {
+        let defs = app.engine.fields(&f.ctx.p).await.or_page(tr)?;
+        let mut m = Map::new();
+        for d in defs {
+            let name = format!("cf.{}", d.key);
+            let v = match d.field_type {
+                FieldType::Checkbox => Value::Bool(f.checked(&name)),
+                FieldType::Number => match f.text(&name) {
+                    None => Value::Null,
+                    Some(s) => s
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                        .ok_or_else(|| bad(&d.label))?,
+                },
+                _ => f
+                    .text(&name)
+                    .map(|s| Value::String(s.to_owned()))
+                    .unwrap_or(Value::Null),
+            };
+            m.insert(d.key, v);
+        }
+        patch.custom_fields = Some(m);
+    }
+    app.engine
+        .update_ticket(&f.ctx.p, r, patch)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/reply`: a public reply or an internal note, with files.
+/// Multipart, so the CSRF token is checked here.
+pub async fn reply(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    mut mp: Multipart,
+) -> Result<Response, UiError> {
+    let tr = ctx.tr;
+    let r = number_of(&number)?;
+    let mut csrf = None;
+    let mut body = String::new();
+    let mut visibility = Visibility::Internal;
+    let mut status = None;
+    let mut attachments = Vec::new();
+    let too_many = || {
+        UiError::Message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tr,
+            format!(
+                "{} ({})",
+                tr.t("error.too_large"),
+                app.engine.limits.max_attachments_per_message
+            ),
+        )
+    };
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(UiError::Message(e.status(), tr, e.body_text()));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        // Nothing is stored before the token is seen: the form sends it first.
+        if name != "_csrf" && !csrf_ok(&ctx, &headers, csrf.as_deref()) {
+            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+        }
+        match name.as_str() {
+            "_csrf" => csrf = field.text().await.ok(),
+            "body" => body = field.text().await.unwrap_or_default(),
+            "visibility" => {
+                if field.text().await.unwrap_or_default() == "public" {
+                    visibility = Visibility::Public;
+                }
+            }
+            "status" => {
+                let s = field.text().await.unwrap_or_default();
+                if !s.is_empty() {
+                    status = Some(Status::parse(&s).map_err(|_| {
+                        UiError::Status(StatusCode::UNPROCESSABLE_ENTITY, tr, "error.invalid")
+                    })?);
+                }
+            }
+            "files" => {
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
+                if filename.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                if attachments.len() >= app.engine.limits.max_attachments_per_message {
+                    return Err(too_many());
+                }
+                let a = app
+                    .engine
+                    .upload_attachment(&ctx.p, &filename, &content_type, bytes.to_vec())
+                    .await
+                    .or_page(tr)?;
+                attachments.push(a.id);
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok(&ctx, &headers, csrf.as_deref()) {
+        return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+    }
+    let msg = NewMessage {
+        body: Body {
+            text: body,
+            html: None,
+            attachments,
+        },
+        visibility,
+        as_customer: false,
+        status,
+        external_id: None,
+        imported: false,
+    };
+    match app.engine.add_message(&ctx.p, r, msg, None).await {
+        Ok(_) => Ok(done(
+            &format!("/app/t/{number}"),
+            if visibility == Visibility::Public {
+                "flash.reply_sent"
+            } else {
+                "flash.note_added"
+            },
+        )),
+        Err(e) => {
+            let Some(detail) = super::describe(&e) else {
+                return Err(UiError::engine(e, tr));
+            };
+            let page = render(&app, &ctx, r, Some(detail)).await?;
+            let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok((status, axum::response::Html(askama::Template::render(&page)?)).into_response())
+        }
+    }
+}
+
+use axum::response::IntoResponse;
+
+pub struct TimelineRow {
+    pub time: String,
+    pub iso: String,
+    pub what: String,
+    pub ticket: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+pub struct CustomerPage {
+    pub chrome: Chrome,
+    pub name: String,
+    pub language: String,
+    pub notes: String,
+    pub identities: Vec<(String, String)>,
+    pub tickets: Vec<(i64, String, String, &'static str, String)>,
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// `GET /app/customers/{id}`: the profile, tickets and timeline of a customer.
+pub async fn customer_page(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    let tr = ctx.tr;
+    let id: CustomerId = id
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
+    let c = app.engine.customer(&ctx.p, id).await.or_page(tr)?;
+    let tickets = app
+        .engine
+        .tickets(
+            &ctx.p,
+            &Filter {
+                customer: Some(c.id),
+                ..Default::default()
+            },
+            None,
+            Some(100),
+        )
+        .await
+        .or_page(tr)?;
+    let events = app
+        .engine
+        .customer_timeline(&ctx.p, c.id, None, Some(100))
+        .await
+        .or_page(tr)?;
+    let numbers: std::collections::HashMap<TicketId, i64> =
+        tickets.iter().map(|t| (t.id, t.number)).collect();
+    let page = CustomerPage {
+        chrome: ctx.chrome(c.name.clone()),
+        name: c.name.clone(),
+        language: c.language.clone().unwrap_or_default(),
+        notes: c.notes.clone(),
+        identities: c
+            .identities
+            .iter()
+            .map(|i| (i.kind.as_str().to_owned(), i.value.clone()))
+            .collect(),
+        tickets: tickets
+            .iter()
+            .map(|t| {
+                (
+                    t.number,
+                    t.subject.clone(),
+                    tr.label("status", t.status.as_str()),
+                    t.status.as_str(),
+                    tr.date(t.created_at),
+                )
+            })
+            .collect(),
+        timeline: events
+            .iter()
+            .map(|e| TimelineRow {
+                time: tr.date(e.created_at),
+                iso: e.created_at.to_rfc3339(),
+                what: tr.label("event", &e.kind.replace('.', "_")),
+                ticket: e
+                    .ticket_id
+                    .and_then(|t| numbers.get(&t))
+                    .map(|n| n.to_string()),
+            })
+            .collect(),
+    };
+    html(&page)
+}

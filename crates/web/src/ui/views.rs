@@ -1,0 +1,494 @@
+//! The inbox: standard views with counts, filters, search, sort, paging and bulk
+//! actions. The page re-renders itself (one handler) when the live socket reports
+//! a change.
+
+use super::i18n::Tr;
+use super::{Chrome, Ctx, Form, OrPage, UiError, done, html, safe_next};
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use domain::ids::*;
+use domain::ticket::{Channel, Priority, Status};
+use engine::tickets::{TicketPatch, TicketRef};
+use std::collections::HashMap;
+use store::tickets::{Filter, OPEN_STATUSES, Sort, Ticket};
+
+/// Rows per inbox page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// People and teams of the workspace, for names and pickers.
+pub struct Directory {
+    pub users: Vec<(UserId, String)>,
+    pub teams: Vec<(TeamId, String)>,
+}
+
+impl Directory {
+    pub async fn load(app: &AppState, ctx: &Ctx) -> Result<Directory, UiError> {
+        let users = app
+            .engine
+            .users(&ctx.p, None, Some(200))
+            .await
+            .or_page(ctx.tr)?
+            .into_iter()
+            .filter(|u| u.user.active)
+            .map(|u| (u.user.id, u.user.name))
+            .collect();
+        let teams = app
+            .engine
+            .teams(&ctx.p, None, Some(200))
+            .await
+            .or_page(ctx.tr)?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        Ok(Directory { users, teams })
+    }
+    pub fn user(&self, id: Option<UserId>) -> String {
+        id.and_then(|id| self.users.iter().find(|(u, _)| *u == id))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    }
+    pub fn team(&self, id: Option<TeamId>) -> String {
+        id.and_then(|id| self.teams.iter().find(|(t, _)| *t == id))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A value and its label, for a `<select>`.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub fn opts<T: Copy>(
+    items: &[T],
+    as_str: fn(T) -> &'static str,
+    tr: &Tr,
+    prefix: &str,
+    selected: &str,
+) -> Vec<Opt> {
+    items
+        .iter()
+        .map(|i| {
+            let v = as_str(*i);
+            Opt {
+                value: v.to_owned(),
+                label: tr.label(prefix, v),
+                selected: v == selected,
+            }
+        })
+        .collect()
+}
+
+pub struct ViewLink {
+    pub label: String,
+    pub href: String,
+    pub count: String,
+    pub active: bool,
+    pub key: String,
+}
+
+pub struct Row {
+    pub id: String,
+    pub number: i64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub priority: &'static str,
+    pub priority_label: String,
+    pub channel_label: String,
+    pub customer: String,
+    pub assignee: String,
+    pub updated: String,
+    pub updated_iso: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+pub struct InboxPage {
+    pub chrome: Chrome,
+    pub views: Vec<ViewLink>,
+    pub view: String,
+    pub rows: Vec<Row>,
+    pub statuses: Vec<Opt>,
+    pub priorities: Vec<Opt>,
+    pub channels: Vec<Opt>,
+    pub assignees: Vec<Opt>,
+    pub teams: Vec<Opt>,
+    pub sorts: Vec<Opt>,
+    pub bulk_statuses: Vec<Opt>,
+    pub bulk_users: Vec<Opt>,
+    pub tag: String,
+    pub q: String,
+    pub total: String,
+    pub range: String,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    pub here: String,
+}
+
+/// The inbox's query: the view and the filters, all optional.
+#[derive(Default)]
+struct InboxQuery {
+    view: String,
+    status: String,
+    priority: String,
+    channel: String,
+    assignee: String,
+    team: String,
+    tag: String,
+    q: String,
+    sort: String,
+    page: i64,
+}
+
+impl InboxQuery {
+    fn parse(raw: Option<&str>) -> InboxQuery {
+        let mut q = InboxQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).take(50) {
+            let v: String = v.chars().take(200).collect();
+            match &*k {
+                "view" => q.view = v,
+                "status" => q.status = v,
+                "priority" => q.priority = v,
+                "channel" => q.channel = v,
+                "assignee" => q.assignee = v,
+                "team" => q.team = v,
+                "tag" => q.tag = v.trim().to_lowercase(),
+                "q" => q.q = v.trim().to_owned(),
+                "sort" => q.sort = v,
+                "page" => q.page = v.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        if q.view.is_empty() {
+            q.view = "mine".into();
+        }
+        q.page = q.page.clamp(0, 2000);
+        q
+    }
+
+    fn href(&self, page: i64) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("view", &self.view),
+            ("status", &self.status),
+            ("priority", &self.priority),
+            ("channel", &self.channel),
+            ("assignee", &self.assignee),
+            ("team", &self.team),
+            ("tag", &self.tag),
+            ("q", &self.q),
+            ("sort", &self.sort),
+        ] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        if page > 0 {
+            s.append_pair("page", &page.to_string());
+        }
+        format!("/app?{}", s.finish())
+    }
+
+    /// The view's filter, narrowed by the filters the person set.
+    fn filter(&self, me: UserId, solved_since: domain::Timestamp) -> Filter {
+        let mut f = Filter::default();
+        match self.view.as_str() {
+            "unassigned" => {
+                f.statuses = OPEN_STATUSES.to_vec();
+                f.assignee = Some(None);
+            }
+            "all" => f.statuses = OPEN_STATUSES.to_vec(),
+            "pending" => f.statuses = vec![Status::Pending],
+            "solved" => {
+                f.statuses = vec![Status::Solved];
+                f.solved_since = Some(solved_since);
+            }
+            v => match v.strip_prefix("team:").and_then(|t| t.parse::<TeamId>().ok()) {
+                Some(team) => {
+                    f.statuses = OPEN_STATUSES.to_vec();
+                    f.team = Some(Some(team));
+                }
+                None => {
+                    f.statuses = OPEN_STATUSES.to_vec();
+                    f.assignee = Some(Some(me));
+                }
+            },
+        }
+        if let Ok(s) = Status::parse(&self.status) {
+            f.statuses = vec![s];
+        }
+        if let Ok(p) = Priority::parse(&self.priority) {
+            f.priorities = vec![p];
+        }
+        if let Ok(c) = Channel::parse(&self.channel) {
+            f.channels = vec![c];
+        }
+        match self.assignee.as_str() {
+            "none" => f.assignee = Some(None),
+            a => {
+                if let Ok(u) = a.parse::<UserId>() {
+                    f.assignee = Some(Some(u));
+                }
+            }
+        }
+        match self.team.as_str() {
+            "none" => f.team = Some(None),
+            t => {
+                if let Ok(t) = t.parse::<TeamId>() {
+                    f.team = Some(Some(t));
+                }
+            }
+        }
+        if !self.tag.is_empty() {
+            f.tag = Some(self.tag.clone());
+        }
+        if !self.q.is_empty() {
+            f.text = Some(self.q.clone());
+        }
+        f.sort = Sort::parse(&self.sort).unwrap_or_default();
+        f
+    }
+}
+
+/// `GET /app`: the inbox.
+pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let tr = ctx.tr;
+    let q = InboxQuery::parse(ctx.query.as_deref());
+    let since = app.engine.recently_solved_since();
+    let filter = q.filter(ctx.p.user_id, since);
+    let (tickets, total) = app
+        .engine
+        .ticket_page(&ctx.p, &filter, q.page * PAGE_SIZE, PAGE_SIZE)
+        .await
+        .or_page(tr)?;
+    let counts = app.engine.view_counts(&ctx.p).await.or_page(tr)?;
+    let dir = Directory::load(&app, &ctx).await?;
+    let customer_ids: Vec<CustomerId> = tickets.iter().map(|t| t.customer_id).collect();
+    let names = app
+        .engine
+        .customer_names(&ctx.p, &customer_ids)
+        .await
+        .or_page(tr)?;
+
+    let mut views = vec![
+        ("mine", "view.mine", counts.mine),
+        ("unassigned", "view.unassigned", counts.unassigned),
+        ("all", "view.all_open", counts.all_open),
+        ("pending", "view.pending", counts.pending),
+        ("solved", "view.solved", counts.recently_solved),
+    ]
+    .into_iter()
+    .map(|(key, label, n)| ViewLink {
+        label: tr.t(label).to_owned(),
+        href: format!("/app?view={key}"),
+        count: tr.num(n),
+        active: q.view == key,
+        key: key.to_owned(),
+    })
+    .collect::<Vec<_>>();
+    let team_counts: HashMap<TeamId, i64> = counts.teams.iter().copied().collect();
+    for (id, name) in &dir.teams {
+        let key = format!("team:{id}");
+        views.insert(
+            views.len() - 2,
+            ViewLink {
+                label: name.clone(),
+                href: format!("/app?view={key}"),
+                count: tr.num(team_counts.get(id).copied().unwrap_or(0)),
+                active: q.view == key,
+                key,
+            },
+        );
+    }
+    let rows = tickets
+        .iter()
+        .map(|t| row(t, &tr, &dir, &names))
+        .collect();
+
+    let mut assignees = vec![Opt {
+        value: "none".into(),
+        label: tr.t("inbox.unassigned").into(),
+        selected: q.assignee == "none",
+    }];
+    assignees.extend(dir.users.iter().map(|(id, n)| Opt {
+        value: id.to_string(),
+        label: n.clone(),
+        selected: q.assignee == id.to_string(),
+    }));
+    let mut teams = vec![Opt {
+        value: "none".into(),
+        label: tr.t("inbox.no_team").into(),
+        selected: q.team == "none",
+    }];
+    teams.extend(dir.teams.iter().map(|(id, n)| Opt {
+        value: id.to_string(),
+        label: n.clone(),
+        selected: q.team == id.to_string(),
+    }));
+    let first = q.page * PAGE_SIZE;
+    let shown = first + tickets.len() as i64;
+    let range = if total == 0 {
+        String::new()
+    } else {
+        tr.tf(
+            "inbox.range",
+            &[
+                ("from", &tr.num(first + 1)),
+                ("to", &tr.num(shown)),
+                ("total", &tr.num(total)),
+            ],
+        )
+    };
+    let title = views
+        .iter()
+        .find(|v| v.active)
+        .map(|v| v.label.clone())
+        .unwrap_or_else(|| tr.t("inbox.title").to_owned());
+    let page = InboxPage {
+        chrome: ctx.chrome(title),
+        views,
+        view: q.view.clone(),
+        rows,
+        statuses: opts(Status::ALL, Status::as_str, &tr, "status", &q.status),
+        priorities: opts(Priority::ALL, Priority::as_str, &tr, "priority", &q.priority),
+        channels: opts(Channel::ALL, Channel::as_str, &tr, "channel", &q.channel),
+        assignees,
+        teams,
+        sorts: opts(&Sort::ALL, Sort::as_str, &tr, "sort", &q.sort),
+        bulk_statuses: opts(
+            &[Status::Open, Status::Pending, Status::OnHold, Status::Solved],
+            Status::as_str,
+            &tr,
+            "status",
+            "",
+        ),
+        bulk_users: dir
+            .users
+            .iter()
+            .map(|(id, n)| Opt {
+                value: id.to_string(),
+                label: n.clone(),
+                selected: false,
+            })
+            .collect(),
+        tag: q.tag.clone(),
+        q: q.q.clone(),
+        total: tr.num(total),
+        range,
+        prev_href: (q.page > 0).then(|| q.href(q.page - 1)),
+        next_href: (shown < total).then(|| q.href(q.page + 1)),
+        here: q.href(q.page),
+    };
+    html(&page)
+}
+
+fn row(t: &Ticket, tr: &Tr, dir: &Directory, names: &HashMap<CustomerId, String>) -> Row {
+    Row {
+        id: t.id.to_string(),
+        number: t.number,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        status_label: tr.label("status", t.status.as_str()),
+        priority: t.priority.as_str(),
+        priority_label: tr.label("priority", t.priority.as_str()),
+        channel_label: tr.label("channel", t.channel.as_str()),
+        customer: names.get(&t.customer_id).cloned().unwrap_or_default(),
+        assignee: dir.user(t.assignee_id),
+        updated: tr.date(t.updated_at),
+        updated_iso: t.updated_at.to_rfc3339(),
+    }
+}
+
+/// `POST /app/bulk`: one change applied to the selected tickets. Each ticket is
+/// changed on its own; tickets the change does not apply to (a closed one, say) are
+/// counted and left as they were.
+pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let ids: Vec<TicketId> = f
+        .all("ids")
+        .take(500)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let back = safe_next(f.get("next")).to_owned();
+    if ids.is_empty() {
+        return Ok(done(&back, "flash.bulk_none"));
+    }
+    let op = f.get("op").unwrap_or_default();
+    let tag = f.text("tag_value").map(str::to_lowercase);
+    let patch = match op {
+        "assign_me" => TicketPatch {
+            assignee_id: Some(Some(f.ctx.p.user_id)),
+            ..Default::default()
+        },
+        "assign" => {
+            let user = match f.get("assignee_value").unwrap_or_default() {
+                "none" | "" => None,
+                s => Some(s.parse::<UserId>().map_err(|_| {
+                    UiError::Status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, tr, "error.invalid")
+                })?),
+            };
+            TicketPatch {
+                assignee_id: Some(user),
+                ..Default::default()
+            }
+        }
+        "status" => TicketPatch {
+            status: Some(Status::parse(f.get("status_value").unwrap_or_default()).map_err(|_| {
+                UiError::Status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, tr, "error.invalid")
+            })?),
+            ..Default::default()
+        },
+        "tag" if tag.is_some() => TicketPatch::default(),
+        _ => {
+            return Err(UiError::Status(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                tr,
+                "error.invalid",
+            ));
+        }
+    };
+    let mut failed = 0;
+    for id in ids {
+        let mut patch = patch.clone();
+        if let Some(tag) = &tag
+            && op == "tag"
+        {
+            match app.engine.ticket(&f.ctx.p, TicketRef::Id(id)).await {
+                Ok(t) => {
+                    let mut tags = t.tags.clone();
+                    if !tags.contains(tag) {
+                        tags.push(tag.clone());
+                    }
+                    patch.tags = Some(tags);
+                }
+                Err(_) => {
+                    failed += 1;
+                    continue;
+                }
+            }
+        }
+        if let Err(e) = app
+            .engine
+            .update_ticket(&f.ctx.p, TicketRef::Id(id), patch)
+            .await
+        {
+            if matches!(e, engine::EngineError::Forbidden(_)) {
+                return Err(UiError::engine(e, tr));
+            }
+            failed += 1;
+        }
+    }
+    Ok(done(
+        &back,
+        if failed == 0 {
+            "flash.bulk_done"
+        } else {
+            "flash.bulk_partial"
+        },
+    ))
+}
