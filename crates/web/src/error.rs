@@ -155,7 +155,11 @@ pub async fn finish_problems(
             && res
                 .headers()
                 .get(header::CONTENT_TYPE)
-                .is_none_or(|v| !v.as_bytes().starts_with(b"application/problem+json")) =>
+                .is_none_or(|v| {
+                    // Pages of the UI explain their own errors.
+                    !v.as_bytes().starts_with(b"application/problem+json")
+                        && !v.as_bytes().starts_with(b"text/html")
+                }) =>
         {
             let detail = match status {
                 StatusCode::NOT_FOUND => "no such resource",

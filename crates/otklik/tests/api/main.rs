@@ -8,6 +8,8 @@
 mod helpers;
 
 mod auth;
+mod browser;
+mod cdp;
 mod cli;
 mod customers;
 mod durability;
@@ -17,6 +19,7 @@ mod isolation;
 mod jobs;
 mod mail_server;
 mod tickets;
+mod ui;
 
 /// Declares `sqlite` and `postgres` test variants of each scenario function.
 #[macro_export]

@@ -1,0 +1,284 @@
+//! The agent workspace in a real browser: Debian's headless Chromium driven over
+//! the DevTools protocol (`cargo xtask ci` installs it). A failing test keeps a
+//! screenshot of every page in `target/browser-artifacts/`.
+
+use crate::cdp::{Browser, Page, chromium_path};
+use crate::helpers::{Backend, TestApp, spawn};
+use futures::FutureExt;
+use serde_json::json;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+fn artifacts() -> std::path::PathBuf {
+    std::env::var("OTKLIK_TEST_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-artifacts")
+        })
+}
+
+/// Runs a browser scenario; on failure, screenshots every page before failing.
+async fn with_browser<F, Fut>(test: &str, scenario: F)
+where
+    F: FnOnce(Arc<Browser>, TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(path) = chromium_path() else { return };
+    let app = spawn(Backend::Sqlite).await.expect("app");
+    let browser = Arc::new(Browser::launch(&path).await);
+    let outcome = AssertUnwindSafe(scenario(browser.clone(), app))
+        .catch_unwind()
+        .await;
+    if let Err(panic) = outcome {
+        browser.screenshots(&artifacts(), test).await;
+        std::panic::resume_unwind(panic);
+    }
+    if let Ok(b) = Arc::try_unwrap(browser) {
+        b.close().await;
+    }
+}
+
+/// Creates an agent with a display name; returns the user's id.
+async fn agent(app: &TestApp, email: &str, name: &str, role: &str) -> String {
+    let u = app
+        .post(
+            "/api/v1/users",
+            json!({"email": email, "name": name, "role": role, "password": "user-password"}),
+        )
+        .await
+        .expect(201);
+    u["id"].as_str().expect("id").to_owned()
+}
+
+/// Signs in through the login form.
+async fn login(page: &Page, app: &TestApp, email: &str, password: &str) {
+    page.goto(&app.url("/login")).await;
+    page.eval(&format!(
+        "(() => {{ const f = document.getElementById('login');
+            f.workspace.value = 'alpha'; f.email.value = {email:?}; f.password.value = {password:?};
+            f.submit(); }})()"
+    ))
+    .await;
+    page.wait_for("location.pathname === '/app' && document.readyState === 'complete'", "the inbox after login")
+        .await;
+}
+
+fn text_of(selector: &str) -> String {
+    format!("(document.querySelector({selector:?}) || {{textContent: ''}}).textContent")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_work_one_ticket_live() {
+    with_browser("two_agents_work_one_ticket_live", |b, app| async move {
+        agent(&app, "anna@alpha.test", "Anna Agent", "agent").await;
+        let boris_id = agent(&app, "boris@alpha.test", "Boris Agent", "agent").await;
+        let t = app.ticket("Заказ не пришёл", "shopper@example.com").await;
+        let number = t["number"].as_i64().expect("number");
+        let path = format!("/app/t/{number}");
+
+        let anna = b.page("anna").await;
+        let boris = b.page("boris").await;
+        login(&anna, &app, "anna@alpha.test", "user-password").await;
+        login(&boris, &app, "boris@alpha.test", "user-password").await;
+
+        // Boris is on the ticket; the marker proves his page never reloads.
+        boris.goto(&app.url(&path)).await;
+        boris.eval("window.__marker = 'kept'").await;
+        boris.wait_for("document.body.dataset.live === '1'", "Boris's live socket").await;
+
+        // Anna finds it in "All open" and opens it from the keyboard.
+        anna.goto(&app.url("/app?view=all")).await;
+        anna.wait_for(&format!("document.querySelector('.row[data-number=\"{number}\"]')"), "the ticket row").await;
+        anna.key("j").await;
+        anna.wait_for("document.querySelector('.row.selected')", "j selects a row").await;
+        anna.key("o").await;
+        anna.wait_for(&format!("location.pathname === '{path}'"), "o opens the ticket").await;
+        anna.wait_for("document.body.dataset.live === '1'", "Anna's live socket").await;
+
+        // Boris is told Anna is here, then that she is typing.
+        boris.wait_for(&format!("{}.includes('Anna Agent')", text_of("#presence")), "presence of Anna").await;
+        anna.key("r").await;
+        anna.wait_for("document.activeElement.id === 'body' && document.getElementById('mode-public').checked", "r starts a public reply").await;
+        anna.type_text("Здравствуйте! Отправили заказ повторно.").await;
+        boris.wait_for(&format!("{}.includes('typing')", text_of("#presence")), "Anna typing").await;
+
+        anna.eval("document.getElementById('composer').requestSubmit()").await;
+        anna.wait_for("location.search.includes('flash.reply_sent')", "the reply is sent").await;
+        assert_eq!(
+            anna.eval("[...document.querySelectorAll('#thread .msg')].pop().textContent.includes('Отправили заказ повторно')").await,
+            json!(true)
+        );
+        // Boris sees the reply without reloading.
+        boris.wait_for("[...document.querySelectorAll('#thread .msg')].some(m => m.textContent.includes('Отправили заказ повторно'))", "the reply live").await;
+        assert_eq!(boris.eval("window.__marker").await, json!("kept"));
+
+        // Anna takes it (a) and solves it (s); Boris's status chip follows.
+        anna.key("a").await;
+        anna.wait_for("document.querySelector('#prop-assignee').selectedOptions[0].textContent === 'Anna Agent'", "a assigns to me").await;
+        anna.key("s").await;
+        boris.wait_for(&format!("{}.trim() === 'Solved'", text_of("#status-chip")), "the status change live").await;
+        assert_eq!(boris.eval("window.__marker").await, json!("kept"));
+        let got = app.get(&format!("/api/v1/tickets/{}", t["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!(got["status"], "solved");
+
+        // Boris's inbox takes a new ticket in live, and an assignment alerts him.
+        boris.goto(&app.url("/app?view=all")).await;
+        boris.eval("window.__marker = 'inbox'").await;
+        boris.wait_for("document.body.dataset.live === '1'", "socket on the inbox").await;
+        let fresh = app.ticket("Новая заявка из чата", "second@example.com").await;
+        boris.wait_for(&format!("{}.includes('Новая заявка из чата')", text_of("#rows")), "the new ticket live").await;
+        app.patch(
+            &format!("/api/v1/tickets/{}", fresh["id"].as_str().unwrap()),
+            json!({"assignee_id": boris_id}),
+        )
+        .await
+        .expect(200);
+        boris.wait_for(&format!("{}.includes('Assigned to you')", text_of("#toast")), "the assignment alert").await;
+        assert_eq!(boris.eval("window.__marker").await, json!("inbox"));
+
+        // "/" goes to search and "?" lists the shortcuts.
+        boris.key("/").await;
+        boris.wait_for("document.activeElement.id === 'search'", "/ focuses search").await;
+        boris.key("Escape").await;
+        boris.key("?").await;
+        boris.wait_for("document.getElementById('keys').open", "? shows the shortcuts").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn languages_fonts_and_a_phone_sized_screen() {
+    with_browser("languages_fonts_and_a_phone_sized_screen", |b, app| async move {
+        let t = app.ticket("Не могу оплатить заказ картой, страница оплаты выдаёт ошибку", "shopper@example.com").await;
+        let number = t["number"].as_i64().expect("number");
+        let p = b.page("owner").await;
+        login(&p, &app, "owner@alpha.test", "alpha-password").await;
+
+        for (lang, inbox, mine) in [("ru", "Входящие", "Мои открытые"), ("th", "กล่องงาน", "งานเปิดของฉัน"), ("en", "Inbox", "My open")] {
+            p.eval(&format!("document.querySelector('.menu-body a[data-lang=\"{lang}\"]').click()")).await;
+            p.wait_for(&format!("document.documentElement.lang === '{lang}' && document.readyState === 'complete'"), "the language switch").await;
+            assert_eq!(p.eval(&format!("{}.trim()", text_of(".views a[data-view=mine] span"))).await, json!(mine));
+            assert_eq!(p.eval(&format!("{}.trim()", text_of(".menu-body a[href='/app']"))).await, json!(inbox));
+            if lang == "th" {
+                // Thai text is set in the embedded Noto Sans Thai, and dates count
+                // years in the Buddhist era.
+                let loaded = p.eval("document.fonts.ready.then(() => [...document.fonts].filter(f => f.family.includes('Noto Sans Thai') && f.status === 'loaded').length)").await;
+                assert!(loaded.as_i64().unwrap_or(0) >= 1, "Thai font not loaded: {loaded}");
+                p.goto(&app.url(&format!("/app/t/{number}"))).await;
+                let date = p.eval(&text_of("#thread time")).await;
+                assert!(date.as_str().unwrap_or_default().contains("25"), "a Buddhist-era year: {date}");
+                p.goto(&app.url("/app")).await;
+            }
+            if lang == "ru" {
+                let loaded = p.eval("document.fonts.ready.then(() => [...document.fonts].filter(f => f.family === 'Noto Sans' && f.status === 'loaded').length)").await;
+                assert!(loaded.as_i64().unwrap_or(0) >= 1, "Noto Sans not loaded: {loaded}");
+            }
+        }
+
+        // A phone: the inbox, the ticket and the reply box fit in 375 px.
+        p.viewport(375, 740, true).await;
+        let fits = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth";
+        p.goto(&app.url("/app?view=all")).await;
+        assert_eq!(p.eval(fits).await, json!(true), "inbox scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
+        p.eval("document.querySelector('.filters-box').open = true").await;
+        assert_eq!(p.eval(fits).await, json!(true), "open filters scroll sideways");
+        p.goto(&app.url(&format!("/app/t/{number}"))).await;
+        assert_eq!(p.eval(fits).await, json!(true), "ticket scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
+        p.key("r").await;
+        p.type_text("Проверьте, пожалуйста, ещё раз — ссылка: https://shop.example/orders/1042/payment?attempt=2&source=support-reply-from-phone").await;
+        assert_eq!(p.eval(fits).await, json!(true), "reply box scrolls sideways");
+        let send_visible = p.eval("(() => { const r = document.getElementById('send').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })()").await;
+        assert_eq!(send_visible, json!(true));
+    })
+    .await;
+}
+
+/// Classic XSS vectors in email-like HTML. Each would set `window.__xss` or open
+/// a dialog if it ran.
+const XSS: &[&str] = &[
+    "<script>window.__xss=1</script>",
+    "<img src=x onerror=\"window.__xss=2\">",
+    "<svg onload=\"window.__xss=3\"></svg>",
+    "<svg><script>window.__xss=4</script></svg>",
+    "<a href=\"javascript:window.__xss=5\" id=\"jslink\">click</a>",
+    "<iframe src=\"javascript:parent.__xss=6\"></iframe>",
+    "<iframe srcdoc=\"<script>parent.__xss=7</script>\"></iframe>",
+    "<body onload=\"window.__xss=8\">",
+    "<div style=\"background:url(javascript:window.__xss=9)\">styled</div>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=\"window.__xss=10\">",
+    "<form action=\"javascript:window.__xss=11\"><button id=\"xbtn\">go</button></form>",
+    "<object data=\"javascript:window.__xss=12\"></object>",
+    "<embed src=\"javascript:window.__xss=13\">",
+    "<input autofocus onfocus=\"window.__xss=14\">",
+    "<details open ontoggle=\"window.__xss=15\">",
+    "<video><source onerror=\"window.__xss=16\"></video>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:window.__xss=17\">",
+    "<base href=\"javascript:window.__xss=18//\">",
+    "<noscript><p title=\"</noscript><img src=x onerror=window.__xss=19>\">",
+    "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;:window.__xss=20\" id=\"enclink\">x</a>",
+    "<img src=\"x\" alt=\"\" onerror=alert(21)>",
+    "<scr<script>ipt>window.__xss=22</scr</script>ipt>",
+    "<link rel=\"import\" href=\"data:text/html,<script>parent.__xss=23</script>\">",
+    "<a href=\"data:text/html,<script>alert(24)</script>\" id=\"datalink\">d</a>",
+    "<marquee onstart=\"window.__xss=25\">m</marquee>",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_html_never_runs_script() {
+    with_browser("customer_html_never_runs_script", |b, app| async move {
+        let mailbox = app
+            .post(
+                "/api/v1/channels/email",
+                json!({"name": "Support", "address": "support@alpha.test", "inbound": {"kind": "pipe"}}),
+            )
+            .await
+            .expect(201);
+        let html = XSS.join("\r\n<br>\r\n");
+        let raw = format!(
+            "From: Mallory <mallory@example.com>\r\nTo: support@alpha.test\r\nSubject: <script>window.__xss=99</script> Invoice\r\n\
+             Message-ID: <xss-1@example.com>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0300\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Invoice attached.\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Invoice</p>{html}</body></html>\r\n--b1--\r\n"
+        );
+        app.raw(
+            "POST",
+            &format!("/api/v1/channels/email/{}/inbound", mailbox["id"].as_str().unwrap()),
+            &app.token,
+            "message/rfc822",
+            raw.into_bytes(),
+        )
+        .await
+        .expect(202);
+        let list = app.get("/api/v1/tickets").await.expect(200);
+        let number = list["items"][0]["number"].as_i64().expect("a ticket from the email");
+
+        let p = b.page("owner").await;
+        login(&p, &app, "owner@alpha.test", "alpha-password").await;
+        p.goto(&app.url(&format!("/app/t/{number}"))).await;
+        p.wait_for("document.querySelector('#thread .body.html')", "the HTML message").await;
+        // Give delayed handlers (onerror, onload, autofocus) their chance, and click
+        // the links and buttons a person might click.
+        p.eval("['jslink','enclink','xbtn','datalink'].forEach(id => { const e = document.getElementById(id); if (e) e.click(); })").await;
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        p.wait_for("document.readyState === 'complete'", "still on the page").await;
+
+        assert_eq!(p.eval("typeof window.__xss").await, json!("undefined"), "a vector ran");
+        assert!(b.dialogs.lock().unwrap().is_empty(), "a dialog opened: {:?}", b.dialogs.lock().unwrap());
+        // Nothing dangerous even reached the DOM.
+        let leftovers = p
+            .eval(
+                "(() => { const root = document.querySelector('#thread'); const bad = [];
+                  root.querySelectorAll('script,iframe,object,embed,base,meta,link,form,style,svg,math').forEach(e => bad.push(e.tagName));
+                  root.querySelectorAll('*').forEach(e => { for (const a of e.attributes) {
+                    if (/^on/i.test(a.name) || /^\\s*(javascript|data):/i.test(a.value) || a.name === 'srcdoc') bad.push(e.tagName + '@' + a.name); } });
+                  return bad; })()",
+            )
+            .await;
+        assert_eq!(leftovers, json!([]), "unsafe markup reached the page");
+        // The subject is shown as text.
+        let title = p.eval(&text_of(".ticket-head h1")).await;
+        assert!(title.as_str().unwrap_or_default().contains("<script>"), "{title}");
+        assert_eq!(p.eval("typeof window.__xss").await, json!("undefined"));
+    })
+    .await;
+}
