@@ -119,9 +119,15 @@ fn ci() -> Result<()> {
     })?;
     let cluster = step(&mut log, "start PostgreSQL", Cluster::start)?;
     let mail = step(&mut log, "start mail server", mail::MailServer::start)?;
+    let chromium = step(&mut log, "find Chromium", ensure_chromium)?;
+    let artifacts = workspace_root().join("target/browser-artifacts");
+    let _ = fs::remove_dir_all(&artifacts);
     let tests = step(&mut log, "cargo test", || {
         let mut cmd = cargo();
         cmd.args(["test", "--workspace"])
+            .env("OTKLIK_TEST_CHROMIUM", &chromium)
+            .env("OTKLIK_TEST_REQUIRE_BROWSER", "1")
+            .env("OTKLIK_TEST_ARTIFACTS", &artifacts)
             .env("OTKLIK_TEST_PG_URL", cluster.url())
             .env("OTKLIK_TEST_REQUIRE_PG", "1")
             .env("OTKLIK_TEST_MAIL", mail.env_value())
@@ -130,6 +136,12 @@ fn ci() -> Result<()> {
     });
     drop(mail);
     drop(cluster);
+    if tests.is_err() && artifacts.is_dir() {
+        println!(
+            "screenshots of failed browser tests: {}",
+            artifacts.display()
+        );
+    }
     tests?;
     println!("\n==> summary");
     for (name, took) in &log {
@@ -192,6 +204,33 @@ fn find_pg_bin() -> Option<PathBuf> {
         .filter(|bin| has_tools(bin))
         .max_by_key(|bin| version(bin));
     best.or_else(|| env::split_paths(&env::var_os("PATH")?).find(|dir| has_tools(dir)))
+}
+
+/// The headless browser for the UI tests: Debian's Chromium, installed with apt
+/// when absent (as root). The UI's fonts are embedded, so no font packages are needed.
+fn ensure_chromium() -> Result<PathBuf> {
+    let find = || {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+    };
+    if let Some(p) = find() {
+        return Ok(p);
+    }
+    if !is_root() {
+        return fail(
+            "Chromium not found: install the `chromium` package, or run as root so that xtask installs it",
+        );
+    }
+    println!("Chromium not found; installing it with apt-get");
+    run(Command::new("apt-get").arg("update"), "apt-get update")?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut install, "apt-get install chromium")?;
+    find().map_or_else(|| fail("chromium still not found after install"), Ok)
 }
 
 /// Returns the PostgreSQL bin directory, installing the package if it is
@@ -371,4 +410,10 @@ fn free_port() -> Result<u16> {
         Ok(addr) => Ok(addr.port()),
         Err(e) => fail(format!("cannot find a free port: {e}")),
     }
+}
+
+/// The repository's root (xtask lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }

@@ -182,6 +182,17 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Server time of the agent workspace's pages: the inbox over many open tickets
+    /// and a ticket with a long thread, on a fresh embedded database.
+    Ui {
+        #[arg(long, default_value_t = 10_000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        /// Requests measured per page (after 20 for warming up).
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
     /// Ingest a generated spool of varied emails into a fresh embedded database and
     /// report messages/s; verifies that none is lost or doubled.
     Email {
@@ -385,6 +396,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
+                BenchCommand::Ui {
+                    tickets,
+                    messages,
+                    requests,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_ui::ui(tickets.max(1), messages.max(1), requests.max(1)).await
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Email {
                     messages,
                     concurrency,
@@ -537,15 +559,23 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         writeln!(
             out,
-            "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": \"{}\", \"email\": \"{}\", \"password\": \"{}\"}}",
+            "  open:     {base}/login  (workspace {}, {} / {})",
+            crate::demo::WORKSPACE,
+            crate::demo::OWNER,
+            crate::demo::PASSWORD
+        )?;
+        writeln!(
+            out,
+            "  API:      POST {base}/api/v1/auth/login  {{\"workspace\": \"{}\", \"email\": \"{}\", \"password\": \"{}\"}}",
             crate::demo::WORKSPACE,
             crate::demo::OWNER,
             crate::demo::PASSWORD
         )?;
     } else {
+        writeln!(out, "  open:     {base}/login")?;
         writeln!(
             out,
-            "  log in:   POST {base}/api/v1/auth/login  {{\"workspace\": …, \"email\": …, \"password\": …}}"
+            "  API:      POST {base}/api/v1/auth/login  {{\"workspace\": …, \"email\": …, \"password\": …}}"
         )?;
     }
     writeln!(out, "  API docs: {base}/api/v1/openapi.json")?;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_email;
+pub mod bench_ui;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -327,5 +327,8 @@ pub async fn names(
     let rows: Vec<(uuid::Uuid, String)> = c
         .fetch_all(&q.bind_list(ids.iter().copied()).push(")"))
         .await?;
-    Ok(rows.into_iter().map(|(id, n)| (CustomerId(id), n)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (CustomerId(id), n))
+        .collect())
 }

@@ -243,7 +243,7 @@ impl Sort {
             Sort::Oldest => " ORDER BY t.id ASC",
             Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
             Sort::Priority => {
-                " ORDER BY CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END DESC, t.id DESC"
+                " ORDER BY (CASE priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END) DESC, t.id DESC"
             }
         }
     }
@@ -390,7 +390,13 @@ pub async fn view_counts(
     struct Row5([i64; 5]);
     impl FromRow for Row5 {
         fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-            Ok(Row5([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+            Ok(Row5([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ]))
         }
     }
     const OPEN: &str = "t.status IN ('new', 'open', 'on_hold')";

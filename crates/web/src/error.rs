@@ -152,14 +152,11 @@ pub async fn finish_problems(
         Some(p) => p,
         // Errors produced outside handlers (unknown route, wrong method, body limit).
         None if (status.is_client_error() || status.is_server_error())
-            && res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_none_or(|v| {
-                    // Pages of the UI explain their own errors.
-                    !v.as_bytes().starts_with(b"application/problem+json")
-                        && !v.as_bytes().starts_with(b"text/html")
-                }) =>
+            && res.headers().get(header::CONTENT_TYPE).is_none_or(|v| {
+                // Pages of the UI explain their own errors.
+                !v.as_bytes().starts_with(b"application/problem+json")
+                    && !v.as_bytes().starts_with(b"text/html")
+            }) =>
         {
             let detail = match status {
                 StatusCode::NOT_FOUND => "no such resource",

@@ -33,6 +33,11 @@ where
         browser.screenshots(&artifacts(), test).await;
         std::panic::resume_unwind(panic);
     }
+    // OTKLIK_TEST_SCREENSHOTS=1 keeps the last view of every page of a passing run
+    // too, for looking at the screens.
+    if std::env::var("OTKLIK_TEST_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        browser.screenshots(&artifacts(), test).await;
+    }
     if let Ok(b) = Arc::try_unwrap(browser) {
         b.close().await;
     }
@@ -59,8 +64,11 @@ async fn login(page: &Page, app: &TestApp, email: &str, password: &str) {
             f.submit(); }})()"
     ))
     .await;
-    page.wait_for("location.pathname === '/app' && document.readyState === 'complete'", "the inbox after login")
-        .await;
+    page.wait_for(
+        "location.pathname === '/app' && document.readyState === 'complete'",
+        "the inbox after login",
+    )
+    .await;
 }
 
 fn text_of(selector: &str) -> String {
@@ -279,6 +287,15 @@ async fn customer_html_never_runs_script() {
         let title = p.eval(&text_of(".ticket-head h1")).await;
         assert!(title.as_str().unwrap_or_default().contains("<script>"), "{title}");
         assert_eq!(p.eval("typeof window.__xss").await, json!("undefined"));
+        // The watch for dialogs works: one opened on purpose is seen.
+        p.eval("setTimeout(() => alert('probe'), 0)").await;
+        for _ in 0..50 {
+            if !b.dialogs.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(*b.dialogs.lock().unwrap(), vec!["probe".to_owned()]);
     })
     .await;
 }

@@ -19,15 +19,21 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 /// The browser, or `None` when none is configured (plain `cargo test`); under
 /// `cargo xtask ci` a missing browser fails the run.
 pub fn chromium_path() -> Option<PathBuf> {
-    let configured = std::env::var("OTKLIK_TEST_CHROMIUM").ok().filter(|s| !s.is_empty());
+    let configured = std::env::var("OTKLIK_TEST_CHROMIUM")
+        .ok()
+        .filter(|s| !s.is_empty());
     let path = configured
         .map(PathBuf::from)
         .or_else(|| Some(PathBuf::from("/usr/bin/chromium")).filter(|p| p.exists()));
     if path.is_none() {
         if std::env::var("OTKLIK_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("OTKLIK_TEST_REQUIRE_BROWSER=1 but no Chromium was found: the browser suite cannot run");
+            panic!(
+                "OTKLIK_TEST_REQUIRE_BROWSER=1 but no Chromium was found: the browser suite cannot run"
+            );
         }
-        eprintln!("browser test not run: install chromium or set OTKLIK_TEST_CHROMIUM (cargo xtask ci does)");
+        eprintln!(
+            "browser test not run: install chromium or set OTKLIK_TEST_CHROMIUM (cargo xtask ci does)"
+        );
     }
     path
 }
@@ -115,16 +121,20 @@ impl Browser {
             tokio::spawn(async move {
                 while let Some(Ok(msg)) = stream.next().await {
                     let Message::Text(text) = msg else { continue };
-                    let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                    let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                        continue;
+                    };
                     if let Some(id) = v["id"].as_u64() {
                         if let Some(tx) = pending.lock().expect("lock").remove(&id) {
                             let _ = tx.send(v);
                         }
                     } else if v["method"] == "Page.javascriptDialogOpening" {
-                        dialogs
-                            .lock()
-                            .expect("lock")
-                            .push(v["params"]["message"].as_str().unwrap_or_default().to_owned());
+                        dialogs.lock().expect("lock").push(
+                            v["params"]["message"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
                         // Dismiss it, or the page stays blocked.
                         let id = next.fetch_add(1, Ordering::SeqCst);
                         let _ = out.send(
@@ -154,13 +164,22 @@ impl Browser {
     /// A new tab in a fresh browser context (its own cookies).
     pub async fn page(&self, name: &str) -> Page {
         let ctx = self.call("Target.createBrowserContext", json!({})).await;
-        let ctx = ctx["browserContextId"].as_str().expect("context").to_owned();
+        let ctx = ctx["browserContextId"]
+            .as_str()
+            .expect("context")
+            .to_owned();
         let t = self
-            .call("Target.createTarget", json!({"url": "about:blank", "browserContextId": ctx}))
+            .call(
+                "Target.createTarget",
+                json!({"url": "about:blank", "browserContextId": ctx}),
+            )
             .await;
         let target = t["targetId"].as_str().expect("target").to_owned();
         let s = self
-            .call("Target.attachToTarget", json!({"targetId": target, "flatten": true}))
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+            )
             .await;
         let page = Page {
             session: s["sessionId"].as_str().expect("session").to_owned(),
@@ -219,7 +238,15 @@ async fn call(
 
 impl Page {
     pub async fn call(&self, method: &str, params: Value) -> Value {
-        call(&self.out, &self.pending, &self.next, Some(&self.session), method, params).await
+        call(
+            &self.out,
+            &self.pending,
+            &self.next,
+            Some(&self.session),
+            method,
+            params,
+        )
+        .await
     }
 
     /// Evaluates an expression (promises awaited) and returns its JSON value.
@@ -240,8 +267,11 @@ impl Page {
     pub async fn goto(&self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'", "page load")
-            .await;
+        self.wait_for(
+            "document.readyState === 'complete' && location.href !== 'about:blank'",
+            "page load",
+        )
+        .await;
     }
 
     /// Polls a condition until it holds (10 s at most).
@@ -300,7 +330,9 @@ impl Page {
 
     pub async fn screenshot(&self, file: &std::path::Path) {
         use base64::Engine as _;
-        let r = self.call("Page.captureScreenshot", json!({"format": "png"})).await;
+        let r = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
         if let Some(data) = r["data"].as_str()
             && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data)
         {

@@ -33,17 +33,34 @@ fn set_cookie(res: &reqwest::Response) -> Option<String> {
 }
 
 fn attr<'a>(html: &'a str, marker: &str) -> &'a str {
-    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not in page"));
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in page"));
     let rest = &html[at + marker.len()..];
     &rest[..rest.find('"').expect("closing quote")]
 }
 
-async fn login_form(app: &TestApp, email: &str, password: &str, remember: bool) -> reqwest::Response {
-    let mut form = vec![("workspace", "alpha"), ("email", email), ("password", password), ("next", "/app")];
+async fn login_form(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    remember: bool,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("workspace", "alpha"),
+        ("email", email),
+        ("password", password),
+        ("next", "/app"),
+    ];
     if remember {
         form.push(("remember", "on"));
     }
-    client().post(app.url("/login")).form(&form).send().await.expect("login")
+    client()
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .expect("login")
 }
 
 impl Agent {
@@ -67,7 +84,10 @@ impl Agent {
 
     fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("cookie", HeaderValue::from_str(&self.cookie).expect("cookie"));
+        h.insert(
+            "cookie",
+            HeaderValue::from_str(&self.cookie).expect("cookie"),
+        );
         h
     }
 
@@ -87,7 +107,12 @@ impl Agent {
     }
 
     /// Posts a form with the CSRF field (or without, to test the check).
-    async fn post(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> reqwest::Response {
+    async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        with_csrf: bool,
+    ) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         if with_csrf {
             form.insert(0, ("_csrf", self.csrf.as_str()));
@@ -124,21 +149,40 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     assert_eq!(location(&res), "/login?next=%2Fapp%2Ft%2F1%3Fx%3D1");
     let res = login_form(&app, "owner@alpha.test", "wrong", false).await;
     assert_eq!(res.status(), 401);
-    assert!(res.text().await.unwrap().contains("Wrong workspace, email or password."));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Wrong workspace, email or password.")
+    );
     // "Remember me" makes a lasting cookie; without it the cookie ends with the browser.
-    let kept = set_cookie(&login_form(&app, "owner@alpha.test", "alpha-password", true).await).unwrap();
-    assert!(kept.contains("Max-Age=") && kept.contains("HttpOnly"), "{kept}");
-    let session = set_cookie(&login_form(&app, "owner@alpha.test", "alpha-password", false).await).unwrap();
+    let kept =
+        set_cookie(&login_form(&app, "owner@alpha.test", "alpha-password", true).await).unwrap();
+    assert!(
+        kept.contains("Max-Age=") && kept.contains("HttpOnly"),
+        "{kept}"
+    );
+    let session =
+        set_cookie(&login_form(&app, "owner@alpha.test", "alpha-password", false).await).unwrap();
     assert!(!session.contains("Max-Age="), "{session}");
 
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
     let res = a.get("/app").await;
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(res.headers()["x-frame-options"], "DENY");
 
     let t = app.ticket("Не пришёл заказ", "shopper@example.com").await;
-    let (id, number) = (t["id"].as_str().unwrap().to_owned(), t["number"].as_i64().unwrap());
+    let (id, number) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_i64().unwrap(),
+    );
     let page = a.page(&format!("/app/t/{number}")).await;
     assert!(page.contains("Не пришёл заказ") && page.contains("Заказ 1042 не пришёл"));
     assert!(page.contains("shopper@example.com"), "customer sidebar");
@@ -147,13 +191,28 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     let path = format!("/app/t/{number}/props");
     let res = a.post(&path, &[("priority", "urgent")], false).await;
     assert_eq!(res.status(), 403);
-    assert_eq!(app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["priority"], "normal");
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["priority"],
+        "normal"
+    );
     let res = a
-        .post(&path, &[("priority", "urgent"), ("status", "open"), ("tags", "Delivery, vip"), ("category", "shipping")], true)
+        .post(
+            &path,
+            &[
+                ("priority", "urgent"),
+                ("status", "open"),
+                ("tags", "Delivery, vip"),
+                ("category", "shipping"),
+            ],
+            true,
+        )
         .await;
     assert_eq!(res.status(), 303);
     let got = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
-    assert_eq!((got["priority"].as_str(), got["status"].as_str()), (Some("urgent"), Some("open")));
+    assert_eq!(
+        (got["priority"].as_str(), got["status"].as_str()),
+        (Some("urgent"), Some("open"))
+    );
     assert_eq!(got["tags"], json!(["delivery", "vip"]));
     // A rule's refusal comes back as a readable page, and nothing changes.
     let res = a.post(&path, &[("status", "new")], true).await;
@@ -166,7 +225,13 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
         .text("visibility", "public")
         .text("body", "Отправили повторно, трек-номер в письме.")
         .text("status", "pending")
-        .part("files", reqwest::multipart::Part::bytes(b"track: RU123".to_vec()).file_name("track.txt").mime_str("text/plain").unwrap());
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(b"track: RU123".to_vec())
+                .file_name("track.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
     let res = a
         .http
         .post(app.url(&format!("/app/t/{number}/reply")))
@@ -176,72 +241,185 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let msgs = app.get(&format!("/api/v1/tickets/{id}/messages")).await.expect(200);
+    let msgs = app
+        .get(&format!("/api/v1/tickets/{id}/messages"))
+        .await
+        .expect(200);
     let last = msgs["items"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["visibility"].as_str(), last["attachments"][0]["filename"].as_str()), (Some("public"), Some("track.txt")));
-    assert_eq!(app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["status"], "pending");
+    assert_eq!(
+        (
+            last["visibility"].as_str(),
+            last["attachments"][0]["filename"].as_str()
+        ),
+        (Some("public"), Some("track.txt"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["status"],
+        "pending"
+    );
     // Without the token the composer stores nothing.
-    let form = reqwest::multipart::Form::new().text("visibility", "internal").text("body", "forged");
-    let res = a.http.post(app.url(&format!("/app/t/{number}/reply"))).headers(a.headers()).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("visibility", "internal")
+        .text("body", "forged");
+    let res = a
+        .http
+        .post(app.url(&format!("/app/t/{number}/reply")))
+        .headers(a.headers())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    let after = app.get(&format!("/api/v1/tickets/{id}/messages")).await.expect(200);
-    assert_eq!(after["items"].as_array().unwrap().len(), msgs["items"].as_array().unwrap().len());
+    let after = app
+        .get(&format!("/api/v1/tickets/{id}/messages"))
+        .await
+        .expect(200);
+    assert_eq!(
+        after["items"].as_array().unwrap().len(),
+        msgs["items"].as_array().unwrap().len()
+    );
     // The thread shows the note apart from replies, with channel and delivery state.
     let page = a.page(&format!("/app/t/{number}")).await;
-    assert!(page.contains("Отправили повторно") && page.contains("track.txt") && page.contains("Queued"));
+    assert!(
+        page.contains("Отправили повторно")
+            && page.contains("track.txt")
+            && page.contains("Queued")
+    );
 
     // Password change: wrong current, mismatch, then done; the new one signs in.
-    let res = a.post("/app/password", &[("current", "nope"), ("new", "new-password-1"), ("confirm", "new-password-1")], true).await;
+    let res = a
+        .post(
+            "/app/password",
+            &[
+                ("current", "nope"),
+                ("new", "new-password-1"),
+                ("confirm", "new-password-1"),
+            ],
+            true,
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains("The current password is not right."));
-    let res = a.post("/app/password", &[("current", "alpha-password"), ("new", "new-password-1"), ("confirm", "other")], true).await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("The current password is not right.")
+    );
+    let res = a
+        .post(
+            "/app/password",
+            &[
+                ("current", "alpha-password"),
+                ("new", "new-password-1"),
+                ("confirm", "other"),
+            ],
+            true,
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let res = a.post("/app/password", &[("current", "alpha-password"), ("new", "new-password-1"), ("confirm", "new-password-1")], true).await;
+    let res = a
+        .post(
+            "/app/password",
+            &[
+                ("current", "alpha-password"),
+                ("new", "new-password-1"),
+                ("confirm", "new-password-1"),
+            ],
+            true,
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(login_form(&app, "owner@alpha.test", "new-password-1", false).await.status(), 303);
+    assert_eq!(
+        login_form(&app, "owner@alpha.test", "new-password-1", false)
+            .await
+            .status(),
+        303
+    );
 
     // Logging out ends the session on the server, not only in the browser.
     let res = a.post("/logout", &[], true).await;
-    assert_eq!((res.status().as_u16(), location(&res)), (303, "/login".to_owned()));
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/login".to_owned())
+    );
     assert_eq!(a.get("/app").await.status(), 303);
 }
 
 async fn light_agents_write_notes_only(app: TestApp) {
     app.user("light@alpha.test", "light_agent").await;
     let t = app.ticket("Вопрос", "q@example.com").await;
-    let (id, number) = (t["id"].as_str().unwrap().to_owned(), t["number"].as_i64().unwrap());
+    let (id, number) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_i64().unwrap(),
+    );
     let a = Agent::login(&app, "light@alpha.test", "user-password").await;
     let page = a.page(&format!("/app/t/{number}")).await;
-    assert!(!page.contains("id=\"mode-public\""), "no public reply option");
+    assert!(
+        !page.contains("id=\"mode-public\""),
+        "no public reply option"
+    );
     assert!(page.contains("Your role writes internal notes only."));
     let post = |visibility: &'static str| {
         let form = reqwest::multipart::Form::new()
             .text("_csrf", a.csrf.clone())
             .text("visibility", visibility)
             .text("body", format!("{visibility} text"));
-        a.http.post(app.url(&format!("/app/t/{number}/reply"))).headers(a.headers()).multipart(form).send()
+        a.http
+            .post(app.url(&format!("/app/t/{number}/reply")))
+            .headers(a.headers())
+            .multipart(form)
+            .send()
     };
     assert_eq!(post("public").await.unwrap().status(), 403);
     assert_eq!(post("internal").await.unwrap().status(), 303);
-    let msgs = app.get(&format!("/api/v1/tickets/{id}/messages")).await.expect(200);
-    let kinds: Vec<&str> = msgs["items"].as_array().unwrap().iter().map(|m| m["visibility"].as_str().unwrap()).collect();
+    let msgs = app
+        .get(&format!("/api/v1/tickets/{id}/messages"))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["visibility"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["public", "internal"]);
-    assert_eq!(a.post(&format!("/app/t/{number}/props"), &[("priority", "high")], true).await.status(), 403);
+    assert_eq!(
+        a.post(
+            &format!("/app/t/{number}/props"),
+            &[("priority", "high")],
+            true
+        )
+        .await
+        .status(),
+        403
+    );
     assert_eq!(a.get("/app/admin/users").await.status(), 403);
 }
 
 async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     let (me, _) = app.user("anna@alpha.test", "agent").await;
     let mut ids = Vec::new();
-    for (i, subject) in ["Оплата не проходит", "Где мой заказ", "Возврат товара"].iter().enumerate() {
+    for (i, subject) in ["Оплата не проходит", "Где мой заказ", "Возврат товара"]
+        .iter()
+        .enumerate()
+    {
         let t = app.ticket(subject, &format!("c{i}@example.com")).await;
         ids.push(t["id"].as_str().unwrap().to_owned());
     }
-    app.patch(&format!("/api/v1/tickets/{}", ids[0]), json!({"assignee_id": me, "priority": "high"})).await.expect(200);
+    app.patch(
+        &format!("/api/v1/tickets/{}", ids[0]),
+        json!({"assignee_id": me, "priority": "high"}),
+    )
+    .await
+    .expect(200);
     let a = Agent::login(&app, "anna@alpha.test", "user-password").await;
     let count = |html: &str, view: &str| -> String {
         let at = html.find(&format!("data-view=\"{view}\"")).unwrap();
-        attr(&html[at..], "class=\"count\">").split('<').next().unwrap().to_owned()
+        attr(&html[at..], "class=\"count\">")
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
     };
     let _ = &count;
     let page = a.page("/app").await;
@@ -251,24 +429,49 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
         let c = rest.find("class=\"count\">").unwrap() + "class=\"count\">".len();
         rest[c..rest[c..].find('<').unwrap() + c].to_owned()
     };
-    assert_eq!((views(&page, "mine"), views(&page, "unassigned"), views(&page, "all")), ("1".into(), "2".into(), "3".into()));
-    assert!(page.contains("Оплата не проходит") && !page.contains("Где мой заказ"), "My open shows mine only");
+    assert_eq!(
+        (
+            views(&page, "mine"),
+            views(&page, "unassigned"),
+            views(&page, "all")
+        ),
+        ("1".into(), "2".into(), "3".into())
+    );
+    assert!(
+        page.contains("Оплата не проходит") && !page.contains("Где мой заказ"),
+        "My open shows mine only"
+    );
     let page = a.page("/app?view=all&priority=high").await;
     assert!(page.contains("Оплата не проходит") && !page.contains("Возврат товара"));
-    let page = a.page("/app?view=all&q=%D1%82%D0%BE%D0%B2%D0%B0%D1%80").await;
-    assert!(page.contains("Возврат товара") && !page.contains("Где мой заказ"), "search finds the subject");
+    let page = a
+        .page("/app?view=all&q=%D1%82%D0%BE%D0%B2%D0%B0%D1%80")
+        .await;
+    assert!(
+        page.contains("Возврат товара") && !page.contains("Где мой заказ"),
+        "search finds the subject"
+    );
     let page = a.page("/app?view=all&q=1042").await;
-    assert!(page.contains("Возврат товара") && page.contains("Где мой заказ"), "search reads messages");
+    assert!(
+        page.contains("Возврат товара") && page.contains("Где мой заказ"),
+        "search reads messages"
+    );
     let page = a.page("/app?view=all&sort=oldest").await;
     assert!(page.find("Оплата не проходит").unwrap() < page.find("Возврат товара").unwrap());
 
     // Bulk: needs the token; assigns, changes status and tags each selected ticket.
-    let sel = [("ids", ids[1].as_str()), ("ids", ids[2].as_str()), ("next", "/app?view=all")];
+    let sel = [
+        ("ids", ids[1].as_str()),
+        ("ids", ids[2].as_str()),
+        ("next", "/app?view=all"),
+    ];
     let mut f = sel.to_vec();
     f.push(("op", "assign_me"));
     assert_eq!(a.post("/app/bulk", &f, false).await.status(), 403);
     let res = a.post("/app/bulk", &f, true).await;
-    assert_eq!((res.status().as_u16(), location(&res)), (303, "/app?view=all&ok=flash.bulk_done".to_owned()));
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/app?view=all&ok=flash.bulk_done".to_owned())
+    );
     let mut f = sel.to_vec();
     f.extend([("op", "status"), ("status_value", "pending")]);
     a.post("/app/bulk", &f, true).await;
@@ -277,7 +480,10 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     a.post("/app/bulk", &f, true).await;
     for id in &ids[1..] {
         let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
-        assert_eq!((t["assignee_id"].as_str(), t["status"].as_str()), (Some(me.as_str()), Some("pending")));
+        assert_eq!(
+            (t["assignee_id"].as_str(), t["status"].as_str()),
+            (Some(me.as_str()), Some("pending"))
+        );
         assert_eq!(t["tags"], json!(["refund"]));
     }
     let page = a.page("/app?view=pending").await;
@@ -288,85 +494,281 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
 async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {
     app.user("agent@alpha.test", "agent").await;
     let agent = Agent::login(&app, "agent@alpha.test", "user-password").await;
-    for path in ["/app/admin/users", "/app/admin/teams", "/app/admin/fields", "/app/admin/settings", "/app/admin/tokens", "/app/admin/mailboxes"] {
+    for path in [
+        "/app/admin/users",
+        "/app/admin/teams",
+        "/app/admin/fields",
+        "/app/admin/settings",
+        "/app/admin/tokens",
+        "/app/admin/mailboxes",
+    ] {
         assert_eq!(agent.get(path).await.status(), 403, "{path}");
     }
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
 
     // Teams, then an invitation into one with a generated password shown once.
-    assert_eq!(a.post("/app/admin/teams", &[("name", "Оплата"), ("tier", "2")], true).await.status(), 303);
+    assert_eq!(
+        a.post(
+            "/app/admin/teams",
+            &[("name", "Оплата"), ("tier", "2")],
+            true
+        )
+        .await
+        .status(),
+        303
+    );
     let teams = app.get("/api/v1/teams").await.expect(200);
     let team = teams["items"][0]["id"].as_str().unwrap().to_owned();
     let res = a
-        .post("/app/admin/users", &[("email", "new@alpha.test"), ("name", "Новый Агент"), ("role", "agent"), ("tier", "2"), ("languages", "ru, th"), ("teams", team.as_str())], true)
+        .post(
+            "/app/admin/users",
+            &[
+                ("email", "new@alpha.test"),
+                ("name", "Новый Агент"),
+                ("role", "agent"),
+                ("tier", "2"),
+                ("languages", "ru, th"),
+                ("teams", team.as_str()),
+            ],
+            true,
+        )
         .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    let shown = attr(&html, "new@alpha.test</b> — <code>").split('<').next().unwrap().to_owned();
+    let shown = attr(&html, "new@alpha.test</b> — <code>")
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(shown.len() >= 16, "{shown}");
-    assert_eq!(login_form(&app, "new@alpha.test", &shown, false).await.status(), 303);
+    assert_eq!(
+        login_form(&app, "new@alpha.test", &shown, false)
+            .await
+            .status(),
+        303
+    );
     let users = app.get("/api/v1/users").await.expect(200);
-    let new = users["items"].as_array().unwrap().iter().find(|u| u["email"] == "new@alpha.test").unwrap().clone();
-    assert_eq!((new["tier"].as_i64(), new["languages"].clone(), new["team_ids"].clone()), (Some(2), json!(["ru", "th"]), json!([team])));
+    let new = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "new@alpha.test")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            new["tier"].as_i64(),
+            new["languages"].clone(),
+            new["team_ids"].clone()
+        ),
+        (Some(2), json!(["ru", "th"]), json!([team]))
+    );
     // Role change through the user's row.
     let uid = new["id"].as_str().unwrap();
-    let res = a.post(&format!("/app/admin/users/{uid}"), &[("name", "Новый Агент"), ("role", "supervisor"), ("tier", "3"), ("languages", "ru"), ("teams_present", "1"), ("active_present", "1"), ("active", "on")], true).await;
+    let res = a
+        .post(
+            &format!("/app/admin/users/{uid}"),
+            &[
+                ("name", "Новый Агент"),
+                ("role", "supervisor"),
+                ("tier", "3"),
+                ("languages", "ru"),
+                ("teams_present", "1"),
+                ("active_present", "1"),
+                ("active", "on"),
+            ],
+            true,
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let u = app.get(&format!("/api/v1/users/{uid}")).await.expect(200);
-    assert_eq!((u["role"].as_str(), u["tier"].as_i64(), u["team_ids"].clone()), (Some("supervisor"), Some(3), json!([])));
+    assert_eq!(
+        (
+            u["role"].as_str(),
+            u["tier"].as_i64(),
+            u["team_ids"].clone()
+        ),
+        (Some("supervisor"), Some(3), json!([]))
+    );
 
     // Custom fields and workspace settings.
-    assert_eq!(a.post("/app/admin/fields", &[("key", "order_id"), ("label", "Номер заказа"), ("type", "text")], true).await.status(), 303);
-    assert_eq!(app.get("/api/v1/custom-fields").await.expect(200)["items"][0]["key"], "order_id");
-    let res = a.post("/app/admin/fields", &[("key", "Bad Key"), ("label", "x"), ("type", "text")], true).await;
+    assert_eq!(
+        a.post(
+            "/app/admin/fields",
+            &[
+                ("key", "order_id"),
+                ("label", "Номер заказа"),
+                ("type", "text")
+            ],
+            true
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        app.get("/api/v1/custom-fields").await.expect(200)["items"][0]["key"],
+        "order_id"
+    );
+    let res = a
+        .post(
+            "/app/admin/fields",
+            &[("key", "Bad Key"), ("label", "x"), ("type", "text")],
+            true,
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    assert_eq!(a.post("/app/admin/settings", &[("display_name", "Магазин"), ("default_language", "ru"), ("time_zone", "Europe/Moscow")], true).await.status(), 303);
+    assert_eq!(
+        a.post(
+            "/app/admin/settings",
+            &[
+                ("display_name", "Магазин"),
+                ("default_language", "ru"),
+                ("time_zone", "Europe/Moscow")
+            ],
+            true
+        )
+        .await
+        .status(),
+        303
+    );
     let ws = app.get("/api/v1/workspace").await.expect(200);
-    assert_eq!((ws["display_name"].as_str(), ws["time_zone"].as_str()), (Some("Магазин"), Some("Europe/Moscow")));
+    assert_eq!(
+        (ws["display_name"].as_str(), ws["time_zone"].as_str()),
+        (Some("Магазин"), Some("Europe/Moscow"))
+    );
 
     // A token is shown once, works, and stops working when revoked.
     let res = a.post("/app/admin/tokens", &[("name", "CRM")], true).await;
     let html = res.text().await.unwrap();
-    let secret = attr(&html, "id=\"token-secret\">").split('<').next().unwrap().to_owned();
-    assert_eq!(app.req("GET", "/api/v1/me", &secret, None).await.status, 200);
+    let secret = attr(&html, "id=\"token-secret\">")
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.req("GET", "/api/v1/me", &secret, None).await.status,
+        200
+    );
     let tokens = app.get("/api/v1/tokens").await.expect(200);
-    let crm = tokens["items"].as_array().unwrap().iter().find(|t| t["name"] == "CRM").unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.post(&format!("/app/admin/tokens/{crm}/revoke"), &[], true).await.status(), 303);
-    assert_eq!(app.req("GET", "/api/v1/me", &secret, None).await.status, 401);
+    let crm = tokens["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "CRM")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        a.post(&format!("/app/admin/tokens/{crm}/revoke"), &[], true)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.req("GET", "/api/v1/me", &secret, None).await.status,
+        401
+    );
 
     // Mailboxes: created from the form; the password is sealed and never shown.
     let mbox = [
-        ("name", "Поддержка"), ("address", "help@alpha.test"), ("kind", "imap"), ("host", "imap.alpha.test"), ("port", "993"),
-        ("tls", "implicit"), ("username", "help"), ("password", "imap-secret-77"), ("folder", "INBOX"),
-        ("out_host", "smtp.alpha.test"), ("out_port", "587"), ("out_tls", "starttls"), ("out_username", "help"),
-        ("out_password", "smtp-secret-88"), ("out_from_name", "Магазин"), ("auto_ack", "on"), ("active", "on"),
+        ("name", "Поддержка"),
+        ("address", "help@alpha.test"),
+        ("kind", "imap"),
+        ("host", "imap.alpha.test"),
+        ("port", "993"),
+        ("tls", "implicit"),
+        ("username", "help"),
+        ("password", "imap-secret-77"),
+        ("folder", "INBOX"),
+        ("out_host", "smtp.alpha.test"),
+        ("out_port", "587"),
+        ("out_tls", "starttls"),
+        ("out_username", "help"),
+        ("out_password", "smtp-secret-88"),
+        ("out_from_name", "Магазин"),
+        ("auto_ack", "on"),
+        ("active", "on"),
     ];
     let res = a.post("/app/admin/mailboxes", &mbox, true).await;
     assert_eq!(res.status(), 303);
     let to = location(&res);
-    let mid = to.trim_start_matches("/app/admin/mailboxes/").split('?').next().unwrap().to_owned();
+    let mid = to
+        .trim_start_matches("/app/admin/mailboxes/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
     let page = a.page(&format!("/app/admin/mailboxes/{mid}")).await;
-    assert!(page.contains("imap.alpha.test") && !page.contains("imap-secret-77") && !page.contains("smtp-secret-88"));
+    assert!(
+        page.contains("imap.alpha.test")
+            && !page.contains("imap-secret-77")
+            && !page.contains("smtp-secret-88")
+    );
     let list = a.page("/app/admin/mailboxes").await;
     assert!(list.contains("help@alpha.test"));
-    let m = app.get(&format!("/api/v1/channels/email/{mid}")).await.expect(200);
-    assert_eq!((m["inbound_password_set"].clone(), m["outbound_password_set"].clone()), (json!(true), json!(true)));
+    let m = app
+        .get(&format!("/api/v1/channels/email/{mid}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            m["inbound_password_set"].clone(),
+            m["outbound_password_set"].clone()
+        ),
+        (json!(true), json!(true))
+    );
     // Saving without retyping keeps the passwords; "remove" clears one.
-    let mut edit: Vec<(&str, &str)> = mbox.iter().filter(|(k, _)| !k.ends_with("password")).copied().collect();
+    let mut edit: Vec<(&str, &str)> = mbox
+        .iter()
+        .filter(|(k, _)| !k.ends_with("password"))
+        .copied()
+        .collect();
     edit.retain(|(k, _)| *k != "active");
     edit.push(("clear_out_password", "on"));
-    assert_eq!(a.post(&format!("/app/admin/mailboxes/{mid}"), &edit, true).await.status(), 303);
-    let cfg = app.engine.mailbox_config(app.engine.cli_principal("alpha").await.unwrap().workspace_id, mid.parse().unwrap()).await.unwrap();
-    assert_eq!((cfg.inbound_password.as_deref(), cfg.outbound_password.as_deref(), cfg.active), (Some("imap-secret-77"), None, false));
+    assert_eq!(
+        a.post(&format!("/app/admin/mailboxes/{mid}"), &edit, true)
+            .await
+            .status(),
+        303
+    );
+    let cfg = app
+        .engine
+        .mailbox_config(
+            app.engine
+                .cli_principal("alpha")
+                .await
+                .unwrap()
+                .workspace_id,
+            mid.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cfg.inbound_password.as_deref(),
+            cfg.outbound_password.as_deref(),
+            cfg.active
+        ),
+        (Some("imap-secret-77"), None, false)
+    );
     // A taken address is a readable refusal.
     let res = a.post("/app/admin/mailboxes", &mbox, true).await;
     assert_eq!(res.status(), 409);
-    assert!(res.text().await.unwrap().contains("already belongs to a mailbox"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("already belongs to a mailbox")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn language_follows_choice_then_browser_then_workspace() {
-    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
     let get = |lang: Option<&'static str>, cookie: Option<&'static str>| {
         let mut r = client().get(app.url("/login"));
         if let Some(l) = lang {
@@ -378,15 +780,38 @@ async fn language_follows_choice_then_browser_then_workspace() {
         async move { r.send().await.unwrap().text().await.unwrap() }
     };
     assert!(get(None, None).await.contains(">Log in<"));
-    assert!(get(Some("ru-RU,ru;q=0.9,en;q=0.5"), None).await.contains("Запомнить меня"));
+    assert!(
+        get(Some("ru-RU,ru;q=0.9,en;q=0.5"), None)
+            .await
+            .contains("Запомнить меня")
+    );
     assert!(get(Some("th-TH"), None).await.contains("จดจำฉัน"));
-    assert!(get(Some("ru"), Some("otklik_lang=th")).await.contains("จดจำฉัน"), "a chosen language wins");
-    let res = client().get(app.url("/lang?set=ru&next=//evil.example")).send().await.unwrap();
+    assert!(
+        get(Some("ru"), Some("otklik_lang=th"))
+            .await
+            .contains("จดจำฉัน"),
+        "a chosen language wins"
+    );
+    let res = client()
+        .get(app.url("/lang?set=ru&next=//evil.example"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&res), "/app", "no open redirect");
-    assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("otklik_lang=ru"));
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("otklik_lang=ru")
+    );
     // Signed in with no choice and a foreign browser: the workspace's language.
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
-    a.post("/app/admin/settings", &[("default_language", "th"), ("time_zone", "Asia/Bangkok")], true).await;
+    a.post(
+        "/app/admin/settings",
+        &[("default_language", "th"), ("time_zone", "Asia/Bangkok")],
+        true,
+    )
+    .await;
     let page = a.page("/app").await;
     assert!(page.contains("lang=\"th\"") && page.contains("กล่องงาน"));
     assert!(page.contains("data-tz=\"Asia/Bangkok\""));
@@ -395,7 +820,9 @@ async fn language_follows_choice_then_browser_then_workspace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_socket_reports_changes_and_refuses_other_origins() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
     let ws_url = app.base.replace("http://", "ws://") + "/app/ws";
     let request = |origin: &str| {
@@ -404,8 +831,15 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         r.headers_mut().insert("origin", origin.parse().unwrap());
         r
     };
-    assert!(tokio_tungstenite::connect_async(request("http://evil.example")).await.is_err(), "cross-origin refused");
-    let (mut ws, _) = tokio_tungstenite::connect_async(request(&app.base)).await.expect("same origin");
+    assert!(
+        tokio_tungstenite::connect_async(request("http://evil.example"))
+            .await
+            .is_err(),
+        "cross-origin refused"
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request(&app.base))
+        .await
+        .expect("same origin");
     let t = app.ticket("Живое обновление", "live@example.com").await;
     let got: Value = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
@@ -428,9 +862,17 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         .expect(201);
     let beta_id = beta["id"].as_str().unwrap().to_owned();
     let mut seen = Vec::new();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(std::time::Duration::from_millis(500), ws.next()).await {
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), ws.next()).await
+    {
         seen.push(m.to_string());
     }
-    assert!(seen.iter().all(|m| !m.contains(&beta_id)), "a beta event reached alpha: {seen:?}");
-    assert!(seen.iter().all(|m| m.contains(t["id"].as_str().unwrap())), "{seen:?}");
+    assert!(
+        seen.iter().all(|m| !m.contains(&beta_id)),
+        "a beta event reached alpha: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|m| m.contains(t["id"].as_str().unwrap())),
+        "{seen:?}"
+    );
 }

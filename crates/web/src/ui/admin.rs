@@ -20,7 +20,10 @@ use engine::workspaces::SettingsPatch;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/app/admin", get(|| async { axum::response::Redirect::to("/app/admin/users") }))
+        .route(
+            "/app/admin",
+            get(|| async { axum::response::Redirect::to("/app/admin/users") }),
+        )
         .route("/app/admin/users", get(users).post(invite))
         .route("/app/admin/users/{id}", post(edit_user))
         .route("/app/admin/teams", get(teams).post(create_team))
@@ -37,7 +40,11 @@ fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
     if ctx.p.role.can_administer() {
         Ok(())
     } else {
-        Err(UiError::Status(StatusCode::FORBIDDEN, ctx.tr, "error.forbidden"))
+        Err(UiError::Status(
+            StatusCode::FORBIDDEN,
+            ctx.tr,
+            "error.forbidden",
+        ))
     }
 }
 
@@ -100,8 +107,16 @@ async fn users_page(
     created: Option<(String, String)>,
 ) -> Result<UsersPage, UiError> {
     admin_only(ctx)?;
-    let all = app.engine.users(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
-    let teams = app.engine.teams(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
+    let all = app
+        .engine
+        .users(&ctx.p, None, Some(200))
+        .await
+        .or_page(ctx.tr)?;
+    let teams = app
+        .engine
+        .teams(&ctx.p, None, Some(200))
+        .await
+        .or_page(ctx.tr)?;
     let team_opts = |member: &[TeamId]| -> Vec<Opt> {
         teams
             .iter()
@@ -219,7 +234,11 @@ pub struct TeamsPage {
 
 async fn teams(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
     admin_only(&ctx)?;
-    let teams = app.engine.teams(&ctx.p, None, Some(200)).await.or_page(ctx.tr)?;
+    let teams = app
+        .engine
+        .teams(&ctx.p, None, Some(200))
+        .await
+        .or_page(ctx.tr)?;
     html(&TeamsPage {
         chrome: ctx.chrome(ctx.tr.t("admin.teams")),
         section: "teams",
@@ -297,7 +316,8 @@ async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErr
 
 async fn create_field(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
     let ctx = &f.ctx;
-    let ty = FieldType::parse(f.get("type").unwrap_or_default()).map_err(|_| invalid(ctx, "type"))?;
+    let ty =
+        FieldType::parse(f.get("type").unwrap_or_default()).map_err(|_| invalid(ctx, "type"))?;
     app.engine
         .create_field(
             &ctx.p,
@@ -376,7 +396,11 @@ pub struct TokensPage {
     pub secret: Option<String>,
 }
 
-async fn tokens_page(app: &AppState, ctx: &Ctx, secret: Option<String>) -> Result<TokensPage, UiError> {
+async fn tokens_page(
+    app: &AppState,
+    ctx: &Ctx,
+    secret: Option<String>,
+) -> Result<TokensPage, UiError> {
     admin_only(ctx)?;
     let tr = ctx.tr;
     let list = app.engine.tokens(&ctx.p).await.or_page(tr)?;
@@ -449,14 +473,18 @@ pub struct MailboxForm {
 }
 
 fn tls_opts(ctx: &Ctx, selected: Option<Tls>) -> Vec<Opt> {
-    [(Tls::Implicit, "implicit"), (Tls::Starttls, "starttls"), (Tls::None, "none")]
-        .into_iter()
-        .map(|(t, v)| Opt {
-            value: v.into(),
-            label: ctx.tr.label("tls", v),
-            selected: selected == Some(t),
-        })
-        .collect()
+    [
+        (Tls::Implicit, "implicit"),
+        (Tls::Starttls, "starttls"),
+        (Tls::None, "none"),
+    ]
+    .into_iter()
+    .map(|(t, v)| Opt {
+        value: v.into(),
+        label: ctx.tr.label("tls", v),
+        selected: selected == Some(t),
+    })
+    .collect()
 }
 
 fn mailbox_form(ctx: &Ctx, m: Option<&MailboxView>) -> MailboxForm {
@@ -476,8 +504,14 @@ fn mailbox_form(ctx: &Ctx, m: Option<&MailboxView>) -> MailboxForm {
             })
             .collect(),
         host: inbound.and_then(|i| i.host.clone()).unwrap_or_default(),
-        port: inbound.and_then(|i| i.port).map(|p| p.to_string()).unwrap_or_default(),
-        tls: tls_opts(ctx, Some(inbound.and_then(|i| i.tls).unwrap_or(Tls::Implicit))),
+        port: inbound
+            .and_then(|i| i.port)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        tls: tls_opts(
+            ctx,
+            Some(inbound.and_then(|i| i.tls).unwrap_or(Tls::Implicit)),
+        ),
         username: inbound.and_then(|i| i.username.clone()).unwrap_or_default(),
         folder: inbound.and_then(|i| i.folder.clone()).unwrap_or_default(),
         password_set: m.is_some_and(|m| m.inbound_password_set),
@@ -538,7 +572,9 @@ async fn mailbox(
     ctx: Ctx,
 ) -> Result<Response, UiError> {
     admin_only(&ctx)?;
-    let id: MailboxId = id.parse().map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))?;
+    let id: MailboxId = id
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))?;
     let m = app.engine.mailbox(&ctx.p, id).await.or_page(ctx.tr)?;
     html(&MailboxPage {
         chrome: ctx.chrome(m.name.clone()),
@@ -586,7 +622,11 @@ fn mailbox_input(f: &Form) -> Result<MailboxInput, UiError> {
         tls: if imap { Some(tls("tls")?) } else { None },
         username: f.text("username").filter(|_| imap).map(str::to_owned),
         folder: f.text("folder").filter(|_| imap).map(str::to_owned),
-        password: if imap { password("password", "clear_password") } else { None },
+        password: if imap {
+            password("password", "clear_password")
+        } else {
+            None
+        },
     };
     let outbound = match f.text("out_host") {
         None => None,
@@ -619,7 +659,10 @@ async fn create_mailbox(State(app): State<AppState>, f: Form) -> Result<Response
         .create_mailbox(&f.ctx.p, input)
         .await
         .or_page(f.ctx.tr)?;
-    Ok(done(&format!("/app/admin/mailboxes/{}", m.id), "flash.saved"))
+    Ok(done(
+        &format!("/app/admin/mailboxes/{}", m.id),
+        "flash.saved",
+    ))
 }
 
 async fn save_mailbox(

@@ -79,10 +79,37 @@ pub async fn serve(Path(name): Path<String>) -> Response {
     };
     let mut res = a.bytes.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_and_style_stay_within_150_kb_and_every_asset_has_a_versioned_url() {
+        assert!(code_bytes() < 150 * 1024, "{} bytes", code_bytes());
+        for a in ASSETS {
+            assert!(!a.bytes.is_empty(), "{}", a.name);
+            assert!(url(a.name).starts_with(&format!("/assets/{}?v=", a.name)));
+        }
+        // Every font the stylesheet names is served.
+        let css = std::str::from_utf8(ASSETS[0].bytes).expect("utf-8");
+        for (i, _) in css.match_indices("url(/assets/") {
+            let name = &css[i + 12..];
+            let name = &name[..name.find(')').expect("closing paren")];
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "{name} is not embedded"
+            );
+        }
+    }
 }

@@ -198,7 +198,7 @@ impl Tr {
         // Russian leaves four-digit numbers ungrouped.
         let group = !(self.lang == Lang::Ru && digits.len() <= 4);
         for (i, c) in digits.chars().enumerate() {
-            if group && i > 0 && (digits.len() - i) % 3 == 0 {
+            if group && i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(sep);
             }
             out.push(c);
@@ -258,10 +258,19 @@ mod tests {
             assert!(extra.is_empty(), "{}: unknown {extra:?}", l.code());
             let untranslated: Vec<_> = c
                 .iter()
-                .filter(|(k, v)| v.trim().is_empty() || (k.len() > 12 && Tr::new(Lang::En).t(k) == v.as_str() && !k.starts_with("lang.")))
+                .filter(|(k, v)| {
+                    v.trim().is_empty()
+                        || (k.len() > 12
+                            && Tr::new(Lang::En).t(k) == v.as_str()
+                            && !k.starts_with("lang."))
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
-            assert!(untranslated.len() < 8, "{}: left in English or empty: {untranslated:?}", l.code());
+            assert!(
+                untranslated.len() < 8,
+                "{}: left in English or empty: {untranslated:?}",
+                l.code()
+            );
         }
     }
 
@@ -272,12 +281,18 @@ mod tests {
         let mut sources = Vec::new();
         for e in std::fs::read_dir(dir).expect("templates") {
             let p = e.expect("entry").path();
-            sources.push((p.display().to_string(), std::fs::read_to_string(&p).expect("read")));
+            sources.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).expect("read"),
+            ));
         }
         let src_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/ui");
         for e in std::fs::read_dir(src_dir).expect("src") {
             let p = e.expect("entry").path();
-            sources.push((p.display().to_string(), std::fs::read_to_string(&p).expect("read")));
+            sources.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).expect("read"),
+            ));
         }
         let js = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/app.js");
         sources.push((js.into(), std::fs::read_to_string(js).expect("js")));
@@ -302,9 +317,18 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_supported_language() {
-        assert_eq!(Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"), Some(Lang::Ru));
-        assert_eq!(Lang::from_accept_language("de-DE,th;q=0.5,en;q=0.4"), Some(Lang::Th));
-        assert_eq!(Lang::from_accept_language("en;q=0.2, ru;q=0.7"), Some(Lang::Ru));
+        assert_eq!(
+            Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"),
+            Some(Lang::Ru)
+        );
+        assert_eq!(
+            Lang::from_accept_language("de-DE,th;q=0.5,en;q=0.4"),
+            Some(Lang::Th)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.2, ru;q=0.7"),
+            Some(Lang::Ru)
+        );
         assert_eq!(Lang::from_accept_language("de, fr;q=0.5"), None);
         assert_eq!(Lang::from_accept_language("ru;q=0"), None);
     }

@@ -169,7 +169,10 @@ async fn run(app: AppState, ctx: Ctx, mut socket: WebSocket) {
             },
         };
         if let Some(v) = out
-            && socket.send(Message::Text(v.to_string().into())).await.is_err()
+            && socket
+                .send(Message::Text(v.to_string().into()))
+                .await
+                .is_err()
         {
             break;
         }
@@ -212,9 +215,7 @@ async fn event_message(
         })
         // Taking a ticket oneself is no news.
         && e.data.get("actor").is_none_or(|a| a.as_str() != Some(ctx.p.user_id.to_string().as_str()));
-    if assigned_to_me
-        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
-    {
+    if assigned_to_me && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await {
         return Some(json!({
             "t": "assigned",
             "ticket": ticket.to_string(),

@@ -247,7 +247,8 @@ impl Form {
     }
     /// A checkbox.
     pub fn checked(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v == "on" || v == "true" || v == "1")
+        self.get(name)
+            .is_some_and(|v| v == "on" || v == "true" || v == "1")
     }
 }
 
@@ -262,9 +263,9 @@ where
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
         let header_ok = parts.extensions.get::<CsrfChecked>().is_some();
-        let bytes = axum::body::to_bytes(body, 256 * 1024)
-            .await
-            .map_err(|_| UiError::Status(StatusCode::PAYLOAD_TOO_LARGE, ctx.tr, "error.too_large"))?;
+        let bytes = axum::body::to_bytes(body, 256 * 1024).await.map_err(|_| {
+            UiError::Status(StatusCode::PAYLOAD_TOO_LARGE, ctx.tr, "error.too_large")
+        })?;
         let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes)
             .take(2000)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -303,7 +304,8 @@ pub enum UiError {
 
 impl UiError {
     pub fn engine(e: EngineError, tr: Tr) -> UiError {
-        let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match status {
             StatusCode::NOT_FOUND => UiError::Status(status, tr, "error.not_found"),
             StatusCode::FORBIDDEN => UiError::Status(status, tr, "error.forbidden"),
@@ -340,9 +342,10 @@ pub fn describe(e: &EngineError) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        EngineError::Rule(m) | EngineError::Conflict(m) | EngineError::TooLarge(m) | EngineError::Forbidden(m) => {
-            Some(m.clone())
-        }
+        EngineError::Rule(m)
+        | EngineError::Conflict(m)
+        | EngineError::TooLarge(m)
+        | EngineError::Forbidden(m) => Some(m.clone()),
         EngineError::RateLimited { .. } => Some(e.to_string()),
         _ => None,
     }
@@ -371,7 +374,11 @@ impl IntoResponse for UiError {
             UiError::Template(e) => {
                 tracing::error!(error = %e, "template failed");
                 let tr = Tr::new(i18n::Lang::En);
-                (StatusCode::INTERNAL_SERVER_ERROR, tr, tr.t("error.internal").to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    tr,
+                    tr.t("error.internal").to_owned(),
+                )
             }
         };
         let page = ErrorPage {
@@ -400,7 +407,14 @@ pub fn html(t: &impl Template) -> Result<Response, UiError> {
 /// A path to return to after an action: same-origin paths only.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 2000 => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.len() < 2000 =>
+        {
+            n
+        }
         _ => "/app",
     }
 }
@@ -474,11 +488,21 @@ async fn login(
     let remember = field("remember") == "on";
     let next = safe_next(Some(&field("next"))).to_owned();
     if workspace.len() > 100 || email.len() > 320 || password.len() > 1024 {
-        return Err(UiError::Status(StatusCode::PAYLOAD_TOO_LARGE, tr, "error.too_large"));
+        return Err(UiError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tr,
+            "error.too_large",
+        ));
     }
     match app
         .engine
-        .login(&workspace, &email, &password, remember, &addr.ip().to_string())
+        .login(
+            &workspace,
+            &email,
+            &password,
+            remember,
+            &addr.ip().to_string(),
+        )
         .await
     {
         Ok(s) => {
@@ -492,7 +516,11 @@ async fn login(
                 } else {
                     String::new()
                 },
-                if app.config.secure_cookies { "; Secure" } else { "" }
+                if app.config.secure_cookies {
+                    "; Secure"
+                } else {
+                    ""
+                }
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
@@ -502,7 +530,9 @@ async fn login(
         Err(e) => {
             let (status, key) = match e {
                 EngineError::Unauthorized => (StatusCode::UNAUTHORIZED, "login.failed"),
-                EngineError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "login.throttled"),
+                EngineError::RateLimited { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "login.throttled")
+                }
                 e => return Err(UiError::engine(e, tr)),
             };
             let page = LoginPage {
@@ -570,7 +600,11 @@ async fn change_password(State(app): State<AppState>, f: Form) -> Result<Respons
         chrome: f.ctx.chrome(tr.t("password.title")),
         error,
     };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(page.render()?)).into_response())
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::response::Html(page.render()?),
+    )
+        .into_response())
 }
 
 /// Sets the interface language (a cookie for a year) and returns to the page.

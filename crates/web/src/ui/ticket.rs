@@ -57,6 +57,7 @@ pub struct TicketPage {
     pub priority_label: String,
     pub channel_label: String,
     pub created: String,
+    pub created_iso: String,
     pub messages: Vec<MsgView>,
     pub customer_id: String,
     pub customer_name: String,
@@ -92,7 +93,12 @@ async fn thread(app: &AppState, ctx: &Ctx, t: &Ticket) -> Result<Vec<Message>, U
     loop {
         let page = app
             .engine
-            .messages(&ctx.p, TicketRef::Id(t.id), all.last().map(|m| m.id), Some(200))
+            .messages(
+                &ctx.p,
+                TicketRef::Id(t.id),
+                all.last().map(|m| m.id),
+                Some(200),
+            )
             .await
             .or_page(ctx.tr)?;
         let n = page.len();
@@ -200,6 +206,7 @@ pub async fn render(
         priority_label: tr.label("priority", t.priority.as_str()),
         channel_label: tr.label("channel", t.channel.as_str()),
         created: tr.date(t.created_at),
+        created_iso: t.created_at.to_rfc3339(),
         messages,
         customer_id: customer.id.to_string(),
         customer_name: customer.name.clone(),
@@ -223,7 +230,13 @@ pub async fn render(
             })
             .collect(),
         statuses: opts(&statuses, Status::as_str, &tr, "status", t.status.as_str()),
-        priorities: opts(Priority::ALL, Priority::as_str, &tr, "priority", t.priority.as_str()),
+        priorities: opts(
+            Priority::ALL,
+            Priority::as_str,
+            &tr,
+            "priority",
+            t.priority.as_str(),
+        ),
         assignees,
         teams,
         tiers: (1..=3)
@@ -312,9 +325,16 @@ pub async fn update(
 ) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
     let r = number_of(&number)?;
-    let bad = |field: &str| UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, tr, format!("{field}: {}", tr.t("error.invalid")));
+    let bad = |field: &str| {
+        UiError::Message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr,
+            format!("{field}: {}", tr.t("error.invalid")),
+        )
+    };
     let id_or_none = |name: &str| -> Result<Option<Option<String>>, UiError> {
-        Ok(f.get(name).map(|v| Some(v.trim().to_owned()).filter(|s| !s.is_empty())))
+        Ok(f.get(name)
+            .map(|v| Some(v.trim().to_owned()).filter(|s| !s.is_empty())))
     };
     let mut patch = TicketPatch::default();
     if let Some(s) = f.text("status") {
@@ -428,9 +448,12 @@ pub async fn reply(
             "_csrf" => csrf = field.text().await.ok(),
             "body" => body = field.text().await.unwrap_or_default(),
             "visibility" => {
-                if field.text().await.unwrap_or_default() == "public" {
-                    visibility = Visibility::Public;
-                }
+                let public = field.text().await.unwrap_or_default() == "public";
+                visibility = if public {
+                    Visibility::Public
+                } else {
+                    Visibility::Internal
+                };
             }
             "status" => {
                 let s = field.text().await.unwrap_or_default();
@@ -495,8 +518,13 @@ pub async fn reply(
                 return Err(UiError::engine(e, tr));
             };
             let page = render(&app, &ctx, r, Some(detail)).await?;
-            let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Ok((status, axum::response::Html(askama::Template::render(&page)?)).into_response())
+            let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok((
+                status,
+                axum::response::Html(askama::Template::render(&page)?),
+            )
+                .into_response())
         }
     }
 }

@@ -208,7 +208,10 @@ impl InboxQuery {
                 f.statuses = vec![Status::Solved];
                 f.solved_since = Some(solved_since);
             }
-            v => match v.strip_prefix("team:").and_then(|t| t.parse::<TeamId>().ok()) {
+            v => match v
+                .strip_prefix("team:")
+                .and_then(|t| t.parse::<TeamId>().ok())
+            {
                 Some(team) => {
                     f.statuses = OPEN_STATUSES.to_vec();
                     f.team = Some(Some(team));
@@ -305,10 +308,7 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
             },
         );
     }
-    let rows = tickets
-        .iter()
-        .map(|t| row(t, &tr, &dir, &names))
-        .collect();
+    let rows = tickets.iter().map(|t| row(t, &tr, &dir, &names)).collect();
 
     let mut assignees = vec![Opt {
         value: "none".into(),
@@ -355,13 +355,24 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
         view: q.view.clone(),
         rows,
         statuses: opts(Status::ALL, Status::as_str, &tr, "status", &q.status),
-        priorities: opts(Priority::ALL, Priority::as_str, &tr, "priority", &q.priority),
+        priorities: opts(
+            Priority::ALL,
+            Priority::as_str,
+            &tr,
+            "priority",
+            &q.priority,
+        ),
         channels: opts(Channel::ALL, Channel::as_str, &tr, "channel", &q.channel),
         assignees,
         teams,
         sorts: opts(&Sort::ALL, Sort::as_str, &tr, "sort", &q.sort),
         bulk_statuses: opts(
-            &[Status::Open, Status::Pending, Status::OnHold, Status::Solved],
+            &[
+                Status::Open,
+                Status::Pending,
+                Status::OnHold,
+                Status::Solved,
+            ],
             Status::as_str,
             &tr,
             "status",
@@ -429,7 +440,11 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
             let user = match f.get("assignee_value").unwrap_or_default() {
                 "none" | "" => None,
                 s => Some(s.parse::<UserId>().map_err(|_| {
-                    UiError::Status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, tr, "error.invalid")
+                    UiError::Status(
+                        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        tr,
+                        "error.invalid",
+                    )
                 })?),
             };
             TicketPatch {
@@ -438,9 +453,15 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
             }
         }
         "status" => TicketPatch {
-            status: Some(Status::parse(f.get("status_value").unwrap_or_default()).map_err(|_| {
-                UiError::Status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, tr, "error.invalid")
-            })?),
+            status: Some(
+                Status::parse(f.get("status_value").unwrap_or_default()).map_err(|_| {
+                    UiError::Status(
+                        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        tr,
+                        "error.invalid",
+                    )
+                })?,
+            ),
             ..Default::default()
         },
         "tag" if tag.is_some() => TicketPatch::default(),
