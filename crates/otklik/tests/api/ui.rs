@@ -147,6 +147,20 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     let res = client().get(app.url("/app/t/1?x=1")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/login?next=%2Fapp%2Ft%2F1%3Fx%3D1");
+    // A login form posted from another site is refused.
+    let res = client()
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("workspace", "alpha"),
+            ("email", "owner@alpha.test"),
+            ("password", "alpha-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(set_cookie(&res).is_none());
     let res = login_form(&app, "owner@alpha.test", "wrong", false).await;
     assert_eq!(res.status(), 401);
     assert!(

@@ -9,7 +9,7 @@ use super::Ctx;
 use crate::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::ids::*;
 use engine::tickets::TicketRef;
@@ -90,15 +90,7 @@ pub async fn socket(
     ctx: Ctx,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let same_origin = match (origin, host) {
-        (Some(o), Some(h)) => o
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)),
-        _ => false,
-    };
-    if !same_origin {
+    if !super::same_origin(&headers, false) {
         return (StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response();
     }
     ws.read_buffer_size(4096)

@@ -281,6 +281,22 @@ where
     }
 }
 
+/// Whether a request comes from a page of this server: its `Origin` names the
+/// `Host` it was sent to. Without an `Origin` header the answer is `absent_ok`.
+pub fn same_origin(headers: &HeaderMap, absent_ok: bool) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (Some(o), Some(h)) => o
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)),
+        (Some(_), None) => false,
+        (None, _) => absent_ok,
+    }
+}
+
 /// Checks a CSRF token given outside a url-encoded form (multipart uploads).
 pub fn csrf_ok(ctx: &Ctx, headers: &HeaderMap, field: Option<&str>) -> bool {
     let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
@@ -478,6 +494,11 @@ async fn login(
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let tr = Tr::for_request(&headers, None);
+    // Login has no session to bind a token to; a cross-site form posting here
+    // (to sign the victim into another account) is refused by its Origin.
+    if !same_origin(&headers, true) {
+        return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+    }
     let field = |name: &str| {
         form_urlencoded::parse(&body)
             .find(|(k, _)| k == name)
