@@ -80,6 +80,23 @@
   renderTabs();
   localizeTimes(document);
 
+  // Quoted history in HTML mail folds like the server folds it in plain text.
+  function foldQuotes(root) {
+    $$(".body.html", root).forEach(function (b) {
+      $$("blockquote, .gmail_quote", b).forEach(function (q) {
+        if (q.closest("details.quoted")) return;
+        var d = document.createElement("details");
+        d.className = "quoted";
+        var s = document.createElement("summary");
+        s.textContent = L("js.show_quoted");
+        q.replaceWith(d);
+        d.appendChild(s);
+        d.appendChild(q);
+      });
+    });
+  }
+  foldQuotes(document);
+
   // Fetch a page of this app and parse it.
   function getPage(url, options) {
     return fetch(url, options || { credentials: "same-origin" }).then(function (r) {
@@ -91,7 +108,7 @@
   function swap(doc, selectors) {
     selectors.forEach(function (sel) {
       var now = $(sel), next = $(sel, doc);
-      if (now && next) { now.replaceWith(next); localizeTimes(next); }
+      if (now && next) { now.replaceWith(next); localizeTimes(next); foldQuotes(next); }
     });
   }
   function postForm(form) {

@@ -246,7 +246,7 @@ async fn customer_html_never_runs_script() {
             "From: Mallory <mallory@example.com>\r\nTo: support@alpha.test\r\nSubject: <script>window.__xss=99</script> Invoice\r\n\
              Message-ID: <xss-1@example.com>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0300\r\nMIME-Version: 1.0\r\n\
              Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-             Invoice attached.\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Invoice</p>{html}</body></html>\r\n--b1--\r\n"
+             Invoice attached.\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Invoice</p><blockquote>Earlier letter quoted</blockquote>{html}</body></html>\r\n--b1--\r\n"
         );
         app.raw(
             "POST",
@@ -283,6 +283,11 @@ async fn customer_html_never_runs_script() {
             )
             .await;
         assert_eq!(leftovers, json!([]), "unsafe markup reached the page");
+        // Quoted history is folded away.
+        assert_eq!(
+            p.eval("(() => { const d = document.querySelector('#thread details.quoted'); return !!d && !d.open && d.textContent.includes('Earlier letter quoted'); })()").await,
+            json!(true)
+        );
         // The subject is shown as text.
         let title = p.eval(&text_of(".ticket-head h1")).await;
         assert!(title.as_str().unwrap_or_default().contains("<script>"), "{title}");
