@@ -165,31 +165,40 @@
   }
 
   // Ticket page: properties in place, composer, live thread.
+  // One save of the properties at a time: a change made while one is under way is
+  // sent after it, from the form as it then stands, so saves never overtake.
+  var saving = false, saveAgain = false;
   function refreshTicket() {
     getPage(location.pathname).then(function (res) {
       if (!res.ok) return;
       var props = $("#props");
-      var editing = props && props.contains(document.activeElement);
+      var editing = saving || (props && props.contains(document.activeElement));
       swap(res.doc, editing ? ["#thread", ".ticket-head .meta", "#customer"] : ["#thread", ".ticket-head .meta", "#props", "#customer"]);
       wireProps();
     });
+  }
+  function saveProps() {
+    var form = $("#props");
+    if (!form) return;
+    if (saving) { saveAgain = true; return; }
+    saving = true;
+    postForm(form).then(function (res) {
+      if (saveAgain) { saving = false; saveAgain = false; saveProps(); return; }
+      saving = false;
+      if (!res.ok) { var m = $("#error-message", res.doc); toast(m ? m.textContent : String(res.status)); return; }
+      swap(res.doc, ["#thread", ".ticket-head .meta", "#props", "#customer"]);
+      wireProps();
+      toast(L("js.saved"));
+    }, function () { saving = false; saveAgain = false; toast(L("js.reconnecting")); });
   }
   function wireProps() {
     var form = $("#props");
     if (!form || form.dataset.wired) return;
     form.dataset.wired = "1";
     form.addEventListener("change", function (e) {
-      if (e.target.tagName === "SELECT" || e.target.type === "checkbox") save();
+      if (e.target.tagName === "SELECT" || e.target.type === "checkbox") saveProps();
     });
-    form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
-    function save() {
-      postForm(form).then(function (res) {
-        if (!res.ok) { var m = $("#error-message", res.doc); toast(m ? m.textContent : String(res.status)); return; }
-        swap(res.doc, ["#thread", ".ticket-head .meta", "#props", "#customer"]);
-        wireProps();
-        toast(L("js.saved"));
-      });
-    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); saveProps(); });
   }
   function setProp(name, value) {
     var form = $("#props");

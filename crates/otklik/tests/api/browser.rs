@@ -78,7 +78,7 @@ fn text_of(selector: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_agents_work_one_ticket_live() {
     with_browser("two_agents_work_one_ticket_live", |b, app| async move {
-        agent(&app, "anna@alpha.test", "Anna Agent", "agent").await;
+        let anna_id = agent(&app, "anna@alpha.test", "Anna Agent", "agent").await;
         let boris_id = agent(&app, "boris@alpha.test", "Boris Agent", "agent").await;
         let t = app.ticket("Заказ не пришёл", "shopper@example.com").await;
         let number = t["number"].as_i64().expect("number");
@@ -121,16 +121,25 @@ async fn two_agents_work_one_ticket_live() {
         assert_eq!(boris.eval("window.__marker").await, json!("kept"));
 
         // Anna takes it (a) and solves it (s); Boris's status chip follows.
+        // The second key comes at once: saves must not overtake each other.
         anna.key("a").await;
-        anna.wait_for("document.querySelector('#prop-assignee').selectedOptions[0].textContent === 'Anna Agent'", "a assigns to me").await;
         anna.key("s").await;
         boris.wait_for(&format!("{}.trim() === 'Solved'", text_of("#status-chip")), "the status change live").await;
         assert_eq!(boris.eval("window.__marker").await, json!("kept"));
+        anna.wait_for("!document.querySelector('#toast').hidden && document.querySelector('#prop-assignee').selectedOptions[0].textContent === 'Anna Agent' && document.querySelector('#prop-status').value === 'solved'", "both saved").await;
         let got = app.get(&format!("/api/v1/tickets/{}", t["id"].as_str().unwrap())).await.expect(200);
         assert_eq!(got["status"], "solved");
+        assert_eq!(got["assignee_id"], json!(anna_id));
 
-        // Boris's inbox takes a new ticket in live, and an assignment alerts him.
+        // Boris's inbox takes a new ticket in live, and an assignment alerts him,
+        // with a desktop notification once he has allowed them.
+        b.grant(&boris, &app.base, "notifications").await;
         boris.goto(&app.url("/app?view=all")).await;
+        assert_eq!(boris.eval("Notification.permission").await, json!("granted"));
+        // Record what the page shows, then let the real notification through.
+        boris
+            .eval("window.__shown = []; const Real = window.Notification; window.Notification = function (title, o) { window.__shown.push(title + ': ' + o.body); return new Real(title, o); }; window.Notification.permission = Real.permission;")
+            .await;
         boris.eval("window.__marker = 'inbox'").await;
         boris.wait_for("document.body.dataset.live === '1'", "socket on the inbox").await;
         let fresh = app.ticket("Новая заявка из чата", "second@example.com").await;
@@ -142,6 +151,7 @@ async fn two_agents_work_one_ticket_live() {
         .await
         .expect(200);
         boris.wait_for(&format!("{}.includes('Assigned to you')", text_of("#toast")), "the assignment alert").await;
+        boris.wait_for("window.__shown.some(s => s.includes('Assigned to you: #2 Новая заявка из чата'))", "the desktop notification").await;
         assert_eq!(boris.eval("window.__marker").await, json!("inbox"));
 
         // "/" goes to search and "?" lists the shortcuts.

@@ -58,6 +58,8 @@ pub struct Page {
     pending: Pending,
     next: Arc<AtomicU64>,
     pub name: String,
+    /// The page's browser context (its own cookies and permissions).
+    pub context: String,
 }
 
 impl Browser {
@@ -187,11 +189,22 @@ impl Browser {
             pending: self.pending.clone(),
             next: self.next.clone(),
             name: name.to_owned(),
+            context: ctx.clone(),
         };
         page.call("Page.enable", json!({})).await;
         page.call("Runtime.enable", json!({})).await;
         self.pages.lock().expect("lock").push(page.clone());
         page
+    }
+
+    /// Grants a permission (say "notifications") to `origin` in a page's context,
+    /// as a person clicking "Allow" would.
+    pub async fn grant(&self, page: &Page, origin: &str, permission: &str) {
+        self.call(
+            "Browser.grantPermissions",
+            json!({"origin": origin, "permissions": [permission], "browserContextId": page.context}),
+        )
+        .await;
     }
 
     /// Screenshots of every open page into `dir`, named after the test and page.
@@ -274,7 +287,7 @@ impl Page {
         .await;
     }
 
-    /// Polls a condition until it holds (10 s at most).
+    /// Polls a condition until it holds (20 s at most: CI machines are busy).
     pub async fn wait_for(&self, condition: &str, what: &str) {
         let start = Instant::now();
         loop {
@@ -287,8 +300,8 @@ impl Page {
             if r["result"]["value"] == json!(true) {
                 return;
             }
-            if start.elapsed() > Duration::from_secs(10) {
-                panic!("[{}] waited 10 s for {what}: {condition}", self.name);
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("[{}] waited 20 s for {what}: {condition}", self.name);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
