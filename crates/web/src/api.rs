@@ -130,19 +130,10 @@ pub async fn login(
             e => e.into(),
         })?;
     let max_age = (s.expires_at.millis() - app.engine.store.now().millis()) / 1000;
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}{}",
-        s.secret,
-        if b.remember {
-            format!("; Max-Age={max_age}")
-        } else {
-            String::new()
-        },
-        if app.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
+    let cookie = crate::extract::session_cookie(
+        &s.secret,
+        b.remember.then_some(max_age),
+        app.config.secure_cookies,
     );
     let mut res = axum::Json(LoginOut {
         csrf_token: s.csrf_token,

@@ -11,6 +11,18 @@ use serde::de::DeserializeOwned;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "otklik_session";
 
+/// The `Set-Cookie` value of a new session: lasting `max_age` seconds when the
+/// person asked to be remembered, else until the browser closes.
+pub fn session_cookie(secret: &str, max_age: Option<i64>, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax{}{}",
+        max_age
+            .map(|s| format!("; Max-Age={s}"))
+            .unwrap_or_default(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The authenticated caller. Bearer tokens for integrations; session cookies for the
 /// browser, where every state-changing request must also send the session's CSRF
 /// token in `X-CSRF-Token`.

@@ -105,6 +105,9 @@ async fn two_agents_work_one_ticket_live() {
 
         // Boris is told Anna is here, then that she is typing.
         boris.wait_for(&format!("{}.includes('Anna Agent')", text_of("#presence")), "presence of Anna").await;
+        anna.key("n").await;
+        anna.wait_for("document.activeElement.id === 'body' && document.getElementById('mode-note').checked && document.getElementById('composer').classList.contains('note-mode')", "n starts a note").await;
+        anna.key("Escape").await;
         anna.key("r").await;
         anna.wait_for("document.activeElement.id === 'body' && document.getElementById('mode-public').checked", "r starts a public reply").await;
         anna.type_text("Здравствуйте! Отправили заказ повторно.").await;

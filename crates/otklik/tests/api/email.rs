@@ -184,18 +184,7 @@ async fn mailboxes_are_admin_only_isolated_and_keep_passwords_sealed(app: TestAp
             !row.windows(6).any(|w| w == b"secret"),
             "passwords stored in clear"
         );
-        let cfg = app
-            .engine
-            .mailbox_config(
-                app.engine
-                    .cli_principal("alpha")
-                    .await
-                    .unwrap()
-                    .workspace_id,
-                id.parse().unwrap(),
-            )
-            .await
-            .unwrap();
+        let cfg = app.mailbox_config(&id).await;
         assert_eq!(cfg.inbound_password.as_deref(), Some("imap-secret-1"));
         assert_eq!(cfg.outbound_password.as_deref(), Some("smtp-secret-2"));
     }

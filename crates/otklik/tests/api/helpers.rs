@@ -284,6 +284,20 @@ impl TestApp {
         all
     }
 
+    /// A mailbox of `alpha` as the engine holds it, passwords opened.
+    pub async fn mailbox_config(&self, id: &str) -> engine::email::MailboxConfig {
+        let ws = self
+            .engine
+            .cli_principal("alpha")
+            .await
+            .expect("principal")
+            .workspace_id;
+        self.engine
+            .mailbox_config(ws, id.parse().expect("mailbox id"))
+            .await
+            .expect("mailbox")
+    }
+
     /// Runs queued jobs until none is due.
     pub async fn drain_jobs(&self) {
         let w = engine::worker::Worker::new(self.engine.clone());

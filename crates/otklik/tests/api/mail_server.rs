@@ -329,20 +329,12 @@ async fn tls_and_smtp_auth_against_the_real_servers(app: TestApp) {
     .await;
     // STARTTLS on the plain IMAP port logs in too; a wrong password is refused.
     let mut cfg = app
-        .engine
         .mailbox_config(
-            app.engine
-                .cli_principal("alpha")
-                .await
-                .unwrap()
-                .workspace_id,
-            serde_json::from_value(
-                app.get("/api/v1/channels/email").await.expect(200)["items"][0]["id"].clone(),
-            )
-            .unwrap(),
+            app.get("/api/v1/channels/email").await.expect(200)["items"][0]["id"]
+                .as_str()
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     cfg.inbound.port = Some(imap);
     cfg.inbound.tls = Some(Tls::Starttls);
     let opts = channels::email::imap::ImapOptions {

@@ -106,6 +106,17 @@ impl Agent {
         res.text().await.expect("body")
     }
 
+    /// Posts a multipart form (the composer) as it is given.
+    async fn multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .headers(self.headers())
+            .multipart(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
     /// Posts a form with the CSRF field (or without, to test the check).
     async fn post(
         &self,
@@ -246,14 +257,7 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
                 .mime_str("text/plain")
                 .unwrap(),
         );
-    let res = a
-        .http
-        .post(app.url(&format!("/app/t/{number}/reply")))
-        .headers(a.headers())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
     assert_eq!(res.status(), 303);
     let msgs = app
         .get(&format!("/api/v1/tickets/{id}/messages"))
@@ -275,14 +279,7 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     let form = reqwest::multipart::Form::new()
         .text("visibility", "internal")
         .text("body", "forged");
-    let res = a
-        .http
-        .post(app.url(&format!("/app/t/{number}/reply")))
-        .headers(a.headers())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
     assert_eq!(res.status(), 403);
     let after = app
         .get(&format!("/api/v1/tickets/{id}/messages"))
@@ -373,19 +370,15 @@ async fn light_agents_write_notes_only(app: TestApp) {
         "no public reply option"
     );
     assert!(page.contains("Your role writes internal notes only."));
-    let post = |visibility: &'static str| {
-        let form = reqwest::multipart::Form::new()
+    let path = format!("/app/t/{number}/reply");
+    let form = |visibility: &'static str| {
+        reqwest::multipart::Form::new()
             .text("_csrf", a.csrf.clone())
             .text("visibility", visibility)
-            .text("body", format!("{visibility} text"));
-        a.http
-            .post(app.url(&format!("/app/t/{number}/reply")))
-            .headers(a.headers())
-            .multipart(form)
-            .send()
+            .text("body", format!("{visibility} text"))
     };
-    assert_eq!(post("public").await.unwrap().status(), 403);
-    assert_eq!(post("internal").await.unwrap().status(), 303);
+    assert_eq!(a.multipart(&path, form("public")).await.status(), 403);
+    assert_eq!(a.multipart(&path, form("internal")).await.status(), 303);
     let msgs = app
         .get(&format!("/api/v1/tickets/{id}/messages"))
         .await
@@ -747,18 +740,7 @@ async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {
             .status(),
         303
     );
-    let cfg = app
-        .engine
-        .mailbox_config(
-            app.engine
-                .cli_principal("alpha")
-                .await
-                .unwrap()
-                .workspace_id,
-            mid.parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    let cfg = app.mailbox_config(&mid).await;
     assert_eq!(
         (
             cfg.inbound_password.as_deref(),

@@ -56,6 +56,13 @@ fn invalid(ctx: &Ctx, what: &str) -> UiError {
     )
 }
 
+/// An optional whole-number field.
+fn number(f: &Form, name: &str) -> Result<Option<i64>, UiError> {
+    f.text(name)
+        .map(|t| t.parse().map_err(|_| invalid(&f.ctx, name)))
+        .transpose()
+}
+
 fn list(s: Option<&str>) -> Vec<String> {
     s.unwrap_or_default()
         .split(',')
@@ -164,10 +171,7 @@ async fn invite(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
         None => engine::auth::new_secret(""),
     };
     let team_ids = f.all("teams").filter_map(|t| t.parse().ok()).collect();
-    let tier = match f.text("tier") {
-        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
-        None => None,
-    };
+    let tier = number(&f, "tier")?;
     let u = app
         .engine
         .add_user(
@@ -204,10 +208,7 @@ async fn edit_user(
             Some(r) => Some(Role::parse(r).map_err(|_| invalid(ctx, "role"))?),
             None => None,
         },
-        tier: match f.text("tier") {
-            Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
-            None => None,
-        },
+        tier: number(&f, "tier")?,
         languages: f.get("languages").map(|l| list(Some(l))),
         team_ids: f
             .get("teams_present")
@@ -251,10 +252,7 @@ async fn teams(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErro
 
 async fn create_team(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
     let ctx = &f.ctx;
-    let tier = match f.text("tier") {
-        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
-        None => None,
-    };
+    let tier = number(&f, "tier")?;
     app.engine
         .create_team(&ctx.p, f.get("name").unwrap_or_default(), tier)
         .await
@@ -269,10 +267,7 @@ async fn edit_team(
 ) -> Result<Response, UiError> {
     let ctx = &f.ctx;
     let id: TeamId = id.parse().map_err(|_| invalid(ctx, "id"))?;
-    let tier = match f.text("tier") {
-        Some(t) => Some(t.parse().map_err(|_| invalid(ctx, "tier"))?),
-        None => None,
-    };
+    let tier = number(&f, "tier")?;
     app.engine
         .update_team(&ctx.p, id, f.text("name").map(str::to_owned), tier)
         .await

@@ -529,19 +529,10 @@ async fn login(
         Ok(s) => {
             let mut res = Redirect::to(&next).into_response();
             let max_age = (s.expires_at.millis() - app.engine.store.now().millis()) / 1000;
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}{}",
-                s.secret,
-                if remember {
-                    format!("; Max-Age={max_age}")
-                } else {
-                    String::new()
-                },
-                if app.config.secure_cookies {
-                    "; Secure"
-                } else {
-                    ""
-                }
+            let cookie = crate::extract::session_cookie(
+                &s.secret,
+                remember.then_some(max_age),
+                app.config.secure_cookies,
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(header::SET_COOKIE, v);

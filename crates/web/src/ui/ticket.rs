@@ -149,26 +149,17 @@ pub async fn render(
         .copied()
         .filter(|s| t.status.can_become(*s))
         .collect::<Vec<_>>();
-    let mut assignees = vec![Opt {
-        value: String::new(),
-        label: tr.t("inbox.unassigned").into(),
-        selected: t.assignee_id.is_none(),
-    }];
-    assignees.extend(dir.users.iter().map(|(id, n)| Opt {
-        value: id.to_string(),
-        label: n.clone(),
-        selected: t.assignee_id == Some(*id),
-    }));
-    let mut teams = vec![Opt {
-        value: String::new(),
-        label: tr.t("inbox.no_team").into(),
-        selected: t.team_id.is_none(),
-    }];
-    teams.extend(dir.teams.iter().map(|(id, n)| Opt {
-        value: id.to_string(),
-        label: n.clone(),
-        selected: t.team_id == Some(*id),
-    }));
+    let id_text = |id: Option<String>| id.unwrap_or_default();
+    let assignees = dir.user_opts(
+        "",
+        tr.t("inbox.unassigned"),
+        &id_text(t.assignee_id.map(|u| u.to_string())),
+    );
+    let teams = dir.team_opts(
+        "",
+        tr.t("inbox.no_team"),
+        &id_text(t.team_id.map(|u| u.to_string())),
+    );
     let fields = defs
         .into_iter()
         .map(|d| {

@@ -49,11 +49,42 @@ impl Directory {
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     }
+    /// A person picker: a "nobody" choice with `none_value`, then everyone active.
+    pub fn user_opts(&self, none_value: &str, none_label: &str, selected: &str) -> Vec<Opt> {
+        picker(&self.users, none_value, none_label, selected)
+    }
+    /// A team picker, likewise.
+    pub fn team_opts(&self, none_value: &str, none_label: &str, selected: &str) -> Vec<Opt> {
+        picker(&self.teams, none_value, none_label, selected)
+    }
     pub fn team(&self, id: Option<TeamId>) -> String {
         id.and_then(|id| self.teams.iter().find(|(t, _)| *t == id))
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     }
+}
+
+fn picker<I: std::fmt::Display>(
+    items: &[(I, String)],
+    none_value: &str,
+    none_label: &str,
+    selected: &str,
+) -> Vec<Opt> {
+    let none = Opt {
+        value: none_value.to_owned(),
+        label: none_label.to_owned(),
+        selected: selected == none_value,
+    };
+    std::iter::once(none)
+        .chain(items.iter().map(|(id, name)| {
+            let value = id.to_string();
+            Opt {
+                selected: value == selected,
+                value,
+                label: name.clone(),
+            }
+        }))
+        .collect()
 }
 
 /// A value and its label, for a `<select>`.
@@ -310,26 +341,8 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
     }
     let rows = tickets.iter().map(|t| row(t, &tr, &dir, &names)).collect();
 
-    let mut assignees = vec![Opt {
-        value: "none".into(),
-        label: tr.t("inbox.unassigned").into(),
-        selected: q.assignee == "none",
-    }];
-    assignees.extend(dir.users.iter().map(|(id, n)| Opt {
-        value: id.to_string(),
-        label: n.clone(),
-        selected: q.assignee == id.to_string(),
-    }));
-    let mut teams = vec![Opt {
-        value: "none".into(),
-        label: tr.t("inbox.no_team").into(),
-        selected: q.team == "none",
-    }];
-    teams.extend(dir.teams.iter().map(|(id, n)| Opt {
-        value: id.to_string(),
-        label: n.clone(),
-        selected: q.team == id.to_string(),
-    }));
+    let assignees = dir.user_opts("none", tr.t("inbox.unassigned"), &q.assignee);
+    let teams = dir.team_opts("none", tr.t("inbox.no_team"), &q.team);
     let first = q.page * PAGE_SIZE;
     let shown = first + tickets.len() as i64;
     let range = if total == 0 {
