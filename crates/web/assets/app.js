@@ -111,13 +111,7 @@
       if (now && next) { now.replaceWith(next); localizeTimes(next); foldQuotes(next); }
     });
   }
-  function postForm(form) {
-    return getPage(form.action, {
-      method: "POST", credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf },
-      body: form.enctype === "multipart/form-data" ? new FormData(form) : new URLSearchParams(new FormData(form))
-    });
-  }
+
 
   // Inbox: selection, live refresh.
   var selected = -1;
@@ -147,7 +141,11 @@
         swap(res.doc, [".views", "#rows", "#range", ".pager"]);
         $$("#rows input[name=ids]").forEach(function (c) { c.checked = checked.indexOf(c.value) >= 0; });
         rows().forEach(function (r) { if (before.indexOf(r.dataset.id) < 0) r.classList.add("fresh"); });
-        if (selected >= 0) select(selected);
+        // Keep the same ticket selected, wherever it moved.
+        if (selected >= 0) {
+          var at = rows().map(function (r) { return r.dataset.id; }).indexOf(before[selected]);
+          if (at >= 0) select(at); else { selected = -1; }
+        }
       });
     }, 300);
   }
@@ -182,7 +180,13 @@
     if (!form) return;
     if (saving) { saveAgain = true; return; }
     saving = true;
-    postForm(form).then(function (res) {
+    // Only what this person changed is sent: the server leaves other properties
+    // as they are, so a colleague's change made meanwhile is not written back.
+    getPage(form.action, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf },
+      body: changedFields(form)
+    }).then(function (res) {
       if (saveAgain) { saving = false; saveAgain = false; saveProps(); return; }
       saving = false;
       if (!res.ok) { var m = $("#error-message", res.doc); toast(m ? m.textContent : String(res.status)); return; }
@@ -190,6 +194,17 @@
       wireProps();
       toast(L("js.saved"));
     }, function () { saving = false; saveAgain = false; toast(L("js.reconnecting")); });
+  }
+  function changedFields(form) {
+    var p = new URLSearchParams();
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.type === "hidden" || el.type === "submit") return;
+      var changed = el.type === "checkbox" ? el.checked !== el.defaultChecked
+        : el.tagName === "SELECT" ? Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })
+        : el.value !== el.defaultValue;
+      if (changed) p.append(el.name, el.type === "checkbox" ? (el.checked ? "on" : "") : el.value);
+    });
+    return p;
   }
   function wireProps() {
     var form = $("#props");

@@ -124,6 +124,19 @@ async fn two_agents_work_one_ticket_live() {
         assert_eq!(boris.eval("window.__marker").await, json!("kept"));
 
         // Anna takes it (a) and solves it (s); Boris's status chip follows.
+        // A colleague's change made while Anna has the panel open is not written
+        // back: her save sends only what she changed.
+        anna.eval("document.querySelector('#props select[name=priority]').focus()").await;
+        let tid = t["id"].as_str().unwrap().to_owned();
+        app.patch(&format!("/api/v1/tickets/{tid}"), json!({"tags": ["from-api"]})).await.expect(200);
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        assert_eq!(anna.eval("document.querySelector('#props input[name=tags]').value").await, json!(""), "the panel is stale, as intended for this check");
+        anna.eval("(() => { const s = document.querySelector('#props select[name=priority]'); s.value = 'high'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        anna.wait_for("document.querySelector('#props input[name=tags]').value === 'from-api'", "the saved panel shows the colleague's tag").await;
+        let got = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+        assert_eq!((got["priority"].clone(), got["tags"].clone()), (json!("high"), json!(["from-api"])));
+        anna.eval("document.activeElement.blur()").await;
+
         // The second key comes at once: saves must not overtake each other.
         anna.key("a").await;
         anna.key("s").await;

@@ -203,6 +203,14 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     );
     assert_eq!(res.headers()["x-frame-options"], "DENY");
 
+    // Only real confirmations show: no text can be planted through the address.
+    let page = a.page("/app?ok=flash.saved").await;
+    assert!(page.contains("class=\"flash\"") && page.contains("Saved."));
+    let page = a
+        .page("/app?ok=flash.Your%20account%20is%20suspended")
+        .await;
+    assert!(!page.contains("class=\"flash\"") && !page.contains("suspended"));
+
     let t = app.ticket("Не пришёл заказ", "shopper@example.com").await;
     let (id, number) = (
         t["id"].as_str().unwrap().to_owned(),
@@ -289,6 +297,16 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
         after["items"].as_array().unwrap().len(),
         msgs["items"].as_array().unwrap().len()
     );
+    // A reply that cannot be sent comes back with the text still in the composer.
+    let long = "Очень длинный ответ. ".repeat(4000);
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", a.csrf.clone())
+        .text("visibility", "public")
+        .text("body", long.clone());
+    let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
+    assert_eq!(res.status(), 413);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"composer-error\"") && html.contains(&long[..200]));
     // The thread shows the note apart from replies, with channel and delivery state.
     let page = a.page(&format!("/app/t/{number}")).await;
     assert!(
@@ -511,7 +529,43 @@ async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {
     ] {
         assert_eq!(agent.get(path).await.status(), 403, "{path}");
     }
+    assert_eq!(
+        agent
+            .post("/app/admin/tokens", &[("name", "mine")], true)
+            .await
+            .status(),
+        403
+    );
+    let tokens = app.get("/api/v1/tokens").await.expect(200);
+    assert!(
+        tokens["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["name"] != "mine"),
+        "a token was made from a refused request"
+    );
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+
+    // A password is taken as typed, spaces included.
+    let res = a
+        .post(
+            "/app/admin/users",
+            &[
+                ("email", "spaced@alpha.test"),
+                ("role", "agent"),
+                ("password", " spaced pass "),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        login_form(&app, "spaced@alpha.test", " spaced pass ", false)
+            .await
+            .status(),
+        303
+    );
 
     // Teams, then an invitation into one with a generated password shown once.
     assert_eq!(
@@ -794,6 +848,14 @@ async fn language_follows_choice_then_browser_then_workspace() {
         .await
         .unwrap();
     assert_eq!(location(&res), "/app", "no open redirect");
+    for sneaky in ["/%09/evil.example", "/%0A/evil.example", "/%5Cevil.example"] {
+        let res = client()
+            .get(app.url(&format!("/lang?set=ru&next={sneaky}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&res), "/app", "{sneaky}");
+    }
     assert!(
         res.headers()["set-cookie"]
             .to_str()
@@ -867,8 +929,57 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         seen.iter().all(|m| !m.contains(&beta_id)),
         "a beta event reached alpha: {seen:?}"
     );
+
+    // A page that floods the socket is cut off.
+    use futures::SinkExt;
+    let (mut flood, _) = tokio_tungstenite::connect_async(request(&app.base))
+        .await
+        .expect("connect");
+    for _ in 0..100 {
+        let leave = tokio_tungstenite::tungstenite::Message::Text(r#"{"t":"leave"}"#.into());
+        if flood.send(leave).await.is_err() {
+            break;
+        }
+    }
+    assert!(
+        closes_within(&mut flood, 5).await,
+        "a flooding socket stays open"
+    );
+
+    // Logging out ends the session's sockets too (checked every 10 s).
+    a.post("/logout", &[], true).await;
+    assert!(
+        closes_within(&mut ws, 15).await,
+        "the socket outlived its session"
+    );
+
     assert!(
         seen.iter().all(|m| m.contains(t["id"].as_str().unwrap())),
         "{seen:?}"
     );
+}
+
+/// Whether the server closes a socket within `secs` seconds (messages before the
+/// close are skipped).
+async fn closes_within<S>(ws: &mut S, secs: u64) -> bool
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        loop {
+            match ws.next().await {
+                None
+                | Some(Err(_))
+                | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
 }

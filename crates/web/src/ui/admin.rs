@@ -166,7 +166,9 @@ async fn invite(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
     let ctx = &f.ctx;
     admin_only(ctx)?;
     let role = Role::parse(f.get("role").unwrap_or("agent")).map_err(|_| invalid(ctx, "role"))?;
-    let password = match f.text("password") {
+    // Passwords are taken as typed, spaces and all.
+    let typed = f.get("password").filter(|p| !p.is_empty());
+    let password = match typed {
         Some(p) => p.to_owned(),
         None => engine::auth::new_secret(""),
     };
@@ -189,7 +191,7 @@ async fn invite(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
         )
         .await
         .or_page(ctx.tr)?;
-    let shown = f.text("password").is_none().then_some(password);
+    let shown = typed.is_none().then_some(password);
     let page = users_page(&app, ctx, shown.map(|p| (u.user.email.clone(), p))).await?;
     html(&page)
 }
@@ -424,6 +426,8 @@ async fn tokens(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErr
 
 async fn create_token(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
     let ctx = &f.ctx;
+    // The page that shows the secret once is for admins: nobody else makes one here.
+    admin_only(ctx)?;
     let (_, secret) = app
         .engine
         .create_token(&ctx.p, ctx.p.user_id, f.get("name").unwrap_or_default())
@@ -600,7 +604,7 @@ fn mailbox_input(f: &Form) -> Result<MailboxInput, UiError> {
         if f.checked(clear) {
             Some(String::new())
         } else {
-            f.text(name).map(str::to_owned)
+            f.get(name).filter(|p| !p.is_empty()).map(str::to_owned)
         }
     };
     let kind = match f.get("kind").unwrap_or_default() {

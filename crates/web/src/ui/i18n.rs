@@ -166,6 +166,11 @@ impl Tr {
             .unwrap_or(key)
     }
 
+    /// Whether the catalog has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key) || self.fallback.contains_key(key)
+    }
+
     /// `t(key)` with `{name}` placeholders filled.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut s = self.t(key).to_owned();

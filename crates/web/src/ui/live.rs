@@ -86,20 +86,30 @@ impl Hub {
 /// may open it (browsers send cookies with cross-site websocket requests).
 pub async fn socket(
     State(app): State<AppState>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     ctx: Ctx,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !super::same_origin(&headers, false) {
+    if !super::same_origin(&headers, &uri, false) {
         return (StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response();
     }
+    // Kept to check, now and then, that the session still stands.
+    let secret = crate::extract::cookie_in(&headers, crate::extract::SESSION_COOKIE)
+        .unwrap_or_default()
+        .to_owned();
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
         .max_message_size(4096)
-        .on_upgrade(move |socket| run(app, ctx, socket))
+        .on_upgrade(move |socket| run(app, ctx, secret, socket))
 }
 
-async fn run(app: AppState, ctx: Ctx, mut socket: WebSocket) {
+/// Ticks (of 2 s) between checks that the session still stands.
+const SESSION_CHECK_TICKS: u32 = 5;
+/// Most messages a page may send in one tick; more closes the socket.
+const MAX_MESSAGES_PER_TICK: u32 = 20;
+
+async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let hub = app.live.clone();
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     let ws = ctx.p.workspace_id;
@@ -109,6 +119,7 @@ async fn run(app: AppState, ctx: Ctx, mut socket: WebSocket) {
     let mut watching: Option<TicketId> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut last_sent: Vec<(String, bool)> = Vec::new();
+    let (mut ticks, mut received) = (0u32, 0u32);
     loop {
         let out = tokio::select! {
             ev = events.recv() => match ev {
@@ -126,16 +137,28 @@ async fn run(app: AppState, ctx: Ctx, mut socket: WebSocket) {
                 Err(broadcast::error::RecvError::Lagged(_)) => None,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = tick.tick() => match watching {
+            _ = tick.tick() => {
+                ticks += 1;
+                received = 0;
+                // A session ended by logout, a password change or deactivation
+                // ends its sockets too.
+                if ticks.is_multiple_of(SESSION_CHECK_TICKS)
+                    && app.engine.authenticate_session(&secret).await.is_err()
+                {
+                    break;
+                }
+                match watching {
                 // Typing expires without a message; the tick notices.
                 Some(t) => {
                     let now = hub.others(ws, t, me);
                     (now != last_sent).then(|| { last_sent = now.clone(); presence_message(t, &now) })
                 }
                 None => None,
-            },
+            }},
             msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(_))) if received >= MAX_MESSAGES_PER_TICK => break,
                 Some(Ok(Message::Text(text))) => {
+                    received += 1;
                     if let Some((t, typing)) = client_message(text.as_str()) {
                         watching = t;
                         last_sent.clear();

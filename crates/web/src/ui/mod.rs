@@ -118,6 +118,7 @@ pub struct Ctx {
     pub ws: Workspace,
     pub path: String,
     pub query: Option<String>,
+    is_get: bool,
 }
 
 impl Ctx {
@@ -126,7 +127,7 @@ impl Ctx {
             form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "ok")
                 .map(|(_, v)| v.into_owned())
-                .filter(|v| v.starts_with("flash.") && v.len() < 64)
+                .filter(|v| v.starts_with("flash.") && self.tr.has(v))
         });
         Chrome {
             tr: self.tr,
@@ -141,8 +142,12 @@ impl Ctx {
         }
     }
 
-    /// This page's path and query, without a confirmation message.
+    /// This page's path and query, without a confirmation message. A page shown
+    /// in answer to a form (an error, say) has no address of its own to return to.
     pub fn here(&self) -> String {
+        if !self.is_get {
+            return "/app".to_owned();
+        }
         let kept: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 form_urlencoded::parse(self.query.as_deref().unwrap_or_default().as_bytes())
@@ -168,9 +173,11 @@ where
         let app = AppState::from_ref(state);
         let path = parts.uri.path().to_owned();
         let query = parts.uri.query().map(str::to_owned);
+        let is_get = parts.method == Method::GET;
         let back = match &query {
-            Some(q) if parts.method == Method::GET => format!("{path}?{q}"),
-            _ => path.clone(),
+            Some(q) if is_get => format!("{path}?{q}"),
+            _ if is_get => path.clone(),
+            _ => "/app".to_owned(),
         };
         let Some(secret) = cookie_in(&parts.headers, SESSION_COOKIE).filter(|s| s.len() <= 200)
         else {
@@ -212,6 +219,7 @@ where
             ws,
             path,
             query,
+            is_get,
         })
     }
 }
@@ -283,8 +291,12 @@ where
 
 /// Whether a request comes from a page of this server: its `Origin` names the
 /// `Host` it was sent to. Without an `Origin` header the answer is `absent_ok`.
-pub fn same_origin(headers: &HeaderMap, absent_ok: bool) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+pub fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri, absent_ok: bool) -> bool {
+    // HTTP/2 carries the authority in the URI instead of a Host header.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
     match (
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
         host,
@@ -319,14 +331,20 @@ pub enum UiError {
 }
 
 impl UiError {
+    /// A page for an engine error: "not found" and "forbidden" in the person's
+    /// language, rule and input problems in the engine's words, a lost session
+    /// back to the login.
     pub fn engine(e: EngineError, tr: Tr) -> UiError {
+        let detail = describe(&e);
         let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        match status {
-            StatusCode::NOT_FOUND => UiError::Status(status, tr, "error.not_found"),
-            StatusCode::FORBIDDEN => UiError::Status(status, tr, "error.forbidden"),
-            s if s.is_server_error() => UiError::Status(s, tr, "error.internal"),
-            s => UiError::Message(s, tr, String::new()),
+        match (status, detail) {
+            (StatusCode::UNAUTHORIZED, _) => UiError::Login("/app".into()),
+            (StatusCode::NOT_FOUND, _) => UiError::Status(status, tr, "error.not_found"),
+            (StatusCode::FORBIDDEN, _) => UiError::Status(status, tr, "error.forbidden"),
+            (s, _) if s.is_server_error() => UiError::Status(s, tr, "error.internal"),
+            (s, Some(d)) => UiError::Message(s, tr, d),
+            (s, None) => UiError::Status(s, tr, "error.invalid"),
         }
     }
 }
@@ -338,14 +356,7 @@ pub trait OrPage<T> {
 
 impl<T> OrPage<T> for Result<T, EngineError> {
     fn or_page(self, tr: Tr) -> Result<T, UiError> {
-        self.map_err(|e| {
-            let detail = describe(&e);
-            match (UiError::engine(e, tr), detail) {
-                (UiError::Message(s, tr, _), Some(d)) => UiError::Message(s, tr, d),
-                (UiError::Message(s, tr, _), None) => UiError::Status(s, tr, "error.invalid"),
-                (other, _) => other,
-            }
-        })
+        self.map_err(|e| UiError::engine(e, tr))
     }
 }
 
@@ -427,7 +438,9 @@ pub fn safe_next(next: Option<&str>) -> &str {
             if n.starts_with('/')
                 && !n.starts_with("//")
                 && !n.contains('\\')
-                && n.len() < 2000 =>
+                && n.len() < 2000
+                // Browsers drop tabs and newlines from URLs: "/\t/evil" means "//evil".
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
         {
             n
         }
@@ -490,13 +503,14 @@ async fn login_page(
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, UiError> {
     let tr = Tr::for_request(&headers, None);
     // Login has no session to bind a token to; a cross-site form posting here
     // (to sign the victim into another account) is refused by its Origin.
-    if !same_origin(&headers, true) {
+    if !same_origin(&headers, &uri, true) {
         return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
     }
     let field = |name: &str| {

@@ -74,6 +74,8 @@ pub struct TicketPage {
     pub fields: Vec<FieldView>,
     pub canned: Vec<(String, String)>,
     pub error: Option<String>,
+    /// The reply being written, kept when it could not be sent.
+    pub draft: String,
 }
 
 fn number_of(raw: &str) -> Result<TicketRef, UiError> {
@@ -175,6 +177,7 @@ pub async fn render(
                 options: d
                     .options
                     .iter()
+                    .chain((!value.is_empty() && !d.options.contains(&value)).then_some(&value))
                     .map(|o| Opt {
                         value: o.clone(),
                         label: o.clone(),
@@ -230,7 +233,7 @@ pub async fn render(
         ),
         assignees,
         teams,
-        tiers: (1..=3)
+        tiers: (1..=3.max(t.tier))
             .map(|n| Opt {
                 value: n.to_string(),
                 label: tr.tf("ticket.tier_n", &[("n", &n.to_string())]),
@@ -244,6 +247,7 @@ pub async fn render(
         // offers whatever this list holds.
         canned: Vec::new(),
         error,
+        draft: String::new(),
     })
 }
 
@@ -363,29 +367,30 @@ pub async fn update(
                 .collect(),
         );
     }
-    if f.get("fields_present").is_some() {
-        let defs = app.engine.fields(&f.ctx.p).await.or_page(tr)?;
-        let mut m = Map::new();
-        for d in defs {
-            let name = format!("cf.{}", d.key);
-            let v = match d.field_type {
-                FieldType::Checkbox => Value::Bool(f.checked(&name)),
-                FieldType::Number => match f.text(&name) {
-                    None => Value::Null,
-                    Some(s) => s
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
-                        .map(Value::Number)
-                        .ok_or_else(|| bad(&d.label))?,
-                },
-                _ => f
-                    .text(&name)
-                    .map(|s| Value::String(s.to_owned()))
-                    .unwrap_or(Value::Null),
-            };
-            m.insert(d.key, v);
-        }
+    // Only the fields the form sends change; a checkbox sends an empty hidden value
+    // before itself, so unticking it is sent too.
+    let defs = app.engine.fields(&f.ctx.p).await.or_page(tr)?;
+    let mut m = Map::new();
+    for d in defs {
+        let name = format!("cf.{}", d.key);
+        let values: Vec<&str> = f.all(&name).collect();
+        let Some(last) = values.last().map(|v| v.trim()) else {
+            continue;
+        };
+        let v = match d.field_type {
+            FieldType::Checkbox => Value::Bool(values.contains(&"on")),
+            _ if last.is_empty() => Value::Null,
+            FieldType::Number => last
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| bad(&d.label))?,
+            _ => Value::String(last.to_owned()),
+        };
+        m.insert(d.key, v);
+    }
+    if !m.is_empty() {
         patch.custom_fields = Some(m);
     }
     app.engine
@@ -483,6 +488,7 @@ pub async fn reply(
     if !csrf_ok(&ctx, &headers, csrf.as_deref()) {
         return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
     }
+    let draft = body.clone();
     let msg = NewMessage {
         body: Body {
             text: body,
@@ -508,7 +514,8 @@ pub async fn reply(
             let Some(detail) = super::describe(&e) else {
                 return Err(UiError::engine(e, tr));
             };
-            let page = render(&app, &ctx, r, Some(detail)).await?;
+            let mut page = render(&app, &ctx, r, Some(detail)).await?;
+            page.draft = draft;
             let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Ok((

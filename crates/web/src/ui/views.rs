@@ -31,7 +31,7 @@ impl Directory {
             .await
             .or_page(ctx.tr)?
             .into_iter()
-            .filter(|u| u.user.active)
+            // People who left keep their names on the tickets they worked.
             .map(|u| (u.user.id, u.user.name))
             .collect();
         let teams = app
@@ -75,7 +75,7 @@ fn picker<I: std::fmt::Display>(
         label: none_label.to_owned(),
         selected: selected == none_value,
     };
-    std::iter::once(none)
+    let mut out: Vec<Opt> = std::iter::once(none)
         .chain(items.iter().map(|(id, name)| {
             let value = id.to_string();
             Opt {
@@ -84,7 +84,16 @@ fn picker<I: std::fmt::Display>(
                 label: name.clone(),
             }
         }))
-        .collect()
+        .collect();
+    // The current value is always a choice, or a form would change it unasked.
+    if !out.iter().any(|o| o.selected) {
+        out.push(Opt {
+            value: selected.to_owned(),
+            label: selected.to_owned(),
+            selected: true,
+        });
+    }
+    out
 }
 
 /// A value and its label, for a `<select>`.
