@@ -164,7 +164,8 @@ impl Res {
     }
 }
 
-async fn res(r: reqwest::Response) -> Res {
+/// Reads a response into a `Res`.
+pub async fn res(r: reqwest::Response) -> Res {
     let status = r.status();
     let headers = r.headers().clone();
     let content_type = headers
