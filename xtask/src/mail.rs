@@ -6,7 +6,7 @@
 //! Users: `s01`…`s16@shop.test` (support mailboxes) and `c01`…`c16@customer.test`
 //! (customers), password `pw-` + the local part. Tests take one pair each.
 
-use crate::{Result, fail, free_port, run, succeeds};
+use crate::{Result, apt_install, fail, free_port, run, succeeds};
 use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -44,25 +44,14 @@ fn ensure_installed() -> Result<()> {
         );
     }
     println!("Postfix/Dovecot not found; installing them with apt-get");
-    run(Command::new("apt-get").arg("update"), "apt-get update")?;
+    // Postfix asks how to configure itself unless told beforehand.
     let mut preseed = Command::new("sh");
     preseed.args([
         "-c",
         "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections",
     ]);
     run(&mut preseed, "debconf-set-selections")?;
-    let mut install = Command::new("apt-get");
-    install
-        .args([
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "postfix",
-            "dovecot-imapd",
-            "dovecot-lmtpd",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    run(&mut install, "apt-get install postfix dovecot")?;
+    apt_install(&["postfix", "dovecot-imapd", "dovecot-lmtpd"])?;
     if installed() {
         Ok(())
     } else {

@@ -69,6 +69,21 @@ fn cargo() -> Command {
 }
 
 /// Runs `cmd`; a non-zero exit becomes an [`Error`] carrying the child's exit code.
+/// `apt-get update`, then a non-interactive install of `packages` without
+/// recommended extras.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    run(Command::new("apt-get").arg("update"), "apt-get update")?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(
+        &mut install,
+        &format!("apt-get install {}", packages.join(" ")),
+    )
+}
+
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
     match cmd.status() {
         Ok(status) if status.success() => Ok(()),
@@ -224,12 +239,7 @@ fn ensure_chromium() -> Result<PathBuf> {
         );
     }
     println!("Chromium not found; installing it with apt-get");
-    run(Command::new("apt-get").arg("update"), "apt-get update")?;
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    run(&mut install, "apt-get install chromium")?;
+    apt_install(&["chromium"])?;
     find().map_or_else(|| fail("chromium still not found after install"), Ok)
 }
 
@@ -246,12 +256,7 @@ fn ensure_pg_bin(root: bool) -> Result<PathBuf> {
         );
     }
     println!("PostgreSQL not found; installing it with apt-get");
-    run(Command::new("apt-get").arg("update"), "apt-get update")?;
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "postgresql"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    run(&mut install, "apt-get install postgresql")?;
+    apt_install(&["postgresql"])?;
     find_pg_bin().map_or_else(|| fail("initdb/pg_ctl still not found after install"), Ok)
 }
 

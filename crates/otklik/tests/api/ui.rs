@@ -247,6 +247,49 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
         (Some("urgent"), Some("open"))
     );
     assert_eq!(got["tags"], json!(["delivery", "vip"]));
+    // Custom fields change only when sent; a checkbox's hidden empty value unticks it.
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "vip", "label": "VIP", "field_type": "checkbox"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "order_id", "label": "Order", "field_type": "text"}),
+    )
+    .await
+    .expect(201);
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("name=\"cf.vip\"") && page.contains("name=\"cf.order_id\""));
+    let fields = |t: &Value| {
+        (
+            t["custom_fields"]["vip"].clone(),
+            t["custom_fields"]["order_id"].clone(),
+        )
+    };
+    a.post(
+        &path,
+        &[
+            ("cf.vip", ""),
+            ("cf.vip", "on"),
+            ("cf.order_id", " A-1042 "),
+        ],
+        true,
+    )
+    .await;
+    let got = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    assert_eq!(fields(&got), (json!(true), json!("A-1042")));
+    a.post(&path, &[("priority", "high")], true).await;
+    let got = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    assert_eq!(
+        fields(&got),
+        (json!(true), json!("A-1042")),
+        "fields not sent stay"
+    );
+    a.post(&path, &[("cf.vip", "")], true).await;
+    let got = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    assert_eq!(fields(&got), (json!(false), json!("A-1042")));
     // A rule's refusal comes back as a readable page, and nothing changes.
     let res = a.post(&path, &[("status", "new")], true).await;
     assert_eq!(res.status(), 422);

@@ -31,18 +31,24 @@ struct Viewer {
 }
 
 /// Who is on which ticket, across the sockets of this process.
-#[derive(Default)]
 pub struct Hub {
     next_conn: AtomicU64,
     rooms: Mutex<HashMap<(WorkspaceId, TicketId), HashMap<u64, Viewer>>>,
-    changed: std::sync::OnceLock<broadcast::Sender<(WorkspaceId, TicketId)>>,
+    /// Which ticket's viewers just changed.
+    changed: broadcast::Sender<(WorkspaceId, TicketId)>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            next_conn: AtomicU64::new(0),
+            rooms: Mutex::default(),
+            changed: broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl Hub {
-    fn sender(&self) -> &broadcast::Sender<(WorkspaceId, TicketId)> {
-        self.changed.get_or_init(|| broadcast::channel(1024).0)
-    }
-
     fn set(&self, ws: WorkspaceId, conn: u64, ticket: Option<TicketId>, v: Option<Viewer>) {
         let mut touched = Vec::new();
         if let Ok(mut rooms) = self.rooms.lock() {
@@ -58,7 +64,7 @@ impl Hub {
             }
         }
         for t in touched {
-            let _ = self.sender().send((ws, t));
+            let _ = self.changed.send((ws, t));
         }
     }
 
@@ -115,7 +121,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
     let mut events = app.engine.store.subscribe();
-    let mut presence = hub.sender().subscribe();
+    let mut presence = hub.changed.subscribe();
     let mut watching: Option<TicketId> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut last_sent: Vec<(String, bool)> = Vec::new();

@@ -192,7 +192,8 @@ where
             return Err(UiError::Login(back));
         };
         let csrf = csrf.clone();
-        let (me, ws) = match (app.engine.me(&p).await, app.engine.workspace(&p).await) {
+        // Two independent reads, in parallel.
+        let (me, ws) = match futures::join!(app.engine.me(&p), app.engine.workspace(&p)) {
             (Ok(me), Ok(ws)) => (me, ws),
             (Err(e), _) | (_, Err(e)) => {
                 return Err(UiError::engine(e, Tr::for_request(&parts.headers, None)));
@@ -252,6 +253,10 @@ impl Form {
             .iter()
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+    /// Whether any field's name starts with `prefix`.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.pairs.iter().any(|(k, _)| k.starts_with(prefix))
     }
     /// A checkbox.
     pub fn checked(&self, name: &str) -> bool {

@@ -8,7 +8,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::fields::FieldType;
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Priority, Status, Visibility};
@@ -78,14 +78,14 @@ pub struct TicketPage {
     pub draft: String,
 }
 
-fn number_of(raw: &str) -> Result<TicketRef, UiError> {
+fn number_of(raw: &str, tr: Tr) -> Result<TicketRef, UiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
         .map(TicketRef::Number)
         .ok_or(UiError::Status(
             StatusCode::NOT_FOUND,
-            Tr::new(super::i18n::Lang::En),
+            tr,
             "error.not_found",
         ))
 }
@@ -308,7 +308,7 @@ pub async fn page(
     Path(number): Path<String>,
     ctx: Ctx,
 ) -> Result<Response, UiError> {
-    let r = number_of(&number)?;
+    let r = number_of(&number, ctx.tr)?;
     html(&render(&app, &ctx, r, None).await?)
 }
 
@@ -319,7 +319,7 @@ pub async fn update(
     f: Form,
 ) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
-    let r = number_of(&number)?;
+    let r = number_of(&number, tr)?;
     let bad = |field: &str| {
         UiError::Message(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -327,9 +327,10 @@ pub async fn update(
             format!("{field}: {}", tr.t("error.invalid")),
         )
     };
-    let id_or_none = |name: &str| -> Result<Option<Option<String>>, UiError> {
-        Ok(f.get(name)
-            .map(|v| Some(v.trim().to_owned()).filter(|s| !s.is_empty())))
+    // Present and empty means "none"; absent means "leave alone".
+    let id_or_none = |name: &str| -> Option<Option<String>> {
+        f.get(name)
+            .map(|v| Some(v.trim().to_owned()).filter(|s| !s.is_empty()))
     };
     let mut patch = TicketPatch::default();
     if let Some(s) = f.text("status") {
@@ -338,7 +339,7 @@ pub async fn update(
     if let Some(p) = f.text("priority") {
         patch.priority = Some(Priority::parse(p).map_err(|_| bad("priority"))?);
     }
-    if let Some(a) = id_or_none("assignee")? {
+    if let Some(a) = id_or_none("assignee") {
         patch.assignee_id = Some(match a {
             Some(s) => Some(s.parse::<UserId>().map_err(|_| bad("assignee"))?),
             None => None,
@@ -347,7 +348,7 @@ pub async fn update(
     if f.get("assign_me").is_some() {
         patch.assignee_id = Some(Some(f.ctx.p.user_id));
     }
-    if let Some(t) = id_or_none("team")? {
+    if let Some(t) = id_or_none("team") {
         patch.team_id = Some(match t {
             Some(s) => Some(s.parse::<TeamId>().map_err(|_| bad("team"))?),
             None => None,
@@ -369,7 +370,11 @@ pub async fn update(
     }
     // Only the fields the form sends change; a checkbox sends an empty hidden value
     // before itself, so unticking it is sent too.
-    let defs = app.engine.fields(&f.ctx.p).await.or_page(tr)?;
+    let defs = if f.has_prefix("cf.") {
+        app.engine.fields(&f.ctx.p).await.or_page(tr)?
+    } else {
+        Vec::new()
+    };
     let mut m = Map::new();
     for d in defs {
         let name = format!("cf.{}", d.key);
@@ -410,7 +415,7 @@ pub async fn reply(
     mut mp: Multipart,
 ) -> Result<Response, UiError> {
     let tr = ctx.tr;
-    let r = number_of(&number)?;
+    let r = number_of(&number, tr)?;
     let mut csrf = None;
     let mut body = String::new();
     let mut visibility = Visibility::Internal;
@@ -526,8 +531,6 @@ pub async fn reply(
         }
     }
 }
-
-use axum::response::IntoResponse;
 
 pub struct TimelineRow {
     pub time: String,
