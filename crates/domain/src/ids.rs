@@ -47,4 +47,8 @@ id_type!(
     FieldId,
     /// An email channel: one support address.
     MailboxId,
+    /// A trigger rule (routing and automation rules name themselves as actors).
+    RuleId,
+    /// A time-based automation.
+    AutomationId,
 );

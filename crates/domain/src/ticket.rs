@@ -138,7 +138,7 @@ wire_enum!(
 
 wire_enum!(
     /// The state of an outbound public message's delivery through its channel.
-    DeliveryState { Queued = "queued", Sent = "sent", Delivered = "delivered", Failed = "failed" }
+    DeliveryState { Queued = "queued", Sent = "sent", Delivered = "delivered", Read = "read", Failed = "failed" }
 );
 
 /// A ticket's human number, unique within its workspace and shown as `#1042`.

@@ -82,7 +82,7 @@ pub(crate) async fn resolve(
                 actor,
                 EventData::IdentityAdded {
                     customer_id: id,
-                    kind: i.kind().as_str(),
+                    kind: i.kind(),
                     value: i.value().to_owned(),
                 },
             )
@@ -189,7 +189,7 @@ impl Engine {
                             StoreError::Conflict(_) => EngineError::Conflict(format!("the {} {} already belongs to a customer; merge the two instead", i.kind(), i.value())),
                             e => e.into(),
                         })?;
-                        tx.emit(c2.workspace_id, actor, EventData::IdentityAdded { customer_id: c2.id, kind: i.kind().as_str(), value: i.value().to_owned() }).await?;
+                        tx.emit(c2.workspace_id, actor, EventData::IdentityAdded { customer_id: c2.id, kind: i.kind(), value: i.value().to_owned() }).await?;
                     }
                     if !changes.is_empty() {
                         tx.emit(c2.workspace_id, actor, EventData::CustomerUpdated { customer_id: c2.id, changes }).await?;

@@ -13,6 +13,8 @@ pub mod auth;
 pub mod customers;
 pub mod email;
 pub mod error;
+pub mod events;
+pub mod model;
 pub mod people;
 pub mod secret;
 pub mod tickets;
@@ -76,8 +78,13 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Who the events of this principal's changes name: the person, or the API
+    /// token an integration acts through.
     pub fn actor(&self) -> domain::event::Actor {
-        domain::event::Actor::User(self.user_id)
+        match self.via {
+            Via::Token(t) => domain::event::Actor::Integration(t),
+            Via::Session { .. } | Via::Cli => domain::event::Actor::User(self.user_id),
+        }
     }
     pub fn require_admin(&self) -> Result<(), EngineError> {
         if self.role.can_administer() {
@@ -99,10 +106,11 @@ impl Principal {
     }
 }
 
-/// The services, sharing one store.
+/// The services, sharing one store. The store is private: callers above the
+/// engine reach data only through its services.
 #[derive(Clone)]
 pub struct Engine {
-    pub store: Store,
+    pub(crate) store: Store,
     pub limits: Limits,
     pub auth: auth::AuthState,
     /// Seals stored credentials and signs reply addresses.

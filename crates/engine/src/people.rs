@@ -204,7 +204,7 @@ impl Engine {
                         EventData::UserCreated {
                             user_id: u2.id,
                             email: u2.email.clone(),
-                            role: u2.role.as_str(),
+                            role: u2.role,
                         },
                     )
                     .await?;
@@ -289,7 +289,7 @@ impl Engine {
         }
         if let Some(t) = &patch.team_ids {
             changes.push(Change {
-                field: "team_ids",
+                field: "team_ids".into(),
                 from: json!(view.team_ids),
                 to: json!(t),
             });
@@ -565,7 +565,7 @@ impl Engine {
                         EventData::FieldCreated {
                             field_id: f2.id,
                             key: f2.key.clone(),
-                            field_type: f2.field_type.as_str(),
+                            field_type: f2.field_type,
                         },
                     )
                     .await?;

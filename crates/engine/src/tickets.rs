@@ -676,7 +676,7 @@ impl Engine {
                         let merged = validate_fields(tx, ws, &t.custom_fields, cf).await?;
                         if merged != t.custom_fields {
                             ch.push(Change {
-                                field: "custom_fields",
+                                field: "custom_fields".into(),
                                 from: Value::Object(t.custom_fields.clone()),
                                 to: Value::Object(merged.clone()),
                             });
@@ -858,9 +858,9 @@ pub(crate) async fn emit_created(tx: &mut Tx, t: &Ticket, actor: Actor) -> Resul
             ticket_id: t.id,
             number: t.number,
             subject: t.subject.clone(),
-            status: t.status.as_str(),
-            priority: t.priority.as_str(),
-            channel: t.channel.as_str(),
+            status: t.status,
+            priority: t.priority,
+            channel: t.channel,
             customer_id: t.customer_id,
             follow_up_of: t.follow_up_of,
         },
@@ -895,9 +895,9 @@ pub(crate) async fn insert_message(
         EventData::MessageAdded {
             ticket_id: m.ticket_id,
             message_id: m.id,
-            visibility: m.visibility.as_str(),
-            author_kind: m.author_kind.as_str(),
-            channel: m.channel.as_str(),
+            visibility: m.visibility,
+            author_kind: m.author_kind,
+            channel: m.channel,
             attachments: attachments.len(),
         },
     )
@@ -919,7 +919,7 @@ pub(crate) async fn apply_status(
         return Ok(());
     }
     ch.push(Change {
-        field: "status",
+        field: "status".into(),
         from: json!(t.status),
         to: json!(to),
     });

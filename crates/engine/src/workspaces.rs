@@ -122,7 +122,7 @@ impl Engine {
                         EventData::UserCreated {
                             user_id: u.id,
                             email: u.email.clone(),
-                            role: u.role.as_str(),
+                            role: u.role,
                         },
                     )
                     .await?;

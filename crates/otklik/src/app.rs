@@ -39,12 +39,19 @@ pub struct Application {
     listener: TcpListener,
     smtp_listener: Option<TcpListener>,
     engine: Engine,
+    store: Store,
     config: Config,
     pub clock: Arc<SettableClock>,
 }
 
 /// Opens the store (running migrations) and builds the engine.
 pub async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
+    Ok(open(config, clock).await?.1)
+}
+
+/// The store and the engine over it. Only the binary holds both: tests and
+/// benchmarks look beneath the services through [`Application::store`].
+async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, Engine)> {
     let store = Store::open(&config.store_options(), clock)
         .await
         .with_context(|| match &config.database_url {
@@ -61,9 +68,10 @@ pub async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resu
     let sender = channels::email::send::SmtpSender {
         accept_invalid_certs: config.mail.accept_invalid_certs,
     };
-    Ok(Engine::new(store, limits)
+    let engine = Engine::new(store.clone(), limits)
         .with_secret(secret_key(config)?)
-        .with_mail(Arc::new(sender)))
+        .with_mail(Arc::new(sender));
+    Ok((store, engine))
 }
 
 /// The configured key, else the data directory's key file (created on first use,
@@ -111,7 +119,7 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let clock = Arc::new(SettableClock::default());
-        let engine = open_engine(&config, clock.clone()).await?;
+        let (store, engine) = open(&config, clock.clone()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -127,6 +135,7 @@ impl Application {
             listener,
             smtp_listener,
             engine,
+            store,
             config,
             clock,
         })
@@ -146,6 +155,12 @@ impl Application {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The store beneath the engine, for tests and benchmarks that check what was
+    /// written; the server itself reaches data only through the engine.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests, stops the
@@ -209,7 +224,7 @@ impl Application {
         if let Some(i) = imap {
             let _ = i.await;
         }
-        self.engine.store.close().await;
+        self.engine.close().await;
         served.context("serving HTTP")
     }
 }

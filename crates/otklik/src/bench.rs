@@ -84,7 +84,7 @@ async fn run(
     let app = Application::build(config).await?;
     let port = app.port();
     let engine = app.engine().clone();
-    let (ws, owner) = engine
+    let (_, owner) = engine
         .create_workspace("bench", "bench@example.com", "bench-password")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -172,10 +172,7 @@ async fn run(
     let elapsed = started.elapsed();
     let s = stats(all);
     let failed = failures.load(Ordering::Relaxed);
-    let stored = {
-        let mut c = engine.store.read().await?;
-        store::tickets::count(&mut c.conn(), ws.id).await?
-    };
+    let stored = { engine.totals().await?.tickets };
     let _ = stop_tx.send(());
     server.await??;
     println!("backend:     {backend}");

@@ -224,14 +224,8 @@ pub async fn email(
         println!("  {messages} messages, {:.1} MB, in {secs:.2} s: {rate:.0} messages/s ({:.1} MB/s)", bytes as f64 / 1e6, bytes as f64 / 1e6 / secs);
         println!("  stored {stored}, duplicates {dupes}, failed {failed}");
         // Verification: one record per message, and the replay stores nothing.
-        let records: i64 = {
-            let mut c = engine.store.read().await?;
-            c.conn().fetch_one(&store::query("SELECT COUNT(*) FROM email_messages WHERE direction = 'in'")).await?
-        };
-        let tickets: i64 = {
-            let mut c = engine.store.read().await?;
-            c.conn().fetch_one(&store::query("SELECT COUNT(*) FROM tickets")).await?
-        };
+        let totals = engine.totals().await?;
+        let (records, tickets) = (totals.inbound_emails, totals.tickets);
         let (again, again_dupes, again_failed, again_secs) = pass("ingesting again").await;
         println!("  {records} messages recorded on {tickets} tickets; a second pass stored {again} and recognised {again_dupes} duplicates in {again_secs:.2} s");
         if stored != messages || failed != 0 || records != messages as i64 || again != 0 || again_failed != 0 || again_dupes != messages {
@@ -241,6 +235,6 @@ pub async fn email(
         Ok::<_, anyhow::Error>(())
     }
     .await;
-    engine.store.close().await;
+    engine.close().await;
     r
 }

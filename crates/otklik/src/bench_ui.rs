@@ -220,7 +220,7 @@ pub async fn ui(tickets: usize, messages: usize, requests: usize) -> anyhow::Res
         "{} worst p99 {worst_p99:.2} ms against a budget of {BUDGET_MS} ms ({tickets} open tickets, {requests} requests per page)",
         if ok { "PASS" } else { "OVER BUDGET:" }
     );
-    engine.store.close().await;
+    engine.close().await;
     if ok {
         Ok(())
     } else {

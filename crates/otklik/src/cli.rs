@@ -276,7 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { db } => {
             let config = load(&db)?;
             let engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
-            engine.store.close().await;
+            engine.close().await;
             eprintln!("migrations applied");
             Ok(())
         }
@@ -294,7 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .create_workspace(&name, &owner, &password)
                 .await
                 .map_err(engine_err);
-            engine.store.close().await;
+            engine.close().await;
             let (ws, _) = r?;
             eprintln!(
                 "created workspace {} with owner {}",
@@ -338,7 +338,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             .await
             .map_err(engine_err);
-            engine.store.close().await;
+            engine.close().await;
             let u = r?;
             eprintln!("added {} ({}) to {workspace}", u.user.email, u.user.role);
             Ok(())
@@ -369,7 +369,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             .await
             .map_err(engine_err);
-            engine.store.close().await;
+            engine.close().await;
             let (_, secret) = r?;
             println!("{secret}");
             Ok(())
@@ -488,7 +488,7 @@ async fn mail_ingest(
         Ok::<_, anyhow::Error>((stored, dupes))
     }
     .await;
-    engine.store.close().await;
+    engine.close().await;
     let (stored, dupes) = r?;
     eprintln!("stored {stored} message(s), {dupes} already known");
     Ok(())
@@ -547,8 +547,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             )?,
         }
     } else {
-        let mut c = engine.store.read().await?;
-        if store::workspaces::list(&mut c.conn()).await?.is_empty() {
+        if engine.workspace_names(1).await?.is_empty() {
             writeln!(
                 out,
                 "No workspace yet. Create the first one with:\n  otklik workspace create NAME --owner you@example.com --password '…'\nor start with sample data: otklik serve --demo"

@@ -79,7 +79,7 @@ async fn seed_inner(
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(1042);
-    let now = engine.store.now();
+    let now = engine.now();
     let start = Timestamp::from_millis(now.millis() - 60 * DAY);
     clock.set(Some(start));
     let (_, owner_user) = engine

@@ -8,36 +8,42 @@
 
 use crate::{Conn, Dialect, FromRow, Row, StoreError, query};
 use domain::Timestamp;
+use domain::event::{Actor, EventData};
 use domain::ids::*;
-use serde_json::Value;
 
-/// A stored event.
+/// A stored event, read back into its typed form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRecord {
     pub id: i64,
     pub workspace_id: WorkspaceId,
-    pub kind: String,
     pub ticket_id: Option<TicketId>,
     pub customer_id: Option<CustomerId>,
-    pub actor_kind: String,
-    pub actor_id: Option<uuid::Uuid>,
-    pub data: Value,
+    pub actor: Actor,
+    pub data: EventData,
     pub created_at: Timestamp,
     /// The writing transaction (PostgreSQL); 0 on SQLite.
     pub tx: i64,
 }
 
+impl EventRecord {
+    pub fn kind(&self) -> &'static str {
+        self.data.kind()
+    }
+}
+
 impl FromRow for EventRecord {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        let id: i64 = r.get(0)?;
+        let kind: String = r.get(2)?;
+        let corrupt = |e: domain::DomainError| StoreError::Corrupt(format!("event {id}: {e}"));
+        let actor_kind: String = r.get(5)?;
         Ok(EventRecord {
-            id: r.get(0)?,
+            id,
             workspace_id: r.id(1)?,
-            kind: r.get(2)?,
             ticket_id: r.id_opt(3)?,
             customer_id: r.id_opt(4)?,
-            actor_kind: r.get(5)?,
-            actor_id: r.get(6)?,
-            data: r.json(7)?,
+            actor: Actor::from_parts(&actor_kind, r.get(6)?).map_err(corrupt)?,
+            data: EventData::from_stored(&kind, r.json(7)?).map_err(corrupt)?,
             created_at: r.time(8)?,
             tx: r.get(9)?,
         })

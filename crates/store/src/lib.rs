@@ -115,9 +115,18 @@ impl Clock for SystemClock {
 pub struct CommittedEvent {
     pub id: i64,
     pub workspace_id: domain::ids::WorkspaceId,
-    pub kind: &'static str,
-    pub ticket_id: Option<domain::ids::TicketId>,
-    pub data: serde_json::Value,
+    pub actor: domain::event::Actor,
+    pub created_at: Timestamp,
+    pub data: domain::event::EventData,
+}
+
+impl CommittedEvent {
+    pub fn kind(&self) -> &'static str {
+        self.data.kind()
+    }
+    pub fn ticket_id(&self) -> Option<domain::ids::TicketId> {
+        self.data.ticket_id()
+    }
 }
 
 /// How to open the store.

@@ -430,6 +430,11 @@ pub async fn view_counts(
     })
 }
 
+/// Tickets in every workspace (benchmarks verify their counts with it).
+pub async fn count_all(c: &mut Conn<'_>) -> Result<i64, StoreError> {
+    c.fetch_one(&query("SELECT COUNT(*) FROM tickets")).await
+}
+
 pub async fn count(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<i64, StoreError> {
     c.fetch_one(&query("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1").bind(ws))
         .await

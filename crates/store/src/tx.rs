@@ -27,10 +27,9 @@ pub struct Tx {
 struct PendingEvent {
     ws: WorkspaceId,
     actor: Actor,
-    kind: &'static str,
-    ticket_id: Option<domain::ids::TicketId>,
-    customer_id: Option<domain::ids::CustomerId>,
-    data: serde_json::Value,
+    event: EventData,
+    /// The event's data as stored.
+    json: serde_json::Value,
 }
 
 impl Tx {
@@ -75,14 +74,14 @@ impl Tx {
         actor: Actor,
         data: EventData,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_value(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (_, json) = data
+            .to_stored()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.pending.push(PendingEvent {
             ws,
             actor,
-            kind: data.kind(),
-            ticket_id: data.ticket_id(),
-            customer_id: data.customer_id(),
-            data: json,
+            event: data,
+            json,
         });
         Ok(())
     }
@@ -100,12 +99,12 @@ impl Tx {
         for (i, e) in pending.iter().enumerate() {
             let row = [
                 Arg::from(e.ws),
-                e.kind.into(),
-                e.ticket_id.into(),
-                e.customer_id.into(),
+                e.event.kind().into(),
+                e.event.ticket_id().into(),
+                e.event.customer_id().into(),
                 e.actor.kind().into(),
                 e.actor.id().into(),
-                e.data.to_string().into(),
+                e.json.to_string().into(),
                 now.into(),
             ];
             q = q.bind_row(if i == 0 { "" } else { ", " }, row);
@@ -124,9 +123,9 @@ impl Tx {
             self.events.push(CommittedEvent {
                 id,
                 workspace_id: e.ws,
-                kind: e.kind,
-                ticket_id: e.ticket_id,
-                data: e.data,
+                actor: e.actor,
+                created_at: now,
+                data: e.event,
             });
         }
         Ok(())

@@ -12,12 +12,12 @@ use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::{Channel, Priority, Status, Visibility};
 use engine::customers::{CustomerInput, CustomerPatch};
+use engine::model::Cursor;
 use engine::tickets::{Body, CustomerRef, Idem, NewMessage, NewTicket, TicketPatch, TicketRef};
 use engine::{EngineError, page_limit};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use store::events::Cursor;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -129,7 +129,7 @@ pub async fn login(
             }
             e => e.into(),
         })?;
-    let max_age = (s.expires_at.millis() - app.engine.store.now().millis()) / 1000;
+    let max_age = (s.expires_at.millis() - app.engine.now().millis()) / 1000;
     let cookie = crate::extract::session_cookie(
         &s.secret,
         b.remember.then_some(max_age),
@@ -661,7 +661,7 @@ pub async fn list_tickets(
     Query(q): Query<TicketQuery>,
 ) -> ApiResult<Json<Page<TicketOut>>> {
     let limit = page_limit(q.limit);
-    let filter = store::tickets::Filter {
+    let filter = engine::model::Filter {
         statuses: csv("status", q.status.as_deref(), Status::parse)?,
         priorities: csv("priority", q.priority.as_deref(), Priority::parse)?,
         channels: csv("channel", q.channel.as_deref(), Channel::parse)?,
@@ -960,12 +960,7 @@ pub async fn events(
         Some(s) => Cursor::decode(s)
             .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))?,
     };
-    let items = {
-        let mut c = app.engine.store.read().await.map_err(EngineError::from)?;
-        store::events::after(&mut c.conn(), p.workspace_id, after, limit)
-            .await
-            .map_err(EngineError::from)?
-    };
+    let items = app.engine.event_stream(&p, after, limit).await?;
     let next = items.last().map(Cursor::of).unwrap_or(after).encode();
     Ok(Json(Page {
         items: items.into_iter().map(Into::into).collect(),

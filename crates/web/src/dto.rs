@@ -2,13 +2,12 @@
 //! need not be serialisable; conversions live here.
 
 use domain::ticket::{Channel, Priority, Status, Visibility};
+use engine::model::{
+    ApiToken, Attachment, Cursor, Customer, EventRecord, Field, Message, Team, Ticket, User,
+    Workspace,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
-use store::customers::Customer;
-use store::events::{Cursor, EventRecord};
-use store::people::{ApiToken, Team, User};
-use store::tickets::{Attachment, Field, Message, Ticket};
-use store::workspaces::Workspace;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
@@ -531,17 +530,19 @@ pub struct EventOut {
 
 impl From<EventRecord> for EventOut {
     fn from(e: EventRecord) -> Self {
+        // Serialising a typed event cannot fail (string keys, no maps of other keys).
+        let data = e.data.to_stored().map(|(_, d)| d).unwrap_or_default();
         EventOut {
             id: e.id,
             cursor: Cursor::of(&e).encode(),
-            kind: e.kind,
+            kind: e.kind().to_owned(),
             ticket_id: e.ticket_id.map(|t| t.0),
             customer_id: e.customer_id.map(|c| c.0),
             actor: ActorOut {
-                kind: e.actor_kind,
-                id: e.actor_id,
+                kind: e.actor.kind().to_owned(),
+                id: e.actor.id(),
             },
-            data: e.data,
+            data,
             created_at: e.created_at.to_rfc3339(),
         }
     }

@@ -164,7 +164,7 @@ async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Respo
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
-    match app.engine.store.ping().await {
+    match app.engine.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

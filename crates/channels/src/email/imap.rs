@@ -6,6 +6,7 @@
 //! server offers it, polling otherwise.
 
 use super::inbound::ingest_raw;
+use domain::event::EventData;
 use engine::Engine;
 use engine::email::MailboxConfig;
 use engine::email::mailbox::Tls;
@@ -393,7 +394,7 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
         tokio::task::JoinHandle<()>,
     )> = Vec::new();
     // Mailbox changes on this node take effect at once; other nodes' within 15 s.
-    let mut events = engine.store.subscribe();
+    let mut events = engine.subscribe();
     loop {
         match engine.active_mailboxes().await {
             Ok(all) => {
@@ -429,7 +430,10 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
             tokio::select! {
                 _ = &mut rescan => break,
                 e = events.recv() => match e {
-                    Ok(e) if e.kind.starts_with("mailbox.") => break,
+                    Ok(e) if matches!(
+                        e.data,
+                        EventData::MailboxCreated { .. } | EventData::MailboxUpdated { .. }
+                    ) => break,
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => {

@@ -345,7 +345,7 @@ async fn ingest_tx(
                     EventData::DeliveryChanged {
                         ticket_id: m.ticket_id,
                         message_id: m.id,
-                        state: DeliveryState::Failed.as_str(),
+                        state: DeliveryState::Failed,
                         error: Some(reason),
                     },
                 )

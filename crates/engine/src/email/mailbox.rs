@@ -559,7 +559,7 @@ impl Engine {
                     if secrets_changed {
                         m.secrets = sealed;
                         changes.push(domain::event::Change {
-                            field: "passwords",
+                            field: "passwords".into(),
                             from: Value::from("(sealed)"),
                             to: Value::from("(sealed)"),
                         });

@@ -459,7 +459,7 @@ impl Engine {
                         EventData::DeliveryChanged {
                             ticket_id: tid,
                             message_id: mid,
-                            state: state.as_str(),
+                            state,
                             error,
                         },
                     )

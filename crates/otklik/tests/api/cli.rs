@@ -180,7 +180,7 @@ async fn mail_ingest_takes_a_message_on_stdin_with_mta_exit_codes() {
         let p = engine.cli_principal("shop").await.unwrap();
         let input = serde_json::from_value(serde_json::json!({"name": "Support", "address": "help@shop.example", "inbound": {"kind": "pipe"}})).unwrap();
         let m = engine.create_mailbox(&p, input).await.unwrap();
-        engine.store.close().await;
+        engine.close().await;
         m.id.to_string()
     };
     let pipe = |input: &[u8], extra: &[&str]| {

@@ -169,7 +169,7 @@ async fn mailboxes_are_admin_only_isolated_and_keep_passwords_sealed(app: TestAp
     assert!(!m.to_string().contains("secret"), "{m}");
     // The database holds the passwords only sealed.
     {
-        let mut c = app.engine.store.read().await.unwrap();
+        let mut c = app.store.read().await.unwrap();
         let row: Vec<u8> = c
             .conn()
             .fetch_one(
@@ -1132,7 +1132,7 @@ async fn delivery_failures_retry_then_fail_visibly(app: TestApp) {
     // The relay recovers: the retry (due after its backoff) delivers it.
     sink.set(Mode::Accept);
     app.clock
-        .set(Some(app.engine.store.now().plus_millis(10 * 60 * 1000)));
+        .set(Some(app.store.now().plus_millis(10 * 60 * 1000)));
     app.drain_jobs().await;
     let m = messages(&app, &tid)
         .await

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub token: String,
     pub engine: engine::Engine,
+    /// Beneath the engine: for checks of what was stored.
+    pub store: store::Store,
     pub config: Config,
     pub clock: std::sync::Arc<otklik::app::SettableClock>,
     _dir: std::sync::Arc<tempfile::TempDir>,
@@ -95,6 +97,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
     let port = app.port();
     let smtp_port = app.smtp_port().unwrap_or(0);
     let engine = app.engine().clone();
+    let store = app.store().clone();
     let clock = app.clock.clone();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
@@ -106,6 +109,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
         client: reqwest::Client::new(),
         token: String::new(),
         engine,
+        store,
         config,
         clock,
         _dir: dir,

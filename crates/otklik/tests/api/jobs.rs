@@ -10,8 +10,7 @@ crate::on_both!(
 );
 
 async fn enqueue(app: &TestApp, kind: &'static str, n: usize) {
-    app.engine
-        .store
+    app.store
         .write(move |tx| {
             Box::pin(async move {
                 for i in 0..n {
@@ -29,7 +28,7 @@ async fn concurrent_claims_never_take_the_same_job(app: TestApp) {
     enqueue(&app, "test.noop", 200).await;
     let claimers: Vec<_> = (0..4)
         .map(|_| {
-            let store = app.engine.store.clone();
+            let store = app.store.clone();
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
@@ -55,7 +54,7 @@ async fn concurrent_claims_never_take_the_same_job(app: TestApp) {
 async fn failing_jobs_back_off_and_end_in_the_dead_letter_list(app: TestApp) {
     enqueue(&app, "test.unknown_kind", 1).await;
     let worker = engine::worker::Worker::new(app.engine.clone());
-    let start = app.engine.store.now();
+    let start = app.store.now();
     assert_eq!(worker.run_once().await.expect("pass"), 1);
     // Not due again until the backoff has passed.
     assert_eq!(worker.run_once().await.expect("pass"), 0);
@@ -77,7 +76,7 @@ async fn failing_jobs_back_off_and_end_in_the_dead_letter_list(app: TestApp) {
         "a dead job is not run again"
     );
     app.clock.set(None);
-    let mut c = app.engine.store.read().await.expect("read");
+    let mut c = app.store.read().await.expect("read");
     let dead = store::jobs::list(&mut c.conn(), "dead", 10)
         .await
         .expect("list");

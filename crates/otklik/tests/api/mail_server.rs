@@ -405,7 +405,7 @@ async fn a_killed_server_resumes_a_mailbox_without_loss_or_doubles() {
             "inbound": {"kind": "imap", "host": "127.0.0.1", "port": imap, "tls": "none", "username": support, "password": format!("pw-{s}")},
             "settings": {"auto_ack": {"enabled": false}}})).unwrap();
         engine.create_mailbox(&p, input).await.unwrap();
-        engine.store.close().await;
+        engine.close().await;
     }
     let db = dir.path().join("otklik.sqlite3");
     let count = |sql: &str| -> i64 {

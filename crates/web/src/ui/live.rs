@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::event::{Actor, EventData};
 use domain::ids::*;
 use engine::tickets::TicketRef;
 use serde_json::json;
@@ -120,7 +121,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
-    let mut events = app.engine.store.subscribe();
+    let mut events = app.engine.subscribe();
     let mut presence = hub.changed.subscribe();
     let mut watching: Option<TicketId> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -224,18 +225,18 @@ fn presence_message(t: TicketId, others: &[(String, bool)]) -> serde_json::Value
 async fn event_message(
     app: &AppState,
     ctx: &Ctx,
-    e: &store::CommittedEvent,
+    e: &engine::model::CommittedEvent,
 ) -> Option<serde_json::Value> {
-    let ticket = e.ticket_id?;
-    let assigned_to_me = e.kind == "ticket.updated"
-        && e.data["changes"].as_array().is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c["field"] == "assignee_id"
-                    && c["to"].as_str() == Some(ctx.p.user_id.to_string().as_str())
-            })
-        })
+    let ticket = e.ticket_id()?;
+    let me = ctx.p.user_id.to_string();
+    let assigned_to_me = match &e.data {
+        EventData::TicketUpdated { changes, .. } => changes
+            .iter()
+            .any(|c| c.field == "assignee_id" && c.to.as_str() == Some(me.as_str())),
+        _ => false,
+    }
         // Taking a ticket oneself is no news.
-        && e.data.get("actor").is_none_or(|a| a.as_str() != Some(ctx.p.user_id.to_string().as_str()));
+        && e.actor != Actor::User(ctx.p.user_id);
     if assigned_to_me && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await {
         return Some(json!({
             "t": "assigned",
@@ -244,7 +245,7 @@ async fn event_message(
             "subject": t.subject,
         }));
     }
-    Some(json!({"t": "change", "kind": e.kind, "ticket": ticket.to_string()}))
+    Some(json!({"t": "change", "kind": e.kind(), "ticket": ticket.to_string()}))
 }
 
 #[cfg(test)]

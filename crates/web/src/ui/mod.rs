@@ -26,11 +26,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use engine::model::{User, Workspace};
 use engine::{EngineError, Principal, Via};
 use i18n::Tr;
 use std::net::SocketAddr;
-use store::people::User;
-use store::workspaces::Workspace;
 
 /// The routes of the UI, mounted at the root.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -480,11 +479,8 @@ impl LoginPage {
 
 async fn default_workspace(app: &AppState) -> String {
     // One workspace (the usual self-hosted case) is filled in for the person.
-    let Ok(mut c) = app.engine.store.read().await else {
-        return String::new();
-    };
-    match store::workspaces::list(&mut c.conn()).await {
-        Ok(list) if list.len() == 1 => list[0].name.clone(),
+    match app.engine.workspace_names(2).await {
+        Ok(mut names) if names.len() == 1 => names.pop().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -547,7 +543,7 @@ async fn login(
     {
         Ok(s) => {
             let mut res = Redirect::to(&next).into_response();
-            let max_age = (s.expires_at.millis() - app.engine.store.now().millis()) / 1000;
+            let max_age = (s.expires_at.millis() - app.engine.now().millis()) / 1000;
             let cookie = crate::extract::session_cookie(
                 &s.secret,
                 remember.then_some(max_age),

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use domain::fields::FieldType;
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Priority, Status, Visibility};
+use engine::model::{Filter, Message, Ticket};
 use engine::tickets::{Body, NewMessage, TicketPatch, TicketRef};
 use serde_json::{Map, Value};
-use store::tickets::{Filter, Message, Ticket};
 
 /// Most messages a ticket page shows.
 const MAX_THREAD: usize = 2000;
@@ -609,7 +609,7 @@ pub async fn customer_page(
             .map(|e| TimelineRow {
                 time: tr.date(e.created_at),
                 iso: e.created_at.to_rfc3339(),
-                what: tr.label("event", &e.kind.replace('.', "_")),
+                what: tr.label("event", &e.kind().replace('.', "_")),
                 ticket: e
                     .ticket_id
                     .and_then(|t| numbers.get(&t))

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::response::Response;
 use domain::ids::*;
 use domain::ticket::{Channel, Priority, Status};
+use engine::model::{Filter, OPEN_STATUSES, Sort, Ticket};
 use engine::tickets::{TicketPatch, TicketRef};
 use std::collections::HashMap;
-use store::tickets::{Filter, OPEN_STATUSES, Sort, Ticket};
 
 /// Rows per inbox page.
 pub const PAGE_SIZE: i64 = 50;

@@ -1,0 +1,82 @@
+//! The event log as the engine offers it: the workspace's integration stream (with
+//! its role check), live subscriptions, and the process-level operations callers
+//! above the engine need (time, readiness, shutdown).
+
+use crate::model::{CommittedEvent, Cursor, EventRecord};
+use crate::{Engine, EngineError, Principal};
+use domain::Timestamp;
+use std::sync::Arc;
+use store::events;
+use tokio::sync::broadcast;
+
+impl Engine {
+    /// The workspace's events after `after`, in commit order. The stream shows every
+    /// change to users, tokens and mailboxes, so it is for owners, admins and
+    /// integrations acting through an API token.
+    pub async fn event_stream(
+        &self,
+        p: &Principal,
+        after: Cursor,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, EngineError> {
+        let integration = matches!(p.via, crate::Via::Token(_));
+        if !integration && !p.role.can_administer() {
+            return Err(EngineError::Forbidden(
+                "the event stream is for owners, admins and API tokens".into(),
+            ));
+        }
+        let mut c = self.store.read().await?;
+        Ok(events::after(&mut c.conn(), p.workspace_id, after, limit.clamp(1, 1000)).await?)
+    }
+
+    /// Committed events of every workspace, as they commit on this node. A receiver
+    /// that lags loses old events and must re-read what it shows.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedEvent>> {
+        self.store.subscribe()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.store.now()
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Stops accepting writes and waits for queued ones to commit.
+    pub async fn close(&self) {
+        self.store.close().await
+    }
+
+    /// The names of all workspaces, at most `limit` (the login page fills in the
+    /// only one; the command line says when there is none).
+    pub async fn workspace_names(&self, limit: usize) -> Result<Vec<String>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(store::workspaces::list(&mut c.conn())
+            .await?
+            .into_iter()
+            .take(limit)
+            .map(|w| w.name)
+            .collect())
+    }
+}
+
+/// Row counts over every workspace, for benchmarks that verify what they stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Totals {
+    pub tickets: i64,
+    pub inbound_emails: i64,
+}
+
+impl Engine {
+    pub async fn totals(&self) -> Result<Totals, EngineError> {
+        let mut c = self.store.read().await?;
+        let tickets = store::tickets::count_all(&mut c.conn()).await?;
+        let inbound_emails = store::mail::count_inbound_all(&mut c.conn()).await?;
+        Ok(Totals {
+            tickets,
+            inbound_emails,
+        })
+    }
+}

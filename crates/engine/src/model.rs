@@ -1,0 +1,10 @@
+//! The records services return, re-exported so that callers above the engine
+//! (web, channels, the binary) name them without depending on the store.
+
+pub use store::CommittedEvent;
+pub use store::customers::Customer;
+pub use store::events::{Cursor, EventRecord};
+pub use store::people::{ApiToken, Team, User};
+pub use store::tickets::{Attachment, Field, Filter, Message, OPEN_STATUSES, Sort, Ticket};
+pub use store::workspaces::Workspace;
+pub use store::{Clock, Store, StoreOptions, SystemClock};
