@@ -10,10 +10,12 @@
 //! - An internal note never reaches a channel: the delivery job refuses it.
 
 pub mod auth;
+pub mod consumers;
 pub mod customers;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod model;
 pub mod people;
 pub mod secret;

@@ -9,7 +9,7 @@ use domain::ids::*;
 use domain::ticket::*;
 use serde_json::{Map, Value, json};
 use store::tickets::{self, Attachment, Filter, Message, Ticket};
-use store::{StoreError, Tx, customers, idempotency, jobs, people};
+use store::{StoreError, Tx, customers, idempotency, people};
 
 /// A ticket named by id or by its number in the workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,8 +119,6 @@ pub struct Posted {
     pub message: Message,
     pub duplicate: bool,
 }
-
-const DELIVER: &str = "deliver_message";
 
 fn category(raw: Option<&str>) -> Result<Option<String>, EngineError> {
     match raw.map(str::trim) {
@@ -587,7 +585,7 @@ impl Engine {
                     };
                     let m = insert_message(tx, m, &n.body.attachments, actor).await?;
                     if deliver {
-                        jobs::enqueue(tx, Some(ws), DELIVER, &json!({ "workspace_id": ws, "message_id": m.id }), now).await?;
+                        crate::jobs::Job::DeliverMessage { workspace_id: ws, message_id: m.id }.enqueue(tx, now).await?;
                     }
                     if let Some(idem) = idem {
                         let saved = idempotency::Saved { request_hash: idem.request_hash, status: 201, body: m.id.to_string() };

@@ -7,12 +7,12 @@ use crate::email::Delivery;
 use crate::{Engine, EngineError};
 use domain::ids::*;
 use domain::ticket::{Channel, DeliveryState, Visibility};
-use store::jobs::{self, Job};
+use crate::jobs::Job;
+use store::jobs;
 use store::tickets;
 use tokio::sync::watch;
 
 const LEASE_MS: i64 = 5 * 60 * 1000;
-const DELIVER: &str = "deliver_message";
 const BATCH: i64 = 32;
 
 /// What one job's handler decided.
@@ -47,25 +47,46 @@ impl Worker {
         let claimed = jobs::claim(&self.engine.store, BATCH, LEASE_MS).await?;
         let n = claimed.len();
         let mut dead_letters = Vec::new();
-        for job in claimed {
-            let outcome = match self.execute(&job).await {
+        for row in claimed {
+            let id = row.id;
+            let job = match Job::from_stored(&row.kind, &row.payload) {
+                Ok(job) => job,
+                Err(reason) => {
+                    // No handler in this build: retrying cannot help.
+                    tracing::error!(job = id, error = %reason, "job buried");
+                    metrics::counter!("otklik_jobs_total", "kind" => "unknown", "outcome" => "dead")
+                        .increment(1);
+                    self.engine
+                        .store
+                        .write(move |tx| {
+                            Box::pin(async move { Ok::<_, EngineError>(jobs::bury(tx, id, &reason).await?) })
+                        })
+                        .await?;
+                    continue;
+                }
+            };
+            let kind = kind_label(&job);
+            let started = std::time::Instant::now();
+            let outcome = match self.execute(&job, row.attempts).await {
                 Ok(o) => o,
                 Err(e) => Outcome::Retry(e.to_string()),
             };
-            let id = job.id;
-            let attempts = job.attempts;
-            let kind = job.kind.clone();
-            let payload = job.payload.clone();
-            let r: Result<(), EngineError> = match outcome {
+            metrics::histogram!("otklik_job_duration_seconds", "kind" => kind)
+                .record(started.elapsed().as_secs_f64());
+            let attempts = row.attempts;
+            match outcome {
                 Outcome::Done => {
+                    metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => "done")
+                        .increment(1);
                     self.engine
                         .store
-                        .write(move |tx| Box::pin(async move { Ok(jobs::complete(tx, id).await?) }))
-                        .await
+                        .write(move |tx| Box::pin(async move { Ok::<_, EngineError>(jobs::complete(tx, id).await?) }))
+                        .await?;
                 }
                 Outcome::Retry(err) => {
                     let retry_at = self.engine.store.now().plus_millis(backoff_ms(attempts));
-                    self.engine
+                    let dead = self
+                        .engine
                         .store
                         .write(move |tx| {
                             Box::pin(async move {
@@ -78,46 +99,46 @@ impl Worker {
                                 Ok::<_, EngineError>(dead.then_some(err))
                             })
                         })
-                        .await
-                        .map(|dead| {
-                            if let Some(err) = dead {
-                                dead_letters.push((kind, payload, err));
-                            }
-                        })
+                        .await?;
+                    let outcome = if dead.is_some() { "dead" } else { "retry" };
+                    metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => outcome)
+                        .increment(1);
+                    if let Some(err) = dead {
+                        dead_letters.push((job, err));
+                    }
                 }
-            };
-            r?;
+            }
         }
-        for (kind, payload, err) in dead_letters {
-            self.gave_up(&kind, &payload, err).await?;
+        for (job, err) in dead_letters {
+            self.gave_up(&job, err).await?;
         }
         Ok(n)
     }
 
     /// A job ran out of attempts: a reply that could not be delivered is marked
     /// failed on its message, so the agent sees it.
-    async fn gave_up(
-        &self,
-        kind: &str,
-        payload: &serde_json::Value,
-        err: String,
-    ) -> Result<(), EngineError> {
-        if kind != DELIVER {
-            return Ok(());
-        }
-        let (ws, mid) = ids(payload)?;
-        let m = {
-            let mut c = self.engine.store.read().await?;
-            tickets::message(&mut c.conn(), ws, mid).await?
-        };
-        match m {
-            Some(m) if m.delivery_state == Some(DeliveryState::Queued) => {
-                let reason = format!("gave up after the last attempt: {err}");
-                self.engine
-                    .set_delivery(ws, &m, DeliveryState::Failed, Some(reason))
-                    .await
+    async fn gave_up(&self, job: &Job, err: String) -> Result<(), EngineError> {
+        match job {
+            Job::DeliverMessage {
+                workspace_id: ws,
+                message_id: mid,
+            } => {
+                let m = {
+                    let mut c = self.engine.store.read().await?;
+                    tickets::message(&mut c.conn(), *ws, *mid).await?
+                };
+                match m {
+                    Some(m) if m.delivery_state == Some(DeliveryState::Queued) => {
+                        let reason = format!("gave up after the last attempt: {err}");
+                        self.engine
+                            .set_delivery(*ws, &m, DeliveryState::Failed, Some(reason))
+                            .await
+                    }
+                    _ => Ok(()),
+                }
             }
-            _ => Ok(()),
+            // An acknowledgement that never left is only logged: the ticket stands.
+            Job::EmailAutoAck(_) => Ok(()),
         }
     }
 
@@ -144,27 +165,31 @@ impl Worker {
         }
     }
 
-    async fn execute(&self, job: &Job) -> Result<Outcome, EngineError> {
-        match job.kind.as_str() {
-            DELIVER => self.deliver(job).await,
-            crate::email::ingest::AUTO_ACK_JOB => {
-                match self.engine.send_auto_ack(&job.payload).await? {
-                    Delivery::Sent => Ok(Outcome::Done),
-                    Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                    Delivery::Failed(e) => {
-                        tracing::warn!(job = job.id, error = %e, "automatic acknowledgement not sent");
-                        Ok(Outcome::Done)
-                    }
+    async fn execute(&self, job: &Job, attempts: i64) -> Result<Outcome, EngineError> {
+        match job {
+            Job::DeliverMessage {
+                workspace_id,
+                message_id,
+            } => self.deliver(*workspace_id, *message_id, attempts).await,
+            Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(ticket = %ack.ticket_id, error = %e, "automatic acknowledgement not sent");
+                    Ok(Outcome::Done)
                 }
-            }
-            other => Ok(Outcome::Retry(format!("no handler for job kind {other:?}"))),
+            },
         }
     }
 
     /// Delivers a public reply through its ticket's channel. The one outbound guard:
     /// internal notes and customers' own messages never leave.
-    async fn deliver(&self, job: &Job) -> Result<Outcome, EngineError> {
-        let (ws, mid) = ids(&job.payload)?;
+    async fn deliver(
+        &self,
+        ws: WorkspaceId,
+        mid: MessageId,
+        attempts: i64,
+    ) -> Result<Outcome, EngineError> {
         let m = {
             let mut c = self.engine.store.read().await?;
             tickets::message(&mut c.conn(), ws, mid).await?
@@ -178,7 +203,7 @@ impl Worker {
         }
         if matches!(
             m.delivery_state,
-            Some(DeliveryState::Sent | DeliveryState::Delivered)
+            Some(DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Read)
         ) {
             return Ok(Outcome::Done);
         }
@@ -186,7 +211,7 @@ impl Worker {
             // API and web-form conversations are read back by the integration through
             // the event stream; handing the reply to that stream is the delivery.
             Channel::Api | Channel::WebForm => (DeliveryState::Sent, None),
-            Channel::Email => match self.engine.deliver_email(ws, &m, job.attempts).await? {
+            Channel::Email => match self.engine.deliver_email(ws, &m, attempts).await? {
                 Delivery::Sent => (DeliveryState::Sent, None),
                 Delivery::Failed(e) => (DeliveryState::Failed, Some(e)),
                 Delivery::Retry(e) => {
@@ -209,17 +234,12 @@ impl Worker {
     }
 }
 
-/// The workspace and message a delivery job names.
-fn ids(payload: &serde_json::Value) -> Result<(WorkspaceId, MessageId), EngineError> {
-    let get = |k: &str| payload.get(k).and_then(|v| v.as_str());
-    let bad = || EngineError::Internal("bad deliver_message payload".into());
-    let ws = get("workspace_id")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let mid = get("message_id")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    Ok((ws, mid))
+/// The job's kind as a metrics label.
+fn kind_label(job: &Job) -> &'static str {
+    match job {
+        Job::DeliverMessage { .. } => "deliver_message",
+        Job::EmailAutoAck(_) => "email_auto_ack",
+    }
 }
 
 #[cfg(test)]

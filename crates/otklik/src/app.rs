@@ -180,6 +180,10 @@ impl Application {
                 tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))
             })
             .collect();
+        let consumers = self.config.consumers.then(|| {
+            let runner = engine::consumers::ConsumerRunner::new(self.engine.clone());
+            tokio::spawn(runner.run(engine::consumers::all(), stop_rx.clone()))
+        });
         let smtp = self.smtp_listener.map(|l| {
             let cfg = channels::email::smtpd::SmtpConfig {
                 hostname: self.config.mail.smtp_hostname.clone(),
@@ -217,6 +221,9 @@ impl Application {
         let _ = stop_tx.send(true);
         for w in workers {
             let _ = w.await;
+        }
+        if let Some(c) = consumers {
+            let _ = c.await;
         }
         if let Some(s) = smtp {
             let _ = s.await;

@@ -54,6 +54,11 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The event-log consumers: position, lag, events handled and last error.
+    Consumers {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage workspaces.
     Workspace {
         #[command(subcommand)]
@@ -272,6 +277,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             init_logs(&config.log_format);
             serve(config, demo).await
+        }
+        Command::Consumers { db } => {
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = engine.consumer_status().await.map_err(engine_err);
+            engine.close().await;
+            let all = r?;
+            if all.is_empty() {
+                println!("no consumer has run yet (they start with `otklik serve`)");
+            }
+            println!(
+                "{:<16} {:>14} {:>8} {:>10} {:>8}  last error",
+                "consumer", "position", "lag", "handled", "failures"
+            );
+            for c in all {
+                println!(
+                    "{:<16} {:>14} {:>8} {:>10} {:>8}  {}",
+                    c.name,
+                    c.position,
+                    c.lag,
+                    c.handled,
+                    c.failures,
+                    c.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
         }
         Command::Migrate { db } => {
             let config = load(&db)?;

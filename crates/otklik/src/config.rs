@@ -28,6 +28,9 @@ pub struct Config {
     /// Background job workers on this node; 0 makes it serve HTTP only (other nodes
     /// on the same PostgreSQL run the jobs).
     pub workers: usize,
+    /// Run the event-log consumers on this node. Several nodes may all run them:
+    /// a lease gives each consumer to one node at a time.
+    pub consumers: bool,
     /// 32 bytes (64 hex digits or base64) that seal stored mail passwords and sign
     /// reply addresses. Unset: a key file in the data directory, created once.
     /// Nodes sharing one PostgreSQL database must share this key.
@@ -105,6 +108,7 @@ impl Default for Config {
             max_write_batch: 256,
             secure_cookies: false,
             workers: 1,
+            consumers: true,
             secret_key: None,
             limits: LimitsConfig::default(),
             mail: MailConfig::default(),
@@ -158,6 +162,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_WORKERS",
         "workers",
         "background job workers; 0 = HTTP only [1]",
+    ),
+    (
+        "OTKLIK_CONSUMERS",
+        "consumers",
+        "run the event-log consumers on this node [true]",
     ),
     (
         "OTKLIK_SECRET_KEY",
@@ -264,6 +273,7 @@ impl Config {
         env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
         env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
         env_parse(env, "OTKLIK_WORKERS", &mut c.workers)?;
+        env_parse(env, "OTKLIK_CONSUMERS", &mut c.consumers)?;
         env_parse(env, "OTKLIK_MAX_BODY_BYTES", &mut c.limits.max_body_bytes)?;
         env_parse(
             env,

@@ -141,3 +141,21 @@ pub async fn retry_dead(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
         _ => Ok(()),
     }
 }
+
+/// Sends a job to the dead list at once, with the reason (a job no handler can
+/// ever run: retrying it would only delay the verdict).
+pub async fn bury(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
+    let now = tx.now();
+    let reason: String = reason.chars().take(2000).collect();
+    tx.conn()
+        .execute(
+            &query(
+                "UPDATE jobs SET state = 'dead', last_error = $2, locked_until = NULL, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reason)
+            .bind(now),
+        )
+        .await
+        .map(|_| ())
+}

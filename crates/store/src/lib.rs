@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod blob;
+pub mod consumers;
 pub mod customers;
 pub mod events;
 pub mod idempotency;

@@ -126,8 +126,12 @@ async fn run(
             }
         }
         if !batch.is_empty() {
+            metrics::histogram!("otklik_sqlite_batch_writes").record(batch.len() as f64);
+            let started = std::time::Instant::now();
             let (c, outcomes, commit) =
                 run_batch(conn, std::mem::take(&mut batch), clock.as_ref()).await;
+            metrics::histogram!("otklik_sqlite_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
             conn = c;
             deliver(outcomes, commit);
         }

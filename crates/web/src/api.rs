@@ -748,10 +748,7 @@ pub async fn create_ticket(
             } else {
                 StatusCode::CREATED
             };
-            app.metrics.tickets_created.fetch_add(
-                u64::from(!c.duplicate),
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            ::metrics::counter!("otklik_tickets_created_total").increment(u64::from(!c.duplicate));
             Ok((
                 status,
                 axum::Json(CreatedTicketOut {

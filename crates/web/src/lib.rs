@@ -49,7 +49,6 @@ impl Default for WebConfig {
 pub struct AppState {
     pub engine: Engine,
     pub config: Arc<WebConfig>,
-    pub metrics: Arc<metrics::Metrics>,
     /// Who is on which ticket, for live pages.
     pub live: Arc<ui::live::Hub>,
 }
@@ -59,10 +58,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
     let attachment_limit = engine.limits.max_attachment_bytes + 64 * 1024;
     let email_limit = engine.limits.max_email_bytes;
     let body_limit = config.max_body_bytes;
+    // Installed before anything records, so nothing recorded is lost.
+    crate::metrics::handle();
     let state = AppState {
         engine,
         config: Arc::new(config),
-        metrics: Arc::new(metrics::Metrics::default()),
         live: Arc::new(ui::live::Hub::default()),
     };
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -134,7 +134,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .nest("/api/v1", v1)
         .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(error::finish_problems))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -145,14 +145,16 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .with_state(state)
 }
 
-async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    use std::sync::atomic::Ordering::Relaxed;
+async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    app.metrics.in_flight.fetch_add(1, Relaxed);
+    let in_flight = ::metrics::gauge!("otklik_http_in_flight");
+    in_flight.increment(1.0);
     let mut res = next.run(req).await;
-    app.metrics.in_flight.fetch_sub(1, Relaxed);
-    app.metrics
-        .observe(res.status().as_u16(), start.elapsed().as_micros() as u64);
+    in_flight.decrement(1.0);
+    ::metrics::counter!("otklik_http_requests_total", "class" => crate::metrics::class(res.status().as_u16()))
+        .increment(1);
+    ::metrics::histogram!("otklik_http_request_duration_seconds")
+        .record(start.elapsed().as_secs_f64());
     let h = res.headers_mut();
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -174,9 +176,13 @@ async fn readyz(State(app): State<AppState>) -> Response {
 }
 
 async fn metrics(State(app): State<AppState>) -> Response {
+    // Consumer lag is read from the database when asked for, not kept current.
+    if let Err(e) = app.engine.consumer_status().await {
+        tracing::warn!(error = %e, "reading consumer positions for /metrics failed");
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        crate::metrics::render(),
     )
         .into_response()
 }

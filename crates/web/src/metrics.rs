@@ -1,95 +1,112 @@
-//! Prometheus metrics in the text exposition format. A handful of counters and one
-//! latency histogram; atomics, no registry crate needed for this few.
+//! Prometheus metrics. Every crate records through the `metrics` facade (counters,
+//! gauges and histograms with labels, named `otklik_…`); this module installs the
+//! process's one recorder, a Prometheus exporter, and renders it at `/metrics`.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
 
-const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
+/// Latency buckets, in seconds, for every histogram.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0,
+];
 
-/// Process-wide request metrics.
-#[derive(Default)]
-pub struct Metrics {
-    pub requests_2xx: AtomicU64,
-    pub requests_3xx: AtomicU64,
-    pub requests_4xx: AtomicU64,
-    pub requests_5xx: AtomicU64,
-    pub in_flight: AtomicU64,
-    pub tickets_created: AtomicU64,
-    buckets: [AtomicU64; BUCKETS_MS.len()],
-    sum_us: AtomicU64,
-    count: AtomicU64,
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The exporter, installed as the global recorder on first use. `None` only if
+/// another recorder was installed first (then `/metrics` says so).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let built = PrometheusBuilder::new()
+                .set_buckets(&BUCKETS)
+                .and_then(|b| b.install_recorder());
+            match built {
+                Ok(h) => {
+                    describe();
+                    Some(h)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the Prometheus recorder could not be installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
 }
 
-impl Metrics {
-    pub fn observe(&self, status: u16, micros: u64) {
-        match status {
-            200..=299 => &self.requests_2xx,
-            300..=399 => &self.requests_3xx,
-            400..=499 => &self.requests_4xx,
-            _ => &self.requests_5xx,
-        }
-        .fetch_add(1, Relaxed);
-        for (i, b) in BUCKETS_MS.iter().enumerate() {
-            if micros <= b * 1000 {
-                self.buckets[i].fetch_add(1, Relaxed);
-            }
-        }
-        self.sum_us.fetch_add(micros, Relaxed);
-        self.count.fetch_add(1, Relaxed);
-    }
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "otklik_http_requests_total",
+        "HTTP requests answered, by status class."
+    );
+    describe_gauge!("otklik_http_in_flight", "Requests being handled now.");
+    describe_histogram!(
+        "otklik_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer a request."
+    );
+    describe_counter!(
+        "otklik_tickets_created_total",
+        "Tickets created through the API."
+    );
+    describe_gauge!(
+        "otklik_consumer_lag_events",
+        "Events written after the last one each event-log consumer handled."
+    );
+    describe_counter!(
+        "otklik_consumer_events_total",
+        "Events handled, by consumer."
+    );
+    describe_counter!(
+        "otklik_consumer_failures_total",
+        "Failed consumer batches (retried with backoff)."
+    );
+    describe_counter!("otklik_jobs_total", "Jobs run, by kind and outcome.");
+    describe_histogram!(
+        "otklik_job_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to run one job, by kind."
+    );
+    describe_histogram!(
+        "otklik_sqlite_batch_writes",
+        "Writes folded into one SQLite commit."
+    );
+    describe_histogram!(
+        "otklik_sqlite_commit_seconds",
+        metrics::Unit::Seconds,
+        "Time of one SQLite group commit, fsync included."
+    );
+    describe_counter!(
+        "otklik_imap_messages_total",
+        "Messages read by the IMAP pollers, by outcome."
+    );
+    describe_counter!(
+        "otklik_imap_connection_errors_total",
+        "IMAP connections that failed or broke."
+    );
+}
 
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# HELP otklik_http_requests_total HTTP requests answered, by status class.\n# TYPE otklik_http_requests_total counter"
-        );
-        for (class, c) in [
-            ("2xx", &self.requests_2xx),
-            ("3xx", &self.requests_3xx),
-            ("4xx", &self.requests_4xx),
-            ("5xx", &self.requests_5xx),
-        ] {
-            let _ = writeln!(
-                s,
-                "otklik_http_requests_total{{class=\"{class}\"}} {}",
-                c.load(Relaxed)
-            );
+/// The status class a response counts under. Informational answers (a websocket's
+/// 101) are their own class, not errors.
+pub fn class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Everything recorded so far, in the Prometheus text format.
+pub fn render() -> String {
+    match handle() {
+        Some(h) => {
+            h.run_upkeep();
+            h.render()
         }
-        let _ = writeln!(
-            s,
-            "# HELP otklik_http_in_flight Requests being handled now.\n# TYPE otklik_http_in_flight gauge\notklik_http_in_flight {}",
-            self.in_flight.load(Relaxed)
-        );
-        let _ = writeln!(
-            s,
-            "# HELP otklik_tickets_created_total Tickets created through the API.\n# TYPE otklik_tickets_created_total counter\notklik_tickets_created_total {}",
-            self.tickets_created.load(Relaxed)
-        );
-        let _ = writeln!(
-            s,
-            "# HELP otklik_http_request_duration_seconds Time to answer a request.\n# TYPE otklik_http_request_duration_seconds histogram"
-        );
-        for (i, b) in BUCKETS_MS.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "otklik_http_request_duration_seconds_bucket{{le=\"{}\"}} {}",
-                *b as f64 / 1000.0,
-                self.buckets[i].load(Relaxed)
-            );
-        }
-        let count = self.count.load(Relaxed);
-        let _ = writeln!(
-            s,
-            "otklik_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            s,
-            "otklik_http_request_duration_seconds_sum {}",
-            self.sum_us.load(Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(s, "otklik_http_request_duration_seconds_count {count}");
-        s
+        None => "# metrics unavailable: another recorder is installed\n".into(),
     }
 }
 
@@ -98,15 +115,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histogram_buckets_are_cumulative() {
-        let m = Metrics::default();
-        m.observe(200, 3_000);
-        m.observe(404, 40_000);
-        let text = m.render();
-        assert!(text.contains("otklik_http_requests_total{class=\"2xx\"} 1"));
-        assert!(text.contains("otklik_http_requests_total{class=\"4xx\"} 1"));
-        assert!(text.contains("le=\"0.005\"} 1"));
-        assert!(text.contains("le=\"0.05\"} 2"));
-        assert!(text.contains("le=\"+Inf\"} 2"));
+    fn recorded_values_are_rendered_with_their_labels() {
+        handle();
+        metrics::counter!("otklik_http_requests_total", "class" => class(404)).increment(1);
+        metrics::counter!("otklik_http_requests_total", "class" => class(101)).increment(1);
+        metrics::histogram!("otklik_http_request_duration_seconds").record(0.003);
+        let text = render();
+        assert!(text.contains("otklik_http_requests_total{class=\"4xx\"}"), "{text}");
+        assert!(text.contains("otklik_http_requests_total{class=\"1xx\"}"), "{text}");
+        assert!(text.contains("otklik_http_request_duration_seconds_bucket{le=\"0.005\"}"), "{text}");
+        assert!(text.contains("# TYPE otklik_http_request_duration_seconds histogram"), "{text}");
     }
 }

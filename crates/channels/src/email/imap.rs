@@ -268,11 +268,16 @@ pub async fn sync_once(
             }
             match ingest_raw(engine, mb, &raw, &[]).await {
                 Ok(r) => {
+                    let outcome = if r.duplicate { "duplicate" } else { "stored" };
+                    metrics::counter!("otklik_imap_messages_total", "outcome" => outcome)
+                        .increment(1);
                     if !r.duplicate {
                         new += 1;
                     }
                 }
                 Err(e) if e.is_permanent() => {
+                    metrics::counter!("otklik_imap_messages_total", "outcome" => "skipped")
+                        .increment(1);
                     // Unreadable or over the limits: leave it in the folder, unflagged,
                     // for a person to look at, and go on with the rest.
                     tracing::warn!(mailbox = %mb.id, uid, error = %e, "IMAP message skipped");
@@ -375,6 +380,7 @@ pub async fn run(
         }
         .await;
         if let Err(e) = r {
+            metrics::counter!("otklik_imap_connection_errors_total").increment(1);
             tracing::warn!(mailbox = %mb.address, error = %e, retry_in = ?backoff, "IMAP connection failed");
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}

@@ -14,11 +14,11 @@ use domain::event::{Actor, EventData};
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::*;
-use serde_json::json;
+
 use std::sync::Arc;
 use store::mail::{self, EmailRecord};
 use store::tickets::{self, Attachment, Message, Ticket};
-use store::{StoreError, Tx, customers, jobs};
+use store::{StoreError, Tx, customers};
 
 /// What became of one inbound email.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +44,6 @@ pub struct Ingested {
     pub outcome: Outcome,
 }
 
-pub(crate) const AUTO_ACK_JOB: &str = "email_auto_ack";
 const AUTO_REPLY_WINDOW_MS: i64 = 3_600_000;
 
 /// The message id of one of our own replies, from a Message-ID we generated.
@@ -491,21 +490,16 @@ async fn ingest_tx(
                 .or_else(|| {
                     script_language(&format!("{} {}", email.subject, email.text)).map(str::to_owned)
                 });
-            jobs::enqueue(
-                tx,
-                Some(ws),
-                AUTO_ACK_JOB,
-                &json!({
-                    "workspace_id": ws,
-                    "mailbox_id": mb.id,
-                    "ticket_id": ticket.id,
-                    "to": to,
-                    "name": from.name,
-                    "in_reply_to": email.message_id,
-                    "language": language,
-                }),
-                now,
-            )
+            crate::jobs::Job::EmailAutoAck(crate::jobs::AutoAck {
+                workspace_id: ws,
+                mailbox_id: mb.id,
+                ticket_id: ticket.id,
+                to: to.to_owned(),
+                name: from.name.clone(),
+                in_reply_to: email.message_id.clone(),
+                language,
+            })
+            .enqueue(tx, now)
             .await?;
         } else {
             tracing::info!(to = %from.address, "automatic acknowledgement held back by the per-sender limit");

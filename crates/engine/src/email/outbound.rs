@@ -3,7 +3,7 @@
 //! the channels crate provides; this module decides what is sent, to whom, with
 //! which headers, and records the outcome on the message.
 
-use super::ingest::AUTO_ACK_JOB;
+use crate::jobs::AutoAck;
 use super::mailbox::MailboxConfig;
 use super::{Address, reply_token};
 use crate::{Engine, EngineError};
@@ -12,7 +12,7 @@ use domain::identity::IdentityKind;
 use domain::ids::*;
 use domain::ticket::DeliveryState;
 use futures::future::BoxFuture;
-use serde_json::Value;
+
 use store::mail::{self, EmailRecord};
 use store::tickets::{self, Message};
 use store::{StoreError, customers};
@@ -361,19 +361,9 @@ impl Engine {
     }
 
     /// Sends the acknowledgement of a new ticket (the job queued at ingest).
-    pub(crate) async fn send_auto_ack(&self, payload: &Value) -> Result<Delivery, EngineError> {
-        let get = |k: &str| payload.get(k).and_then(Value::as_str);
-        let bad = || EngineError::Internal(format!("bad {AUTO_ACK_JOB} payload"));
-        let ws: WorkspaceId = get("workspace_id")
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let mbid: MailboxId = get("mailbox_id")
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let tid: TicketId = get("ticket_id")
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let to = get("to").ok_or_else(bad)?.to_owned();
+    pub(crate) async fn send_auto_ack(&self, ack: &AutoAck) -> Result<Delivery, EngineError> {
+        let (ws, mbid, tid) = (ack.workspace_id, ack.mailbox_id, ack.ticket_id);
+        let to = ack.to.clone();
         let ticket = {
             let mut c = self.store.read().await?;
             tickets::get(&mut c.conn(), ws, tid).await?
@@ -394,10 +384,15 @@ impl Engine {
                 mb.address
             )));
         }
-        let lang = get("language").unwrap_or("en");
-        let (subject, text) =
-            acknowledgement(&mb, lang, ticket.number, &ticket.subject, get("name"));
-        let in_reply_to = get("in_reply_to").map(str::to_owned);
+        let lang = ack.language.as_deref().unwrap_or("en");
+        let (subject, text) = acknowledgement(
+            &mb,
+            lang,
+            ticket.number,
+            &ticket.subject,
+            ack.name.as_deref(),
+        );
+        let in_reply_to = ack.in_reply_to.clone();
         let message_id = format!("otk.ack-{}@{}", ticket.id, mb.domain());
         let out = OutgoingEmail {
             from: Address {

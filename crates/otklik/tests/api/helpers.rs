@@ -31,7 +31,7 @@ pub struct TestApp {
 
 /// The admin URL of the PostgreSQL server for tests, if one is configured. Under
 /// `cargo xtask ci` it must be: a missing server fails the run loudly.
-fn pg_admin_url() -> Option<String> {
+pub fn pg_admin_url() -> Option<String> {
     match std::env::var("OTKLIK_TEST_PG_URL")
         .ok()
         .filter(|s| !s.is_empty())
@@ -341,5 +341,50 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
+    }
+}
+
+/// Waits for `f` to give a value, checking every 50 ms for at most `secs` seconds.
+pub async fn until<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A ticket from customer `n % 50`, for tests that need many events quickly.
+pub fn new_ticket(n: usize) -> engine::tickets::NewTicket {
+    let email = domain::identity::Identity::parse(
+        domain::identity::IdentityKind::Email,
+        &format!("c{}@example.com", n % 50),
+    )
+    .expect("address");
+    engine::tickets::NewTicket {
+        subject: format!("Заказ {n}"),
+        channel: domain::ticket::Channel::Api,
+        priority: None,
+        customer: engine::tickets::CustomerRef::Input(engine::customers::CustomerInput {
+            name: None,
+            language: None,
+            identities: vec![email],
+        }),
+        body: engine::tickets::Body {
+            text: "Где мой заказ?".into(),
+            ..Default::default()
+        },
+        external_id: None,
+        tags: Vec::new(),
+        category: None,
+        assignee_id: None,
+        team_id: None,
+        tier: None,
+        custom_fields: Default::default(),
     }
 }

@@ -6,7 +6,7 @@ use store::StoreError;
 
 crate::on_both!(
     concurrent_claims_never_take_the_same_job,
-    failing_jobs_back_off_and_end_in_the_dead_letter_list
+    jobs_no_handler_can_run_go_to_the_dead_list_at_once
 );
 
 async fn enqueue(app: &TestApp, kind: &'static str, n: usize) {
@@ -51,44 +51,26 @@ async fn concurrent_claims_never_take_the_same_job(app: TestApp) {
     assert_eq!((n, all.len()), (200, 200), "each job claimed exactly once");
 }
 
-async fn failing_jobs_back_off_and_end_in_the_dead_letter_list(app: TestApp) {
+/// Backoff with a real kind is `email::delivery_failures_retry_then_fail_visibly`.
+async fn jobs_no_handler_can_run_go_to_the_dead_list_at_once(app: TestApp) {
     enqueue(&app, "test.unknown_kind", 1).await;
+    // A known kind whose payload does not fit it cannot run either.
+    enqueue(&app, "deliver_message", 1).await;
     let worker = engine::worker::Worker::new(app.engine.clone());
-    let start = app.store.now();
-    assert_eq!(worker.run_once().await.expect("pass"), 1);
-    // Not due again until the backoff has passed.
+    assert_eq!(worker.run_once().await.expect("pass"), 2);
+    // Nothing is left to retry, however much time passes.
+    app.clock.set(Some(app.store.now().plus_millis(2 * 3_600_000)));
     assert_eq!(worker.run_once().await.expect("pass"), 0);
-    let mut t = start;
-    for attempt in 2..=8 {
-        t = t.plus_millis(2 * 3_600_000);
-        app.clock.set(Some(t));
-        assert_eq!(
-            worker.run_once().await.expect("pass"),
-            1,
-            "attempt {attempt}"
-        );
-    }
-    t = t.plus_millis(2 * 3_600_000);
-    app.clock.set(Some(t));
-    assert_eq!(
-        worker.run_once().await.expect("pass"),
-        0,
-        "a dead job is not run again"
-    );
     app.clock.set(None);
     let mut c = app.store.read().await.expect("read");
     let dead = store::jobs::list(&mut c.conn(), "dead", 10)
         .await
         .expect("list");
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].attempts, 8);
-    assert!(
-        dead[0]
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("no handler"),
-        "{:?}",
-        dead[0].last_error
-    );
+    assert_eq!(dead.len(), 2);
+    for (job, kind) in dead.iter().zip(["test.unknown_kind", "deliver_message"]) {
+        assert_eq!(job.kind, kind);
+        assert_eq!(job.attempts, 1, "buried on its first run");
+        let reason = job.last_error.as_deref().unwrap_or_default();
+        assert!(reason.contains("cannot run in this build") && reason.contains(kind), "{reason}");
+    }
 }

@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod cdp;
 mod cli;
+mod consumers;
 mod customers;
 mod durability;
 mod email;

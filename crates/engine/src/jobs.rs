@@ -1,0 +1,107 @@
+//! The kinds of delayed work, as one typed enum. Stored as the job row's `kind`
+//! (the tag) and `payload` (the variant's fields); the worker's dispatch matches it
+//! exhaustively, so a new kind cannot be queued without a handler.
+
+use crate::EngineError;
+use domain::Timestamp;
+use domain::ids::*;
+use serde::{Deserialize, Serialize};
+use store::Tx;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Job {
+    /// Deliver a public reply through its ticket's channel.
+    DeliverMessage {
+        workspace_id: WorkspaceId,
+        message_id: MessageId,
+    },
+    /// Acknowledge a new email ticket to its sender.
+    EmailAutoAck(AutoAck),
+}
+
+/// The acknowledgement of a new email ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoAck {
+    pub workspace_id: WorkspaceId,
+    pub mailbox_id: MailboxId,
+    pub ticket_id: TicketId,
+    pub to: String,
+    pub name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub language: Option<String>,
+}
+
+impl Job {
+    pub fn workspace_id(&self) -> WorkspaceId {
+        match self {
+            Job::DeliverMessage { workspace_id, .. } => *workspace_id,
+            Job::EmailAutoAck(a) => a.workspace_id,
+        }
+    }
+
+    /// The job as stored: kind and payload.
+    pub fn to_stored(&self) -> Result<(String, serde_json::Value), EngineError> {
+        let mut v = serde_json::to_value(self).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let kind = v
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| EngineError::Internal("a job serialised without its kind".into()))?;
+        let payload = v.get_mut("payload").map(serde_json::Value::take);
+        Ok((kind, payload.unwrap_or_default()))
+    }
+
+    /// The job a stored kind and payload describe; the error says why not (a kind
+    /// this build does not know, or a payload that does not fit it).
+    pub fn from_stored(kind: &str, payload: &serde_json::Value) -> Result<Job, String> {
+        serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
+            .map_err(|e| format!("job kind {kind:?} cannot run in this build: {e}"))
+    }
+
+    /// Queues the job in `tx`, to run at `run_at`.
+    pub async fn enqueue(&self, tx: &mut Tx, run_at: Timestamp) -> Result<i64, EngineError> {
+        let (kind, payload) = self.to_stored()?;
+        Ok(store::jobs::enqueue(tx, Some(self.workspace_id()), &kind, &payload, run_at).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_read_back_from_kind_and_payload() {
+        let jobs = [
+            Job::DeliverMessage {
+                workspace_id: WorkspaceId::new(),
+                message_id: MessageId::new(),
+            },
+            Job::EmailAutoAck(AutoAck {
+                workspace_id: WorkspaceId::new(),
+                mailbox_id: MailboxId::new(),
+                ticket_id: TicketId::new(),
+                to: "anna@example.com".into(),
+                name: Some("Анна".into()),
+                in_reply_to: None,
+                language: Some("ru".into()),
+            }),
+        ];
+        for j in jobs {
+            let (kind, payload) = j.to_stored().unwrap();
+            assert!(payload.get("kind").is_none());
+            assert_eq!(Job::from_stored(&kind, &payload).unwrap(), j);
+        }
+        let (kind, _) = Job::DeliverMessage {
+            workspace_id: WorkspaceId::new(),
+            message_id: MessageId::new(),
+        }
+        .to_stored()
+        .unwrap();
+        assert_eq!(kind, "deliver_message", "stored kinds keep their names");
+        let err = Job::from_stored("test.unknown_kind", &serde_json::json!({})).unwrap_err();
+        assert!(err.contains("test.unknown_kind"), "{err}");
+        let err = Job::from_stored("deliver_message", &serde_json::json!({"workspace_id": 1})).unwrap_err();
+        assert!(err.contains("deliver_message"), "{err}");
+    }
+}
