@@ -20,6 +20,9 @@ pub enum EngineError {
     Rule(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A unique key refused the write; callers that retry races match the key.
+    #[error("conflict: {}", .0.describe())]
+    Duplicate(store::constraint::Unique),
     #[error("too large: {0}")]
     TooLarge(String),
     #[error("too many attempts; try again in {retry_after_secs} s")]
@@ -40,7 +43,10 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => EngineError::NotFound,
-            StoreError::Conflict(c) => EngineError::Conflict(c),
+            StoreError::Conflict(c) => EngineError::Duplicate(c),
+            StoreError::MissingReference => {
+                EngineError::invalid("reference", "it names something that does not exist")
+            }
             other => EngineError::Store(other),
         }
     }

@@ -11,18 +11,18 @@ use tokio::sync::broadcast;
 
 impl Engine {
     /// The workspace's events after `after`, in commit order. The stream shows every
-    /// change to users, tokens and mailboxes, so it is for owners, admins and
-    /// integrations acting through an API token.
+    /// change to users, tokens and mailboxes, so it is for owners and admins, and
+    /// for integrations through an API token made for one of them; an agent's or
+    /// light agent's token is refused like their session.
     pub async fn event_stream(
         &self,
         p: &Principal,
         after: Cursor,
         limit: i64,
     ) -> Result<Vec<EventRecord>, EngineError> {
-        let integration = matches!(p.via, crate::Via::Token(_));
-        if !integration && !p.role.can_administer() {
+        if !p.role.can_administer() {
             return Err(EngineError::Forbidden(
-                "the event stream is for owners, admins and API tokens".into(),
+                "the event stream is for owners and admins (and their API tokens)".into(),
             ));
         }
         let mut c = self.store.read().await?;

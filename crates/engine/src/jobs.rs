@@ -101,7 +101,8 @@ mod tests {
         assert_eq!(kind, "deliver_message", "stored kinds keep their names");
         let err = Job::from_stored("test.unknown_kind", &serde_json::json!({})).unwrap_err();
         assert!(err.contains("test.unknown_kind"), "{err}");
-        let err = Job::from_stored("deliver_message", &serde_json::json!({"workspace_id": 1})).unwrap_err();
+        let err = Job::from_stored("deliver_message", &serde_json::json!({"workspace_id": 1}))
+            .unwrap_err();
         assert!(err.contains("deliver_message"), "{err}");
     }
 }

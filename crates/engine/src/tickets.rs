@@ -8,6 +8,7 @@ use domain::event::{Actor, Change, EventData, record};
 use domain::ids::*;
 use domain::ticket::*;
 use serde_json::{Map, Value, json};
+use store::constraint::Unique;
 use store::tickets::{self, Attachment, Filter, Message, Ticket};
 use store::{StoreError, Tx, customers, idempotency, people};
 
@@ -489,10 +490,8 @@ impl Engine {
                 })
                 .await;
             match r {
-                Err(EngineError::Conflict(c)) if attempt < 2 && c.contains("identit") => continue,
-                Err(EngineError::Conflict(c))
-                    if c.contains("messages_external") || c.contains("external") =>
-                {
+                Err(EngineError::Duplicate(Unique::CustomerIdentity)) if attempt < 2 => continue,
+                Err(EngineError::Duplicate(Unique::MessageExternalId)) => {
                     // A concurrent request stored the same external id first.
                     continue;
                 }

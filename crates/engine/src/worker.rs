@@ -4,10 +4,10 @@
 //! Handlers are idempotent (a job may run again after a crash mid-way).
 
 use crate::email::Delivery;
+use crate::jobs::Job;
 use crate::{Engine, EngineError};
 use domain::ids::*;
 use domain::ticket::{Channel, DeliveryState, Visibility};
-use crate::jobs::Job;
 use store::jobs;
 use store::tickets;
 use tokio::sync::watch;
@@ -59,7 +59,9 @@ impl Worker {
                     self.engine
                         .store
                         .write(move |tx| {
-                            Box::pin(async move { Ok::<_, EngineError>(jobs::bury(tx, id, &reason).await?) })
+                            Box::pin(async move {
+                                Ok::<_, EngineError>(jobs::bury(tx, id, &reason).await?)
+                            })
                         })
                         .await?;
                     continue;
@@ -80,7 +82,11 @@ impl Worker {
                         .increment(1);
                     self.engine
                         .store
-                        .write(move |tx| Box::pin(async move { Ok::<_, EngineError>(jobs::complete(tx, id).await?) }))
+                        .write(move |tx| {
+                            Box::pin(
+                                async move { Ok::<_, EngineError>(jobs::complete(tx, id).await?) },
+                            )
+                        })
                         .await?;
                 }
                 Outcome::Retry(err) => {

@@ -75,8 +75,10 @@ pub async fn get(c: &mut Conn<'_>, name: &str) -> Result<Option<ConsumerState>, 
 }
 
 pub async fn list(c: &mut Conn<'_>) -> Result<Vec<ConsumerState>, StoreError> {
-    c.fetch_all(&query(format!("SELECT {COLS} FROM consumers ORDER BY name")))
-        .await
+    c.fetch_all(&query(format!(
+        "SELECT {COLS} FROM consumers ORDER BY name"
+    )))
+    .await
 }
 
 /// What [`advance`] found.

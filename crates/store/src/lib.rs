@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod blob;
+pub mod constraint;
 pub mod consumers;
 pub mod customers;
 pub mod events;
@@ -44,9 +45,13 @@ use tokio::sync::broadcast;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique constraint refused the write; the string names the constraint or index.
-    #[error("already exists ({0})")]
-    Conflict(String),
+    /// A unique key refused the write.
+    #[error("{}", .0.describe())]
+    Conflict(constraint::Unique),
+    /// A foreign key refused the write: what it points at does not exist (SQLite
+    /// does not say which key, so neither database's name is kept).
+    #[error("a referenced row does not exist")]
+    MissingReference,
     #[error("database: {0}")]
     Db(#[source] sqlx::Error),
     #[error("database: {0}")]
@@ -68,11 +73,16 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
-                d.constraint()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| d.message().to_owned()),
-            ),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(match d.constraint() {
+                    Some(name) => constraint::Unique::from_pg(name),
+                    // SQLite through sqlx (migrations, readers): the message names columns.
+                    None => constraint::Unique::from_sqlite(d.message()),
+                })
+            }
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                StoreError::MissingReference
+            }
             _ => StoreError::Db(e),
         }
     }
@@ -85,7 +95,14 @@ impl From<rusqlite::Error> for StoreError {
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
-                StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
+                StoreError::Conflict(constraint::Unique::from_sqlite(
+                    msg.as_deref().unwrap_or_default(),
+                ))
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
+                StoreError::MissingReference
             }
             _ => StoreError::Lite(e),
         }

@@ -13,6 +13,7 @@ use domain::ids::*;
 use domain::ticket::{Channel, Priority, Status, Visibility};
 use engine::customers::{CustomerInput, CustomerPatch};
 use engine::model::Cursor;
+use engine::model::Unique;
 use engine::tickets::{Body, CustomerRef, Idem, NewMessage, NewTicket, TicketPatch, TicketRef};
 use engine::{EngineError, page_limit};
 use serde::Deserialize;
@@ -760,7 +761,7 @@ pub async fn create_ticket(
                 .into_response())
         }
         // A concurrent request with the same key won: answer with its result.
-        Err(EngineError::Conflict(c)) if c.contains("idempotency") => match idem {
+        Err(EngineError::Duplicate(Unique::IdempotencyKey)) => match idem {
             Some(idem) => match app.engine.idempotent_replay(&p, &idem).await? {
                 Some(saved) => replay_ticket(&app, &p, &saved).await,
                 None => Err(ApiError::new(
@@ -769,7 +770,7 @@ pub async fn create_ticket(
                     "retry the request",
                 )),
             },
-            None => Err(ApiError::new(StatusCode::CONFLICT, "conflict", c)),
+            None => Err(EngineError::Duplicate(Unique::IdempotencyKey).into()),
         },
         Err(e) => Err(e.into()),
     }
@@ -945,7 +946,10 @@ pub async fn ticket_events(
 }
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventsQuery),
-    responses((status = 200, body = Page<EventOut>, description = "In commit order. `next_cursor` is where to continue; it is never null, so a client can keep polling")))]
+    responses((status = 200, body = Page<EventOut>, description = "In commit order. `next_cursor` is where to continue; it is never null, so a client can keep polling"),
+        (status = 400, body = Problem, description = "Invalid cursor"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "Owners and admins only (sessions and API tokens)")))]
 pub async fn events(
     State(app): State<AppState>,
     Auth(p): Auth,

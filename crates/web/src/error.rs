@@ -87,6 +87,9 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid(errs) => ApiError::validation(errs),
             EngineError::Rule(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule", m),
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            EngineError::Duplicate(k) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", k.describe())
+            }
             EngineError::TooLarge(m) => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", m)
             }

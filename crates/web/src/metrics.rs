@@ -121,9 +121,21 @@ mod tests {
         metrics::counter!("otklik_http_requests_total", "class" => class(101)).increment(1);
         metrics::histogram!("otklik_http_request_duration_seconds").record(0.003);
         let text = render();
-        assert!(text.contains("otklik_http_requests_total{class=\"4xx\"}"), "{text}");
-        assert!(text.contains("otklik_http_requests_total{class=\"1xx\"}"), "{text}");
-        assert!(text.contains("otklik_http_request_duration_seconds_bucket{le=\"0.005\"}"), "{text}");
-        assert!(text.contains("# TYPE otklik_http_request_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains("otklik_http_requests_total{class=\"4xx\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("otklik_http_requests_total{class=\"1xx\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("otklik_http_request_duration_seconds_bucket{le=\"0.005\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE otklik_http_request_duration_seconds histogram"),
+            "{text}"
+        );
     }
 }

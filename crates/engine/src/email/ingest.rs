@@ -155,7 +155,8 @@ impl Engine {
                 })
                 .await;
             match r {
-                Err(EngineError::Conflict(_)) => continue,
+                // A concurrent delivery of the same mail, or of its sender, won.
+                Err(EngineError::Duplicate(_)) => continue,
                 other => return other,
             }
         }

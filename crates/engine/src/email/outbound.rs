@@ -3,9 +3,9 @@
 //! the channels crate provides; this module decides what is sent, to whom, with
 //! which headers, and records the outcome on the message.
 
-use crate::jobs::AutoAck;
 use super::mailbox::MailboxConfig;
 use super::{Address, reply_token};
+use crate::jobs::AutoAck;
 use crate::{Engine, EngineError};
 use domain::event::{Actor, EventData};
 use domain::identity::IdentityKind;

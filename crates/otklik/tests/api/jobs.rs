@@ -59,7 +59,8 @@ async fn jobs_no_handler_can_run_go_to_the_dead_list_at_once(app: TestApp) {
     let worker = engine::worker::Worker::new(app.engine.clone());
     assert_eq!(worker.run_once().await.expect("pass"), 2);
     // Nothing is left to retry, however much time passes.
-    app.clock.set(Some(app.store.now().plus_millis(2 * 3_600_000)));
+    app.clock
+        .set(Some(app.store.now().plus_millis(2 * 3_600_000)));
     assert_eq!(worker.run_once().await.expect("pass"), 0);
     app.clock.set(None);
     let mut c = app.store.read().await.expect("read");
@@ -71,6 +72,9 @@ async fn jobs_no_handler_can_run_go_to_the_dead_list_at_once(app: TestApp) {
         assert_eq!(job.kind, kind);
         assert_eq!(job.attempts, 1, "buried on its first run");
         let reason = job.last_error.as_deref().unwrap_or_default();
-        assert!(reason.contains("cannot run in this build") && reason.contains(kind), "{reason}");
+        assert!(
+            reason.contains("cannot run in this build") && reason.contains(kind),
+            "{reason}"
+        );
     }
 }

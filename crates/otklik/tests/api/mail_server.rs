@@ -29,7 +29,12 @@ fn mail_ports() -> Option<(u16, u16, u16)> {
                 "OTKLIK_TEST_REQUIRE_MAIL=1 but OTKLIK_TEST_MAIL is not set: the mail-server suite cannot run"
             );
         }
-        eprintln!("mail-server test not run: set OTKLIK_TEST_MAIL (cargo xtask ci does)");
+        crate::helpers::skipped(
+            std::thread::current()
+                .name()
+                .unwrap_or("a mail-server test"),
+            "no mail server: set OTKLIK_TEST_MAIL (cargo xtask ci does)",
+        );
         return None;
     };
     let port = |key: &str| {

@@ -18,6 +18,7 @@ mod email;
 mod errors;
 mod isolation;
 mod jobs;
+mod layering;
 mod mail_server;
 mod tickets;
 mod ui;

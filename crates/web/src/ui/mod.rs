@@ -377,6 +377,7 @@ pub fn describe(e: &EngineError) -> Option<String> {
         | EngineError::Conflict(m)
         | EngineError::TooLarge(m)
         | EngineError::Forbidden(m) => Some(m.clone()),
+        EngineError::Duplicate(k) => Some(k.describe().to_owned()),
         EngineError::RateLimited { .. } => Some(e.to_string()),
         _ => None,
     }
