@@ -329,14 +329,6 @@ async fn openapi_health_and_metrics(app: TestApp) {
     );
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert!(r.headers().get("x-request-id").is_some());
-    let m = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(m.contains("# TYPE otklik_http_request_duration_seconds histogram"));
 }

@@ -127,9 +127,11 @@ async fn two_agents_work_one_ticket_live() {
         // A colleague's change made while Anna has the panel open is not written
         // back: her save sends only what she changed.
         anna.eval("document.querySelector('#props select[name=priority]').focus()").await;
+        // Marked so the live refresh shows: it replaces the thread element.
+        anna.eval("document.querySelector('#thread').dataset.before = 'patch'").await;
         let tid = t["id"].as_str().unwrap().to_owned();
         app.patch(&format!("/api/v1/tickets/{tid}"), json!({"tags": ["from-api"]})).await.expect(200);
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        anna.wait_for("!document.querySelector('#thread').dataset.before", "the live refresh after the API change").await;
         assert_eq!(anna.eval("document.querySelector('#props input[name=tags]').value").await, json!(""), "the panel is stale, as intended for this check");
         anna.eval("(() => { const s = document.querySelector('#props select[name=priority]'); s.value = 'high'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
         anna.wait_for("document.querySelector('#props input[name=tags]').value === 'from-api'", "the saved panel shows the colleague's tag").await;
@@ -293,8 +295,8 @@ async fn customer_html_never_runs_script() {
         // Give delayed handlers (onerror, onload, autofocus) their chance, and click
         // the links and buttons a person might click.
         p.eval("['jslink','enclink','xbtn','datalink'].forEach(id => { const e = document.getElementById(id); if (e) e.click(); })").await;
-        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-        p.wait_for("document.readyState === 'complete'", "still on the page").await;
+        // Every image has loaded or failed: its onload/onerror had its chance.
+        p.wait_for("document.readyState === 'complete' && [...document.querySelectorAll('img')].every(i => i.complete)", "images settled, still on the page").await;
 
         assert_eq!(p.eval("typeof window.__xss").await, json!("undefined"), "a vector ran");
         assert!(b.dialogs.lock().unwrap().is_empty(), "a dialog opened: {:?}", b.dialogs.lock().unwrap());

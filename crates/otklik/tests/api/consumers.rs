@@ -74,15 +74,7 @@ async fn the_activity_consumer_counts_every_event_once(app: TestApp) {
     assert_eq!(activity.handled, events.values().sum::<i64>());
     assert_eq!(activity.failures, 0);
     // Lag and throughput are in /metrics.
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("otklik_consumer_lag_events{consumer=\"activity\"} 0"),
         "{text}"
@@ -209,26 +201,11 @@ async fn a_killed_server_resumes_its_consumers_without_loss_or_doubles() {
         engine.close().await;
     }
     let db = dir.path().join("otklik.sqlite3");
-    let query = |sql: &str| -> i64 {
-        let c =
-            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .unwrap();
-        c.busy_timeout(Duration::from_secs(5)).unwrap();
-        c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-    };
+    let query = |sql: &str| crate::helpers::sqlite_number(&db, sql);
     let total = query("SELECT COUNT(*) FROM events");
     let head = query("SELECT MAX(id) FROM events");
     assert!(total > 4000, "{total}");
-    let serve = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("OTKLIK_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let serve = || crate::helpers::serve_binary(dir.path());
     let position = "SELECT COALESCE(MAX(position_id), 0) FROM consumers WHERE name = 'activity'";
     let mut child = serve();
     let t0 = std::time::Instant::now();

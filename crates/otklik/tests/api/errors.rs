@@ -116,15 +116,7 @@ async fn hostile_input_gets_problem_json_never_500(app: TestApp) {
     let after = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
     assert_eq!(after["status"], "new");
     assert_eq!(after["subject"], "Target");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     // The counters are process-wide and no test provokes a server error: a 5xx
     // series appears only once one is counted.
     assert!(

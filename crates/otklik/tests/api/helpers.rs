@@ -251,6 +251,18 @@ impl TestApp {
             .1
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// A user of `alpha` with `role` and a token.
     pub async fn user(&self, email: &str, role: &str) -> (String, String) {
         let u = self
@@ -398,4 +410,28 @@ pub fn new_ticket(n: usize) -> engine::tickets::NewTicket {
 pub fn skipped(test: &str, why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// The server binary on a random port over the data directory `dir`, quiet.
+pub fn serve_binary(dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("OTKLIK_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server binary")
+}
+
+/// One number read from a SQLite database file another process is writing
+/// (0 for NULL).
+pub fn sqlite_number(db: &std::path::Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the database");
+    c.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+        .expect("query")
+        .unwrap_or(0)
 }

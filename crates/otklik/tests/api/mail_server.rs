@@ -413,23 +413,8 @@ async fn a_killed_server_resumes_a_mailbox_without_loss_or_doubles() {
         engine.close().await;
     }
     let db = dir.path().join("otklik.sqlite3");
-    let count = |sql: &str| -> i64 {
-        let c =
-            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .unwrap();
-        c.busy_timeout(Duration::from_secs(5)).unwrap();
-        c.query_row(sql, [], |r| r.get(0)).unwrap()
-    };
-    let serve = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("OTKLIK_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let count = |sql: &str| crate::helpers::sqlite_number(&db, sql);
+    let serve = || crate::helpers::serve_binary(dir.path());
     let records = "SELECT COUNT(*) FROM email_messages WHERE direction = 'in'";
     let mut child = serve();
     let t0 = Instant::now();
