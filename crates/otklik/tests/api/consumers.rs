@@ -260,6 +260,10 @@ async fn a_killed_server_resumes_its_consumers_without_loss_or_doubles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_consumer_without_doubles() {
     let Some(admin) = crate::helpers::pg_admin_url() else {
+        crate::helpers::skipped(
+            "consumers::two_nodes_share_one_consumer_without_doubles",
+            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+        );
         return;
     };
     let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
