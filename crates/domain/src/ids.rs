@@ -45,10 +45,13 @@ id_type!(
     TokenId,
     SessionId,
     FieldId,
-    /// An email channel: one support address.
-    MailboxId,
+    /// A channel account: a mailbox, a messenger bot, a chat widget, a phone line.
+    AccountId,
     /// A trigger rule (routing and automation rules name themselves as actors).
     RuleId,
     /// A time-based automation.
     AutomationId,
 );
+
+/// A mailbox is the email kind of channel account and shares its id.
+pub type MailboxId = AccountId;

@@ -126,6 +126,43 @@ wire_enum!(
     }
 );
 
+impl Channel {
+    /// How long after the customer's last message a free-form reply may still be
+    /// sent. WhatsApp Business and Meta's Messenger and Instagram allow replies for
+    /// 24 hours after the customer last wrote (outside it only approved templates
+    /// may be sent); the other channels have no window.
+    pub fn reply_window_ms(self) -> Option<i64> {
+        const DAY: i64 = 24 * 3_600_000;
+        match self {
+            Channel::Whatsapp | Channel::Facebook | Channel::Instagram => Some(DAY),
+            Channel::Email
+            | Channel::Chat
+            | Channel::Telegram
+            | Channel::Vk
+            | Channel::Viber
+            | Channel::Phone
+            | Channel::WebForm
+            | Channel::Api => None,
+        }
+    }
+
+    /// The kind of identity a sender on this channel is known by.
+    pub fn identity_kind(self) -> Option<crate::identity::IdentityKind> {
+        use crate::identity::IdentityKind as K;
+        match self {
+            Channel::Email => Some(K::Email),
+            Channel::Telegram => Some(K::Telegram),
+            Channel::Whatsapp => Some(K::Whatsapp),
+            Channel::Vk => Some(K::Vk),
+            Channel::Facebook => Some(K::Facebook),
+            Channel::Instagram => Some(K::Instagram),
+            Channel::Viber => Some(K::Viber),
+            Channel::Phone => Some(K::Phone),
+            Channel::Chat | Channel::WebForm | Channel::Api => None,
+        }
+    }
+}
+
 wire_enum!(
     /// Who can see a message: the customer (`public`) or only the team (`internal`).
     Visibility { Public = "public", Internal = "internal" }
@@ -140,6 +177,34 @@ wire_enum!(
     /// The state of an outbound public message's delivery through its channel.
     DeliveryState { Queued = "queued", Sent = "sent", Delivered = "delivered", Read = "read", Failed = "failed" }
 );
+
+impl DeliveryState {
+    /// Whether a report may move a message from `self` to `to`. Delivery only goes
+    /// forward (queued → sent → delivered → read); a late or repeated report of an
+    /// earlier step changes nothing. A failure may follow queued or sent (a bounce
+    /// arrives after the server took the mail), and a failed message may be
+    /// queued again (a retry), but nothing fails after it was delivered.
+    pub fn can_become(self, to: DeliveryState) -> bool {
+        use DeliveryState::*;
+        match (self, to) {
+            (Failed, Queued) => true,
+            (Failed, _) => false,
+            (Queued | Sent, Failed) => true,
+            (_, Failed) => false,
+            (from, to) => rank(to) > rank(from),
+        }
+    }
+}
+
+fn rank(s: DeliveryState) -> u8 {
+    match s {
+        DeliveryState::Queued => 0,
+        DeliveryState::Sent => 1,
+        DeliveryState::Delivered => 2,
+        DeliveryState::Read => 3,
+        DeliveryState::Failed => 4,
+    }
+}
 
 /// A ticket's human number, unique within its workspace and shown as `#1042`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -297,5 +362,31 @@ mod tests {
         assert!(Tier::new(4).is_err());
         assert_eq!(Tier::new(3).map(Tier::get).ok(), Some(3));
         assert!(TicketNumber::new(0).is_err());
+    }
+
+    #[test]
+    fn delivery_only_moves_forward() {
+        use DeliveryState::*;
+        assert!(Queued.can_become(Sent));
+        assert!(Sent.can_become(Read));
+        assert!(Delivered.can_become(Read));
+        assert!(!Read.can_become(Delivered));
+        assert!(!Sent.can_become(Sent));
+        assert!(Sent.can_become(Failed));
+        assert!(!Delivered.can_become(Failed));
+        assert!(!Failed.can_become(Sent));
+        assert!(Failed.can_become(Queued));
+    }
+
+    #[test]
+    fn messaging_windows_belong_to_meta_and_whatsapp() {
+        assert_eq!(Channel::Whatsapp.reply_window_ms(), Some(86_400_000));
+        assert_eq!(Channel::Email.reply_window_ms(), None);
+        assert_eq!(Channel::Telegram.reply_window_ms(), None);
+        assert_eq!(
+            Channel::Email.identity_kind(),
+            Some(crate::identity::IdentityKind::Email)
+        );
+        assert_eq!(Channel::Api.identity_kind(), None);
     }
 }

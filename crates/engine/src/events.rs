@@ -73,7 +73,9 @@ impl Engine {
     pub async fn totals(&self) -> Result<Totals, EngineError> {
         let mut c = self.store.read().await?;
         let tickets = store::tickets::count_all(&mut c.conn()).await?;
-        let inbound_emails = store::mail::count_inbound_all(&mut c.conn()).await?;
+        let inbound_emails =
+            store::channels::count_inbound_all(&mut c.conn(), domain::ticket::Channel::Email)
+                .await?;
         Ok(Totals {
             tickets,
             inbound_emails,

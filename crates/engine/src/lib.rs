@@ -7,7 +7,8 @@
 //!   call) and checks its role before touching data; every query is scoped by the
 //!   principal's workspace.
 //! - Every change emits its event in the same transaction (`Tx::emit`).
-//! - An internal note never reaches a channel: the delivery job refuses it.
+//! - An internal note never reaches a channel: `outbound::guard` refuses it
+//!   before any adapter runs.
 
 pub mod auth;
 pub mod consumers;
@@ -15,8 +16,10 @@ pub mod customers;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod ingest;
 pub mod jobs;
 pub mod model;
+pub mod outbound;
 pub mod people;
 pub mod secret;
 pub mod tickets;

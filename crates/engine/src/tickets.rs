@@ -395,9 +395,14 @@ impl Engine {
                 .write(move |tx| {
                     Box::pin(async move {
                         if let Some(ext) = &ext
-                            && let Some(m) =
-                                tickets::message_by_external(&mut tx.conn(), ws, n.channel, ext)
-                                    .await?
+                            && let Some(m) = tickets::message_by_external(
+                                &mut tx.conn(),
+                                ws,
+                                n.channel,
+                                None,
+                                ext,
+                            )
+                            .await?
                         {
                             let t = tickets::get(&mut tx.conn(), ws, m.ticket_id)
                                 .await?
@@ -427,25 +432,14 @@ impl Engine {
                             None => store::workspaces::next_ticket_number(tx, ws).await?,
                         };
                         let t = Ticket {
-                            id: TicketId::new(),
-                            workspace_id: ws,
-                            number,
-                            subject,
-                            status: Status::New,
                             priority: n.priority.unwrap_or(Priority::Normal),
-                            channel: n.channel,
-                            customer_id,
                             assignee_id: n.assignee_id,
                             team_id: n.team_id,
                             tier,
                             category: cat,
                             tags,
                             custom_fields: fields,
-                            follow_up_of: None,
-                            created_at: now,
-                            updated_at: now,
-                            solved_at: None,
-                            closed_at: None,
+                            ..new_ticket(ws, number, subject, n.channel, customer_id, None, now)
                         };
                         tickets::insert(tx, &t).await?;
                         emit_created(tx, &t, actor_user).await?;
@@ -463,6 +457,7 @@ impl Engine {
                             external_id: ext,
                             delivery_state: None,
                             delivery_error: None,
+                            account_id: None,
                             created_at: now,
                             attachments: Vec::new(),
                         };
@@ -530,8 +525,11 @@ impl Engine {
                     let now = tx.now();
                     // Re-read inside the transaction: the ticket may have changed since.
                     let mut t = tickets::get(&mut tx.conn(), ws, ticket.id).await?.ok_or(EngineError::NotFound)?;
+                    let outbound = !n.as_customer && n.visibility == Visibility::Public;
+                    // A reply leaves by the account the ticket came in through.
+                    let account = if outbound { t.account_id } else { None };
                     if let Some(ext) = &ext
-                        && let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, ext).await? {
+                        && let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, account, ext).await? {
                             let t = tickets::get(&mut tx.conn(), ws, m.ticket_id).await?.ok_or(EngineError::NotFound)?;
                             return Ok(Posted { ticket: t, message: m, duplicate: true });
                         }
@@ -559,7 +557,6 @@ impl Engine {
                             tx.emit(ws, actor, EventData::TicketUpdated { ticket_id: t.id, changes }).await?;
                         }
                     }
-                    let outbound = !n.as_customer && n.visibility == Visibility::Public;
                     let deliver = outbound && !n.imported;
                     let m = Message {
                         id: MessageId::new(),
@@ -579,6 +576,7 @@ impl Engine {
                             (true, true) => Some(DeliveryState::Sent),
                         },
                         delivery_error: None,
+                        account_id: account,
                         created_at: now,
                         attachments: Vec::new(),
                     };
@@ -789,6 +787,41 @@ fn sanitize_filename(raw: &str) -> String {
         "attachment".into()
     } else {
         clean
+    }
+}
+
+/// A new ticket with the defaults every source starts from: status new, normal
+/// priority, first tier, unassigned.
+pub(crate) fn new_ticket(
+    ws: WorkspaceId,
+    number: i64,
+    subject: String,
+    channel: Channel,
+    customer_id: CustomerId,
+    account_id: Option<AccountId>,
+    now: domain::Timestamp,
+) -> Ticket {
+    Ticket {
+        id: TicketId::new(),
+        workspace_id: ws,
+        number,
+        subject,
+        status: Status::New,
+        priority: Priority::Normal,
+        channel,
+        customer_id,
+        assignee_id: None,
+        team_id: None,
+        tier: 1,
+        category: None,
+        tags: Vec::new(),
+        custom_fields: Default::default(),
+        follow_up_of: None,
+        account_id,
+        created_at: now,
+        updated_at: now,
+        solved_at: None,
+        closed_at: None,
     }
 }
 

@@ -3,11 +3,11 @@
 //! `run_once` is one pass that tests call directly; `run` loops it until shutdown.
 //! Handlers are idempotent (a job may run again after a crash mid-way).
 
-use crate::email::Delivery;
 use crate::jobs::Job;
+use crate::outbound::{self, Delivery, Outgoing, Refusal};
 use crate::{Engine, EngineError};
 use domain::ids::*;
-use domain::ticket::{Channel, DeliveryState, Visibility};
+use domain::ticket::DeliveryState;
 use store::jobs;
 use store::tickets;
 use tokio::sync::watch;
@@ -188,24 +188,37 @@ impl Worker {
         }
     }
 
-    /// Delivers a public reply through its ticket's channel. The one outbound guard:
-    /// internal notes and customers' own messages never leave.
+    /// Delivers a public reply through its channel's adapter, after the one
+    /// outbound guard.
     async fn deliver(
         &self,
         ws: WorkspaceId,
         mid: MessageId,
         attempts: i64,
     ) -> Result<Outcome, EngineError> {
-        let m = {
+        let (m, ticket, customer_wrote_at) = {
             let mut c = self.engine.store.read().await?;
-            tickets::message(&mut c.conn(), ws, mid).await?
+            let Some(m) = tickets::message(&mut c.conn(), ws, mid).await? else {
+                return Ok(Outcome::Done);
+            };
+            let Some(t) = tickets::get(&mut c.conn(), ws, m.ticket_id).await? else {
+                return Ok(Outcome::Done);
+            };
+            let wrote = tickets::last_customer_message_at(&mut c.conn(), ws, t.id).await?;
+            (m, t, wrote)
         };
-        let Some(m) = m else { return Ok(Outcome::Done) };
-        if m.visibility == Visibility::Internal
-            || m.author_kind == domain::ticket::AuthorKind::Customer
-        {
-            tracing::error!(message = %mid, "refused to deliver an internal note or a customer's own message");
-            return Ok(Outcome::Done);
+        match outbound::guard(&m, customer_wrote_at, self.engine.store.now()) {
+            Ok(()) => {}
+            Err(Refusal::NeverLeaves(what)) => {
+                tracing::error!(message = %mid, "refused to deliver {what}");
+                return Ok(Outcome::Done);
+            }
+            Err(Refusal::Closed(why)) => {
+                self.engine
+                    .set_delivery(ws, &m, DeliveryState::Failed, Some(why))
+                    .await?;
+                return Ok(Outcome::Done);
+            }
         }
         if matches!(
             m.delivery_state,
@@ -213,29 +226,28 @@ impl Worker {
         ) {
             return Ok(Outcome::Done);
         }
-        let (state, error) = match m.channel {
-            // API and web-form conversations are read back by the integration through
-            // the event stream; handing the reply to that stream is the delivery.
-            Channel::Api | Channel::WebForm => (DeliveryState::Sent, None),
-            Channel::Email => match self.engine.deliver_email(ws, &m, attempts).await? {
-                Delivery::Sent => (DeliveryState::Sent, None),
-                Delivery::Failed(e) => (DeliveryState::Failed, Some(e)),
-                Delivery::Retry(e) => {
-                    // Still queued; the reason shows on the message meanwhile.
-                    self.engine
-                        .set_delivery(ws, &m, DeliveryState::Queued, Some(e.clone()))
-                        .await?;
-                    return Ok(Outcome::Retry(e));
-                }
-            },
-            other => (
-                DeliveryState::Failed,
-                Some(format!(
-                    "no outbound connection is configured for the {other} channel"
-                )),
-            ),
+        let out = Outgoing {
+            message: m,
+            ticket,
+            attempt: attempts,
         };
-        self.engine.set_delivery(ws, &m, state, error).await?;
+        let (state, error) = match outbound::adapter(out.message.channel)
+            .deliver(&self.engine, &out)
+            .await?
+        {
+            Delivery::Sent => (DeliveryState::Sent, None),
+            Delivery::Failed(e) => (DeliveryState::Failed, Some(e)),
+            Delivery::Retry(e) => {
+                // Still queued; the reason shows on the message meanwhile.
+                self.engine
+                    .set_delivery(ws, &out.message, DeliveryState::Queued, Some(e.clone()))
+                    .await?;
+                return Ok(Outcome::Retry(e));
+            }
+        };
+        self.engine
+            .set_delivery(ws, &out.message, state, error)
+            .await?;
         Ok(Outcome::Done)
     }
 }

@@ -15,12 +15,14 @@ pub enum Unique {
     FieldKey,
     TicketNumber,
     TicketTag,
-    /// A message's external id within its channel (redelivered inbound input).
+    /// A message's external id within its account, or its channel for messages
+    /// of no account (redelivered inbound input).
     MessageExternalId,
     IdempotencyKey,
-    MailboxAddress,
-    /// The per-mailbox record of an email (Message-ID).
-    EmailRecord,
+    /// A channel account's address (unique per kind on the server).
+    AccountAddress,
+    /// The per-account record of a message (its external id).
+    ChannelRecord,
     Consumer,
     /// A key this table does not know: a schema change without a mapping here.
     Other,
@@ -84,19 +86,24 @@ const KEYS: &[(Unique, &str, &str)] = &[
         "messages.workspace_id, messages.channel, messages.external_id",
     ),
     (
+        Unique::MessageExternalId,
+        "messages_account_external",
+        "messages.account_id, messages.external_id",
+    ),
+    (
         Unique::IdempotencyKey,
         "idempotency_keys_pkey",
         "idempotency_keys.workspace_id, idempotency_keys.key",
     ),
     (
-        Unique::MailboxAddress,
-        "mailboxes_address_key",
-        "mailboxes.address",
+        Unique::AccountAddress,
+        "channel_accounts_kind_address_key",
+        "channel_accounts.kind, channel_accounts.address",
     ),
     (
-        Unique::EmailRecord,
-        "email_messages_pkey",
-        "email_messages.mailbox_id, email_messages.header_id",
+        Unique::ChannelRecord,
+        "channel_messages_pkey",
+        "channel_messages.account_id, channel_messages.external_id",
     ),
     (Unique::Consumer, "consumers_pkey", "consumers.name"),
 ];
@@ -134,8 +141,8 @@ impl Unique {
             Unique::TicketTag => "the ticket already has this tag",
             Unique::MessageExternalId => "a message with this external id already exists",
             Unique::IdempotencyKey => "this Idempotency-Key is already in use",
-            Unique::MailboxAddress => "this address already belongs to a mailbox",
-            Unique::EmailRecord => "this email was already recorded",
+            Unique::AccountAddress => "this address already belongs to a channel account",
+            Unique::ChannelRecord => "this message was already recorded",
             Unique::Consumer => "this consumer already exists",
             Unique::Other => "it already exists",
         }

@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod blob;
+pub mod channels;
 pub mod constraint;
 pub mod consumers;
 pub mod customers;

@@ -27,6 +27,8 @@ pub struct Ticket {
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
     pub follow_up_of: Option<TicketId>,
+    /// The channel account the ticket came in through; replies leave by it.
+    pub account_id: Option<AccountId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub solved_at: Option<Timestamp>,
@@ -34,7 +36,7 @@ pub struct Ticket {
 }
 
 const COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.customer_id, t.assignee_id, t.team_id, \
-                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at";
+                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id";
 
 impl FromRow for Ticket {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -58,6 +60,7 @@ impl FromRow for Ticket {
             updated_at: r.time(16)?,
             solved_at: r.time_opt(17)?,
             closed_at: r.time_opt(18)?,
+            account_id: r.id_opt(19)?,
         })
     }
 }
@@ -69,8 +72,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
     let q = query(
         "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, customer_id, assignee_id, team_id, tier, \
-         category, tags, custom_fields, follow_up_of, created_at, updated_at, solved_at, closed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         category, tags, custom_fields, follow_up_of, created_at, updated_at, solved_at, closed_at, account_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(t.id)
     .bind(t.workspace_id)
@@ -90,7 +93,8 @@ pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
     .bind(t.created_at)
     .bind(t.updated_at)
     .bind(t.solved_at)
-    .bind(t.closed_at);
+    .bind(t.closed_at)
+    .bind(t.account_id);
     tx.conn().execute(&q).await?;
     insert_tags(tx, t.workspace_id, t.id, &t.tags).await
 }
@@ -190,6 +194,26 @@ pub async fn get_by_number(
         ))
         .bind(ws)
         .bind(number),
+    )
+    .await
+}
+
+/// The customer's newest ticket that came in through `account` (a messaging
+/// conversation continues on it).
+pub async fn latest_on_account(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    account: AccountId,
+) -> Result<Option<Ticket>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1 AND t.customer_id = $2 AND t.account_id = $3 \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT 1"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(account),
     )
     .await
 }
@@ -457,12 +481,14 @@ pub struct Message {
     pub external_id: Option<String>,
     pub delivery_state: Option<DeliveryState>,
     pub delivery_error: Option<String>,
+    /// The channel account it came in or leaves by.
+    pub account_id: Option<AccountId>,
     pub created_at: Timestamp,
     pub attachments: Vec<Attachment>,
 }
 
 const MSG_COLS: &str = "id, workspace_id, ticket_id, visibility, author_kind, author_user_id, author_customer_id, channel, body_text, \
-                        body_html, external_id, delivery_state, delivery_error, created_at";
+                        body_html, external_id, delivery_state, delivery_error, created_at, account_id";
 
 impl FromRow for Message {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -485,13 +511,32 @@ impl FromRow for Message {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             delivery_error: r.get(12)?,
             created_at: r.time(13)?,
+            account_id: r.id_opt(14)?,
             attachments: Vec::new(),
         })
     }
 }
 
+/// When the ticket's customer last wrote (messaging windows count from it).
+pub async fn last_customer_message_at(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Option<Timestamp>, StoreError> {
+    let t: Option<i64> = c
+        .fetch_one(
+            &query(
+                "SELECT MAX(created_at) FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND author_kind = 'customer'",
+            )
+            .bind(ws)
+            .bind(ticket),
+        )
+        .await?;
+    Ok(t.map(Timestamp::from_millis))
+}
+
 pub async fn insert_message(tx: &mut Tx, m: &Message) -> Result<(), StoreError> {
-    let q = query(format!("INSERT INTO messages ({MSG_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+    let q = query(format!("INSERT INTO messages ({MSG_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
         .bind(m.id)
         .bind(m.workspace_id)
         .bind(m.ticket_id)
@@ -505,21 +550,35 @@ pub async fn insert_message(tx: &mut Tx, m: &Message) -> Result<(), StoreError> 
         .bind(m.external_id.as_deref())
         .bind(m.delivery_state.map(|d| d.as_str()))
         .bind(m.delivery_error.as_deref())
-        .bind(m.created_at);
+        .bind(m.created_at)
+        .bind(m.account_id);
     tx.conn().execute(&q).await.map(|_| ())
 }
 
 /// The message ingested earlier under this channel's external id.
+/// The message with an external id: unique per account for messages of an
+/// account, per channel among the workspace's other messages.
 pub async fn message_by_external(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     channel: Channel,
+    account: Option<AccountId>,
     external_id: &str,
 ) -> Result<Option<Message>, StoreError> {
-    let q = query(format!("SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND channel = $2 AND external_id = $3"))
+    let q = match account {
+        Some(a) => query(format!(
+            "SELECT {MSG_COLS} FROM messages WHERE account_id = $1 AND external_id = $2 AND workspace_id = $3"
+        ))
+        .bind(a)
+        .bind(external_id)
+        .bind(ws),
+        None => query(format!(
+            "SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND channel = $2 AND external_id = $3 AND account_id IS NULL"
+        ))
         .bind(ws)
         .bind(channel.as_str())
-        .bind(external_id);
+        .bind(external_id),
+    };
     c.fetch_optional(&q).await
 }
 

@@ -288,6 +288,9 @@ pub struct TicketOut {
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
     pub follow_up_of: Option<Uuid>,
+    /// The channel account (a mailbox, a messenger bot) the ticket came in
+    /// through; replies leave by it. Empty for tickets opened in the app or API.
+    pub account_id: Option<Uuid>,
     pub created_at: String,
     pub updated_at: String,
     pub solved_at: Option<String>,
@@ -311,6 +314,7 @@ impl From<Ticket> for TicketOut {
             tags: t.tags,
             custom_fields: t.custom_fields,
             follow_up_of: t.follow_up_of.map(|x| x.0),
+            account_id: t.account_id.map(|x| x.0),
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             solved_at: t.solved_at.map(|x| x.to_rfc3339()),
@@ -468,6 +472,8 @@ pub struct MessageOut {
     /// Sanitised HTML.
     pub html: Option<String>,
     pub external_id: Option<String>,
+    /// The channel account the message came in or left by.
+    pub account_id: Option<Uuid>,
     pub delivery: Option<DeliveryOut>,
     pub attachments: Vec<AttachmentOut>,
     pub created_at: String,
@@ -489,6 +495,7 @@ impl From<Message> for MessageOut {
             body: m.body_text,
             html: m.body_html,
             external_id: m.external_id,
+            account_id: m.account_id.map(|x| x.0),
             delivery: m.delivery_state.map(|state| DeliveryOut {
                 state,
                 error: m.delivery_error,

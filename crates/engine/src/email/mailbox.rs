@@ -6,9 +6,10 @@ use crate::{Engine, EngineError, Principal};
 use domain::event::{EventData, record};
 use domain::identity::EmailAddress;
 use domain::ids::*;
+use domain::ticket::Channel;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use store::mail::{self, Mailbox};
+use store::channels::{self, Account};
 
 /// How a connection is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +154,15 @@ pub struct MailboxConfig {
 }
 
 impl MailboxConfig {
+    /// The channel account this mailbox is.
+    pub fn account(&self) -> crate::ingest::AccountRef {
+        crate::ingest::AccountRef {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            kind: Channel::Email,
+        }
+    }
+
     pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map_or("", |(_, d)| d)
     }
@@ -195,9 +205,9 @@ pub struct MailboxInput {
 /// A unique-key conflict on a mailbox is its address, taken on this server.
 fn address_taken(address: &str, e: store::StoreError) -> EngineError {
     match EngineError::from(e) {
-        EngineError::Conflict(_) => EngineError::Conflict(format!(
-            "{address} already belongs to a mailbox on this server"
-        )),
+        EngineError::Duplicate(store::constraint::Unique::AccountAddress) => EngineError::Conflict(
+            format!("{address} already belongs to a mailbox on this server"),
+        ),
         e => e,
     }
 }
@@ -309,7 +319,7 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
 }
 
 impl Engine {
-    pub(crate) fn open_mailbox(&self, m: Mailbox) -> Result<MailboxConfig, EngineError> {
+    pub(crate) fn open_mailbox(&self, m: Account) -> Result<MailboxConfig, EngineError> {
         let corrupt =
             |e: serde_json::Error| EngineError::Internal(format!("mailbox {}: {e}", m.id));
         let secrets: Secrets = match &m.secrets {
@@ -337,7 +347,7 @@ impl Engine {
             active: m.active,
             inbound_password: secrets.inbound_password,
             outbound_password: secrets.outbound_password,
-            imap_state: m.imap_state,
+            imap_state: m.state,
         })
     }
 
@@ -369,7 +379,7 @@ impl Engine {
     ) -> Result<MailboxConfig, EngineError> {
         let m = {
             let mut c = self.store.read().await?;
-            mail::get(&mut c.conn(), ws, id).await?
+            email_only(channels::get(&mut c.conn(), ws, id).await?)
         };
         self.open_mailbox(m.ok_or(EngineError::NotFound)?)
     }
@@ -378,7 +388,7 @@ impl Engine {
     pub async fn active_mailboxes(&self) -> Result<Vec<MailboxConfig>, EngineError> {
         let all = {
             let mut c = self.store.read().await?;
-            mail::all_active(&mut c.conn()).await?
+            channels::all_active(&mut c.conn(), Channel::Email).await?
         };
         all.into_iter().map(|m| self.open_mailbox(m)).collect()
     }
@@ -397,7 +407,7 @@ impl Engine {
         };
         let m = {
             let mut c = self.store.read().await?;
-            mail::by_address(&mut c.conn(), &base).await?
+            channels::by_address(&mut c.conn(), Channel::Email, &base).await?
         };
         m.map(|m| self.open_mailbox(m)).transpose()
     }
@@ -406,8 +416,7 @@ impl Engine {
         p.require_admin()?;
         let m = {
             let mut c = self.store.read().await?;
-            mail::get(&mut c.conn(), p.workspace_id, id)
-                .await?
+            email_only(channels::get(&mut c.conn(), p.workspace_id, id).await?)
                 .ok_or(EngineError::NotFound)?
         };
         let (c, u) = (m.created_at, m.updated_at);
@@ -418,7 +427,7 @@ impl Engine {
         p.require_admin()?;
         let all = {
             let mut c = self.store.read().await?;
-            mail::list(&mut c.conn(), p.workspace_id).await?
+            channels::list(&mut c.conn(), p.workspace_id, Channel::Email).await?
         };
         all.into_iter()
             .map(|m| {
@@ -460,9 +469,10 @@ impl Engine {
             .write(move |tx| {
                 Box::pin(async move {
                     let now = tx.now();
-                    let m = Mailbox {
+                    let m = Account {
                         id: MailboxId::new(),
                         workspace_id: ws,
+                        kind: Channel::Email,
                         name,
                         address: address.clone(),
                         inbound_kind: input.inbound.kind.as_str().into(),
@@ -470,12 +480,12 @@ impl Engine {
                         outbound: input.outbound.as_ref().map(|o| json!(o)),
                         secrets: sealed,
                         settings: json!(input.settings.unwrap_or_default()),
-                        imap_state: json!({}),
+                        state: json!({}),
                         active: input.active.unwrap_or(true),
                         created_at: now,
                         updated_at: now,
                     };
-                    mail::insert(tx, &m)
+                    channels::insert(tx, &m)
                         .await
                         .map_err(|e| address_taken(&address, e))?;
                     tx.emit(
@@ -534,8 +544,7 @@ impl Engine {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut m = mail::get(&mut tx.conn(), ws, id)
-                        .await?
+                    let mut m = email_only(channels::get(&mut tx.conn(), ws, id).await?)
                         .ok_or(EngineError::NotFound)?;
                     let mut changes = Vec::new();
                     record(&mut changes, "name", &mut m.name, name);
@@ -566,7 +575,7 @@ impl Engine {
                     }
                     if !changes.is_empty() {
                         m.updated_at = tx.now();
-                        mail::update(tx, &m)
+                        channels::update(tx, &m)
                             .await
                             .map_err(|e| address_taken(&address, e))?;
                         tx.emit(
@@ -597,9 +606,14 @@ impl Engine {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    Ok::<_, EngineError>(mail::set_imap_state(tx, ws, id, &state).await?)
+                    Ok::<_, EngineError>(channels::set_state(tx, ws, id, &state).await?)
                 })
             })
             .await
     }
+}
+
+/// A mailbox is the email kind of account: an id of another kind is not one.
+fn email_only(a: Option<Account>) -> Option<Account> {
+    a.filter(|a| a.kind == Channel::Email)
 }

@@ -13,8 +13,9 @@ use domain::ids::*;
 use domain::ticket::DeliveryState;
 use futures::future::BoxFuture;
 
-use store::mail::{self, EmailRecord};
-use store::tickets::{self, Message};
+use domain::ticket::Channel;
+use store::channels::{self, Record};
+use store::tickets::{self, Message, Ticket};
 use store::{StoreError, customers};
 
 /// A file attached to an outgoing email.
@@ -60,15 +61,7 @@ pub trait MailTransport: Send + Sync {
     fn send<'a>(&'a self, mail: &'a OutgoingEmail) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
-/// What one delivery attempt came to.
-#[derive(Debug)]
-pub enum Delivery {
-    Sent,
-    /// A passing failure: try again later.
-    Retry(String),
-    /// Cannot be delivered: shown on the message.
-    Failed(String),
-}
+pub use crate::outbound::Delivery;
 
 fn is_real_id(h: &str) -> bool {
     !h.starts_with("sha256:")
@@ -178,25 +171,28 @@ impl Engine {
             .ok_or_else(|| "outbound mail is not enabled on this server".to_owned())
     }
 
-    /// Delivers a public reply on an email ticket through the mailbox the
-    /// conversation came in on (else the workspace's first with SMTP settings).
+    /// Delivers a public reply on an email ticket through the mailbox the ticket
+    /// came in on (else the one of the last inbound mail, else the workspace's
+    /// first with SMTP settings).
     pub(crate) async fn deliver_email(
         &self,
-        ws: WorkspaceId,
+        ticket: &Ticket,
         m: &Message,
         attempt: i64,
     ) -> Result<Delivery, EngineError> {
-        let (ticket, records, mailboxes) = {
+        let ws = ticket.workspace_id;
+        let (records, mailboxes) = {
             let mut c = self.store.read().await?;
-            let t = tickets::get(&mut c.conn(), ws, m.ticket_id)
-                .await?
-                .ok_or(EngineError::NotFound)?;
-            let r = mail::ticket_records(&mut c.conn(), ws, t.id, 200).await?;
-            let all = mail::list(&mut c.conn(), ws).await?;
-            (t, r, all)
+            let r = channels::ticket_records(&mut c.conn(), ws, ticket.id, 200).await?;
+            let all = channels::list(&mut c.conn(), ws, Channel::Email).await?;
+            (r, all)
         };
         let last_in = records.iter().rev().find(|r| r.direction == "in");
-        let mailbox = match last_in.map(|r| r.mailbox_id) {
+        let chosen = m
+            .account_id
+            .or(ticket.account_id)
+            .or(last_in.map(|r| r.account_id));
+        let mailbox = match chosen {
             Some(id) => mailboxes.into_iter().find(|mb| mb.id == id),
             None => mailboxes.into_iter().find(|mb| mb.outbound.is_some()),
         };
@@ -233,12 +229,12 @@ impl Engine {
         };
         let references: Vec<String> = records
             .iter()
-            .map(|r| r.header_id.clone())
+            .map(|r| r.external_id.clone())
             .filter(|h| is_real_id(h))
             .collect();
         let references = references[references.len().saturating_sub(20)..].to_vec();
         let in_reply_to = last_in
-            .map(|r| r.header_id.clone())
+            .map(|r| r.external_id.clone())
             .filter(|h| is_real_id(h));
         let mut attachments = Vec::new();
         for a in &m.attachments {
@@ -329,26 +325,27 @@ impl Engine {
             return Ok(Err(e));
         }
         let ws = out.mailbox.workspace_id;
-        let rec = EmailRecord {
+        let rec = Record {
             workspace_id: ws,
-            mailbox_id: out.mailbox.id,
-            header_id: out.message_id.clone(),
+            account_id: out.mailbox.id,
+            external_id: out.message_id.clone(),
             message_id: message,
             ticket_id: Some(ticket),
             direction: "out".into(),
             outcome: outcome.into(),
             address: out.to.first().map(|a| a.address.clone()),
             raw_sha256: None,
+            sent_at: None,
             created_at: self.store.now(),
         };
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if mail::record(&mut tx.conn(), rec.mailbox_id, &rec.header_id)
+                    if channels::record(&mut tx.conn(), rec.account_id, &rec.external_id)
                         .await?
                         .is_none()
                     {
-                        mail::insert_record(tx, &rec).await?;
+                        channels::insert_record(tx, &rec).await?;
                         if let Some(e) = event {
                             tx.emit(ws, Actor::System, e).await?;
                         }
@@ -435,7 +432,9 @@ impl Engine {
         )
     }
 
-    /// Records a delivery outcome on a message, with its event.
+    /// Records a delivery outcome on a message, with its event. A state the
+    /// message has already passed is not recorded again (a receipt may arrive
+    /// before the sender's own "sent"); a retry keeps it queued with the reason.
     pub(crate) async fn set_delivery(
         &self,
         ws: WorkspaceId,
@@ -447,6 +446,18 @@ impl Engine {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    let current = tickets::message(&mut tx.conn(), ws, mid)
+                        .await?
+                        .and_then(|m| m.delivery_state);
+                    let moves = match current {
+                        None => true,
+                        Some(c) => {
+                            c.can_become(state) || (c == state && state == DeliveryState::Queued)
+                        }
+                    };
+                    if !moves {
+                        return Ok(());
+                    }
                     tickets::set_delivery(tx, ws, mid, state, error.as_deref()).await?;
                     tx.emit(
                         ws,

@@ -11,15 +11,7 @@ pub struct Address {
 }
 
 /// A file carried by an email: an attachment or an inline image.
-#[derive(Clone, Debug)]
-pub struct InboundAttachment {
-    pub filename: String,
-    pub content_type: String,
-    /// The `Content-ID` without angle brackets, for `cid:` links in the HTML.
-    pub content_id: Option<String>,
-    pub inline: bool,
-    pub bytes: Vec<u8>,
-}
+pub use crate::ingest::InboundAttachment;
 
 /// Why a message must not be answered automatically (RFC 3834 and common practice).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -173,7 +173,7 @@ async fn mailboxes_are_admin_only_isolated_and_keep_passwords_sealed(app: TestAp
         let row: Vec<u8> = c
             .conn()
             .fetch_one(
-                &store::query("SELECT secrets FROM mailboxes WHERE address = $1")
+                &store::query("SELECT secrets FROM channel_accounts WHERE address = $1")
                     .bind("support@shop.example"),
             )
             .await

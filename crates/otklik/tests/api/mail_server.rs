@@ -415,7 +415,7 @@ async fn a_killed_server_resumes_a_mailbox_without_loss_or_doubles() {
     let db = dir.path().join("otklik.sqlite3");
     let count = |sql: &str| crate::helpers::sqlite_number(&db, sql);
     let serve = || crate::helpers::serve_binary(dir.path());
-    let records = "SELECT COUNT(*) FROM email_messages WHERE direction = 'in'";
+    let records = "SELECT COUNT(*) FROM channel_messages WHERE direction = 'in'";
     let mut child = serve();
     let t0 = Instant::now();
     while count(records) < 300 {
@@ -455,7 +455,7 @@ async fn a_killed_server_resumes_a_mailbox_without_loss_or_doubles() {
     child.wait().unwrap();
     assert_eq!(count(records), N as i64);
     assert_eq!(
-        count("SELECT COUNT(DISTINCT header_id) FROM email_messages WHERE direction = 'in'"),
+        count("SELECT COUNT(DISTINCT external_id) FROM channel_messages WHERE direction = 'in'"),
         N as i64
     );
     assert_eq!(

@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod browser;
 mod cdp;
+mod channels;
 mod cli;
 mod consumers;
 mod customers;

@@ -1,0 +1,703 @@
+//! The one ingest path. Every transport turns what it received into an
+//! [`Inbound`] — the account it came through, the channel's own id for it, the
+//! sender, threading hints, the body and files — and hands it to
+//! [`Engine::ingest`]. The engine deduplicates on (account, external id),
+//! resolves the customer, threads, creates a ticket or appends to one, writes the
+//! events, and returns only after the commit: a transport acknowledges to its
+//! source (an IMAP flag, SMTP `250`, a webhook's `200`) only after `Ok`.
+//!
+//! What is particular to a channel stays with it: the email module parses MIME,
+//! reads Message-IDs and reply-address tokens into [`Thread`] hints, and asks for
+//! an [`Acknowledge::Email`]; the path here knows none of that.
+
+use crate::customers::{CustomerInput, resolve};
+use crate::tickets::{customer_wrote, emit_created, insert_message, new_ticket};
+use crate::{Engine, EngineError};
+use domain::Timestamp;
+use domain::event::{Actor, EventData};
+use domain::identity::{Identity, IdentityKind};
+use domain::ids::*;
+use domain::ticket::*;
+use std::sync::Arc;
+use store::channels::{self, Record};
+use store::tickets::{self, Attachment, Message, Ticket};
+use store::{StoreError, Tx, customers, mail};
+
+/// The account a message came through, as its transport knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountRef {
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub kind: Channel,
+}
+
+/// One message received by a transport, normalised.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub account: AccountRef,
+    /// The channel's own id of the message (an email's Message-ID, a messenger's
+    /// message id); at most 998 characters are kept.
+    pub external_id: String,
+    /// The id names the message on every account (an email's Message-ID), so the
+    /// same id arriving through another account of the workspace is the same
+    /// message. Messenger ids are per chat and are not.
+    pub global_id: bool,
+    /// When the sender says it was sent.
+    pub sent_at: Option<Timestamp>,
+    /// The message as received, kept byte for byte in the blob store.
+    pub original: Option<Vec<u8>>,
+    pub content: Content,
+}
+
+/// What an inbound message is.
+#[derive(Clone, Debug)]
+pub enum Content {
+    /// A customer wrote.
+    Message(Box<CustomerMessage>),
+    /// A report about one of our messages (an email bounce).
+    Report(DeliveryReport),
+    /// Kept and recorded, not turned into a message; the reason is recorded.
+    Ignored(String),
+}
+
+/// A message from a customer.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerMessage {
+    pub sender: Sender,
+    /// Where answers go when not to the sender's own handle (email's Reply-To).
+    pub reply_to: Option<String>,
+    pub thread: Thread,
+    pub subject: Option<String>,
+    /// Plain text; derived from the HTML when empty.
+    pub text: String,
+    /// HTML as sent; sanitised before it is stored.
+    pub html: Option<String>,
+    pub attachments: Vec<InboundAttachment>,
+    /// The language the sender declared.
+    pub language: Option<String>,
+    /// Sent by a machine (an autoresponder, a mailing list): nothing automatic
+    /// may answer it.
+    pub automatic: bool,
+    /// What to send back when this message opens a ticket.
+    pub acknowledge: Option<Acknowledge>,
+}
+
+/// The sender as the channel names them.
+#[derive(Clone, Debug, Default)]
+pub struct Sender {
+    /// The handle of the channel's identity kind: an address, a chat id, a number.
+    pub handle: String,
+    pub name: Option<String>,
+}
+
+/// Where a message may belong. The engine tries the hints in this order and takes
+/// the first ticket found; with none, the message opens a ticket.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    /// Our own messages the channel's references name, newest first.
+    pub ours: Vec<MessageId>,
+    /// External ids of earlier messages this one answers (seen or sent through any
+    /// account of the workspace); the newest match wins.
+    pub external: Vec<String>,
+    /// Ticket numbers with a signature the engine issued (a reply address).
+    pub signed: Vec<(i64, String)>,
+    /// A ticket number the sender quoted: honoured for that ticket's own customer
+    /// only, since anyone can type a number.
+    pub number: Option<i64>,
+    /// A messaging conversation: continue the customer's newest ticket that came
+    /// in through the same account.
+    pub conversation: bool,
+}
+
+/// A file carried by an inbound message.
+#[derive(Clone, Debug)]
+pub struct InboundAttachment {
+    pub filename: String,
+    pub content_type: String,
+    /// The `Content-ID` without angle brackets, for `cid:` links in the HTML.
+    pub content_id: Option<String>,
+    pub inline: bool,
+    pub bytes: Vec<u8>,
+}
+
+/// A report that one of our messages reached a state.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryReport {
+    /// Our message ids the report names.
+    pub ours: Vec<MessageId>,
+    /// The channel's ids of our message, as recorded when it was sent.
+    pub external: Vec<String>,
+    pub state: Option<DeliveryState>,
+    pub reason: Option<String>,
+}
+
+/// An automatic answer to a message that opened a ticket, per channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acknowledge {
+    /// An acknowledgement email from the mailbox, threaded under the message.
+    Email { in_reply_to: Option<String> },
+}
+
+/// What became of one inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new ticket was opened.
+    Ticket,
+    /// The message was added to an existing ticket (or a follow-up of a closed one).
+    Reply,
+    /// A delivery report about one of our messages.
+    Bounce,
+    /// Kept (the original is stored) but not turned into a message.
+    Ignored(String),
+}
+
+/// The result of ingesting one message.
+#[derive(Clone, Debug)]
+pub struct Ingested {
+    pub ticket_id: Option<TicketId>,
+    pub message_id: Option<MessageId>,
+    /// Seen before on this account (or, for global ids, through another account
+    /// of the workspace): nothing new was written.
+    pub duplicate: bool,
+    pub outcome: Outcome,
+}
+
+const AUTO_REPLY_WINDOW_MS: i64 = 3_600_000;
+
+/// The script of a text decides the language of an acknowledgement when the
+/// customer's is unknown: Thai letters → th, Cyrillic → ru, else none.
+pub fn script_language(text: &str) -> Option<&'static str> {
+    let (mut th, mut ru, mut latin) = (0usize, 0usize, 0usize);
+    for c in text.chars().take(4000) {
+        match c {
+            '\u{0E00}'..='\u{0E7F}' => th += 1,
+            '\u{0400}'..='\u{04FF}' => ru += 1,
+            'a'..='z' | 'A'..='Z' => latin += 1,
+            _ => {}
+        }
+    }
+    if th > 0 && th >= ru && th * 2 >= latin {
+        Some("th")
+    } else if ru > 0 && ru * 2 >= latin {
+        Some("ru")
+    } else {
+        None
+    }
+}
+
+/// Rewrites `cid:` references to the stored attachments' download paths.
+fn rewrite_cids(html: &str, cids: &[(String, AttachmentId)]) -> String {
+    let mut out = html.to_owned();
+    for (cid, id) in cids {
+        let url = format!("/api/v1/attachments/{id}");
+        for form in [format!("cid:{cid}"), format!("CID:{cid}")] {
+            out = out.replace(&form, &url);
+        }
+    }
+    out
+}
+
+/// What ingest prepared outside the transaction: the original and the files are
+/// in the blob store (content-addressed, so a retry stores nothing twice).
+struct Prepared {
+    key: String,
+    original_sha256: Option<String>,
+    text: String,
+    html: Option<String>,
+    attachments: Vec<Attachment>,
+}
+
+impl Engine {
+    /// Ingests one message received through a channel account. The caller
+    /// acknowledges it to its source only after this returns `Ok`.
+    pub async fn ingest(&self, inbound: Inbound) -> Result<Ingested, EngineError> {
+        let key: String = inbound.external_id.chars().take(998).collect();
+        if key.is_empty() {
+            return Err(EngineError::invalid(
+                "external_id",
+                "an inbound message needs its channel's id",
+            ));
+        }
+        // A redelivery is answered from the record without storing anything.
+        {
+            let mut c = self.store.read().await?;
+            if let Some(r) = channels::record(&mut c.conn(), inbound.account.id, &key).await? {
+                return Ok(duplicate_of(&r));
+            }
+        }
+        let prepared = Arc::new(self.prepare(&inbound, key).await?);
+        let inbound = Arc::new(inbound);
+        let ack_per_hour = self.limits.auto_replies_per_hour;
+        // PostgreSQL runs concurrent deliveries of one message (or two first
+        // messages from one new sender) in parallel: the loser of a unique-key race
+        // retries and then finds the winner's rows.
+        for _ in 0..3 {
+            let (inbound, prepared, secret) =
+                (inbound.clone(), prepared.clone(), self.secret.clone());
+            let r = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        ingest_tx(tx, &inbound, &prepared, ack_per_hour, &secret).await
+                    })
+                })
+                .await;
+            match r {
+                // A concurrent delivery of the same message, or of its sender, won.
+                Err(EngineError::Duplicate(_)) => continue,
+                other => return other,
+            }
+        }
+        Err(EngineError::Conflict(
+            "the message kept colliding with concurrent deliveries; retry".into(),
+        ))
+    }
+
+    /// Applies a delivery report that carries no id of its own (a messenger's
+    /// read receipt): our message moves forward, never back.
+    pub async fn report_delivery(
+        &self,
+        ws: WorkspaceId,
+        report: DeliveryReport,
+    ) -> Result<Option<TicketId>, EngineError> {
+        self.store
+            .write(move |tx| Box::pin(async move { apply_report(tx, ws, &report).await }))
+            .await
+    }
+
+    async fn prepare(&self, inbound: &Inbound, key: String) -> Result<Prepared, EngineError> {
+        let blobs = self.store.blobs();
+        let now = self.store.now();
+        let ws = inbound.account.workspace_id;
+        let empty = CustomerMessage::default();
+        let msg = match &inbound.content {
+            Content::Message(m) => m,
+            Content::Report(_) | Content::Ignored(_) => &empty,
+        };
+        let mut notes = Vec::new();
+        let mut kept = Vec::new();
+        for a in &msg.attachments {
+            if kept.len() >= self.limits.max_attachments_per_message {
+                notes.push(format!("{} (more attachments than the limit)", a.filename));
+            } else if a.bytes.len() > self.limits.max_attachment_bytes {
+                notes.push(format!(
+                    "{} ({} bytes, over the limit)",
+                    a.filename,
+                    a.bytes.len()
+                ));
+            } else {
+                kept.push(a);
+            }
+        }
+        // The original and the files are written (and fsync'd) side by side.
+        let puts = inbound
+            .original
+            .iter()
+            .cloned()
+            .chain(kept.iter().map(|a| a.bytes.clone()))
+            .map(|b| blobs.put(b));
+        let mut shas = futures::future::try_join_all(puts)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter();
+        let original_sha256 = if inbound.original.is_some() {
+            shas.next()
+        } else {
+            None
+        };
+        let mut attachments = Vec::new();
+        let mut cids = Vec::new();
+        for (a, sha256) in kept.into_iter().zip(shas) {
+            let id = AttachmentId::new();
+            if let Some(cid) = &a.content_id {
+                cids.push((cid.clone(), id));
+            }
+            attachments.push(Attachment {
+                id,
+                workspace_id: ws,
+                message_id: None,
+                sha256,
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.bytes.len() as i64,
+                uploaded_by: None,
+                created_at: now,
+            });
+        }
+        let max = self.limits.max_message_bytes;
+        let html = msg
+            .html
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| rewrite_cids(h, &cids))
+            .and_then(|h| {
+                if h.len() > max {
+                    notes.push("the HTML version (too large to show)".into());
+                    None
+                } else {
+                    Some(ammonia::clean(&h))
+                }
+            });
+        let mut text = msg.text.trim_end().to_owned();
+        if text.trim().is_empty()
+            && let Some(h) = &html
+        {
+            text = crate::tickets::html_to_text(h);
+        }
+        if text.len() > max {
+            let mut cut = max.saturating_sub(200);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            notes.push("the rest of the text (too long to show)".into());
+        }
+        if text.trim().is_empty() && attachments.is_empty() {
+            text = "(empty message)".into();
+        }
+        if !notes.is_empty() {
+            let original = match inbound.account.kind {
+                Channel::Email => "the original email",
+                _ => "the original message",
+            };
+            text.push_str(&format!("\n\n[Kept only in {original}: "));
+            text.push_str(&notes.join("; "));
+            text.push(']');
+        }
+        Ok(Prepared {
+            key,
+            original_sha256,
+            text,
+            html,
+            attachments,
+        })
+    }
+}
+
+fn duplicate_of(r: &Record) -> Ingested {
+    Ingested {
+        ticket_id: r.ticket_id,
+        message_id: r.message_id,
+        duplicate: true,
+        outcome: match r.outcome.as_str() {
+            "ticket" => Outcome::Ticket,
+            "reply" | "duplicate" => Outcome::Reply,
+            "bounce" => Outcome::Bounce,
+            other => Outcome::Ignored(other.to_owned()),
+        },
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &str {
+    match o {
+        Outcome::Ticket => "ticket",
+        Outcome::Reply => "reply",
+        Outcome::Bounce => "bounce",
+        Outcome::Ignored(why) => why,
+    }
+}
+
+fn nothing(outcome: Outcome, ticket_id: Option<TicketId>) -> Ingested {
+    Ingested {
+        ticket_id,
+        message_id: None,
+        duplicate: false,
+        outcome,
+    }
+}
+
+async fn ingest_tx(
+    tx: &mut Tx,
+    inbound: &Inbound,
+    p: &Prepared,
+    ack_per_hour: i64,
+    secret: &crate::secret::SecretKey,
+) -> Result<Ingested, EngineError> {
+    let account = inbound.account;
+    let ws = account.workspace_id;
+    let now = tx.now();
+    if let Some(r) = channels::record(&mut tx.conn(), account.id, &p.key).await? {
+        return Ok(duplicate_of(&r));
+    }
+    let correspondent = match &inbound.content {
+        Content::Message(m) => Some(m.reply_to.clone().unwrap_or(m.sender.handle.clone())),
+        Content::Report(_) | Content::Ignored(_) => None,
+    };
+    let rec = |outcome: &Outcome, ticket: Option<TicketId>, message: Option<MessageId>| Record {
+        workspace_id: ws,
+        account_id: account.id,
+        external_id: p.key.clone(),
+        message_id: message,
+        ticket_id: ticket,
+        direction: "in".into(),
+        outcome: outcome_name(outcome).to_owned(),
+        address: correspondent.clone(),
+        raw_sha256: p.original_sha256.clone(),
+        sent_at: inbound.sent_at,
+        created_at: now,
+    };
+    // The same message through another account of the workspace (an email sent to
+    // two of its addresses): one ticket, not two.
+    if inbound.global_id
+        && let Some(other) =
+            channels::first_with_ticket(&mut tx.conn(), ws, std::slice::from_ref(&p.key)).await?
+    {
+        let r = Record {
+            outcome: "duplicate".into(),
+            ..rec(&Outcome::Reply, other.ticket_id, other.message_id)
+        };
+        channels::insert_record(tx, &r).await?;
+        return Ok(Ingested {
+            ticket_id: other.ticket_id,
+            message_id: other.message_id,
+            duplicate: true,
+            outcome: Outcome::Reply,
+        });
+    }
+    let msg = match &inbound.content {
+        Content::Message(m) => m,
+        Content::Ignored(why) => {
+            let outcome = Outcome::Ignored(why.clone());
+            channels::insert_record(tx, &rec(&outcome, None, None)).await?;
+            return Ok(nothing(outcome, None));
+        }
+        Content::Report(report) => {
+            let ticket = apply_report(tx, ws, report).await?;
+            let outcome = if ticket.is_some() {
+                Outcome::Bounce
+            } else {
+                Outcome::Ignored("report_unmatched".into())
+            };
+            channels::insert_record(tx, &rec(&outcome, ticket, None)).await?;
+            return Ok(nothing(outcome, ticket));
+        }
+    };
+    let ignore = |why: &str| Outcome::Ignored(why.to_owned());
+    // A message from one of our own accounts is a loop (an acknowledgement or a
+    // reply that came back): keep it, answer nothing.
+    if channels::by_address(&mut tx.conn(), account.kind, &msg.sender.handle)
+        .await?
+        .is_some()
+    {
+        let outcome = ignore("own_address");
+        channels::insert_record(tx, &rec(&outcome, None, None)).await?;
+        return Ok(nothing(outcome, None));
+    }
+    let kind = account
+        .kind
+        .identity_kind()
+        .unwrap_or(IdentityKind::External);
+    let Ok(identity) = Identity::parse(kind, &msg.sender.handle) else {
+        let outcome = ignore("bad_sender");
+        channels::insert_record(tx, &rec(&outcome, None, None)).await?;
+        return Ok(nothing(outcome, None));
+    };
+    let input = CustomerInput {
+        name: msg
+            .sender
+            .name
+            .clone()
+            .or_else(|| Some(msg.sender.handle.clone())),
+        language: None,
+        identities: vec![identity],
+    };
+    let customer_id = resolve(tx, ws, Actor::System, &input).await?.0;
+    let actor = Actor::Customer(customer_id);
+    let (ticket, outcome) = match thread(tx, account, &msg.thread, customer_id, secret).await? {
+        Some(t) => (customer_wrote(tx, t, actor, now).await?, Outcome::Reply),
+        None => {
+            let number = store::workspaces::next_ticket_number(tx, ws).await?;
+            let subject = msg
+                .subject
+                .as_deref()
+                .and_then(|s| normalize_subject(s).ok())
+                .unwrap_or_else(|| "(no subject)".into());
+            let t = new_ticket(
+                ws,
+                number,
+                subject,
+                account.kind,
+                customer_id,
+                Some(account.id),
+                now,
+            );
+            tickets::insert(tx, &t).await?;
+            emit_created(tx, &t, actor).await?;
+            (t, Outcome::Ticket)
+        }
+    };
+    let m = Message {
+        id: MessageId::new(),
+        workspace_id: ws,
+        ticket_id: ticket.id,
+        visibility: Visibility::Public,
+        author_kind: AuthorKind::Customer,
+        author_user_id: None,
+        author_customer_id: Some(customer_id),
+        channel: account.kind,
+        body_text: p.text.clone(),
+        body_html: p.html.clone(),
+        external_id: Some(p.key.clone()),
+        delivery_state: None,
+        delivery_error: None,
+        account_id: Some(account.id),
+        created_at: now,
+        attachments: Vec::new(),
+    };
+    let mut ids = Vec::with_capacity(p.attachments.len());
+    for a in &p.attachments {
+        tickets::insert_attachment(tx, a).await?;
+        ids.push(a.id);
+    }
+    let m = insert_message(tx, m, &ids, actor).await?;
+    channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
+    if outcome == Outcome::Ticket
+        && !msg.automatic
+        && let Some(ack) = &msg.acknowledge
+    {
+        let to = correspondent.unwrap_or_default();
+        let language = customers::get(&mut tx.conn(), ws, customer_id)
+            .await?
+            .and_then(|c| c.language)
+            .or_else(|| msg.language.clone())
+            .or_else(|| {
+                let subject = msg.subject.as_deref().unwrap_or_default();
+                script_language(&format!("{subject} {}", msg.text)).map(str::to_owned)
+            });
+        // Automatic answers to one address are limited per hour, so two
+        // autoresponders cannot keep mailing each other.
+        let since = now.plus_millis(-AUTO_REPLY_WINDOW_MS);
+        if mail::autoreplies_since(&mut tx.conn(), ws, &msg.sender.handle, since).await?
+            >= ack_per_hour
+        {
+            tracing::info!(to = %msg.sender.handle, "automatic acknowledgement held back by the per-sender limit");
+        } else {
+            mail::note_autoreply(tx, ws, &msg.sender.handle, now).await?;
+            let job = match ack {
+                Acknowledge::Email { in_reply_to } => {
+                    crate::jobs::Job::EmailAutoAck(crate::jobs::AutoAck {
+                        workspace_id: ws,
+                        mailbox_id: account.id,
+                        ticket_id: ticket.id,
+                        to,
+                        name: msg.sender.name.clone(),
+                        in_reply_to: in_reply_to.clone(),
+                        language,
+                    })
+                }
+            };
+            job.enqueue(tx, now).await?;
+        }
+    }
+    Ok(Ingested {
+        ticket_id: Some(ticket.id),
+        message_id: Some(m.id),
+        duplicate: false,
+        outcome,
+    })
+}
+
+/// Moves the reported message's delivery state forward (never back) with its
+/// event. Returns the message's ticket when the report named one of ours.
+pub(crate) async fn apply_report(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    report: &DeliveryReport,
+) -> Result<Option<TicketId>, EngineError> {
+    let Some(m) = reported_message(tx, ws, report).await? else {
+        return Ok(None);
+    };
+    if let Some(state) = report.state
+        && m.delivery_state.is_some_and(|s| s.can_become(state))
+    {
+        tickets::set_delivery(tx, ws, m.id, state, report.reason.as_deref()).await?;
+        tx.emit(
+            ws,
+            Actor::System,
+            EventData::DeliveryChanged {
+                ticket_id: m.ticket_id,
+                message_id: m.id,
+                state,
+                error: report.reason.clone(),
+            },
+        )
+        .await?;
+    }
+    Ok(Some(m.ticket_id))
+}
+
+/// Our outbound message a report is about.
+async fn reported_message(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    report: &DeliveryReport,
+) -> Result<Option<Message>, EngineError> {
+    for id in &report.ours {
+        if let Some(m) = tickets::message(&mut tx.conn(), ws, *id).await? {
+            return Ok(Some(m));
+        }
+    }
+    if let Some(r) = channels::first_with_ticket(&mut tx.conn(), ws, &report.external).await?
+        && r.direction == "out"
+        && let Some(mid) = r.message_id
+    {
+        return Ok(tickets::message(&mut tx.conn(), ws, mid).await?);
+    }
+    Ok(None)
+}
+
+async fn thread(
+    tx: &mut Tx,
+    account: AccountRef,
+    hints: &Thread,
+    customer: CustomerId,
+    secret: &crate::secret::SecretKey,
+) -> Result<Option<Ticket>, EngineError> {
+    let ws = account.workspace_id;
+    for mid in &hints.ours {
+        if let Some(m) = tickets::message(&mut tx.conn(), ws, *mid).await? {
+            return Ok(tickets::get(&mut tx.conn(), ws, m.ticket_id).await?);
+        }
+    }
+    if let Some(r) = channels::first_with_ticket(&mut tx.conn(), ws, &hints.external).await?
+        && let Some(tid) = r.ticket_id
+    {
+        return Ok(tickets::get(&mut tx.conn(), ws, tid).await?);
+    }
+    for (number, token) in &hints.signed {
+        if let Some(t) = tickets::get_by_number(&mut tx.conn(), ws, *number).await?
+            && crate::email::reply_token::verify(secret, ws, t.id, token)
+        {
+            return Ok(Some(t));
+        }
+    }
+    if let Some(n) = hints.number
+        && let Some(t) = tickets::get_by_number(&mut tx.conn(), ws, n).await?
+        && t.customer_id == customer
+    {
+        return Ok(Some(t));
+    }
+    if hints.conversation {
+        return Ok(tickets::latest_on_account(&mut tx.conn(), ws, customer, account.id).await?);
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_decides_language() {
+        assert_eq!(script_language("Здравствуйте, заказ 123"), Some("ru"));
+        assert_eq!(script_language("สวัสดีครับ order 5"), Some("th"));
+        assert_eq!(script_language("Hello there"), None);
+    }
+
+    #[test]
+    fn cid_links_point_at_attachments() {
+        let id = AttachmentId::new();
+        let html = rewrite_cids(r#"<img src="cid:a@b">"#, &[("a@b".into(), id)]);
+        assert_eq!(html, format!(r#"<img src="/api/v1/attachments/{id}">"#));
+    }
+}

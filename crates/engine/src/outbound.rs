@@ -1,0 +1,216 @@
+//! The one outbound contract. A public reply leaves through the adapter of its
+//! channel, chosen by an exhaustive match: a channel added to the enum does not
+//! compile until it is given an adapter (or named as not connected). Before any
+//! adapter runs, [`guard`] decides whether the message may leave at all:
+//! internal notes and the customer's own messages never do, and messaging
+//! channels refuse free-form replies once their window has closed.
+//!
+//! Delivery states move forward only (`queued → sent → delivered → read`, or
+//! `failed` with the reason), each change recorded on the message with its
+//! event: the worker records what the adapter answered, and later reports (a
+//! bounce, a messenger's receipt) arrive through [`crate::ingest`].
+
+use crate::{Engine, EngineError};
+use domain::Timestamp;
+use domain::ticket::{AuthorKind, Channel, Visibility};
+use futures::future::BoxFuture;
+use store::tickets::{Message, Ticket};
+
+/// One reply to send, with its ticket.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub message: Message,
+    pub ticket: Ticket,
+    /// Attempts made before this one.
+    pub attempt: i64,
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The channel took the message.
+    Sent,
+    /// A passing failure: try again later.
+    Retry(String),
+    /// Cannot be delivered: shown on the message.
+    Failed(String),
+}
+
+/// Sends replies through one kind of channel. An adapter records the channel's
+/// own id for what it sent, so that answers thread and reports find the message.
+pub trait Adapter: Send + Sync {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>>;
+}
+
+/// Email: SMTP through the mailbox the conversation came in on.
+struct EmailAdapter;
+
+impl Adapter for EmailAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(engine.deliver_email(&out.ticket, &out.message, out.attempt))
+    }
+}
+
+/// API and web-form conversations are read back by the integration through the
+/// event stream: handing the reply to that stream is the delivery.
+struct EventStreamAdapter;
+
+impl Adapter for EventStreamAdapter {
+    fn deliver<'a>(
+        &'a self,
+        _engine: &'a Engine,
+        _out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(async { Ok(Delivery::Sent) })
+    }
+}
+
+/// A channel whose transport this version does not have: the reply fails with
+/// the reason, visibly, instead of waiting forever.
+struct NotConnected(Channel);
+
+impl Adapter for NotConnected {
+    fn deliver<'a>(
+        &'a self,
+        _engine: &'a Engine,
+        _out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        let channel = self.0;
+        Box::pin(async move {
+            Ok(Delivery::Failed(format!(
+                "this server has no outbound connection for the {channel} channel"
+            )))
+        })
+    }
+}
+
+/// The adapter of a channel. Exhaustive on purpose: no wildcard arm.
+pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
+    match channel {
+        Channel::Email => Box::new(EmailAdapter),
+        Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
+        Channel::Chat
+        | Channel::Telegram
+        | Channel::Whatsapp
+        | Channel::Vk
+        | Channel::Facebook
+        | Channel::Instagram
+        | Channel::Viber
+        | Channel::Phone => Box::new(NotConnected(channel)),
+    }
+}
+
+/// Why a message may not leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// It is not an outbound message at all (an internal note, the customer's
+    /// own words): nothing is sent and its state stays as it is.
+    NeverLeaves(&'static str),
+    /// The channel does not accept it now; the message is marked failed.
+    Closed(String),
+}
+
+/// The one guard every outbound message passes before an adapter sees it.
+/// `customer_wrote_at` is when the ticket's customer last wrote.
+pub fn guard(
+    m: &Message,
+    customer_wrote_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<(), Refusal> {
+    if m.visibility == Visibility::Internal {
+        return Err(Refusal::NeverLeaves("an internal note"));
+    }
+    if m.author_kind == AuthorKind::Customer {
+        return Err(Refusal::NeverLeaves("the customer's own message"));
+    }
+    if let Some(window) = m.channel.reply_window_ms() {
+        let open_until = customer_wrote_at.map(|t| t.plus_millis(window));
+        if open_until.is_none_or(|until| now > until) {
+            return Err(Refusal::Closed(format!(
+                "the {} messaging window is closed: a free-form reply may be sent only within {} hours of the customer's last message",
+                m.channel,
+                window / 3_600_000
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::ids::*;
+    use domain::ticket::DeliveryState;
+
+    fn reply(channel: Channel) -> Message {
+        Message {
+            id: MessageId::new(),
+            workspace_id: WorkspaceId::new(),
+            ticket_id: TicketId::new(),
+            visibility: Visibility::Public,
+            author_kind: AuthorKind::Agent,
+            author_user_id: Some(UserId::new()),
+            author_customer_id: None,
+            channel,
+            body_text: "Hello".into(),
+            body_html: None,
+            external_id: None,
+            delivery_state: Some(DeliveryState::Queued),
+            delivery_error: None,
+            account_id: None,
+            created_at: Timestamp::from_millis(0),
+            attachments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn notes_and_customer_messages_never_leave() {
+        let now = Timestamp::from_millis(1_000);
+        let note = Message {
+            visibility: Visibility::Internal,
+            ..reply(Channel::Email)
+        };
+        assert!(matches!(
+            guard(&note, Some(now), now),
+            Err(Refusal::NeverLeaves(_))
+        ));
+        let own = Message {
+            author_kind: AuthorKind::Customer,
+            ..reply(Channel::Telegram)
+        };
+        assert!(matches!(
+            guard(&own, Some(now), now),
+            Err(Refusal::NeverLeaves(_))
+        ));
+        assert_eq!(guard(&reply(Channel::Email), None, now), Ok(()));
+    }
+
+    #[test]
+    fn whatsapp_replies_close_a_day_after_the_customer_wrote() {
+        let wrote = Timestamp::from_millis(10_000_000);
+        let day = 24 * 3_600_000;
+        let m = reply(Channel::Whatsapp);
+        assert_eq!(guard(&m, Some(wrote), wrote.plus_millis(day)), Ok(()));
+        let late = guard(&m, Some(wrote), wrote.plus_millis(day + 1));
+        assert!(matches!(late, Err(Refusal::Closed(ref why)) if why.contains("24 hours")));
+        // A conversation the customer never wrote in has no open window.
+        assert!(matches!(guard(&m, None, wrote), Err(Refusal::Closed(_))));
+        // Telegram has no window.
+        assert_eq!(
+            guard(
+                &reply(Channel::Telegram),
+                Some(wrote),
+                wrote.plus_millis(10 * day)
+            ),
+            Ok(())
+        );
+    }
+}
