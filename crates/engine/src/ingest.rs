@@ -36,7 +36,7 @@ pub struct AccountRef {
 pub struct Inbound {
     pub account: AccountRef,
     /// The channel's own id of the message (an email's Message-ID, a messenger's
-    /// message id); at most 998 characters are kept.
+    /// message id); at most 900 bytes are kept (index keys have a size limit).
     pub external_id: String,
     /// The id names the message on every account (an email's Message-ID), so the
     /// same id arriving through another account of the workspace is the same
@@ -211,7 +211,7 @@ impl Engine {
     /// Ingests one message received through a channel account. The caller
     /// acknowledges it to its source only after this returns `Ok`.
     pub async fn ingest(&self, inbound: Inbound) -> Result<Ingested, EngineError> {
-        let key: String = inbound.external_id.chars().take(998).collect();
+        let key = clip(&inbound.external_id, 900).to_owned();
         if key.is_empty() {
             return Err(EngineError::invalid(
                 "external_id",
@@ -372,6 +372,15 @@ impl Engine {
             attachments,
         })
     }
+}
+
+/// The longest prefix of `s` within `max` bytes that ends on a character.
+fn clip(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn duplicate_of(r: &Record) -> Ingested {
@@ -692,6 +701,13 @@ mod tests {
         assert_eq!(script_language("Здравствуйте, заказ 123"), Some("ru"));
         assert_eq!(script_language("สวัสดีครับ order 5"), Some("th"));
         assert_eq!(script_language("Hello there"), None);
+    }
+
+    #[test]
+    fn keys_are_clipped_on_a_character() {
+        assert_eq!(clip("abc", 900), "abc");
+        assert_eq!(clip("ééé", 3), "é");
+        assert_eq!(clip(&"я".repeat(600), 900).len(), 900);
     }
 
     #[test]

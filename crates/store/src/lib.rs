@@ -412,4 +412,6 @@ fn sqlite_options(file: &Path) -> SqliteConnectOptions {
 }
 
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
 mod smoke_tests;
