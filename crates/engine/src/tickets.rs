@@ -94,6 +94,31 @@ pub struct TicketPatch {
     pub tags: Option<Vec<String>>,
     /// Merged into the ticket's fields; a `null` value removes a field.
     pub custom_fields: Option<Map<String, Value>>,
+    /// Replaces the addresses that get copies of replies.
+    pub cc: Option<Vec<String>>,
+}
+
+/// Most addresses copied on a ticket's replies.
+pub const MAX_CC: usize = 20;
+
+/// Copy addresses: valid, lower-cased, each once, at most [`MAX_CC`].
+pub fn normalize_cc(raw: &[String]) -> Result<Vec<String>, EngineError> {
+    let mut out: Vec<String> = Vec::new();
+    for a in raw {
+        let addr = domain::identity::EmailAddress::parse(a)
+            .map_err(|e| EngineError::invalid("cc", e.to_string()))?;
+        let addr = addr.as_str().to_owned();
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    if out.len() > MAX_CC {
+        return Err(EngineError::invalid(
+            "cc",
+            format!("at most {MAX_CC} addresses"),
+        ));
+    }
+    Ok(out)
 }
 
 /// An `Idempotency-Key` with the hash of the request that carried it.
@@ -621,6 +646,7 @@ impl Engine {
             .map(|t| normalize_tags(t.iter().map(String::as_str)))
             .transpose()?;
         let tier = patch.tier.map(Tier::new).transpose()?.map(Tier::get);
+        let cc = patch.cc.as_deref().map(normalize_cc).transpose()?;
         let cat = patch
             .category
             .as_ref()
@@ -661,6 +687,9 @@ impl Engine {
                     }
                     if let Some(c) = cat.filter(|c| *c != t.category) {
                         record(&mut ch, "category", &mut t.category, c);
+                    }
+                    if let Some(cc) = cc.filter(|c| *c != t.cc) {
+                        record(&mut ch, "cc", &mut t.cc, cc);
                     }
                     let mut tags_changed = false;
                     if let Some(tags) = tags.filter(|g| *g != t.tags) {
@@ -818,6 +847,7 @@ pub(crate) fn new_ticket(
         custom_fields: Default::default(),
         follow_up_of: None,
         account_id,
+        cc: Vec::new(),
         created_at: now,
         updated_at: now,
         solved_at: None,

@@ -249,18 +249,21 @@ pub async fn record(
     .await
 }
 
-/// The outbound record of one of our messages (how its channel names it).
-pub async fn sent_record(
+/// The record of one message in one direction (`in` or `out`): how its channel
+/// names it and who the correspondent was.
+pub async fn message_record(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     message: MessageId,
+    direction: &str,
 ) -> Result<Option<Record>, StoreError> {
     c.fetch_optional(
         &query(format!(
-            "SELECT {REC_COLS} FROM channel_messages WHERE workspace_id = $1 AND message_id = $2 AND direction = 'out'"
+            "SELECT {REC_COLS} FROM channel_messages WHERE workspace_id = $1 AND message_id = $2 AND direction = $3"
         ))
         .bind(ws)
-        .bind(message),
+        .bind(message)
+        .bind(direction),
     )
     .await
 }

@@ -29,6 +29,8 @@ pub struct Ticket {
     pub follow_up_of: Option<TicketId>,
     /// The channel account the ticket came in through; replies leave by it.
     pub account_id: Option<AccountId>,
+    /// Addresses an agent confirmed as copies of replies.
+    pub cc: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub solved_at: Option<Timestamp>,
@@ -36,7 +38,7 @@ pub struct Ticket {
 }
 
 const COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.customer_id, t.assignee_id, t.team_id, \
-                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id";
+                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id, t.cc";
 
 impl FromRow for Ticket {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -61,6 +63,7 @@ impl FromRow for Ticket {
             solved_at: r.time_opt(17)?,
             closed_at: r.time_opt(18)?,
             account_id: r.id_opt(19)?,
+            cc: r.json(20)?,
         })
     }
 }
@@ -72,8 +75,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
     let q = query(
         "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, customer_id, assignee_id, team_id, tier, \
-         category, tags, custom_fields, follow_up_of, created_at, updated_at, solved_at, closed_at, account_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         category, tags, custom_fields, follow_up_of, created_at, updated_at, solved_at, closed_at, account_id, cc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(t.id)
     .bind(t.workspace_id)
@@ -94,7 +97,8 @@ pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
     .bind(t.updated_at)
     .bind(t.solved_at)
     .bind(t.closed_at)
-    .bind(t.account_id);
+    .bind(t.account_id)
+    .bind(to_json(&t.cc)?);
     tx.conn().execute(&q).await?;
     insert_tags(tx, t.workspace_id, t.id, &t.tags).await
 }
@@ -122,7 +126,7 @@ async fn insert_tags(
 pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), StoreError> {
     let q = query(
         "UPDATE tickets SET subject = $3, status = $4, priority = $5, assignee_id = $6, team_id = $7, tier = $8, category = $9, \
-         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14 WHERE workspace_id = $1 AND id = $2",
+         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14, cc = $15 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(t.workspace_id)
     .bind(t.id)
@@ -137,7 +141,8 @@ pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), S
     .bind(to_json(&t.custom_fields)?)
     .bind(t.updated_at)
     .bind(t.solved_at)
-    .bind(t.closed_at);
+    .bind(t.closed_at)
+    .bind(to_json(&t.cc)?);
     if tx.conn().execute(&q).await? == 0 {
         return Err(StoreError::NotFound);
     }
@@ -515,6 +520,26 @@ impl FromRow for Message {
             attachments: Vec::new(),
         })
     }
+}
+
+/// The newest message the ticket's own customer wrote on it (not a third party
+/// who wrote in on the thread).
+pub async fn last_from_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    customer: CustomerId,
+) -> Result<Option<Message>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND author_customer_id = $3 \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(ws)
+        .bind(ticket)
+        .bind(customer),
+    )
+    .await
 }
 
 /// When the ticket's customer last wrote (messaging windows count from it).

@@ -824,6 +824,7 @@ pub async fn patch_ticket(
         category: b.category,
         tags: b.tags,
         custom_fields: b.custom_fields,
+        cc: b.cc,
     };
     Ok(Json(
         app.engine

@@ -291,6 +291,8 @@ pub struct TicketOut {
     /// The channel account (a mailbox, a messenger bot) the ticket came in
     /// through; replies leave by it. Empty for tickets opened in the app or API.
     pub account_id: Option<Uuid>,
+    /// Addresses that get copies of public replies, confirmed by an agent.
+    pub cc: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
     pub solved_at: Option<String>,
@@ -315,6 +317,7 @@ impl From<Ticket> for TicketOut {
             custom_fields: t.custom_fields,
             follow_up_of: t.follow_up_of.map(|x| x.0),
             account_id: t.account_id.map(|x| x.0),
+            cc: t.cc,
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
             solved_at: t.solved_at.map(|x| x.to_rfc3339()),
@@ -378,6 +381,10 @@ pub struct PatchTicketIn {
     pub tags: Option<Vec<String>>,
     /// Merged into the ticket's fields; null removes a field.
     pub custom_fields: Option<Map<String, Value>>,
+    /// Replaces the addresses that get copies of public replies (at most 20).
+    /// Nobody else but the ticket's customer receives a reply.
+    #[schema(max_items = 20)]
+    pub cc: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]

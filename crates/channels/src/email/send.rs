@@ -46,6 +46,9 @@ pub fn compose(m: &OutgoingEmail) -> Result<Message, SendError> {
     for to in &m.to {
         b = b.to(mailbox(to.name.as_deref(), &to.address)?);
     }
+    for cc in &m.cc {
+        b = b.cc(mailbox(cc.name.as_deref(), &cc.address)?);
+    }
     if let Some(r) = &m.reply_to {
         b = b.reply_to(mailbox(None, r)?);
     }

@@ -32,6 +32,8 @@ pub struct OutgoingEmail {
     pub mailbox: MailboxConfig,
     pub from: Address,
     pub to: Vec<Address>,
+    /// Copies an agent confirmed on the ticket.
+    pub cc: Vec<Address>,
     pub reply_to: Option<String>,
     pub subject: String,
     /// Without angle brackets.
@@ -187,7 +189,18 @@ impl Engine {
             let all = channels::list(&mut c.conn(), ws, Channel::Email).await?;
             (r, all)
         };
-        let last_in = records.iter().rev().find(|r| r.direction == "in");
+        // Replies answer the ticket's own customer: a stranger who wrote in on the
+        // thread (a guessed or forwarded Message-ID) never becomes the recipient.
+        let from_customer = {
+            let mut c = self.store.read().await?;
+            match tickets::last_from_customer(&mut c.conn(), ws, ticket.id, ticket.customer_id)
+                .await?
+            {
+                Some(m) => channels::message_record(&mut c.conn(), ws, m.id, "in").await?,
+                None => None,
+            }
+        };
+        let last_in = from_customer.as_ref();
         let chosen = m
             .account_id
             .or(ticket.account_id)
@@ -277,6 +290,15 @@ impl Engine {
                 name: None,
                 address: to.clone(),
             }],
+            cc: ticket
+                .cc
+                .iter()
+                .filter(|a| **a != to)
+                .map(|a| Address {
+                    name: None,
+                    address: a.clone(),
+                })
+                .collect(),
             reply_to: mb.settings.reply_address_token.then(|| {
                 reply_token::address(&self.secret, ws, ticket.id, ticket.number, &mb.address)
             }),
@@ -405,6 +427,7 @@ impl Engine {
                 name: None,
                 address: to.clone(),
             }],
+            cc: Vec::new(),
             reply_to: mb.settings.reply_address_token.then(|| {
                 reply_token::address(&self.secret, ws, ticket.id, ticket.number, &mb.address)
             }),

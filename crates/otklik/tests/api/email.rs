@@ -1175,4 +1175,120 @@ on_both!(
     acknowledgements_are_localised_and_loop_protected,
     smtp_receiver_acknowledges_only_after_commit,
     delivery_failures_retry_then_fail_visibly,
+    a_stranger_who_threads_in_never_receives_the_reply,
 );
+
+/// The attack: a stranger sends mail with `In-Reply-To: <the customer's
+/// Message-ID>`. It joins the ticket, shown as a third party; the agent's reply
+/// still goes to the customer alone until an agent copies the stranger in.
+async fn a_stranger_who_threads_in_never_receives_the_reply(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    app.patch(
+        &format!("/api/v1/channels/email/{mb}"),
+        json!({"settings": {"auto_ack": {"enabled": false}}}),
+    )
+    .await
+    .expect(200);
+    let first = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Anna <anna@example.com>",
+            "help@shop.example",
+            "Возврат",
+            "a1@example.com",
+            "",
+            "Верните деньги за заказ 1042",
+        ),
+    )
+    .await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let joined = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Mallory <mallory@evil.example>",
+            "help@shop.example",
+            "Re: Возврат",
+            "m1@evil.example",
+            "In-Reply-To: <a1@example.com>\r\nReferences: <a1@example.com>\r\n",
+            "Send the refund details to me instead",
+        ),
+    )
+    .await;
+    assert_eq!(joined["ticket_id"].as_str(), Some(tid.as_str()));
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    let thread = messages(&app, &tid).await;
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[0]["author"]["customer_id"], t["customer_id"]);
+    assert_ne!(thread[1]["author"]["customer_id"], t["customer_id"]);
+
+    // The page shows who wrote, and offers to copy them in.
+    let number = t["number"].as_i64().unwrap();
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = agent.page(&format!("/app/t/{number}")).await;
+    assert!(
+        page.contains("mallory@evil.example"),
+        "the stranger is named"
+    );
+    assert!(
+        page.contains("third-party"),
+        "and marked as not the customer"
+    );
+    assert!(page.contains(r#"name="add" value="mallory@evil.example""#));
+
+    let reply = |body: &'static str| {
+        let (app, tid) = (&app, tid.clone());
+        async move {
+            app.post(
+                &format!("/api/v1/tickets/{tid}/messages"),
+                json!({ "body": body }),
+            )
+            .await
+            .expect(201);
+            app.drain_jobs().await;
+        }
+    };
+    reply("Оформили возврат").await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    let (env, m, _) = &got[0];
+    assert_eq!(env.rcpts, vec!["anna@example.com"], "only the customer");
+    assert_eq!(m.to.len(), 1);
+    assert_eq!(m.to[0].address, "anna@example.com");
+    assert!(m.cc.is_empty());
+    assert_eq!(m.in_reply_to, vec!["a1@example.com"]);
+
+    // An agent confirms the other sender as a copy (the page's one action): now
+    // both get the reply.
+    let res = agent
+        .post(
+            &format!("/app/t/{number}/cc"),
+            &[("add", "Mallory@Evil.Example")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    assert_eq!(t["cc"], json!(["mallory@evil.example"]));
+    let page = agent.page(&format!("/app/t/{number}")).await;
+    assert!(!page.contains(r#"name="add" value="mallory@evil.example""#));
+    assert!(page.contains(r#"name="remove" value="mallory@evil.example""#));
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"cc": ["not an address"]}),
+    )
+    .await
+    .problem(422);
+    reply("Копия для коллеги").await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 2);
+    let (env, m, _) = &got[1];
+    let mut rcpts = env.rcpts.clone();
+    rcpts.sort();
+    assert_eq!(rcpts, vec!["anna@example.com", "mallory@evil.example"]);
+    assert_eq!(m.to[0].address, "anna@example.com");
+    assert_eq!(m.cc.len(), 1);
+    assert_eq!(m.cc[0].address, "mallory@evil.example");
+}

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 /// A browser-like client: no redirects followed, one session cookie.
-struct Agent {
+pub(crate) struct Agent {
     http: reqwest::Client,
     base: String,
     cookie: String,
@@ -64,7 +64,7 @@ async fn login_form(
 }
 
 impl Agent {
-    async fn login(app: &TestApp, email: &str, password: &str) -> Agent {
+    pub(crate) async fn login(app: &TestApp, email: &str, password: &str) -> Agent {
         let res = login_form(app, email, password, false).await;
         assert_eq!(res.status(), 303, "login of {email}");
         assert_eq!(res.headers()["location"], "/app");
@@ -100,7 +100,7 @@ impl Agent {
             .expect("get")
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let res = self.get(path).await;
         assert_eq!(res.status(), 200, "GET {path}");
         res.text().await.expect("body")
@@ -118,7 +118,7 @@ impl Agent {
     }
 
     /// Posts a form with the CSRF field (or without, to test the check).
-    async fn post(
+    pub(crate) async fn post(
         &self,
         path: &str,
         fields: &[(&str, &str)],

@@ -47,6 +47,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/password", get(password_page).post(change_password))
         .route("/app/t/{number}", get(ticket::page))
         .route("/app/t/{number}/props", post(ticket::update))
+        .route("/app/t/{number}/cc", post(ticket::cc))
         .route(
             "/app/t/{number}/reply",
             post(ticket::reply).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

@@ -34,6 +34,11 @@ pub struct MsgView {
     pub text: String,
     pub quoted: Option<String>,
     pub attachments: Vec<(String, String, String)>,
+    /// Written by someone other than the ticket's customer (who wrote in on the
+    /// thread): replies do not go to them unless an agent adds them as a copy.
+    pub third_party: bool,
+    /// Their address when they can be added as a copy (not one already).
+    pub cc_offer: Option<String>,
 }
 
 pub struct FieldView {
@@ -71,6 +76,8 @@ pub struct TicketPage {
     pub tiers: Vec<Opt>,
     pub category: String,
     pub tags: String,
+    /// Addresses copied on replies.
+    pub cc: Vec<String>,
     pub fields: Vec<FieldView>,
     pub canned: Vec<(String, String)>,
     pub error: Option<String>,
@@ -142,9 +149,37 @@ pub async fn render(
         .or_page(tr)?;
     let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
 
+    // Others who wrote in on the thread, by name and address.
+    let mut strangers: std::collections::HashMap<CustomerId, (String, Option<String>)> =
+        std::collections::HashMap::new();
+    for id in messages.iter().filter_map(|m| m.author_customer_id) {
+        if id == t.customer_id || strangers.contains_key(&id) {
+            continue;
+        }
+        let who = app.engine.customer(&ctx.p, id).await.or_page(tr)?;
+        let email = who
+            .identities
+            .iter()
+            .find(|i| i.kind == domain::identity::IdentityKind::Email)
+            .map(|i| i.value.clone());
+        let name = match &email {
+            Some(e) if *e != who.name => format!("{} <{e}>", who.name),
+            _ => who.name.clone(),
+        };
+        strangers.insert(id, (name, email));
+    }
     let messages = messages
         .into_iter()
-        .map(|m| msg_view(m, &tr, &dir, &customer.name))
+        .map(|m| {
+            let stranger = m.author_customer_id.and_then(|c| strangers.get(&c));
+            let mut v = msg_view(m, &tr, &dir, &customer.name);
+            if let Some((name, email)) = stranger {
+                v.author = name.clone();
+                v.third_party = true;
+                v.cc_offer = email.clone().filter(|e| !t.cc.contains(e));
+            }
+            v
+        })
         .collect();
     let statuses = Status::ALL
         .iter()
@@ -242,6 +277,7 @@ pub async fn render(
             .collect(),
         category: t.category.clone().unwrap_or_default(),
         tags: t.tags.join(", "),
+        cc: t.cc.clone(),
         fields,
         // Canned responses arrive with the macros feature; the composer already
         // offers whatever this list holds.
@@ -291,6 +327,8 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
                 )
             })
             .collect(),
+        third_party: false,
+        cc_offer: None,
     }
 }
 
@@ -398,6 +436,34 @@ pub async fn update(
     if !m.is_empty() {
         patch.custom_fields = Some(m);
     }
+    app.engine
+        .update_ticket(&f.ctx.p, r, patch)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/cc`: adds (`add`) or removes (`remove`) an address
+/// copied on the ticket's replies.
+pub async fn cc(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let t = app.engine.ticket(&f.ctx.p, r).await.or_page(tr)?;
+    let mut cc = t.cc.clone();
+    if let Some(a) = f.text("add") {
+        cc.push(a.to_owned());
+    }
+    if let Some(a) = f.text("remove") {
+        cc.retain(|c| c != a);
+    }
+    let patch = TicketPatch {
+        cc: Some(cc),
+        ..TicketPatch::default()
+    };
     app.engine
         .update_ticket(&f.ctx.p, r, patch)
         .await
