@@ -24,27 +24,95 @@ const REMEMBER_DAYS: i64 = 30;
 const FAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
 const MAX_FAILS_PER_ACCOUNT: usize = 10;
 const MAX_FAILS_PER_ADDR: usize = 30;
+const MAX_FAILS_PER_PASSWORD_CHANGE: usize = 5;
+/// How long a successful login from an address exempts that account from the
+/// address's limit (people behind one proxy keep their access during an attack
+/// from it).
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Most keys the throttle remembers; the least recently used go first.
+const MAX_KEYS: usize = 100_000;
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// The one password policy, for every way a password is set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// In-memory state of authentication: the login throttle and token-use bookkeeping.
+/// Attempts of one key within the window: each an instant and a ticket number,
+/// so one attempt's reservation can be taken back.
+#[derive(Default)]
+struct Attempts {
+    at: Vec<(Instant, u64)>,
+    last: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Throttle {
+    keys: HashMap<String, Attempts>,
+    /// (address, account) pairs that logged in successfully, and when.
+    known: HashMap<String, Instant>,
+    next: u64,
+}
+
+impl Throttle {
+    /// Drops expired entries and, over the size bound, the least recently used
+    /// (down to nine tenths of the bound, so eviction is rare).
+    fn tidy(&mut self, now: Instant) {
+        if self.keys.len() >= MAX_KEYS {
+            self.keys.retain(|_, a| {
+                a.at.retain(|(t, _)| now.duration_since(*t) < FAIL_WINDOW);
+                !a.at.is_empty()
+            });
+            evict_oldest(&mut self.keys, |a| a.last.unwrap_or(now));
+        }
+        if self.known.len() >= MAX_KEYS {
+            self.known.retain(|_, t| now.duration_since(*t) < KNOWN_FOR);
+            evict_oldest(&mut self.known, |t| *t);
+        }
+    }
+}
+
+fn evict_oldest<V>(map: &mut HashMap<String, V>, last_used: impl Fn(&V) -> Instant) {
+    if map.len() < MAX_KEYS {
+        return;
+    }
+    let excess = map.len() - MAX_KEYS * 9 / 10;
+    let mut by_age: Vec<(Instant, String)> =
+        map.iter().map(|(k, v)| (last_used(v), k.clone())).collect();
+    by_age.sort_unstable();
+    for (_, k) in by_age.into_iter().take(excess) {
+        map.remove(&k);
+    }
+}
+
+/// A reserved attempt: counted as a failure unless [`AuthState::forgive`] takes
+/// it back after the password proved right.
+#[derive(Debug)]
+pub struct Reservation {
+    keys: Vec<(String, u64)>,
+}
+
+/// In-memory state of authentication: the login throttle and token-use
+/// bookkeeping. Per node: a restart forgives, which is acceptable for a throttle.
 #[derive(Clone, Default)]
 pub struct AuthState {
-    failures: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
+    throttle: Arc<Mutex<Throttle>>,
     touched: Arc<Mutex<HashMap<TokenId, Instant>>>,
 }
 
 impl AuthState {
-    fn check(&self, keys: &[(&str, usize)]) -> Result<(), EngineError> {
+    /// Counts an attempt against every key *before* the password is checked, so
+    /// concurrent attempts cannot exceed a limit; refuses when one is reached.
+    fn reserve(&self, keys: &[(&str, usize)]) -> Result<Reservation, EngineError> {
         let now = Instant::now();
-        let mut map = self
-            .failures
+        let mut t = self
+            .throttle
             .lock()
             .map_err(|_| EngineError::Internal("login throttle poisoned".into()))?;
+        t.tidy(now);
         for (key, max) in keys {
-            if let Some(v) = map.get_mut(*key) {
-                v.retain(|t| now.duration_since(*t) < FAIL_WINDOW);
-                if v.len() >= *max {
-                    let oldest = v.first().copied().unwrap_or(now);
+            if let Some(a) = t.keys.get_mut(*key) {
+                a.at.retain(|(at, _)| now.duration_since(*at) < FAIL_WINDOW);
+                if a.at.len() >= *max {
+                    let oldest = a.at.first().map_or(now, |x| x.0);
                     let wait = FAIL_WINDOW.saturating_sub(now.duration_since(oldest));
                     return Err(EngineError::RateLimited {
                         retry_after_secs: wait.as_secs().max(1),
@@ -52,24 +120,48 @@ impl AuthState {
                 }
             }
         }
-        Ok(())
+        let mut r = Reservation { keys: Vec::new() };
+        for (key, _) in keys {
+            t.next += 1;
+            let n = t.next;
+            let a = t.keys.entry((*key).to_owned()).or_default();
+            a.at.push((now, n));
+            a.last = Some(now);
+            r.keys.push(((*key).to_owned(), n));
+        }
+        Ok(r)
     }
-    fn fail(&self, keys: &[&str]) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() > 100_000 {
-                // Bound memory under a flood of distinct keys.
-                map.clear();
-            }
-            for k in keys {
-                map.entry((*k).to_owned()).or_default().push(Instant::now());
+
+    /// Takes a reservation back: the attempt succeeded.
+    fn forgive(&self, r: Reservation) {
+        if let Ok(mut t) = self.throttle.lock() {
+            for (key, n) in r.keys {
+                if let Some(a) = t.keys.get_mut(&key) {
+                    a.at.retain(|(_, m)| *m != n);
+                }
             }
         }
     }
+
+    /// Ends an account's failures (after a successful login).
     fn clear(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
+        if let Ok(mut t) = self.throttle.lock() {
+            t.keys.remove(key);
         }
     }
+
+    fn remember(&self, pair: String) {
+        if let Ok(mut t) = self.throttle.lock() {
+            t.known.insert(pair, Instant::now());
+        }
+    }
+
+    fn is_known(&self, pair: &str) -> bool {
+        self.throttle
+            .lock()
+            .is_ok_and(|t| t.known.get(pair).is_some_and(|at| at.elapsed() < KNOWN_FOR))
+    }
+
     fn should_touch(&self, id: TokenId) -> bool {
         let now = Instant::now();
         let Ok(mut map) = self.touched.lock() else {
@@ -85,14 +177,31 @@ impl AuthState {
     }
 }
 
-/// Hashes a password with argon2id and a random salt.
-pub fn hash_password(password: &str) -> Result<String, EngineError> {
-    if password.is_empty() || password.len() > 1024 {
+/// The one password policy: 8 characters or more, at most 1024 bytes.
+pub fn check_password(field: &str, password: &str) -> Result<(), EngineError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(EngineError::invalid(
-            "password",
-            "must have 1 to 1024 bytes",
+            field,
+            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(EngineError::invalid(
+            field,
+            format!("must have at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// The throttle's name for an account: the workspace as its lookup reads it.
+fn account_key(workspace: &str, email: &str) -> String {
+    format!("acct:{}/{email}", workspace.trim().to_lowercase())
+}
+
+/// Hashes a password with argon2id and a random salt, after the policy.
+pub fn hash_password(password: &str) -> Result<String, EngineError> {
+    check_password("password", password)?;
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -155,12 +264,17 @@ impl Engine {
         addr: &str,
     ) -> Result<NewSession, EngineError> {
         let email = email.trim().to_lowercase();
-        let account_key = format!("acct:{workspace}/{email}");
+        let account_key = account_key(workspace, &email);
         let addr_key = format!("addr:{addr}");
-        self.auth.check(&[
-            (&account_key, MAX_FAILS_PER_ACCOUNT),
-            (&addr_key, MAX_FAILS_PER_ADDR),
-        ])?;
+        let pair = format!("{addr_key}/{account_key}");
+        // The address's limit stops guessing across accounts; an account that
+        // logged in from this address before is exempt, so one attacker behind a
+        // shared proxy does not lock its other users out.
+        let mut keys = vec![(account_key.as_str(), MAX_FAILS_PER_ACCOUNT)];
+        if !self.auth.is_known(&pair) {
+            keys.push((addr_key.as_str(), MAX_FAILS_PER_ADDR));
+        }
+        let reservation = self.auth.reserve(&keys)?;
         let found = {
             let mut c = self.store.read().await?;
             match workspaces::by_name(&mut c.conn(), workspace.trim()).await? {
@@ -178,10 +292,12 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         let Some(user) = user.filter(|_| ok) else {
-            self.auth.fail(&[&account_key, &addr_key]);
+            // The reservation stays: it is this failure.
             return Err(EngineError::Unauthorized);
         };
+        self.auth.forgive(reservation);
         self.auth.clear(&account_key);
+        self.auth.remember(pair);
         self.open_session(user.workspace_id, user.id, user.role, remember)
             .await
     }
@@ -306,6 +422,10 @@ impl Engine {
                 .await?
                 .and_then(|(_, h)| h)
         };
+        check_password("new_password", new)?;
+        let reservation = self
+            .auth
+            .reserve(&[(&format!("pw:{}", p.user_id), MAX_FAILS_PER_PASSWORD_CHANGE)])?;
         let cur = current.to_owned();
         let ok = match stored {
             Some(h) => tokio::task::spawn_blocking(move || verify_password(&cur, &h))
@@ -319,12 +439,7 @@ impl Engine {
                 "is not the current password",
             ));
         }
-        if new.chars().count() < 8 {
-            return Err(EngineError::invalid(
-                "new_password",
-                "must have at least 8 characters",
-            ));
-        }
+        self.auth.forgive(reservation);
         let new = new.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&new))
             .await
@@ -368,17 +483,52 @@ mod tests {
     }
 
     #[test]
-    fn throttle_blocks_after_the_limit() {
+    fn throttle_counts_attempts_before_they_are_checked() {
         let s = AuthState::default();
-        for _ in 0..3 {
-            assert!(s.check(&[("k", 3)]).is_ok());
-            s.fail(&["k"]);
-        }
+        // Three attempts in flight at once: the fourth is refused before any
+        // password was checked.
+        let held: Vec<_> = (0..3).map(|_| s.reserve(&[("k", 3)]).unwrap()).collect();
         assert!(matches!(
-            s.check(&[("k", 3)]),
-            Err(EngineError::RateLimited { .. })
+            s.reserve(&[("k", 3)]),
+            Err(EngineError::RateLimited { retry_after_secs }) if retry_after_secs > 800
         ));
+        // One of them succeeded: its reservation is taken back.
+        let mut held = held.into_iter();
+        s.forgive(held.next().unwrap());
+        assert!(s.reserve(&[("k", 3)]).is_ok());
         s.clear("k");
-        assert!(s.check(&[("k", 3)]).is_ok());
+        assert!(s.reserve(&[("k", 3)]).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_reserves_nothing_on_the_other_keys() {
+        let s = AuthState::default();
+        s.reserve(&[("a", 1)]).unwrap();
+        assert!(s.reserve(&[("b", 1), ("a", 1)]).is_err());
+        assert!(s.reserve(&[("b", 1)]).is_ok(), "b was not charged");
+    }
+
+    #[test]
+    fn account_keys_ignore_spacing_and_case_of_the_workspace() {
+        assert_eq!(account_key("demo  ", "a@b"), account_key(" Demo", "a@b"));
+    }
+
+    #[test]
+    fn the_key_map_stays_bounded_and_keeps_recent_keys() {
+        let s = AuthState::default();
+        for i in 0..MAX_KEYS + 10 {
+            s.reserve(&[(&format!("k{i}"), 5)]).unwrap();
+        }
+        let t = s.throttle.lock().unwrap();
+        assert!(t.keys.len() <= MAX_KEYS);
+        assert!(t.keys.contains_key(&format!("k{}", MAX_KEYS + 9)));
+    }
+
+    #[test]
+    fn one_password_policy() {
+        assert!(check_password("p", "short").is_err());
+        assert!(check_password("p", "длинный-пароль").is_ok());
+        assert!(check_password("p", &"x".repeat(1025)).is_err());
+        assert!(hash_password("1").is_err());
     }
 }

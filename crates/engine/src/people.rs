@@ -296,11 +296,30 @@ impl Engine {
             view.team_ids = t.clone();
         }
         u.updated_at = self.store.now();
+        let was_owner = view_was_active_owner(&changes, u);
+        let deactivated = changes.iter().any(|c| c.field == "active") && !u.active;
         let (u2, teams, actor) = (view.user.clone(), patch.team_ids, p.actor());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    // A workspace always keeps an active owner: ownership is handed
+                    // over by making another user owner first.
+                    if was_owner
+                        && (u2.role != Role::Owner || !u2.active)
+                        && people::other_active_owners(&mut tx.conn(), u2.workspace_id, u2.id)
+                            .await?
+                            == 0
+                    {
+                        return Err(EngineError::Conflict(
+                            "this is the workspace's last active owner; make another user owner first"
+                                .into(),
+                        ));
+                    }
                     people::update_user(tx, &u2).await?;
+                    if deactivated {
+                        // For good: reactivating must not bring old sessions back.
+                        people::delete_user_sessions(tx, u2.workspace_id, u2.id, None).await?;
+                    }
                     if let Some(teams) = teams {
                         people::set_user_teams(tx, u2.workspace_id, u2.id, &teams)
                             .await
@@ -585,4 +604,18 @@ impl Engine {
             .await?
             .ok_or(EngineError::Unauthorized)
     }
+}
+
+/// Whether the user was an active owner before `changes` were applied to `u`.
+fn view_was_active_owner(changes: &[Change], u: &User) -> bool {
+    let before = |field: &str| changes.iter().find(|c| c.field == field).map(|c| &c.from);
+    let role = match before("role") {
+        Some(v) => v.as_str() == Some(Role::Owner.as_str()),
+        None => u.role == Role::Owner,
+    };
+    let active = match before("active") {
+        Some(v) => v.as_bool() == Some(true),
+        None => u.active,
+    };
+    role && active
 }

@@ -172,6 +172,7 @@ impl Application {
         let web = web::WebConfig {
             max_body_bytes: self.config.limits.max_body_bytes,
             secure_cookies: self.config.secure_cookies,
+            trusted_proxies: self.config.proxies()?,
         };
         let router = web::router(self.engine.clone(), web);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -25,6 +25,10 @@ pub struct Config {
     pub max_write_batch: usize,
     /// Mark session cookies Secure (set when serving behind HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names
+    /// the client. Empty: the connecting address is the client, so behind a proxy
+    /// every login would count against the proxy's address.
+    pub trusted_proxies: Vec<String>,
     /// Background job workers on this node; 0 makes it serve HTTP only (other nodes
     /// on the same PostgreSQL run the jobs).
     pub workers: usize,
@@ -107,6 +111,7 @@ impl Default for Config {
             max_connections: 8,
             max_write_batch: 256,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             workers: 1,
             consumers: true,
             secret_key: None,
@@ -157,6 +162,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_SECURE_COOKIES",
         "secure_cookies",
         "mark session cookies Secure, behind HTTPS [false]",
+    ),
+    (
+        "OTKLIK_TRUSTED_PROXIES",
+        "trusted_proxies",
+        "comma-separated proxy addresses or CIDR ranges trusted for X-Forwarded-For [none]",
     ),
     (
         "OTKLIK_WORKERS",
@@ -272,6 +282,14 @@ impl Config {
         env_parse(env, "OTKLIK_MAX_CONNECTIONS", &mut c.max_connections)?;
         env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
         env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
+        if let Some(v) = env("OTKLIK_TRUSTED_PROXIES") {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         env_parse(env, "OTKLIK_WORKERS", &mut c.workers)?;
         env_parse(env, "OTKLIK_CONSUMERS", &mut c.consumers)?;
         env_parse(env, "OTKLIK_MAX_BODY_BYTES", &mut c.limits.max_body_bytes)?;
@@ -318,6 +336,22 @@ impl Config {
         Ok(c)
     }
 
+    /// The trusted proxies, parsed: a bare address is a range of one.
+    pub fn proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted_proxies: {p:?} is neither an address nor a CIDR range"
+                        )
+                    })
+            })
+            .collect()
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!(
@@ -331,6 +365,7 @@ impl Config {
         if self.workers > 64 {
             bail!("workers must be 0 to 64");
         }
+        self.proxies()?;
         if self.max_write_batch == 0 {
             bail!("max_write_batch must be at least 1");
         }
@@ -410,5 +445,18 @@ mod tests {
         assert!(Config::load(None, &bad).is_err());
         let mysql = |k: &str| (k == "DATABASE_URL").then(|| "mysql://x".to_string());
         assert!(Config::load(None, &mysql).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let env = |k: &str| {
+            (k == "OTKLIK_TRUSTED_PROXIES").then(|| "10.0.0.0/8, 127.0.0.1 ,::1".to_string())
+        };
+        let c = Config::load(None, &env).unwrap();
+        let p = c.proxies().unwrap();
+        assert_eq!(p.len(), 3);
+        assert!(p[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        let bad = |k: &str| (k == "OTKLIK_TRUSTED_PROXIES").then(|| "proxy.local".to_string());
+        assert!(Config::load(None, &bad).is_err());
     }
 }

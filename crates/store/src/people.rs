@@ -147,6 +147,23 @@ pub async fn user_by_email(
     Ok(c.fetch_optional::<WithHash>(&q).await?.map(|w| (w.0, w.1)))
 }
 
+/// Active owners of the workspace other than `except`.
+pub async fn other_active_owners(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    except: UserId,
+) -> Result<i64, StoreError> {
+    c.fetch_one(
+        &query(
+            "SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = 'owner' AND active = $2 AND id <> $3",
+        )
+        .bind(ws)
+        .bind(true)
+        .bind(except),
+    )
+    .await
+}
+
 pub async fn list_users(
     c: &mut Conn<'_>,
     ws: WorkspaceId,

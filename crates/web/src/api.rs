@@ -112,8 +112,10 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T
 pub async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Json(b): Json<LoginIn>,
 ) -> ApiResult<Response> {
+    let addr = crate::client_addr(addr.ip(), &headers, &app.config.trusted_proxies);
     let s = app
         .engine
         .login(
@@ -121,7 +123,7 @@ pub async fn login(
             &b.email,
             &b.password,
             b.remember,
-            &addr.ip().to_string(),
+            &addr.to_string(),
         )
         .await
         .map_err(|e| match e {
@@ -172,7 +174,9 @@ pub async fn logout(
     Ok(res)
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn, responses((status = 204), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem, description = "Wrong current password, or the new one is shorter than 8 characters"),
+        (status = 429, body = Problem, description = "Too many wrong current passwords; see Retry-After")))]
 pub async fn change_password(
     State(app): State<AppState>,
     Auth(p): Auth,
@@ -279,7 +283,10 @@ pub async fn get_user(
     Ok(Json(app.engine.user(&p, id(&uid)?).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PatchUserIn, responses((status = 200, body = UserOut)))]
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PatchUserIn,
+    responses((status = 200, body = UserOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The workspace's last active owner cannot give up the role or be deactivated"),
+        (status = 422, body = Problem)))]
 pub async fn patch_user(
     State(app): State<AppState>,
     Auth(p): Auth,

@@ -33,6 +33,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Mark session cookies `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -40,8 +42,41 @@ impl Default for WebConfig {
         WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// The client's address: the connecting peer, unless that is a trusted proxy;
+/// then the nearest address in `X-Forwarded-For` (read from the right) that is
+/// not one. Entries a client wrote itself sit left of what the proxies appended,
+/// so they are never reached while a trusted hop precedes them.
+pub fn client_addr(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return ip,
+            // Garbage in the header: trust nothing further left.
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 /// What every handler can reach.
@@ -185,4 +220,38 @@ async fn metrics(State(app): State<AppState>) -> Response {
         crate::metrics::render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::client_addr;
+    use axum::http::HeaderMap;
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        // A client talking directly cannot name itself someone else.
+        let direct: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+        assert_eq!(client_addr(direct, &xff("1.2.3.4"), &trusted), direct);
+        assert_eq!(client_addr(proxy, &xff("1.2.3.4"), &[]), proxy);
+        // Behind the proxy: the nearest untrusted hop, not what the client wrote.
+        let h = xff("6.6.6.6, 203.0.113.7, 10.0.0.2");
+        assert_eq!(
+            client_addr(proxy, &h, &trusted),
+            "203.0.113.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(
+            client_addr(proxy, &xff("203.0.113.7, nonsense"), &trusted),
+            proxy
+        );
+        assert_eq!(client_addr(proxy, &HeaderMap::new(), &trusted), proxy);
+    }
 }

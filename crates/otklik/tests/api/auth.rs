@@ -7,7 +7,8 @@ crate::on_both!(
     sessions_need_csrf_for_changes,
     roles_limit_what_users_do,
     tokens_are_revocable_and_logins_throttled,
-    openapi_health_and_metrics
+    openapi_health_and_metrics,
+    owners_stay_and_deactivation_is_final
 );
 
 async fn login(
@@ -331,4 +332,212 @@ async fn openapi_health_and_metrics(app: TestApp) {
     assert!(r.headers().get("x-request-id").is_some());
     let m = app.metrics().await;
     assert!(m.contains("# TYPE otklik_http_request_duration_seconds histogram"));
+}
+
+async fn login_as(
+    app: &TestApp,
+    workspace: &str,
+    email: &str,
+    password: &str,
+    client: Option<&str>,
+) -> reqwest::Response {
+    let mut r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"workspace": workspace, "email": email, "password": password}));
+    if let Some(ip) = client {
+        r = r.header("x-forwarded-for", format!("{ip}, 127.0.0.1"));
+    }
+    r.send().await.unwrap()
+}
+
+/// The attacks the throttle once let through: spacing and case in the workspace
+/// name, many attempts at once, a shared proxy address, the password-change form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_throttle_holds() {
+    let app = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await
+    .expect("app");
+    let (anna, _) = app.user("anna@alpha.test", "agent").await;
+    // Anna has signed in from the office before.
+    let office = "203.0.113.7";
+    assert_eq!(
+        login_as(
+            &app,
+            "alpha",
+            "anna@alpha.test",
+            "user-password",
+            Some(office)
+        )
+        .await
+        .status(),
+        200
+    );
+
+    // 25 wrong passwords at once, the workspace spelled three ways: only 10 are
+    // checked, the others refused before any hashing.
+    let spellings = ["alpha", "alpha  ", " ALPHA"];
+    let tries = (0..25).map(|i| {
+        let app = &app;
+        async move {
+            let ip = format!("198.51.100.{i}");
+            login_as(
+                app,
+                spellings[i % 3],
+                "owner@alpha.test",
+                "wrong",
+                Some(&ip),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let mut codes = futures::future::join_all(tries).await;
+    codes.sort_unstable();
+    assert_eq!(codes.iter().filter(|c| **c == 401).count(), 10, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 15, "{codes:?}");
+    let r = login_as(&app, "alpha", "owner@alpha.test", "alpha-password", None).await;
+    assert_eq!(r.status(), 429, "the right password waits too");
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Someone in the office guesses 30 other accounts: the office address is
+    // stopped for new accounts, but Anna, known from there, still signs in.
+    let guesses = (0..30).map(|i| {
+        let app = &app;
+        async move {
+            login_as(
+                app,
+                "alpha",
+                &format!("x{i}@alpha.test"),
+                "guess",
+                Some(office),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let codes = futures::future::join_all(guesses).await;
+    assert!(codes.iter().all(|c| *c == 401), "{codes:?}");
+    let r = login_as(&app, "alpha", "someone@alpha.test", "guess", Some(office)).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        login_as(
+            &app,
+            "alpha",
+            "anna@alpha.test",
+            "user-password",
+            Some(office)
+        )
+        .await
+        .status(),
+        200
+    );
+
+    // Changing a password: five wrong current passwords, then a pause.
+    let anna_token = app
+        .post("/api/v1/tokens", json!({"name": "anna", "user_id": anna}))
+        .await
+        .expect(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = |current: &'static str| {
+        let (app, token) = (&app, anna_token.clone());
+        async move {
+            app.req(
+                "POST",
+                "/api/v1/auth/password",
+                &token,
+                Some(json!({"current_password": current, "new_password": "new-password-1"})),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        change("wrong").await.problem(422);
+    }
+    let r = change("user-password").await;
+    assert_eq!(r.status.as_u16(), 429);
+    // One policy everywhere: a new user's password has 8 characters or more.
+    app.post(
+        "/api/v1/users",
+        json!({"email": "short@alpha.test", "role": "agent", "password": "1234567"}),
+    )
+    .await
+    .problem(422);
+}
+
+/// A workspace always keeps an owner, and deactivation ends sessions for good.
+async fn owners_stay_and_deactivation_is_final(app: TestApp) {
+    let me = app.get("/api/v1/me").await.expect(200);
+    let owner = me["user"]["id"].as_str().unwrap().to_owned();
+    for change in [json!({"role": "admin"}), json!({"role": "light_agent"})] {
+        let p = app
+            .patch(&format!("/api/v1/users/{owner}"), change)
+            .await
+            .problem(409);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("last active owner"),
+            "{p}"
+        );
+    }
+    // Hand over: another owner first, then stepping down works.
+    let (second, second_token) = app.user("second@alpha.test", "owner").await;
+    app.patch(&format!("/api/v1/users/{owner}"), json!({"role": "admin"}))
+        .await
+        .expect(200);
+    // Now the second owner is the last one.
+    app.req(
+        "PATCH",
+        &format!("/api/v1/users/{second}"),
+        &second_token,
+        Some(json!({"role": "agent"})),
+    )
+    .await
+    .problem(409);
+
+    let (status, cookie, _) = login(&app, "second@alpha.test", "user-password").await;
+    assert_eq!(status, 200);
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let me_with = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v1/me"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me_with(session.clone()).await, 200);
+    // The first (now admin) cannot deactivate the last owner either…
+    app.patch(&format!("/api/v1/users/{second}"), json!({"active": false}))
+        .await
+        .problem(403);
+    // …but once ownership is back with the first, the second can go, for good.
+    app.req(
+        "PATCH",
+        &format!("/api/v1/users/{owner}"),
+        &second_token,
+        Some(json!({"role": "owner"})),
+    )
+    .await
+    .expect(200);
+    app.patch(&format!("/api/v1/users/{second}"), json!({"active": false}))
+        .await
+        .expect(200);
+    app.patch(&format!("/api/v1/users/{second}"), json!({"active": true}))
+        .await
+        .expect(200);
+    assert_eq!(me_with(session).await, 401, "old sessions stay ended");
 }

@@ -79,9 +79,21 @@ fn administration_commands_work_and_errors_are_one_line() {
                 "--owner",
                 "x@shop.example",
                 "--password",
-                "p",
+                "password-1",
             ],
             "already exists",
+        ),
+        (
+            vec![
+                "workspace",
+                "create",
+                "other",
+                "--owner",
+                "x@other.example",
+                "--password",
+                "short",
+            ],
+            "at least 8 characters",
         ),
         (
             vec![

@@ -49,6 +49,11 @@ pub fn pg_admin_url() -> Option<String> {
 /// Starts a server, or `None` for PostgreSQL when no server is configured (plain
 /// `cargo test`); the message says so in the test's output.
 pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, |_| {}).await
+}
+
+/// A server whose configuration `tweak` adjusts first.
+pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
     let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -79,6 +84,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         );
         config.max_connections = 8;
     }
+    tweak(&mut config);
     let mut app = start(config, dir).await;
     let (_, owner) = app
         .engine

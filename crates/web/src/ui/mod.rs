@@ -332,6 +332,8 @@ pub enum UiError {
     Status(StatusCode, Tr, &'static str),
     /// A rule or input problem, in the engine's words.
     Message(StatusCode, Tr, String),
+    /// Too many attempts: 429 with `Retry-After` in seconds.
+    Throttled(Tr, String, u64),
     Template(askama::Error),
 }
 
@@ -340,6 +342,9 @@ impl UiError {
     /// language, rule and input problems in the engine's words, a lost session
     /// back to the login.
     pub fn engine(e: EngineError, tr: Tr) -> UiError {
+        if let EngineError::RateLimited { retry_after_secs } = e {
+            return UiError::Throttled(tr, e.to_string(), retry_after_secs);
+        }
         let detail = describe(&e);
         let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -394,6 +399,7 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, tr, message) = match self {
             UiError::Login(back) => {
                 let target = format!(
@@ -404,6 +410,10 @@ impl IntoResponse for UiError {
             }
             UiError::Status(s, tr, key) => (s, tr, tr.t(key).to_owned()),
             UiError::Message(s, tr, m) => (s, tr, m),
+            UiError::Throttled(tr, m, secs) => {
+                retry_after = Some(secs);
+                (StatusCode::TOO_MANY_REQUESTS, tr, m)
+            }
             UiError::Template(e) => {
                 tracing::error!(error = %e, "template failed");
                 let tr = Tr::new(i18n::Lang::En);
@@ -419,10 +429,15 @@ impl IntoResponse for UiError {
             status: status.as_u16(),
             message: &message,
         };
-        match page.render() {
+        let mut res = match page.render() {
             Ok(html) => (status, axum::response::Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
+        res
     }
 }
 
@@ -539,7 +554,7 @@ async fn login(
             &email,
             &password,
             remember,
-            &addr.ip().to_string(),
+            &crate::client_addr(addr.ip(), &headers, &app.config.trusted_proxies).to_string(),
         )
         .await
     {
@@ -557,11 +572,13 @@ async fn login(
             Ok(res)
         }
         Err(e) => {
-            let (status, key) = match e {
-                EngineError::Unauthorized => (StatusCode::UNAUTHORIZED, "login.failed"),
-                EngineError::RateLimited { .. } => {
-                    (StatusCode::TOO_MANY_REQUESTS, "login.throttled")
-                }
+            let (status, key, retry_after) = match e {
+                EngineError::Unauthorized => (StatusCode::UNAUTHORIZED, "login.failed", None),
+                EngineError::RateLimited { retry_after_secs } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "login.throttled",
+                    Some(retry_after_secs),
+                ),
                 e => return Err(UiError::engine(e, tr)),
             };
             let page = LoginPage {
@@ -572,7 +589,12 @@ async fn login(
                 error: Some(tr.t(key).to_owned()),
                 css: assets::url("app.css"),
             };
-            Ok((status, axum::response::Html(page.render()?)).into_response())
+            let mut res = (status, axum::response::Html(page.render()?)).into_response();
+            if let Some(secs) = retry_after {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            }
+            Ok(res)
         }
     }
 }
