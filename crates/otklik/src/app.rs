@@ -78,7 +78,7 @@ async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, 
 /// readable by the owner only).
 fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
     if let Some(k) = &config.secret_key {
-        return SecretKey::parse(k).context("secret_key is not 32 bytes in hex or base64");
+        return SecretKey::parse(k.expose()).context("secret_key is not 32 bytes in hex or base64");
     }
     let path = config.data_dir.join("secret.key");
     match std::fs::read_to_string(&path) {

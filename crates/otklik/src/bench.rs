@@ -57,7 +57,8 @@ pub async fn ingest(
         config.database_url = Some(
             store::admin::create_database(admin, &db_name)
                 .await
-                .context("creating the benchmark database")?,
+                .context("creating the benchmark database")?
+                .into(),
         );
         config.max_connections = 32;
     }

@@ -236,7 +236,7 @@ fn load(db: &DbArgs) -> anyhow::Result<Config> {
         c.data_dir = d.clone();
     }
     if let Some(u) = &db.database_url {
-        c.database_url = Some(u.clone());
+        c.database_url = Some(u.clone().into());
     }
     c.validate()?;
     Ok(c)

@@ -16,7 +16,7 @@ pub struct Config {
     /// Directory for the embedded database and attachments.
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL instead of the embedded database.
-    pub database_url: Option<String>,
+    pub database_url: Option<domain::secret::Secret>,
     /// `pretty` (default) or `json` logs.
     pub log_format: String,
     /// Database connections (SQLite: readers; PostgreSQL: the pool).
@@ -38,7 +38,7 @@ pub struct Config {
     /// 32 bytes (64 hex digits or base64) that seal stored mail passwords and sign
     /// reply addresses. Unset: a key file in the data directory, created once.
     /// Nodes sharing one PostgreSQL database must share this key.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<domain::secret::Secret>,
     pub limits: LimitsConfig,
     pub mail: MailConfig,
 }
@@ -274,7 +274,7 @@ impl Config {
             .or_else(|| env("DATABASE_URL"))
             .filter(|u| !u.trim().is_empty())
         {
-            c.database_url = Some(u);
+            c.database_url = Some(u.into());
         }
         if let Some(f) = env("OTKLIK_LOG_FORMAT") {
             c.log_format = f;
@@ -304,7 +304,7 @@ impl Config {
             &mut c.limits.max_attachment_bytes,
         )?;
         if let Some(k) = env("OTKLIK_SECRET_KEY").filter(|k| !k.trim().is_empty()) {
-            c.secret_key = Some(k);
+            c.secret_key = Some(k.into());
         }
         if let Some(a) = env("OTKLIK_SMTP_LISTEN").filter(|a| !a.trim().is_empty()) {
             c.mail.smtp_listen = Some(
@@ -370,7 +370,7 @@ impl Config {
             bail!("max_write_batch must be at least 1");
         }
         if let Some(u) = &self.database_url
-            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
         {
             bail!(
                 "database_url must start with postgres:// (leave it unset for the embedded database)"
@@ -392,7 +392,7 @@ impl Config {
             bail!("mail.imap_poll_seconds must be 1 to 86400");
         }
         if let Some(k) = &self.secret_key
-            && engine::secret::SecretKey::parse(k).is_none()
+            && engine::secret::SecretKey::parse(k.expose()).is_none()
         {
             bail!(
                 "secret_key must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)"
@@ -435,7 +435,10 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.max_connections, 16);
         assert_eq!(c.limits.max_body_bytes, 4096);
-        assert_eq!(c.database_url.as_deref(), Some("postgres://x@localhost/db"));
+        assert_eq!(
+            c.database_url.as_ref().map(|u| u.expose()),
+            Some("postgres://x@localhost/db")
+        );
 
         std::fs::write(&f, "listne = \"127.0.0.1:9000\"\n").unwrap();
         let err = Config::load(Some(&f), &|_| None).unwrap_err();

@@ -152,7 +152,7 @@ impl CommittedEvent {
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// `postgres://…` for PostgreSQL; otherwise SQLite in `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<domain::secret::Secret>,
     /// Where the SQLite file and the blobs live.
     pub data_dir: std::path::PathBuf,
     /// Read connections (SQLite) or all connections (PostgreSQL).
@@ -204,7 +204,11 @@ impl Store {
     /// Opens (and creates) the database and runs pending migrations.
     pub async fn open(opts: &StoreOptions, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let blobs = blob::BlobStore::open(opts.data_dir.join("blobs"))?;
-        let backend = match opts.database_url.as_deref() {
+        let backend = match opts
+            .database_url
+            .as_ref()
+            .map(domain::secret::Secret::expose)
+        {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let o = PgConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Config(e.to_string()))?;

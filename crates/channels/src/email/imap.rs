@@ -192,7 +192,7 @@ pub async fn connect(mb: &MailboxConfig, opts: &ImapOptions) -> Result<Session, 
             .map_err(|e| ImapError::Connect(addr.clone(), e))?;
     }
     client
-        .login(user, pass)
+        .login(user, pass.expose())
         .await
         .map_err(|(e, _)| ImapError::Protocol(e))
 }

@@ -119,7 +119,11 @@ impl SmtpSender {
         if let Some(user) = &o.username {
             b = b.credentials(Credentials::new(
                 user.clone(),
-                m.mailbox.outbound_password.clone().unwrap_or_default(),
+                m.mailbox
+                    .outbound_password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
+                    .unwrap_or_default(),
             ));
         }
         Ok(b.build())

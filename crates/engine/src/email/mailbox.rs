@@ -6,6 +6,7 @@ use crate::{Engine, EngineError, Principal};
 use domain::event::{EventData, record};
 use domain::identity::EmailAddress;
 use domain::ids::*;
+use domain::secret::Secret;
 use domain::ticket::Channel;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -59,7 +60,7 @@ pub struct Inbound {
     pub folder: Option<String>,
     /// Accepted on input only.
     #[serde(default, skip_serializing)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// SMTP settings for replies; the password is kept apart, sealed.
@@ -75,7 +76,7 @@ pub struct Outbound {
     pub from_name: Option<String>,
     /// Accepted on input only.
     #[serde(default, skip_serializing)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// The automatic acknowledgement of a new ticket.
@@ -129,12 +130,29 @@ impl Default for Settings {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The passwords, as sealed together in the mailbox row.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 struct Secrets {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    inbound_password: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    outbound_password: Option<String>,
+    #[serde(default)]
+    inbound_password: Option<Secret>,
+    #[serde(default)]
+    outbound_password: Option<Secret>,
+}
+
+impl Secrets {
+    /// The plain form that is sealed: the one place the passwords are exposed.
+    fn to_plain(&self) -> Vec<u8> {
+        let mut doc = serde_json::Map::new();
+        for (k, v) in [
+            ("inbound_password", &self.inbound_password),
+            ("outbound_password", &self.outbound_password),
+        ] {
+            if let Some(v) = v {
+                doc.insert(k.into(), Value::from(v.expose()));
+            }
+        }
+        Value::Object(doc).to_string().into_bytes()
+    }
 }
 
 /// A mailbox as services and transports use it: settings decoded, passwords open.
@@ -148,8 +166,8 @@ pub struct MailboxConfig {
     pub outbound: Option<Outbound>,
     pub settings: Settings,
     pub active: bool,
-    pub inbound_password: Option<String>,
-    pub outbound_password: Option<String>,
+    pub inbound_password: Option<Secret>,
+    pub outbound_password: Option<Secret>,
     pub imap_state: Value,
 }
 
@@ -269,7 +287,11 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
     for (f, v, max) in [
         ("inbound.username", i.username.as_deref(), 320),
         ("inbound.folder", i.folder.as_deref(), 200),
-        ("inbound.password", i.password.as_deref(), 1000),
+        (
+            "inbound.password",
+            i.password.as_ref().map(Secret::expose),
+            1000,
+        ),
     ] {
         if let Some(v) = v {
             check_text(f, v, max)?;
@@ -283,7 +305,11 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
         for (f, v, max) in [
             ("outbound.username", o.username.as_deref(), 320),
             ("outbound.from_name", o.from_name.as_deref(), 100),
-            ("outbound.password", o.password.as_deref(), 1000),
+            (
+                "outbound.password",
+                o.password.as_ref().map(Secret::expose),
+                1000,
+            ),
         ] {
             if let Some(v) = v {
                 check_text(f, v, max)?;
@@ -438,8 +464,7 @@ impl Engine {
     }
 
     fn seal_secrets(&self, s: &Secrets) -> Option<Vec<u8>> {
-        (s != &Secrets::default())
-            .then(|| self.secret.seal(&serde_json::to_vec(s).unwrap_or_default()))
+        (s != &Secrets::default()).then(|| self.secret.seal(&s.to_plain()))
     }
 
     /// Creates a mailbox. Its address must not belong to another mailbox anywhere
@@ -516,9 +541,9 @@ impl Engine {
         p.require_admin()?;
         let (name, address) = validate(&input)?;
         let current = self.mailbox_config(p.workspace_id, id).await?;
-        let keep = |new: Option<&String>, old: Option<String>| match new {
+        let keep = |new: Option<&Secret>, old: Option<Secret>| match new {
             None => old,
-            Some(s) if s.is_empty() => None,
+            Some(s) if s.expose().is_empty() => None,
             Some(s) => Some(s.clone()),
         };
         let secrets = Secrets {

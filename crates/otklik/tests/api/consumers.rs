@@ -271,7 +271,7 @@ async fn two_nodes_share_one_consumer_without_doubles() {
     let dir = tempfile::tempdir().unwrap();
     let config = otklik::config::Config {
         data_dir: dir.path().to_path_buf(),
-        database_url: Some(url.clone()),
+        database_url: Some(url.clone().into()),
         ..Default::default()
     };
     let engine = otklik::app::open_engine(&config, Arc::new(store::SystemClock))

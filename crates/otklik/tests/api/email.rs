@@ -185,8 +185,14 @@ async fn mailboxes_are_admin_only_isolated_and_keep_passwords_sealed(app: TestAp
             "passwords stored in clear"
         );
         let cfg = app.mailbox_config(&id).await;
-        assert_eq!(cfg.inbound_password.as_deref(), Some("imap-secret-1"));
-        assert_eq!(cfg.outbound_password.as_deref(), Some("smtp-secret-2"));
+        assert_eq!(
+            cfg.inbound_password.as_ref().map(|p| p.expose()),
+            Some("imap-secret-1")
+        );
+        assert_eq!(
+            cfg.outbound_password.as_ref().map(|p| p.expose()),
+            Some("smtp-secret-2")
+        );
     }
     // A merge patch keeps the passwords it does not name; an empty one clears.
     let p = app

@@ -80,7 +80,8 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         config.database_url = Some(
             store::admin::create_database(&admin, &name)
                 .await
-                .expect("create test database"),
+                .expect("create test database")
+                .into(),
         );
         config.max_connections = 8;
     }

@@ -73,7 +73,7 @@ async fn imap_login(port: u16, user: &str) -> Session {
         outbound: None,
         settings: Settings::default(),
         active: true,
-        inbound_password: Some(format!("pw-{}", user.split('@').next().unwrap())),
+        inbound_password: Some(format!("pw-{}", user.split('@').next().unwrap()).into()),
         outbound_password: None,
         imap_state: json!({}),
     };

@@ -840,8 +840,8 @@ async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {
     let cfg = app.mailbox_config(&mid).await;
     assert_eq!(
         (
-            cfg.inbound_password.as_deref(),
-            cfg.outbound_password.as_deref(),
+            cfg.inbound_password.as_ref().map(|p| p.expose()),
+            cfg.outbound_password.as_ref().map(|p| p.expose()),
             cfg.active
         ),
         (Some("imap-secret-77"), None, false)

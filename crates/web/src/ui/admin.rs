@@ -622,7 +622,7 @@ fn mailbox_input(f: &Form) -> Result<MailboxInput, UiError> {
         username: f.text("username").filter(|_| imap).map(str::to_owned),
         folder: f.text("folder").filter(|_| imap).map(str::to_owned),
         password: if imap {
-            password("password", "clear_password")
+            password("password", "clear_password").map(domain::secret::Secret::from)
         } else {
             None
         },
@@ -635,7 +635,8 @@ fn mailbox_input(f: &Form) -> Result<MailboxInput, UiError> {
             tls: tls("out_tls")?,
             username: f.text("out_username").map(str::to_owned),
             from_name: f.text("out_from_name").map(str::to_owned),
-            password: password("out_password", "clear_out_password"),
+            password: password("out_password", "clear_out_password")
+                .map(domain::secret::Secret::from),
         }),
     };
     let mut settings = engine::email::mailbox::Settings::default();
