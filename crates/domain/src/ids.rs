@@ -51,6 +51,8 @@ id_type!(
     RuleId,
     /// A time-based automation.
     AutomationId,
+    /// Mail held without a sender, waiting for an admin.
+    HeldId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -58,6 +58,9 @@ pub enum Content {
     Report(DeliveryReport),
     /// Kept and recorded, not turned into a message; the reason is recorded.
     Ignored(String),
+    /// Kept for an admin to decide (no sender to answer): not recorded as
+    /// ingested, so a later copy that names its sender is ticketed normally.
+    Held { subject: String, reason: String },
 }
 
 /// A message from a customer.
@@ -149,6 +152,8 @@ pub enum Outcome {
     Bounce,
     /// Kept (the original is stored) but not turned into a message.
     Ignored(String),
+    /// Held for an admin (`GET /channels/email/{id}/held`), with the reason.
+    Held(String),
 }
 
 /// The result of ingesting one message.
@@ -272,7 +277,7 @@ impl Engine {
         let empty = CustomerMessage::default();
         let msg = match &inbound.content {
             Content::Message(m) => m,
-            Content::Report(_) | Content::Ignored(_) => &empty,
+            Content::Report(_) | Content::Ignored(_) | Content::Held { .. } => &empty,
         };
         let mut notes = Vec::new();
         let mut kept = Vec::new();
@@ -403,6 +408,7 @@ fn outcome_name(o: &Outcome) -> &str {
         Outcome::Reply => "reply",
         Outcome::Bounce => "bounce",
         Outcome::Ignored(why) => why,
+        Outcome::Held(_) => "held",
     }
 }
 
@@ -430,7 +436,7 @@ async fn ingest_tx(
     }
     let correspondent = match &inbound.content {
         Content::Message(m) => Some(m.reply_to.clone().unwrap_or(m.sender.handle.clone())),
-        Content::Report(_) | Content::Ignored(_) => None,
+        Content::Report(_) | Content::Ignored(_) | Content::Held { .. } => None,
     };
     let rec = |outcome: &Outcome, ticket: Option<TicketId>, message: Option<MessageId>| Record {
         workspace_id: ws,
@@ -465,6 +471,37 @@ async fn ingest_tx(
     }
     let msg = match &inbound.content {
         Content::Message(m) => m,
+        Content::Held { subject, reason } => {
+            let outcome = Outcome::Held(reason.clone());
+            if channels::held_by_external(&mut tx.conn(), account.id, &p.key)
+                .await?
+                .is_some()
+            {
+                return Ok(Ingested {
+                    duplicate: true,
+                    ..nothing(outcome, None)
+                });
+            }
+            let Some(raw_sha256) = p.original_sha256.clone() else {
+                return Err(EngineError::invalid(
+                    "original",
+                    "a held message keeps its original",
+                ));
+            };
+            let held = channels::Held {
+                id: HeldId::new(),
+                workspace_id: ws,
+                account_id: account.id,
+                external_id: p.key.clone(),
+                subject: subject.chars().take(998).collect(),
+                reason: reason.clone(),
+                raw_sha256,
+                created_at: now,
+            };
+            channels::insert_held(tx, &held).await?;
+            tracing::warn!(account = %account.id, key = %p.key, reason, "a message without a sender to answer is held for an admin");
+            return Ok(nothing(outcome, None));
+        }
         Content::Ignored(why) => {
             let outcome = Outcome::Ignored(why.clone());
             channels::insert_record(tx, &rec(&outcome, None, None)).await?;
@@ -560,6 +597,8 @@ async fn ingest_tx(
     }
     let m = insert_message(tx, m, &ids, actor).await?;
     channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
+    // An earlier copy held for want of a sender is settled by this one.
+    channels::release_held(tx, account.id, &p.key).await?;
     if outcome == Outcome::Ticket
         && !msg.automatic
         && let Some(ack) = &msg.acknowledge

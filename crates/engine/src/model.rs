@@ -2,6 +2,7 @@
 //! (web, channels, the binary) name them without depending on the store.
 
 pub use store::CommittedEvent;
+pub use store::channels::Held;
 pub use store::constraint::Unique;
 pub use store::customers::Customer;
 pub use store::events::{Cursor, EventRecord};

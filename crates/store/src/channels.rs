@@ -326,3 +326,121 @@ pub async fn count_inbound_all(c: &mut Conn<'_>, kind: Channel) -> Result<i64, S
     )
     .await
 }
+
+/// A message kept without a sender to answer, waiting for an admin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Held {
+    pub id: HeldId,
+    pub workspace_id: WorkspaceId,
+    pub account_id: AccountId,
+    pub external_id: String,
+    pub subject: String,
+    pub reason: String,
+    pub raw_sha256: String,
+    pub created_at: Timestamp,
+}
+
+const HELD_COLS: &str =
+    "id, workspace_id, account_id, external_id, subject, reason, raw_sha256, created_at";
+
+impl FromRow for Held {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Held {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            account_id: r.id(2)?,
+            external_id: r.get(3)?,
+            subject: r.get(4)?,
+            reason: r.get(5)?,
+            raw_sha256: r.get(6)?,
+            created_at: r.time(7)?,
+        })
+    }
+}
+
+pub async fn insert_held(tx: &mut Tx, h: &Held) -> Result<(), StoreError> {
+    let q = query(format!(
+        "INSERT INTO held_messages ({HELD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ))
+    .bind(h.id)
+    .bind(h.workspace_id)
+    .bind(h.account_id)
+    .bind(&h.external_id)
+    .bind(&h.subject)
+    .bind(&h.reason)
+    .bind(&h.raw_sha256)
+    .bind(h.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// The held copy of one message of an account, if any.
+pub async fn held_by_external(
+    c: &mut Conn<'_>,
+    account: AccountId,
+    external_id: &str,
+) -> Result<Option<Held>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {HELD_COLS} FROM held_messages WHERE account_id = $1 AND external_id = $2"
+        ))
+        .bind(account)
+        .bind(external_id),
+    )
+    .await
+}
+
+pub async fn held(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    account: AccountId,
+    id: HeldId,
+) -> Result<Option<Held>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {HELD_COLS} FROM held_messages WHERE workspace_id = $1 AND account_id = $2 AND id = $3"
+        ))
+        .bind(ws)
+        .bind(account)
+        .bind(id),
+    )
+    .await
+}
+
+/// An account's held messages, oldest first, at most `limit`.
+pub async fn list_held(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    account: AccountId,
+    limit: i64,
+) -> Result<Vec<Held>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {HELD_COLS} FROM held_messages WHERE workspace_id = $1 AND account_id = $2 \
+             ORDER BY created_at, id LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(account)
+        .bind(limit),
+    )
+    .await
+}
+
+/// Removes a held message; `false` when there was none.
+pub async fn delete_held(tx: &mut Tx, ws: WorkspaceId, id: HeldId) -> Result<bool, StoreError> {
+    let q = query("DELETE FROM held_messages WHERE workspace_id = $1 AND id = $2")
+        .bind(ws)
+        .bind(id);
+    Ok(tx.conn().execute(&q).await? > 0)
+}
+
+/// Clears the held copy of a message once it was ticketed.
+pub async fn release_held(
+    tx: &mut Tx,
+    account: AccountId,
+    external_id: &str,
+) -> Result<(), StoreError> {
+    let q = query("DELETE FROM held_messages WHERE account_id = $1 AND external_id = $2")
+        .bind(account)
+        .bind(external_id);
+    tx.conn().execute(&q).await.map(|_| ())
+}

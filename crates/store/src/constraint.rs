@@ -24,6 +24,8 @@ pub enum Unique {
     /// The per-account record of a message (its external id).
     ChannelRecord,
     Consumer,
+    /// A message already held for its account.
+    HeldMessage,
     /// A key this table does not know: a schema change without a mapping here.
     Other,
 }
@@ -106,6 +108,11 @@ const KEYS: &[(Unique, &str, &str)] = &[
         "channel_messages.account_id, channel_messages.external_id",
     ),
     (Unique::Consumer, "consumers_pkey", "consumers.name"),
+    (
+        Unique::HeldMessage,
+        "held_messages_account_id_external_id_key",
+        "held_messages.account_id, held_messages.external_id",
+    ),
 ];
 
 impl Unique {
@@ -144,6 +151,7 @@ impl Unique {
             Unique::AccountAddress => "this address already belongs to a channel account",
             Unique::ChannelRecord => "this message was already recorded",
             Unique::Consumer => "this consumer already exists",
+            Unique::HeldMessage => "this message is already held",
             Unique::Other => "it already exists",
         }
     }

@@ -73,7 +73,8 @@ arg_from!(
     domain::ids::TokenId => Uuid via |i: domain::ids::TokenId| i.0,
     domain::ids::SessionId => Uuid via |i: domain::ids::SessionId| i.0,
     domain::ids::FieldId => Uuid via |i: domain::ids::FieldId| i.0,
-    domain::ids::MailboxId => Uuid via |i: domain::ids::MailboxId| i.0,
+    domain::ids::AccountId => Uuid via |i: domain::ids::AccountId| i.0,
+    domain::ids::HeldId => Uuid via |i: domain::ids::HeldId| i.0,
 );
 
 /// A query text with its arguments.

@@ -189,6 +189,20 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     }
 }
 
+/// Two path parameters (an object and one of its parts), as text.
+pub struct PathPair(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathPair(p.0.0, p.0.1))
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
 /// Parses an id from a path segment; anything else is "not found".
 pub fn id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::not_found())

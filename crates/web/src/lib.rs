@@ -151,6 +151,15 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/channels/email/{id}",
             get(mail_api::get).patch(mail_api::patch),
         )
+        .route("/channels/email/{id}/held", get(mail_api::held_list))
+        .route(
+            "/channels/email/{id}/held/{held_id}",
+            delete(mail_api::held_discard),
+        )
+        .route(
+            "/channels/email/{id}/held/{held_id}/ticket",
+            post(mail_api::held_ticket),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .merge(
             Router::new()

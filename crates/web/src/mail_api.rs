@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Auth, Json, PathParam, id, parse_json};
+use crate::extract::{Auth, Json, PathPair, PathParam, id, parse_json};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -118,7 +118,7 @@ pub async fn inbound(
         ));
     }
     let mb = app.engine.mailbox_config(p.workspace_id, id(&mid)?).await?;
-    let r = ingest_raw(&app.engine, &mb, &body, &[])
+    let r = ingest_raw(&app.engine, &mb, &body, Default::default())
         .await
         .map_err(|e| match e {
             IngestError::Unreadable(e) => ApiError::field("body", e.to_string()),
@@ -129,6 +129,7 @@ pub async fn inbound(
         Outcome::Reply => "reply",
         Outcome::Bounce => "bounce",
         Outcome::Ignored(why) => why.as_str(),
+        Outcome::Held(_) => "held",
     };
     Ok((
         StatusCode::ACCEPTED,
@@ -140,4 +141,121 @@ pub async fn inbound(
         })),
     )
         .into_response())
+}
+
+/// One message held for want of a sender.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HeldOut {
+    pub id: uuid::Uuid,
+    /// The Message-ID in angle brackets, or `sha256:…` of the bytes when it had none.
+    pub message_id: String,
+    pub subject: String,
+    pub received_at: String,
+    /// Why it is held: `no_sender`.
+    pub reason: String,
+}
+
+/// The page of held messages.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HeldList {
+    pub items: Vec<HeldOut>,
+}
+
+/// The customer a held message is from.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldCustomer {
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldTicketIn {
+    pub customer: HeldCustomer,
+}
+
+fn held_out(h: engine::model::Held) -> HeldOut {
+    let message_id = if h.external_id.starts_with("sha256:") {
+        h.external_id
+    } else {
+        format!("<{}>", h.external_id)
+    };
+    HeldOut {
+        id: h.id.0,
+        message_id,
+        subject: h.subject,
+        received_at: h.created_at.to_rfc3339(),
+        reason: h.reason,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/email/{id}/held", tag = "channels", params(("id" = Uuid, Path, description = "The mailbox")),
+    responses((status = 200, body = HeldList, description = "Mail accepted without a sender to answer, oldest first (at most 500)"),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn held_list(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(mid): PathParam,
+) -> ApiResult<Json<HeldList>> {
+    let items = app.engine.held_messages(&p, id(&mid)?).await?;
+    Ok(Json(HeldList {
+        items: items.into_iter().map(held_out).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/email/{id}/held/{held_id}/ticket", tag = "channels",
+    params(("id" = Uuid, Path, description = "The mailbox"), ("held_id" = Uuid, Path, description = "The held message")),
+    request_body = HeldTicketIn,
+    responses((status = 201, body = crate::dto::TicketOut, description = "The ticket the message opened (or joined, when it answers one)"),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn held_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathPair(mid, hid): PathPair,
+    Json(b): Json<HeldTicketIn>,
+) -> ApiResult<Response> {
+    let (mailbox, held) = (id(&mid)?, id(&hid)?);
+    let address = domain::identity::EmailAddress::parse(&b.customer.email)
+        .map_err(|e| ApiError::field("customer.email", e.to_string()))?;
+    // The admin names the sender the message did not.
+    let customer = engine::email::Address {
+        name: b.customer.name.filter(|n| !n.trim().is_empty()),
+        address: address.as_str().to_owned(),
+    };
+    let r = channels::email::inbound::ticket_held(&app.engine, &p, mailbox, held, customer)
+        .await
+        .map_err(|e| match e {
+            IngestError::Unreadable(e) => ApiError::field("held_id", e.to_string()),
+            IngestError::Engine(e) => e.into(),
+        })?;
+    let Some(ticket) = r.ticket_id else {
+        return Err(ApiError::field(
+            "customer.email",
+            format!("the message could not be ticketed ({:?})", r.outcome),
+        ));
+    };
+    let t = app
+        .engine
+        .ticket(&p, engine::tickets::TicketRef::Id(ticket))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(crate::dto::TicketOut::from(t)),
+    )
+        .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/channels/email/{id}/held/{held_id}", tag = "channels",
+    params(("id" = Uuid, Path, description = "The mailbox"), ("held_id" = Uuid, Path, description = "The held message")),
+    responses((status = 204, description = "Discarded"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn held_discard(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathPair(mid, hid): PathPair,
+) -> ApiResult<StatusCode> {
+    app.engine.discard_held(&p, id(&mid)?, id(&hid)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -47,6 +47,7 @@ impl Modify for Security {
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
         api::ticket_events, api::events, api::upload, api::download,
         mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
+        mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

@@ -266,7 +266,7 @@ pub async fn sync_once(
             if *stop.borrow() {
                 return Ok(new);
             }
-            match ingest_raw(engine, mb, &raw, &[]).await {
+            match ingest_raw(engine, mb, &raw, Default::default()).await {
                 Ok(r) => {
                     let outcome = if r.duplicate { "duplicate" } else { "stored" };
                     metrics::counter!("otklik_imap_messages_total", "outcome" => outcome)

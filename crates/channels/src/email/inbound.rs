@@ -30,13 +30,21 @@ impl IngestError {
     }
 }
 
-/// Parses and ingests one raw message for `mailbox`. `envelope_to` are the SMTP
-/// envelope recipients when known (they carry reply tokens through a Bcc).
+/// The SMTP envelope of a message, when the transport knows it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnvelopeHint<'a> {
+    /// `MAIL FROM`; empty for the null sender.
+    pub from: Option<&'a str>,
+    /// Recipients for this mailbox (they carry reply tokens through a Bcc).
+    pub to: &'a [String],
+}
+
+/// Parses and ingests one raw message for `mailbox`.
 pub async fn ingest_raw(
     engine: &Engine,
     mailbox: &MailboxConfig,
     raw: &[u8],
-    envelope_to: &[String],
+    envelope: EnvelopeHint<'_>,
 ) -> Result<Ingested, IngestError> {
     if raw.len() > engine.limits.max_email_bytes {
         return Err(EngineError::TooLarge(format!(
@@ -51,12 +59,36 @@ pub async fn ingest_raw(
         .await
         .map_err(|e| EngineError::Internal(format!("the parser task failed: {e}")))?;
     let mut email = parsed?;
-    for rcpt in envelope_to {
+    for rcpt in envelope.to {
         if !email.envelope_to.contains(rcpt) {
             email.envelope_to.push(rcpt.clone());
         }
     }
+    if let Some(from) = envelope.from.map(str::trim).filter(|f| f.contains('@')) {
+        email.envelope_from = Some(from.to_lowercase());
+    }
     Ok(engine.ingest_email(mailbox, raw, email).await?)
+}
+
+/// Makes a ticket of a held message from the customer an admin named (admins
+/// only): the original is parsed again with that sender and takes the one
+/// ingest path, which also clears the held entry.
+pub async fn ticket_held(
+    engine: &Engine,
+    p: &engine::Principal,
+    mailbox: domain::ids::MailboxId,
+    held: domain::ids::HeldId,
+    customer: engine::email::Address,
+) -> Result<Ingested, IngestError> {
+    let (_, raw) = engine.held_message(p, mailbox, held).await?;
+    let mb = engine.mailbox_config(p.workspace_id, mailbox).await?;
+    let owned = raw.clone();
+    let parsed = tokio::task::spawn_blocking(move || parse(&owned))
+        .await
+        .map_err(|e| EngineError::Internal(format!("the parser task failed: {e}")))?;
+    let mut email = parsed?;
+    email.from = Some(customer);
+    Ok(engine.ingest_email(&mb, &raw, email).await?)
 }
 
 /// Routes the SMTP receiver's mail to the mailboxes whose inbound kind is `smtp`.
@@ -109,7 +141,11 @@ impl SmtpHandler for MailboxRouter {
                     .filter(|r| self.same_mailbox(r, &mb))
                     .cloned()
                     .collect();
-                match ingest_raw(&self.engine, &mb, &data, &to).await {
+                let envelope = EnvelopeHint {
+                    from: Some(env.from.as_str()),
+                    to: &to,
+                };
+                match ingest_raw(&self.engine, &mb, &data, envelope).await {
                     Ok(_) => done.push(mb.id),
                     Err(e) => {
                         tracing::warn!(mailbox = %mb.id, error = %e, "SMTP delivery refused");

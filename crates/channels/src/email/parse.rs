@@ -96,6 +96,13 @@ fn convert(raw: &[u8], msg: &Message<'_>) -> InboundEmail {
         .reply_to()
         .and_then(|a| a.first())
         .and_then(|a| address(raw, msg, "Reply-To", a));
+    let sender = msg
+        .sender()
+        .and_then(|a| a.first())
+        .and_then(|a| address(raw, msg, "Sender", a));
+    let envelope_from = header_plain(msg, "Return-Path")
+        .map(|v| v.trim().trim_matches(['<', '>']).trim().to_lowercase())
+        .filter(|v| plausible_address(v));
     let to = msg
         .to()
         .map(|a| {
@@ -142,6 +149,8 @@ fn convert(raw: &[u8], msg: &Message<'_>) -> InboundEmail {
         references: ids(msg.references()),
         from,
         reply_to,
+        sender,
+        envelope_from,
         to,
         cc,
         envelope_to,
@@ -297,19 +306,46 @@ fn decode_encoded_words(value: &str) -> Option<String> {
     Some(out)
 }
 
+/// Something that can be written back to: one `@`, no spaces, not too long.
+fn plausible_address(a: &str) -> bool {
+    a.matches('@').count() == 1
+        && !a.starts_with('@')
+        && !a.ends_with('@')
+        && a.len() <= 320
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// An address written inside the display name: Python's legacy `email` API
+/// encodes a non-ASCII `Имя <addr>` as one encoded-word, which decodes to a name
+/// holding the whole thing and no address.
+fn address_in_name(name: &str) -> Option<(String, Option<String>)> {
+    if let (Some(open), Some(close)) = (name.rfind('<'), name.rfind('>'))
+        && open < close
+    {
+        let addr = name[open + 1..close].trim().to_lowercase();
+        let display = unfold(name[..open].trim().trim_matches('"').trim());
+        return plausible_address(&addr).then(|| (addr, Some(display).filter(|d| !d.is_empty())));
+    }
+    let bare = name.trim().trim_matches('"').to_lowercase();
+    plausible_address(&bare).then_some((bare, None))
+}
+
 fn address(
     raw: &[u8],
     msg: &Message<'_>,
     header: &str,
     a: &mail_parser::Addr<'_>,
 ) -> Option<Address> {
-    let addr = a.address()?.trim().to_lowercase();
-    if !addr.contains('@')
-        || addr.len() > 320
-        || addr.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return None;
-    }
+    let direct = a
+        .address()
+        .map(|x| x.trim().to_lowercase())
+        .filter(|x| plausible_address(x));
+    let Some(addr) = direct else {
+        let (address, name) = address_in_name(a.name()?)?;
+        return Some(Address { name, address });
+    };
     let mut name = a.name().map(unfold).filter(|n| !n.is_empty());
     if name.as_deref().is_some_and(|n| n.contains('\u{FFFD}'))
         && let Some(bytes) = raw_8bit_header(raw, msg, header)
@@ -732,4 +768,39 @@ fn message_id_in(headers: &str) -> Option<String> {
             .then(|| clean_id(v))
             .flatten()
     })
+}
+
+#[cfg(test)]
+mod sender_tests {
+    use super::*;
+
+    #[test]
+    fn an_address_written_inside_the_name_is_found() {
+        assert_eq!(
+            address_in_name("Анна Петрова <Anna@Example.com>"),
+            Some(("anna@example.com".into(), Some("Анна Петрова".into())))
+        );
+        assert_eq!(
+            address_in_name("\"ivan@example.ru\""),
+            Some(("ivan@example.ru".into(), None))
+        );
+        assert_eq!(address_in_name("Just a name"), None);
+        assert_eq!(address_in_name("<not an address>"), None);
+        assert!(!plausible_address("a@b@c"));
+        assert!(!plausible_address("@b"));
+    }
+
+    #[test]
+    fn sender_and_return_path_are_read() {
+        let raw = b"Sender: Office <office@example.com>\r\nReturn-Path: <Bounce@Example.com>\r\nTo: a@b.example\r\nSubject: s\r\n\r\nx\r\n";
+        let e = parse(raw).expect("parse");
+        assert!(e.from.is_none());
+        assert_eq!(
+            e.sender.map(|a| a.address).as_deref(),
+            Some("office@example.com")
+        );
+        assert_eq!(e.envelope_from.as_deref(), Some("bounce@example.com"));
+        let null = parse(b"Return-Path: <>\r\nSubject: s\r\n\r\nx\r\n").expect("parse");
+        assert_eq!(null.envelope_from, None);
+    }
 }

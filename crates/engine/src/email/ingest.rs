@@ -68,7 +68,18 @@ fn normalise(mb: &MailboxConfig, raw: &[u8], email: InboundEmail) -> Inbound {
             state: Some(DeliveryState::Failed),
             reason: Some(format!("bounced: {}", b.reason)),
         })
-    } else if let Some(from) = email.from.clone().or_else(|| email.reply_to.clone()) {
+    } else if let Some(from) = email
+        .from
+        .clone()
+        .or_else(|| email.reply_to.clone())
+        .or_else(|| email.sender.clone())
+        .or_else(|| {
+            email.envelope_from.clone().map(|address| super::Address {
+                name: None,
+                address,
+            })
+        })
+    {
         // The sender (From) is the customer; answers go where the sender asked
         // (Reply-To), else back to the sender.
         let reply_to = email.reply_to.as_ref().map(|a| a.address.clone());
@@ -107,8 +118,10 @@ fn normalise(mb: &MailboxConfig, raw: &[u8], email: InboundEmail) -> Inbound {
             }),
         }))
     } else {
-        tracing::warn!(mailbox = %mb.id, key = %external_id, "an email without a sender address was kept but not ticketed");
-        Content::Ignored("no_sender".into())
+        Content::Held {
+            subject: email.subject,
+            reason: "no_sender".into(),
+        }
     };
     Inbound {
         account: mb.account(),

@@ -2,6 +2,7 @@
 //! deduplication, replies and automatic acknowledgements with loop protection,
 //! and bounces. The wire work (MIME, SMTP, IMAP) lives in the channels crate.
 
+pub mod held;
 pub mod ingest;
 pub mod mailbox;
 pub mod outbound;

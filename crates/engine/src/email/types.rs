@@ -55,6 +55,11 @@ pub struct InboundEmail {
     pub references: Vec<String>,
     pub from: Option<Address>,
     pub reply_to: Option<Address>,
+    /// The `Sender` header: who sent it on the author's behalf.
+    pub sender: Option<Address>,
+    /// The envelope sender: SMTP `MAIL FROM`, else the `Return-Path` the
+    /// delivering server wrote. Empty for the null sender of bounces.
+    pub envelope_from: Option<String>,
     pub to: Vec<Address>,
     pub cc: Vec<Address>,
     /// Envelope recipients the MTA recorded (`Delivered-To`, `X-Original-To`,

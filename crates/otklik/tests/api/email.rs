@@ -1182,6 +1182,7 @@ on_both!(
     smtp_receiver_acknowledges_only_after_commit,
     delivery_failures_retry_then_fail_visibly,
     a_stranger_who_threads_in_never_receives_the_reply,
+    no_accepted_mail_goes_invisible,
 );
 
 /// The attack: a stranger sends mail with `In-Reply-To: <the customer's
@@ -1297,4 +1298,132 @@ async fn a_stranger_who_threads_in_never_receives_the_reply(app: TestApp) {
     assert_eq!(m.to[0].address, "anna@example.com");
     assert_eq!(m.cc.len(), 1);
     assert_eq!(m.cc[0].address, "mallory@evil.example");
+}
+
+fn python_mail(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../testdata/python_email/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Mail with a malformed or missing sender: read from wherever the sender is
+/// written, else held for an admin, never swallowed.
+async fn no_accepted_mail_goes_invisible(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = mailbox(&app, "help@shop.example", &sink).await;
+    // Python's legacy API: the address inside the encoded-word.
+    let r = pipe(&app, &mb, &python_mail("legacy_from.eml")).await;
+    assert_eq!(r["outcome"], "ticket", "{r}");
+    let t = app
+        .get(&format!(
+            "/api/v1/tickets/{}",
+            r["ticket_id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    let c = app
+        .get(&format!(
+            "/api/v1/customers/{}",
+            t["customer_id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert_eq!(c["name"], "Анна Петрова");
+    assert!(c.to_string().contains("anna@example.com"), "{c}");
+    assert_eq!(t["subject"], "Заказ 1042");
+    // No From at all, but the delivering server wrote Return-Path.
+    let r = pipe(
+        &app,
+        &mb,
+        b"Return-Path: <ivan@example.ru>\r\nTo: help@shop.example\r\nSubject: no from\r\nMessage-ID: <rp1@example.ru>\r\n\r\nhello\r\n",
+    )
+    .await;
+    assert_eq!(r["outcome"], "ticket", "{r}");
+
+    // Nothing names a sender: held, listed, and ticketed once an admin names one.
+    let raw = python_mail("no_sender.eml");
+    let r = pipe(&app, &mb, &raw).await;
+    assert_eq!(
+        (r["outcome"].as_str(), &r["ticket_id"]),
+        (Some("held"), &Value::Null)
+    );
+    let again = pipe(&app, &mb, &raw).await;
+    assert_eq!(again["duplicate"], true);
+    let held = app
+        .get(&format!("/api/v1/channels/email/{mb}/held"))
+        .await
+        .expect(200);
+    let items = held["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{held}");
+    assert_eq!(items[0]["message_id"], "<nosender1@example.com>");
+    assert_eq!(items[0]["subject"], "Без отправителя");
+    assert_eq!(items[0]["reason"], "no_sender");
+    let hid = items[0]["id"].as_str().unwrap().to_owned();
+    // The mailbox's admin page shows it with its actions.
+    let admin = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = admin.page(&format!("/app/admin/mailboxes/{mb}")).await;
+    assert!(page.contains("Без отправителя") && page.contains(&format!("/held/{hid}/ticket")));
+    let path = format!("/api/v1/channels/email/{mb}/held/{hid}/ticket");
+    app.post(&path, json!({"customer": {"email": "not an address"}}))
+        .await
+        .problem(422);
+    let t = app
+        .post(
+            &path,
+            json!({"customer": {"email": "Olga@Example.com", "name": "Ольга"}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(t["subject"], "Без отправителя");
+    let c = app
+        .get(&format!(
+            "/api/v1/customers/{}",
+            t["customer_id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert!(c.to_string().contains("olga@example.com"), "{c}");
+    let held = app
+        .get(&format!("/api/v1/channels/email/{mb}/held"))
+        .await
+        .expect(200);
+    assert_eq!(held["items"], json!([]));
+    app.post(&path, json!({"customer": {"email": "olga@example.com"}}))
+        .await
+        .problem(404);
+
+    // Held, then a corrected copy with the same Message-ID arrives: ticketed
+    // normally, and the held copy is settled.
+    let bare = |from: &str| {
+        format!("{from}To: help@shop.example\r\nSubject: resend\r\nMessage-ID: <resend1@example.com>\r\n\r\nbody\r\n")
+            .into_bytes()
+    };
+    assert_eq!(pipe(&app, &mb, &bare("")).await["outcome"], "held");
+    let r = pipe(&app, &mb, &bare("From: petr@example.com\r\n")).await;
+    assert_eq!(
+        (r["outcome"].as_str(), r["duplicate"].as_bool()),
+        (Some("ticket"), Some(false))
+    );
+    let held = app
+        .get(&format!("/api/v1/channels/email/{mb}/held"))
+        .await
+        .expect(200);
+    assert_eq!(held["items"], json!([]));
+
+    // Discarding.
+    let other = bare("")
+        .iter()
+        .map(|b| if *b == b'1' { b'2' } else { *b })
+        .collect::<Vec<u8>>();
+    assert_eq!(pipe(&app, &mb, &other).await["outcome"], "held");
+    let held = app
+        .get(&format!("/api/v1/channels/email/{mb}/held"))
+        .await
+        .expect(200);
+    let hid = held["items"][0]["id"].as_str().unwrap().to_owned();
+    let del = format!("/api/v1/channels/email/{mb}/held/{hid}");
+    app.req("DELETE", &del, &app.token, None).await.expect(204);
+    app.req("DELETE", &del, &app.token, None).await.problem(404);
 }

@@ -61,6 +61,26 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    // Mail held in A's mailbox for want of a sender.
+    let held = app
+        .raw(
+            "POST",
+            &format!("/api/v1/channels/email/{mailbox}/inbound"),
+            &app.token,
+            "message/rfc822",
+            b"To: support@alpha.example\r\nSubject: held\r\nMessage-ID: <held@a>\r\n\r\nx\r\n"
+                .to_vec(),
+        )
+        .await
+        .expect(202);
+    assert_eq!(held["outcome"], "held");
+    let held_id = app
+        .get(&format!("/api/v1/channels/email/{mailbox}/held"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let b = app.workspace("beta").await;
     // B has a customer of its own, to try merging across workspaces both ways.
@@ -116,6 +136,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         (("PATCH", "/api/v1/users/{id}"), json!({"name": "pwned"})),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
         (
+            ("POST", "/api/v1/channels/email/{id}/held/{held_id}/ticket"),
+            json!({"customer": {"email": "intruder@beta.example"}}),
+        ),
+        (
             ("PATCH", "/api/v1/channels/email/{id}"),
             json!({"name": "pwned", "address": "pwned@beta.example", "inbound": {"kind": "pipe"}}),
         ),
@@ -129,10 +153,12 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         let object = objects.get(resource).unwrap_or_else(|| {
             panic!("no object of workspace A for {template}: add one to `objects`")
         });
-        let path = template.replace("{id}", object);
+        let path = template
+            .replace("{id}", object)
+            .replace("{held_id}", &held_id);
         assert!(
             !path.contains('{'),
-            "{template}: a path parameter other than id"
+            "{template}: a parameter with no object of A"
         );
         for (method, op) in item.as_object().expect("path item") {
             let method = method.to_uppercase();
@@ -151,8 +177,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             probed += 1;
         }
     }
-    // 18 when this was written; fewer means the document lost operations.
-    assert!(probed >= 18, "only {probed} operations probed");
+    // 21 when this was written; fewer means the document lost operations.
+    assert!(probed >= 21, "only {probed} operations probed");
     // What the template walk cannot say: a number A has and B has not, the merge
     // the other way round, an internal note.
     let extra: Vec<(&str, String, Option<serde_json::Value>)> = vec![

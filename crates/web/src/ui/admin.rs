@@ -34,6 +34,14 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/app/admin/mailboxes", get(mailboxes).post(create_mailbox))
         .route("/app/admin/mailboxes/{id}", get(mailbox).post(save_mailbox))
+        .route(
+            "/app/admin/mailboxes/{id}/held/{held}/ticket",
+            post(ticket_held),
+        )
+        .route(
+            "/app/admin/mailboxes/{id}/held/{held}/discard",
+            post(discard_held),
+        )
 }
 
 fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
@@ -540,6 +548,8 @@ pub struct MailboxPage {
     pub chrome: Chrome,
     pub section: &'static str,
     pub form: MailboxForm,
+    /// Mail held without a sender: id, Message-ID, subject, received (text, ISO).
+    pub held: Vec<(String, String, String, String, String)>,
 }
 
 async fn mailboxes(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -575,11 +585,93 @@ async fn mailbox(
         .parse()
         .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))?;
     let m = app.engine.mailbox(&ctx.p, id).await.or_page(ctx.tr)?;
+    let held = app
+        .engine
+        .held_messages(&ctx.p, id)
+        .await
+        .or_page(ctx.tr)?
+        .into_iter()
+        .map(|h| {
+            (
+                h.id.to_string(),
+                h.external_id,
+                h.subject,
+                ctx.tr.date(h.created_at),
+                h.created_at.to_rfc3339(),
+            )
+        })
+        .collect();
     html(&MailboxPage {
         chrome: ctx.chrome(m.name.clone()),
         section: "mailboxes",
         form: mailbox_form(&ctx, Some(&m)),
+        held,
     })
+}
+
+fn held_ids(ctx: &Ctx, id: &str, held: &str) -> Result<(MailboxId, HeldId), UiError> {
+    let nf = || UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found");
+    Ok((
+        id.parse().map_err(|_| nf())?,
+        held.parse().map_err(|_| nf())?,
+    ))
+}
+
+/// `POST …/held/{held}/ticket`: the admin names the customer; the message opens
+/// (or joins) a ticket, which is shown next.
+async fn ticket_held(
+    State(app): State<AppState>,
+    Path((id, held)): Path<(String, String)>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let (mailbox, held) = held_ids(ctx, &id, &held)?;
+    let email = f.text("email").unwrap_or_default();
+    let address = domain::identity::EmailAddress::parse(email)
+        .map_err(|e| UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr, e.to_string()))?;
+    let customer = engine::email::Address {
+        name: f.text("name").map(str::to_owned),
+        address: address.as_str().to_owned(),
+    };
+    let r = channels::email::inbound::ticket_held(&app.engine, &ctx.p, mailbox, held, customer)
+        .await
+        .map_err(|e| match e {
+            channels::email::inbound::IngestError::Engine(e) => UiError::engine(e, ctx.tr),
+            other => UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr, other.to_string()),
+        })?;
+    let Some(ticket) = r.ticket_id else {
+        return Err(UiError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr,
+            "admin.held_not_ticketed",
+        ));
+    };
+    let t = app
+        .engine
+        .ticket(&ctx.p, engine::tickets::TicketRef::Id(ticket))
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/t/{}", t.number), "flash.saved"))
+}
+
+/// `POST …/held/{held}/discard`.
+async fn discard_held(
+    State(app): State<AppState>,
+    Path((id, held)): Path<(String, String)>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let (mailbox, held) = held_ids(ctx, &id, &held)?;
+    app.engine
+        .discard_held(&ctx.p, mailbox, held)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(
+        &format!("/app/admin/mailboxes/{mailbox}"),
+        "flash.saved",
+    ))
 }
 
 /// The mailbox described by a submitted form. A password field left empty keeps
