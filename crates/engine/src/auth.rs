@@ -283,14 +283,19 @@ impl Engine {
             }
         };
         let (user, hash) = match found {
-            Some((u, Some(h))) if u.active => (Some(u), h),
-            // Spend the same effort as a real check so timing does not reveal accounts.
-            _ => (None, dummy_hash()),
+            Some((u, Some(h))) if u.active => (Some(u), Some(h)),
+            _ => (None, None),
         };
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let ok = self
+            .cpu
+            .run(move || {
+                // Spend the same effort as a real check so timing does not reveal
+                // accounts.
+                let h = hash.unwrap_or_else(dummy_hash);
+                verify_password(&pw, &h)
+            })
+            .await?;
         let Some(user) = user.filter(|_| ok) else {
             // The reservation stays: it is this failure.
             return Err(EngineError::Unauthorized);
@@ -428,9 +433,7 @@ impl Engine {
             .reserve(&[(&format!("pw:{}", p.user_id), MAX_FAILS_PER_PASSWORD_CHANGE)])?;
         let cur = current.to_owned();
         let ok = match stored {
-            Some(h) => tokio::task::spawn_blocking(move || verify_password(&cur, &h))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?,
+            Some(h) => self.cpu.run(move || verify_password(&cur, &h)).await?,
             None => false,
         };
         if !ok {
@@ -441,9 +444,7 @@ impl Engine {
         }
         self.auth.forgive(reservation);
         let new = new.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&new))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let hash = self.cpu.run(move || hash_password(&new)).await??;
         let (ws, uid) = (p.workspace_id, p.user_id);
         let keep = match &p.via {
             Via::Session { id, .. } => Some(*id),

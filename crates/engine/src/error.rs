@@ -27,6 +27,9 @@ pub enum EngineError {
     TooLarge(String),
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Every turn for CPU-heavy work is taken: try again shortly.
+    #[error("the server is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Store(StoreError),
     #[error("internal: {0}")]

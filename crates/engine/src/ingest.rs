@@ -339,16 +339,27 @@ impl Engine {
                 if h.len() > max {
                     notes.push("the HTML version (too large to show)".into());
                     None
+                } else if crate::cpu::html_too_deep(&h, crate::cpu::MAX_HTML_DEPTH) {
+                    // Its cost would grow with the nesting: shown as text only.
+                    notes.push("the HTML version (nested too deeply to show)".into());
+                    None
                 } else {
-                    Some(ammonia::clean(&h))
+                    Some(h)
                 }
             });
-        let mut text = msg.text.trim_end().to_owned();
-        if text.trim().is_empty()
-            && let Some(h) = &html
-        {
-            text = crate::tickets::html_to_text(h);
-        }
+        let given = msg.text.trim_end().to_owned();
+        // Sanitising is CPU work on anyone's input: it takes a turn off the runtime.
+        let (html, mut text) = self
+            .cpu
+            .run(move || {
+                let html = html.map(|h| ammonia::clean(&h));
+                let text = match &html {
+                    Some(h) if given.trim().is_empty() => crate::tickets::html_to_text(h),
+                    _ => given,
+                };
+                (html, text)
+            })
+            .await?;
         if text.len() > max {
             let mut cut = max.saturating_sub(200);
             while !text.is_char_boundary(cut) {

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod consumers;
+pub mod cpu;
 pub mod customers;
 pub mod email;
 pub mod error;
@@ -122,6 +123,8 @@ pub struct Engine {
     pub secret: secret::SecretKey,
     /// Sends email; `None` leaves email replies failed with a clear reason.
     pub mail: Option<Arc<dyn email::MailTransport>>,
+    /// Turns for CPU-heavy work (hashing, sanitising, parsing).
+    pub cpu: cpu::CpuGate,
 }
 
 impl Engine {
@@ -133,6 +136,7 @@ impl Engine {
             auth: auth::AuthState::default(),
             secret: secret::SecretKey::generate(),
             mail: None,
+            cpu: cpu::CpuGate::default(),
         }
     }
 

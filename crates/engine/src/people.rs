@@ -161,9 +161,9 @@ impl Engine {
         let tier = Tier::new(n.tier.unwrap_or(1))?.get();
         let hash = match n.password {
             Some(pw) => Some(
-                tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
-                    .await
-                    .map_err(|e| EngineError::Internal(e.to_string()))??,
+                self.cpu
+                    .run(move || crate::auth::hash_password(&pw))
+                    .await??,
             ),
             None => None,
         };

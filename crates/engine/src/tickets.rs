@@ -186,7 +186,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
 }
 
 impl Engine {
-    fn check_body(&self, b: &Body) -> Result<(String, Option<String>), EngineError> {
+    async fn check_body(&self, b: &Body) -> Result<(String, Option<String>), EngineError> {
         let max = self.limits.max_message_bytes;
         if b.text.len() > max || b.html.as_ref().is_some_and(|h| h.len() > max) {
             return Err(EngineError::TooLarge(format!(
@@ -202,16 +202,30 @@ impl Engine {
                 ),
             ));
         }
-        let html = b
-            .html
+        let html = b.html.clone().filter(|h| !h.trim().is_empty());
+        if html
             .as_deref()
-            .filter(|h| !h.trim().is_empty())
-            .map(ammonia::clean);
-        let text = if b.text.trim().is_empty() {
-            html.as_deref().map(html_to_text).unwrap_or_default()
-        } else {
-            b.text.clone()
-        };
+            .is_some_and(|h| crate::cpu::html_too_deep(h, crate::cpu::MAX_HTML_DEPTH))
+        {
+            return Err(EngineError::invalid(
+                "html",
+                format!(
+                    "elements may nest at most {} levels deep",
+                    crate::cpu::MAX_HTML_DEPTH
+                ),
+            ));
+        }
+        let text_given = (!b.text.trim().is_empty()).then(|| b.text.clone());
+        // Sanitising is CPU work on client input: it takes a turn off the runtime.
+        let (html, text) = self
+            .cpu
+            .run(move || {
+                let html = html.map(|h| ammonia::clean(&h));
+                let text = text_given
+                    .unwrap_or_else(|| html.as_deref().map(html_to_text).unwrap_or_default());
+                (html, text)
+            })
+            .await?;
         if text.trim().is_empty() && b.attachments.is_empty() {
             return Err(EngineError::invalid(
                 "body",
@@ -372,7 +386,7 @@ impl Engine {
     ) -> Result<Created, EngineError> {
         p.require_ticket_work()?;
         let subject = normalize_subject(&n.subject)?;
-        let (text, html) = self.check_body(&n.body)?;
+        let (text, html) = self.check_body(&n.body).await?;
         let tags = normalize_tags(n.tags.iter().map(String::as_str))?;
         let tier = Tier::new(n.tier.unwrap_or(1))?.get();
         let cat = category(n.category.as_deref())?;
@@ -540,7 +554,7 @@ impl Engine {
                 "a customer's message is always public",
             ));
         }
-        let (text, html) = self.check_body(&n.body)?;
+        let (text, html) = self.check_body(&n.body).await?;
         let ext = external_id(n.external_id.as_deref())?;
         let ticket = self.load_ticket(p, r).await?;
         let (ws, user) = (p.workspace_id, p.user_id);

@@ -64,9 +64,10 @@ impl Engine {
         validate_name(name)?;
         let email = EmailAddress::parse(owner_email)?;
         let pw = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let hash = self
+            .cpu
+            .run(move || crate::auth::hash_password(&pw))
+            .await??;
         let now = self.store.now();
         let ws = Workspace {
             id: WorkspaceId::new(),

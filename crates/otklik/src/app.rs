@@ -213,27 +213,33 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let grace = std::time::Duration::from_secs(self.config.limits.shutdown_secs);
+        let limits = crate::serve::HttpLimits {
+            header_timeout: std::time::Duration::from_secs(self.config.limits.header_timeout_secs),
+            drain: grace,
+        };
+        crate::serve::serve(self.listener, router, limits, shutdown).await;
         let _ = stop_tx.send(true);
-        for w in workers {
-            let _ = w.await;
-        }
-        if let Some(c) = consumers {
-            let _ = c.await;
-        }
-        if let Some(s) = smtp {
-            let _ = s.await;
-        }
-        if let Some(i) = imap {
-            let _ = i.await;
+        // Background tasks get the same grace, together; a remote host that
+        // never answers cannot hold the process past it.
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut tasks: Vec<(&str, tokio::task::JoinHandle<()>)> =
+            workers.into_iter().map(|w| ("job worker", w)).collect();
+        tasks.extend(consumers.map(|c| ("consumers", c)));
+        tasks.extend(smtp.map(|s| ("SMTP receiver", s)));
+        tasks.extend(imap.map(|i| ("IMAP supervisor", i)));
+        for (name, task) in tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                tracing::warn!(
+                    task = name,
+                    "still running at the end of the shutdown grace; stopped"
+                );
+                abort.abort();
+            }
         }
         self.engine.close().await;
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 

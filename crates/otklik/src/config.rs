@@ -86,6 +86,11 @@ pub struct LimitsConfig {
     pub max_email_bytes: usize,
     /// Most automatic replies to one sender in an hour.
     pub auto_replies_per_hour: i64,
+    /// Seconds a client has to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Seconds open connections and background tasks get to finish after a
+    /// shutdown signal.
+    pub shutdown_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -97,6 +102,8 @@ impl Default for LimitsConfig {
             max_attachment_bytes: e.max_attachment_bytes,
             max_email_bytes: e.max_email_bytes,
             auto_replies_per_hour: e.auto_replies_per_hour,
+            header_timeout_secs: 10,
+            shutdown_secs: 10,
         }
     }
 }
@@ -381,6 +388,11 @@ impl Config {
             || self.limits.max_attachment_bytes < 1024
         {
             bail!("limits must be at least 1024 bytes each");
+        }
+        if !(1..=300).contains(&self.limits.header_timeout_secs)
+            || !(1..=300).contains(&self.limits.shutdown_secs)
+        {
+            bail!("limits.header_timeout_secs and limits.shutdown_secs must be 1 to 300");
         }
         if self.limits.max_email_bytes < 64 * 1024 {
             bail!("limits.max_email_bytes must be at least 65536");

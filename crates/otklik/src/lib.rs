@@ -9,3 +9,4 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_corpus;
+pub mod serve;

@@ -4,8 +4,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = otklik::cli::Cli::parse();
+    // Blocking threads serve file I/O and the CPU gate's turns (one per core);
+    // a cap keeps a flood from growing hundreds of threads and their stacks.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(64)
         .build()
     {
         Ok(rt) => rt,

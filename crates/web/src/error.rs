@@ -93,6 +93,15 @@ impl From<EngineError> for ApiError {
             EngineError::TooLarge(m) => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", m)
             }
+            EngineError::Busy { retry_after_secs } => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!("the server is busy; try again in {retry_after_secs} s"),
+                );
+                e.0.retry_after = Some(retry_after_secs);
+                e
+            }
             EngineError::RateLimited { retry_after_secs } => {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

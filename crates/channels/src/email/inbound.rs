@@ -55,9 +55,7 @@ pub async fn ingest_raw(
     }
     // Parsing is CPU work on possibly large input: keep it off the async workers.
     let owned = raw.to_vec();
-    let parsed = tokio::task::spawn_blocking(move || parse(&owned))
-        .await
-        .map_err(|e| EngineError::Internal(format!("the parser task failed: {e}")))?;
+    let parsed = engine.cpu.run(move || parse(&owned)).await?;
     let mut email = parsed?;
     for rcpt in envelope.to {
         if !email.envelope_to.contains(rcpt) {
@@ -83,9 +81,7 @@ pub async fn ticket_held(
     let (_, raw) = engine.held_message(p, mailbox, held).await?;
     let mb = engine.mailbox_config(p.workspace_id, mailbox).await?;
     let owned = raw.clone();
-    let parsed = tokio::task::spawn_blocking(move || parse(&owned))
-        .await
-        .map_err(|e| EngineError::Internal(format!("the parser task failed: {e}")))?;
+    let parsed = engine.cpu.run(move || parse(&owned)).await?;
     let mut email = parsed?;
     email.from = Some(customer);
     Ok(engine.ingest_email(&mb, &raw, email).await?)

@@ -541,3 +541,38 @@ async fn owners_stay_and_deactivation_is_final(app: TestApp) {
         .expect(200);
     assert_eq!(me_with(session).await, 401, "old sessions stay ended");
 }
+
+/// A client that never finishes its request headers loses the connection;
+/// everyone else is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_cannot_hold_a_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.limits.header_timeout_secs = 1;
+    })
+    .await
+    .expect("app");
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    app.get("/api/v1/me").await.expect(200);
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the connection was still open after 10 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "closed too early: {waited:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&buf).contains("200 OK"),
+        "a request without its end was answered"
+    );
+}

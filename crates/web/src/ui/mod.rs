@@ -332,8 +332,8 @@ pub enum UiError {
     Status(StatusCode, Tr, &'static str),
     /// A rule or input problem, in the engine's words.
     Message(StatusCode, Tr, String),
-    /// Too many attempts: 429 with `Retry-After` in seconds.
-    Throttled(Tr, String, u64),
+    /// Too many attempts (429) or too busy (503), with `Retry-After` in seconds.
+    Throttled(StatusCode, Tr, String, u64),
     Template(askama::Error),
 }
 
@@ -342,8 +342,21 @@ impl UiError {
     /// language, rule and input problems in the engine's words, a lost session
     /// back to the login.
     pub fn engine(e: EngineError, tr: Tr) -> UiError {
-        if let EngineError::RateLimited { retry_after_secs } = e {
-            return UiError::Throttled(tr, e.to_string(), retry_after_secs);
+        match e {
+            EngineError::RateLimited { retry_after_secs } => {
+                let m = e.to_string();
+                return UiError::Throttled(StatusCode::TOO_MANY_REQUESTS, tr, m, retry_after_secs);
+            }
+            EngineError::Busy { retry_after_secs } => {
+                let m = e.to_string();
+                return UiError::Throttled(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    tr,
+                    m,
+                    retry_after_secs,
+                );
+            }
+            _ => {}
         }
         let detail = describe(&e);
         let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
@@ -410,9 +423,9 @@ impl IntoResponse for UiError {
             }
             UiError::Status(s, tr, key) => (s, tr, tr.t(key).to_owned()),
             UiError::Message(s, tr, m) => (s, tr, m),
-            UiError::Throttled(tr, m, secs) => {
+            UiError::Throttled(status, tr, m, secs) => {
                 retry_after = Some(secs);
-                (StatusCode::TOO_MANY_REQUESTS, tr, m)
+                (status, tr, m)
             }
             UiError::Template(e) => {
                 tracing::error!(error = %e, "template failed");
