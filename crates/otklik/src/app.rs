@@ -205,6 +205,7 @@ impl Application {
             let opts = channels::email::imap::ImapOptions {
                 poll: std::time::Duration::from_secs(self.config.mail.imap_poll_seconds),
                 accept_invalid_certs: self.config.mail.accept_invalid_certs,
+                timeout: std::time::Duration::from_secs(self.config.mail.imap_timeout_secs),
                 ..Default::default()
             };
             tokio::spawn(channels::email::imap::supervise(

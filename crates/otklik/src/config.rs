@@ -58,6 +58,8 @@ pub struct MailConfig {
     pub imap_poll_seconds: u64,
     /// Read IMAP mailboxes on this node (turn off on HTTP-only nodes).
     pub imap_pollers: bool,
+    /// Seconds an IMAP server has to greet, finish TLS or answer a command.
+    pub imap_timeout_secs: u64,
 }
 
 impl Default for MailConfig {
@@ -68,6 +70,7 @@ impl Default for MailConfig {
             accept_invalid_certs: false,
             imap_poll_seconds: 60,
             imap_pollers: true,
+            imap_timeout_secs: 60,
         }
     }
 }
@@ -399,6 +402,9 @@ impl Config {
         }
         if self.limits.auto_replies_per_hour < 0 {
             bail!("limits.auto_replies_per_hour must not be negative");
+        }
+        if !(1..=600).contains(&self.mail.imap_timeout_secs) {
+            bail!("mail.imap_timeout_secs must be 1 to 600");
         }
         if self.mail.imap_poll_seconds == 0 || self.mail.imap_poll_seconds > 86_400 {
             bail!("mail.imap_poll_seconds must be 1 to 86400");

@@ -36,6 +36,9 @@ pub struct ImapOptions {
     pub accept_invalid_certs: bool,
     /// Messages fetched per round trip.
     pub batch: usize,
+    /// Longest wait for the greeting, the TLS handshake or one command's answer
+    /// (a fetch gets five times as long).
+    pub timeout: Duration,
 }
 
 impl Default for ImapOptions {
@@ -45,6 +48,7 @@ impl Default for ImapOptions {
             idle: Duration::from_secs(25 * 60),
             accept_invalid_certs: false,
             batch: 50,
+            timeout: Duration::from_secs(60),
         }
     }
 }
@@ -58,6 +62,8 @@ pub enum ImapError {
     Tls(String, String),
     #[error("IMAP: {0}")]
     Protocol(#[from] async_imap::error::Error),
+    #[error("no answer within {1:?} while {0}")]
+    Timeout(&'static str, Duration),
     #[error("the mailbox's IMAP settings are incomplete: {0}")]
     Config(&'static str),
     #[error(transparent)]
@@ -138,18 +144,33 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AnyCert {
     }
 }
 
+/// `fut` within `limit`, else a timeout naming `step`.
+async fn within<T>(
+    limit: Duration,
+    step: &'static str,
+    fut: impl Future<Output = Result<T, ImapError>>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| ImapError::Timeout(step, limit))?
+}
+
 async fn tls_wrap(
     tcp: TcpStream,
     host: &str,
     accept_invalid: bool,
+    limit: Duration,
 ) -> Result<Box<dyn Io>, ImapError> {
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|e| ImapError::Tls(host.into(), e.to_string()))?;
     let config = tls_config(accept_invalid).map_err(|e| ImapError::Tls(host.into(), e))?;
-    let s = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| ImapError::Tls(host.into(), e.to_string()))?;
+    let s = tokio::time::timeout(
+        limit,
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| ImapError::Timeout("negotiating TLS", limit))?
+    .map_err(|e| ImapError::Tls(host.into(), e.to_string()))?;
     Ok(Box::new(s))
 }
 
@@ -168,33 +189,46 @@ pub async fn connect(mb: &MailboxConfig, opts: &ImapOptions) -> Result<Session, 
         .clone()
         .ok_or(ImapError::Config("password"))?;
     let addr = format!("{host}:{port}");
-    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(&addr))
+    let limit = opts.timeout;
+    let tcp = tokio::time::timeout(limit, TcpStream::connect(&addr))
         .await
-        .map_err(|_| ImapError::Connect(addr.clone(), std::io::ErrorKind::TimedOut.into()))?
+        .map_err(|_| ImapError::Timeout("connecting", limit))?
         .map_err(|e| ImapError::Connect(addr.clone(), e))?;
     let stream: Box<dyn Io> = match tls {
-        Tls::Implicit => tls_wrap(tcp, &host, opts.accept_invalid_certs).await?,
+        Tls::Implicit => tls_wrap(tcp, &host, opts.accept_invalid_certs, limit).await?,
         Tls::None => Box::new(tcp),
         Tls::Starttls => {
             let mut c = async_imap::Client::new(tcp);
-            c.read_response()
-                .await
-                .map_err(|e| ImapError::Connect(addr.clone(), e))?;
-            c.run_command_and_check_ok("STARTTLS", None).await?;
-            tls_wrap(c.into_inner(), &host, opts.accept_invalid_certs).await?
+            within(limit, "waiting for the greeting", async {
+                c.read_response()
+                    .await
+                    .map_err(|e| ImapError::Connect(addr.clone(), e))
+            })
+            .await?;
+            within(limit, "starting TLS", async {
+                Ok(c.run_command_and_check_ok("STARTTLS", None).await?)
+            })
+            .await?;
+            tls_wrap(c.into_inner(), &host, opts.accept_invalid_certs, limit).await?
         }
     };
     let mut client = async_imap::Client::new(stream);
     if tls != Tls::Starttls {
-        client
-            .read_response()
-            .await
-            .map_err(|e| ImapError::Connect(addr.clone(), e))?;
+        within(limit, "waiting for the greeting", async {
+            client
+                .read_response()
+                .await
+                .map_err(|e| ImapError::Connect(addr.clone(), e))
+        })
+        .await?;
     }
-    client
-        .login(user, pass.expose())
-        .await
-        .map_err(|(e, _)| ImapError::Protocol(e))
+    within(limit, "logging in", async {
+        client
+            .login(user, pass.expose())
+            .await
+            .map_err(|(e, _)| ImapError::Protocol(e))
+    })
+    .await
 }
 
 /// Where the poller stands: UIDVALIDITY and the last UID committed.
@@ -224,7 +258,11 @@ pub async fn sync_once(
     stop: &watch::Receiver<bool>,
 ) -> Result<usize, ImapError> {
     let folder = mb.inbound.folder.clone().unwrap_or_else(|| "INBOX".into());
-    let selected = session.select(&folder).await?;
+    let limit = opts.timeout;
+    let selected = within(limit, "selecting the folder", async {
+        Ok(session.select(&folder).await?)
+    })
+    .await?;
     let state = engine
         .mailbox_config(mb.workspace_id, mb.id)
         .await?
@@ -239,12 +277,13 @@ pub async fn sync_once(
             last_uid: 0,
         };
     }
-    let mut uids: Vec<u32> = session
-        .uid_search(format!("UID {}:*", pos.last_uid.saturating_add(1)))
-        .await?
-        .into_iter()
-        .filter(|u| *u > pos.last_uid)
-        .collect();
+    let found = within(limit, "searching", async {
+        Ok(session
+            .uid_search(format!("UID {}:*", pos.last_uid.saturating_add(1)))
+            .await?)
+    })
+    .await?;
+    let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > pos.last_uid).collect();
     uids.sort_unstable();
     let mut new = 0;
     for chunk in uids.chunks(opts.batch.max(1)) {
@@ -253,13 +292,15 @@ pub async fn sync_once(
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let fetched: Vec<(u32, Vec<u8>)> = {
+        let fetched: Vec<(u32, Vec<u8>)> = within(limit * 5, "fetching messages", async {
             let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
             let all: Vec<_> = stream.try_collect().await?;
-            all.iter()
+            Ok(all
+                .iter()
                 .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-                .collect()
-        };
+                .collect())
+        })
+        .await?;
         let mut by_uid = fetched;
         by_uid.sort_by_key(|(u, _)| *u);
         for (uid, raw) in by_uid {
@@ -285,12 +326,16 @@ pub async fn sync_once(
                 Err(e) => return Err(e.into_imap()),
             }
             // Only now, after the commit, does the server learn it was taken.
-            let flagged: Vec<_> = session
-                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
-                .await?
-                .try_collect()
-                .await?;
-            drop(flagged);
+            within(limit, "flagging a message", async {
+                let flagged: Vec<_> = session
+                    .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                    .await?
+                    .try_collect()
+                    .await?;
+                drop(flagged);
+                Ok(())
+            })
+            .await?;
             pos.last_uid = pos.last_uid.max(uid);
             engine
                 .save_imap_state(
@@ -333,7 +378,10 @@ async fn wait(
     opts: &ImapOptions,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Option<Session>, ImapError> {
-    let caps = session.capabilities().await?;
+    let caps = within(opts.timeout, "asking for capabilities", async {
+        Ok(session.capabilities().await?)
+    })
+    .await?;
     if !caps.has_str("IDLE") {
         tokio::select! {
             _ = tokio::time::sleep(opts.poll) => return Ok(Some(session)),
@@ -341,7 +389,10 @@ async fn wait(
         }
     }
     let mut idle = session.idle();
-    idle.init().await?;
+    within(opts.timeout, "starting IDLE", async {
+        Ok(idle.init().await?)
+    })
+    .await?;
     let stop = {
         let (fut, stop) = idle.wait_with_timeout(opts.idle);
         tokio::select! {
@@ -350,7 +401,10 @@ async fn wait(
         }
     };
     drop(stop);
-    let session = idle.done().await?;
+    let session = within(opts.timeout, "ending IDLE", async {
+        Ok(idle.done().await?)
+    })
+    .await?;
     Ok((!*shutdown.borrow()).then_some(session))
 }
 
@@ -365,12 +419,19 @@ pub async fn run(
     let mut backoff = Duration::from_secs(2);
     while !*shutdown.borrow() {
         let r: Result<(), ImapError> = async {
-            let mut session = connect(&mb, &opts).await?;
+            let mut stop = shutdown.clone();
+            let mut session = tokio::select! {
+                s = connect(&mb, &opts) => s?,
+                _ = stop.changed() => return Ok(()),
+            };
             backoff = Duration::from_secs(2);
             loop {
                 let n = sync_once(&engine, &mb, &mut session, &opts, &shutdown).await?;
                 if n > 0 {
                     tracing::info!(mailbox = %mb.address, new = n, "IMAP messages ingested");
+                }
+                if let Err(e) = engine.report_connection(mb.workspace_id, mb.id, Ok(())).await {
+                    tracing::warn!(mailbox = %mb.address, error = %e, "recording the IMAP state failed");
                 }
                 match wait(session, &opts, &mut shutdown).await? {
                     Some(s) => session = s,
@@ -382,6 +443,10 @@ pub async fn run(
         if let Err(e) = r {
             metrics::counter!("otklik_imap_connection_errors_total").increment(1);
             tracing::warn!(mailbox = %mb.address, error = %e, retry_in = ?backoff, "IMAP connection failed");
+            // Admins see it on the mailbox, not only in the server log.
+            let _ = engine
+                .report_connection(mb.workspace_id, mb.id, Err(e.to_string()))
+                .await;
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = shutdown.changed() => return,
@@ -415,8 +480,8 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
                     if same {
                         keep.push((cfg, stop, handle));
                     } else {
-                        let _ = stop.send(true);
-                        let _ = handle.await;
+                        // Never wait here for a poller stuck on a silent host.
+                        tokio::spawn(stop_poller(stop, handle));
                     }
                 }
                 running = keep;
@@ -454,9 +519,24 @@ pub async fn supervise(engine: Engine, opts: ImapOptions, mut shutdown: watch::R
             break;
         }
     }
-    for (_, stop, handle) in running {
-        let _ = stop.send(true);
-        let _ = handle.await;
+    let stopping: Vec<_> = running
+        .into_iter()
+        .map(|(_, stop, handle)| stop_poller(stop, handle))
+        .collect();
+    futures::future::join_all(stopping).await;
+}
+
+/// How long a poller gets to finish the message in hand before it is dropped
+/// (ingest commits atomically; an unflagged message is fetched again and
+/// recognised as a duplicate).
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+async fn stop_poller(stop: watch::Sender<bool>, handle: tokio::task::JoinHandle<()>) {
+    let _ = stop.send(true);
+    let abort = handle.abort_handle();
+    if tokio::time::timeout(STOP_GRACE, handle).await.is_err() {
+        tracing::warn!("an IMAP poller did not stop in time; dropped");
+        abort.abort();
     }
 }
 

@@ -201,8 +201,20 @@ pub struct MailboxView {
     pub outbound_password_set: bool,
     pub settings: Settings,
     pub active: bool,
+    /// How the last attempts to read the mailbox went (IMAP only).
+    pub connection: Option<Connection>,
     pub created_at: domain::Timestamp,
     pub updated_at: domain::Timestamp,
+}
+
+/// The state of a mailbox's connection, as its poller last reported it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// The last attempt succeeded and the poller is waiting for mail.
+    pub connected: bool,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_success_at: Option<String>,
 }
 
 /// A new mailbox, or the full replacement of one.
@@ -392,6 +404,10 @@ impl Engine {
             outbound_password_set: m.outbound_password.is_some(),
             settings: m.settings.clone(),
             active: m.active,
+            connection: m
+                .imap_state
+                .get("connection")
+                .and_then(|c| serde_json::from_value(c.clone()).ok()),
             created_at,
             updated_at,
         }
@@ -628,10 +644,64 @@ impl Engine {
         id: MailboxId,
         state: Value,
     ) -> Result<(), EngineError> {
+        self.merge_state(ws, id, state).await
+    }
+
+    /// Records how an attempt to read the mailbox went: `Ok` after a successful
+    /// pass, the error otherwise. Shown to admins on the mailbox.
+    pub async fn report_connection(
+        &self,
+        ws: WorkspaceId,
+        id: MailboxId,
+        result: Result<(), String>,
+    ) -> Result<(), EngineError> {
+        let now = self.store.now().to_rfc3339();
+        let current = self
+            .mailbox_config(ws, id)
+            .await?
+            .imap_state
+            .get("connection")
+            .and_then(|c| serde_json::from_value::<Connection>(c.clone()).ok())
+            .unwrap_or_default();
+        let next = match result {
+            Ok(()) => Connection {
+                connected: true,
+                last_success_at: Some(now),
+                ..current
+            },
+            Err(e) => Connection {
+                connected: false,
+                last_error: Some(e.chars().take(500).collect()),
+                last_error_at: Some(now),
+                ..current
+            },
+        };
+        self.merge_state(ws, id, json!({ "connection": next }))
+            .await
+    }
+
+    /// Sets the keys of `patch` in the account's state, keeping the others.
+    async fn merge_state(
+        &self,
+        ws: WorkspaceId,
+        id: MailboxId,
+        patch: Value,
+    ) -> Result<(), EngineError> {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    Ok::<_, EngineError>(channels::set_state(tx, ws, id, &state).await?)
+                    let Some(a) = channels::get(&mut tx.conn(), ws, id).await? else {
+                        return Err(EngineError::NotFound);
+                    };
+                    let mut state = match a.state {
+                        Value::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    };
+                    if let Value::Object(p) = patch {
+                        state.extend(p);
+                    }
+                    channels::set_state(tx, ws, id, &Value::Object(state)).await?;
+                    Ok::<_, EngineError>(())
                 })
             })
             .await

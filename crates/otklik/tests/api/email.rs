@@ -1483,3 +1483,82 @@ async fn hostile_html_costs_little(app: TestApp) {
         .problem(422);
     assert!(p.to_string().contains("nest"), "{p}");
 }
+
+/// A mailbox pointing at a host that accepts connections and never speaks: the
+/// poller gives up within its timeout and says so on the mailbox, the other
+/// mailboxes go on, and the server still stops promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_imap_host_stalls_nothing() {
+    let mut app = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.mail.imap_timeout_secs = 1;
+    })
+    .await
+    .expect("app");
+    // Accepts, holds every connection open, answers nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = silent.accept().await {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let imap = |address: &str| {
+        json!({"name": "Silent", "address": address,
+               "inbound": {"kind": "imap", "host": "127.0.0.1", "port": port, "tls": "none",
+                           "username": "u", "password": "p"}})
+    };
+    let first = app
+        .post("/api/v1/channels/email", imap("one@shop.example"))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = crate::helpers::until("the first poller reports its failure", 20, async || {
+        let m = app
+            .get(&format!("/api/v1/channels/email/{first}"))
+            .await
+            .expect(200);
+        (m["connection"]["connected"] == false).then(|| m["connection"].clone())
+    })
+    .await;
+    assert!(
+        c["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("greeting"),
+        "{c}"
+    );
+    // A mailbox added after it still starts: the supervisor waits on nobody.
+    let second = app
+        .post("/api/v1/channels/email", imap("two@shop.example"))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::helpers::until("the second poller runs too", 20, async || {
+        let m = app
+            .get(&format!("/api/v1/channels/email/{second}"))
+            .await
+            .expect(200);
+        m["connection"]["last_error"].is_string().then_some(())
+    })
+    .await;
+    // The admin page says it too.
+    let admin = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = admin.page(&format!("/app/admin/mailboxes/{first}")).await;
+    assert!(
+        page.contains(r#"id="connection""#) && page.contains("greeting"),
+        "{page}"
+    );
+    let t0 = std::time::Instant::now();
+    app.stop().await;
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(12),
+        "{:?}",
+        t0.elapsed()
+    );
+}

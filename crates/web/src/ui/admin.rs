@@ -550,6 +550,8 @@ pub struct MailboxPage {
     pub form: MailboxForm,
     /// Mail held without a sender: id, Message-ID, subject, received (text, ISO).
     pub held: Vec<(String, String, String, String, String)>,
+    /// IMAP only: connected, the last error and when, the last success.
+    pub connection: Option<(bool, String, String, String)>,
 }
 
 async fn mailboxes(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -601,11 +603,26 @@ async fn mailbox(
             )
         })
         .collect();
+    let when = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(domain::Timestamp::parse_rfc3339)
+            .map(|t| ctx.tr.date(t))
+            .unwrap_or_default()
+    };
+    let connection = m.connection.as_ref().map(|c| {
+        (
+            c.connected,
+            c.last_error.clone().unwrap_or_default(),
+            when(&c.last_error_at),
+            when(&c.last_success_at),
+        )
+    });
     html(&MailboxPage {
         chrome: ctx.chrome(m.name.clone()),
         section: "mailboxes",
         form: mailbox_form(&ctx, Some(&m)),
         held,
+        connection,
     })
 }
 
