@@ -159,7 +159,10 @@ fn other_id(kind: IdentityKind, v: &str) -> Result<&str, DomainError> {
 
 /// A person's display name: trimmed, at most 200 characters, control characters removed.
 pub fn normalize_name(raw: &str) -> Result<String, DomainError> {
-    let s: String = raw.trim().chars().filter(|c| !c.is_control()).collect();
+    let s = crate::text::clean_line(raw);
+    if s.is_empty() {
+        return Err(DomainError::invalid("name", "must not be blank"));
+    }
     if s.chars().count() > 200 {
         return Err(DomainError::invalid("name", "at most 200 characters"));
     }

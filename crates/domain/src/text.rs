@@ -2,6 +2,47 @@
 //! or a signature begins, so that display can fold it (the stored text is never
 //! cut).
 
+/// Bidirectional formatting characters: they make text read differently from
+/// what it is (`invoice\u{202E}fdp.exe` shows as `invoiceexe.pdf`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// One line as it is stored (a subject, a name, a search): control and
+/// bidirectional formatting characters become spaces, runs of spaces one,
+/// and the ends are trimmed.
+pub fn clean_line(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = if c.is_control() || is_bidi_control(c) {
+            ' '
+        } else {
+            c
+        };
+        if !(c == ' ' && out.ends_with(' ')) {
+            out.push(c);
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// A message body as it is stored: NUL and the other control characters go,
+/// tabs and line breaks stay.
+pub fn clean_body(raw: &str) -> String {
+    if !raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return raw.to_owned();
+    }
+    raw.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
 /// Lines that introduce a quoted original (the attribution mail clients write).
 fn is_attribution(line: &str) -> bool {
     let l = line.trim().to_lowercase();
@@ -106,5 +147,14 @@ mod tests {
         assert_eq!(fold_point("Plain message, no history.\n"), None);
         // "wrote:" inside a sentence without quotes below is text.
         assert_eq!(fold_point("Hi\nMy friend wrote:\nthat it works\n"), None);
+    }
+
+    #[test]
+    fn stored_text_loses_control_characters() {
+        use super::{clean_body, clean_line};
+        assert_eq!(clean_line("\u{1}\u{2}\t"), "");
+        assert_eq!(clean_line("  Где\u{0}  мой\nзаказ "), "Где мой заказ");
+        assert_eq!(clean_line("invoice\u{202E}fdp.exe"), "invoice fdp.exe");
+        assert_eq!(clean_body("a\u{0}b\r\n\tc\u{7f}"), "ab\r\n\tc");
     }
 }

@@ -257,7 +257,9 @@ pub fn normalize_tag(raw: &str) -> Result<String, DomainError> {
             "each tag must have 1 to 64 characters",
         ));
     }
-    if t.chars().any(|c| c.is_whitespace() || c == ',') {
+    if t.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_bidi_control(c) || c == ',')
+    {
         return Err(DomainError::invalid(
             "tags",
             format!("tag {t:?} must not contain spaces or commas"),
@@ -284,11 +286,7 @@ pub fn normalize_tags<'a>(
 
 /// A ticket subject: trimmed, 1–500 characters, no control characters.
 pub fn normalize_subject(raw: &str) -> Result<String, DomainError> {
-    let s: String = raw
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let s = crate::text::clean_line(raw);
     if s.is_empty() {
         return Err(DomainError::invalid("subject", "must not be empty"));
     }

@@ -49,7 +49,15 @@ pub(crate) async fn resolve(
             let c = Customer {
                 id: CustomerId::new(),
                 workspace_id: ws,
-                name: normalize_name(input.name.as_deref().unwrap_or_default())?,
+                // Without a name, the customer is called by how they were known.
+                name: match input
+                    .name
+                    .as_deref()
+                    .filter(|n| !domain::text::clean_line(n).is_empty())
+                {
+                    Some(n) => normalize_name(n)?,
+                    None => normalize_name(input.identities.first().map_or("", |i| i.value()))?,
+                },
                 language: input
                     .language
                     .as_deref()

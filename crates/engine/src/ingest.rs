@@ -347,7 +347,7 @@ impl Engine {
                     Some(h)
                 }
             });
-        let given = msg.text.trim_end().to_owned();
+        let given = domain::text::clean_body(msg.text.trim_end());
         // Sanitising is CPU work on anyone's input: it takes a turn off the runtime.
         let (html, mut text) = self
             .cpu
@@ -550,10 +550,12 @@ async fn ingest_tx(
         return Ok(nothing(outcome, None));
     };
     let input = CustomerInput {
+        // A display name of nothing but spaces or control characters is none.
         name: msg
             .sender
             .name
             .clone()
+            .filter(|n| !domain::text::clean_line(n).is_empty())
             .or_else(|| Some(msg.sender.handle.clone())),
         language: None,
         identities: vec![identity],

@@ -215,7 +215,7 @@ impl Engine {
                 ),
             ));
         }
-        let text_given = (!b.text.trim().is_empty()).then(|| b.text.clone());
+        let text_given = (!b.text.trim().is_empty()).then(|| domain::text::clean_body(&b.text));
         // Sanitising is CPU work on client input: it takes a turn off the runtime.
         let (html, text) = self
             .cpu
@@ -264,6 +264,18 @@ impl Engine {
         if f.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
             return Err(EngineError::invalid("q", "at most 200 characters"));
         }
+        // A NUL or other control character in a search would cut or skew it.
+        let cleaned;
+        let f = match &f.text {
+            Some(t) if t.chars().any(char::is_control) => {
+                cleaned = Filter {
+                    text: Some(domain::text::clean_line(t)).filter(|t| !t.is_empty()),
+                    ..f.clone()
+                };
+                &cleaned
+            }
+            _ => f,
+        };
         let mut c = self.store.read().await?;
         Ok(tickets::list(&mut c.conn(), p.workspace_id, f, before, page_limit(limit)).await?)
     }
@@ -819,18 +831,28 @@ impl Engine {
 
 /// A file name safe to store and to offer back in Content-Disposition.
 fn sanitize_filename(raw: &str) -> String {
+    const MAX: usize = 255;
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
-        .take(255)
+        .filter(|c| {
+            !c.is_control() && !domain::text::is_bidi_control(*c) && !matches!(c, '"' | ';')
+        })
         .collect();
     let clean = clean.trim().trim_start_matches('.').to_owned();
     if clean.is_empty() {
-        "attachment".into()
-    } else {
-        clean
+        return "attachment".into();
     }
+    if clean.chars().count() <= MAX {
+        return clean;
+    }
+    // Too long: shorten the stem, keep the extension (what the file is).
+    let (stem, ext) = match clean.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && e.chars().count() <= 16 => (s, format!(".{e}")),
+        _ => (clean.as_str(), String::new()),
+    };
+    let keep = MAX - ext.chars().count();
+    format!("{}{ext}", stem.chars().take(keep).collect::<String>())
 }
 
 /// A new ticket with the defaults every source starts from: status new, normal

@@ -79,7 +79,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(|v| crate::extract::media_type_is(v, "application/json"));
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -135,7 +135,7 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(|v| crate::extract::media_type_is(v, "application/json"));
         if !is_json {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -187,6 +187,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
             .map(|p| PathParam(p.0))
             .map_err(|_| ApiError::not_found())
     }
+}
+
+/// Whether a `Content-Type` value names `essence` (parameters such as
+/// `charset` allowed; `application/jsonfoo` is not `application/json`).
+pub fn media_type_is(value: &str, essence: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(essence))
 }
 
 /// Two path parameters (an object and one of its parts), as text.

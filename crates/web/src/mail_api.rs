@@ -110,7 +110,7 @@ pub async fn inbound(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !ct.starts_with("message/rfc822") {
+    if !crate::extract::media_type_is(ct, "message/rfc822") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content-type",

@@ -5,7 +5,8 @@ use serde_json::json;
 
 crate::on_both!(
     hostile_input_gets_problem_json_never_500,
-    html_is_sanitised_and_limits_hold
+    html_is_sanitised_and_limits_hold,
+    text_is_stored_clean
 );
 
 async fn hostile_input_gets_problem_json_never_500(app: TestApp) {
@@ -154,4 +155,74 @@ async fn html_is_sanitised_and_limits_hold(app: TestApp) {
     app.post(&path, json!({"body": "   "})).await.problem(422);
     app.post("/api/v1/tickets", json!({"subject": "x".repeat(501), "customer": {"email": "h@example.com"}, "message": {"body": "x"}})).await.problem(422);
     app.post("/api/v1/tickets", json!({"subject": "x", "tags": ["a b"], "customer": {"email": "h@example.com"}, "message": {"body": "x"}})).await.problem(422);
+}
+
+/// Control characters, bidirectional overrides, blank names, overlong file
+/// names and near-miss media types.
+async fn text_is_stored_clean(app: TestApp) {
+    let ticket = |subject: &str, tags: serde_json::Value| {
+        app.post(
+            "/api/v1/tickets",
+            json!({"subject": subject, "customer": {"email": "c@example.com"},
+                   "message": {"body": "Где\u{0}мой заказ\u{7}?"}, "tags": tags}),
+        )
+    };
+    ticket("\u{1}\u{2}\t", json!([])).await.problem(422);
+    ticket("ok", json!(["a\u{1}b"])).await.problem(422);
+    let t = ticket("Заказ\u{0}1042", json!([])).await.expect(201);
+    assert_eq!(t["subject"], "Заказ 1042");
+    assert_eq!(t["message"]["body"], "Гдемой заказ?");
+    let c = t["customer_id"].as_str().unwrap();
+    // A customer without a given name is called by the address they wrote from.
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{c}")).await.expect(200)["name"],
+        "c@example.com"
+    );
+    app.patch(&format!("/api/v1/customers/{c}"), json!({"name": "   "}))
+        .await
+        .problem(422);
+    // A NUL in a search no longer cuts it short.
+    let found = app.get("/api/v1/tickets?q=1042%00").await.expect(200);
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "{found}");
+    // File names: no direction overrides, long ones keep their extension.
+    let upload = |name: String| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF".to_vec()).file_name(name),
+        );
+        app.client
+            .post(app.url("/api/v1/attachments"))
+            .bearer_auth(&app.token)
+            .multipart(form)
+            .send()
+    };
+    let a: serde_json::Value = upload("invoice\u{202E}fdp.exe".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["filename"], "invoicefdp.exe");
+    let a: serde_json::Value = upload(format!("{}.pdf", "а".repeat(1000)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let name = a["filename"].as_str().unwrap();
+    assert!(
+        name.ends_with(".pdf") && name.chars().count() == 255,
+        "{name}"
+    );
+    // `application/jsonfoo` is not JSON.
+    let r = app
+        .client
+        .post(app.url("/api/v1/tickets"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/jsonfoo")
+        .body(r#"{"subject":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
 }
