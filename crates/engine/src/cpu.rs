@@ -15,11 +15,21 @@ use tokio::sync::Semaphore;
 /// seconds; real mail stays far below this.
 pub const MAX_HTML_DEPTH: usize = 256;
 
+/// Messages above this size take a large-message slot.
+pub const LARGE_MESSAGE: usize = 1024 * 1024;
+
 #[derive(Clone)]
 pub struct CpuGate {
     permits: Arc<Semaphore>,
     wait: Duration,
+    /// Large inbound messages in memory at once: each is held in several forms
+    /// (raw, parsed, decoded, stored), so their number bounds the memory a
+    /// burst of them can take.
+    large: Arc<Semaphore>,
 }
+
+/// A turn to hold a large message in memory; released when dropped.
+pub struct LargeSlot(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
 
 impl Default for CpuGate {
     fn default() -> Self {
@@ -33,6 +43,27 @@ impl CpuGate {
         CpuGate {
             permits: Arc::new(Semaphore::new(permits.max(1))),
             wait,
+            large: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+
+    /// A slot for a message of `bytes` (none needed below [`LARGE_MESSAGE`]);
+    /// `Busy` when none frees up within ten seconds.
+    pub async fn large_message(&self, bytes: usize) -> Result<LargeSlot, EngineError> {
+        if bytes < LARGE_MESSAGE {
+            return Ok(LargeSlot(None));
+        }
+        match tokio::time::timeout(Duration::from_secs(10), self.large.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(p)) => Ok(LargeSlot(Some(p))),
+            Ok(Err(_)) => Err(EngineError::Internal("the message gate closed".into())),
+            Err(_) => {
+                metrics::counter!("otklik_cpu_busy_total").increment(1);
+                Err(EngineError::Busy {
+                    retry_after_secs: 10,
+                })
+            }
         }
     }
 

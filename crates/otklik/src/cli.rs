@@ -198,6 +198,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Floods a fresh server process with expensive requests (logins, large
+    /// emails, deeply nested HTML) and reports how each was answered, /healthz
+    /// latency meanwhile and peak memory.
+    Burst {
+        #[arg(long, default_value_t = 500)]
+        logins: usize,
+        #[arg(long, default_value_t = 20)]
+        big_emails: usize,
+        #[arg(long, default_value_t = 20)]
+        html_emails: usize,
+    },
     /// Ingest a generated spool of varied emails into a fresh embedded database and
     /// report messages/s; verifies that none is lost or doubled.
     Email {
@@ -434,6 +445,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench_ui::ui(tickets.max(1), messages.max(1), requests.max(1)).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Burst {
+                    logins,
+                    big_emails,
+                    html_emails,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_burst::burst_all(logins, big_emails, html_emails).await
         }
         Command::Bench {
             command:

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_burst;
 pub mod bench_email;
 pub mod bench_ui;
 pub mod cli;

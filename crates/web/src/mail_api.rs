@@ -103,9 +103,29 @@ pub async fn inbound(
     Auth(p): Auth,
     PathParam(mid): PathParam,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     p.require_admin()?;
+    // A large message takes its slot before its body is read, so a burst of them
+    // waits (or is told to come back) instead of filling memory.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    let _slot = app.engine.cpu.large_message(declared).await?;
+    let body: Bytes = axum::body::to_bytes(body, app.engine.limits.max_email_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!(
+                    "an email may have at most {} bytes",
+                    app.engine.limits.max_email_bytes
+                ),
+            )
+        })?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -141,6 +141,15 @@ impl SmtpHandler for MailboxRouter {
                     from: Some(env.from.as_str()),
                     to: &to,
                 };
+                let _slot = match self.engine.cpu.large_message(data.len()).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return Err(Reject {
+                            permanent: false,
+                            reason: e.to_string(),
+                        });
+                    }
+                };
                 match ingest_raw(&self.engine, &mb, &data, envelope).await {
                     Ok(_) => done.push(mb.id),
                     Err(e) => {
