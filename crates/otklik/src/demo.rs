@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 
 pub const WORKSPACE: &str = "demo";
 pub const OWNER: &str = "admin@demo.test";
-pub const PASSWORD: &str = "demo";
+pub const PASSWORD: &str = "demo-password";
 const CUSTOMERS: usize = 50;
 const TICKETS: usize = 300;
 const DAY: i64 = 24 * 3600 * 1000;

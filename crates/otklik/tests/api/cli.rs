@@ -259,3 +259,51 @@ async fn mail_ingest_takes_a_message_on_stdin_with_mta_exit_codes() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("--mailbox"), "{err}");
 }
+
+/// `serve --demo`, the README's first command: the demo workspace is seeded and
+/// its printed credentials sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_and_its_credentials_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server binary");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    crate::helpers::until("the demo server answers", 120, async || {
+        let r = http.get(format!("{base}/healthz")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(
+            &serde_json::json!({"workspace": otklik::demo::WORKSPACE, "email": otklik::demo::OWNER,
+                                  "password": otklik::demo::PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = login.status();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        status, 200,
+        "the demo owner signs in with the printed password"
+    );
+}
