@@ -349,17 +349,22 @@ impl Engine {
             });
         let given = domain::text::clean_body(msg.text.trim_end());
         // Sanitising is CPU work on anyone's input: it takes a turn off the runtime.
-        let (html, mut text) = self
-            .cpu
-            .run(move || {
-                let html = html.map(|h| ammonia::clean(&h));
-                let text = match &html {
-                    Some(h) if given.trim().is_empty() => crate::tickets::html_to_text(h),
-                    _ => given,
-                };
-                (html, text)
-            })
-            .await?;
+        let (html, mut text) = match html {
+            None => (None, given),
+            Some(h) => {
+                self.cpu
+                    .run(move || {
+                        let html = ammonia::clean(&h);
+                        let text = if given.trim().is_empty() {
+                            crate::tickets::html_to_text(&html)
+                        } else {
+                            given
+                        };
+                        (Some(html), text)
+                    })
+                    .await?
+            }
+        };
         if text.len() > max {
             let mut cut = max.saturating_sub(200);
             while !text.is_char_boundary(cut) {

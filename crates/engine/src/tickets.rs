@@ -216,16 +216,19 @@ impl Engine {
             ));
         }
         let text_given = (!b.text.trim().is_empty()).then(|| domain::text::clean_body(&b.text));
-        // Sanitising is CPU work on client input: it takes a turn off the runtime.
-        let (html, text) = self
-            .cpu
-            .run(move || {
-                let html = html.map(|h| ammonia::clean(&h));
-                let text = text_given
-                    .unwrap_or_else(|| html.as_deref().map(html_to_text).unwrap_or_default());
-                (html, text)
-            })
-            .await?;
+        let (html, text) = match html {
+            None => (None, text_given.unwrap_or_default()),
+            // Sanitising is CPU work on client input: it takes a turn off the runtime.
+            Some(h) => {
+                self.cpu
+                    .run(move || {
+                        let html = ammonia::clean(&h);
+                        let text = text_given.unwrap_or_else(|| html_to_text(&html));
+                        (Some(html), text)
+                    })
+                    .await?
+            }
+        };
         if text.trim().is_empty() && b.attachments.is_empty() {
             return Err(EngineError::invalid(
                 "body",
