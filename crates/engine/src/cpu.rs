@@ -43,7 +43,8 @@ impl CpuGate {
         CpuGate {
             permits: Arc::new(Semaphore::new(permits.max(1))),
             wait,
-            large: Arc::new(Semaphore::new(permits.max(1))),
+            // Half the cores: a large message costs more memory than CPU.
+            large: Arc::new(Semaphore::new((permits / 2).max(1))),
         }
     }
 

@@ -45,7 +45,7 @@ pub struct Inbound {
     /// When the sender says it was sent.
     pub sent_at: Option<Timestamp>,
     /// The message as received, kept byte for byte in the blob store.
-    pub original: Option<Vec<u8>>,
+    pub original: Option<std::sync::Arc<[u8]>>,
     pub content: Content,
 }
 
@@ -299,7 +299,10 @@ impl Engine {
             .original
             .iter()
             .cloned()
-            .chain(kept.iter().map(|a| a.bytes.clone()))
+            .chain(
+                kept.iter()
+                    .map(|a| std::sync::Arc::<[u8]>::from(a.bytes.as_slice())),
+            )
             .map(|b| blobs.put(b));
         let mut shas = futures::future::try_join_all(puts)
             .await
@@ -347,7 +350,13 @@ impl Engine {
                     Some(h)
                 }
             });
-        let given = domain::text::clean_body(msg.text.trim_end());
+        // Text beyond the limit is cut below anyway: clean only what can be kept.
+        let mut end = msg.text.len().min(max + 4);
+        while !msg.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut_early = end < msg.text.len();
+        let given = domain::text::clean_body(msg.text[..end].trim_end());
         // Sanitising is CPU work on anyone's input: it takes a turn off the runtime.
         let (html, mut text) = match html {
             None => (None, given),
@@ -365,8 +374,8 @@ impl Engine {
                     .await?
             }
         };
-        if text.len() > max {
-            let mut cut = max.saturating_sub(200);
+        if text.len() > max || cut_early {
+            let mut cut = max.saturating_sub(200).min(text.len());
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }

@@ -789,7 +789,7 @@ impl Engine {
         let sha256 = self
             .store
             .blobs()
-            .put(bytes)
+            .put(bytes.into())
             .await
             .map_err(StoreError::from)?;
         let a = Attachment {

@@ -104,9 +104,10 @@ impl BlobStore {
     }
 }
 
-/// Blob payloads are plain byte vectors.
+/// Blob payloads are shared byte slices: a large original is written without
+/// another copy of it.
 pub mod bytes_like {
-    pub type Bytes = Vec<u8>;
+    pub type Bytes = std::sync::Arc<[u8]>;
 }
 
 /// Lower-case hex of a digest.

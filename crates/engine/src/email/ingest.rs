@@ -128,7 +128,7 @@ fn normalise(mb: &MailboxConfig, raw: &[u8], email: InboundEmail) -> Inbound {
         external_id,
         global_id: true,
         sent_at: email.date,
-        original: Some(raw.to_vec()),
+        original: Some(std::sync::Arc::from(raw)),
         content,
     }
 }

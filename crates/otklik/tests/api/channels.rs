@@ -61,7 +61,7 @@ fn chat(account: AccountRef, external_id: &str, from: &str, text: &str) -> Inbou
         external_id: external_id.into(),
         global_id: false,
         sent_at: Some(Timestamp::from_millis(1_700_000_000_000)),
-        original: Some(format!("{{\"text\":{text:?}}}").into_bytes()),
+        original: Some(format!("{{\"text\":{text:?}}}").into_bytes().into()),
         content: Content::Message(Box::new(CustomerMessage {
             sender: Sender {
                 handle: from.into(),
