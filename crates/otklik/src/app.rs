@@ -173,6 +173,8 @@ impl Application {
             max_body_bytes: self.config.limits.max_body_bytes,
             secure_cookies: self.config.secure_cookies,
             trusted_proxies: self.config.proxies()?,
+            metrics_token: self.config.metrics_token.clone(),
+            metrics_allow: self.config.metrics_ranges()?,
         };
         let router = web::router(self.engine.clone(), web);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -29,6 +29,10 @@ pub struct Config {
     /// the client. Empty: the connecting address is the client, so behind a proxy
     /// every login would count against the proxy's address.
     pub trusted_proxies: Vec<String>,
+    /// A bearer token `/metrics` asks for; unset: no token needed.
+    pub metrics_token: Option<domain::secret::Secret>,
+    /// Addresses or CIDR ranges `/metrics` answers; empty: any.
+    pub metrics_allow: Vec<String>,
     /// Background job workers on this node; 0 makes it serve HTTP only (other nodes
     /// on the same PostgreSQL run the jobs).
     pub workers: usize,
@@ -122,6 +126,8 @@ impl Default for Config {
             max_write_batch: 256,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
+            metrics_allow: Vec::new(),
             workers: 1,
             consumers: true,
             secret_key: None,
@@ -172,6 +178,16 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_SECURE_COOKIES",
         "secure_cookies",
         "mark session cookies Secure, behind HTTPS [false]",
+    ),
+    (
+        "OTKLIK_METRICS_TOKEN",
+        "metrics_token",
+        "bearer token /metrics asks for [none]",
+    ),
+    (
+        "OTKLIK_METRICS_ALLOW",
+        "metrics_allow",
+        "comma-separated addresses or CIDR ranges /metrics answers [any]",
     ),
     (
         "OTKLIK_TRUSTED_PROXIES",
@@ -245,6 +261,18 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+fn ranges(setting: &str, list: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("{setting}: {p:?} is neither an address nor a CIDR range")
+                })
+        })
+        .collect()
+}
+
 fn env_parse<T: std::str::FromStr>(
     env: &dyn Fn(&str) -> Option<String>,
     name: &str,
@@ -292,6 +320,17 @@ impl Config {
         env_parse(env, "OTKLIK_MAX_CONNECTIONS", &mut c.max_connections)?;
         env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
         env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
+        if let Some(v) = env("OTKLIK_METRICS_TOKEN").filter(|v| !v.is_empty()) {
+            c.metrics_token = Some(v.into());
+        }
+        if let Some(v) = env("OTKLIK_METRICS_ALLOW") {
+            c.metrics_allow = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         if let Some(v) = env("OTKLIK_TRUSTED_PROXIES") {
             c.trusted_proxies = v
                 .split(',')
@@ -348,18 +387,12 @@ impl Config {
 
     /// The trusted proxies, parsed: a bare address is a range of one.
     pub fn proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
-        self.trusted_proxies
-            .iter()
-            .map(|p| {
-                p.parse::<ipnet::IpNet>()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "trusted_proxies: {p:?} is neither an address nor a CIDR range"
-                        )
-                    })
-            })
-            .collect()
+        ranges("trusted_proxies", &self.trusted_proxies)
+    }
+
+    /// The addresses `/metrics` answers.
+    pub fn metrics_ranges(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        ranges("metrics_allow", &self.metrics_allow)
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -376,6 +409,7 @@ impl Config {
             bail!("workers must be 0 to 64");
         }
         self.proxies()?;
+        self.metrics_ranges()?;
         if self.max_write_batch == 0 {
             bail!("max_write_batch must be at least 1");
         }

@@ -35,6 +35,10 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `/metrics` wants `Authorization: Bearer` with this token, when set.
+    pub metrics_token: Option<domain::secret::Secret>,
+    /// `/metrics` answers only clients in these ranges, when any are set.
+    pub metrics_allow: Vec<ipnet::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -43,6 +47,8 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
+            metrics_allow: Vec::new(),
         }
     }
 }
@@ -219,7 +225,35 @@ async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<AppState>) -> Response {
+async fn metrics(
+    State(app): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let c = &app.config;
+    let client = client_addr(peer.ip(), &headers, &c.trusted_proxies);
+    if !c.metrics_allow.is_empty() && !c.metrics_allow.iter().any(|n| n.contains(&client)) {
+        return crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "metrics are not served to this address",
+        )
+        .into_response();
+    }
+    if let Some(token) = &c.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        // Compared by digest, so the comparison's time says nothing of the token.
+        let same = given.is_some_and(|g| {
+            engine::auth::secret_hash(g) == engine::auth::secret_hash(token.expose())
+        });
+        if !same {
+            return crate::error::ApiError::unauthorized("metrics need the metrics token")
+                .into_response();
+        }
+    }
     // Consumer lag is read from the database when asked for, not kept current.
     if let Err(e) = app.engine.consumer_status().await {
         tracing::warn!(error = %e, "reading consumer positions for /metrics failed");

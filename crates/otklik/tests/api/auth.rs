@@ -576,3 +576,44 @@ async fn a_half_sent_request_cannot_hold_a_connection() {
         "a request without its end was answered"
     );
 }
+
+/// `/metrics` can ask for a token and answer only some addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_restricted() {
+    let app = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.metrics_token = Some("metrics-token-1".into());
+        c.metrics_allow = vec!["127.0.0.0/8".into()];
+    })
+    .await
+    .expect("app");
+    let get = |token: Option<&'static str>| {
+        let mut r = app.client.get(app.url("/metrics"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    assert_eq!(get(Some("wrong")).await.unwrap().status(), 401);
+    let ok = get(Some("metrics-token-1")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("otklik_http_requests_total")
+    );
+
+    let elsewhere = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.metrics_allow = vec!["10.0.0.0/8".into()];
+    })
+    .await
+    .expect("app");
+    let r = elsewhere
+        .client
+        .get(elsewhere.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -214,6 +214,23 @@ async fn text_is_stored_clean(app: TestApp) {
         name.ends_with(".pdf") && name.chars().count() == 255,
         "{name}"
     );
+    // A key twice in one object is refused, at any depth.
+    let tid = t["id"].as_str().unwrap();
+    for body in [
+        r#"{"custom_fields": {"size": 1, "size": 2}}"#,
+        r#"{"subject": "a", "subject": "b"}"#,
+    ] {
+        let r = app
+            .client
+            .patch(app.url(&format!("/api/v1/tickets/{tid}")))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+    }
     // `application/jsonfoo` is not JSON.
     let r = app
         .client
