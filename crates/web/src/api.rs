@@ -105,6 +105,15 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T
     }
 }
 
+/// A page size as the API takes it: 1–200 (default 50); anything else is 422,
+/// not silently clamped.
+fn api_limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        Some(n) if !(1..=200).contains(&n) => Err(ApiError::field("limit", "must be 1 to 200")),
+        other => Ok(page_limit(other)),
+    }
+}
+
 // ---------------------------------------------------------------- auth, me
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
@@ -228,9 +237,11 @@ pub async fn patch_workspace(
 // ---------------------------------------------------------------- users, teams
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// 1–200, default 50.
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -242,7 +253,7 @@ pub async fn list_users(
     Auth(p): Auth,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<UserOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let users = app
         .engine
         .users(&p, cursor_id::<UserId>(q.cursor.as_deref())?, Some(limit))
@@ -315,7 +326,7 @@ pub async fn list_teams(
     Auth(p): Auth,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<TeamOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let teams = app
         .engine
         .teams(&p, cursor_id::<TeamId>(q.cursor.as_deref())?, Some(limit))
@@ -484,8 +495,11 @@ fn customer_input(c: &CustomerIn) -> ApiResult<CustomerInput> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// Part of a name or identity.
@@ -498,7 +512,7 @@ pub async fn list_customers(
     Auth(p): Auth,
     Query(q): Query<CustomerQuery>,
 ) -> ApiResult<Json<Page<CustomerOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     if q.q.as_ref().is_some_and(|s| s.len() > 200) {
         return Err(ApiError::field("q", "at most 200 characters"));
     }
@@ -585,7 +599,7 @@ pub async fn customer_timeline(
     PathParam(cid): PathParam,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let items = app
         .engine
         .customer_timeline(
@@ -605,8 +619,11 @@ pub async fn customer_timeline(
 // ---------------------------------------------------------------- tickets
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// Comma-separated statuses.
@@ -668,7 +685,7 @@ pub async fn list_tickets(
     Auth(p): Auth,
     Query(q): Query<TicketQuery>,
 ) -> ApiResult<Json<Page<TicketOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let filter = engine::model::Filter {
         statuses: csv("status", q.status.as_deref(), Status::parse)?,
         priorities: csv("priority", q.priority.as_deref(), Priority::parse)?,
@@ -842,8 +859,11 @@ pub async fn patch_ticket(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AfterQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -855,7 +875,7 @@ pub async fn list_messages(
     PathParam(t): PathParam,
     Query(q): Query<AfterQuery>,
 ) -> ApiResult<Json<Page<MessageOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let items = app
         .engine
         .messages(
@@ -926,8 +946,11 @@ pub async fn create_message(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// A `cursor` from an earlier event or page; omit to start at the beginning.
     pub after: Option<String>,
@@ -940,7 +963,7 @@ pub async fn ticket_events(
     PathParam(t): PathParam,
     Query(q): Query<AfterQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let after = cursor_id::<i64>(q.cursor.as_deref())?.unwrap_or(0);
     let items = app
         .engine
@@ -963,7 +986,7 @@ pub async fn events(
     Auth(p): Auth,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
-    let limit = page_limit(q.limit);
+    let limit = api_limit(q.limit)?;
     let after = match q.after.as_deref() {
         None | Some("") => Cursor::default(),
         Some(s) => Cursor::decode(s)

@@ -33,10 +33,41 @@ impl Modify for Security {
     }
 }
 
+/// Errors are RFC 9457 problems: every 4xx and 5xx body is documented as
+/// `application/problem+json`, the type the server sends.
+struct Problems;
+
+impl Modify for Problems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (code, r) in op.responses.responses.iter_mut() {
+                    let utoipa::openapi::RefOr::T(r) = r else {
+                        continue;
+                    };
+                    if !(code.starts_with('4') || code.starts_with('5')) {
+                        continue;
+                    }
+                    if let Some(c) = r.content.shift_remove("application/json") {
+                        r.content.insert("application/problem+json".into(), c);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Otklik API", description = "Omnichannel customer support: tickets, customers, events."),
-    modifiers(&Security),
+    modifiers(&Security, &Problems),
     security(("bearer" = []), ("session" = [])),
     paths(
         api::login, api::logout, api::change_password, api::me, api::get_workspace, api::patch_workspace,

@@ -617,3 +617,52 @@ async fn metrics_can_be_restricted() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// The OpenAPI document describes what the server does: query parameters as
+/// query, path parameters only where the path has them, every error as a
+/// problem+json body, and every operation with a success response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_consistent() {
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    let doc = app.get("/api/v1/openapi.json").await.expect(200);
+    let mut problems = Vec::new();
+    let mut ops = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            ops += 1;
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap_or_default();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                if (p["in"] == "path") != in_path {
+                    problems.push(format!(
+                        "{method} {path}: parameter {name} is in {}",
+                        p["in"]
+                    ));
+                }
+            }
+            let responses = op["responses"].as_object().expect("responses");
+            if !responses.keys().any(|c| c.starts_with('2')) {
+                problems.push(format!("{method} {path}: no success response"));
+            }
+            for (code, r) in responses {
+                if !(code.starts_with('4') || code.starts_with('5')) {
+                    continue;
+                }
+                for ct in r["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    if ct != "application/problem+json" {
+                        problems.push(format!("{method} {path} {code}: {ct}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(ops >= 40, "only {ops} operations");
+    assert!(problems.is_empty(), "{problems:#?}");
+}

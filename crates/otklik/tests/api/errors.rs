@@ -231,6 +231,16 @@ async fn text_is_stored_clean(app: TestApp) {
             .unwrap();
         assert_eq!(r.status(), 422, "{body}");
     }
+    // Page sizes outside 1–200 are refused, not clamped.
+    for bad in ["0", "-5", "201", "1000000"] {
+        app.get(&format!("/api/v1/tickets?limit={bad}"))
+            .await
+            .problem(422);
+        app.get(&format!("/api/v1/customers?limit={bad}"))
+            .await
+            .problem(422);
+    }
+    app.get("/api/v1/tickets?limit=200").await.expect(200);
     // `application/jsonfoo` is not JSON.
     let r = app
         .client
