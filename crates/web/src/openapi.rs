@@ -48,6 +48,7 @@ impl Modify for Problems {
                 &mut item.patch,
             ];
             for op in ops.into_iter().flatten() {
+                add_common_errors(op);
                 for (code, r) in op.responses.responses.iter_mut() {
                     let utoipa::openapi::RefOr::T(r) = r else {
                         continue;
@@ -61,6 +62,52 @@ impl Modify for Problems {
                 }
             }
         }
+    }
+}
+
+/// The errors any operation can answer, from the layers every request passes:
+/// a malformed query or body (400), no or a bad credential (401), a role that
+/// may not (403), invalid input (422); with a path parameter, an unknown object
+/// (404); with a body, one too large (413) or of another type (415), and a full
+/// CPU gate (503). Added where a handler's own list does not name them.
+fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let has_path_param = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Path);
+    let has_body = op.request_body.is_some();
+    let mut codes = vec![
+        ("400", "Malformed request"),
+        ("401", "Not signed in, or an unknown or revoked token"),
+        ("403", "The caller's role does not allow this"),
+        ("422", "Invalid input"),
+    ];
+    if has_path_param {
+        codes.push(("404", "No such object in the caller's workspace"));
+    }
+    if has_body {
+        codes.push(("413", "The body is larger than the limit"));
+        codes.push(("415", "The body is not of the documented media type"));
+        codes.push(("503", "The server is busy; see Retry-After"));
+    }
+    for (code, description) in codes {
+        if op.responses.responses.contains_key(code) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        op.responses
+            .responses
+            .insert(code.to_owned(), utoipa::openapi::RefOr::T(response));
     }
 }
 
