@@ -244,6 +244,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub cursor: Option<String>,
 }
 
@@ -501,6 +502,8 @@ pub struct CustomerQuery {
     /// Items per page: 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub cursor: Option<String>,
     /// Part of a name or identity.
     pub q: Option<String>,
@@ -625,6 +628,8 @@ pub struct TicketQuery {
     /// Items per page: 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub cursor: Option<String>,
     /// Comma-separated statuses.
     pub status: Option<String>,
@@ -865,6 +870,8 @@ pub struct AfterQuery {
     /// Items per page: 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub cursor: Option<String>,
 }
 
@@ -953,6 +960,7 @@ pub struct EventsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// A `cursor` from an earlier event or page; omit to start at the beginning.
+    #[param(pattern = r"^[0-9]{1,19}(\.[0-9]{1,19})?$")]
     pub after: Option<String>,
 }
 
