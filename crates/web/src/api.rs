@@ -960,7 +960,7 @@ pub struct EventsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// A `cursor` from an earlier event or page; omit to start at the beginning.
-    #[param(pattern = r"^[0-9]{1,19}(\.[0-9]{1,19})?$")]
+    #[param(pattern = r"^([0-9]{1,19}(\.[0-9]{1,19})?)?$")]
     pub after: Option<String>,
 }
 

@@ -119,12 +119,20 @@ pub struct MeOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserIn {
+    #[schema(
+        min_length = 5,
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+    )]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(schema_with = role_schema)]
     pub role: Option<domain::user::Role>,
     /// Optional: a user without a password signs in once one is set.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
+    #[schema(minimum = 1, maximum = 3)]
     pub tier: Option<i64>,
     #[serde(default)]
     pub languages: Vec<String>,
@@ -132,19 +140,23 @@ pub struct CreateUserIn {
     pub skills: Vec<String>,
     #[serde(default)]
     pub team_ids: Vec<Uuid>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub capacity: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUserIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(schema_with = role_schema)]
     pub role: Option<domain::user::Role>,
+    #[schema(minimum = 1, maximum = 3)]
     pub tier: Option<i64>,
     pub languages: Option<Vec<String>>,
     pub skills: Option<Vec<String>>,
     pub team_ids: Option<Vec<Uuid>>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub capacity: Option<i64>,
     pub presence: Option<String>,
     pub active: Option<bool>,
@@ -177,14 +189,18 @@ impl From<Team> for TeamOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamIn {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(minimum = 1, maximum = 3)]
     pub tier: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTeamIn {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(minimum = 1, maximum = 3)]
     pub tier: Option<i64>,
 }
 
@@ -193,6 +209,7 @@ pub struct PatchTeamIn {
 pub struct IdentityIo {
     #[schema(schema_with = identity_kind_schema)]
     pub kind: domain::identity::IdentityKind,
+    #[schema(min_length = 1, max_length = 255)]
     pub value: String,
 }
 
@@ -235,16 +252,30 @@ impl From<Customer> for CustomerOut {
 #[derive(Deserialize, ToSchema, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub language: Option<String>,
+    #[schema(
+        min_length = 5,
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+    )]
     pub email: Option<String>,
+    #[schema(min_length = 1, max_length = 32)]
     pub phone: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub telegram: Option<String>,
+    #[schema(min_length = 1, max_length = 32)]
     pub whatsapp: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub vk: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub facebook: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub instagram: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub viber: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     pub external: Option<String>,
     #[serde(default)]
     pub identities: Vec<IdentityIo>,
@@ -253,6 +284,7 @@ pub struct CustomerIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchCustomerIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub language: Option<Option<String>>,
@@ -596,6 +628,7 @@ pub struct CreatedTokenOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenIn {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Defaults to the caller.
     pub user_id: Option<Uuid>,
@@ -630,6 +663,7 @@ impl From<Field> for FieldOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFieldIn {
+    #[schema(pattern = r"^[a-z][a-z0-9_]{0,63}$")]
     pub key: String,
     pub label: String,
     #[schema(schema_with = field_type_schema)]
@@ -661,7 +695,9 @@ pub struct LoginOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 

@@ -67,8 +67,8 @@ impl Modify for Problems {
 
 /// The errors any operation can answer, from the layers every request passes:
 /// a malformed query or body (400), no or a bad credential (401), a role that
-/// may not (403), invalid input (422); with a path parameter, an unknown object
-/// (404); with a body, one too large (413) or of another type (415), and a full
+/// may not (403), invalid input (422); with a path parameter or a body, an
+/// unknown object (404); with a body, one too large (413) or of another type (415), and a full
 /// CPU gate (503). Added where a handler's own list does not name them.
 fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -84,8 +84,11 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         ("403", "The caller's role does not allow this"),
         ("422", "Invalid input"),
     ];
-    if has_path_param {
-        codes.push(("404", "No such object in the caller's workspace"));
+    if has_path_param || has_body {
+        codes.push((
+            "404",
+            "An object the path or body names is not in the caller's workspace",
+        ));
     }
     if has_body {
         codes.push(("413", "The body is larger than the limit"));
