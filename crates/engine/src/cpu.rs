@@ -119,13 +119,14 @@ pub fn html_too_deep(html: &str, max: usize) -> bool {
             i += 1;
             continue;
         }
-        let name = html[start..start + name_len].to_ascii_lowercase();
+        let name = &html[start..start + name_len];
         let end = b[start..]
             .iter()
             .position(|c| *c == b'>')
             .map_or(b.len(), |p| start + p);
         let self_closing = end > 0 && b.get(end - 1) == Some(&b'/');
-        if !NOT_NESTING.contains(&name.as_str()) && !self_closing {
+        let nests = !NOT_NESTING.iter().any(|t| t.eq_ignore_ascii_case(name));
+        if nests && !self_closing {
             if closing {
                 depth = depth.saturating_sub(1);
             } else {

@@ -56,7 +56,10 @@ pub(crate) async fn resolve(
                     .filter(|n| !domain::text::clean_line(n).is_empty())
                 {
                     Some(n) => normalize_name(n)?,
-                    None => normalize_name(input.identities.first().map_or("", |i| i.value()))?,
+                    None => {
+                        let handle = input.identities.first().map_or("", |i| i.value());
+                        normalize_name(&handle.chars().take(200).collect::<String>())?
+                    }
                 },
                 language: input
                     .language

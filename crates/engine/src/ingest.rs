@@ -14,7 +14,7 @@ use crate::customers::{CustomerInput, resolve};
 use crate::tickets::{customer_wrote, emit_created, insert_message, new_ticket};
 use crate::{Engine, EngineError};
 use domain::Timestamp;
-use domain::event::{Actor, EventData};
+use domain::event::Actor;
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::*;
@@ -564,13 +564,16 @@ async fn ingest_tx(
         return Ok(nothing(outcome, None));
     };
     let input = CustomerInput {
-        // A display name of nothing but spaces or control characters is none.
+        // Whatever a sender calls themselves must not cost the message: a blank
+        // name is none (the customer is then called by their handle), a long one
+        // is shortened.
         name: msg
             .sender
             .name
-            .clone()
-            .filter(|n| !domain::text::clean_line(n).is_empty())
-            .or_else(|| Some(msg.sender.handle.clone())),
+            .as_deref()
+            .map(domain::text::clean_line)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(200).collect()),
         language: None,
         identities: vec![identity],
     };
@@ -682,21 +685,8 @@ pub(crate) async fn apply_report(
     let Some(m) = reported_message(tx, ws, report).await? else {
         return Ok(None);
     };
-    if let Some(state) = report.state
-        && m.delivery_state.is_some_and(|s| s.can_become(state))
-    {
-        tickets::set_delivery(tx, ws, m.id, state, report.reason.as_deref()).await?;
-        tx.emit(
-            ws,
-            Actor::System,
-            EventData::DeliveryChanged {
-                ticket_id: m.ticket_id,
-                message_id: m.id,
-                state,
-                error: report.reason.clone(),
-            },
-        )
-        .await?;
+    if let Some(state) = report.state {
+        crate::outbound::advance_delivery(tx, &m, state, report.reason.clone()).await?;
     }
     Ok(Some(m.ticket_id))
 }

@@ -12,7 +12,7 @@
 
 use crate::{Engine, EngineError};
 use domain::Timestamp;
-use domain::ticket::{AuthorKind, Channel, Visibility};
+use domain::ticket::{AuthorKind, Channel, DeliveryState, Visibility};
 use futures::future::BoxFuture;
 use store::tickets::{Message, Ticket};
 
@@ -106,6 +106,39 @@ pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
         | Channel::Viber
         | Channel::Phone => Box::new(NotConnected(channel)),
     }
+}
+
+/// Moves an outbound message's delivery state inside `tx`, with its event, when
+/// the new state may follow the current one (a retry may keep it queued with a
+/// new reason). Messages that are not outbound have no state and never move.
+/// The one place delivery states change: the worker's results and later reports
+/// both come through here.
+pub(crate) async fn advance_delivery(
+    tx: &mut store::Tx,
+    m: &Message,
+    state: DeliveryState,
+    error: Option<String>,
+) -> Result<bool, EngineError> {
+    let moves = match m.delivery_state {
+        None => false,
+        Some(c) => c.can_become(state) || (c == state && state == DeliveryState::Queued),
+    };
+    if moves {
+        let ws = m.workspace_id;
+        store::tickets::set_delivery(tx, ws, m.id, state, error.as_deref()).await?;
+        tx.emit(
+            ws,
+            domain::event::Actor::System,
+            domain::event::EventData::DeliveryChanged {
+                ticket_id: m.ticket_id,
+                message_id: m.id,
+                state,
+                error,
+            },
+        )
+        .await?;
+    }
+    Ok(moves)
 }
 
 /// Why a message may not leave.

@@ -238,19 +238,20 @@ pub async fn held_ticket(
     Json(b): Json<HeldTicketIn>,
 ) -> ApiResult<Response> {
     let (mailbox, held) = (id(&mid)?, id(&hid)?);
-    let address = domain::identity::EmailAddress::parse(&b.customer.email)
-        .map_err(|e| ApiError::field("customer.email", e.to_string()))?;
-    // The admin names the sender the message did not.
-    let customer = engine::email::Address {
-        name: b.customer.name.filter(|n| !n.trim().is_empty()),
-        address: address.as_str().to_owned(),
-    };
-    let r = channels::email::inbound::ticket_held(&app.engine, &p, mailbox, held, customer)
-        .await
-        .map_err(|e| match e {
-            IngestError::Unreadable(e) => ApiError::field("held_id", e.to_string()),
-            IngestError::Engine(e) => e.into(),
-        })?;
+    let c = &b.customer;
+    let r = channels::email::inbound::ticket_held(
+        &app.engine,
+        &p,
+        mailbox,
+        held,
+        &c.email,
+        c.name.as_deref(),
+    )
+    .await
+    .map_err(|e| match e {
+        IngestError::Unreadable(e) => ApiError::field("held_id", e.to_string()),
+        IngestError::Engine(e) => e.into(),
+    })?;
     let Some(ticket) = r.ticket_id else {
         return Err(ApiError::field(
             "customer.email",

@@ -76,8 +76,19 @@ pub async fn ticket_held(
     p: &engine::Principal,
     mailbox: domain::ids::MailboxId,
     held: domain::ids::HeldId,
-    customer: engine::email::Address,
+    email: &str,
+    name: Option<&str>,
 ) -> Result<Ingested, IngestError> {
+    let address = domain::identity::EmailAddress::parse(email)
+        .map_err(|e| EngineError::invalid("customer.email", e.to_string()))?;
+    // The admin names the sender the message did not.
+    let customer = engine::email::Address {
+        name: name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
+        address: address.as_str().to_owned(),
+    };
     let (_, raw) = engine.held_message(p, mailbox, held).await?;
     let mb = engine.mailbox_config(p.workspace_id, mailbox).await?;
     let owned = raw.clone();

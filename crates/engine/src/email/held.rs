@@ -18,8 +18,12 @@ impl Engine {
         mailbox: MailboxId,
     ) -> Result<Vec<Held>, EngineError> {
         p.require_admin()?;
-        self.mailbox_config(p.workspace_id, mailbox).await?;
         let mut c = self.store.read().await?;
+        // An id of another workspace, or of another kind of account, is unknown.
+        channels::get(&mut c.conn(), p.workspace_id, mailbox)
+            .await?
+            .filter(|a| a.kind == domain::ticket::Channel::Email)
+            .ok_or(EngineError::NotFound)?;
         Ok(channels::list_held(&mut c.conn(), p.workspace_id, mailbox, MAX_LISTED).await?)
     }
 

@@ -183,22 +183,21 @@ impl Engine {
         attempt: i64,
     ) -> Result<Delivery, EngineError> {
         let ws = ticket.workspace_id;
-        let (records, mailboxes) = {
+        let (records, mailboxes, from_customer) = {
             let mut c = self.store.read().await?;
             let r = channels::ticket_records(&mut c.conn(), ws, ticket.id, 200).await?;
             let all = channels::list(&mut c.conn(), ws, Channel::Email).await?;
-            (r, all)
-        };
-        // Replies answer the ticket's own customer: a stranger who wrote in on the
-        // thread (a guessed or forwarded Message-ID) never becomes the recipient.
-        let from_customer = {
-            let mut c = self.store.read().await?;
-            match tickets::last_from_customer(&mut c.conn(), ws, ticket.id, ticket.customer_id)
-                .await?
-            {
+            // Replies answer the ticket's own customer: a stranger who wrote in on
+            // the thread (a guessed or forwarded Message-ID) never becomes the
+            // recipient.
+            let last =
+                tickets::last_from_customer(&mut c.conn(), ws, ticket.id, ticket.customer_id)
+                    .await?;
+            let rec = match last {
                 Some(m) => channels::message_record(&mut c.conn(), ws, m.id, "in").await?,
                 None => None,
-            }
+            };
+            (r, all, rec)
         };
         let last_in = from_customer.as_ref();
         let chosen = m
@@ -465,34 +464,14 @@ impl Engine {
         state: DeliveryState,
         error: Option<String>,
     ) -> Result<(), EngineError> {
-        let (mid, tid) = (m.id, m.ticket_id);
+        let mid = m.id;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let current = tickets::message(&mut tx.conn(), ws, mid)
-                        .await?
-                        .and_then(|m| m.delivery_state);
-                    let moves = match current {
-                        None => true,
-                        Some(c) => {
-                            c.can_become(state) || (c == state && state == DeliveryState::Queued)
-                        }
-                    };
-                    if !moves {
-                        return Ok(());
+                    // Re-read: a report may have moved it since the caller looked.
+                    if let Some(m) = tickets::message(&mut tx.conn(), ws, mid).await? {
+                        crate::outbound::advance_delivery(tx, &m, state, error).await?;
                     }
-                    tickets::set_delivery(tx, ws, mid, state, error.as_deref()).await?;
-                    tx.emit(
-                        ws,
-                        Actor::System,
-                        EventData::DeliveryChanged {
-                            ticket_id: tid,
-                            message_id: mid,
-                            state,
-                            error,
-                        },
-                    )
-                    .await?;
                     Ok::<_, EngineError>(())
                 })
             })

@@ -110,6 +110,18 @@ pub async fn mailbox(app: &TestApp, address: &str, sink: &Sink) -> String {
     m["id"].as_str().unwrap().to_owned()
 }
 
+/// A mailbox as [`mailbox`] makes it, without automatic acknowledgements.
+pub async fn quiet_mailbox(app: &TestApp, address: &str, sink: &Sink) -> String {
+    let mb = mailbox(app, address, sink).await;
+    app.patch(
+        &format!("/api/v1/channels/email/{mb}"),
+        json!({"settings": {"auto_ack": {"enabled": false}}}),
+    )
+    .await
+    .expect(200);
+    mb
+}
+
 pub async fn pipe(app: &TestApp, mailbox: &str, raw: &[u8]) -> Value {
     app.raw(
         "POST",
@@ -618,13 +630,7 @@ async fn replies_thread_by_headers_token_and_subject(app: TestApp) {
 
 async fn agent_replies_leave_by_smtp_threaded_and_bounces_mark_them_failed(app: TestApp) {
     let sink = Sink::start().await;
-    let mb = mailbox(&app, "help@shop.example", &sink).await;
-    app.patch(
-        &format!("/api/v1/channels/email/{mb}"),
-        json!({"settings": {"auto_ack": {"enabled": false}}}),
-    )
-    .await
-    .expect(200);
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
     let first = pipe(
         &app,
         &mb,
@@ -1091,13 +1097,7 @@ async fn smtp_receiver_acknowledges_only_after_commit(app: TestApp) {
 
 async fn delivery_failures_retry_then_fail_visibly(app: TestApp) {
     let sink = Sink::start().await;
-    let mb = mailbox(&app, "help@shop.example", &sink).await;
-    app.patch(
-        &format!("/api/v1/channels/email/{mb}"),
-        json!({"settings": {"auto_ack": {"enabled": false}}}),
-    )
-    .await
-    .expect(200);
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
     let r = pipe(
         &app,
         &mb,
@@ -1191,13 +1191,7 @@ on_both!(
 /// still goes to the customer alone until an agent copies the stranger in.
 async fn a_stranger_who_threads_in_never_receives_the_reply(app: TestApp) {
     let sink = Sink::start().await;
-    let mb = mailbox(&app, "help@shop.example", &sink).await;
-    app.patch(
-        &format!("/api/v1/channels/email/{mb}"),
-        json!({"settings": {"auto_ack": {"enabled": false}}}),
-    )
-    .await
-    .expect(200);
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
     let first = pipe(
         &app,
         &mb,
@@ -1334,6 +1328,15 @@ async fn no_accepted_mail_goes_invisible(app: TestApp) {
     assert_eq!(c["name"], "Анна Петрова");
     assert!(c.to_string().contains("anna@example.com"), "{c}");
     assert_eq!(t["subject"], "Заказ 1042");
+    // A display name longer than a name may be is shortened, not a refusal.
+    let long = format!("From: {} <long@example.com>\r\n", "Я".repeat(300));
+    let r = pipe(
+        &app,
+        &mb,
+        format!("{long}To: help@shop.example\r\nSubject: long\r\nMessage-ID: <long1@example.com>\r\n\r\nhi\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r["outcome"], "ticket", "{r}");
     // No From at all, but the delivering server wrote Return-Path.
     let r = pipe(
         &app,

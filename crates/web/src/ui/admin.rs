@@ -645,18 +645,19 @@ async fn ticket_held(
     admin_only(ctx)?;
     let (mailbox, held) = held_ids(ctx, &id, &held)?;
     let email = f.text("email").unwrap_or_default();
-    let address = domain::identity::EmailAddress::parse(email)
-        .map_err(|e| UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr, e.to_string()))?;
-    let customer = engine::email::Address {
-        name: f.text("name").map(str::to_owned),
-        address: address.as_str().to_owned(),
-    };
-    let r = channels::email::inbound::ticket_held(&app.engine, &ctx.p, mailbox, held, customer)
-        .await
-        .map_err(|e| match e {
-            channels::email::inbound::IngestError::Engine(e) => UiError::engine(e, ctx.tr),
-            other => UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr, other.to_string()),
-        })?;
+    let r = channels::email::inbound::ticket_held(
+        &app.engine,
+        &ctx.p,
+        mailbox,
+        held,
+        email,
+        f.text("name"),
+    )
+    .await
+    .map_err(|e| match e {
+        channels::email::inbound::IngestError::Engine(e) => UiError::engine(e, ctx.tr),
+        other => UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr, other.to_string()),
+    })?;
     let Some(ticket) = r.ticket_id else {
         return Err(UiError::Status(
             StatusCode::UNPROCESSABLE_ENTITY,
