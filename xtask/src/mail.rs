@@ -61,7 +61,7 @@ fn ensure_installed() -> Result<()> {
 
 /// xtask is a plain synchronous program with no async runtime to block.
 #[allow(clippy::disallowed_methods)]
-fn pause(ms: u64) {
+pub(crate) fn pause(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 

@@ -1,9 +1,11 @@
 //! Developer and CI automation for the Otklik workspace (the "xtask" pattern).
 //!
-//! `cargo xtask ci` runs every check CI runs (formatting, clippy, and the test
-//! suite against a throwaway PostgreSQL cluster); `cargo xtask pg` starts such
-//! a cluster for local use. Run `cargo xtask help` for usage.
+//! `cargo xtask ci` runs every check CI runs (formatting, clippy, the test suite
+//! against a throwaway PostgreSQL cluster and mail server, and the API contract
+//! run with schemathesis); `cargo xtask pg` starts such a cluster for local use.
+//! Run `cargo xtask help` for usage.
 
+mod contract;
 mod mail;
 
 use std::env;
@@ -17,7 +19,9 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  ci                run every check (fmt, clippy, tests against PostgreSQL); used by CI
+  ci                run every check (fmt, clippy, tests against PostgreSQL, the API
+                    contract with schemathesis); used by CI
+  contract          only the API contract run: schemathesis against a fresh server
   pg [-- CMD...]    start a throwaway PostgreSQL cluster and run CMD with
                     OTKLIK_TEST_PG_URL set; without CMD, only self-check it
   mail [-- CMD...]  start a throwaway Postfix + Dovecot on loopback and run CMD
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("contract") => contract::check(),
         Some("pg") => pg(&args[1..]),
         Some("mail") => mail_cmd(&args[1..]),
         None | Some("help" | "-h" | "--help") => {
@@ -158,9 +163,10 @@ fn ci() -> Result<()> {
         );
     }
     tests?;
+    step(&mut log, "API contract (schemathesis)", contract::check)?;
     println!("\n==> summary");
     for (name, took) in &log {
-        println!("    {name:<20} {:>7.1}s", took.as_secs_f64());
+        println!("    {name:<28} {:>7.1}s", took.as_secs_f64());
     }
     println!("all checks passed in {:.1}s", total.elapsed().as_secs_f64());
     Ok(())

@@ -25,20 +25,29 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let s = raw.trim().to_lowercase();
+        // Lengths are counted in characters before lower-casing, as the API's
+        // schema states them.
+        let t = raw.trim();
         let bad = |m: &str| {
             Err(DomainError::invalid(
                 "email",
                 format!("{raw:?} is not an e-mail address: {m}"),
             ))
         };
-        if s.len() > 254 {
+        if t.chars().count() > 254 {
             return bad("longer than 254 characters");
         }
-        let Some((local, domain)) = s.rsplit_once('@') else {
+        let Some((local, _)) = t.split_once('@') else {
             return bad("no @");
         };
-        if local.is_empty() || local.len() > 64 {
+        if local.is_empty() || local.chars().count() > 64 {
+            return bad("the part before @ must have 1 to 64 characters");
+        }
+        let s = t.to_lowercase();
+        let Some((local, domain)) = s.split_once('@') else {
+            return bad("no @");
+        };
+        if local.is_empty() {
             return bad("the part before @ must have 1 to 64 characters");
         }
         if domain.is_empty()

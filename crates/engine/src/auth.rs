@@ -34,7 +34,8 @@ const MAX_KEYS: usize = 100_000;
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// The one password policy, for every way a password is set.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// At most 1 KiB of UTF-8, so that hashing cost stays bounded.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Attempts of one key within the window: each an instant and a ticket number,
 /// so one attempt's reservation can be taken back.
@@ -177,7 +178,7 @@ impl AuthState {
     }
 }
 
-/// The one password policy: 8 characters or more, at most 1024 bytes.
+/// The one password policy: 8 to 256 characters.
 pub fn check_password(field: &str, password: &str) -> Result<(), EngineError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(EngineError::invalid(
@@ -185,10 +186,10 @@ pub fn check_password(field: &str, password: &str) -> Result<(), EngineError> {
             format!("must have at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(EngineError::invalid(
             field,
-            format!("must have at most {MAX_PASSWORD_BYTES} bytes"),
+            format!("must have at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
     Ok(())
@@ -437,10 +438,7 @@ impl Engine {
             None => false,
         };
         if !ok {
-            return Err(EngineError::invalid(
-                "current_password",
-                "is not the current password",
-            ));
+            return Err(EngineError::WrongPassword);
         }
         self.auth.forgive(reservation);
         let new = new.to_owned();

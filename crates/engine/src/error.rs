@@ -8,14 +8,23 @@ pub enum EngineError {
     /// Absent, or in another workspace: the two are never distinguished.
     #[error("not found")]
     NotFound,
+    /// An object the request refers to (a team, an assignee, an attachment) is
+    /// absent or in another workspace: field → what is missing.
+    #[error("{0}: {1}")]
+    Unknown(String, String),
     #[error("not allowed: {0}")]
     Forbidden(String),
     #[error("unauthorized")]
     Unauthorized,
+    /// A password the caller had to confirm (the current one, when changing it)
+    /// was wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     /// Bad input: field → message.
     #[error("invalid input")]
     Invalid(Vec<(String, String)>),
-    /// A rule refused a well-formed request (e.g. a status transition).
+    /// A rule refused a well-formed request because of the state it is in (a
+    /// status transition, a merged customer, the last owner).
     #[error("{0}")]
     Rule(String),
     #[error("conflict: {0}")]

@@ -10,6 +10,11 @@ use store::events;
 use tokio::sync::broadcast;
 
 impl Engine {
+    /// How the caller's workspace spells event positions (ids and cursors).
+    pub fn cursors(&self, p: &Principal) -> crate::cursor::CursorCodec {
+        crate::cursor::CursorCodec::new(&self.secret, p.workspace_id)
+    }
+
     /// The workspace's events after `after`, in commit order. The stream shows every
     /// change to users, tokens and mailboxes, so it is for owners and admins, and
     /// for integrations through an API token made for one of them; an agent's or

@@ -13,10 +13,12 @@
 pub mod auth;
 pub mod consumers;
 pub mod cpu;
+pub mod cursor;
 pub mod customers;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;
 pub mod model;

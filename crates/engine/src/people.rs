@@ -194,7 +194,7 @@ impl Engine {
                         .await
                         .map_err(|e| match e {
                             StoreError::NotFound => {
-                                EngineError::invalid("team_ids", "unknown team")
+                                EngineError::Unknown("team_ids".into(), "no such team".into())
                             }
                             e => e.into(),
                         })?;
@@ -325,7 +325,7 @@ impl Engine {
                             .await
                             .map_err(|e| match e {
                                 StoreError::NotFound => {
-                                    EngineError::invalid("team_ids", "unknown team")
+                                    EngineError::Unknown("team_ids".into(), "no such team".into())
                                 }
                                 e => e.into(),
                             })?;
@@ -370,11 +370,11 @@ impl Engine {
     }
 
     fn team_name(name: &str) -> Result<String, EngineError> {
-        let n = name.trim();
+        let n = domain::text::clean_line(name);
         if n.is_empty() || n.chars().count() > 100 {
             return Err(EngineError::invalid("name", "1 to 100 characters"));
         }
-        Ok(n.to_owned())
+        Ok(n)
     }
 
     pub async fn create_team(
@@ -470,7 +470,7 @@ impl Engine {
             p.require_admin()?;
         }
         self.user(p, user).await?;
-        let name = name.trim();
+        let name = &domain::text::clean_line(name);
         if name.is_empty() || name.chars().count() > 100 {
             return Err(EngineError::invalid("name", "1 to 100 characters"));
         }
@@ -556,8 +556,12 @@ impl Engine {
     ) -> Result<Field, EngineError> {
         p.require_admin()?;
         validate_key(key)?;
+        let options: Vec<String> = options
+            .iter()
+            .map(|o| domain::text::clean_line(o))
+            .collect();
         validate_options(field_type, &options)?;
-        let label = label.trim();
+        let label = &domain::text::clean_line(label);
         if label.is_empty() || label.chars().count() > 200 {
             return Err(EngineError::invalid("label", "1 to 200 characters"));
         }

@@ -147,11 +147,9 @@ pub struct Posted {
 }
 
 fn category(raw: Option<&str>) -> Result<Option<String>, EngineError> {
-    match raw.map(str::trim) {
+    match raw.map(domain::text::clean_line).as_deref() {
         None | Some("") => Ok(None),
-        Some(c) if c.chars().count() <= 100 && !c.chars().any(char::is_control) => {
-            Ok(Some(c.to_owned()))
-        }
+        Some(c) if c.chars().count() <= 100 => Ok(Some(c.to_owned())),
         Some(_) => Err(EngineError::invalid("category", "at most 100 characters")),
     }
 }
@@ -159,12 +157,14 @@ fn category(raw: Option<&str>) -> Result<Option<String>, EngineError> {
 fn external_id(raw: Option<&str>) -> Result<Option<String>, EngineError> {
     match raw {
         None => Ok(None),
-        Some(s) if !s.is_empty() && s.len() <= 998 && !s.chars().any(char::is_control) => {
+        Some(s)
+            if !s.is_empty() && s.chars().count() <= 998 && !s.chars().any(char::is_control) =>
+        {
             Ok(Some(s.to_owned()))
         }
         Some(_) => Err(EngineError::invalid(
             "external_id",
-            "1 to 998 bytes, no control characters",
+            "1 to 998 characters, no control characters",
         )),
     }
 }
@@ -471,7 +471,12 @@ impl Engine {
                         let customer_id = match &n.customer {
                             CustomerRef::Id(id) => {
                                 let c = customers::get(&mut tx.conn(), ws, *id).await?.ok_or_else(
-                                    || EngineError::invalid("customer_id", "unknown customer"),
+                                    || {
+                                        EngineError::Unknown(
+                                            "customer_id".into(),
+                                            "no such customer".into(),
+                                        )
+                                    },
                                 )?;
                                 c.merged_into.unwrap_or(c.id)
                             }
@@ -978,9 +983,10 @@ pub(crate) async fn insert_message(
     tickets::link_attachments(tx, m.workspace_id, m.id, attachments)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => {
-                EngineError::invalid("attachments", "unknown or already used attachment id")
-            }
+            StoreError::NotFound => EngineError::Unknown(
+                "attachments".into(),
+                "no such attachment waiting to be sent (unknown, or already on a message)".into(),
+            ),
             e => e.into(),
         })?;
     if !attachments.is_empty() {
@@ -1040,10 +1046,15 @@ async fn check_assignment(
     if let Some(a) = assignee {
         match people::user_by_id(&mut tx.conn(), ws, a).await? {
             Some(u) if u.active => {}
-            _ => {
-                return Err(EngineError::invalid(
-                    "assignee_id",
-                    "unknown or inactive user",
+            Some(_) => {
+                return Err(EngineError::Rule(
+                    "assignee_id: the user is deactivated".into(),
+                ));
+            }
+            None => {
+                return Err(EngineError::Unknown(
+                    "assignee_id".into(),
+                    "no such user".into(),
                 ));
             }
         }
@@ -1051,7 +1062,10 @@ async fn check_assignment(
     if let Some(t) = team
         && people::team_by_id(&mut tx.conn(), ws, t).await?.is_none()
     {
-        return Err(EngineError::invalid("team_id", "unknown team"));
+        return Err(EngineError::Unknown(
+            "team_id".into(),
+            "no such team".into(),
+        ));
     }
     Ok(())
 }
@@ -1070,10 +1084,12 @@ async fn validate_fields(
     let mut errors = Vec::new();
     for (k, v) in patch {
         match defs.iter().find(|d| &d.key == k) {
-            None => errors.push((
-                format!("custom_fields.{k}"),
-                "no such custom field".to_owned(),
-            )),
+            None => {
+                return Err(EngineError::Unknown(
+                    format!("custom_fields.{k}"),
+                    "no such custom field".to_owned(),
+                ));
+            }
             Some(d) => match d.def().validate(v) {
                 Ok(Value::Null) => {
                     out.remove(k);

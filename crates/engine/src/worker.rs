@@ -149,10 +149,27 @@ impl Worker {
     }
 
     /// Runs jobs until `shutdown` turns true; idles briefly when the queue is empty.
+    /// Once an hour (and a minute after starting) it also does the housekeeping.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let hour = std::time::Duration::from_secs(3600);
+        let mut next_housekeeping =
+            tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if tokio::time::Instant::now() >= next_housekeeping {
+                next_housekeeping += hour;
+                if let Err(e) = self
+                    .engine
+                    .collect_unattached(
+                        crate::housekeeping::UNATTACHED_TTL,
+                        crate::housekeeping::BLOB_GRACE,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, "housekeeping failed; trying again in an hour");
+                }
             }
             let idle = match self.run_once().await {
                 Ok(0) => true,

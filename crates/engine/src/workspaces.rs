@@ -190,7 +190,7 @@ impl Engine {
         p.require_admin()?;
         let mut w = self.workspace(p).await?;
         if let Some(d) = patch.display_name {
-            let d = d.trim().to_owned();
+            let d = domain::text::clean_line(&d);
             if d.is_empty() || d.chars().count() > 200 {
                 return Err(EngineError::invalid("display_name", "1 to 200 characters"));
             }

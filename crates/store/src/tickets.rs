@@ -723,6 +723,35 @@ pub async fn insert_attachment(tx: &mut Tx, a: &Attachment) -> Result<(), StoreE
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+/// Deletes up to `limit` uploads that no message took, made before `before` (any
+/// workspace: this is housekeeping); returns the SHA-256 of each one's bytes.
+pub async fn delete_unattached(
+    tx: &mut Tx,
+    before: domain::Timestamp,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let q = query(
+        "DELETE FROM attachments WHERE id IN \
+         (SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1 LIMIT $2) \
+         RETURNING sha256",
+    )
+    .bind(before)
+    .bind(limit);
+    tx.conn().fetch_all(&q).await
+}
+
+/// Whether any attachment, channel message or held message still uses the bytes
+/// stored under `sha256`.
+pub async fn blob_in_use(c: &mut Conn<'_>, sha256: &str) -> Result<bool, StoreError> {
+    let q = query(
+        "SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = $1) \
+         OR EXISTS (SELECT 1 FROM channel_messages WHERE raw_sha256 = $1) \
+         OR EXISTS (SELECT 1 FROM held_messages WHERE raw_sha256 = $1)",
+    )
+    .bind(sha256);
+    c.fetch_one(&q).await
+}
+
 pub async fn attachment(
     c: &mut Conn<'_>,
     ws: WorkspaceId,

@@ -48,6 +48,20 @@ fn cursor_id<T: std::str::FromStr>(c: Option<&str>) -> ApiResult<Option<T>> {
     .transpose()
 }
 
+fn bad_cursor() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "cursor",
+        "invalid cursor: pass one this workspace's answers gave",
+    )
+}
+
+/// An event id from a history page's cursor.
+fn event_position(codec: &engine::cursor::CursorCodec, c: Option<&str>) -> ApiResult<Option<i64>> {
+    c.map(|c| codec.decode(c).map(|p| p.id).ok_or_else(bad_cursor))
+        .transpose()
+}
+
 /// A JSON body together with the SHA-256 of the request, for `Idempotency-Key`.
 pub struct Hashed<T> {
     value: T,
@@ -477,7 +491,7 @@ fn identities(c: &CustomerIn) -> ApiResult<Vec<Identity>> {
             }
         }
     }
-    if out.len() > 20 {
+    if c.identities.len() > 20 {
         errors.push(("customer.identities".into(), "at most 20".into()));
     }
     if errors.is_empty() {
@@ -516,7 +530,7 @@ pub async fn list_customers(
     Query(q): Query<CustomerQuery>,
 ) -> ApiResult<Json<Page<CustomerOut>>> {
     let limit = api_limit(q.limit)?;
-    if q.q.as_ref().is_some_and(|s| s.len() > 200) {
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ApiError::field("q", "at most 200 characters"));
     }
     let items = app
@@ -595,26 +609,26 @@ pub async fn merge_customer(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<EventOut>)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = Uuid, Path), HistoryQuery), responses((status = 200, body = Page<EventOut>)))]
 pub async fn customer_timeline(
     State(app): State<AppState>,
     Auth(p): Auth,
     PathParam(cid): PathParam,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
     let limit = api_limit(q.limit)?;
+    let codec = app.engine.cursors(&p);
+    let before = event_position(&codec, q.cursor.as_deref())?;
     let items = app
         .engine
-        .customer_timeline(
-            &p,
-            id(&cid)?,
-            cursor_id::<i64>(q.cursor.as_deref())?,
-            Some(limit),
-        )
+        .customer_timeline(&p, id(&cid)?, before, Some(limit))
         .await?;
-    let next = next_cursor(&items, limit, |e| e.id.to_string());
+    let next = next_cursor(&items, limit, |e| codec.encode(Cursor { tx: 0, id: e.id }));
     Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items
+            .into_iter()
+            .map(|e| EventOut::new(e, &codec))
+            .collect(),
         next_cursor: next,
     }))
 }
@@ -675,7 +689,7 @@ fn csv<T>(
 
 fn maybe_none<T: std::str::FromStr>(field: &str, v: Option<&str>) -> ApiResult<Option<Option<T>>> {
     match v {
-        None => Ok(None),
+        None | Some("") => Ok(None),
         Some("none") => Ok(Some(None)),
         Some(s) => s
             .parse::<T>()
@@ -866,6 +880,18 @@ pub async fn patch_ticket(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor` (an event id).
+    #[param(pattern = r"^[0-9a-f]{32}$")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AfterQuery {
     /// Items per page: 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -960,26 +986,30 @@ pub struct EventsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// A `cursor` from an earlier event or page; omit to start at the beginning.
-    #[param(pattern = r"^([0-9]{1,19}(\.[0-9]{1,19})?)?$")]
+    #[param(pattern = r"^([0-9a-f]{32})?$")]
     pub after: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "events", params(("id" = String, Path), AfterQuery), responses((status = 200, body = Page<EventOut>)))]
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "events", params(("id" = String, Path), HistoryQuery), responses((status = 200, body = Page<EventOut>)))]
 pub async fn ticket_events(
     State(app): State<AppState>,
     Auth(p): Auth,
     PathParam(t): PathParam,
-    Query(q): Query<AfterQuery>,
+    Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
     let limit = api_limit(q.limit)?;
-    let after = cursor_id::<i64>(q.cursor.as_deref())?.unwrap_or(0);
+    let codec = app.engine.cursors(&p);
+    let after = event_position(&codec, q.cursor.as_deref())?.unwrap_or(0);
     let items = app
         .engine
         .ticket_events(&p, ticket_ref(&t)?, after, Some(limit))
         .await?;
-    let next = next_cursor(&items, limit, |e| e.id.to_string());
+    let next = next_cursor(&items, limit, |e| codec.encode(Cursor { tx: 0, id: e.id }));
     Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items
+            .into_iter()
+            .map(|e| EventOut::new(e, &codec))
+            .collect(),
         next_cursor: next,
     }))
 }
@@ -995,15 +1025,18 @@ pub async fn events(
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<Page<EventOut>>> {
     let limit = api_limit(q.limit)?;
+    let codec = app.engine.cursors(&p);
     let after = match q.after.as_deref() {
         None | Some("") => Cursor::default(),
-        Some(s) => Cursor::decode(s)
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))?,
+        Some(s) => codec.decode(s).ok_or_else(bad_cursor)?,
     };
     let items = app.engine.event_stream(&p, after, limit).await?;
-    let next = items.last().map(Cursor::of).unwrap_or(after).encode();
+    let next = codec.encode(items.last().map(Cursor::of).unwrap_or(after));
     Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items
+            .into_iter()
+            .map(|e| EventOut::new(e, &codec))
+            .collect(),
         next_cursor: Some(next),
     }))
 }
@@ -1024,9 +1057,13 @@ pub async fn upload(
             ApiError::bad_request(e.body_text())
         }
     };
+    let mut file = None;
     while let Some(field) = mp.next_field().await.map_err(too_large)? {
-        if field.name() != Some("file") {
-            continue;
+        if field.name() != Some("file") || file.is_some() {
+            return Err(ApiError::field(
+                "body",
+                "send one part, named file, and nothing else",
+            ));
         }
         let filename = field.file_name().unwrap_or("attachment").to_owned();
         let ct = field
@@ -1034,16 +1071,19 @@ pub async fn upload(
             .unwrap_or("application/octet-stream")
             .to_owned();
         let bytes = field.bytes().await.map_err(too_large)?;
-        let a = app
-            .engine
-            .upload_attachment(&p, &filename, &ct, bytes.to_vec())
-            .await?;
-        return Ok(created(AttachmentOut::from(a)));
+        file = Some((filename, ct, bytes));
     }
-    Err(ApiError::field(
-        "file",
-        "send the file in a multipart part named file",
-    ))
+    let Some((filename, ct, bytes)) = file else {
+        return Err(ApiError::field(
+            "file",
+            "send the file in a multipart part named file",
+        ));
+    };
+    let a = app
+        .engine
+        .upload_attachment(&p, &filename, &ct, bytes.to_vec())
+        .await?;
+    Ok(created(AttachmentOut::from(a)))
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", params(("id" = Uuid, Path)), responses((status = 200, description = "The file"), (status = 404, body = Problem)))]

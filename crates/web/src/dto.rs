@@ -133,6 +133,7 @@ pub struct CreateUserIn {
     #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     #[schema(minimum = 1, maximum = 3)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
     #[serde(default)]
     pub languages: Vec<String>,
@@ -141,6 +142,7 @@ pub struct CreateUserIn {
     #[serde(default)]
     pub team_ids: Vec<Uuid>,
     #[schema(minimum = 0, maximum = 1000)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub capacity: Option<i64>,
 }
 
@@ -152,11 +154,13 @@ pub struct PatchUserIn {
     #[schema(schema_with = role_schema)]
     pub role: Option<domain::user::Role>,
     #[schema(minimum = 1, maximum = 3)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
     pub languages: Option<Vec<String>>,
     pub skills: Option<Vec<String>>,
     pub team_ids: Option<Vec<Uuid>>,
     #[schema(minimum = 0, maximum = 1000)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub capacity: Option<i64>,
     pub presence: Option<String>,
     pub active: Option<bool>,
@@ -192,6 +196,7 @@ pub struct CreateTeamIn {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[schema(minimum = 1, maximum = 3)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
 }
 
@@ -201,6 +206,7 @@ pub struct PatchTeamIn {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[schema(minimum = 1, maximum = 3)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
 }
 
@@ -390,6 +396,7 @@ pub struct CreateTicketIn {
     pub category: Option<String>,
     pub assignee_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
     #[serde(default)]
     pub custom_fields: Map<String, Value>,
@@ -407,6 +414,7 @@ pub struct PatchTicketIn {
     pub assignee_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "double_option")]
     pub team_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
     pub category: Option<Option<String>>,
@@ -563,8 +571,11 @@ pub struct ActorOut {
 
 #[derive(Serialize, ToSchema)]
 pub struct EventOut {
-    pub id: i64,
-    /// Position in the stream: pass as `after` to read what follows.
+    /// The event's id; also its position in a ticket's or customer's history.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
+    pub id: String,
+    /// Position in the workspace's stream: pass as `after` to read what follows.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub cursor: String,
     pub kind: String,
     pub ticket_id: Option<Uuid>,
@@ -574,13 +585,14 @@ pub struct EventOut {
     pub created_at: String,
 }
 
-impl From<EventRecord> for EventOut {
-    fn from(e: EventRecord) -> Self {
+impl EventOut {
+    /// The event as its workspace sees it: positions spelled by `codec`.
+    pub fn new(e: EventRecord, codec: &engine::cursor::CursorCodec) -> Self {
         // Serialising a typed event cannot fail (string keys, no maps of other keys).
         let data = e.data.to_stored().map(|(_, d)| d).unwrap_or_default();
         EventOut {
-            id: e.id,
-            cursor: Cursor::of(&e).encode(),
+            id: codec.encode(Cursor { tx: 0, id: e.id }),
+            cursor: codec.encode(Cursor::of(&e)),
             kind: e.kind().to_owned(),
             ticket_id: e.ticket_id.map(|t| t.0),
             customer_id: e.customer_id.map(|c| c.0),

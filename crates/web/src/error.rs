@@ -84,8 +84,26 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound => ApiError::not_found(),
             EngineError::Forbidden(m) => ApiError::forbidden(m),
             EngineError::Unauthorized => ApiError::unauthorized("invalid credentials"),
+            EngineError::WrongPassword => {
+                let mut e = ApiError::forbidden("the current password is wrong");
+                e.0.errors.insert(
+                    "current_password".into(),
+                    "is not the current password".into(),
+                );
+                e
+            }
             EngineError::Invalid(errs) => ApiError::validation(errs),
-            EngineError::Rule(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule", m),
+            EngineError::Unknown(field, what) => {
+                let mut e = ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    format!("{field}: {what}"),
+                );
+                e.0.errors.insert(field, what);
+                e
+            }
+            // A well-formed request that the target's current state refuses.
+            EngineError::Rule(m) => ApiError::new(StatusCode::CONFLICT, "rule", m),
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             EngineError::Duplicate(k) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", k.describe())

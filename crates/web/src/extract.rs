@@ -273,6 +273,17 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object; serde would also read a struct from an array of
+    // its fields in order, which no client means.
+    if let Some(&first) = bytes.iter().find(|b| !b.is_ascii_whitespace())
+        && first != b'{'
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::validation(vec![(
+            "body".into(),
+            "must be a JSON object".into(),
+        )]));
+    }
     // The common case pays for nothing more than parsing; the path-tracking parser
     // runs only to say where a rejected body went wrong.
     if let Ok(v) = serde_json::from_slice::<T>(bytes) {

@@ -6,6 +6,7 @@
 //! request id.
 
 pub mod api;
+mod contract;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -68,8 +68,8 @@ impl Modify for Problems {
 /// The errors any operation can answer, from the layers every request passes:
 /// a malformed query or body (400), no or a bad credential (401), a role that
 /// may not (403), invalid input (422); with a path parameter or a body, an
-/// unknown object (404); with a body, one too large (413) or of another type (415), and a full
-/// CPU gate (503). Added where a handler's own list does not name them.
+/// unknown object (404); with a body, a conflict with the current state (409),
+/// one too large (413) or of another type (415), and a full CPU gate (503). Added where a handler's own list does not name them.
 fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let has_path_param = op
@@ -91,6 +91,10 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         ));
     }
     if has_body {
+        codes.push((
+            "409",
+            "The object's current state refuses the change, or it would clash with another",
+        ));
         codes.push(("413", "The body is larger than the limit"));
         codes.push(("415", "The body is not of the documented media type"));
         codes.push(("503", "The server is busy; see Retry-After"));
@@ -134,6 +138,12 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
 )]
 pub struct ApiDoc;
 
+/// The document as the annotations generate it, before [`crate::contract`]
+/// states the input rules.
+pub fn doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
 pub async fn serve() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(crate::contract::document())
 }

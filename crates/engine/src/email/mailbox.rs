@@ -50,7 +50,11 @@ pub struct Inbound {
     pub kind: InboundKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "domain::number::whole_opt"
+    )]
     pub port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
@@ -68,6 +72,7 @@ pub struct Inbound {
 #[serde(deny_unknown_fields)]
 pub struct Outbound {
     pub host: String,
+    #[serde(deserialize_with = "domain::number::whole")]
     pub port: u16,
     pub tls: Tls,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,7 +270,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), EngineError> {
 }
 
 fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
-    let name = input.name.trim().to_owned();
+    let name = domain::text::clean_line(&input.name);
     if name.is_empty() {
         return Err(EngineError::invalid("name", "required"));
     }
@@ -345,10 +350,10 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
                     "languages are en, ru and th",
                 ));
             }
-            if t.len() > 4000 {
+            if t.chars().count() > 4000 {
                 return Err(EngineError::invalid(
                     "settings.auto_ack.templates",
-                    "at most 4000 bytes each",
+                    "at most 4000 characters each",
                 ));
             }
         }

@@ -213,7 +213,7 @@ async fn roles_limit_what_users_do(app: TestApp) {
         Some(json!({"active": false})),
     )
     .await
-    .problem(422);
+    .problem(409);
     // Duplicate users conflict.
     app.post("/api/v1/users", json!({"email": "AGENT@alpha.test"}))
         .await
@@ -458,7 +458,8 @@ async fn the_login_throttle_holds() {
         }
     };
     for _ in 0..5 {
-        change("wrong").await.problem(422);
+        let e = change("wrong").await.problem(403);
+        assert!(e["errors"]["current_password"].is_string(), "{e}");
     }
     let r = change("user-password").await;
     assert_eq!(r.status.as_u16(), 429);

@@ -290,6 +290,17 @@ impl TestApp {
     /// Reads the whole event stream in pages of `page`, the way a consumer does, until
     /// it holds at least `want` events (PostgreSQL shows an event only once every
     /// older transaction has finished, so the tail can lag for a moment).
+    /// `POST /api/v1/attachments` with `form`, as the workspace's token.
+    pub async fn upload(&self, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/attachments"))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
     pub async fn stream(&self, page: usize, want: usize) -> Vec<Value> {
         let mut after = String::new();
         let mut all = Vec::new();

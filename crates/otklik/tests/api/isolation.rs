@@ -39,17 +39,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         "file",
         reqwest::multipart::Part::bytes(b"secret".to_vec()).file_name("a.txt"),
     );
-    let att: serde_json::Value = app
-        .client
-        .post(app.url("/api/v1/attachments"))
-        .bearer_auth(&app.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let att: serde_json::Value = app.upload(form).await.json().await.unwrap();
     let aid = att["id"].as_str().unwrap().to_owned();
     let mailbox = app
         .post(
@@ -204,7 +194,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             .expect(200)["id"],
         b_ticket["id"]
     );
-    // B cannot attach A's upload, assign A's user or team, or file under A's customer.
+    // B cannot attach A's upload, assign A's user or team, or file under A's
+    // customer: to B they do not exist.
     let bt = b_ticket["id"].as_str().unwrap();
     app.req(
         "POST",
@@ -213,7 +204,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         Some(json!({"body": "x", "attachments": [aid]})),
     )
     .await
-    .problem(422);
+    .problem(404);
     app.req(
         "PATCH",
         &format!("/api/v1/tickets/{bt}"),
@@ -221,7 +212,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         Some(json!({"assignee_id": uid})),
     )
     .await
-    .problem(422);
+    .problem(404);
     app.req(
         "PATCH",
         &format!("/api/v1/tickets/{bt}"),
@@ -229,7 +220,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         Some(json!({"team_id": team})),
     )
     .await
-    .problem(422);
+    .problem(404);
     app.req(
         "POST",
         "/api/v1/tickets",
@@ -237,7 +228,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         Some(json!({"subject": "x", "customer_id": cid, "message": {"body": "x"}})),
     )
     .await
-    .problem(422);
+    .problem(404);
     app.req(
         "POST",
         "/api/v1/tokens",

@@ -12,6 +12,7 @@ crate::on_both!(
     idempotency_key_and_external_id_never_create_twice,
     replies_are_delivered_by_jobs_and_notes_never_are,
     attachments_upload_attach_and_download,
+    uploads_no_message_took_are_collected,
     custom_fields_are_typed_and_required_ones_block_solving,
 );
 
@@ -85,11 +86,11 @@ async fn the_status_machine_is_enforced_and_customer_replies_reopen(app: TestApp
     let e = app
         .patch(&path, json!({"status": "new"}))
         .await
-        .problem(422);
+        .problem(409);
     assert!(e["detail"].as_str().unwrap().contains("open to new"), "{e}");
     app.patch(&path, json!({"status": "closed"}))
         .await
-        .problem(422);
+        .problem(409);
     app.patch(&path, json!({"status": "solved"}))
         .await
         .expect(200);
@@ -113,13 +114,13 @@ async fn the_status_machine_is_enforced_and_customer_replies_reopen(app: TestApp
     // Closed is final for agents …
     app.patch(&path, json!({"status": "open"}))
         .await
-        .problem(422);
+        .problem(409);
     app.post(
         &format!("{path}/messages"),
         json!({"body": "reply", "visibility": "public"}),
     )
     .await
-    .problem(422);
+    .problem(409);
     // … and a customer's message starts a follow-up ticket.
     let f = app
         .post(
@@ -315,19 +316,29 @@ async fn every_change_is_in_the_event_log_in_commit_order(app: TestApp) {
     for i in 0..5 {
         app.ticket(&format!("More {i}"), "e@example.com").await;
     }
-    let ids: Vec<i64> = app
-        .stream(2, 19)
-        .await
+    let id_of = |e: &serde_json::Value| e["id"].as_str().unwrap().to_owned();
+    let paged: Vec<String> = app.stream(2, 19).await.iter().map(id_of).collect();
+    let whole: Vec<String> = app.get("/api/v1/events?limit=200").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|e| e["id"].as_i64().unwrap())
+        .map(id_of)
         .collect();
-    let mut sorted = ids.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    assert_eq!(ids, sorted, "in order, no repeats");
+    assert_eq!(paged, whole, "pages of 2 read what one page does, in order");
+    let mut unique = paged.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), paged.len(), "no repeats");
+    // Ids are opaque: they do not count the server's events.
+    assert!(
+        paged
+            .iter()
+            .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{paged:?}"
+    );
     // workspace, owner, token (3); customer and identity (2); 6 tickets × created and
     // first message (12); the update and the note (2).
-    assert_eq!(ids.len(), 19);
+    assert_eq!(paged.len(), 19);
     app.get("/api/v1/events?after=x.y").await.problem(400);
 }
 
@@ -350,7 +361,7 @@ async fn idempotency_key_and_external_id_never_create_twice(app: TestApp) {
     let r2: serde_json::Value = r2.json().await.unwrap();
     assert_eq!(r1["id"], r2["id"]);
     let other = send("k-1", json!({"subject": "Other", "customer": {"email": "i@example.com"}, "message": {"body": "x"}})).await;
-    assert_eq!(other.status(), 422);
+    assert_eq!(other.status(), 409);
     // Concurrent repeats of one key still make one ticket.
     let futs: Vec<_> = (0..8).map(|_| send("k-2", body.clone())).collect();
     let mut ids = std::collections::HashSet::new();
@@ -428,14 +439,7 @@ async fn attachments_upload_attach_and_download(app: TestApp) {
             .mime_str("application/pdf")
             .unwrap(),
     );
-    let r = app
-        .client
-        .post(app.url("/api/v1/attachments"))
-        .bearer_auth(&app.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.upload(form).await;
     assert_eq!(r.status(), 201);
     let att: serde_json::Value = r.json().await.unwrap();
     assert_eq!(att["filename"], "чек заказа.pdf");
@@ -446,7 +450,7 @@ async fn attachments_upload_attach_and_download(app: TestApp) {
         .expect(201);
     assert_eq!(t["message"]["attachments"][0]["id"], att["id"]);
     // An attachment is used once.
-    app.post("/api/v1/tickets", json!({"subject": "Again", "customer": {"email": "a@example.com"}, "message": {"body": "x", "attachments": [att["id"]]}})).await.problem(422);
+    app.post("/api/v1/tickets", json!({"subject": "Again", "customer": {"email": "a@example.com"}, "message": {"body": "x", "attachments": [att["id"]]}})).await.problem(404);
     let d = app
         .client
         .get(app.url(&format!(
@@ -470,15 +474,84 @@ async fn attachments_upload_attach_and_download(app: TestApp) {
         "file",
         reqwest::multipart::Part::bytes(vec![0u8; 200 * 1024]).file_name("big.bin"),
     );
-    let r = app
-        .client
-        .post(app.url("/api/v1/attachments"))
+    let r = app.upload(big).await;
+    assert_eq!(r.status(), 413);
+}
+
+async fn upload(app: &TestApp, bytes: &[u8], name: &str) -> serde_json::Value {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()),
+    );
+    let r = app.upload(form).await;
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+async fn download_status(app: &TestApp, att: &serde_json::Value) -> u16 {
+    let path = format!("/api/v1/attachments/{}", att["id"].as_str().unwrap());
+    app.client
+        .get(app.url(&path))
         .bearer_auth(&app.token)
-        .multipart(big)
         .send()
         .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn uploads_no_message_took_are_collected(app: TestApp) {
+    use std::time::Duration;
+    let day = Duration::from_secs(24 * 3600);
+    let lonely = upload(&app, b"only uploaded, never sent", "lonely.txt").await;
+    let sent = upload(&app, b"the same bytes twice", "sent.txt").await;
+    let twin = upload(&app, b"the same bytes twice", "twin.txt").await;
+    assert_eq!(sent["sha256"], twin["sha256"], "stored once");
+    app.post("/api/v1/tickets", json!({"subject": "With a file", "customer": {"email": "f@example.com"}, "message": {"body": "see attached", "attachments": [sent["id"]]}}))
+        .await
+        .expect(201);
+    // A day has not passed: nothing goes.
+    let none = app
+        .engine
+        .collect_unattached(day, Duration::ZERO)
+        .await
         .unwrap();
-    assert_eq!(r.status(), 413);
+    assert_eq!((none.attachments, none.blobs), (0, 0));
+    assert_eq!(download_status(&app, &lonely).await, 200);
+    // Past their time (no grace for the bytes): both unsent uploads go, and the
+    // lonely one's bytes with them; the twin's bytes stay for the sent message.
+    let swept = app
+        .engine
+        .collect_unattached(Duration::ZERO, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!((swept.attachments, swept.blobs), (2, 1));
+    assert_eq!(download_status(&app, &lonely).await, 404);
+    assert_eq!(download_status(&app, &twin).await, 404);
+    assert_eq!(download_status(&app, &sent).await, 200);
+    app.post("/api/v1/tickets", json!({"subject": "Late", "customer": {"email": "f@example.com"}, "message": {"body": "x", "attachments": [lonely["id"]]}}))
+        .await
+        .problem(404);
+    // The same bytes uploaded again are stored afresh.
+    let again = upload(&app, b"only uploaded, never sent", "lonely.txt").await;
+    assert_eq!(again["sha256"], lonely["sha256"]);
+    assert_eq!(download_status(&app, &again).await, 200);
+    // Within the grace, bytes stored again are kept even with no row using them.
+    let kept = app
+        .engine
+        .collect_unattached(Duration::ZERO, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!((kept.attachments, kept.blobs), (1, 0));
+    // An upload is one part named file, and nothing else.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
+        )
+        .text("extra", "y");
+    let r = app.upload(form).await;
+    assert_eq!(r.status(), 422);
 }
 
 async fn custom_fields_are_typed_and_required_ones_block_solving(app: TestApp) {
@@ -517,7 +590,7 @@ async fn custom_fields_are_typed_and_required_ones_block_solving(app: TestApp) {
     );
     app.patch(&path, json!({"custom_fields": {"nope": 1}}))
         .await
-        .problem(422);
+        .problem(404);
     let e = app
         .patch(&path, json!({"status": "solved"}))
         .await

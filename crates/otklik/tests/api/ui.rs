@@ -292,7 +292,7 @@ async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     assert_eq!(fields(&got), (json!(false), json!("A-1042")));
     // A rule's refusal comes back as a readable page, and nothing changes.
     let res = a.post(&path, &[("status", "new")], true).await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("id=\"error-message\""));
 
     // A public reply with an attachment, through the multipart composer.

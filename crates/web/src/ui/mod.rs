@@ -363,6 +363,7 @@ impl UiError {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match (status, detail) {
             (StatusCode::UNAUTHORIZED, _) => UiError::Login("/app".into()),
+            (StatusCode::NOT_FOUND, Some(d)) => UiError::Message(status, tr, d),
             (StatusCode::NOT_FOUND, _) => UiError::Status(status, tr, "error.not_found"),
             (StatusCode::FORBIDDEN, _) => UiError::Status(status, tr, "error.forbidden"),
             (s, _) if s.is_server_error() => UiError::Status(s, tr, "error.internal"),
@@ -397,7 +398,9 @@ pub fn describe(e: &EngineError) -> Option<String> {
         | EngineError::TooLarge(m)
         | EngineError::Forbidden(m) => Some(m.clone()),
         EngineError::Duplicate(k) => Some(k.describe().to_owned()),
-        EngineError::RateLimited { .. } => Some(e.to_string()),
+        EngineError::RateLimited { .. } | EngineError::Unknown(..) | EngineError::WrongPassword => {
+            Some(e.to_string())
+        }
         _ => None,
     }
 }
@@ -651,9 +654,7 @@ async fn change_password(State(app): State<AppState>, f: Form) -> Result<Respons
     } else {
         match app.engine.change_password(&f.ctx.p, current, new).await {
             Ok(()) => return Ok(done("/app/password", "flash.password_changed")),
-            Err(EngineError::Invalid(v)) if v.iter().any(|(f, _)| f == "current_password") => {
-                Some(tr.t("password.wrong").to_owned())
-            }
+            Err(EngineError::WrongPassword) => Some(tr.t("password.wrong").to_owned()),
             Err(e) => match describe(&e) {
                 Some(d) => Some(d),
                 None => return Err(UiError::engine(e, tr)),
