@@ -115,17 +115,19 @@ pub fn check() -> Result<()> {
     let bin = root.join("target/debug/otklik");
     let dir = root.join("target/schemathesis-run");
     let _ = fs::remove_dir_all(&dir);
+    // The workspace and owner of the document's login example, so that the
+    // examples phase also signs in and changes a password for real.
     otklik(
         &bin,
         &dir,
         &[
             "workspace",
             "create",
-            "contract",
+            "shop",
             "--owner",
-            "owner@contract.test",
+            "anna@shop.example",
             "--password",
-            "contract-password",
+            "a-long-passphrase",
         ],
     )?;
     let token = otklik(
@@ -135,9 +137,9 @@ pub fn check() -> Result<()> {
             "token",
             "create",
             "--workspace",
-            "contract",
+            "shop",
             "--user",
-            "owner@contract.test",
+            "anna@shop.example",
         ],
     )?;
     let port = free_port()?;
@@ -170,6 +172,8 @@ pub fn check() -> Result<()> {
     let base = format!("http://{listen}");
     let result = run(
         Command::new(&schemathesis)
+            .arg("--config-file")
+            .arg(root.join("xtask/schemathesis/schemathesis.toml"))
             .arg("run")
             .arg(format!("{base}/api/v1/openapi.json"))
             .args(["--url", &base])

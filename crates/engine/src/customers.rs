@@ -41,6 +41,19 @@ pub(crate) async fn resolve(
             "give a customer id or at least one identity (email, phone, …)",
         ));
     }
+    // The description is checked whole even when an identity finds an existing
+    // customer, whose name and language it then leaves as they are.
+    let name = input
+        .name
+        .as_deref()
+        .filter(|n| !domain::text::clean_line(n).is_empty())
+        .map(normalize_name)
+        .transpose()?;
+    let language = input
+        .language
+        .as_deref()
+        .map(normalize_language)
+        .transpose()?;
     let owners = customers::owners_of(&mut tx.conn(), ws, &input.identities).await?;
     let (id, created) = match owners.iter().flatten().next() {
         Some(id) => (*id, false),
@@ -50,22 +63,14 @@ pub(crate) async fn resolve(
                 id: CustomerId::new(),
                 workspace_id: ws,
                 // Without a name, the customer is called by how they were known.
-                name: match input
-                    .name
-                    .as_deref()
-                    .filter(|n| !domain::text::clean_line(n).is_empty())
-                {
-                    Some(n) => normalize_name(n)?,
+                name: match name {
+                    Some(n) => n,
                     None => {
                         let handle = input.identities.first().map_or("", |i| i.value());
                         normalize_name(&handle.chars().take(200).collect::<String>())?
                     }
                 },
-                language: input
-                    .language
-                    .as_deref()
-                    .map(normalize_language)
-                    .transpose()?,
+                language,
                 notes: String::new(),
                 merged_into: None,
                 created_at: now,

@@ -45,7 +45,7 @@ pub struct Inbound {
     /// When the sender says it was sent.
     pub sent_at: Option<Timestamp>,
     /// The message as received, kept byte for byte in the blob store.
-    pub original: Option<std::sync::Arc<[u8]>>,
+    pub original: Option<bytes::Bytes>,
     pub content: Content,
 }
 
@@ -120,7 +120,8 @@ pub struct InboundAttachment {
     /// The `Content-ID` without angle brackets, for `cid:` links in the HTML.
     pub content_id: Option<String>,
     pub inline: bool,
-    pub bytes: Vec<u8>,
+    /// Shares the parsed message's buffer where the part was not encoded.
+    pub bytes: bytes::Bytes,
 }
 
 /// A report that one of our messages reached a state.
@@ -299,10 +300,7 @@ impl Engine {
             .original
             .iter()
             .cloned()
-            .chain(
-                kept.iter()
-                    .map(|a| std::sync::Arc::<[u8]>::from(a.bytes.as_slice())),
-            )
+            .chain(kept.iter().map(|a| a.bytes.clone()))
             .map(|b| blobs.put(b));
         let mut shas = futures::future::try_join_all(puts)
             .await

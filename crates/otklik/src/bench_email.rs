@@ -190,7 +190,7 @@ pub async fn email(
                                     continue;
                                 }
                             };
-                            match channels::email::inbound::ingest_raw(&engine, &mb, &raw, Default::default()).await {
+                            match channels::email::inbound::ingest_raw(&engine, &mb, raw.into(), Default::default()).await {
                                 Ok(r) if r.duplicate => stats.1.fetch_add(1, Ordering::Relaxed),
                                 Ok(_) => stats.0.fetch_add(1, Ordering::Relaxed),
                                 Err(e) => {

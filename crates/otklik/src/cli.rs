@@ -515,6 +515,7 @@ async fn mail_ingest(
         };
         let (mut stored, mut dupes) = (0usize, 0usize);
         for (i, piece) in pieces.iter().enumerate() {
+            let piece = bytes::Bytes::copy_from_slice(piece);
             match ingest_raw(&engine, &mb, piece, Default::default()).await {
                 Ok(r) if r.duplicate => dupes += 1,
                 Ok(_) => stored += 1,

@@ -163,7 +163,7 @@ impl BlobStore {
 /// Blob payloads are shared byte slices: a large original is written without
 /// another copy of it.
 pub mod bytes_like {
-    pub type Bytes = std::sync::Arc<[u8]>;
+    pub type Bytes = bytes::Bytes;
 }
 
 /// Lower-case hex of a digest.

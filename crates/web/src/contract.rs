@@ -616,7 +616,7 @@ fn mailbox_rules(d: &mut Value) {
         json_body("InboundOutcome"),
     );
     // Any bytes are a message (one without a sender is held), so the body has no
-    // type to get wrong; it only may not be empty.
+    // type to get wrong; it only may not be empty or blank.
     set(
         d,
         &format!("{one}~1inbound/post/requestBody/required"),
@@ -625,7 +625,7 @@ fn mailbox_rules(d: &mut Value) {
     set(
         d,
         &format!("{one}~1inbound/post/requestBody/content/message~1rfc822/schema"),
-        json!({ "minLength": 1, "description": "The raw message, as an MTA pipe transport delivers it" }),
+        json!({ "minLength": 1, "pattern": "[^\t\n\x0c\r ]", "description": "The raw message, as an MTA pipe transport delivers it" }),
     );
 }
 
@@ -684,6 +684,12 @@ fn query_rules(d: &mut Value) {
     }
 }
 
+/// Operations anyone may call: signing in (the document's default is a bearer
+/// token or a session).
+fn public_operations(d: &mut Value) {
+    set(d, "/paths/~1api~1v1~1auth~1login/post/security", json!([]));
+}
+
 fn header_rules(d: &mut Value) {
     let Some(paths) = d.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -704,6 +710,204 @@ fn header_rules(d: &mut Value) {
             }
         }
     }
+}
+
+/// An example of every request and response document, for the reader and for
+/// schema-driven clients (schemathesis sends the request examples first).
+fn examples(d: &mut Value) {
+    let ws = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a10";
+    let user = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a11";
+    let team = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a12";
+    let customer = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a13";
+    let ticket = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a14";
+    let message = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a15";
+    let attachment = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a16";
+    let token = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a17";
+    let field = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a18";
+    let held = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a19";
+    let at = "2026-11-30T09:15:02.412Z";
+    let user_out = json!({
+        "id": user, "email": "anna@shop.example", "name": "Анна Петрова", "role": "agent", "tier": 1,
+        "languages": ["ru", "en"], "skills": ["billing"], "capacity": 10, "presence": "online",
+        "active": true, "team_ids": [team], "created_at": at, "updated_at": at
+    });
+    let team_out =
+        json!({ "id": team, "name": "Billing", "tier": 1, "created_at": at, "updated_at": at });
+    let customer_out = json!({
+        "id": customer, "name": "Somchai Jaidee", "language": "th", "notes": "", "merged_into": null,
+        "identities": [{ "kind": "email", "value": "somchai@example.co.th" }, { "kind": "phone", "value": "+66812345678" }],
+        "created_at": at, "updated_at": at
+    });
+    let ticket_out = json!({
+        "id": ticket, "number": 1042, "subject": "Где мой заказ?", "status": "open", "priority": "normal",
+        "channel": "email", "customer_id": customer, "assignee_id": user, "team_id": team, "tier": 1,
+        "category": "delivery", "tags": ["order"], "custom_fields": { "order_number": 58211 },
+        "follow_up_of": null, "account_id": null, "cc": [], "created_at": at, "updated_at": at,
+        "solved_at": null, "closed_at": null
+    });
+    let attachment_out = json!({
+        "id": attachment, "filename": "receipt.pdf", "content_type": "application/pdf", "size": 48213,
+        "sha256": "9f2b5c0e3d1a47b8c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3",
+        "message_id": message, "created_at": at
+    });
+    let message_out = json!({
+        "id": message, "ticket_id": ticket, "visibility": "public",
+        "author": { "kind": "customer", "customer_id": customer, "user_id": null },
+        "channel": "email", "body": "Здравствуйте! Заказ 58211 так и не пришёл.", "html": null,
+        "attachments": [attachment_out.clone()], "external_id": "CAF3x9@mail.example", "account_id": null,
+        "delivery": null, "folded_from": null, "created_at": at
+    });
+    let event_out = json!({
+        "id": "5f0c2a9e41d7b3c86e1f0a4d9b2c7e13", "cursor": "a31e94c07b5d2f6e8c1a0b9d4e7f3c25",
+        "kind": "ticket.created", "ticket_id": ticket, "customer_id": customer,
+        "actor": { "kind": "customer", "id": customer },
+        "data": { "ticket_id": ticket, "number": 1042, "channel": "email" }, "created_at": at
+    });
+    let token_out = json!({ "id": token, "user_id": user, "name": "CRM sync", "created_at": at, "last_used_at": null, "revoked_at": null });
+    let field_out = json!({ "id": field, "key": "order_number", "label": "Order number", "field_type": "number", "options": [], "required": false, "created_at": at });
+    let workspace_out = json!({ "id": ws, "name": "shop", "display_name": "Shop support", "default_language": "ru", "time_zone": "Europe/Moscow", "created_at": at });
+    let mut created_ticket = ticket_out.clone();
+    created_ticket["message"] = message_out.clone();
+    created_ticket["duplicate"] = json!(false);
+    let mut posted = message_out.clone();
+    posted["ticket"] = ticket_out.clone();
+    posted["duplicate"] = json!(false);
+    let mut created_token = token_out.clone();
+    created_token["secret"] = json!("otk_3q2+7w…shown once");
+    let page = |item: &Value| json!({ "items": [item], "next_cursor": null });
+    let list: [(&str, Value); 47] = [
+        ("UserOut", user_out.clone()),
+        ("TeamOut", team_out.clone()),
+        ("CustomerOut", customer_out.clone()),
+        ("TicketOut", ticket_out.clone()),
+        ("MessageOut", message_out.clone()),
+        ("AttachmentOut", attachment_out),
+        ("EventOut", event_out.clone()),
+        ("TokenOut", token_out.clone()),
+        ("FieldOut", field_out.clone()),
+        ("WorkspaceOut", workspace_out.clone()),
+        ("CreatedTicketOut", created_ticket),
+        ("PostedMessageOut", posted),
+        ("CreatedTokenOut", created_token),
+        (
+            "MeOut",
+            json!({ "user": user_out.clone(), "workspace": workspace_out, "csrf_token": null }),
+        ),
+        (
+            "LoginOut",
+            json!({ "csrf_token": "k3J9c0xY2vQ…", "expires_at": at, "user_id": user, "workspace_id": ws }),
+        ),
+        ("Page_UserOut", page(&user_out)),
+        ("Page_TeamOut", page(&team_out)),
+        ("Page_CustomerOut", page(&customer_out)),
+        ("Page_TicketOut", page(&ticket_out)),
+        ("Page_MessageOut", page(&message_out)),
+        (
+            "Page_EventOut",
+            json!({ "items": [event_out], "next_cursor": "a31e94c07b5d2f6e8c1a0b9d4e7f3c25" }),
+        ),
+        ("Page_TokenOut", page(&token_out)),
+        ("Page_FieldOut", page(&field_out)),
+        (
+            "HeldOut",
+            json!({ "id": held, "message_id": "<b7c1@relay.example>", "subject": "Re: заказ", "received_at": at, "reason": "no_sender" }),
+        ),
+        (
+            "HeldList",
+            json!({ "items": [{ "id": held, "message_id": "<b7c1@relay.example>", "subject": "Re: заказ", "received_at": at, "reason": "no_sender" }] }),
+        ),
+        (
+            "Problem",
+            json!({ "type": "urn:otklik:problem:validation", "title": "Unprocessable Entity", "status": 422, "detail": "customer.email: \"anna@\" is not an e-mail address", "errors": { "customer.email": "\"anna@\" is not an e-mail address" }, "request_id": "9b1f0c4e-2d7a-4f3b-8e6c-5a9d0b1c2e3f" }),
+        ),
+        (
+            "Mailbox",
+            json!({
+                "id": held, "name": "Support", "address": "support@shop.example",
+                "inbound": { "kind": "imap", "host": "imap.shop.example", "port": 993, "tls": "implicit", "username": "support@shop.example" },
+                "inbound_password_set": true,
+                "outbound": { "host": "smtp.shop.example", "port": 587, "tls": "starttls", "username": "support@shop.example" },
+                "outbound_password_set": true,
+                "settings": { "auto_ack": { "enabled": true }, "reply_address_token": true }, "active": true,
+                "connection": { "connected": true, "last_error": null, "last_error_at": null, "last_success_at": at },
+                "created_at": at, "updated_at": at
+            }),
+        ),
+        ("MailboxList", json!({ "items": [] })),
+        (
+            "InboundOutcome",
+            json!({ "ticket_id": ticket, "message_id": message, "duplicate": false, "outcome": "ticket" }),
+        ),
+        (
+            "CreateUserIn",
+            json!({ "email": "boris@shop.example", "name": "Борис", "role": "agent", "password": "a-long-passphrase", "languages": ["ru"], "team_ids": [] }),
+        ),
+        ("PatchUserIn", json!({ "presence": "away", "capacity": 8 })),
+        ("CreateTeamIn", json!({ "name": "Returns", "tier": 2 })),
+        ("PatchTeamIn", json!({ "name": "Returns and exchanges" })),
+        (
+            "CustomerIn",
+            json!({ "name": "Somchai Jaidee", "email": "somchai@example.co.th", "phone": "+66 81 234 5678", "language": "th" }),
+        ),
+        (
+            "PatchCustomerIn",
+            json!({ "notes": "Prefers LINE in the evening", "identities": [{ "kind": "telegram", "value": "@somchai" }] }),
+        ),
+        ("MergeIn", json!({ "source_id": customer })),
+        (
+            "CreateTicketIn",
+            json!({ "subject": "Где мой заказ?", "channel": "api", "customer": { "name": "Анна", "email": "anna@example.ru" }, "message": { "body": "Заказ 58211 не пришёл." }, "tags": ["order"] }),
+        ),
+        (
+            "PatchTicketIn",
+            json!({ "status": "pending", "priority": "high", "tags": ["order", "vip"] }),
+        ),
+        (
+            "CreateMessageIn",
+            json!({ "body": "Проверили: заказ передан курьеру, будет завтра.", "visibility": "public", "status": "pending" }),
+        ),
+        ("BodyIn", json!({ "body": "Заказ 58211 не пришёл." })),
+        ("CreateTokenIn", json!({ "name": "CRM sync" })),
+        (
+            "CreateFieldIn",
+            json!({ "key": "reason", "label": "Reason", "field_type": "dropdown", "options": ["late", "damaged"], "required": false }),
+        ),
+        (
+            "LoginIn",
+            json!({ "workspace": "shop", "email": "anna@shop.example", "password": "a-long-passphrase", "remember": true }),
+        ),
+        (
+            "PasswordIn",
+            json!({ "current_password": "a-long-passphrase", "new_password": "another-long-passphrase" }),
+        ),
+        (
+            "PatchWorkspaceIn",
+            json!({ "display_name": "Shop support", "time_zone": "Asia/Bangkok" }),
+        ),
+        (
+            "HeldTicketIn",
+            json!({ "customer": { "email": "somchai@example.co.th", "name": "Somchai" } }),
+        ),
+        (
+            "HeldCustomer",
+            json!({ "email": "somchai@example.co.th", "name": "Somchai" }),
+        ),
+    ];
+    for (name, example) in list {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+    set(
+        d,
+        "/paths/~1api~1v1~1channels~1email~1{id}~1inbound/post/requestBody/content/message~1rfc822/example",
+        json!(
+            "From: Anna <anna@example.ru>\r\nTo: support@shop.example\r\nSubject: =?UTF-8?B?0JPQtNC1INC80L7QuSDQt9Cw0LrQsNC3Pw==?=\r\nMessage-ID: <CAF3x9@mail.example>\r\n\r\nHello!\r\n"
+        ),
+    );
+    set(
+        d,
+        "/paths/~1api~1v1~1channels~1email~1{id}/patch/requestBody/content/application~1json/example",
+        json!({ "active": false }),
+    );
 }
 
 /// Sets the value at a JSON pointer whose parent exists; returns whether it did.
@@ -740,6 +944,8 @@ fn build() -> Value {
     attachment_rules(&mut d);
     query_rules(&mut d);
     header_rules(&mut d);
+    public_operations(&mut d);
+    examples(&mut d);
     d
 }
 
@@ -892,6 +1098,61 @@ mod tests {
                 "visible {s:?}"
             );
         }
+    }
+
+    /// The component a schema names, or the schema itself.
+    fn resolve<'a>(d: &'a Value, schema: &'a Value) -> &'a Value {
+        schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|p| d.pointer(p))
+            .unwrap_or(schema)
+    }
+
+    #[test]
+    fn every_json_document_has_a_schema_and_an_example() {
+        let d = build();
+        let mut missing = Vec::new();
+        for (path, item) in d["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let mut docs: Vec<(String, &Value)> = Vec::new();
+                if let Some(c) = op.pointer("/requestBody/content") {
+                    docs.extend(
+                        c.as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(t, m)| (format!("request {t}"), m)),
+                    );
+                }
+                for (code, r) in op["responses"].as_object().into_iter().flatten() {
+                    if code.starts_with('2') {
+                        docs.extend(
+                            r["content"]
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .map(|(t, m)| (format!("{code} {t}"), m)),
+                        );
+                    }
+                }
+                for (what, media) in docs {
+                    if !what.ends_with("json") && !what.ends_with("rfc822") {
+                        continue;
+                    }
+                    let schema = resolve(&d, &media["schema"]);
+                    let has_example =
+                        media.get("example").is_some() || schema.get("example").is_some();
+                    if media.get("schema").is_none() || !has_example {
+                        missing.push(format!("{method} {path}: {what}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "without a schema or an example: {missing:#?}"
+        );
     }
 
     #[test]

@@ -94,6 +94,36 @@ pub async fn patch(
     Ok(axum::Json(view(app.engine.update_mailbox(&p, mid, input).await?)).into_response())
 }
 
+/// The body, read into one buffer of the declared size: collecting the chunks
+/// and joining them would hold a large message twice.
+async fn read_message(body: axum::body::Body, declared: usize, max: usize) -> ApiResult<Bytes> {
+    use futures::StreamExt;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("an email may have at most {max} bytes"),
+        )
+    };
+    if declared != usize::MAX && declared > max {
+        return Err(too_large());
+    }
+    let mut buf = bytes::BytesMut::with_capacity(if declared == usize::MAX {
+        64 * 1024
+    } else {
+        declared
+    });
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
 #[utoipa::path(post, path = "/api/v1/channels/email/{id}/inbound", tag = "channels", params(("id" = Uuid, Path)),
     request_body(content = String, content_type = "message/rfc822", description = "The raw message, as an MTA pipe transport delivers it"),
     responses((status = 202, description = "{ticket_id, message_id, duplicate, outcome}; stored before this answer"),
@@ -114,18 +144,7 @@ pub async fn inbound(
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(usize::MAX);
     let _slot = app.engine.cpu.large_message(declared).await?;
-    let body: Bytes = axum::body::to_bytes(body, app.engine.limits.max_email_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!(
-                    "an email may have at most {} bytes",
-                    app.engine.limits.max_email_bytes
-                ),
-            )
-        })?;
+    let body = read_message(body, declared, app.engine.limits.max_email_bytes).await?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -138,7 +157,7 @@ pub async fn inbound(
         ));
     }
     let mb = app.engine.mailbox_config(p.workspace_id, id(&mid)?).await?;
-    let r = ingest_raw(&app.engine, &mb, &body, Default::default())
+    let r = ingest_raw(&app.engine, &mb, body, Default::default())
         .await
         .map_err(|e| match e {
             IngestError::Unreadable(e) => ApiError::field("body", e.to_string()),

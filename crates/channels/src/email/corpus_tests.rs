@@ -226,7 +226,7 @@ fn threading_headers_addresses_and_inline_images_are_read() {
         (a.filename.as_str(), a.content_id.as_deref(), a.inline),
         ("passwd.png", Some("img1@x"), true)
     );
-    assert_eq!(a.bytes, b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&a.bytes[..], b"\x89PNG\r\n\x1a\n");
     assert!(!m.auto.suppress_auto_reply());
 }
 

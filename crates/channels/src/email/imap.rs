@@ -292,12 +292,12 @@ pub async fn sync_once(
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let fetched: Vec<(u32, Vec<u8>)> = within(limit * 5, "fetching messages", async {
+        let fetched: Vec<(u32, bytes::Bytes)> = within(limit * 5, "fetching messages", async {
             let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
             let all: Vec<_> = stream.try_collect().await?;
             Ok(all
                 .iter()
-                .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                .filter_map(|f| Some((f.uid?, bytes::Bytes::copy_from_slice(f.body()?))))
                 .collect())
         })
         .await?;
@@ -307,7 +307,7 @@ pub async fn sync_once(
             if *stop.borrow() {
                 return Ok(new);
             }
-            match ingest_raw(engine, mb, &raw, Default::default()).await {
+            match ingest_raw(engine, mb, raw, Default::default()).await {
                 Ok(r) => {
                     let outcome = if r.duplicate { "duplicate" } else { "stored" };
                     metrics::counter!("otklik_imap_messages_total", "outcome" => outcome)

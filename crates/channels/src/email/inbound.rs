@@ -43,7 +43,7 @@ pub struct EnvelopeHint<'a> {
 pub async fn ingest_raw(
     engine: &Engine,
     mailbox: &MailboxConfig,
-    raw: &[u8],
+    raw: bytes::Bytes,
     envelope: EnvelopeHint<'_>,
 ) -> Result<Ingested, IngestError> {
     if raw.len() > engine.limits.max_email_bytes {
@@ -54,8 +54,9 @@ pub async fn ingest_raw(
         .into());
     }
     // Parsing is CPU work on possibly large input: keep it off the async workers.
-    let owned = raw.to_vec();
-    let parsed = engine.cpu.run(move || parse(&owned)).await?;
+    // The buffer is shared, not copied: a large message exists once in memory.
+    let shared = raw.clone();
+    let parsed = engine.cpu.run(move || parse(&shared)).await?;
     let mut email = parsed?;
     for rcpt in envelope.to {
         if !email.envelope_to.contains(rcpt) {
@@ -91,11 +92,12 @@ pub async fn ticket_held(
     };
     let (_, raw) = engine.held_message(p, mailbox, held).await?;
     let mb = engine.mailbox_config(p.workspace_id, mailbox).await?;
-    let owned = raw.clone();
-    let parsed = engine.cpu.run(move || parse(&owned)).await?;
+    let raw = bytes::Bytes::from(raw);
+    let shared = raw.clone();
+    let parsed = engine.cpu.run(move || parse(&shared)).await?;
     let mut email = parsed?;
     email.from = Some(customer);
-    Ok(engine.ingest_email(&mb, &raw, email).await?)
+    Ok(engine.ingest_email(&mb, raw, email).await?)
 }
 
 /// Routes the SMTP receiver's mail to the mailboxes whose inbound kind is `smtp`.
@@ -126,7 +128,8 @@ impl SmtpHandler for MailboxRouter {
         data: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), Reject>> {
         Box::pin(async move {
-            // One copy per distinct mailbox among the recipients.
+            // One ticket per distinct mailbox among the recipients, from one buffer.
+            let data = bytes::Bytes::from(data);
             let mut done = Vec::new();
             for rcpt in &env.rcpts {
                 let mb = match self.engine.mailbox_for_address(rcpt).await {
@@ -161,7 +164,7 @@ impl SmtpHandler for MailboxRouter {
                         });
                     }
                 };
-                match ingest_raw(&self.engine, &mb, &data, envelope).await {
+                match ingest_raw(&self.engine, &mb, data.clone(), envelope).await {
                     Ok(_) => done.push(mb.id),
                     Err(e) => {
                         tracing::warn!(mailbox = %mb.id, error = %e, "SMTP delivery refused");

@@ -410,8 +410,27 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, parsed: &str, html: bool
     s
 }
 
-fn normalize_newlines(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n")
+/// Line breaks as `\n`, in place: a message's text can be megabytes, and each
+/// `replace` would be another copy of it.
+fn normalize_newlines(s: String) -> String {
+    if !s.contains('\r') {
+        return s;
+    }
+    let mut b = s.into_bytes();
+    let (mut w, mut r) = (0, 0);
+    while r < b.len() {
+        if b[r] == b'\r' {
+            b[w] = b'\n';
+            r += if b.get(r + 1) == Some(&b'\n') { 2 } else { 1 };
+        } else {
+            b[w] = b[r];
+            r += 1;
+        }
+        w += 1;
+    }
+    b.truncate(w);
+    // Only ASCII bytes were removed or replaced, so the text is still UTF-8.
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn bodies(msg: &Message<'_>) -> (String, Option<String>) {
@@ -436,12 +455,14 @@ fn bodies(msg: &Message<'_>) -> (String, Option<String>) {
             }
             _ => continue,
         };
-        if !text.is_empty() && !chunk.is_empty() {
+        if text.is_empty() {
+            text = chunk;
+        } else if !chunk.is_empty() {
             text.push('\n');
+            text.push_str(&chunk);
         }
-        text.push_str(&chunk);
     }
-    (normalize_newlines(&text), html)
+    (normalize_newlines(text), html)
 }
 
 /// A file name that is safe to show and to offer for download.
@@ -560,7 +581,7 @@ fn attachments(msg: &Message<'_>) -> Vec<InboundAttachment> {
             content_type,
             content_id,
             inline,
-            bytes,
+            bytes: bytes.into(),
         });
     }
     out
@@ -773,6 +794,19 @@ fn message_id_in(headers: &str) -> Option<String> {
 #[cfg(test)]
 mod sender_tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_become_newlines_in_place() {
+        for (raw, want) in [
+            ("a\r\nb\rc\nd", "a\nb\nc\nd"),
+            ("\r\r\n\n", "\n\n\n"),
+            ("no breaks", "no breaks"),
+            ("Где\r\nмой заказ?\r", "Где\nмой заказ?\n"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_newlines(raw.to_owned()), want, "{raw:?}");
+        }
+    }
 
     #[test]
     fn an_address_written_inside_the_name_is_found() {

@@ -44,7 +44,7 @@ impl Engine {
     pub async fn ingest_email(
         &self,
         mailbox: &MailboxConfig,
-        raw: &[u8],
+        raw: bytes::Bytes,
         email: InboundEmail,
     ) -> Result<Ingested, EngineError> {
         if raw.len() > self.limits.max_email_bytes {
@@ -58,7 +58,7 @@ impl Engine {
 }
 
 /// An email as the one ingest path takes it: MIME and headers stay here.
-fn normalise(mb: &MailboxConfig, raw: &[u8], email: InboundEmail) -> Inbound {
+fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbound {
     let external_id = email.dedupe_key();
     let content = if let Some(b) = email.bounce {
         let (ours, external) = split_references(b.original_message_ids);
@@ -128,7 +128,7 @@ fn normalise(mb: &MailboxConfig, raw: &[u8], email: InboundEmail) -> Inbound {
         external_id,
         global_id: true,
         sent_at: email.date,
-        original: Some(std::sync::Arc::from(raw)),
+        original: Some(raw),
         content,
     }
 }

@@ -696,7 +696,7 @@ async fn agent_replies_leave_by_smtp_threaded_and_bounces_mark_them_failed(app: 
     assert_eq!(m.subject, format!("Re: Refund [#{number}]"));
     assert!(m.text.contains("Возврат оформлен — คืนเงินแล้ว"), "{}", m.text);
     assert_eq!(m.attachments[0].filename, "возврат.pdf");
-    assert_eq!(m.attachments[0].bytes, b"%PDF-1.4 refund");
+    assert_eq!(&m.attachments[0].bytes[..], b"%PDF-1.4 refund");
     assert!(!String::from_utf8_lossy(raw).contains("internal only"));
     let msgs = messages(&app, &tid).await;
     let sent = msgs.iter().find(|x| x["id"] == reply["id"]).unwrap();
