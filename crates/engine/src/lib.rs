@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod model;
 pub mod outbound;
 pub mod people;
+pub mod search;
 pub mod secret;
 pub mod tickets;
 pub mod worker;
@@ -127,6 +128,8 @@ pub struct Engine {
     pub mail: Option<Arc<dyn email::MailTransport>>,
     /// Turns for CPU-heavy work (hashing, sanitising, parsing).
     pub cpu: cpu::CpuGate,
+    /// The full-text index, when one is installed; lists then search with it.
+    pub search: Option<Arc<dyn search::TextSearch>>,
 }
 
 impl Engine {
@@ -139,6 +142,7 @@ impl Engine {
             secret: secret::SecretKey::generate(),
             mail: None,
             cpu: cpu::CpuGate::default(),
+            search: None,
         }
     }
 

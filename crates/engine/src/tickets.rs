@@ -279,6 +279,8 @@ impl Engine {
             }
             _ => f,
         };
+        let searched = self.resolve_text(p.workspace_id, f).await?;
+        let f = searched.as_ref().unwrap_or(f);
         let mut c = self.store.read().await?;
         Ok(tickets::list(&mut c.conn(), p.workspace_id, f, before, page_limit(limit)).await?)
     }
@@ -296,6 +298,8 @@ impl Engine {
             return Err(EngineError::invalid("q", "at most 200 characters"));
         }
         let offset = offset.clamp(0, 100_000);
+        let searched = self.resolve_text(p.workspace_id, f).await?;
+        let f = searched.as_ref().unwrap_or(f);
         let mut c = self.store.read().await?;
         let items = tickets::list_page(
             &mut c.conn(),

@@ -42,6 +42,27 @@ pub struct Application {
     store: Store,
     config: Config,
     pub clock: Arc<SettableClock>,
+    /// This node's search index, kept current by a follower of the event log.
+    search: Arc<search::SearchIndex>,
+}
+
+/// Where this node keeps its search index.
+pub fn search_dir(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("search")
+}
+
+/// Opens this node's search index (one process at a time: the index is locked
+/// while open).
+pub fn open_search(config: &Config) -> anyhow::Result<Arc<search::SearchIndex>> {
+    let dir = search_dir(config);
+    search::SearchIndex::open(&dir)
+        .map(Arc::new)
+        .with_context(|| {
+            format!(
+                "opening the search index in {} (is another otklik using this data directory?)",
+                dir.display()
+            )
+        })
 }
 
 /// Opens the store (running migrations) and builds the engine.
@@ -119,7 +140,9 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let clock = Arc::new(SettableClock::default());
-        let (store, engine) = open(&config, clock.clone()).await?;
+        let (store, mut engine) = open(&config, clock.clone()).await?;
+        let search = open_search(&config)?;
+        engine.search = Some(search.clone());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -138,6 +161,7 @@ impl Application {
             store,
             config,
             clock,
+            search,
         })
     }
 
@@ -183,6 +207,9 @@ impl Application {
                 tokio::spawn(engine::worker::Worker::new(self.engine.clone()).run(stop_rx.clone()))
             })
             .collect();
+        let follower = tokio::spawn(
+            search::Follower::new(self.engine.clone(), self.search.clone()).run(stop_rx.clone()),
+        );
         let consumers = self.config.consumers.then(|| {
             let runner = engine::consumers::ConsumerRunner::new(self.engine.clone());
             tokio::spawn(runner.run(engine::consumers::all(), stop_rx.clone()))
@@ -228,6 +255,7 @@ impl Application {
         let deadline = tokio::time::Instant::now() + grace;
         let mut tasks: Vec<(&str, tokio::task::JoinHandle<()>)> =
             workers.into_iter().map(|w| ("job worker", w)).collect();
+        tasks.push(("search index", follower));
         tasks.extend(consumers.map(|c| ("consumers", c)));
         tasks.extend(smtp.map(|s| ("SMTP receiver", s)));
         tasks.extend(imap.map(|i| ("IMAP supervisor", i)));

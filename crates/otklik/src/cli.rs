@@ -59,6 +59,12 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Rebuild this node's search index from the event log (with the server of
+    /// this data directory stopped).
+    Reindex {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage workspaces.
     Workspace {
         #[command(subcommand)]
@@ -288,6 +294,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             init_logs(&config.log_format);
             serve(config, demo).await
+        }
+        Command::Reindex { db } => {
+            let config = load(&db)?;
+            let index = crate::app::open_search(&config)?;
+            let engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
+            let total = engine
+                .feed_backlog(engine::model::Cursor::default())
+                .await
+                .map_err(engine_err)?;
+            let started = std::time::Instant::now();
+            let r = async {
+                index.clear()?;
+                let follower = search::Follower::new(engine.clone(), index.clone());
+                follower
+                    .catch_up(&|done| eprint!("\r{}", progress_bar("reindexing", done, total)))
+                    .await
+            }
+            .await;
+            engine.close().await;
+            let done = r.context("reindexing")?;
+            eprintln!();
+            println!(
+                "indexed {} tickets from {done} events in {:.1} s",
+                index.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Consumers { db } => {
             let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
@@ -545,6 +578,19 @@ async fn mail_ingest(
     let (stored, dupes) = r?;
     eprintln!("stored {stored} message(s), {dupes} already known");
     Ok(())
+}
+
+/// One line of progress: `what [#####     ] 48%  4,800/10,000`.
+fn progress_bar(what: &str, done: usize, total: i64) -> String {
+    let total = usize::try_from(total).unwrap_or(0).max(done).max(1);
+    let width = 30;
+    let filled = done * width / total;
+    format!(
+        "{what} [{}{}] {:>3}%  {done}/{total} events",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        done * 100 / total
+    )
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

@@ -234,8 +234,11 @@ pub struct Filter {
     pub team: Option<Option<TeamId>>,
     pub customer: Option<CustomerId>,
     pub tag: Option<String>,
-    /// Words that must appear in the subject or a message (case-insensitive substring).
+    /// Words that must appear in the subject or a message (case-insensitive
+    /// substring): the fallback where no search index answers.
     pub text: Option<String>,
+    /// Only these tickets (what a search index found).
+    pub ids: Option<Vec<TicketId>>,
     /// Only tickets solved at or after this moment.
     pub solved_since: Option<Timestamp>,
     pub sort: Sort,
@@ -379,6 +382,15 @@ fn narrow(mut q: Query, f: &Filter) -> Query {
         q = q
             .push(&format!(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.workspace_id = $1 AND g.ticket_id = t.id AND g.tag = ${n})"))
             .bind(tag.as_str());
+    }
+    if let Some(ids) = &f.ids {
+        q = if ids.is_empty() {
+            q.push(" AND 1 = 0")
+        } else {
+            q.push(" AND t.id IN (")
+                .bind_list(ids.iter().copied())
+                .push(")")
+        };
     }
     if let Some(text) = &f.text {
         let n = q.next_param();
@@ -626,6 +638,28 @@ pub async fn message(
     };
     m.attachments = attachments_of(c, ws, &[m.id]).await?;
     Ok(Some(m))
+}
+
+/// The texts of a ticket's messages, oldest first, until `max_bytes` (for the
+/// search index, which needs nothing else of them).
+pub async fn message_texts(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    max_bytes: usize,
+) -> Result<Vec<String>, StoreError> {
+    let q = query("SELECT body_text FROM messages WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id LIMIT 1000")
+        .bind(ws)
+        .bind(ticket);
+    let all: Vec<String> = c.fetch_all(&q).await?;
+    let mut total = 0;
+    Ok(all
+        .into_iter()
+        .take_while(|t| {
+            total += t.len();
+            total <= max_bytes
+        })
+        .collect())
 }
 
 /// A ticket's thread, oldest first, after the cursor `after`.

@@ -312,6 +312,17 @@ fn ticket_rules(d: &mut Value) {
         nullable(enum_of(&names(Visibility::ALL, Visibility::as_str))),
     );
     set(d, &format!("{m}/external_id"), external.clone());
+    // The configured default (`limits`); a server configured lower refuses more.
+    let attachments = json!({
+        "type": "array", "maxItems": engine::Limits::default().max_attachments_per_message,
+        "items": { "type": "string", "format": "uuid" }
+    });
+    set(d, &format!("{m}/attachments"), attachments.clone());
+    set(
+        d,
+        "/components/schemas/BodyIn/properties/attachments",
+        attachments,
+    );
     set(
         d,
         "/components/schemas/BodyIn/properties/external_id",

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use channels::email::inbound::{IngestError, ingest_raw};
+use engine::EngineError;
 use engine::email::{MailboxInput, MailboxView, Outcome};
 use serde_json::{Value, json};
 
@@ -272,10 +273,15 @@ pub async fn held_ticket(
         IngestError::Engine(e) => e.into(),
     })?;
     let Some(ticket) = r.ticket_id else {
-        return Err(ApiError::field(
-            "customer.email",
-            format!("the message could not be ticketed ({:?})", r.outcome),
-        ));
+        // The mailbox's rules refuse this sender (its own address, a mail system).
+        let why = match &r.outcome {
+            Outcome::Ignored(why) if why.as_str() == "own_address" => {
+                "the mailbox's own address cannot be the customer".to_owned()
+            }
+            Outcome::Ignored(why) => format!("mail from this sender is not ticketed ({why})"),
+            other => format!("the message could not be ticketed ({other:?})"),
+        };
+        return Err(EngineError::Rule(format!("customer.email: {why}")).into());
     };
     let t = app
         .engine

@@ -290,6 +290,21 @@ impl TestApp {
     /// Reads the whole event stream in pages of `page`, the way a consumer does, until
     /// it holds at least `want` events (PostgreSQL shows an event only once every
     /// older transaction has finished, so the tail can lag for a moment).
+    /// `GET path` (a ticket search) once it lists `want` tickets, or the last
+    /// answer after five seconds: the search index follows the event log, so a
+    /// write becomes searchable a moment after it commits.
+    pub async fn search(&self, path: &str, want: usize) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            last = self.get(path).await.expect(200);
+            if last["items"].as_array().map_or(0, Vec::len) == want {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        last
+    }
+
     /// `POST /api/v1/attachments` with `form`, as the workspace's token.
     pub async fn upload(&self, form: reqwest::multipart::Form) -> reqwest::Response {
         self.client

@@ -21,6 +21,7 @@ mod isolation;
 mod jobs;
 mod layering;
 mod mail_server;
+mod search;
 mod secrets;
 mod tickets;
 mod ui;

@@ -511,9 +511,17 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     );
     let page = a.page("/app?view=all&priority=high").await;
     assert!(page.contains("Оплата не проходит") && !page.contains("Возврат товара"));
-    let page = a
-        .page("/app?view=all&q=%D1%82%D0%BE%D0%B2%D0%B0%D1%80")
-        .await;
+    // The search index follows the event log: give it a moment.
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = a
+            .page("/app?view=all&q=%D1%82%D0%BE%D0%B2%D0%B0%D1%80")
+            .await;
+        if page.contains("Возврат товара") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(
         page.contains("Возврат товара") && !page.contains("Где мой заказ"),
         "search finds the subject"

@@ -1,0 +1,105 @@
+//! Keeps an index current from the event log. Every node runs its own follower
+//! over its own index: it reads the shared log after the position its index
+//! last committed, re-indexes the tickets the events touched, and commits the
+//! documents and the new position together. After a crash it resumes from that
+//! position; a rebuild empties the index and replays the log from the start.
+
+use crate::{SearchError, SearchIndex};
+use domain::event::EventData;
+use domain::ids::*;
+use engine::Engine;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Events read per commit.
+const BATCH: i64 = 1000;
+/// How often an idle follower looks for events written by other nodes.
+const POLL: Duration = Duration::from_millis(500);
+
+pub struct Follower {
+    engine: Engine,
+    index: Arc<SearchIndex>,
+}
+
+impl Follower {
+    pub fn new(engine: Engine, index: Arc<SearchIndex>) -> Follower {
+        Follower { engine, index }
+    }
+
+    /// Applies one batch of events; returns how many there were.
+    pub async fn step(&self) -> Result<usize, SearchError> {
+        let events = self
+            .engine
+            .feed_events(self.index.position(), BATCH)
+            .await?;
+        let Some(last) = events.last().map(engine::model::Cursor::of) else {
+            return Ok(0);
+        };
+        let mut dirty: BTreeSet<(WorkspaceId, TicketId)> = BTreeSet::new();
+        for e in &events {
+            let ws = e.workspace_id;
+            match &e.data {
+                EventData::TicketCreated { ticket_id, .. }
+                | EventData::TicketUpdated { ticket_id, .. }
+                | EventData::MessageAdded { ticket_id, .. } => {
+                    dirty.insert((ws, *ticket_id));
+                }
+                EventData::CustomerUpdated { customer_id, .. }
+                | EventData::IdentityAdded { customer_id, .. }
+                | EventData::CustomersMerged { customer_id, .. } => {
+                    for t in self.engine.feed_customer_tickets(ws, *customer_id).await? {
+                        dirty.insert((ws, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (ws, t) in dirty {
+            let doc = self.engine.feed_ticket(ws, t).await?;
+            self.index.put_ticket(t, doc.as_ref())?;
+        }
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.commit(last))
+            .await
+            .map_err(|e| SearchError::Io(std::io::Error::other(e)))??;
+        Ok(events.len())
+    }
+
+    /// Applies every event written so far; returns how many.
+    pub async fn catch_up(&self, progress: &dyn Fn(usize)) -> Result<usize, SearchError> {
+        let mut total = 0;
+        loop {
+            let n = self.step().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+            progress(total);
+        }
+    }
+
+    /// Follows the log until `stop` turns true: at once after a commit on this
+    /// node, else every half second.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut committed = self.engine.subscribe();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.step().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "search index: following the event log failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = committed.recv() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The node-local index: one document per ticket (subject, customer, every
+//! message's text), BM25-ranked, with the position in the event log it reflects
+//! stored in the same commit, so that it survives kill -9 and catches up.
+
+use crate::analysis::{ANALYZER, Script, analyzer, query_terms, script_of};
+use domain::ids::*;
+use engine::model::Cursor;
+use engine::search::TicketDoc;
+use std::path::Path;
+use std::sync::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: the writer lock was poisoned")]
+    Poisoned,
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+}
+
+/// Changed whenever the schema or the analysis changes: an index of another
+/// version is rebuilt from the event log.
+const VERSION: &str = "1";
+
+struct Fields {
+    key: Field,
+    ws: Field,
+    ticket: Field,
+    title: Field,
+    body: Field,
+    customer: Field,
+}
+
+/// The index. Its writer exists only while a batch is being written: it holds
+/// the directory's lock and tens of megabytes, neither of which an idle index
+/// needs.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<Option<IndexWriter>>,
+    f: Fields,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let f = Fields {
+        key: b.add_text_field("key", STRING),
+        ws: b.add_text_field("ws", STRING),
+        ticket: b.add_text_field("ticket", STRING | STORED),
+        title: b.add_text_field("title", text.clone()),
+        body: b.add_text_field("body", text.clone()),
+        customer: b.add_text_field("customer", text),
+    };
+    (b.build(), f)
+}
+
+/// The writer's memory budget: tantivy's minimum is 15 MB per thread.
+const WRITER_BYTES: usize = 20_000_000;
+
+impl SearchIndex {
+    /// Opens the index in `dir`, or makes a new, empty one there (also when the
+    /// one found was made by another version: it is derived data).
+    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+        let current = dir.join(VERSION);
+        if dir.is_dir() {
+            for e in std::fs::read_dir(dir)?.flatten() {
+                if e.file_name() != VERSION {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        std::fs::create_dir_all(&current)?;
+        let (schema, f) = schema();
+        let d = tantivy::directory::MmapDirectory::open(&current)?;
+        let index = Index::open_or_create(d, schema)?;
+        SearchIndex::with(index, f)
+    }
+
+    /// An index in memory (tests).
+    pub fn in_memory() -> Result<SearchIndex, SearchError> {
+        let (schema, f) = schema();
+        SearchIndex::with(Index::create_in_ram(schema), f)
+    }
+
+    fn with(index: Index, f: Fields) -> Result<SearchIndex, SearchError> {
+        index.tokenizers().register(ANALYZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(None),
+            f,
+        })
+    }
+
+    /// The event-log position the last commit reflects.
+    pub fn position(&self) -> Cursor {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| {
+                let (tx, id) = p.split_once('.')?;
+                Some(Cursor {
+                    tx: tx.parse().ok()?,
+                    id: id.parse().ok()?,
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    fn key(id: TicketId) -> String {
+        format!("t:{id}")
+    }
+
+    /// Runs `f` with the writer, opening it when this batch has none yet.
+    fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut slot = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let w = match slot.as_mut() {
+            Some(w) => w,
+            None => slot.insert(self.index.writer_with_num_threads(1, WRITER_BYTES)?),
+        };
+        f(w)
+    }
+
+    /// Replaces (or adds) the ticket's document; `None` removes it.
+    pub fn put_ticket(&self, id: TicketId, doc: Option<&TicketDoc>) -> Result<(), SearchError> {
+        self.with_writer(|w| self.write_ticket(w, id, doc))
+    }
+
+    fn write_ticket(
+        &self,
+        w: &mut IndexWriter,
+        id: TicketId,
+        doc: Option<&TicketDoc>,
+    ) -> Result<(), SearchError> {
+        w.delete_term(Term::from_field_text(self.f.key, &Self::key(id)));
+        if let Some(t) = doc {
+            let mut d = TantivyDocument::default();
+            d.add_text(self.f.key, Self::key(id));
+            d.add_text(self.f.ws, t.workspace_id.to_string());
+            d.add_text(self.f.ticket, id.to_string());
+            d.add_text(self.f.title, &t.subject);
+            d.add_text(self.f.customer, format!("{} {}", t.number, t.customer));
+            for text in &t.texts {
+                d.add_text(self.f.body, text);
+            }
+            w.add_document(d)?;
+        }
+        Ok(())
+    }
+
+    /// Makes what was put since the last commit durable and visible, together
+    /// with the log position it brings the index to.
+    pub fn commit(&self, position: Cursor) -> Result<(), SearchError> {
+        self.with_writer(|w| {
+            let mut prepared = w.prepare_commit()?;
+            prepared.set_payload(&format!("{}.{}", position.tx, position.id));
+            prepared.commit()?;
+            Ok(())
+        })?;
+        self.close_writer()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Lets the writer go (and with it the directory's lock), after its merges.
+    fn close_writer(&self) -> Result<(), SearchError> {
+        let w = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Poisoned)?
+            .take();
+        if let Some(w) = w {
+            w.wait_merging_threads()?;
+        }
+        Ok(())
+    }
+
+    /// Empties the index (a rebuild replays the log from its start).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        self.with_writer(|w| {
+            w.delete_all_documents()?;
+            let mut prepared = w.prepare_commit()?;
+            prepared.set_payload("0.0");
+            prepared.commit()?;
+            Ok(())
+        })?;
+        self.close_writer()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many documents are searchable.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The query for `q`: every word must match somewhere in the ticket (its
+    /// subject, customer or messages), exactly or, for longer words, with one
+    /// typo; the subject counts double and the words in order count extra.
+    fn ticket_query(&self, ws: WorkspaceId, q: &str) -> Option<Box<dyn Query>> {
+        let terms = query_terms(q);
+        if terms.is_empty() {
+            return None;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(self.f.ws, &ws.to_string()),
+                IndexRecordOption::Basic,
+            )),
+        )];
+        for t in &terms {
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (field, boost) in [
+                (self.f.title, 2.0),
+                (self.f.body, 1.0),
+                (self.f.customer, 1.0),
+            ] {
+                let term = Term::from_field_text(field, t);
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                        boost,
+                    )),
+                ));
+                // Thai words come whole from a dictionary: an edit makes another word.
+                if t.chars().count() >= 5 && script_of(t) != Script::Thai {
+                    alternatives.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new(term, 1, true)),
+                            boost * 0.5,
+                        )),
+                    ));
+                }
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        }
+        if terms.len() > 1 {
+            for field in [self.f.title, self.f.body] {
+                let phrase = PhraseQuery::new(
+                    terms
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect(),
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), 2.0)),
+                ));
+            }
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// The tickets of `ws` matching `q`, best first.
+    pub fn tickets(
+        &self,
+        ws: WorkspaceId,
+        q: &str,
+        limit: usize,
+    ) -> Result<Vec<TicketId>, SearchError> {
+        let Some(query) = self.ticket_query(ws, q) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc
+                .get_first(self.f.ticket)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse().ok())
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl engine::search::TextSearch for SearchIndex {
+    fn tickets(&self, ws: WorkspaceId, q: &str, limit: usize) -> Result<Vec<TicketId>, String> {
+        SearchIndex::tickets(self, ws, q, limit).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,9 @@
+//! Full-text search: language analysis for Russian, Thai and English, and the
+//! node-local index that a follower of the event log keeps current.
+
+pub mod analysis;
+pub mod follow;
+pub mod index;
+
+pub use follow::Follower;
+pub use index::{SearchError, SearchIndex};
