@@ -217,6 +217,22 @@ pub enum EventData {
     /// An automatic acknowledgement went to the customer (or was held back).
     #[serde(rename = "ticket.auto_reply_sent")]
     AutoReplySent { ticket_id: TicketId, to: String },
+    /// A knowledge-base article was created or saved as a new version.
+    #[serde(rename = "kb.article_saved")]
+    ArticleSaved {
+        article_id: ArticleId,
+        group_id: GroupId,
+        lang: String,
+        version: i64,
+        status: crate::kb::ArticleStatus,
+    },
+    /// A FAQ entry was created or changed.
+    #[serde(rename = "kb.faq_saved")]
+    FaqSaved {
+        faq_id: FaqId,
+        group_id: GroupId,
+        lang: String,
+    },
 }
 
 impl EventData {
@@ -242,6 +258,8 @@ impl EventData {
             EventData::MailboxCreated { .. } => "mailbox.created",
             EventData::MailboxUpdated { .. } => "mailbox.updated",
             EventData::AutoReplySent { .. } => "ticket.auto_reply_sent",
+            EventData::ArticleSaved { .. } => "kb.article_saved",
+            EventData::FaqSaved { .. } => "kb.faq_saved",
         }
     }
 
@@ -390,6 +408,18 @@ mod tests {
                 ticket_id: TicketId::new(),
                 to: "c@x.test".into(),
             },
+            EventData::ArticleSaved {
+                article_id: ArticleId::new(),
+                group_id: GroupId::new(),
+                lang: "ru".into(),
+                version: 2,
+                status: crate::kb::ArticleStatus::Published,
+            },
+            EventData::FaqSaved {
+                faq_id: FaqId::new(),
+                group_id: GroupId::new(),
+                lang: "th".into(),
+            },
         ];
         for e in &all {
             match e {
@@ -411,7 +441,9 @@ mod tests {
                 | EventData::DeliveryChanged { .. }
                 | EventData::MailboxCreated { .. }
                 | EventData::MailboxUpdated { .. }
-                | EventData::AutoReplySent { .. } => {}
+                | EventData::AutoReplySent { .. }
+                | EventData::ArticleSaved { .. }
+                | EventData::FaqSaved { .. } => {}
             }
         }
         all

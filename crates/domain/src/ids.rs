@@ -53,6 +53,14 @@ id_type!(
     AutomationId,
     /// Mail held without a sender, waiting for an admin.
     HeldId,
+    /// A knowledge-base category or section.
+    CategoryId,
+    /// One language's article in the knowledge base.
+    ArticleId,
+    /// One language's FAQ entry.
+    FaqId,
+    /// What translations of one article (or FAQ entry) share.
+    GroupId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -9,6 +9,7 @@ pub mod event;
 pub mod fields;
 pub mod identity;
 pub mod ids;
+pub mod kb;
 pub mod number;
 pub mod secret;
 pub mod text;

@@ -21,6 +21,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;
+pub mod kb;
 pub mod model;
 pub mod outbound;
 pub mod people;

@@ -16,6 +16,31 @@ pub trait TextSearch: Send + Sync + 'static {
     /// The tickets of `ws` whose subject, messages or customer match `q`, best
     /// first, at most `limit`.
     fn tickets(&self, ws: WorkspaceId, q: &str, limit: usize) -> Result<Vec<TicketId>, String>;
+    /// Knowledge-base articles and FAQ entries of `ws` for `q`, best first; those
+    /// in `lang` first among equals; only public ones when `public_only`.
+    fn kb(
+        &self,
+        ws: WorkspaceId,
+        q: &str,
+        lang: Option<&str>,
+        public_only: bool,
+        limit: usize,
+    ) -> Result<Vec<KbHit>, String>;
+}
+
+/// One knowledge-base search result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KbHit {
+    /// `article` or `faq`.
+    pub kind: String,
+    pub id: String,
+    pub group_id: String,
+    pub lang: String,
+    pub title: String,
+    /// HTML: the best passage, matched words in `<mark>`, everything else escaped.
+    pub snippet: String,
+    pub score: f32,
+    pub slug: String,
 }
 
 /// Most tickets a search narrows a list to.
@@ -38,7 +63,70 @@ pub struct TicketDoc {
 /// Most message text indexed per ticket.
 pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
 
+/// What the knowledge base offers to search: an article's published text, or a
+/// FAQ entry (question, other phrasings, answer).
+#[derive(Clone, Debug)]
+pub struct KbDoc {
+    pub workspace_id: WorkspaceId,
+    /// `article` or `faq`.
+    pub kind: &'static str,
+    pub id: uuid::Uuid,
+    pub group_id: GroupId,
+    pub lang: String,
+    pub title: String,
+    pub text: String,
+    /// Readable in the help center, not only by agents.
+    pub public: bool,
+    /// The article's URL name (empty for FAQ entries).
+    pub slug: String,
+}
+
 impl Engine {
+    /// The text readers see of an article: its published version, if any.
+    pub async fn feed_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+    ) -> Result<Option<KbDoc>, EngineError> {
+        let mut c = self.store.read().await?;
+        let Some(a) = store::kb::article(&mut c.conn(), ws, id).await? else {
+            return Ok(None);
+        };
+        let Some(live) = a.published_version else {
+            return Ok(None);
+        };
+        let versions = store::kb::versions(&mut c.conn(), ws, id).await?;
+        let Some(v) = versions.into_iter().find(|v| v.version == live) else {
+            return Ok(None);
+        };
+        Ok(Some(KbDoc {
+            workspace_id: ws,
+            kind: "article",
+            id: a.id.0,
+            group_id: a.group_id,
+            lang: a.lang,
+            title: v.title,
+            text: v.body,
+            public: a.visibility == domain::kb::Visibility::Public,
+            slug: a.slug,
+        }))
+    }
+
+    pub async fn feed_faq(&self, ws: WorkspaceId, id: FaqId) -> Result<Option<KbDoc>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(store::kb::faq(&mut c.conn(), ws, id).await?.map(|f| KbDoc {
+            workspace_id: ws,
+            kind: "faq",
+            id: f.id.0,
+            group_id: f.group_id,
+            lang: f.lang,
+            title: f.question,
+            text: format!("{}\n{}", f.phrasings.join("\n"), f.answer),
+            public: true,
+            slug: String::new(),
+        }))
+    }
+
     /// Every workspace's events after `after`, in commit order.
     pub async fn feed_events(
         &self,
@@ -103,6 +191,27 @@ impl Engine {
             .into_iter()
             .map(|t| t.id)
             .collect())
+    }
+
+    /// Knowledge-base search for agents (internal articles included).
+    pub async fn kb_search(
+        &self,
+        p: &crate::Principal,
+        q: &str,
+        lang: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<KbHit>, EngineError> {
+        if q.chars().count() > 200 {
+            return Err(EngineError::invalid("q", "at most 200 characters"));
+        }
+        let Some(search) = self.search.clone() else {
+            return Ok(Vec::new());
+        };
+        let (ws, q) = (p.workspace_id, domain::text::clean_line(q));
+        self.cpu
+            .run(move || search.kb(ws, &q, lang.as_deref(), false, limit))
+            .await?
+            .map_err(|e| EngineError::Internal(format!("search: {e}")))
     }
 
     /// `f` with its text turned into the tickets the index found, when an index

@@ -38,6 +38,8 @@ impl Follower {
             return Ok(0);
         };
         let mut dirty: BTreeSet<(WorkspaceId, TicketId)> = BTreeSet::new();
+        let mut articles: BTreeSet<(WorkspaceId, ArticleId)> = BTreeSet::new();
+        let mut faqs: BTreeSet<(WorkspaceId, FaqId)> = BTreeSet::new();
         for e in &events {
             let ws = e.workspace_id;
             match &e.data {
@@ -53,8 +55,22 @@ impl Follower {
                         dirty.insert((ws, t));
                     }
                 }
+                EventData::ArticleSaved { article_id, .. } => {
+                    articles.insert((ws, *article_id));
+                }
+                EventData::FaqSaved { faq_id, .. } => {
+                    faqs.insert((ws, *faq_id));
+                }
                 _ => {}
             }
+        }
+        for (ws, a) in articles {
+            let doc = self.engine.feed_article(ws, a).await?;
+            self.index.put_kb("article", a.0, doc.as_ref())?;
+        }
+        for (ws, f) in faqs {
+            let doc = self.engine.feed_faq(ws, f).await?;
+            self.index.put_kb("faq", f.0, doc.as_ref())?;
         }
         for (ws, t) in dirty {
             let doc = self.engine.feed_ticket(ws, t).await?;

@@ -5,7 +5,7 @@
 use crate::analysis::{ANALYZER, Script, analyzer, query_terms, script_of};
 use domain::ids::*;
 use engine::model::Cursor;
-use engine::search::TicketDoc;
+use engine::search::{KbDoc, KbHit, TicketDoc};
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
@@ -33,7 +33,7 @@ pub enum SearchError {
 
 /// Changed whenever the schema or the analysis changes: an index of another
 /// version is rebuilt from the event log.
-const VERSION: &str = "1";
+const VERSION: &str = "2";
 
 struct Fields {
     key: Field,
@@ -42,6 +42,17 @@ struct Fields {
     title: Field,
     body: Field,
     customer: Field,
+    /// `ticket`, `article` or `faq`.
+    kind: Field,
+    /// A knowledge-base document's id, group, language, audience and URL name.
+    id: Field,
+    group: Field,
+    lang: Field,
+    public: Field,
+    slug: Field,
+    /// A knowledge-base document's title and text, stored for snippets.
+    kb_title: Field,
+    kb_text: Field,
 }
 
 /// The index. Its writer exists only while a batch is being written: it holds
@@ -61,6 +72,7 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    let stored = text.clone().set_stored();
     let f = Fields {
         key: b.add_text_field("key", STRING),
         ws: b.add_text_field("ws", STRING),
@@ -68,6 +80,14 @@ fn schema() -> (Schema, Fields) {
         title: b.add_text_field("title", text.clone()),
         body: b.add_text_field("body", text.clone()),
         customer: b.add_text_field("customer", text),
+        kind: b.add_text_field("kind", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED),
+        group: b.add_text_field("group", STRING | STORED),
+        lang: b.add_text_field("lang", STRING | STORED),
+        public: b.add_text_field("public", STRING),
+        slug: b.add_text_field("slug", STORED),
+        kb_title: b.add_text_field("kb_title", stored.clone()),
+        kb_text: b.add_text_field("kb_text", stored),
     };
     (b.build(), f)
 }
@@ -162,6 +182,7 @@ impl SearchIndex {
         if let Some(t) = doc {
             let mut d = TantivyDocument::default();
             d.add_text(self.f.key, Self::key(id));
+            d.add_text(self.f.kind, "ticket");
             d.add_text(self.f.ws, t.workspace_id.to_string());
             d.add_text(self.f.ticket, id.to_string());
             d.add_text(self.f.title, &t.subject);
@@ -172,6 +193,136 @@ impl SearchIndex {
             w.add_document(d)?;
         }
         Ok(())
+    }
+
+    /// Replaces (or adds) a knowledge-base document; `None` removes it (an
+    /// article without a published version).
+    pub fn put_kb(
+        &self,
+        kind: &str,
+        id: uuid::Uuid,
+        doc: Option<&KbDoc>,
+    ) -> Result<(), SearchError> {
+        self.with_writer(|w| {
+            let key = format!("{kind}:{id}");
+            w.delete_term(Term::from_field_text(self.f.key, &key));
+            if let Some(k) = doc {
+                let mut d = TantivyDocument::default();
+                d.add_text(self.f.key, &key);
+                d.add_text(self.f.kind, k.kind);
+                d.add_text(self.f.ws, k.workspace_id.to_string());
+                d.add_text(self.f.id, k.id.to_string());
+                d.add_text(self.f.group, k.group_id.to_string());
+                d.add_text(self.f.lang, &k.lang);
+                d.add_text(self.f.public, if k.public { "1" } else { "0" });
+                d.add_text(self.f.slug, &k.slug);
+                d.add_text(self.f.kb_title, &k.title);
+                d.add_text(self.f.kb_text, &k.text);
+                w.add_document(d)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Knowledge-base documents of `ws` for `q`, best first: any word may match
+    /// (a question is phrased in many ways), titles count double, and a
+    /// document in `lang` ranks above its translations.
+    pub fn kb(
+        &self,
+        ws: WorkspaceId,
+        q: &str,
+        lang: Option<&str>,
+        public_only: bool,
+        limit: usize,
+    ) -> Result<Vec<KbHit>, SearchError> {
+        let terms = query_terms(q);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let exact = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &terms {
+            words.extend(word_matches(
+                t,
+                &[(self.f.kb_title, 2.0), (self.f.kb_text, 1.0)],
+                0.3,
+            ));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, exact(self.f.ws, &ws.to_string())),
+            (Occur::Must, Box::new(BooleanQuery::new(words))),
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, exact(self.f.kind, "article")),
+                    (Occur::Should, exact(self.f.kind, "faq")),
+                ])),
+            ),
+        ];
+        if public_only {
+            clauses.push((Occur::Must, exact(self.f.public, "1")));
+        }
+        if let Some(l) = lang {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(exact(self.f.lang, l), 1.5)),
+            ));
+        }
+        if terms.len() > 1 {
+            let phrase = PhraseQuery::new(
+                terms
+                    .iter()
+                    .map(|t| Term::from_field_text(self.f.kb_text, t))
+                    .collect(),
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(phrase), 2.0)),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(
+            &query,
+            &TopDocs::with_limit(limit.clamp(1, 100)).order_by_score(),
+        )?;
+        let mut snippets =
+            tantivy::snippet::SnippetGenerator::create(&searcher, &query, self.f.kb_text)?;
+        snippets.set_max_num_chars(200);
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let mut snippet = snippets.snippet_from_doc(&doc);
+            snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+            let html = snippet.to_html();
+            out.push(KbHit {
+                kind: text(self.f.kind),
+                id: text(self.f.id),
+                group_id: text(self.f.group),
+                lang: text(self.f.lang),
+                title: text(self.f.kb_title),
+                // No word of the query in the text (a title match): its start.
+                snippet: if html.is_empty() {
+                    escape(&text(self.f.kb_text).chars().take(200).collect::<String>())
+                } else {
+                    html
+                },
+                score,
+                slug: text(self.f.slug),
+            });
+        }
+        Ok(out)
     }
 
     /// Makes what was put since the last commit durable and visible, together
@@ -232,39 +383,32 @@ impl SearchIndex {
         if terms.is_empty() {
             return None;
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(self.f.ws, &ws.to_string()),
-                IndexRecordOption::Basic,
-            )),
-        )];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.ws, &ws.to_string()),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.kind, "ticket"),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
         for t in &terms {
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, boost) in [
-                (self.f.title, 2.0),
-                (self.f.body, 1.0),
-                (self.f.customer, 1.0),
-            ] {
-                let term = Term::from_field_text(field, t);
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                        boost,
-                    )),
-                ));
-                // Thai words come whole from a dictionary: an edit makes another word.
-                if t.chars().count() >= 5 && script_of(t) != Script::Thai {
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new(term, 1, true)),
-                            boost * 0.5,
-                        )),
-                    ));
-                }
-            }
+            let alternatives = word_matches(
+                t,
+                &[
+                    (self.f.title, 2.0),
+                    (self.f.body, 1.0),
+                    (self.f.customer, 1.0),
+                ],
+                0.5,
+            );
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
         }
         if terms.len() > 1 {
@@ -311,8 +455,52 @@ impl SearchIndex {
     }
 }
 
+/// The ways one query word may match: exactly in each of `fields` (with its
+/// boost) or, for a long word outside Thai, with one edit (`fuzzy` of the boost).
+/// Thai words come whole from a dictionary: an edit makes another word.
+fn word_matches(t: &str, fields: &[(Field, f32)], fuzzy: f32) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for &(field, boost) in fields {
+        let term = Term::from_field_text(field, t);
+        out.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                boost,
+            )),
+        ));
+        if t.chars().count() >= 5 && script_of(t) != Script::Thai {
+            out.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new(term, 1, true)),
+                    boost * fuzzy,
+                )),
+            ));
+        }
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 impl engine::search::TextSearch for SearchIndex {
     fn tickets(&self, ws: WorkspaceId, q: &str, limit: usize) -> Result<Vec<TicketId>, String> {
         SearchIndex::tickets(self, ws, q, limit).map_err(|e| e.to_string())
+    }
+    fn kb(
+        &self,
+        ws: WorkspaceId,
+        q: &str,
+        lang: Option<&str>,
+        public_only: bool,
+        limit: usize,
+    ) -> Result<Vec<KbHit>, String> {
+        SearchIndex::kb(self, ws, q, lang, public_only, limit).map_err(|e| e.to_string())
     }
 }

@@ -5,5 +5,6 @@ pub mod analysis;
 pub mod follow;
 pub mod index;
 
+pub use engine::search::KbHit;
 pub use follow::Follower;
 pub use index::{SearchError, SearchIndex};

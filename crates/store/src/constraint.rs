@@ -26,6 +26,12 @@ pub enum Unique {
     Consumer,
     /// A message already held for its account.
     HeldMessage,
+    /// A knowledge-base category key in the workspace.
+    CategoryKey,
+    /// An article's translation into a language (one per group and language).
+    ArticleLanguage,
+    /// A FAQ entry's translation into a language.
+    FaqLanguage,
     /// A key this table does not know: a schema change without a mapping here.
     Other,
 }
@@ -113,6 +119,21 @@ const KEYS: &[(Unique, &str, &str)] = &[
         "held_messages_account_id_external_id_key",
         "held_messages.account_id, held_messages.external_id",
     ),
+    (
+        Unique::CategoryKey,
+        "kb_categories_workspace_id_key_key",
+        "kb_categories.workspace_id, kb_categories.key",
+    ),
+    (
+        Unique::ArticleLanguage,
+        "kb_articles_workspace_id_group_id_lang_key",
+        "kb_articles.workspace_id, kb_articles.group_id, kb_articles.lang",
+    ),
+    (
+        Unique::FaqLanguage,
+        "kb_faq_workspace_id_group_id_lang_key",
+        "kb_faq.workspace_id, kb_faq.group_id, kb_faq.lang",
+    ),
 ];
 
 impl Unique {
@@ -152,6 +173,9 @@ impl Unique {
             Unique::ChannelRecord => "this message was already recorded",
             Unique::Consumer => "this consumer already exists",
             Unique::HeldMessage => "this message is already held",
+            Unique::CategoryKey => "a category with this key already exists",
+            Unique::ArticleLanguage => "this article already has a translation into this language",
+            Unique::FaqLanguage => "this FAQ entry already has a translation into this language",
             Unique::Other => "it already exists",
         }
     }

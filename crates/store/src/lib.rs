@@ -19,6 +19,7 @@ pub mod customers;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
+pub mod kb;
 pub mod mail;
 pub mod people;
 pub mod sql;

@@ -75,6 +75,10 @@ arg_from!(
     domain::ids::FieldId => Uuid via |i: domain::ids::FieldId| i.0,
     domain::ids::AccountId => Uuid via |i: domain::ids::AccountId| i.0,
     domain::ids::HeldId => Uuid via |i: domain::ids::HeldId| i.0,
+    domain::ids::CategoryId => Uuid via |i: domain::ids::CategoryId| i.0,
+    domain::ids::ArticleId => Uuid via |i: domain::ids::ArticleId| i.0,
+    domain::ids::FaqId => Uuid via |i: domain::ids::FaqId| i.0,
+    domain::ids::GroupId => Uuid via |i: domain::ids::GroupId| i.0,
 );
 
 /// A query text with its arguments.

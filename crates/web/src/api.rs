@@ -121,7 +121,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T
 
 /// A page size as the API takes it: 1–200 (default 50); anything else is 422,
 /// not silently clamped.
-fn api_limit(requested: Option<i64>) -> Result<i64, ApiError> {
+pub(crate) fn api_limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {
         Some(n) if !(1..=200).contains(&n) => Err(ApiError::field("limit", "must be 1 to 200")),
         other => Ok(page_limit(other)),

@@ -673,6 +673,15 @@ const UUID: &str =
 
 fn query_rules(d: &mut Value) {
     use domain::ticket::{Channel, Priority, Status};
+    if let Some(params) = d
+        .pointer_mut("/paths/~1api~1v1~1kb~1articles/get/parameters")
+        .and_then(Value::as_array_mut)
+        && let Some(p) = params.iter_mut().find(|p| p["name"] == "status")
+    {
+        p["schema"] = json!({ "type": "string", "pattern": "^(draft|published)?$" });
+    } else {
+        MISSED.with(|m| m.borrow_mut().push("GET /api/v1/kb/articles status".into()));
+    }
     let rules = [
         ("status", csv_of(&names(Status::ALL, Status::as_str))),
         ("priority", csv_of(&names(Priority::ALL, Priority::as_str))),
@@ -786,6 +795,54 @@ fn examples(d: &mut Value) {
     let mut created_token = token_out.clone();
     created_token["secret"] = json!("otk_3q2+7w…shown once");
     let page = |item: &Value| json!({ "items": [item], "next_cursor": null });
+    let article = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a1a";
+    let group = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a1b";
+    let faq = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a1c";
+    let article_out = json!({
+        "id": article, "group_id": group, "lang": "ru", "title": "Обмен и возврат",
+        "body": "Вернуть товар можно в течение 14 дней…", "category": "returns", "slug": "обмен-и-возврат",
+        "status": "published", "visibility": "public", "version": 3, "published_version": 3,
+        "created_at": at, "updated_at": at
+    });
+    let faq_out = json!({
+        "id": faq, "group_id": group, "lang": "ru", "question": "Где мой заказ?",
+        "phrasings": ["Как отследить заказ"], "answer": "Откройте «Мои заказы» и нажмите «Отследить».",
+        "article_id": null, "created_at": at, "updated_at": at
+    });
+    let version_out = json!({ "version": 3, "title": "Обмен и возврат", "body": "Вернуть товар можно в течение 14 дней…", "author_id": user, "created_at": at });
+    let hit = json!({ "kind": "article", "id": article, "group_id": group, "lang": "ru", "title": "Обмен и возврат",
+        "snippet": "<mark>Вернуть</mark> товар можно в течение 14 дней", "score": 7.31, "url": "/help/shop/ru/articles/01936f1e-7b2a-7c41-9a55-0d3c7e2b9a1a-обмен-и-возврат" });
+    let kb_examples: [(&str, Value); 11] = [
+        ("ArticleOut", article_out.clone()),
+        (
+            "ArticlePage",
+            json!({ "items": [article_out], "next_cursor": null }),
+        ),
+        ("VersionOut", version_out.clone()),
+        ("VersionList", json!({ "items": [version_out] })),
+        ("FaqOut", faq_out.clone()),
+        (
+            "FaqPage",
+            json!({ "items": [faq_out], "next_cursor": null }),
+        ),
+        ("KbHitOut", hit.clone()),
+        ("KbHits", json!({ "items": [hit] })),
+        (
+            "CreateArticleIn",
+            json!({ "lang": "ru", "title": "Обмен и возврат", "body": "Вернуть товар можно в течение **14 дней**.", "category": "returns", "status": "published", "visibility": "public", "group_id": null }),
+        ),
+        (
+            "PatchArticleIn",
+            json!({ "body": "Вернуть товар можно в течение **30 дней**.", "status": "published" }),
+        ),
+        (
+            "CreateFaqIn",
+            json!({ "lang": "ru", "question": "Где мой заказ?", "phrasings": ["Как отследить заказ", "Когда привезут заказ"], "answer": "Откройте «Мои заказы» и нажмите «Отследить».", "category": "delivery", "article_id": null, "group_id": null }),
+        ),
+    ];
+    for (name, example) in kb_examples {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
     let list: [(&str, Value); 47] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
@@ -921,6 +978,46 @@ fn examples(d: &mut Value) {
     );
 }
 
+/// The knowledge base's input rules (`engine::kb`).
+fn kb_rules(d: &mut Value) {
+    let lang = json!({ "type": "string", "pattern": language() });
+    let key = nullable(
+        json!({ "type": "string", "pattern": format!("^[{WS}]*([a-z][a-z0-9-]{{0,63}})?[{WS}]*$") }),
+    );
+    let status = nullable(enum_of(&names(
+        domain::kb::ArticleStatus::ALL,
+        domain::kb::ArticleStatus::as_str,
+    )));
+    let visibility = nullable(enum_of(&names(
+        domain::kb::Visibility::ALL,
+        domain::kb::Visibility::as_str,
+    )));
+    let body = json!({ "type": "string", "maxLength": engine::kb::MAX_BODY_CHARS });
+    let a = "/components/schemas/CreateArticleIn/properties";
+    set(d, &format!("{a}/lang"), lang.clone());
+    set(d, &format!("{a}/title"), line(200));
+    set(d, &format!("{a}/body"), body.clone());
+    set(d, &format!("{a}/category"), key.clone());
+    set(d, &format!("{a}/status"), status.clone());
+    set(d, &format!("{a}/visibility"), visibility.clone());
+    let a = "/components/schemas/PatchArticleIn/properties";
+    set(d, &format!("{a}/title"), nullable(line(200)));
+    set(d, &format!("{a}/body"), nullable(body.clone()));
+    set(d, &format!("{a}/category"), key.clone());
+    set(d, &format!("{a}/status"), status);
+    set(d, &format!("{a}/visibility"), visibility);
+    let f = "/components/schemas/CreateFaqIn/properties";
+    set(d, &format!("{f}/lang"), lang);
+    set(d, &format!("{f}/question"), line(300));
+    set(d, &format!("{f}/phrasings"), list(line(300), 50));
+    set(
+        d,
+        &format!("{f}/answer"),
+        json!({ "type": "string", "maxLength": engine::kb::MAX_BODY_CHARS, "pattern": format!("[^{WS}{CC}]") }),
+    );
+    set(d, &format!("{f}/category"), key);
+}
+
 /// Sets the value at a JSON pointer whose parent exists; returns whether it did.
 fn set(d: &mut Value, pointer: &str, v: Value) -> bool {
     let Some((parent, key)) = pointer.rsplit_once('/') else {
@@ -952,6 +1049,7 @@ fn build() -> Value {
     ticket_rules(&mut d);
     people_rules(&mut d);
     mailbox_rules(&mut d);
+    kb_rules(&mut d);
     attachment_rules(&mut d);
     query_rules(&mut d);
     header_rules(&mut d);

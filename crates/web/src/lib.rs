@@ -10,6 +10,7 @@ mod contract;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod kb_api;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
@@ -149,6 +150,13 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/tickets/{id}/events", get(api::ticket_events))
         .route("/events", get(api::events))
+        .route("/kb/articles/{id}/versions", get(kb_api::article_versions))
+        .route(
+            "/kb/articles/{id}/versions/{version}/restore",
+            post(kb_api::restore_version),
+        )
+        .route("/kb/faq", get(kb_api::list_faq).post(kb_api::create_faq))
+        .route("/kb/search", get(kb_api::search))
         .route("/attachments/{id}", get(api::download))
         .route(
             "/channels/email",
@@ -172,6 +180,19 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             Router::new()
                 .route("/attachments", post(api::upload))
                 .layer(DefaultBodyLimit::max(attachment_limit)),
+        )
+        // Article bodies are long: room for the longest one, JSON-escaped.
+        .merge(
+            Router::new()
+                .route(
+                    "/kb/articles",
+                    get(kb_api::list_articles).post(kb_api::create_article),
+                )
+                .route(
+                    "/kb/articles/{id}",
+                    get(kb_api::get_article).patch(kb_api::patch_article),
+                )
+                .layer(DefaultBodyLimit::max(kb_api::BODY_LIMIT)),
         )
         .merge(
             Router::new()

@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::error::Problem;
-use crate::{api, mail_api};
+use crate::{api, kb_api, mail_api};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -133,6 +133,8 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         api::ticket_events, api::events, api::upload, api::download,
         mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
         mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
+        kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
+        kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::search,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

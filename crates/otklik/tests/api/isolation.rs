@@ -98,7 +98,18 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
     // Every operation of the OpenAPI document that names an object in its path,
     // asked with B's token about A's object: a new endpoint is probed without
     // being listed here.
+    let article = app
+        .post(
+            "/api/v1/kb/articles",
+            json!({"lang": "ru", "title": "Только для A", "body": "секрет", "status": "published"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/tickets", tid.as_str()),
         ("/api/v1/customers", cid.as_str()),
         ("/api/v1/users", uid.as_str()),
@@ -145,7 +156,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         });
         let path = template
             .replace("{id}", object)
-            .replace("{held_id}", &held_id);
+            .replace("{held_id}", &held_id)
+            .replace("{version}", "1");
         assert!(
             !path.contains('{'),
             "{template}: a parameter with no object of A"

@@ -19,6 +19,7 @@ mod email;
 mod errors;
 mod isolation;
 mod jobs;
+mod kb;
 mod layering;
 mod mail_server;
 mod search;

@@ -1,0 +1,405 @@
+//! The knowledge base: articles (Markdown, every save a version, translations
+//! sharing a group, drafts and a published version), FAQ entries, and the
+//! categories they are filed under. Owners, admins and supervisors write it;
+//! every agent reads it, internal articles included.
+
+use crate::{Engine, EngineError, Principal};
+use domain::event::EventData;
+use domain::identity::normalize_language;
+use domain::ids::*;
+use domain::kb::{ArticleStatus, Visibility, slug, validate_category_key};
+use domain::user::Role;
+use store::Tx;
+use store::kb::{self, Article, Category, Faq, Version};
+
+pub use store::kb::{Article as KbArticle, ArticleFilter, Faq as KbFaq, Version as KbVersion};
+
+/// Longest article body or answer, in characters of Markdown.
+pub const MAX_BODY_CHARS: usize = 50_000;
+
+/// A new article, or a new language of an existing one (`group_id`).
+#[derive(Clone, Debug)]
+pub struct NewArticle {
+    pub lang: String,
+    pub title: String,
+    pub body: String,
+    pub category: Option<String>,
+    pub status: ArticleStatus,
+    pub visibility: Visibility,
+    pub group_id: Option<GroupId>,
+}
+
+/// Changes to an article; each one that touches the text makes a new version.
+#[derive(Clone, Debug, Default)]
+pub struct ArticlePatch {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub category: Option<Option<String>>,
+    pub status: Option<ArticleStatus>,
+    pub visibility: Option<Visibility>,
+}
+
+/// A new FAQ entry, or a new language of one (`group_id`).
+#[derive(Clone, Debug)]
+pub struct NewFaq {
+    pub lang: String,
+    pub question: String,
+    pub phrasings: Vec<String>,
+    pub answer: String,
+    pub category: Option<String>,
+    pub article_id: Option<ArticleId>,
+    pub group_id: Option<GroupId>,
+}
+
+fn require_editor(p: &Principal) -> Result<(), EngineError> {
+    if matches!(p.role, Role::Owner | Role::Admin | Role::Supervisor) {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(
+            "owners, admins and supervisors edit the knowledge base".into(),
+        ))
+    }
+}
+
+fn title(raw: &str, field: &str, max: usize) -> Result<String, EngineError> {
+    let t = domain::text::clean_line(raw);
+    if t.is_empty() || t.chars().count() > max {
+        return Err(EngineError::invalid(
+            field,
+            format!("1 to {max} characters"),
+        ));
+    }
+    Ok(t)
+}
+
+fn body(raw: &str, field: &str) -> Result<String, EngineError> {
+    if raw.chars().count() > MAX_BODY_CHARS {
+        return Err(EngineError::invalid(
+            field,
+            format!("at most {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    Ok(domain::text::clean_body(raw))
+}
+
+/// The category with `key`, made on first use (its name is its key until an
+/// admin names it).
+async fn category(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    key: Option<&str>,
+) -> Result<Option<CategoryId>, EngineError> {
+    let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    validate_category_key(key)?;
+    if let Some(c) = kb::category_by_key(&mut tx.conn(), ws, key).await? {
+        return Ok(Some(c.id));
+    }
+    let c = Category {
+        id: CategoryId::new(),
+        workspace_id: ws,
+        key: key.to_owned(),
+        parent_id: None,
+        position: 0,
+        names: Default::default(),
+        created_at: tx.now(),
+    };
+    kb::insert_category(tx, &c).await?;
+    Ok(Some(c.id))
+}
+
+impl Engine {
+    pub async fn create_article(
+        &self,
+        p: &Principal,
+        n: NewArticle,
+    ) -> Result<Article, EngineError> {
+        require_editor(p)?;
+        let lang = normalize_language(&n.lang)?;
+        let title = title(&n.title, "title", 200)?;
+        let text = body(&n.body, "body")?;
+        let (ws, actor, user) = (p.workspace_id, p.actor(), p.user_id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let group_id = match n.group_id {
+                        Some(g) => {
+                            if kb::group_articles(&mut tx.conn(), ws, g).await?.is_empty() {
+                                return Err(EngineError::Unknown(
+                                    "group_id".into(),
+                                    "no such article group".into(),
+                                ));
+                            }
+                            g
+                        }
+                        None => GroupId::new(),
+                    };
+                    let now = tx.now();
+                    let published = n.status == ArticleStatus::Published;
+                    let a = Article {
+                        id: ArticleId::new(),
+                        workspace_id: ws,
+                        group_id,
+                        lang,
+                        category_id: category(tx, ws, n.category.as_deref()).await?,
+                        slug: slug(&title),
+                        visibility: n.visibility,
+                        status: n.status,
+                        title,
+                        body: text,
+                        version: 1,
+                        published_version: published.then_some(1),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    kb::insert_article(tx, &a).await?;
+                    save_version(tx, &a, user).await?;
+                    emit_saved(tx, &a, actor).await?;
+                    Ok(a)
+                })
+            })
+            .await
+    }
+
+    pub async fn update_article(
+        &self,
+        p: &Principal,
+        id: ArticleId,
+        patch: ArticlePatch,
+    ) -> Result<Article, EngineError> {
+        require_editor(p)?;
+        let new_title = patch
+            .title
+            .as_deref()
+            .map(|t| title(t, "title", 200))
+            .transpose()?;
+        let new_body = patch.body.as_deref().map(|b| body(b, "body")).transpose()?;
+        let (ws, actor, user) = (p.workspace_id, p.actor(), p.user_id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut a = kb::article(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    let mut text_changed = false;
+                    if let Some(t) = new_title.filter(|t| *t != a.title) {
+                        a.slug = slug(&t);
+                        a.title = t;
+                        text_changed = true;
+                    }
+                    if let Some(b) = new_body.filter(|b| *b != a.body) {
+                        a.body = b;
+                        text_changed = true;
+                    }
+                    if let Some(c) = patch.category {
+                        a.category_id = category(tx, ws, c.as_deref()).await?;
+                    }
+                    if let Some(v) = patch.visibility {
+                        a.visibility = v;
+                    }
+                    if text_changed {
+                        a.version += 1;
+                        save_version(tx, &a, user).await?;
+                    }
+                    if let Some(s) = patch.status {
+                        a.status = s;
+                    }
+                    // Published means the newest text is what readers see; a draft
+                    // of a published article leaves the last published one out.
+                    if a.status == ArticleStatus::Published {
+                        a.published_version = Some(a.version);
+                    }
+                    a.updated_at = tx.now();
+                    kb::update_article(tx, &a).await?;
+                    emit_saved(tx, &a, actor).await?;
+                    Ok(a)
+                })
+            })
+            .await
+    }
+
+    /// Makes an earlier version the newest one again (as a new version).
+    pub async fn restore_article_version(
+        &self,
+        p: &Principal,
+        id: ArticleId,
+        version: i64,
+    ) -> Result<Article, EngineError> {
+        let v = self
+            .article_versions(p, id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| EngineError::Unknown("version".into(), "no such version".into()))?;
+        self.update_article(
+            p,
+            id,
+            ArticlePatch {
+                title: Some(v.title),
+                body: Some(v.body),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn article(&self, p: &Principal, id: ArticleId) -> Result<Article, EngineError> {
+        let mut c = self.store.read().await?;
+        kb::article(&mut c.conn(), p.workspace_id, id)
+            .await?
+            .ok_or(EngineError::NotFound)
+    }
+
+    pub async fn articles(
+        &self,
+        p: &Principal,
+        f: &ArticleFilter,
+        before: Option<ArticleId>,
+        limit: i64,
+    ) -> Result<Vec<Article>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(kb::articles(
+            &mut c.conn(),
+            p.workspace_id,
+            f,
+            before,
+            limit.clamp(1, 200),
+        )
+        .await?)
+    }
+
+    /// An article's versions, newest first.
+    pub async fn article_versions(
+        &self,
+        p: &Principal,
+        id: ArticleId,
+    ) -> Result<Vec<Version>, EngineError> {
+        self.article(p, id).await?;
+        let mut c = self.store.read().await?;
+        Ok(kb::versions(&mut c.conn(), p.workspace_id, id).await?)
+    }
+
+    /// The categories, for filing and for the help center's sections.
+    pub async fn kb_categories(&self, p: &Principal) -> Result<Vec<Category>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(kb::categories(&mut c.conn(), p.workspace_id).await?)
+    }
+
+    pub async fn create_faq(&self, p: &Principal, n: NewFaq) -> Result<Faq, EngineError> {
+        require_editor(p)?;
+        let lang = normalize_language(&n.lang)?;
+        let question = title(&n.question, "question", 300)?;
+        let answer = body(&n.answer, "answer")?;
+        if answer.trim().is_empty() {
+            return Err(EngineError::invalid("answer", "must not be empty"));
+        }
+        if n.phrasings.len() > 50 {
+            return Err(EngineError::invalid("phrasings", "at most 50"));
+        }
+        let phrasings = n
+            .phrasings
+            .iter()
+            .map(|q| title(q, "phrasings", 300))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(a) = n.article_id
+                        && kb::article(&mut tx.conn(), ws, a).await?.is_none()
+                    {
+                        return Err(EngineError::Unknown(
+                            "article_id".into(),
+                            "no such article".into(),
+                        ));
+                    }
+                    let group_id = n.group_id.unwrap_or_default();
+                    let now = tx.now();
+                    let f = Faq {
+                        id: FaqId::new(),
+                        workspace_id: ws,
+                        group_id,
+                        lang,
+                        category_id: category(tx, ws, n.category.as_deref()).await?,
+                        question,
+                        phrasings,
+                        answer,
+                        article_id: n.article_id,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    kb::insert_faq(tx, &f).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::FaqSaved {
+                            faq_id: f.id,
+                            group_id: f.group_id,
+                            lang: f.lang.clone(),
+                        },
+                    )
+                    .await?;
+                    Ok(f)
+                })
+            })
+            .await
+    }
+
+    pub async fn faqs(
+        &self,
+        p: &Principal,
+        lang: Option<&str>,
+        before: Option<FaqId>,
+        limit: i64,
+    ) -> Result<Vec<Faq>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(kb::faqs(
+            &mut c.conn(),
+            p.workspace_id,
+            lang,
+            before,
+            limit.clamp(1, 200),
+        )
+        .await?)
+    }
+
+    pub async fn faq(&self, p: &Principal, id: FaqId) -> Result<Faq, EngineError> {
+        let mut c = self.store.read().await?;
+        kb::faq(&mut c.conn(), p.workspace_id, id)
+            .await?
+            .ok_or(EngineError::NotFound)
+    }
+}
+
+async fn save_version(tx: &mut Tx, a: &Article, author: UserId) -> Result<(), EngineError> {
+    let v = Version {
+        article_id: a.id,
+        version: a.version,
+        title: a.title.clone(),
+        body: a.body.clone(),
+        author_id: Some(author),
+        created_at: tx.now(),
+    };
+    Ok(kb::insert_version(tx, a.workspace_id, &v).await?)
+}
+
+async fn emit_saved(
+    tx: &mut Tx,
+    a: &Article,
+    actor: domain::event::Actor,
+) -> Result<(), EngineError> {
+    tx.emit(
+        a.workspace_id,
+        actor,
+        EventData::ArticleSaved {
+            article_id: a.id,
+            group_id: a.group_id,
+            lang: a.lang.clone(),
+            version: a.version,
+            status: a.status,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! The knowledge base's tables: categories, articles with their versions, FAQ
+//! entries. Every query is scoped by workspace.
+
+use crate::{Conn, FromRow, Row, StoreError, Tx, query};
+use domain::Timestamp;
+use domain::ids::*;
+use domain::kb::{ArticleStatus, Visibility};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Category {
+    pub id: CategoryId,
+    pub workspace_id: WorkspaceId,
+    pub key: String,
+    pub parent_id: Option<CategoryId>,
+    pub position: i64,
+    /// Display names by language.
+    pub names: BTreeMap<String, String>,
+    pub created_at: Timestamp,
+}
+
+impl FromRow for Category {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Category {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            key: r.get(2)?,
+            parent_id: r.id_opt(3)?,
+            position: r.get(4)?,
+            names: r.json(5)?,
+            created_at: r.time(6)?,
+        })
+    }
+}
+
+const CAT_COLS: &str = "id, workspace_id, key, parent_id, position, names, created_at";
+
+pub async fn insert_category(tx: &mut Tx, c: &Category) -> Result<(), StoreError> {
+    let q = query(format!(
+        "INSERT INTO kb_categories ({CAT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(c.id)
+    .bind(c.workspace_id)
+    .bind(&c.key)
+    .bind(c.parent_id)
+    .bind(c.position)
+    .bind(serde_json::to_string(&c.names).unwrap_or_else(|_| "{}".into()))
+    .bind(c.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn category_by_key(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    key: &str,
+) -> Result<Option<Category>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {CAT_COLS} FROM kb_categories WHERE workspace_id = $1 AND key = $2"
+        ))
+        .bind(ws)
+        .bind(key),
+    )
+    .await
+}
+
+/// The workspace's categories, in their order.
+pub async fn categories(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<Category>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {CAT_COLS} FROM kb_categories WHERE workspace_id = $1 ORDER BY position, key LIMIT 1000"
+        ))
+        .bind(ws),
+    )
+    .await
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Article {
+    pub id: ArticleId,
+    pub workspace_id: WorkspaceId,
+    pub group_id: GroupId,
+    pub lang: String,
+    pub category_id: Option<CategoryId>,
+    pub slug: String,
+    pub visibility: Visibility,
+    pub status: ArticleStatus,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    /// The newest version; every save makes one.
+    pub version: i64,
+    /// The version readers see, when one is published.
+    pub published_version: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl FromRow for Article {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Article {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            group_id: r.id(2)?,
+            lang: r.get(3)?,
+            category_id: r.id_opt(4)?,
+            slug: r.get(5)?,
+            visibility: r.parse(6, Visibility::parse)?,
+            status: r.parse(7, ArticleStatus::parse)?,
+            title: r.get(8)?,
+            body: r.get(9)?,
+            version: r.get(10)?,
+            published_version: r.get(11)?,
+            created_at: r.time(12)?,
+            updated_at: r.time(13)?,
+        })
+    }
+}
+
+const ART_COLS: &str = "id, workspace_id, group_id, lang, category_id, slug, visibility, status, title, body, version, published_version, created_at, updated_at";
+
+pub async fn insert_article(tx: &mut Tx, a: &Article) -> Result<(), StoreError> {
+    let q = query(format!(
+        "INSERT INTO kb_articles ({ART_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(a.id)
+    .bind(a.workspace_id)
+    .bind(a.group_id)
+    .bind(&a.lang)
+    .bind(a.category_id)
+    .bind(&a.slug)
+    .bind(a.visibility.as_str())
+    .bind(a.status.as_str())
+    .bind(&a.title)
+    .bind(&a.body)
+    .bind(a.version)
+    .bind(a.published_version)
+    .bind(a.created_at)
+    .bind(a.updated_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn update_article(tx: &mut Tx, a: &Article) -> Result<(), StoreError> {
+    let q = query(
+        "UPDATE kb_articles SET category_id = $3, slug = $4, visibility = $5, status = $6, title = $7, \
+         body = $8, version = $9, published_version = $10, updated_at = $11 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(a.workspace_id)
+    .bind(a.id)
+    .bind(a.category_id)
+    .bind(&a.slug)
+    .bind(a.visibility.as_str())
+    .bind(a.status.as_str())
+    .bind(&a.title)
+    .bind(&a.body)
+    .bind(a.version)
+    .bind(a.published_version)
+    .bind(a.updated_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn article(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: ArticleId,
+) -> Result<Option<Article>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {ART_COLS} FROM kb_articles WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// The translations of one article.
+pub async fn group_articles(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    group: GroupId,
+) -> Result<Vec<Article>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {ART_COLS} FROM kb_articles WHERE workspace_id = $1 AND group_id = $2 ORDER BY lang LIMIT 100"
+        ))
+        .bind(ws)
+        .bind(group),
+    )
+    .await
+}
+
+/// Which articles a list shows; `None` means any.
+#[derive(Clone, Debug, Default)]
+pub struct ArticleFilter {
+    pub lang: Option<String>,
+    pub status: Option<ArticleStatus>,
+    pub category: Option<CategoryId>,
+}
+
+/// A page of articles, newest first, older than `before`.
+pub async fn articles(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    f: &ArticleFilter,
+    before: Option<ArticleId>,
+    limit: i64,
+) -> Result<Vec<Article>, StoreError> {
+    let q = query(format!(
+        "SELECT {ART_COLS} FROM kb_articles WHERE workspace_id = $1 \
+         AND ($2 IS NULL OR lang = $2) AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR category_id = $4) \
+         AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6"
+    ))
+    .bind(ws)
+    .bind(f.lang.clone())
+    .bind(f.status.map(|s| s.as_str()))
+    .bind(f.category)
+    .bind(before)
+    .bind(limit);
+    c.fetch_all(&q).await
+}
+
+/// One saved state of an article.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Version {
+    pub article_id: ArticleId,
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub author_id: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+impl FromRow for Version {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Version {
+            article_id: r.id(0)?,
+            version: r.get(1)?,
+            title: r.get(2)?,
+            body: r.get(3)?,
+            author_id: r.id_opt(4)?,
+            created_at: r.time(5)?,
+        })
+    }
+}
+
+pub async fn insert_version(tx: &mut Tx, ws: WorkspaceId, v: &Version) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO kb_article_versions (article_id, workspace_id, version, title, body, author_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(v.article_id)
+    .bind(ws)
+    .bind(v.version)
+    .bind(&v.title)
+    .bind(&v.body)
+    .bind(v.author_id)
+    .bind(v.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// An article's versions, newest first.
+pub async fn versions(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: ArticleId,
+) -> Result<Vec<Version>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT article_id, version, title, body, author_id, created_at FROM kb_article_versions \
+             WHERE workspace_id = $1 AND article_id = $2 ORDER BY version DESC LIMIT 1000",
+        )
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Faq {
+    pub id: FaqId,
+    pub workspace_id: WorkspaceId,
+    pub group_id: GroupId,
+    pub lang: String,
+    pub category_id: Option<CategoryId>,
+    pub question: String,
+    /// Other ways customers ask it.
+    pub phrasings: Vec<String>,
+    pub answer: String,
+    pub article_id: Option<ArticleId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl FromRow for Faq {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Faq {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            group_id: r.id(2)?,
+            lang: r.get(3)?,
+            category_id: r.id_opt(4)?,
+            question: r.get(5)?,
+            phrasings: r.json(6)?,
+            answer: r.get(7)?,
+            article_id: r.id_opt(8)?,
+            created_at: r.time(9)?,
+            updated_at: r.time(10)?,
+        })
+    }
+}
+
+const FAQ_COLS: &str = "id, workspace_id, group_id, lang, category_id, question, phrasings, answer, article_id, created_at, updated_at";
+
+pub async fn insert_faq(tx: &mut Tx, f: &Faq) -> Result<(), StoreError> {
+    let q = query(format!(
+        "INSERT INTO kb_faq ({FAQ_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(f.id)
+    .bind(f.workspace_id)
+    .bind(f.group_id)
+    .bind(&f.lang)
+    .bind(f.category_id)
+    .bind(&f.question)
+    .bind(serde_json::to_string(&f.phrasings).unwrap_or_else(|_| "[]".into()))
+    .bind(&f.answer)
+    .bind(f.article_id)
+    .bind(f.created_at)
+    .bind(f.updated_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn faq(c: &mut Conn<'_>, ws: WorkspaceId, id: FaqId) -> Result<Option<Faq>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {FAQ_COLS} FROM kb_faq WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// A page of FAQ entries, newest first, older than `before`.
+pub async fn faqs(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    lang: Option<&str>,
+    before: Option<FaqId>,
+    limit: i64,
+) -> Result<Vec<Faq>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {FAQ_COLS} FROM kb_faq WHERE workspace_id = $1 AND ($2 IS NULL OR lang = $2) \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(ws)
+        .bind(lang)
+        .bind(before)
+        .bind(limit),
+    )
+    .await
+}

@@ -1,0 +1,468 @@
+//! The knowledge base's API: articles (versions, translations), FAQ entries, and
+//! search over both.
+
+use crate::AppState;
+use crate::dto::double_option;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Json, PathPair, PathParam, Query, id};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::ids::*;
+use domain::kb::{ArticleStatus, Visibility};
+use engine::kb::{ArticleFilter, ArticlePatch, KbArticle, KbFaq, KbVersion, NewArticle, NewFaq};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The request body limit of the article routes: the longest article, each
+/// character JSON-escaped as a surrogate pair (12 bytes), and room to spare.
+pub const BODY_LIMIT: usize = engine::kb::MAX_BODY_CHARS * 12 + 64 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleOut {
+    pub id: Uuid,
+    /// Shared by the article's translations.
+    pub group_id: Uuid,
+    pub lang: String,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    pub category: Option<String>,
+    pub slug: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// `public` (the help center) or `internal` (agents only).
+    pub visibility: String,
+    /// The newest version.
+    pub version: i64,
+    /// The version readers see; null until published.
+    pub published_version: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+async fn article_out(app: &AppState, p: &engine::Principal, a: KbArticle) -> ApiResult<ArticleOut> {
+    let category = match a.category_id {
+        Some(c) => app
+            .engine
+            .kb_categories(p)
+            .await?
+            .into_iter()
+            .find(|k| k.id == c)
+            .map(|k| k.key),
+        None => None,
+    };
+    Ok(ArticleOut {
+        id: a.id.0,
+        group_id: a.group_id.0,
+        lang: a.lang,
+        title: a.title,
+        body: a.body,
+        category,
+        slug: a.slug,
+        status: a.status.as_str().to_owned(),
+        visibility: a.visibility.as_str().to_owned(),
+        version: a.version,
+        published_version: a.published_version,
+        created_at: a.created_at.to_rfc3339(),
+        updated_at: a.updated_at.to_rfc3339(),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateArticleIn {
+    /// The article's language: `ru`, `en`, `th` or another language code.
+    pub lang: String,
+    pub title: String,
+    /// Markdown, at most 50,000 characters.
+    #[serde(default)]
+    pub body: String,
+    /// A category key (made on first use).
+    pub category: Option<String>,
+    /// `draft` (the default) or `published`.
+    pub status: Option<String>,
+    /// `public` (the default) or `internal`.
+    pub visibility: Option<String>,
+    /// Another language of an existing article: that article's `group_id`.
+    pub group_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchArticleIn {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// A category key; null files the article under none.
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<String>>,
+    pub status: Option<String>,
+    pub visibility: Option<String>,
+}
+
+fn status(s: Option<&str>) -> ApiResult<Option<ArticleStatus>> {
+    s.map(|s| ArticleStatus::parse(s).map_err(|e| ApiError::field("status", e.to_string())))
+        .transpose()
+}
+
+fn visibility(s: Option<&str>) -> ApiResult<Option<Visibility>> {
+    s.map(|s| Visibility::parse(s).map_err(|e| ApiError::field("visibility", e.to_string())))
+        .transpose()
+}
+
+#[utoipa::path(post, path = "/api/v1/kb/articles", tag = "knowledge base", request_body = CreateArticleIn,
+    responses((status = 201, body = ArticleOut), (status = 403, body = Problem, description = "Owners, admins and supervisors edit the knowledge base"),
+        (status = 409, body = Problem, description = "The group already has this language")))]
+pub async fn create_article(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateArticleIn>,
+) -> ApiResult<Response> {
+    let a = app
+        .engine
+        .create_article(
+            &p,
+            NewArticle {
+                lang: b.lang,
+                title: b.title,
+                body: b.body,
+                category: b.category,
+                status: status(b.status.as_deref())?.unwrap_or(ArticleStatus::Draft),
+                visibility: visibility(b.visibility.as_deref())?.unwrap_or(Visibility::Public),
+                group_id: b.group_id.map(GroupId),
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(article_out(&app, &p, a).await?),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub cursor: Option<String>,
+    /// Only this language.
+    pub lang: Option<String>,
+    /// Only `draft` or `published` articles.
+    pub status: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticlePage {
+    pub items: Vec<ArticleOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/articles", tag = "knowledge base", params(ArticleQuery),
+    responses((status = 200, body = ArticlePage)))]
+pub async fn list_articles(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<ArticleQuery>,
+) -> ApiResult<Json<ArticlePage>> {
+    let limit = crate::api::api_limit(q.limit)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<ArticleId>()
+                .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))
+        })
+        .transpose()?;
+    let f = ArticleFilter {
+        lang: q.lang.filter(|l| !l.is_empty()),
+        status: status(q.status.as_deref().filter(|s| !s.is_empty()))?,
+        category: None,
+    };
+    let items = app.engine.articles(&p, &f, before, limit).await?;
+    let next = (items.len() as i64 >= limit)
+        .then(|| items.last().map(|a| a.id.to_string()))
+        .flatten();
+    let mut out = Vec::with_capacity(items.len());
+    for a in items {
+        out.push(article_out(&app, &p, a).await?);
+    }
+    Ok(Json(ArticlePage {
+        items: out,
+        next_cursor: next,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}", tag = "knowledge base", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ArticleOut), (status = 404, body = Problem)))]
+pub async fn get_article(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(aid): PathParam,
+) -> ApiResult<Json<ArticleOut>> {
+    let a = app.engine.article(&p, id(&aid)?).await?;
+    Ok(Json(article_out(&app, &p, a).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/kb/articles/{id}", tag = "knowledge base", params(("id" = Uuid, Path)), request_body = PatchArticleIn,
+    responses((status = 200, body = ArticleOut, description = "A change to the title or body is a new version; `published` makes the newest version the one readers see"),
+        (status = 404, body = Problem)))]
+pub async fn patch_article(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(aid): PathParam,
+    Json(b): Json<PatchArticleIn>,
+) -> ApiResult<Json<ArticleOut>> {
+    let patch = ArticlePatch {
+        title: b.title,
+        body: b.body,
+        category: b.category,
+        status: status(b.status.as_deref())?,
+        visibility: visibility(b.visibility.as_deref())?,
+    };
+    let a = app.engine.update_article(&p, id(&aid)?, patch).await?;
+    Ok(Json(article_out(&app, &p, a).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionOut {
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub author_id: Option<Uuid>,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionList {
+    /// Newest first.
+    pub items: Vec<VersionOut>,
+}
+
+fn version_out(v: KbVersion) -> VersionOut {
+    VersionOut {
+        version: v.version,
+        title: v.title,
+        body: v.body,
+        author_id: v.author_id.map(|u| u.0),
+        created_at: v.created_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}/versions", tag = "knowledge base", params(("id" = Uuid, Path)),
+    responses((status = 200, body = VersionList), (status = 404, body = Problem)))]
+pub async fn article_versions(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(aid): PathParam,
+) -> ApiResult<Json<VersionList>> {
+    let items = app.engine.article_versions(&p, id(&aid)?).await?;
+    Ok(Json(VersionList {
+        items: items.into_iter().map(version_out).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/kb/articles/{id}/versions/{version}/restore", tag = "knowledge base",
+    params(("id" = Uuid, Path), ("version" = i64, Path, description = "The version to bring back")),
+    responses((status = 200, body = ArticleOut, description = "The article with the old text as its newest version"),
+        (status = 404, body = Problem)))]
+pub async fn restore_version(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathPair(aid, v): PathPair,
+) -> ApiResult<Json<ArticleOut>> {
+    let a = app
+        .engine
+        .restore_article_version(&p, id(&aid)?, id(&v)?)
+        .await?;
+    Ok(Json(article_out(&app, &p, a).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FaqOut {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub lang: String,
+    pub question: String,
+    pub phrasings: Vec<String>,
+    pub answer: String,
+    pub article_id: Option<Uuid>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn faq_out(f: KbFaq) -> FaqOut {
+    FaqOut {
+        id: f.id.0,
+        group_id: f.group_id.0,
+        lang: f.lang,
+        question: f.question,
+        phrasings: f.phrasings,
+        answer: f.answer,
+        article_id: f.article_id.map(|a| a.0),
+        created_at: f.created_at.to_rfc3339(),
+        updated_at: f.updated_at.to_rfc3339(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFaqIn {
+    pub lang: String,
+    pub question: String,
+    /// Other ways customers ask it (at most 50).
+    #[serde(default)]
+    pub phrasings: Vec<String>,
+    pub answer: String,
+    pub category: Option<String>,
+    pub article_id: Option<Uuid>,
+    /// Another language of an existing entry: that entry's `group_id`.
+    pub group_id: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/v1/kb/faq", tag = "knowledge base", request_body = CreateFaqIn,
+    responses((status = 201, body = FaqOut), (status = 403, body = Problem), (status = 409, body = Problem, description = "The group already has this language")))]
+pub async fn create_faq(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<CreateFaqIn>,
+) -> ApiResult<Response> {
+    let f = app
+        .engine
+        .create_faq(
+            &p,
+            NewFaq {
+                lang: b.lang,
+                question: b.question,
+                phrasings: b.phrasings,
+                answer: b.answer,
+                category: b.category,
+                article_id: b.article_id.map(ArticleId),
+                group_id: b.group_id.map(GroupId),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(faq_out(f))).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FaqQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub cursor: Option<String>,
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FaqPage {
+    pub items: Vec<FaqOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/faq", tag = "knowledge base", params(FaqQuery), responses((status = 200, body = FaqPage)))]
+pub async fn list_faq(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<FaqQuery>,
+) -> ApiResult<Json<FaqPage>> {
+    let limit = crate::api::api_limit(q.limit)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<FaqId>()
+                .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))
+        })
+        .transpose()?;
+    let lang = q.lang.filter(|l| !l.is_empty());
+    let items = app.engine.faqs(&p, lang.as_deref(), before, limit).await?;
+    let next = (items.len() as i64 >= limit)
+        .then(|| items.last().map(|f| f.id.to_string()))
+        .flatten();
+    Ok(Json(FaqPage {
+        items: items.into_iter().map(faq_out).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// What to look for, in any language (at most 200 characters).
+    #[param(max_length = 200)]
+    pub q: String,
+    /// The reader's language: results in it rank first among equals.
+    pub lang: Option<String>,
+    /// Results: 1–50, default 10.
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KbHitOut {
+    /// `article` or `faq`.
+    pub kind: String,
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub lang: String,
+    pub title: String,
+    /// HTML: the best passage with the matched words in `<mark>`.
+    pub snippet: String,
+    pub score: f32,
+    /// The article's page in the help center; null for FAQ entries.
+    pub url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KbHits {
+    pub items: Vec<KbHitOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/search", tag = "knowledge base", params(SearchQuery),
+    responses((status = 200, body = KbHits, description = "Articles (published versions, internal ones included) and FAQ entries, best first")))]
+pub async fn search(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<KbHits>> {
+    let limit = match q.limit {
+        None => 10,
+        Some(l) if (1..=50).contains(&l) => l as usize,
+        Some(_) => return Err(ApiError::field("limit", "1 to 50")),
+    };
+    let ws = app.engine.workspace(&p).await?.name;
+    let lang = q.lang.filter(|l| !l.is_empty());
+    let hits = app.engine.kb_search(&p, &q.q, lang, limit).await?;
+    let items = hits
+        .into_iter()
+        .filter_map(|h| {
+            let id: Uuid = h.id.parse().ok()?;
+            let url = (h.kind == "article")
+                .then(|| format!("/help/{ws}/{}/articles/{id}-{}", h.lang, h.slug));
+            Some(KbHitOut {
+                kind: h.kind,
+                id,
+                group_id: h.group_id.parse().ok()?,
+                lang: h.lang,
+                title: h.title,
+                snippet: h.snippet,
+                score: h.score,
+                url,
+            })
+        })
+        .collect();
+    Ok(Json(KbHits { items }))
+}
