@@ -226,12 +226,11 @@ impl Engine {
         id: ArticleId,
         version: i64,
     ) -> Result<Article, EngineError> {
-        let v = self
-            .article_versions(p, id)
-            .await?
-            .into_iter()
-            .find(|v| v.version == version)
-            .ok_or_else(|| EngineError::Unknown("version".into(), "no such version".into()))?;
+        let v = {
+            let mut c = self.store.read().await?;
+            kb::version(&mut c.conn(), p.workspace_id, id, version).await?
+        }
+        .ok_or_else(|| EngineError::Unknown("version".into(), "no such version".into()))?;
         self.update_article(
             p,
             id,

@@ -95,8 +95,7 @@ impl Engine {
         let Some(live) = a.published_version else {
             return Ok(None);
         };
-        let versions = store::kb::versions(&mut c.conn(), ws, id).await?;
-        let Some(v) = versions.into_iter().find(|v| v.version == live) else {
+        let Some(v) = store::kb::version(&mut c.conn(), ws, id, live).await? else {
             return Ok(None);
         };
         Ok(Some(KbDoc {

@@ -259,6 +259,25 @@ pub async fn insert_version(tx: &mut Tx, ws: WorkspaceId, v: &Version) -> Result
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+/// One version of an article.
+pub async fn version(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: ArticleId,
+    version: i64,
+) -> Result<Option<Version>, StoreError> {
+    c.fetch_optional(
+        &query(
+            "SELECT article_id, version, title, body, author_id, created_at FROM kb_article_versions \
+             WHERE workspace_id = $1 AND article_id = $2 AND version = $3",
+        )
+        .bind(ws)
+        .bind(id)
+        .bind(version),
+    )
+    .await
+}
+
 /// An article's versions, newest first.
 pub async fn versions(
     c: &mut Conn<'_>,

@@ -44,18 +44,28 @@ pub struct ArticleOut {
     pub updated_at: String,
 }
 
+/// The workspace's category keys by id, read once per request.
+async fn category_keys(
+    app: &AppState,
+    p: &engine::Principal,
+) -> ApiResult<std::collections::HashMap<CategoryId, String>> {
+    Ok(app
+        .engine
+        .kb_categories(p)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k.key))
+        .collect())
+}
+
 async fn article_out(app: &AppState, p: &engine::Principal, a: KbArticle) -> ApiResult<ArticleOut> {
-    let category = match a.category_id {
-        Some(c) => app
-            .engine
-            .kb_categories(p)
-            .await?
-            .into_iter()
-            .find(|k| k.id == c)
-            .map(|k| k.key),
-        None => None,
-    };
-    Ok(ArticleOut {
+    let keys = category_keys(app, p).await?;
+    Ok(article_with(&keys, a))
+}
+
+fn article_with(keys: &std::collections::HashMap<CategoryId, String>, a: KbArticle) -> ArticleOut {
+    let category = a.category_id.and_then(|c| keys.get(&c).cloned());
+    ArticleOut {
         id: a.id.0,
         group_id: a.group_id.0,
         lang: a.lang,
@@ -69,7 +79,7 @@ async fn article_out(app: &AppState, p: &engine::Principal, a: KbArticle) -> Api
         published_version: a.published_version,
         created_at: a.created_at.to_rfc3339(),
         updated_at: a.updated_at.to_rfc3339(),
-    })
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -190,12 +200,9 @@ pub async fn list_articles(
     let next = (items.len() as i64 >= limit)
         .then(|| items.last().map(|a| a.id.to_string()))
         .flatten();
-    let mut out = Vec::with_capacity(items.len());
-    for a in items {
-        out.push(article_out(&app, &p, a).await?);
-    }
+    let keys = category_keys(&app, &p).await?;
     Ok(Json(ArticlePage {
-        items: out,
+        items: items.into_iter().map(|a| article_with(&keys, a)).collect(),
         next_cursor: next,
     }))
 }

@@ -277,15 +277,26 @@ async fn two_nodes_share_one_consumer_without_doubles() {
     let engine = otklik::app::open_engine(&config, Arc::new(store::SystemClock))
         .await
         .unwrap();
-    engine
+    let (_, owner) = engine
         .create_workspace("pair", "owner@pair.test", "pair-password")
         .await
         .unwrap();
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        })
+        .collect();
     let node = |i: usize| {
         let data = dir.path().join(format!("node{i}"));
         std::fs::create_dir_all(&data).unwrap();
         tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{}", ports[i - 1]),
+                "--data-dir",
+            ])
             .arg(&data)
             .env("DATABASE_URL", &url)
             .env("OTKLIK_WORKERS", "0")
@@ -300,6 +311,7 @@ async fn two_nodes_share_one_consumer_without_doubles() {
     let (mut a, mut b) = (node(1), node(2));
     // Events written while both nodes follow the log.
     let p = engine.cli_principal("pair").await.unwrap();
+    let token = engine.create_token(&p, owner.id, "search").await.unwrap().1;
     let tasks: Vec<_> = (0..4)
         .map(|w| {
             let (engine, p) = (engine.clone(), p.clone());
@@ -324,6 +336,22 @@ async fn two_nodes_share_one_consumer_without_doubles() {
         all.into_iter().find(|c| c.name == "activity" && c.lag == 0)
     })
     .await;
+    // Each node keeps its own search index current from the shared log: both
+    // find a ticket another process wrote.
+    let http = reqwest::Client::new();
+    for port in &ports {
+        let url = format!(
+            "http://127.0.0.1:{port}/api/v1/tickets?q=%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7%D0%B0%203007"
+        );
+        let found = until("the node's index to find ticket 3007", 60, async || {
+            let r = http.get(&url).bearer_auth(&token).send().await.ok()?;
+            let v: serde_json::Value = r.json().await.ok()?;
+            let items = v["items"].as_array()?.clone();
+            (items.len() == 1).then_some(items)
+        })
+        .await;
+        assert_eq!(found[0]["subject"], "Заказ 3007", "node on {port}");
+    }
     let _ = a.kill().await;
     let _ = b.kill().await;
     let mut events = 0;
