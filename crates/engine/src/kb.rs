@@ -9,6 +9,7 @@ use domain::identity::normalize_language;
 use domain::ids::*;
 use domain::kb::{ArticleStatus, Visibility, slug, validate_category_key};
 use domain::user::Role;
+use std::collections::BTreeMap;
 use store::Tx;
 use store::kb::{self, Article, Category, Faq, Version};
 
@@ -277,6 +278,96 @@ impl Engine {
         self.article(p, id).await?;
         let mut c = self.store.read().await?;
         Ok(kb::versions(&mut c.conn(), p.workspace_id, id).await?)
+    }
+
+    /// Names a category in the help center's languages and files it under
+    /// `parent` (a section of a category); made when it does not exist yet.
+    /// Nesting is at most three levels deep and never circular.
+    pub async fn save_kb_category(
+        &self,
+        p: &Principal,
+        key: &str,
+        names: BTreeMap<String, String>,
+        parent: Option<String>,
+    ) -> Result<Category, EngineError> {
+        require_editor(p)?;
+        validate_category_key(key)?;
+        if names.len() > 20 {
+            return Err(EngineError::invalid("names", "at most 20 languages"));
+        }
+        let mut clean = BTreeMap::new();
+        for (lang, name) in names {
+            let lang = normalize_language(&lang)?;
+            clean.insert(lang, title(&name, "names", 100)?);
+        }
+        let ws = p.workspace_id;
+        let key = key.to_owned();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let parent_id = match parent.as_deref().map(str::trim).filter(|k| !k.is_empty())
+                    {
+                        None => None,
+                        Some(pk) => {
+                            // Walk up from the parent: the chain must end within
+                            // the depth limit and never come back to `key`.
+                            let mut depth = 1;
+                            let mut at = kb::category_by_key(&mut tx.conn(), ws, pk)
+                                .await?
+                                .ok_or_else(|| {
+                                    EngineError::Unknown("parent".into(), "no such category".into())
+                                })?;
+                            let first = at.id;
+                            loop {
+                                if at.key == key {
+                                    return Err(EngineError::invalid(
+                                        "parent",
+                                        "a category cannot be filed under itself",
+                                    ));
+                                }
+                                let Some(up) = at.parent_id else { break };
+                                depth += 1;
+                                if depth > 2 {
+                                    return Err(EngineError::invalid(
+                                        "parent",
+                                        "categories nest at most three levels deep",
+                                    ));
+                                }
+                                let all = kb::categories(&mut tx.conn(), ws).await?;
+                                let Some(next) = all.into_iter().find(|c| c.id == up) else {
+                                    break;
+                                };
+                                at = next;
+                            }
+                            Some(first)
+                        }
+                    };
+                    let c = match kb::category_by_key(&mut tx.conn(), ws, &key).await? {
+                        Some(mut c) => {
+                            c.names = clean;
+                            c.parent_id = parent_id;
+                            kb::update_category(tx, &c).await?;
+                            c
+                        }
+                        None => {
+                            let position = kb::categories(&mut tx.conn(), ws).await?.len() as i64;
+                            let c = Category {
+                                id: CategoryId::new(),
+                                workspace_id: ws,
+                                key,
+                                parent_id,
+                                position,
+                                names: clean,
+                                created_at: tx.now(),
+                            };
+                            kb::insert_category(tx, &c).await?;
+                            c
+                        }
+                    };
+                    Ok(c)
+                })
+            })
+            .await
     }
 
     /// The categories, for filing and for the help center's sections.

@@ -22,6 +22,7 @@ pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;
 pub mod kb;
+pub mod markdown;
 pub mod model;
 pub mod outbound;
 pub mod people;

@@ -105,7 +105,7 @@ impl Engine {
             group_id: a.group_id,
             lang: a.lang,
             title: v.title,
-            text: v.body,
+            text: crate::markdown::to_text(&v.body),
             public: a.visibility == domain::kb::Visibility::Public,
             slug: a.slug,
         }))

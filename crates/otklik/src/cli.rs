@@ -215,6 +215,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         html_emails: usize,
     },
+    /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
+    /// query collection and on XQuAD) and speed (knowledge base and ticket search).
+    Search {
+        /// Directory holding xquad.{en,ru,th}.json (default: ../shared/datasets/xquad_en_ru_th).
+        #[arg(long)]
+        xquad: Option<PathBuf>,
+        /// Articles in the speed test's knowledge base (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        articles: usize,
+        /// Messages in the speed test's tickets, ten per ticket (0 skips it).
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// List the queries whose article was not among the first three.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Ingest a generated spool of varied emails into a fresh embedded database and
     /// report messages/s; verifies that none is lost or doubled.
     Email {
@@ -492,6 +508,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
+                BenchCommand::Search {
+                    xquad,
+                    articles,
+                    messages,
+                    verbose,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_search::search(xquad, articles, messages, verbose).await
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Email {
                     messages,
                     concurrency,
@@ -621,9 +649,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             Some(s) => {
                 writeln!(
                     out,
-                    "Demo workspace `{}` created with {} tickets.",
+                    "Demo workspace `{}` created with {} tickets and {} help-center articles.",
                     crate::demo::WORKSPACE,
-                    s.tickets
+                    s.tickets,
+                    s.articles
                 )?;
                 for (email, name, role) in &s.agents {
                     writeln!(

@@ -34,6 +34,7 @@ pub struct Seeded {
     pub agents: Vec<(String, String, Role)>,
     pub token: Option<String>,
     pub tickets: usize,
+    pub articles: usize,
 }
 
 struct Agent {
@@ -97,6 +98,10 @@ async fn seed_inner(
             },
         )
         .await?;
+    let articles = crate::demo_kb::seed(engine, &owner)
+        .await
+        .context("writing the demo knowledge base")?
+        .len();
     let mut teams = Vec::new();
     for (name, tier) in [("L1", 1), ("L2", 2), ("L3", 3)] {
         teams.push(engine.create_team(&owner, name, Some(tier)).await?);
@@ -370,6 +375,7 @@ async fn seed_inner(
     clock.set(None);
     let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
     Ok(Seeded {
+        articles,
         agents: banner,
         token: Some(token),
         tickets: TICKETS,

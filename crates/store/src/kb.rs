@@ -49,6 +49,19 @@ pub async fn insert_category(tx: &mut Tx, c: &Category) -> Result<(), StoreError
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+pub async fn update_category(tx: &mut Tx, c: &Category) -> Result<(), StoreError> {
+    let q = query(
+        "UPDATE kb_categories SET parent_id = $3, position = $4, names = $5 \
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(c.workspace_id)
+    .bind(c.id)
+    .bind(c.parent_id)
+    .bind(c.position)
+    .bind(serde_json::to_string(&c.names).unwrap_or_else(|_| "{}".into()));
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
 pub async fn category_by_key(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
