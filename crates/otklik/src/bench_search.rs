@@ -282,9 +282,11 @@ fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
                 .sum()
         })
         .unwrap_or(0)
@@ -487,9 +489,16 @@ fn ticket_speed(messages: usize) -> anyhow::Result<Option<f64>> {
         "12345",
         "доставкой задерживается",
     ];
+    let mut matched = 0;
     for q in queries {
-        index.tickets(ws, q, engine::search::MAX_MATCHES)?;
+        matched += index.tickets(ws, q, engine::search::MAX_MATCHES)?.len();
     }
+    println!(
+        "  {} queries find {:.0} tickets each on average (at most {})",
+        queries.len(),
+        matched as f64 / queries.len() as f64,
+        engine::search::MAX_MATCHES
+    );
     let mut us = Vec::new();
     for _ in 0..20 {
         for q in queries {

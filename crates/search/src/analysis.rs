@@ -156,6 +156,93 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The name the Thai character-pair analyzer is registered under.
+pub const GRAMS: &str = "otklik_grams";
+
+/// Thai marks that people often get wrong or leave out when typing: the four
+/// tone marks, mai taikhu and thanthakhat (`โค๊ด` for `โค้ด`).
+fn is_thai_mark_folded(c: char) -> bool {
+    matches!(c, '\u{0E47}'..='\u{0E4C}')
+}
+
+/// Pairs of adjacent Thai characters, tone and silence marks left out.
+/// A misspelt Thai word (a wrong tone mark, a variant spelling of a loanword)
+/// is not in the segmenter's dictionary and breaks the words around it apart;
+/// its character pairs still mostly meet those of the right spelling.
+pub fn thai_grams(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        for w in run.windows(2) {
+            out.push(w.iter().collect());
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_thai_mark_folded(c) {
+            continue;
+        }
+        if ('\u{0E01}'..='\u{0E4E}').contains(&c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// [`thai_grams`] as a tantivy tokenizer (positions are not kept).
+#[derive(Clone, Default)]
+pub struct GramTokenizer;
+
+impl TantivyTokenizer for GramTokenizer {
+    type TokenStream<'a> = WordStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream {
+        let tokens: Vec<Token> = thai_grams(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position: i,
+                text: g,
+                position_length: 1,
+            })
+            .collect();
+        WordStream {
+            tokens: tokens.into_iter(),
+            current: Token::default(),
+        }
+    }
+}
+
+/// Words that carry little meaning in a search (`how`, `my`, `как`, `мой`,
+/// `ครับ`), as index terms. They still match, at a fraction of a word's weight,
+/// so that a query of nothing else finds something.
+pub fn is_stopword(term: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        const WORDS: &str = "a an the and or but if of to in on at by for from with about as into \
+            is are was were be been am do does did done have has had can could will would should \
+            may might must i me my mine you your we our us they their it its this that these those \
+            what which who whom how why when where there here not no yes please hi hello thanks \
+            thank get got just so too very all any some
+            и в во не на я мы вы он она оно они что как так а но да или ли же бы то это этот эта эти \
+            мой моя мое мои мне меня у к ко с со о об от до по за из при для без над под ну \
+            здравствуйте привет пожалуйста спасибо можно нужно надо почему где когда какой какая \
+            есть был была было были будет очень уже еще ещё там тут вот если чтобы
+            ครับ ค่ะ คะ คับ จ้า นะ นะคะ นะครับ หน่อย ด้วย ที่ ของ และ หรือ ก็ จะ ได้ ให้ ไหม มั้ย \
+            อะไร ยังไง อย่างไร บ้าง คือ เป็น มี ใน กับ แล้ว ยัง ไม่ ทำไม เมื่อไร เมื่อไหร่ ตอนนี้ ผม ฉัน \
+            เรา คุณ หนู เค้า เขา อยาก ต้อง การ ช่วย";
+        WORDS
+            .split_whitespace()
+            .flat_map(query_terms)
+            .collect()
+    })
+    .contains(term)
+}
+
 /// The terms a query's text becomes: the same pipeline as the index.
 pub fn query_terms(text: &str) -> Vec<String> {
     let mut a = analyzer();

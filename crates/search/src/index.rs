@@ -2,7 +2,10 @@
 //! message's text), BM25-ranked, with the position in the event log it reflects
 //! stored in the same commit, so that it survives kill -9 and catches up.
 
-use crate::analysis::{ANALYZER, Script, analyzer, query_terms, script_of};
+use crate::analysis::{
+    ANALYZER, GRAMS, GramTokenizer, Script, analyzer, is_stopword, query_terms, script_of,
+    thai_grams,
+};
 use domain::ids::*;
 use engine::model::Cursor;
 use engine::search::{KbDoc, KbHit, TicketDoc};
@@ -33,7 +36,7 @@ pub enum SearchError {
 
 /// Changed whenever the schema or the analysis changes: an index of another
 /// version is rebuilt from the event log.
-const VERSION: &str = "2";
+const VERSION: &str = "3";
 
 struct Fields {
     key: Field,
@@ -53,6 +56,8 @@ struct Fields {
     /// A knowledge-base document's title and text, stored for snippets.
     kb_title: Field,
     kb_text: Field,
+    /// Thai character pairs of title and text, for misspelt Thai queries.
+    kb_grams: Field,
 }
 
 /// The index. Its writer exists only while a batch is being written: it holds
@@ -88,9 +93,27 @@ fn schema() -> (Schema, Fields) {
         slug: b.add_text_field("slug", STORED),
         kb_title: b.add_text_field("kb_title", stored.clone()),
         kb_text: b.add_text_field("kb_text", stored),
+        kb_grams: b.add_text_field(
+            "kb_grams",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(GRAMS)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
     };
     (b.build(), f)
 }
+
+/// A word that carries little meaning counts this much of one that does.
+const STOPWORD_WEIGHT: f32 = 0.1;
+/// A one-typo match counts this much of an exact one (tantivy scores it as a
+/// constant, not by BM25, so the weight is higher than for tickets).
+const KB_FUZZY: f32 = 1.0;
+/// Each matching Thai character pair of the query.
+const GRAM_WEIGHT: f32 = 0.3;
+/// Most character pairs a query contributes.
+const MAX_QUERY_GRAMS: usize = 48;
 
 /// The writer's memory budget: tantivy's minimum is 15 MB per thread.
 const WRITER_BYTES: usize = 20_000_000;
@@ -122,6 +145,10 @@ impl SearchIndex {
 
     fn with(index: Index, f: Fields) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(ANALYZER, analyzer());
+        index.tokenizers().register(
+            GRAMS,
+            tantivy::tokenizer::TextAnalyzer::builder(GramTokenizer).build(),
+        );
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -218,6 +245,8 @@ impl SearchIndex {
                 d.add_text(self.f.slug, &k.slug);
                 d.add_text(self.f.kb_title, &k.title);
                 d.add_text(self.f.kb_text, &k.text);
+                d.add_text(self.f.kb_grams, &k.title);
+                d.add_text(self.f.kb_grams, &k.text);
                 w.add_document(d)?;
             }
             Ok(())
@@ -247,10 +276,26 @@ impl SearchIndex {
         };
         let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
+            let weight = if is_stopword(t) { STOPWORD_WEIGHT } else { 1.0 };
             words.extend(word_matches(
                 t,
-                &[(self.f.kb_title, 2.0), (self.f.kb_text, 1.0)],
-                0.3,
+                &[(self.f.kb_title, 2.0 * weight), (self.f.kb_text, weight)],
+                KB_FUZZY,
+            ));
+        }
+        let mut grams = thai_grams(q);
+        grams.sort_unstable();
+        grams.dedup();
+        for g in grams.into_iter().take(MAX_QUERY_GRAMS) {
+            words.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.f.kb_grams, &g),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    GRAM_WEIGHT,
+                )),
             ));
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
