@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use store::Tx;
 use store::kb::{self, Article, Category, Faq, Version};
 
-pub use store::kb::{Article as KbArticle, ArticleFilter, Faq as KbFaq, Version as KbVersion};
+pub use store::kb::{
+    Article as KbArticle, ArticleFilter, Category as KbCategory, Faq as KbFaq, Version as KbVersion,
+};
 
 /// Longest article body or answer, in characters of Markdown.
 pub const MAX_BODY_CHARS: usize = 50_000;

@@ -18,6 +18,7 @@ pub mod customers;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod help;
 pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;

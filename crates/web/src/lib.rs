@@ -10,6 +10,7 @@ mod contract;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod help;
 pub mod kb_api;
 pub mod mail_api;
 pub mod metrics;

@@ -160,3 +160,158 @@ async fn articles_and_faq_are_versioned_translated_and_found(app: TestApp) {
         .expect(200);
     assert_eq!(theirs["items"], json!([]));
 }
+
+crate::on_both!(the_help_center_shows_published_public_articles_to_anyone);
+
+/// A path with its non-ASCII bytes percent-encoded, as a Location header has it.
+fn enc_path(p: &str) -> String {
+    p.bytes()
+        .map(|b| {
+            if b.is_ascii() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A help-center page as an anonymous reader gets it: status and text.
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}{path}", app.base))
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    let text = r.text().await.expect("body");
+    (status, location.unwrap_or(text))
+}
+
+async fn the_help_center_shows_published_public_articles_to_anyone(app: TestApp) {
+    let ru = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Сроки доставки",
+            "body": "## По городам\n\nКурьер привезёт **за 2 дня**.\n\n<script>alert(1)</script>\n\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "category": "delivery", "status": "published"}))
+        .await
+        .expect(201);
+    let th = app
+        .post("/api/v1/kb/articles", json!({"lang": "th", "title": "ระยะเวลาจัดส่ง",
+            "body": "พัสดุถึงภายในสองวัน", "category": "delivery", "status": "published", "group_id": ru["group_id"]}))
+        .await
+        .expect(201);
+    let internal = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Служебная инструкция курьерам",
+            "body": "Только для агентов", "category": "delivery", "status": "published", "visibility": "internal"}))
+        .await
+        .expect(201);
+    let draft = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Черновик про доставку", "body": "ещё не готово", "category": "delivery"}))
+        .await
+        .expect(201);
+    let id = ru["id"].as_str().unwrap();
+    let path = format!(
+        "/help/alpha/ru/articles/{id}-{}",
+        ru["slug"].as_str().unwrap()
+    );
+
+    // The bare address picks the reader's language.
+    assert_eq!(
+        page(&app, "/help/alpha").await,
+        (303, "/help/alpha/ru".into())
+    );
+    let (status, home) = page(&app, "/help/alpha/ru").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Сроки доставки"), "{home}");
+    assert!(
+        !home.contains("Служебная") && !home.contains("Черновик"),
+        "{home}"
+    );
+
+    let (status, html) = page(&app, &path).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<h2>По городам</h2>") && html.contains("<strong>за 2 дня</strong>"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(
+        html.contains("youtube-nocookie.com/embed/dQw4w9WgXcQ"),
+        "{html}"
+    );
+    assert!(
+        html.contains("og:title") && html.contains("rel=\"canonical\""),
+        "{html}"
+    );
+    // The language switcher leads to the translation.
+    assert!(
+        html.contains(&format!(
+            "/help/alpha/th/articles/{}-",
+            th["id"].as_str().unwrap()
+        )),
+        "{html}"
+    );
+    // An old or wrong slug goes to the current address.
+    let (status, to) = page(&app, &format!("/help/alpha/ru/articles/{id}-old-name")).await;
+    assert_eq!((status, to.as_str()), (308, enc_path(&path).as_str()));
+    // Internal articles, drafts, other workspaces and nonsense are not there.
+    for hidden in [&internal, &draft] {
+        let p = format!(
+            "/help/alpha/ru/articles/{}-x",
+            hidden["id"].as_str().unwrap()
+        );
+        assert_eq!(page(&app, &p).await.0, 404, "{p}");
+    }
+    app.workspace("beta").await;
+    assert_eq!(page(&app, &path.replace("/alpha/", "/beta/")).await.0, 404);
+    assert_eq!(page(&app, "/help/nobody/ru").await.0, 404);
+    assert_eq!(page(&app, "/help/alpha/de").await.0, 404);
+    assert_eq!(page(&app, "/help/alpha/ru/articles/zzz").await.0, 404);
+
+    // Search without script, in Thai without spaces, public articles only.
+    let mut found = String::new();
+    for _ in 0..100 {
+        found = page(
+            &app,
+            &format!("/help/alpha/th/search?q={}", enc("พัสดุถึงกี่วัน")),
+        )
+        .await
+        .1;
+        if found.contains(th["id"].as_str().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found.contains(th["id"].as_str().unwrap()), "{found}");
+    let (_, found) = page(
+        &app,
+        &format!("/help/alpha/ru/search?q={}", enc("служебная инструкция")),
+    )
+    .await;
+    assert!(!found.contains(internal["id"].as_str().unwrap()), "{found}");
+
+    let (status, sitemap) = page(&app, "/help/alpha/sitemap.xml").await;
+    assert_eq!(status, 200);
+    assert!(
+        sitemap.contains(id) && sitemap.contains(th["id"].as_str().unwrap()),
+        "{sitemap}"
+    );
+    assert!(
+        !sitemap.contains(internal["id"].as_str().unwrap()),
+        "{sitemap}"
+    );
+    // Non-ASCII slugs are percent-encoded.
+    assert!(
+        sitemap.contains("%D0%A1") || sitemap.contains("%D1%81"),
+        "{sitemap}"
+    );
+}

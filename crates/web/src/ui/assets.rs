@@ -33,6 +33,11 @@ pub static ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../assets/app.css"),
     },
     Asset {
+        name: "help.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/help.css"),
+    },
+    Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/app.js"),

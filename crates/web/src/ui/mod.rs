@@ -55,6 +55,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/customers/{id}", get(ticket::customer_page))
         .route("/app/ws", get(live::socket))
         .merge(admin::routes())
+        .merge(crate::help::routes())
         .layer(middleware::from_fn(security_headers))
 }
 

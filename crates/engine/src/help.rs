@@ -1,0 +1,143 @@
+//! What the public help center may read: a workspace's sections and the
+//! published text of its public articles, by anyone, without signing in.
+//! Drafts, internal articles and unpublished edits never leave through here.
+
+use crate::{Engine, EngineError};
+use domain::ids::*;
+use domain::kb::{ArticleStatus, Visibility};
+use store::kb::{self, ArticleFilter, Category};
+
+pub use crate::search::KbHit;
+
+/// A published, public article as readers see it.
+#[derive(Clone, Debug)]
+pub struct HelpArticle {
+    pub id: ArticleId,
+    pub group_id: GroupId,
+    pub lang: String,
+    pub slug: String,
+    pub category_id: Option<CategoryId>,
+    pub title: String,
+    /// Markdown of the published version.
+    pub body: String,
+    pub updated_at: domain::Timestamp,
+}
+
+/// Most articles a help center lists in one language.
+pub const MAX_LISTED: i64 = 1000;
+
+impl Engine {
+    /// The sections of a help center, in their order.
+    pub async fn help_sections(&self, ws: WorkspaceId) -> Result<Vec<Category>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(kb::categories(&mut c.conn(), ws).await?)
+    }
+
+    /// Titles of the public, published articles in `lang` (bodies left empty).
+    pub async fn help_articles(
+        &self,
+        ws: WorkspaceId,
+        lang: &str,
+    ) -> Result<Vec<HelpArticle>, EngineError> {
+        let mut c = self.store.read().await?;
+        let f = ArticleFilter {
+            lang: Some(lang.to_owned()),
+            status: None,
+            category: None,
+        };
+        let all = kb::articles(&mut c.conn(), ws, &f, None, MAX_LISTED).await?;
+        let mut out = Vec::with_capacity(all.len());
+        for a in all {
+            if a.visibility != Visibility::Public {
+                continue;
+            }
+            // The list shows the title readers see: the published version's,
+            // which is the current one unless a draft was saved since.
+            let title = match a.published_version {
+                None => continue,
+                Some(v) if v == a.version && a.status == ArticleStatus::Published => a.title,
+                Some(v) => match kb::version(&mut c.conn(), ws, a.id, v).await? {
+                    Some(v) => v.title,
+                    None => continue,
+                },
+            };
+            out.push(HelpArticle {
+                id: a.id,
+                group_id: a.group_id,
+                lang: a.lang,
+                slug: a.slug,
+                category_id: a.category_id,
+                title,
+                body: String::new(),
+                updated_at: a.updated_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One public article's published text, and its other published languages.
+    pub async fn help_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+    ) -> Result<(HelpArticle, Vec<HelpArticle>), EngineError> {
+        let mut c = self.store.read().await?;
+        let a = kb::article(&mut c.conn(), ws, id)
+            .await?
+            .filter(|a| a.visibility == Visibility::Public)
+            .ok_or(EngineError::NotFound)?;
+        let live = a.published_version.ok_or(EngineError::NotFound)?;
+        let v = kb::version(&mut c.conn(), ws, id, live)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let mut translations = Vec::new();
+        for t in kb::group_articles(&mut c.conn(), ws, a.group_id).await? {
+            if t.id != a.id && t.visibility == Visibility::Public && t.published_version.is_some() {
+                translations.push(HelpArticle {
+                    id: t.id,
+                    group_id: t.group_id,
+                    lang: t.lang,
+                    slug: t.slug,
+                    category_id: t.category_id,
+                    title: t.title,
+                    body: String::new(),
+                    updated_at: t.updated_at,
+                });
+            }
+        }
+        Ok((
+            HelpArticle {
+                id: a.id,
+                group_id: a.group_id,
+                lang: a.lang,
+                slug: a.slug,
+                category_id: a.category_id,
+                title: v.title,
+                body: v.body,
+                updated_at: v.created_at,
+            },
+            translations,
+        ))
+    }
+
+    /// Help-center search: public articles and FAQ entries only.
+    pub async fn help_search(
+        &self,
+        ws: WorkspaceId,
+        q: &str,
+        lang: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<KbHit>, EngineError> {
+        if q.chars().count() > 200 {
+            return Err(EngineError::invalid("q", "at most 200 characters"));
+        }
+        let Some(search) = self.search.clone() else {
+            return Ok(Vec::new());
+        };
+        let q = domain::text::clean_line(q);
+        self.cpu
+            .run(move || search.kb(ws, &q, lang.as_deref(), true, limit))
+            .await?
+            .map_err(|e| EngineError::Internal(format!("search: {e}")))
+    }
+}

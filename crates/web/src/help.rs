@@ -1,0 +1,610 @@
+//! The public help center at `/help/{workspace}`: sections, articles and search
+//! in the reader's language, server-rendered so that it works without script,
+//! on a phone and for search engines (clean URLs, `sitemap.xml`, canonical and
+//! Open Graph tags). Only what the engine's `help_*` reads return is shown:
+//! published, public articles.
+//!
+//! URLs: `/help/{ws}` picks a language and redirects; `/help/{ws}/{lang}` is the
+//! home page, `/help/{ws}/{lang}/sections/{key}` a section,
+//! `/help/{ws}/{lang}/articles/{id}-{slug}` an article (another slug redirects to
+//! the current one), `/help/{ws}/{lang}/search?q=` the results.
+
+use crate::AppState;
+use crate::ui::i18n::{Lang, Tr};
+use crate::ui::{UiError, assets, html};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use domain::ids::{ArticleId, CategoryId};
+use engine::EngineError;
+use engine::help::HelpArticle;
+use engine::kb::KbCategory as Category;
+use engine::model::Workspace;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/help/{ws}", get(pick_language))
+        .route("/help/{ws}/sitemap.xml", get(sitemap))
+        .route("/help/{ws}/{lang}", get(home))
+        .route("/help/{ws}/{lang}/search", get(search))
+        .route("/help/{ws}/{lang}/sections/{key}", get(section))
+        .route("/help/{ws}/{lang}/articles/{article}", get(article))
+}
+
+/// Most articles a section lists on the home page.
+const HOME_PER_SECTION: usize = 6;
+/// Most search results on a page.
+const RESULTS: usize = 20;
+
+/// A section with its articles, for the home and section pages.
+pub struct SectionView {
+    pub key: String,
+    pub name: String,
+    pub articles: Vec<HelpArticle>,
+    pub total: usize,
+}
+
+/// A top-level category and the sections filed under it.
+pub struct CategoryView {
+    pub name: String,
+    pub key: String,
+    pub sections: Vec<SectionView>,
+}
+
+/// What every help-center page shows around its content.
+pub struct Frame {
+    pub tr: Tr,
+    pub ws: String,
+    pub site: String,
+    pub lang: &'static str,
+    pub title: String,
+    pub description: String,
+    /// Path of this page, for the canonical link and the language switcher.
+    pub path: String,
+    /// `scheme://host` of the request, for absolute canonical and Open Graph URLs.
+    pub origin: String,
+    pub q: String,
+    /// Other languages of this page: (language, path).
+    pub alternates: Vec<(Lang, String)>,
+    pub css: &'static str,
+}
+
+impl Frame {
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        self.tr.t(key)
+    }
+    pub fn home(&self) -> String {
+        format!("/help/{}/{}", self.ws, self.lang)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "help_home.html")]
+struct HomePage {
+    f: Frame,
+    categories: Vec<CategoryView>,
+    recent: Vec<HelpArticle>,
+}
+
+#[derive(Template)]
+#[template(path = "help_section.html")]
+struct SectionPage {
+    f: Frame,
+    section: SectionView,
+}
+
+#[derive(Template)]
+#[template(path = "help_article.html")]
+struct ArticlePage {
+    f: Frame,
+    article: HelpArticle,
+    body_html: String,
+    updated: String,
+    trail: Vec<(String, String)>,
+    related: Vec<HelpArticle>,
+}
+
+#[derive(Template)]
+#[template(path = "help_search.html")]
+struct SearchPage {
+    f: Frame,
+    hits: Vec<engine::help::KbHit>,
+}
+
+#[derive(Template)]
+#[template(path = "help_missing.html")]
+struct MissingPage {
+    f: Frame,
+}
+
+/// The path of an article in the help center.
+pub fn article_path(ws: &str, lang: &str, id: ArticleId, slug: &str) -> String {
+    format!("/help/{ws}/{lang}/articles/{id}-{slug}")
+}
+
+fn lang_of(code: &str) -> Option<Lang> {
+    Lang::ALL.into_iter().find(|l| l.code() == code)
+}
+
+async fn workspace(app: &AppState, name: &str) -> Result<Workspace, EngineError> {
+    if name.len() > 100 {
+        return Err(EngineError::NotFound);
+    }
+    app.engine.workspace_by_name(name).await
+}
+
+fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame {
+    Frame {
+        tr: Tr::new(lang),
+        ws: ws.name.clone(),
+        site: if ws.display_name.is_empty() {
+            ws.name.clone()
+        } else {
+            ws.display_name.clone()
+        },
+        lang: lang.code(),
+        title: String::new(),
+        description: String::new(),
+        path,
+        origin: origin(headers),
+        q: String::new(),
+        alternates: Vec::new(),
+        css: assets::url("help.css"),
+    }
+}
+
+/// A 404 page in the reader's language (or the browser's).
+fn missing(ws: &str, lang: Lang) -> Result<Response, UiError> {
+    let mut f = Frame {
+        tr: Tr::new(lang),
+        ws: ws.to_owned(),
+        site: ws.to_owned(),
+        lang: lang.code(),
+        title: String::new(),
+        description: String::new(),
+        path: format!("/help/{ws}/{}", lang.code()),
+        origin: String::new(),
+        q: String::new(),
+        alternates: Vec::new(),
+        css: assets::url("help.css"),
+    };
+    f.title = f.t("help.not_found").to_owned();
+    let mut res = html(&MissingPage { f })?;
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    Ok(res)
+}
+
+fn fail(e: EngineError, ws: &str, lang: Lang) -> Result<Response, UiError> {
+    match e {
+        EngineError::NotFound | EngineError::Unknown(..) => missing(ws, lang),
+        e => Err(UiError::engine(e, Tr::new(lang))),
+    }
+}
+
+/// Help pages may be cached briefly by browsers and proxies: they are public.
+fn cacheable(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    res
+}
+
+async fn pick_language(
+    State(app): State<AppState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let fallback = Tr::for_request(&headers, None).lang;
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, fallback),
+    };
+    let lang = Tr::for_request(&headers, Some(&w.default_language)).lang;
+    Ok(Redirect::to(&format!("/help/{}/{}", w.name, lang.code())).into_response())
+}
+
+fn top_name(c: &Category, lang: &str) -> String {
+    c.names
+        .get(lang)
+        .or_else(|| c.names.get("en"))
+        .cloned()
+        .unwrap_or_else(|| c.key.clone())
+}
+
+/// Sections with their articles, grouped under their top-level categories.
+/// Articles filed under a top-level category directly form a section of it.
+fn arrange(
+    cats: &[Category],
+    articles: &[HelpArticle],
+    lang: &str,
+    per_section: usize,
+) -> Vec<CategoryView> {
+    let section_of = |id: CategoryId| -> SectionView {
+        let all: Vec<&HelpArticle> = articles
+            .iter()
+            .filter(|a| a.category_id == Some(id))
+            .collect();
+        let c = cats.iter().find(|c| c.id == id);
+        SectionView {
+            key: c.map(|c| c.key.clone()).unwrap_or_default(),
+            name: c.map(|c| top_name(c, lang)).unwrap_or_default(),
+            total: all.len(),
+            articles: all.into_iter().take(per_section).cloned().collect(),
+        }
+    };
+    let mut out = Vec::new();
+    for top in cats.iter().filter(|c| c.parent_id.is_none()) {
+        let mut sections: Vec<SectionView> = Vec::new();
+        let own = section_of(top.id);
+        if own.total > 0 {
+            sections.push(own);
+        }
+        // Second and third levels are both shown as sections of the top.
+        for child in cats.iter().filter(|c| c.parent_id == Some(top.id)) {
+            for id in std::iter::once(child.id).chain(
+                cats.iter()
+                    .filter(|g| g.parent_id == Some(child.id))
+                    .map(|g| g.id),
+            ) {
+                let s = section_of(id);
+                if s.total > 0 {
+                    sections.push(s);
+                }
+            }
+        }
+        if !sections.is_empty() {
+            out.push(CategoryView {
+                name: top_name(top, lang),
+                key: top.key.clone(),
+                sections,
+            });
+        }
+    }
+    let filed: Vec<CategoryId> = cats.iter().map(|c| c.id).collect();
+    let loose: Vec<HelpArticle> = articles
+        .iter()
+        .filter(|a| a.category_id.is_none_or(|c| !filed.contains(&c)))
+        .cloned()
+        .collect();
+    if !loose.is_empty() {
+        out.push(CategoryView {
+            name: String::new(),
+            key: String::new(),
+            sections: vec![SectionView {
+                key: String::new(),
+                name: String::new(),
+                total: loose.len(),
+                articles: loose.into_iter().take(per_section).collect(),
+            }],
+        });
+    }
+    out
+}
+
+async fn home(
+    State(app): State<AppState>,
+    Path((ws, lang)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let Some(l) = lang_of(&lang) else {
+        return missing(&ws, Lang::En);
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let (cats, mut articles) = match tokio::try_join!(
+        app.engine.help_sections(w.id),
+        app.engine.help_articles(w.id, l.code())
+    ) {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, l),
+    };
+    articles.sort_by(|a, b| a.title.cmp(&b.title));
+    let mut recent = articles.clone();
+    recent.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
+    recent.truncate(5);
+    let mut f = frame(&w, l, format!("/help/{}/{}", w.name, l.code()), &headers);
+    f.title = f.site.clone();
+    f.description = f.t("help.tagline").to_owned();
+    f.alternates = Lang::ALL
+        .into_iter()
+        .filter(|x| *x != l)
+        .map(|x| (x, format!("/help/{}/{}", w.name, x.code())))
+        .collect();
+    let categories = arrange(&cats, &articles, l.code(), HOME_PER_SECTION);
+    Ok(cacheable(html(&HomePage {
+        f,
+        categories,
+        recent,
+    })?))
+}
+
+async fn section(
+    State(app): State<AppState>,
+    Path((ws, lang, key)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let Some(l) = lang_of(&lang) else {
+        return missing(&ws, Lang::En);
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let (cats, mut articles) = match tokio::try_join!(
+        app.engine.help_sections(w.id),
+        app.engine.help_articles(w.id, l.code())
+    ) {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let Some(c) = cats.iter().find(|c| c.key == key) else {
+        return missing(&ws, l);
+    };
+    articles.retain(|a| a.category_id == Some(c.id));
+    articles.sort_by(|a, b| a.title.cmp(&b.title));
+    let name = top_name(c, l.code());
+    let mut f = frame(
+        &w,
+        l,
+        format!("/help/{}/{}/sections/{key}", w.name, l.code()),
+        &headers,
+    );
+    f.title = format!("{name} · {}", f.site);
+    f.description = name.clone();
+    f.alternates = Lang::ALL
+        .into_iter()
+        .filter(|x| *x != l)
+        .map(|x| (x, format!("/help/{}/{}/sections/{key}", w.name, x.code())))
+        .collect();
+    Ok(cacheable(html(&SectionPage {
+        f,
+        section: SectionView {
+            key: c.key.clone(),
+            name,
+            total: articles.len(),
+            articles,
+        },
+    })?))
+}
+
+/// The first sentence-sized piece of an article, for meta descriptions.
+fn summary(md: &str) -> String {
+    let text = engine::markdown::to_text(md);
+    let mut out: String = text
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .flat_map(|l| l.chars().chain(std::iter::once(' ')))
+        .take(160)
+        .collect();
+    out = out.trim().to_owned();
+    out
+}
+
+async fn article(
+    State(app): State<AppState>,
+    Path((ws, lang, slugged)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let Some(l) = lang_of(&lang) else {
+        return missing(&ws, Lang::En);
+    };
+    let id = slugged
+        .get(..36)
+        .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        .map(ArticleId);
+    let Some(id) = id else {
+        return missing(&ws, l);
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let (a, translations) = match app.engine.help_article(w.id, id).await {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let canonical = article_path(&w.name, &a.lang, a.id, &a.slug);
+    let here = format!("/help/{ws}/{lang}/articles/{slugged}");
+    if canonical != here {
+        return Ok(Redirect::permanent(&percent_encode(&canonical)).into_response());
+    }
+    let (cats, siblings) = match tokio::try_join!(
+        app.engine.help_sections(w.id),
+        app.engine.help_articles(w.id, &a.lang)
+    ) {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let mut trail = Vec::new();
+    let mut at = a
+        .category_id
+        .and_then(|id| cats.iter().find(|c| c.id == id));
+    let mut depth = 0;
+    while let Some(c) = at {
+        trail.insert(
+            0,
+            (
+                top_name(c, l.code()),
+                format!("/help/{}/{}/sections/{}", w.name, l.code(), c.key),
+            ),
+        );
+        depth += 1;
+        at = c
+            .parent_id
+            .filter(|_| depth < 3)
+            .and_then(|p| cats.iter().find(|c| c.id == p));
+    }
+    let mut related: Vec<HelpArticle> = siblings
+        .into_iter()
+        .filter(|s| s.id != a.id && s.category_id.is_some() && s.category_id == a.category_id)
+        .collect();
+    related.sort_by(|x, y| x.title.cmp(&y.title));
+    related.truncate(5);
+    let mut f = frame(&w, l, canonical, &headers);
+    f.title = format!("{} · {}", a.title, f.site);
+    f.description = summary(&a.body);
+    f.alternates = translations
+        .iter()
+        .filter_map(|t| {
+            lang_of(&t.lang).map(|x| (x, article_path(&w.name, &t.lang, t.id, &t.slug)))
+        })
+        .collect();
+    let body_html = engine::markdown::to_html(&a.body, &a.title);
+    let updated = a
+        .updated_at
+        .to_rfc3339()
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(cacheable(html(&ArticlePage {
+        f,
+        body_html,
+        updated,
+        trail,
+        related,
+        article: a,
+    })?))
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search(
+    State(app): State<AppState>,
+    Path((ws, lang)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(sq): Query<SearchQuery>,
+) -> Result<Response, UiError> {
+    let Some(l) = lang_of(&lang) else {
+        return missing(&ws, Lang::En);
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let q: String = sq.q.chars().take(200).collect();
+    let hits = if q.trim().is_empty() {
+        Vec::new()
+    } else {
+        match app
+            .engine
+            .help_search(w.id, &q, Some(l.code().to_owned()), RESULTS)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => return fail(e, &ws, l),
+        }
+    };
+    let mut f = frame(
+        &w,
+        l,
+        format!("/help/{}/{}/search", w.name, l.code()),
+        &headers,
+    );
+    f.title = format!("{} · {}", f.t("help.search_title"), f.site);
+    f.q = q;
+    let mut res = html(&SearchPage { f, hits })?;
+    // Results are not worth indexing or keeping.
+    res.headers_mut()
+        .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    Ok(res)
+}
+
+/// Every public article in every language, with its translations as
+/// alternates, for search engines.
+async fn sitemap(
+    State(app): State<AppState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    let origin = origin(&headers);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for l in Lang::ALL {
+        xml.push_str(&format!(
+            "<url><loc>{origin}/help/{}/{}</loc></url>\n",
+            w.name,
+            l.code()
+        ));
+        let articles = match app.engine.help_articles(w.id, l.code()).await {
+            Ok(a) => a,
+            Err(e) => return fail(e, &ws, Lang::En),
+        };
+        for a in articles {
+            xml.push_str(&format!(
+                "<url><loc>{origin}{}</loc><lastmod>{}</lastmod></url>\n",
+                xml_escape(&percent_encode(&article_path(
+                    &w.name, &a.lang, a.id, &a.slug
+                ))),
+                a.updated_at
+                    .to_rfc3339()
+                    .get(..10)
+                    .unwrap_or_default()
+                    .to_owned()
+            ));
+        }
+    }
+    xml.push_str("</urlset>\n");
+    let mut res = xml.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    Ok(cacheable(res))
+}
+
+/// A path with every byte outside ASCII percent-encoded, as sitemaps want.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() * 2);
+    for b in path.bytes() {
+        if b.is_ascii() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The site's origin as the request names it (sitemaps need absolute URLs).
+/// A forged Host only changes the answer its own sender gets.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
