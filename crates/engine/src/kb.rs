@@ -54,7 +54,7 @@ pub struct NewFaq {
     pub group_id: Option<GroupId>,
 }
 
-fn require_editor(p: &Principal) -> Result<(), EngineError> {
+pub(crate) fn require_editor(p: &Principal) -> Result<(), EngineError> {
     if matches!(p.role, Role::Owner | Role::Admin | Role::Supervisor) {
         Ok(())
     } else {

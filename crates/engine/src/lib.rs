@@ -23,6 +23,7 @@ pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;
 pub mod kb;
+pub mod kb_activity;
 pub mod markdown;
 pub mod model;
 pub mod outbound;
@@ -133,6 +134,8 @@ pub struct Engine {
     pub cpu: cpu::CpuGate,
     /// The full-text index, when one is installed; lists then search with it.
     pub search: Option<Arc<dyn search::TextSearch>>,
+    /// Help-center views and searches counted between writes.
+    pub kb_activity: kb_activity::KbActivity,
 }
 
 impl Engine {
@@ -146,6 +149,7 @@ impl Engine {
             mail: None,
             cpu: cpu::CpuGate::default(),
             search: None,
+            kb_activity: kb_activity::KbActivity::default(),
         }
     }
 

@@ -210,6 +210,11 @@ impl Application {
         let follower = tokio::spawn(
             search::Follower::new(self.engine.clone(), self.search.clone()).run(stop_rx.clone()),
         );
+        let kb_activity = tokio::spawn(
+            self.engine
+                .clone()
+                .run_kb_activity(std::time::Duration::from_secs(5), stop_rx.clone()),
+        );
         let consumers = self.config.consumers.then(|| {
             let runner = engine::consumers::ConsumerRunner::new(self.engine.clone());
             tokio::spawn(runner.run(engine::consumers::all(), stop_rx.clone()))
@@ -256,6 +261,7 @@ impl Application {
         let mut tasks: Vec<(&str, tokio::task::JoinHandle<()>)> =
             workers.into_iter().map(|w| ("job worker", w)).collect();
         tasks.push(("search index", follower));
+        tasks.push(("help-center counts", kb_activity));
         tasks.extend(consumers.map(|c| ("consumers", c)));
         tasks.extend(smtp.map(|s| ("SMTP receiver", s)));
         tasks.extend(imap.map(|i| ("IMAP supervisor", i)));

@@ -393,3 +393,229 @@ pub async fn faqs(
     )
     .await
 }
+
+/// Adds `n` views of an article on `day` (days since 1970-01-01, UTC).
+pub async fn add_views(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    article: ArticleId,
+    day: i64,
+    n: i64,
+) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO kb_views (workspace_id, article_id, day, views) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (workspace_id, article_id, day) DO UPDATE SET views = kb_views.views + excluded.views",
+    )
+    .bind(ws)
+    .bind(article)
+    .bind(day)
+    .bind(n);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// Adds `n` searches for `query` on `day`, `empty` of which found nothing.
+pub async fn add_searches(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    day: i64,
+    lang: &str,
+    text: &str,
+    n: i64,
+    empty: i64,
+) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO kb_searches (workspace_id, day, lang, query, searches, empty) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (workspace_id, day, lang, query) DO UPDATE SET \
+         searches = kb_searches.searches + excluded.searches, empty = kb_searches.empty + excluded.empty",
+    )
+    .bind(ws)
+    .bind(day)
+    .bind(lang)
+    .bind(text)
+    .bind(n)
+    .bind(empty);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// A reader's answer to "was this helpful?".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vote {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub article_id: ArticleId,
+    pub helpful: bool,
+    pub comment: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl FromRow for Vote {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Vote {
+            id: r.get(0)?,
+            workspace_id: r.id(1)?,
+            article_id: r.id(2)?,
+            helpful: r.get(3)?,
+            comment: r.get(4)?,
+            created_at: r.time(5)?,
+        })
+    }
+}
+
+pub async fn insert_vote(tx: &mut Tx, v: &Vote) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO kb_votes (id, workspace_id, article_id, helpful, comment, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(v.id)
+    .bind(v.workspace_id)
+    .bind(v.article_id)
+    .bind(v.helpful)
+    .bind(v.comment.clone())
+    .bind(v.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// Views of one article over a period.
+pub struct ViewCount(pub ArticleId, pub i64);
+
+impl FromRow for ViewCount {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(ViewCount(r.id(0)?, r.get(1)?))
+    }
+}
+
+/// The most viewed articles on days `from..=to`, most first.
+pub async fn top_viewed(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> Result<Vec<ViewCount>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT article_id, CAST(SUM(views) AS BIGINT) AS n FROM kb_views \
+             WHERE workspace_id = $1 AND day >= $2 AND day <= $3 \
+             GROUP BY article_id ORDER BY n DESC, article_id LIMIT $4",
+        )
+        .bind(ws)
+        .bind(from)
+        .bind(to)
+        .bind(limit),
+    )
+    .await
+}
+
+/// Helpful and unhelpful answers per article.
+pub struct VoteCount {
+    pub article_id: ArticleId,
+    pub helpful: i64,
+    pub unhelpful: i64,
+}
+
+impl FromRow for VoteCount {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(VoteCount {
+            article_id: r.id(0)?,
+            helpful: r.get(1)?,
+            unhelpful: r.get(2)?,
+        })
+    }
+}
+
+/// Answers per article given in `from..to` (milliseconds).
+pub async fn vote_counts(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<VoteCount>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT article_id, \
+             CAST(SUM(CASE WHEN helpful THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN helpful THEN 0 ELSE 1 END) AS BIGINT) \
+             FROM kb_votes WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 \
+             GROUP BY article_id LIMIT 10000",
+        )
+        .bind(ws)
+        .bind(from)
+        .bind(to),
+    )
+    .await
+}
+
+/// The newest answers that came with a comment.
+pub async fn recent_comments(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: i64,
+) -> Result<Vec<Vote>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT id, workspace_id, article_id, helpful, comment, created_at FROM kb_votes \
+             WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 AND comment IS NOT NULL \
+             ORDER BY created_at DESC LIMIT $4",
+        )
+        .bind(ws)
+        .bind(from)
+        .bind(to)
+        .bind(limit),
+    )
+    .await
+}
+
+/// A search and how often it was made (and found nothing) over a period.
+pub struct SearchCount {
+    pub lang: String,
+    pub query: String,
+    pub searches: i64,
+    pub empty: i64,
+}
+
+impl FromRow for SearchCount {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(SearchCount {
+            lang: r.get(0)?,
+            query: r.get(1)?,
+            searches: r.get(2)?,
+            empty: r.get(3)?,
+        })
+    }
+}
+
+/// The most frequent searches on days `from..=to`, in `lang` if given; only
+/// those that found nothing at least once when `empty_only`.
+pub async fn top_searches(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    from: i64,
+    to: i64,
+    lang: Option<&str>,
+    empty_only: bool,
+    limit: i64,
+) -> Result<Vec<SearchCount>, StoreError> {
+    let order = if empty_only {
+        "e DESC, n DESC"
+    } else {
+        "n DESC"
+    };
+    c.fetch_all(
+        &query(format!(
+            "SELECT lang, query, CAST(SUM(searches) AS BIGINT) AS n, CAST(SUM(empty) AS BIGINT) AS e \
+             FROM kb_searches WHERE workspace_id = $1 AND day >= $2 AND day <= $3 \
+             AND ($4 IS NULL OR lang = $4) \
+             GROUP BY lang, query HAVING ($5 = 0 OR SUM(empty) > 0) \
+             ORDER BY {order}, query LIMIT $6"
+        ))
+        .bind(ws)
+        .bind(from)
+        .bind(to)
+        .bind(lang.map(str::to_owned))
+        .bind(i64::from(empty_only))
+        .bind(limit),
+    )
+    .await
+}

@@ -812,7 +812,20 @@ fn examples(d: &mut Value) {
     let version_out = json!({ "version": 3, "title": "Обмен и возврат", "body": "Вернуть товар можно в течение 14 дней…", "author_id": user, "created_at": at });
     let hit = json!({ "kind": "article", "id": article, "group_id": group, "lang": "ru", "title": "Обмен и возврат",
         "snippet": "<mark>Вернуть</mark> товар можно в течение 14 дней", "score": 7.31, "url": "/help/shop/ru/articles/01936f1e-7b2a-7c41-9a55-0d3c7e2b9a1a-обмен-и-возврат" });
-    let kb_examples: [(&str, Value); 11] = [
+    let article_stats = json!({ "id": article, "title": "Обмен и возврат", "lang": "ru", "views": 412, "helpful": 37, "unhelpful": 5 });
+    let search_stats =
+        json!({ "lang": "ru", "query": "вернуть деньги", "searches": 58, "empty": 0 });
+    let gap = json!({ "lang": "ru", "query": "рассрочка на телевизор", "searches": 9, "empty": 9 });
+    let comment = json!({ "article_id": article, "title": "Обмен и возврат", "helpful": false, "comment": "Не сказано, как вернуть товар без чека", "created_at": at });
+    let kb_examples: [(&str, Value); 15] = [
+        ("ArticleStatsOut", article_stats.clone()),
+        ("SearchStatsOut", search_stats.clone()),
+        ("CommentOut", comment.clone()),
+        (
+            "KbAnalytics",
+            json!({ "from": "2026-10-31", "to": "2026-11-29", "articles": [article_stats], "searches": [search_stats],
+                    "no_results": [gap], "comments": [comment] }),
+        ),
         ("ArticleOut", article_out.clone()),
         (
             "ArticlePage",
@@ -1016,6 +1029,15 @@ fn kb_rules(d: &mut Value) {
         json!({ "type": "string", "maxLength": engine::kb::MAX_BODY_CHARS, "pattern": format!("[^{WS}{CC}]") }),
     );
     set(d, &format!("{f}/category"), key);
+    let params = "/paths/~1api~1v1~1kb~1analytics/get/parameters";
+    match d.pointer_mut(params).and_then(Value::as_array_mut) {
+        Some(ps) => {
+            for p in ps.iter_mut().filter(|p| p["name"] == "lang") {
+                p["schema"] = json!({ "type": "string", "pattern": language() });
+            }
+        }
+        None => MISSED.with(|m| m.borrow_mut().push("GET /api/v1/kb/analytics lang".into())),
+    }
 }
 
 /// Sets the value at a JSON pointer whose parent exists; returns whether it did.

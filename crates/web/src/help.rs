@@ -14,7 +14,7 @@ use crate::ui::i18n::{Lang, Tr};
 use crate::ui::{UiError, assets, html};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -23,6 +23,7 @@ use engine::EngineError;
 use engine::help::HelpArticle;
 use engine::kb::KbCategory as Category;
 use engine::model::Workspace;
+use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/help/{ws}/{lang}/search", get(search))
         .route("/help/{ws}/{lang}/sections/{key}", get(section))
         .route("/help/{ws}/{lang}/articles/{article}", get(article))
+        .route(
+            "/help/{ws}/{lang}/articles/{article}/feedback",
+            axum::routing::post(feedback).layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
+        )
 }
 
 /// Most articles a section lists on the home page.
@@ -86,6 +91,7 @@ impl Frame {
 struct HomePage {
     f: Frame,
     categories: Vec<CategoryView>,
+    popular: Vec<HelpArticle>,
     recent: Vec<HelpArticle>,
 }
 
@@ -105,6 +111,8 @@ struct ArticlePage {
     updated: String,
     trail: Vec<(String, String)>,
     related: Vec<HelpArticle>,
+    /// The reader has just voted: thank them instead of asking.
+    voted: bool,
 }
 
 #[derive(Template)]
@@ -297,14 +305,21 @@ async fn home(
         Ok(w) => w,
         Err(e) => return fail(e, &ws, l),
     };
-    let (cats, mut articles) = match tokio::try_join!(
+    let (cats, mut articles, top) = match tokio::try_join!(
         app.engine.help_sections(w.id),
-        app.engine.help_articles(w.id, l.code())
+        app.engine.help_articles(w.id, l.code()),
+        app.engine.help_popular(w.id, 200)
     ) {
         Ok(v) => v,
         Err(e) => return fail(e, &ws, l),
     };
     articles.sort_by(|a, b| a.title.cmp(&b.title));
+    let popular: Vec<HelpArticle> = top
+        .iter()
+        .filter_map(|id| articles.iter().find(|a| a.id == *id))
+        .take(5)
+        .cloned()
+        .collect();
     let mut recent = articles.clone();
     recent.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
     recent.truncate(5);
@@ -320,6 +335,7 @@ async fn home(
     Ok(cacheable(html(&HomePage {
         f,
         categories,
+        popular,
         recent,
     })?))
 }
@@ -386,10 +402,29 @@ fn summary(md: &str) -> String {
     out
 }
 
+#[derive(serde::Deserialize)]
+struct ArticleQuery {
+    voted: Option<String>,
+}
+
+/// Crawlers and link previews are not readers.
+fn is_robot(headers: &HeaderMap) -> bool {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ua.is_empty()
+        || ["bot", "crawl", "spider", "slurp", "preview", "curl", "wget"]
+            .iter()
+            .any(|w| ua.contains(w))
+}
+
 async fn article(
     State(app): State<AppState>,
     Path((ws, lang, slugged)): Path<(String, String, String)>,
     headers: HeaderMap,
+    Query(aq): Query<ArticleQuery>,
 ) -> Result<Response, UiError> {
     let Some(l) = lang_of(&lang) else {
         return missing(&ws, Lang::En);
@@ -455,6 +490,10 @@ async fn article(
             lang_of(&t.lang).map(|x| (x, article_path(&w.name, &t.lang, t.id, &t.slug)))
         })
         .collect();
+    let voted = aq.voted.is_some();
+    if !voted && !is_robot(&headers) {
+        app.engine.record_view(w.id, a.id);
+    }
     let body_html = engine::markdown::to_html(&a.body, &a.title);
     let updated = a
         .updated_at
@@ -462,14 +501,20 @@ async fn article(
         .get(..10)
         .unwrap_or_default()
         .to_owned();
-    Ok(cacheable(html(&ArticlePage {
+    let page = html(&ArticlePage {
         f,
         body_html,
         updated,
         trail,
         related,
+        voted,
         article: a,
-    })?))
+    })?;
+    // A counted view must reach the server; the thanks is for this reader only.
+    let mut res = page;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(res)
 }
 
 #[derive(serde::Deserialize)]
@@ -504,6 +549,9 @@ async fn search(
             Err(e) => return fail(e, &ws, l),
         }
     };
+    if !q.trim().is_empty() && !is_robot(&headers) {
+        app.engine.record_search(w.id, l.code(), &q, hits.len());
+    }
     let mut f = frame(
         &w,
         l,
@@ -517,6 +565,102 @@ async fn search(
     res.headers_mut()
         .insert("x-robots-tag", HeaderValue::from_static("noindex"));
     Ok(res)
+}
+
+struct VoteForm {
+    helpful: String,
+    comment: String,
+}
+
+/// "Was this helpful?": a plain form, so it works without script. A form from
+/// another site is refused by its Origin; votes are limited per client address.
+async fn feedback(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((ws, lang, slugged)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    let Some(l) = lang_of(&lang) else {
+        return missing(&ws, Lang::En);
+    };
+    let tr = Tr::new(l);
+    if !same_origin(&headers) {
+        return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+    }
+    let Some(id) = slugged
+        .get(..36)
+        .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        .map(ArticleId)
+    else {
+        return missing(&ws, l);
+    };
+    let mut form = VoteForm {
+        helpful: String::new(),
+        comment: String::new(),
+    };
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "helpful" => form.helpful = v.into_owned(),
+            "comment" => form.comment = v.into_owned(),
+            _ => {}
+        }
+    }
+    let helpful = match form.helpful.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return Err(UiError::Status(
+                StatusCode::BAD_REQUEST,
+                tr,
+                "error.invalid",
+            ));
+        }
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let client = crate::client_addr(addr.ip(), &headers, &app.config.trusted_proxies).to_string();
+    let comment = Some(form.comment.as_str()).filter(|c| !c.trim().is_empty());
+    match app
+        .engine
+        .vote_article(w.id, id, helpful, comment, &client)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => return fail(e, &ws, l),
+    }
+    let (a, _) = match app.engine.help_article(w.id, id).await {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, l),
+    };
+    let to = format!(
+        "{}?voted=1#feedback",
+        article_path(&w.name, &a.lang, a.id, &a.slug)
+    );
+    Ok(Redirect::to(&percent_encode(&to)).into_response())
+}
+
+/// A form posted from this site: its Origin (or, without one, its Referer)
+/// names the host the request was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let from = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|h| h.to_str().ok());
+    match (host, from) {
+        (Some(host), Some(from)) => {
+            let rest = from
+                .strip_prefix("https://")
+                .or_else(|| from.strip_prefix("http://"))
+                .unwrap_or("");
+            rest.split('/').next() == Some(host)
+        }
+        // Browsers send an Origin with every form post; no header, no vote.
+        _ => false,
+    }
 }
 
 /// Every public article in every language, with its translations as

@@ -473,3 +473,130 @@ pub async fn search(
         .collect();
     Ok(Json(KbHits { items }))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsQuery {
+    /// The period: the last N days, today included (1–366, default 30).
+    #[param(minimum = 1, maximum = 366)]
+    pub days: Option<i64>,
+    /// Only articles and searches in this language.
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleStatsOut {
+    pub id: Uuid,
+    pub title: String,
+    pub lang: String,
+    /// Views in the help center (crawlers not counted).
+    pub views: i64,
+    /// Answers "yes" to "was this helpful?".
+    pub helpful: i64,
+    /// Answers "no".
+    pub unhelpful: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchStatsOut {
+    pub lang: String,
+    /// The search as typed, lower-cased, spaces collapsed.
+    pub query: String,
+    pub searches: i64,
+    /// Of them, how many found nothing.
+    pub empty: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentOut {
+    pub article_id: Uuid,
+    pub title: String,
+    pub helpful: bool,
+    pub comment: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KbAnalytics {
+    /// First day of the period (UTC, `YYYY-MM-DD`).
+    pub from: String,
+    /// Last day of the period, today (UTC).
+    pub to: String,
+    /// Articles that were read or voted on, most viewed first (at most 100).
+    pub articles: Vec<ArticleStatsOut>,
+    /// The most frequent searches (at most 50).
+    pub searches: Vec<SearchStatsOut>,
+    /// Searches that found nothing at least once, most often empty first: the
+    /// content the knowledge base is missing (at most 50).
+    pub no_results: Vec<SearchStatsOut>,
+    /// The newest comments left with a vote (at most 50).
+    pub comments: Vec<CommentOut>,
+}
+
+fn day_string(day: i64) -> String {
+    domain::Timestamp::from_millis(day * 24 * 3600 * 1000)
+        .to_rfc3339()
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/analytics", tag = "knowledge base", params(AnalyticsQuery),
+    responses((status = 200, body = KbAnalytics, description = "Help-center views, helpfulness and searches over the period; owners, admins and supervisors")))]
+pub async fn analytics(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<AnalyticsQuery>,
+) -> ApiResult<Json<KbAnalytics>> {
+    let lang = match q.lang {
+        Some(l) => Some(
+            domain::identity::normalize_language(&l)
+                .map_err(|_| ApiError::field("lang", "a language tag such as ru or en"))?,
+        ),
+        None => None,
+    };
+    let r = app
+        .engine
+        .kb_report(&p, q.days.unwrap_or(30), lang.as_deref())
+        .await?;
+    let stats = |v: Vec<engine::kb_activity::SearchStats>| {
+        v.into_iter()
+            .map(|s| SearchStatsOut {
+                lang: s.lang,
+                query: s.query,
+                searches: s.searches,
+                empty: s.empty,
+            })
+            .collect()
+    };
+    Ok(Json(KbAnalytics {
+        from: day_string(r.from_day),
+        to: day_string(r.to_day),
+        articles: r
+            .articles
+            .into_iter()
+            .map(|a| ArticleStatsOut {
+                id: a.article_id.0,
+                title: a.title,
+                lang: a.lang,
+                views: a.views,
+                helpful: a.helpful,
+                unhelpful: a.unhelpful,
+            })
+            .collect(),
+        searches: stats(r.searches),
+        no_results: stats(r.no_results),
+        comments: r
+            .comments
+            .into_iter()
+            .map(|c| CommentOut {
+                article_id: c.article_id.0,
+                title: c.title,
+                helpful: c.helpful,
+                comment: c.comment,
+                created_at: c.at.to_rfc3339(),
+            })
+            .collect(),
+    }))
+}

@@ -158,6 +158,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/kb/faq", get(kb_api::list_faq).post(kb_api::create_faq))
         .route("/kb/search", get(kb_api::search))
+        .route("/kb/analytics", get(kb_api::analytics))
         .route("/attachments/{id}", get(api::download))
         .route(
             "/channels/email",

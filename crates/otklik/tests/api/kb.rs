@@ -315,3 +315,146 @@ async fn the_help_center_shows_published_public_articles_to_anyone(app: TestApp)
         "{sitemap}"
     );
 }
+
+crate::on_both!(readers_views_votes_and_searches_are_counted_for_editors);
+
+/// A reader's browser: counted, unlike crawlers.
+fn reader() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (Linux; Android 14) Mobile")
+        .build()
+        .expect("client")
+}
+
+async fn readers_views_votes_and_searches_are_counted_for_editors(app: TestApp) {
+    let a = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Как вернуть деньги",
+            "body": "Деньги вернутся на карту за 10 дней.", "category": "returns", "status": "published"}))
+        .await
+        .expect(201);
+    let id = a["id"].as_str().unwrap();
+    let path = format!(
+        "/help/alpha/ru/articles/{id}-{}",
+        a["slug"].as_str().unwrap()
+    );
+    let url = format!("{}{path}", app.base);
+    let b = reader();
+    for _ in 0..2 {
+        assert_eq!(b.get(&url).send().await.unwrap().status(), 200);
+    }
+    // A crawler is not a reader.
+    reqwest::Client::new()
+        .get(&url)
+        .header("user-agent", "Googlebot/2.1")
+        .send()
+        .await
+        .unwrap();
+    // Once the index has the article (the agents' search is not counted), a
+    // reader searches twice: once finding it, once finding nothing.
+    search(&app, "вернуть деньги", "ru", Some(&a["id"])).await;
+    let search = |q: &str| format!("{}/help/alpha/ru/search?q={}", app.base, enc(q));
+    let text = b
+        .get(search("вернуть деньги"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(id), "{text}");
+    b.get(search("  Телепортация   посылки "))
+        .send()
+        .await
+        .unwrap();
+
+    // "Was this helpful?" from the page itself; a form from elsewhere is refused.
+    let vote = |origin: Option<&str>, helpful: &str, comment: &str| {
+        let mut r = b
+            .post(format!("{url}/feedback"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("helpful={helpful}&comment={}", enc(comment)));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let host = app.base.clone();
+    let r = vote(
+        Some(&host),
+        "no",
+        "Не написано, что делать, если карта закрыта",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.ends_with("?voted=1#feedback"), "{to}");
+    let thanks = b
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(thanks.contains("Спасибо за отзыв"), "{thanks}");
+    assert_eq!(vote(None, "yes", "").await.unwrap().status(), 403);
+    assert_eq!(
+        vote(Some("https://evil.example"), "yes", "")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(vote(Some(&host), "maybe", "").await.unwrap().status(), 400);
+    // One vote per reader and article: the second changes nothing.
+    assert_eq!(vote(Some(&host), "yes", "").await.unwrap().status(), 303);
+
+    app.engine.flush_kb_activity().await.expect("flush");
+    let r = app
+        .get("/api/v1/kb/analytics?days=7&lang=ru")
+        .await
+        .expect(200);
+    let art = &r["articles"][0];
+    assert_eq!(art["id"], a["id"], "{r}");
+    assert_eq!(
+        (
+            art["views"].as_i64(),
+            art["helpful"].as_i64(),
+            art["unhelpful"].as_i64()
+        ),
+        (Some(2), Some(0), Some(1)),
+        "{r}"
+    );
+    let queries: Vec<&str> = r["searches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["query"].as_str().unwrap())
+        .collect();
+    assert!(
+        queries.contains(&"вернуть деньги") && queries.contains(&"телепортация посылки"),
+        "{r}"
+    );
+    assert_eq!(r["no_results"][0]["query"], "телепортация посылки", "{r}");
+    assert_eq!(r["no_results"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(
+        r["comments"][0]["comment"],
+        "Не написано, что делать, если карта закрыта"
+    );
+    app.get("/api/v1/kb/analytics?days=0").await.problem(422);
+    app.get("/api/v1/kb/analytics?lang=").await.problem(422);
+
+    // The home page puts what readers read most first.
+    let home = b
+        .get(format!("{}/help/alpha/ru", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let popular = home.find("id=\"popular\"").expect("popular articles");
+    assert!(home[popular..].contains(id), "{home}");
+}

@@ -1,0 +1,30 @@
+-- What readers do in the help center: article views and searches summed per day
+-- (day = days since 1970-01-01 UTC), and answers to "was this helpful?".
+CREATE TABLE kb_views (
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    article_id   UUID NOT NULL REFERENCES kb_articles(id),
+    day          BIGINT NOT NULL,
+    views        BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, article_id, day)
+);
+
+CREATE TABLE kb_votes (
+    id           UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    article_id   UUID NOT NULL REFERENCES kb_articles(id),
+    helpful      BOOLEAN NOT NULL,
+    comment      TEXT,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX kb_votes_ws ON kb_votes (workspace_id, created_at);
+
+-- A query is kept normalised (lower case, single spaces, at most 100 characters).
+CREATE TABLE kb_searches (
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    day          BIGINT NOT NULL,
+    lang         TEXT NOT NULL,
+    query        TEXT NOT NULL,
+    searches     BIGINT NOT NULL,
+    empty        BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, day, lang, query)
+);
