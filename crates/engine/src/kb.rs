@@ -271,6 +271,17 @@ impl Engine {
         .await?)
     }
 
+    /// Every language of an article (itself included), by language.
+    pub async fn article_translations(
+        &self,
+        p: &Principal,
+        id: ArticleId,
+    ) -> Result<Vec<Article>, EngineError> {
+        let a = self.article(p, id).await?;
+        let mut c = self.store.read().await?;
+        Ok(kb::group_articles(&mut c.conn(), p.workspace_id, a.group_id).await?)
+    }
+
     /// An article's versions, newest first.
     pub async fn article_versions(
         &self,

@@ -343,6 +343,28 @@
     else handled = false;
     if (handled) e.preventDefault();
   });
+  // The article editor's preview follows the text, rendered by the server as
+  // readers will see it (a pause in typing, then one request; the newest wins).
+  function wireKbPreview() {
+    var text = $("#kb-body"), title = $("#kb-title"), out = $("#kb-preview");
+    if (!text || !out) return;
+    var timer = null, seq = 0;
+    function render() {
+      var n = ++seq;
+      var form = new URLSearchParams();
+      form.set("_csrf", csrf);
+      form.set("title", title ? title.value : "");
+      form.set("body", text.value);
+      fetch("/app/admin/kb/preview", { method: "POST", body: form, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null && n === seq) out.innerHTML = html; })
+        .catch(function () {});
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(render, 300); }
+    text.addEventListener("input", later);
+    if (title) title.addEventListener("input", later);
+  }
+
   var keysOpen = $("#keys-open");
   if (keysOpen) keysOpen.addEventListener("click", function () { $("#keys").showModal(); });
 
@@ -356,6 +378,7 @@
 
   if (page === "inbox") wireInbox();
   if (ticketEl) { wireProps(); wireComposer(send); }
+  if (page === "kb-edit") wireKbPreview();
   connect();
   window.otklik = { toast: toast, send: send };
 })();

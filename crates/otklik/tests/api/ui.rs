@@ -1034,3 +1034,185 @@ where
     .await
     .is_ok()
 }
+
+on_both!(knowledge_base_screens_edit_translate_compare_and_restore);
+
+async fn knowledge_base_screens_edit_translate_compare_and_restore(app: TestApp) {
+    app.user("agent@alpha.test", "agent").await;
+    let agent = Agent::login(&app, "agent@alpha.test", "user-password").await;
+    for path in [
+        "/app/admin/kb",
+        "/app/admin/kb/new",
+        "/app/admin/kb/stats",
+        "/app/admin/kb/sections",
+    ] {
+        assert_eq!(agent.get(path).await.status(), 403, "{path}");
+    }
+    app.user("lead@alpha.test", "supervisor").await;
+    let lead = Agent::login(&app, "lead@alpha.test", "user-password").await;
+
+    // A section named in two languages, filed under a category.
+    let r = lead
+        .post(
+            "/app/admin/kb/sections",
+            &[
+                ("key", "orders"),
+                ("name_en", "Orders"),
+                ("name_ru", "Заказы"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = lead
+        .post(
+            "/app/admin/kb/sections",
+            &[
+                ("key", "delivery"),
+                ("name_ru", "Доставка"),
+                ("parent", "orders"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    // Nothing is filed under itself.
+    let r = lead
+        .post(
+            "/app/admin/kb/sections",
+            &[("key", "orders"), ("parent", "delivery")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+
+    // A draft, then published; the preview renders as readers will see it.
+    let r = lead
+        .post(
+            "/app/admin/kb/new",
+            &[
+                ("lang", "ru"),
+                ("title", "Сроки доставки"),
+                ("category", "delivery"),
+                ("body", "Курьер привезёт за **2 дня**."),
+                ("draft", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    let edit = to.split('?').next().unwrap().to_owned();
+    assert!(edit.starts_with("/app/admin/kb/"), "{to}");
+    let page = lead.page(&edit).await;
+    assert!(page.contains("<strong>2 дня</strong>"), "preview");
+    let r = lead
+        .post(
+            &edit,
+            &[
+                ("title", "Сроки доставки"),
+                ("category", "delivery"),
+                ("body", "Курьер привезёт за **3 дня**.\nЗвоните нам."),
+                ("publish", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let preview = lead
+        .post(
+            "/app/admin/kb/preview",
+            &[
+                ("title", "t"),
+                ("body", "# Заголовок\n<script>alert(1)</script>"),
+            ],
+            true,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        preview.contains("<h1>Заголовок</h1>") && !preview.contains("<script"),
+        "{preview}"
+    );
+    assert_eq!(
+        lead.post("/app/admin/kb/preview", &[("body", "x")], false)
+            .await
+            .status(),
+        403
+    );
+
+    // History: v1 → v2 as a line diff, then v1 restored as v3.
+    let diff = lead.page(&format!("{edit}/diff?from=1&to=2")).await;
+    assert!(
+        diff.contains("- Курьер привезёт за **2 дня**.") && diff.contains("+ Звоните нам."),
+        "{diff}"
+    );
+    assert_eq!(
+        lead.get(&format!("{edit}/diff?from=1&to=9")).await.status(),
+        404
+    );
+    let r = lead
+        .post(&format!("{edit}/restore"), &[("version", "1")], true)
+        .await;
+    assert_eq!(r.status(), 303);
+    let id = edit.rsplit('/').next().unwrap();
+    let a = app
+        .get(&format!("/api/v1/kb/articles/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (a["version"].as_i64(), a["body"].as_str()),
+        (Some(3), Some("Курьер привезёт за **2 дня**."))
+    );
+
+    // A translation joins the article's group.
+    let page = lead.page(&edit).await;
+    let group = a["group_id"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("/app/admin/kb/new?group={group}&amp;lang=en")),
+        "translation link"
+    );
+    let r = lead
+        .post(
+            "/app/admin/kb/new",
+            &[
+                ("lang", "en"),
+                ("group_id", group),
+                ("title", "Delivery times"),
+                ("body", "Two days."),
+                ("publish", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let list = lead.page("/app/admin/kb?lang=en").await;
+    assert!(
+        list.contains("Delivery times") && !list.contains("Сроки доставки"),
+        "{list}"
+    );
+    // A reader's visit shows in the analytics' chart of most read articles.
+    let public = format!(
+        "{}/help/alpha/ru/articles/{id}-{}",
+        app.base,
+        a["slug"].as_str().unwrap()
+    );
+    let res = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0")
+        .build()
+        .unwrap()
+        .get(&public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.engine.flush_kb_activity().await.expect("flush");
+    let stats = lead.page("/app/admin/kb/stats?days=7").await;
+    let chart = stats.find("<ol class=\"bars\">").expect("a chart");
+    assert!(
+        stats[chart..].contains("Сроки доставки [ru]") && stats[chart..].contains("<meter"),
+        "{stats}"
+    );
+}

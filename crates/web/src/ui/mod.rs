@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod assets;
 pub mod i18n;
+pub mod kb_admin;
 pub mod live;
 pub mod ticket;
 pub mod views;
@@ -55,6 +56,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/customers/{id}", get(ticket::customer_page))
         .route("/app/ws", get(live::socket))
         .merge(admin::routes())
+        .merge(kb_admin::routes())
         .merge(crate::help::routes())
         .layer(middleware::from_fn(security_headers))
 }
@@ -231,6 +233,11 @@ where
 struct CsrfChecked;
 
 /// A submitted form from a signed-in page, its CSRF token verified.
+/// A larger body limit for the forms of a route (an article's editor), set as
+/// a request extension; others take 256 KiB.
+#[derive(Clone, Copy)]
+pub struct FormLimit(pub usize);
+
 pub struct Form {
     pub ctx: Ctx,
     pairs: Vec<(String, String)>,
@@ -277,7 +284,11 @@ where
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
         let header_ok = parts.extensions.get::<CsrfChecked>().is_some();
-        let bytes = axum::body::to_bytes(body, 256 * 1024).await.map_err(|_| {
+        let limit = parts
+            .extensions
+            .get::<FormLimit>()
+            .map_or(256 * 1024, |l| l.0);
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
             UiError::Status(StatusCode::PAYLOAD_TOO_LARGE, ctx.tr, "error.too_large")
         })?;
         let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes)
