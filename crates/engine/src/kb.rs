@@ -17,6 +17,20 @@ pub use store::kb::{
     Article as KbArticle, ArticleFilter, Category as KbCategory, Faq as KbFaq, Version as KbVersion,
 };
 
+/// An answer the composer offers for a ticket.
+#[derive(Clone, Debug)]
+pub struct Suggestion {
+    /// `article` or `faq`.
+    pub kind: &'static str,
+    pub title: String,
+    /// HTML: the matching passage, matched words in `<mark>`.
+    pub snippet: String,
+    /// The text to insert: the FAQ answer or the article as plain text.
+    pub text: String,
+    /// The help-center path of a public article.
+    pub path: Option<String>,
+}
+
 /// Longest article body or answer, in characters of Markdown.
 pub const MAX_BODY_CHARS: usize = 50_000;
 
@@ -269,6 +283,73 @@ impl Engine {
             limit.clamp(1, 200),
         )
         .await?)
+    }
+
+    /// Articles and FAQ answers that may answer `text` (a ticket's subject and
+    /// first message), for the composer: the published text to insert and,
+    /// for public articles, the help-center path to link.
+    pub async fn kb_suggest(
+        &self,
+        p: &Principal,
+        text: &str,
+        lang: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>, EngineError> {
+        let Some(search) = self.search.clone() else {
+            return Ok(Vec::new());
+        };
+        // The first words say what the message is about; a long thread would
+        // only make the query slower, not better.
+        let q: String = domain::text::clean_line(text)
+            .split_whitespace()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ws = p.workspace_id;
+        let hits = self
+            .cpu
+            .run(move || search.kb(ws, &q, lang.as_deref(), false, limit))
+            .await?
+            .map_err(|e| EngineError::Internal(format!("search: {e}")))?;
+        let ws_name = crate::Engine::workspace(self, p).await?.name;
+        let mut out = Vec::new();
+        for h in hits {
+            let Ok(id) = h.id.parse::<uuid::Uuid>() else {
+                continue;
+            };
+            let mut c = self.store.read().await?;
+            if h.kind == "faq" {
+                if let Some(f) = kb::faq(&mut c.conn(), ws, FaqId(id)).await? {
+                    out.push(Suggestion {
+                        kind: "faq",
+                        title: f.question,
+                        snippet: h.snippet,
+                        text: f.answer,
+                        path: None,
+                    });
+                }
+                continue;
+            }
+            let Some(a) = kb::article(&mut c.conn(), ws, ArticleId(id)).await? else {
+                continue;
+            };
+            let Some(live) = a.published_version else {
+                continue;
+            };
+            let Some(v) = kb::version(&mut c.conn(), ws, a.id, live).await? else {
+                continue;
+            };
+            let path = (a.visibility == Visibility::Public)
+                .then(|| format!("/help/{ws_name}/{}/articles/{}-{}", a.lang, a.id, a.slug));
+            out.push(Suggestion {
+                kind: "article",
+                title: v.title,
+                snippet: h.snippet,
+                text: crate::markdown::to_text(&v.body),
+                path,
+            });
+        }
+        Ok(out)
     }
 
     /// Every language of an article (itself included), by language.

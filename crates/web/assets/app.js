@@ -263,6 +263,16 @@
       files.files = dt.files;
       toast(L("js.files", { n: dt.files.length }));
     });
+    // Knowledge-base suggestions: a link or the text, at the cursor, in one click.
+    Array.prototype.forEach.call(document.querySelectorAll("button.insert"), function (b) {
+      b.addEventListener("click", function () {
+        var at = body.selectionStart || body.value.length;
+        var text = b.dataset.insert;
+        body.value = body.value.slice(0, at) + text + body.value.slice(at);
+        body.focus();
+        body.selectionStart = body.selectionEnd = at + text.length;
+      });
+    });
     var canned = $("#canned");
     if (canned) canned.addEventListener("change", function () {
       if (!canned.value) return;

@@ -733,7 +733,7 @@ fn xml_escape(s: &str) -> String {
 
 /// The site's origin as the request names it (sitemaps need absolute URLs).
 /// A forged Host only changes the answer its own sender gets.
-fn origin(headers: &HeaderMap) -> String {
+pub(crate) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -22,10 +22,7 @@ pub fn routes() -> Router<AppState> {
     let big = axum::Extension(FormLimit(engine::kb::MAX_BODY_CHARS * 9 + 64 * 1024));
     Router::new()
         .route("/app/admin/kb", get(list))
-        .route(
-            "/app/admin/kb/new",
-            get(new_page).post(create).layer(big),
-        )
+        .route("/app/admin/kb/new", get(new_page).post(create).layer(big))
         .route("/app/admin/kb/preview", post(preview).layer(big))
         .route("/app/admin/kb/sections", get(sections).post(save_section))
         .route("/app/admin/kb/stats", get(stats))

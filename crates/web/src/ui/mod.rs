@@ -121,6 +121,8 @@ pub struct Ctx {
     pub ws: Workspace,
     pub path: String,
     pub query: Option<String>,
+    /// `scheme://host` as the request names it, for links sent to customers.
+    pub origin: String,
     is_get: bool,
 }
 
@@ -224,6 +226,7 @@ where
             path,
             query,
             is_get,
+            origin: crate::help::origin(&parts.headers),
         })
     }
 }

@@ -83,6 +83,18 @@ pub struct TicketPage {
     pub error: Option<String>,
     /// The reply being written, kept when it could not be sent.
     pub draft: String,
+    /// Knowledge-base answers that may fit this ticket.
+    pub suggestions: Vec<SuggestionView>,
+}
+
+/// An article or FAQ answer offered beside the composer.
+pub struct SuggestionView {
+    pub faq: bool,
+    pub title: String,
+    pub snippet: String,
+    pub text: String,
+    /// The absolute help-center address of a public article.
+    pub link: Option<String>,
 }
 
 fn number_of(raw: &str, tr: Tr) -> Result<TicketRef, UiError> {
@@ -148,6 +160,32 @@ pub async fn render(
         .await
         .or_page(tr)?;
     let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
+    let suggestions = if ctx.p.role.can_work_tickets() {
+        let first = messages
+            .iter()
+            .find(|m| m.author_kind == AuthorKind::Customer)
+            .map(|m| m.body_text.chars().take(600).collect::<String>())
+            .unwrap_or_default();
+        let lang = customer
+            .language
+            .clone()
+            .unwrap_or_else(|| ctx.ws.default_language.clone());
+        app.engine
+            .kb_suggest(&ctx.p, &format!("{} {first}", t.subject), Some(lang), 3)
+            .await
+            .or_page(tr)?
+            .into_iter()
+            .map(|s| SuggestionView {
+                faq: s.kind == "faq",
+                title: s.title,
+                snippet: s.snippet,
+                text: s.text,
+                link: s.path.map(|p| format!("{}{p}", ctx.origin)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     // Others who wrote in on the thread, by name and address.
     let mut strangers: std::collections::HashMap<CustomerId, (String, Option<String>)> =
@@ -284,6 +322,7 @@ pub async fn render(
         canned: Vec::new(),
         error,
         draft: String::new(),
+        suggestions,
     })
 }
 
