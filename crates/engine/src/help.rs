@@ -120,6 +120,20 @@ impl Engine {
         ))
     }
 
+    /// The addresses readers may write to: the workspace's active mailboxes.
+    pub async fn help_contacts(&self, ws: WorkspaceId) -> Result<Vec<String>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(
+            store::channels::list(&mut c.conn(), ws, domain::ticket::Channel::Email)
+                .await?
+                .into_iter()
+                .filter(|a| a.active)
+                .map(|a| a.address)
+                .take(3)
+                .collect(),
+        )
+    }
+
     /// Help-center search: public articles and FAQ entries only.
     pub async fn help_search(
         &self,

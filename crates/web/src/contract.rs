@@ -708,6 +708,11 @@ fn query_rules(d: &mut Value) {
 /// token or a session).
 fn public_operations(d: &mut Value) {
     set(d, "/paths/~1api~1v1~1auth~1login/post/security", json!([]));
+    set(
+        d,
+        "/paths/~1api~1v1~1help~1{workspace}~1search/get/security",
+        json!([]),
+    );
 }
 
 fn header_rules(d: &mut Value) {

@@ -75,6 +75,9 @@ pub struct Frame {
     /// Other languages of this page: (language, path).
     pub alternates: Vec<(Lang, String)>,
     pub css: &'static str,
+    pub js: &'static str,
+    /// Addresses readers may write to.
+    pub contacts: Vec<String>,
 }
 
 impl Frame {
@@ -144,6 +147,18 @@ async fn workspace(app: &AppState, name: &str) -> Result<Workspace, EngineError>
     app.engine.workspace_by_name(name).await
 }
 
+async fn framed(
+    app: &AppState,
+    ws: &Workspace,
+    lang: Lang,
+    path: String,
+    headers: &HeaderMap,
+) -> Result<Frame, EngineError> {
+    let mut f = frame(ws, lang, path, headers);
+    f.contacts = app.engine.help_contacts(ws.id).await?;
+    Ok(f)
+}
+
 fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame {
     Frame {
         tr: Tr::new(lang),
@@ -161,6 +176,8 @@ fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame
         q: String::new(),
         alternates: Vec::new(),
         css: assets::url("help.css"),
+        js: assets::url("help.js"),
+        contacts: Vec::new(),
     }
 }
 
@@ -178,6 +195,8 @@ fn missing(ws: &str, lang: Lang) -> Result<Response, UiError> {
         q: String::new(),
         alternates: Vec::new(),
         css: assets::url("help.css"),
+        js: assets::url("help.js"),
+        contacts: Vec::new(),
     };
     f.title = f.t("help.not_found").to_owned();
     let mut res = html(&MissingPage { f })?;
@@ -323,7 +342,18 @@ async fn home(
     let mut recent = articles.clone();
     recent.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
     recent.truncate(5);
-    let mut f = frame(&w, l, format!("/help/{}/{}", w.name, l.code()), &headers);
+    let mut f = match framed(
+        &app,
+        &w,
+        l,
+        format!("/help/{}/{}", w.name, l.code()),
+        &headers,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return fail(e, &ws, l),
+    };
     f.title = f.site.clone();
     f.description = f.t("help.tagline").to_owned();
     f.alternates = Lang::ALL
@@ -365,12 +395,18 @@ async fn section(
     articles.retain(|a| a.category_id == Some(c.id));
     articles.sort_by(|a, b| a.title.cmp(&b.title));
     let name = top_name(c, l.code());
-    let mut f = frame(
+    let mut f = match framed(
+        &app,
         &w,
         l,
         format!("/help/{}/{}/sections/{key}", w.name, l.code()),
         &headers,
-    );
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return fail(e, &ws, l),
+    };
     f.title = format!("{name} · {}", f.site);
     f.description = name.clone();
     f.alternates = Lang::ALL
@@ -481,7 +517,10 @@ async fn article(
         .collect();
     related.sort_by(|x, y| x.title.cmp(&y.title));
     related.truncate(5);
-    let mut f = frame(&w, l, canonical, &headers);
+    let mut f = match framed(&app, &w, l, canonical, &headers).await {
+        Ok(f) => f,
+        Err(e) => return fail(e, &ws, l),
+    };
     f.title = format!("{} · {}", a.title, f.site);
     f.description = summary(&a.body);
     f.alternates = translations
@@ -552,12 +591,18 @@ async fn search(
     if !q.trim().is_empty() && !is_robot(&headers) {
         app.engine.record_search(w.id, l.code(), &q, hits.len());
     }
-    let mut f = frame(
+    let mut f = match framed(
+        &app,
         &w,
         l,
         format!("/help/{}/{}/search", w.name, l.code()),
         &headers,
-    );
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return fail(e, &ws, l),
+    };
     f.title = format!("{} · {}", f.t("help.search_title"), f.site);
     f.q = q;
     let mut res = html(&SearchPage { f, hits })?;

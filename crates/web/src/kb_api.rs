@@ -600,3 +600,64 @@ pub async fn analytics(
             .collect(),
     }))
 }
+
+/// Searches one client address may make in a minute through the public API.
+pub const PUBLIC_SEARCHES_PER_MINUTE: usize = 60;
+
+#[utoipa::path(get, path = "/api/v1/help/{workspace}/search", tag = "knowledge base",
+    params(("workspace" = String, Path, description = "The workspace's short name, as in its help center's address", max_length = 100), SearchQuery),
+    responses(
+        (status = 200, body = KbHits, description = "Public, published articles and FAQ entries, best first, for the help center, the chat widget and the bot. No sign-in; at most 60 searches a minute per client address"),
+        (status = 404, body = Problem, description = "No such workspace"),
+        (status = 429, body = Problem, description = "Too many searches from this address; see Retry-After")))]
+pub async fn public_search(
+    State(app): State<AppState>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    PathParam(workspace): PathParam,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Response> {
+    let client = crate::client_addr(addr.ip(), &headers, &app.config.trusted_proxies);
+    if let Err(wait) = app.help_search.check(&client.to_string()) {
+        return Err(engine::EngineError::RateLimited {
+            retry_after_secs: wait,
+        }
+        .into());
+    }
+    let limit = match q.limit {
+        None => 10,
+        Some(l) if (1..=50).contains(&l) => l as usize,
+        Some(_) => return Err(ApiError::field("limit", "1 to 50")),
+    };
+    if workspace.len() > 100 {
+        return Err(engine::EngineError::NotFound.into());
+    }
+    let ws = app.engine.workspace_by_name(&workspace).await?;
+    let lang = q.lang.filter(|l| !l.is_empty());
+    let hits = app.engine.help_search(ws.id, &q.q, lang, limit).await?;
+    let items: Vec<KbHitOut> = hits
+        .into_iter()
+        .filter_map(|h| {
+            let id: Uuid = h.id.parse().ok()?;
+            let url = (h.kind == "article")
+                .then(|| format!("/help/{}/{}/articles/{id}-{}", ws.name, h.lang, h.slug));
+            Some(KbHitOut {
+                kind: h.kind,
+                id,
+                group_id: h.group_id.parse().ok()?,
+                lang: h.lang,
+                title: h.title,
+                snippet: h.snippet,
+                score: h.score,
+                url,
+            })
+        })
+        .collect();
+    let mut res = Json(KbHits { items }).into_response();
+    // Any site may show these answers (the chat widget runs on the shop's pages).
+    res.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    Ok(res)
+}

@@ -15,6 +15,7 @@ pub mod kb_api;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
+pub mod throttle;
 pub mod ui;
 
 use axum::Router;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Who is on which ticket, for live pages.
     pub live: Arc<ui::live::Hub>,
+    /// The public help-center search's budget per client address.
+    pub help_search: Arc<throttle::Throttle>,
 }
 
 /// The whole HTTP application.
@@ -108,6 +111,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         engine,
         config: Arc::new(config),
         live: Arc::new(ui::live::Hub::default()),
+        help_search: Arc::new(throttle::Throttle::new(
+            kb_api::PUBLIC_SEARCHES_PER_MINUTE,
+            std::time::Duration::from_secs(60),
+        )),
     };
     let x_request_id = HeaderName::from_static("x-request-id");
     let v1 = Router::new()
@@ -158,6 +165,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/kb/faq", get(kb_api::list_faq).post(kb_api::create_faq))
         .route("/kb/search", get(kb_api::search))
+        .route("/help/{workspace}/search", get(kb_api::public_search))
         .route("/kb/analytics", get(kb_api::analytics))
         .route("/attachments/{id}", get(api::download))
         .route(

@@ -332,3 +332,96 @@ async fn customer_html_never_runs_script() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitors_find_answers_in_thai_and_russian_and_agents_find_tickets() {
+    with_browser("visitors_find_answers_in_thai_and_russian_and_agents_find_tickets", |b, app| async move {
+        let th = app
+            .post("/api/v1/kb/articles", json!({"lang": "th", "title": "วิธีติดตามพัสดุ", "category": "delivery", "status": "published",
+                "body": "## หาเลขพัสดุ\n\nเปิดหน้า **คำสั่งซื้อของฉัน** แล้วดูเลขพัสดุ พัสดุส่วนใหญ่ถึงภายใน 3 วันทำการ"}))
+            .await
+            .expect(201);
+        app.post("/api/v1/kb/articles", json!({"lang": "th", "title": "การชำระเงินด้วยพร้อมเพย์", "category": "payment", "status": "published",
+            "body": "สแกนคิวอาร์โค้ดพร้อมเพย์เพื่อชำระเงิน"}))
+            .await
+            .expect(201);
+        let ru = app
+            .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Возврат денег за заказ", "category": "returns", "status": "published",
+                "body": "Деньги вернутся на карту в течение 10 рабочих дней после того, как склад примет возврат."}))
+            .await
+            .expect(201);
+        app.post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Способы оплаты", "category": "payment", "status": "published",
+            "body": "Оплатить заказ можно картой или через СБП."}))
+            .await
+            .expect(201);
+        let t = app.ticket("Проблема с доставкой", "shopper@example.com").await;
+        let number = t["number"].as_i64().expect("number");
+        // The index follows the log: wait until both articles are searchable.
+        for q in ["พัสดุ", "возврат"] {
+            let mut found = false;
+            for _ in 0..100 {
+                let r = app.get(&format!("/api/v1/kb/search?q={}", urlencode(q))).await.expect(200);
+                if r["items"].as_array().is_some_and(|i| !i.is_empty()) {
+                    found = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(found, "{q} indexed");
+        }
+
+        // A Thai visitor on a phone types without spaces and picks a suggestion.
+        let visitor = b.page("visitor").await;
+        visitor.viewport(390, 800, true).await;
+        visitor.goto(&app.url("/help/alpha/th")).await;
+        assert_eq!(visitor.eval("document.documentElement.scrollWidth <= 390").await, json!(true), "no sideways scroll");
+        visitor.eval("document.getElementById('hq').focus()").await;
+        visitor.type_text("พัสดุอยู่ไหน").await;
+        visitor.wait_for("!document.getElementById('hq-list').hidden", "suggestions as you type").await;
+        visitor.key("ArrowDown").await;
+        visitor.key("Enter").await;
+        let th_id = th["id"].as_str().unwrap();
+        visitor.wait_for(&format!("location.pathname.includes('{th_id}')"), "the Thai article").await;
+        visitor.wait_for("document.querySelector('h1').textContent.includes('วิธีติดตามพัสดุ')", "its title").await;
+        // "Was this helpful?" — yes.
+        visitor.eval("document.querySelector('.fb-buttons button[value=yes]').click()").await;
+        visitor.wait_for("location.search.includes('voted=1')", "the vote is taken").await;
+        visitor.wait_for(&format!("{}.includes('ขอบคุณ')", text_of("#feedback")), "thanks in Thai").await;
+
+        // A Russian visitor searches with another word form, without suggestions.
+        let reader = b.page("reader").await;
+        reader.goto(&app.url("/help/alpha/ru")).await;
+        reader.eval("const f = document.querySelector('form.help-search'); f.q.value = 'вернуть деньги'; f.submit()").await;
+        reader.wait_for("location.pathname.endsWith('/search')", "the results page").await;
+        let ru_id = ru["id"].as_str().unwrap();
+        reader.eval(&format!("document.querySelector('.results a[href*=\"{ru_id}\"]').click()")).await;
+        reader.wait_for(&format!("location.pathname.includes('{ru_id}')"), "the Russian article").await;
+        reader.eval("document.querySelector('.fb-buttons button[value=yes]').click()").await;
+        reader.wait_for(&format!("{}.includes('Спасибо')", text_of("#feedback")), "thanks in Russian").await;
+        app.engine.flush_kb_activity().await.expect("flush");
+        let r = app.get("/api/v1/kb/analytics?days=1").await.expect(200);
+        let helpful: i64 = r["articles"].as_array().unwrap().iter().map(|a| a["helpful"].as_i64().unwrap()).sum();
+        assert_eq!(helpful, 2, "{r}");
+
+        // An agent finds the ticket by another form of a word in it.
+        agent(&app, "anna@alpha.test", "Anna Agent", "agent").await;
+        let anna = b.page("anna").await;
+        login(&anna, &app, "anna@alpha.test", "user-password").await;
+        anna.eval("const s = document.getElementById('search'); s.value = 'доставки'; s.form.submit()").await;
+        anna.wait_for("location.search.includes('q=')", "the search").await;
+        anna.wait_for(&format!("document.querySelector('.row[data-number=\"{number}\"]')"), "the ticket found").await;
+    })
+    .await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

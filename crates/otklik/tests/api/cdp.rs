@@ -314,6 +314,8 @@ impl Page {
         let code = match key {
             "Enter" => 13,
             "Escape" => 27,
+            "ArrowDown" => 40,
+            "ArrowUp" => 38,
             k if k.len() == 1 => k.to_ascii_uppercase().as_bytes()[0] as i64,
             _ => 0,
         };

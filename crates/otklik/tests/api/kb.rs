@@ -458,3 +458,71 @@ async fn readers_views_votes_and_searches_are_counted_for_editors(app: TestApp) 
     let popular = home.find("id=\"popular\"").expect("popular articles");
     assert!(home[popular..].contains(id), "{home}");
 }
+
+crate::on_both!(the_public_search_needs_no_sign_in_and_is_limited);
+
+async fn the_public_search_needs_no_sign_in_and_is_limited(app: TestApp) {
+    let public = app
+        .post(
+            "/api/v1/kb/articles",
+            json!({"lang": "th", "title": "ติดตามพัสดุ",
+            "body": "ดูเลขพัสดุได้ในหน้าคำสั่งซื้อของฉัน", "status": "published"}),
+        )
+        .await
+        .expect(201);
+    app.post(
+        "/api/v1/kb/articles",
+        json!({"lang": "th", "title": "ติดตามพัสดุ (ภายใน)",
+        "body": "ขั้นตอนภายในสำหรับพนักงาน ติดตามพัสดุ", "status": "published", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+    // Wait until the index has both (the agents' search sees internal ones).
+    let mut n = 0;
+    for _ in 0..100 {
+        n = app
+            .get(&format!("/api/v1/kb/search?q={}", enc("ติดตามพัสดุ")))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(n, 2);
+    let anon = reqwest::Client::new();
+    let url = |ws: &str| {
+        format!(
+            "{}/api/v1/help/{ws}/search?q={}&lang=th",
+            app.base,
+            enc("พัสดุอยู่ไหน")
+        )
+    };
+    let r = anon.get(url("alpha")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let body: Value = r.json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["id"], public["id"]);
+    assert!(
+        items[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/help/alpha/th/articles/")
+    );
+    assert_eq!(anon.get(url("nobody")).send().await.unwrap().status(), 404);
+    // The budget per address: sixty a minute, then 429 with a wait.
+    let mut limited = None;
+    for i in 0..70 {
+        let r = anon.get(url("alpha")).send().await.unwrap();
+        if r.status() == 429 {
+            limited = Some((i, r.headers().get("retry-after").is_some()));
+            break;
+        }
+    }
+    let (at, retry_after) = limited.expect("limited");
+    assert!(at >= 50 && retry_after, "limited after {at}");
+}

@@ -38,6 +38,11 @@ pub static ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../assets/help.css"),
     },
     Asset {
+        name: "help.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/help.js"),
+    },
+    Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/app.js"),
