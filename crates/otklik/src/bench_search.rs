@@ -32,6 +32,7 @@ const LANGS: [&str; 3] = ["en", "ru", "th"];
 const RECALL3_TARGET: f64 = 0.9;
 const KB_P99_MS: f64 = 10.0;
 const TICKETS_P99_MS: f64 = 50.0;
+const HELP_P99_MS: f64 = 20.0;
 
 /// Recall and reciprocal rank over a set of queries.
 #[derive(Default)]
@@ -77,7 +78,12 @@ pub async fn search(
         "Search quality: demo knowledge base ({} query files)",
         crate::demo_kb::SEARCH_QUERIES.len()
     );
-    let demo = demo_quality(verbose).await?;
+    let (demo, pages_p99) = demo_quality(verbose).await?;
+    if pages_p99 > HELP_P99_MS {
+        failed.push(format!(
+            "help-center page p99 {pages_p99:.2} ms (target {HELP_P99_MS})"
+        ));
+    }
     for l in LANGS {
         let q = demo.get(l).map(|q| q.recall3()).unwrap_or(0.0);
         if q < RECALL3_TARGET {
@@ -123,13 +129,13 @@ pub async fn search(
 
 /// The demo knowledge base through the engine and the follower, and the query
 /// collection against it.
-async fn demo_quality(verbose: bool) -> anyhow::Result<BTreeMap<String, Quality>> {
+async fn demo_quality(verbose: bool) -> anyhow::Result<(BTreeMap<String, Quality>, f64)> {
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
     let config = Config {
         data_dir: dir.path().join("data"),
         ..Config::default()
     };
-    let engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
+    let mut engine = open_engine(&config, Arc::new(store::SystemClock)).await?;
     let e = |e: engine::EngineError| anyhow!("{e:?}");
     let (ws, _) = engine
         .create_workspace("bench", "owner@bench.example", "bench-password")
@@ -141,6 +147,7 @@ async fn demo_quality(verbose: bool) -> anyhow::Result<BTreeMap<String, Quality>
     search::Follower::new(engine.clone(), index.clone())
         .catch_up(&|_| {})
         .await?;
+    engine.search = Some(index.clone());
     let mut by_lang: BTreeMap<String, Quality> = BTreeMap::new();
     for (file, text) in crate::demo_kb::SEARCH_QUERIES {
         for (n, line) in text.lines().enumerate() {
@@ -176,7 +183,99 @@ async fn demo_quality(verbose: bool) -> anyhow::Result<BTreeMap<String, Quality>
     for (l, q) in &by_lang {
         println!("{}", q.line(l));
     }
-    Ok(by_lang)
+    let slowest = help_pages(&engine, &names).await?;
+    engine.close().await;
+    Ok((by_lang, slowest))
+}
+
+/// Server time of the help center's pages over the demo knowledge base,
+/// through the real router in process (no network), after 20 warm-up requests.
+async fn help_pages(
+    engine: &engine::Engine,
+    names: &HashMap<domain::ids::ArticleId, String>,
+) -> anyhow::Result<f64> {
+    use tower::ServiceExt;
+    const REQUESTS: usize = 300;
+    let router = web::router(engine.clone(), web::WebConfig::default());
+    let article = names
+        .iter()
+        .filter(|(_, n)| n.as_str() == "delivery/track-your-order")
+        .map(|(id, _)| *id)
+        .min()
+        .ok_or_else(|| anyhow!("the demo article delivery/track-your-order is missing"))?;
+    let enc = |q: &str| -> String {
+        q.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let pages = [
+        ("home (ru)".to_owned(), "/help/bench/ru".to_owned()),
+        (
+            "section (th)".to_owned(),
+            "/help/bench/th/sections/delivery".to_owned(),
+        ),
+        (
+            "article".to_owned(),
+            format!("/help/bench/en/articles/{article}-x"),
+        ),
+        (
+            "search (ru)".to_owned(),
+            format!(
+                "/help/bench/ru/search?q={}",
+                enc("не пришли деньги за возврат")
+            ),
+        ),
+        (
+            "search (th)".to_owned(),
+            format!("/help/bench/th/search?q={}", enc("พัสดุยังไม่มาส่ง")),
+        ),
+        (
+            "sitemap.xml".to_owned(),
+            "/help/bench/sitemap.xml".to_owned(),
+        ),
+    ];
+    println!("Help center pages (server time, {REQUESTS} requests each)");
+    let mut worst = 0.0f64;
+    for (label, path) in pages {
+        // An article's address is found through its redirect to the canonical one.
+        let mut path = path;
+        let mut us = Vec::with_capacity(REQUESTS);
+        for i in 0..REQUESTS + 20 {
+            let req = axum::http::Request::get(path.as_str())
+                .header("host", "help.example")
+                .body(axum::body::Body::empty())?;
+            let t = Instant::now();
+            let res = router.clone().oneshot(req).await?;
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await?;
+            let took = t.elapsed();
+            if status.is_redirection() && i == 0 {
+                if let Some(l) = location {
+                    path = l;
+                }
+                continue;
+            }
+            if !status.is_success() {
+                bail!("{path}: {status}");
+            }
+            if i >= 20 {
+                us.push(took.as_micros() as u64);
+            }
+        }
+        worst = worst.max(report_latency(&label, us));
+    }
+    Ok(worst)
 }
 
 /// A paragraph of XQuAD: its language, text and the questions it answers.
@@ -306,7 +405,7 @@ fn report_latency(name: &str, us: Vec<u64>) -> f64 {
     let s = stats(us);
     let ms = |v: u64| v as f64 / 1000.0;
     println!(
-        "  {name}: {n} queries   p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
+        "  {name}: {n} requests   p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
         ms(s.p50),
         ms(s.p99),
         ms(s.max)
