@@ -155,3 +155,143 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("search: {e}")))
     }
 }
+
+/// Largest image or file an article may carry.
+pub const MAX_MEDIA_BYTES: usize = 5 * 1024 * 1024;
+
+/// The kind of file `bytes` are, by their first bytes: the types a help center
+/// serves (no SVG: it can carry script).
+pub fn media_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xFF\xD8\xFF") {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        None
+    }
+}
+
+pub use store::kb::{HelpSettings, Media as KbMedia};
+
+impl Engine {
+    /// Stores an image or a PDF for articles (or the logo). Its type is read
+    /// from its bytes, whatever the upload claimed.
+    pub async fn upload_kb_media(
+        &self,
+        p: &crate::Principal,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Result<KbMedia, EngineError> {
+        crate::kb::require_editor(p)?;
+        if bytes.len() > MAX_MEDIA_BYTES {
+            return Err(EngineError::TooLarge(format!(
+                "an image or file may have at most {MAX_MEDIA_BYTES} bytes"
+            )));
+        }
+        let content_type = media_type(&bytes).ok_or_else(|| {
+            EngineError::invalid("file", "a PNG, JPEG, GIF or WebP image, or a PDF")
+        })?;
+        let filename = crate::tickets::sanitize_filename(filename);
+        let size = bytes.len() as i64;
+        let sha256 = self
+            .store
+            .blobs()
+            .put(bytes.into())
+            .await
+            .map_err(store::StoreError::from)?;
+        let m = KbMedia {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: p.workspace_id,
+            sha256,
+            filename,
+            content_type: content_type.to_owned(),
+            size,
+            uploaded_by: Some(p.user_id),
+            created_at: self.now(),
+        };
+        let m2 = m.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    store::kb::insert_media(tx, &m2).await?;
+                    Ok::<(), EngineError>(())
+                })
+            })
+            .await?;
+        Ok(m)
+    }
+
+    /// An article's image or file, for anyone (its address is unguessable and
+    /// it is meant to be shown on public pages).
+    pub async fn help_media(
+        &self,
+        ws: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<(KbMedia, Vec<u8>), EngineError> {
+        let m = {
+            let mut c = self.store.read().await?;
+            store::kb::media(&mut c.conn(), ws, id)
+                .await?
+                .ok_or(EngineError::NotFound)?
+        };
+        let bytes = self
+            .store
+            .blobs()
+            .get(&m.sha256)
+            .await
+            .map_err(store::StoreError::from)?;
+        Ok((m, bytes))
+    }
+
+    pub async fn help_settings(&self, ws: WorkspaceId) -> Result<HelpSettings, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(store::kb::help_settings(&mut c.conn(), ws).await?)
+    }
+
+    /// Sets the help center's accent colour (`#rrggbb`) and logo (an image
+    /// uploaded with [`Engine::upload_kb_media`]); `None` clears either.
+    pub async fn save_help_settings(
+        &self,
+        p: &crate::Principal,
+        color: Option<String>,
+        logo_id: Option<uuid::Uuid>,
+    ) -> Result<HelpSettings, EngineError> {
+        crate::kb::require_editor(p)?;
+        let color = color.map(|c| c.trim().to_ascii_lowercase());
+        if let Some(c) = &color {
+            let ok =
+                c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
+            if !ok {
+                return Err(EngineError::invalid("color", "#rrggbb"));
+            }
+        }
+        let ws = p.workspace_id;
+        if let Some(id) = logo_id {
+            let mut c = self.store.read().await?;
+            let m = store::kb::media(&mut c.conn(), ws, id)
+                .await?
+                .ok_or_else(|| EngineError::Unknown("logo".into(), "no such image".into()))?;
+            if !m.content_type.starts_with("image/") {
+                return Err(EngineError::invalid("logo", "an image"));
+            }
+        }
+        let s = HelpSettings { color, logo_id };
+        let s2 = s.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let at = tx.now();
+                    store::kb::save_help_settings(tx, ws, &s2, at).await?;
+                    Ok::<(), EngineError>(())
+                })
+            })
+            .await?;
+        Ok(s)
+    }
+}

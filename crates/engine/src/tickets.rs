@@ -842,7 +842,7 @@ impl Engine {
 }
 
 /// A file name safe to store and to offer back in Content-Disposition.
-fn sanitize_filename(raw: &str) -> String {
+pub(crate) fn sanitize_filename(raw: &str) -> String {
     const MAX: usize = 255;
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base

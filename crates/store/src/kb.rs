@@ -619,3 +619,105 @@ pub async fn top_searches(
     )
     .await
 }
+
+/// An image or file of the knowledge base.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Media {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub sha256: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+impl FromRow for Media {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Media {
+            id: r.get(0)?,
+            workspace_id: r.id(1)?,
+            sha256: r.get(2)?,
+            filename: r.get(3)?,
+            content_type: r.get(4)?,
+            size: r.get(5)?,
+            uploaded_by: r.id_opt(6)?,
+            created_at: r.time(7)?,
+        })
+    }
+}
+
+pub async fn insert_media(tx: &mut Tx, m: &Media) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO kb_media (id, workspace_id, sha256, filename, content_type, size, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(m.id)
+    .bind(m.workspace_id)
+    .bind(&m.sha256)
+    .bind(&m.filename)
+    .bind(&m.content_type)
+    .bind(m.size)
+    .bind(m.uploaded_by)
+    .bind(m.created_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn media(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: uuid::Uuid,
+) -> Result<Option<Media>, StoreError> {
+    c.fetch_optional(
+        &query(
+            "SELECT id, workspace_id, sha256, filename, content_type, size, uploaded_by, created_at \
+             FROM kb_media WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// The help center's accent colour and logo.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HelpSettings {
+    pub color: Option<String>,
+    pub logo_id: Option<uuid::Uuid>,
+}
+
+impl FromRow for HelpSettings {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(HelpSettings {
+            color: r.get(0)?,
+            logo_id: r.get(1)?,
+        })
+    }
+}
+
+pub async fn help_settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<HelpSettings, StoreError> {
+    Ok(c.fetch_optional(
+        &query("SELECT color, logo_id FROM help_settings WHERE workspace_id = $1").bind(ws),
+    )
+    .await?
+    .unwrap_or_default())
+}
+
+pub async fn save_help_settings(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    s: &HelpSettings,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO help_settings (workspace_id, color, logo_id, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (workspace_id) DO UPDATE SET color = excluded.color, logo_id = excluded.logo_id, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(ws)
+    .bind(s.color.clone())
+    .bind(s.logo_id)
+    .bind(at);
+    tx.conn().execute(&q).await.map(|_| ())
+}

@@ -780,7 +780,8 @@ pub async fn blob_in_use(c: &mut Conn<'_>, sha256: &str) -> Result<bool, StoreEr
     let q = query(
         "SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = $1) \
          OR EXISTS (SELECT 1 FROM channel_messages WHERE raw_sha256 = $1) \
-         OR EXISTS (SELECT 1 FROM held_messages WHERE raw_sha256 = $1)",
+         OR EXISTS (SELECT 1 FROM held_messages WHERE raw_sha256 = $1) \
+         OR EXISTS (SELECT 1 FROM kb_media WHERE sha256 = $1)",
     )
     .bind(sha256);
     c.fetch_one(&q).await

@@ -371,6 +371,14 @@
         .catch(function () {});
     }
     function later() { clearTimeout(timer); timer = setTimeout(render, 300); }
+    Array.prototype.forEach.call(document.querySelectorAll("button.insert-md"), function (b) {
+      b.addEventListener("click", function () {
+        var at = text.selectionStart || text.value.length;
+        text.value = text.value.slice(0, at) + "\n" + b.dataset.insert + "\n" + text.value.slice(at);
+        text.focus();
+        later();
+      });
+    });
     text.addEventListener("input", later);
     if (title) title.addEventListener("input", later);
   }

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/help/{ws}", get(pick_language))
         .route("/help/{ws}/sitemap.xml", get(sitemap))
+        .route("/help/{ws}/theme.css", get(theme))
+        .route("/help/{ws}/media/{id}/{name}", get(media))
         .route("/help/{ws}/{lang}", get(home))
         .route("/help/{ws}/{lang}/search", get(search))
         .route("/help/{ws}/{lang}/sections/{key}", get(section))
@@ -78,6 +80,9 @@ pub struct Frame {
     pub js: &'static str,
     /// Addresses readers may write to.
     pub contacts: Vec<String>,
+    /// The workspace's stylesheet (its accent colour), when it has one.
+    pub theme: Option<String>,
+    pub logo: Option<String>,
 }
 
 impl Frame {
@@ -131,6 +136,26 @@ struct MissingPage {
     f: Frame,
 }
 
+/// The public address of an article's image or file.
+pub fn media_path(ws: &str, id: uuid::Uuid, filename: &str) -> String {
+    let name: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = if name.is_empty() {
+        "file".to_owned()
+    } else {
+        name
+    };
+    percent_encode(&format!("/help/{ws}/media/{id}/{name}"))
+}
+
 /// The path of an article in the help center.
 pub fn article_path(ws: &str, lang: &str, id: ArticleId, slug: &str) -> String {
     format!("/help/{ws}/{lang}/articles/{id}-{slug}")
@@ -156,6 +181,16 @@ async fn framed(
 ) -> Result<Frame, EngineError> {
     let mut f = frame(ws, lang, path, headers);
     f.contacts = app.engine.help_contacts(ws.id).await?;
+    let look = app.engine.help_settings(ws.id).await?;
+    // The colour is in the address so that a change is fetched at once.
+    f.theme = look.color.map(|c| {
+        format!(
+            "/help/{}/theme.css?c={}",
+            ws.name,
+            c.trim_start_matches('#')
+        )
+    });
+    f.logo = look.logo_id.map(|id| media_path(&ws.name, id, "logo"));
     Ok(f)
 }
 
@@ -178,6 +213,8 @@ fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame
         css: assets::url("help.css"),
         js: assets::url("help.js"),
         contacts: Vec::new(),
+        theme: None,
+        logo: None,
     }
 }
 
@@ -197,6 +234,8 @@ fn missing(ws: &str, lang: Lang) -> Result<Response, UiError> {
         css: assets::url("help.css"),
         js: assets::url("help.js"),
         contacts: Vec::new(),
+        theme: None,
+        logo: None,
     };
     f.title = f.t("help.not_found").to_owned();
     let mut res = html(&MissingPage { f })?;
@@ -706,6 +745,74 @@ fn same_origin(headers: &HeaderMap) -> bool {
         // Browsers send an Origin with every form post; no header, no vote.
         _ => false,
     }
+}
+
+/// The workspace's accent colour as a stylesheet (the pages' CSP allows no
+/// inline style).
+async fn theme(State(app): State<AppState>, Path(ws): Path<String>) -> Result<Response, UiError> {
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    let look = match app.engine.help_settings(w.id).await {
+        Ok(l) => l,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    // Validated as #rrggbb when saved; anything else is not written out.
+    let css = match look.color {
+        Some(c) if c.len() == 7 && c[1..].bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!(":root{{--accent:{c}}}\n")
+        }
+        _ => String::new(),
+    };
+    let mut res = css.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(res)
+}
+
+/// An article's image or file. Images are shown; anything else is a download.
+async fn media(
+    State(app): State<AppState>,
+    Path((ws, id, _name)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return missing(&ws, Lang::En);
+    };
+    let w = match workspace(&app, &ws).await {
+        Ok(w) => w,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    let (m, bytes) = match app.engine.help_media(w.id, id).await {
+        Ok(v) => v,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&m.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if !m.content_type.starts_with("image/") {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+    Ok(res)
 }
 
 /// Every public article in every language, with its translations as

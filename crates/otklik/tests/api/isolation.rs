@@ -151,6 +151,14 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         let Some((resource, _)) = template.split_once("/{") else {
             continue;
         };
+        // Operations anyone may call name a workspace in the path and show only
+        // what it publishes (the help center's search; see `kb`).
+        let public = item
+            .as_object()
+            .is_some_and(|ops| ops.values().all(|op| op["security"] == json!([])));
+        if public {
+            continue;
+        }
         let object = objects.get(resource).unwrap_or_else(|| {
             panic!("no object of workspace A for {template}: add one to `objects`")
         });

@@ -28,3 +28,24 @@ CREATE TABLE kb_searches (
     empty        BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, day, lang, query)
 );
+
+-- Images and files of articles (and the help center's logo), served publicly.
+CREATE TABLE kb_media (
+    id           UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    sha256       TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    uploaded_by  UUID,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX kb_media_sha ON kb_media (sha256);
+
+-- The help center's look: an accent colour (#rrggbb) and a logo (a kb_media id).
+CREATE TABLE help_settings (
+    workspace_id UUID PRIMARY KEY REFERENCES workspaces(id),
+    color        TEXT,
+    logo_id      UUID,
+    updated_at   BIGINT NOT NULL
+);

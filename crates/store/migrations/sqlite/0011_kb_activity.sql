@@ -28,3 +28,24 @@ CREATE TABLE kb_searches (
     empty        INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, day, lang, query)
 );
+
+-- Images and files of articles (and the help center's logo), served publicly.
+CREATE TABLE kb_media (
+    id           BLOB PRIMARY KEY,
+    workspace_id BLOB NOT NULL REFERENCES workspaces(id),
+    sha256       TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    uploaded_by  BLOB,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX kb_media_sha ON kb_media (sha256);
+
+-- The help center's look: an accent colour (#rrggbb) and a logo (a kb_media id).
+CREATE TABLE help_settings (
+    workspace_id BLOB PRIMARY KEY REFERENCES workspaces(id),
+    color        TEXT,
+    logo_id      BLOB,
+    updated_at   INTEGER NOT NULL
+);

@@ -4,7 +4,7 @@
 //! help center's analytics. The engine checks the role on every call.
 
 use super::views::Opt;
-use super::{Chrome, Ctx, Form, FormLimit, OrPage, UiError, done, html};
+use super::{Chrome, Ctx, Form, FormLimit, OrPage, UiError, csrf_ok, done, html};
 use crate::AppState;
 use askama::Template;
 use axum::Router;
@@ -26,6 +26,13 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/kb/preview", post(preview).layer(big))
         .route("/app/admin/kb/sections", get(sections).post(save_section))
         .route("/app/admin/kb/stats", get(stats))
+        .route(
+            "/app/admin/kb/media",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                engine::help::MAX_MEDIA_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/app/admin/kb/look", get(look).post(save_look))
         .route("/app/admin/kb/{id}", get(edit_page).post(save).layer(big))
         .route("/app/admin/kb/{id}/diff", get(diff))
         .route("/app/admin/kb/{id}/restore", post(restore))
@@ -201,6 +208,10 @@ pub struct EditPage {
     pub missing: Vec<String>,
     /// The help-center address of the published article.
     pub public_url: Option<String>,
+    /// Markdown for the file just uploaded, to insert.
+    pub uploaded: Option<String>,
+    /// This page's path, to come back to after an upload.
+    pub here: String,
 }
 
 impl EditPage {
@@ -224,6 +235,8 @@ impl EditPage {
             translations: Vec::new(),
             missing: Vec::new(),
             public_url: None,
+            uploaded: None,
+            here: String::from("/app/admin/kb/new"),
         }
     }
 }
@@ -256,6 +269,19 @@ pub struct NewQuery {
     group: Option<String>,
     lang: Option<String>,
     section: Option<String>,
+    media: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct EditQuery {
+    media: Option<String>,
+}
+
+/// The Markdown of an uploaded file named in the query, when it is this workspace's.
+async fn uploaded(app: &AppState, ctx: &Ctx, media: Option<&str>) -> Option<String> {
+    let id = media?.parse::<uuid::Uuid>().ok()?;
+    let (m, _) = app.engine.help_media(ctx.p.workspace_id, id).await.ok()?;
+    Some(media_markdown(&ctx.ws.name, &m))
 }
 
 async fn new_page(
@@ -276,6 +302,7 @@ async fn new_page(
     }
     page.langs = lang_opts(&page.lang, None);
     page.group_id = q.group.unwrap_or_default();
+    page.uploaded = uploaded(&app, &ctx, q.media.as_deref()).await;
     html(&page)
 }
 
@@ -330,6 +357,7 @@ async fn edit_page(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    Query(q): Query<EditQuery>,
 ) -> Result<Response, UiError> {
     editor_only(&ctx)?;
     let id = article_id(&ctx, &id).await?;
@@ -381,6 +409,8 @@ async fn edit_page(
         .collect();
     page.public_url = (a.published_version.is_some() && a.visibility == Visibility::Public)
         .then(|| crate::help::article_path(&ctx.ws.name, &a.lang, a.id, &a.slug));
+    page.uploaded = uploaded(&app, &ctx, q.media.as_deref()).await;
+    page.here = format!("/app/admin/kb/{}", a.id);
     page.title = a.title;
     page.body = a.body;
     page.lang = a.lang;
@@ -746,4 +776,170 @@ async fn stats(
             .map(|c| (c.article_id.to_string(), c.title, c.helpful, c.comment))
             .collect(),
     })
+}
+
+/// Uploads an image or PDF for articles (multipart: `_csrf` first, then `file`;
+/// `next` is where to return). The editor then shows the Markdown to insert.
+async fn upload(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    ctx: Ctx,
+    mut mp: axum::extract::Multipart,
+) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    let tr = ctx.tr;
+    let mut csrf = None;
+    let mut next = String::from("/app/admin/kb/new");
+    let mut made = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(UiError::Message(e.status(), tr, e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "_csrf" && !csrf_ok(&ctx, &headers, csrf.as_deref()) {
+            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+        }
+        match name.as_str() {
+            "_csrf" => csrf = field.text().await.ok(),
+            "next" => {
+                let n = field.text().await.unwrap_or_default();
+                // Back to one of these screens only.
+                if n.starts_with("/app/admin/kb") && !n.contains("//") && !n.contains('\\') {
+                    next = n;
+                }
+            }
+            "file" => {
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
+                if bytes.is_empty() {
+                    continue;
+                }
+                made = Some(
+                    app.engine
+                        .upload_kb_media(&ctx.p, &filename, bytes.to_vec())
+                        .await
+                        .or_page(tr)?,
+                );
+            }
+            _ => {}
+        }
+    }
+    let Some(m) = made else {
+        return Err(invalid(&ctx, "file"));
+    };
+    let next = next.split('?').next().unwrap_or_default().to_owned();
+    Ok(axum::response::Redirect::to(&format!("{next}?media={}", m.id)).into_response())
+}
+
+/// The Markdown that shows an uploaded file in an article.
+pub fn media_markdown(ws: &str, m: &engine::help::KbMedia) -> String {
+    let url = crate::help::media_path(ws, m.id, &m.filename);
+    let label: String = m
+        .filename
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | '(' | ')'))
+        .collect();
+    if m.content_type.starts_with("image/") {
+        format!("![{label}]({url})")
+    } else {
+        format!("[{label}]({url})")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_kb_look.html")]
+pub struct LookPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub color: String,
+    pub logo: Option<String>,
+    pub help: String,
+}
+
+async fn look(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    let s = app
+        .engine
+        .help_settings(ctx.p.workspace_id)
+        .await
+        .or_page(ctx.tr)?;
+    html(&LookPage {
+        chrome: ctx.chrome(ctx.tr.t("kb.look")),
+        section: "kb",
+        color: s.color.unwrap_or_else(|| "#1f6feb".into()),
+        logo: s
+            .logo_id
+            .map(|id| crate::help::media_path(&ctx.ws.name, id, "logo")),
+        help: format!("/help/{}", ctx.ws.name),
+    })
+}
+
+/// The help center's colour and logo (multipart: the logo is a file).
+async fn save_look(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    ctx: Ctx,
+    mut mp: axum::extract::Multipart,
+) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    let tr = ctx.tr;
+    let mut csrf = None;
+    let mut color = None;
+    let mut logo = None;
+    let mut drop_logo = false;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(UiError::Message(e.status(), tr, e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "_csrf" && !csrf_ok(&ctx, &headers, csrf.as_deref()) {
+            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+        }
+        match name.as_str() {
+            "_csrf" => csrf = field.text().await.ok(),
+            "color" => color = field.text().await.ok().filter(|c| !c.trim().is_empty()),
+            "remove_logo" => drop_logo = true,
+            "logo" => {
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
+                if !bytes.is_empty() {
+                    logo = Some(
+                        app.engine
+                            .upload_kb_media(&ctx.p, &filename, bytes.to_vec())
+                            .await
+                            .or_page(tr)?,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok(&ctx, &headers, csrf.as_deref()) {
+        return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+    }
+    let current = app
+        .engine
+        .help_settings(ctx.p.workspace_id)
+        .await
+        .or_page(tr)?;
+    let logo_id = match (logo, drop_logo) {
+        (Some(m), _) => Some(m.id),
+        (None, true) => None,
+        (None, false) => current.logo_id,
+    };
+    app.engine
+        .save_help_settings(&ctx.p, color, logo_id)
+        .await
+        .or_page(tr)?;
+    Ok(done("/app/admin/kb/look", "flash.saved"))
 }
