@@ -198,14 +198,27 @@ async fn a_messenger_account_uses_the_one_ingest_path(app: TestApp) {
     );
 }
 
-/// Delivery state changes recorded for one message, from the event stream.
-async fn delivery_events(app: &TestApp, message: &str) -> Vec<String> {
-    app.stream(500, 1)
-        .await
-        .into_iter()
-        .filter(|e| e["kind"] == "message.delivery_changed" && e["data"]["message_id"] == message)
-        .map(|e| e["data"]["state"].as_str().unwrap_or_default().to_owned())
-        .collect()
+/// Delivery state changes recorded for one message, from the event stream,
+/// once `want` of them are readable (the stream shows an event only when every
+/// transaction before it has finished) or after five seconds.
+async fn delivery_events(app: &TestApp, message: &str, want: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = app
+            .stream(500, 1)
+            .await
+            .into_iter()
+            .filter(|e| {
+                e["kind"] == "message.delivery_changed" && e["data"]["message_id"] == message
+            })
+            .map(|e| e["data"]["state"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if found.len() >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    found
 }
 
 async fn delivery_states_only_move_forward(app: TestApp) {
@@ -258,7 +271,7 @@ async fn delivery_states_only_move_forward(app: TestApp) {
         assert_eq!(state().await, shown, "after {reported}");
     }
     assert_eq!(
-        delivery_events(&app, &mid.to_string()).await,
+        delivery_events(&app, &mid.to_string(), 3).await,
         ["sent", "delivered", "read"],
         "one event per step, none for refused reports"
     );

@@ -107,3 +107,126 @@ async fn tickets_are_found_by_any_form_of_their_words(app: TestApp) {
         );
     }
 }
+
+/// The index's position in the event log, as its last commit recorded it.
+fn index_position(data: &std::path::Path) -> i64 {
+    let Ok(dirs) = std::fs::read_dir(data.join("search")) else {
+        return 0;
+    };
+    for d in dirs.flatten() {
+        let Ok(meta) = std::fs::read_to_string(d.path().join("meta.json")) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
+        if let Some((_, id)) = v["payload"].as_str().and_then(|p| p.split_once('.')) {
+            return id.parse().unwrap_or(0);
+        }
+    }
+    0
+}
+
+/// The server binary, killed with SIGKILL while its search follower works
+/// through a backlog, resumes from the index's last commit; `otklik reindex`
+/// then rebuilds the same index from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_survives_a_kill_and_is_rebuilt_by_reindex() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    const TICKETS: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let ws = {
+        let engine = otklik::app::open_engine(&config, Arc::new(store::SystemClock))
+            .await
+            .unwrap();
+        let (ws, _) = engine
+            .create_workspace("kill", "owner@kill.test", "kill-password")
+            .await
+            .unwrap();
+        let p = engine.cli_principal("kill").await.unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|w| {
+                let (engine, p) = (engine.clone(), p.clone());
+                tokio::spawn(async move {
+                    for i in (w..TICKETS).step_by(8) {
+                        engine
+                            .create_ticket(&p, crate::helpers::new_ticket(i), None)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        engine.close().await;
+        ws.id
+    };
+    let db = dir.path().join("otklik.sqlite3");
+    let head = crate::helpers::sqlite_number(&db, "SELECT MAX(id) FROM events");
+    let mut child = crate::helpers::serve_binary(dir.path());
+    let t0 = std::time::Instant::now();
+    while index_position(dir.path()) == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the index never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = index_position(dir.path());
+    assert!(
+        at_kill < head,
+        "the backlog was indexed before the kill ({at_kill}); nothing was tested"
+    );
+    let mut child = crate::helpers::serve_binary(dir.path());
+    let t0 = std::time::Instant::now();
+    while index_position(dir.path()) < head {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "after the restart the index stopped at {}",
+            index_position(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let check = |what: &str| {
+        let index = search::SearchIndex::open(&dir.path().join("search")).unwrap();
+        // One document per ticket: none lost, none doubled.
+        assert_eq!(index.len(), TICKETS as u64, "{what}");
+        for n in [0, 1, TICKETS / 2, TICKETS - 1] {
+            let found = index.tickets(ws, &format!("заказы {n}"), 10).unwrap();
+            assert!(!found.is_empty(), "{what}: ticket {n} not found");
+        }
+    };
+    check("after the kill and restart");
+    eprintln!("killed at event {at_kill} of {head}; the restart indexed the rest");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["reindex", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run otklik reindex");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("indexed {TICKETS} tickets")),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("reindexing"),
+        "a progress bar"
+    );
+    assert_eq!(index_position(dir.path()), head);
+    check("after otklik reindex");
+}
