@@ -5,6 +5,8 @@
 //! run with schemathesis); `cargo xtask pg` starts such a cluster for local use.
 //! Run `cargo xtask help` for usage.
 
+#![forbid(unsafe_code)]
+
 mod contract;
 mod mail;
 

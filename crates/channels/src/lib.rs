@@ -2,4 +2,6 @@
 //! messages for the engine, and delivers outbound replies with a receipt. A channel
 //! never touches SQL; everything durable goes through the engine.
 
+#![forbid(unsafe_code)]
+
 pub mod email;

@@ -4,6 +4,8 @@
 //! shape (`EmailAddress`, `PhoneE164`, `TicketNumber` …) can only be built through
 //! their `parse` functions, so code holding one never re-validates it.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod event;
 pub mod fields;

@@ -10,6 +10,8 @@
 //! - An internal note never reaches a channel: `outbound::guard` refuses it
 //!   before any adapter runs.
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod consumers;
 pub mod cpu;

@@ -1,6 +1,8 @@
 //! The `otklik` binary's library: configuration, start-up, the command line, the
 //! demo seed and the benchmarks. `main` only parses arguments and calls in here.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod bench;
 pub mod bench_burst;

@@ -1,6 +1,8 @@
 //! Full-text search: language analysis for Russian, Thai and English, and the
 //! node-local index that a follower of the event log keeps current.
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod follow;
 pub mod index;

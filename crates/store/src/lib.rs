@@ -10,6 +10,8 @@
 //!   puts it in its `WHERE` clause.
 //! - No SQL outside this crate.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod blob;
 pub mod channels;

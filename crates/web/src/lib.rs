@@ -5,6 +5,8 @@
 //! and never hold business rules or SQL; every error leaves as problem+json with the
 //! request id.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 mod contract;
 pub mod dto;
