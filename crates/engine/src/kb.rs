@@ -17,6 +17,16 @@ pub use store::kb::{
     Article as KbArticle, ArticleFilter, Category as KbCategory, Faq as KbFaq, Version as KbVersion,
 };
 
+/// A change to a FAQ entry; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct FaqPatch {
+    pub question: Option<String>,
+    pub phrasings: Option<Vec<String>>,
+    pub answer: Option<String>,
+    pub category: Option<Option<String>>,
+    pub article_id: Option<Option<ArticleId>>,
+}
+
 /// An answer the composer offers for a ticket.
 #[derive(Clone, Debug)]
 pub struct Suggestion {
@@ -97,6 +107,21 @@ fn body(raw: &str, field: &str) -> Result<String, EngineError> {
         ));
     }
     Ok(domain::text::clean_body(raw))
+}
+
+fn faq_answer(raw: &str) -> Result<String, EngineError> {
+    let answer = body(raw, "answer")?;
+    if answer.trim().is_empty() {
+        return Err(EngineError::invalid("answer", "must not be empty"));
+    }
+    Ok(answer)
+}
+
+fn faq_phrasings(all: &[String]) -> Result<Vec<String>, EngineError> {
+    if all.len() > 50 {
+        return Err(EngineError::invalid("phrasings", "at most 50"));
+    }
+    all.iter().map(|q| title(q, "phrasings", 300)).collect()
 }
 
 /// The category with `key`, made on first use (its name is its key until an
@@ -470,22 +495,75 @@ impl Engine {
         Ok(kb::categories(&mut c.conn(), p.workspace_id).await?)
     }
 
+    /// Changes a FAQ entry; absent fields stay as they are.
+    pub async fn update_faq(
+        &self,
+        p: &Principal,
+        id: FaqId,
+        patch: FaqPatch,
+    ) -> Result<Faq, EngineError> {
+        require_editor(p)?;
+        let question = patch
+            .question
+            .as_deref()
+            .map(|q| title(q, "question", 300))
+            .transpose()?;
+        let answer = patch.answer.as_deref().map(faq_answer).transpose()?;
+        let phrasings = patch.phrasings.as_deref().map(faq_phrasings).transpose()?;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut f = kb::faq(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    if let Some(Some(a)) = patch.article_id
+                        && kb::article(&mut tx.conn(), ws, a).await?.is_none()
+                    {
+                        return Err(EngineError::Unknown(
+                            "article_id".into(),
+                            "no such article".into(),
+                        ));
+                    }
+                    if let Some(q) = question {
+                        f.question = q;
+                    }
+                    if let Some(a) = answer {
+                        f.answer = a;
+                    }
+                    if let Some(ph) = phrasings {
+                        f.phrasings = ph;
+                    }
+                    if let Some(c) = patch.category {
+                        f.category_id = category(tx, ws, c.as_deref()).await?;
+                    }
+                    if let Some(a) = patch.article_id {
+                        f.article_id = a;
+                    }
+                    f.updated_at = tx.now();
+                    kb::update_faq(tx, &f).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::FaqSaved {
+                            faq_id: f.id,
+                            group_id: f.group_id,
+                            lang: f.lang.clone(),
+                        },
+                    )
+                    .await?;
+                    Ok(f)
+                })
+            })
+            .await
+    }
+
     pub async fn create_faq(&self, p: &Principal, n: NewFaq) -> Result<Faq, EngineError> {
         require_editor(p)?;
         let lang = normalize_language(&n.lang)?;
         let question = title(&n.question, "question", 300)?;
-        let answer = body(&n.answer, "answer")?;
-        if answer.trim().is_empty() {
-            return Err(EngineError::invalid("answer", "must not be empty"));
-        }
-        if n.phrasings.len() > 50 {
-            return Err(EngineError::invalid("phrasings", "at most 50"));
-        }
-        let phrasings = n
-            .phrasings
-            .iter()
-            .map(|q| title(q, "phrasings", 300))
-            .collect::<Result<Vec<_>, _>>()?;
+        let answer = faq_answer(&n.answer)?;
+        let phrasings = faq_phrasings(&n.phrasings)?;
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store
             .write(move |tx| {

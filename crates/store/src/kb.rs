@@ -362,6 +362,22 @@ pub async fn insert_faq(tx: &mut Tx, f: &Faq) -> Result<(), StoreError> {
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+pub async fn update_faq(tx: &mut Tx, f: &Faq) -> Result<(), StoreError> {
+    let q = query(
+        "UPDATE kb_faq SET category_id = $3, question = $4, phrasings = $5, answer = $6, \
+         article_id = $7, updated_at = $8 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(f.workspace_id)
+    .bind(f.id)
+    .bind(f.category_id)
+    .bind(&f.question)
+    .bind(serde_json::to_string(&f.phrasings).unwrap_or_else(|_| "[]".into()))
+    .bind(&f.answer)
+    .bind(f.article_id)
+    .bind(f.updated_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
 pub async fn faq(c: &mut Conn<'_>, ws: WorkspaceId, id: FaqId) -> Result<Option<Faq>, StoreError> {
     c.fetch_optional(
         &query(format!(

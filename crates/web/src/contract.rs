@@ -822,7 +822,11 @@ fn examples(d: &mut Value) {
         json!({ "lang": "ru", "query": "вернуть деньги", "searches": 58, "empty": 0 });
     let gap = json!({ "lang": "ru", "query": "рассрочка на телевизор", "searches": 9, "empty": 9 });
     let comment = json!({ "article_id": article, "title": "Обмен и возврат", "helpful": false, "comment": "Не сказано, как вернуть товар без чека", "created_at": at });
-    let kb_examples: [(&str, Value); 15] = [
+    let kb_examples: [(&str, Value); 16] = [
+        (
+            "PatchFaqIn",
+            json!({ "phrasings": ["Где посылка", "Как отследить заказ", "Когда привезут"], "answer": "Откройте «Мои заказы» и нажмите «Отследить»." }),
+        ),
         ("ArticleStatsOut", article_stats.clone()),
         ("SearchStatsOut", search_stats.clone()),
         ("CommentOut", comment.clone()),
@@ -1032,6 +1036,17 @@ fn kb_rules(d: &mut Value) {
         d,
         &format!("{f}/answer"),
         json!({ "type": "string", "maxLength": engine::kb::MAX_BODY_CHARS, "pattern": format!("[^{WS}{CC}]") }),
+    );
+    set(d, &format!("{f}/category"), key.clone());
+    let f = "/components/schemas/PatchFaqIn/properties";
+    set(d, &format!("{f}/question"), nullable(line(300)));
+    set(d, &format!("{f}/phrasings"), nullable(list(line(300), 50)));
+    set(
+        d,
+        &format!("{f}/answer"),
+        nullable(
+            json!({ "type": "string", "maxLength": engine::kb::MAX_BODY_CHARS, "pattern": format!("[^{WS}{CC}]") }),
+        ),
     );
     set(d, &format!("{f}/category"), key);
     let params = "/paths/~1api~1v1~1kb~1analytics/get/parameters";

@@ -661,3 +661,47 @@ pub async fn public_search(
     );
     Ok(res)
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchFaqIn {
+    pub question: Option<String>,
+    /// Replaces every other phrasing (at most 50).
+    pub phrasings: Option<Vec<String>>,
+    pub answer: Option<String>,
+    /// A category key; null files the entry under none.
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<String>>,
+    /// The article it summarises; null for none.
+    #[serde(default, deserialize_with = "double_option")]
+    pub article_id: Option<Option<Uuid>>,
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/faq/{id}", tag = "knowledge base", params(("id" = Uuid, Path)),
+    responses((status = 200, body = FaqOut), (status = 404, body = Problem)))]
+pub async fn get_faq(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(fid): PathParam,
+) -> ApiResult<Json<FaqOut>> {
+    Ok(Json(faq_out(app.engine.faq(&p, id(&fid)?).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/kb/faq/{id}", tag = "knowledge base", params(("id" = Uuid, Path)), request_body = PatchFaqIn,
+    responses((status = 200, body = FaqOut, description = "The entry as changed; the search index follows"), (status = 404, body = Problem)))]
+pub async fn patch_faq(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(fid): PathParam,
+    Json(b): Json<PatchFaqIn>,
+) -> ApiResult<Json<FaqOut>> {
+    let patch = engine::kb::FaqPatch {
+        question: b.question,
+        phrasings: b.phrasings,
+        answer: b.answer,
+        category: b.category,
+        article_id: b.article_id.map(|a| a.map(ArticleId)),
+    };
+    let f = app.engine.update_faq(&p, id(&fid)?, patch).await?;
+    Ok(Json(faq_out(f)))
+}

@@ -166,6 +166,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             post(kb_api::restore_version),
         )
         .route("/kb/faq", get(kb_api::list_faq).post(kb_api::create_faq))
+        .route(
+            "/kb/faq/{id}",
+            get(kb_api::get_faq).patch(kb_api::patch_faq),
+        )
         .route("/kb/search", get(kb_api::search))
         .route("/help/{workspace}/search", get(kb_api::public_search))
         .route("/kb/analytics", get(kb_api::analytics))

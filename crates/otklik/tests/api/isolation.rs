@@ -108,8 +108,19 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let faq = app
+        .post(
+            "/api/v1/kb/faq",
+            json!({"lang": "ru", "question": "Только для A?", "answer": "секрет"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
         ("/api/v1/kb/articles", article.as_str()),
+        ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
         ("/api/v1/customers", cid.as_str()),
         ("/api/v1/users", uid.as_str()),

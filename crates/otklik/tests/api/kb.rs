@@ -526,3 +526,41 @@ async fn the_public_search_needs_no_sign_in_and_is_limited(app: TestApp) {
     let (at, retry_after) = limited.expect("limited");
     assert!(at >= 50 && retry_after, "limited after {at}");
 }
+
+crate::on_both!(faq_entries_are_edited_and_found_by_their_new_words);
+
+async fn faq_entries_are_edited_and_found_by_their_new_words(app: TestApp) {
+    let f = app
+        .post("/api/v1/kb/faq", json!({"lang": "en", "question": "Can I pay on delivery?", "answer": "Yes, by card or cash."}))
+        .await
+        .expect(201);
+    let path = format!("/api/v1/kb/faq/{}", f["id"].as_str().unwrap());
+    let changed = app
+        .patch(&path, json!({"phrasings": ["cash on delivery courier"], "answer": "Yes: pay the courier by card or in cash.", "category": "payment"}))
+        .await
+        .expect(200);
+    assert_eq!(changed["question"], "Can I pay on delivery?");
+    assert_eq!(changed["phrasings"], json!(["cash on delivery courier"]));
+    assert_eq!(
+        app.get(&path).await.expect(200)["answer"],
+        "Yes: pay the courier by card or in cash."
+    );
+    // The index follows the change: the new phrasing finds it.
+    let hits = search(&app, "courier", "en", Some(&f["id"])).await;
+    assert_eq!(hits["items"][0]["id"], f["id"], "{hits}");
+    app.patch(&path, json!({"answer": "   "}))
+        .await
+        .problem(422);
+    app.patch(
+        &path,
+        json!({"article_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a99"}),
+    )
+    .await
+    .problem(404);
+    app.patch(
+        "/api/v1/kb/faq/01936f1e-7b2a-7c41-9a55-0d3c7e2b9a99",
+        json!({"answer": "x"}),
+    )
+    .await
+    .problem(404);
+}

@@ -33,6 +33,9 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/app/admin/kb/look", get(look).post(save_look))
+        .route("/app/admin/kb/faq", get(faq_list))
+        .route("/app/admin/kb/faq/new", get(faq_new).post(faq_create))
+        .route("/app/admin/kb/faq/{id}", get(faq_edit).post(faq_save))
         .route("/app/admin/kb/{id}", get(edit_page).post(save).layer(big))
         .route("/app/admin/kb/{id}/diff", get(diff))
         .route("/app/admin/kb/{id}/restore", post(restore))
@@ -942,4 +945,189 @@ async fn save_look(
         .await
         .or_page(tr)?;
     Ok(done("/app/admin/kb/look", "flash.saved"))
+}
+
+// ---- FAQ ----
+
+#[derive(Template)]
+#[template(path = "admin_kb_faq.html")]
+pub struct FaqListPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    /// (id, question, language, phrasings count)
+    pub rows: Vec<(String, String, String, usize)>,
+    pub langs: Vec<Opt>,
+}
+
+async fn faq_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    let lang = q.lang.unwrap_or_default();
+    let all = app
+        .engine
+        .faqs(
+            &ctx.p,
+            (!lang.is_empty()).then_some(lang.as_str()),
+            None,
+            200,
+        )
+        .await
+        .or_page(ctx.tr)?;
+    html(&FaqListPage {
+        chrome: ctx.chrome(ctx.tr.t("kb.faq")),
+        section: "kb",
+        rows: all
+            .into_iter()
+            .map(|f| (f.id.to_string(), f.question, f.lang, f.phrasings.len()))
+            .collect(),
+        langs: lang_opts(&lang, Some(ctx.tr.t("kb.any_language"))),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin_kb_faq_edit.html")]
+pub struct FaqEditPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub id: Option<String>,
+    pub langs: Vec<Opt>,
+    pub question: String,
+    pub phrasings: String,
+    pub answer: String,
+    pub sections: Vec<Opt>,
+    pub articles: Vec<Opt>,
+}
+
+async fn article_opts(
+    app: &AppState,
+    ctx: &Ctx,
+    lang: Option<&str>,
+    selected: Option<ArticleId>,
+) -> Result<Vec<Opt>, UiError> {
+    let filter = ArticleFilter {
+        lang: lang.map(str::to_owned),
+        ..Default::default()
+    };
+    let mut v = vec![Opt {
+        value: String::new(),
+        label: "—".into(),
+        selected: selected.is_none(),
+    }];
+    for a in app
+        .engine
+        .articles(&ctx.p, &filter, None, 200)
+        .await
+        .or_page(ctx.tr)?
+    {
+        v.push(Opt {
+            value: a.id.to_string(),
+            label: format!("{} [{}]", a.title, a.lang),
+            selected: Some(a.id) == selected,
+        });
+    }
+    Ok(v)
+}
+
+async fn faq_new(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    html(&FaqEditPage {
+        chrome: ctx.chrome(ctx.tr.t("kb.new_faq")),
+        section: "kb",
+        id: None,
+        langs: lang_opts(ctx.tr.code(), None),
+        question: String::new(),
+        phrasings: String::new(),
+        answer: String::new(),
+        sections: section_opts(&app, &ctx, None).await?,
+        articles: article_opts(&app, &ctx, None, None).await?,
+    })
+}
+
+fn lines(f: &Form, name: &str) -> Vec<String> {
+    f.get(name)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn article_of(f: &Form) -> Result<Option<ArticleId>, UiError> {
+    f.text("article_id")
+        .map(|a| a.parse().map_err(|_| invalid(&f.ctx, "article_id")))
+        .transpose()
+}
+
+async fn faq_create(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    editor_only(ctx)?;
+    let made = app
+        .engine
+        .create_faq(
+            &ctx.p,
+            engine::kb::NewFaq {
+                lang: f.get("lang").unwrap_or_default().to_owned(),
+                question: f.get("question").unwrap_or_default().to_owned(),
+                phrasings: lines(&f, "phrasings"),
+                answer: f.get("answer").unwrap_or_default().to_owned(),
+                category: f.text("category").map(str::to_owned),
+                article_id: article_of(&f)?,
+                group_id: None,
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(
+        &format!("/app/admin/kb/faq/{}", made.id),
+        "flash.saved",
+    ))
+}
+
+async fn faq_edit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    editor_only(&ctx)?;
+    let id: FaqId = id
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))?;
+    let f = app.engine.faq(&ctx.p, id).await.or_page(ctx.tr)?;
+    html(&FaqEditPage {
+        chrome: ctx.chrome(f.question.clone()),
+        section: "kb",
+        id: Some(f.id.to_string()),
+        langs: lang_opts(&f.lang, None),
+        sections: section_opts(&app, &ctx, f.category_id).await?,
+        articles: article_opts(&app, &ctx, Some(&f.lang), f.article_id).await?,
+        question: f.question,
+        phrasings: f.phrasings.join("\n"),
+        answer: f.answer,
+    })
+}
+
+async fn faq_save(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    editor_only(ctx)?;
+    let id: FaqId = id.parse().map_err(|_| invalid(ctx, "id"))?;
+    let patch = engine::kb::FaqPatch {
+        question: f.get("question").map(str::to_owned),
+        phrasings: Some(lines(&f, "phrasings")),
+        answer: f.get("answer").map(str::to_owned),
+        category: Some(f.text("category").map(str::to_owned)),
+        article_id: Some(article_of(&f)?),
+    };
+    app.engine
+        .update_faq(&ctx.p, id, patch)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/kb/faq/{id}"), "flash.saved"))
 }
