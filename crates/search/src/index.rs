@@ -110,6 +110,9 @@ const STOPWORD_WEIGHT: f32 = 0.1;
 /// A one-typo match counts this much of an exact one (tantivy scores it as a
 /// constant, not by BM25, so the weight is higher than for tickets).
 const KB_FUZZY: f32 = 1.0;
+/// A query of at most this many words is short: one typo is tolerated in its
+/// words of four letters as well.
+const SHORT_QUERY_WORDS: usize = 2;
 /// Each matching Thai character pair of the query.
 const GRAM_WEIGHT: f32 = 0.3;
 /// Most character pairs a query contributes.
@@ -274,6 +277,14 @@ impl SearchIndex {
                 IndexRecordOption::Basic,
             ))
         };
+        // In a short query every word carries the meaning, so a typo in a
+        // four-letter word is tolerated too; in a longer one it would match
+        // too many other words.
+        let min_fuzzy = if terms.len() <= SHORT_QUERY_WORDS {
+            4
+        } else {
+            5
+        };
         let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
             let weight = if is_stopword(t) { STOPWORD_WEIGHT } else { 1.0 };
@@ -281,6 +292,7 @@ impl SearchIndex {
                 t,
                 &[(self.f.kb_title, 2.0 * weight), (self.f.kb_text, weight)],
                 KB_FUZZY,
+                min_fuzzy,
             ));
         }
         let mut grams = thai_grams(q);
@@ -453,6 +465,11 @@ impl SearchIndex {
                     (self.f.customer, 1.0),
                 ],
                 0.5,
+                if terms.len() <= SHORT_QUERY_WORDS {
+                    4
+                } else {
+                    5
+                },
             );
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
         }
@@ -503,7 +520,12 @@ impl SearchIndex {
 /// The ways one query word may match: exactly in each of `fields` (with its
 /// boost) or, for a long word outside Thai, with one edit (`fuzzy` of the boost).
 /// Thai words come whole from a dictionary: an edit makes another word.
-fn word_matches(t: &str, fields: &[(Field, f32)], fuzzy: f32) -> Vec<(Occur, Box<dyn Query>)> {
+fn word_matches(
+    t: &str,
+    fields: &[(Field, f32)],
+    fuzzy: f32,
+    min_fuzzy: usize,
+) -> Vec<(Occur, Box<dyn Query>)> {
     let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for &(field, boost) in fields {
         let term = Term::from_field_text(field, t);
@@ -514,7 +536,7 @@ fn word_matches(t: &str, fields: &[(Field, f32)], fuzzy: f32) -> Vec<(Occur, Box
                 boost,
             )),
         ));
-        if t.chars().count() >= 5 && script_of(t) != Script::Thai {
+        if t.chars().count() >= min_fuzzy && script_of(t) != Script::Thai {
             out.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
