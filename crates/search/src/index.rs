@@ -536,7 +536,11 @@ fn word_matches(
                 boost,
             )),
         ));
-        if t.chars().count() >= min_fuzzy && script_of(t) != Script::Thai {
+        // Numbers (orders, tickets, phones) match exactly; Thai words come whole
+        // from a dictionary, so an edit makes another word.
+        let fuzzy_ok = matches!(script_of(t), Script::Latin | Script::Cyrillic)
+            && !t.chars().any(|c| c.is_ascii_digit());
+        if t.chars().count() >= min_fuzzy && fuzzy_ok {
             out.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(

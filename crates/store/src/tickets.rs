@@ -757,8 +757,10 @@ pub async fn insert_attachment(tx: &mut Tx, a: &Attachment) -> Result<(), StoreE
     tx.conn().execute(&q).await.map(|_| ())
 }
 
-/// Deletes up to `limit` uploads that no message took, made before `before` (any
-/// workspace: this is housekeeping); returns the SHA-256 of each one's bytes.
+/// Deletes up to `limit` uploads that no message took, made at or before
+/// `before` (any workspace: this is housekeeping); returns the SHA-256 of each
+/// one's bytes. At or before: an upload of the same millisecond as the cut-off
+/// is as old as asked.
 pub async fn delete_unattached(
     tx: &mut Tx,
     before: domain::Timestamp,
@@ -766,7 +768,7 @@ pub async fn delete_unattached(
 ) -> Result<Vec<String>, StoreError> {
     let q = query(
         "DELETE FROM attachments WHERE id IN \
-         (SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1 LIMIT $2) \
+         (SELECT id FROM attachments WHERE message_id IS NULL AND created_at <= $1 LIMIT $2) \
          RETURNING sha256",
     )
     .bind(before)

@@ -81,6 +81,8 @@ async fn tickets_are_found_by_any_form_of_their_words(app: TestApp) {
         app.search(&q("заказ headphones"), 0).await["items"],
         json!([])
     );
+    // Numbers match exactly: a neighbouring order number is another order.
+    assert_eq!(app.search(&q("5532"), 0).await["items"], json!([]));
     // The number finds its ticket.
     let number = ru["number"].as_i64().unwrap().to_string();
     let found = app.search(&q(&number), 1).await;
