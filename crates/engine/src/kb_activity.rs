@@ -26,6 +26,10 @@ pub const MAX_COMMENT_CHARS: usize = 1000;
 /// Longest search kept, in characters.
 const MAX_QUERY_CHARS: usize = 100;
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Articles a report lists, and articles it reads at most to find them (a
+/// language filter skips the others).
+const MAX_REPORT_ARTICLES: usize = 100;
+const MAX_REPORT_LOOKUPS: usize = 1000;
 
 #[derive(Default)]
 struct Counts {
@@ -352,8 +356,15 @@ impl Engine {
             e.1 += v.helpful;
             e.2 += v.unhelpful;
         }
+        // Most read (then most voted on) first; titles are read for the ones
+        // shown only, however many articles were read in the period.
+        let mut ranked: Vec<(ArticleId, (i64, i64, i64))> = by_article.into_iter().collect();
+        ranked.sort_by(|a, b| (b.1.0, b.1.1 + b.1.2, a.0).cmp(&(a.1.0, a.1.1 + a.1.2, b.0)));
         let mut articles = Vec::new();
-        for (id, (views, helpful, unhelpful)) in by_article {
+        for (id, (views, helpful, unhelpful)) in ranked.into_iter().take(MAX_REPORT_LOOKUPS) {
+            if articles.len() == MAX_REPORT_ARTICLES {
+                break;
+            }
             let Some(a) = kb::article(&mut c.conn(), ws, id).await? else {
                 continue;
             };
@@ -369,12 +380,6 @@ impl Engine {
                 unhelpful,
             });
         }
-        articles.sort_by(|a, b| {
-            (b.views, b.helpful + b.unhelpful)
-                .cmp(&(a.views, a.helpful + a.unhelpful))
-                .then(a.title.cmp(&b.title))
-        });
-        articles.truncate(100);
         let stats = |v: Vec<kb::SearchCount>| -> Vec<SearchStats> {
             v.into_iter()
                 .map(|s| SearchStats {

@@ -438,6 +438,27 @@ pub struct KbHits {
     pub items: Vec<KbHitOut>,
 }
 
+/// Search hits as the API gives them, articles with their help-center address.
+fn hits_out(ws: &str, hits: Vec<engine::search::KbHit>) -> Vec<KbHitOut> {
+    hits.into_iter()
+        .filter_map(|h| {
+            let id: Uuid = h.id.parse().ok()?;
+            let url = (h.kind == "article")
+                .then(|| crate::help::article_path(ws, &h.lang, ArticleId(id), &h.slug));
+            Some(KbHitOut {
+                kind: h.kind,
+                id,
+                group_id: h.group_id.parse().ok()?,
+                lang: h.lang,
+                title: h.title,
+                snippet: h.snippet,
+                score: h.score,
+                url,
+            })
+        })
+        .collect()
+}
+
 #[utoipa::path(get, path = "/api/v1/kb/search", tag = "knowledge base", params(SearchQuery),
     responses((status = 200, body = KbHits, description = "Articles (published versions, internal ones included) and FAQ entries, best first")))]
 pub async fn search(
@@ -453,24 +474,7 @@ pub async fn search(
     let ws = app.engine.workspace(&p).await?.name;
     let lang = q.lang.filter(|l| !l.is_empty());
     let hits = app.engine.kb_search(&p, &q.q, lang, limit).await?;
-    let items = hits
-        .into_iter()
-        .filter_map(|h| {
-            let id: Uuid = h.id.parse().ok()?;
-            let url = (h.kind == "article")
-                .then(|| format!("/help/{ws}/{}/articles/{id}-{}", h.lang, h.slug));
-            Some(KbHitOut {
-                kind: h.kind,
-                id,
-                group_id: h.group_id.parse().ok()?,
-                lang: h.lang,
-                title: h.title,
-                snippet: h.snippet,
-                score: h.score,
-                url,
-            })
-        })
-        .collect();
+    let items = hits_out(&ws, hits);
     Ok(Json(KbHits { items }))
 }
 
@@ -635,24 +639,7 @@ pub async fn public_search(
     let ws = app.engine.workspace_by_name(&workspace).await?;
     let lang = q.lang.filter(|l| !l.is_empty());
     let hits = app.engine.help_search(ws.id, &q.q, lang, limit).await?;
-    let items: Vec<KbHitOut> = hits
-        .into_iter()
-        .filter_map(|h| {
-            let id: Uuid = h.id.parse().ok()?;
-            let url = (h.kind == "article")
-                .then(|| format!("/help/{}/{}/articles/{id}-{}", ws.name, h.lang, h.slug));
-            Some(KbHitOut {
-                kind: h.kind,
-                id,
-                group_id: h.group_id.parse().ok()?,
-                lang: h.lang,
-                title: h.title,
-                snippet: h.snippet,
-                score: h.score,
-                url,
-            })
-        })
-        .collect();
+    let items = hits_out(&ws.name, hits);
     let mut res = Json(KbHits { items }).into_response();
     // Any site may show these answers (the chat widget runs on the shop's pages).
     res.headers_mut().insert(

@@ -564,3 +564,72 @@ async fn faq_entries_are_edited_and_found_by_their_new_words(app: TestApp) {
     .await
     .problem(404);
 }
+
+crate::on_both!(two_nodes_add_up_their_help_center_counts);
+
+/// Each node counts views and searches in memory and adds them to the same
+/// rows; two engines over one database stand for two nodes.
+async fn two_nodes_add_up_their_help_center_counts(app: TestApp) {
+    let a = app
+        .post("/api/v1/kb/articles", json!({"lang": "en", "title": "Returns", "body": "Return within 14 days.", "status": "published"}))
+        .await
+        .expect(201);
+    let id: domain::ids::ArticleId = a["id"].as_str().unwrap().parse().unwrap();
+    let other = otklik::app::open_engine(&app.config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .expect("a second node's engine");
+    let ws = app
+        .engine
+        .cli_principal("alpha")
+        .await
+        .unwrap()
+        .workspace_id;
+    let nodes = [app.engine.clone(), other.clone()];
+    let writers: Vec<_> = nodes
+        .iter()
+        .map(|e| {
+            let e = e.clone();
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    e.record_view(ws, id);
+                    e.record_search(ws, "en", "Return policy", 1);
+                    e.record_search(ws, "en", "teleport", 0);
+                }
+                e.flush_kb_activity().await.expect("flush")
+            })
+        })
+        .collect();
+    for w in writers {
+        assert_eq!(
+            w.await.unwrap(),
+            3,
+            "one row each for the view and the two searches"
+        );
+    }
+    let r = app
+        .get("/api/v1/kb/analytics?days=1&lang=en")
+        .await
+        .expect(200);
+    assert_eq!(r["articles"][0]["views"], 100, "{r}");
+    let searches: Vec<(String, i64, i64)> = r["searches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["query"].as_str().unwrap().to_owned(),
+                s["searches"].as_i64().unwrap(),
+                s["empty"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        searches.contains(&("return policy".into(), 100, 0)),
+        "{searches:?}"
+    );
+    assert!(
+        searches.contains(&("teleport".into(), 100, 100)),
+        "{searches:?}"
+    );
+    other.close().await;
+}

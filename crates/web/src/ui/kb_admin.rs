@@ -4,7 +4,7 @@
 //! help center's analytics. The engine checks the role on every call.
 
 use super::views::Opt;
-use super::{Chrome, Ctx, Form, FormLimit, OrPage, UiError, csrf_ok, done, html};
+use super::{Chrome, Ctx, Form, FormLimit, MultipartForm, OrPage, UiError, done, html};
 use crate::AppState;
 use askama::Template;
 use axum::Router;
@@ -787,55 +787,24 @@ async fn upload(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
     ctx: Ctx,
-    mut mp: axum::extract::Multipart,
+    mp: axum::extract::Multipart,
 ) -> Result<Response, UiError> {
     editor_only(&ctx)?;
-    let tr = ctx.tr;
-    let mut csrf = None;
-    let mut next = String::from("/app/admin/kb/new");
-    let mut made = None;
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(UiError::Message(e.status(), tr, e.body_text())),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name != "_csrf" && !csrf_ok(&ctx, &headers, csrf.as_deref()) {
-            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
-        }
-        match name.as_str() {
-            "_csrf" => csrf = field.text().await.ok(),
-            "next" => {
-                let n = field.text().await.unwrap_or_default();
-                // Back to one of these screens only.
-                if n.starts_with("/app/admin/kb") && !n.contains("//") && !n.contains('\\') {
-                    next = n;
-                }
-            }
-            "file" => {
-                let filename = field.file_name().unwrap_or_default().to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
-                if bytes.is_empty() {
-                    continue;
-                }
-                made = Some(
-                    app.engine
-                        .upload_kb_media(&ctx.p, &filename, bytes.to_vec())
-                        .await
-                        .or_page(tr)?,
-                );
-            }
-            _ => {}
-        }
-    }
-    let Some(m) = made else {
+    let form = MultipartForm::read(&ctx, &headers, mp).await?;
+    // Back to one of these screens only.
+    let next = form
+        .get("next")
+        .filter(|n| n.starts_with("/app/admin/kb") && !n.contains("//") && !n.contains('\\'))
+        .unwrap_or("/app/admin/kb/new");
+    let Some((filename, bytes)) = form.file("file") else {
         return Err(invalid(&ctx, "file"));
     };
-    let next = next.split('?').next().unwrap_or_default().to_owned();
+    let m = app
+        .engine
+        .upload_kb_media(&ctx.p, filename, bytes.to_vec())
+        .await
+        .or_page(ctx.tr)?;
+    let next = next.split('?').next().unwrap_or_default();
     Ok(axum::response::Redirect::to(&format!("{next}?media={}", m.id)).into_response())
 }
 
@@ -887,49 +856,25 @@ async fn save_look(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
     ctx: Ctx,
-    mut mp: axum::extract::Multipart,
+    mp: axum::extract::Multipart,
 ) -> Result<Response, UiError> {
     editor_only(&ctx)?;
     let tr = ctx.tr;
-    let mut csrf = None;
-    let mut color = None;
-    let mut logo = None;
-    let mut drop_logo = false;
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(UiError::Message(e.status(), tr, e.body_text())),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name != "_csrf" && !csrf_ok(&ctx, &headers, csrf.as_deref()) {
-            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
-        }
-        match name.as_str() {
-            "_csrf" => csrf = field.text().await.ok(),
-            "color" => color = field.text().await.ok().filter(|c| !c.trim().is_empty()),
-            "remove_logo" => drop_logo = true,
-            "logo" => {
-                let filename = field.file_name().unwrap_or_default().to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
-                if !bytes.is_empty() {
-                    logo = Some(
-                        app.engine
-                            .upload_kb_media(&ctx.p, &filename, bytes.to_vec())
-                            .await
-                            .or_page(tr)?,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    if !csrf_ok(&ctx, &headers, csrf.as_deref()) {
-        return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
-    }
+    let form = MultipartForm::read(&ctx, &headers, mp).await?;
+    let color = form
+        .get("color")
+        .filter(|c| !c.trim().is_empty())
+        .map(str::to_owned);
+    let drop_logo = form.get("remove_logo").is_some();
+    let logo = match form.file("logo") {
+        Some((filename, bytes)) => Some(
+            app.engine
+                .upload_kb_media(&ctx.p, filename, bytes.to_vec())
+                .await
+                .or_page(tr)?,
+        ),
+        None => None,
+    };
     let current = app
         .engine
         .help_settings(ctx.p.workspace_id)

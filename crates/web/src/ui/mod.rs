@@ -329,6 +329,74 @@ pub fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri, absent_ok: bool) 
     }
 }
 
+/// A small multipart form (a settings form with a file), read whole within the
+/// route's body limit and accepted only with the session's CSRF token.
+pub struct MultipartForm {
+    texts: Vec<(String, String)>,
+    /// (field name, file name, bytes) of each non-empty file part.
+    pub files: Vec<(String, String, bytes::Bytes)>,
+}
+
+impl MultipartForm {
+    pub async fn read(
+        ctx: &Ctx,
+        headers: &HeaderMap,
+        mut mp: axum::extract::Multipart,
+    ) -> Result<MultipartForm, UiError> {
+        let tr = ctx.tr;
+        let mut form = MultipartForm {
+            texts: Vec::new(),
+            files: Vec::new(),
+        };
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(UiError::Message(e.status(), tr, e.body_text())),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(file) => {
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
+                    if !bytes.is_empty() {
+                        form.files.push((name, file, bytes));
+                    }
+                }
+                None => {
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|e| UiError::Message(e.status(), tr, e.body_text()))?;
+                    form.texts.push((name, text));
+                }
+            }
+        }
+        if !csrf_ok(ctx, headers, form.get("_csrf")) {
+            return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
+        }
+        Ok(form)
+    }
+
+    /// The first value of a text field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first file sent as `name`: its file name and bytes.
+    pub fn file(&self, name: &str) -> Option<(&str, &bytes::Bytes)> {
+        self.files
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, f, b)| (f.as_str(), b))
+    }
+}
+
 /// Checks a CSRF token given outside a url-encoded form (multipart uploads).
 pub fn csrf_ok(ctx: &Ctx, headers: &HeaderMap, field: Option<&str>) -> bool {
     let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
