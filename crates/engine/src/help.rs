@@ -254,15 +254,21 @@ impl Engine {
         Ok(store::kb::help_settings(&mut c.conn(), ws).await?)
     }
 
-    /// Sets the help center's accent colour (`#rrggbb`) and logo (an image
-    /// uploaded with [`Engine::upload_kb_media`]); `None` clears either.
+    /// Sets the help center's accent colour (`#rrggbb`), logo (an image
+    /// uploaded with [`Engine::upload_kb_media`]; `None` clears either) and the
+    /// languages it is published in (see [`domain::kb::validate_languages`]).
     pub async fn save_help_settings(
         &self,
         p: &crate::Principal,
-        color: Option<String>,
-        logo_id: Option<uuid::Uuid>,
+        s: HelpSettings,
     ) -> Result<HelpSettings, EngineError> {
         crate::kb::require_editor(p)?;
+        let HelpSettings {
+            color,
+            logo_id,
+            languages,
+        } = s;
+        let languages = domain::kb::validate_languages(&languages)?;
         let color = color.map(|c| c.trim().to_ascii_lowercase());
         if let Some(c) = &color {
             let ok =
@@ -281,7 +287,11 @@ impl Engine {
                 return Err(EngineError::invalid("logo", "an image"));
             }
         }
-        let s = HelpSettings { color, logo_id };
+        let s = HelpSettings {
+            color,
+            logo_id,
+            languages,
+        };
         let s2 = s.clone();
         self.store
             .write(move |tx| {

@@ -696,25 +696,48 @@ pub async fn media(
     .await
 }
 
-/// The help center's accent colour and logo.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The help center's accent colour, logo and languages.
+#[derive(Clone, Debug, PartialEq)]
 pub struct HelpSettings {
     pub color: Option<String>,
     pub logo_id: Option<uuid::Uuid>,
+    /// Never empty: the defaults when none were configured. The first is the
+    /// fallback language.
+    pub languages: Vec<String>,
+}
+
+impl Default for HelpSettings {
+    fn default() -> Self {
+        HelpSettings {
+            color: None,
+            logo_id: None,
+            languages: domain::kb::DEFAULT_LANGUAGES
+                .iter()
+                .map(|l| (*l).to_owned())
+                .collect(),
+        }
+    }
 }
 
 impl FromRow for HelpSettings {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(HelpSettings {
+        let langs: String = r.get(2)?;
+        let mut s = HelpSettings {
             color: r.get(0)?,
             logo_id: r.get(1)?,
-        })
+            ..HelpSettings::default()
+        };
+        if !langs.trim().is_empty() {
+            s.languages = langs.split_whitespace().map(str::to_owned).collect();
+        }
+        Ok(s)
     }
 }
 
 pub async fn help_settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<HelpSettings, StoreError> {
     Ok(c.fetch_optional(
-        &query("SELECT color, logo_id FROM help_settings WHERE workspace_id = $1").bind(ws),
+        &query("SELECT color, logo_id, languages FROM help_settings WHERE workspace_id = $1")
+            .bind(ws),
     )
     .await?
     .unwrap_or_default())
@@ -727,13 +750,15 @@ pub async fn save_help_settings(
     at: Timestamp,
 ) -> Result<(), StoreError> {
     let q = query(
-        "INSERT INTO help_settings (workspace_id, color, logo_id, updated_at) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO help_settings (workspace_id, color, logo_id, languages, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (workspace_id) DO UPDATE SET color = excluded.color, logo_id = excluded.logo_id, \
-         updated_at = excluded.updated_at",
+         languages = excluded.languages, updated_at = excluded.updated_at",
     )
     .bind(ws)
     .bind(s.color.clone())
     .bind(s.logo_id)
+    .bind(s.languages.join(" "))
     .bind(at);
     tx.conn().execute(&q).await.map(|_| ())
 }

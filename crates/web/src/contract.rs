@@ -822,7 +822,11 @@ fn examples(d: &mut Value) {
         json!({ "lang": "ru", "query": "вернуть деньги", "searches": 58, "empty": 0 });
     let gap = json!({ "lang": "ru", "query": "рассрочка на телевизор", "searches": 9, "empty": 9 });
     let comment = json!({ "article_id": article, "title": "Обмен и возврат", "helpful": false, "comment": "Не сказано, как вернуть товар без чека", "created_at": at });
-    let kb_examples: [(&str, Value); 16] = [
+    let kb_examples: [(&str, Value); 17] = [
+        (
+            "HelpSettingsIo",
+            json!({ "color": "#0b7a75", "logo_id": null, "languages": ["ru", "en", "th", "de"] }),
+        ),
         (
             "PatchFaqIn",
             json!({ "phrasings": ["Где посылка", "Как отследить заказ", "Когда привезут"], "answer": "Откройте «Мои заказы» и нажмите «Отследить»." }),
@@ -1029,7 +1033,7 @@ fn kb_rules(d: &mut Value) {
     set(d, &format!("{a}/status"), status);
     set(d, &format!("{a}/visibility"), visibility);
     let f = "/components/schemas/CreateFaqIn/properties";
-    set(d, &format!("{f}/lang"), lang);
+    set(d, &format!("{f}/lang"), lang.clone());
     set(d, &format!("{f}/question"), line(300));
     set(d, &format!("{f}/phrasings"), list(line(300), 50));
     set(
@@ -1049,6 +1053,17 @@ fn kb_rules(d: &mut Value) {
         ),
     );
     set(d, &format!("{f}/category"), key);
+    let h = "/components/schemas/HelpSettingsIo/properties";
+    set(
+        d,
+        &format!("{h}/color"),
+        nullable(string(&format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$"), 40)),
+    );
+    set(
+        d,
+        &format!("{h}/languages"),
+        json!({ "type": "array", "items": lang, "minItems": 1, "maxItems": domain::kb::MAX_LANGUAGES }),
+    );
     let params = "/paths/~1api~1v1~1kb~1analytics/get/parameters";
     match d.pointer_mut(params).and_then(Value::as_array_mut) {
         Some(ps) => {

@@ -4,6 +4,10 @@
 //! Open Graph tags). Only what the engine's `help_*` reads return is shown:
 //! published, public articles.
 //!
+//! A help center is published in the languages its workspace configures (ru,
+//! en and th unless set otherwise); a page in a language the interface has no
+//! catalog for shows its content in that language and its frame in English.
+//!
 //! URLs: `/help/{ws}` picks a language and redirects; `/help/{ws}/{lang}` is the
 //! home page, `/help/{ws}/{lang}/sections/{key}` a section,
 //! `/help/{ws}/{lang}/articles/{id}-{slug}` an article (another slug redirects to
@@ -20,7 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use domain::ids::{ArticleId, CategoryId};
 use engine::EngineError;
-use engine::help::HelpArticle;
+use engine::help::{HelpArticle, HelpSettings};
 use engine::kb::KbCategory as Category;
 use engine::model::Workspace;
 use std::net::SocketAddr;
@@ -66,7 +70,12 @@ pub struct Frame {
     pub tr: Tr,
     pub ws: String,
     pub site: String,
-    pub lang: &'static str,
+    /// The content's language code (`ru`, `de`, `pt-br` …).
+    pub lang: String,
+    /// Its name in itself, for the switcher.
+    pub lang_name: String,
+    /// `ltr` or `rtl`.
+    pub dir: &'static str,
     pub title: String,
     pub description: String,
     /// Path of this page, for the canonical link and the language switcher.
@@ -74,8 +83,8 @@ pub struct Frame {
     /// `scheme://host` of the request, for absolute canonical and Open Graph URLs.
     pub origin: String,
     pub q: String,
-    /// Other languages of this page: (language, path).
-    pub alternates: Vec<(Lang, String)>,
+    /// Other languages of this page.
+    pub alternates: Vec<Alternate>,
     pub css: &'static str,
     pub js: &'static str,
     /// Addresses readers may write to.
@@ -83,6 +92,30 @@ pub struct Frame {
     /// The workspace's stylesheet (its accent colour), when it has one.
     pub theme: Option<String>,
     pub logo: Option<String>,
+}
+
+/// This page in another language.
+pub struct Alternate {
+    pub code: String,
+    pub name: String,
+    pub path: String,
+}
+
+impl Alternate {
+    fn new(code: &str, path: String) -> Alternate {
+        Alternate {
+            code: code.to_owned(),
+            name: language_name(code),
+            path,
+        }
+    }
+}
+
+/// A language's name in itself, or its code when the table has none.
+fn language_name(code: &str) -> String {
+    domain::kb::native_name(code)
+        .or_else(|| domain::kb::native_name(code.split('-').next().unwrap_or_default()))
+        .map_or_else(|| code.to_owned(), str::to_owned)
 }
 
 impl Frame {
@@ -161,8 +194,46 @@ pub fn article_path(ws: &str, lang: &str, id: ArticleId, slug: &str) -> String {
     format!("/help/{ws}/{lang}/articles/{id}-{slug}")
 }
 
-fn lang_of(code: &str) -> Option<Lang> {
-    Lang::ALL.into_iter().find(|l| l.code() == code)
+/// The interface language for a page in `code`: its own when the interface
+/// speaks it, English otherwise.
+fn ui_lang(code: &str) -> Lang {
+    Lang::from_tag(code).unwrap_or(Lang::En)
+}
+
+/// A language the help center is published in, and what its pages are
+/// framed in.
+struct Reading {
+    code: String,
+    ui: Lang,
+}
+
+/// What every page of one help center in one language starts from.
+struct Site {
+    w: Workspace,
+    look: HelpSettings,
+    r: Reading,
+}
+
+type Page = Result<Response, UiError>;
+
+/// The workspace, its help-center settings, and the language asked for when
+/// the help center is published in it; a 404 page otherwise.
+async fn open(app: &AppState, ws: &str, lang: &str) -> Result<Site, Page> {
+    let guess = ui_lang(lang);
+    let w = workspace(app, ws).await.map_err(|e| fail(e, ws, guess))?;
+    let look = app
+        .engine
+        .help_settings(w.id)
+        .await
+        .map_err(|e| fail(e, ws, guess))?;
+    if !look.languages.iter().any(|l| l == lang) {
+        return Err(missing(ws, guess));
+    }
+    let r = Reading {
+        code: lang.to_owned(),
+        ui: guess,
+    };
+    Ok(Site { w, look, r })
 }
 
 async fn workspace(app: &AppState, name: &str) -> Result<Workspace, EngineError> {
@@ -174,16 +245,16 @@ async fn workspace(app: &AppState, name: &str) -> Result<Workspace, EngineError>
 
 async fn framed(
     app: &AppState,
-    ws: &Workspace,
-    lang: Lang,
+    site: &Site,
     path: String,
     headers: &HeaderMap,
 ) -> Result<Frame, EngineError> {
-    let mut f = frame(ws, lang, path, headers);
+    let ws = &site.w;
+    let look = &site.look;
+    let mut f = frame(ws, &site.r, path, headers);
     f.contacts = app.engine.help_contacts(ws.id).await?;
-    let look = app.engine.help_settings(ws.id).await?;
     // The colour is in the address so that a change is fetched at once.
-    f.theme = look.color.map(|c| {
+    f.theme = look.color.as_ref().map(|c| {
         format!(
             "/help/{}/theme.css?c={}",
             ws.name,
@@ -194,16 +265,22 @@ async fn framed(
     Ok(f)
 }
 
-fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame {
+fn frame(ws: &Workspace, r: &Reading, path: String, headers: &HeaderMap) -> Frame {
     Frame {
-        tr: Tr::new(lang),
+        tr: Tr::new(r.ui),
         ws: ws.name.clone(),
         site: if ws.display_name.is_empty() {
             ws.name.clone()
         } else {
             ws.display_name.clone()
         },
-        lang: lang.code(),
+        lang: r.code.clone(),
+        lang_name: language_name(&r.code),
+        dir: if domain::kb::is_rtl(&r.code) {
+            "rtl"
+        } else {
+            "ltr"
+        },
         title: String::new(),
         description: String::new(),
         path,
@@ -219,12 +296,14 @@ fn frame(ws: &Workspace, lang: Lang, path: String, headers: &HeaderMap) -> Frame
 }
 
 /// A 404 page in the reader's language (or the browser's).
-fn missing(ws: &str, lang: Lang) -> Result<Response, UiError> {
+fn missing(ws: &str, lang: Lang) -> Page {
     let mut f = Frame {
         tr: Tr::new(lang),
         ws: ws.to_owned(),
         site: ws.to_owned(),
-        lang: lang.code(),
+        lang: lang.code().to_owned(),
+        lang_name: lang.native_name().to_owned(),
+        dir: "ltr",
         title: String::new(),
         description: String::new(),
         path: format!("/help/{ws}/{}", lang.code()),
@@ -243,11 +322,21 @@ fn missing(ws: &str, lang: Lang) -> Result<Response, UiError> {
     Ok(res)
 }
 
-fn fail(e: EngineError, ws: &str, lang: Lang) -> Result<Response, UiError> {
+fn fail(e: EngineError, ws: &str, lang: Lang) -> Page {
     match e {
         EngineError::NotFound | EngineError::Unknown(..) => missing(ws, lang),
         e => Err(UiError::engine(e, Tr::new(lang))),
     }
+}
+
+/// The help center's other languages, each with this page's path in it.
+fn others(site: &Site, path: impl Fn(&str) -> String) -> Vec<Alternate> {
+    site.look
+        .languages
+        .iter()
+        .filter(|x| **x != site.r.code)
+        .map(|x| Alternate::new(x, path(x)))
+        .collect()
 }
 
 /// Help pages may be cached briefly by browsers and proxies: they are public.
@@ -263,14 +352,51 @@ async fn pick_language(
     State(app): State<AppState>,
     Path(ws): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, UiError> {
+) -> Page {
     let fallback = Tr::for_request(&headers, None).lang;
     let w = match workspace(&app, &ws).await {
         Ok(w) => w,
         Err(e) => return fail(e, &ws, fallback),
     };
-    let lang = Tr::for_request(&headers, Some(&w.default_language)).lang;
-    Ok(Redirect::to(&format!("/help/{}/{}", w.name, lang.code())).into_response())
+    let look = match app.engine.help_settings(w.id).await {
+        Ok(l) => l,
+        Err(e) => return fail(e, &ws, fallback),
+    };
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let lang = best_language(accept, &look.languages)
+        .or_else(|| look.languages.iter().find(|l| **l == w.default_language))
+        .or_else(|| look.languages.first())
+        .map_or("en", String::as_str);
+    Ok(Redirect::to(&format!("/help/{}/{lang}", w.name)).into_response())
+}
+
+/// The configured language an `Accept-Language` header prefers: the tag itself
+/// (`pt-br`) or its primary language (`de-AT` → `de`), by q-value.
+fn best_language<'a>(accept: &str, configured: &'a [String]) -> Option<&'a String> {
+    let mut best: Option<(&String, f32)> = None;
+    for item in accept.split(',').take(20) {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or_default();
+        let found = configured
+            .iter()
+            .find(|c| **c == tag)
+            .or_else(|| configured.iter().find(|c| *c == primary));
+        if let Some(c) = found
+            && q > 0.0
+            && best.is_none_or(|(_, bq)| q > bq)
+        {
+            best = Some((c, q));
+        }
+    }
+    best.map(|(c, _)| c)
 }
 
 fn top_name(c: &Category, lang: &str) -> String {
@@ -355,17 +481,15 @@ async fn home(
     State(app): State<AppState>,
     Path((ws, lang)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Response, UiError> {
-    let Some(l) = lang_of(&lang) else {
-        return missing(&ws, Lang::En);
+) -> Page {
+    let site = match open(&app, &ws, &lang).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    let w = match workspace(&app, &ws).await {
-        Ok(w) => w,
-        Err(e) => return fail(e, &ws, l),
-    };
+    let (w, l) = (&site.w, site.r.ui);
     let (cats, mut articles, top) = match tokio::try_join!(
         app.engine.help_sections(w.id),
-        app.engine.help_articles(w.id, l.code()),
+        app.engine.help_articles(w.id, &lang),
         app.engine.help_popular(w.id, 200)
     ) {
         Ok(v) => v,
@@ -381,26 +505,14 @@ async fn home(
     let mut recent = articles.clone();
     recent.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
     recent.truncate(5);
-    let mut f = match framed(
-        &app,
-        &w,
-        l,
-        format!("/help/{}/{}", w.name, l.code()),
-        &headers,
-    )
-    .await
-    {
+    let mut f = match framed(&app, &site, format!("/help/{}/{lang}", w.name), &headers).await {
         Ok(f) => f,
         Err(e) => return fail(e, &ws, l),
     };
     f.title = f.site.clone();
     f.description = f.t("help.tagline").to_owned();
-    f.alternates = Lang::ALL
-        .into_iter()
-        .filter(|x| *x != l)
-        .map(|x| (x, format!("/help/{}/{}", w.name, x.code())))
-        .collect();
-    let categories = arrange(&cats, &articles, l.code(), HOME_PER_SECTION);
+    f.alternates = others(&site, |x| format!("/help/{}/{x}", w.name));
+    let categories = arrange(&cats, &articles, &lang, HOME_PER_SECTION);
     Ok(cacheable(html(&HomePage {
         f,
         categories,
@@ -413,17 +525,15 @@ async fn section(
     State(app): State<AppState>,
     Path((ws, lang, key)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> Result<Response, UiError> {
-    let Some(l) = lang_of(&lang) else {
-        return missing(&ws, Lang::En);
+) -> Page {
+    let site = match open(&app, &ws, &lang).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    let w = match workspace(&app, &ws).await {
-        Ok(w) => w,
-        Err(e) => return fail(e, &ws, l),
-    };
+    let (w, l) = (&site.w, site.r.ui);
     let (cats, mut articles) = match tokio::try_join!(
         app.engine.help_sections(w.id),
-        app.engine.help_articles(w.id, l.code())
+        app.engine.help_articles(w.id, &lang)
     ) {
         Ok(v) => v,
         Err(e) => return fail(e, &ws, l),
@@ -433,26 +543,15 @@ async fn section(
     };
     articles.retain(|a| a.category_id == Some(c.id));
     articles.sort_by(|a, b| a.title.cmp(&b.title));
-    let name = top_name(c, l.code());
-    let mut f = match framed(
-        &app,
-        &w,
-        l,
-        format!("/help/{}/{}/sections/{key}", w.name, l.code()),
-        &headers,
-    )
-    .await
-    {
+    let name = top_name(c, &lang);
+    let path = format!("/help/{}/{lang}/sections/{key}", w.name);
+    let mut f = match framed(&app, &site, path, &headers).await {
         Ok(f) => f,
         Err(e) => return fail(e, &ws, l),
     };
     f.title = format!("{name} · {}", f.site);
     f.description = name.clone();
-    f.alternates = Lang::ALL
-        .into_iter()
-        .filter(|x| *x != l)
-        .map(|x| (x, format!("/help/{}/{}/sections/{key}", w.name, x.code())))
-        .collect();
+    f.alternates = others(&site, |x| format!("/help/{}/{x}/sections/{key}", w.name));
     Ok(cacheable(html(&SectionPage {
         f,
         section: SectionView {
@@ -500,10 +599,8 @@ async fn article(
     Path((ws, lang, slugged)): Path<(String, String, String)>,
     headers: HeaderMap,
     Query(aq): Query<ArticleQuery>,
-) -> Result<Response, UiError> {
-    let Some(l) = lang_of(&lang) else {
-        return missing(&ws, Lang::En);
-    };
+) -> Page {
+    let l = ui_lang(&lang);
     let id = slugged
         .get(..36)
         .and_then(|s| s.parse::<uuid::Uuid>().ok())
@@ -511,10 +608,11 @@ async fn article(
     let Some(id) = id else {
         return missing(&ws, l);
     };
-    let w = match workspace(&app, &ws).await {
-        Ok(w) => w,
-        Err(e) => return fail(e, &ws, l),
+    let site = match open(&app, &ws, &lang).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
+    let w = &site.w;
     let (a, translations) = match app.engine.help_article(w.id, id).await {
         Ok(v) => v,
         Err(e) => return fail(e, &ws, l),
@@ -540,8 +638,8 @@ async fn article(
         trail.insert(
             0,
             (
-                top_name(c, l.code()),
-                format!("/help/{}/{}/sections/{}", w.name, l.code(), c.key),
+                top_name(c, &lang),
+                format!("/help/{}/{lang}/sections/{}", w.name, c.key),
             ),
         );
         depth += 1;
@@ -556,7 +654,7 @@ async fn article(
         .collect();
     related.sort_by(|x, y| x.title.cmp(&y.title));
     related.truncate(5);
-    let mut f = match framed(&app, &w, l, canonical, &headers).await {
+    let mut f = match framed(&app, &site, canonical, &headers).await {
         Ok(f) => f,
         Err(e) => return fail(e, &ws, l),
     };
@@ -564,9 +662,8 @@ async fn article(
     f.description = summary(&a.body);
     f.alternates = translations
         .iter()
-        .filter_map(|t| {
-            lang_of(&t.lang).map(|x| (x, article_path(&w.name, &t.lang, t.id, &t.slug)))
-        })
+        .filter(|t| t.lang != a.lang && site.look.languages.contains(&t.lang))
+        .map(|t| Alternate::new(&t.lang, article_path(&w.name, &t.lang, t.id, &t.slug)))
         .collect();
     let voted = aq.voted.is_some();
     if !voted && !is_robot(&headers) {
@@ -606,21 +703,19 @@ async fn search(
     Path((ws, lang)): Path<(String, String)>,
     headers: HeaderMap,
     Query(sq): Query<SearchQuery>,
-) -> Result<Response, UiError> {
-    let Some(l) = lang_of(&lang) else {
-        return missing(&ws, Lang::En);
+) -> Page {
+    let site = match open(&app, &ws, &lang).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    let w = match workspace(&app, &ws).await {
-        Ok(w) => w,
-        Err(e) => return fail(e, &ws, l),
-    };
+    let (w, l) = (&site.w, site.r.ui);
     let q: String = sq.q.chars().take(200).collect();
     let hits = if q.trim().is_empty() {
         Vec::new()
     } else {
         match app
             .engine
-            .help_search(w.id, &q, Some(l.code().to_owned()), RESULTS)
+            .help_search(w.id, &q, Some(lang.clone()), RESULTS)
             .await
         {
             Ok(h) => h,
@@ -628,17 +723,10 @@ async fn search(
         }
     };
     if !q.trim().is_empty() && !is_robot(&headers) {
-        app.engine.record_search(w.id, l.code(), &q, hits.len());
+        app.engine.record_search(w.id, &lang, &q, hits.len());
     }
-    let mut f = match framed(
-        &app,
-        &w,
-        l,
-        format!("/help/{}/{}/search", w.name, l.code()),
-        &headers,
-    )
-    .await
-    {
+    let path = format!("/help/{}/{lang}/search", w.name);
+    let mut f = match framed(&app, &site, path, &headers).await {
         Ok(f) => f,
         Err(e) => return fail(e, &ws, l),
     };
@@ -664,10 +752,8 @@ async fn feedback(
     Path((ws, lang, slugged)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Response, UiError> {
-    let Some(l) = lang_of(&lang) else {
-        return missing(&ws, Lang::En);
-    };
+) -> Page {
+    let l = ui_lang(&lang);
     let tr = Tr::new(l);
     if !same_origin(&headers) {
         return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
@@ -701,10 +787,11 @@ async fn feedback(
             ));
         }
     };
-    let w = match workspace(&app, &ws).await {
-        Ok(w) => w,
-        Err(e) => return fail(e, &ws, l),
+    let site = match open(&app, &ws, &lang).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
+    let w = &site.w;
     let client = crate::client_addr(addr.ip(), &headers, &app.config.trusted_proxies).to_string();
     let comment = Some(form.comment.as_str()).filter(|c| !c.trim().is_empty());
     match app
@@ -749,7 +836,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// The workspace's accent colour as a stylesheet (the pages' CSP allows no
 /// inline style).
-async fn theme(State(app): State<AppState>, Path(ws): Path<String>) -> Result<Response, UiError> {
+async fn theme(State(app): State<AppState>, Path(ws): Path<String>) -> Page {
     let w = match workspace(&app, &ws).await {
         Ok(w) => w,
         Err(e) => return fail(e, &ws, Lang::En),
@@ -781,7 +868,7 @@ async fn theme(State(app): State<AppState>, Path(ws): Path<String>) -> Result<Re
 async fn media(
     State(app): State<AppState>,
     Path((ws, id, _name)): Path<(String, String, String)>,
-) -> Result<Response, UiError> {
+) -> Page {
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return missing(&ws, Lang::En);
     };
@@ -817,26 +904,26 @@ async fn media(
 
 /// Every public article in every language, with its translations as
 /// alternates, for search engines.
-async fn sitemap(
-    State(app): State<AppState>,
-    Path(ws): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, UiError> {
+async fn sitemap(State(app): State<AppState>, Path(ws): Path<String>, headers: HeaderMap) -> Page {
     let w = match workspace(&app, &ws).await {
         Ok(w) => w,
+        Err(e) => return fail(e, &ws, Lang::En),
+    };
+    let look = match app.engine.help_settings(w.id).await {
+        Ok(l) => l,
         Err(e) => return fail(e, &ws, Lang::En),
     };
     let origin = origin(&headers);
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for l in Lang::ALL {
+    for l in &look.languages {
         xml.push_str(&format!(
             "<url><loc>{origin}/help/{}/{}</loc></url>\n",
             w.name,
-            l.code()
+            xml_escape(l)
         ));
-        let articles = match app.engine.help_articles(w.id, l.code()).await {
+        let articles = match app.engine.help_articles(w.id, l).await {
             Ok(a) => a,
             Err(e) => return fail(e, &ws, Lang::En),
         };

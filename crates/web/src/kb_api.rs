@@ -692,3 +692,53 @@ pub async fn patch_faq(
     let f = app.engine.update_faq(&p, id(&fid)?, patch).await?;
     Ok(Json(faq_out(f)))
 }
+
+/// The help center's look and languages.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelpSettingsIo {
+    /// The accent colour, `#rrggbb`; null for the default.
+    pub color: Option<String>,
+    /// The logo: an image uploaded to the knowledge base; null for none.
+    pub logo_id: Option<Uuid>,
+    /// The languages the help center is published in (1–20 codes such as `ru`,
+    /// `en`, `th`, `de`, `pt-br`); the first is the fallback. Pages in a language
+    /// the interface has no catalog for are framed in English.
+    pub languages: Vec<String>,
+}
+
+impl From<engine::help::HelpSettings> for HelpSettingsIo {
+    fn from(s: engine::help::HelpSettings) -> Self {
+        HelpSettingsIo {
+            color: s.color,
+            logo_id: s.logo_id,
+            languages: s.languages,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/kb/settings", tag = "knowledge base",
+    responses((status = 200, body = HelpSettingsIo)))]
+pub async fn get_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<HelpSettingsIo>> {
+    Ok(Json(app.engine.help_settings(p.workspace_id).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/kb/settings", tag = "knowledge base", request_body = HelpSettingsIo,
+    responses((status = 200, body = HelpSettingsIo, description = "The settings as stored (language codes normalised)"),
+        (status = 403, body = Problem, description = "Only owners, admins and supervisors edit the knowledge base"),
+        (status = 422, body = Problem, description = "A colour that is not #rrggbb, no or too many languages, a logo that is not an uploaded image")))]
+pub async fn put_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<HelpSettingsIo>,
+) -> ApiResult<Json<HelpSettingsIo>> {
+    let s = engine::help::HelpSettings {
+        color: b.color,
+        logo_id: b.logo_id,
+        languages: b.languages,
+    };
+    Ok(Json(app.engine.save_help_settings(&p, s).await?.into()))
+}

@@ -170,6 +170,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/kb/faq/{id}",
             get(kb_api::get_faq).patch(kb_api::patch_faq),
         )
+        .route(
+            "/kb/settings",
+            get(kb_api::get_settings).put(kb_api::put_settings),
+        )
         .route("/kb/search", get(kb_api::search))
         .route("/help/{workspace}/search", get(kb_api::public_search))
         .route("/kb/analytics", get(kb_api::analytics))

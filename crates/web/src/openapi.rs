@@ -134,7 +134,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
         mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
-        kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search,
+        kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

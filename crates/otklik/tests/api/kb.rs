@@ -633,3 +633,171 @@ async fn two_nodes_add_up_their_help_center_counts(app: TestApp) {
     );
     other.close().await;
 }
+
+crate::on_both!(a_help_center_is_published_in_the_languages_it_is_configured_for);
+
+/// `GET path` as a reader whose browser prefers `accept`: status and text (or
+/// the redirect's target).
+async fn page_in(app: &TestApp, path: &str, accept: &str) -> (u16, String) {
+    let r = reader()
+        .get(format!("{}{path}", app.base))
+        .header("accept-language", accept)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    (status, location.unwrap_or(r.text().await.expect("body")))
+}
+
+async fn a_help_center_is_published_in_the_languages_it_is_configured_for(app: TestApp) {
+    let defaults = app.get("/api/v1/kb/settings").await.expect(200);
+    assert_eq!(defaults["languages"], json!(["ru", "en", "th"]));
+    assert_eq!(page_in(&app, "/help/alpha/de", "de").await.0, 404);
+
+    // German and Brazilian Portuguese added; codes are normalised.
+    let saved = app
+        .req(
+            "PUT",
+            "/api/v1/kb/settings",
+            &app.token,
+            Some(json!({"color": "#0B7A75", "logo_id": null, "languages": ["ru", "en", "th", "DE", "pt_BR", "de"]})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved["languages"], json!(["ru", "en", "th", "de", "pt-br"]));
+    assert_eq!(saved["color"], "#0b7a75");
+    let de = app
+        .post("/api/v1/kb/articles", json!({"lang": "de", "title": "Rücksendung und Umtausch",
+            "body": "Sie können Waren innerhalb von 14 Tagen zurückgeben.", "category": "returns", "status": "published"}))
+        .await
+        .expect(201);
+    let ru = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Обмен и возврат",
+            "body": "Вернуть товар можно в течение 14 дней.", "category": "returns", "status": "published", "group_id": de["group_id"]}))
+        .await
+        .expect(201);
+
+    // A browser preferring Austrian German lands on the German pages.
+    assert_eq!(
+        page_in(&app, "/help/alpha", "de-AT, en;q=0.5").await,
+        (303, "/help/alpha/de".into())
+    );
+    assert_eq!(
+        page_in(&app, "/help/alpha", "pt-BR").await,
+        (303, "/help/alpha/pt-br".into())
+    );
+    let (status, home) = page_in(&app, "/help/alpha/de", "de").await;
+    assert_eq!(status, 200, "{home}");
+    assert!(home.contains("Rücksendung und Umtausch"), "{home}");
+    assert!(home.contains("<html lang=\"de\""), "{home}");
+    // The interface has no German catalog: the frame is in English, the
+    // switcher names every configured language in itself.
+    assert!(
+        home.contains("Deutsch") && home.contains("Português (Brasil)") && home.contains("Русский"),
+        "{home}"
+    );
+    assert!(home.contains("hreflang=\"pt-br\""), "{home}");
+
+    // The article links its Russian translation, and the Russian one links back.
+    let de_path = format!(
+        "/help/alpha/de/articles/{}-{}",
+        de["id"].as_str().unwrap(),
+        de["slug"].as_str().unwrap()
+    );
+    let ru_id = ru["id"].as_str().unwrap();
+    let (status, article) = page_in(&app, &de_path, "de").await;
+    assert_eq!(status, 200, "{article}");
+    assert!(
+        article.contains(&format!("/help/alpha/ru/articles/{ru_id}-")),
+        "{article}"
+    );
+    let ru_path = format!(
+        "/help/alpha/ru/articles/{ru_id}-{}",
+        ru["slug"].as_str().unwrap()
+    );
+    let (_, ru_page) = page_in(&app, &ru_path, "ru").await;
+    assert!(ru_page.contains(&de_path), "{ru_page}");
+
+    // Search in German finds it, stemmed or not.
+    let mut found = String::new();
+    for _ in 0..100 {
+        found = page_in(
+            &app,
+            &format!("/help/alpha/de/search?q={}", enc("Rücksendung")),
+            "de",
+        )
+        .await
+        .1;
+        if found.contains(de["id"].as_str().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found.contains(de["id"].as_str().unwrap()), "{found}");
+
+    let (_, sitemap) = page_in(&app, "/help/alpha/sitemap.xml", "de").await;
+    assert!(
+        sitemap.contains("/help/alpha/de</loc>") && sitemap.contains("/help/alpha/pt-br</loc>"),
+        "{sitemap}"
+    );
+    assert!(sitemap.contains(de["id"].as_str().unwrap()), "{sitemap}");
+
+    // A language taken out of the help center is no longer published; its
+    // articles stay in the knowledge base.
+    app.req(
+        "PUT",
+        "/api/v1/kb/settings",
+        &app.token,
+        Some(json!({"color": null, "logo_id": null, "languages": ["ru", "en"]})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(page_in(&app, &de_path, "de").await.0, 404);
+    assert_eq!(page_in(&app, "/help/alpha/th", "th").await.0, 404);
+    // Neither language the reader wants: the workspace's own (English).
+    assert_eq!(
+        page_in(&app, "/help/alpha", "th, de;q=0.9").await,
+        (303, "/help/alpha/en".into())
+    );
+    let (status, ru_page) = page_in(&app, &ru_path, "ru").await;
+    assert_eq!(status, 200, "{ru_page}");
+    assert!(!ru_page.contains("/help/alpha/de/"), "{ru_page}");
+    app.get(&format!(
+        "/api/v1/kb/articles/{}",
+        de["id"].as_str().unwrap()
+    ))
+    .await
+    .expect(200);
+    let (status, sitemap) = page_in(&app, "/help/alpha/sitemap.xml", "ru").await;
+    assert_eq!(status, 200);
+    assert!(!sitemap.contains("/help/alpha/de"), "{sitemap}");
+
+    // Nonsense is refused, and only editors change the settings.
+    for bad in [
+        json!({"color": null, "logo_id": null, "languages": []}),
+        json!({"color": null, "logo_id": null, "languages": ["немецкий"]}),
+        json!({"color": "red", "logo_id": null, "languages": ["ru"]}),
+    ] {
+        app.req("PUT", "/api/v1/kb/settings", &app.token, Some(bad))
+            .await
+            .expect(422);
+    }
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    app.req(
+        "PUT",
+        "/api/v1/kb/settings",
+        &agent,
+        Some(json!({"color": null, "logo_id": null, "languages": ["ru"]})),
+    )
+    .await
+    .expect(403);
+    assert_eq!(
+        app.get("/api/v1/kb/settings").await.expect(200)["languages"],
+        json!(["ru", "en"])
+    );
+}

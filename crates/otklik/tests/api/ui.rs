@@ -1215,4 +1215,32 @@ async fn knowledge_base_screens_edit_translate_compare_and_restore(app: TestApp)
         stats[chart..].contains("Сроки доставки [ru]") && stats[chart..].contains("<meter"),
         "{stats}"
     );
+
+    // The help center's languages are configured on the look screen; the
+    // editor then offers the new one.
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", lead.csrf.clone())
+        .text("color", "#0b7a75")
+        .text("languages", "ru, en th uk");
+    let r = lead.multipart("/app/admin/kb/look", form).await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        lead.page("/app/admin/kb/look")
+            .await
+            .contains("value=\"ru en th uk\"")
+    );
+    let editor = lead.page("/app/admin/kb/new").await;
+    assert!(
+        editor.contains("<option value=\"uk\"") && editor.contains("Українська"),
+        "{editor}"
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", lead.csrf.clone())
+        .text("languages", "");
+    let r = lead.multipart("/app/admin/kb/look", form).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        app.get("/api/v1/kb/settings").await.expect(200)["languages"],
+        serde_json::json!(["ru", "en", "th", "uk"])
+    );
 }

@@ -110,7 +110,28 @@ async fn section_names(
         .collect())
 }
 
-fn lang_opts(selected: &str, with_any: Option<&str>) -> Vec<Opt> {
+/// The languages the workspace's knowledge base is written in (its help
+/// center's configuration).
+async fn kb_languages(app: &AppState, ctx: &Ctx) -> Result<Vec<String>, UiError> {
+    Ok(app
+        .engine
+        .help_settings(ctx.p.workspace_id)
+        .await
+        .or_page(ctx.tr)?
+        .languages)
+}
+
+/// A language's name in itself, with its code when that is not obvious.
+fn language_label(code: &str) -> String {
+    match domain::kb::native_name(code) {
+        Some(n) => n.to_owned(),
+        None => code.to_owned(),
+    }
+}
+
+/// Choices of language: the configured ones, and the selected one even when
+/// it no longer is (an article written before a language was dropped).
+fn lang_opts(configured: &[String], selected: &str, with_any: Option<&str>) -> Vec<Opt> {
     let mut v: Vec<Opt> = with_any
         .map(|label| Opt {
             value: String::new(),
@@ -119,12 +140,12 @@ fn lang_opts(selected: &str, with_any: Option<&str>) -> Vec<Opt> {
         })
         .into_iter()
         .collect();
-    for l in domain::kb::DEFAULT_LANGUAGES {
+    let extra = (!selected.is_empty() && !configured.iter().any(|l| l == selected))
+        .then(|| selected.to_owned());
+    for l in configured.iter().chain(extra.as_ref()) {
         v.push(Opt {
-            value: l.to_owned(),
-            label: super::i18n::Lang::from_tag(l)
-                .map_or(l, |x| x.native_name())
-                .to_owned(),
+            value: l.clone(),
+            label: language_label(l),
             selected: selected == l,
         });
     }
@@ -173,7 +194,11 @@ async fn list(
         chrome: ctx.chrome(ctx.tr.t("admin.kb")),
         section: "kb",
         rows,
-        langs: lang_opts(&lang, Some(ctx.tr.t("kb.any_language"))),
+        langs: lang_opts(
+            &kb_languages(&app, &ctx).await?,
+            &lang,
+            Some(ctx.tr.t("kb.any_language")),
+        ),
         lang,
         ws: ctx.ws.name.clone(),
     })
@@ -303,7 +328,7 @@ async fn new_page(
     if let Some(l) = q.lang {
         page.lang = l;
     }
-    page.langs = lang_opts(&page.lang, None);
+    page.langs = lang_opts(&kb_languages(&app, &ctx).await?, &page.lang, None);
     page.group_id = q.group.unwrap_or_default();
     page.uploaded = uploaded(&app, &ctx, q.media.as_deref()).await;
     html(&page)
@@ -381,7 +406,8 @@ async fn edit_page(
     page.id = Some(a.id.to_string());
     page.group_id = a.group_id.to_string();
     page.preview = engine::markdown::to_html(&a.body, &a.title);
-    page.langs = lang_opts(&a.lang, None);
+    let configured = kb_languages(&app, &ctx).await?;
+    page.langs = lang_opts(&configured, &a.lang, None);
     page.published = a.status == ArticleStatus::Published;
     page.internal = a.visibility == Visibility::Internal;
     page.version = a.version;
@@ -405,10 +431,9 @@ async fn edit_page(
         .filter(|t| t.id != a.id)
         .map(|t| (t.lang.clone(), t.id.to_string()))
         .collect();
-    page.missing = domain::kb::DEFAULT_LANGUAGES
-        .iter()
-        .filter(|l| !group.iter().any(|t| t.lang == **l))
-        .map(|l| (*l).to_owned())
+    page.missing = configured
+        .into_iter()
+        .filter(|l| !group.iter().any(|t| t.lang == *l))
         .collect();
     page.public_url = (a.published_version.is_some() && a.visibility == Visibility::Public)
         .then(|| crate::help::article_path(&ctx.ws.name, &a.lang, a.id, &a.slug));
@@ -589,10 +614,7 @@ async fn sections(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiE
         }
         v
     };
-    let langs: Vec<String> = domain::kb::DEFAULT_LANGUAGES
-        .iter()
-        .map(|l| (*l).to_owned())
-        .collect();
+    let langs = kb_languages(&app, &ctx).await?;
     let rows = cats
         .iter()
         .map(|c| SectionRow {
@@ -620,11 +642,21 @@ async fn save_section(State(app): State<AppState>, f: Form) -> Result<Response, 
     let ctx = &f.ctx;
     editor_only(ctx)?;
     let key = f.text("key").ok_or_else(|| invalid(ctx, "key"))?;
-    let mut names = BTreeMap::new();
-    for l in domain::kb::DEFAULT_LANGUAGES {
-        if let Some(n) = f.text(&format!("name_{l}")) {
-            names.insert(l.to_owned(), n.to_owned());
-        }
+    // Names in languages the form does not show (no longer configured) stay.
+    let mut names: BTreeMap<String, String> = app
+        .engine
+        .kb_categories(&ctx.p)
+        .await
+        .or_page(ctx.tr)?
+        .into_iter()
+        .find(|c| c.key == key)
+        .map(|c| c.names)
+        .unwrap_or_default();
+    for l in kb_languages(&app, ctx).await? {
+        match f.text(&format!("name_{l}")) {
+            Some(n) => names.insert(l, n.to_owned()),
+            None => names.remove(&l),
+        };
     }
     app.engine
         .save_kb_category(&ctx.p, key, names, f.text("parent").map(str::to_owned))
@@ -768,7 +800,11 @@ async fn stats(
         to: day_of(r.to_day),
         days,
         periods,
-        langs: lang_opts(&lang, Some(tr.t("kb.any_language"))),
+        langs: lang_opts(
+            &kb_languages(&app, &ctx).await?,
+            &lang,
+            Some(tr.t("kb.any_language")),
+        ),
         lang,
         searches: search_bars(&r.searches, false),
         gaps: search_bars(&r.no_results, true),
@@ -831,6 +867,8 @@ pub struct LookPage {
     pub color: String,
     pub logo: Option<String>,
     pub help: String,
+    /// The configured languages, space-separated.
+    pub languages: String,
 }
 
 async fn look(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -848,6 +886,7 @@ async fn look(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError
             .logo_id
             .map(|id| crate::help::media_path(&ctx.ws.name, id, "logo")),
         help: format!("/help/{}", ctx.ws.name),
+        languages: s.languages.join(" "),
     })
 }
 
@@ -885,8 +924,23 @@ async fn save_look(
         (None, true) => None,
         (None, false) => current.logo_id,
     };
+    let languages = match form.get("languages") {
+        Some(l) => l
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => current.languages,
+    };
     app.engine
-        .save_help_settings(&ctx.p, color, logo_id)
+        .save_help_settings(
+            &ctx.p,
+            engine::help::HelpSettings {
+                color,
+                logo_id,
+                languages,
+            },
+        )
         .await
         .or_page(tr)?;
     Ok(done("/app/admin/kb/look", "flash.saved"))
@@ -928,7 +982,11 @@ async fn faq_list(
             .into_iter()
             .map(|f| (f.id.to_string(), f.question, f.lang, f.phrasings.len()))
             .collect(),
-        langs: lang_opts(&lang, Some(ctx.tr.t("kb.any_language"))),
+        langs: lang_opts(
+            &kb_languages(&app, &ctx).await?,
+            &lang,
+            Some(ctx.tr.t("kb.any_language")),
+        ),
     })
 }
 
@@ -982,7 +1040,7 @@ async fn faq_new(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiEr
         chrome: ctx.chrome(ctx.tr.t("kb.new_faq")),
         section: "kb",
         id: None,
-        langs: lang_opts(ctx.tr.code(), None),
+        langs: lang_opts(&kb_languages(&app, &ctx).await?, ctx.tr.code(), None),
         question: String::new(),
         phrasings: String::new(),
         answer: String::new(),
@@ -1046,7 +1104,7 @@ async fn faq_edit(
         chrome: ctx.chrome(f.question.clone()),
         section: "kb",
         id: Some(f.id.to_string()),
-        langs: lang_opts(&f.lang, None),
+        langs: lang_opts(&kb_languages(&app, &ctx).await?, &f.lang, None),
         sections: section_opts(&app, &ctx, f.category_id).await?,
         articles: article_opts(&app, &ctx, Some(&f.lang), f.article_id).await?,
         question: f.question,
