@@ -269,6 +269,10 @@ impl Engine {
             languages,
         } = s;
         let languages = domain::kb::validate_languages(&languages)?;
+        // Counted as the API's schema counts (characters, spaces around included).
+        if color.as_ref().is_some_and(|c| c.chars().count() > 40) {
+            return Err(EngineError::invalid("color", "#rrggbb"));
+        }
         let color = color.map(|c| c.trim().to_ascii_lowercase());
         if let Some(c) = &color {
             let ok =
