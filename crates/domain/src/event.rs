@@ -214,6 +214,18 @@ pub enum EventData {
         mailbox_id: MailboxId,
         changes: Vec<Change>,
     },
+    /// A channel account other than a mailbox (a chat widget, a messenger) was
+    /// created or changed.
+    #[serde(rename = "channel.created")]
+    ChannelCreated {
+        account_id: AccountId,
+        channel: Channel,
+    },
+    #[serde(rename = "channel.updated")]
+    ChannelUpdated {
+        account_id: AccountId,
+        channel: Channel,
+    },
     /// An automatic acknowledgement went to the customer (or was held back).
     #[serde(rename = "ticket.auto_reply_sent")]
     AutoReplySent { ticket_id: TicketId, to: String },
@@ -257,6 +269,8 @@ impl EventData {
             EventData::DeliveryChanged { .. } => "message.delivery_changed",
             EventData::MailboxCreated { .. } => "mailbox.created",
             EventData::MailboxUpdated { .. } => "mailbox.updated",
+            EventData::ChannelCreated { .. } => "channel.created",
+            EventData::ChannelUpdated { .. } => "channel.updated",
             EventData::AutoReplySent { .. } => "ticket.auto_reply_sent",
             EventData::ArticleSaved { .. } => "kb.article_saved",
             EventData::FaqSaved { .. } => "kb.faq_saved",
@@ -404,6 +418,14 @@ mod tests {
                 mailbox_id: MailboxId::new(),
                 changes: vec![change()],
             },
+            EventData::ChannelCreated {
+                account_id: AccountId::new(),
+                channel: Channel::Chat,
+            },
+            EventData::ChannelUpdated {
+                account_id: AccountId::new(),
+                channel: Channel::Chat,
+            },
             EventData::AutoReplySent {
                 ticket_id: TicketId::new(),
                 to: "c@x.test".into(),
@@ -441,6 +463,8 @@ mod tests {
                 | EventData::DeliveryChanged { .. }
                 | EventData::MailboxCreated { .. }
                 | EventData::MailboxUpdated { .. }
+                | EventData::ChannelCreated { .. }
+                | EventData::ChannelUpdated { .. }
                 | EventData::AutoReplySent { .. }
                 | EventData::ArticleSaved { .. }
                 | EventData::FaqSaved { .. } => {}

@@ -61,6 +61,8 @@ id_type!(
     FaqId,
     /// What translations of one article (or FAQ entry) share.
     GroupId,
+    /// A person chatting through a widget: one browser (or app install).
+    VisitorId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

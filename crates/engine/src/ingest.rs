@@ -91,6 +91,9 @@ pub struct Sender {
     /// The handle of the channel's identity kind: an address, a chat id, a number.
     pub handle: String,
     pub name: Option<String>,
+    /// The customer, when the channel already knows them (a chat visitor is
+    /// linked to theirs): no identity is looked up.
+    pub customer: Option<CustomerId>,
 }
 
 /// Where a message may belong. The engine tries the hints in this order and takes
@@ -110,6 +113,9 @@ pub struct Thread {
     /// A messaging conversation: continue the customer's newest ticket that came
     /// in through the same account.
     pub conversation: bool,
+    /// The ticket the channel knows the conversation as (a chat visitor's
+    /// newest), honoured for that ticket's own customer only.
+    pub ticket: Option<TicketId>,
 }
 
 /// A file carried by an inbound message.
@@ -552,30 +558,17 @@ async fn ingest_tx(
         channels::insert_record(tx, &rec(&outcome, None, None)).await?;
         return Ok(nothing(outcome, None));
     }
-    let kind = account
-        .kind
-        .identity_kind()
-        .unwrap_or(IdentityKind::External);
-    let Ok(identity) = Identity::parse(kind, &msg.sender.handle) else {
-        let outcome = ignore("bad_sender");
-        channels::insert_record(tx, &rec(&outcome, None, None)).await?;
-        return Ok(nothing(outcome, None));
+    let customer_id = match msg.sender.customer {
+        Some(known) => known,
+        None => {
+            let Some(id) = sender_customer(tx, account, msg).await? else {
+                let outcome = ignore("bad_sender");
+                channels::insert_record(tx, &rec(&outcome, None, None)).await?;
+                return Ok(nothing(outcome, None));
+            };
+            id
+        }
     };
-    let input = CustomerInput {
-        // Whatever a sender calls themselves must not cost the message: a blank
-        // name is none (the customer is then called by their handle), a long one
-        // is shortened.
-        name: msg
-            .sender
-            .name
-            .as_deref()
-            .map(domain::text::clean_line)
-            .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(200).collect()),
-        language: None,
-        identities: vec![identity],
-    };
-    let customer_id = resolve(tx, ws, Actor::System, &input).await?.0;
     let actor = Actor::Customer(customer_id);
     let (ticket, outcome) = match thread(tx, account, &msg.thread, customer_id, secret).await? {
         Some(t) => (customer_wrote(tx, t, actor, now).await?, Outcome::Reply),
@@ -709,6 +702,41 @@ async fn reported_message(
     Ok(None)
 }
 
+/// The customer a sender's handle names (created when new); `None` when the
+/// handle is not one of the channel's identity kind.
+async fn sender_customer(
+    tx: &mut Tx,
+    account: AccountRef,
+    msg: &CustomerMessage,
+) -> Result<Option<CustomerId>, EngineError> {
+    let kind = account
+        .kind
+        .identity_kind()
+        .unwrap_or(IdentityKind::External);
+    let Ok(identity) = Identity::parse(kind, &msg.sender.handle) else {
+        return Ok(None);
+    };
+    let input = CustomerInput {
+        // Whatever a sender calls themselves must not cost the message: a blank
+        // name is none (the customer is then called by their handle), a long one
+        // is shortened.
+        name: msg
+            .sender
+            .name
+            .as_deref()
+            .map(domain::text::clean_line)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(200).collect()),
+        language: None,
+        identities: vec![identity],
+    };
+    Ok(Some(
+        resolve(tx, account.workspace_id, Actor::System, &input)
+            .await?
+            .0,
+    ))
+}
+
 async fn thread(
     tx: &mut Tx,
     account: AccountRef,
@@ -717,6 +745,12 @@ async fn thread(
     secret: &crate::secret::SecretKey,
 ) -> Result<Option<Ticket>, EngineError> {
     let ws = account.workspace_id;
+    if let Some(id) = hints.ticket
+        && let Some(t) = tickets::get(&mut tx.conn(), ws, id).await?
+        && t.customer_id == customer
+    {
+        return Ok(Some(t));
+    }
     for mid in &hints.ours {
         if let Some(m) = tickets::message(&mut tx.conn(), ws, *mid).await? {
             return Ok(tickets::get(&mut tx.conn(), ws, m.ticket_id).await?);

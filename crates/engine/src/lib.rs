@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod chat;
 pub mod consumers;
 pub mod cpu;
 pub mod cursor;

@@ -60,7 +60,8 @@ impl Adapter for EmailAdapter {
 }
 
 /// API and web-form conversations are read back by the integration through the
-/// event stream: handing the reply to that stream is the delivery.
+/// event stream, chat replies by the visitor's widget (live, or from its
+/// history when it comes back): committing the reply is the delivery.
 struct EventStreamAdapter;
 
 impl Adapter for EventStreamAdapter {
@@ -96,9 +97,8 @@ impl Adapter for NotConnected {
 pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
     match channel {
         Channel::Email => Box::new(EmailAdapter),
-        Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
-        Channel::Chat
-        | Channel::Telegram
+        Channel::Api | Channel::WebForm | Channel::Chat => Box::new(EventStreamAdapter),
+        Channel::Telegram
         | Channel::Whatsapp
         | Channel::Vk
         | Channel::Facebook

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod blob;
 pub mod channels;
+pub mod chat;
 pub mod constraint;
 pub mod consumers;
 pub mod customers;

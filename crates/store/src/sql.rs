@@ -79,6 +79,7 @@ arg_from!(
     domain::ids::ArticleId => Uuid via |i: domain::ids::ArticleId| i.0,
     domain::ids::FaqId => Uuid via |i: domain::ids::FaqId| i.0,
     domain::ids::GroupId => Uuid via |i: domain::ids::GroupId| i.0,
+    domain::ids::VisitorId => Uuid via |i: domain::ids::VisitorId| i.0,
 );
 
 /// A query text with its arguments.

@@ -55,6 +55,13 @@ pub fn language() -> String {
     format!("^[{WS}]*[A-Za-z]{{2,3}}([-_][A-Za-z0-9]{{2,8}})*[{WS}]*$")
 }
 
+/// A site a chat widget may run on (`domain::chat::normalize_origin`).
+pub fn origin() -> String {
+    format!(
+        "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{{1,5}})?/?[{WS}]*$"
+    )
+}
+
 /// A tag or skill (`domain::ticket::normalize_tag`).
 pub fn tag() -> String {
     format!("^[{WS}]*[^,{WS}{CC}{BIDI}]{{1,64}}[{WS}]*$")
@@ -713,6 +720,17 @@ fn public_operations(d: &mut Value) {
         "/paths/~1api~1v1~1help~1{workspace}~1search/get/security",
         json!([]),
     );
+    // A widget's look and a new visitor: anyone on an allowed site.
+    set(
+        d,
+        "/paths/~1widget~1v1~1{key}~1config/get/security",
+        json!([]),
+    );
+    set(
+        d,
+        "/paths/~1widget~1v1~1{key}~1visitors/post/security",
+        json!([]),
+    );
 }
 
 fn header_rules(d: &mut Value) {
@@ -1075,6 +1093,158 @@ fn kb_rules(d: &mut Value) {
     }
 }
 
+/// Live chat's input rules (`domain::chat`, `engine::chat`).
+fn chat_rules(d: &mut Value) {
+    let lang = json!({ "type": "string", "pattern": language() });
+    let origins = list(
+        string(&origin(), domain::chat::MAX_ORIGIN as u32),
+        domain::chat::MAX_ORIGINS as u32,
+    );
+    let color = string(&format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$"), 40);
+    let greeting = json!({
+        "type": "object",
+        "propertyNames": { "pattern": language() },
+        "additionalProperties": { "type": "string", "maxLength": domain::chat::MAX_GREETING },
+        "maxProperties": domain::kb::MAX_LANGUAGES,
+    });
+    let prechat = json!({
+        "type": "array",
+        "maxItems": 3,
+        "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["field", "required"],
+            "properties": {
+                "field": enum_of(&domain::chat::PrechatKind::ALL.map(|k| k.as_str())),
+                "required": { "type": "boolean" },
+            },
+        },
+    });
+    let c = "/components/schemas/ChatChannelIn/properties";
+    set(d, &format!("{c}/name"), line(100));
+    set(
+        d,
+        &format!("{c}/allowed_origins"),
+        nullable(origins.clone()),
+    );
+    set(d, &format!("{c}/color"), nullable(color.clone()));
+    set(d, &format!("{c}/greeting"), nullable(greeting.clone()));
+    set(d, &format!("{c}/prechat"), nullable(prechat.clone()));
+    let c = "/components/schemas/PatchChatChannelIn/properties";
+    set(d, &format!("{c}/name"), nullable(line(100)));
+    set(d, &format!("{c}/allowed_origins"), nullable(origins));
+    set(d, &format!("{c}/color"), nullable(color));
+    set(d, &format!("{c}/greeting"), nullable(greeting));
+    set(d, &format!("{c}/prechat"), nullable(prechat));
+    for schema in ["VisitorIn", "PatchVisitorIn"] {
+        let v = format!("/components/schemas/{schema}/properties");
+        set(d, &format!("{v}/name"), nullable(line(200)));
+        set(d, &format!("{v}/email"), nullable(string(&email(), 254)));
+        set(
+            d,
+            &format!("{v}/phone"),
+            nullable(json!({ "type": "string", "pattern": phone() })),
+        );
+        set(d, &format!("{v}/lang"), nullable(lang.clone()));
+        set(d, &format!("{v}/page_url"), nullable(line(2000)));
+        set(d, &format!("{v}/page_title"), nullable(line(300)));
+    }
+    let i = "/components/schemas/IdentityIn/properties";
+    set(d, &format!("{i}/user_id"), string(&other_id(), 200));
+    set(d, &format!("{i}/hmac"), string("^[0-9A-Fa-f]{64}$", 64));
+    let m = "/components/schemas/ChatMessageIn/properties";
+    set(d, &format!("{m}/client_id"), string(&other_id(), 100));
+    set(
+        d,
+        &format!("{m}/text"),
+        json!({ "type": "string", "maxLength": domain::chat::MAX_MESSAGE, "pattern": format!("[^{WS}{CC}]") }),
+    );
+}
+
+fn chat_examples(d: &mut Value) {
+    let at = "2026-11-29T10:15:00Z";
+    let channel = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b01", "name": "Site chat",
+        "widget_key": "wk_3q2-7wLh0nE4rPz9XbQmU1aYcVt8sKdJfG6iO5pRwAe",
+        "allowed_origins": ["https://shop.example"], "color": "#1f6feb",
+        "greeting": { "ru": "Здравствуйте! Чем помочь?", "en": "Hello! How can we help?" },
+        "prechat": [{ "field": "name", "required": true }, { "field": "email", "required": false }],
+        "offline_email": true, "active": true, "identity_secret_set": true,
+        "identity_secret": null,
+        "snippet": "<script src=\"https://support.shop.example/widget/v1/wk_3q2-7wLh0nE4rPz9XbQmU1aYcVt8sKdJfG6iO5pRwAe/loader.js\" async></script>",
+        "created_at": at, "updated_at": at
+    });
+    let message = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b02", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03",
+        "author": { "kind": "agent", "name": "Ольга" }, "text": "Заказ 5531 передан курьеру, он позвонит сегодня.",
+        "attachments": [], "delivery_state": "sent", "created_at": at
+    });
+    let visitor = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b04", "name": "Анна", "email": null, "phone": null,
+        "lang": "ru", "verified": false, "created_at": at });
+    let all: [(&str, Value); 19] = [
+        (
+            "PrechatFieldIo",
+            json!({ "field": "email", "required": true }),
+        ),
+        ("PrechatOut", json!({ "field": "email", "required": true })),
+        (
+            "ChatChannelIn",
+            json!({ "name": "Site chat", "allowed_origins": ["https://shop.example"], "color": "#1f6feb",
+                    "greeting": { "ru": "Здравствуйте! Чем помочь?" }, "prechat": [{ "field": "name", "required": true }],
+                    "offline_email": true, "active": true }),
+        ),
+        (
+            "PatchChatChannelIn",
+            json!({ "allowed_origins": ["https://shop.example", "https://m.shop.example"], "rotate_identity_secret": false }),
+        ),
+        ("ChatChannelOut", channel.clone()),
+        ("ChatChannelList", json!({ "items": [channel] })),
+        (
+            "WidgetConfig",
+            json!({ "name": "Site chat", "color": "#1f6feb", "greeting": { "ru": "Здравствуйте! Чем помочь?" },
+                    "prechat": [{ "field": "name", "required": true }], "offline_email": true,
+                    "agents_online": 3, "expected_wait_s": 45 }),
+        ),
+        (
+            "IdentityIn",
+            json!({ "user_id": "42", "hmac": "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" }),
+        ),
+        (
+            "VisitorIn",
+            json!({ "name": "Анна", "email": null, "phone": null, "lang": "ru", "identity": null,
+                    "page_url": "https://shop.example/cart", "page_title": "Корзина" }),
+        ),
+        (
+            "VisitorCreated",
+            json!({ "visitor_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b04", "visitor_token": "vt_Zm9vYmFyYmF6cXV4…" }),
+        ),
+        ("VisitorOut", visitor),
+        ("PatchVisitorIn", json!({ "email": "anna@example.com" })),
+        (
+            "ChatMessageIn",
+            json!({ "client_id": "7f9c2ba4-e88f-4cf8-9b39-5a1e0c1f1d2e", "text": "Здравствуйте! Где мой заказ 5531?" }),
+        ),
+        (
+            "ChatMessageCreated",
+            json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b05", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03", "created_at": at }),
+        ),
+        ("ChatAuthor", json!({ "kind": "agent", "name": "Ольга" })),
+        (
+            "ChatAttachmentOut",
+            json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b06", "filename": "чек.pdf", "content_type": "application/pdf", "size": 48213 }),
+        ),
+        ("ChatMessageOut", message.clone()),
+        ("ChatMessages", json!({ "items": [message] })),
+        (
+            "ReadIn",
+            json!({ "up_to": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b02" }),
+        ),
+    ];
+    for (name, example) in all {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+}
+
 /// Sets the value at a JSON pointer whose parent exists; returns whether it did.
 fn set(d: &mut Value, pointer: &str, v: Value) -> bool {
     let Some((parent, key)) = pointer.rsplit_once('/') else {
@@ -1107,11 +1277,13 @@ fn build() -> Value {
     people_rules(&mut d);
     mailbox_rules(&mut d);
     kb_rules(&mut d);
+    chat_rules(&mut d);
     attachment_rules(&mut d);
     query_rules(&mut d);
     header_rules(&mut d);
     public_operations(&mut d);
     examples(&mut d);
+    chat_examples(&mut d);
     d
 }
 
@@ -1262,6 +1434,32 @@ mod tests {
                 visible_re.is_match(&s),
                 !domain::text::clean_line(&s).is_empty(),
                 "visible {s:?}"
+            );
+        }
+        let origin_re = re(&origin());
+        let sites = [
+            "https://shop.example",
+            " HTTP://Shop.Example:8080/ ",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080/",
+            "https://shop.example//",
+            "https://shop.example/cart",
+            "https://user@shop.example",
+            "ftp://shop.example",
+            "https://",
+            "https://:80",
+            "https://shop.example:",
+            "https://shop.example:123456",
+            "https://[]",
+            "https://[fe80::1",
+            "https://shop_example",
+            "https://магазин.рф",
+        ];
+        for s in sites.iter().map(|s| (*s).to_owned()).chain(corpus()) {
+            assert_eq!(
+                origin_re.is_match(&s),
+                domain::chat::normalize_origin(&s).is_ok(),
+                "origin {s:?}"
             );
         }
     }

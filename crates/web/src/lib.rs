@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod chat_api;
 mod contract;
 pub mod dto;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod metrics;
 mod openapi;
 pub mod throttle;
 pub mod ui;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -100,6 +102,8 @@ pub struct AppState {
     pub live: Arc<ui::live::Hub>,
     /// The public help-center search's budget per client address.
     pub help_search: Arc<throttle::Throttle>,
+    /// Chat widgets, visitors' budgets and live routing to their sockets.
+    pub chat: Arc<widget::ChatState>,
 }
 
 /// The whole HTTP application.
@@ -117,7 +121,16 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             kb_api::PUBLIC_SEARCHES_PER_MINUTE,
             std::time::Duration::from_secs(60),
         )),
+        chat: Arc::new(widget::ChatState::default()),
     };
+    // Routing to visitors' sockets runs beside the server; without a runtime
+    // (a router built only to read its routes) there is nothing to route.
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn(widget::hub::run(state.clone()));
+        }
+        Err(_) => tracing::debug!("no runtime: chat routing not started"),
+    }
     let x_request_id = HeaderName::from_static("x-request-id");
     let v1 = Router::new()
         .route("/openapi.json", get(openapi::serve))
@@ -186,6 +199,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/channels/email/{id}",
             get(mail_api::get).patch(mail_api::patch),
         )
+        .route("/channels/chat", get(chat_api::list).post(chat_api::create))
+        .route(
+            "/channels/chat/{id}",
+            get(chat_api::get).patch(chat_api::patch),
+        )
         .route("/channels/email/{id}/held", get(mail_api::held_list))
         .route(
             "/channels/email/{id}/held/{held_id}",
@@ -224,6 +242,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1)
+        .merge(widget::routes())
         .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
         .layer(middleware::from_fn(observe))

@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::error::Problem;
-use crate::{api, kb_api, mail_api};
+use crate::{api, chat_api, kb_api, mail_api, widget};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -19,6 +19,17 @@ impl Modify for Security {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A token from `otklik token create` or POST /api/v1/tokens",
+                    ))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "visitor",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A chat visitor's token (`vt_…`) from POST /widget/v1/{key}/visitors",
                     ))
                     .build(),
             ),
@@ -135,6 +146,8 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
+        chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
+        widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

@@ -98,6 +98,7 @@ fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbo
             sender: Sender {
                 handle: from.address,
                 name: from.name,
+                customer: None,
             },
             reply_to,
             thread: Thread {
@@ -106,6 +107,7 @@ fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbo
                 signed,
                 number: subject_number(&email.subject),
                 conversation: false,
+                ticket: None,
             },
             subject: Some(email.subject),
             text: email.text,

@@ -66,6 +66,7 @@ fn chat(account: AccountRef, external_id: &str, from: &str, text: &str) -> Inbou
             sender: Sender {
                 handle: from.into(),
                 name: Some("Анна".into()),
+                customer: None,
             },
             thread: Thread {
                 conversation: true,

@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod cdp;
 mod channels;
+mod chat;
 mod cli;
 mod consumers;
 mod customers;

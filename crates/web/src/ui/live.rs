@@ -69,8 +69,42 @@ impl Hub {
         }
     }
 
+    /// A connection number for a socket that reports presence.
+    pub(crate) fn new_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Which ticket's viewers just changed: (workspace, ticket).
+    pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<(WorkspaceId, TicketId)> {
+        self.changed.subscribe()
+    }
+
+    /// A chat visitor on their conversation (typing or not), shown to the
+    /// agents on it like a viewer; `None` takes them off.
+    pub(crate) fn set_visitor(
+        &self,
+        ws: WorkspaceId,
+        conn: u64,
+        visitor: VisitorId,
+        ticket: Option<TicketId>,
+        name: &str,
+        typing: bool,
+    ) {
+        let viewer = ticket.map(|_| Viewer {
+            user: UserId(visitor.0),
+            name: name.to_owned(),
+            typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+        });
+        self.set(ws, conn, ticket, viewer);
+    }
+
+    /// Takes a connection off whatever ticket it was on.
+    pub(crate) fn leave(&self, ws: WorkspaceId, conn: u64) {
+        self.set(ws, conn, None, None);
+    }
+
     /// Everyone on a ticket but `me`: (name, typing).
-    fn others(&self, ws: WorkspaceId, t: TicketId, me: UserId) -> Vec<(String, bool)> {
+    pub(crate) fn others(&self, ws: WorkspaceId, t: TicketId, me: UserId) -> Vec<(String, bool)> {
         let now = Instant::now();
         let mut out: Vec<(String, bool)> = Vec::new();
         if let Ok(rooms) = self.rooms.lock()
