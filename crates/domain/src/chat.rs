@@ -127,6 +127,9 @@ impl WidgetSettings {
             }
         }
         self.greeting = greeting;
+        if self.prechat.len() > PrechatKind::ALL.len() {
+            return Err(DomainError::invalid("prechat", "at most 3 fields"));
+        }
         // A field listed twice is asked once, as first listed.
         let mut fields: Vec<PrechatField> = Vec::new();
         for f in &self.prechat {
@@ -157,8 +160,9 @@ pub const MAX_ORIGIN: usize = 260;
 
 /// `https://Shop.Example:443/` → `https://shop.example`: scheme and host lower
 /// case, the scheme's own port dropped, one trailing `/` allowed and dropped.
-/// A host is letters, digits, `.` and `-`, or an IPv6 address in brackets; a
-/// port is one to five digits. Nothing else (a path, a user) is an origin.
+/// A host is letters, digits, `.` and `-` (a name or an IPv4 address); a port
+/// is 0 to 65535 without leading zeros. Nothing else (a path, a user) is an
+/// origin.
 pub fn normalize_origin(raw: &str) -> Result<String, DomainError> {
     let bad = || {
         DomainError::invalid(
@@ -178,39 +182,28 @@ pub fn normalize_origin(raw: &str) -> Result<String, DomainError> {
         return Err(bad());
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let (inner, after) = v6.split_once(']').ok_or_else(bad)?;
-        let ok = !inner.is_empty()
-            && inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-        if !ok {
-            return Err(bad());
-        }
-        (format!("[{inner}]"), after)
-    } else {
-        let end = rest.find(':').unwrap_or(rest.len());
-        let host = &rest[..end];
-        let ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-        if !ok {
-            return Err(bad());
-        }
-        (host.to_owned(), &rest[end..])
+    let (host, port) = match rest.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
     };
-    let port = match port {
-        "" => None,
-        p => {
-            let digits = p.strip_prefix(':').ok_or_else(bad)?;
-            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(bad());
-            }
-            Some(digits)
-        }
-    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !host_ok {
+        return Err(bad());
+    }
+    // 0 to 65535, without leading zeros.
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    if !port_ok {
+        return Err(bad());
+    }
     let default = matches!(
         (scheme, port),
         ("http", Some("80")) | ("https", Some("443"))
@@ -237,14 +230,11 @@ mod tests {
             normalize_origin("http://127.0.0.1:8081").ok().as_deref(),
             Some("http://127.0.0.1:8081")
         );
-        assert_eq!(
-            normalize_origin("http://[::1]:8080/").ok().as_deref(),
-            Some("http://[::1]:8080")
-        );
         for bad in [
             "https://x//",
-            "https://[zz]",
-            "https://x:123456",
+            "https://[::1]",
+            "https://x:65536",
+            "https://x:080",
             "shop.example",
             "ftp://shop.example",
             "https://shop.example/path",

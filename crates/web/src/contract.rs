@@ -58,7 +58,7 @@ pub fn language() -> String {
 /// A site a chat widget may run on (`domain::chat::normalize_origin`).
 pub fn origin() -> String {
     format!(
-        "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{{1,5}})?/?[{WS}]*$"
+        "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:(0|[1-9][0-9]{{0,3}}|[1-5][0-9]{{4}}|6[0-4][0-9]{{3}}|65[0-4][0-9]{{2}}|655[0-2][0-9]|6553[0-5]))?/?[{WS}]*$"
     )
 }
 
@@ -1176,7 +1176,7 @@ fn chat_examples(d: &mut Value) {
     });
     let message = json!({
         "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b02", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03",
-        "author": { "kind": "agent", "name": "Ольга" }, "text": "Заказ 5531 передан курьеру, он позвонит сегодня.",
+        "client_id": null, "author": { "kind": "agent", "name": "Ольга" }, "text": "Заказ 5531 передан курьеру, он позвонит сегодня.",
         "attachments": [], "delivery_state": "sent", "created_at": at
     });
     let visitor = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b04", "name": "Анна", "email": null, "phone": null,
@@ -1442,6 +1442,11 @@ mod tests {
             " HTTP://Shop.Example:8080/ ",
             "http://127.0.0.1:3000",
             "http://[::1]:8080/",
+            "http://x:65535",
+            "http://x:65536",
+            "http://x:0",
+            "http://x:00",
+            "http://x:0080",
             "https://shop.example//",
             "https://shop.example/cart",
             "https://user@shop.example",

@@ -425,3 +425,139 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A shop's site on its own origin, under a strict Content-Security-Policy
+/// (no inline script or style, no eval) that allows Otklik's loader and frame.
+/// `/spy.js` records every policy violation the page sees.
+async fn shop_site(app_origin: String, key: String) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let csp = format!(
+        "default-src 'self'; script-src 'self' {app_origin}; frame-src {app_origin}; style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'"
+    );
+    let page = format!(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Магазин</title>\
+         <script src=\"/spy.js\"></script></head><body><h1>Магазин</h1><p>Товары</p>\
+         <script src=\"{app_origin}/widget/v1/{key}/loader.js\" async></script></body></html>"
+    );
+    let spy = "window.__violations = []; document.addEventListener('securitypolicyviolation', function (e) { window.__violations.push(e.violatedDirective + ' ' + e.blockedURI); });";
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || {
+                let (page, csp) = (page.clone(), csp.clone());
+                async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+                            (header::CONTENT_SECURITY_POLICY, csp),
+                        ],
+                        page,
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .route(
+            "/spy.js",
+            axum::routing::get(move || async move {
+                ([(header::CONTENT_TYPE, "text/javascript")], spy).into_response()
+            }),
+        );
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (origin, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_chats_from_a_strict_site_and_an_agent_answers_live() {
+    with_browser("a_visitor_chats_from_a_strict_site_and_an_agent_answers_live", |b, app| async move {
+        let placeholder = app
+            .post("/api/v1/channels/chat", json!({"name": "Чат магазина", "prechat": [{"field": "name", "required": true}],
+                "greeting": {"ru": "Здравствуйте! Чем помочь?"}}))
+            .await
+            .expect(201);
+        let key = placeholder["widget_key"].as_str().expect("key").to_owned();
+        let (shop, site) = shop_site(app.base.clone(), key.clone()).await;
+        let id = placeholder["id"].as_str().expect("id").to_owned();
+        app.patch(&format!("/api/v1/channels/chat/{id}"), json!({"allowed_origins": [shop]})).await.expect(200);
+
+        // The visitor opens the launcher, fills the pre-chat form and writes.
+        let visitor = b.page("visitor").await;
+        visitor.goto(&format!("{shop}/")).await;
+        let f = visitor.frame_context("/frame").await;
+        visitor.frame_wait_for(f, "document.querySelector('.launcher') && document.querySelector('h1').textContent === 'Чат магазина'", "the launcher").await;
+        visitor.frame_eval(f, "document.querySelector('.launcher').click()").await;
+        visitor.frame_wait_for(f, "!document.querySelector('.panel').hidden && !document.querySelector('form.prechat').hidden", "the pre-chat form").await;
+        assert_eq!(visitor.frame_eval(f, "document.querySelector('.log').textContent.includes('Чем помочь')").await, json!(true));
+        visitor.frame_eval(f, "document.querySelector('form.prechat input[name=name]').value = 'Анна'; document.querySelector('form.prechat').requestSubmit()").await;
+        visitor.frame_wait_for(f, "document.querySelector('form.prechat').hidden && document.activeElement && document.activeElement.id === 'text'", "the composer").await;
+        visitor.type_text("Здравствуйте, где мой заказ 5531?").await;
+        visitor.key("Enter").await;
+        visitor.frame_wait_for(f, "document.querySelector('li.mine[data-id]')", "the message sent").await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(visitor.frame_eval(f, "document.querySelectorAll('li.mine').length").await, json!(1), "shown once");
+
+        // The agent sees it arrive in the inbox live and answers.
+        let agent = b.page("agent").await;
+        login(&agent, &app, "owner@alpha.test", "alpha-password").await;
+        agent.goto(&app.url("/app?view=all")).await;
+        agent.wait_for("document.body.dataset.live === '1'", "the inbox socket").await;
+        agent.wait_for(&format!("{}.includes('где мой заказ 5531')", text_of("#rows")), "the chat in the inbox").await;
+        agent.eval("document.querySelector('#rows .row a').click()").await;
+        agent.wait_for("location.pathname.startsWith('/app/t/') && document.body.dataset.live === '1'", "the ticket").await;
+        agent.key("r").await;
+        agent.type_text("Заказ 5531 передан курьеру").await;
+        // The visitor is told the agent is typing.
+        visitor.frame_wait_for(f, "document.querySelector('.typing').textContent.length > 0", "the agent typing").await;
+        agent.eval("document.getElementById('composer').requestSubmit()").await;
+        visitor.frame_wait_for(f, "[...document.querySelectorAll('li.agent .text')].some(p => p.textContent === 'Заказ 5531 передан курьеру')", "the reply live").await;
+        // The visitor has read it: the agent's reply is marked read.
+        let tickets = app.get("/api/v1/tickets?channel=chat").await.expect(200);
+        let ticket = tickets["items"][0]["id"].as_str().expect("ticket").to_owned();
+        let mut state = serde_json::Value::Null;
+        for _ in 0..100 {
+            let ms = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.expect(200);
+            state = ms["items"]
+                .as_array()
+                .and_then(|i| i.iter().find(|m| m["body"] == "Заказ 5531 передан курьеру"))
+                .map(|m| m["delivery"]["state"].clone())
+                .unwrap_or_default();
+            if state == "read" { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(state, "read");
+
+        // A reload keeps the conversation (the token is in the site's storage).
+        visitor.goto(&format!("{shop}/")).await;
+        let f = visitor.frame_context("/frame").await;
+        visitor.frame_wait_for(f, "document.querySelectorAll('.log li.mine').length === 1 && document.querySelectorAll('.log li.agent').length === 1", "the history after a reload").await;
+
+        // The network drops while the visitor writes; back online, the message
+        // leaves once.
+        visitor.frame_eval(f, "document.querySelector('.launcher').click()").await;
+        visitor.offline(true).await;
+        visitor.frame_eval(f, "document.getElementById('text').focus()").await;
+        visitor.type_text("Курьер так и не позвонил").await;
+        visitor.key("Enter").await;
+        visitor.frame_wait_for(f, "document.querySelector('li.mine:last-child .meta').textContent.length > 0 && !document.querySelector('li.mine:last-child').dataset.id", "the message waiting").await;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        visitor.offline(false).await;
+        visitor.frame_eval(f, "window.dispatchEvent(new Event('online'))").await;
+        visitor.frame_wait_for(f, "document.querySelector('li.mine:last-child').dataset.id", "the message sent after the drop").await;
+        agent.wait_for("[...document.querySelectorAll('#thread .msg')].some(m => m.textContent.includes('Курьер так и не позвонил'))", "the message live for the agent").await;
+        let ms = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.expect(200);
+        let copies = ms["items"].as_array().expect("items").iter().filter(|m| m["body"] == "Курьер так и не позвонил").count();
+        assert_eq!(copies, 1, "{ms}");
+
+        // Nothing the widget did broke the site's policy.
+        assert_eq!(visitor.eval("window.__violations").await, json!([]));
+        site.abort();
+    })
+    .await;
+}

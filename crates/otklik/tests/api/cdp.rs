@@ -344,6 +344,78 @@ impl Page {
         .await;
     }
 
+    /// The execution context of the child frame whose address contains `part`
+    /// (an isolated world: the frame's DOM, not its script's globals), waiting
+    /// up to 20 s for the frame to appear.
+    pub async fn frame_context(&self, part: &str) -> i64 {
+        let start = Instant::now();
+        loop {
+            let tree = self.call("Page.getFrameTree", json!({})).await;
+            let children = tree["frameTree"]["childFrames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let found = children
+                .iter()
+                .find(|c| c["frame"]["url"].as_str().is_some_and(|u| u.contains(part)));
+            if let Some(f) = found {
+                let id = f["frame"]["id"].as_str().expect("frame id").to_owned();
+                let w = self
+                    .call(
+                        "Page.createIsolatedWorld",
+                        json!({"frameId": id, "worldName": "test", "grantUniveralAccess": false}),
+                    )
+                    .await;
+                return w["executionContextId"].as_i64().expect("context id");
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("[{}] no frame at {part} within 20 s", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Evaluates an expression in a frame's context (see [`Page::frame_context`]).
+    pub async fn frame_eval(&self, ctx: i64, js: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": js, "contextId": ctx, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        if let Some(ex) = r.get("exceptionDetails") {
+            panic!("[{}] frame script failed: {js}\n{ex}", self.name);
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Polls a condition in a frame's context until it holds (20 s at most).
+    pub async fn frame_wait_for(&self, ctx: i64, condition: &str, what: &str) {
+        let start = Instant::now();
+        loop {
+            if self.frame_eval(ctx, &format!("!!({condition})")).await == json!(true) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "[{}] waited 20 s in the frame for {what}: {condition}",
+                    self.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Cuts the page's network (and its frames') or brings it back.
+    pub async fn offline(&self, offline: bool) {
+        self.call("Network.enable", json!({})).await;
+        self.call(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
     pub async fn screenshot(&self, file: &std::path::Path) {
         use base64::Engine as _;
         let r = self

@@ -43,6 +43,21 @@ pub static ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../assets/help.js"),
     },
     Asset {
+        name: "chat.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/chat.js"),
+    },
+    Asset {
+        name: "chat.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/chat.css"),
+    },
+    Asset {
+        name: "chat-loader.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/chat-loader.js"),
+    },
+    Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/app.js"),
@@ -107,6 +122,14 @@ mod tests {
     #[test]
     fn script_and_style_stay_within_150_kb_and_every_asset_has_a_versioned_url() {
         assert!(code_bytes() < 150 * 1024, "{} bytes", code_bytes());
+        // What a site loads for chat (loader, panel script and style) stays under
+        // 30 KB even before compression (about 9 KB gzipped).
+        let widget: usize = ["chat-loader.js", "chat.js", "chat.css"]
+            .iter()
+            .filter_map(|n| ASSETS.iter().find(|a| a.name == *n))
+            .map(|a| a.bytes.len())
+            .sum();
+        assert!(widget > 0 && widget < 30 * 1024, "{widget} bytes");
         for a in ASSETS {
             assert!(!a.bytes.is_empty(), "{}", a.name);
             assert!(url(a.name).starts_with(&format!("/assets/{}?v=", a.name)));

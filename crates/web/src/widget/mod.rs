@@ -8,6 +8,7 @@
 //! which CORS does not cover). Requests are limited per visitor and per client
 //! address.
 
+mod frame;
 pub mod hub;
 mod socket;
 
@@ -108,6 +109,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(api)
         .route("/widget/v1/{key}/ws", get(socket::upgrade))
+        .route("/widget/v1/{key}/loader.js", get(frame::loader))
+        .route("/widget/v1/{key}/frame", get(frame::frame))
 }
 
 /// The `Origin` of a browser's request.
@@ -157,7 +160,9 @@ async fn cors(req: axum::extract::Request, next: middleware::Next) -> Response {
 /// browser's page is on one of its allowed sites.
 async fn widget_for(app: &AppState, key: &str, headers: &HeaderMap) -> ApiResult<Arc<Widget>> {
     let w = app.chat.widget(app, key).await?;
-    if !w.settings.allows(origin(headers)) {
+    // The widget's own frame is served from here: its requests name this origin.
+    let own = origin(headers).is_some_and(|o| o == crate::help::origin(headers));
+    if !own && !w.settings.allows(origin(headers)) {
         return Err(ApiError::forbidden(
             "this site is not one of the widget's allowed origins",
         ));
@@ -490,6 +495,7 @@ pub struct MessagesQuery {
     /// Only messages after this one (the last the client holds).
     pub after: Option<Uuid>,
     /// At most this many (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -512,6 +518,9 @@ pub struct ChatAttachmentOut {
 pub struct ChatMessageOut {
     pub id: Uuid,
     pub ticket_id: Uuid,
+    /// The `client_id` the visitor sent it with (their own messages only), so a
+    /// client recognises its own message coming back.
+    pub client_id: Option<String>,
     pub author: ChatAuthor,
     pub text: String,
     pub attachments: Vec<ChatAttachmentOut>,
@@ -529,6 +538,15 @@ pub(crate) fn message_out(m: VisibleMessage) -> ChatMessageOut {
     ChatMessageOut {
         id: m.message.id.0,
         ticket_id: m.message.ticket_id.0,
+        client_id: (m.author == "visitor")
+            .then(|| {
+                m.message
+                    .external_id
+                    .as_deref()
+                    .and_then(|e| e.split_once(':'))
+                    .map(|(_, c)| c.to_owned())
+            })
+            .flatten(),
         author: ChatAuthor {
             kind: m.author.to_owned(),
             name: m.author_name,
