@@ -40,6 +40,16 @@ impl Engine {
         self.store.subscribe()
     }
 
+    /// Signals (presence, typing) of this node and, on PostgreSQL, the others.
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Arc<store::live::Signal>> {
+        self.store.subscribe_signals()
+    }
+
+    /// Tells every node's live listeners something that is not stored.
+    pub fn signal(&self, data: serde_json::Value) {
+        self.store.signal(data);
+    }
+
     pub fn now(&self) -> Timestamp {
         self.store.now()
     }

@@ -6,6 +6,7 @@ pub use store::channels::Held;
 pub use store::constraint::Unique;
 pub use store::customers::Customer;
 pub use store::events::{Cursor, EventRecord};
+pub use store::live::Signal;
 pub use store::people::{ApiToken, Team, User};
 pub use store::tickets::{Attachment, Field, Filter, Message, OPEN_STATUSES, Sort, Ticket};
 pub use store::workspaces::Workspace;

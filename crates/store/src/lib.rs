@@ -23,6 +23,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod kb;
+pub mod live;
 pub mod mail;
 pub mod people;
 pub mod sql;
@@ -177,7 +178,12 @@ struct Inner {
     backend: Backend,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Arc<CommittedEvent>>,
+    signals: broadcast::Sender<Arc<live::Signal>>,
+    /// This process's name in notes to other nodes.
+    node: String,
     blobs: blob::BlobStore,
+    /// Dropped with the store: its live-feed listener stops.
+    _stop: tokio::sync::watch::Sender<()>,
 }
 
 /// The handle every service holds; cheap to clone.
@@ -262,12 +268,27 @@ impl Store {
             }
         };
         let (events, _) = broadcast::channel(4096);
+        let (signals, _) = broadcast::channel(4096);
+        let (stop, stop_rx) = tokio::sync::watch::channel(());
+        let node = uuid::Uuid::now_v7().simple().to_string();
+        if let Backend::Pg(pool) = &backend {
+            tokio::spawn(live::listen(
+                pool.clone(),
+                node.clone(),
+                events.clone(),
+                signals.clone(),
+                stop_rx,
+            ));
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
                 clock,
                 events,
+                signals,
+                node,
                 blobs,
+                _stop: stop,
             }),
         })
     }
@@ -291,6 +312,43 @@ impl Store {
     /// and must catch up from the event log.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedEvent>> {
         self.inner.events.subscribe()
+    }
+
+    /// Signals (presence, typing) raised on this node or, on PostgreSQL,
+    /// received from the others.
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Arc<live::Signal>> {
+        self.inner.signals.subscribe()
+    }
+
+    /// Tells live listeners on every node something that is not stored. Best
+    /// effort: a signal too large ([`live::MAX_SIGNAL`]) or a note that fails
+    /// reaches this node only.
+    pub fn signal(&self, data: serde_json::Value) {
+        let text = data.to_string();
+        let _ = self
+            .inner
+            .signals
+            .send(Arc::new(live::Signal { data, local: true }));
+        if let Backend::Pg(pool) = &self.inner.backend {
+            if text.len() > live::MAX_SIGNAL {
+                tracing::warn!(
+                    bytes = text.len(),
+                    "a signal too large for other nodes was kept local"
+                );
+                return;
+            }
+            let (pool, note) = (pool.clone(), format!("{}:{text}", self.inner.node));
+            tokio::spawn(async move {
+                let r = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(live::SIGNALS)
+                    .bind(note)
+                    .execute(&pool)
+                    .await;
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "a signal did not reach the other nodes");
+                }
+            });
+        }
     }
 
     /// A connection for reading.
@@ -317,7 +375,7 @@ impl Store {
             }
             Backend::Pg(pool) => {
                 let t = pool.begin().await.map_err(StoreError::from)?;
-                let mut tx = Tx::pg(t, self.now());
+                let mut tx = Tx::pg(t, self.now(), self.inner.node.clone());
                 match f(&mut tx).await {
                     Ok(v) => {
                         let events = tx.commit_pg().await?;

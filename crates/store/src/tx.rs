@@ -22,6 +22,9 @@ pub struct Tx {
     /// Emitted, not yet inserted: written in one statement by `flush_events`.
     pending: Vec<PendingEvent>,
     events: Vec<CommittedEvent>,
+    /// PostgreSQL: the node that tells the others about this transaction's
+    /// events (see [`crate::live`]).
+    node: Option<String>,
 }
 
 struct PendingEvent {
@@ -39,14 +42,20 @@ impl Tx {
             now,
             pending: Vec::new(),
             events: Vec::new(),
+            node: None,
         }
     }
-    pub(crate) fn pg(t: sqlx::Transaction<'static, sqlx::Postgres>, now: Timestamp) -> Tx {
+    pub(crate) fn pg(
+        t: sqlx::Transaction<'static, sqlx::Postgres>,
+        now: Timestamp,
+        node: String,
+    ) -> Tx {
         Tx {
             inner: Inner::Pg(t),
             now,
             pending: Vec::new(),
             events: Vec::new(),
+            node: Some(node),
         }
     }
 
@@ -145,6 +154,18 @@ impl Tx {
     pub(crate) async fn commit_pg(mut self) -> Result<Vec<CommittedEvent>, StoreError> {
         self.flush_events().await?;
         let events = self.take_events();
+        // Delivered to the other nodes when (and only if) this commits.
+        if let Some(node) = self.node.clone()
+            && !events.is_empty()
+        {
+            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            for note in crate::live::event_notes(&node, &ids) {
+                let q = query("SELECT pg_notify($1, $2)")
+                    .bind(crate::live::EVENTS)
+                    .bind(note);
+                self.conn().execute(&q).await?;
+            }
+        }
         if let Inner::Pg(t) = std::mem::replace(&mut self.inner, Inner::Taken) {
             t.commit().await?;
         }

@@ -114,9 +114,9 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
     // Installed before anything records, so nothing recorded is lost.
     crate::metrics::handle();
     let state = AppState {
+        live: Arc::new(ui::live::Hub::shared(engine.clone())),
         engine,
         config: Arc::new(config),
-        live: Arc::new(ui::live::Hub::default()),
         help_search: Arc::new(throttle::Throttle::new(
             kb_api::PUBLIC_SEARCHES_PER_MINUTE,
             std::time::Duration::from_secs(60),

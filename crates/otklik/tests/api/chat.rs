@@ -342,3 +342,273 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
         .expect(200);
     assert_eq!(t["customer_id"], known["id"], "{t}");
 }
+
+/// Two server processes on one PostgreSQL database: a visitor on node A and an
+/// agent on node B chat live, typing and read marks included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_on_one_node_and_an_agent_on_another_chat_live() {
+    let Some(admin) = crate::helpers::pg_admin_url() else {
+        crate::helpers::skipped(
+            "chat::a_visitor_on_one_node_and_an_agent_on_another_chat_live",
+            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+        );
+        return;
+    };
+    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+    let url = store::admin::create_database(&admin, &name)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("dir");
+    // Nodes of one installation share their secret key (sealed secrets, such as
+    // a widget's identity secret, are opened by whichever node serves).
+    let secret: String = (0..32).map(|i| format!("{:02x}", (i * 37 + 11) % 256)).collect();
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.clone().into()),
+        secret_key: Some(secret.clone().into()),
+        ..Default::default()
+    };
+    let engine = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .expect("engine");
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .expect("workspace");
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+            l.local_addr().expect("addr").port()
+        })
+        .collect();
+    let node = |i: usize| {
+        let data = dir.path().join(format!("node{i}"));
+        std::fs::create_dir_all(&data).expect("data dir");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{}", ports[i]),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .env("DATABASE_URL", &url)
+            .env("OTKLIK_SECRET_KEY", &secret)
+            .env("OTKLIK_IMAP_POLLERS", "false")
+            .env("OTKLIK_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node")
+    };
+    let (_a, _b) = (node(0), node(1));
+    let (a, b) = (
+        format!("http://127.0.0.1:{}", ports[0]),
+        format!("http://127.0.0.1:{}", ports[1]),
+    );
+    let http = reqwest::Client::new();
+    // The agent signs in on node B (the session cookie serves the live socket).
+    let login = crate::helpers::until("node B to answer", 30, async || {
+        http.post(format!("{b}/api/v1/auth/login"))
+            .json(&json!({"workspace": "pair", "email": "owner@pair.test", "password": "pair-password"}))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status() == 200)
+    })
+    .await;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find(|c| c.starts_with("otklik_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let login: Value = login.json().await.expect("login");
+    let csrf = login["csrf_token"].as_str().expect("csrf").to_owned();
+    let on_b = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{b}{path}"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+    };
+    let c: Value = on_b(reqwest::Method::POST, "/api/v1/channels/chat")
+        .json(&json!({"name": "Site chat"}))
+        .send()
+        .await
+        .expect("channel")
+        .json()
+        .await
+        .expect("json");
+    let key = c["widget_key"].as_str().expect("key").to_owned();
+    crate::helpers::until("node A to answer", 30, async || {
+        http.get(format!("{a}/healthz"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status() == 200)
+    })
+    .await;
+
+    // The visitor is on node A.
+    let v: Value = http
+        .post(format!("{a}/widget/v1/{key}/visitors"))
+        .json(&json!({"name": "Анна"}))
+        .send()
+        .await
+        .expect("visitor")
+        .json()
+        .await
+        .expect("json");
+    let token = v["visitor_token"].as_str().unwrap_or_else(|| panic!("{v} {c}")).to_owned();
+    let first: Value = http
+        .post(format!("{a}/widget/v1/{key}/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"client_id": "m-1", "text": "Здравствуйте!"}))
+        .send()
+        .await
+        .expect("message")
+        .json()
+        .await
+        .expect("json");
+    let ticket = first["ticket_id"].as_str().expect("ticket").to_owned();
+    let mut visitor = {
+        let mut r = format!(
+            "{}/widget/v1/{key}/ws?token={token}",
+            a.replace("http://", "ws://")
+        )
+        .into_client_request()
+        .expect("request");
+        r.headers_mut().insert("origin", a.parse().expect("origin"));
+        tokio_tungstenite::connect_async(r)
+            .await
+            .expect("visitor socket")
+            .0
+    };
+    // The agent watches the ticket on node B.
+    let mut agent = {
+        let mut r = format!("{}/app/ws", b.replace("http://", "ws://"))
+            .into_client_request()
+            .expect("request");
+        r.headers_mut().insert("origin", b.parse().expect("origin"));
+        r.headers_mut()
+            .insert("cookie", cookie.parse().expect("cookie"));
+        tokio_tungstenite::connect_async(r)
+            .await
+            .expect("agent socket")
+            .0
+    };
+    agent
+        .send(WsMessage::Text(
+            json!({"t": "view", "ticket": ticket}).to_string().into(),
+        ))
+        .await
+        .expect("view");
+    let next_agent = async |ws: &mut Socket, want: &dyn Fn(&Value) -> bool, what: &str| -> Value {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(Ok(WsMessage::Text(t))) = ws.next().await {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                    if want(&v) {
+                        return v;
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within 10 s"))
+    };
+
+    // The visitor types on A; the agent on B is told.
+    visitor
+        .send(WsMessage::Text(
+            json!({"type": "typing"}).to_string().into(),
+        ))
+        .await
+        .expect("typing");
+    let seen = next_agent(
+        &mut agent,
+        &|v| {
+            v["t"] == "presence"
+                && v["people"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|x| x["name"] == "Анна" && x["typing"] == true))
+        },
+        "the visitor typing on node B",
+    )
+    .await;
+    assert_eq!(seen["ticket"], json!(ticket));
+    // The visitor writes on A; node B's agent sees the change live.
+    http.post(format!("{a}/widget/v1/{key}/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"client_id": "m-2", "text": "Где заказ?"}))
+        .send()
+        .await
+        .expect("message");
+    next_agent(
+        &mut agent,
+        &|v| v["t"] == "change" && v["kind"] == "message.added" && v["ticket"] == json!(ticket),
+        "the new message on node B",
+    )
+    .await;
+    // The agent types on B; the visitor on A is told.
+    agent
+        .send(WsMessage::Text(
+            json!({"t": "typing", "ticket": ticket}).to_string().into(),
+        ))
+        .await
+        .expect("typing");
+    // (Earlier presence changes said "not typing".)
+    let mut typing = next_of(&mut visitor, "typing").await;
+    for _ in 0..10 {
+        if typing["typing"] == true {
+            break;
+        }
+        typing = next_of(&mut visitor, "typing").await;
+    }
+    assert_eq!(typing["typing"], true, "{typing}");
+    // The agent answers on B; the reply reaches the visitor on A.
+    let started = std::time::Instant::now();
+    let reply: Value = on_b(
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+    )
+    .json(&json!({"body": "Заказ в пути", "visibility": "public"}))
+    .send()
+    .await
+    .expect("reply")
+    .json()
+    .await
+    .expect("json");
+    let got = next_of(&mut visitor, "message").await;
+    let got = if got["message"]["id"] == reply["id"] {
+        got
+    } else {
+        next_of(&mut visitor, "message").await
+    };
+    assert_eq!(got["message"]["id"], reply["id"], "{got}");
+    assert_eq!(got["message"]["text"], "Заказ в пути");
+    eprintln!(
+        "a reply on node B reached the visitor on node A in {:?}",
+        started.elapsed()
+    );
+    // The visitor reads it on A; the agent's node records it read.
+    visitor
+        .send(WsMessage::Text(
+            json!({"type": "read", "up_to": reply["id"]})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("read");
+    next_agent(
+        &mut agent,
+        &|v| v["t"] == "change" && v["kind"] == "message.delivery_changed",
+        "the read mark on node B",
+    )
+    .await;
+    drop(engine);
+    let _ = store::admin::drop_database(&admin, &name).await;
+}

@@ -2,7 +2,9 @@
 //! "assigned to you" alerts, and who else is viewing or typing on a ticket.
 //!
 //! Invariants: a socket only ever hears about its own workspace; presence lives in
-//! memory (it means "now", so losing it on restart is right); a client that falls
+//! memory (it means "now", so losing it on restart is right) and is shared with
+//! the other nodes as signals (a node's viewers it has not heard about for 30 s
+//! are forgotten: that node is gone); a client that falls
 //! behind the event broadcast is told to reload rather than shown a partial state.
 
 use super::Ctx;
@@ -24,48 +26,150 @@ use tokio::sync::broadcast;
 /// How long "typing" lasts after the last keystroke report.
 const TYPING_FOR: Duration = Duration::from_secs(5);
 
+/// How long another node's viewer counts without being heard of again.
+const REMOTE_FOR: Duration = Duration::from_secs(30);
+/// How often a socket tells the other nodes it is still on its ticket.
+pub(crate) const REANNOUNCE: Duration = Duration::from_secs(10);
+
 #[derive(Clone)]
 struct Viewer {
     user: UserId,
     name: String,
     typing_until: Option<Instant>,
+    /// When another node last told of this viewer; `None` for this node's.
+    heard: Option<Instant>,
 }
 
-/// Who is on which ticket, across the sockets of this process.
+impl Viewer {
+    fn current(&self, now: Instant) -> bool {
+        self.heard
+            .is_none_or(|h| now.duration_since(h) < REMOTE_FOR)
+    }
+}
+
+/// Who is on which ticket, across the sockets of this process and (through
+/// signals) of the other nodes.
 pub struct Hub {
     next_conn: AtomicU64,
-    rooms: Mutex<HashMap<(WorkspaceId, TicketId), HashMap<u64, Viewer>>>,
+    /// This hub's name in signals; a viewer is keyed `hub:conn`.
+    id: String,
+    rooms: Mutex<HashMap<(WorkspaceId, TicketId), HashMap<String, Viewer>>>,
     /// Which ticket's viewers just changed.
     changed: broadcast::Sender<(WorkspaceId, TicketId)>,
+    /// Tells the other nodes (none in unit tests).
+    engine: Option<engine::Engine>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Hub {
             next_conn: AtomicU64::new(0),
+            id: uuid::Uuid::now_v7().simple().to_string(),
             rooms: Mutex::default(),
             changed: broadcast::channel(1024).0,
+            engine: None,
         }
     }
 }
 
 impl Hub {
+    /// A hub that shares its viewers with the other nodes.
+    pub fn shared(engine: engine::Engine) -> Hub {
+        Hub {
+            engine: Some(engine),
+            ..Hub::default()
+        }
+    }
+
     fn set(&self, ws: WorkspaceId, conn: u64, ticket: Option<TicketId>, v: Option<Viewer>) {
+        if let Some(e) = &self.engine {
+            e.signal(json!({
+                "t": "presence", "hub": self.id, "conn": conn, "ws": ws.to_string(),
+                "ticket": ticket.map(|t| t.to_string()),
+                "user": v.as_ref().map(|v| v.user.to_string()),
+                "name": v.as_ref().map(|v| v.name.clone()),
+                "typing": v.as_ref().is_some_and(|v| v.typing_until.is_some()),
+            }));
+        }
+        self.apply(ws, format!("{}:{conn}", self.id), ticket, v);
+    }
+
+    /// Puts viewer `key` on `ticket` (or on none), telling this node's sockets.
+    fn apply(&self, ws: WorkspaceId, key: String, ticket: Option<TicketId>, v: Option<Viewer>) {
+        let now = Instant::now();
         let mut touched = Vec::new();
         if let Ok(mut rooms) = self.rooms.lock() {
-            rooms.retain(|key, viewers| {
-                if key.0 == ws && viewers.remove(&conn).is_some() && Some(key.1) != ticket {
-                    touched.push(key.1);
+            rooms.retain(|room, viewers| {
+                let gone = room.0 == ws && viewers.remove(&key).is_some() && Some(room.1) != ticket;
+                if gone {
+                    touched.push(room.1);
                 }
+                viewers.retain(|_, v| v.current(now));
                 !viewers.is_empty()
             });
             if let (Some(t), Some(v)) = (ticket, v) {
-                rooms.entry((ws, t)).or_default().insert(conn, v);
+                rooms.entry((ws, t)).or_default().insert(key, v);
                 touched.push(t);
             }
         }
         for t in touched {
             let _ = self.changed.send((ws, t));
+        }
+    }
+
+    /// A presence signal from another node.
+    pub(crate) fn apply_signal(&self, data: &serde_json::Value) {
+        let text = |k: &str| data.get(k).and_then(serde_json::Value::as_str);
+        let (Some(hub), Some(conn), Some(ws)) = (
+            text("hub"),
+            data.get("conn").and_then(serde_json::Value::as_u64),
+            text("ws").and_then(|w| w.parse::<WorkspaceId>().ok()),
+        ) else {
+            return;
+        };
+        if hub == self.id {
+            return;
+        }
+        let ticket = text("ticket").and_then(|t| t.parse::<TicketId>().ok());
+        let now = Instant::now();
+        let viewer = match (
+            text("user").and_then(|u| u.parse::<UserId>().ok()),
+            text("name"),
+        ) {
+            (Some(user), Some(name)) => Some(Viewer {
+                user,
+                name: name.chars().take(200).collect(),
+                typing_until: data
+                    .get("typing")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false)
+                    .then(|| now + TYPING_FOR),
+                heard: Some(now),
+            }),
+            _ => None,
+        };
+        self.apply(
+            ws,
+            format!("{hub}:{conn}"),
+            ticket.filter(|_| viewer.is_some()),
+            viewer,
+        );
+    }
+
+    /// Tells the other nodes again that `conn` is still on its ticket.
+    pub(crate) fn reannounce(&self, ws: WorkspaceId, conn: u64) {
+        let key = format!("{}:{conn}", self.id);
+        let found = self.rooms.lock().ok().and_then(|rooms| {
+            rooms
+                .iter()
+                .find_map(|(room, viewers)| viewers.get(&key).map(|v| (room.1, v.clone())))
+        });
+        if let (Some(e), Some((t, v))) = (&self.engine, found) {
+            let typing = v.typing_until.is_some_and(|u| u > Instant::now());
+            e.signal(json!({
+                "t": "presence", "hub": self.id, "conn": conn, "ws": ws.to_string(),
+                "ticket": t.to_string(), "user": v.user.to_string(), "name": v.name, "typing": typing,
+            }));
         }
     }
 
@@ -94,6 +198,7 @@ impl Hub {
             user: UserId(visitor.0),
             name: name.to_owned(),
             typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+            heard: None,
         });
         self.set(ws, conn, ticket, viewer);
     }
@@ -110,7 +215,7 @@ impl Hub {
         if let Ok(rooms) = self.rooms.lock()
             && let Some(viewers) = rooms.get(&(ws, t))
         {
-            for v in viewers.values().filter(|v| v.user != me) {
+            for v in viewers.values().filter(|v| v.user != me && v.current(now)) {
                 let typing = v.typing_until.is_some_and(|u| u > now);
                 match out.iter_mut().find(|(n, _)| *n == v.name) {
                     Some(e) => e.1 |= typing,
@@ -145,6 +250,8 @@ pub async fn socket(
         .on_upgrade(move |socket| run(app, ctx, secret, socket))
 }
 
+/// Ticks (of 2 s) between telling the other nodes again where this page is.
+const REANNOUNCE_TICKS: u32 = (REANNOUNCE.as_secs() / 2) as u32;
 /// Ticks (of 2 s) between checks that the session still stands.
 const SESSION_CHECK_TICKS: u32 = 5;
 /// Most messages a page may send in one tick; more closes the socket.
@@ -156,6 +263,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
     let mut events = app.engine.subscribe();
+    let mut signals = app.engine.subscribe_signals();
     let mut presence = hub.changed.subscribe();
     let mut watching: Option<TicketId> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -167,6 +275,12 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
                 Ok(e) if e.workspace_id == ws => event_message(&app, &ctx, &e).await,
                 Ok(_) => None,
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(json!({"t": "reload"})),
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            // Another node's events may have been missed: show the page afresh.
+            s = signals.recv() => match s {
+                Ok(s) if s.data["t"] == "gap" => Some(json!({"t": "reload"})),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => None,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             p = presence.recv() => match p {
@@ -181,6 +295,9 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
             _ = tick.tick() => {
                 ticks += 1;
                 received = 0;
+                if watching.is_some() && ticks.is_multiple_of(REANNOUNCE_TICKS) {
+                    hub.reannounce(ws, conn);
+                }
                 // A session ended by logout, a password change or deactivation
                 // ends its sockets too.
                 if ticks.is_multiple_of(SESSION_CHECK_TICKS)
@@ -207,6 +324,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
                             user: me,
                             name: ctx.me.name.clone(),
                             typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+                            heard: None,
                         });
                         hub.set(ws, conn, t, viewer);
                         if let Some(t) = t {
@@ -296,6 +414,7 @@ mod tests {
             user,
             name: name.into(),
             typing_until: typing.then(|| Instant::now() + TYPING_FOR),
+            heard: None,
         };
         hub.set(ws, 1, Some(t), Some(v(anna, "Anna", false)));
         hub.set(ws, 2, Some(t), Some(v(boris, "Boris", true)));

@@ -134,8 +134,20 @@ pub async fn run(app: AppState) {
     let hub = app.chat.hub.clone();
     let mut events = app.engine.subscribe();
     let mut presence = app.live.subscribe_changes();
+    let mut signals = app.engine.subscribe_signals();
     loop {
         tokio::select! {
+            s = signals.recv() => match s {
+                Ok(s) => {
+                    if s.data["t"] == "presence" && !s.local {
+                        app.live.apply_signal(&s.data);
+                    } else if s.data["t"] == "gap" {
+                        hub.push_all(&Push::Resync);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => hub.push_all(&Push::Resync),
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
             e = events.recv() => match e {
                 Ok(e) => route(&app, &hub, e),
                 Err(broadcast::error::RecvError::Lagged(_)) => hub.push_all(&Push::Resync),
