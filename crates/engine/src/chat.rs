@@ -727,6 +727,62 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Queues the email copy of a chat reply, sent if the visitor has not read
+    /// it by then; only for a customer with an email address.
+    pub(crate) async fn schedule_chat_email(
+        &self,
+        t: &store::tickets::Ticket,
+        m: &Message,
+    ) -> Result<(), EngineError> {
+        let has_email = {
+            let mut c = self.store.read().await?;
+            customers::get(&mut c.conn(), t.workspace_id, t.customer_id)
+                .await?
+                .is_some_and(|c| c.identities.iter().any(|i| i.kind == IdentityKind::Email))
+        };
+        if !has_email {
+            return Ok(());
+        }
+        let job = crate::jobs::Job::ChatEmail {
+            workspace_id: t.workspace_id,
+            message_id: m.id,
+        };
+        let at = self.now().plus_millis(self.limits.chat_email_after_ms);
+        self.store
+            .write(move |tx| Box::pin(async move { job.enqueue(tx, at).await.map(|_| ()) }))
+            .await
+    }
+
+    /// Sends a chat reply to the customer's email address unless the visitor
+    /// has read it (or it was emailed already). The email carries the ticket's
+    /// reply address, so an answer by email continues the same ticket.
+    pub async fn chat_email(
+        &self,
+        ws: WorkspaceId,
+        id: MessageId,
+        attempt: i64,
+    ) -> Result<crate::outbound::Delivery, EngineError> {
+        let (m, t, emailed) = {
+            let mut c = self.store.read().await?;
+            let Some(m) = store::tickets::message(&mut c.conn(), ws, id).await? else {
+                return Ok(crate::outbound::Delivery::Sent);
+            };
+            let Some(t) = store::tickets::get(&mut c.conn(), ws, m.ticket_id).await? else {
+                return Ok(crate::outbound::Delivery::Sent);
+            };
+            let emailed = channels::message_record(&mut c.conn(), ws, id, "out")
+                .await?
+                .is_some();
+            (m, t, emailed)
+        };
+        if emailed || m.delivery_state == Some(DeliveryState::Read) {
+            return Ok(crate::outbound::Delivery::Sent);
+        }
+        self.deliver_email(&t, &m, attempt).await
+    }
+}
+
 /// A message with its author as a visitor may know them.
 fn visible(
     v: &Visitor,

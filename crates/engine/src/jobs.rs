@@ -18,6 +18,11 @@ pub enum Job {
     },
     /// Acknowledge a new email ticket to its sender.
     EmailAutoAck(AutoAck),
+    /// A chat reply the visitor has not read: send it to their email address.
+    ChatEmail {
+        workspace_id: WorkspaceId,
+        message_id: MessageId,
+    },
 }
 
 /// The acknowledgement of a new email ticket.
@@ -37,6 +42,7 @@ impl Job {
         match self {
             Job::DeliverMessage { workspace_id, .. } => *workspace_id,
             Job::EmailAutoAck(a) => a.workspace_id,
+            Job::ChatEmail { workspace_id, .. } => *workspace_id,
         }
     }
 
@@ -86,6 +92,10 @@ mod tests {
                 in_reply_to: None,
                 language: Some("ru".into()),
             }),
+            Job::ChatEmail {
+                workspace_id: WorkspaceId::new(),
+                message_id: MessageId::new(),
+            },
         ];
         for j in jobs {
             let (kind, payload) = j.to_stored().unwrap();

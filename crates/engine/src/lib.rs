@@ -57,6 +57,9 @@ pub struct Limits {
     pub max_email_bytes: usize,
     /// Most automatic replies to one sender address in an hour (loop protection).
     pub auto_replies_per_hour: i64,
+    /// How long a chat reply may stay unread before it also goes to the
+    /// visitor's email address (when they left one), in milliseconds.
+    pub chat_email_after_ms: i64,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             max_attachments_per_message: 20,
             max_email_bytes: 40 * 1024 * 1024,
             auto_replies_per_hour: 3,
+            chat_email_after_ms: 120_000,
         }
     }
 }

@@ -60,8 +60,7 @@ impl Adapter for EmailAdapter {
 }
 
 /// API and web-form conversations are read back by the integration through the
-/// event stream, chat replies by the visitor's widget (live, or from its
-/// history when it comes back): committing the reply is the delivery.
+/// event stream: committing the reply is the delivery.
 struct EventStreamAdapter;
 
 impl Adapter for EventStreamAdapter {
@@ -71,6 +70,27 @@ impl Adapter for EventStreamAdapter {
         _out: &'a Outgoing,
     ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
         Box::pin(async { Ok(Delivery::Sent) })
+    }
+}
+
+/// Chat replies reach the visitor's widget (live, or from its history when they
+/// come back): committing the reply is the delivery. A visitor who left an
+/// email address and has not read the reply a while later gets it by email
+/// too ([`crate::jobs::Job::ChatEmail`]).
+struct ChatAdapter;
+
+impl Adapter for ChatAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(async move {
+            engine
+                .schedule_chat_email(&out.ticket, &out.message)
+                .await?;
+            Ok(Delivery::Sent)
+        })
     }
 }
 
@@ -97,7 +117,8 @@ impl Adapter for NotConnected {
 pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
     match channel {
         Channel::Email => Box::new(EmailAdapter),
-        Channel::Api | Channel::WebForm | Channel::Chat => Box::new(EventStreamAdapter),
+        Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
+        Channel::Chat => Box::new(ChatAdapter),
         Channel::Telegram
         | Channel::Whatsapp
         | Channel::Vk

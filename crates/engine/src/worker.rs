@@ -145,6 +145,11 @@ impl Worker {
             }
             // An acknowledgement that never left is only logged: the ticket stands.
             Job::EmailAutoAck(_) => Ok(()),
+            // The reply stands in the chat; only its email copy was lost.
+            Job::ChatEmail { message_id, .. } => {
+                tracing::warn!(message = %message_id, error = %err, "a chat reply's email copy was not sent");
+                Ok(())
+            }
         }
     }
 
@@ -194,6 +199,21 @@ impl Worker {
                 workspace_id,
                 message_id,
             } => self.deliver(*workspace_id, *message_id, attempts).await,
+            Job::ChatEmail {
+                workspace_id,
+                message_id,
+            } => match self
+                .engine
+                .chat_email(*workspace_id, *message_id, attempts)
+                .await?
+            {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(message = %message_id, error = %e, "a chat reply's email copy was not sent");
+                    Ok(Outcome::Done)
+                }
+            },
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
@@ -274,6 +294,7 @@ fn kind_label(job: &Job) -> &'static str {
     match job {
         Job::DeliverMessage { .. } => "deliver_message",
         Job::EmailAutoAck(_) => "email_auto_ack",
+        Job::ChatEmail { .. } => "chat_email",
     }
 }
 

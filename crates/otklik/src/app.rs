@@ -84,6 +84,9 @@ async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, 
         max_attachment_bytes: config.limits.max_attachment_bytes,
         max_email_bytes: config.limits.max_email_bytes,
         auto_replies_per_hour: config.limits.auto_replies_per_hour,
+        chat_email_after_ms: i64::try_from(config.limits.chat_email_after_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
         ..engine::Limits::default()
     };
     let sender = channels::email::send::SmtpSender {

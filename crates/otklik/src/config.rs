@@ -93,6 +93,9 @@ pub struct LimitsConfig {
     pub max_email_bytes: usize,
     /// Most automatic replies to one sender in an hour.
     pub auto_replies_per_hour: i64,
+    /// Seconds a chat reply may stay unread before it also goes to the
+    /// visitor's email address.
+    pub chat_email_after_secs: u64,
     /// Seconds a client has to send a request's headers.
     pub header_timeout_secs: u64,
     /// Seconds open connections and background tasks get to finish after a
@@ -109,6 +112,7 @@ impl Default for LimitsConfig {
             max_attachment_bytes: e.max_attachment_bytes,
             max_email_bytes: e.max_email_bytes,
             auto_replies_per_hour: e.auto_replies_per_hour,
+            chat_email_after_secs: u64::try_from(e.chat_email_after_ms / 1000).unwrap_or(120),
             header_timeout_secs: 10,
             shutdown_secs: 10,
         }
@@ -259,6 +263,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "limits.auto_replies_per_hour",
         "automatic replies to one sender per hour [3]",
     ),
+    (
+        "OTKLIK_CHAT_EMAIL_AFTER_SECS",
+        "limits.chat_email_after_secs",
+        "seconds an unread chat reply waits before it also goes by email [120]",
+    ),
 ];
 
 fn ranges(setting: &str, list: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
@@ -380,6 +389,11 @@ impl Config {
             env,
             "OTKLIK_AUTO_REPLIES_PER_HOUR",
             &mut c.limits.auto_replies_per_hour,
+        )?;
+        env_parse(
+            env,
+            "OTKLIK_CHAT_EMAIL_AFTER_SECS",
+            &mut c.limits.chat_email_after_secs,
         )?;
         c.validate()?;
         Ok(c)

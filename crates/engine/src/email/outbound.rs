@@ -199,11 +199,17 @@ impl Engine {
             };
             (r, all, rec)
         };
-        let last_in = from_customer.as_ref();
-        let chosen = m
-            .account_id
-            .or(ticket.account_id)
-            .or(last_in.map(|r| r.account_id));
+        // A chat continued by email: from the workspace's first mailbox that
+        // sends, to the customer's address (the chat's records name a visitor).
+        let chat = ticket.channel == Channel::Chat;
+        let last_in = from_customer.as_ref().filter(|_| !chat);
+        let chosen = if chat {
+            None
+        } else {
+            m.account_id
+                .or(ticket.account_id)
+                .or(last_in.map(|r| r.account_id))
+        };
         let mailbox = match chosen {
             Some(id) => mailboxes.into_iter().find(|mb| mb.id == id),
             None => mailboxes.into_iter().find(|mb| mb.outbound.is_some()),

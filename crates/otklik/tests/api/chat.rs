@@ -361,7 +361,9 @@ async fn a_visitor_on_one_node_and_an_agent_on_another_chat_live() {
     let dir = tempfile::tempdir().expect("dir");
     // Nodes of one installation share their secret key (sealed secrets, such as
     // a widget's identity secret, are opened by whichever node serves).
-    let secret: String = (0..32).map(|i| format!("{:02x}", (i * 37 + 11) % 256)).collect();
+    let secret: String = (0..32)
+        .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
+        .collect();
     let config = otklik::config::Config {
         data_dir: dir.path().to_path_buf(),
         database_url: Some(url.clone().into()),
@@ -462,7 +464,10 @@ async fn a_visitor_on_one_node_and_an_agent_on_another_chat_live() {
         .json()
         .await
         .expect("json");
-    let token = v["visitor_token"].as_str().unwrap_or_else(|| panic!("{v} {c}")).to_owned();
+    let token = v["visitor_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v} {c}"))
+        .to_owned();
     let first: Value = http
         .post(format!("{a}/widget/v1/{key}/messages"))
         .bearer_auth(&token)
@@ -611,4 +616,128 @@ async fn a_visitor_on_one_node_and_an_agent_on_another_chat_live() {
     .await;
     drop(engine);
     let _ = store::admin::drop_database(&admin, &name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_visitor_gets_the_reply_by_email_and_answers_into_the_chat() {
+    let app = crate::helpers::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.limits.chat_email_after_secs = 0;
+    })
+    .await
+    .expect("app");
+    let sink = crate::email::Sink::start().await;
+    let mb = crate::email::quiet_mailbox(&app, "help@shop.example", &sink).await;
+    let (key, _) = channel(&app, json!([])).await;
+    let cfg = from_site(
+        &app,
+        "GET",
+        &format!("/widget/v1/{key}/config"),
+        SHOP,
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (cfg["agents_online"].clone(), cfg["offline_email"].clone()),
+        (json!(0), json!(true))
+    );
+    // Nobody is online: the visitor writes and leaves an address.
+    let anna = visitor(&app, &key, json!({"name": "Анна"})).await;
+    let path = format!("/widget/v1/{key}/messages");
+    let first = from_site(
+        &app,
+        "POST",
+        &path,
+        SHOP,
+        Some(&anna),
+        Some(json!({"client_id": "o-1", "text": "Как вернуть товар?"})),
+    )
+    .await
+    .expect(201);
+    let ticket = first["ticket_id"].as_str().expect("ticket").to_owned();
+    from_site(
+        &app,
+        "PATCH",
+        &format!("/widget/v1/{key}/visitor"),
+        SHOP,
+        Some(&anna),
+        Some(json!({"email": "anna.offline@example.com"})),
+    )
+    .await
+    .expect(200);
+
+    // The agent answers later; the visitor does not read it: it goes by email.
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"body": "Оформите возврат в личном кабинете", "visibility": "public"}),
+        )
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    app.drain_jobs().await;
+    let sent = sink.messages();
+    assert_eq!(sent.len(), 1, "one email");
+    let (envelope, email, _) = &sent[0];
+    assert_eq!(envelope.rcpts, vec!["anna.offline@example.com".to_owned()]);
+    assert!(
+        email.text.contains("Оформите возврат в личном кабинете"),
+        "{}",
+        email.text
+    );
+    let sent_id = email.message_id.clone().expect("message id");
+    // A reply the visitor reads in the chat is not emailed.
+    let read = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"body": "Ещё вопросы?", "visibility": "public"}),
+        )
+        .await
+        .expect(201);
+    from_site(
+        &app,
+        "POST",
+        &format!("/widget/v1/{key}/read"),
+        SHOP,
+        Some(&anna),
+        Some(json!({"up_to": read["id"]})),
+    )
+    .await
+    .expect(204);
+    app.drain_jobs().await;
+    app.drain_jobs().await;
+    assert_eq!(sink.messages().len(), 1, "a read reply is not emailed");
+    let _ = reply;
+
+    // The visitor answers the email: it joins the same ticket, and the chat.
+    let answer = crate::email::pipe(
+        &app,
+        &mb,
+        &crate::email::mail(
+            "Anna <anna.offline@example.com>",
+            "help@shop.example",
+            "Re: Как вернуть товар?",
+            "answer-1@example.com",
+            &format!("In-Reply-To: <{sent_id}>\r\n"),
+            "Спасибо, оформила",
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer["ticket_id"].as_str(),
+        Some(ticket.as_str()),
+        "{answer}"
+    );
+    let history = from_site(&app, "GET", &path, SHOP, Some(&anna), None)
+        .await
+        .expect(200);
+    assert!(
+        history["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|m| m["text"] == "Спасибо, оформила"),
+        "{history}"
+    );
 }
