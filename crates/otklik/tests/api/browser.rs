@@ -511,6 +511,9 @@ async fn a_visitor_chats_from_a_strict_site_and_an_agent_answers_live() {
         agent.wait_for(&format!("{}.includes('где мой заказ 5531')", text_of("#rows")), "the chat in the inbox").await;
         agent.eval("document.querySelector('#rows .row a').click()").await;
         agent.wait_for("location.pathname.startsWith('/app/t/') && document.body.dataset.live === '1'", "the ticket").await;
+        // The agent sees where the visitor is.
+        assert_eq!(agent.eval("document.querySelector('#visitor a').textContent").await, json!("Магазин"));
+        assert_eq!(agent.eval("document.querySelector('#visitor a').href").await, json!(format!("{shop}/")));
         agent.key("r").await;
         agent.type_text("Заказ 5531 передан курьеру").await;
         // The visitor is told the agent is typing.

@@ -85,6 +85,18 @@ pub struct TicketPage {
     pub draft: String,
     /// Knowledge-base answers that may fit this ticket.
     pub suggestions: Vec<SuggestionView>,
+    /// A chat's visitor: where they are and what they told.
+    pub visitor: Option<VisitorView>,
+}
+
+/// The chat visitor behind a ticket, for the sidebar.
+pub struct VisitorView {
+    pub page_url: String,
+    pub page_title: String,
+    pub lang: String,
+    pub verified: bool,
+    pub last_seen: String,
+    pub last_seen_iso: String,
 }
 
 /// An article or FAQ answer offered beside the composer.
@@ -263,7 +275,28 @@ pub async fn render(
             }
         })
         .collect();
+    let visitor = if t.channel == domain::ticket::Channel::Chat {
+        app.engine
+            .ticket_visitor(&ctx.p, t.id)
+            .await
+            .or_page(tr)?
+            .map(|v| VisitorView {
+                // Only web addresses become links.
+                page_url: v
+                    .page_url
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                    .unwrap_or_default(),
+                page_title: v.page_title.unwrap_or_default(),
+                lang: v.lang.unwrap_or_default(),
+                verified: v.external_user_id.is_some(),
+                last_seen: tr.date(v.last_seen_at),
+                last_seen_iso: v.last_seen_at.to_rfc3339(),
+            })
+    } else {
+        None
+    };
     Ok(TicketPage {
+        visitor,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),
         number: t.number,
