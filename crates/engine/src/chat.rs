@@ -673,6 +673,40 @@ impl Engine {
         Ok(Some(visible(v, m, &names)))
     }
 
+    /// A file of a message the visitor may read (theirs or an agent's reply).
+    pub async fn visitor_attachment(
+        &self,
+        v: &Visitor,
+        id: AttachmentId,
+    ) -> Result<(store::tickets::Attachment, Vec<u8>), EngineError> {
+        let a = {
+            let mut c = self.store.read().await?;
+            let a = store::tickets::attachment(&mut c.conn(), v.workspace_id, id)
+                .await?
+                .ok_or(EngineError::NotFound)?;
+            let mid = a.message_id.ok_or(EngineError::NotFound)?;
+            let m = store::tickets::message(&mut c.conn(), v.workspace_id, mid)
+                .await?
+                .ok_or(EngineError::NotFound)?;
+            if m.visibility != Visibility::Public
+                || !self
+                    .conversations(&mut c.conn(), v)
+                    .await?
+                    .contains(&m.ticket_id)
+            {
+                return Err(EngineError::NotFound);
+            }
+            a
+        };
+        let bytes = self
+            .store
+            .blobs()
+            .get(&a.sha256)
+            .await
+            .map_err(store::StoreError::from)?;
+        Ok((a, bytes))
+    }
+
     /// The visitor has read their conversations up to `up_to`: agents' replies
     /// up to it become `read`.
     pub async fn visitor_read(&self, v: &Visitor, up_to: MessageId) -> Result<usize, EngineError> {

@@ -15,7 +15,7 @@
       online: "We are online", wait: "We usually reply in about {m} min", offline: "We are offline right now",
       offline_ask: "Leave your email and we will answer there.", email: "Email", name: "Name", phone: "Phone",
       save: "Save", start: "Start chat", typing: "{n} is typing…", agent: "Support", you: "You",
-      sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent — will retry", emoji: "Emoji",
+      sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent — will retry", emoji: "Emoji", attach: "Attach a file",
       saved_email: "Thank you — answers will also reach {e}.", required: "required", error: "Something went wrong: {e}"
     },
     ru: {
@@ -24,7 +24,7 @@
       offline_ask: "Оставьте почту — ответим туда.", email: "Почта", name: "Имя", phone: "Телефон",
       save: "Сохранить", start: "Начать чат", typing: "{n} печатает…", agent: "Поддержка", you: "Вы",
       sending: "Отправляется…", sent: "Отправлено", read: "Прочитано", failed: "Не отправлено — повторим",
-      emoji: "Эмодзи", saved_email: "Спасибо — ответы придут и на {e}.", required: "обязательно",
+      emoji: "Эмодзи", attach: "Прикрепить файл", saved_email: "Спасибо — ответы придут и на {e}.", required: "обязательно",
       error: "Что-то пошло не так: {e}"
     },
     th: {
@@ -33,7 +33,7 @@
       offline_ask: "ฝากอีเมลไว้ แล้วเราจะตอบกลับทางอีเมล", email: "อีเมล", name: "ชื่อ", phone: "โทรศัพท์",
       save: "บันทึก", start: "เริ่มแชท", typing: "{n} กำลังพิมพ์…", agent: "ฝ่ายบริการ", you: "คุณ",
       sending: "กำลังส่ง…", sent: "ส่งแล้ว", read: "อ่านแล้ว", failed: "ยังส่งไม่ได้ — จะลองใหม่",
-      emoji: "อีโมจิ", saved_email: "ขอบคุณ — คำตอบจะส่งถึง {e} ด้วย", required: "จำเป็น",
+      emoji: "อีโมจิ", attach: "แนบไฟล์", saved_email: "ขอบคุณ — คำตอบจะส่งถึง {e} ด้วย", required: "จำเป็น",
       error: "เกิดข้อผิดพลาด: {e}"
     }
   };
@@ -105,9 +105,12 @@
     });
     emoji.appendChild(b);
   });
+  var attach = el("button", { type: "button", "class": "attach", "aria-label": t("attach") }, "📎");
+  var fileIn = el("input", { type: "file", "class": "visually-hidden", tabindex: "-1", "aria-hidden": "true" });
   var text = el("textarea", { id: "text", rows: "2", maxlength: "10000", placeholder: t("placeholder"), "aria-label": t("placeholder") });
   var sendBtn = el("button", { type: "submit", "class": "send" }, t("send"));
-  comp.appendChild(emojiBtn); comp.appendChild(text); comp.appendChild(sendBtn);
+  comp.appendChild(emojiBtn); comp.appendChild(attach); comp.appendChild(fileIn);
+  comp.appendChild(text); comp.appendChild(sendBtn);
   [head, log, typing, notice, pre, off, emoji, comp].forEach(function (x) { panel.appendChild(x); });
   body.appendChild(panel);
   body.appendChild(launcher);
@@ -176,7 +179,10 @@
     if (m.client_id) li.setAttribute("data-client", m.client_id);
     if (!mine) li.appendChild(el("span", { "class": "who" }, (m.author && m.author.name) || t("agent")));
     li.appendChild(el("p", { "class": "text" }, m.text));
-    (m.attachments || []).forEach(function (a) { li.appendChild(el("span", { "class": "file" }, "📎 " + a.filename)); });
+    (m.attachments || []).forEach(function (a) {
+      var link = el("a", { "class": "file", href: base + "/files/" + a.id + "?token=" + encodeURIComponent(st.token), target: "_blank", rel: "noopener" }, "📎 " + a.filename);
+      li.appendChild(link);
+    });
     var meta = el("span", { "class": "meta" }, (m.created_at ? time(m.created_at) : "") + (mine ? " · " + t(pending ? "sending" : "sent") : ""));
     li.appendChild(meta);
     log.appendChild(li);
@@ -255,6 +261,38 @@
     ensureVisitor().then(flush, showError);
     maybeAskEmail();
   }
+
+  attach.addEventListener("click", function () { fileIn.click(); });
+  fileIn.addEventListener("change", function () {
+    var f = fileIn.files && fileIn.files[0];
+    if (!f) return;
+    fileIn.value = "";
+    var id = uuid();
+    var note = text.value.trim();
+    text.value = "";
+    render({ client_id: id, text: note, attachments: [{ id: "", filename: f.name }], author: { kind: "visitor" } }, true);
+    ensureVisitor().then(function () {
+      var fd = new FormData();
+      fd.append("client_id", id);
+      if (note) fd.append("text", note);
+      fd.append("file", f, f.name);
+      return fetch(base + "/files", { method: "POST", headers: { authorization: "Bearer " + st.token }, body: fd })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) {
+            if (!r.ok) throw new Error(j.detail || r.statusText);
+            return j;
+          });
+        });
+    }).then(function (r) {
+      var li = log.querySelector('li[data-client="' + CSS.escape(id) + '"]');
+      if (li) { li.setAttribute("data-id", r.id); setMeta(li, "sent"); }
+      st.seen[r.id] = true;
+    }, function (e) {
+      var li = log.querySelector('li[data-client="' + CSS.escape(id) + '"]');
+      if (li) setMeta(li, "failed");
+      showError(e);
+    });
+  });
 
   comp.addEventListener("submit", function (e) {
     e.preventDefault();

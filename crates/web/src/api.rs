@@ -1093,6 +1093,11 @@ pub async fn download(
     PathParam(aid): PathParam,
 ) -> ApiResult<Response> {
     let (a, bytes) = app.engine.attachment(&p, id(&aid)?).await?;
+    Ok(file_response(&a, bytes))
+}
+
+/// A stored file as a download: never rendered in our origin, type not sniffed.
+pub(crate) fn file_response(a: &engine::model::Attachment, bytes: Vec<u8>) -> Response {
     let ascii: String = a
         .filename
         .chars()
@@ -1132,5 +1137,5 @@ pub async fn download(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    Ok(res)
+    res
 }

@@ -665,6 +665,27 @@ fn attachment_rules(d: &mut Value) {
         &format!("{p}~1{{id}}/get/responses/200/content"),
         json!({ "*/*": { "schema": { "type": "string", "format": "binary" } } }),
     );
+    let w = "/paths/~1widget~1v1~1{key}~1files";
+    set(
+        d,
+        &format!("{w}/post/requestBody/content/multipart~1form-data/schema"),
+        json!({
+            "type": "object",
+            "required": ["client_id", "file"],
+            "additionalProperties": false,
+            "properties": {
+                "client_id": { "type": "string", "maxLength": 100, "pattern": other_id() },
+                "text": { "type": "string", "maxLength": domain::chat::MAX_MESSAGE },
+                "file": { "type": "string", "format": "binary", "description": "The file; its part's filename and Content-Type are kept" }
+            }
+        }),
+    );
+    set(d, &format!("{w}/post/requestBody/required"), json!(true));
+    set(
+        d,
+        &format!("{w}~1{{id}}/get/responses/200/content"),
+        json!({ "*/*": { "schema": { "type": "string", "format": "binary" } } }),
+    );
 }
 
 /// A comma-separated list of some of `values`, blanks ignored, as the ticket

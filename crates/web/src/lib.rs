@@ -242,7 +242,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1)
-        .merge(widget::routes())
+        .merge(widget::routes(attachment_limit))
         .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
         .layer(middleware::from_fn(observe))

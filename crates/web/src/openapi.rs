@@ -147,7 +147,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
-        widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read,
+        widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read, widget::upload, widget::download,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),
 )]

@@ -296,6 +296,63 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
         "Boris heard Anna's conversation"
     );
 
+    // A file, sent as a message; only its conversation's visitor reads it back.
+    let form = reqwest::multipart::Form::new()
+        .text("client_id", "f-1")
+        .text("text", "Фото коробки")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\nbox".to_vec())
+                .file_name("коробка.png")
+                .mime_str("image/png")
+                .expect("mime"),
+        );
+    let up: Value = app
+        .client
+        .post(app.url(&format!("/widget/v1/{key}/files")))
+        .bearer_auth(&anna)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(up["ticket_id"].as_str(), Some(ticket.as_str()), "{up}");
+    let pushed = next_of(&mut ws, "message").await;
+    let file = pushed["message"]["attachments"][0]["id"]
+        .as_str()
+        .expect("file")
+        .to_owned();
+    assert_eq!(
+        pushed["message"]["attachments"][0]["filename"],
+        "коробка.png"
+    );
+    let got = app
+        .client
+        .get(app.url(&format!("/widget/v1/{key}/files/{file}?token={anna}")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(got.status(), 200);
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("attachment")
+    );
+    assert_eq!(
+        got.bytes().await.expect("bytes").as_ref(),
+        b"\x89PNG\r\n\x1a\nbox"
+    );
+    let theirs = app
+        .client
+        .get(app.url(&format!("/widget/v1/{key}/files/{file}?token={boris}")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(theirs.status(), 404);
+
     // Identity verification: the site's HMAC of its user id.
     let mac = engine::chat::identity_hmac(secret.as_bytes(), "42").expect("mac");
     from_site(

@@ -91,7 +91,7 @@ impl ChatState {
     }
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(file_limit: usize) -> Router<AppState> {
     let api = Router::new()
         .route("/widget/v1/{key}/config", get(config))
         .route("/widget/v1/{key}/visitors", post(create_visitor))
@@ -104,7 +104,13 @@ pub fn routes() -> Router<AppState> {
             get(list_messages).post(send_message),
         )
         .route("/widget/v1/{key}/read", post(read))
+        .route("/widget/v1/{key}/files/{id}", get(download))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .merge(
+            Router::new()
+                .route("/widget/v1/{key}/files", post(upload))
+                .layer(axum::extract::DefaultBodyLimit::max(file_limit)),
+        )
         .layer(middleware::from_fn(cors));
     Router::new()
         .merge(api)
@@ -461,6 +467,74 @@ pub async fn send_message(
             },
         )
         .await?;
+    sent(&app, &v, r).await
+}
+
+#[utoipa::path(post, path = "/widget/v1/{key}/files", tag = "chat client",
+    params(("key" = String, Path, description = "The widget key (`wk_…`)", max_length = 100)),
+    security(("visitor" = [])),
+    request_body(content_type = "multipart/form-data", description = "Parts: `client_id` (as for messages), optional `text`, and one `file` (at most the server's attachment limit, 25 MB by default)"),
+    responses((status = 201, body = ChatMessageCreated, description = "Sent as a message carrying the file"),
+        (status = 200, body = ChatMessageCreated, description = "This client_id was sent before: the same message"),
+        (status = 400, body = Problem, description = "Not a multipart body with those parts"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem, description = "The file is larger than the limit"),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn upload(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    mut mp: axum::extract::Multipart,
+) -> ApiResult<Response> {
+    let (w, v) = visitor_for(&app, &key, &headers).await?;
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", e.body_text())
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    };
+    let (mut client_id, mut text, mut file) = (None, String::new(), None);
+    while let Some(field) = mp.next_field().await.map_err(too_large)? {
+        match field.name() {
+            Some("client_id") => client_id = Some(field.text().await.map_err(too_large)?),
+            Some("text") => text = field.text().await.map_err(too_large)?,
+            Some("file") if file.is_none() => {
+                let filename = field.file_name().unwrap_or("file").to_owned();
+                let ct = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                file = Some((filename, ct, field.bytes().await.map_err(too_large)?));
+            }
+            _ => {
+                return Err(ApiError::field(
+                    "body",
+                    "send client_id, text and one file, and nothing else",
+                ));
+            }
+        }
+    }
+    let (Some(client_id), Some(file)) = (client_id, file) else {
+        return Err(ApiError::field("body", "client_id and file are required"));
+    };
+    let r = app
+        .engine
+        .visitor_send(
+            &w,
+            &v,
+            VisitorMessage {
+                client_id,
+                text,
+                attachments: vec![file],
+            },
+        )
+        .await?;
+    sent(&app, &v, r).await
+}
+
+/// The answer to a visitor's send: 201 for a new message, 200 for a repeat.
+async fn sent(app: &AppState, v: &Visitor, r: engine::ingest::Ingested) -> ApiResult<Response> {
     let (Some(mid), Some(tid)) = (r.message_id, r.ticket_id) else {
         return Err(ApiError::from(EngineError::Internal(
             "a chat message was not stored as a message".into(),
@@ -469,7 +543,7 @@ pub async fn send_message(
     app.chat.hub.track(tid, v.id);
     let created = app
         .engine
-        .visitor_message(&v, mid)
+        .visitor_message(v, mid)
         .await?
         .map_or_else(|| app.engine.now(), |m| m.message.created_at)
         .to_rfc3339();
@@ -487,6 +561,38 @@ pub async fn send_message(
         }),
     )
         .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// The visitor token, for links a browser opens (they carry no header).
+    pub token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/widget/v1/{key}/files/{id}", tag = "chat client",
+    params(("key" = String, Path, description = "The widget key (`wk_…`)", max_length = 100),
+        ("id" = Uuid, Path, description = "The attachment"), FileQuery),
+    security(("visitor" = [])),
+    responses((status = 200, description = "The file, as a download", content_type = "application/octet-stream"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such file in the visitor's conversations"), (status = 429, body = Problem)))]
+pub async fn download(
+    State(app): State<AppState>,
+    Path((key, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<FileQuery>,
+) -> ApiResult<Response> {
+    let mut headers = headers;
+    if let Some(t) = q.token.filter(|_| bearer(&headers).is_none())
+        && let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}"))
+    {
+        headers.insert(header::AUTHORIZATION, v);
+    }
+    let (_, v) = visitor_for(&app, &key, &headers).await?;
+    let id: AttachmentId = id.parse().map_err(|_| ApiError::not_found())?;
+    let (a, bytes) = app.engine.visitor_attachment(&v, id).await?;
+    Ok(crate::api::file_response(&a, bytes))
 }
 
 #[derive(Deserialize, IntoParams)]
