@@ -394,6 +394,17 @@
     });
   }
 
+  // "Copy" buttons: the named field's text to the clipboard (selected as well,
+  // for browsers that refuse the clipboard).
+  document.querySelectorAll("[data-copy]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var f = document.getElementById(b.dataset.copy);
+      if (!f) return;
+      f.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(f.value).then(function () { toast(b.textContent + " ✓"); });
+    });
+  });
+
   if (page === "inbox") wireInbox();
   if (ticketEl) { wireProps(); wireComposer(send); }
   if (page === "kb-edit") wireKbPreview();

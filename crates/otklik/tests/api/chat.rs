@@ -798,3 +798,88 @@ async fn an_offline_visitor_gets_the_reply_by_email_and_answers_into_the_chat() 
         "{history}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_set_up_a_widget_and_copy_its_snippet() {
+    use crate::ui::Agent;
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    app.user("agent@alpha.test", "agent").await;
+    let agent = Agent::login(&app, "agent@alpha.test", "user-password").await;
+    assert_eq!(
+        agent
+            .post("/app/admin/chat", &[("name", "x")], true)
+            .await
+            .status(),
+        403
+    );
+    let owner = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    // Creating shows the identity secret once, and the snippet.
+    let r = owner
+        .post(
+            "/app/admin/chat",
+            &[
+                ("name", "Чат магазина"),
+                ("origins", "https://shop.example\nhttps://m.shop.example"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.expect("page");
+    assert!(
+        page.contains("id=\"identity-secret\"") && page.contains("/loader.js"),
+        "{page}"
+    );
+    let c = app.get("/api/v1/channels/chat").await.expect(200)["items"][0].clone();
+    assert_eq!(
+        c["allowed_origins"],
+        json!(["https://shop.example", "https://m.shop.example"])
+    );
+    let id = c["id"].as_str().expect("id").to_owned();
+    // The widget's greeting and pre-chat form are set on its page.
+    let r = owner
+        .post(
+            &format!("/app/admin/chat/{id}"),
+            &[
+                ("name", "Чат магазина"),
+                ("active", "on"),
+                ("color", "#0b7a75"),
+                ("origins", "https://shop.example"),
+                ("greeting_ru", "Здравствуйте!"),
+                ("greeting_th", "สวัสดีค่ะ"),
+                ("ask_email", "on"),
+                ("require_email", "on"),
+                ("ask_name", "on"),
+                ("offline_email", "on"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c = app
+        .get(&format!("/api/v1/channels/chat/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        c["greeting"],
+        json!({"ru": "Здравствуйте!", "th": "สวัสดีค่ะ"})
+    );
+    assert_eq!(
+        c["prechat"],
+        json!([{"field": "name", "required": false}, {"field": "email", "required": true}])
+    );
+    assert_eq!(c["color"], "#0b7a75");
+    let page = owner.page(&format!("/app/admin/chat/{id}")).await;
+    assert!(
+        page.contains("data-copy=\"snippet\"") && !page.contains("identity-secret"),
+        "the secret is not shown again"
+    );
+    // A new secret, shown once; the old one no longer verifies.
+    let r = owner
+        .post(&format!("/app/admin/chat/{id}/rotate"), &[], true)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("page").contains("identity-secret"));
+}

@@ -26,7 +26,7 @@ mod mail_server;
 mod search;
 mod secrets;
 mod tickets;
-mod ui;
+pub(crate) mod ui;
 
 /// Declares `sqlite` and `postgres` test variants of each scenario function.
 #[macro_export]

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod chat_admin;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
@@ -57,6 +58,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/ws", get(live::socket))
         .merge(admin::routes())
         .merge(kb_admin::routes())
+        .merge(chat_admin::routes())
         .merge(crate::help::routes())
         .layer(middleware::from_fn(security_headers))
 }
