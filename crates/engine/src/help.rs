@@ -134,6 +134,19 @@ impl Engine {
         )
     }
 
+    /// The widget key of the workspace's first active chat channel, offered on
+    /// its help center.
+    pub async fn help_chat(&self, ws: WorkspaceId) -> Result<Option<String>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(
+            store::channels::list(&mut c.conn(), ws, domain::ticket::Channel::Chat)
+                .await?
+                .into_iter()
+                .find(|a| a.active)
+                .map(|a| a.address),
+        )
+    }
+
     /// Help-center search: public articles and FAQ entries only.
     pub async fn help_search(
         &self,

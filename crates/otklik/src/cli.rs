@@ -665,6 +665,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 if let Some(t) = s.token {
                     writeln!(out, "  API token of {}: {t}", crate::demo::OWNER)?;
                 }
+                writeln!(
+                    out,
+                    "  chat:     the help center {base}/help/{} shows the chat; on any site: <script src=\"{base}/widget/v1/{}/loader.js\" async></script>",
+                    crate::demo::WORKSPACE,
+                    s.widget_key
+                )?;
             }
             None => writeln!(
                 out,

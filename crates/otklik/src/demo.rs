@@ -35,6 +35,8 @@ pub struct Seeded {
     pub token: Option<String>,
     pub tickets: usize,
     pub articles: usize,
+    /// The demo chat widget's key.
+    pub widget_key: String,
 }
 
 struct Agent {
@@ -373,13 +375,93 @@ async fn seed_inner(
     }
     progress(TICKETS, TICKETS);
     clock.set(None);
+    let widget_key = seed_chat(engine, &owner, &agents[0].principal)
+        .await
+        .context("setting up the demo chat")?;
     let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
     Ok(Seeded {
+        widget_key,
         articles,
         agents: banner,
         token: Some(token),
         tickets: TICKETS,
     })
+}
+
+/// A chat widget (any site may embed it; the help center shows it) and one
+/// conversation in it, answered.
+async fn seed_chat(engine: &Engine, owner: &Principal, agent: &Principal) -> anyhow::Result<String> {
+    let greeting = [
+        ("en", "Hello! Ask us anything about your order."),
+        ("ru", "Здравствуйте! Спросите нас о заказе."),
+        ("th", "สวัสดีค่ะ สอบถามเรื่องคำสั่งซื้อได้เลย"),
+    ]
+    .into_iter()
+    .map(|(l, g)| (l.to_owned(), g.to_owned()))
+    .collect();
+    let (c, _) = engine
+        .create_chat_channel(
+            owner,
+            engine::chat::ChatInput {
+                name: Some("Demo Shop chat".into()),
+                settings: Some(domain::chat::WidgetSettings {
+                    greeting,
+                    prechat: vec![domain::chat::PrechatField {
+                        field: domain::chat::PrechatKind::Name,
+                        required: false,
+                    }],
+                    ..Default::default()
+                }),
+                active: Some(true),
+                rotate_identity_secret: false,
+            },
+        )
+        .await?;
+    let w = engine.widget(&c.widget_key).await?;
+    let (v, _) = engine
+        .create_visitor(
+            &w,
+            engine::chat::NewVisitor {
+                name: Some("Мария".into()),
+                lang: Some("ru".into()),
+                page_url: Some("https://shop.example/cart".into()),
+                page_title: Some("Корзина".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let first = engine
+        .visitor_send(
+            &w,
+            &v,
+            engine::chat::VisitorMessage {
+                client_id: "demo-1".into(),
+                text: "Здравствуйте! Можно оплатить заказ частями?".into(),
+                attachments: Vec::new(),
+            },
+        )
+        .await?;
+    if let Some(t) = first.ticket_id {
+        engine
+            .add_message(
+                agent,
+                TicketRef::Id(t),
+                NewMessage {
+                    body: Body {
+                        text: "Да, при оформлении выберите «Оплата частями» — четыре платежа без переплаты.".into(),
+                        ..Body::default()
+                    },
+                    visibility: Visibility::Public,
+                    as_customer: false,
+                    status: None,
+                    external_id: None,
+                    imported: false,
+                },
+                None,
+            )
+            .await?;
+    }
+    Ok(c.widget_key)
 }
 
 #[cfg(test)]

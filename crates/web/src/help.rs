@@ -89,6 +89,8 @@ pub struct Frame {
     pub js: &'static str,
     /// Addresses readers may write to.
     pub contacts: Vec<String>,
+    /// The chat widget's key, when the workspace has a chat.
+    pub chat: Option<String>,
     /// The workspace's stylesheet (its accent colour), when it has one.
     pub theme: Option<String>,
     pub logo: Option<String>,
@@ -253,6 +255,7 @@ async fn framed(
     let look = &site.look;
     let mut f = frame(ws, &site.r, path, headers);
     f.contacts = app.engine.help_contacts(ws.id).await?;
+    f.chat = app.engine.help_chat(ws.id).await?;
     // The colour is in the address so that a change is fetched at once.
     f.theme = look.color.as_ref().map(|c| {
         format!(
@@ -290,6 +293,7 @@ fn frame(ws: &Workspace, r: &Reading, path: String, headers: &HeaderMap) -> Fram
         css: assets::url("help.css"),
         js: assets::url("help.js"),
         contacts: Vec::new(),
+        chat: None,
         theme: None,
         logo: None,
     }
@@ -313,6 +317,7 @@ fn missing(ws: &str, lang: Lang) -> Page {
         css: assets::url("help.css"),
         js: assets::url("help.js"),
         contacts: Vec::new(),
+        chat: None,
         theme: None,
         logo: None,
     };

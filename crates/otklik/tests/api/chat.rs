@@ -883,3 +883,54 @@ async fn admins_set_up_a_widget_and_copy_its_snippet() {
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("page").contains("identity-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_help_center_offers_the_chat() {
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    let plain = app
+        .client
+        .get(app.url("/help/alpha/ru"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(!plain.contains("loader.js"), "no chat, no widget");
+    let (key, _) = channel(&app, json!([])).await;
+    let page = app
+        .client
+        .get(app.url("/help/alpha/ru"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains(&format!("/widget/v1/{key}/loader.js"))
+            && page.contains("id=\"contact-chat\""),
+        "{page}"
+    );
+    // The widget's frame may be shown by its allowed site and by the help center.
+    let frame = app
+        .client
+        .get(app.url(&format!("/widget/v1/{key}/frame?lang=ru")))
+        .send()
+        .await
+        .expect("frame");
+    let csp = frame.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' http://shop.test"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+}
