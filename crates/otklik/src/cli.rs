@@ -215,6 +215,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         html_emails: usize,
     },
+    /// Thousands of chat visitors with their own websockets writing every few
+    /// seconds while an agent answers each message: reply round trip, messages/s
+    /// and server memory. With --database-url, two server processes on PostgreSQL.
+    Chat {
+        #[arg(long, default_value_t = 5_000)]
+        visitors: usize,
+        /// Seconds measured (after a 3 s warm-up).
+        #[arg(long, default_value_t = 30)]
+        secs: u64,
+        /// Seconds between one visitor's messages.
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+        /// Two nodes on PostgreSQL: a fresh database is created through this URL and dropped after.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
     Search {
@@ -505,6 +521,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench_burst::burst_all(logins, big_emails, html_emails).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Chat {
+                    visitors,
+                    secs,
+                    interval,
+                    database_url,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_chat::chat(visitors.max(1), secs.max(1), interval.max(1), database_url)
+                .await
         }
         Command::Bench {
             command:

@@ -390,7 +390,11 @@ async fn seed_inner(
 
 /// A chat widget (any site may embed it; the help center shows it) and one
 /// conversation in it, answered.
-async fn seed_chat(engine: &Engine, owner: &Principal, agent: &Principal) -> anyhow::Result<String> {
+async fn seed_chat(
+    engine: &Engine,
+    owner: &Principal,
+    agent: &Principal,
+) -> anyhow::Result<String> {
     let greeting = [
         ("en", "Hello! Ask us anything about your order."),
         ("ru", "Здравствуйте! Спросите нас о заказе."),

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_burst;
+pub mod bench_chat;
 pub mod bench_email;
 pub mod bench_search;
 pub mod bench_ui;

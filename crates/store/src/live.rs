@@ -77,6 +77,8 @@ pub(crate) async fn listen(
         tokio::select! {
             r = attempt => match r {
                 Ok(l) => break l,
+                // The store is closing: its connections must all come back.
+                Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => tracing::warn!(error = %e, "live feed: cannot listen; retrying in 1 s"),
             },
             _ = stop.changed() => return,
@@ -125,6 +127,9 @@ pub(crate) async fn listen(
                 tracing::warn!("live feed: the listening connection was lost and is back");
                 let _ = signals.send(gap());
             }
+            // The store is closing (`Store::close` waits for every connection,
+            // this one included): stop listening.
+            Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "live feed: listening failed; retrying in 1 s");
                 let _ = signals.send(gap());

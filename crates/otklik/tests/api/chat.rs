@@ -934,3 +934,36 @@ async fn the_help_center_offers_the_chat() {
         "{csp}"
     );
 }
+
+/// The live feed's listener holds a connection of the store's pool; closing the
+/// store (as every command does before it exits) must not wait for it forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_store_still_closes() {
+    let Some(admin) = crate::helpers::pg_admin_url() else {
+        crate::helpers::skipped(
+            "chat::a_listening_store_still_closes",
+            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+        );
+        return;
+    };
+    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+    let url = store::admin::create_database(&admin, &name)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("dir");
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.into()),
+        ..Default::default()
+    };
+    let engine = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .expect("engine");
+    // Long enough for the listener to hold its connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::timeout(Duration::from_secs(10), engine.close())
+        .await
+        .expect("the store closed within 10 s");
+    drop(engine);
+    let _ = store::admin::drop_database(&admin, &name).await;
+}
