@@ -3,7 +3,7 @@
 //! screenshot of every page in `target/browser-artifacts/`.
 
 use crate::cdp::{Browser, Page, chromium_path};
-use crate::helpers::{Backend, TestApp, spawn};
+use crate::helpers::{Backend, TestApp};
 use futures::FutureExt;
 use serde_json::json;
 use std::panic::AssertUnwindSafe;
@@ -23,8 +23,22 @@ where
     F: FnOnce(Arc<Browser>, TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    with_browser_on(test, |_| {}, scenario).await;
+}
+
+/// [`with_browser`] on a server whose configuration `tweak` adjusts.
+async fn with_browser_on<F, Fut>(
+    test: &str,
+    tweak: impl FnOnce(&mut otklik::config::Config),
+    scenario: F,
+) where
+    F: FnOnce(Arc<Browser>, TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let Some(path) = chromium_path() else { return };
-    let app = spawn(Backend::Sqlite).await.expect("app");
+    let app = crate::helpers::spawn_with(Backend::Sqlite, tweak)
+        .await
+        .expect("app");
     let browser = Arc::new(Browser::launch(&path).await);
     let outcome = AssertUnwindSafe(scenario(browser.clone(), app))
         .catch_unwind()
@@ -562,5 +576,63 @@ async fn a_visitor_chats_from_a_strict_site_and_an_agent_answers_live() {
         assert_eq!(visitor.eval("window.__violations").await, json!([]));
         site.abort();
     })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_visitor_leaves_an_email_and_the_answer_comes_back_into_the_chat() {
+    with_browser_on(
+        "an_offline_visitor_leaves_an_email_and_the_answer_comes_back_into_the_chat",
+        |c| c.limits.chat_email_after_secs = 0,
+        |b, app| async move {
+            let sink = crate::email::Sink::start().await;
+            let mb = crate::email::quiet_mailbox(&app, "help@shop.example", &sink).await;
+            let c = app
+                .post("/api/v1/channels/chat", json!({"name": "Чат магазина"}))
+                .await
+                .expect(201);
+            let key = c["widget_key"].as_str().expect("key").to_owned();
+            let (shop, site) = shop_site(app.base.clone(), key.clone()).await;
+
+            // Nobody is online: the widget says so and asks for an address.
+            let visitor = b.page("visitor").await;
+            visitor.goto(&format!("{shop}/")).await;
+            let f = visitor.frame_context("/frame").await;
+            visitor.frame_wait_for(f, "document.querySelector('.launcher')", "the launcher").await;
+            visitor.frame_eval(f, "document.querySelector('.launcher').click()").await;
+            visitor.frame_wait_for(f, "document.querySelector('.status').textContent === 'Сейчас мы не в сети'", "the offline status").await;
+            visitor.frame_eval(f, "document.getElementById('text').focus()").await;
+            visitor.type_text("Как вернуть товар?").await;
+            visitor.key("Enter").await;
+            visitor.frame_wait_for(f, "document.querySelector('li.mine[data-id]') && !document.querySelector('form.offline').hidden", "the address asked for").await;
+            visitor.frame_eval(f, "document.querySelector('form.offline input[name=email]').value = 'anna.away@example.com'; document.querySelector('form.offline').requestSubmit()").await;
+            visitor.frame_wait_for(f, "document.querySelector('form.offline').hidden && document.querySelector('.notice').textContent.includes('anna.away@example.com')", "the address saved").await;
+            // The visitor leaves; the agent answers later.
+            visitor.call("Page.navigate", json!({"url": "about:blank"})).await;
+            let tickets = app.get("/api/v1/tickets?channel=chat").await.expect(200);
+            let ticket = tickets["items"][0]["id"].as_str().expect("ticket").to_owned();
+            app.post(&format!("/api/v1/tickets/{ticket}/messages"), json!({"body": "Оформите возврат в личном кабинете", "visibility": "public"}))
+                .await
+                .expect(201);
+            app.drain_jobs().await;
+            app.drain_jobs().await;
+            let sent = sink.messages();
+            assert_eq!(sent.len(), 1, "the reply went by email");
+            assert_eq!(sent[0].0.rcpts, vec!["anna.away@example.com".to_owned()]);
+            let id = sent[0].1.message_id.clone().expect("message id");
+            // Her email answer joins the ticket, and the chat shows it when she is back.
+            let answer = crate::email::pipe(
+                &app,
+                &mb,
+                &crate::email::mail("Anna <anna.away@example.com>", "help@shop.example", "Re: Как вернуть товар?", "back-1@example.com", &format!("In-Reply-To: <{id}>\r\n"), "Спасибо, оформила"),
+            )
+            .await;
+            assert_eq!(answer["ticket_id"].as_str(), Some(ticket.as_str()));
+            visitor.goto(&format!("{shop}/")).await;
+            let f = visitor.frame_context("/frame").await;
+            visitor.frame_wait_for(f, "[...document.querySelectorAll('.log .text')].some(p => p.textContent === 'Оформите возврат в личном кабинете') && [...document.querySelectorAll('.log li.mine .text')].some(p => p.textContent === 'Спасибо, оформила')", "the email exchange in the chat").await;
+            site.abort();
+        },
+    )
     .await;
 }
