@@ -568,6 +568,19 @@ async fn a_visitor_on_one_node_and_an_agent_on_another_chat_live() {
         ))
         .await
         .expect("view");
+    // The widget on node A counts the agent who has the workspace open on B.
+    crate::helpers::until("node A to count the agent on node B", 10, async || {
+        let c: Value = http
+            .get(format!("{a}/widget/v1/{key}/config"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (c["agents_online"] == 1).then_some(())
+    })
+    .await;
     let next_agent = async |ws: &mut Socket, want: &dyn Fn(&Value) -> bool, what: &str| -> Value {
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {

@@ -56,6 +56,9 @@ pub struct Hub {
     rooms: Mutex<HashMap<(WorkspaceId, TicketId), HashMap<String, Viewer>>>,
     /// Which ticket's viewers just changed.
     changed: broadcast::Sender<(WorkspaceId, TicketId)>,
+    /// Agents with the workspace open, by `hub:conn`: the user and, for another
+    /// node's, when it was last heard of.
+    online: Mutex<HashMap<WorkspaceId, HashMap<String, (UserId, Option<Instant>)>>>,
     /// Tells the other nodes (none in unit tests).
     engine: Option<engine::Engine>,
 }
@@ -67,6 +70,7 @@ impl Default for Hub {
             id: uuid::Uuid::now_v7().simple().to_string(),
             rooms: Mutex::default(),
             changed: broadcast::channel(1024).0,
+            online: Mutex::default(),
             engine: None,
         }
     }
@@ -154,6 +158,77 @@ impl Hub {
             ticket.filter(|_| viewer.is_some()),
             viewer,
         );
+    }
+
+    /// An agent's page connected (`Some(user)`) or went (`None`), here and, by
+    /// signal, on the other nodes.
+    pub(crate) fn agent_online(&self, ws: WorkspaceId, conn: u64, user: Option<UserId>) {
+        if let Some(e) = &self.engine {
+            e.signal(json!({
+                "t": "online", "hub": self.id, "conn": conn, "ws": ws.to_string(),
+                "user": user.map(|u| u.to_string()),
+            }));
+        }
+        self.apply_online(ws, format!("{}:{conn}", self.id), user.map(|u| (u, None)));
+    }
+
+    fn apply_online(&self, ws: WorkspaceId, key: String, who: Option<(UserId, Option<Instant>)>) {
+        if let Ok(mut all) = self.online.lock() {
+            let list = all.entry(ws).or_default();
+            match who {
+                Some(w) => {
+                    list.insert(key, w);
+                }
+                None => {
+                    list.remove(&key);
+                }
+            }
+            if list.is_empty() {
+                all.remove(&ws);
+            }
+        }
+    }
+
+    /// An "online" signal from another node.
+    pub(crate) fn apply_online_signal(&self, data: &serde_json::Value) {
+        let text = |k: &str| data.get(k).and_then(serde_json::Value::as_str);
+        let (Some(hub), Some(conn), Some(ws)) = (
+            text("hub"),
+            data.get("conn").and_then(serde_json::Value::as_u64),
+            text("ws").and_then(|w| w.parse::<WorkspaceId>().ok()),
+        ) else {
+            return;
+        };
+        if hub == self.id {
+            return;
+        }
+        let user = text("user").and_then(|u| u.parse::<UserId>().ok());
+        self.apply_online(
+            ws,
+            format!("{hub}:{conn}"),
+            user.map(|u| (u, Some(Instant::now()))),
+        );
+    }
+
+    /// How many agents have the workspace open on any node.
+    pub(crate) fn agents_online(&self, ws: WorkspaceId) -> usize {
+        let now = Instant::now();
+        self.online.lock().map_or(0, |all| {
+            let mut users: Vec<UserId> = all
+                .get(&ws)
+                .map(|l| {
+                    l.values()
+                        .filter(|(_, heard)| {
+                            heard.is_none_or(|h| now.duration_since(h) < REMOTE_FOR)
+                        })
+                        .map(|(u, _)| *u)
+                        .collect()
+                })
+                .unwrap_or_default();
+            users.sort();
+            users.dedup();
+            users.len()
+        })
     }
 
     /// Tells the other nodes again that `conn` is still on its ticket.
@@ -260,6 +335,7 @@ const MAX_MESSAGES_PER_TICK: u32 = 20;
 async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let hub = app.live.clone();
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    hub.agent_online(ctx.p.workspace_id, conn, Some(ctx.p.user_id));
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
     let mut events = app.engine.subscribe();
@@ -295,8 +371,11 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
             _ = tick.tick() => {
                 ticks += 1;
                 received = 0;
-                if watching.is_some() && ticks.is_multiple_of(REANNOUNCE_TICKS) {
-                    hub.reannounce(ws, conn);
+                if ticks.is_multiple_of(REANNOUNCE_TICKS) {
+                    hub.agent_online(ws, conn, Some(me));
+                    if watching.is_some() {
+                        hub.reannounce(ws, conn);
+                    }
                 }
                 // A session ended by logout, a password change or deactivation
                 // ends its sockets too.
@@ -352,6 +431,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
         }
     }
     hub.set(ws, conn, None, None);
+    hub.agent_online(ws, conn, None);
 }
 
 /// `{"t":"view","ticket":ID}`, `{"t":"typing","ticket":ID}` or `{"t":"leave"}`.
@@ -428,5 +508,24 @@ mod tests {
             Some((Some(t), true))
         );
         assert_eq!(client_message(r#"{"t":"view","ticket":"nope"}"#), None);
+    }
+
+    #[test]
+    fn agents_online_counts_people_on_every_node() {
+        let hub = Hub::default();
+        let (ws, other) = (WorkspaceId::new(), WorkspaceId::new());
+        let (anna, boris) = (UserId::new(), UserId::new());
+        hub.agent_online(ws, 1, Some(anna));
+        hub.agent_online(ws, 2, Some(anna));
+        assert_eq!(hub.agents_online(ws), 1, "one person, two tabs");
+        hub.apply_online_signal(&json!({"t": "online", "hub": "node-b", "conn": 7, "ws": ws.to_string(), "user": boris.to_string()}));
+        assert_eq!(hub.agents_online(ws), 2);
+        assert_eq!(hub.agents_online(other), 0);
+        hub.agent_online(ws, 1, None);
+        hub.agent_online(ws, 2, None);
+        hub.apply_online_signal(
+            &json!({"t": "online", "hub": "node-b", "conn": 7, "ws": ws.to_string(), "user": null}),
+        );
+        assert_eq!(hub.agents_online(ws), 0);
     }
 }

@@ -141,6 +141,8 @@ pub async fn run(app: AppState) {
                 Ok(s) => {
                     if s.data["t"] == "presence" && !s.local {
                         app.live.apply_signal(&s.data);
+                    } else if s.data["t"] == "online" && !s.local {
+                        app.live.apply_online_signal(&s.data);
                     } else if s.data["t"] == "gap" {
                         hub.push_all(&Push::Resync);
                     }

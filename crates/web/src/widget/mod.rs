@@ -220,7 +220,8 @@ pub struct WidgetConfig {
     pub prechat: Vec<PrechatOut>,
     /// Whether to ask for an email address when nobody is online.
     pub offline_email: bool,
-    /// Agents available now.
+    /// Agents available now: those whose presence is `online`, or more when
+    /// more have the agent workspace open.
     pub agents_online: i64,
     /// The median wait for a first answer in the last seven days, in seconds;
     /// null without data.
@@ -254,7 +255,10 @@ pub async fn config(
             })
             .collect(),
         offline_email: w.settings.offline_email,
-        agents_online: status.agents_online,
+        // Those who said they are online, or those with the workspace open.
+        agents_online: status
+            .agents_online
+            .max(app.live.agents_online(w.account.workspace_id) as i64),
         expected_wait_s: status.expected_wait_s,
     }))
 }
