@@ -47,6 +47,10 @@ impl Viewer {
     }
 }
 
+/// An agent with the workspace open: who, and when another node last told of
+/// them (`None`: on this node).
+type Present = (UserId, Option<Instant>);
+
 /// Who is on which ticket, across the sockets of this process and (through
 /// signals) of the other nodes.
 pub struct Hub {
@@ -58,7 +62,7 @@ pub struct Hub {
     changed: broadcast::Sender<(WorkspaceId, TicketId)>,
     /// Agents with the workspace open, by `hub:conn`: the user and, for another
     /// node's, when it was last heard of.
-    online: Mutex<HashMap<WorkspaceId, HashMap<String, (UserId, Option<Instant>)>>>,
+    online: Mutex<HashMap<WorkspaceId, HashMap<String, Present>>>,
     /// Tells the other nodes (none in unit tests).
     engine: Option<engine::Engine>,
 }
