@@ -608,7 +608,9 @@ async fn an_offline_visitor_leaves_an_email_and_the_answer_comes_back_into_the_c
             visitor.frame_eval(f, "document.querySelector('form.offline input[name=email]').value = 'anna.away@example.com'; document.querySelector('form.offline').requestSubmit()").await;
             visitor.frame_wait_for(f, "document.querySelector('form.offline').hidden && document.querySelector('.notice').textContent.includes('anna.away@example.com')", "the address saved").await;
             // The visitor leaves; the agent answers later.
+            // (Gone for sure: a page still open would read the reply.)
             visitor.call("Page.navigate", json!({"url": "about:blank"})).await;
+            visitor.wait_for("location.href === 'about:blank' && document.readyState === 'complete'", "the visitor gone").await;
             let tickets = app.get("/api/v1/tickets?channel=chat").await.expect(200);
             let ticket = tickets["items"][0]["id"].as_str().expect("ticket").to_owned();
             app.post(&format!("/api/v1/tickets/{ticket}/messages"), json!({"body": "Оформите возврат в личном кабинете", "visibility": "public"}))

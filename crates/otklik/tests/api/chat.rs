@@ -233,6 +233,24 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
     assert_eq!(pushed["message"]["author"]["kind"], "agent");
     assert_eq!(pushed["message"]["text"], "Заказ 5531 передан курьеру");
 
+    // The widget now knows how long a first answer takes.
+    let cfg = from_site(
+        &app,
+        "GET",
+        &format!("/widget/v1/{key}/config"),
+        SHOP,
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(
+        cfg["expected_wait_s"]
+            .as_i64()
+            .is_some_and(|w| (0..60).contains(&w)),
+        "{cfg}"
+    );
+
     // The history: the visitor's and the agent's messages, no note.
     let history = from_site(&app, "GET", &path, SHOP, Some(&anna), None)
         .await
