@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod chat;
 pub mod error;
 pub mod event;
