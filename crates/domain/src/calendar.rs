@@ -39,10 +39,29 @@ fn bad(field: &str, message: impl Into<String>) -> DomainError {
     DomainError::invalid(field, message)
 }
 
+/// The IANA zone names this build knows, sorted (for the API's schema).
+pub fn zone_names() -> Vec<String> {
+    zone_names_cached().to_vec()
+}
+
+fn zone_names_cached() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.to_string())
+            .filter(|n| TimeZone::get(n).is_ok())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    })
+}
+
 /// `HH:MM` → minutes after midnight; `24:00` is the end of the day.
 pub fn parse_hhmm(s: &str) -> Result<u16, DomainError> {
     let err = || bad("week", format!("{s:?} is not a time like 09:00"));
-    let (h, m) = s.trim().split_once(':').ok_or_else(err)?;
+    let (h, m) = s.split_once(':').ok_or_else(err)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(err());
     }
@@ -65,12 +84,19 @@ impl Calendar {
         week: &[Vec<(String, String)>; 7],
         holidays: &[String],
     ) -> Result<Calendar, DomainError> {
-        let tz = TimeZone::get(time_zone.trim()).map_err(|_| {
-            bad(
-                "time_zone",
-                format!("{time_zone:?} is not an IANA time zone"),
-            )
-        })?;
+        // Names as the database spells them (the API lists them).
+        let known = zone_names_cached()
+            .binary_search_by(|n| n.as_str().cmp(time_zone))
+            .is_ok();
+        let tz = TimeZone::get(time_zone)
+            .ok()
+            .filter(|_| known)
+            .ok_or_else(|| {
+                bad(
+                    "time_zone",
+                    format!("{time_zone:?} is not an IANA time zone"),
+                )
+            })?;
         let mut days: [Vec<(u16, u16)>; 7] = Default::default();
         for (i, day) in week.iter().enumerate() {
             if day.len() > MAX_INTERVALS {
@@ -80,11 +106,9 @@ impl Calendar {
                 ));
             }
             for (s, e) in day {
-                let (s, e) = (parse_hhmm(s)?, parse_hhmm(e)?);
-                if s == 1440 {
-                    return Err(bad("week", "an interval cannot start at 24:00"));
-                }
-                days[i].push((s, e));
+                // A start of 24:00 is the next day's midnight; an end at or
+                // before the start runs overnight.
+                days[i].push((parse_hhmm(s)?, parse_hhmm(e)?));
             }
         }
         if holidays.len() > MAX_HOLIDAYS {
@@ -92,10 +116,18 @@ impl Calendar {
         }
         let mut hs = BTreeSet::new();
         for h in holidays {
-            let d: Date = h
-                .trim()
-                .parse()
-                .map_err(|_| bad("holidays", format!("{h:?} is not a date like 2027-01-01")))?;
+            let shape = h.len() == 10
+                && h.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            let d: Date =
+                h.parse().ok().filter(|_| shape).ok_or_else(|| {
+                    bad("holidays", format!("{h:?} is not a date like 2027-01-01"))
+                })?;
             hs.insert(d);
         }
         Ok(Calendar {
@@ -369,6 +401,11 @@ mod tests {
                 && parse_hhmm("24:01").is_err()
                 && parse_hhmm("24:00") == Ok(1440)
         );
+        assert!(parse_hhmm(" 09:00").is_err());
+        let none: [&[(&str, &str)]; 7] = [&[], &[], &[], &[], &[], &[], &[]];
+        assert!(Calendar::new("europe/moscow", &week(&none), &[]).is_err());
+        assert!(Calendar::new("UTC", &week(&none), &["20270101".into()]).is_err());
+        assert!(zone_names().iter().any(|z| z == "Asia/Bangkok"));
         let closed =
             Calendar::new("UTC", &week(&[&[], &[], &[], &[], &[], &[], &[]]), &[]).expect("closed");
         assert_eq!(closed.add(from, MIN), None);
@@ -416,21 +453,17 @@ mod tests {
         #[test]
         fn arithmetic_matches_a_walk_minute_by_minute(
             zone in prop::sample::select(vec!["Europe/Moscow", "America/New_York", "Europe/Berlin", "Asia/Bangkok", "Australia/Lord_Howe", "Pacific/Chatham", "America/Sao_Paulo", "UTC"]),
-            days in prop::collection::vec(prop::collection::vec((0u16..48, 1u16..40), 0..3), 7),
+            days in prop::collection::vec(prop::collection::vec((0u16..49, 0u16..49), 0..3), 7),
             around in prop::sample::select(vec!["2026-03-08T06:00:00Z", "2026-03-29T00:30:00Z", "2026-10-25T00:00:00Z", "2026-11-01T05:00:00Z", "2026-12-31T18:00:00Z", "2027-04-04T15:00:00Z", "2027-09-26T13:00:00Z"]),
             shift_min in -1440i64..1440,
             span_min in 0i64..2880,
             holiday in prop::option::of(0i64..3),
         ) {
-            // Intervals on a half-hour grid; length 30 min to ~20 h (overnight
-            // when it passes midnight).
-            let fmt = |m: u16| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
+            // Any start and end on a half-hour grid, 00:00 to 24:00 (an end at
+            // or before the start runs overnight).
+            let fmt = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
             let spec: [Vec<(String, String)>; 7] = std::array::from_fn(|i| {
-                days[i].iter().map(|&(s, len)| {
-                    let start = s * 30;
-                    let end = (start + len * 30) % 1440;
-                    (fmt(start), if end == 0 { "24:00".to_owned() } else { fmt(end) })
-                }).collect()
+                days[i].iter().map(|&(s, e)| (fmt(s * 30), fmt(e * 30))).collect()
             });
             let from = ms(around) + shift_min * MIN;
             let holidays: Vec<String> = holiday.into_iter().map(|k| {

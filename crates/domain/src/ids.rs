@@ -63,6 +63,8 @@ id_type!(
     GroupId,
     /// A person chatting through a widget: one browser (or app install).
     VisitorId,
+    /// A business-hours calendar.
+    CalendarId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

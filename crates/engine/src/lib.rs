@@ -33,6 +33,7 @@ pub mod outbound;
 pub mod people;
 pub mod search;
 pub mod secret;
+pub mod sla;
 pub mod tickets;
 pub mod worker;
 pub mod workspaces;

@@ -26,6 +26,7 @@ pub mod kb;
 pub mod live;
 pub mod mail;
 pub mod people;
+pub mod sla;
 pub mod sql;
 pub mod tickets;
 mod tx;

@@ -80,6 +80,7 @@ arg_from!(
     domain::ids::FaqId => Uuid via |i: domain::ids::FaqId| i.0,
     domain::ids::GroupId => Uuid via |i: domain::ids::GroupId| i.0,
     domain::ids::VisitorId => Uuid via |i: domain::ids::VisitorId| i.0,
+    domain::ids::CalendarId => Uuid via |i: domain::ids::CalendarId| i.0,
 );
 
 /// A query text with its arguments.

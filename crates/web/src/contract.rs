@@ -1182,6 +1182,57 @@ fn chat_rules(d: &mut Value) {
     );
 }
 
+/// Business hours' input rules (`domain::calendar`).
+fn sla_rules(d: &mut Value) {
+    let time = json!({ "type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$" });
+    let day = json!({
+        "type": ["array", "null"],
+        "maxItems": domain::calendar::MAX_INTERVALS,
+        "items": { "type": "array", "minItems": 2, "maxItems": 2, "items": time },
+    });
+    let w = "/components/schemas/WeekIo/properties";
+    for name in engine::sla::DAYS {
+        set(d, &format!("{w}/{name}"), day.clone());
+    }
+    let zone = json!({ "type": "string", "enum": domain::calendar::zone_names() });
+    let holidays = json!({
+        "type": "array",
+        "maxItems": domain::calendar::MAX_HOLIDAYS,
+        "items": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date" },
+    });
+    let b = "/components/schemas/BusinessHoursIn/properties";
+    set(d, &format!("{b}/name"), line(100));
+    set(d, &format!("{b}/time_zone"), zone.clone());
+    set(d, &format!("{b}/holidays"), nullable(holidays.clone()));
+    let b = "/components/schemas/PatchBusinessHoursIn/properties";
+    set(d, &format!("{b}/name"), nullable(line(100)));
+    set(d, &format!("{b}/time_zone"), nullable(zone));
+    set(d, &format!("{b}/holidays"), nullable(holidays));
+}
+
+fn sla_examples(d: &mut Value) {
+    let week = json!({ "mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]], "wed": [["09:00", "18:00"]],
+        "thu": [["09:00", "18:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": [] });
+    let out = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Moscow office", "time_zone": "Europe/Moscow",
+        "week": week, "holidays": ["2027-01-01", "2027-01-07"], "created_at": "2026-11-29T10:15:00Z", "updated_at": "2026-11-29T10:15:00Z" });
+    let all: [(&str, Value); 5] = [
+        ("WeekIo", week.clone()),
+        (
+            "BusinessHoursIn",
+            json!({ "name": "Moscow office", "time_zone": "Europe/Moscow", "week": week, "holidays": ["2027-01-01", "2027-01-07"] }),
+        ),
+        (
+            "PatchBusinessHoursIn",
+            json!({ "holidays": ["2027-01-01", "2027-01-07", "2027-02-23"] }),
+        ),
+        ("BusinessHoursOut", out.clone()),
+        ("BusinessHoursList", json!({ "items": [out] })),
+    ];
+    for (name, example) in all {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+}
+
 fn chat_examples(d: &mut Value) {
     let at = "2026-11-29T10:15:00Z";
     let channel = json!({
@@ -1299,12 +1350,14 @@ fn build() -> Value {
     mailbox_rules(&mut d);
     kb_rules(&mut d);
     chat_rules(&mut d);
+    sla_rules(&mut d);
     attachment_rules(&mut d);
     query_rules(&mut d);
     header_rules(&mut d);
     public_operations(&mut d);
     examples(&mut d);
     chat_examples(&mut d);
+    sla_examples(&mut d);
     d
 }
 

@@ -18,6 +18,7 @@ pub mod kb_api;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
+pub mod sla_api;
 pub mod throttle;
 pub mod ui;
 pub mod widget;
@@ -198,6 +199,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route(
             "/channels/email/{id}",
             get(mail_api::get).patch(mail_api::patch),
+        )
+        .route("/business-hours", get(sla_api::list).post(sla_api::create))
+        .route(
+            "/business-hours/{id}",
+            get(sla_api::get).patch(sla_api::patch),
         )
         .route("/channels/chat", get(chat_api::list).post(chat_api::create))
         .route(

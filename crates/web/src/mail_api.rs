@@ -87,8 +87,13 @@ pub async fn patch(
         "settings": current.settings,
         "active": current.active,
     });
-    if !body.is_object() {
+    let Some(fields) = body.as_object() else {
         return Err(ApiError::bad_request("send a JSON object"));
+    };
+    // A null removes a field in a merge patch, so an unknown one would pass
+    // unnoticed: name it instead.
+    if let Some(k) = fields.keys().find(|k| doc.get(k.as_str()).is_none()) {
+        return Err(ApiError::field(k, "not a field of a mailbox"));
     }
     merge_patch(&mut doc, &body);
     let input: MailboxInput = parse_json(doc.to_string().as_bytes())?;

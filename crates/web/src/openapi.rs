@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::error::Problem;
-use crate::{api, chat_api, kb_api, mail_api, widget};
+use crate::{api, chat_api, kb_api, mail_api, sla_api, widget};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -147,6 +147,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
+        sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
         widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read, widget::upload, widget::download,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),

@@ -125,7 +125,18 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let hours = app
+        .post(
+            "/api/v1/business-hours",
+            json!({"name": "Только для A", "time_zone": "UTC", "week": {}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/business-hours", hours.as_str()),
         ("/api/v1/channels/chat", chat.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
@@ -156,6 +167,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         (("PATCH", "/api/v1/users/{id}"), json!({"name": "pwned"})),
         (
             ("PATCH", "/api/v1/channels/chat/{id}"),
+            json!({"name": "pwned"}),
+        ),
+        (
+            ("PATCH", "/api/v1/business-hours/{id}"),
             json!({"name": "pwned"}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),

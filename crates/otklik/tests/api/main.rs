@@ -25,6 +25,7 @@ mod layering;
 mod mail_server;
 mod search;
 mod secrets;
+mod sla;
 mod tickets;
 pub(crate) mod ui;
 
