@@ -39,6 +39,8 @@ pub enum Push {
 
 /// Pushes one socket may have waiting.
 const QUEUE: usize = 256;
+/// Sockets one visitor may hold at once (tabs, devices of a verified visitor).
+pub const MAX_SOCKETS_PER_VISITOR: usize = 10;
 /// Tickets remembered for routing before the memory is cleared.
 const MAX_TICKETS: usize = 200_000;
 
@@ -52,21 +54,27 @@ pub struct ChatHub {
 }
 
 impl ChatHub {
-    /// A socket of `visitor`, whose conversations are `tickets`.
+    /// A socket of `visitor`, whose conversations are `tickets`; `None` when
+    /// the visitor already holds [`MAX_SOCKETS_PER_VISITOR`].
     pub fn register(
         &self,
         visitor: VisitorId,
         tickets: &[TicketId],
-    ) -> (u64, mpsc::Receiver<Push>) {
+    ) -> Option<(u64, mpsc::Receiver<Push>)> {
         let conn = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE);
-        if let Ok(mut s) = self.sockets.lock() {
-            s.entry(visitor).or_default().push((conn, tx));
+        {
+            let mut s = self.sockets.lock().ok()?;
+            let list = s.entry(visitor).or_default();
+            if list.len() >= MAX_SOCKETS_PER_VISITOR {
+                return None;
+            }
+            list.push((conn, tx));
         }
         for t in tickets {
             self.track(*t, visitor);
         }
-        (conn, rx)
+        Some((conn, rx))
     }
 
     pub fn unregister(&self, visitor: VisitorId, conn: u64) {
@@ -216,5 +224,33 @@ fn agents_on(app: &AppState, hub: &ChatHub, ws: WorkspaceId, ticket: TicketId) {
     );
     if !people.is_empty() {
         hub.push(v, Push::AgentRead { ticket });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_visitor_holds_a_bounded_number_of_sockets() {
+        let hub = ChatHub::default();
+        let (v, t) = (VisitorId::new(), TicketId::new());
+        let mut held: Vec<_> = (0..MAX_SOCKETS_PER_VISITOR)
+            .map(|_| hub.register(v, &[t]).expect("socket"))
+            .collect();
+        assert!(hub.register(v, &[]).is_none(), "one more is refused");
+        assert!(
+            hub.register(VisitorId::new(), &[]).is_some(),
+            "others are not affected"
+        );
+        hub.unregister(v, held[0].0);
+        assert!(
+            hub.register(v, &[]).is_some(),
+            "a closed socket frees its place"
+        );
+        // A push reaches every socket of the visitor.
+        hub.push(v, Push::Resync);
+        assert!(matches!(held[1].1.try_recv(), Ok(Push::Resync)));
+        assert_eq!(hub.visitor_of(t), Some(v));
     }
 }

@@ -63,7 +63,15 @@ async fn run(app: AppState, _w: Arc<Widget>, v: Visitor, mut socket: WebSocket) 
         .await
         .unwrap_or_default();
     let hub = app.chat.hub.clone();
-    let (conn, mut rx) = hub.register(v.id, &tickets);
+    let Some((conn, mut rx)) = hub.register(v.id, &tickets) else {
+        let _ = socket
+            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                code: 1008,
+                reason: "too many sockets for this visitor".into(),
+            })))
+            .await;
+        return;
+    };
     let presence = app.live.new_conn();
     let ws = v.workspace_id;
     let name = v.name.clone().unwrap_or_else(|| "Visitor".into());
