@@ -76,6 +76,7 @@ async fn run(app: AppState, _w: Arc<Widget>, v: Visitor, mut socket: WebSocket) 
     let ws = v.workspace_id;
     let name = v.name.clone().unwrap_or_else(|| "Visitor".into());
     let mut current: Option<TicketId> = tickets.first().copied();
+    let mut typed_at: Option<std::time::Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let (mut ticks, mut received) = (0u32, 0u32);
     loop {
@@ -93,7 +94,7 @@ async fn run(app: AppState, _w: Arc<Widget>, v: Visitor, mut socket: WebSocket) 
                 Some(Ok(Message::Text(_))) if received >= MAX_PER_TICK => break,
                 Some(Ok(Message::Text(text))) => {
                     received += 1;
-                    client_message(&app, &v, current, presence, &name, text.as_str()).await
+                    client_message(&app, &v, current, presence, &name, &mut typed_at, text.as_str()).await
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => None,
@@ -165,19 +166,28 @@ async fn pushed(
     }
 }
 
+/// "Typing" reports closer together than this are not passed on (each one
+/// reaches every node).
+const TYPING_EVERY: Duration = Duration::from_millis(1500);
+
 async fn client_message(
     app: &AppState,
     v: &Visitor,
     current: Option<TicketId>,
     presence: u64,
     name: &str,
+    typed_at: &mut Option<std::time::Instant>,
     text: &str,
 ) -> Option<Value> {
     let msg: Value = serde_json::from_str(text).ok()?;
     match msg.get("type")?.as_str()? {
         "typing" => {
             // Before the first message there is no conversation to type in.
-            if let Some(t) = current {
+            let due = typed_at.is_none_or(|at| at.elapsed() >= TYPING_EVERY);
+            if let Some(t) = current
+                && due
+            {
+                *typed_at = Some(std::time::Instant::now());
                 let typing = msg.get("typing").and_then(Value::as_bool).unwrap_or(true);
                 app.live
                     .set_visitor(v.workspace_id, presence, v.id, Some(t), name, typing);
