@@ -710,23 +710,35 @@ impl Engine {
     /// The visitor has read their conversations up to `up_to`: agents' replies
     /// up to it become `read`.
     pub async fn visitor_read(&self, v: &Visitor, up_to: MessageId) -> Result<usize, EngineError> {
-        let tickets = {
+        // The mark names a message; only its conversation is read, and only
+        // when it is the visitor's.
+        let ticket = {
             let mut c = self.store.read().await?;
-            self.conversations(&mut c.conn(), v).await?
+            let Some(m) = store::tickets::message(&mut c.conn(), v.workspace_id, up_to).await?
+            else {
+                return Ok(0);
+            };
+            if !self
+                .conversations(&mut c.conn(), v)
+                .await?
+                .contains(&m.ticket_id)
+            {
+                return Ok(0);
+            }
+            m.ticket_id
         };
         let ws = v.workspace_id;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     let mut moved = 0;
-                    for t in tickets {
-                        let unread = db::unread_replies(&mut tx.conn(), ws, t, up_to).await?;
-                        for m in unread {
-                            if crate::outbound::advance_delivery(tx, &m, DeliveryState::Read, None)
-                                .await?
-                            {
-                                moved += 1;
-                            }
+                    let unread =
+                        store::tickets::unread_replies(&mut tx.conn(), ws, ticket, up_to).await?;
+                    for m in unread {
+                        if crate::outbound::advance_delivery(tx, &m, DeliveryState::Read, None)
+                            .await?
+                        {
+                            moved += 1;
                         }
                     }
                     Ok::<_, EngineError>(moved)

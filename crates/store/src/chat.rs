@@ -222,31 +222,6 @@ pub async fn customer_conversations(
     Ok(rows.into_iter().map(TicketId).collect())
 }
 
-/// Agents' public replies on a ticket up to `up_to` that the customer has not
-/// read yet.
-pub async fn unread_replies(
-    c: &mut Conn<'_>,
-    ws: WorkspaceId,
-    ticket: TicketId,
-    up_to: MessageId,
-) -> Result<Vec<Message>, StoreError> {
-    let mut rows = crate::tickets::messages(c, ws, ticket, None, 10_000).await?;
-    rows.retain(|m| {
-        m.id <= up_to
-            && m.visibility == domain::ticket::Visibility::Public
-            && m.author_kind != domain::ticket::AuthorKind::Customer
-            && m.delivery_state.is_some_and(|s| {
-                matches!(
-                    s,
-                    domain::ticket::DeliveryState::Queued
-                        | domain::ticket::DeliveryState::Sent
-                        | domain::ticket::DeliveryState::Delivered
-                )
-            })
-    });
-    Ok(rows)
-}
-
 /// Agents whose presence is `online`.
 pub async fn agents_online(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<i64, StoreError> {
     c.fetch_one(

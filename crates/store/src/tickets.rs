@@ -690,6 +690,27 @@ pub async fn messages(
     Ok(rows)
 }
 
+/// Replies to the customer on a ticket up to `up_to` (by id) that are not read
+/// yet, oldest first, at most 500 (a visitor's read mark).
+pub async fn unread_replies(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    up_to: MessageId,
+) -> Result<Vec<Message>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {MSG_COLS} FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id <= $3 \
+             AND visibility = 'public' AND author_kind <> 'customer' \
+             AND delivery_state IN ('queued', 'sent', 'delivered') ORDER BY id LIMIT 500"
+        ))
+        .bind(ws)
+        .bind(ticket)
+        .bind(up_to),
+    )
+    .await
+}
+
 pub async fn set_delivery(
     tx: &mut Tx,
     ws: WorkspaceId,

@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
+pub(crate) fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
     if ctx.p.role.can_administer() {
         Ok(())
     } else {

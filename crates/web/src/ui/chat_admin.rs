@@ -2,6 +2,7 @@
 //! greeting, pre-chat form, allowed sites and offline behaviour, copy the
 //! snippet, and issue a new identity secret (shown once).
 
+use super::admin::admin_only;
 use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
 use crate::AppState;
 use askama::Template;
@@ -20,18 +21,6 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/chat", get(list).post(create))
         .route("/app/admin/chat/{id}", get(edit).post(save))
         .route("/app/admin/chat/{id}/rotate", post(rotate))
-}
-
-fn admin_only(ctx: &Ctx) -> Result<(), UiError> {
-    if ctx.p.role.can_administer() {
-        Ok(())
-    } else {
-        Err(UiError::Status(
-            StatusCode::FORBIDDEN,
-            ctx.tr,
-            "error.forbidden",
-        ))
-    }
 }
 
 /// Languages the greeting is written in on this screen.

@@ -46,6 +46,9 @@ const MAX_CACHED: usize = 10_000;
 /// The chat side of the application: widgets by key, budgets, live routing.
 pub struct ChatState {
     widgets: Mutex<HashMap<String, (Instant, Arc<Widget>)>>,
+    /// Agents online and expected wait per widget: every page load of every
+    /// shop asks, anonymously, so the database answers at most every 30 s.
+    status: Mutex<HashMap<AccountId, (Instant, engine::chat::WidgetStatus)>>,
     pub visitors_per_address: crate::throttle::Throttle,
     pub per_visitor: crate::throttle::Throttle,
     pub hub: Arc<hub::ChatHub>,
@@ -55,6 +58,7 @@ impl Default for ChatState {
     fn default() -> Self {
         ChatState {
             widgets: Mutex::new(HashMap::new()),
+            status: Mutex::new(HashMap::new()),
             visitors_per_address: crate::throttle::Throttle::new(
                 VISITORS_PER_MINUTE,
                 Duration::from_secs(60),
@@ -68,7 +72,33 @@ impl Default for ChatState {
     }
 }
 
+/// How long a widget's status is reused.
+const STATUS_TTL: Duration = Duration::from_secs(30);
+
 impl ChatState {
+    /// The widget's status, read at most every 30 s.
+    async fn status(
+        &self,
+        app: &AppState,
+        w: &Widget,
+    ) -> Result<engine::chat::WidgetStatus, EngineError> {
+        let id = w.account.id;
+        if let Ok(cache) = self.status.lock()
+            && let Some((at, s)) = cache.get(&id)
+            && at.elapsed() < STATUS_TTL
+        {
+            return Ok(s.clone());
+        }
+        let s = app.engine.widget_status(w).await?;
+        if let Ok(mut cache) = self.status.lock() {
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(id, (Instant::now(), s.clone()));
+        }
+        Ok(s)
+    }
+
     /// The widget a key names, read at most every ten seconds.
     pub async fn widget(&self, app: &AppState, key: &str) -> Result<Arc<Widget>, EngineError> {
         if let Ok(cache) = self.widgets.lock()
@@ -240,7 +270,7 @@ pub async fn config(
     headers: HeaderMap,
 ) -> ApiResult<Json<WidgetConfig>> {
     let w = widget_for(&app, &key, &headers).await?;
-    let status = app.engine.widget_status(&w).await?;
+    let status = app.chat.status(&app, &w).await?;
     Ok(Json(WidgetConfig {
         name: w.name.clone(),
         color: w.settings.color.clone(),
