@@ -115,13 +115,15 @@ impl WidgetSettings {
         let mut greeting = BTreeMap::new();
         for (lang, text) in std::mem::take(&mut self.greeting) {
             let lang = crate::identity::normalize_language(&lang)?;
-            let text = crate::text::clean_body(text.trim());
+            // Counted as sent, as the schema counts it: cleaning must not let a
+            // longer text through.
             if text.chars().count() > MAX_GREETING {
                 return Err(DomainError::invalid(
                     "greeting",
                     format!("at most {MAX_GREETING} characters"),
                 ));
             }
+            let text = crate::text::clean_body(text.trim());
             if !text.is_empty() {
                 greeting.insert(lang, text);
             }

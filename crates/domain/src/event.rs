@@ -245,6 +245,39 @@ pub enum EventData {
         group_id: GroupId,
         lang: String,
     },
+    /// A business-hours calendar was created or changed.
+    #[serde(rename = "business_hours.saved")]
+    BusinessHoursSaved {
+        calendar_id: CalendarId,
+        name: String,
+    },
+    /// An SLA policy was created or changed.
+    #[serde(rename = "sla_policy.saved")]
+    SlaPolicySaved {
+        policy_id: SlaPolicyId,
+        name: String,
+    },
+    #[serde(rename = "sla_policy.deleted")]
+    SlaPolicyDeleted { policy_id: SlaPolicyId },
+    /// A clock used the policy's warning share of its target (`due_at`: Unix
+    /// milliseconds).
+    #[serde(rename = "sla.warning")]
+    SlaWarning {
+        ticket_id: TicketId,
+        policy_id: SlaPolicyId,
+        metric: crate::sla::Metric,
+        cycle: u32,
+        due_at: i64,
+    },
+    /// A clock reached its target before it was met.
+    #[serde(rename = "sla.breached")]
+    SlaBreached {
+        ticket_id: TicketId,
+        policy_id: SlaPolicyId,
+        metric: crate::sla::Metric,
+        cycle: u32,
+        due_at: i64,
+    },
 }
 
 impl EventData {
@@ -274,6 +307,11 @@ impl EventData {
             EventData::AutoReplySent { .. } => "ticket.auto_reply_sent",
             EventData::ArticleSaved { .. } => "kb.article_saved",
             EventData::FaqSaved { .. } => "kb.faq_saved",
+            EventData::BusinessHoursSaved { .. } => "business_hours.saved",
+            EventData::SlaPolicySaved { .. } => "sla_policy.saved",
+            EventData::SlaPolicyDeleted { .. } => "sla_policy.deleted",
+            EventData::SlaWarning { .. } => "sla.warning",
+            EventData::SlaBreached { .. } => "sla.breached",
         }
     }
 
@@ -299,7 +337,9 @@ impl EventData {
             | EventData::TicketUpdated { ticket_id, .. }
             | EventData::MessageAdded { ticket_id, .. }
             | EventData::DeliveryChanged { ticket_id, .. }
-            | EventData::AutoReplySent { ticket_id, .. } => Some(*ticket_id),
+            | EventData::AutoReplySent { ticket_id, .. }
+            | EventData::SlaWarning { ticket_id, .. }
+            | EventData::SlaBreached { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
     }
@@ -442,6 +482,31 @@ mod tests {
                 group_id: GroupId::new(),
                 lang: "th".into(),
             },
+            EventData::BusinessHoursSaved {
+                calendar_id: CalendarId::new(),
+                name: "Москва".into(),
+            },
+            EventData::SlaPolicySaved {
+                policy_id: SlaPolicyId::new(),
+                name: "Chat".into(),
+            },
+            EventData::SlaPolicyDeleted {
+                policy_id: SlaPolicyId::new(),
+            },
+            EventData::SlaWarning {
+                ticket_id: TicketId::new(),
+                policy_id: SlaPolicyId::new(),
+                metric: crate::sla::Metric::FirstReply,
+                cycle: 0,
+                due_at: 1_800_000_000_000,
+            },
+            EventData::SlaBreached {
+                ticket_id: TicketId::new(),
+                policy_id: SlaPolicyId::new(),
+                metric: crate::sla::Metric::NextReply,
+                cycle: 2,
+                due_at: 1_800_000_000_000,
+            },
         ];
         for e in &all {
             match e {
@@ -467,7 +532,12 @@ mod tests {
                 | EventData::ChannelUpdated { .. }
                 | EventData::AutoReplySent { .. }
                 | EventData::ArticleSaved { .. }
-                | EventData::FaqSaved { .. } => {}
+                | EventData::FaqSaved { .. }
+                | EventData::BusinessHoursSaved { .. }
+                | EventData::SlaPolicySaved { .. }
+                | EventData::SlaPolicyDeleted { .. }
+                | EventData::SlaWarning { .. }
+                | EventData::SlaBreached { .. } => {}
             }
         }
         all

@@ -65,6 +65,8 @@ id_type!(
     VisitorId,
     /// A business-hours calendar.
     CalendarId,
+    /// An SLA policy.
+    SlaPolicyId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

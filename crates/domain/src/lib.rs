@@ -16,6 +16,7 @@ pub mod ids;
 pub mod kb;
 pub mod number;
 pub mod secret;
+pub mod sla;
 pub mod text;
 pub mod ticket;
 pub mod time;

@@ -63,7 +63,7 @@ pub struct ConsumerStatus {
 
 /// The consumers this build runs.
 pub fn all() -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(Activity)]
+    vec![Arc::new(Activity), Arc::new(crate::sla::SlaClocks)]
 }
 
 /// How long a node keeps a consumer after its last batch.

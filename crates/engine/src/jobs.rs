@@ -23,6 +23,18 @@ pub enum Job {
         workspace_id: WorkspaceId,
         message_id: MessageId,
     },
+    /// The moment a ticket's next SLA warning or breach falls (`at`, Unix ms).
+    SlaTimer {
+        workspace_id: WorkspaceId,
+        ticket_id: TicketId,
+        at: i64,
+    },
+    /// Policies or a calendar changed: derive the clocks of the open tickets
+    /// after `after` again, a batch at a time.
+    SlaReapply {
+        workspace_id: WorkspaceId,
+        after: Option<TicketId>,
+    },
 }
 
 /// The acknowledgement of a new email ticket.
@@ -43,6 +55,8 @@ impl Job {
             Job::DeliverMessage { workspace_id, .. } => *workspace_id,
             Job::EmailAutoAck(a) => a.workspace_id,
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
+            Job::SlaTimer { workspace_id, .. } => *workspace_id,
+            Job::SlaReapply { workspace_id, .. } => *workspace_id,
         }
     }
 
@@ -95,6 +109,15 @@ mod tests {
             Job::ChatEmail {
                 workspace_id: WorkspaceId::new(),
                 message_id: MessageId::new(),
+            },
+            Job::SlaTimer {
+                workspace_id: WorkspaceId::new(),
+                ticket_id: TicketId::new(),
+                at: 1_800_000_000_000,
+            },
+            Job::SlaReapply {
+                workspace_id: WorkspaceId::new(),
+                after: Some(TicketId::new()),
             },
         ];
         for j in jobs {

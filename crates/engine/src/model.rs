@@ -8,6 +8,8 @@ pub use store::customers::Customer;
 pub use store::events::{Cursor, EventRecord};
 pub use store::live::Signal;
 pub use store::people::{ApiToken, Team, User};
-pub use store::tickets::{Attachment, Field, Filter, Message, OPEN_STATUSES, Sort, Ticket};
+pub use store::tickets::{
+    Attachment, Field, Filter, Message, OPEN_STATUSES, SlaView, Sort, Ticket,
+};
 pub use store::workspaces::Workspace;
 pub use store::{Clock, Store, StoreOptions, SystemClock};

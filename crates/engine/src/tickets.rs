@@ -319,7 +319,10 @@ impl Engine {
     pub async fn view_counts(&self, p: &Principal) -> Result<tickets::ViewCounts, EngineError> {
         let since = self.recently_solved_since();
         let mut c = self.store.read().await?;
-        Ok(tickets::view_counts(&mut c.conn(), p.workspace_id, p.user_id, since).await?)
+        Ok(
+            tickets::view_counts(&mut c.conn(), p.workspace_id, p.user_id, since, self.now())
+                .await?,
+        )
     }
 
     /// Where the "recently solved" view begins.

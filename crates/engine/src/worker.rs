@@ -145,6 +145,15 @@ impl Worker {
             }
             // An acknowledgement that never left is only logged: the ticket stands.
             Job::EmailAutoAck(_) => Ok(()),
+            // Derived state: the next change to the ticket derives it again.
+            Job::SlaTimer { ticket_id, .. } => {
+                tracing::error!(ticket = %ticket_id, error = %err, "an SLA timer gave up");
+                Ok(())
+            }
+            Job::SlaReapply { workspace_id, .. } => {
+                tracing::error!(workspace = %workspace_id, error = %err, "re-matching SLA policies gave up");
+                Ok(())
+            }
             // The reply stands in the chat; only its email copy was lost.
             Job::ChatEmail { message_id, .. } => {
                 tracing::warn!(message = %message_id, error = %err, "a chat reply's email copy was not sent");
@@ -214,6 +223,23 @@ impl Worker {
                     Ok(Outcome::Done)
                 }
             },
+            Job::SlaTimer {
+                workspace_id,
+                ticket_id,
+                at,
+            } => {
+                self.engine
+                    .sla_timer(*workspace_id, *ticket_id, *at)
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Job::SlaReapply {
+                workspace_id,
+                after,
+            } => {
+                self.engine.sla_reapply(*workspace_id, *after).await?;
+                Ok(Outcome::Done)
+            }
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
@@ -295,6 +321,8 @@ fn kind_label(job: &Job) -> &'static str {
         Job::DeliverMessage { .. } => "deliver_message",
         Job::EmailAutoAck(_) => "email_auto_ack",
         Job::ChatEmail { .. } => "chat_email",
+        Job::SlaTimer { .. } => "sla_timer",
+        Job::SlaReapply { .. } => "sla_reapply",
     }
 }
 

@@ -332,3 +332,19 @@ pub async fn names(
         .map(|(id, n)| (CustomerId(id), n))
         .collect())
 }
+
+/// A customer's language, without loading the profile.
+pub async fn language(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: CustomerId,
+) -> Result<Option<String>, StoreError> {
+    let v: Option<Option<String>> = c
+        .fetch_optional(
+            &query("SELECT language FROM customers WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id),
+        )
+        .await?;
+    Ok(v.flatten())
+}

@@ -81,6 +81,7 @@ arg_from!(
     domain::ids::GroupId => Uuid via |i: domain::ids::GroupId| i.0,
     domain::ids::VisitorId => Uuid via |i: domain::ids::VisitorId| i.0,
     domain::ids::CalendarId => Uuid via |i: domain::ids::CalendarId| i.0,
+    domain::ids::SlaPolicyId => Uuid via |i: domain::ids::SlaPolicyId| i.0,
 );
 
 /// A query text with its arguments.

@@ -241,7 +241,36 @@ pub struct Filter {
     pub ids: Option<Vec<TicketId>>,
     /// Only tickets solved at or after this moment.
     pub solved_since: Option<Timestamp>,
+    /// Only tickets whose SLA is at risk or breached at the given moment.
+    pub sla: Option<(SlaView, Timestamp)>,
     pub sort: Sort,
+}
+
+/// The SLA views: a clock still counting whose warning has fallen but whose
+/// target has not, or one past its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaView {
+    AtRisk,
+    Breached,
+}
+
+impl SlaView {
+    pub const ALL: [SlaView; 2] = [SlaView::AtRisk, SlaView::Breached];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaView::AtRisk => "at_risk",
+            SlaView::Breached => "breached",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SlaView> {
+        SlaView::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    fn condition(self) -> &'static str {
+        match self {
+            SlaView::AtRisk => "s.warn_at <= $N AND s.due_at > $N",
+            SlaView::Breached => "s.due_at <= $N",
+        }
+    }
 }
 
 /// The order of a ticket list. Cursor paging (`before`) follows `Newest` only.
@@ -254,16 +283,25 @@ pub enum Sort {
     Updated,
     /// Most urgent first, newest first within a priority.
     Priority,
+    /// The nearest SLA target first; tickets without a running clock last.
+    Sla,
 }
 
 impl Sort {
-    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::Oldest, Sort::Updated, Sort::Priority];
+    pub const ALL: [Sort; 5] = [
+        Sort::Newest,
+        Sort::Oldest,
+        Sort::Updated,
+        Sort::Priority,
+        Sort::Sla,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Sort::Newest => "newest",
             Sort::Oldest => "oldest",
             Sort::Updated => "updated",
             Sort::Priority => "priority",
+            Sort::Sla => "sla",
         }
     }
     pub fn parse(s: &str) -> Option<Sort> {
@@ -276,6 +314,9 @@ impl Sort {
             Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
             Sort::Priority => {
                 " ORDER BY (CASE priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END) DESC, t.id DESC"
+            }
+            Sort::Sla => {
+                " ORDER BY COALESCE((SELECT s.due_at FROM ticket_sla s WHERE s.ticket_id = t.id), 9223372036854775807), t.id ASC"
             }
         }
     }
@@ -377,6 +418,15 @@ fn narrow(mut q: Query, f: &Filter) -> Query {
         let n = q.next_param();
         q = q.push(&format!(" AND t.solved_at >= ${n}")).bind(since);
     }
+    if let Some((view, now)) = f.sla {
+        let n = q.next_param();
+        let cond = view.condition().replace("$N", &format!("${n}"));
+        q = q
+            .push(&format!(
+                " AND t.status IN ('new', 'open') AND EXISTS (SELECT 1 FROM ticket_sla s WHERE s.workspace_id = $1 AND s.ticket_id = t.id AND {cond})"
+            ))
+            .bind(now);
+    }
     if let Some(tag) = &f.tag {
         let n = q.next_param();
         q = q
@@ -416,6 +466,8 @@ pub struct ViewCounts {
     pub recently_solved: i64,
     /// Open tickets per team.
     pub teams: Vec<(TeamId, i64)>,
+    pub sla_at_risk: i64,
+    pub sla_breached: i64,
 }
 
 /// The statuses an "open" view shows: work waiting on the team.
@@ -427,6 +479,7 @@ pub async fn view_counts(
     ws: WorkspaceId,
     me: UserId,
     solved_since: Timestamp,
+    now: Timestamp,
 ) -> Result<ViewCounts, StoreError> {
     struct Row5([i64; 5]);
     impl FromRow for Row5 {
@@ -461,6 +514,18 @@ pub async fn view_counts(
             .bind(ws),
         )
         .await?;
+    let (sla_at_risk, sla_breached): (i64, i64) = c
+        .fetch_one(
+            &query(
+                "SELECT COALESCE(SUM(CASE WHEN s.warn_at <= $2 AND s.due_at > $2 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN s.due_at <= $2 THEN 1 ELSE 0 END), 0) \
+                 FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+                 WHERE s.workspace_id = $1 AND s.due_at IS NOT NULL AND t.status IN ('new', 'open')",
+            )
+            .bind(ws)
+            .bind(now),
+        )
+        .await?;
     Ok(ViewCounts {
         mine,
         unassigned,
@@ -468,6 +533,8 @@ pub async fn view_counts(
         pending,
         recently_solved,
         teams: teams.into_iter().map(|(id, n)| (TeamId(id), n)).collect(),
+        sla_at_risk,
+        sla_breached,
     })
 }
 

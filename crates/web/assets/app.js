@@ -36,7 +36,10 @@
     }
     $$("time[datetime]", root).forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) { t.title = t.textContent; t.textContent = fmt.format(d); }
+      if (isNaN(d)) return;
+      // A relative time ("12 min left") stays; the moment goes to its tooltip.
+      if (t.hasAttribute("data-keep")) { t.title = fmt.format(d); return; }
+      t.title = t.textContent; t.textContent = fmt.format(d);
     });
   }
 

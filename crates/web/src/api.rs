@@ -659,6 +659,18 @@ pub struct TicketQuery {
     pub tag: Option<String>,
     /// Text in the subject or a message.
     pub q: Option<String>,
+    /// Only unsolved tickets whose SLA is at risk (a warning fell, the target
+    /// has not) or breached (a target passed before it was met); nearest
+    /// target first.
+    #[param(inline)]
+    pub sla: Option<SlaQuery>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaQuery {
+    AtRisk,
+    Breached,
 }
 
 fn csv<T>(
@@ -714,6 +726,13 @@ pub async fn list_tickets(
         customer: q.customer_id.map(CustomerId),
         tag: q.tag.map(|t| t.trim().to_lowercase()),
         text: q.q.filter(|s| !s.trim().is_empty()),
+        sla: q.sla.map(|v| {
+            let view = match v {
+                SlaQuery::AtRisk => engine::model::SlaView::AtRisk,
+                SlaQuery::Breached => engine::model::SlaView::Breached,
+            };
+            (view, app.engine.now())
+        }),
         ..Default::default()
     };
     let items = app
@@ -727,9 +746,44 @@ pub async fn list_tickets(
         .await?;
     let next = next_cursor(&items, limit, |t| t.id.to_string());
     Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
+        items: with_sla(&app, &p, items).await?,
         next_cursor: next,
     }))
+}
+
+/// Tickets as the API shows them, each with its SLA clocks.
+async fn with_sla(
+    app: &AppState,
+    p: &engine::Principal,
+    tickets: Vec<engine::model::Ticket>,
+) -> ApiResult<Vec<TicketOut>> {
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+    let slas = app.engine.ticket_slas(p, &ids).await?;
+    let now = app.engine.now();
+    Ok(tickets
+        .into_iter()
+        .map(|t| {
+            let sla = slas
+                .iter()
+                .find(|s| s.ticket_id == t.id)
+                .map(|s| crate::sla_api::ticket_sla_out(s, now));
+            TicketOut {
+                sla,
+                ..TicketOut::from(t)
+            }
+        })
+        .collect())
+}
+
+async fn one_with_sla(
+    app: &AppState,
+    p: &engine::Principal,
+    t: engine::model::Ticket,
+) -> ApiResult<Json<TicketOut>> {
+    let mut v = with_sla(app, p, vec![t]).await?;
+    v.pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::from(engine::EngineError::NotFound))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketIn,
@@ -846,7 +900,8 @@ pub async fn get_ticket(
     Auth(p): Auth,
     PathParam(t): PathParam,
 ) -> ApiResult<Json<TicketOut>> {
-    Ok(Json(app.engine.ticket(&p, ticket_ref(&t)?).await?.into()))
+    let t = app.engine.ticket(&p, ticket_ref(&t)?).await?;
+    one_with_sla(&app, &p, t).await
 }
 
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = PatchTicketIn,
@@ -869,12 +924,8 @@ pub async fn patch_ticket(
         custom_fields: b.custom_fields,
         cc: b.cc,
     };
-    Ok(Json(
-        app.engine
-            .update_ticket(&p, ticket_ref(&t)?, patch)
-            .await?
-            .into(),
-    ))
+    let t = app.engine.update_ticket(&p, ticket_ref(&t)?, patch).await?;
+    one_with_sla(&app, &p, t).await
 }
 
 #[derive(Deserialize, IntoParams)]

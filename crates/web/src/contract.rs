@@ -1208,6 +1208,72 @@ fn sla_rules(d: &mut Value) {
     set(d, &format!("{b}/name"), nullable(line(100)));
     set(d, &format!("{b}/time_zone"), nullable(zone));
     set(d, &format!("{b}/holidays"), nullable(holidays));
+
+    use domain::sla::{ClockState, MAX_CONDITION_VALUES as N, MAX_TARGET_MINUTES};
+    use domain::ticket::{Channel, Priority};
+    let n = N as u32;
+    let c = "/components/schemas/ConditionsIo/properties";
+    set(
+        d,
+        &format!("{c}/channel"),
+        list(enum_of(&names(Channel::ALL, Channel::as_str)), n),
+    );
+    set(
+        d,
+        &format!("{c}/priority"),
+        list(enum_of(&names(Priority::ALL, Priority::as_str)), n),
+    );
+    set(
+        d,
+        &format!("{c}/team"),
+        list(json!({ "type": "string", "format": "uuid" }), n),
+    );
+    set(
+        d,
+        &format!("{c}/customer_tags"),
+        list(string(&tag(), 200), n),
+    );
+    set(
+        d,
+        &format!("{c}/language"),
+        list(json!({ "type": "string", "pattern": language() }), n),
+    );
+    let minutes =
+        json!({ "type": ["integer", "null"], "minimum": 1, "maximum": MAX_TARGET_MINUTES });
+    let t = "/components/schemas/TargetsIo/properties";
+    let keys = [
+        "first_reply_minutes",
+        "next_reply_minutes",
+        "resolution_minutes",
+    ];
+    for k in keys {
+        set(d, &format!("{t}/{k}"), minutes.clone());
+    }
+    // At least one target is set.
+    let one_of: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({ "required": [k], "properties": { *k: { "type": "integer" } } }))
+        .collect();
+    set(
+        d,
+        "/components/schemas/TargetsIo/anyOf",
+        Value::Array(one_of),
+    );
+    let warn = json!({ "type": ["number", "null"], "minimum": 0.001, "maximum": 0.999 });
+    let position = json!({ "type": ["integer", "null"], "minimum": 0, "maximum": 10000 });
+    let p = "/components/schemas/SlaPolicyIn/properties";
+    set(d, &format!("{p}/name"), line(100));
+    set(d, &format!("{p}/position"), position.clone());
+    set(d, &format!("{p}/warn_at"), warn.clone());
+    let p = "/components/schemas/PatchSlaPolicyIn/properties";
+    set(d, &format!("{p}/name"), nullable(line(100)));
+    set(d, &format!("{p}/position"), position);
+    set(d, &format!("{p}/warn_at"), warn);
+    set(
+        d,
+        "/components/schemas/SlaClockOut/properties/state",
+        enum_of(&names(ClockState::ALL, ClockState::as_str)),
+    );
 }
 
 fn sla_examples(d: &mut Value) {
@@ -1215,7 +1281,12 @@ fn sla_examples(d: &mut Value) {
         "thu": [["09:00", "18:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": [] });
     let out = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Moscow office", "time_zone": "Europe/Moscow",
         "week": week, "holidays": ["2027-01-01", "2027-01-07"], "created_at": "2026-11-29T10:15:00Z", "updated_at": "2026-11-29T10:15:00Z" });
-    let all: [(&str, Value); 5] = [
+    let policy = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c02", "name": "Email", "position": 1,
+        "conditions": { "channel": ["email"], "priority": [], "team": [], "customer_tags": [], "language": [] },
+        "business_hours_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01",
+        "targets": { "first_reply_minutes": 240, "next_reply_minutes": 480, "resolution_minutes": 2880 },
+        "warn_at": 0.75, "created_at": "2026-11-29T10:15:00Z", "updated_at": "2026-11-29T10:15:00Z" });
+    let all: [(&str, Value); 10] = [
         ("WeekIo", week.clone()),
         (
             "BusinessHoursIn",
@@ -1227,6 +1298,28 @@ fn sla_examples(d: &mut Value) {
         ),
         ("BusinessHoursOut", out.clone()),
         ("BusinessHoursList", json!({ "items": [out] })),
+        (
+            "SlaPolicyIn",
+            json!({ "name": "Email", "position": 1, "conditions": { "channel": ["email"], "priority": [] },
+                "business_hours_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01",
+                "targets": { "first_reply_minutes": 240, "next_reply_minutes": 480, "resolution_minutes": 2880 },
+                "warn_at": 0.75 }),
+        ),
+        (
+            "PatchSlaPolicyIn",
+            json!({ "targets": { "first_reply_minutes": 120, "next_reply_minutes": 480, "resolution_minutes": 2880 } }),
+        ),
+        ("SlaPolicyOut", policy.clone()),
+        ("SlaPolicyList", json!({ "items": [policy] })),
+        (
+            "TicketSlaOut",
+            json!({ "policy_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c02",
+                "first_reply": { "state": "met", "due_at": "2026-11-30T13:15:00Z", "warn_at": null,
+                    "started_at": "2026-11-30T09:15:00Z", "stopped_at": "2026-11-30T10:02:00Z", "breached_at": null, "remaining_s": null, "cycle": 0 },
+                "next_reply": null,
+                "resolution": { "state": "running", "due_at": "2026-12-02T15:00:00Z", "warn_at": "2026-12-02T09:15:00Z",
+                    "started_at": "2026-11-30T09:15:00Z", "stopped_at": null, "breached_at": null, "remaining_s": null, "cycle": 0 } }),
+        ),
     ];
     for (name, example) in all {
         set(d, &format!("/components/schemas/{name}/example"), example);

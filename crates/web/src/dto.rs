@@ -335,6 +335,10 @@ pub struct TicketOut {
     pub updated_at: String,
     pub solved_at: Option<String>,
     pub closed_at: Option<String>,
+    /// The SLA that applies and its clocks, derived from the ticket's events
+    /// moments after each change; `null` when no policy covers the ticket (or
+    /// not yet derived).
+    pub sla: Option<crate::sla_api::TicketSlaOut>,
 }
 
 impl From<Ticket> for TicketOut {
@@ -360,6 +364,7 @@ impl From<Ticket> for TicketOut {
             updated_at: t.updated_at.to_rfc3339(),
             solved_at: t.solved_at.map(|x| x.to_rfc3339()),
             closed_at: t.closed_at.map(|x| x.to_rfc3339()),
+            sla: None,
         }
     }
 }

@@ -202,6 +202,16 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/business-hours", get(sla_api::list).post(sla_api::create))
         .route(
+            "/sla-policies",
+            get(sla_api::list_policies).post(sla_api::create_policy),
+        )
+        .route(
+            "/sla-policies/{id}",
+            get(sla_api::get_policy)
+                .patch(sla_api::patch_policy)
+                .delete(sla_api::delete_policy),
+        )
+        .route(
             "/business-hours/{id}",
             get(sla_api::get).patch(sla_api::patch),
         )

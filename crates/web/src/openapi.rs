@@ -148,6 +148,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
         sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
+        sla_api::list_policies, sla_api::create_policy, sla_api::get_policy, sla_api::patch_policy, sla_api::delete_policy,
         widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read, widget::upload, widget::download,
     ),
     components(schemas(Problem, IdentityIo, AuthorIn)),

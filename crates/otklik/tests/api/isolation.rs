@@ -135,8 +135,19 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let policy = app
+        .post(
+            "/api/v1/sla-policies",
+            json!({"name": "Только для A", "targets": {"first_reply_minutes": 30}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
         ("/api/v1/business-hours", hours.as_str()),
+        ("/api/v1/sla-policies", policy.as_str()),
         ("/api/v1/channels/chat", chat.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
@@ -171,6 +182,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ),
         (
             ("PATCH", "/api/v1/business-hours/{id}"),
+            json!({"name": "pwned"}),
+        ),
+        (
+            ("PATCH", "/api/v1/sla-policies/{id}"),
             json!({"name": "pwned"}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
@@ -335,6 +350,13 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             .len(),
         1
     );
+    for path in ["/api/v1/sla-policies", "/api/v1/business-hours"] {
+        assert_eq!(
+            list(path).await.expect(200)["items"],
+            json!([]),
+            "{path} with B's token"
+        );
+    }
     let events = list("/api/v1/events?limit=200").await.expect(200);
     let text = events.to_string();
     assert!(

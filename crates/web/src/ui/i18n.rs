@@ -211,6 +211,21 @@ impl Tr {
         out
     }
 
+    /// A length of time, coarse as a glance needs it: `2 d 3 h`, `5 h 10 min`,
+    /// `7 min` (at least a minute).
+    pub fn span(&self, ms: i64) -> String {
+        let mins = (ms.max(0) + 59_999) / 60_000;
+        let (d, h, m) = (mins / 1440, mins % 1440 / 60, mins % 60);
+        let unit = |key: &str, n: i64| self.tf(key, &[("n", &n.to_string())]);
+        match (d, h) {
+            (0, 0) => unit("sla.minutes", m.max(1)),
+            (0, h) if m == 0 => unit("sla.hours", h),
+            (0, h) => format!("{} {}", unit("sla.hours", h), unit("sla.minutes", m)),
+            (d, 0) => unit("sla.days", d),
+            (d, h) => format!("{} {}", unit("sla.days", d), unit("sla.hours", h)),
+        }
+    }
+
     /// A moment as the language writes it, in UTC (the page's script re-renders it
     /// in the workspace's time zone). Thai dates count years in the Buddhist era.
     pub fn date(&self, ts: Timestamp) -> String {

@@ -87,6 +87,65 @@ pub struct TicketPage {
     pub suggestions: Vec<SuggestionView>,
     /// A chat's visitor: where they are and what they told.
     pub visitor: Option<VisitorView>,
+    /// The SLA's clocks: what each measures, its state and its target.
+    pub sla: Vec<SlaClockView>,
+}
+
+/// One SLA clock in the sidebar.
+pub struct SlaClockView {
+    pub label: String,
+    pub state_label: String,
+    /// `sla-ok`, `sla-risk`, `sla-late`, `sla-paused` or `sla-met`.
+    pub class: &'static str,
+    /// Time left, overdue, or the target's moment.
+    pub detail: String,
+    pub due_iso: String,
+}
+
+fn sla_views(tr: &Tr, clocks: &domain::sla::Clocks, now: domain::Timestamp) -> Vec<SlaClockView> {
+    use domain::sla::ClockState;
+    let now = now.millis();
+    clocks
+        .iter()
+        .map(|(m, c)| {
+            let due = c.due_at.map(domain::Timestamp::from_millis);
+            let (class, detail) = match (c.state, c.due_at) {
+                (ClockState::Running, Some(d)) => (
+                    if c.warn_at.is_some_and(|w| w <= now) {
+                        "sla-risk"
+                    } else {
+                        "sla-ok"
+                    },
+                    tr.tf("sla.left", &[("d", &tr.span(d - now))]),
+                ),
+                (ClockState::Breached, Some(d)) if c.is_open() => (
+                    "sla-late",
+                    tr.tf("sla.overdue", &[("d", &tr.span(now - d))]),
+                ),
+                (ClockState::Paused, _) => (
+                    "sla-paused",
+                    tr.tf("sla.left", &[("d", &tr.span(c.remaining_ms.unwrap_or(0)))]),
+                ),
+                (ClockState::Breached, _) => (
+                    "sla-late",
+                    due.map(|d| tr.tf("sla.due", &[("t", &tr.date(d))]))
+                        .unwrap_or_default(),
+                ),
+                _ => (
+                    "sla-met",
+                    due.map(|d| tr.tf("sla.due", &[("t", &tr.date(d))]))
+                        .unwrap_or_default(),
+                ),
+            };
+            SlaClockView {
+                label: tr.t(&format!("sla.{}", m.as_str())).to_owned(),
+                state_label: tr.t(&format!("sla.state_{}", c.state.as_str())).to_owned(),
+                class,
+                detail,
+                due_iso: due.map(|d| d.to_rfc3339()).unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// The chat visitor behind a ticket, for the sidebar.
@@ -295,8 +354,18 @@ pub async fn render(
     } else {
         None
     };
+    let now = app.engine.now();
+    let sla = app
+        .engine
+        .ticket_slas(&ctx.p, &[t.id])
+        .await
+        .or_page(tr)?
+        .first()
+        .map(|s| sla_views(&tr, &engine::sla::as_of(&s.clocks, now), now))
+        .unwrap_or_default();
     Ok(TicketPage {
         visitor,
+        sla,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),
         number: t.number,

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::Response;
 use domain::ids::*;
 use domain::ticket::{Channel, Priority, Status};
-use engine::model::{Filter, OPEN_STATUSES, Sort, Ticket};
+use engine::model::{Filter, OPEN_STATUSES, SlaView, Sort, Ticket};
 use engine::tickets::{TicketPatch, TicketRef};
 use std::collections::HashMap;
 
@@ -144,6 +144,9 @@ pub struct Row {
     pub assignee: String,
     pub updated: String,
     pub updated_iso: String,
+    /// The SLA's time left (or overdue) and its class: `sla-ok`, `sla-risk`,
+    /// `sla-late`, `sla-paused`.
+    pub sla: Option<(String, &'static str)>,
 }
 
 #[derive(Template)]
@@ -235,9 +238,19 @@ impl InboxQuery {
     }
 
     /// The view's filter, narrowed by the filters the person set.
-    fn filter(&self, me: UserId, solved_since: domain::Timestamp) -> Filter {
+    fn filter(
+        &self,
+        me: UserId,
+        solved_since: domain::Timestamp,
+        now: domain::Timestamp,
+    ) -> Filter {
         let mut f = Filter::default();
         match self.view.as_str() {
+            "at_risk" | "breached" => {
+                f.statuses = OPEN_STATUSES.to_vec();
+                f.sla = SlaView::parse(&self.view).map(|v| (v, now));
+                f.sort = Sort::Sla;
+            }
             "unassigned" => {
                 f.statuses = OPEN_STATUSES.to_vec();
                 f.assignee = Some(None);
@@ -293,7 +306,9 @@ impl InboxQuery {
         if !self.q.is_empty() {
             f.text = Some(self.q.clone());
         }
-        f.sort = Sort::parse(&self.sort).unwrap_or_default();
+        if let Some(sort) = Sort::parse(&self.sort) {
+            f.sort = sort;
+        }
         f
     }
 }
@@ -303,7 +318,8 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
     let tr = ctx.tr;
     let q = InboxQuery::parse(ctx.query.as_deref());
     let since = app.engine.recently_solved_since();
-    let filter = q.filter(ctx.p.user_id, since);
+    let now = app.engine.now();
+    let filter = q.filter(ctx.p.user_id, since, now);
     let (tickets, total) = app
         .engine
         .ticket_page(&ctx.p, &filter, q.page * PAGE_SIZE, PAGE_SIZE)
@@ -322,6 +338,8 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
         ("mine", "view.mine", counts.mine),
         ("unassigned", "view.unassigned", counts.unassigned),
         ("all", "view.all_open", counts.all_open),
+        ("at_risk", "view.at_risk", counts.sla_at_risk),
+        ("breached", "view.breached", counts.sla_breached),
         ("pending", "view.pending", counts.pending),
         ("solved", "view.solved", counts.recently_solved),
     ]
@@ -348,7 +366,19 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
             },
         );
     }
-    let rows = tickets.iter().map(|t| row(t, &tr, &dir, &names)).collect();
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+    let slas = app.engine.ticket_slas(&ctx.p, &ids).await.or_page(tr)?;
+    let rows = tickets
+        .iter()
+        .map(|t| {
+            let mut r = row(t, &tr, &dir, &names);
+            r.sla = slas
+                .iter()
+                .find(|s| s.ticket_id == t.id)
+                .and_then(|s| sla_badge(&tr, s, now));
+            r
+        })
+        .collect();
 
     let assignees = dir.user_opts("none", tr.t("inbox.unassigned"), &q.assignee);
     let teams = dir.team_opts("none", tr.t("inbox.no_team"), &q.team);
@@ -434,6 +464,35 @@ fn row(t: &Ticket, tr: &Tr, dir: &Directory, names: &HashMap<CustomerId, String>
         assignee: dir.user(t.assignee_id),
         updated: tr.date(t.updated_at),
         updated_iso: t.updated_at.to_rfc3339(),
+        sla: None,
+    }
+}
+
+/// The inbox's SLA mark: time to the nearest target, or how far past it.
+pub(crate) fn sla_badge(
+    tr: &Tr,
+    s: &engine::sla::TicketSla,
+    now: domain::Timestamp,
+) -> Option<(String, &'static str)> {
+    let now = now.millis();
+    match s.due_at.map(|d| d.millis()) {
+        Some(due) if due <= now => Some((
+            tr.tf("sla.overdue", &[("d", &tr.span(now - due))]),
+            "sla-late",
+        )),
+        Some(due) => {
+            let class = if s.warn_at.is_some_and(|w| w.millis() <= now) {
+                "sla-risk"
+            } else {
+                "sla-ok"
+            };
+            Some((tr.tf("sla.left", &[("d", &tr.span(due - now))]), class))
+        }
+        None => s
+            .clocks
+            .iter()
+            .any(|(_, c)| c.state == domain::sla::ClockState::Paused)
+            .then(|| (tr.t("sla.paused").to_owned(), "sla-paused")),
     }
 }
 
