@@ -482,6 +482,9 @@ pub(crate) async fn refresh(
     ticket_id: TicketId,
 ) -> Result<(), EngineError> {
     let policies = store::sla::policies(&mut tx.conn(), ws).await?;
+    if !policies.is_empty() {
+        store::sla::lock_ticket(tx, ws, ticket_id).await?;
+    }
     let existing = store::sla::ticket_sla(&mut tx.conn(), ws, ticket_id).await?;
     if policies.is_empty() {
         if existing.is_some() {

@@ -321,6 +321,22 @@ pub async fn save_ticket_sla(tx: &mut Tx, s: &TicketSla) -> Result<(), StoreErro
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+/// Holds the ticket's row until the transaction ends, so that two nodes
+/// deriving its clocks at once take turns: the second sees what the first
+/// announced. SQLite's one writer already takes turns.
+pub async fn lock_ticket(tx: &mut Tx, ws: WorkspaceId, ticket: TicketId) -> Result<(), StoreError> {
+    if tx.conn().dialect() == crate::Dialect::Postgres {
+        tx.conn()
+            .fetch_optional::<uuid::Uuid>(
+                &query("SELECT id FROM tickets WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+                    .bind(ws)
+                    .bind(ticket),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Forgets a ticket's clocks (no policy covers it any more).
 pub async fn clear_ticket_sla(
     tx: &mut Tx,

@@ -421,3 +421,155 @@ async fn sla_clocks_follow_the_ticket_and_announce_warnings_and_breaches_once(ap
     let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
     assert_eq!(t["sla"], Value::Null);
 }
+
+/// The wall clock, `behind` milliseconds ago: tickets written through it are
+/// born that long before the nodes' present.
+struct Behind(i64);
+
+impl store::Clock for Behind {
+    fn now(&self) -> Timestamp {
+        store::SystemClock.now().plus_millis(-self.0)
+    }
+}
+
+/// Two server processes on one PostgreSQL database derive the clocks and run
+/// the timers between them: every ticket's warning and breach is written once,
+/// shortly after it falls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_run_sla_timers_once_and_on_time() {
+    use std::sync::Arc;
+    let Some(admin) = crate::helpers::pg_admin_url() else {
+        crate::helpers::skipped(
+            "sla::two_nodes_run_sla_timers_once_and_on_time",
+            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+        );
+        return;
+    };
+    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+    let url = store::admin::create_database(&admin, &name).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.clone().into()),
+        ..Default::default()
+    };
+    // Tickets are written 50 s in the past: their one-minute targets fall 10 s
+    // from now, their warnings (at half) have already fallen.
+    let engine = otklik::app::open_engine(&config, Arc::new(Behind(50_000)))
+        .await
+        .unwrap();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let node = |i: usize| {
+        let data = dir.path().join(format!("node{i}"));
+        std::fs::create_dir_all(&data).unwrap();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .env("DATABASE_URL", &url)
+            .env("OTKLIK_WORKERS", "1")
+            .env("OTKLIK_IMAP_POLLERS", "false")
+            .env("OTKLIK_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (node(1), node(2));
+    until("the nodes follow the log", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter().any(|c| c.name == "sla").then_some(())
+    })
+    .await;
+    engine
+        .create_sla_policy(
+            &p,
+            engine::sla::PolicyInput {
+                name: Some("Everything".into()),
+                targets: Some((Some(1), None, None)),
+                warn_at: Some(Some(0.5)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    const TICKETS: usize = 200;
+    let started = std::time::Instant::now();
+    for i in 0..TICKETS {
+        engine
+            .create_ticket(&p, crate::helpers::new_ticket(i), None)
+            .await
+            .unwrap();
+    }
+    assert!(
+        started.elapsed().as_secs() < 9,
+        "the tickets took {:?} to write; their targets would fall before the test looks",
+        started.elapsed()
+    );
+    let read = async || {
+        let mut out = Vec::new();
+        let mut after = engine::model::Cursor::default();
+        loop {
+            let page = engine.event_stream(&p, after, 1000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = engine::model::Cursor::of(last);
+            out.extend(page);
+        }
+        out
+    };
+    let breached = |events: &[engine::model::EventRecord]| {
+        events
+            .iter()
+            .filter(|e| matches!(e.data, domain::event::EventData::SlaBreached { .. }))
+            .count()
+    };
+    until("every breach written", 60, async || {
+        let events = read().await;
+        (breached(&events) >= TICKETS).then_some(())
+    })
+    .await;
+    // Timers that ran twice would write again within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let events = read().await;
+    let mut per_ticket = std::collections::HashMap::<_, (usize, usize)>::new();
+    let mut lateness = Vec::new();
+    for e in &events {
+        match &e.data {
+            domain::event::EventData::SlaWarning { ticket_id, .. } => {
+                per_ticket.entry(*ticket_id).or_default().0 += 1;
+            }
+            domain::event::EventData::SlaBreached {
+                ticket_id, due_at, ..
+            } => {
+                per_ticket.entry(*ticket_id).or_default().1 += 1;
+                lateness.push(e.created_at.millis() - due_at);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(per_ticket.len(), TICKETS);
+    assert!(
+        per_ticket.values().all(|&n| n == (1, 1)),
+        "one warning and one breach each: {:?}",
+        per_ticket
+            .values()
+            .filter(|&&n| n != (1, 1))
+            .collect::<Vec<_>>()
+    );
+    lateness.sort_unstable();
+    let p99 = lateness[lateness.len() * 99 / 100];
+    eprintln!(
+        "breaches written {} ms (median) and {p99} ms (p99) after their targets",
+        lateness[lateness.len() / 2]
+    );
+    assert!(lateness[0] >= 0, "no breach before its target");
+    assert!(p99 < 5_000, "p99 lateness {p99} ms");
+    engine.close().await;
+    store::admin::drop_database(&admin, &name).await.unwrap();
+}
