@@ -15,6 +15,7 @@ pub mod identity;
 pub mod ids;
 pub mod kb;
 pub mod number;
+pub mod routing;
 pub mod secret;
 pub mod sla;
 pub mod text;

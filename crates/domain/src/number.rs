@@ -27,6 +27,38 @@ pub fn whole_opt<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Opt
         .transpose()
 }
 
+/// For optional fields where `null` means something apart from absent:
+/// `#[serde(default, deserialize_with = "domain::number::whole_opt_opt")]`
+/// reads absent as `None`, `null` as `Some(None)`.
+pub fn whole_opt_opt<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    whole_opt(d).map(Some)
+}
+
+/// For maps of whole numbers: `#[serde(deserialize_with = "domain::number::whole_map")]`.
+pub fn whole_map<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, T>, D::Error> {
+    std::collections::BTreeMap::<String, serde_json::Number>::deserialize(d)?
+        .into_iter()
+        .map(|(k, n)| read::<D, T>(n).map(|v| (k, v)))
+        .collect()
+}
+
+/// `whole_map` for an optional map.
+pub fn whole_map_opt<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
+    d: D,
+) -> Result<Option<std::collections::BTreeMap<String, T>>, D::Error> {
+    Option::<std::collections::BTreeMap<String, serde_json::Number>>::deserialize(d)?
+        .map(|m| {
+            m.into_iter()
+                .map(|(k, n)| read::<D, T>(n).map(|v| (k, v)))
+                .collect()
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Deserialize, Debug, PartialEq)]
@@ -69,5 +101,29 @@ mod tests {
         assert_eq!(port(r#"{"port": -1}"#), None);
         assert_eq!(port(r#"{"port": "587"}"#), None);
         assert_eq!(port(r#"{"port": 1, "tier": 1e300}"#), None);
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Team {
+        #[serde(default, deserialize_with = "super::whole_opt_opt")]
+        after: Option<Option<i64>>,
+        #[serde(default, deserialize_with = "super::whole_map")]
+        caps: std::collections::BTreeMap<String, i64>,
+    }
+
+    #[test]
+    fn absent_null_and_maps_of_whole_numbers() {
+        let t: Team = serde_json::from_str(r#"{"after": null, "caps": {"chat": 4.0}}"#).unwrap();
+        assert_eq!(t.after, Some(None));
+        assert_eq!(t.caps["chat"], 4);
+        let t: Team = serde_json::from_str(r#"{"after": 30.0}"#).unwrap();
+        assert_eq!(t.after, Some(Some(30)));
+        assert!(
+            serde_json::from_str::<Team>(r#"{}"#)
+                .unwrap()
+                .after
+                .is_none()
+        );
+        assert!(serde_json::from_str::<Team>(r#"{"caps": {"chat": 1.5}}"#).is_err());
     }
 }

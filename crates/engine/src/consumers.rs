@@ -63,7 +63,11 @@ pub struct ConsumerStatus {
 
 /// The consumers this build runs.
 pub fn all() -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(Activity), Arc::new(crate::sla::SlaClocks)]
+    vec![
+        Arc::new(Activity),
+        Arc::new(crate::sla::SlaClocks),
+        Arc::new(crate::routing::Routing),
+    ]
 }
 
 /// How long a node keeps a consumer after its last batch.

@@ -29,6 +29,13 @@ pub enum Job {
         ticket_id: TicketId,
         at: i64,
     },
+    /// An agent went offline: after the team's grace, their tickets in it that
+    /// are still new or open go back to the queue.
+    Reroute {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        team_id: TeamId,
+    },
     /// Policies or a calendar changed: derive the clocks of the open tickets
     /// after `after` again, a batch at a time.
     SlaReapply {
@@ -57,6 +64,7 @@ impl Job {
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::SlaReapply { workspace_id, .. } => *workspace_id,
+            Job::Reroute { workspace_id, .. } => *workspace_id,
         }
     }
 
@@ -118,6 +126,11 @@ mod tests {
             Job::SlaReapply {
                 workspace_id: WorkspaceId::new(),
                 after: Some(TicketId::new()),
+            },
+            Job::Reroute {
+                workspace_id: WorkspaceId::new(),
+                user_id: UserId::new(),
+                team_id: TeamId::new(),
             },
         ];
         for j in jobs {

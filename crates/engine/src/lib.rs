@@ -31,6 +31,7 @@ pub mod markdown;
 pub mod model;
 pub mod outbound;
 pub mod people;
+pub mod routing;
 pub mod search;
 pub mod secret;
 pub mod sla;

@@ -5,9 +5,11 @@ use domain::event::{Change, EventData, record};
 use domain::fields::{FieldType, validate_key, validate_options};
 use domain::identity::{EmailAddress, normalize_language, normalize_name};
 use domain::ids::*;
+use domain::routing::RoutingMode;
 use domain::ticket::Tier;
 use domain::user::Role;
 use serde_json::json;
+use std::collections::BTreeMap;
 use store::StoreError;
 use store::people::{self, ApiToken, Team, User};
 use store::tickets::{self, Field};
@@ -31,6 +33,17 @@ pub struct NewUser {
     pub skills: Vec<String>,
     pub team_ids: Vec<TeamId>,
     pub capacity: Option<i64>,
+    pub channel_capacity: BTreeMap<String, i64>,
+}
+
+/// A team as given; `None` leaves a field as it is (or takes the default).
+#[derive(Clone, Debug, Default)]
+pub struct TeamInput {
+    pub name: Option<String>,
+    pub tier: Option<i64>,
+    pub routing: Option<RoutingMode>,
+    pub reroute_after_s: Option<Option<i64>>,
+    pub escalate_to: Option<Option<TeamId>>,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -43,6 +56,8 @@ pub struct UserPatch {
     pub skills: Option<Vec<String>>,
     pub team_ids: Option<Vec<TeamId>>,
     pub capacity: Option<i64>,
+    /// Replaces every channel's capacity.
+    pub channel_capacity: Option<BTreeMap<String, i64>>,
     pub presence: Option<String>,
     pub active: Option<bool>,
 }
@@ -75,6 +90,18 @@ fn capacity(c: i64) -> Result<i64, EngineError> {
     } else {
         Err(EngineError::invalid("capacity", "0 to 1000"))
     }
+}
+
+/// Capacities per channel: known channels, 0 to 1000 each.
+fn channel_capacity(m: BTreeMap<String, i64>) -> Result<BTreeMap<String, i64>, EngineError> {
+    for (ch, n) in &m {
+        domain::ticket::Channel::parse(ch)
+            .map_err(|e| EngineError::invalid("channel_capacity", e.to_string()))?;
+        if !(0..=1000).contains(n) {
+            return Err(EngineError::invalid("channel_capacity", "0 to 1000 each"));
+        }
+    }
+    Ok(m)
 }
 
 fn conflict(what: &str) -> impl Fn(StoreError) -> EngineError + '_ {
@@ -178,7 +205,10 @@ impl Engine {
             languages: languages(&n.languages)?,
             skills: skills(&n.skills)?,
             capacity: capacity(n.capacity.unwrap_or(10))?,
+            channel_capacity: channel_capacity(n.channel_capacity.clone())?,
             presence: "offline".into(),
+            presence_seen_at: None,
+            routed_at: 0,
             active: true,
             created_at: now,
             updated_at: now,
@@ -232,6 +262,7 @@ impl Engine {
             || patch.skills.is_some()
             || patch.team_ids.is_some()
             || patch.capacity.is_some()
+            || patch.channel_capacity.is_some()
             || patch.active.is_some();
         if id != p.user_id || admin_fields {
             p.require_admin()?;
@@ -271,6 +302,10 @@ impl Engine {
         if let Some(c) = patch.capacity {
             let c = capacity(c)?;
             record(&mut changes, "capacity", &mut u.capacity, c);
+        }
+        if let Some(m) = patch.channel_capacity {
+            let m = channel_capacity(m)?;
+            record(&mut changes, "channel_capacity", &mut u.channel_capacity, m);
         }
         if let Some(pr) = patch.presence {
             if !matches!(pr.as_str(), "online" | "away" | "busy" | "offline") {
@@ -383,16 +418,39 @@ impl Engine {
         name: &str,
         tier: Option<i64>,
     ) -> Result<Team, EngineError> {
+        self.create_team_with(
+            p,
+            TeamInput {
+                name: Some(name.to_owned()),
+                tier,
+                ..TeamInput::default()
+            },
+        )
+        .await
+    }
+
+    /// Creates a team with its routing settings (owners and admins).
+    pub async fn create_team_with(
+        &self,
+        p: &Principal,
+        input: TeamInput,
+    ) -> Result<Team, EngineError> {
         p.require_admin()?;
         let now = self.store.now();
-        let t = Team {
+        let mut t = Team {
             id: TeamId::new(),
             workspace_id: p.workspace_id,
-            name: Self::team_name(name)?,
-            tier: Tier::new(tier.unwrap_or(1))?.get(),
+            name: Self::team_name(input.name.as_deref().unwrap_or_default())?,
+            tier: Tier::new(input.tier.unwrap_or(1))?.get(),
+            routing: input.routing.unwrap_or(RoutingMode::Manual),
+            reroute_after_s: None,
+            escalate_to: None,
             created_at: now,
             updated_at: now,
         };
+        let mut ignored = Vec::new();
+        self.apply_team_routing(p, &mut t, &input, &mut ignored)
+            .await?;
         let (t2, actor) = (t.clone(), p.actor());
         self.store
             .write(move |tx| {
@@ -423,17 +481,75 @@ impl Engine {
         name: Option<String>,
         tier: Option<i64>,
     ) -> Result<Team, EngineError> {
+        self.update_team_with(
+            p,
+            id,
+            TeamInput {
+                name,
+                tier,
+                ..TeamInput::default()
+            },
+        )
+        .await
+    }
+
+    /// Checks and applies a team's routing settings.
+    async fn apply_team_routing(
+        &self,
+        p: &Principal,
+        t: &mut Team,
+        input: &TeamInput,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), EngineError> {
+        if let Some(r) = input.routing {
+            record(changes, "routing", &mut t.routing, r);
+        }
+        if let Some(after) = input.reroute_after_s {
+            if after.is_some_and(|s| !(0..=7 * 86_400).contains(&s)) {
+                return Err(EngineError::invalid(
+                    "reroute_after_s",
+                    "from 0 to 604800 seconds, or null",
+                ));
+            }
+            record(changes, "reroute_after_s", &mut t.reroute_after_s, after);
+        }
+        if let Some(to) = input.escalate_to {
+            if let Some(other) = to {
+                if other == t.id {
+                    return Err(EngineError::invalid(
+                        "escalate_to",
+                        "a team cannot escalate to itself",
+                    ));
+                }
+                self.team(p, other).await.map_err(|_| {
+                    EngineError::Unknown("escalate_to".into(), "no such team".into())
+                })?;
+            }
+            record(changes, "escalate_to", &mut t.escalate_to, to);
+        }
+        Ok(())
+    }
+
+    /// Changes a team and its routing settings (owners and admins).
+    pub async fn update_team_with(
+        &self,
+        p: &Principal,
+        id: TeamId,
+        input: TeamInput,
+    ) -> Result<Team, EngineError> {
         p.require_admin()?;
         let (mut t, _) = self.team(p, id).await?;
         let mut changes = Vec::new();
-        if let Some(n) = name {
-            let n = Self::team_name(&n)?;
+        if let Some(n) = &input.name {
+            let n = Self::team_name(n)?;
             record(&mut changes, "name", &mut t.name, n);
         }
-        if let Some(tier) = tier {
+        if let Some(tier) = input.tier {
             let tier = Tier::new(tier)?.get();
             record(&mut changes, "tier", &mut t.tier, tier);
         }
+        self.apply_team_routing(p, &mut t, &input, &mut changes)
+            .await?;
         t.updated_at = self.store.now();
         let (t2, actor) = (t.clone(), p.actor());
         self.store

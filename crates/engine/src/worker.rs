@@ -154,6 +154,10 @@ impl Worker {
                 tracing::error!(workspace = %workspace_id, error = %err, "re-matching SLA policies gave up");
                 Ok(())
             }
+            Job::Reroute { user_id, .. } => {
+                tracing::error!(user = %user_id, error = %err, "handing an offline agent's tickets back gave up");
+                Ok(())
+            }
             // The reply stands in the chat; only its email copy was lost.
             Job::ChatEmail { message_id, .. } => {
                 tracing::warn!(message = %message_id, error = %err, "a chat reply's email copy was not sent");
@@ -168,9 +172,17 @@ impl Worker {
         let hour = std::time::Duration::from_secs(3600);
         let mut next_housekeeping =
             tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        let sweep_every = std::time::Duration::from_secs(30);
+        let mut next_sweep = tokio::time::Instant::now() + sweep_every;
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if tokio::time::Instant::now() >= next_sweep {
+                next_sweep += sweep_every;
+                if let Err(e) = self.engine.presence_sweep().await {
+                    tracing::warn!(error = %e, "the presence sweep failed");
+                }
             }
             if tokio::time::Instant::now() >= next_housekeeping {
                 next_housekeeping += hour;
@@ -238,6 +250,16 @@ impl Worker {
                 after,
             } => {
                 self.engine.sla_reapply(*workspace_id, *after).await?;
+                Ok(Outcome::Done)
+            }
+            Job::Reroute {
+                workspace_id,
+                user_id,
+                team_id,
+            } => {
+                self.engine
+                    .reroute(*workspace_id, *user_id, *team_id)
+                    .await?;
                 Ok(Outcome::Done)
             }
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
@@ -323,6 +345,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::ChatEmail { .. } => "chat_email",
         Job::SlaTimer { .. } => "sla_timer",
         Job::SlaReapply { .. } => "sla_reapply",
+        Job::Reroute { .. } => "reroute",
     }
 }
 

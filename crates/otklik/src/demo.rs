@@ -130,6 +130,9 @@ async fn seed_inner(
                     skills: Vec::new(),
                     team_ids: vec![teams[(tier - 1) as usize].id],
                     capacity: Some(12),
+                    channel_capacity: [("chat".to_string(), 4), ("email".to_string(), 10)]
+                        .into_iter()
+                        .collect(),
                 },
             )
             .await?;

@@ -4,6 +4,7 @@ use crate::{Conn, FromRow, Row, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::ids::*;
 use domain::user::Role;
+use std::collections::BTreeMap;
 
 /// Someone who works in a workspace.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,14 +17,35 @@ pub struct User {
     pub tier: i64,
     pub languages: Vec<String>,
     pub skills: Vec<String>,
+    /// Tickets at once on channels `channel_capacity` does not list.
     pub capacity: i64,
+    /// Tickets at once per channel (`chat` → 4, `email` → 10).
+    pub channel_capacity: BTreeMap<String, i64>,
     pub presence: String,
+    /// When a page of theirs was last seen open (presence follows it).
+    pub presence_seen_at: Option<Timestamp>,
+    /// When routing last gave them a ticket (Unix ms; 0: never).
+    pub routed_at: i64,
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-const USER_COLS: &str = "u.id, u.workspace_id, u.email, u.name, u.role, u.tier, u.languages, u.skills, u.capacity, u.presence, u.active, u.created_at, u.updated_at";
+impl User {
+    /// Tickets of `channel` they may hold at once.
+    pub fn capacity_for(&self, channel: &str) -> i64 {
+        self.channel_capacity
+            .get(channel)
+            .copied()
+            .unwrap_or(self.capacity)
+    }
+}
+
+/// How many columns `USER_COLS` names; columns selected after them start here.
+const USER_N: usize = 16;
+
+const USER_COLS: &str = "u.id, u.workspace_id, u.email, u.name, u.role, u.tier, u.languages, u.skills, u.capacity, u.presence, u.active, u.created_at, u.updated_at, \
+                         u.channel_capacity, u.presence_seen_at, u.routed_at";
 
 impl FromRow for User {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -41,6 +63,9 @@ impl FromRow for User {
             active: r.get(10)?,
             created_at: r.time(11)?,
             updated_at: r.time(12)?,
+            channel_capacity: r.json(13)?,
+            presence_seen_at: r.time_opt(14)?,
+            routed_at: r.get(15)?,
         })
     }
 }
@@ -55,8 +80,9 @@ pub async fn insert_user(
     password_hash: Option<&str>,
 ) -> Result<(), StoreError> {
     let q = query(
-        "INSERT INTO users (id, workspace_id, email, name, role, tier, languages, skills, capacity, presence, password_hash, active, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO users (id, workspace_id, email, name, role, tier, languages, skills, capacity, presence, password_hash, active, created_at, updated_at, \
+         channel_capacity, presence_seen_at, routed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(u.id)
     .bind(u.workspace_id)
@@ -71,14 +97,21 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(u.active)
     .bind(u.created_at)
-    .bind(u.updated_at);
+    .bind(u.updated_at)
+    .bind(capacities(&u.channel_capacity))
+    .bind(u.presence_seen_at)
+    .bind(u.routed_at);
     tx.conn().execute(&q).await.map(|_| ())
+}
+
+fn capacities(m: &BTreeMap<String, i64>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
 }
 
 pub async fn update_user(tx: &mut Tx, u: &User) -> Result<(), StoreError> {
     let q = query(
-        "UPDATE users SET name = $3, role = $4, tier = $5, languages = $6, skills = $7, capacity = $8, presence = $9, active = $10, updated_at = $11 \
-         WHERE workspace_id = $1 AND id = $2",
+        "UPDATE users SET name = $3, role = $4, tier = $5, languages = $6, skills = $7, capacity = $8, presence = $9, active = $10, updated_at = $11, \
+         channel_capacity = $12, presence_seen_at = $13 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(u.workspace_id)
     .bind(u.id)
@@ -90,7 +123,9 @@ pub async fn update_user(tx: &mut Tx, u: &User) -> Result<(), StoreError> {
     .bind(u.capacity)
     .bind(&u.presence)
     .bind(u.active)
-    .bind(u.updated_at);
+    .bind(u.updated_at)
+    .bind(capacities(&u.channel_capacity))
+    .bind(u.presence_seen_at);
     match tx.conn().execute(&q).await? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
@@ -140,7 +175,7 @@ pub async fn user_by_email(
     struct WithHash(User, Option<String>);
     impl FromRow for WithHash {
         fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-            Ok(WithHash(User::from_row(r)?, r.get(13)?))
+            Ok(WithHash(User::from_row(r)?, r.get(USER_N)?))
         }
     }
     let q = query(format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.workspace_id = $1 AND u.email = $2")).bind(ws).bind(email);
@@ -237,6 +272,12 @@ pub struct Team {
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub tier: i64,
+    pub routing: domain::routing::RoutingMode,
+    /// Seconds a ticket stays with an agent who went offline before it goes
+    /// back to the queue; `None`: it stays.
+    pub reroute_after_s: Option<i64>,
+    /// Where an escalation from this team goes.
+    pub escalate_to: Option<TeamId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -250,30 +291,43 @@ impl FromRow for Team {
             tier: r.get(3)?,
             created_at: r.time(4)?,
             updated_at: r.time(5)?,
+            routing: r.parse(6, domain::routing::RoutingMode::parse)?,
+            reroute_after_s: r.get(7)?,
+            escalate_to: r.id_opt(8)?,
         })
     }
 }
 
-const TEAM_COLS: &str = "id, workspace_id, name, tier, created_at, updated_at";
+const TEAM_COLS: &str =
+    "id, workspace_id, name, tier, created_at, updated_at, routing, reroute_after_s, escalate_to";
 
 pub async fn insert_team(tx: &mut Tx, t: &Team) -> Result<(), StoreError> {
-    let q = query("INSERT INTO teams (id, workspace_id, name, tier, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(t.id)
-        .bind(t.workspace_id)
-        .bind(&t.name)
-        .bind(t.tier)
-        .bind(t.created_at)
-        .bind(t.updated_at);
+    let q = query(format!(
+        "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(t.id)
+    .bind(t.workspace_id)
+    .bind(&t.name)
+    .bind(t.tier)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .bind(t.routing.as_str())
+    .bind(t.reroute_after_s)
+    .bind(t.escalate_to);
     tx.conn().execute(&q).await.map(|_| ())
 }
 
 pub async fn update_team(tx: &mut Tx, t: &Team) -> Result<(), StoreError> {
-    let q = query("UPDATE teams SET name = $3, tier = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2")
+    let q = query("UPDATE teams SET name = $3, tier = $4, updated_at = $5, routing = $6, reroute_after_s = $7, escalate_to = $8 \
+                   WHERE workspace_id = $1 AND id = $2")
         .bind(t.workspace_id)
         .bind(t.id)
         .bind(&t.name)
         .bind(t.tier)
-        .bind(t.updated_at);
+        .bind(t.updated_at)
+        .bind(t.routing.as_str())
+        .bind(t.reroute_after_s)
+        .bind(t.escalate_to);
     match tx.conn().execute(&q).await? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
@@ -368,13 +422,13 @@ pub async fn token_auth(
     impl FromRow for Pair {
         fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
             let t = ApiToken {
-                id: r.id(13)?,
-                workspace_id: r.id(14)?,
-                user_id: r.id(15)?,
-                name: r.get(16)?,
-                created_at: r.time(17)?,
-                last_used_at: r.time_opt(18)?,
-                revoked_at: r.time_opt(19)?,
+                id: r.id(USER_N)?,
+                workspace_id: r.id(USER_N + 1)?,
+                user_id: r.id(USER_N + 2)?,
+                name: r.get(USER_N + 3)?,
+                created_at: r.time(USER_N + 4)?,
+                last_used_at: r.time_opt(USER_N + 5)?,
+                revoked_at: r.time_opt(USER_N + 6)?,
             };
             Ok(Pair(t, User::from_row(r)?))
         }
@@ -457,13 +511,13 @@ pub async fn session_auth(
     impl FromRow for Pair {
         fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
             let s = Session {
-                id: r.id(13)?,
-                workspace_id: r.id(14)?,
-                user_id: r.id(15)?,
-                csrf_token: r.get(16)?,
-                remember: r.get(17)?,
-                created_at: r.time(18)?,
-                expires_at: r.time(19)?,
+                id: r.id(USER_N)?,
+                workspace_id: r.id(USER_N + 1)?,
+                user_id: r.id(USER_N + 2)?,
+                csrf_token: r.get(USER_N + 3)?,
+                remember: r.get(USER_N + 4)?,
+                created_at: r.time(USER_N + 5)?,
+                expires_at: r.time(USER_N + 6)?,
             };
             Ok(Pair(s, User::from_row(r)?))
         }
@@ -495,4 +549,135 @@ pub async fn delete_user_sessions(
 ) -> Result<(), StoreError> {
     let q = query("DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2 AND ($3 IS NULL OR id <> $3)").bind(ws).bind(user).bind(keep);
     tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// A team's members as routing sees them, each with the number of new and open
+/// tickets of `channel` they hold.
+pub async fn routing_candidates(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    team: TeamId,
+    channel: &str,
+) -> Result<Vec<(User, i64)>, StoreError> {
+    struct WithLoad(User, i64);
+    impl FromRow for WithLoad {
+        fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+            Ok(WithLoad(User::from_row(r)?, r.get(USER_N)?))
+        }
+    }
+    let rows: Vec<WithLoad> = c
+        .fetch_all(
+            &query(format!(
+                "SELECT {USER_COLS}, (SELECT COUNT(*) FROM tickets t WHERE t.workspace_id = $1 AND t.assignee_id = u.id \
+                 AND t.status IN ('new', 'open') AND t.channel = $3) \
+                 FROM users u JOIN team_members m ON m.user_id = u.id AND m.team_id = $2 AND m.workspace_id = $1 \
+                 WHERE u.workspace_id = $1 AND u.active AND u.role IN ('owner', 'admin', 'agent') ORDER BY u.id"
+            ))
+            .bind(ws)
+            .bind(team)
+            .bind(channel),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|WithLoad(u, n)| (u, n)).collect())
+}
+
+/// Notes that routing gave `user` a ticket at `at`.
+pub async fn set_routed_at(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    user: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("UPDATE users SET routed_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(user)
+                .bind(at.millis()),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Notes that a page of `user` is open now.
+pub async fn seen(tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<(), StoreError> {
+    let now = tx.now();
+    tx.conn()
+        .execute(
+            &query("UPDATE users SET presence_seen_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(user)
+                .bind(now),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Users shown online or away whose pages were last seen before `before`.
+pub async fn gone_quiet(
+    c: &mut Conn<'_>,
+    before: Timestamp,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.presence IN ('online', 'away', 'busy') \
+             AND (u.presence_seen_at IS NULL OR u.presence_seen_at < $1) ORDER BY u.id LIMIT $2"
+        ))
+        .bind(before)
+        .bind(limit),
+    )
+    .await
+}
+
+/// The teams a user is in.
+pub async fn teams_of(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<Team>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {} FROM teams t JOIN team_members m ON m.team_id = t.id AND m.workspace_id = $1 \
+             WHERE t.workspace_id = $1 AND m.user_id = $2 ORDER BY t.id",
+            TEAM_COLS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(ws)
+        .bind(user),
+    )
+    .await
+}
+
+/// Moves a user's presence from `from` to `to` (and, with `seen_before`, only
+/// if their pages were last seen before then); `false` when it was not `from`
+/// any more. Two nodes doing it at once: one changes it, the other sees that.
+pub async fn change_presence(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: UserId,
+    from: &str,
+    to: &str,
+    seen_before: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let now = tx.now();
+    let n = tx
+        .conn()
+        .execute(
+            &query(
+                "UPDATE users SET presence = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2 AND presence = $3 \
+                 AND ($6 IS NULL OR presence_seen_at IS NULL OR presence_seen_at < $6)",
+            )
+            .bind(ws)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .bind(now)
+            .bind(seen_before),
+        )
+        .await?;
+    Ok(n > 0)
 }

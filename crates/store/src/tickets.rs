@@ -981,3 +981,45 @@ pub async fn fields(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<Field>, Sto
     c.fetch_all(&query("SELECT id, workspace_id, key, label, field_type, options, required, created_at FROM custom_fields WHERE workspace_id = $1 ORDER BY key").bind(ws))
         .await
 }
+
+/// A team's waiting queue: its unassigned new and open tickets, most urgent
+/// first, oldest first within an urgency.
+pub async fn waiting(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    team: TeamId,
+    limit: i64,
+) -> Result<Vec<Ticket>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1 AND t.team_id = $2 AND t.assignee_id IS NULL \
+             AND t.status IN ('new', 'open') \
+             ORDER BY (CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END) DESC, t.id ASC LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(team)
+        .bind(limit),
+    )
+    .await
+}
+
+/// The new and open tickets a user holds in a team.
+pub async fn held_in_team(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    user: UserId,
+    team: TeamId,
+    limit: i64,
+) -> Result<Vec<Ticket>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM tickets t WHERE t.workspace_id = $1 AND t.assignee_id = $2 AND t.team_id = $3 \
+             AND t.status IN ('new', 'open') ORDER BY t.id LIMIT $4"
+        ))
+        .bind(ws)
+        .bind(user)
+        .bind(team)
+        .bind(limit),
+    )
+    .await
+}

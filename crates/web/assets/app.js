@@ -335,6 +335,18 @@
     });
   }
 
+  // Presence: no input for ten minutes turns the agent away; input brings them back.
+  var IDLE_MS = 600000, idle = false, lastInput = Date.now();
+  ["keydown", "pointerdown", "scroll", "focus"].forEach(function (name) {
+    window.addEventListener(name, function () {
+      lastInput = Date.now();
+      if (idle) { idle = false; send({ t: "active" }); }
+    }, { passive: true, capture: true });
+  });
+  setInterval(function () {
+    if (!idle && Date.now() - lastInput > IDLE_MS) { idle = true; send({ t: "idle" }); }
+  }, 30000);
+
   // Keyboard shortcuts.
   document.addEventListener("keydown", function (e) {
     var t = e.target;

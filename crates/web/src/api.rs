@@ -296,6 +296,7 @@ pub async fn create_user(
         skills: b.skills,
         team_ids: b.team_ids.into_iter().map(TeamId).collect(),
         capacity: b.capacity,
+        channel_capacity: b.channel_capacity,
     };
     Ok(created(UserOut::from(app.engine.add_user(&p, n).await?)))
 }
@@ -327,6 +328,7 @@ pub async fn patch_user(
         skills: b.skills,
         team_ids: b.team_ids.map(|t| t.into_iter().map(TeamId).collect()),
         capacity: b.capacity,
+        channel_capacity: b.channel_capacity,
         presence: b.presence,
         active: b.active,
     };
@@ -359,8 +361,15 @@ pub async fn create_team(
     Auth(p): Auth,
     Json(b): Json<CreateTeamIn>,
 ) -> ApiResult<Response> {
+    let input = engine::people::TeamInput {
+        name: Some(b.name),
+        tier: b.tier,
+        routing: b.routing.as_deref().map(routing_mode).transpose()?,
+        reroute_after_s: Some(b.reroute_after_s),
+        escalate_to: Some(b.escalate_to.map(TeamId)),
+    };
     Ok(created(TeamOut::from(
-        app.engine.create_team(&p, &b.name, b.tier).await?,
+        app.engine.create_team_with(&p, input).await?,
     )))
 }
 
@@ -383,12 +392,23 @@ pub async fn patch_team(
     PathParam(tid): PathParam,
     Json(b): Json<PatchTeamIn>,
 ) -> ApiResult<Json<TeamOut>> {
+    let input = engine::people::TeamInput {
+        name: b.name,
+        tier: b.tier,
+        routing: b.routing.as_deref().map(routing_mode).transpose()?,
+        reroute_after_s: b.reroute_after_s,
+        escalate_to: b.escalate_to.map(|t| t.map(TeamId)),
+    };
     Ok(Json(
         app.engine
-            .update_team(&p, id(&tid)?, b.name, b.tier)
+            .update_team_with(&p, id(&tid)?, input)
             .await?
             .into(),
     ))
+}
+
+fn routing_mode(s: &str) -> ApiResult<domain::routing::RoutingMode> {
+    domain::routing::RoutingMode::parse(s).map_err(|e| ApiError::field("routing", e.to_string()))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "people", responses((status = 200, body = Page<TokenOut>)))]

@@ -398,7 +398,40 @@ fn people_rules(d: &mut Value) {
             &format!("/components/schemas/{t}/properties/tier"),
             tier.clone(),
         );
+        let routing = names(
+            domain::routing::RoutingMode::ALL,
+            domain::routing::RoutingMode::as_str,
+        );
+        set(
+            d,
+            &format!("/components/schemas/{t}/properties/routing"),
+            nullable(enum_of(&routing)),
+        );
+        set(
+            d,
+            &format!("/components/schemas/{t}/properties/reroute_after_s"),
+            json!({ "type": ["integer", "null"], "minimum": 0, "maximum": 604800 }),
+        );
     }
+    let channels = names(
+        domain::ticket::Channel::ALL,
+        domain::ticket::Channel::as_str,
+    );
+    let per_channel = json!({
+        "type": "object",
+        "propertyNames": { "enum": channels },
+        "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 1000 },
+    });
+    set(
+        d,
+        "/components/schemas/CreateUserIn/properties/channel_capacity",
+        per_channel.clone(),
+    );
+    set(
+        d,
+        "/components/schemas/PatchUserIn/properties/channel_capacity",
+        nullable(per_channel),
+    );
     set(
         d,
         "/components/schemas/CreateTokenIn/properties/name",

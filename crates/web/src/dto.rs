@@ -8,6 +8,7 @@ use engine::model::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
@@ -79,7 +80,10 @@ pub struct UserOut {
     pub tier: i64,
     pub languages: Vec<String>,
     pub skills: Vec<String>,
+    /// Tickets at once on channels `channel_capacity` does not list.
     pub capacity: i64,
+    /// Tickets at once per channel, e.g. `{"chat": 4, "email": 10}`.
+    pub channel_capacity: BTreeMap<String, i64>,
     pub presence: String,
     pub active: bool,
     pub team_ids: Vec<Uuid>,
@@ -99,6 +103,7 @@ impl From<engine::people::UserView> for UserOut {
             languages: u.languages,
             skills: u.skills,
             capacity: u.capacity,
+            channel_capacity: u.channel_capacity,
             presence: u.presence,
             active: u.active,
             team_ids: v.team_ids.into_iter().map(|t| t.0).collect(),
@@ -141,6 +146,9 @@ pub struct CreateUserIn {
     pub skills: Vec<String>,
     #[serde(default)]
     pub team_ids: Vec<Uuid>,
+    /// Tickets at once per channel (0 to 1,000 each).
+    #[serde(default, deserialize_with = "domain::number::whole_map")]
+    pub channel_capacity: BTreeMap<String, i64>,
     #[schema(minimum = 0, maximum = 1000)]
     #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub capacity: Option<i64>,
@@ -162,6 +170,9 @@ pub struct PatchUserIn {
     #[schema(minimum = 0, maximum = 1000)]
     #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub capacity: Option<i64>,
+    /// Replaces every channel's capacity.
+    #[serde(default, deserialize_with = "domain::number::whole_map_opt")]
+    pub channel_capacity: Option<BTreeMap<String, i64>>,
     pub presence: Option<String>,
     pub active: Option<bool>,
 }
@@ -171,6 +182,14 @@ pub struct TeamOut {
     pub id: Uuid,
     pub name: String,
     pub tier: i64,
+    /// How the team gives out tickets: `manual`, `round_robin`,
+    /// `least_loaded` or `skills`.
+    pub routing: String,
+    /// Seconds a ticket stays with an agent who went offline before it goes
+    /// back to the queue; `null`: it stays.
+    pub reroute_after_s: Option<i64>,
+    /// The team an escalation goes to.
+    pub escalate_to: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_ids: Option<Vec<Uuid>>,
     pub created_at: String,
@@ -183,6 +202,9 @@ impl From<Team> for TeamOut {
             id: t.id.0,
             name: t.name,
             tier: t.tier,
+            routing: t.routing.as_str().to_owned(),
+            reroute_after_s: t.reroute_after_s,
+            escalate_to: t.escalate_to.map(|x| x.0),
             member_ids: None,
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
@@ -198,6 +220,12 @@ pub struct CreateTeamIn {
     #[schema(minimum = 1, maximum = 3)]
     #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
+    /// `manual` (the default), `round_robin`, `least_loaded` or `skills`.
+    pub routing: Option<String>,
+    #[schema(minimum = 0, maximum = 604800)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
+    pub reroute_after_s: Option<i64>,
+    pub escalate_to: Option<Uuid>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -208,6 +236,11 @@ pub struct PatchTeamIn {
     #[schema(minimum = 1, maximum = 3)]
     #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub tier: Option<i64>,
+    pub routing: Option<String>,
+    #[serde(default, deserialize_with = "domain::number::whole_opt_opt")]
+    pub reroute_after_s: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub escalate_to: Option<Option<Uuid>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone)]

@@ -471,3 +471,27 @@ pub fn sqlite_number(db: &std::path::Path, sql: &str) -> i64 {
         .expect("query")
         .unwrap_or(0)
 }
+
+/// A server process on the PostgreSQL database `url`, with `workers` job
+/// workers and its data directory under `dir`; killed when dropped.
+pub fn pg_node(
+    dir: &std::path::Path,
+    i: usize,
+    url: &str,
+    workers: usize,
+) -> tokio::process::Child {
+    let data = dir.join(format!("node{i}"));
+    std::fs::create_dir_all(&data).expect("node data directory");
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("DATABASE_URL", url)
+        .env("OTKLIK_WORKERS", workers.to_string())
+        .env("OTKLIK_IMAP_POLLERS", "false")
+        .env("OTKLIK_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start a node")
+}

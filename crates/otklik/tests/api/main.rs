@@ -23,6 +23,7 @@ mod jobs;
 mod kb;
 mod layering;
 mod mail_server;
+mod routing;
 mod search;
 mod secrets;
 mod sla;

@@ -463,22 +463,7 @@ async fn two_nodes_run_sla_timers_once_and_on_time() {
         .await
         .unwrap();
     let p = engine.cli_principal("pair").await.unwrap();
-    let node = |i: usize| {
-        let data = dir.path().join(format!("node{i}"));
-        std::fs::create_dir_all(&data).unwrap();
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .env("DATABASE_URL", &url)
-            .env("OTKLIK_WORKERS", "1")
-            .env("OTKLIK_IMAP_POLLERS", "false")
-            .env("OTKLIK_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    };
+    let node = |i| crate::helpers::pg_node(dir.path(), i, &url, 1);
     let (mut a, mut b) = (node(1), node(2));
     until("the nodes follow the log", 60, async || {
         let all = engine.consumer_status().await.ok()?;

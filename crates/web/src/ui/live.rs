@@ -340,6 +340,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let hub = app.live.clone();
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     hub.agent_online(ctx.p.workspace_id, conn, Some(ctx.p.user_id));
+    seen(&app, &ctx, None).await;
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
     let mut events = app.engine.subscribe();
@@ -377,6 +378,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
                 received = 0;
                 if ticks.is_multiple_of(REANNOUNCE_TICKS) {
                     hub.agent_online(ws, conn, Some(me));
+                    seen(&app, &ctx, None).await;
                     if watching.is_some() {
                         hub.reannounce(ws, conn);
                     }
@@ -400,7 +402,10 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
                 Some(Ok(Message::Text(_))) if received >= MAX_MESSAGES_PER_TICK => break,
                 Some(Ok(Message::Text(text))) => {
                     received += 1;
-                    if let Some((t, typing)) = client_message(text.as_str()) {
+                    if let Some(idle) = idle_message(text.as_str()) {
+                        seen(&app, &ctx, Some(idle)).await;
+                        None
+                    } else if let Some((t, typing)) = client_message(text.as_str()) {
                         watching = t;
                         last_sent.clear();
                         let viewer = t.map(|_| Viewer {
@@ -436,6 +441,24 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     }
     hub.set(ws, conn, None, None);
     hub.agent_online(ws, conn, None);
+}
+
+/// Keeps the agent's presence: the page is open (and, with `idle`, has seen
+/// no input for a while, or input again).
+async fn seen(app: &AppState, ctx: &Ctx, idle: Option<bool>) {
+    if let Err(e) = app.engine.agent_seen(&ctx.p, idle).await {
+        tracing::warn!(error = %e, "recording an agent's presence failed");
+    }
+}
+
+/// `{"t":"idle"}` → `Some(true)`, `{"t":"active"}` → `Some(false)`.
+fn idle_message(text: &str) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    match v.get("t")?.as_str()? {
+        "idle" => Some(true),
+        "active" => Some(false),
+        _ => None,
+    }
 }
 
 /// `{"t":"view","ticket":ID}`, `{"t":"typing","ticket":ID}` or `{"t":"leave"}`.

@@ -1,0 +1,358 @@
+//! Routing: teams give tickets to online agents by their mode, never above
+//! capacity and never twice; queues drain as room frees; an agent who goes
+//! offline hands their tickets back after the team's grace.
+
+use crate::helpers::{TestApp, until};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+crate::on_both!(
+    round_robin_is_fair_and_capacity_holds_under_concurrent_arrivals,
+    queues_drain_most_urgent_first_and_offline_agents_hand_tickets_back
+);
+
+/// Waits until the routing consumer has handled every event.
+pub async fn routed(app: &TestApp) {
+    until("routing caught up", 30, async || {
+        let all = app.engine.consumer_status().await.ok()?;
+        all.iter()
+            .any(|c| c.name == "routing" && c.lag == 0)
+            .then_some(())
+    })
+    .await;
+}
+
+async fn team(app: &TestApp, name: &str, routing: &str) -> String {
+    app.post(
+        "/api/v1/teams",
+        json!({"name": name, "routing": routing, "reroute_after_s": 0}),
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An online agent in `team` holding at most `email` email tickets.
+async fn agent(app: &TestApp, email: &str, team: &str, cap: i64) -> String {
+    let u = app
+        .post(
+            "/api/v1/users",
+            json!({"email": email, "role": "agent", "team_ids": [team], "languages": ["ru"],
+                   "channel_capacity": {"email": cap}}),
+        )
+        .await
+        .expect(201);
+    let id = u["id"].as_str().unwrap().to_owned();
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        json!({"presence": "online"}),
+    )
+    .await
+    .expect(200);
+    id
+}
+
+async fn ticket(app: &TestApp, team: &str, n: usize, priority: &str) -> String {
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": format!("Заказ {n}"), "channel": "email", "priority": priority, "team_id": team,
+               "customer": {"email": format!("c{n}@example.com")}, "message": {"body": "Где заказ?"}}),
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Each open ticket's assignee.
+async fn holders(app: &TestApp, team: &str) -> HashMap<String, Option<String>> {
+    let page = app
+        .get(&format!(
+            "/api/v1/tickets?team_id={team}&status=new,open&limit=200"
+        ))
+        .await
+        .expect(200);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["assignee_id"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+fn loads(h: &HashMap<String, Option<String>>) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for a in h.values().flatten() {
+        *out.entry(a.clone()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// How many times routing (the system) assigned each ticket.
+async fn assignments(app: &TestApp, id: &str) -> usize {
+    app.get(&format!("/api/v1/tickets/{id}/events?limit=200"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "ticket.updated"
+                && e["actor"]["kind"] == "system"
+                && e["data"]["changes"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["field"] == "assignee_id" && !c["to"].is_null())
+                })
+        })
+        .count()
+}
+
+async fn round_robin_is_fair_and_capacity_holds_under_concurrent_arrivals(app: TestApp) {
+    let l1 = team(&app, "L1", "round_robin").await;
+    let mut agents = Vec::new();
+    for i in 0..4 {
+        agents.push(agent(&app, &format!("a{i}@alpha.test"), &l1, 5).await);
+    }
+    // An agent who is away gets nothing.
+    let away = agent(&app, "away@alpha.test", &l1, 5).await;
+    app.patch(
+        &format!("/api/v1/users/{away}"),
+        json!({"presence": "away"}),
+    )
+    .await
+    .expect(200);
+    // 12 tickets at once: round robin gives each online agent 3.
+    let posts: Vec<_> = (0..12).map(|n| ticket(&app, &l1, n, "normal")).collect();
+    let ids = futures::future::join_all(posts).await;
+    routed(&app).await;
+    let h = holders(&app, &l1).await;
+    let l = loads(&h);
+    assert_eq!(l.len(), 4, "{l:?}");
+    assert!(l.values().all(|&n| n == 3), "fair shares: {l:?}");
+    assert!(!l.contains_key(&away));
+    // 12 more at once: capacity (5 each) holds; the rest waits.
+    let posts: Vec<_> = (12..24).map(|n| ticket(&app, &l1, n, "normal")).collect();
+    let more = futures::future::join_all(posts).await;
+    routed(&app).await;
+    let h = holders(&app, &l1).await;
+    let l = loads(&h);
+    assert!(l.values().all(|&n| n == 5), "full, never above: {l:?}");
+    assert_eq!(h.values().filter(|a| a.is_none()).count(), 4, "four wait");
+    for id in ids.iter().chain(&more) {
+        assert!(
+            assignments(&app, id).await <= 1,
+            "ticket {id} assigned twice"
+        );
+    }
+}
+
+async fn queues_drain_most_urgent_first_and_offline_agents_hand_tickets_back(app: TestApp) {
+    let l1 = team(&app, "L1", "least_loaded").await;
+    let anna = agent(&app, "anna@alpha.test", &l1, 2).await;
+    let first = ticket(&app, &l1, 1, "normal").await;
+    ticket(&app, &l1, 2, "normal").await;
+    routed(&app).await;
+    assert_eq!(loads(&holders(&app, &l1).await)[&anna], 2);
+    // Two wait: the normal one came first, the urgent one second.
+    let normal = ticket(&app, &l1, 3, "normal").await;
+    let urgent = ticket(&app, &l1, 4, "urgent").await;
+    routed(&app).await;
+    let t = |id: &str| format!("/api/v1/tickets/{id}");
+    assert_eq!(
+        app.get(&t(&urgent)).await.expect(200)["assignee_id"],
+        Value::Null
+    );
+    // Room frees: the urgent one goes first.
+    app.patch(&t(&first), json!({"status": "solved"}))
+        .await
+        .expect(200);
+    routed(&app).await;
+    assert_eq!(
+        app.get(&t(&urgent)).await.expect(200)["assignee_id"],
+        anna.as_str()
+    );
+    assert_eq!(
+        app.get(&t(&normal)).await.expect(200)["assignee_id"],
+        Value::Null
+    );
+    // A second agent comes online: the queue drains to them.
+    let boris = agent(&app, "boris@alpha.test", &l1, 2).await;
+    routed(&app).await;
+    assert_eq!(
+        app.get(&t(&normal)).await.expect(200)["assignee_id"],
+        boris.as_str()
+    );
+    // Anna goes offline: with no grace, her tickets go back to the queue and
+    // on to whoever has room (Boris has one place).
+    app.patch(
+        &format!("/api/v1/users/{anna}"),
+        json!({"presence": "offline"}),
+    )
+    .await
+    .expect(200);
+    routed(&app).await;
+    app.drain_jobs().await;
+    routed(&app).await;
+    let l = loads(&holders(&app, &l1).await);
+    assert_eq!(l.get(&anna), None, "{l:?}");
+    assert_eq!(l[&boris], 2);
+    // A manual team routes nothing.
+    let manual = team(&app, "Returns", "manual").await;
+    agent(&app, "vera@alpha.test", &manual, 5).await;
+    let m = ticket(&app, &manual, 9, "normal").await;
+    routed(&app).await;
+    assert_eq!(
+        app.get(&t(&m)).await.expect(200)["assignee_id"],
+        Value::Null
+    );
+}
+
+/// Two server processes on one PostgreSQL database route a burst together:
+/// every agent is filled to capacity and no further, no ticket is given twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_route_a_burst_without_doubles_or_overload() {
+    use std::sync::Arc;
+    let Some(admin) = crate::helpers::pg_admin_url() else {
+        crate::helpers::skipped(
+            "routing::two_nodes_route_a_burst_without_doubles_or_overload",
+            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+        );
+        return;
+    };
+    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+    let url = store::admin::create_database(&admin, &name).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.clone().into()),
+        ..Default::default()
+    };
+    let engine = otklik::app::open_engine(&config, Arc::new(store::SystemClock))
+        .await
+        .unwrap();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let node = |i| crate::helpers::pg_node(dir.path(), i, &url, 0);
+    let (mut a, mut b) = (node(1), node(2));
+    until("the nodes follow the log", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter().any(|c| c.name == "routing").then_some(())
+    })
+    .await;
+    let team = engine
+        .create_team_with(
+            &p,
+            engine::people::TeamInput {
+                name: Some("L1".into()),
+                routing: Some(domain::routing::RoutingMode::LeastLoaded),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    const AGENTS: usize = 10;
+    const CAPACITY: i64 = 20;
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let u = engine
+            .add_user(
+                &p,
+                engine::people::NewUser {
+                    email: format!("a{i}@pair.test"),
+                    role: Some(domain::user::Role::Agent),
+                    team_ids: vec![team.id],
+                    channel_capacity: [("api".to_string(), CAPACITY)].into_iter().collect(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .update_user(
+                &p,
+                u.user.id,
+                engine::people::UserPatch {
+                    presence: Some("online".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        agents.push(u.user.id);
+    }
+    // 300 tickets from four writers at once, while both nodes route.
+    let tasks: Vec<_> = (0..4)
+        .map(|w| {
+            let (engine, p, team) = (engine.clone(), p.clone(), team.id);
+            tokio::spawn(async move {
+                for i in 0..75 {
+                    let mut t = crate::helpers::new_ticket(w * 1000 + i);
+                    t.team_id = Some(team);
+                    engine.create_ticket(&p, t, None).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    until("routing caught up", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter()
+            .any(|c| c.name == "routing" && c.lag == 0)
+            .then_some(())
+    })
+    .await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let filter = engine::model::Filter {
+        team: Some(Some(team.id)),
+        ..Default::default()
+    };
+    let (mut all, total) = engine.ticket_page(&p, &filter, 0, 200).await.unwrap();
+    all.extend(engine.ticket_page(&p, &filter, 200, 200).await.unwrap().0);
+    assert_eq!((all.len(), total), (300, 300));
+    let mut load: HashMap<domain::ids::UserId, i64> = HashMap::new();
+    for t in &all {
+        if let Some(u) = t.assignee_id {
+            *load.entry(u).or_default() += 1;
+        }
+    }
+    assert_eq!(load.len(), AGENTS);
+    assert!(
+        load.values().all(|&n| n == CAPACITY),
+        "each full, none above: {load:?}"
+    );
+    // Every assignment in the log, per ticket: once at most.
+    let mut given: HashMap<domain::ids::TicketId, usize> = HashMap::new();
+    let mut after = engine::model::Cursor::default();
+    loop {
+        let page = engine.event_stream(&p, after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = engine::model::Cursor::of(last);
+        for e in &page {
+            if let domain::event::EventData::TicketUpdated { ticket_id, changes } = &e.data
+                && changes
+                    .iter()
+                    .any(|c| c.field == "assignee_id" && !c.to.is_null())
+            {
+                *given.entry(*ticket_id).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(given.len(), AGENTS * CAPACITY as usize);
+    assert!(given.values().all(|&n| n == 1), "a ticket given twice");
+    engine.close().await;
+    store::admin::drop_database(&admin, &name).await.unwrap();
+}
