@@ -61,6 +61,9 @@ pub struct WidgetSettings {
     /// can follow by email.
     #[serde(default = "yes")]
     pub offline_email: bool,
+    /// New conversations go to this team's queue (and its routing).
+    #[serde(default)]
+    pub team_id: Option<crate::ids::TeamId>,
 }
 
 fn default_color() -> String {
@@ -79,6 +82,7 @@ impl Default for WidgetSettings {
             greeting: BTreeMap::new(),
             prechat: Vec::new(),
             offline_email: true,
+            team_id: None,
         }
     }
 }

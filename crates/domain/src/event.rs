@@ -245,6 +245,17 @@ pub enum EventData {
         group_id: GroupId,
         lang: String,
     },
+    /// A ticket went up a tier or to another team; its reason is also an
+    /// internal note.
+    #[serde(rename = "ticket.escalated")]
+    TicketEscalated {
+        ticket_id: TicketId,
+        from_tier: i64,
+        to_tier: i64,
+        from_team: Option<TeamId>,
+        to_team: Option<TeamId>,
+        reason: String,
+    },
     /// A business-hours calendar was created or changed.
     #[serde(rename = "business_hours.saved")]
     BusinessHoursSaved {
@@ -307,6 +318,7 @@ impl EventData {
             EventData::AutoReplySent { .. } => "ticket.auto_reply_sent",
             EventData::ArticleSaved { .. } => "kb.article_saved",
             EventData::FaqSaved { .. } => "kb.faq_saved",
+            EventData::TicketEscalated { .. } => "ticket.escalated",
             EventData::BusinessHoursSaved { .. } => "business_hours.saved",
             EventData::SlaPolicySaved { .. } => "sla_policy.saved",
             EventData::SlaPolicyDeleted { .. } => "sla_policy.deleted",
@@ -338,6 +350,7 @@ impl EventData {
             | EventData::MessageAdded { ticket_id, .. }
             | EventData::DeliveryChanged { ticket_id, .. }
             | EventData::AutoReplySent { ticket_id, .. }
+            | EventData::TicketEscalated { ticket_id, .. }
             | EventData::SlaWarning { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. } => Some(*ticket_id),
             _ => None,
@@ -482,6 +495,14 @@ mod tests {
                 group_id: GroupId::new(),
                 lang: "th".into(),
             },
+            EventData::TicketEscalated {
+                ticket_id: TicketId::new(),
+                from_tier: 1,
+                to_tier: 2,
+                from_team: Some(TeamId::new()),
+                to_team: None,
+                reason: "нужен эксперт по оплате".into(),
+            },
             EventData::BusinessHoursSaved {
                 calendar_id: CalendarId::new(),
                 name: "Москва".into(),
@@ -533,6 +554,7 @@ mod tests {
                 | EventData::AutoReplySent { .. }
                 | EventData::ArticleSaved { .. }
                 | EventData::FaqSaved { .. }
+                | EventData::TicketEscalated { .. }
                 | EventData::BusinessHoursSaved { .. }
                 | EventData::SlaPolicySaved { .. }
                 | EventData::SlaPolicyDeleted { .. }

@@ -178,6 +178,19 @@ impl Engine {
 
     /// Creates a widget channel; returns it with its identity secret, shown
     /// this once.
+    async fn check_widget_team(
+        &self,
+        p: &Principal,
+        s: &WidgetSettings,
+    ) -> Result<(), EngineError> {
+        if let Some(t) = s.team_id {
+            self.team(p, t)
+                .await
+                .map_err(|_| EngineError::Unknown("team_id".into(), "no such team".into()))?;
+        }
+        Ok(())
+    }
+
     pub async fn create_chat_channel(
         &self,
         p: &Principal,
@@ -187,6 +200,7 @@ impl Engine {
         let name = optional_line(input.name, "name", 100)?
             .ok_or_else(|| EngineError::invalid("name", "required"))?;
         let settings = input.settings.unwrap_or_default().validated()?;
+        self.check_widget_team(p, &settings).await?;
         let secret = crate::auth::new_secret("");
         let sealed = self.secret.seal(secret.as_bytes());
         let key = crate::auth::new_secret("wk_");
@@ -270,6 +284,7 @@ impl Engine {
             Some(s) => s.validated()?,
             None => current.settings.clone(),
         };
+        self.check_widget_team(p, &settings).await?;
         let secret = input
             .rotate_identity_secret
             .then(|| crate::auth::new_secret(""));

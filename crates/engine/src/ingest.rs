@@ -579,7 +579,7 @@ async fn ingest_tx(
                 .as_deref()
                 .and_then(|s| normalize_subject(s).ok())
                 .unwrap_or_else(|| "(no subject)".into());
-            let t = new_ticket(
+            let mut t = new_ticket(
                 ws,
                 number,
                 subject,
@@ -588,6 +588,22 @@ async fn ingest_tx(
                 Some(account.id),
                 now,
             );
+            // The channel's team takes its new conversations (a team since
+            // deleted is skipped rather than refusing the message).
+            let settings = channels::get(&mut tx.conn(), ws, account.id)
+                .await?
+                .map(|a| a.settings);
+            if let Some(team) = settings
+                .as_ref()
+                .and_then(|s| s.get("team_id"))
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse::<TeamId>().ok())
+                && store::people::team_by_id(&mut tx.conn(), ws, team)
+                    .await?
+                    .is_some()
+            {
+                t.team_id = Some(team);
+            }
             tickets::insert(tx, &t).await?;
             emit_created(tx, &t, actor).await?;
             (t, Outcome::Ticket)

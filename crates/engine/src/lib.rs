@@ -20,6 +20,7 @@ pub mod cursor;
 pub mod customers;
 pub mod email;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod help;
 pub mod housekeeping;

@@ -407,6 +407,25 @@ pub async fn patch_team(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/escalate", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = EscalateIn,
+    responses((status = 200, body = TicketOut, description = "Escalated: tier, team and assignee changed; the reason is an internal note"),
+        (status = 403, body = Problem, description = "Light agents cannot escalate"),
+        (status = 404, body = Problem, description = "No such ticket, or no such team"),
+        (status = 409, body = Problem, description = "Solved or closed, at the highest tier with no team named, or already there"),
+        (status = 422, body = Problem)))]
+pub async fn escalate_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<EscalateIn>,
+) -> ApiResult<Json<TicketOut>> {
+    let t = app
+        .engine
+        .escalate(&p, ticket_ref(&t)?, &b.reason, b.team_id.map(TeamId))
+        .await?;
+    one_with_sla(&app, &p, t).await
+}
+
 fn routing_mode(s: &str) -> ApiResult<domain::routing::RoutingMode> {
     domain::routing::RoutingMode::parse(s).map_err(|e| ApiError::field("routing", e.to_string()))
 }

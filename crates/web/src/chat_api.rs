@@ -41,6 +41,8 @@ pub struct ChatChannelIn {
     /// email (default true).
     pub offline_email: Option<bool>,
     pub active: Option<bool>,
+    /// New conversations go to this team's queue.
+    pub team_id: Option<Uuid>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -53,6 +55,8 @@ pub struct PatchChatChannelIn {
     pub prechat: Option<Vec<PrechatFieldIo>>,
     pub offline_email: Option<bool>,
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub team_id: Option<Option<Uuid>>,
     /// Issue a new identity secret (returned once); the old one stops verifying.
     pub rotate_identity_secret: Option<bool>,
 }
@@ -69,6 +73,7 @@ pub struct ChatChannelOut {
     pub prechat: Vec<PrechatFieldIo>,
     pub offline_email: bool,
     pub active: bool,
+    pub team_id: Option<Uuid>,
     pub identity_secret_set: bool,
     /// The key sites sign their user ids with (HMAC-SHA256, hex): shown only
     /// when created or rotated.
@@ -122,6 +127,7 @@ pub(crate) fn channel_out(c: ChatChannel, secret: Option<String>, origin: &str) 
         color: c.settings.color,
         greeting: c.settings.greeting,
         offline_email: c.settings.offline_email,
+        team_id: c.settings.team_id.map(|t| t.0),
         active: c.active,
         identity_secret_set: c.identity_secret_set,
         identity_secret: secret,
@@ -165,6 +171,7 @@ pub async fn create(
         greeting: b.greeting.unwrap_or_default(),
         prechat: prechat_in(b.prechat.unwrap_or_default())?,
         offline_email: b.offline_email.unwrap_or(defaults.offline_email),
+        team_id: b.team_id.map(domain::ids::TeamId),
     };
     let (c, secret) = app
         .engine
@@ -216,6 +223,10 @@ pub async fn patch(
             None => s.prechat,
         },
         offline_email: b.offline_email.unwrap_or(s.offline_email),
+        team_id: match b.team_id {
+            Some(t) => t.map(domain::ids::TeamId),
+            None => s.team_id,
+        },
     };
     let (c, secret) = app
         .engine

@@ -250,6 +250,16 @@ fn ticket_rules(d: &mut Value) {
     let priorities = names(Priority::ALL, Priority::as_str);
     let channels = names(Channel::ALL, Channel::as_str);
     let tier = json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 3 });
+    set(
+        d,
+        "/components/schemas/EscalateIn/properties/reason",
+        line(engine::escalation::MAX_REASON as u32),
+    );
+    set(
+        d,
+        "/components/schemas/EscalateIn/example",
+        json!({ "reason": "Нужен специалист по возвратам", "team_id": null }),
+    );
     let c = "/components/schemas/CreateTicketIn";
     set(d, &format!("{c}/properties/subject"), line(500));
     set(d, &format!("{c}/properties/tier"), tier.clone());

@@ -758,3 +758,14 @@ pub struct PatchWorkspaceIn {
     pub default_language: Option<String>,
     pub time_zone: Option<String>,
 }
+
+/// An escalation: why, and (optionally) to which team.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateIn {
+    /// Why the ticket goes up; kept as an internal note (1 to 1,000 characters).
+    pub reason: String,
+    /// The team to escalate to; without it, the team's escalation team, else
+    /// the next tier.
+    pub team_id: Option<Uuid>,
+}

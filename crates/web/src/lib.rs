@@ -173,6 +173,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(api::list_messages).post(api::create_message),
         )
         .route("/tickets/{id}/events", get(api::ticket_events))
+        .route("/tickets/{id}/escalate", post(api::escalate_ticket))
         .route("/events", get(api::events))
         .route("/kb/articles/{id}/versions", get(kb_api::article_versions))
         .route(

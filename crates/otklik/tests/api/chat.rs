@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 crate::on_both!(visitors_chat_and_agents_answer_live);
 
-const SHOP: &str = "http://shop.test";
+pub(crate) const SHOP: &str = "http://shop.test";
 
 /// A widget channel of `alpha` on SHOP: its key and identity secret.
 async fn channel(app: &TestApp, prechat: Value) -> (String, String) {
@@ -32,7 +32,7 @@ async fn channel(app: &TestApp, prechat: Value) -> (String, String) {
 }
 
 /// A request from a page on `origin`.
-async fn from_site(
+pub(crate) async fn from_site(
     app: &TestApp,
     method: &str,
     path: &str,
@@ -54,7 +54,7 @@ async fn from_site(
     crate::helpers::res(b.send().await.expect("request")).await
 }
 
-async fn visitor(app: &TestApp, key: &str, body: Value) -> String {
+pub(crate) async fn visitor(app: &TestApp, key: &str, body: Value) -> String {
     let v = from_site(
         app,
         "POST",

@@ -11,7 +11,7 @@ mod auth;
 mod browser;
 mod cdp;
 mod channels;
-mod chat;
+pub(crate) mod chat;
 mod cli;
 mod consumers;
 mod customers;

@@ -356,3 +356,232 @@ async fn two_nodes_route_a_burst_without_doubles_or_overload() {
     engine.close().await;
     store::admin::drop_database(&admin, &name).await.unwrap();
 }
+
+crate::on_both!(
+    a_russian_chat_reaches_a_russian_speaking_agent_and_is_escalated_with_its_clock_and_history
+);
+
+/// From the issue: a Russian-language chat reaches an online Russian-speaking
+/// tier-1 agent with free capacity, is escalated to tier 2, and its SLA clock
+/// and history are right.
+async fn a_russian_chat_reaches_a_russian_speaking_agent_and_is_escalated_with_its_clock_and_history(
+    app: TestApp,
+) {
+    use crate::chat::{SHOP, from_site, visitor};
+    const MIN: i64 = 60_000;
+    let t0 = domain::Timestamp::parse_rfc3339("2026-11-30T09:00:00Z").unwrap();
+    app.clock.set(Some(t0));
+    let l2 = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "L2", "tier": 2, "routing": "skills"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l1 = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "L1", "tier": 1, "routing": "skills", "escalate_to": l2}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // (email, team, tier, languages, chat capacity)
+    let people = [
+        ("john@alpha.test", &l1, 1, vec!["en"], 2),
+        ("petr@alpha.test", &l1, 1, vec!["ru"], 0),
+        ("ivan@alpha.test", &l1, 1, vec!["ru", "en"], 2),
+        ("olga@alpha.test", &l2, 2, vec!["ru"], 2),
+    ];
+    let mut ids = HashMap::new();
+    let mut tokens = HashMap::new();
+    for (email, team, tier, langs, cap) in people {
+        let (id, token) = app.user(email, "agent").await;
+        app.patch(
+            &format!("/api/v1/users/{id}"),
+            json!({"team_ids": [team], "tier": tier, "languages": langs,
+                   "channel_capacity": {"chat": cap}, "presence": "online"}),
+        )
+        .await
+        .expect(200);
+        ids.insert(email, id);
+        tokens.insert(email, token);
+    }
+    app.post(
+        "/api/v1/sla-policies",
+        json!({"name": "Chat", "conditions": {"channel": ["chat"]},
+               "targets": {"first_reply_minutes": 5, "next_reply_minutes": 10, "resolution_minutes": 60}}),
+    )
+    .await
+    .expect(201);
+    let key = app
+        .post(
+            "/api/v1/channels/chat",
+            json!({"name": "Site chat", "allowed_origins": [SHOP], "team_id": l1}),
+        )
+        .await
+        .expect(201)["widget_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anna = visitor(&app, &key, json!({"name": "Анна", "lang": "ru"})).await;
+    let sent = from_site(
+        &app,
+        "POST",
+        &format!("/widget/v1/{key}/messages"),
+        SHOP,
+        Some(&anna),
+        Some(json!({"client_id": "c-1", "text": "Здравствуйте! Не проходит оплата картой."})),
+    )
+    .await
+    .expect(201);
+    let id = sent["ticket_id"].as_str().unwrap().to_owned();
+    routed(&app).await;
+    let t = until("the ticket's clock", 30, async || {
+        let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+        (!t["sla"].is_null()).then_some(t)
+    })
+    .await;
+    assert_eq!(t["team_id"], l1.as_str());
+    assert_eq!(
+        t["assignee_id"],
+        ids["ivan@alpha.test"].as_str(),
+        "the Russian speaker with room, not the English speaker or the full one"
+    );
+    assert_eq!(t["sla"]["first_reply"]["state"], "running");
+    let due = |v: &Value| {
+        domain::Timestamp::parse_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .millis()
+    };
+    assert_eq!(
+        due(&t["sla"]["first_reply"]["due_at"]),
+        t0.millis() + 5 * MIN
+    );
+
+    // Ivan answers in time, then escalates.
+    let ivan = &tokens["ivan@alpha.test"];
+    app.clock.set(Some(t0.plus_millis(2 * MIN)));
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{id}/messages"),
+        ivan,
+        Some(json!({"body": "Проверяю платёж."})),
+    )
+    .await
+    .expect(201);
+    app.clock.set(Some(t0.plus_millis(3 * MIN)));
+    let escalated = app
+        .req(
+            "POST",
+            &format!("/api/v1/tickets/{id}/escalate"),
+            ivan,
+            Some(json!({"reason": "Нужен специалист по платежам"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(escalated["tier"], 2);
+    assert_eq!(escalated["team_id"], l2.as_str());
+    routed(&app).await;
+    let t = until("the second tier's agent", 30, async || {
+        let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+        (t["assignee_id"] == ids["olga@alpha.test"].as_str()
+            && t["sla"]["first_reply"]["state"] == "met")
+            .then_some(t)
+    })
+    .await;
+    assert_eq!(
+        due(&t["sla"]["first_reply"]["stopped_at"]),
+        t0.millis() + 2 * MIN
+    );
+    assert_eq!(t["sla"]["resolution"]["state"], "running");
+    assert_eq!(
+        due(&t["sla"]["resolution"]["due_at"]),
+        t0.millis() + 60 * MIN
+    );
+    // Escalating to where it already is changes nothing.
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{id}/escalate"),
+        ivan,
+        Some(json!({"reason": "ещё раз", "team_id": l2})),
+    )
+    .await
+    .problem(409);
+
+    // The history tells it in order, each change by whom it was made.
+    let events = app
+        .get(&format!("/api/v1/tickets/{id}/events?limit=200"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let story: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["kind"] != "message.delivery_changed")
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["actor"]["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ticket.created", "customer"),
+        ("message.added", "customer"),
+        ("ticket.updated", "system"),
+        ("ticket.updated", "user"),
+        ("message.added", "user"),
+        ("ticket.updated", "user"),
+        ("ticket.escalated", "user"),
+        ("message.added", "user"),
+        ("ticket.updated", "system"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(story, expected, "{events:#?}");
+    let escalation = events
+        .iter()
+        .find(|e| e["kind"] == "ticket.escalated")
+        .unwrap();
+    assert_eq!(escalation["data"]["from_tier"], 1);
+    assert_eq!(escalation["data"]["to_tier"], 2);
+    assert_eq!(escalation["data"]["reason"], "Нужен специалист по платежам");
+    let note = app
+        .get(&format!("/api/v1/tickets/{id}/messages"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["visibility"] == "internal")
+        .cloned()
+        .unwrap();
+    assert!(
+        note["body"]
+            .as_str()
+            .unwrap()
+            .contains("Нужен специалист по платежам"),
+        "{note}"
+    );
+    // At the top tier with no escalation team, there is nowhere further.
+    app.patch(&format!("/api/v1/tickets/{id}"), json!({"tier": 3}))
+        .await
+        .expect(200);
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{id}/escalate"),
+        ivan,
+        Some(json!({"reason": "ещё выше"})),
+    )
+    .await
+    .problem(409);
+}

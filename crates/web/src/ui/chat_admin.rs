@@ -55,9 +55,38 @@ pub struct EditPage {
     pub snippet: String,
     /// The identity secret, right after it was made.
     pub secret: Option<String>,
+    /// Teams new conversations may go to; the selected one is the channel's.
+    pub teams: Vec<super::views::Opt>,
 }
 
-fn edit_page(ctx: &Ctx, c: ChatChannel, secret: Option<String>) -> EditPage {
+async fn edit_page(
+    app: &AppState,
+    ctx: &Ctx,
+    c: ChatChannel,
+    secret: Option<String>,
+) -> Result<EditPage, UiError> {
+    let chosen = c.settings.team_id;
+    let teams = app
+        .engine
+        .teams(&ctx.p, None, Some(200))
+        .await
+        .or_page(ctx.tr)?
+        .into_iter()
+        .map(|t| super::views::Opt {
+            selected: Some(t.id) == chosen,
+            value: t.id.to_string(),
+            label: t.name,
+        })
+        .collect();
+    Ok(edit_page_with(ctx, c, secret, teams))
+}
+
+fn edit_page_with(
+    ctx: &Ctx,
+    c: ChatChannel,
+    secret: Option<String>,
+    teams: Vec<super::views::Opt>,
+) -> EditPage {
     let prechat = PrechatKind::ALL
         .iter()
         .map(|k| {
@@ -86,6 +115,7 @@ fn edit_page(ctx: &Ctx, c: ChatChannel, secret: Option<String>) -> EditPage {
         offline_email: c.settings.offline_email,
         name: c.name,
         secret,
+        teams,
     }
 }
 
@@ -131,6 +161,10 @@ fn settings_of(f: &Form, base: WidgetSettings) -> WidgetSettings {
             })
             .collect(),
         offline_email: f.checked("offline_email"),
+        team_id: match f.get("team") {
+            Some(t) => t.parse().ok(),
+            None => base.team_id,
+        },
     }
 }
 
@@ -160,7 +194,7 @@ async fn create(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
         .await
         .or_page(ctx.tr)?;
     // The secret is shown this once: on the page that answers the creation.
-    html(&edit_page(ctx, c, Some(secret)))
+    html(&edit_page(&app, ctx, c, Some(secret)).await?)
 }
 
 fn channel_id(ctx: &Ctx, id: &str) -> Result<AccountId, UiError> {
@@ -179,7 +213,7 @@ async fn edit(
         .chat_channel(&ctx.p, channel_id(&ctx, &id)?)
         .await
         .or_page(ctx.tr)?;
-    html(&edit_page(&ctx, c, None))
+    html(&edit_page(&app, &ctx, c, None).await?)
 }
 
 async fn save(
@@ -228,5 +262,5 @@ async fn rotate(
         )
         .await
         .or_page(ctx.tr)?;
-    html(&edit_page(ctx, c, secret))
+    html(&edit_page(&app, ctx, c, secret).await?)
 }

@@ -50,6 +50,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}", get(ticket::page))
         .route("/app/t/{number}/props", post(ticket::update))
         .route("/app/t/{number}/cc", post(ticket::cc))
+        .route("/app/t/{number}/escalate", post(ticket::escalate))
         .route(
             "/app/t/{number}/reply",
             post(ticket::reply).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

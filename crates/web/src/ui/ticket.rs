@@ -612,6 +612,23 @@ pub async fn cc(
     Ok(done(&format!("/app/t/{number}"), "flash.saved"))
 }
 
+/// `POST /app/t/{number}/escalate`: up a tier or to a chosen team, with the
+/// reason as a note.
+pub async fn escalate(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let team = f.text("team").and_then(|t| t.parse::<TeamId>().ok());
+    app.engine
+        .escalate(&f.ctx.p, r, f.get("reason").unwrap_or_default(), team)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}"), "flash.escalated"))
+}
+
 /// `POST /app/t/{number}/reply`: a public reply or an internal note, with files.
 /// Multipart, so the CSRF token is checked here.
 pub async fn reply(
