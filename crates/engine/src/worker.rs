@@ -13,6 +13,8 @@ use store::tickets;
 use tokio::sync::watch;
 
 const LEASE_MS: i64 = 5 * 60 * 1000;
+/// The longest an idle worker sleeps before it looks for due jobs again.
+const IDLE_MS: i64 = 250;
 const BATCH: i64 = 32;
 
 /// What one job's handler decided.
@@ -42,83 +44,88 @@ impl Worker {
         Worker { engine }
     }
 
-    /// Claims and runs one batch of due jobs; returns how many ran.
+    /// Claims and runs one batch of due jobs; returns how many ran. The jobs of
+    /// a batch run concurrently: their writes share commits (SQLite's writer
+    /// batches them) and one slow remote host does not hold up the rest.
     pub async fn run_once(&self) -> Result<usize, EngineError> {
         let claimed = jobs::claim(&self.engine.store, BATCH, LEASE_MS).await?;
         let n = claimed.len();
-        let mut dead_letters = Vec::new();
-        for row in claimed {
-            let id = row.id;
-            let job = match Job::from_stored(&row.kind, &row.payload) {
-                Ok(job) => job,
-                Err(reason) => {
-                    // No handler in this build: retrying cannot help.
-                    tracing::error!(job = id, error = %reason, "job buried");
-                    metrics::counter!("otklik_jobs_total", "kind" => "unknown", "outcome" => "dead")
-                        .increment(1);
-                    self.engine
-                        .store
-                        .write(move |tx| {
-                            Box::pin(async move {
-                                Ok::<_, EngineError>(jobs::bury(tx, id, &reason).await?)
-                            })
-                        })
-                        .await?;
-                    continue;
-                }
-            };
-            let kind = kind_label(&job);
-            let started = std::time::Instant::now();
-            let outcome = match self.execute(&job, row.attempts).await {
-                Ok(o) => o,
-                Err(e) => Outcome::Retry(e.to_string()),
-            };
-            metrics::histogram!("otklik_job_duration_seconds", "kind" => kind)
-                .record(started.elapsed().as_secs_f64());
-            let attempts = row.attempts;
-            match outcome {
-                Outcome::Done => {
-                    metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => "done")
-                        .increment(1);
-                    self.engine
-                        .store
-                        .write(move |tx| {
-                            Box::pin(
-                                async move { Ok::<_, EngineError>(jobs::complete(tx, id).await?) },
-                            )
-                        })
-                        .await?;
-                }
-                Outcome::Retry(err) => {
-                    let retry_at = self.engine.store.now().plus_millis(backoff_ms(attempts));
-                    let dead = self
-                        .engine
-                        .store
-                        .write(move |tx| {
-                            Box::pin(async move {
-                                let dead = jobs::fail(tx, id, &err, retry_at).await?;
-                                if dead {
-                                    tracing::error!(job = id, error = %err, "job is dead after its last attempt");
-                                } else {
-                                    tracing::warn!(job = id, error = %err, "job failed; will retry");
-                                }
-                                Ok::<_, EngineError>(dead.then_some(err))
-                            })
-                        })
-                        .await?;
-                    let outcome = if dead.is_some() { "dead" } else { "retry" };
-                    metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => outcome)
-                        .increment(1);
-                    if let Some(err) = dead {
-                        dead_letters.push((job, err));
-                    }
-                }
+        let outcomes =
+            futures::future::join_all(claimed.into_iter().map(|row| self.run_one(row))).await;
+        for outcome in outcomes {
+            if let Some((job, err)) = outcome? {
+                self.gave_up(&job, err).await?;
             }
         }
-        for (job, err) in dead_letters {
-            self.gave_up(&job, err).await?;
-        }
         Ok(n)
+    }
+
+    /// Runs one claimed job and records how it went; returns the job and its
+    /// last error when it has no attempts left.
+    async fn run_one(&self, row: jobs::Job) -> Result<Option<(Job, String)>, EngineError> {
+        let id = row.id;
+        let job = match Job::from_stored(&row.kind, &row.payload) {
+            Ok(job) => job,
+            Err(reason) => {
+                // No handler in this build: retrying cannot help.
+                tracing::error!(job = id, error = %reason, "job buried");
+                metrics::counter!("otklik_jobs_total", "kind" => "unknown", "outcome" => "dead")
+                    .increment(1);
+                self.engine
+                    .store
+                    .write(move |tx| {
+                        Box::pin(
+                            async move { Ok::<_, EngineError>(jobs::bury(tx, id, &reason).await?) },
+                        )
+                    })
+                    .await?;
+                return Ok(None);
+            }
+        };
+        let kind = kind_label(&job);
+        let started = std::time::Instant::now();
+        let outcome = match self.execute(&job, row.attempts).await {
+            Ok(o) => o,
+            Err(e) => Outcome::Retry(e.to_string()),
+        };
+        metrics::histogram!("otklik_job_duration_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
+        let attempts = row.attempts;
+        match outcome {
+            Outcome::Done => {
+                metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => "done")
+                    .increment(1);
+                self.engine
+                    .store
+                    .write(move |tx| {
+                        Box::pin(async move { Ok::<_, EngineError>(jobs::complete(tx, id).await?) })
+                    })
+                    .await?;
+                Ok(None)
+            }
+            Outcome::Retry(err) => {
+                let retry_at = self.engine.store.now().plus_millis(backoff_ms(attempts));
+                let dead = self
+                    .engine
+                    .store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            let dead = jobs::fail(tx, id, &err, retry_at).await?;
+                            if dead {
+                                tracing::error!(job = id, error = %err, "job is dead after its last attempt");
+                            } else {
+                                tracing::warn!(job = id, error = %err, "job failed; will retry");
+                            }
+                            Ok::<_, EngineError>(dead.then_some(err))
+                        })
+                    })
+                    .await?;
+                let outcome = if dead.is_some() { "dead" } else { "retry" };
+                metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => outcome)
+                    .increment(1);
+                Ok(dead.map(|err| (job, err)))
+            }
+        }
     }
 
     /// A job ran out of attempts: a reply that could not be delivered is marked
@@ -206,12 +213,26 @@ impl Worker {
                 }
             };
             if idle {
+                // Until the next job falls due (a timer), at most 250 ms: jobs
+                // queued meanwhile, here or on another node, wait no longer.
+                let pause = self
+                    .until_next_due()
+                    .await
+                    .unwrap_or(IDLE_MS)
+                    .clamp(1, IDLE_MS);
                 tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(pause as u64)) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
+    }
+
+    /// Milliseconds until the next queued job is due.
+    async fn until_next_due(&self) -> Option<i64> {
+        let mut c = self.engine.store.read().await.ok()?;
+        let next = jobs::next_due(&mut c.conn()).await.ok()??;
+        Some(next.millis() - self.engine.store.now().millis())
     }
 
     async fn execute(&self, job: &Job, attempts: i64) -> Result<Outcome, EngineError> {

@@ -11,11 +11,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use store::{Clock, Store, SystemClock};
 use tokio::net::TcpListener;
 
-/// The wall clock, which seeding historical demo data may set back in time.
+/// The wall clock, which seeding historical demo data may set back in time
+/// and benchmarks may run ahead.
 #[derive(Default)]
 pub struct SettableClock {
     /// Milliseconds to report instead of the wall clock; 0 = use the wall clock.
     fixed: AtomicI64,
+    /// Milliseconds added to the wall clock when it is used.
+    offset: AtomicI64,
 }
 
 impl SettableClock {
@@ -23,12 +26,19 @@ impl SettableClock {
         self.fixed
             .store(t.map(|t| t.millis()).unwrap_or(0), Ordering::SeqCst);
     }
+
+    /// Runs the wall clock `ms` ahead (behind, when negative).
+    pub fn set_offset(&self, ms: i64) {
+        self.offset.store(ms, Ordering::SeqCst);
+    }
 }
 
 impl Clock for SettableClock {
     fn now(&self) -> domain::Timestamp {
         match self.fixed.load(Ordering::SeqCst) {
-            0 => SystemClock.now(),
+            0 => SystemClock
+                .now()
+                .plus_millis(self.offset.load(Ordering::SeqCst)),
             ms => domain::Timestamp::from_millis(ms),
         }
     }

@@ -204,6 +204,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// The decisions made on every event (one routing decision among 200
+    /// agents), a burst of tickets routed to 200 agents (none above capacity,
+    /// none given twice) and the lateness of SLA timers on many open tickets.
+    Rules {
+        /// Tickets in the routing burst (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        tickets: usize,
+        /// Open tickets whose SLA timers fall (0 skips it).
+        #[arg(long, default_value_t = 100_000)]
+        timers: usize,
+        /// Run on PostgreSQL: a fresh database is created through this URL and dropped after.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Floods a fresh server process with expensive requests (logins, large
     /// emails, deeply nested HTML) and reports how each was answered, /healthz
     /// latency meanwhile and peak memory.
@@ -510,6 +524,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench_ui::ui(tickets.max(1), messages.max(1), requests.max(1)).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Rules {
+                    tickets,
+                    timers,
+                    database_url,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_rules::rules(tickets, timers, database_url).await
         }
         Command::Bench {
             command:

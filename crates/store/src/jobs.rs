@@ -159,3 +159,13 @@ pub async fn bury(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> 
         .await
         .map(|_| ())
 }
+
+/// When the next queued job falls due.
+pub async fn next_due(c: &mut Conn<'_>) -> Result<Option<Timestamp>, StoreError> {
+    let v: Option<i64> = c
+        .fetch_one(&query(
+            "SELECT MIN(run_at) FROM jobs WHERE state = 'queued'",
+        ))
+        .await?;
+    Ok(v.map(Timestamp::from_millis))
+}

@@ -188,6 +188,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             ("PATCH", "/api/v1/sla-policies/{id}"),
             json!({"name": "pwned"}),
         ),
+        (
+            ("POST", "/api/v1/tickets/{id}/escalate"),
+            json!({"reason": "intrusion"}),
+        ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
         (
             ("POST", "/api/v1/channels/email/{id}/held/{held_id}/ticket"),
