@@ -151,7 +151,169 @@ on_both!(
     light_agents_write_notes_only,
     inbox_views_filters_and_bulk_actions,
     admin_screens_manage_people_tokens_and_mailboxes,
+    routing_presence_escalation_and_sla_screens,
 );
+
+async fn routing_presence_escalation_and_sla_screens(app: TestApp) {
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    for (name, tier, mode) in [("L2", "2", "skills"), ("L1", "1", "round_robin")] {
+        let res = a
+            .post(
+                "/app/admin/teams",
+                &[("name", name), ("tier", tier), ("routing", mode)],
+                true,
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+    }
+    let teams = app.get("/api/v1/teams").await.expect(200)["items"].clone();
+    let id_of = |n: &str| -> String {
+        teams
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (l1, l2) = (id_of("L1"), id_of("L2"));
+    let page = a.page("/app/admin/teams").await;
+    assert!(
+        page.contains("value=\"round_robin\" selected"),
+        "the mode is shown"
+    );
+    let res = a
+        .post(
+            &format!("/app/admin/teams/{l1}"),
+            &[
+                ("name", "L1"),
+                ("tier", "1"),
+                ("routing", "least_loaded"),
+                ("reroute_present", "1"),
+                ("reroute_min", "5"),
+                ("escalate_present", "1"),
+                ("escalate_to", &l2),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let t = app.get(&format!("/api/v1/teams/{l1}")).await.expect(200);
+    assert_eq!(
+        (
+            t["routing"].as_str(),
+            t["reroute_after_s"].as_i64(),
+            t["escalate_to"].as_str()
+        ),
+        (Some("least_loaded"), Some(300), Some(l2.as_str()))
+    );
+    // An agent with skills and a capacity per channel.
+    let res = a
+        .post(
+            "/app/admin/users",
+            &[
+                ("email", "nina@alpha.test"),
+                ("role", "agent"),
+                ("password", "nina-password"),
+                ("skills", "billing, returns"),
+                ("cap_chat", "3"),
+                ("cap_email", "7"),
+                ("teams", &l1),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let users = app.get("/api/v1/users").await.expect(200)["items"].clone();
+    let nina = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "nina@alpha.test")
+        .unwrap()
+        .clone();
+    assert_eq!(nina["channel_capacity"], json!({"chat": 3, "email": 7}));
+    assert_eq!(nina["skills"], json!(["billing", "returns"]));
+    // She sets her own presence from the menu; nonsense is refused.
+    let n = Agent::login(&app, "nina@alpha.test", "nina-password").await;
+    let res = n
+        .post(
+            "/app/presence",
+            &[("presence", "away"), ("next", "%2Fapp")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/app?ok=flash.saved", "back where she was");
+    let nid = nina["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{nid}")).await.expect(200)["presence"],
+        "away"
+    );
+    assert_eq!(
+        n.post("/app/presence", &[("presence", "asleep")], true)
+            .await
+            .status(),
+        422
+    );
+    assert!(n.page("/app").await.contains("dot p-away"));
+
+    // A ticket under an SLA policy shows its clocks; the inbox has the SLA views.
+    app.post(
+        "/api/v1/sla-policies",
+        json!({"name": "All", "targets": {"first_reply_minutes": 30, "resolution_minutes": 600}}),
+    )
+    .await
+    .expect(201);
+    let t = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "Оплата не прошла", "team_id": l1,
+            "customer": {"email": "olga@example.com"}, "message": {"body": "Деньги списаны"}}),
+        )
+        .await
+        .expect(201);
+    let (tid, number) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_i64().unwrap(),
+    );
+    crate::helpers::until("the ticket's clocks", 30, async || {
+        let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+        (!t["sla"].is_null()).then_some(())
+    })
+    .await;
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("id=\"sla\""), "the SLA panel");
+    assert!(page.contains("sla-ok"), "time left, in good time");
+    let inbox = a.page("/app?view=all").await;
+    assert!(inbox.contains("view=at_risk") && inbox.contains("view=breached"));
+    assert!(
+        inbox.contains("chip sla sla-ok"),
+        "the inbox shows time left"
+    );
+    // Escalation from the ticket page: the reason becomes a note, the ticket
+    // goes to L1's escalation team.
+    let res = a
+        .post(
+            &format!("/app/t/{number}/escalate"),
+            &[("reason", "Нужен специалист по оплате"), ("team", "")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    assert_eq!(
+        (t["tier"].as_i64(), t["team_id"].as_str()),
+        (Some(2), Some(l2.as_str()))
+    );
+    assert!(
+        a.page(&format!("/app/t/{number}"))
+            .await
+            .contains("Нужен специалист по оплате")
+    );
+}
 
 async fn sessions_forms_and_the_ticket_page(app: TestApp) {
     // Signed out: every page leads to the login, and back.

@@ -13,9 +13,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use domain::fields::FieldType;
 use domain::ids::*;
+use domain::routing::RoutingMode;
 use domain::user::Role;
 use engine::email::mailbox::{Inbound, InboundKind, MailboxInput, MailboxView, Outbound, Tls};
-use engine::people::{NewUser, UserPatch};
+use engine::people::{NewUser, TeamInput, UserPatch};
 use engine::workspaces::SettingsPatch;
 
 pub fn routes() -> Router<AppState> {
@@ -88,6 +89,11 @@ pub struct UserRow {
     pub roles: Vec<Opt>,
     pub tier: i64,
     pub languages: String,
+    pub skills: String,
+    /// Chats and emails at once.
+    pub chat_capacity: i64,
+    pub email_capacity: i64,
+    pub presence: Vec<Opt>,
     pub teams: Vec<Opt>,
     pub active: bool,
 }
@@ -102,6 +108,23 @@ pub struct UsersPage {
     pub teams: Vec<Opt>,
     /// An initial password to pass on once, after an invitation.
     pub created: Option<(String, String)>,
+}
+
+/// The presences a person can be shown in.
+pub(crate) const PRESENCE: [&str; 4] = ["online", "away", "busy", "offline"];
+
+/// Capacities per channel from the form's chat and email fields (other
+/// channels keep what they had).
+fn capacities(
+    f: &Form,
+    mut base: std::collections::BTreeMap<String, i64>,
+) -> Result<std::collections::BTreeMap<String, i64>, UiError> {
+    for ch in ["chat", "email"] {
+        if let Some(n) = number(f, &format!("cap_{ch}"))? {
+            base.insert(ch.to_owned(), n);
+        }
+    }
+    Ok(base)
 }
 
 fn role_opts(ctx: &Ctx, selected: Role) -> Vec<Opt> {
@@ -154,6 +177,17 @@ async fn users_page(
                 roles: role_opts(ctx, u.user.role),
                 tier: u.user.tier,
                 languages: u.user.languages.join(", "),
+                skills: u.user.skills.join(", "),
+                chat_capacity: u.user.capacity_for("chat"),
+                email_capacity: u.user.capacity_for("email"),
+                presence: PRESENCE
+                    .iter()
+                    .map(|p| Opt {
+                        value: (*p).into(),
+                        label: ctx.tr.label("presence", p),
+                        selected: u.user.presence == *p,
+                    })
+                    .collect(),
                 teams: team_opts(&u.team_ids),
                 active: u.user.active,
             })
@@ -193,6 +227,8 @@ async fn invite(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
                 password: Some(password.clone()),
                 tier,
                 languages: list(f.get("languages")),
+                skills: list(f.get("skills")),
+                channel_capacity: capacities(&f, Default::default())?,
                 team_ids,
                 ..Default::default()
             },
@@ -212,7 +248,14 @@ async fn edit_user(
     let ctx = &f.ctx;
     admin_only(ctx)?;
     let id: UserId = id.parse().map_err(|_| invalid(ctx, "id"))?;
+    let current = app.engine.user(&ctx.p, id).await.or_page(ctx.tr)?;
     let patch = UserPatch {
+        skills: f.get("skills").map(|l| list(Some(l))),
+        channel_capacity: Some(capacities(&f, current.user.channel_capacity.clone())?),
+        presence: f
+            .text("presence")
+            .filter(|p| *p != current.user.presence)
+            .map(str::to_owned),
         name: f.text("name").map(str::to_owned),
         role: match f.text("role") {
             Some(r) => Some(Role::parse(r).map_err(|_| invalid(ctx, "role"))?),
@@ -240,7 +283,52 @@ async fn edit_user(
 pub struct TeamsPage {
     pub chrome: Chrome,
     pub section: &'static str,
-    pub teams: Vec<(String, String, i64)>,
+    pub teams: Vec<TeamRow>,
+    /// Routing modes for a new team.
+    pub modes: Vec<Opt>,
+}
+
+/// One team and its routing settings.
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub tier: i64,
+    pub modes: Vec<Opt>,
+    /// Minutes before an offline agent's tickets go back to the queue; empty: never.
+    pub reroute_min: String,
+    pub escalate_to: Vec<Opt>,
+}
+
+fn mode_opts(ctx: &Ctx, selected: RoutingMode) -> Vec<Opt> {
+    RoutingMode::ALL
+        .iter()
+        .map(|m| Opt {
+            value: m.as_str().into(),
+            label: ctx.tr.label("routing", m.as_str()),
+            selected: *m == selected,
+        })
+        .collect()
+}
+
+/// The routing settings a team form describes.
+fn team_input(f: &Form) -> Result<TeamInput, UiError> {
+    let ctx = &f.ctx;
+    Ok(TeamInput {
+        name: f.text("name").map(str::to_owned),
+        tier: number(f, "tier")?,
+        routing: match f.text("routing") {
+            Some(m) => Some(RoutingMode::parse(m).map_err(|_| invalid(ctx, "routing"))?),
+            None => None,
+        },
+        reroute_after_s: f
+            .get("reroute_present")
+            .map(|_| number(f, "reroute_min"))
+            .transpose()?
+            .map(|m| m.map(|m| m.saturating_mul(60))),
+        escalate_to: f
+            .get("escalate_present")
+            .map(|_| f.text("escalate_to").and_then(|t| t.parse().ok())),
+    })
 }
 
 async fn teams(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -250,21 +338,45 @@ async fn teams(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErro
         .teams(&ctx.p, None, Some(200))
         .await
         .or_page(ctx.tr)?;
+    let escalate_opts = |me: TeamId, to: Option<TeamId>| -> Vec<Opt> {
+        teams
+            .iter()
+            .filter(|t| t.id != me)
+            .map(|t| Opt {
+                value: t.id.to_string(),
+                label: t.name.clone(),
+                selected: Some(t.id) == to,
+            })
+            .collect()
+    };
+    let rows = teams
+        .iter()
+        .map(|t| TeamRow {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            tier: t.tier,
+            modes: mode_opts(&ctx, t.routing),
+            reroute_min: t
+                .reroute_after_s
+                .map(|s| (s / 60).to_string())
+                .unwrap_or_default(),
+            escalate_to: escalate_opts(t.id, t.escalate_to),
+        })
+        .collect();
     html(&TeamsPage {
         chrome: ctx.chrome(ctx.tr.t("admin.teams")),
         section: "teams",
-        teams: teams
-            .into_iter()
-            .map(|t| (t.id.to_string(), t.name, t.tier))
-            .collect(),
+        teams: rows,
+        modes: mode_opts(&ctx, RoutingMode::Manual),
     })
 }
 
 async fn create_team(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
     let ctx = &f.ctx;
-    let tier = number(&f, "tier")?;
+    let mut input = team_input(&f)?;
+    input.name = Some(f.get("name").unwrap_or_default().to_owned());
     app.engine
-        .create_team(&ctx.p, f.get("name").unwrap_or_default(), tier)
+        .create_team_with(&ctx.p, input)
         .await
         .or_page(ctx.tr)?;
     Ok(done("/app/admin/teams", "flash.saved"))
@@ -277,9 +389,8 @@ async fn edit_team(
 ) -> Result<Response, UiError> {
     let ctx = &f.ctx;
     let id: TeamId = id.parse().map_err(|_| invalid(ctx, "id"))?;
-    let tier = number(&f, "tier")?;
     app.engine
-        .update_team(&ctx.p, id, f.text("name").map(str::to_owned), tier)
+        .update_team_with(&ctx.p, id, team_input(&f)?)
         .await
         .or_page(ctx.tr)?;
     Ok(done("/app/admin/teams", "flash.saved"))

@@ -47,6 +47,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app", get(views::inbox))
         .route("/app/bulk", post(views::bulk))
         .route("/app/password", get(password_page).post(change_password))
+        .route("/app/presence", post(set_presence))
         .route("/app/t/{number}", get(ticket::page))
         .route("/app/t/{number}/props", post(ticket::update))
         .route("/app/t/{number}/cc", post(ticket::cc))
@@ -774,4 +775,37 @@ async fn set_lang(
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     res
+}
+
+/// `POST /app/presence`: the person sets their own presence.
+async fn set_presence(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let presence = f
+        .get("presence")
+        .filter(|p| admin::PRESENCE.contains(p))
+        .ok_or(UiError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr,
+            "error.invalid",
+        ))?;
+    app.engine
+        .update_user(
+            &ctx.p,
+            ctx.p.user_id,
+            engine::people::UserPatch {
+                presence: Some(presence.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    let back = f
+        .get("next")
+        .and_then(|n| {
+            form_urlencoded::parse(format!("n={n}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_else(|| "/app".into());
+    Ok(done(safe_next(Some(&back)), "flash.saved"))
 }
