@@ -256,6 +256,24 @@ pub enum EventData {
         to_team: Option<TeamId>,
         reason: String,
     },
+    /// An expert was invited onto a ticket (swarming).
+    #[serde(rename = "ticket.collaborator_added")]
+    CollaboratorAdded {
+        ticket_id: TicketId,
+        user_id: UserId,
+    },
+    #[serde(rename = "ticket.collaborator_removed")]
+    CollaboratorRemoved {
+        ticket_id: TicketId,
+        user_id: UserId,
+    },
+    /// A note or reply was marked (or unmarked) as the ticket's solution.
+    #[serde(rename = "message.solution_marked")]
+    SolutionMarked {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        solution: bool,
+    },
     /// A business-hours calendar was created or changed.
     #[serde(rename = "business_hours.saved")]
     BusinessHoursSaved {
@@ -319,6 +337,9 @@ impl EventData {
             EventData::ArticleSaved { .. } => "kb.article_saved",
             EventData::FaqSaved { .. } => "kb.faq_saved",
             EventData::TicketEscalated { .. } => "ticket.escalated",
+            EventData::CollaboratorAdded { .. } => "ticket.collaborator_added",
+            EventData::CollaboratorRemoved { .. } => "ticket.collaborator_removed",
+            EventData::SolutionMarked { .. } => "message.solution_marked",
             EventData::BusinessHoursSaved { .. } => "business_hours.saved",
             EventData::SlaPolicySaved { .. } => "sla_policy.saved",
             EventData::SlaPolicyDeleted { .. } => "sla_policy.deleted",
@@ -351,6 +372,9 @@ impl EventData {
             | EventData::DeliveryChanged { ticket_id, .. }
             | EventData::AutoReplySent { ticket_id, .. }
             | EventData::TicketEscalated { ticket_id, .. }
+            | EventData::CollaboratorAdded { ticket_id, .. }
+            | EventData::CollaboratorRemoved { ticket_id, .. }
+            | EventData::SolutionMarked { ticket_id, .. }
             | EventData::SlaWarning { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. } => Some(*ticket_id),
             _ => None,
@@ -503,6 +527,19 @@ mod tests {
                 to_team: None,
                 reason: "нужен эксперт по оплате".into(),
             },
+            EventData::CollaboratorAdded {
+                ticket_id: TicketId::new(),
+                user_id: UserId::new(),
+            },
+            EventData::CollaboratorRemoved {
+                ticket_id: TicketId::new(),
+                user_id: UserId::new(),
+            },
+            EventData::SolutionMarked {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                solution: true,
+            },
             EventData::BusinessHoursSaved {
                 calendar_id: CalendarId::new(),
                 name: "Москва".into(),
@@ -555,6 +592,9 @@ mod tests {
                 | EventData::ArticleSaved { .. }
                 | EventData::FaqSaved { .. }
                 | EventData::TicketEscalated { .. }
+                | EventData::CollaboratorAdded { .. }
+                | EventData::CollaboratorRemoved { .. }
+                | EventData::SolutionMarked { .. }
                 | EventData::BusinessHoursSaved { .. }
                 | EventData::SlaPolicySaved { .. }
                 | EventData::SlaPolicyDeleted { .. }

@@ -36,6 +36,7 @@ pub mod routing;
 pub mod search;
 pub mod secret;
 pub mod sla;
+pub mod swarm;
 pub mod tickets;
 pub mod worker;
 pub mod workspaces;

@@ -16,6 +16,14 @@ pub trait TextSearch: Send + Sync + 'static {
     /// The tickets of `ws` whose subject, messages or customer match `q`, best
     /// first, at most `limit`.
     fn tickets(&self, ws: WorkspaceId, q: &str, limit: usize) -> Result<Vec<TicketId>, String>;
+    /// The tickets of `ws` most alike `text` (any of its words may match),
+    /// best first, at most `limit`.
+    fn similar_tickets(
+        &self,
+        ws: WorkspaceId,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<TicketId>, String>;
     /// Knowledge-base articles and FAQ entries of `ws` for `q`, best first; those
     /// in `lang` first among equals; only public ones when `public_only`.
     fn kb(

@@ -435,6 +435,68 @@ impl SearchIndex {
     /// The query for `q`: every word must match somewhere in the ticket (its
     /// subject, customer or messages), exactly or, for longer words, with one
     /// typo; the subject counts double and the words in order count extra.
+    /// Tickets of `ws` sharing words with `text`, most alike first: any word
+    /// may match (a search needs them all), so a whole message finds its
+    /// kin.
+    pub fn similar_tickets(
+        &self,
+        ws: WorkspaceId,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<TicketId>, SearchError> {
+        let mut terms = query_terms(text);
+        terms.truncate(40);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &terms {
+            for (field, boost) in [(self.f.title, 2.0), (self.f.body, 1.0)] {
+                any.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, t),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        boost,
+                    )),
+                ));
+            }
+        }
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.ws, &ws.to_string()),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.kind, "ticket"),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (Occur::Must, Box::new(BooleanQuery::new(any))),
+        ]);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc
+                .get_first(self.f.ticket)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse().ok())
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     fn ticket_query(&self, ws: WorkspaceId, q: &str) -> Option<Box<dyn Query>> {
         let terms = query_terms(q);
         if terms.is_empty() {
@@ -563,6 +625,14 @@ fn escape(s: &str) -> String {
 impl engine::search::TextSearch for SearchIndex {
     fn tickets(&self, ws: WorkspaceId, q: &str, limit: usize) -> Result<Vec<TicketId>, String> {
         SearchIndex::tickets(self, ws, q, limit).map_err(|e| e.to_string())
+    }
+    fn similar_tickets(
+        &self,
+        ws: WorkspaceId,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<TicketId>, String> {
+        SearchIndex::similar_tickets(self, ws, text, limit).map_err(|e| e.to_string())
     }
     fn kb(
         &self,

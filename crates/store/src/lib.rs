@@ -28,6 +28,7 @@ pub mod mail;
 pub mod people;
 pub mod sla;
 pub mod sql;
+pub mod swarm;
 pub mod tickets;
 mod tx;
 pub mod workspaces;

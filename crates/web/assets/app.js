@@ -293,15 +293,16 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    if (m.t === "change" || m.t === "assigned") {
+    if (m.t === "change" || m.t === "assigned" || m.t === "invited") {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();
     }
-    if (m.t === "assigned") {
+    if (m.t === "assigned" || m.t === "invited") {
       var text = "#" + m.number + " " + m.subject;
-      toast(L("js.assigned") + ": " + text);
+      var what = L(m.t === "invited" ? "js.invited" : "js.assigned");
+      toast(what + ": " + text);
       if (window.Notification && Notification.permission === "granted") {
-        try { new Notification(L("js.assigned"), { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }
+        try { new Notification(what, { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }
       }
     }
     if (m.t === "presence" && ticketEl && m.ticket === ticketEl.dataset.ticket) {

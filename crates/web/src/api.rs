@@ -426,6 +426,96 @@ pub async fn escalate_ticket(
     one_with_sla(&app, &p, t).await
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/collaborators", tag = "tickets", params(("id" = String, Path, description = "Id or number")),
+    responses((status = 200, body = CollaboratorList), (status = 404, body = Problem)))]
+pub async fn list_collaborators(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<CollaboratorList>> {
+    let ids = app.engine.collaborators(&p, ticket_ref(&t)?).await?;
+    Ok(Json(CollaboratorList {
+        user_ids: ids.into_iter().map(|u| u.0).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/collaborators", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = CollaboratorIn,
+    responses((status = 204, description = "Invited (or already was); they are told live"),
+        (status = 403, body = Problem, description = "Light agents cannot invite"),
+        (status = 404, body = Problem, description = "No such ticket or user"),
+        (status = 409, body = Problem, description = "The user is deactivated, or the ticket has 20 experts"),
+        (status = 422, body = Problem)))]
+pub async fn add_collaborator(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<CollaboratorIn>,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .add_collaborator(&p, ticket_ref(&t)?, UserId(b.user_id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/collaborators/{user_id}", tag = "tickets",
+    params(("id" = String, Path, description = "Id or number"), ("user_id" = Uuid, Path)),
+    responses((status = 204, description = "No longer on the ticket"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove_collaborator(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    axum::extract::Path((t, user)): axum::extract::Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
+    app.engine
+        .remove_collaborator(&p, ticket_ref(&t)?, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/messages/{message_id}/solution", tag = "tickets",
+    params(("id" = String, Path, description = "Id or number"), ("message_id" = Uuid, Path)), request_body = SolutionIn,
+    responses((status = 204, description = "Marked or unmarked"),
+        (status = 404, body = Problem, description = "No such ticket, or no such message on it"),
+        (status = 409, body = Problem, description = "Only an agent's note or reply can be a solution"),
+        (status = 422, body = Problem)))]
+pub async fn set_solution(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    axum::extract::Path((t, m)): axum::extract::Path<(String, String)>,
+    Json(b): Json<SolutionIn>,
+) -> ApiResult<StatusCode> {
+    let m: MessageId = m.parse().map_err(|_| ApiError::not_found())?;
+    app.engine
+        .mark_solution(&p, ticket_ref(&t)?, m, b.solution)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/solutions", tag = "tickets", params(("id" = String, Path, description = "Id or number")),
+    responses((status = 200, body = SolutionList, description = "Solutions marked on the most similar other tickets, at most 5"), (status = 404, body = Problem)))]
+pub async fn similar_solutions(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<SolutionList>> {
+    let ticket = app.engine.ticket(&p, ticket_ref(&t)?).await?;
+    let text = app.engine.ticket_gist(&p, &ticket).await?;
+    let items = app
+        .engine
+        .similar_solutions(&p, ticket.id, &text, 5)
+        .await?
+        .into_iter()
+        .map(|s| SolutionOut {
+            ticket_id: s.ticket_id.0,
+            number: s.number,
+            subject: s.subject,
+            message_id: s.message_id.0,
+            text: s.text,
+        })
+        .collect();
+    Ok(Json(SolutionList { items }))
+}
+
 fn routing_mode(s: &str) -> ApiResult<domain::routing::RoutingMode> {
     domain::routing::RoutingMode::parse(s).map_err(|e| ApiError::field("routing", e.to_string()))
 }

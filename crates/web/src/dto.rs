@@ -769,3 +769,38 @@ pub struct EscalateIn {
     /// the next tier.
     pub team_id: Option<Uuid>,
 }
+
+/// An expert to invite onto a ticket.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollaboratorIn {
+    pub user_id: Uuid,
+}
+
+/// A ticket's invited experts.
+#[derive(Serialize, ToSchema)]
+pub struct CollaboratorList {
+    pub user_ids: Vec<Uuid>,
+}
+
+/// Whether a note or reply is the ticket's solution.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SolutionIn {
+    pub solution: bool,
+}
+
+/// A solution marked on a similar ticket.
+#[derive(Serialize, ToSchema)]
+pub struct SolutionOut {
+    pub ticket_id: Uuid,
+    pub number: i64,
+    pub subject: String,
+    pub message_id: Uuid,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SolutionList {
+    pub items: Vec<SolutionOut>,
+}

@@ -174,6 +174,19 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/tickets/{id}/events", get(api::ticket_events))
         .route("/tickets/{id}/escalate", post(api::escalate_ticket))
+        .route(
+            "/tickets/{id}/collaborators",
+            get(api::list_collaborators).post(api::add_collaborator),
+        )
+        .route(
+            "/tickets/{id}/collaborators/{user_id}",
+            delete(api::remove_collaborator),
+        )
+        .route(
+            "/tickets/{id}/messages/{message_id}/solution",
+            axum::routing::put(api::set_solution),
+        )
+        .route("/tickets/{id}/solutions", get(api::similar_solutions))
         .route("/events", get(api::events))
         .route("/kb/articles/{id}/versions", get(kb_api::article_versions))
         .route(

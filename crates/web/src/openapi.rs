@@ -141,7 +141,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field,
         api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
-        api::ticket_events, api::escalate_ticket, api::events, api::upload, api::download,
+        api::ticket_events, api::escalate_ticket, api::list_collaborators, api::add_collaborator, api::remove_collaborator, api::set_solution, api::similar_solutions, api::events, api::upload, api::download,
         mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
         mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,

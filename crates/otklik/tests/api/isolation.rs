@@ -192,6 +192,14 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             ("POST", "/api/v1/tickets/{id}/escalate"),
             json!({"reason": "intrusion"}),
         ),
+        (
+            ("POST", "/api/v1/tickets/{id}/collaborators"),
+            json!({"user_id": uid}),
+        ),
+        (
+            ("PUT", "/api/v1/tickets/{id}/messages/{message_id}/solution"),
+            json!({"solution": true}),
+        ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
         (
             ("POST", "/api/v1/channels/email/{id}/held/{held_id}/ticket"),
@@ -225,6 +233,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         let path = template
             .replace("{id}", object)
             .replace("{held_id}", &held_id)
+            .replace("{user_id}", &uid)
+            .replace("{message_id}", &mid)
             .replace("{version}", "1");
         assert!(
             !path.contains('{'),

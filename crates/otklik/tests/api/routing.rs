@@ -585,3 +585,119 @@ async fn a_russian_chat_reaches_a_russian_speaking_agent_and_is_escalated_with_i
     .await
     .problem(409);
 }
+
+crate::on_both!(swarming_invites_experts_and_offers_solutions_on_similar_tickets);
+
+async fn mark(app: &TestApp, ticket: &str, m: &str, on: bool) -> crate::helpers::Res {
+    let p = format!("/api/v1/tickets/{ticket}/messages/{m}/solution");
+    app.req("PUT", &p, &app.token, Some(json!({"solution": on})))
+        .await
+}
+
+async fn swarming_invites_experts_and_offers_solutions_on_similar_tickets(app: TestApp) {
+    let (expert, expert_token) = app.user("expert@alpha.test", "agent").await;
+    let a = app
+        .post("/api/v1/tickets", json!({"subject": "Не проходит оплата картой Visa",
+            "customer": {"email": "anna@example.com"}, "message": {"body": "Банк отклоняет платёж картой"}}))
+        .await
+        .expect(201);
+    let (aid, anum) = (
+        a["id"].as_str().unwrap().to_owned(),
+        a["number"].as_i64().unwrap(),
+    );
+    let customer_msg = a["message"]["id"].as_str().unwrap().to_owned();
+    // Invite the expert (twice: the same), who then writes a note.
+    let path = format!("/api/v1/tickets/{aid}/collaborators");
+    for _ in 0..2 {
+        let r = app.post(&path, json!({"user_id": expert})).await;
+        assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    }
+    assert_eq!(
+        app.get(&path).await.expect(200)["user_ids"],
+        json!([expert])
+    );
+    app.post(&path, json!({"user_id": uuid::Uuid::now_v7()}))
+        .await
+        .problem(404);
+    let note = app
+        .req("POST", &format!("/api/v1/tickets/{aid}/messages"), &expert_token,
+            Some(json!({"body": "Решение: отключить и снова включить 3-D Secure в приложении банка", "visibility": "internal"})))
+        .await
+        .expect(201);
+    let note_id = note["id"].as_str().unwrap().to_owned();
+    assert_eq!(mark(&app, &aid, &note_id, true).await.status.as_u16(), 204);
+    mark(&app, &aid, &customer_msg, true).await.problem(409);
+    let events = app
+        .get(&format!("/api/v1/tickets/{aid}/events?limit=200"))
+        .await
+        .expect(200)["items"]
+        .clone();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "ticket.collaborator_added")
+            .count(),
+        1
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "message.solution_marked")
+            .count(),
+        1
+    );
+    // A similar ticket is offered the solution.
+    let b = app
+        .post("/api/v1/tickets", json!({"subject": "Оплата картой не проходит",
+            "customer": {"email": "boris@example.com"}, "message": {"body": "Пишет, что банк отклонил платёж"}}))
+        .await
+        .expect(201);
+    let bid = b["id"].as_str().unwrap().to_owned();
+    let found = until(
+        "the solution offered on the similar ticket",
+        30,
+        async || {
+            let s = app
+                .get(&format!("/api/v1/tickets/{bid}/solutions"))
+                .await
+                .expect(200);
+            let items = s["items"].as_array()?.clone();
+            (!items.is_empty()).then_some(items)
+        },
+    )
+    .await;
+    assert_eq!(found[0]["number"], anum);
+    assert!(found[0]["text"].as_str().unwrap().contains("3-D Secure"));
+    // A ticket is never offered its own solution.
+    let own = app
+        .get(&format!("/api/v1/tickets/{aid}/solutions"))
+        .await
+        .expect(200);
+    assert_eq!(own["items"], json!([]));
+    // Unmarked, it is offered no more; the expert leaves.
+    assert_eq!(mark(&app, &aid, &note_id, false).await.status.as_u16(), 204);
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{bid}/solutions"))
+            .await
+            .expect(200)["items"],
+        json!([])
+    );
+    let gone = format!("{path}/{expert}");
+    assert_eq!(
+        app.req("DELETE", &gone, &app.token, None)
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    app.req("DELETE", &gone, &app.token, None)
+        .await
+        .problem(404);
+    assert_eq!(app.get(&path).await.expect(200)["user_ids"], json!([]));
+}

@@ -340,12 +340,14 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     let hub = app.live.clone();
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     hub.agent_online(ctx.p.workspace_id, conn, Some(ctx.p.user_id));
-    seen(&app, &ctx, None).await;
     let ws = ctx.p.workspace_id;
     let me = ctx.p.user_id;
     let mut events = app.engine.subscribe();
     let mut signals = app.engine.subscribe_signals();
     let mut presence = hub.changed.subscribe();
+    // After subscribing: a change made while this write waits still reaches
+    // the page.
+    seen(&app, &ctx, None).await;
     let mut watching: Option<TicketId> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut last_sent: Vec<(String, bool)> = Vec::new();
@@ -496,9 +498,13 @@ async fn event_message(
     }
         // Taking a ticket oneself is no news.
         && e.actor != Actor::User(ctx.p.user_id);
-    if assigned_to_me && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await {
+    let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
+        && e.actor != Actor::User(ctx.p.user_id);
+    if (assigned_to_me || invited_me)
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
         return Some(json!({
-            "t": "assigned",
+            "t": if invited_me { "invited" } else { "assigned" },
             "ticket": ticket.to_string(),
             "number": t.number,
             "subject": t.subject,

@@ -52,6 +52,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}/props", post(ticket::update))
         .route("/app/t/{number}/cc", post(ticket::cc))
         .route("/app/t/{number}/escalate", post(ticket::escalate))
+        .route("/app/t/{number}/experts", post(ticket::experts))
+        .route("/app/t/{number}/solution", post(ticket::solution))
         .route(
             "/app/t/{number}/reply",
             post(ticket::reply).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

@@ -39,6 +39,8 @@ pub struct MsgView {
     pub third_party: bool,
     /// Their address when they can be added as a copy (not one already).
     pub cc_offer: Option<String>,
+    /// Marked as the ticket's solution.
+    pub solution: bool,
 }
 
 pub struct FieldView {
@@ -89,6 +91,10 @@ pub struct TicketPage {
     pub visitor: Option<VisitorView>,
     /// The SLA's clocks: what each measures, its state and its target.
     pub sla: Vec<SlaClockView>,
+    /// Experts invited onto the ticket: (user id, name).
+    pub experts: Vec<(String, String)>,
+    /// Solutions marked on similar tickets: (number, subject, text).
+    pub solutions: Vec<(i64, String, String)>,
 }
 
 /// One SLA clock in the sidebar.
@@ -277,7 +283,7 @@ pub async fn render(
         };
         strangers.insert(id, (name, email));
     }
-    let messages = messages
+    let mut messages: Vec<MsgView> = messages
         .into_iter()
         .map(|m| {
             let stranger = m.author_customer_id.and_then(|c| strangers.get(&c));
@@ -354,6 +360,30 @@ pub async fn render(
     } else {
         None
     };
+    let marked = app.engine.solutions_of(&ctx.p, t.id).await.or_page(tr)?;
+    for m in &mut messages {
+        m.solution = marked.iter().any(|id| id.to_string() == m.id);
+    }
+    let experts = app
+        .engine
+        .collaborators(&ctx.p, TicketRef::Id(t.id))
+        .await
+        .or_page(tr)?
+        .into_iter()
+        .map(|u| (u.to_string(), dir.user(Some(u))))
+        .collect();
+    let solutions = if ctx.p.role.can_work_tickets() {
+        let gist = app.engine.ticket_gist(&ctx.p, &t).await.or_page(tr)?;
+        app.engine
+            .similar_solutions(&ctx.p, t.id, &gist, 3)
+            .await
+            .or_page(tr)?
+            .into_iter()
+            .map(|s| (s.number, s.subject, s.text.chars().take(600).collect()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let now = app.engine.now();
     let sla = app
         .engine
@@ -366,6 +396,8 @@ pub async fn render(
     Ok(TicketPage {
         visitor,
         sla,
+        experts,
+        solutions,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),
         number: t.number,
@@ -443,6 +475,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
         _ => (m.body_text.clone(), None),
     };
     MsgView {
+        solution: false,
         id: m.id.to_string(),
         internal: m.visibility == Visibility::Internal,
         author,
@@ -610,6 +643,53 @@ pub async fn cc(
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/experts`: invites an expert (`add`) or lets one go
+/// (`remove`).
+pub async fn experts(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let user = |k: &str| f.text(k).and_then(|u| u.parse::<UserId>().ok());
+    if let Some(u) = user("add") {
+        app.engine
+            .add_collaborator(&f.ctx.p, r, u)
+            .await
+            .or_page(tr)?;
+    } else if let Some(u) = user("remove") {
+        app.engine
+            .remove_collaborator(&f.ctx.p, r, u)
+            .await
+            .or_page(tr)?;
+    }
+    Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/solution`: marks (or unmarks) a note as the solution.
+pub async fn solution(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let m = f
+        .text("message")
+        .and_then(|m| m.parse::<MessageId>().ok())
+        .ok_or(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ))?;
+    app.engine
+        .mark_solution(&f.ctx.p, r, m, f.get("on") == Some("1"))
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.saved"))
 }
 
 /// `POST /app/t/{number}/escalate`: up a tier or to a chosen team, with the

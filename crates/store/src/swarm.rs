@@ -1,0 +1,181 @@
+//! Swarming: a ticket's invited experts, and the notes marked as solutions.
+
+use crate::{Conn, StoreError, Tx, query};
+use domain::Timestamp;
+use domain::ids::*;
+use uuid::Uuid;
+
+/// Invites `user` onto the ticket; `false` when they already were.
+pub async fn add_collaborator(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    user: UserId,
+    by: Option<UserId>,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .conn()
+        .execute(
+            &query(
+                "INSERT INTO ticket_collaborators (ticket_id, workspace_id, user_id, added_by, added_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, user_id) DO NOTHING",
+            )
+            .bind(ticket)
+            .bind(ws)
+            .bind(user)
+            .bind(by)
+            .bind(at),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// `false` when they were not invited.
+pub async fn remove_collaborator(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    user: UserId,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .conn()
+        .execute(
+            &query(
+                "DELETE FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2 AND user_id = $3",
+            )
+            .bind(ws)
+            .bind(ticket)
+            .bind(user),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// The ticket's invited experts, in the order they were invited.
+pub async fn collaborators(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Vec<UserId>, StoreError> {
+    let ids: Vec<Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT user_id FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2 \
+                 ORDER BY added_at, user_id LIMIT 100",
+            )
+            .bind(ws)
+            .bind(ticket),
+        )
+        .await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+pub async fn collaborator_count(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<i64, StoreError> {
+    c.fetch_one(
+        &query(
+            "SELECT COUNT(*) FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2",
+        )
+        .bind(ws)
+        .bind(ticket),
+    )
+    .await
+}
+
+/// Marks or unmarks a message as its ticket's solution; `false` when nothing
+/// changed.
+pub async fn set_solution(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    message: MessageId,
+    on: bool,
+    by: Option<UserId>,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let q = if on {
+        query(
+            "INSERT INTO solution_notes (message_id, workspace_id, ticket_id, marked_by, marked_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(message)
+        .bind(ws)
+        .bind(ticket)
+        .bind(by)
+        .bind(at)
+    } else {
+        query("DELETE FROM solution_notes WHERE workspace_id = $1 AND message_id = $2")
+            .bind(ws)
+            .bind(message)
+    };
+    Ok(tx.conn().execute(&q).await? > 0)
+}
+
+/// Which of the ticket's messages are marked as solutions.
+pub async fn solutions_of(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Vec<MessageId>, StoreError> {
+    let ids: Vec<Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT message_id FROM solution_notes WHERE workspace_id = $1 AND ticket_id = $2",
+            )
+            .bind(ws)
+            .bind(ticket),
+        )
+        .await?;
+    Ok(ids.into_iter().map(MessageId).collect())
+}
+
+/// A solution on another ticket: its ticket's number and subject, and the
+/// note's text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solution {
+    pub ticket_id: TicketId,
+    pub number: i64,
+    pub subject: String,
+    pub message_id: MessageId,
+    pub text: String,
+}
+
+/// The solutions marked on any of `tickets`, in the order of `tickets`.
+pub async fn solutions_on(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    tickets: &[TicketId],
+) -> Result<Vec<Solution>, StoreError> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    struct Row5(Solution);
+    impl crate::FromRow for Row5 {
+        fn from_row(r: &crate::Row<'_>) -> Result<Self, StoreError> {
+            Ok(Row5(Solution {
+                ticket_id: r.id(0)?,
+                number: r.get(1)?,
+                subject: r.get(2)?,
+                message_id: r.id(3)?,
+                text: r.get(4)?,
+            }))
+        }
+    }
+    let q = query(
+        "SELECT t.id, t.number, t.subject, m.id, m.body_text FROM solution_notes s \
+         JOIN tickets t ON t.id = s.ticket_id AND t.workspace_id = $1 \
+         JOIN messages m ON m.id = s.message_id AND m.workspace_id = $1 \
+         WHERE s.workspace_id = $1 AND s.ticket_id IN (",
+    )
+    .bind(ws)
+    .bind_list(tickets.iter().copied())
+    .push(")");
+    let rows: Vec<Row5> = c.fetch_all(&q).await?;
+    let mut out: Vec<Solution> = rows.into_iter().map(|r| r.0).collect();
+    out.sort_by_key(|s| tickets.iter().position(|t| *t == s.ticket_id));
+    Ok(out)
+}
