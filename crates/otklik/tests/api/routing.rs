@@ -307,7 +307,9 @@ async fn two_nodes_route_a_burst_without_doubles_or_overload() {
     for t in tasks {
         t.await.unwrap();
     }
-    until("routing caught up", 60, async || {
+    // Generous: under a full test run on two cores the two debug-built nodes
+    // share the machine with everything else. What is checked is the outcome.
+    until("routing caught up", 180, async || {
         let all = engine.consumer_status().await.ok()?;
         all.iter()
             .any(|c| c.name == "routing" && c.lag == 0)
