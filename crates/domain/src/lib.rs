@@ -16,6 +16,7 @@ pub mod ids;
 pub mod kb;
 pub mod number;
 pub mod routing;
+pub mod rules;
 pub mod secret;
 pub mod sla;
 pub mod text;

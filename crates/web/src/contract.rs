@@ -260,6 +260,20 @@ fn ticket_rules(d: &mut Value) {
         "/components/schemas/EscalateIn/example",
         json!({ "reason": "Нужен специалист по возвратам", "team_id": null }),
     );
+    let expert = "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01";
+    for (name, example) in [
+        ("CollaboratorIn", json!({ "user_id": expert })),
+        ("CollaboratorList", json!({ "user_ids": [expert] })),
+        ("SolutionIn", json!({ "solution": true })),
+        (
+            "SolutionList",
+            json!({ "items": [{ "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d02", "number": 1042,
+                "subject": "Не проходит оплата картой", "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d03",
+                "text": "Отключить и снова включить 3-D Secure в приложении банка" }] }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
     let c = "/components/schemas/CreateTicketIn";
     set(d, &format!("{c}/properties/subject"), line(500));
     set(d, &format!("{c}/properties/tier"), tier.clone());

@@ -1,0 +1,658 @@
+//! Rules: triggers, which act on events, and automations, which act on time
+//! ("pending for 3 days"). A rule is typed data — conditions over what is known
+//! of a ticket, and actions — checked when it is saved ([`RuleSpec::validated`]),
+//! so a rule that cannot run cannot be stored; [`CompiledRule`] holds it ready
+//! for evaluation (regexes built once).
+
+use crate::DomainError;
+use crate::ids::{CalendarId, TeamId, UserId};
+use crate::ticket::{AuthorKind, Priority, Status};
+use crate::wire_enum;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+wire_enum!(
+    /// When a rule is considered.
+    RuleKind { Trigger = "trigger", Automation = "automation" }
+);
+
+wire_enum!(
+    /// What a trigger listens to.
+    On {
+        TicketCreated = "ticket.created",
+        TicketUpdated = "ticket.updated",
+        CustomerWrote = "customer.wrote",
+        AgentReplied = "agent.replied",
+        SlaWarning = "sla.warning",
+        SlaBreached = "sla.breached",
+    }
+);
+
+wire_enum!(
+    /// What a condition looks at. `message`: the text of the message that fired
+    /// the trigger; `author`: who wrote it (customer, agent, bot, system);
+    /// `language`: the customer's; `hours_since_*`: whole hours since the
+    /// ticket was created, last changed, or the customer last wrote;
+    /// `open_hours`: whether a business-hours calendar is open now.
+    Field {
+        Status = "status",
+        Priority = "priority",
+        Channel = "channel",
+        Team = "team",
+        Assignee = "assignee",
+        Tier = "tier",
+        Tags = "tags",
+        Category = "category",
+        Subject = "subject",
+        Message = "message",
+        Author = "author",
+        Language = "language",
+        HoursSinceCreated = "hours_since_created",
+        HoursSinceUpdated = "hours_since_updated",
+        HoursSinceCustomer = "hours_since_customer",
+        OpenHours = "open_hours",
+    }
+);
+
+wire_enum!(
+    /// How a condition compares.
+    Op {
+        Is = "is",
+        IsNot = "is_not",
+        In = "in",
+        NotIn = "not_in",
+        Contains = "contains",
+        NotContains = "not_contains",
+        Matches = "matches",
+        Gt = "gt",
+        Lt = "lt",
+        IsSet = "is_set",
+        NotSet = "not_set",
+    }
+);
+
+/// One condition: `{"field": "status", "op": "in", "value": ["new", "open"]}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: Field,
+    pub op: Op,
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// What a rule does, in order; each action succeeds or fails on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    SetStatus {
+        status: Status,
+    },
+    SetPriority {
+        priority: Priority,
+    },
+    SetTeam {
+        team_id: Option<TeamId>,
+    },
+    SetTier {
+        tier: i64,
+    },
+    SetCategory {
+        category: Option<String>,
+    },
+    AddTags {
+        tags: Vec<String>,
+    },
+    RemoveTags {
+        tags: Vec<String>,
+    },
+    SetField {
+        key: String,
+        value: Value,
+    },
+    Assign {
+        user_id: Option<UserId>,
+    },
+    /// A public reply to the customer, with `{{placeholders}}`.
+    Reply {
+        body: String,
+    },
+    /// An internal note, with `{{placeholders}}`.
+    AddNote {
+        body: String,
+    },
+    /// Tells agents in the app (and the team's members, when named).
+    Notify {
+        #[serde(default)]
+        user_ids: Vec<UserId>,
+        team_id: Option<TeamId>,
+        text: String,
+    },
+    /// POSTs the ticket as JSON to an address (signed with the workspace's
+    /// webhook secret).
+    Webhook {
+        url: String,
+    },
+    Escalate {
+        reason: String,
+        team_id: Option<TeamId>,
+    },
+}
+
+/// A rule as saved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleSpec {
+    pub kind: RuleKind,
+    /// Triggers: the events they listen to (at least one).
+    #[serde(default)]
+    pub on: Vec<On>,
+    /// Every one must hold.
+    #[serde(default)]
+    pub all: Vec<Condition>,
+    /// At least one must hold, when there are any.
+    #[serde(default)]
+    pub any: Vec<Condition>,
+    pub actions: Vec<Action>,
+}
+
+/// Most conditions of either list, and most actions, per rule.
+pub const MAX_CONDITIONS: usize = 30;
+pub const MAX_ACTIONS: usize = 20;
+/// The longest text a condition or an action carries.
+pub const MAX_TEXT: usize = 5_000;
+/// The most a pattern may compile to (bytes), so no rule costs unbounded time.
+const REGEX_SIZE: usize = 256 * 1024;
+
+fn bad(field: &str, msg: impl Into<String>) -> DomainError {
+    DomainError::invalid(field, msg)
+}
+
+fn string_of<'a>(v: &'a Value, field: &str) -> Result<&'a str, DomainError> {
+    v.as_str()
+        .filter(|s| s.chars().count() <= MAX_TEXT)
+        .ok_or_else(|| bad(field, format!("a text of at most {MAX_TEXT} characters")))
+}
+
+fn list_of<'a>(v: &'a Value, field: &str) -> Result<Vec<&'a str>, DomainError> {
+    let items = v
+        .as_array()
+        .filter(|a| !a.is_empty() && a.len() <= 100)
+        .ok_or_else(|| bad(field, "a list of 1 to 100 values"))?;
+    items.iter().map(|x| string_of(x, field)).collect()
+}
+
+/// A condition's value, typed for its field and checked.
+#[derive(Clone, Debug)]
+enum Want {
+    Texts(Vec<String>),
+    Number(i64),
+    Pattern(regex::Regex),
+    Nothing,
+}
+
+impl Condition {
+    /// The condition's value checked against its field and operator.
+    fn want(&self, at: &str) -> Result<Want, DomainError> {
+        use Field::*;
+        use Op::*;
+        let check_each = |vals: &[&str]| -> Result<(), DomainError> {
+            for v in vals {
+                let ok = match self.field {
+                    Status => crate::ticket::Status::parse(v).is_ok(),
+                    Priority => crate::ticket::Priority::parse(v).is_ok(),
+                    Channel => crate::ticket::Channel::parse(v).is_ok(),
+                    Author => AuthorKind::parse(v).is_ok(),
+                    Team => v.parse::<TeamId>().is_ok(),
+                    Assignee => v.parse::<UserId>().is_ok(),
+                    OpenHours => v.parse::<CalendarId>().is_ok(),
+                    Language => crate::identity::normalize_language(v).is_ok(),
+                    _ => true,
+                };
+                if !ok {
+                    return Err(bad(at, format!("{v:?} is not a {} value", self.field)));
+                }
+            }
+            Ok(())
+        };
+        let texts = |v: Vec<&str>| Want::Texts(v.into_iter().map(str::to_lowercase).collect());
+        let allowed: &[Op] = match self.field {
+            Status | Priority | Channel | Author | Language => &[Is, IsNot, In, NotIn],
+            Team | Assignee | Category => &[Is, IsNot, In, NotIn, IsSet, NotSet],
+            Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer => {
+                &[Is, IsNot, Gt, Lt]
+            }
+            Tags => &[Contains, NotContains],
+            Subject | Message => &[Contains, NotContains, Matches],
+            OpenHours => &[Is, IsNot],
+        };
+        if !allowed.contains(&self.op) {
+            return Err(bad(
+                at,
+                format!(
+                    "{} cannot be compared with {}; use one of: {}",
+                    self.field,
+                    self.op,
+                    allowed
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        match (self.field, self.op) {
+            (_, IsSet | NotSet) => Ok(Want::Nothing),
+            (Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer, _) => {
+                let n = crate::number::whole::<_, i64>(self.value.clone())
+                    .map_err(|_| bad(at, "a whole number"))?;
+                if !(0..=100_000).contains(&n) {
+                    return Err(bad(at, "from 0 to 100000"));
+                }
+                Ok(Want::Number(n))
+            }
+            (_, Matches) => {
+                let p = string_of(&self.value, at)?;
+                regex::RegexBuilder::new(p)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE)
+                    .build()
+                    .map(Want::Pattern)
+                    .map_err(|e| bad(at, format!("not a pattern: {e}")))
+            }
+            (_, In | NotIn) => {
+                let v = list_of(&self.value, at)?;
+                check_each(&v)?;
+                Ok(texts(v))
+            }
+            _ => {
+                let v = string_of(&self.value, at)?;
+                if v.trim().is_empty() {
+                    return Err(bad(at, "a value is needed"));
+                }
+                check_each(&[v])?;
+                Ok(texts(vec![v]))
+            }
+        }
+    }
+}
+
+impl Action {
+    fn check(&self, at: &str) -> Result<(), DomainError> {
+        let text = |s: &str, what: &str| -> Result<(), DomainError> {
+            if s.trim().is_empty() || s.chars().count() > MAX_TEXT {
+                Err(bad(
+                    &format!("{at}.{what}"),
+                    format!("1 to {MAX_TEXT} characters"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Action::SetTier { tier } if !(1..=3).contains(tier) => {
+                Err(bad(at, "a tier from 1 to 3"))
+            }
+            Action::AddTags { tags } | Action::RemoveTags { tags } => {
+                if tags.is_empty() || tags.len() > 50 {
+                    return Err(bad(at, "1 to 50 tags"));
+                }
+                for t in tags {
+                    crate::ticket::normalize_tag(t).map_err(|e| bad(at, e.to_string()))?;
+                }
+                Ok(())
+            }
+            Action::SetCategory { category: Some(c) } if c.chars().count() > 100 => {
+                Err(bad(at, "a category of at most 100 characters"))
+            }
+            Action::SetField { key, .. } if key.is_empty() || key.len() > 64 => {
+                Err(bad(at, "a field key"))
+            }
+            Action::Reply { body } | Action::AddNote { body } => text(body, "body"),
+            Action::Notify {
+                text: t,
+                user_ids,
+                team_id,
+            } => {
+                if user_ids.is_empty() && team_id.is_none() {
+                    return Err(bad(at, "name the agents or a team to tell"));
+                }
+                text(t, "text")
+            }
+            Action::Escalate { reason, .. } => text(reason, "reason"),
+            Action::Webhook { url } => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000
+                {
+                    return Err(bad(at, "an http(s) address of at most 2000 characters"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl RuleSpec {
+    /// The rule checked; the error names the first part that cannot run.
+    pub fn validated(self) -> Result<CompiledRule, DomainError> {
+        match self.kind {
+            RuleKind::Trigger if self.on.is_empty() => {
+                return Err(bad("on", "a trigger listens to at least one event"));
+            }
+            RuleKind::Automation if !self.on.is_empty() => {
+                return Err(bad("on", "an automation runs on time, not on events"));
+            }
+            RuleKind::Automation
+                if !self.all.iter().any(|c| {
+                    matches!(
+                        c.field,
+                        Field::HoursSinceCreated
+                            | Field::HoursSinceUpdated
+                            | Field::HoursSinceCustomer
+                    ) && c.op == Op::Gt
+                }) =>
+            {
+                return Err(bad(
+                    "all",
+                    "an automation needs a time condition in `all` (hours since … greater than)",
+                ));
+            }
+            _ => {}
+        }
+        if self.all.len() > MAX_CONDITIONS || self.any.len() > MAX_CONDITIONS {
+            return Err(bad(
+                "all",
+                format!("at most {MAX_CONDITIONS} conditions a list"),
+            ));
+        }
+        if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
+            return Err(bad("actions", format!("1 to {MAX_ACTIONS} actions")));
+        }
+        let compile =
+            |list: &[Condition], name: &str| -> Result<Vec<(Condition, Want)>, DomainError> {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, c)| Ok((c.clone(), c.want(&format!("{name}[{i}]"))?)))
+                    .collect()
+            };
+        let all = compile(&self.all, "all")?;
+        let any = compile(&self.any, "any")?;
+        for (i, a) in self.actions.iter().enumerate() {
+            a.check(&format!("actions[{i}]"))?;
+        }
+        Ok(CompiledRule {
+            spec: self,
+            all,
+            any,
+        })
+    }
+}
+
+/// A rule ready to evaluate.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    pub spec: RuleSpec,
+    all: Vec<(Condition, Want)>,
+    any: Vec<(Condition, Want)>,
+}
+
+/// What is known of a ticket when a rule is evaluated. Texts are lower case.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub status: String,
+    pub priority: String,
+    pub channel: String,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub tier: i64,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub subject: String,
+    /// The message that fired a trigger, lower case.
+    pub message: Option<String>,
+    pub author: Option<String>,
+    pub language: Option<String>,
+    pub hours_since_created: i64,
+    pub hours_since_updated: i64,
+    pub hours_since_customer: Option<i64>,
+    /// Calendars open now (ids as text).
+    pub open_calendars: Vec<String>,
+}
+
+fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
+    use Field::*;
+    let one = |v: Option<&str>| -> bool {
+        match (c.op, want) {
+            (Op::IsSet, _) => v.is_some(),
+            (Op::NotSet, _) => v.is_none(),
+            (Op::Is | Op::In, Want::Texts(w)) => v.is_some_and(|v| w.iter().any(|x| x == v)),
+            (Op::IsNot | Op::NotIn, Want::Texts(w)) => !v.is_some_and(|v| w.iter().any(|x| x == v)),
+            _ => false,
+        }
+    };
+    let num = |n: Option<i64>| -> bool {
+        let (Want::Number(w), Some(n)) = (want, n) else {
+            return false;
+        };
+        match c.op {
+            Op::Is => n == *w,
+            Op::IsNot => n != *w,
+            Op::Gt => n > *w,
+            Op::Lt => n < *w,
+            _ => false,
+        }
+    };
+    let text = |t: Option<&str>| -> bool {
+        let Some(t) = t else {
+            return c.op == Op::NotContains;
+        };
+        match (c.op, want) {
+            (Op::Contains, Want::Texts(w)) => w.iter().any(|x| t.contains(x.as_str())),
+            (Op::NotContains, Want::Texts(w)) => !w.iter().any(|x| t.contains(x.as_str())),
+            (Op::Matches, Want::Pattern(p)) => p.is_match(t),
+            _ => false,
+        }
+    };
+    match c.field {
+        Status => one(Some(&f.status)),
+        Priority => one(Some(&f.priority)),
+        Channel => one(Some(&f.channel)),
+        Team => one(f.team.as_deref()),
+        Assignee => one(f.assignee.as_deref()),
+        Category => one(f.category.as_deref()),
+        Author => one(f.author.as_deref()),
+        Language => {
+            // `ru` also covers `ru-ru`.
+            let Want::Texts(w) = want else { return false };
+            let hit = f.language.as_deref().is_some_and(|l| {
+                let primary = l.split('-').next().unwrap_or(l);
+                w.iter().any(|x| x == l || x == primary)
+            });
+            match c.op {
+                Op::Is | Op::In => hit,
+                Op::IsNot | Op::NotIn => !hit,
+                _ => false,
+            }
+        }
+        Tier => num(Some(f.tier)),
+        HoursSinceCreated => num(Some(f.hours_since_created)),
+        HoursSinceUpdated => num(Some(f.hours_since_updated)),
+        HoursSinceCustomer => num(f.hours_since_customer),
+        Tags => {
+            let Want::Texts(w) = want else { return false };
+            let hit = w.iter().any(|x| f.tags.contains(x));
+            if c.op == Op::Contains { hit } else { !hit }
+        }
+        Subject => text(Some(&f.subject)),
+        Message => text(f.message.as_deref()),
+        OpenHours => {
+            let Want::Texts(w) = want else { return false };
+            let open = w.iter().any(|x| f.open_calendars.contains(x));
+            if c.op == Op::Is { open } else { !open }
+        }
+    }
+}
+
+impl CompiledRule {
+    /// Whether the rule's conditions hold for `f`.
+    pub fn matches(&self, f: &Facts) -> bool {
+        self.all.iter().all(|(c, w)| holds(c, w, f))
+            && (self.any.is_empty() || self.any.iter().any(|(c, w)| holds(c, w, f)))
+    }
+
+    /// Whether the trigger listens to `on`.
+    pub fn listens(&self, on: On) -> bool {
+        self.spec.kind == RuleKind::Trigger && self.spec.on.contains(&on)
+    }
+
+    /// The calendars its conditions ask about.
+    pub fn calendars(&self) -> Vec<CalendarId> {
+        self.all
+            .iter()
+            .chain(&self.any)
+            .filter_map(|(c, w)| match (c.field, w) {
+                (Field::OpenHours, Want::Texts(t)) => {
+                    Some(t.iter().filter_map(|x| x.parse().ok()).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(v: Value) -> Result<CompiledRule, DomainError> {
+        serde_json::from_value::<RuleSpec>(v)
+            .map_err(|e| DomainError::invalid("rule", e.to_string()))?
+            .validated()
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            status: "new".into(),
+            priority: "normal".into(),
+            channel: "email".into(),
+            tier: 1,
+            tags: vec!["vip".into()],
+            subject: "хочу вернуть колонку".into(),
+            message: Some("верните деньги за заказ 5531, пожалуйста".into()),
+            author: Some("customer".into()),
+            language: Some("ru-ru".into()),
+            hours_since_created: 5,
+            hours_since_updated: 2,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn a_rule_matches_on_all_its_conditions_and_one_of_any() {
+        let r = rule(json!({
+            "kind": "trigger", "on": ["ticket.created"],
+            "all": [{"field": "status", "op": "in", "value": ["new", "open"]},
+                    {"field": "language", "op": "is", "value": "ru"},
+                    {"field": "assignee", "op": "not_set"}],
+            "any": [{"field": "message", "op": "contains", "value": "Верните"},
+                    {"field": "subject", "op": "matches", "value": "возврат|вернуть"}],
+            "actions": [{"type": "set_team", "team_id": null}, {"type": "add_tags", "tags": ["returns"]}]
+        }))
+        .unwrap();
+        assert!(r.listens(On::TicketCreated) && !r.listens(On::TicketUpdated));
+        assert!(r.matches(&facts()));
+        let mut f = facts();
+        f.message = Some("где мой заказ".into());
+        assert!(r.matches(&f), "the subject still matches one of `any`");
+        f.subject = "доставка".into();
+        assert!(!r.matches(&f), "none of `any` holds");
+        let mut f = facts();
+        f.assignee = Some(UserId::new().to_string());
+        assert!(!r.matches(&f));
+        let mut f = facts();
+        f.language = Some("en".into());
+        assert!(!r.matches(&f));
+    }
+
+    #[test]
+    fn numbers_tags_and_missing_values() {
+        let r = rule(json!({
+            "kind": "automation",
+            "all": [{"field": "hours_since_updated", "op": "gt", "value": 1.0},
+                    {"field": "tags", "op": "not_contains", "value": "spam"},
+                    {"field": "message", "op": "not_contains", "value": "спасибо"}],
+            "actions": [{"type": "set_status", "status": "solved"}]
+        }))
+        .unwrap();
+        let mut f = facts();
+        assert!(r.matches(&f));
+        f.message = None;
+        assert!(r.matches(&f), "no message contains nothing");
+        f.hours_since_updated = 1;
+        assert!(!r.matches(&f));
+    }
+
+    #[test]
+    fn what_cannot_run_is_refused_by_name() {
+        let cases = [
+            (
+                json!({"kind": "trigger", "actions": [{"type": "set_tier", "tier": 2}]}),
+                "on",
+            ),
+            (
+                json!({"kind": "automation", "all": [{"field": "status", "op": "is", "value": "pending"}],
+                    "actions": [{"type": "set_status", "status": "solved"}]}),
+                "all",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "all": [{"field": "status", "op": "contains", "value": "new"}],
+                    "actions": [{"type": "set_tier", "tier": 2}]}),
+                "all[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "all": [{"field": "status", "op": "is", "value": "asleep"}],
+                    "actions": [{"type": "set_tier", "tier": 2}]}),
+                "all[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "any": [{"field": "message", "op": "matches", "value": "(unclosed"}],
+                    "actions": [{"type": "set_tier", "tier": 2}]}),
+                "any[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "any": [{"field": "message", "op": "matches", "value": "a{1000}{1000}"}],
+                    "actions": [{"type": "set_tier", "tier": 2}]}),
+                "any[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "actions": [{"type": "set_tier", "tier": 5}]}),
+                "actions[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "actions": [{"type": "notify", "text": "hi"}]}),
+                "actions[0]",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "actions": []}),
+                "actions",
+            ),
+            (
+                json!({"kind": "trigger", "on": ["ticket.created"], "actions": [{"type": "webhook", "url": "ftp://x"}]}),
+                "actions[0]",
+            ),
+        ];
+        for (v, field) in cases {
+            match rule(v.clone()) {
+                Err(DomainError::Invalid { field: f, .. }) => assert_eq!(f, field, "{v}"),
+                other => panic!("{v}: {other:?}"),
+            }
+        }
+        assert!(
+            serde_json::from_value::<RuleSpec>(json!({"kind": "trigger", "on": ["ticket.created"],
+                "actions": [{"type": "launch_rocket"}]}))
+            .is_err(),
+            "unknown actions are refused"
+        );
+    }
+}
