@@ -896,6 +896,7 @@ async fn anonymous_customer(
         created_at: now,
         updated_at: now,
         identities: Vec::new(),
+        tags: Vec::new(),
     };
     customers::insert(tx, &c).await?;
     tx.emit(

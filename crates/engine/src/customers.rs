@@ -24,6 +24,8 @@ pub struct CustomerPatch {
     pub language: Option<Option<String>>,
     pub notes: Option<String>,
     pub add_identities: Vec<Identity>,
+    /// Replaces every tag.
+    pub tags: Option<Vec<String>>,
 }
 
 /// Finds the customer any of `input`'s identities belongs to, or creates one.
@@ -73,6 +75,7 @@ pub(crate) async fn resolve(
                 language,
                 notes: String::new(),
                 merged_into: None,
+                tags: Vec::new(),
                 created_at: now,
                 updated_at: now,
                 identities: Vec::new(),
@@ -193,6 +196,10 @@ impl Engine {
                 return Err(EngineError::invalid("notes", "at most 10,000 characters"));
             }
             record(&mut changes, "notes", &mut c.notes, n);
+        }
+        if let Some(t) = patch.tags {
+            let t = domain::ticket::normalize_tags(t.iter().map(String::as_str))?;
+            record(&mut changes, "tags", &mut c.tags, t);
         }
         c.updated_at = self.store.now();
         let (c2, actor, add) = (c.clone(), p.actor(), patch.add_identities);

@@ -495,12 +495,13 @@ pub(crate) async fn refresh(
     let Some(ticket) = store::tickets::get(&mut tx.conn(), ws, ticket_id).await? else {
         return Ok(());
     };
-    let language = store::customers::language(&mut tx.conn(), ws, ticket.customer_id).await?;
+    let (language, customer_tags) =
+        store::customers::segment(&mut tx.conn(), ws, ticket.customer_id).await?;
     let subject = Subject {
         channel: ticket.channel,
         priority: ticket.priority,
         team: ticket.team_id,
-        customer_tags: &[],
+        customer_tags: &customer_tags,
         language: language.as_deref(),
     };
     let Some(policy) = policies.iter().find(|p| p.conditions.matches(&subject)) else {
@@ -645,6 +646,25 @@ impl Consumer for SlaClocks {
         e: &'t EventRecord,
     ) -> BoxFuture<'t, Result<(), EngineError>> {
         Box::pin(async move {
+            // A customer's language or tags can change which policy covers
+            // their tickets.
+            if let EventData::CustomerUpdated {
+                customer_id,
+                changes,
+            } = &e.data
+                && changes
+                    .iter()
+                    .any(|c| c.field == "tags" || c.field == "language")
+            {
+                let ws = e.workspace_id;
+                let open =
+                    store::sla::open_tickets_of_customer(&mut tx.conn(), ws, *customer_id, 200)
+                        .await?;
+                for t in open {
+                    refresh(tx, ws, t).await?;
+                }
+                return Ok(());
+            }
             match e.data.ticket_id() {
                 Some(t) if moves_clocks(&e.data) => refresh(tx, e.workspace_id, t).await,
                 _ => Ok(()),

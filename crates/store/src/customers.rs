@@ -41,6 +41,8 @@ pub struct Customer {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub identities: Vec<IdentityRecord>,
+    /// Normalised, sorted, at most 50.
+    pub tags: Vec<String>,
 }
 
 impl FromRow for Customer {
@@ -55,11 +57,13 @@ impl FromRow for Customer {
             created_at: r.time(6)?,
             updated_at: r.time(7)?,
             identities: Vec::new(),
+            tags: r.json(8)?,
         })
     }
 }
 
-const COLS: &str = "id, workspace_id, name, language, notes, merged_into, created_at, updated_at";
+const COLS: &str =
+    "id, workspace_id, name, language, notes, merged_into, created_at, updated_at, tags";
 
 pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
     let q = query(
@@ -76,13 +80,14 @@ pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
 }
 
 pub async fn update(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
-    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6 WHERE workspace_id = $1 AND id = $2")
+    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6, tags = $7 WHERE workspace_id = $1 AND id = $2")
         .bind(c.workspace_id)
         .bind(c.id)
         .bind(&c.name)
         .bind(c.language.as_deref())
         .bind(&c.notes)
-        .bind(c.updated_at);
+        .bind(c.updated_at)
+        .bind(serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into()));
     match tx.conn().execute(&q).await? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
@@ -339,12 +344,28 @@ pub async fn language(
     ws: WorkspaceId,
     id: CustomerId,
 ) -> Result<Option<String>, StoreError> {
-    let v: Option<Option<String>> = c
+    Ok(segment(c, ws, id).await?.0)
+}
+
+/// A customer's language and tags (what SLA policies and routing select by),
+/// without loading the profile.
+pub async fn segment(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: CustomerId,
+) -> Result<(Option<String>, Vec<String>), StoreError> {
+    let v: Option<(Option<String>, String)> = c
         .fetch_optional(
-            &query("SELECT language FROM customers WHERE workspace_id = $1 AND id = $2")
+            &query("SELECT language, tags FROM customers WHERE workspace_id = $1 AND id = $2")
                 .bind(ws)
                 .bind(id),
         )
         .await?;
-    Ok(v.flatten())
+    Ok(match v {
+        Some((lang, tags)) => (
+            lang,
+            serde_json::from_str(&tags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+        None => (None, Vec::new()),
+    })
 }

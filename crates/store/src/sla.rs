@@ -374,3 +374,25 @@ pub async fn open_ticket_ids(
         .await?;
     Ok(ids.into_iter().map(TicketId).collect())
 }
+
+/// A customer's unsolved tickets (their policy may follow the customer's
+/// language and tags).
+pub async fn open_tickets_of_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    limit: i64,
+) -> Result<Vec<TicketId>, StoreError> {
+    let ids: Vec<uuid::Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2 \
+                 AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY id LIMIT $3",
+            )
+            .bind(ws)
+            .bind(customer)
+            .bind(limit),
+        )
+        .await?;
+    Ok(ids.into_iter().map(TicketId).collect())
+}

@@ -714,6 +714,7 @@ pub async fn patch_customer(
         language: b.language,
         notes: b.notes,
         add_identities: add,
+        tags: b.tags,
     };
     Ok(Json(
         app.engine

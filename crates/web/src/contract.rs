@@ -479,6 +479,11 @@ fn people_rules(d: &mut Value) {
     set(d, &format!("{c}/name"), nullable(line(200)));
     set(
         d,
+        &format!("{c}/tags"),
+        nullable(list(string(&tag(), 200), 50)),
+    );
+    set(
+        d,
         &format!("{c}/language"),
         nullable(json!({ "type": "string", "pattern": language() })),
     );

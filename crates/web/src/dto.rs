@@ -261,6 +261,8 @@ pub struct CustomerOut {
     /// Set when this profile was merged into another.
     pub merged_into: Option<Uuid>,
     pub identities: Vec<IdentityIo>,
+    /// Segments such as `vip`: SLA policies select by them.
+    pub tags: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -273,6 +275,7 @@ impl From<Customer> for CustomerOut {
             language: c.language,
             notes: c.notes,
             merged_into: c.merged_into.map(|m| m.0),
+            tags: c.tags,
             identities: c
                 .identities
                 .into_iter()
@@ -331,6 +334,8 @@ pub struct PatchCustomerIn {
     /// Identities to add.
     #[serde(default)]
     pub identities: Vec<IdentityIo>,
+    /// Replaces every tag (at most 50).
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -8,8 +8,67 @@ use serde_json::{Value, json};
 crate::on_both!(
     business_hours_are_kept_and_checked,
     sla_policies_are_checked_and_ordered,
-    sla_clocks_follow_the_ticket_and_announce_warnings_and_breaches_once
+    sla_clocks_follow_the_ticket_and_announce_warnings_and_breaches_once,
+    a_customers_tags_choose_the_policy
 );
+
+async fn a_customers_tags_choose_the_policy(app: TestApp) {
+    let vip = app
+        .post(
+            "/api/v1/sla-policies",
+            json!({"name": "VIP", "position": 1, "conditions": {"customer_tags": ["vip"]},
+                   "targets": {"first_reply_minutes": 15}}),
+        )
+        .await
+        .expect(201);
+    let everyone = app
+        .post(
+            "/api/v1/sla-policies",
+            json!({"name": "Everyone", "position": 2, "targets": {"first_reply_minutes": 240}}),
+        )
+        .await
+        .expect(201);
+    let t = app
+        .ticket("Колонка не включается", "vera@example.com")
+        .await;
+    let (id, customer) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["customer_id"].as_str().unwrap().to_owned(),
+    );
+    let policy_is = |want: Value| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            until("the policy", 30, async || {
+                let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+                (t["sla"]["policy_id"] == want).then_some(())
+            })
+            .await
+        }
+    };
+    policy_is(everyone["id"].clone()).await;
+    let c = app
+        .patch(
+            &format!("/api/v1/customers/{customer}"),
+            json!({"tags": ["VIP", "vip", "b2b"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["tags"], json!(["b2b", "vip"]), "normalised, once each");
+    policy_is(vip["id"].clone()).await;
+    app.patch(
+        &format!("/api/v1/customers/{customer}"),
+        json!({"tags": ["bad tag"]}),
+    )
+    .await
+    .problem(422);
+    app.patch(
+        &format!("/api/v1/customers/{customer}"),
+        json!({"tags": []}),
+    )
+    .await
+    .expect(200);
+    policy_is(everyone["id"].clone()).await;
+}
 
 async fn business_hours_are_kept_and_checked(app: TestApp) {
     let week = json!({"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]], "wed": [["09:00", "18:00"]],

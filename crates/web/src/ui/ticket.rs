@@ -849,6 +849,7 @@ pub struct CustomerPage {
     pub chrome: Chrome,
     pub name: String,
     pub language: String,
+    pub tags: Vec<String>,
     pub notes: String,
     pub identities: Vec<(String, String)>,
     pub tickets: Vec<(i64, String, String, &'static str, String)>,
@@ -890,6 +891,7 @@ pub async fn customer_page(
         chrome: ctx.chrome(c.name.clone()),
         name: c.name.clone(),
         language: c.language.clone().unwrap_or_default(),
+        tags: c.tags.clone(),
         notes: c.notes.clone(),
         identities: c
             .identities
