@@ -162,11 +162,12 @@ pub async fn release(tx: &mut Tx, name: &str, owner: &str) -> Result<(), StoreEr
 /// The newest event's cursor: where a consumer that starts "from now" begins.
 pub async fn head(c: &mut Conn<'_>) -> Result<Cursor, StoreError> {
     let sql = match c.dialect() {
-        Dialect::Sqlite => "SELECT CAST(0 AS BIGINT), COALESCE(MAX(id), 0) FROM events",
-        Dialect::Postgres => {
+        Dialect::Sqlite => "SELECT CAST(0 AS BIGINT), COALESCE(MAX(id), 0) FROM events".to_owned(),
+        Dialect::Postgres => format!(
             "SELECT COALESCE(MAX(tx_id::text::bigint), 0), COALESCE(MAX(id), 0) FROM events \
-             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-        }
+             WHERE tx_id < {}",
+            crate::events::PG_HORIZON
+        ),
     };
     let (tx, id): (i64, i64) = c.fetch_one(&query(sql)).await?;
     Ok(Cursor { tx, id })

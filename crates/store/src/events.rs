@@ -3,8 +3,9 @@
 //! A reader that pages with a cursor must never skip an event that commits later
 //! with a smaller id. On SQLite one writer commits in id order, so the id is the
 //! cursor. On PostgreSQL identity values are taken before commit, so events are
-//! ordered by (transaction id, id) and read only below the oldest transaction still
-//! running (`pg_snapshot_xmin`): nothing can later appear before the cursor.
+//! ordered by (transaction id, id) and read only below the oldest transaction of
+//! this database still running (`PG_HORIZON`): nothing can later appear before
+//! the cursor.
 
 use crate::{Conn, Dialect, FromRow, Row, StoreError, query};
 use domain::Timestamp;
@@ -84,6 +85,20 @@ fn cols(d: Dialect) -> &'static str {
     }
 }
 
+/// On PostgreSQL: every event below this transaction id has committed or
+/// never will. Transaction ids are shared by every database of a cluster, so
+/// the snapshot's running transactions are narrowed to those that may belong to
+/// this database (others cannot write our events): a long transaction in
+/// another database must not hold back this one's readers. A running
+/// transaction whose database cannot be told (a prepared one, or one whose
+/// details are hidden from this role) still counts.
+pub(crate) const PG_HORIZON: &str = "COALESCE(\
+    (SELECT MIN(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL \
+        AND a.datname IS NOT NULL AND a.datname <> current_database() \
+        AND a.backend_xid::text = (x::text::numeric % 4294967296)::text)), \
+    pg_snapshot_xmax(pg_current_snapshot()))";
+
 /// The workspace's events after `after`, in commit order.
 pub async fn after(
     c: &mut Conn<'_>,
@@ -99,7 +114,7 @@ pub async fn after(
         ),
         Dialect::Postgres => format!(
             "SELECT {} FROM events WHERE workspace_id = $1 AND (tx_id, id) > ($2::text::xid8, $3) \
-             AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, id LIMIT $4",
+             AND tx_id < {PG_HORIZON} ORDER BY tx_id, id LIMIT $4",
             cols(d)
         ),
     };
@@ -125,7 +140,7 @@ pub async fn all_after(
         ),
         Dialect::Postgres => format!(
             "SELECT {} FROM events WHERE (tx_id, id) > ($1::text::xid8, $2) \
-             AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, id LIMIT $3",
+             AND tx_id < {PG_HORIZON} ORDER BY tx_id, id LIMIT $3",
             cols(d)
         ),
     };

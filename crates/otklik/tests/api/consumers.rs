@@ -376,3 +376,51 @@ async fn two_nodes_share_one_consumer_without_doubles() {
     engine.close().await;
     store::admin::drop_database(&admin, &name).await.unwrap();
 }
+
+/// Transaction ids are shared by every database of a PostgreSQL cluster: a
+/// write transaction left open in another database must not stop this one's
+/// consumers (events are read below the oldest transaction of this database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_transaction_in_another_database_holds_back_nothing() {
+    let Some(app) = crate::helpers::spawn(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let admin = crate::helpers::pg_admin_url().expect("a PostgreSQL server");
+    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+    let url = store::admin::create_database(&admin, &name).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = otklik::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.into()),
+        ..Default::default()
+    };
+    let other = store::Store::open(&config.store_options(), Arc::new(store::SystemClock))
+        .await
+        .unwrap();
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        other
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Takes a transaction id, then stays open.
+                    let _: String = tx
+                        .conn()
+                        .fetch_one(&store::query("SELECT pg_current_xact_id()::text"))
+                        .await?;
+                    let _ = held_tx.send(());
+                    let _ = release_rx.await;
+                    Ok::<_, store::StoreError>(())
+                })
+            })
+            .await
+    });
+    held_rx.await.unwrap();
+    for i in 0..5 {
+        app.ticket(&format!("Заказ {i}"), "c@example.com").await;
+    }
+    caught_up(&app, "activity").await;
+    let _ = release_tx.send(());
+    holder.await.unwrap().unwrap();
+    store::admin::drop_database(&admin, &name).await.unwrap();
+}

@@ -490,8 +490,27 @@ pub fn pg_node(
         .env("OTKLIK_IMAP_POLLERS", "false")
         .env("OTKLIK_LOG", "warn")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(
+            std::fs::File::create(dir.join(format!("node{i}.log")))
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
         .kill_on_drop(true)
         .spawn()
         .expect("start a node")
+}
+
+/// What the nodes under `dir` logged, for a failing test's message.
+pub fn node_logs(dir: &std::path::Path) -> String {
+    (1..=2)
+        .map(|i| {
+            let log = std::fs::read_to_string(dir.join(format!("node{i}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            format!(
+                "--- node{i} ---\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -309,13 +309,19 @@ async fn two_nodes_route_a_burst_without_doubles_or_overload() {
     }
     // Generous: under a full test run on two cores the two debug-built nodes
     // share the machine with everything else. What is checked is the outcome.
-    until("routing caught up", 180, async || {
-        let all = engine.consumer_status().await.ok()?;
-        all.iter()
-            .any(|c| c.name == "routing" && c.lag == 0)
-            .then_some(())
-    })
-    .await;
+    let t0 = std::time::Instant::now();
+    loop {
+        let all = engine.consumer_status().await.unwrap();
+        if all.iter().any(|c| c.name == "routing" && c.lag == 0) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(180),
+            "routing did not catch up: {all:?}\n{}",
+            crate::helpers::node_logs(dir.path())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let _ = a.kill().await;
     let _ = b.kill().await;
     let filter = engine::model::Filter {
