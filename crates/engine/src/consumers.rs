@@ -275,7 +275,7 @@ impl Engine {
         let states = consumers::list(&mut c.conn()).await?;
         let mut out = Vec::with_capacity(states.len());
         for s in states {
-            let lag = consumers::behind(&mut c.conn(), s.position.id).await?;
+            let lag = consumers::behind(&mut c.conn(), s.position).await?;
             metrics::gauge!("otklik_consumer_lag_events", "consumer" => s.name.clone())
                 .set(lag as f64);
             out.push(ConsumerStatus {

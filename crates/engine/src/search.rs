@@ -147,7 +147,7 @@ impl Engine {
     /// How many events were written after `after` (for progress).
     pub async fn feed_backlog(&self, after: Cursor) -> Result<i64, EngineError> {
         let mut c = self.store.read().await?;
-        Ok(store::consumers::behind(&mut c.conn(), after.id).await?)
+        Ok(store::consumers::behind(&mut c.conn(), after).await?)
     }
 
     pub async fn feed_ticket(

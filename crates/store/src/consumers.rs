@@ -173,10 +173,24 @@ pub async fn head(c: &mut Conn<'_>) -> Result<Cursor, StoreError> {
     Ok(Cursor { tx, id })
 }
 
-/// How many events were written after event id `id` (all workspaces).
-pub async fn behind(c: &mut Conn<'_>, id: i64) -> Result<i64, StoreError> {
-    c.fetch_one(&query("SELECT COUNT(*) FROM events WHERE id > $1").bind(id))
-        .await
+/// How many events come after `position` in the log's order (all workspaces).
+/// On PostgreSQL that order is (transaction, id): ids are taken before commit,
+/// so an event already handled may have a larger id than the position's.
+pub async fn behind(c: &mut Conn<'_>, position: Cursor) -> Result<i64, StoreError> {
+    match c.dialect() {
+        Dialect::Sqlite => {
+            c.fetch_one(&query("SELECT COUNT(*) FROM events WHERE id > $1").bind(position.id))
+                .await
+        }
+        Dialect::Postgres => {
+            c.fetch_one(
+                &query("SELECT COUNT(*) FROM events WHERE (tx_id, id) > ($1::text::xid8, $2)")
+                    .bind(position.tx.to_string())
+                    .bind(position.id),
+            )
+            .await
+        }
+    }
 }
 
 /// Adds `n` to the count of `kind` events in the workspace on `day`.

@@ -424,3 +424,66 @@ async fn a_long_transaction_in_another_database_holds_back_nothing() {
     holder.await.unwrap().unwrap();
     store::admin::drop_database(&admin, &name).await.unwrap();
 }
+
+/// On PostgreSQL the log's order is (transaction, id), and ids are taken before
+/// commit: a transaction that began first may write the larger id. A consumer
+/// that handled everything must then show no lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_follows_the_logs_order_not_the_ids() {
+    let Some(app) = crate::helpers::spawn(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let ws = app
+        .engine
+        .cli_principal("alpha")
+        .await
+        .unwrap()
+        .workspace_id;
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let store = app.store.clone();
+    // The first transaction takes its id now and writes its event last.
+    let first = tokio::spawn(async move {
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let _: String = tx
+                        .conn()
+                        .fetch_one(&store::query("SELECT pg_current_xact_id()::text"))
+                        .await?;
+                    let _ = started_tx.send(());
+                    let _ = go_rx.await;
+                    tx.emit(
+                        ws,
+                        domain::event::Actor::System,
+                        domain::event::EventData::WorkspaceCreated {
+                            name: "first".into(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, store::StoreError>(())
+                })
+            })
+            .await
+    });
+    started_rx.await.unwrap();
+    app.store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.emit(
+                    ws,
+                    domain::event::Actor::System,
+                    domain::event::EventData::WorkspaceCreated {
+                        name: "second".into(),
+                    },
+                )
+                .await?;
+                Ok::<_, store::StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    let _ = go_tx.send(());
+    first.await.unwrap().unwrap();
+    caught_up(&app, "activity").await;
+}
