@@ -18,6 +18,7 @@ pub mod consumers;
 pub mod cpu;
 pub mod cursor;
 pub mod customers;
+pub mod defaults;
 pub mod email;
 pub mod error;
 pub mod escalation;

@@ -102,6 +102,10 @@ pub enum WorkspaceCommand {
         owner: String,
         #[arg(long)]
         password: String,
+        /// Without the defaults (teams L1–L3 with escalation, SLA policies
+        /// for chats and email).
+        #[arg(long)]
+        bare: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -406,20 +410,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     name,
                     owner,
                     password,
+                    bare,
                     db,
                 },
         } => {
             let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
-            let r = engine
-                .create_workspace(&name, &owner, &password)
-                .await
-                .map_err(engine_err);
+            let r = async {
+                let (ws, _) = engine
+                    .create_workspace(&name, &owner, &password)
+                    .await
+                    .map_err(engine_err)?;
+                if !bare {
+                    let p = engine.cli_principal(&ws.name).await.map_err(engine_err)?;
+                    engine
+                        .apply_defaults(&p)
+                        .await
+                        .map_err(engine_err)
+                        .context("giving the workspace its defaults")?;
+                }
+                Ok::<_, anyhow::Error>(ws)
+            }
+            .await;
             engine.close().await;
-            let (ws, _) = r?;
+            let ws = r?;
             eprintln!(
-                "created workspace {} with owner {}",
+                "created workspace {} with owner {}{}",
                 ws.name,
-                owner.trim().to_lowercase()
+                owner.trim().to_lowercase(),
+                if bare {
+                    ""
+                } else {
+                    " (teams L1–L3, SLA policies for chats and email)"
+                }
             );
             Ok(())
         }

@@ -104,10 +104,10 @@ async fn seed_inner(
         .await
         .context("writing the demo knowledge base")?
         .len();
-    let mut teams = Vec::new();
-    for (name, tier) in [("L1", 1), ("L2", 2), ("L3", 3)] {
-        teams.push(engine.create_team(&owner, name, Some(tier)).await?);
-    }
+    // The defaults every new workspace gets: teams L1–L3 and SLA policies.
+    engine.apply_defaults(&owner).await?;
+    let mut teams = engine.teams(&owner, None, Some(10)).await?;
+    teams.sort_by_key(|t| t.tier);
     let mut banner = vec![(OWNER.to_string(), "Admin".to_string(), Role::Owner)];
     let mut agents = Vec::new();
     for (i, (name, lang)) in AGENT_NAMES.iter().enumerate() {

@@ -307,3 +307,77 @@ async fn the_demo_seeds_and_its_credentials_work() {
         "the demo owner signs in with the printed password"
     );
 }
+
+/// A workspace made on the command line starts with the defaults (teams L1–L3
+/// escalating one to the next, SLA policies for chats and email); `--bare`
+/// leaves them out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_workspace_starts_with_good_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        vec![
+            "workspace",
+            "create",
+            "shop",
+            "--owner",
+            "boss@shop.example",
+            "--password",
+            "pw-123456",
+        ],
+        vec![
+            "workspace",
+            "create",
+            "bare",
+            "--owner",
+            "boss@bare.example",
+            "--password",
+            "pw-123456",
+            "--bare",
+        ],
+    ] {
+        let (ok, _, err) = otklik(d, &args);
+        assert!(ok, "{err}");
+    }
+    let config = otklik::config::Config {
+        data_dir: d.to_path_buf(),
+        ..Default::default()
+    };
+    let engine = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .unwrap();
+    let p = engine.cli_principal("shop").await.unwrap();
+    let teams = engine.teams(&p, None, Some(50)).await.unwrap();
+    let by_name = |n: &str| teams.iter().find(|t| t.name == n).unwrap().clone();
+    let (l1, l2, l3) = (by_name("L1"), by_name("L2"), by_name("L3"));
+    assert_eq!((l1.tier, l2.tier, l3.tier), (1, 2, 3));
+    assert_eq!(
+        (l1.escalate_to, l2.escalate_to, l3.escalate_to),
+        (Some(l2.id), Some(l3.id), None)
+    );
+    assert_eq!(l1.routing, domain::routing::RoutingMode::LeastLoaded);
+    let policies = engine.sla_policies(&p).await.unwrap();
+    let chat = &policies[0];
+    assert!(
+        chat.conditions
+            .channel
+            .contains(&domain::ticket::Channel::Chat)
+    );
+    assert_eq!(chat.targets.first_reply_ms, Some(5 * 60_000));
+    let email = &policies[1];
+    assert_eq!(
+        email.conditions.channel,
+        vec![domain::ticket::Channel::Email]
+    );
+    assert_eq!(email.targets.first_reply_ms, Some(24 * 3_600_000));
+    let bare = engine.cli_principal("bare").await.unwrap();
+    assert!(
+        engine
+            .teams(&bare, None, Some(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(engine.sla_policies(&bare).await.unwrap().is_empty());
+    engine.close().await;
+}
