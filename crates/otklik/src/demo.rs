@@ -417,6 +417,13 @@ async fn seed_chat(
                         field: domain::chat::PrechatKind::Name,
                         required: false,
                     }],
+                    // New chats go to the first line's queue and its routing.
+                    team_id: engine
+                        .teams(owner, None, Some(10))
+                        .await?
+                        .into_iter()
+                        .find(|t| t.tier == 1)
+                        .map(|t| t.id),
                     ..Default::default()
                 }),
                 active: Some(true),

@@ -1143,6 +1143,36 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         "a beta event reached alpha: {seen:?}"
     );
 
+    // Invited onto a ticket by a colleague: told at once.
+    let me = app.get("/api/v1/me").await.expect(200)["user"]["id"].clone();
+    let (_, helper) = app.user("helper@alpha.test", "agent").await;
+    let tid = t["id"].as_str().unwrap();
+    let r = app
+        .req(
+            "POST",
+            &format!("/api/v1/tickets/{tid}/collaborators"),
+            &helper,
+            Some(json!({"user_id": me})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    let invited: Value = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await {
+                let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                if v["t"] == "invited" {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the invitation within 5 s");
+    assert_eq!(
+        (invited["ticket"].clone(), invited["number"].clone()),
+        (t["id"].clone(), t["number"].clone())
+    );
+
     // A page that floods the socket is cut off.
     use futures::SinkExt;
     let (mut flood, _) = tokio_tungstenite::connect_async(request(&app.base))
