@@ -19,6 +19,7 @@ pub mod routing;
 pub mod rules;
 pub mod secret;
 pub mod sla;
+pub mod template;
 pub mod text;
 pub mod ticket;
 pub mod time;

@@ -307,7 +307,12 @@ impl Action {
             Action::SetField { key, .. } if key.is_empty() || key.len() > 64 => {
                 Err(bad(at, "a field key"))
             }
-            Action::Reply { body } | Action::AddNote { body } => text(body, "body"),
+            Action::Reply { body } | Action::AddNote { body } => {
+                text(body, "body")?;
+                crate::template::check(body)
+                    .map(|_| ())
+                    .map_err(|e| bad(&format!("{at}.body"), e.to_string()))
+            }
             Action::Notify {
                 text: t,
                 user_ids,
