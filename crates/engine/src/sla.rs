@@ -522,7 +522,14 @@ pub(crate) async fn refresh(
         warn_per_mille: policy.warn_per_mille,
         calendar: calendar.as_ref(),
     };
-    let events = store::events::of_ticket(&mut tx.conn(), ws, ticket_id, 0, MAX_HISTORY).await?;
+    let events = store::events::of_ticket_kinds(
+        &mut tx.conn(),
+        ws,
+        ticket_id,
+        &["ticket.created", "ticket.updated", "message.added"],
+        MAX_HISTORY,
+    )
+    .await?;
     let history: Vec<(i64, Fact)> = events
         .iter()
         .filter_map(|e| Fact::of(&e.data).map(|f| (e.created_at.millis(), f)))

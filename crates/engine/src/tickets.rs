@@ -66,6 +66,36 @@ pub struct NewTicket {
     pub custom_fields: Map<String, Value>,
 }
 
+impl NewTicket {
+    /// A ticket of the API channel from the customer known by `email`, with
+    /// nothing else set (what benchmarks and tests write in bulk).
+    pub fn from_email(subject: &str, email: &str, text: &str) -> Result<NewTicket, EngineError> {
+        let email =
+            domain::identity::Identity::parse(domain::identity::IdentityKind::Email, email)?;
+        Ok(NewTicket {
+            subject: subject.to_owned(),
+            channel: Channel::Api,
+            priority: None,
+            customer: CustomerRef::Input(CustomerInput {
+                name: None,
+                language: None,
+                identities: vec![email],
+            }),
+            body: Body {
+                text: text.to_owned(),
+                ..Default::default()
+            },
+            external_id: None,
+            tags: Vec::new(),
+            category: None,
+            assignee_id: None,
+            team_id: None,
+            tier: None,
+            custom_fields: Map::new(),
+        })
+    }
+}
+
 /// A reply, a note, or a customer's message added to a ticket.
 #[derive(Clone, Debug)]
 pub struct NewMessage {

@@ -43,32 +43,12 @@ fn show(what: &str, done: usize, total: usize) {
 
 /// A ticket from a customer of the API channel (one of 1,000).
 fn new_ticket(n: usize) -> anyhow::Result<engine::tickets::NewTicket> {
-    let email = domain::identity::Identity::parse(
-        domain::identity::IdentityKind::Email,
+    engine::tickets::NewTicket::from_email(
+        &format!("Заказ {n}"),
         &format!("c{}@bench.example", n % 1000),
+        "Где мой заказ?",
     )
-    .map_err(|e| anyhow!("{e}"))?;
-    Ok(engine::tickets::NewTicket {
-        subject: format!("Заказ {n}"),
-        channel: domain::ticket::Channel::Api,
-        priority: None,
-        customer: engine::tickets::CustomerRef::Input(engine::customers::CustomerInput {
-            name: None,
-            language: None,
-            identities: vec![email],
-        }),
-        body: engine::tickets::Body {
-            text: "Где мой заказ?".into(),
-            ..Default::default()
-        },
-        external_id: None,
-        tags: Vec::new(),
-        category: None,
-        assignee_id: None,
-        team_id: None,
-        tier: None,
-        custom_fields: Default::default(),
-    })
+    .map_err(err)
 }
 
 /// A small, seedable generator: the same agents and tickets every run.

@@ -169,6 +169,27 @@ pub async fn of_ticket(
         .await
 }
 
+/// A ticket's events of the given kinds, oldest first (what its SLA clocks
+/// are folded from: the rest of a long history is never read).
+pub async fn of_ticket_kinds(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    kinds: &[&str],
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let q = query(format!(
+        "SELECT {} FROM events WHERE workspace_id = $1 AND ticket_id = $2 AND kind IN (",
+        cols(c.dialect())
+    ))
+    .bind(ws)
+    .bind(ticket)
+    .bind_list(kinds.iter().map(|k| k.to_string()));
+    let n = q.next_param();
+    let q = q.push(&format!(") ORDER BY id LIMIT ${n}")).bind(limit);
+    c.fetch_all(&q).await
+}
+
 /// Everything about a customer (and profiles merged into it) and their tickets,
 /// newest first, before event id `before`.
 pub async fn of_customer(

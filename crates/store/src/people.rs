@@ -613,7 +613,9 @@ pub async fn seen(tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<(), Stor
         .map(|_| ())
 }
 
-/// Users shown online or away whose pages were last seen before `before`.
+/// Users shown online or away whose pages were last seen before `before`, in
+/// every workspace: the presence sweep is the server's, like the job queue,
+/// and each change it makes is written per workspace.
 pub async fn gone_quiet(
     c: &mut Conn<'_>,
     before: Timestamp,

@@ -412,32 +412,12 @@ pub async fn until<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<
 
 /// A ticket from customer `n % 50`, for tests that need many events quickly.
 pub fn new_ticket(n: usize) -> engine::tickets::NewTicket {
-    let email = domain::identity::Identity::parse(
-        domain::identity::IdentityKind::Email,
+    engine::tickets::NewTicket::from_email(
+        &format!("Заказ {n}"),
         &format!("c{}@example.com", n % 50),
+        "Где мой заказ?",
     )
-    .expect("address");
-    engine::tickets::NewTicket {
-        subject: format!("Заказ {n}"),
-        channel: domain::ticket::Channel::Api,
-        priority: None,
-        customer: engine::tickets::CustomerRef::Input(engine::customers::CustomerInput {
-            name: None,
-            language: None,
-            identities: vec![email],
-        }),
-        body: engine::tickets::Body {
-            text: "Где мой заказ?".into(),
-            ..Default::default()
-        },
-        external_id: None,
-        tags: Vec::new(),
-        category: None,
-        assignee_id: None,
-        team_id: None,
-        tier: None,
-        custom_fields: Default::default(),
-    }
+    .expect("a ticket")
 }
 
 /// Says that a test did not run, past the test harness's output capture (which
@@ -513,4 +493,59 @@ pub fn node_logs(dir: &std::path::Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A fresh PostgreSQL database for tests of several server processes, with an
+/// engine of this process on it (its clock `clock`) and a data directory for
+/// the nodes; `None` (and a note) without a PostgreSQL server.
+pub struct PgCluster {
+    pub admin: String,
+    pub name: String,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub engine: engine::Engine,
+}
+
+impl PgCluster {
+    pub async fn start(test: &str, clock: std::sync::Arc<dyn store::Clock>) -> Option<PgCluster> {
+        let Some(admin) = pg_admin_url() else {
+            skipped(
+                test,
+                "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
+            );
+            return None;
+        };
+        let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
+        let url = store::admin::create_database(&admin, &name)
+            .await
+            .expect("create test database");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(url.clone().into()),
+            ..Default::default()
+        };
+        let engine = otklik::app::open_engine(&config, clock)
+            .await
+            .expect("an engine on the database");
+        Some(PgCluster {
+            admin,
+            name,
+            url,
+            dir,
+            engine,
+        })
+    }
+
+    /// Server process `i` on the database, with `workers` job workers.
+    pub fn node(&self, i: usize, workers: usize) -> tokio::process::Child {
+        pg_node(self.dir.path(), i, &self.url, workers)
+    }
+
+    pub async fn finish(self) {
+        self.engine.close().await;
+        store::admin::drop_database(&self.admin, &self.name)
+            .await
+            .expect("drop test database");
+    }
 }

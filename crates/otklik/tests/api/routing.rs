@@ -219,32 +219,21 @@ async fn queues_drain_most_urgent_first_and_offline_agents_hand_tickets_back(app
 /// every agent is filled to capacity and no further, no ticket is given twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_route_a_burst_without_doubles_or_overload() {
-    use std::sync::Arc;
-    let Some(admin) = crate::helpers::pg_admin_url() else {
-        crate::helpers::skipped(
-            "routing::two_nodes_route_a_burst_without_doubles_or_overload",
-            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
-        );
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "routing::two_nodes_route_a_burst_without_doubles_or_overload",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
         return;
     };
-    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
-    let url = store::admin::create_database(&admin, &name).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = otklik::config::Config {
-        data_dir: dir.path().to_path_buf(),
-        database_url: Some(url.clone().into()),
-        ..Default::default()
-    };
-    let engine = otklik::app::open_engine(&config, Arc::new(store::SystemClock))
-        .await
-        .unwrap();
+    let engine = cluster.engine.clone();
     engine
         .create_workspace("pair", "owner@pair.test", "pair-password")
         .await
         .unwrap();
     let p = engine.cli_principal("pair").await.unwrap();
-    let node = |i| crate::helpers::pg_node(dir.path(), i, &url, 0);
-    let (mut a, mut b) = (node(1), node(2));
+    let (mut a, mut b) = (cluster.node(1, 0), cluster.node(2, 0));
     until("the nodes follow the log", 60, async || {
         let all = engine.consumer_status().await.ok()?;
         all.iter().any(|c| c.name == "routing").then_some(())
@@ -318,7 +307,7 @@ async fn two_nodes_route_a_burst_without_doubles_or_overload() {
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(180),
             "routing did not catch up: {all:?}\n{}",
-            crate::helpers::node_logs(dir.path())
+            crate::helpers::node_logs(cluster.dir.path())
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -361,8 +350,7 @@ async fn two_nodes_route_a_burst_without_doubles_or_overload() {
     }
     assert_eq!(given.len(), AGENTS * CAPACITY as usize);
     assert!(given.values().all(|&n| n == 1), "a ticket given twice");
-    engine.close().await;
-    store::admin::drop_database(&admin, &name).await.unwrap();
+    cluster.finish().await;
 }
 
 crate::on_both!(

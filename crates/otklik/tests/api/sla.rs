@@ -496,34 +496,23 @@ impl store::Clock for Behind {
 /// shortly after it falls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_run_sla_timers_once_and_on_time() {
-    use std::sync::Arc;
-    let Some(admin) = crate::helpers::pg_admin_url() else {
-        crate::helpers::skipped(
-            "sla::two_nodes_run_sla_timers_once_and_on_time",
-            "no PostgreSQL: set OTKLIK_TEST_PG_URL (cargo xtask ci does)",
-        );
-        return;
-    };
-    let name = format!("otklik_test_{}", uuid::Uuid::new_v4().simple());
-    let url = store::admin::create_database(&admin, &name).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = otklik::config::Config {
-        data_dir: dir.path().to_path_buf(),
-        database_url: Some(url.clone().into()),
-        ..Default::default()
-    };
     // Tickets are written 50 s in the past: their one-minute targets fall 10 s
     // from now, their warnings (at half) have already fallen.
-    let engine = otklik::app::open_engine(&config, Arc::new(Behind(50_000)))
-        .await
-        .unwrap();
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "sla::two_nodes_run_sla_timers_once_and_on_time",
+        std::sync::Arc::new(Behind(50_000)),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
     engine
         .create_workspace("pair", "owner@pair.test", "pair-password")
         .await
         .unwrap();
     let p = engine.cli_principal("pair").await.unwrap();
-    let node = |i| crate::helpers::pg_node(dir.path(), i, &url, 1);
-    let (mut a, mut b) = (node(1), node(2));
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
     until("the nodes follow the log", 60, async || {
         let all = engine.consumer_status().await.ok()?;
         all.iter().any(|c| c.name == "sla").then_some(())
@@ -614,6 +603,5 @@ async fn two_nodes_run_sla_timers_once_and_on_time() {
     );
     assert!(lateness[0] >= 0, "no breach before its target");
     assert!(p99 < 5_000, "p99 lateness {p99} ms");
-    engine.close().await;
-    store::admin::drop_database(&admin, &name).await.unwrap();
+    cluster.finish().await;
 }
