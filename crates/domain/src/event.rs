@@ -288,6 +288,28 @@ pub enum EventData {
     },
     #[serde(rename = "sla_policy.deleted")]
     SlaPolicyDeleted { policy_id: SlaPolicyId },
+    /// A trigger or automation was created or changed.
+    #[serde(rename = "rule.saved")]
+    RuleSaved { rule_id: RuleId, name: String },
+    #[serde(rename = "rule.deleted")]
+    RuleDeleted { rule_id: RuleId },
+    /// A rule's conditions held for a ticket and its actions ran; the changes
+    /// they made follow as events by the rule. `failed`: the actions that could
+    /// not run, each with why (`actions[2] assign: …`).
+    #[serde(rename = "rule.fired")]
+    RuleFired {
+        ticket_id: TicketId,
+        rule_id: RuleId,
+        name: String,
+        failed: Vec<String>,
+    },
+    /// Agents were told about a ticket (a rule's `notify`).
+    #[serde(rename = "agents.notified")]
+    AgentsNotified {
+        ticket_id: TicketId,
+        user_ids: Vec<UserId>,
+        text: String,
+    },
     /// A clock used the policy's warning share of its target (`due_at`: Unix
     /// milliseconds).
     #[serde(rename = "sla.warning")]
@@ -343,6 +365,10 @@ impl EventData {
             EventData::BusinessHoursSaved { .. } => "business_hours.saved",
             EventData::SlaPolicySaved { .. } => "sla_policy.saved",
             EventData::SlaPolicyDeleted { .. } => "sla_policy.deleted",
+            EventData::RuleSaved { .. } => "rule.saved",
+            EventData::RuleDeleted { .. } => "rule.deleted",
+            EventData::RuleFired { .. } => "rule.fired",
+            EventData::AgentsNotified { .. } => "agents.notified",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
         }
@@ -376,6 +402,8 @@ impl EventData {
             | EventData::CollaboratorRemoved { ticket_id, .. }
             | EventData::SolutionMarked { ticket_id, .. }
             | EventData::SlaWarning { ticket_id, .. }
+            | EventData::RuleFired { ticket_id, .. }
+            | EventData::AgentsNotified { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
@@ -565,6 +593,24 @@ mod tests {
                 cycle: 2,
                 due_at: 1_800_000_000_000,
             },
+            EventData::RuleSaved {
+                rule_id: RuleId::new(),
+                name: "Returns".into(),
+            },
+            EventData::RuleDeleted {
+                rule_id: RuleId::new(),
+            },
+            EventData::RuleFired {
+                ticket_id: TicketId::new(),
+                rule_id: RuleId::new(),
+                name: "Returns".into(),
+                failed: vec!["actions[1] assign: no such agent".into()],
+            },
+            EventData::AgentsNotified {
+                ticket_id: TicketId::new(),
+                user_ids: vec![UserId::new()],
+                text: "VIP".into(),
+            },
         ];
         for e in &all {
             match e {
@@ -599,7 +645,11 @@ mod tests {
                 | EventData::SlaPolicySaved { .. }
                 | EventData::SlaPolicyDeleted { .. }
                 | EventData::SlaWarning { .. }
-                | EventData::SlaBreached { .. } => {}
+                | EventData::SlaBreached { .. }
+                | EventData::RuleSaved { .. }
+                | EventData::RuleDeleted { .. }
+                | EventData::RuleFired { .. }
+                | EventData::AgentsNotified { .. } => {}
             }
         }
         all

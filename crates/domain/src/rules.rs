@@ -10,6 +10,7 @@ use crate::ticket::{AuthorKind, Priority, Status};
 use crate::wire_enum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 wire_enum!(
     /// When a rule is considered.
@@ -31,7 +32,8 @@ wire_enum!(
 wire_enum!(
     /// What a condition looks at. `message`: the text of the message that fired
     /// the trigger; `author`: who wrote it (customer, agent, bot, system);
-    /// `language`: the customer's; `hours_since_*`: whole hours since the
+    /// `language` and `customer_tags`: the customer's; `status_changed_to`: the
+    /// status the firing event moved the ticket to; `hours_since_*`: whole hours since the
     /// ticket was created, last changed, or the customer last wrote;
     /// `open_hours`: whether a business-hours calendar is open now.
     Field {
@@ -42,6 +44,8 @@ wire_enum!(
         Assignee = "assignee",
         Tier = "tier",
         Tags = "tags",
+        CustomerTags = "customer_tags",
+        StatusChangedTo = "status_changed_to",
         Category = "category",
         Subject = "subject",
         Message = "message",
@@ -113,9 +117,13 @@ pub enum Action {
     Assign {
         user_id: Option<UserId>,
     },
-    /// A public reply to the customer, with `{{placeholders}}`.
+    /// A public reply to the customer, with `{{placeholders}}`; in the
+    /// customer's language when `translations` has it (`ru` also serves
+    /// `ru-RU`).
     Reply {
         body: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        translations: BTreeMap<String, String>,
     },
     /// An internal note, with `{{placeholders}}`.
     AddNote {
@@ -162,6 +170,26 @@ pub const MAX_ACTIONS: usize = 20;
 pub const MAX_TEXT: usize = 5_000;
 /// The most a pattern may compile to (bytes), so no rule costs unbounded time.
 const REGEX_SIZE: usize = 256 * 1024;
+/// The longest pattern (`matches`).
+pub const MAX_PATTERN: usize = 200;
+/// The patterns `matches` takes: alternatives (`|`) of literal characters,
+/// escaped special characters, `.`, each optionally followed by `*`, `+` or
+/// `?`, and the anchors `^` and `$`. No groups, classes or counted repeats:
+/// every pattern of this grammar up to [`MAX_PATTERN`] characters compiles,
+/// within [`REGEX_SIZE`], and runs in linear time. The same expression reads
+/// the same in Rust, Python and ECMAScript, so the API document states it.
+pub const PATTERN_GRAMMAR: &str = r"^(?:(?:[^\\.^$|?*+()\[\]{}]|\\[\\.^$|?*+()\[\]{}]|\.)[*+?]?|\^|\$)+(?:\|(?:(?:[^\\.^$|?*+()\[\]{}]|\\[\\.^$|?*+()\[\]{}]|\.)[*+?]?|\^|\$)+)*$";
+
+fn grammar() -> &'static regex::Regex {
+    static G: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    G.get_or_init(|| {
+        regex::Regex::new(PATTERN_GRAMMAR)
+            .unwrap_or_else(|e| unreachable!("the pattern grammar is a valid regex: {e}"))
+    })
+}
+
+/// Most agents a `notify` names.
+pub const MAX_NOTIFY: usize = 100;
 
 fn bad(field: &str, msg: impl Into<String>) -> DomainError {
     DomainError::invalid(field, msg)
@@ -198,7 +226,7 @@ impl Condition {
         let check_each = |vals: &[&str]| -> Result<(), DomainError> {
             for v in vals {
                 let ok = match self.field {
-                    Status => crate::ticket::Status::parse(v).is_ok(),
+                    Status | StatusChangedTo => crate::ticket::Status::parse(v).is_ok(),
                     Priority => crate::ticket::Priority::parse(v).is_ok(),
                     Channel => crate::ticket::Channel::parse(v).is_ok(),
                     Author => AuthorKind::parse(v).is_ok(),
@@ -217,11 +245,12 @@ impl Condition {
         let texts = |v: Vec<&str>| Want::Texts(v.into_iter().map(str::to_lowercase).collect());
         let allowed: &[Op] = match self.field {
             Status | Priority | Channel | Author | Language => &[Is, IsNot, In, NotIn],
+            StatusChangedTo => &[Is, In],
             Team | Assignee | Category => &[Is, IsNot, In, NotIn, IsSet, NotSet],
             Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer => {
                 &[Is, IsNot, Gt, Lt]
             }
-            Tags => &[Contains, NotContains],
+            Tags | CustomerTags => &[Contains, NotContains],
             Subject | Message => &[Contains, NotContains, Matches],
             OpenHours => &[Is, IsNot],
         };
@@ -252,6 +281,14 @@ impl Condition {
             }
             (_, Matches) => {
                 let p = string_of(&self.value, at)?;
+                if p.chars().count() > MAX_PATTERN || !grammar().is_match(p) {
+                    return Err(bad(
+                        at,
+                        format!(
+                            "a pattern of at most {MAX_PATTERN} characters: words and characters, \\ before a special one, . for any, * + ? after one, ^ $ anchors, | between alternatives"
+                        ),
+                    ));
+                }
                 regex::RegexBuilder::new(p)
                     .case_insensitive(true)
                     .size_limit(REGEX_SIZE)
@@ -304,10 +341,32 @@ impl Action {
             Action::SetCategory { category: Some(c) } if c.chars().count() > 100 => {
                 Err(bad(at, "a category of at most 100 characters"))
             }
-            Action::SetField { key, .. } if key.is_empty() || key.len() > 64 => {
-                Err(bad(at, "a field key"))
+            Action::SetField { key, .. } if key.is_empty() || key.chars().count() > 64 => {
+                Err(bad(at, "a field key of 1 to 64 characters"))
             }
-            Action::Reply { body } | Action::AddNote { body } => {
+            Action::Reply { body, translations } => {
+                if translations.len() > 20 {
+                    return Err(bad(at, "at most 20 translations"));
+                }
+                for (lang, t) in translations {
+                    if crate::identity::normalize_language(lang).ok().as_deref() != Some(lang) {
+                        return Err(bad(
+                            &format!("{at}.translations"),
+                            format!(
+                                "{lang:?} is not a language tag in lower case (en, ru, th, pt-br)"
+                            ),
+                        ));
+                    }
+                    text(t, &format!("translations.{lang}"))?;
+                    crate::template::check(t)
+                        .map_err(|e| bad(&format!("{at}.translations.{lang}"), e.to_string()))?;
+                }
+                text(body, "body")?;
+                crate::template::check(body)
+                    .map(|_| ())
+                    .map_err(|e| bad(&format!("{at}.body"), e.to_string()))
+            }
+            Action::AddNote { body } => {
                 text(body, "body")?;
                 crate::template::check(body)
                     .map(|_| ())
@@ -321,11 +380,18 @@ impl Action {
                 if user_ids.is_empty() && team_id.is_none() {
                     return Err(bad(at, "name the agents or a team to tell"));
                 }
-                text(t, "text")
+                if user_ids.len() > MAX_NOTIFY {
+                    return Err(bad(at, format!("at most {MAX_NOTIFY} agents")));
+                }
+                text(t, "text")?;
+                crate::template::check(t)
+                    .map(|_| ())
+                    .map_err(|e| bad(&format!("{at}.text"), e.to_string()))
             }
             Action::Escalate { reason, .. } => text(reason, "reason"),
             Action::Webhook { url } => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.chars().count() > 2000
                 {
                     return Err(bad(at, "an http(s) address of at most 2000 characters"));
                 }
@@ -333,6 +399,25 @@ impl Action {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Action {
+    /// A reply's text for a customer speaking `language`: its translation
+    /// (exact, then the primary language), else the body.
+    pub fn reply_text<'a>(
+        body: &'a str,
+        translations: &'a BTreeMap<String, String>,
+        language: Option<&str>,
+    ) -> &'a str {
+        let Some(l) = language.map(str::to_lowercase) else {
+            return body;
+        };
+        let primary = l.split('-').next().unwrap_or_default().to_owned();
+        translations
+            .get(&l)
+            .or_else(|| translations.get(&primary))
+            .map_or(body, String::as_str)
     }
 }
 
@@ -410,6 +495,9 @@ pub struct Facts {
     pub assignee: Option<String>,
     pub tier: i64,
     pub tags: Vec<String>,
+    pub customer_tags: Vec<String>,
+    /// The status the firing event moved the ticket to.
+    pub status_changed_to: Option<String>,
     pub category: Option<String>,
     pub subject: String,
     /// The message that fired a trigger, lower case.
@@ -465,6 +553,7 @@ fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
         Assignee => one(f.assignee.as_deref()),
         Category => one(f.category.as_deref()),
         Author => one(f.author.as_deref()),
+        StatusChangedTo => one(f.status_changed_to.as_deref()),
         Language => {
             // `ru` also covers `ru-ru`.
             let Want::Texts(w) = want else { return false };
@@ -482,9 +571,14 @@ fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
         HoursSinceCreated => num(Some(f.hours_since_created)),
         HoursSinceUpdated => num(Some(f.hours_since_updated)),
         HoursSinceCustomer => num(f.hours_since_customer),
-        Tags => {
+        Tags | CustomerTags => {
             let Want::Texts(w) = want else { return false };
-            let hit = w.iter().any(|x| f.tags.contains(x));
+            let tags = if c.field == Tags {
+                &f.tags
+            } else {
+                &f.customer_tags
+            };
+            let hit = w.iter().any(|x| tags.contains(x));
             if c.op == Op::Contains { hit } else { !hit }
         }
         Subject => text(Some(&f.subject)),
@@ -599,6 +693,83 @@ mod tests {
     }
 
     #[test]
+    fn patterns_of_the_grammar_compile_and_others_are_refused() {
+        let cond = |p: &str| {
+            rule(json!({"kind": "trigger", "on": ["customer.wrote"],
+                "all": [{"field": "message", "op": "matches", "value": p}],
+                "actions": [{"type": "set_tier", "tier": 2}]}))
+        };
+        for ok in [
+            "возврат|вернуть",
+            "^order #?5+$",
+            r"5\.0",
+            "a.*b",
+            "colou?r",
+            r"\(x\)",
+            "$^",
+            r"\\",
+        ] {
+            assert!(cond(ok).is_ok(), "{ok}");
+        }
+        for no in [
+            "(a)",
+            "[ab]",
+            "a{2}",
+            "a**",
+            r"\w+",
+            "",
+            "|a",
+            "a|",
+            "^*",
+            r"\",
+            &".".repeat(201),
+        ] {
+            assert!(cond(no).is_err(), "{no}");
+        }
+        // The longest patterns of the grammar's costliest pieces still compile.
+        for worst in [
+            ".".repeat(200),
+            ".*".repeat(100),
+            "ж+".repeat(100),
+            "k?".repeat(100),
+        ] {
+            assert!(cond(&worst).is_ok(), "{worst}");
+        }
+    }
+
+    #[test]
+    fn a_reply_speaks_the_customers_language_when_it_can() {
+        let r = rule(json!({
+            "kind": "trigger", "on": ["ticket.created"],
+            "actions": [{"type": "reply", "body": "Thanks, {{customer.first_name}}",
+                         "translations": {"ru": "Спасибо, {{customer.first_name}}", "pt-br": "Obrigado"}}]
+        }))
+        .unwrap();
+        let Action::Reply { body, translations } = &r.spec.actions[0] else {
+            panic!("a reply")
+        };
+        assert_eq!(
+            Action::reply_text(body, translations, Some("ru-RU")),
+            "Спасибо, {{customer.first_name}}"
+        );
+        assert_eq!(
+            Action::reply_text(body, translations, Some("pt-BR")),
+            "Obrigado"
+        );
+        assert_eq!(Action::reply_text(body, translations, Some("th")), body);
+        assert_eq!(Action::reply_text(body, translations, None), body);
+        for bad_one in [
+            json!({"RU": "x"}),
+            json!({"ru": "{{customer.nmae}}"}),
+            json!({"ru": " "}),
+        ] {
+            let v = json!({"kind": "trigger", "on": ["ticket.created"],
+                "actions": [{"type": "reply", "body": "Thanks", "translations": bad_one}]});
+            assert!(rule(v.clone()).is_err(), "{v}");
+        }
+    }
+
+    #[test]
     fn what_cannot_run_is_refused_by_name() {
         let cases = [
             (
@@ -626,7 +797,7 @@ mod tests {
                 "any[0]",
             ),
             (
-                json!({"kind": "trigger", "on": ["ticket.created"], "any": [{"field": "message", "op": "matches", "value": "a{1000}{1000}"}],
+                json!({"kind": "trigger", "on": ["ticket.created"], "any": [{"field": "message", "op": "matches", "value": "a{1000}"}],
                     "actions": [{"type": "set_tier", "tier": 2}]}),
                 "any[0]",
             ),

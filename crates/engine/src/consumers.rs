@@ -67,6 +67,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(Activity),
         Arc::new(crate::sla::SlaClocks),
         Arc::new(crate::routing::Routing),
+        Arc::new(crate::rules::Triggers::default()),
     ]
 }
 

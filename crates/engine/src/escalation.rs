@@ -6,6 +6,7 @@ use crate::{Engine, EngineError, Principal};
 use domain::event::{Actor, EventData, record};
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Status, Visibility};
+use store::Tx;
 use store::people;
 use store::tickets::{self, Message, Ticket};
 
@@ -32,109 +33,124 @@ impl Engine {
                 format!("1 to {MAX_REASON} characters"),
             ));
         }
+        let reason = reason.to_owned();
         let ticket = self.load_ticket(p, r).await?;
-        let (ws, user) = (p.workspace_id, p.user_id);
+        let (ws, actor, author) = (p.workspace_id, p.actor(), Some(p.user_id));
         self.store
             .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    if matches!(t.status, Status::Solved | Status::Closed) {
-                        return Err(EngineError::Rule(
-                            "a solved or closed ticket is not escalated".into(),
-                        ));
-                    }
-                    let from_team = match t.team_id {
-                        Some(id) => people::team_by_id(&mut tx.conn(), ws, id).await?,
-                        None => None,
-                    };
-                    let to_team = match team.or(from_team.as_ref().and_then(|f| f.escalate_to)) {
-                        Some(id) => Some(
-                            people::team_by_id(&mut tx.conn(), ws, id)
-                                .await?
-                                .ok_or_else(|| {
-                                    EngineError::Unknown("team_id".into(), "no such team".into())
-                                })?,
-                        ),
-                        None => {
-                            if t.tier >= 3 {
-                                return Err(EngineError::Rule(
-                                    "the ticket is at the highest tier; name a team to escalate to"
-                                        .into(),
-                                ));
-                            }
-                            people::list_teams(&mut tx.conn(), ws, None, 200)
-                                .await?
-                                .into_iter()
-                                .filter(|x| x.tier == t.tier + 1)
-                                .min_by_key(|x| x.id)
-                        }
-                    };
-                    let to_tier = match &to_team {
-                        Some(x) => x.tier.max(t.tier),
-                        None => t.tier + 1,
-                    };
-                    let (from_tier, from_team_id) = (t.tier, t.team_id);
-                    let to_team_id = to_team.as_ref().map(|x| x.id).or(t.team_id);
-                    let mut changes = Vec::new();
-                    record(&mut changes, "tier", &mut t.tier, to_tier);
-                    record(&mut changes, "team_id", &mut t.team_id, to_team_id);
-                    if changes.is_empty() {
-                        return Err(EngineError::Rule(
-                            "the ticket is already there; name another team".into(),
-                        ));
-                    }
-                    record(&mut changes, "assignee_id", &mut t.assignee_id, None);
-                    t.updated_at = now;
-                    tickets::update(tx, &t, false).await?;
-                    let actor = Actor::User(user);
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::TicketUpdated {
-                            ticket_id: t.id,
-                            changes,
-                        },
-                    )
-                    .await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::TicketEscalated {
-                            ticket_id: t.id,
-                            from_tier,
-                            to_tier,
-                            from_team: from_team_id,
-                            to_team: to_team_id,
-                            reason: reason.clone(),
-                        },
-                    )
-                    .await?;
-                    let where_to = to_team.as_ref().map(|x| x.name.as_str()).unwrap_or("—");
-                    let note = Message {
-                        id: MessageId::new(),
-                        workspace_id: ws,
-                        ticket_id: t.id,
-                        visibility: Visibility::Internal,
-                        author_kind: AuthorKind::Agent,
-                        author_user_id: Some(user),
-                        author_customer_id: None,
-                        channel: t.channel,
-                        body_text: format!("⤴ {where_to} · L{to_tier}: {reason}"),
-                        body_html: None,
-                        external_id: None,
-                        delivery_state: None,
-                        delivery_error: None,
-                        account_id: None,
-                        created_at: now,
-                        attachments: Vec::new(),
-                    };
-                    insert_message(tx, note, &[], actor).await?;
-                    Ok::<_, EngineError>(t)
-                })
+                Box::pin(escalate_ticket(
+                    tx, ws, ticket.id, actor, author, reason, team,
+                ))
             })
             .await
     }
+}
+
+/// Escalates the ticket inside `tx`, as `actor` (an agent, or a rule); the
+/// reason is also left as an internal note by `author` (none: the system's).
+pub(crate) async fn escalate_ticket(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: TicketId,
+    actor: Actor,
+    author: Option<UserId>,
+    reason: String,
+    team: Option<TeamId>,
+) -> Result<Ticket, EngineError> {
+    let now = tx.now();
+    let mut t = tickets::get(&mut tx.conn(), ws, id)
+        .await?
+        .ok_or(EngineError::NotFound)?;
+    if matches!(t.status, Status::Solved | Status::Closed) {
+        return Err(EngineError::Rule(
+            "a solved or closed ticket is not escalated".into(),
+        ));
+    }
+    let from_team = match t.team_id {
+        Some(id) => people::team_by_id(&mut tx.conn(), ws, id).await?,
+        None => None,
+    };
+    let to_team = match team.or(from_team.as_ref().and_then(|f| f.escalate_to)) {
+        Some(id) => Some(
+            people::team_by_id(&mut tx.conn(), ws, id)
+                .await?
+                .ok_or_else(|| EngineError::Unknown("team_id".into(), "no such team".into()))?,
+        ),
+        None => {
+            if t.tier >= 3 {
+                return Err(EngineError::Rule(
+                    "the ticket is at the highest tier; name a team to escalate to".into(),
+                ));
+            }
+            people::list_teams(&mut tx.conn(), ws, None, 200)
+                .await?
+                .into_iter()
+                .filter(|x| x.tier == t.tier + 1)
+                .min_by_key(|x| x.id)
+        }
+    };
+    let to_tier = match &to_team {
+        Some(x) => x.tier.max(t.tier),
+        None => t.tier + 1,
+    };
+    let (from_tier, from_team_id) = (t.tier, t.team_id);
+    let to_team_id = to_team.as_ref().map(|x| x.id).or(t.team_id);
+    let mut changes = Vec::new();
+    record(&mut changes, "tier", &mut t.tier, to_tier);
+    record(&mut changes, "team_id", &mut t.team_id, to_team_id);
+    if changes.is_empty() {
+        return Err(EngineError::Rule(
+            "the ticket is already there; name another team".into(),
+        ));
+    }
+    record(&mut changes, "assignee_id", &mut t.assignee_id, None);
+    t.updated_at = now;
+    tickets::update(tx, &t, false).await?;
+    tx.emit(
+        ws,
+        actor,
+        EventData::TicketUpdated {
+            ticket_id: t.id,
+            changes,
+        },
+    )
+    .await?;
+    tx.emit(
+        ws,
+        actor,
+        EventData::TicketEscalated {
+            ticket_id: t.id,
+            from_tier,
+            to_tier,
+            from_team: from_team_id,
+            to_team: to_team_id,
+            reason: reason.clone(),
+        },
+    )
+    .await?;
+    let where_to = to_team.as_ref().map(|x| x.name.as_str()).unwrap_or("—");
+    let note = Message {
+        id: MessageId::new(),
+        workspace_id: ws,
+        ticket_id: t.id,
+        visibility: Visibility::Internal,
+        author_kind: if author.is_some() {
+            AuthorKind::Agent
+        } else {
+            AuthorKind::System
+        },
+        author_user_id: author,
+        author_customer_id: None,
+        channel: t.channel,
+        body_text: format!("⤴ {where_to} · L{to_tier}: {reason}"),
+        body_html: None,
+        external_id: None,
+        delivery_state: None,
+        delivery_error: None,
+        account_id: None,
+        created_at: now,
+        attachments: Vec::new(),
+    };
+    insert_message(tx, note, &[], actor).await?;
+    Ok(t)
 }

@@ -36,6 +36,19 @@ pub enum Job {
         user_id: UserId,
         team_id: TeamId,
     },
+    /// A step of the workspace's automation sweep: the unclosed tickets after
+    /// `after` (see `rules`).
+    Automations {
+        workspace_id: WorkspaceId,
+        after: Option<TicketId>,
+    },
+    /// A rule's webhook: POST the ticket to `url`, signed.
+    Webhook {
+        workspace_id: WorkspaceId,
+        rule_id: RuleId,
+        ticket_id: TicketId,
+        url: String,
+    },
     /// Policies or a calendar changed: derive the clocks of the open tickets
     /// after `after` again, a batch at a time.
     SlaReapply {
@@ -65,6 +78,8 @@ impl Job {
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::SlaReapply { workspace_id, .. } => *workspace_id,
             Job::Reroute { workspace_id, .. } => *workspace_id,
+            Job::Automations { workspace_id, .. } => *workspace_id,
+            Job::Webhook { workspace_id, .. } => *workspace_id,
         }
     }
 

@@ -34,11 +34,13 @@ pub mod model;
 pub mod outbound;
 pub mod people;
 pub mod routing;
+pub mod rules;
 pub mod search;
 pub mod secret;
 pub mod sla;
 pub mod swarm;
 pub mod tickets;
+pub mod webhook;
 pub mod worker;
 pub mod workspaces;
 

@@ -128,6 +128,129 @@ pub struct TicketPatch {
     pub cc: Option<Vec<String>>,
 }
 
+/// A [`TicketPatch`] with its values normalized and checked (what needs no
+/// database).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CheckedPatch {
+    subject: Option<String>,
+    status: Option<Status>,
+    priority: Option<Priority>,
+    assignee_id: Option<Option<UserId>>,
+    team_id: Option<Option<TeamId>>,
+    tier: Option<i64>,
+    category: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+    custom_fields: Option<Map<String, Value>>,
+    cc: Option<Vec<String>>,
+}
+
+impl TicketPatch {
+    pub(crate) fn checked(self) -> Result<CheckedPatch, EngineError> {
+        Ok(CheckedPatch {
+            subject: self.subject.as_deref().map(normalize_subject).transpose()?,
+            status: self.status,
+            priority: self.priority,
+            assignee_id: self.assignee_id,
+            team_id: self.team_id,
+            tier: self.tier.map(Tier::new).transpose()?.map(Tier::get),
+            category: self
+                .category
+                .as_ref()
+                .map(|c| category(c.as_deref()))
+                .transpose()?,
+            tags: self
+                .tags
+                .as_ref()
+                .map(|t| normalize_tags(t.iter().map(String::as_str)))
+                .transpose()?,
+            custom_fields: self.custom_fields,
+            cc: self.cc.as_deref().map(normalize_cc).transpose()?,
+        })
+    }
+}
+
+/// Applies a checked patch to a ticket inside `tx`, as `actor`: one
+/// `ticket.updated` event with every change, none when nothing changed.
+pub(crate) async fn patch_ticket(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: TicketId,
+    actor: Actor,
+    patch: CheckedPatch,
+) -> Result<Ticket, EngineError> {
+    let now = tx.now();
+    let mut t = tickets::get(&mut tx.conn(), ws, id)
+        .await?
+        .ok_or(EngineError::NotFound)?;
+    if t.status == Status::Closed {
+        return Err(EngineError::Rule(
+            "a closed ticket cannot be changed".into(),
+        ));
+    }
+    let mut ch = Vec::new();
+    if let Some(s) = patch.subject.filter(|s| *s != t.subject) {
+        record(&mut ch, "subject", &mut t.subject, s);
+    }
+    if let Some(pr) = patch.priority.filter(|pr| *pr != t.priority) {
+        record(&mut ch, "priority", &mut t.priority, pr);
+    }
+    let assignee = patch.assignee_id.filter(|a| *a != t.assignee_id);
+    let team = patch.team_id.filter(|a| *a != t.team_id);
+    check_assignment(tx, ws, assignee.flatten(), team.flatten()).await?;
+    if let Some(a) = assignee {
+        record(&mut ch, "assignee_id", &mut t.assignee_id, a);
+    }
+    if let Some(a) = team {
+        record(&mut ch, "team_id", &mut t.team_id, a);
+    }
+    if let Some(tier) = patch.tier.filter(|v| *v != t.tier) {
+        record(&mut ch, "tier", &mut t.tier, tier);
+    }
+    if let Some(c) = patch.category.filter(|c| *c != t.category) {
+        record(&mut ch, "category", &mut t.category, c);
+    }
+    if let Some(cc) = patch.cc.filter(|c| *c != t.cc) {
+        record(&mut ch, "cc", &mut t.cc, cc);
+    }
+    let mut tags_changed = false;
+    if let Some(tags) = patch.tags.filter(|g| *g != t.tags) {
+        record(&mut ch, "tags", &mut t.tags, tags);
+        tags_changed = true;
+    }
+    if let Some(cf) = &patch.custom_fields {
+        let merged = validate_fields(tx, ws, &t.custom_fields, cf).await?;
+        if merged != t.custom_fields {
+            ch.push(Change {
+                field: "custom_fields".into(),
+                from: Value::Object(t.custom_fields.clone()),
+                to: Value::Object(merged.clone()),
+            });
+            t.custom_fields = merged;
+        }
+    }
+    if let Some(s) = patch.status {
+        let to = t.status.transition(s)?;
+        if to == Status::Solved && t.status != Status::Solved {
+            require_fields_for_solve(tx, ws, &t).await?;
+        }
+        apply_status(&mut t, to, now, &mut ch, tx).await?;
+    }
+    if !ch.is_empty() {
+        t.updated_at = now;
+        tickets::update(tx, &t, tags_changed).await?;
+        tx.emit(
+            ws,
+            actor,
+            EventData::TicketUpdated {
+                ticket_id: t.id,
+                changes: ch,
+            },
+        )
+        .await?;
+    }
+    Ok(t)
+}
+
 /// Most addresses copied on a ticket's replies.
 pub const MAX_CC: usize = 20;
 
@@ -706,101 +829,11 @@ impl Engine {
         patch: TicketPatch,
     ) -> Result<Ticket, EngineError> {
         p.require_ticket_work()?;
-        let subject = patch
-            .subject
-            .as_deref()
-            .map(normalize_subject)
-            .transpose()?;
-        let tags = patch
-            .tags
-            .as_ref()
-            .map(|t| normalize_tags(t.iter().map(String::as_str)))
-            .transpose()?;
-        let tier = patch.tier.map(Tier::new).transpose()?.map(Tier::get);
-        let cc = patch.cc.as_deref().map(normalize_cc).transpose()?;
-        let cat = patch
-            .category
-            .as_ref()
-            .map(|c| category(c.as_deref()))
-            .transpose()?;
+        let patch = patch.checked()?;
         let ticket = self.load_ticket(p, r).await?;
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    if t.status == Status::Closed {
-                        return Err(EngineError::Rule(
-                            "a closed ticket cannot be changed".into(),
-                        ));
-                    }
-                    let mut ch = Vec::new();
-                    if let Some(s) = subject.filter(|s| *s != t.subject) {
-                        record(&mut ch, "subject", &mut t.subject, s);
-                    }
-                    if let Some(pr) = patch.priority.filter(|pr| *pr != t.priority) {
-                        record(&mut ch, "priority", &mut t.priority, pr);
-                    }
-                    let assignee = patch.assignee_id.filter(|a| *a != t.assignee_id);
-                    let team = patch.team_id.filter(|a| *a != t.team_id);
-                    check_assignment(tx, ws, assignee.flatten(), team.flatten()).await?;
-                    if let Some(a) = assignee {
-                        record(&mut ch, "assignee_id", &mut t.assignee_id, a);
-                    }
-                    if let Some(a) = team {
-                        record(&mut ch, "team_id", &mut t.team_id, a);
-                    }
-                    if let Some(tier) = tier.filter(|v| *v != t.tier) {
-                        record(&mut ch, "tier", &mut t.tier, tier);
-                    }
-                    if let Some(c) = cat.filter(|c| *c != t.category) {
-                        record(&mut ch, "category", &mut t.category, c);
-                    }
-                    if let Some(cc) = cc.filter(|c| *c != t.cc) {
-                        record(&mut ch, "cc", &mut t.cc, cc);
-                    }
-                    let mut tags_changed = false;
-                    if let Some(tags) = tags.filter(|g| *g != t.tags) {
-                        record(&mut ch, "tags", &mut t.tags, tags);
-                        tags_changed = true;
-                    }
-                    if let Some(cf) = &patch.custom_fields {
-                        let merged = validate_fields(tx, ws, &t.custom_fields, cf).await?;
-                        if merged != t.custom_fields {
-                            ch.push(Change {
-                                field: "custom_fields".into(),
-                                from: Value::Object(t.custom_fields.clone()),
-                                to: Value::Object(merged.clone()),
-                            });
-                            t.custom_fields = merged;
-                        }
-                    }
-                    if let Some(s) = patch.status {
-                        let to = t.status.transition(s)?;
-                        if to == Status::Solved && t.status != Status::Solved {
-                            require_fields_for_solve(tx, ws, &t).await?;
-                        }
-                        apply_status(&mut t, to, now, &mut ch, tx).await?;
-                    }
-                    if !ch.is_empty() {
-                        t.updated_at = now;
-                        tickets::update(tx, &t, tags_changed).await?;
-                        tx.emit(
-                            ws,
-                            actor,
-                            EventData::TicketUpdated {
-                                ticket_id: t.id,
-                                changes: ch,
-                            },
-                        )
-                        .await?;
-                    }
-                    Ok::<_, EngineError>(t)
-                })
-            })
+            .write(move |tx| Box::pin(patch_ticket(tx, ws, ticket.id, actor, patch)))
             .await
     }
 

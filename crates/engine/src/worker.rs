@@ -19,7 +19,7 @@ const BATCH: i64 = 32;
 
 /// What one job's handler decided.
 #[derive(Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     Done,
     /// Try again later (a passing failure).
     Retry(String),
@@ -161,6 +161,15 @@ impl Worker {
                 tracing::error!(workspace = %workspace_id, error = %err, "re-matching SLA policies gave up");
                 Ok(())
             }
+            // `rules_changed` restarts a chain whose job was lost.
+            Job::Automations { workspace_id, .. } => {
+                tracing::error!(workspace = %workspace_id, error = %err, "an automation sweep gave up");
+                Ok(())
+            }
+            Job::Webhook { rule_id, url, .. } => {
+                tracing::warn!(rule = %rule_id, url = %url, error = %err, "a rule's webhook was not delivered");
+                Ok(())
+            }
             Job::Reroute { user_id, .. } => {
                 tracing::error!(user = %user_id, error = %err, "handing an offline agent's tickets back gave up");
                 Ok(())
@@ -283,6 +292,14 @@ impl Worker {
                     .await?;
                 Ok(Outcome::Done)
             }
+            Job::Automations {
+                workspace_id,
+                after,
+            } => {
+                self.engine.sweep_automations(*workspace_id, *after).await?;
+                Ok(Outcome::Done)
+            }
+            Job::Webhook { .. } => self.engine.send_webhook(job).await,
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
@@ -367,6 +384,8 @@ fn kind_label(job: &Job) -> &'static str {
         Job::SlaTimer { .. } => "sla_timer",
         Job::SlaReapply { .. } => "sla_reapply",
         Job::Reroute { .. } => "reroute",
+        Job::Automations { .. } => "automations",
+        Job::Webhook { .. } => "webhook",
     }
 }
 

@@ -26,6 +26,7 @@ pub mod kb;
 pub mod live;
 pub mod mail;
 pub mod people;
+pub mod rules;
 pub mod sla;
 pub mod sql;
 pub mod swarm;
@@ -35,7 +36,7 @@ pub mod workspaces;
 mod writer;
 
 pub use sql::{Conn, Dialect, FromRow, Query, Row, query};
-pub use tx::Tx;
+pub use tx::{Savepoint, Tx};
 
 use domain::Timestamp;
 use futures::future::BoxFuture;

@@ -27,6 +27,12 @@ pub struct Tx {
     node: Option<String>,
 }
 
+/// A point inside a transaction to roll back to.
+#[must_use = "release the savepoint or roll back to it"]
+pub struct Savepoint {
+    pending: usize,
+}
+
 struct PendingEvent {
     ws: WorkspaceId,
     actor: Actor,
@@ -72,6 +78,33 @@ impl Tx {
     /// The transaction's "now": one instant for everything it writes.
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Marks a point this transaction can return to ([`Tx::roll_back_to`]),
+    /// so one step of a larger write can fail alone. Not nested.
+    pub async fn savepoint(&mut self) -> Result<Savepoint, StoreError> {
+        self.conn().execute(&query("SAVEPOINT step")).await?;
+        Ok(Savepoint {
+            pending: self.pending.len(),
+        })
+    }
+
+    /// Keeps what was written since the savepoint.
+    pub async fn release(&mut self, _at: Savepoint) -> Result<(), StoreError> {
+        self.conn()
+            .execute(&query("RELEASE SAVEPOINT step"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Undoes what was written, and forgets the events emitted, since the
+    /// savepoint.
+    pub async fn roll_back_to(&mut self, at: Savepoint) -> Result<(), StoreError> {
+        self.conn()
+            .execute(&query("ROLLBACK TO SAVEPOINT step"))
+            .await?;
+        self.pending.truncate(at.pending);
+        self.release(at).await
     }
 
     /// Appends an event to the log in this transaction. Events are inserted together

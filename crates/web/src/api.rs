@@ -882,7 +882,7 @@ pub async fn list_tickets(
 }
 
 /// Tickets as the API shows them, each with its SLA clocks.
-async fn with_sla(
+pub(crate) async fn with_sla(
     app: &AppState,
     p: &engine::Principal,
     tickets: Vec<engine::model::Ticket>,

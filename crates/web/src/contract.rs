@@ -1338,6 +1338,259 @@ fn sla_rules(d: &mut Value) {
     );
 }
 
+/// Text with `{{placeholders}}` that `domain::template::check` accepts: a
+/// `{{` only opens a known placeholder.
+fn template() -> String {
+    let names: Vec<String> = domain::template::PLACEHOLDERS
+        .iter()
+        .map(|p| p.replace('.', "\\."))
+        .collect();
+    format!(
+        "^(?:[^{{]|\\{{[^{{]|\\{{$|\\{{\\{{[{WS}]*(?:{})[{WS}]*\\}}\\}})*$",
+        names.join("|")
+    )
+}
+
+/// Rules' conditions and actions (`domain::rules`), one branch per shape.
+fn rules_rules(d: &mut Value) {
+    use domain::rules::{
+        MAX_ACTIONS, MAX_CONDITIONS, MAX_NOTIFY, MAX_PATTERN, MAX_TEXT, On, RuleKind,
+    };
+    use domain::ticket::{AuthorKind, Channel, Priority, Status};
+    let max = MAX_TEXT as u32;
+    let uuid = json!({ "type": "string", "format": "uuid" });
+    let text = json!({ "type": "string", "maxLength": max, "pattern": format!("[^{WS}]") });
+    let templated = json!({ "allOf": [text, { "type": "string", "pattern": template() }] });
+    let some = |v: Value| json!({ "type": "array", "minItems": 1, "maxItems": 100, "items": v });
+    let branch = |fields: &[&str], ops: &[&str], value: Option<Value>| {
+        let mut b = json!({
+            "type": "object", "additionalProperties": false, "required": ["field", "op"],
+            "properties": { "field": enum_of(fields), "op": enum_of(ops), "value": value.clone().unwrap_or(json!({})) },
+        });
+        if value.is_some() {
+            b["required"] = json!(["field", "op", "value"]);
+        }
+        b
+    };
+    let statuses = enum_of(&names(Status::ALL, Status::as_str));
+    let mut conds = Vec::new();
+    for (field, one) in [
+        ("status", statuses.clone()),
+        ("priority", enum_of(&names(Priority::ALL, Priority::as_str))),
+        ("channel", enum_of(&names(Channel::ALL, Channel::as_str))),
+        (
+            "author",
+            enum_of(&names(AuthorKind::ALL, AuthorKind::as_str)),
+        ),
+        (
+            "language",
+            json!({ "type": "string", "pattern": language() }),
+        ),
+    ] {
+        conds.push(branch(&[field], &["is", "is_not"], Some(one.clone())));
+        conds.push(branch(&[field], &["in", "not_in"], Some(some(one))));
+    }
+    conds.push(branch(
+        &["status_changed_to"],
+        &["is"],
+        Some(statuses.clone()),
+    ));
+    conds.push(branch(
+        &["status_changed_to"],
+        &["in"],
+        Some(some(statuses)),
+    ));
+    for (field, one) in [
+        ("team", uuid.clone()),
+        ("assignee", uuid.clone()),
+        ("category", text.clone()),
+    ] {
+        conds.push(branch(&[field], &["is", "is_not"], Some(one.clone())));
+        let item = if field == "category" {
+            json!({ "type": "string", "maxLength": max })
+        } else {
+            one
+        };
+        conds.push(branch(&[field], &["in", "not_in"], Some(some(item))));
+        conds.push(branch(&[field], &["is_set", "not_set"], None));
+    }
+    conds.push(branch(
+        &[
+            "tier",
+            "hours_since_created",
+            "hours_since_updated",
+            "hours_since_customer",
+        ],
+        &["is", "is_not", "gt", "lt"],
+        Some(json!({ "type": "integer", "minimum": 0, "maximum": 100_000 })),
+    ));
+    conds.push(branch(
+        &["tags", "customer_tags", "subject", "message"],
+        &["contains", "not_contains"],
+        Some(text.clone()),
+    ));
+    conds.push(branch(
+        &["subject", "message"],
+        &["matches"],
+        Some(json!({ "type": "string", "maxLength": MAX_PATTERN, "pattern": domain::rules::PATTERN_GRAMMAR })),
+    ));
+    conds.push(branch(
+        &["open_hours"],
+        &["is", "is_not"],
+        Some(uuid.clone()),
+    ));
+    let condition = json!({ "anyOf": conds });
+
+    let action = |kind: &str, required: &[&str], props: Value| {
+        let mut p = props;
+        p["type"] = json!({ "type": "string", "enum": [kind] });
+        let mut req = vec!["type"];
+        req.extend(required);
+        json!({ "type": "object", "additionalProperties": false, "required": req, "properties": p })
+    };
+    let tags =
+        json!({ "type": "array", "minItems": 1, "maxItems": 50, "items": string(&tag(), 200) });
+    let nuuid = nullable(uuid.clone());
+    let actions = vec![
+        action(
+            "set_status",
+            &["status"],
+            json!({ "status": enum_of(&names(Status::ALL, Status::as_str)) }),
+        ),
+        action(
+            "set_priority",
+            &["priority"],
+            json!({ "priority": enum_of(&names(Priority::ALL, Priority::as_str)) }),
+        ),
+        action("set_team", &[], json!({ "team_id": nuuid })),
+        action(
+            "set_tier",
+            &["tier"],
+            json!({ "tier": { "type": "integer", "minimum": 1, "maximum": 3 } }),
+        ),
+        action(
+            "set_category",
+            &[],
+            json!({ "category": { "type": ["string", "null"], "maxLength": 100 } }),
+        ),
+        action("add_tags", &["tags"], json!({ "tags": tags })),
+        action("remove_tags", &["tags"], json!({ "tags": tags })),
+        action(
+            "set_field",
+            &["key", "value"],
+            json!({ "key": { "type": "string", "minLength": 1, "maxLength": 64 }, "value": {} }),
+        ),
+        action("assign", &[], json!({ "user_id": nuuid })),
+        action(
+            "reply",
+            &["body"],
+            json!({ "body": templated, "translations": {
+            "type": "object", "maxProperties": 20,
+            "propertyNames": { "pattern": "^[a-z]{2,3}(-[a-z0-9]{2,8})*$" },
+            "additionalProperties": templated,
+        } }),
+        ),
+        action("add_note", &["body"], json!({ "body": templated })),
+        json!({ "allOf": [
+            action("notify", &["text"], json!({
+                "user_ids": { "type": "array", "maxItems": MAX_NOTIFY, "items": uuid },
+                "team_id": nuuid, "text": templated })),
+            { "anyOf": [
+                { "required": ["team_id"], "properties": { "team_id": uuid } },
+                { "required": ["user_ids"], "properties": { "user_ids": { "type": "array", "minItems": 1 } } },
+            ] },
+        ] }),
+        action(
+            "webhook",
+            &["url"],
+            json!({ "url": { "type": "string", "maxLength": 2000, "pattern": "^https?://" } }),
+        ),
+        action(
+            "escalate",
+            &["reason"],
+            json!({ "reason": text, "team_id": nuuid }),
+        ),
+    ];
+    let action = json!({ "anyOf": actions });
+    let conditions = json!({ "type": "array", "maxItems": MAX_CONDITIONS, "items": condition });
+    let actions =
+        json!({ "type": "array", "minItems": 1, "maxItems": MAX_ACTIONS, "items": action });
+    let on = json!({ "type": "array", "maxItems": On::ALL.len() * 4, "items": enum_of(&names(On::ALL, On::as_str)) });
+    let kind = enum_of(&names(RuleKind::ALL, RuleKind::as_str));
+    let position = json!({ "type": "integer", "minimum": 0, "maximum": 1_000_000 });
+    for schema in ["RuleIn", "PatchRuleIn", "DryRunIn", "RuleOut"] {
+        let p = format!("/components/schemas/{schema}/properties");
+        let opt = |v: &Value| {
+            if schema == "RuleOut" {
+                v.clone()
+            } else {
+                nullable(v.clone())
+            }
+        };
+        let required = |v: &Value| {
+            if schema == "PatchRuleIn" {
+                nullable(v.clone())
+            } else {
+                v.clone()
+            }
+        };
+        set(d, &format!("{p}/kind"), required(&kind));
+        set(d, &format!("{p}/on"), opt(&on));
+        set(d, &format!("{p}/all"), opt(&conditions));
+        set(d, &format!("{p}/any"), opt(&conditions));
+        set(d, &format!("{p}/actions"), required(&actions));
+        if schema != "DryRunIn" {
+            set(d, &format!("{p}/name"), required(&line(200)));
+            set(d, &format!("{p}/position"), opt(&position));
+        }
+    }
+    // A trigger listens to something; an automation to nothing, and waits for
+    // a time condition (checked by the server, stated in the description).
+}
+
+fn rules_examples(d: &mut Value) {
+    let spec = json!({
+        "kind": "trigger", "on": ["customer.wrote"],
+        "all": [{ "field": "language", "op": "is", "value": "ru" }, { "field": "status", "op": "in", "value": ["new", "open"] }],
+        "any": [{ "field": "message", "op": "matches", "value": "возврат|вернуть" }],
+        "actions": [{ "type": "add_tags", "tags": ["returns"] }, { "type": "set_priority", "priority": "high" },
+            { "type": "reply", "body": "Thank you, {{customer.first_name}}: returns are answered within a day.",
+              "translations": { "ru": "Спасибо, {{customer.first_name}}! На вопросы о возврате отвечаем в течение дня." } }],
+    });
+    let mut rule_in = spec.clone();
+    rule_in["name"] = json!("Returns in Russian");
+    rule_in["position"] = json!(10);
+    let mut out = rule_in.clone();
+    out["id"] = json!("01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01");
+    out["active"] = json!(true);
+    out["fired"] = json!(42);
+    out["last_fired_at"] = json!("2026-11-30T09:40:00Z");
+    out["created_at"] = json!("2026-11-29T10:15:00Z");
+    out["updated_at"] = json!("2026-11-29T10:15:00Z");
+    let ticket = d
+        .pointer("/components/schemas/TicketOut/example")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let all: [(&str, Value); 7] = [
+        (
+            "DryRunOut",
+            json!({ "items": [ticket], "scanned": 1840, "truncated": false }),
+        ),
+        ("RuleIn", rule_in),
+        ("PatchRuleIn", json!({ "active": false })),
+        ("DryRunIn", spec),
+        ("RuleOut", out.clone()),
+        ("RuleList", json!({ "items": [out] })),
+        (
+            "WebhookKeyOut",
+            json!({ "key": "whk_4f1c0d9e2b7a6c5d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445" }),
+        ),
+    ];
+    for (name, example) in all {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+}
+
 fn sla_examples(d: &mut Value) {
     let week = json!({ "mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]], "wed": [["09:00", "18:00"]],
         "thu": [["09:00", "18:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": [] });
@@ -1506,6 +1759,7 @@ fn build() -> Value {
     kb_rules(&mut d);
     chat_rules(&mut d);
     sla_rules(&mut d);
+    rules_rules(&mut d);
     attachment_rules(&mut d);
     query_rules(&mut d);
     header_rules(&mut d);
@@ -1513,6 +1767,7 @@ fn build() -> Value {
     examples(&mut d);
     chat_examples(&mut d);
     sla_examples(&mut d);
+    rules_examples(&mut d);
     d
 }
 
@@ -1617,6 +1872,48 @@ mod tests {
         v.push("ы".repeat(64));
         v.push("ы".repeat(65));
         v
+    }
+
+    #[test]
+    fn templates_and_patterns_are_stated_as_the_server_reads_them() {
+        let t = re(&template());
+        let mut texts = corpus();
+        for x in [
+            "{{customer.first_name}}",
+            "Hi {{ customer.first_name }}!",
+            "{{customer.frist_name}}",
+            "{{customer.name",
+            "{ {x}",
+            "{",
+            "a{",
+            "{{",
+            "{{}}",
+            "}}",
+            "{{{ticket.number}}",
+            "{{ticket.number}}}",
+            "{x}{{agent.name}}",
+            "{{\u{3000}agent.name\u{a0}}}",
+            "{{\u{1c}agent.name}}",
+            "{{order.tracking_url}}{{workspace.name}}",
+            "x{{{customer.name}}",
+        ] {
+            texts.push(x.to_owned());
+        }
+        for x in &texts {
+            assert_eq!(t.is_match(x), domain::template::check(x).is_ok(), "{x:?}");
+        }
+        let g = re(domain::rules::PATTERN_GRAMMAR);
+        for x in &texts {
+            if g.is_match(x) && x.chars().count() <= domain::rules::MAX_PATTERN {
+                assert!(
+                    regex::RegexBuilder::new(x)
+                        .case_insensitive(true)
+                        .build()
+                        .is_ok(),
+                    "{x:?} is of the grammar but does not compile"
+                );
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod kb_api;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
+pub mod rules_api;
 pub mod sla_api;
 pub mod throttle;
 pub mod ui;
@@ -213,6 +214,15 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route(
             "/channels/email/{id}",
             get(mail_api::get).patch(mail_api::patch),
+        )
+        .route("/rules", get(rules_api::list).post(rules_api::create))
+        .route("/rules/dry-run", post(rules_api::dry_run))
+        .route("/rules/webhook-key", get(rules_api::webhook_key))
+        .route(
+            "/rules/{id}",
+            get(rules_api::get)
+                .patch(rules_api::patch)
+                .delete(rules_api::delete),
         )
         .route("/business-hours", get(sla_api::list).post(sla_api::create))
         .route(

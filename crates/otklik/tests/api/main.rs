@@ -24,6 +24,7 @@ mod kb;
 mod layering;
 mod mail_server;
 mod routing;
+mod rules;
 mod search;
 mod secrets;
 mod sla;
