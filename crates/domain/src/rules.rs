@@ -99,6 +99,7 @@ pub enum Action {
         team_id: Option<TeamId>,
     },
     SetTier {
+        #[serde(deserialize_with = "crate::number::whole")]
         tier: i64,
     },
     SetCategory {

@@ -1544,8 +1544,47 @@ fn rules_rules(d: &mut Value) {
             set(d, &format!("{p}/position"), opt(&position));
         }
     }
-    // A trigger listens to something; an automation to nothing, and waits for
-    // a time condition (checked by the server, stated in the description).
+    // A trigger listens to something; an automation to nothing, and has a
+    // time condition in `all`.
+    let given = |field: &str, t: &str| json!({ "required": [field], "properties": { field: { "type": t } } });
+    let time = json!({
+        "type": "object", "required": ["field", "op"],
+        "properties": {
+            "field": { "enum": ["hours_since_created", "hours_since_updated", "hours_since_customer"] },
+            "op": { "const": "gt" },
+        },
+    });
+    let kinds = json!([
+        { "if": { "required": ["kind"], "properties": { "kind": { "const": "trigger" } } },
+          "then": { "required": ["on"], "properties": { "on": { "type": "array", "minItems": 1 } } } },
+        { "if": { "required": ["kind"], "properties": { "kind": { "const": "automation" } } },
+          "then": { "required": ["all"], "properties": {
+              "on": { "anyOf": [{ "type": "null" }, { "type": "array", "maxItems": 0 }] },
+              "all": { "type": "array", "contains": time } } } },
+    ]);
+    set(d, "/components/schemas/RuleIn/allOf", kinds.clone());
+    set(d, "/components/schemas/DryRunIn/allOf", kinds.clone());
+    // A change to what the rule is gives the whole of it, `kind` first.
+    let mut patch = kinds.as_array().cloned().unwrap_or_default();
+    patch.push(json!({ "if": given("kind", "string"), "then": given("actions", "array") }));
+    patch.push(json!({
+        "if": { "anyOf": [given("on", "array"), given("all", "array"), given("any", "array"), given("actions", "array")] },
+        "then": given("kind", "string"),
+    }));
+    set(
+        d,
+        "/components/schemas/PatchRuleIn/allOf",
+        Value::Array(patch),
+    );
+    if let Some(params) = d
+        .pointer_mut("/paths/~1api~1v1~1rules/get/parameters")
+        .and_then(Value::as_array_mut)
+        && let Some(p) = params.iter_mut().find(|p| p["name"] == "kind")
+    {
+        p["schema"] = kind.clone();
+    } else {
+        MISSED.with(|m| m.borrow_mut().push("GET /api/v1/rules kind".into()));
+    }
 }
 
 fn rules_examples(d: &mut Value) {

@@ -30,6 +30,7 @@ pub struct RuleIn {
     /// `trigger`: acts on events; `automation`: acts on time, every 10 minutes.
     pub kind: String,
     /// Lower is tried first; later rules see what earlier ones changed.
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub position: Option<i64>,
     /// Default true.
     pub active: Option<bool>,
@@ -46,13 +47,14 @@ pub struct RuleIn {
     pub actions: Vec<ActionIo>,
 }
 
-/// Any field may be given; `kind`, `on`, `all`, `any` and `actions` replace
-/// the rule's and the whole rule is checked again.
+/// Any field may be given. What the rule is — `kind`, `on`, `all`, `any`,
+/// `actions` — is given whole, with `kind`, and checked again.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRuleIn {
     pub name: Option<String>,
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
     pub position: Option<i64>,
     pub active: Option<bool>,
     pub on: Option<Vec<String>>,
@@ -266,39 +268,22 @@ pub async fn patch(
     Json(b): Json<PatchRuleIn>,
 ) -> ApiResult<Json<RuleOut>> {
     let rule_id = id(&rid)?;
-    let spec = if b.kind.is_some()
-        || b.on.is_some()
-        || b.all.is_some()
-        || b.any.is_some()
-        || b.actions.is_some()
-    {
-        let cur = app.engine.rule(&p, rule_id).await?.spec;
-        Some(RuleSpec {
-            kind: b
-                .kind
-                .as_deref()
-                .map(kind_of)
-                .transpose()?
-                .unwrap_or(cur.kind),
-            on: b.on.map(ons).transpose()?.unwrap_or(cur.on),
-            all: b
-                .all
-                .map(|v| items("all", v))
-                .transpose()?
-                .unwrap_or(cur.all),
-            any: b
-                .any
-                .map(|v| items("any", v))
-                .transpose()?
-                .unwrap_or(cur.any),
-            actions: b
-                .actions
-                .map(|v| items("actions", v))
-                .transpose()?
-                .unwrap_or(cur.actions),
-        })
-    } else {
-        None
+    let spec = match b.kind {
+        Some(kind) => Some(spec_of(
+            &kind,
+            b.on,
+            b.all,
+            b.any,
+            b.actions
+                .ok_or_else(|| ApiError::field("actions", "required with kind"))?,
+        )?),
+        None if b.on.is_some() || b.all.is_some() || b.any.is_some() || b.actions.is_some() => {
+            return Err(ApiError::field(
+                "kind",
+                "required with on, all, any or actions: they are given whole",
+            ));
+        }
+        None => None,
     };
     let input = RuleInput {
         name: b.name,

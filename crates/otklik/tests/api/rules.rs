@@ -138,7 +138,7 @@ async fn rules_are_typed_checked_and_kept_in_order(app: TestApp) {
     );
     app.patch(
         &format!("/api/v1/rules/{vip}"),
-        json!({"kind": "automation"}),
+        json!({"kind": "automation", "actions": [{"type": "set_tier", "tier": 2}]}),
     )
     .await
     .problem(422);
