@@ -424,7 +424,10 @@ impl Action {
 
 impl RuleSpec {
     /// The rule checked; the error names the first part that cannot run.
-    pub fn validated(self) -> Result<CompiledRule, DomainError> {
+    pub fn validated(mut self) -> Result<CompiledRule, DomainError> {
+        // Each event once, in one order, however given.
+        self.on.sort_by_key(|o| On::ALL.iter().position(|x| x == o));
+        self.on.dedup();
         match self.kind {
             RuleKind::Trigger if self.on.is_empty() => {
                 return Err(bad("on", "a trigger listens to at least one event"));

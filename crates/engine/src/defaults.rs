@@ -1,12 +1,17 @@
 //! What a new workspace starts with, from the practices the product comes from
 //! (all of it editable): three tiers of teams that escalate one to the next,
-//! and response targets per kind of channel — minutes for chats and
-//! messengers, hours for email.
+//! response targets per kind of channel — minutes for chats and messengers,
+//! hours for email (which the email acknowledgement then promises) — and the
+//! rules that keep a conversation from going quiet: a follow-up when a ticket
+//! is solved, a reminder after three days waiting on the customer, and
+//! closing four days after solving.
 
 use crate::people::TeamInput;
+use crate::rules::RuleInput;
 use crate::sla::PolicyInput;
 use crate::{Engine, EngineError, Principal};
 use domain::routing::RoutingMode;
+use domain::rules::RuleSpec;
 use domain::sla::Conditions;
 use domain::ticket::Channel;
 
@@ -90,6 +95,81 @@ impl Engine {
             )
             .await?;
         }
+        for (name, position, spec) in default_rules() {
+            let spec: RuleSpec = serde_json::from_value(spec)
+                .map_err(|e| EngineError::Internal(format!("default rule {name}: {e}")))?;
+            self.create_rule(
+                p,
+                RuleInput {
+                    name: Some(name.into()),
+                    position: Some(position),
+                    active: Some(true),
+                    spec: Some(spec),
+                },
+            )
+            .await?;
+        }
         Ok(())
+    }
+}
+
+/// The default rules: (name, position, spec), texts in English with Russian
+/// and Thai translations.
+fn default_rules() -> Vec<(&'static str, i64, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "Follow up when solved",
+            100,
+            json!({
+                "kind": "trigger", "on": ["ticket.updated"],
+                "all": [{"field": "status_changed_to", "op": "is", "value": "solved"}],
+                "actions": [{"type": "reply",
+                    "body": "Hello {{customer.first_name}}, we hope your request #{{ticket.number}} is solved. If it is not, just reply to this message and we will pick it up again.",
+                    "translations": {
+                        "ru": "Здравствуйте, {{customer.first_name}}! Надеемся, ваш вопрос №{{ticket.number}} решён. Если нет — просто ответьте на это сообщение, и мы продолжим.",
+                        "th": "สวัสดีคุณ{{customer.first_name}} เราหวังว่าคำขอ #{{ticket.number}} ของคุณได้รับการแก้ไขแล้ว หากยังไม่เรียบร้อย เพียงตอบกลับข้อความนี้ แล้วเราจะดำเนินการต่อ"
+                    }}]
+            }),
+        ),
+        (
+            "Remind after 3 days pending",
+            200,
+            json!({
+                "kind": "automation",
+                "all": [{"field": "status", "op": "is", "value": "pending"},
+                        {"field": "hours_since_updated", "op": "gt", "value": 72}],
+                "actions": [{"type": "reply",
+                    "body": "Hello {{customer.first_name}}, we are still waiting for your answer on request #{{ticket.number}}. Reply to this message when you can, and we will carry on.",
+                    "translations": {
+                        "ru": "Здравствуйте, {{customer.first_name}}! Мы всё ещё ждём вашего ответа по обращению №{{ticket.number}}. Ответьте на это сообщение, когда будет удобно, и мы продолжим.",
+                        "th": "สวัสดีคุณ{{customer.first_name}} เรายังรอคำตอบของคุณสำหรับคำขอ #{{ticket.number}} ตอบกลับข้อความนี้เมื่อสะดวก แล้วเราจะดำเนินการต่อ"
+                    }}]
+            }),
+        ),
+        (
+            "Close 4 days after solved",
+            300,
+            json!({
+                "kind": "automation",
+                "all": [{"field": "status", "op": "is", "value": "solved"},
+                        {"field": "hours_since_updated", "op": "gt", "value": 96}],
+                "actions": [{"type": "set_status", "status": "closed"}]
+            }),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rules_are_valid_rules() {
+        for (name, _, spec) in default_rules() {
+            let spec: RuleSpec =
+                serde_json::from_value(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+            spec.validated().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }

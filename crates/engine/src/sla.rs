@@ -635,6 +635,35 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
+/// The first-reply target of the policy that covers `ticket` (milliseconds),
+/// and whether it counts in business hours: what an acknowledgement promises.
+pub(crate) async fn first_reply_target(
+    c: &mut store::Conn<'_>,
+    ticket: &store::tickets::Ticket,
+) -> Result<Option<(i64, bool)>, EngineError> {
+    let ws = ticket.workspace_id;
+    let policies = store::sla::policies(c, ws).await?;
+    if policies.is_empty() {
+        return Ok(None);
+    }
+    let (language, customer_tags) = store::customers::segment(c, ws, ticket.customer_id).await?;
+    let subject = Subject {
+        channel: ticket.channel,
+        priority: ticket.priority,
+        team: ticket.team_id,
+        customer_tags: &customer_tags,
+        language: language.as_deref(),
+    };
+    Ok(policies
+        .iter()
+        .find(|p| p.conditions.matches(&subject))
+        .and_then(|p| {
+            p.targets
+                .first_reply_ms
+                .map(|ms| (ms, p.business_hours_id.is_some()))
+        }))
+}
+
 /// Keeps tickets' SLA clocks derived from their events.
 pub struct SlaClocks;
 

@@ -534,6 +534,20 @@ impl Engine {
         .await?)
     }
 
+    /// A ticket's newest events, newest first (at most 500).
+    pub async fn ticket_history(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        limit: i64,
+    ) -> Result<Vec<store::events::EventRecord>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(
+            store::events::latest_of_ticket(&mut c.conn(), p.workspace_id, id, limit.clamp(1, 500))
+                .await?,
+        )
+    }
+
     /// The saved result of an earlier request with this key: `Ok(Some(id))` to replay,
     /// `Err` when the key was used for a different request.
     pub async fn idempotent_replay(

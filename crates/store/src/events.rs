@@ -169,6 +169,21 @@ pub async fn of_ticket(
         .await
 }
 
+/// A ticket's newest `limit` events, newest first (the ticket page's history).
+pub async fn latest_of_ticket(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM events WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id DESC LIMIT $3",
+        cols(c.dialect())
+    );
+    c.fetch_all(&query(sql).bind(ws).bind(ticket).bind(limit))
+        .await
+}
+
 /// A ticket's events of the given kinds, oldest first (what its SLA clocks
 /// are folded from: the rest of a long history is never read).
 pub async fn of_ticket_kinds(

@@ -118,13 +118,55 @@ fn fill(t: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// The subject and text of an acknowledgement in `lang` (en, ru or th).
+/// "within 24 hours" in `lang` (en, ru, th), for a target of `ms`; in
+/// business hours when `business`.
+pub fn response_time_phrase(lang: &str, ms: i64, business: bool) -> String {
+    let minutes = (ms + 59_999) / 60_000;
+    // Russian counts in the genitive after "в течение": 1, 21, 31 … take the
+    // singular, every other number the plural.
+    let ru = |n: i64, one: &str, many: &str| {
+        if n % 10 == 1 && n % 100 != 11 {
+            format!("в течение {n} {one}")
+        } else {
+            format!("в течение {n} {many}")
+        }
+    };
+    let (n, unit) = if minutes < 120 && !business {
+        (minutes, "m")
+    } else if !business && minutes % 1440 == 0 && minutes >= 2880 {
+        (minutes / 1440, "d")
+    } else {
+        ((minutes + 59) / 60, "h")
+    };
+    match (lang, unit, business) {
+        ("ru", "m", _) => ru(n, "минуты", "минут"),
+        ("ru", "d", _) => ru(n, "дня", "дней"),
+        ("ru", _, false) => ru(n, "часа", "часов"),
+        ("ru", _, true) => ru(n, "рабочего часа", "рабочих часов"),
+        ("th", "m", _) => format!("ภายใน {n} นาที"),
+        ("th", "d", _) => format!("ภายใน {n} วัน"),
+        ("th", _, false) => format!("ภายใน {n} ชั่วโมง"),
+        ("th", _, true) => format!("ภายใน {n} ชั่วโมงทำการ"),
+        (_, "m", _) => format!("within {n} minute{}", if n == 1 { "" } else { "s" }),
+        (_, "d", _) => format!("within {n} days"),
+        (_, _, business) => format!(
+            "within {n} {}hour{}",
+            if business { "business " } else { "" },
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The subject and text of an acknowledgement in `lang` (en, ru or th). The
+/// promised response time is the mailbox's own wording, else what the SLA
+/// target (`target`: milliseconds, business hours) makes it, else a day.
 pub fn acknowledgement(
     mb: &MailboxConfig,
     lang: &str,
     number: i64,
     subject: &str,
     name: Option<&str>,
+    target: Option<(i64, bool)>,
 ) -> (String, String) {
     let lang = if matches!(lang, "ru" | "th") {
         lang
@@ -139,13 +181,11 @@ pub fn acknowledgement(
         .get(lang)
         .map(String::as_str)
         .unwrap_or(body_default);
-    let rt = mb
-        .settings
-        .auto_ack
-        .response_time
-        .get(lang)
-        .map(String::as_str)
-        .unwrap_or_else(|| default_response_time(lang));
+    let rt = match (mb.settings.auto_ack.response_time.get(lang), target) {
+        (Some(own), _) => own.clone(),
+        (None, Some((ms, business))) => response_time_phrase(lang, ms, business),
+        (None, None) => default_response_time(lang).to_owned(),
+    };
     let team = mb
         .outbound
         .as_ref()
@@ -159,7 +199,7 @@ pub fn acknowledgement(
     let vars = [
         ("number", number.as_str()),
         ("subject", subject),
-        ("response_time", rt),
+        ("response_time", rt.as_str()),
         ("team", team.as_str()),
         ("name", name.as_deref().unwrap_or("")),
     ];
@@ -388,12 +428,13 @@ impl Engine {
     pub(crate) async fn send_auto_ack(&self, ack: &AutoAck) -> Result<Delivery, EngineError> {
         let (ws, mbid, tid) = (ack.workspace_id, ack.mailbox_id, ack.ticket_id);
         let to = ack.to.clone();
-        let ticket = {
+        let (ticket, target) = {
             let mut c = self.store.read().await?;
-            tickets::get(&mut c.conn(), ws, tid).await?
-        };
-        let Some(ticket) = ticket else {
-            return Ok(Delivery::Sent);
+            let Some(t) = tickets::get(&mut c.conn(), ws, tid).await? else {
+                return Ok(Delivery::Sent);
+            };
+            let target = crate::sla::first_reply_target(&mut c.conn(), &t).await?;
+            (t, target)
         };
         let mb = match self.mailbox_config(ws, mbid).await {
             Ok(mb) => mb,
@@ -415,6 +456,7 @@ impl Engine {
             ticket.number,
             &ticket.subject,
             ack.name.as_deref(),
+            target,
         );
         let in_reply_to = ack.in_reply_to.clone();
         let message_id = format!("otk.ack-{}@{}", ticket.id, mb.domain());
@@ -488,6 +530,35 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_promised_time_reads_naturally_in_each_language() {
+        let min = 60_000;
+        let cases = [
+            ("en", 5 * min, false, "within 5 minutes"),
+            ("en", min, false, "within 1 minute"),
+            ("en", 1440 * min, false, "within 24 hours"),
+            ("en", 4320 * min, false, "within 3 days"),
+            ("en", 480 * min, true, "within 8 business hours"),
+            ("ru", 5 * min, false, "в течение 5 минут"),
+            ("ru", 21 * min, false, "в течение 21 минуты"),
+            ("ru", 11 * min, false, "в течение 11 минут"),
+            ("ru", 1440 * min, false, "в течение 24 часов"),
+            ("ru", 1260 * min, false, "в течение 21 часа"),
+            ("ru", 4320 * min, false, "в течение 3 дней"),
+            ("ru", 60 * min, true, "в течение 1 рабочего часа"),
+            ("th", 1440 * min, false, "ภายใน 24 ชั่วโมง"),
+            ("th", 480 * min, true, "ภายใน 8 ชั่วโมงทำการ"),
+            ("th", 5 * min, false, "ภายใน 5 นาที"),
+        ];
+        for (lang, ms, business, want) in cases {
+            assert_eq!(
+                response_time_phrase(lang, ms, business),
+                want,
+                "{lang} {ms} {business}"
+            );
+        }
+    }
 
     #[test]
     fn reply_subjects_carry_the_number_once() {

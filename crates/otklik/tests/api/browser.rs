@@ -239,6 +239,11 @@ async fn languages_fonts_and_a_phone_sized_screen() {
         assert_eq!(p.eval(fits).await, json!(true), "reply box scrolls sideways");
         let send_visible = p.eval("(() => { const r = document.getElementById('send').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })()").await;
         assert_eq!(send_visible, json!(true));
+        // The rule form, row by row, fits too, and every control has a label.
+        p.goto(&app.url("/app/admin/rules/new")).await;
+        assert_eq!(p.eval(fits).await, json!(true), "rule form scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
+        let unlabelled = p.eval("[...document.querySelectorAll('form.rule-form select, form.rule-form input:not([type=hidden]), form.rule-form textarea')].filter(e => !e.closest('label') && !e.labels?.length).length").await;
+        assert_eq!(unlabelled, json!(0));
     })
     .await;
 }

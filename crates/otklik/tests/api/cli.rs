@@ -370,6 +370,21 @@ async fn a_new_workspace_starts_with_good_defaults() {
         vec![domain::ticket::Channel::Email]
     );
     assert_eq!(email.targets.first_reply_ms, Some(24 * 3_600_000));
+    let rules: Vec<(String, &str)> = engine
+        .rules(&p, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.spec.kind.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("Follow up when solved".to_owned(), "trigger"),
+            ("Remind after 3 days pending".to_owned(), "automation"),
+            ("Close 4 days after solved".to_owned(), "automation"),
+        ]
+    );
     let bare = engine.cli_principal("bare").await.unwrap();
     assert!(
         engine

@@ -9,7 +9,8 @@ crate::on_both!(
     rules_are_typed_checked_and_kept_in_order,
     triggers_act_in_order_attributed_and_never_on_their_own_changes,
     automations_fire_once_per_ticket_until_it_changes,
-    webhooks_are_signed_and_bounded
+    webhooks_are_signed_and_bounded,
+    the_default_rules_follow_up_remind_and_close
 );
 
 /// Waits until the triggers consumer has handled every event.
@@ -524,4 +525,65 @@ async fn webhooks_are_signed_and_bounded(app: TestApp) {
         "{:?}",
         retry.last_error
     );
+}
+
+async fn the_default_rules_follow_up_remind_and_close(app: TestApp) {
+    let p = app.engine.cli_principal("alpha").await.unwrap();
+    app.engine.apply_defaults(&p).await.unwrap();
+    let t0 = app.engine.now();
+    app.clock.set(Some(t0));
+    let t = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "Не работает доставка", "customer": {"name": "Анна Петрова", "email": "anna@alpha.test", "language": "ru"},
+                   "message": {"body": "Заказ 5531 не пришёл"}}),
+        )
+        .await
+        .expect(201);
+    let id = t["id"].as_str().unwrap().to_owned();
+    let number = t["number"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/tickets/{id}/messages"),
+        json!({"body": "Отправили заново", "visibility": "public", "status": "solved"}),
+    )
+    .await
+    .expect(201);
+    triggered(&app).await;
+    let system_replies = async || -> Vec<String> {
+        app.get(&format!("/api/v1/tickets/{id}/messages"))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["author"]["kind"] == "system" && m["visibility"] == "public")
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        system_replies().await,
+        [format!(
+            "Здравствуйте, Анна! Надеемся, ваш вопрос №{number} решён. Если нет — просто ответьте на это сообщение, и мы продолжим."
+        )]
+    );
+    // Four days on, the solved ticket is closed by the automation.
+    app.clock.set(Some(t0.plus_millis(95 * 3_600_000)));
+    app.drain_jobs().await;
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["status"],
+        "solved"
+    );
+    app.clock.set(Some(t0.plus_millis(97 * 3_600_000)));
+    app.drain_jobs().await;
+    let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    assert_eq!(t["status"], "closed");
+    assert!(
+        events(&app, &id)
+            .await
+            .iter()
+            .any(|e| e["kind"] == "ticket.updated"
+                && e["actor"]["kind"] == "automation"
+                && e["data"]["changes"][0]["to"] == "closed")
+    );
+    app.clock.set(None);
 }

@@ -152,7 +152,134 @@ on_both!(
     inbox_views_filters_and_bulk_actions,
     admin_screens_manage_people_tokens_and_mailboxes,
     routing_presence_escalation_and_sla_screens,
+    rule_screens_build_a_rule_from_rows_and_dry_run_it,
 );
+
+async fn rule_screens_build_a_rule_from_rows_and_dry_run_it(app: TestApp) {
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    app.post("/api/v1/teams", json!({"name": "Возвраты"}))
+        .await
+        .expect(201);
+    app.ticket("Хочу вернуть колонку", "anna@alpha.test").await;
+    app.ticket("Где мой заказ", "boris@alpha.test").await;
+    let rows = |extra: &[(&'static str, &'static str)]| {
+        let mut f = vec![
+            ("name", "Возвраты — команде"),
+            ("kind", "trigger"),
+            ("position", "3"),
+            ("active", "on"),
+            ("on", "customer.wrote"),
+            ("on", "ticket.created"),
+            ("all_field", "subject"),
+            ("all_op", "matches"),
+            ("all_value", "вернуть|возврат"),
+            ("all_field", ""),
+            ("all_op", ""),
+            ("all_value", ""),
+            ("any_field", "priority"),
+            ("any_op", "in"),
+            ("any_value", "normal, high"),
+            ("act_type", "set_team"),
+            ("act_value", "Возвраты"),
+            ("act_text", ""),
+            ("act_ru", ""),
+            ("act_th", ""),
+            ("act_type", "reply"),
+            ("act_value", ""),
+            (
+                "act_text",
+                "We have your return request, {{customer.first_name}}.",
+            ),
+            (
+                "act_ru",
+                "Заявку на возврат получили, {{customer.first_name}}.",
+            ),
+            ("act_th", ""),
+            ("act_type", "add_tags"),
+            ("act_value", "returns, vip-check"),
+            ("act_text", ""),
+            ("act_ru", ""),
+            ("act_th", ""),
+        ];
+        f.extend_from_slice(extra);
+        f
+    };
+    // The dry run lists what the rule would touch, without saving it.
+    let res = a.post("/app/admin/rules/dry-run", &rows(&[]), true).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Хочу вернуть колонку") && !page.contains("Где мой заказ"),
+        "{page}"
+    );
+    assert_eq!(
+        app.get("/api/v1/rules").await.expect(200)["items"],
+        json!([])
+    );
+
+    // A mistake comes back on the same form, rows kept, saying what is wrong.
+    let mut bad = rows(&[]);
+    bad[8] = ("all_value", "(вернуть");
+    let res = a.post("/app/admin/rules", &bad, true).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("all[0]"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"(вернуть\""), "the row is kept");
+
+    let res = a.post("/app/admin/rules", &rows(&[]), true).await;
+    assert_eq!(res.status(), 303);
+    let r = &app.get("/api/v1/rules").await.expect(200)["items"][0];
+    let team = app.get("/api/v1/teams").await.expect(200)["items"][0]["id"].clone();
+    assert_eq!(r["name"], "Возвраты — команде");
+    assert_eq!(r["on"], json!(["ticket.created", "customer.wrote"]));
+    assert_eq!(r["position"], 3);
+    assert_eq!(
+        r["all"],
+        json!([{"field": "subject", "op": "matches", "value": "вернуть|возврат"}])
+    );
+    assert_eq!(
+        r["any"],
+        json!([{"field": "priority", "op": "in", "value": ["normal", "high"]}])
+    );
+    assert_eq!(
+        r["actions"][0],
+        json!({"type": "set_team", "team_id": team})
+    );
+    assert_eq!(
+        r["actions"][1]["translations"],
+        json!({"ru": "Заявку на возврат получили, {{customer.first_name}}."})
+    );
+    assert_eq!(r["actions"][2]["tags"], json!(["returns", "vip-check"]));
+    // The saved rule reads back into the same rows: teams by name.
+    let id = r["id"].as_str().unwrap();
+    let page = a.page(&format!("/app/admin/rules/{id}")).await;
+    assert!(page.contains("value=\"Возвраты\""), "the team by its name");
+    assert!(page.contains("value=\"normal, high\""));
+    let list = a.page("/app/admin/rules").await;
+    assert!(list.contains("Возвраты — команде") && list.contains("whk_"));
+    // A ticket it fires on says so in its history, naming the rule.
+    let n = app.ticket("Прошу возврат денег", "vera@alpha.test").await["number"]
+        .as_i64()
+        .unwrap();
+    let page = crate::helpers::until("the rule's line in the history", 30, async || {
+        let page = a.page(&format!("/app/t/{n}")).await;
+        page.contains("Trigger · Возвраты — команде")
+            .then_some(page)
+    })
+    .await;
+    assert!(page.contains("team_id: — →"), "the change the rule made");
+    let res = a
+        .post(&format!("/app/admin/rules/{id}/delete"), &[], true)
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        app.get("/api/v1/rules").await.expect(200)["items"],
+        json!([])
+    );
+}
 
 async fn routing_presence_escalation_and_sla_screens(app: TestApp) {
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;

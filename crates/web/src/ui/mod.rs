@@ -15,6 +15,7 @@ pub mod chat_admin;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
+pub mod rules_admin;
 pub mod ticket;
 pub mod views;
 
@@ -63,6 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())
+        .merge(rules_admin::routes())
         .merge(crate::help::routes())
         .layer(middleware::from_fn(security_headers))
 }

@@ -95,6 +95,79 @@ pub struct TicketPage {
     pub experts: Vec<(String, String)>,
     /// Solutions marked on similar tickets: (number, subject, text).
     pub solutions: Vec<(i64, String, String)>,
+    /// The ticket's history, newest first: what, by whom, details.
+    pub history: Vec<HistoryRow>,
+}
+
+/// One line of a ticket's history.
+pub struct HistoryRow {
+    pub time: String,
+    pub iso: String,
+    pub what: String,
+    pub who: String,
+    pub detail: String,
+}
+
+/// Most history lines the ticket page shows (the API pages through all).
+const HISTORY: i64 = 100;
+
+/// Who did it, as people read it: an agent's name, the customer, a rule by
+/// its name (from its `rule.fired` line), the system.
+fn who(
+    tr: &super::i18n::Tr,
+    dir: &super::views::Directory,
+    customer: &str,
+    rules: &std::collections::HashMap<RuleId, String>,
+    a: &domain::event::Actor,
+) -> String {
+    use domain::event::Actor;
+    match a {
+        Actor::User(u) => dir.user(Some(*u)),
+        Actor::Customer(_) => customer.to_owned(),
+        Actor::Integration(_) => "API".into(),
+        Actor::Rule(r) => format!(
+            "{} · {}",
+            tr.label("rulekind", "trigger"),
+            rules.get(r).cloned().unwrap_or_default()
+        ),
+        Actor::Automation(a) => format!(
+            "{} · {}",
+            tr.label("rulekind", "automation"),
+            rules.get(&RuleId(a.0)).cloned().unwrap_or_default()
+        ),
+        Actor::Bot => tr.t("author.bot").to_owned(),
+        Actor::System => tr.t("author.system").to_owned(),
+    }
+}
+
+/// A history line's details: the fields a change touched, a rule's failures.
+fn detail(e: &domain::event::EventData) -> String {
+    use domain::event::EventData;
+    let short = |v: &serde_json::Value| -> String {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "—".into(),
+            other => other.to_string(),
+        };
+        s.chars().take(60).collect()
+    };
+    match e {
+        EventData::TicketUpdated { changes, .. } => changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, short(&c.from), short(&c.to)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        EventData::RuleFired { name, failed, .. } => {
+            if failed.is_empty() {
+                name.clone()
+            } else {
+                format!("{name} — {}", failed.join("; "))
+            }
+        }
+        EventData::TicketEscalated { reason, .. } => reason.chars().take(120).collect(),
+        EventData::AgentsNotified { text, .. } => text.chars().take(120).collect(),
+        _ => String::new(),
+    }
 }
 
 /// One SLA clock in the sidebar.
@@ -384,6 +457,32 @@ pub async fn render(
     } else {
         Vec::new()
     };
+    let events = app
+        .engine
+        .ticket_history(&ctx.p, t.id, HISTORY)
+        .await
+        .or_page(tr)?;
+    let rule_names: std::collections::HashMap<RuleId, String> = events
+        .iter()
+        .filter_map(|e| match &e.data {
+            domain::event::EventData::RuleFired { rule_id, name, .. } => {
+                Some((*rule_id, name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let history = events
+        .iter()
+        .filter(|e| e.data.kind() != "message.delivery_changed")
+        .take(HISTORY as usize)
+        .map(|e| HistoryRow {
+            time: tr.date(e.created_at),
+            iso: e.created_at.to_rfc3339(),
+            what: tr.label("event", &e.data.kind().replace('.', "_")),
+            who: who(&tr, &dir, &customer.name, &rule_names, &e.actor),
+            detail: detail(&e.data),
+        })
+        .collect();
     let now = app.engine.now();
     let sla = app
         .engine
@@ -394,6 +493,7 @@ pub async fn render(
         .map(|s| sla_views(&tr, &engine::sla::as_of(&s.clocks, now), now))
         .unwrap_or_default();
     Ok(TicketPage {
+        history,
         visitor,
         sla,
         experts,
