@@ -35,7 +35,7 @@ impl Engine {
         }
         let reason = reason.to_owned();
         let ticket = self.load_ticket(p, r).await?;
-        let (ws, actor, author) = (p.workspace_id, p.actor(), Some(p.user_id));
+        let (ws, actor, author) = (p.workspace_id, Actor::User(p.user_id), Some(p.user_id));
         self.store
             .write(move |tx| {
                 Box::pin(escalate_ticket(

@@ -7,7 +7,9 @@
 //!    capacities add up to N; every ticket must end up with an agent, none
 //!    above capacity, none given twice. Reports the time from a ticket's
 //!    creation to its assignment and the overall rate.
-//! 3. SLA timers: M open tickets whose first-reply targets fall over the
+//! 3. Triggers: 200 stored triggers run by the consumer on a burst of
+//!    tickets; the time from creation to the first firing.
+//! 4. SLA timers: M open tickets whose first-reply targets fall over the
 //!    minutes after they were written; reports how late each breach was
 //!    written after its target.
 //!
@@ -170,14 +172,24 @@ const WORDS: [&str; 12] = [
 /// 200 rules of the kinds a workspace keeps: status and channel filters, words
 /// in the message, a pattern or two, languages, tags and tiers.
 fn sample_rules(rng: &mut Lcg) -> Vec<domain::rules::CompiledRule> {
+    sample_specs(rng)
+        .into_iter()
+        .map(|spec| match spec.validated() {
+            Ok(r) => r,
+            Err(e) => unreachable!("a sample rule is valid: {e}"),
+        })
+        .collect()
+}
+
+fn sample_specs(rng: &mut Lcg) -> Vec<domain::rules::RuleSpec> {
     use serde_json::json;
     (0..200)
-        .filter_map(|i| {
+        .map(|i| {
             let word = WORDS[rng.below(WORDS.len() as u64) as usize];
             let mut all = vec![json!({"field": "status", "op": "in", "value": ["new", "open"]})];
             match i % 5 {
                 0 => all.push(json!({"field": "message", "op": "contains", "value": word})),
-                1 => all.push(json!({"field": "subject", "op": "matches", "value": format!("{word}|\\b#?\\d{{4,6}}\\b")})),
+                1 => all.push(json!({"field": "subject", "op": "matches", "value": format!("{word}|^re: |заказ #?1...$")})),
                 2 => all.push(json!({"field": "language", "op": "is", "value": LANGS[rng.below(4) as usize]})),
                 3 => all.push(json!({"field": "tags", "op": "contains", "value": SKILLS[rng.below(6) as usize]})),
                 _ => all.push(json!({"field": "tier", "op": "gt", "value": 1})),
@@ -188,10 +200,10 @@ fn sample_rules(rng: &mut Lcg) -> Vec<domain::rules::CompiledRule> {
                         {"field": "priority", "op": "is", "value": "urgent"}],
                 "actions": [{"type": "add_tags", "tags": ["auto"]}]
             });
-            serde_json::from_value::<domain::rules::RuleSpec>(spec)
-                .ok()?
-                .validated()
-                .ok()
+            match serde_json::from_value::<domain::rules::RuleSpec>(spec) {
+                Ok(s) => s,
+                Err(e) => unreachable!("a sample rule reads: {e}"),
+            }
         })
         .collect()
 }
@@ -391,6 +403,85 @@ async fn burst(engine: &Engine, tickets: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// 200 triggers stored in a workspace and run by the `triggers` consumer on
+/// every ticket of a burst: the time from a ticket's creation to its first
+/// rule firing, and the consumer's rate.
+async fn triggers(engine: &Engine, tickets: usize) -> anyhow::Result<()> {
+    engine
+        .create_workspace("rules", "owner@rules.example", "rules-password")
+        .await
+        .map_err(err)?;
+    let p = engine.cli_principal("rules").await.map_err(err)?;
+    let mut rng = Lcg(11);
+    for (i, spec) in sample_specs(&mut rng).into_iter().enumerate() {
+        engine
+            .create_rule(
+                &p,
+                engine::rules::RuleInput {
+                    name: Some(format!("rule {i}")),
+                    position: Some(i as i64),
+                    active: Some(true),
+                    spec: Some(spec),
+                },
+            )
+            .await
+            .map_err(err)?;
+    }
+    caught_up(engine, "triggers", Duration::from_secs(60)).await?;
+    let started = Instant::now();
+    let wrote = create(engine, &p, tickets, None, "tickets for 200 triggers").await?;
+    caught_up(engine, "triggers", Duration::from_secs(900)).await?;
+    let all_done = started.elapsed();
+    let mut created_at: HashMap<TicketId, i64> = HashMap::new();
+    let mut first_fired: HashMap<TicketId, i64> = HashMap::new();
+    let mut fired = 0usize;
+    let mut failed = 0usize;
+    let mut events = 0usize;
+    for e in all_events(engine, &p).await? {
+        events += 1;
+        match &e.data {
+            EventData::TicketCreated { ticket_id, .. } => {
+                created_at.insert(*ticket_id, e.created_at.millis());
+            }
+            EventData::RuleFired {
+                ticket_id,
+                failed: f,
+                ..
+            } => {
+                fired += 1;
+                failed += f.len();
+                first_fired
+                    .entry(*ticket_id)
+                    .or_insert(e.created_at.millis());
+            }
+            _ => {}
+        }
+    }
+    let delays: Vec<u64> = first_fired
+        .iter()
+        .filter_map(|(t, at)| Some(((at - created_at.get(t)?).max(0) as u64) * 1000))
+        .collect();
+    let d = stats(delays);
+    println!("triggers: {tickets} tickets, 200 stored triggers tried on each event");
+    println!(
+        "  written in {:.1} s; every event handled {:.1} s after the first ({events} events, {:.0} events/s)",
+        wrote.as_secs_f64(),
+        all_done.as_secs_f64(),
+        events as f64 / all_done.as_secs_f64()
+    );
+    println!(
+        "  creation → first rule fired: p50 {} ms, p99 {} ms, max {} ms; {fired} firings on {} tickets, {failed} actions failed",
+        d.p50 / 1000,
+        d.p99 / 1000,
+        d.max / 1000,
+        first_fired.len()
+    );
+    if failed > 0 {
+        bail!("{failed} rule actions failed");
+    }
+    Ok(())
+}
+
 async fn timers(
     clock: &crate::app::SettableClock,
     engine: &Engine,
@@ -526,6 +617,7 @@ pub async fn rules(
     let result = async {
         if tickets > 0 {
             burst(&engine, tickets).await?;
+            triggers(&engine, (tickets / 5).max(1)).await?;
         }
         if timer_tickets > 0 {
             timers(&clock, &engine, timer_tickets).await?;

@@ -145,7 +145,19 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let rule = app
+        .post(
+            "/api/v1/rules",
+            json!({"name": "Только для A", "kind": "trigger", "on": ["ticket.created"],
+                   "actions": [{"type": "add_tags", "tags": ["a-only"]}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/rules", rule.as_str()),
         ("/api/v1/business-hours", hours.as_str()),
         ("/api/v1/sla-policies", policy.as_str()),
         ("/api/v1/channels/chat", chat.as_str()),
@@ -188,6 +200,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             ("PATCH", "/api/v1/sla-policies/{id}"),
             json!({"name": "pwned"}),
         ),
+        (("PATCH", "/api/v1/rules/{id}"), json!({"name": "pwned"})),
         (
             ("POST", "/api/v1/tickets/{id}/escalate"),
             json!({"reason": "intrusion"}),
@@ -364,7 +377,11 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             .len(),
         1
     );
-    for path in ["/api/v1/sla-policies", "/api/v1/business-hours"] {
+    for path in [
+        "/api/v1/sla-policies",
+        "/api/v1/business-hours",
+        "/api/v1/rules",
+    ] {
         assert_eq!(
             list(path).await.expect(200)["items"],
             json!([]),
