@@ -403,6 +403,8 @@ async fn visitors_find_answers_in_thai_and_russian_and_agents_find_tickets() {
         visitor.wait_for(&format!("location.pathname.includes('{th_id}')"), "the Thai article").await;
         visitor.wait_for("document.querySelector('h1').textContent.includes('วิธีติดตามพัสดุ')", "its title").await;
         // "Was this helpful?" — yes.
+        // The address changes before the page is parsed: wait for the buttons.
+        visitor.wait_for("document.readyState !== 'loading' && document.querySelector('.fb-buttons button[value=yes]') !== null", "the feedback buttons").await;
         visitor.eval("document.querySelector('.fb-buttons button[value=yes]').click()").await;
         visitor.wait_for("location.search.includes('voted=1')", "the vote is taken").await;
         visitor.wait_for(&format!("{}.includes('ขอบคุณ')", text_of("#feedback")), "thanks in Thai").await;
@@ -415,6 +417,7 @@ async fn visitors_find_answers_in_thai_and_russian_and_agents_find_tickets() {
         let ru_id = ru["id"].as_str().unwrap();
         reader.eval(&format!("document.querySelector('.results a[href*=\"{ru_id}\"]').click()")).await;
         reader.wait_for(&format!("location.pathname.includes('{ru_id}')"), "the Russian article").await;
+        reader.wait_for("document.readyState !== 'loading' && document.querySelector('.fb-buttons button[value=yes]') !== null", "the feedback buttons").await;
         reader.eval("document.querySelector('.fb-buttons button[value=yes]').click()").await;
         reader.wait_for(&format!("{}.includes('Спасибо')", text_of("#feedback")), "thanks in Russian").await;
         app.engine.flush_kb_activity().await.expect("flush");
