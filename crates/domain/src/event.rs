@@ -288,6 +288,11 @@ pub enum EventData {
     },
     #[serde(rename = "sla_policy.deleted")]
     SlaPolicyDeleted { policy_id: SlaPolicyId },
+    /// A macro was created or changed.
+    #[serde(rename = "macro.saved")]
+    MacroSaved { macro_id: MacroId, name: String },
+    #[serde(rename = "macro.deleted")]
+    MacroDeleted { macro_id: MacroId },
     /// A trigger or automation was created or changed.
     #[serde(rename = "rule.saved")]
     RuleSaved { rule_id: RuleId, name: String },
@@ -365,6 +370,8 @@ impl EventData {
             EventData::BusinessHoursSaved { .. } => "business_hours.saved",
             EventData::SlaPolicySaved { .. } => "sla_policy.saved",
             EventData::SlaPolicyDeleted { .. } => "sla_policy.deleted",
+            EventData::MacroSaved { .. } => "macro.saved",
+            EventData::MacroDeleted { .. } => "macro.deleted",
             EventData::RuleSaved { .. } => "rule.saved",
             EventData::RuleDeleted { .. } => "rule.deleted",
             EventData::RuleFired { .. } => "rule.fired",
@@ -593,6 +600,13 @@ mod tests {
                 cycle: 2,
                 due_at: 1_800_000_000_000,
             },
+            EventData::MacroSaved {
+                macro_id: MacroId::new(),
+                name: "Где заказ".into(),
+            },
+            EventData::MacroDeleted {
+                macro_id: MacroId::new(),
+            },
             EventData::RuleSaved {
                 rule_id: RuleId::new(),
                 name: "Returns".into(),
@@ -646,6 +660,8 @@ mod tests {
                 | EventData::SlaPolicyDeleted { .. }
                 | EventData::SlaWarning { .. }
                 | EventData::SlaBreached { .. }
+                | EventData::MacroSaved { .. }
+                | EventData::MacroDeleted { .. }
                 | EventData::RuleSaved { .. }
                 | EventData::RuleDeleted { .. }
                 | EventData::RuleFired { .. }

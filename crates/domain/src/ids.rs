@@ -51,6 +51,8 @@ id_type!(
     RuleId,
     /// A time-based automation.
     AutomationId,
+    /// A macro (canned response), shared or an agent's own.
+    MacroId,
     /// Mail held without a sender, waiting for an admin.
     HeldId,
     /// A knowledge-base category or section.

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod identity;
 pub mod ids;
 pub mod kb;
+pub mod macros;
 pub mod number;
 pub mod routing;
 pub mod rules;

@@ -315,7 +315,8 @@ impl Condition {
 }
 
 impl Action {
-    fn check(&self, at: &str) -> Result<(), DomainError> {
+    /// The action's own values checked (`at` names it in errors).
+    pub fn check(&self, at: &str) -> Result<(), DomainError> {
         let text = |s: &str, what: &str| -> Result<(), DomainError> {
             if s.trim().is_empty() || s.chars().count() > MAX_TEXT {
                 Err(bad(

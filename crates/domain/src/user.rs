@@ -18,6 +18,11 @@ impl Role {
     pub fn can_administer(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
+    /// Keep what the whole workspace shares (shared macros, the knowledge
+    /// base): owners, admins and supervisors.
+    pub fn can_supervise(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin | Role::Supervisor)
+    }
     /// Change tickets and customers, post public replies.
     pub fn can_work_tickets(self) -> bool {
         !matches!(self, Role::LightAgent)

@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod kb;
 pub mod kb_activity;
+pub mod macros;
 pub mod markdown;
 pub mod model;
 pub mod outbound;

@@ -19,7 +19,7 @@
 use crate::consumers::{Consumer, Start};
 use crate::jobs::Job;
 use crate::model::EventRecord;
-use crate::tickets::{TicketPatch, insert_message, patch_ticket};
+use crate::tickets::{CheckedPatch, TicketPatch, insert_message, patch_ticket};
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
@@ -533,64 +533,7 @@ async fn act(
     let t = tickets::get(&mut tx.conn(), ws, id)
         .await?
         .ok_or(EngineError::NotFound)?;
-    let patch = |p: TicketPatch| p.checked();
-    let p = match a {
-        Action::SetStatus { status } => Some(patch(TicketPatch {
-            status: Some(*status),
-            ..TicketPatch::default()
-        })?),
-        Action::SetPriority { priority } => Some(patch(TicketPatch {
-            priority: Some(*priority),
-            ..TicketPatch::default()
-        })?),
-        Action::SetTeam { team_id } => Some(patch(TicketPatch {
-            team_id: Some(*team_id),
-            ..TicketPatch::default()
-        })?),
-        Action::SetTier { tier } => Some(patch(TicketPatch {
-            tier: Some(*tier),
-            ..TicketPatch::default()
-        })?),
-        Action::SetCategory { category } => Some(patch(TicketPatch {
-            category: Some(category.clone()),
-            ..TicketPatch::default()
-        })?),
-        Action::AddTags { tags } => {
-            let mut all = t.tags.clone();
-            all.extend(tags.iter().cloned());
-            Some(patch(TicketPatch {
-                tags: Some(all),
-                ..TicketPatch::default()
-            })?)
-        }
-        Action::RemoveTags { tags } => {
-            let gone: Vec<String> = tags.iter().map(|x| x.to_lowercase()).collect();
-            Some(patch(TicketPatch {
-                tags: Some(
-                    t.tags
-                        .iter()
-                        .filter(|x| !gone.contains(x))
-                        .cloned()
-                        .collect(),
-                ),
-                ..TicketPatch::default()
-            })?)
-        }
-        Action::SetField { key, value } => {
-            let mut m = Map::new();
-            m.insert(key.clone(), value.clone());
-            Some(patch(TicketPatch {
-                custom_fields: Some(m),
-                ..TicketPatch::default()
-            })?)
-        }
-        Action::Assign { user_id } => Some(patch(TicketPatch {
-            assignee_id: Some(*user_id),
-            ..TicketPatch::default()
-        })?),
-        _ => None,
-    };
-    if let Some(p) = p {
+    if let Some(p) = patch_of(&t, std::slice::from_ref(a))? {
         patch_ticket(tx, ws, id, actor, p).await?;
         return Ok(());
     }
@@ -601,11 +544,11 @@ async fn act(
             }
             let language = customers::language(&mut tx.conn(), ws, t.customer_id).await?;
             let text = Action::reply_text(body, translations, language.as_deref());
-            let text = render(tx, &t, text).await?;
+            let text = render(&mut tx.conn(), &t, t.assignee_id, text).await?;
             post(tx, &t, Visibility::Public, text, actor).await
         }
         Action::AddNote { body } => {
-            let text = render(tx, &t, body).await?;
+            let text = render(&mut tx.conn(), &t, t.assignee_id, body).await?;
             post(tx, &t, Visibility::Internal, text, actor).await
         }
         Action::Notify {
@@ -631,7 +574,7 @@ async fn act(
             if active.is_empty() {
                 return Err(EngineError::Rule("no active agent to tell".into()));
             }
-            let text = render(tx, &t, text).await?;
+            let text = render(&mut tx.conn(), &t, t.assignee_id, text).await?;
             tx.emit(
                 ws,
                 actor,
@@ -665,15 +608,69 @@ async fn act(
     }
 }
 
-/// Fills a text's placeholders for the ticket.
-async fn render(tx: &mut Tx, t: &Ticket, text: &str) -> Result<String, EngineError> {
+/// The ticket changes `actions` make, together (a macro applies them as one
+/// change); `None` when none of them changes the ticket's fields.
+pub(crate) fn patch_of(
+    t: &Ticket,
+    actions: &[Action],
+) -> Result<Option<CheckedPatch>, EngineError> {
+    let mut p = TicketPatch::default();
+    let mut tags = t.tags.clone();
+    let mut tags_touched = false;
+    let mut fields = Map::new();
+    let mut any = false;
+    for a in actions {
+        match a {
+            Action::SetStatus { status } => p.status = Some(*status),
+            Action::SetPriority { priority } => p.priority = Some(*priority),
+            Action::SetTeam { team_id } => p.team_id = Some(*team_id),
+            Action::SetTier { tier } => p.tier = Some(*tier),
+            Action::SetCategory { category } => p.category = Some(category.clone()),
+            Action::AddTags { tags: add } => {
+                tags.extend(add.iter().cloned());
+                tags_touched = true;
+            }
+            Action::RemoveTags { tags: gone } => {
+                let gone: Vec<String> = gone.iter().map(|x| x.trim().to_lowercase()).collect();
+                tags.retain(|x| !gone.contains(x));
+                tags_touched = true;
+            }
+            Action::SetField { key, value } => {
+                fields.insert(key.clone(), value.clone());
+            }
+            Action::Assign { user_id } => p.assignee_id = Some(*user_id),
+            _ => continue,
+        }
+        any = true;
+    }
+    if tags_touched {
+        p.tags = Some(tags);
+    }
+    if !fields.is_empty() {
+        p.custom_fields = Some(fields);
+    }
+    if any {
+        Ok(Some(p.checked()?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Fills a text's placeholders for the ticket; `agent` is who `{{agent.name}}`
+/// names (the assignee for rules, the one applying a macro).
+pub(crate) async fn render(
+    c: &mut Conn<'_>,
+    t: &Ticket,
+    agent: Option<UserId>,
+    text: &str,
+) -> Result<String, EngineError> {
     let ws = t.workspace_id;
-    let customer = customers::get(&mut tx.conn(), ws, t.customer_id).await?;
-    let agent = match t.assignee_id {
-        Some(a) => people::user_by_id(&mut tx.conn(), ws, a).await?,
+    let customer = customers::get(c, ws, t.customer_id).await?;
+    let agent = match agent {
+        Some(a) => people::user_by_id(c, ws, a).await?,
         None => None,
     };
-    let workspace = store::workspaces::by_id(&mut tx.conn(), ws).await?;
+    let workspace = store::workspaces::by_id(c, ws).await?;
     let email = customer.as_ref().and_then(|c| {
         c.identities
             .iter()

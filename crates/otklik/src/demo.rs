@@ -104,8 +104,9 @@ async fn seed_inner(
         .await
         .context("writing the demo knowledge base")?
         .len();
-    // The defaults every new workspace gets: teams L1–L3 and SLA policies.
+    // The defaults every new workspace gets: teams L1–L3, SLA policies, rules.
     engine.apply_defaults(&owner).await?;
+    seed_macros(engine, &owner).await?;
     let mut teams = engine.teams(&owner, None, Some(10)).await?;
     teams.sort_by_key(|t| t.tier);
     let mut banner = vec![(OWNER.to_string(), "Admin".to_string(), Role::Owner)];
@@ -393,6 +394,57 @@ async fn seed_inner(
 
 /// A chat widget (any site may embed it; the help center shows it) and one
 /// conversation in it, answered.
+/// Shared macros in the three languages: where is my order, a refund, a note.
+async fn seed_macros(engine: &Engine, owner: &engine::Principal) -> anyhow::Result<()> {
+    use domain::macros::MacroSpec;
+    let all = [
+        (
+            "Где заказ? / Where is my order?",
+            serde_json::json!({
+                "body": "Hello {{customer.first_name}}, your order is with the courier; the tracking number follows by email. — {{agent.first_name}}",
+                "translations": {
+                    "ru": "Здравствуйте, {{customer.first_name}}! Заказ передан в доставку, трек-номер придёт письмом. — {{agent.first_name}}",
+                    "th": "สวัสดีคุณ{{customer.first_name}} คำสั่งซื้อของคุณอยู่กับบริษัทขนส่งแล้ว หมายเลขติดตามจะส่งทางอีเมล — {{agent.first_name}}"
+                },
+                "actions": [{"type": "add_tags", "tags": ["delivery"]}, {"type": "set_status", "status": "pending"}]
+            }),
+        ),
+        (
+            "Возврат денег / Refund",
+            serde_json::json!({
+                "body": "Hello {{customer.first_name}}, we have started the refund for request #{{ticket.number}}; the money reaches your card within 5 working days.",
+                "translations": {
+                    "ru": "Здравствуйте, {{customer.first_name}}! Мы оформили возврат по обращению №{{ticket.number}}; деньги придут на карту в течение 5 рабочих дней.",
+                    "th": "สวัสดีคุณ{{customer.first_name}} เราได้เริ่มคืนเงินสำหรับคำขอ #{{ticket.number}} แล้ว เงินจะเข้าบัตรภายใน 5 วันทำการ"
+                },
+                "actions": [{"type": "add_tags", "tags": ["refund"]}, {"type": "set_priority", "priority": "high"}]
+            }),
+        ),
+        (
+            "Заметка: нужен второй уровень / Note: needs L2",
+            serde_json::json!({
+                "body": "Checked the basics with the customer; needs a specialist. Order and steps above.",
+                "visibility": "internal",
+                "actions": [{"type": "add_tags", "tags": ["needs-l2"]}]
+            }),
+        ),
+    ];
+    for (name, spec) in all {
+        let spec: MacroSpec = serde_json::from_value(spec).context("a demo macro")?;
+        engine
+            .create_macro(
+                owner,
+                engine::macros::MacroInput {
+                    name: Some(name.into()),
+                    shared: Some(true),
+                    spec: Some(spec),
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 async fn seed_chat(
     engine: &Engine,
     owner: &Principal,

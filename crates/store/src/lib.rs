@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod kb;
 pub mod live;
+pub mod macros;
 pub mod mail;
 pub mod people;
 pub mod rules;

@@ -83,6 +83,7 @@ arg_from!(
     domain::ids::CalendarId => Uuid via |i: domain::ids::CalendarId| i.0,
     domain::ids::SlaPolicyId => Uuid via |i: domain::ids::SlaPolicyId| i.0,
     domain::ids::RuleId => Uuid via |i: domain::ids::RuleId| i.0,
+    domain::ids::MacroId => Uuid via |i: domain::ids::MacroId| i.0,
 );
 
 /// A query text with its arguments.

@@ -276,14 +276,48 @@
         body.selectionStart = body.selectionEnd = at + text.length;
       });
     });
-    var canned = $("#canned");
-    if (canned) canned.addEventListener("change", function () {
-      if (!canned.value) return;
-      var at = body.selectionStart || body.value.length;
-      body.value = body.value.slice(0, at) + canned.value + body.value.slice(at);
-      canned.value = "";
-      body.focus();
-    });
+    // Macros: pick one by any word of its name (the list filters as you
+    // type); its changes are made on the server, its text lands at the cursor.
+    var macroQ = $("#macro-q"), macroForm = $("#macro-form");
+    function applyMacro(e) {
+      if (e) e.preventDefault();
+      if (!macroQ.value) return;
+      var data = new URLSearchParams();
+      data.set("_csrf", csrf);
+      data.set("macro", macroQ.value);
+      fetch(macroForm.action, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: data
+      }).then(function (res) {
+        if (!res.ok) { toast(L("js.macro_failed")); return null; }
+        return res.json();
+      }).then(function (m) {
+        if (!m) return;
+        macroQ.value = "";
+        if (m.visibility === "internal" || m.visibility === "public") {
+          var r = $(m.visibility === "public" ? "#mode-public" : "#mode-note");
+          if (r) { r.checked = true; r.dispatchEvent(new Event("change", { bubbles: true })); }
+        }
+        if (m.body) {
+          var at = body.selectionStart || body.value.length;
+          body.value = body.value.slice(0, at) + m.body + body.value.slice(at);
+          body.focus();
+          body.selectionStart = body.selectionEnd = at + m.body.length;
+        }
+        refreshTicket();
+      }, function () { toast(L("js.reconnecting")); });
+    }
+    if (macroQ && macroForm) {
+      macroForm.addEventListener("submit", applyMacro);
+      macroQ.addEventListener("keydown", function (e) { if (e.key === "Enter") applyMacro(e); });
+      // Picking from the list (not typing) applies at once.
+      macroQ.addEventListener("input", function (e) {
+        if (e instanceof InputEvent && e.inputType !== "insertReplacementText") return;
+        var known = Array.prototype.some.call($("#macro-list").options, function (o) { return o.value === macroQ.value; });
+        if (known) applyMacro();
+      });
+    }
   }
 
   // Live: one socket per page; reconnects with a growing pause.
@@ -363,6 +397,7 @@
     else if (page === "inbox" && k === "a" && selectedRow()) bulk("assign_me");
     else if (page === "inbox" && k === "s" && selectedRow()) bulk("status", { status_value: "solved" });
     else if (ticketEl && k === "r") mode("public");
+    else if (ticketEl && k === "m") { var mq = $("#macro-q"); if (mq) mq.focus(); }
     else if (ticketEl && k === "n") mode("note");
     else if (ticketEl && k === "s") setProp("status", "solved");
     else if (ticketEl && k === "a") setProp("assignee", me);

@@ -28,7 +28,7 @@ fn created<T: serde::Serialize>(v: T) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
-fn ticket_ref(s: &str) -> ApiResult<TicketRef> {
+pub(crate) fn ticket_ref(s: &str) -> ApiResult<TicketRef> {
     TicketRef::parse(s).ok_or_else(ApiError::not_found)
 }
 

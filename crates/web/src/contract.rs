@@ -1511,6 +1511,8 @@ fn rules_rules(d: &mut Value) {
             json!({ "reason": text, "team_id": nuuid }),
         ),
     ];
+    // A macro's actions are the first nine: the ones that change the ticket.
+    macros_rules(d, &actions[..9]);
     let action = json!({ "anyOf": actions });
     let conditions = json!({ "type": "array", "maxItems": MAX_CONDITIONS, "items": condition });
     let actions =
@@ -1587,6 +1589,72 @@ fn rules_rules(d: &mut Value) {
     }
 }
 
+/// Macros: a text with `{{placeholders}}` and changes to the ticket; at least
+/// one of the two, and translations only beside a text.
+fn macros_rules(d: &mut Value, ticket_actions: &[Value]) {
+    use domain::macros::{MAX_ACTIONS, MAX_BODY, MAX_NAME, MAX_TRANSLATIONS};
+    let max = MAX_BODY as u32;
+    let body = json!({ "type": "string", "maxLength": max, "pattern": template() });
+    let said = json!({ "type": "string", "maxLength": max, "pattern": format!("[^{WS}]") });
+    let translations = json!({
+        "type": "object", "maxProperties": MAX_TRANSLATIONS,
+        "propertyNames": { "pattern": "^[a-z]{2,3}(-[a-z0-9]{2,8})*$" },
+        "additionalProperties": { "allOf": [said, body] },
+    });
+    let actions =
+        json!({ "type": "array", "maxItems": MAX_ACTIONS, "items": { "anyOf": ticket_actions } });
+    let visibility = enum_of(&["public", "internal"]);
+    let given = |field: &str, v: Value| json!({ "required": [field], "properties": { field: v } });
+    let whole = json!([
+        { "if": { "anyOf": [
+              given("body", json!({ "type": "string" })), given("translations", json!({ "type": "object" })),
+              given("visibility", json!({ "type": "string" })), given("actions", json!({ "type": "array" })) ] },
+          "then": { "anyOf": [given("body", said.clone()), given("actions", json!({ "type": "array", "minItems": 1 }))] } },
+        { "if": given("translations", json!({ "type": "object", "minProperties": 1 })),
+          "then": given("body", said.clone()) },
+    ]);
+    for schema in ["MacroIn", "PatchMacroIn"] {
+        let p = format!("/components/schemas/{schema}/properties");
+        let name = line(MAX_NAME as u32);
+        set(
+            d,
+            &format!("{p}/name"),
+            if schema == "MacroIn" {
+                name
+            } else {
+                nullable(name)
+            },
+        );
+        set(d, &format!("{p}/body"), nullable(body.clone()));
+        set(
+            d,
+            &format!("{p}/translations"),
+            nullable(translations.clone()),
+        );
+        set(d, &format!("{p}/visibility"), nullable(visibility.clone()));
+        set(d, &format!("{p}/actions"), nullable(actions.clone()));
+        set(
+            d,
+            &format!("/components/schemas/{schema}/allOf"),
+            whole.clone(),
+        );
+    }
+    // In MacroIn the text-or-action rule holds whatever is given.
+    set(
+        d,
+        "/components/schemas/MacroIn/allOf/0/if",
+        json!({ "type": "object" }),
+    );
+    let p = "/components/schemas/MacroOut/properties";
+    set(d, &format!("{p}/visibility"), visibility);
+    set(d, &format!("{p}/actions"), actions);
+    set(
+        d,
+        "/components/schemas/AppliedMacroOut/properties/visibility",
+        enum_of(&["public", "internal"]),
+    );
+}
+
 fn rules_examples(d: &mut Value) {
     let spec = json!({
         "kind": "trigger", "on": ["customer.wrote"],
@@ -1610,16 +1678,41 @@ fn rules_examples(d: &mut Value) {
         .pointer("/components/schemas/TicketOut/example")
         .cloned()
         .unwrap_or(Value::Null);
-    let all: [(&str, Value); 7] = [
+    let macro_in = json!({ "name": "Где заказ?", "shared": true,
+        "body": "Hello {{customer.first_name}}, your order is with the courier; the tracking number follows by email. — {{agent.first_name}}",
+        "translations": { "ru": "Здравствуйте, {{customer.first_name}}! Заказ передан в доставку, трек-номер придёт письмом. — {{agent.first_name}}" },
+        "visibility": "public",
+        "actions": [{ "type": "add_tags", "tags": ["delivery"] }, { "type": "set_status", "status": "pending" }] });
+    let mut macro_out = macro_in.clone();
+    macro_out["id"] = json!("01936f1e-7b2a-7c41-9a55-0d3c7e2b9e01");
+    macro_out["owner_id"] = Value::Null;
+    macro_out["usage_count"] = json!(17);
+    macro_out["last_used_at"] = json!("2026-11-30T09:40:00Z");
+    macro_out["created_at"] = json!("2026-11-29T10:15:00Z");
+    macro_out["updated_at"] = json!("2026-11-29T10:15:00Z");
+    let all: [(&str, Value); 13] = [
         (
             "DryRunOut",
-            json!({ "items": [ticket], "scanned": 1840, "truncated": false }),
+            json!({ "items": [ticket.clone()], "scanned": 1840, "truncated": false }),
         ),
         ("RuleIn", rule_in),
         ("PatchRuleIn", json!({ "active": false })),
         ("DryRunIn", spec),
         ("RuleOut", out.clone()),
         ("RuleList", json!({ "items": [out] })),
+        ("MacroIn", macro_in.clone()),
+        ("PatchMacroIn", json!({ "name": "Где заказ? (доставка)" })),
+        ("MacroOut", macro_out.clone()),
+        ("MacroList", json!({ "items": [macro_out] })),
+        (
+            "ApplyMacroIn",
+            json!({ "macro_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9e01" }),
+        ),
+        (
+            "AppliedMacroOut",
+            json!({ "ticket": ticket.clone(), "visibility": "public",
+            "body": "Здравствуйте, Анна! Заказ передан в доставку, трек-номер придёт письмом. — Иван" }),
+        ),
         (
             "WebhookKeyOut",
             json!({ "key": "whk_4f1c0d9e2b7a6c5d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445" }),

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod help;
 pub mod kb_api;
+pub mod macros_api;
 pub mod mail_api;
 pub mod metrics;
 mod openapi;
@@ -215,6 +216,14 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/channels/email/{id}",
             get(mail_api::get).patch(mail_api::patch),
         )
+        .route("/macros", get(macros_api::list).post(macros_api::create))
+        .route(
+            "/macros/{id}",
+            get(macros_api::get)
+                .patch(macros_api::patch)
+                .delete(macros_api::delete),
+        )
+        .route("/tickets/{id}/apply-macro", post(macros_api::apply))
         .route("/rules", get(rules_api::list).post(rules_api::create))
         .route("/rules/dry-run", post(rules_api::dry_run))
         .route("/rules/webhook-key", get(rules_api::webhook_key))

@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::error::Problem;
-use crate::{api, chat_api, kb_api, mail_api, rules_api, sla_api, widget};
+use crate::{api, chat_api, kb_api, macros_api, mail_api, rules_api, sla_api, widget};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -149,6 +149,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
         sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
         sla_api::list_policies, sla_api::create_policy, sla_api::get_policy, sla_api::patch_policy, sla_api::delete_policy,
+        macros_api::list, macros_api::create, macros_api::get, macros_api::patch, macros_api::delete, macros_api::apply,
         rules_api::list, rules_api::create, rules_api::get, rules_api::patch, rules_api::delete, rules_api::dry_run, rules_api::webhook_key,
         widget::config, widget::create_visitor, widget::get_visitor, widget::patch_visitor, widget::send_message, widget::list_messages, widget::read, widget::upload, widget::download,
     ),

@@ -248,6 +248,41 @@ async fn languages_fonts_and_a_phone_sized_screen() {
     .await;
 }
 
+/// An agent presses `m` in a ticket, types a macro's name and Enter: the text
+/// lands in the composer in the customer's language and the ticket takes the
+/// macro's changes, without leaving the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_macro_is_applied_from_the_composer_by_keyboard() {
+    with_browser("a_macro_is_applied_from_the_composer_by_keyboard", |b, app| async move {
+        agent(&app, "ivan@alpha.test", "Иван Петров", "agent").await;
+        app.post("/api/v1/macros", json!({"name": "Где заказ", "shared": true,
+            "body": "Hello {{customer.first_name}}, the order is on its way.",
+            "translations": {"ru": "Здравствуйте, {{customer.first_name}}! Заказ уже в пути. — {{agent.first_name}}"},
+            "actions": [{"type": "add_tags", "tags": ["delivery"]}]})).await.expect(201);
+        let t = app.post("/api/v1/tickets", json!({"subject": "Где посылка",
+            "customer": {"name": "Анна Петрова", "email": "anna@alpha.test", "language": "ru"},
+            "message": {"body": "Заказ 5531 не пришёл"}})).await.expect(201);
+        let number = t["number"].as_i64().unwrap();
+        let p = b.page("ivan").await;
+        login(&p, &app, "ivan@alpha.test", "user-password").await;
+        p.goto(&app.url(&format!("/app/t/{number}"))).await;
+        p.key("m").await;
+        assert_eq!(p.eval("document.activeElement.id").await, json!("macro-q"));
+        p.type_text("Где заказ").await;
+        p.key("Enter").await;
+        p.wait_for("document.getElementById('body').value.includes('Заказ уже в пути')", "the macro's text in the composer").await;
+        assert_eq!(
+            p.eval("document.getElementById('body').value").await,
+            json!("Здравствуйте, Анна! Заказ уже в пути. — Иван")
+        );
+        assert_eq!(p.eval("location.pathname").await, json!(format!("/app/t/{number}")), "no page change");
+        let tags = app.get(&format!("/api/v1/tickets/{number}")).await.expect(200)["tags"].clone();
+        assert_eq!(tags, json!(["delivery"]));
+        assert_eq!(app.get("/api/v1/macros").await.expect(200)["items"][0]["usage_count"], 1);
+    })
+    .await;
+}
+
 /// Classic XSS vectors in email-like HTML. Each would set `window.__xss` or open
 /// a dialog if it ran.
 const XSS: &[&str] = &[

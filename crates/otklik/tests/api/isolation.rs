@@ -156,7 +156,18 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let macro_id = app
+        .post(
+            "/api/v1/macros",
+            json!({"name": "Только для A", "body": "A", "shared": true}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/macros", macro_id.as_str()),
         ("/api/v1/rules", rule.as_str()),
         ("/api/v1/business-hours", hours.as_str()),
         ("/api/v1/sla-policies", policy.as_str()),
@@ -201,6 +212,11 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"name": "pwned"}),
         ),
         (("PATCH", "/api/v1/rules/{id}"), json!({"name": "pwned"})),
+        (("PATCH", "/api/v1/macros/{id}"), json!({"name": "pwned"})),
+        (
+            ("POST", "/api/v1/tickets/{id}/apply-macro"),
+            json!({"macro_id": macro_id}),
+        ),
         (
             ("POST", "/api/v1/tickets/{id}/escalate"),
             json!({"reason": "intrusion"}),

@@ -22,6 +22,7 @@ mod isolation;
 mod jobs;
 mod kb;
 mod layering;
+mod macros;
 mod mail_server;
 mod routing;
 mod rules;

@@ -153,7 +153,102 @@ on_both!(
     admin_screens_manage_people_tokens_and_mailboxes,
     routing_presence_escalation_and_sla_screens,
     rule_screens_build_a_rule_from_rows_and_dry_run_it,
+    macro_screens_keep_macros_and_apply_one_without_script,
 );
+
+async fn macro_screens_keep_macros_and_apply_one_without_script(app: TestApp) {
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    app.post("/api/v1/teams", json!({"name": "Доставка"}))
+        .await
+        .expect(201);
+    let form = [
+        ("name", "Курьер опаздывает"),
+        ("shared", "on"),
+        ("visibility", "public"),
+        (
+            "body",
+            "Sorry, {{customer.first_name}}: the courier is late.",
+        ),
+        (
+            "ru",
+            "Извините, {{customer.first_name}}: курьер задерживается.",
+        ),
+        ("th", ""),
+        ("status", "pending"),
+        ("priority", ""),
+        ("tier", ""),
+        ("team", "Доставка"),
+        ("assign", ""),
+        ("category", ""),
+        ("add_tags", "late, courier"),
+        ("remove_tags", ""),
+        ("fields", ""),
+    ];
+    let res = a.post("/app/macros", &form, true).await;
+    assert_eq!(res.status(), 303);
+    let m = &app.get("/api/v1/macros").await.expect(200)["items"][0];
+    let team = app.get("/api/v1/teams").await.expect(200)["items"][0]["id"].clone();
+    assert_eq!(m["shared"], true);
+    assert_eq!(
+        m["actions"],
+        json!([{"type": "set_status", "status": "pending"}, {"type": "set_team", "team_id": team},
+               {"type": "add_tags", "tags": ["late", "courier"]}])
+    );
+    // A wrong placeholder comes back on the page, in words.
+    let mut bad = form.to_vec();
+    bad[3] = ("body", "Hi {{customer.nmae}}");
+    let res = a.post("/app/macros", &bad, true).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("customer.nmae"),
+        "{page}"
+    );
+    let page = a.page("/app/macros").await;
+    assert!(page.contains("value=\"Доставка\""), "the team by name");
+
+    // Without script, the composer's picker posts the form and the page comes
+    // back with the text in the reply box and the changes made.
+    let t = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "Где курьер", "customer": {"name": "Анна Петрова", "email": "anna@alpha.test", "language": "ru"},
+                   "message": {"body": "Курьера нет"}}),
+        )
+        .await
+        .expect(201);
+    let n = t["number"].as_i64().unwrap();
+    let page = a.page(&format!("/app/t/{n}")).await;
+    assert!(
+        page.contains("<option value=\"Курьер опаздывает\""),
+        "the composer offers it"
+    );
+    let res = a
+        .post(
+            &format!("/app/t/{n}/macro"),
+            &[("macro", "курьер опаздывает")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(">Извините, Анна: курьер задерживается.</textarea>"),
+        "{page}"
+    );
+    let t = app.get(&format!("/api/v1/tickets/{n}")).await.expect(200);
+    assert_eq!(t["status"], "pending");
+    assert_eq!(t["tags"], json!(["courier", "late"]));
+    // Without the form's token, nothing happens.
+    let res = a
+        .post(
+            &format!("/app/t/{n}/macro"),
+            &[("macro", "Курьер опаздывает")],
+            false,
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+}
 
 async fn rule_screens_build_a_rule_from_rows_and_dry_run_it(app: TestApp) {
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;

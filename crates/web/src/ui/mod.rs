@@ -15,6 +15,7 @@ pub mod chat_admin;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
+pub mod macros_page;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;
@@ -51,6 +52,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/presence", post(set_presence))
         .route("/app/t/{number}", get(ticket::page))
         .route("/app/t/{number}/props", post(ticket::update))
+        .route("/app/t/{number}/macro", post(ticket::apply_macro))
         .route("/app/t/{number}/cc", post(ticket::cc))
         .route("/app/t/{number}/escalate", post(ticket::escalate))
         .route("/app/t/{number}/experts", post(ticket::experts))
@@ -65,6 +67,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())
         .merge(rules_admin::routes())
+        .merge(macros_page::routes())
         .merge(crate::help::routes())
         .layer(middleware::from_fn(security_headers))
 }

@@ -176,7 +176,7 @@ impl Names {
     fn id_in<T: ToString>(list: &[(T, String)], v: &str) -> Option<String> {
         let v = v.trim();
         list.iter()
-            .find(|(i, n)| n.eq_ignore_ascii_case(v) || i.to_string() == v)
+            .find(|(i, n)| n.to_lowercase() == v.to_lowercase() || i.to_string() == v)
             .map(|(i, _)| i.to_string())
     }
 

@@ -81,7 +81,8 @@ pub struct TicketPage {
     /// Addresses copied on replies.
     pub cc: Vec<String>,
     pub fields: Vec<FieldView>,
-    pub canned: Vec<(String, String)>,
+    /// Macros the agent may use: (id, name, a preview of the text).
+    pub canned: Vec<(String, String, String)>,
     pub error: Option<String>,
     /// The reply being written, kept when it could not be sent.
     pub draft: String,
@@ -483,6 +484,17 @@ pub async fn render(
             detail: detail(&e.data),
         })
         .collect();
+    let canned = app
+        .engine
+        .macros(&ctx.p, None)
+        .await
+        .or_page(tr)?
+        .into_iter()
+        .map(|m| {
+            let preview: String = m.spec.body.chars().take(80).collect();
+            (m.id.to_string(), m.name, preview)
+        })
+        .collect();
     let now = app.engine.now();
     let sla = app
         .engine
@@ -551,9 +563,7 @@ pub async fn render(
         tags: t.tags.join(", "),
         cc: t.cc.clone(),
         fields,
-        // Canned responses arrive with the macros feature; the composer already
-        // offers whatever this list holds.
-        canned: Vec::new(),
+        canned,
         error,
         draft: String::new(),
         suggestions,
@@ -622,6 +632,49 @@ pub async fn page(
 ) -> Result<Response, UiError> {
     let r = number_of(&number, ctx.tr)?;
     html(&render(&app, &ctx, r, None).await?)
+}
+
+/// `POST /app/t/{number}/macro`: applies a macro (named by id or name) and
+/// gives its text — as JSON to the page's script, else the ticket page again
+/// with the text in the composer.
+pub async fn apply_macro(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let tr = ctx.tr;
+    let r = number_of(&number, tr)?;
+    let wanted = f.text("macro").unwrap_or_default().to_lowercase();
+    let all = app.engine.macros(&ctx.p, None).await.or_page(tr)?;
+    let Some(m) = all
+        .iter()
+        .find(|m| m.id.to_string() == wanted || m.name.to_lowercase() == wanted)
+    else {
+        return Err(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ));
+    };
+    let json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    match app.engine.apply_macro(&ctx.p, r, m.id).await {
+        Ok(a) if json => Ok(axum::Json(serde_json::json!({
+            "body": a.body,
+            "visibility": a.visibility.as_str(),
+        }))
+        .into_response()),
+        Ok(a) => {
+            let mut page = render(&app, ctx, r, None).await?;
+            page.draft = a.body;
+            html(&page)
+        }
+        Err(e) => Err(UiError::engine(e, tr)),
+    }
 }
 
 /// `POST /app/t/{number}/props`: the properties panel.
