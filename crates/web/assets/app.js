@@ -331,9 +331,9 @@
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();
     }
-    if (m.t === "assigned" || m.t === "invited") {
+    if (m.t === "assigned" || m.t === "invited" || m.t === "notified") {
       var text = "#" + m.number + " " + m.subject;
-      var what = L(m.t === "invited" ? "js.invited" : "js.assigned");
+      var what = m.t === "notified" ? m.text : L(m.t === "invited" ? "js.invited" : "js.assigned");
       toast(what + ": " + text);
       if (window.Notification && Notification.permission === "granted") {
         try { new Notification(what, { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }

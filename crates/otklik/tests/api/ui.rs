@@ -1394,6 +1394,36 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         (invited["ticket"].clone(), invited["number"].clone()),
         (t["id"].clone(), t["number"].clone())
     );
+    // A rule that tells this agent about urgent tickets: told at once, in the
+    // rule's words.
+    app.post(
+        "/api/v1/rules",
+        json!({"name": "Urgent", "kind": "trigger", "on": ["ticket.updated"],
+               "all": [{"field": "priority", "op": "is", "value": "urgent"}],
+               "actions": [{"type": "notify", "user_ids": [me], "text": "Срочно: {{ticket.subject}}"}]}),
+    )
+    .await
+    .expect(201);
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"priority": "urgent"}),
+    )
+    .await
+    .expect(200);
+    let told: Value = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await {
+                let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                if v["t"] == "notified" {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the rule's notice within 10 s");
+    assert_eq!(told["text"], "Срочно: Живое обновление");
+    assert_eq!(told["ticket"], t["id"]);
 
     // A page that floods the socket is cut off.
     use futures::SinkExt;

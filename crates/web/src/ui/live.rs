@@ -500,6 +500,19 @@ async fn event_message(
         && e.actor != Actor::User(ctx.p.user_id);
     let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
         && e.actor != Actor::User(ctx.p.user_id);
+    // A rule's `notify` naming this agent.
+    if let EventData::AgentsNotified { user_ids, text, .. } = &e.data
+        && user_ids.contains(&ctx.p.user_id)
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        return Some(json!({
+            "t": "notified",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+            "text": text,
+        }));
+    }
     if (assigned_to_me || invited_me)
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
