@@ -283,7 +283,7 @@ impl Engine {
         let mut out = Vec::new();
         let mut truncated = false;
         for t in recent {
-            let f = facts_of(&mut conn, &t, now, Fired::Latest, &rule).await?;
+            let f = facts_of(&mut conn, &t, now, Fired::Latest, &rule.calendars()).await?;
             if rule.matches(&f) {
                 if out.len() == DRY_RUN_SHOW {
                     truncated = true;
@@ -317,12 +317,14 @@ impl Engine {
                     }
                     let batch =
                         rules::sweep_tickets(&mut tx.conn(), ws, after, SWEEP_BATCH).await?;
+                    let calendars = calendars_of(autos.iter().map(|(_, c)| c));
                     for id in &batch {
                         store::sla::lock_ticket(tx, ws, *id).await?;
+                        let Some(mut t) = tickets::get(&mut tx.conn(), ws, *id).await? else {
+                            continue;
+                        };
+                        let mut facts = None;
                         for (rule, compiled) in autos.iter() {
-                            let Some(t) = tickets::get(&mut tx.conn(), ws, *id).await? else {
-                                break;
-                            };
                             if t.status == Status::Closed {
                                 break;
                             }
@@ -333,17 +335,24 @@ impl Engine {
                             {
                                 continue;
                             }
-                            let f =
-                                facts_of(&mut tx.conn(), &t, now, Fired::Latest, compiled).await?;
-                            if !compiled.matches(&f) {
+                            if facts.is_none() {
+                                facts = Some(
+                                    facts_of(&mut tx.conn(), &t, now, Fired::Latest, &calendars)
+                                        .await?,
+                                );
+                            }
+                            if !facts.as_ref().is_some_and(|f| compiled.matches(f)) {
                                 continue;
                             }
                             let actor = Actor::Automation(AutomationId(rule.id.0));
                             fire(tx, rule, &t, actor).await?;
-                            let after = tickets::get(&mut tx.conn(), ws, t.id)
-                                .await?
-                                .map_or(t.updated_at, |t| t.updated_at);
-                            rules::save_run(tx, ws, rule.id, t.id, after).await?;
+                            let Some(after) = tickets::get(&mut tx.conn(), ws, t.id).await? else {
+                                break;
+                            };
+                            rules::save_run(tx, ws, rule.id, t.id, after.updated_at).await?;
+                            // The next automation sees the ticket as this one left it.
+                            t = after;
+                            facts = None;
                         }
                     }
                     let next = if batch.len() as i64 == SWEEP_BATCH {
@@ -427,13 +436,23 @@ enum Fired<'a> {
     Latest,
 }
 
-/// What is known of `t` now, for `rule`'s conditions.
+/// The calendars any of `rules` asks about, each once.
+fn calendars_of<'a>(rules: impl IntoIterator<Item = &'a CompiledRule>) -> Vec<CalendarId> {
+    let mut all: Vec<CalendarId> = rules.into_iter().flat_map(|r| r.calendars()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// What is known of `t` now: read once for all the rules of a pass (and again
+/// only after one of them changed the ticket). `calendars`: the ones the rules
+/// ask about.
 async fn facts_of(
     c: &mut Conn<'_>,
     t: &Ticket,
     now: Timestamp,
     fired: Fired<'_>,
-    rule: &CompiledRule,
+    calendars: &[CalendarId],
 ) -> Result<Facts, EngineError> {
     let ws = t.workspace_id;
     let (language, customer_tags) = customers::segment(c, ws, t.customer_id).await?;
@@ -444,7 +463,7 @@ async fn facts_of(
     let hours = |since: Timestamp| (now.millis() - since.millis()).max(0) / 3_600_000;
     let last_customer = tickets::last_customer_message_at(c, ws, t.id).await?;
     let mut open_calendars = Vec::new();
-    for cal in rule.calendars() {
+    for &cal in calendars {
         if let Some(b) = store::sla::hours(c, ws, cal).await?
             && let Ok(calendar) = crate::sla::calendar_of(&b)
             && calendar.is_open(now.millis())
@@ -842,21 +861,34 @@ impl Consumer for Triggers {
             };
             store::sla::lock_ticket(tx, ws, ticket_id).await?;
             let now = tx.now();
-            for (rule, compiled) in triggers.iter().filter(|(_, c)| c.listens(on)) {
-                let Some(t) = tickets::get(&mut tx.conn(), ws, ticket_id).await? else {
+            let listening: Vec<&(Rule, CompiledRule)> =
+                triggers.iter().filter(|(_, c)| c.listens(on)).collect();
+            let calendars = calendars_of(listening.iter().map(|(_, c)| c));
+            let mut current: Option<(Ticket, Facts)> = None;
+            for (rule, compiled) in listening {
+                // Read once, and again only after a rule changed the ticket:
+                // each rule sees the ticket as the ones before left it.
+                if current.is_none() {
+                    let Some(t) = tickets::get(&mut tx.conn(), ws, ticket_id).await? else {
+                        return Ok(());
+                    };
+                    let fired = match &message {
+                        Some(m) => Fired::Message(m),
+                        None => Fired::Latest,
+                    };
+                    let mut f = facts_of(&mut tx.conn(), &t, now, fired, &calendars).await?;
+                    f.status_changed_to = status_to.clone();
+                    current = Some((t, f));
+                }
+                let Some((t, f)) = &current else {
                     return Ok(());
                 };
                 if t.status == Status::Closed {
                     return Ok(());
                 }
-                let fired = match &message {
-                    Some(m) => Fired::Message(m),
-                    None => Fired::Latest,
-                };
-                let mut f = facts_of(&mut tx.conn(), &t, now, fired, compiled).await?;
-                f.status_changed_to = status_to.clone();
-                if compiled.matches(&f) {
-                    fire(tx, rule, &t, Actor::Rule(rule.id)).await?;
+                if compiled.matches(f) {
+                    fire(tx, rule, t, Actor::Rule(rule.id)).await?;
+                    current = None;
                 }
             }
             Ok(())

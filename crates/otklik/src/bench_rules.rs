@@ -196,7 +196,7 @@ fn sample_specs(rng: &mut Lcg) -> Vec<domain::rules::RuleSpec> {
             }
             let spec = json!({
                 "kind": "trigger", "on": ["ticket.created", "customer.wrote"], "all": all,
-                "any": [{"field": "channel", "op": "in", "value": ["email", "chat", "telegram"]},
+                "any": [{"field": "channel", "op": "in", "value": ["email", "chat", "telegram", "api"]},
                         {"field": "priority", "op": "is", "value": "urgent"}],
                 "actions": [{"type": "add_tags", "tags": ["auto"]}]
             });

@@ -82,3 +82,44 @@ async fn concurrent_writes_commit_and_a_failing_one_rolls_back_alone() {
     drop(c);
     store.close().await;
 }
+
+/// One write may emit more events than one statement can bind (SQLite takes
+/// 32,766 values, eight per event): a consumer batch whose rules fired on
+/// every event does. They are inserted in several statements, in order.
+#[tokio::test]
+async fn a_write_emitting_thousands_of_events_commits_them_all_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    let n = 9_000;
+    let id = store
+        .write(move |tx| {
+            Box::pin(async move {
+                let w = ws("many", tx.now());
+                workspaces::insert(tx, &w).await?;
+                for i in 0..n {
+                    tx.emit(
+                        w.id,
+                        Actor::System,
+                        EventData::WorkspaceCreated {
+                            name: format!("e{i}"),
+                        },
+                    )
+                    .await?;
+                }
+                Ok::<_, StoreError>(w.id)
+            })
+        })
+        .await
+        .unwrap();
+    let mut c = store.read().await.unwrap();
+    let names: Vec<String> = c
+        .conn()
+        .fetch_all(&query("SELECT data FROM events WHERE workspace_id = $1 ORDER BY id").bind(id))
+        .await
+        .unwrap();
+    assert_eq!(names.len(), n);
+    for (i, d) in names.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(d).unwrap();
+        assert_eq!(v["name"], format!("e{i}"), "event {i} out of order");
+    }
+}

@@ -27,6 +27,9 @@ pub struct Tx {
     node: Option<String>,
 }
 
+/// Events inserted per statement (8 values each: well under SQLite's 32,766).
+const EVENTS_PER_INSERT: usize = 1_000;
+
 /// A point inside a transaction to roll back to.
 #[must_use = "release the savepoint or roll back to it"]
 pub struct Savepoint {
@@ -129,11 +132,23 @@ impl Tx {
     }
 
     /// Inserts the emitted events; called once the write's own work succeeded.
+    /// One statement per [`EVENTS_PER_INSERT`] events: a write that emits
+    /// more (a consumer batch whose rules fired on every event) stays within
+    /// SQLite's limit of 32,766 bound values per statement.
     pub(crate) async fn flush_events(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
+        while !pending.is_empty() {
+            let rest = pending.split_off(pending.len().min(EVENTS_PER_INSERT));
+            self.insert_events(pending).await?;
+            pending = rest;
+        }
+        Ok(())
+    }
+
+    async fn insert_events(&mut self, pending: Vec<PendingEvent>) -> Result<(), StoreError> {
         let now = self.now;
         let mut q = query(
             "INSERT INTO events (workspace_id, kind, ticket_id, customer_id, actor_kind, actor_id, data, created_at) VALUES ",
