@@ -53,6 +53,18 @@ fn new_ticket(n: usize) -> anyhow::Result<engine::tickets::NewTicket> {
     .map_err(err)
 }
 
+/// A ticket asking about one of the [`WORDS`] (the `i`th in turn), so each
+/// fires the few triggers that look for its word, as in a real workspace.
+fn asking(n: usize) -> anyhow::Result<engine::tickets::NewTicket> {
+    let word = WORDS[n % WORDS.len()];
+    engine::tickets::NewTicket::from_email(
+        &format!("Вопрос {n}"),
+        &format!("c{}@bench.example", n % 1000),
+        &format!("Здравствуйте, вопрос про {word}, подскажите"),
+    )
+    .map_err(err)
+}
+
 /// A small, seedable generator: the same agents and tickets every run.
 struct Lcg(u64);
 
@@ -226,13 +238,15 @@ fn sample_facts(rng: &mut Lcg, i: usize) -> domain::rules::Facts {
     }
 }
 
-/// Creates `n` tickets from `WRITERS` concurrent writers.
+/// Creates `n` tickets (the `i`th made by `make(i)`) from `WRITERS`
+/// concurrent writers.
 async fn create(
     engine: &Engine,
     p: &engine::Principal,
     n: usize,
     team: Option<TeamId>,
     label: &str,
+    make: fn(usize) -> anyhow::Result<engine::tickets::NewTicket>,
 ) -> anyhow::Result<Duration> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -245,7 +259,7 @@ async fn create(
                     if i >= n {
                         return Ok::<_, anyhow::Error>(());
                     }
-                    let mut t = new_ticket(i)?;
+                    let mut t = make(i)?;
                     t.team_id = team;
                     engine.create_ticket(&p, t, None).await.map_err(err)?;
                 }
@@ -342,7 +356,15 @@ async fn burst(engine: &Engine, tickets: usize) -> anyhow::Result<()> {
     }
     caught_up(engine, "routing", Duration::from_secs(60)).await?;
     let started = Instant::now();
-    let wrote = create(engine, &p, tickets, Some(team.id), "burst tickets").await?;
+    let wrote = create(
+        engine,
+        &p,
+        tickets,
+        Some(team.id),
+        "burst tickets",
+        new_ticket,
+    )
+    .await?;
     caught_up(engine, "routing", Duration::from_secs(600)).await?;
     let routed = started.elapsed();
     let events = all_events(engine, &p).await?;
@@ -429,7 +451,15 @@ async fn triggers(engine: &Engine, tickets: usize) -> anyhow::Result<()> {
     }
     caught_up(engine, "triggers", Duration::from_secs(60)).await?;
     let started = Instant::now();
-    let wrote = create(engine, &p, tickets, None, "tickets for 200 triggers").await?;
+    let wrote = create(
+        engine,
+        &p,
+        tickets,
+        None,
+        "tickets for 200 triggers",
+        asking,
+    )
+    .await?;
     caught_up(engine, "triggers", Duration::from_secs(900)).await?;
     let all_done = started.elapsed();
     let mut created_at: HashMap<TicketId, i64> = HashMap::new();
@@ -510,7 +540,7 @@ async fn timers(
     let setup_ms = 30_000 + n as i64 * 2;
     clock.set_offset(setup_ms - 60_000);
     let setup = Instant::now();
-    let wrote = create(engine, &p, n, None, "tickets with SLA timers").await?;
+    let wrote = create(engine, &p, n, None, "tickets with SLA timers", new_ticket).await?;
     caught_up(engine, "sla", Duration::from_secs(900)).await?;
     let setup_took = setup.elapsed();
     if setup_took.as_millis() as i64 > setup_ms {
