@@ -130,12 +130,15 @@ pub enum Action {
     AddNote {
         body: String,
     },
-    /// Tells agents in the app (and the team's members, when named).
+    /// Tells agents in the app (and the team's members, when named); with
+    /// `email`, also by email to each of them.
     Notify {
         #[serde(default)]
         user_ids: Vec<UserId>,
         team_id: Option<TeamId>,
         text: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        email: bool,
     },
     /// POSTs the ticket as JSON to an address (signed with the workspace's
     /// webhook secret).
@@ -378,6 +381,7 @@ impl Action {
                 text: t,
                 user_ids,
                 team_id,
+                ..
             } => {
                 if user_ids.is_empty() && team_id.is_none() {
                     return Err(bad(at, "name the agents or a team to tell"));

@@ -42,6 +42,13 @@ pub enum Job {
         workspace_id: WorkspaceId,
         after: Option<TicketId>,
     },
+    /// A rule's `notify` by email: tell one agent about a ticket.
+    NotifyEmail {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        ticket_id: TicketId,
+        text: String,
+    },
     /// A rule's webhook: POST the ticket to `url`, signed.
     Webhook {
         workspace_id: WorkspaceId,
@@ -80,6 +87,7 @@ impl Job {
             Job::Reroute { workspace_id, .. } => *workspace_id,
             Job::Automations { workspace_id, .. } => *workspace_id,
             Job::Webhook { workspace_id, .. } => *workspace_id,
+            Job::NotifyEmail { workspace_id, .. } => *workspace_id,
         }
     }
 

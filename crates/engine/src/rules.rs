@@ -574,6 +574,7 @@ async fn act(
             user_ids,
             team_id,
             text,
+            email,
         } => {
             let mut to = user_ids.clone();
             if let Some(team) = team_id {
@@ -594,6 +595,18 @@ async fn act(
                 return Err(EngineError::Rule("no active agent to tell".into()));
             }
             let text = render(&mut tx.conn(), &t, t.assignee_id, text).await?;
+            if *email {
+                for u in &active {
+                    Job::NotifyEmail {
+                        workspace_id: ws,
+                        user_id: *u,
+                        ticket_id: t.id,
+                        text: text.clone(),
+                    }
+                    .enqueue(tx, tx.now())
+                    .await?;
+                }
+            }
             tx.emit(
                 ws,
                 actor,

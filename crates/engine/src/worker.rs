@@ -166,6 +166,10 @@ impl Worker {
                 tracing::error!(workspace = %workspace_id, error = %err, "an automation sweep gave up");
                 Ok(())
             }
+            Job::NotifyEmail { user_id, .. } => {
+                tracing::warn!(user = %user_id, error = %err, "a rule's email to an agent gave up");
+                Ok(())
+            }
             Job::Webhook { rule_id, url, .. } => {
                 tracing::warn!(rule = %rule_id, url = %url, error = %err, "a rule's webhook was not delivered");
                 Ok(())
@@ -300,6 +304,23 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Job::Webhook { .. } => self.engine.send_webhook(job).await,
+            Job::NotifyEmail {
+                workspace_id,
+                user_id,
+                ticket_id,
+                text,
+            } => match self
+                .engine
+                .notify_email(*workspace_id, *user_id, *ticket_id, text)
+                .await?
+            {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(user = %user_id, error = %e, "a rule's email to an agent was not sent");
+                    Ok(Outcome::Done)
+                }
+            },
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
@@ -386,6 +407,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::Reroute { .. } => "reroute",
         Job::Automations { .. } => "automations",
         Job::Webhook { .. } => "webhook",
+        Job::NotifyEmail { .. } => "notify_email",
     }
 }
 

@@ -502,6 +502,74 @@ impl Engine {
         )
     }
 
+    /// Tells an agent about a ticket by email (a rule's `notify` with
+    /// `email`), from the workspace's first mailbox that sends. Automatic mail,
+    /// so nobody's autoresponder answers it.
+    pub(crate) async fn notify_email(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        ticket_id: TicketId,
+        text: &str,
+    ) -> Result<Delivery, EngineError> {
+        let (agent, ticket, mailboxes) = {
+            let mut c = self.store.read().await?;
+            let agent = store::people::user_by_id(&mut c.conn(), ws, user).await?;
+            let ticket = tickets::get(&mut c.conn(), ws, ticket_id).await?;
+            let all = channels::list(&mut c.conn(), ws, Channel::Email).await?;
+            (agent, ticket, all)
+        };
+        let (Some(agent), Some(ticket)) = (agent.filter(|a| a.active), ticket) else {
+            return Ok(Delivery::Failed("the agent or the ticket is gone".into()));
+        };
+        let Some(mailbox) = mailboxes.into_iter().find(|mb| mb.outbound.is_some()) else {
+            return Ok(Delivery::Failed(
+                "no email mailbox with outbound SMTP is set up in this workspace".into(),
+            ));
+        };
+        let mb = self.open_mailbox(mailbox)?;
+        let out = OutgoingEmail {
+            from: Address {
+                name: Some(
+                    mb.outbound
+                        .as_ref()
+                        .and_then(|o| o.from_name.clone())
+                        .unwrap_or_else(|| mb.name.clone()),
+                ),
+                address: mb.address.clone(),
+            },
+            to: vec![Address {
+                name: Some(agent.name.clone()),
+                address: agent.email.clone(),
+            }],
+            cc: Vec::new(),
+            reply_to: None,
+            subject: format!("[#{}] {}", ticket.number, ticket.subject),
+            message_id: format!(
+                "otk.notify-{}@{}",
+                uuid::Uuid::now_v7().simple(),
+                mb.domain()
+            ),
+            in_reply_to: None,
+            references: Vec::new(),
+            text: format!("{text}\n\n#{} {}", ticket.number, ticket.subject),
+            html: None,
+            attachments: Vec::new(),
+            auto_submitted: true,
+            language: None,
+            mailbox: mb,
+        };
+        let transport = match self.transport() {
+            Ok(t) => t,
+            Err(reason) => return Ok(Delivery::Failed(reason)),
+        };
+        Ok(match transport.send(&out).await {
+            Ok(()) => Delivery::Sent,
+            Err(e) if e.permanent => Delivery::Failed(e.reason),
+            Err(e) => Delivery::Retry(e.reason),
+        })
+    }
+
     /// Records a delivery outcome on a message, with its event. A state the
     /// message has already passed is not recorded again (a receipt may arrive
     /// before the sender's own "sent"); a retry keeps it queued with the reason.

@@ -10,6 +10,7 @@ crate::on_both!(
     triggers_act_in_order_attributed_and_never_on_their_own_changes,
     automations_fire_once_per_ticket_until_it_changes,
     webhooks_are_signed_and_bounded,
+    a_rule_tells_agents_by_email,
     the_default_rules_follow_up_remind_and_close
 );
 
@@ -586,4 +587,34 @@ async fn the_default_rules_follow_up_remind_and_close(app: TestApp) {
                 && e["data"]["changes"][0]["to"] == "closed")
     );
     app.clock.set(None);
+}
+
+async fn a_rule_tells_agents_by_email(app: TestApp) {
+    let sink = crate::email::Sink::start().await;
+    crate::email::quiet_mailbox(&app, "support@alpha.test", &sink).await;
+    let (nina, _) = app.user("nina@alpha.test", "agent").await;
+    let (gone, _) = app.user("gone@alpha.test", "agent").await;
+    rule(&app, json!({"name": "VIP to Nina", "kind": "trigger", "on": ["ticket.created"],
+        "all": [{"field": "subject", "op": "contains", "value": "VIP"}],
+        "actions": [{"type": "notify", "user_ids": [nina, gone], "email": true, "text": "Клиент VIP: {{customer.name}}"}]}))
+    .await;
+    // An agent who left by the time the rule fires is not written to.
+    app.patch(&format!("/api/v1/users/{gone}"), json!({"active": false}))
+        .await
+        .expect(200);
+    let t = app.ticket("VIP: заказ 5531", "anna@alpha.test").await;
+    triggered(&app).await;
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "one email, to the active agent");
+    let (env, mail, raw) = &got[0];
+    assert_eq!(env.rcpts, ["nina@alpha.test"]);
+    assert_eq!(mail.subject, format!("[#{}] VIP: заказ 5531", t["number"]));
+    assert!(mail.text.contains("Клиент VIP: Анна"), "{:?}", mail.text);
+    let raw = String::from_utf8_lossy(raw);
+    assert!(
+        raw.contains("Auto-Submitted: auto-generated")
+            || raw.contains("Auto-Submitted: auto-replied"),
+        "{raw}"
+    );
 }

@@ -77,6 +77,8 @@ pub struct CondRow {
 
 pub struct ActRow {
     pub types: Vec<Opt>,
+    /// A notify that also emails.
+    pub email: bool,
     pub value: String,
     pub text: String,
     pub ru: String,
@@ -281,8 +283,8 @@ fn action(
     kind: &str,
     value: &str,
     text: &str,
-    ru: &str,
-    th: &str,
+    (ru, th): (&str, &str),
+    email: bool,
 ) -> Result<Option<Action>, String> {
     let v = value.trim();
     let j = match kind {
@@ -319,7 +321,7 @@ fn action(
                     _ => team = Some(names.team(&x)?.ok_or("notify: name agents or a team")?),
                 }
             }
-            json!({"user_ids": users, "team_id": team, "text": text})
+            json!({"user_ids": users, "team_id": team, "text": text, "email": email})
         }
         "webhook" => json!({"url": v}),
         "escalate" => json!({"reason": text, "team_id": names.team(v)?}),
@@ -425,6 +427,7 @@ fn act_row(tr: &super::i18n::Tr, names: &Names, a: Option<&Action>) -> ActRow {
         _ => (String::new(), String::new()),
     };
     ActRow {
+        email: j["email"].as_bool().unwrap_or(false),
         types: opts(&ACTIONS, kind, |k| tr.label("ruleaction", k)),
         value,
         text,
@@ -551,6 +554,8 @@ fn spec_of(f: &Form, names: &Names) -> Result<RuleSpec, String> {
     let texts: Vec<&str> = f.all("act_text").collect();
     let ru: Vec<&str> = f.all("act_ru").collect();
     let th: Vec<&str> = f.all("act_th").collect();
+    // Checkboxes arrive only when ticked: each carries its row's index.
+    let emails: Vec<usize> = f.all("act_email").filter_map(|v| v.parse().ok()).collect();
     let mut actions = Vec::new();
     for (i, kind) in types.iter().enumerate() {
         if let Some(a) = action(
@@ -558,8 +563,8 @@ fn spec_of(f: &Form, names: &Names) -> Result<RuleSpec, String> {
             kind,
             nth(&values, i),
             nth(&texts, i),
-            nth(&ru, i),
-            nth(&th, i),
+            (nth(&ru, i), nth(&th, i)),
+            emails.contains(&i),
         )
         .map_err(|e| format!("actions[{i}]: {e}"))?
         {
