@@ -295,7 +295,10 @@ impl Page {
             let r = self
                 .call(
                     "Runtime.evaluate",
-                    json!({"expression": format!("!!({condition})"), "returnByValue": true}),
+                    // The address changes before the new page is parsed: a
+                    // condition holds only on a page that has been read, so
+                    // what the test does next finds its elements.
+                    json!({"expression": format!("document.readyState !== 'loading' && !!({condition})"), "returnByValue": true}),
                 )
                 .await;
             if r["result"]["value"] == json!(true) {
