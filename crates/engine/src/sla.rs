@@ -495,16 +495,7 @@ pub(crate) async fn refresh(
     let Some(ticket) = store::tickets::get(&mut tx.conn(), ws, ticket_id).await? else {
         return Ok(());
     };
-    let (language, customer_tags) =
-        store::customers::segment(&mut tx.conn(), ws, ticket.customer_id).await?;
-    let subject = Subject {
-        channel: ticket.channel,
-        priority: ticket.priority,
-        team: ticket.team_id,
-        customer_tags: &customer_tags,
-        language: language.as_deref(),
-    };
-    let Some(policy) = policies.iter().find(|p| p.conditions.matches(&subject)) else {
+    let Some(policy) = covering(&mut tx.conn(), &ticket, &policies).await? else {
         if existing.is_some() {
             store::sla::clear_ticket_sla(tx, ws, ticket_id).await?;
         }
@@ -635,6 +626,25 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
+/// The first of `policies` (in their order) whose conditions the ticket and
+/// its customer meet.
+async fn covering<'p>(
+    c: &mut store::Conn<'_>,
+    ticket: &store::tickets::Ticket,
+    policies: &'p [Policy],
+) -> Result<Option<&'p Policy>, EngineError> {
+    let (language, customer_tags) =
+        store::customers::segment(c, ticket.workspace_id, ticket.customer_id).await?;
+    let subject = Subject {
+        channel: ticket.channel,
+        priority: ticket.priority,
+        team: ticket.team_id,
+        customer_tags: &customer_tags,
+        language: language.as_deref(),
+    };
+    Ok(policies.iter().find(|p| p.conditions.matches(&subject)))
+}
+
 /// The first-reply target of the policy that covers `ticket` (milliseconds),
 /// and whether it counts in business hours: what an acknowledgement promises.
 pub(crate) async fn first_reply_target(
@@ -646,22 +656,11 @@ pub(crate) async fn first_reply_target(
     if policies.is_empty() {
         return Ok(None);
     }
-    let (language, customer_tags) = store::customers::segment(c, ws, ticket.customer_id).await?;
-    let subject = Subject {
-        channel: ticket.channel,
-        priority: ticket.priority,
-        team: ticket.team_id,
-        customer_tags: &customer_tags,
-        language: language.as_deref(),
-    };
-    Ok(policies
-        .iter()
-        .find(|p| p.conditions.matches(&subject))
-        .and_then(|p| {
-            p.targets
-                .first_reply_ms
-                .map(|ms| (ms, p.business_hours_id.is_some()))
-        }))
+    Ok(covering(c, ticket, &policies).await?.and_then(|p| {
+        p.targets
+            .first_reply_ms
+            .map(|ms| (ms, p.business_hours_id.is_some()))
+    }))
 }
 
 /// Keeps tickets' SLA clocks derived from their events.

@@ -177,6 +177,15 @@ pub struct MailboxConfig {
 }
 
 impl MailboxConfig {
+    /// The name its mail goes out under: the outbound `from_name`, else the
+    /// mailbox's own.
+    pub fn sender_name(&self) -> String {
+        self.outbound
+            .as_ref()
+            .and_then(|o| o.from_name.clone())
+            .unwrap_or_else(|| self.name.clone())
+    }
+
     /// The channel account this mailbox is.
     pub fn account(&self) -> crate::ingest::AccountRef {
         crate::ingest::AccountRef {

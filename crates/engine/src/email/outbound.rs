@@ -186,11 +186,7 @@ pub fn acknowledgement(
         (None, Some((ms, business))) => response_time_phrase(lang, ms, business),
         (None, None) => default_response_time(lang).to_owned(),
     };
-    let team = mb
-        .outbound
-        .as_ref()
-        .and_then(|o| o.from_name.clone())
-        .unwrap_or_else(|| mb.name.clone());
+    let team = mb.sender_name();
     let name = name.map(|n| match lang {
         "th" => format!(" คุณ{n}"),
         _ => format!(", {n}"),
@@ -317,11 +313,7 @@ impl Engine {
             }
             None => None,
         };
-        let from_name = mb
-            .outbound
-            .as_ref()
-            .and_then(|o| o.from_name.clone())
-            .unwrap_or_else(|| mb.name.clone());
+        let from_name = mb.sender_name();
         let from_name = match author {
             Some(a) => format!("{a} ({from_name})"),
             None => from_name,
@@ -462,12 +454,7 @@ impl Engine {
         let message_id = format!("otk.ack-{}@{}", ticket.id, mb.domain());
         let out = OutgoingEmail {
             from: Address {
-                name: Some(
-                    mb.outbound
-                        .as_ref()
-                        .and_then(|o| o.from_name.clone())
-                        .unwrap_or_else(|| mb.name.clone()),
-                ),
+                name: Some(mb.sender_name()),
                 address: mb.address.clone(),
             },
             to: vec![Address {
@@ -530,12 +517,7 @@ impl Engine {
         let mb = self.open_mailbox(mailbox)?;
         let out = OutgoingEmail {
             from: Address {
-                name: Some(
-                    mb.outbound
-                        .as_ref()
-                        .and_then(|o| o.from_name.clone())
-                        .unwrap_or_else(|| mb.name.clone()),
-                ),
+                name: Some(mb.sender_name()),
                 address: mb.address.clone(),
             },
             to: vec![Address {

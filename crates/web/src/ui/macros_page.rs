@@ -2,6 +2,7 @@
 //! admins and supervisors) and their own — with their text in up to three
 //! languages and the ticket changes they make. One plain form per macro.
 
+use super::rules_admin::Names;
 use super::views::Opt;
 use super::{Chrome, Ctx, Form, OrPage, UiError, describe, done, html};
 use crate::AppState;
@@ -60,34 +61,6 @@ pub struct MacrosPage {
     pub can_share: bool,
     pub suggestions: Vec<String>,
     pub error: Option<String>,
-}
-
-struct Names {
-    teams: Vec<(TeamId, String)>,
-    agents: Vec<(UserId, String)>,
-}
-
-impl Names {
-    async fn load(app: &AppState, ctx: &Ctx) -> Result<Names, UiError> {
-        let teams = app
-            .engine
-            .teams(&ctx.p, None, Some(200))
-            .await
-            .or_page(ctx.tr)?;
-        let users = app
-            .engine
-            .users(&ctx.p, None, Some(200))
-            .await
-            .or_page(ctx.tr)?;
-        Ok(Names {
-            teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
-            agents: users
-                .into_iter()
-                .filter(|u| u.user.active)
-                .map(|u| (u.user.id, u.user.email))
-                .collect(),
-        })
-    }
 }
 
 fn choice<T: Copy + PartialEq>(

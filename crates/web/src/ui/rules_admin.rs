@@ -127,15 +127,16 @@ fn opts(all: &[&str], selected: &str, label: impl Fn(&str) -> String) -> Vec<Opt
     .collect()
 }
 
-/// Names for ids and back: teams by name, agents by email, calendars by name.
-struct Names {
-    teams: Vec<(TeamId, String)>,
-    agents: Vec<(UserId, String)>,
-    calendars: Vec<(CalendarId, String)>,
+/// Names for ids and back: teams by name, agents by email, calendars by name
+/// (the rule and macro forms name them as people know them).
+pub(super) struct Names {
+    pub(super) teams: Vec<(TeamId, String)>,
+    pub(super) agents: Vec<(UserId, String)>,
+    pub(super) calendars: Vec<(CalendarId, String)>,
 }
 
 impl Names {
-    async fn load(app: &AppState, ctx: &Ctx) -> Result<Names, UiError> {
+    pub(super) async fn load(app: &AppState, ctx: &Ctx) -> Result<Names, UiError> {
         let teams = app
             .engine
             .teams(&ctx.p, None, Some(200))
