@@ -276,6 +276,10 @@ async fn triggers_act_in_order_attributed_and_never_on_their_own_changes(app: Te
     )
     .await
     .expect(201);
+    // Conditions read the ticket as it is when the triggers run, moments after
+    // the event: let the reply's own change (new → open) be handled first, or
+    // it too would see the tag below.
+    triggered(&app).await;
 
     // Loop protection: the agent tags `ping`; the `ping` rule swaps it for
     // `pong`, and in the same pass `pong` swaps it back, and then nothing: no
