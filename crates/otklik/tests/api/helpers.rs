@@ -549,3 +549,29 @@ impl PgCluster {
             .expect("drop test database");
     }
 }
+
+/// The wall clock, `behind` milliseconds ago: what an engine on it writes is
+/// that old for server processes on the real clock.
+pub struct Behind(pub i64);
+
+impl store::Clock for Behind {
+    fn now(&self) -> domain::Timestamp {
+        store::SystemClock.now().plus_millis(-self.0)
+    }
+}
+
+/// Every event of the principal's workspace, oldest first.
+pub async fn all_events(
+    engine: &engine::Engine,
+    p: &engine::Principal,
+) -> Vec<engine::model::EventRecord> {
+    let mut out = Vec::new();
+    let mut after = engine::model::Cursor::default();
+    loop {
+        let page = engine.event_stream(p, after, 1000).await.expect("events");
+        let Some(last) = page.last() else { break };
+        after = engine::model::Cursor::of(last);
+        out.extend(page);
+    }
+    out
+}

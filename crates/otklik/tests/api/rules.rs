@@ -623,16 +623,6 @@ async fn a_rule_tells_agents_by_email(app: TestApp) {
     );
 }
 
-/// The wall clock, `behind` milliseconds ago: tickets written through it are
-/// that old for the nodes.
-struct Behind(i64);
-
-impl store::Clock for Behind {
-    fn now(&self) -> domain::Timestamp {
-        store::SystemClock.now().plus_millis(-self.0)
-    }
-}
-
 /// Two server processes on one PostgreSQL database run the triggers (one node
 /// holds the consumer at a time) and the automation sweep (one job chain):
 /// every ticket gets each rule's firing once.
@@ -643,7 +633,7 @@ async fn two_nodes_fire_each_rule_once_per_ticket() {
     // "created more than an hour ago" holds for them on the nodes' clock.
     let Some(cluster) = crate::helpers::PgCluster::start(
         "rules::two_nodes_fire_each_rule_once_per_ticket",
-        std::sync::Arc::new(Behind(2 * 3_600_000)),
+        std::sync::Arc::new(crate::helpers::Behind(2 * 3_600_000)),
     )
     .await
     else {
@@ -699,17 +689,7 @@ async fn two_nodes_fire_each_rule_once_per_ticket() {
         )
         .await
         .unwrap();
-    let read = async || {
-        let mut out = Vec::new();
-        let mut after = engine::model::Cursor::default();
-        loop {
-            let page = engine.event_stream(&p, after, 1000).await.unwrap();
-            let Some(last) = page.last() else { break };
-            after = engine::model::Cursor::of(last);
-            out.extend(page);
-        }
-        out
-    };
+    let read = async || crate::helpers::all_events(&engine, &p).await;
     let firings = |events: &[engine::model::EventRecord]| {
         let mut per = std::collections::HashMap::<_, usize>::new();
         for e in events {

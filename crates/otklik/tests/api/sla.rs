@@ -481,16 +481,6 @@ async fn sla_clocks_follow_the_ticket_and_announce_warnings_and_breaches_once(ap
     assert_eq!(t["sla"], Value::Null);
 }
 
-/// The wall clock, `behind` milliseconds ago: tickets written through it are
-/// born that long before the nodes' present.
-struct Behind(i64);
-
-impl store::Clock for Behind {
-    fn now(&self) -> Timestamp {
-        store::SystemClock.now().plus_millis(-self.0)
-    }
-}
-
 /// Two server processes on one PostgreSQL database derive the clocks and run
 /// the timers between them: every ticket's warning and breach is written once,
 /// shortly after it falls.
@@ -500,7 +490,7 @@ async fn two_nodes_run_sla_timers_once_and_on_time() {
     // from now, their warnings (at half) have already fallen.
     let Some(cluster) = crate::helpers::PgCluster::start(
         "sla::two_nodes_run_sla_timers_once_and_on_time",
-        std::sync::Arc::new(Behind(50_000)),
+        std::sync::Arc::new(crate::helpers::Behind(50_000)),
     )
     .await
     else {
@@ -543,17 +533,7 @@ async fn two_nodes_run_sla_timers_once_and_on_time() {
         "the tickets took {:?} to write; their targets would fall before the test looks",
         started.elapsed()
     );
-    let read = async || {
-        let mut out = Vec::new();
-        let mut after = engine::model::Cursor::default();
-        loop {
-            let page = engine.event_stream(&p, after, 1000).await.unwrap();
-            let Some(last) = page.last() else { break };
-            after = engine::model::Cursor::of(last);
-            out.extend(page);
-        }
-        out
-    };
+    let read = async || crate::helpers::all_events(&engine, &p).await;
     let breached = |events: &[engine::model::EventRecord]| {
         events
             .iter()
