@@ -6,3 +6,4 @@
 
 pub mod email;
 pub mod telegram;
+pub mod telegram_stand_in;

@@ -3,6 +3,8 @@
 //! `sendDocument`, `getFile` and the file download), over HTTP with bounded
 //! time and size. <https://core.telegram.org/bots/api>
 
+use engine::telegram::{Bot, BotError, BotInfo, FileRef, OutFile, Received, TelegramApi};
+use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -10,9 +12,9 @@ use std::time::Duration;
 /// The whole exchange with the Bot API, connecting included.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest file a bot may download (the Bot API's own limit is 20 MB).
-pub const MAX_FILE: usize = 20 * 1024 * 1024;
-/// The longest text one `sendMessage` takes; longer replies are split.
-pub const MAX_TEXT: usize = 4096;
+pub use engine::telegram::MAX_FILE;
+/// The largest update a webhook accepts (Telegram's are a few kilobytes).
+pub const MAX_UPDATE: usize = 1024 * 1024;
 
 /// One update, as a webhook receives it. Fields this build does not read are
 /// ignored; an update without a message (a member joining, a poll) reads as
@@ -92,30 +94,6 @@ pub struct Sticker {
 }
 
 /// A file a message names, fetched with `getFile`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileRef {
-    pub file_id: String,
-    pub filename: String,
-    pub content_type: String,
-    pub size: Option<i64>,
-}
-
-/// What a private message brings to the inbox.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Received {
-    pub chat_id: i64,
-    pub message_id: i64,
-    /// When an edit: the edit's time (Unix seconds).
-    pub edited_at: Option<i64>,
-    /// Unix seconds.
-    pub sent_at: i64,
-    pub name: Option<String>,
-    pub username: Option<String>,
-    pub language: Option<String>,
-    pub text: String,
-    pub files: Vec<FileRef>,
-}
-
 /// The message an update carries for the inbox: private chats with people
 /// only (a group, a channel post or another bot is not a customer).
 pub fn read(u: &Update) -> Option<Received> {
@@ -203,25 +181,22 @@ pub fn read(u: &Update) -> Option<Received> {
     })
 }
 
-/// A call the Bot API refused or that did not complete.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{description}")]
-pub struct ApiError {
-    /// Telegram asked to wait this long (429 `retry_after`).
-    pub retry_after: Option<u64>,
-    /// Retrying cannot help (a 4xx other than 429: a bad token, a blocked bot).
-    pub permanent: bool,
-    pub description: String,
+fn passing(description: impl Into<String>) -> BotError {
+    BotError {
+        retry_after: None,
+        permanent: false,
+        description: description.into(),
+    }
 }
 
-impl ApiError {
-    fn passing(description: impl Into<String>) -> ApiError {
-        ApiError {
-            retry_after: None,
-            permanent: false,
-            description: description.into(),
-        }
-    }
+/// An HTTP client for the Bot API: bounded time, no redirects.
+fn client() -> Result<reqwest::Client, BotError> {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| passing(format!("no HTTP client: {e}")))
 }
 
 /// A bot's side of the Bot API.
@@ -242,18 +217,17 @@ impl std::fmt::Debug for BotApi {
 
 impl BotApi {
     /// A bot at `base` (`https://api.telegram.org`, or a stand-in).
-    pub fn new(base: &str, token: &str) -> Result<BotApi, ApiError> {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::passing(format!("no HTTP client: {e}")))?;
-        Ok(BotApi {
+    pub fn new(base: &str, token: &str) -> Result<BotApi, BotError> {
+        Ok(BotApi::with_client(client()?, base, token))
+    }
+
+    /// A bot over a client shared with others.
+    pub fn with_client(http: reqwest::Client, base: &str, token: &str) -> BotApi {
+        BotApi {
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             http,
-        })
+        }
     }
 
     fn method(&self, name: &str) -> String {
@@ -262,25 +236,26 @@ impl BotApi {
 
     /// Reads the Bot API's answer: `{ok, result}` or `{ok: false, error_code,
     /// description, parameters: {retry_after}}`.
-    async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value, ApiError> {
+    async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value, BotError> {
         let res = res.map_err(|e| {
-            ApiError::passing(if e.is_timeout() {
+            passing(if e.is_timeout() {
                 format!("Telegram did not answer within {} s", TIMEOUT.as_secs())
             } else {
                 format!("Telegram could not be reached: {e}")
             })
         })?;
         let status = res.status();
-        let body: Value = res.json().await.map_err(|e| {
-            ApiError::passing(format!("Telegram answered {status} without JSON: {e}"))
-        })?;
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|e| passing(format!("Telegram answered {status} without JSON: {e}")))?;
         if body["ok"] == json!(true) {
             return Ok(body["result"].clone());
         }
         let code = body["error_code"]
             .as_u64()
             .unwrap_or(u64::from(status.as_u16()));
-        Err(ApiError {
+        Err(BotError {
             retry_after: body["parameters"]["retry_after"].as_u64(),
             permanent: (400..500).contains(&code) && code != 429,
             description: format!(
@@ -290,13 +265,13 @@ impl BotApi {
         })
     }
 
-    async fn call(&self, name: &str, args: Value) -> Result<Value, ApiError> {
+    async fn call(&self, name: &str, args: Value) -> Result<Value, BotError> {
         Self::answer(self.http.post(self.method(name)).json(&args).send().await).await
     }
 
     /// Points the bot's updates at `url`, with `secret` in every update's
     /// `X-Telegram-Bot-Api-Secret-Token`.
-    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), ApiError> {
+    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), BotError> {
         self.call(
             "setWebhook",
             json!({"url": url, "secret_token": secret,
@@ -306,16 +281,35 @@ impl BotApi {
         .map(|_| ())
     }
 
-    /// The bot's own account (checks the token).
-    pub async fn get_me(&self) -> Result<Value, ApiError> {
-        self.call("getMe", json!({})).await
+    /// Stops the bot's updates from coming here.
+    pub async fn delete_webhook(&self) -> Result<(), BotError> {
+        self.call("deleteWebhook", json!({})).await.map(|_| ())
     }
 
-    /// Sends plain text (no parse mode, so nothing in it is read as
-    /// formatting); returns the message's id.
-    pub async fn send_message(&self, chat_id: i64, text: &str) -> Result<i64, ApiError> {
+    /// The bot's own account (checks the token).
+    pub async fn get_me(&self) -> Result<BotInfo, BotError> {
+        let me = self.call("getMe", json!({})).await?;
+        let name = match me["last_name"].as_str() {
+            Some(l) => format!("{} {l}", me["first_name"].as_str().unwrap_or_default()),
+            None => me["first_name"].as_str().unwrap_or_default().to_owned(),
+        };
+        Ok(BotInfo {
+            id: me["id"]
+                .as_i64()
+                .ok_or_else(|| passing("Telegram's getMe gave no id"))?,
+            username: me["username"].as_str().map(str::to_owned),
+            name,
+        })
+    }
+
+    /// Sends text in Telegram's HTML mode (the caller escapes what must be
+    /// shown as typed); returns the message's id.
+    pub async fn send_message(&self, chat_id: i64, html: &str) -> Result<i64, BotError> {
         let r = self
-            .call("sendMessage", json!({"chat_id": chat_id, "text": text}))
+            .call(
+                "sendMessage",
+                json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML"}),
+            )
             .await?;
         Ok(r["message_id"].as_i64().unwrap_or_default())
     }
@@ -326,18 +320,24 @@ impl BotApi {
         chat_id: i64,
         filename: &str,
         content_type: &str,
-        bytes: Vec<u8>,
-    ) -> Result<i64, ApiError> {
-        let (method, field) =
-            if content_type.starts_with("image/") && bytes.len() <= 10 * 1024 * 1024 {
-                ("sendPhoto", "photo")
-            } else {
-                ("sendDocument", "document")
-            };
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(filename.to_owned())
+        bytes: bytes::Bytes,
+    ) -> Result<i64, BotError> {
+        // Photos are shown inline but recompressed; anything else (and any
+        // image over the photo limit) goes as a document, byte for byte.
+        let photo = matches!(content_type, "image/jpeg" | "image/png" | "image/webp")
+            && bytes.len() <= 10 * 1024 * 1024;
+        let (method, field) = if photo {
+            ("sendPhoto", "photo")
+        } else {
+            ("sendDocument", "document")
+        };
+        let part =
+            || reqwest::multipart::Part::stream(bytes.clone()).file_name(filename.to_owned());
+        // A type the multipart writer cannot state is sent as plain bytes.
+        let part = part()
             .mime_str(content_type)
-            .map_err(|e| ApiError::passing(format!("content type: {e}")))?;
+            .or_else(|_| part().mime_str("application/octet-stream"))
+            .map_err(|e| passing(format!("content type: {e}")))?;
         let form = reqwest::multipart::Form::new()
             .text("chat_id", chat_id.to_string())
             .part(field, part);
@@ -354,16 +354,16 @@ impl BotApi {
 
     /// Downloads a file an update named: `getFile`, then its bytes (at most
     /// [`MAX_FILE`]).
-    pub async fn download(&self, file_id: &str) -> Result<Vec<u8>, ApiError> {
+    pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, BotError> {
         let f = self.call("getFile", json!({"file_id": file_id})).await?;
         let path = f["file_path"]
             .as_str()
-            .ok_or_else(|| ApiError::passing("Telegram gave no file path"))?;
+            .ok_or_else(|| passing("Telegram gave no file path"))?;
         if f["file_size"]
             .as_u64()
             .is_some_and(|s| s as usize > MAX_FILE)
         {
-            return Err(ApiError {
+            return Err(BotError {
                 retry_after: None,
                 permanent: true,
                 description: "the file is larger than 20 MB".into(),
@@ -375,21 +375,18 @@ impl BotApi {
             .get(url)
             .send()
             .await
-            .map_err(|e| ApiError::passing(format!("the file could not be fetched: {e}")))?;
+            .map_err(|e| passing(format!("the file could not be fetched: {e}")))?;
         if !res.status().is_success() {
-            return Err(ApiError::passing(format!(
-                "the file answered {}",
-                res.status()
-            )));
+            return Err(passing(format!("the file answered {}", res.status())));
         }
         let mut out = Vec::new();
         while let Some(chunk) = res
             .chunk()
             .await
-            .map_err(|e| ApiError::passing(format!("the file broke off: {e}")))?
+            .map_err(|e| passing(format!("the file broke off: {e}")))?
         {
             if out.len() + chunk.len() > MAX_FILE {
-                return Err(ApiError {
+                return Err(BotError {
                     retry_after: None,
                     permanent: true,
                     description: "the file is larger than 20 MB".into(),
@@ -397,31 +394,73 @@ impl BotApi {
             }
             out.extend_from_slice(&chunk);
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
-/// Splits a reply into pieces Telegram takes (at most [`MAX_TEXT`]
-/// characters each), at line breaks where it can.
-pub fn split_text(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for line in text.split_inclusive('\n') {
-        for ch in line.chars() {
-            if cur.chars().count() == MAX_TEXT {
-                out.push(std::mem::take(&mut cur));
-            }
-            cur.push(ch);
-        }
-        // Prefer to break after a line when the next would not fit.
-        if cur.chars().count() > MAX_TEXT * 3 / 4 {
-            out.push(std::mem::take(&mut cur));
-        }
+/// The Bot API over HTTP, for the engine: one client shared by every bot.
+#[derive(Clone, Debug)]
+pub struct TelegramClient {
+    http: reqwest::Client,
+}
+
+impl TelegramClient {
+    pub fn new() -> Result<TelegramClient, BotError> {
+        Ok(TelegramClient { http: client()? })
     }
-    if !cur.is_empty() {
-        out.push(cur);
+
+    fn bot(&self, bot: Bot<'_>) -> BotApi {
+        BotApi::with_client(self.http.clone(), bot.base, bot.token)
     }
-    out
+}
+
+impl TelegramApi for TelegramClient {
+    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, BotError>> {
+        Box::pin(async move { self.bot(bot).get_me().await })
+    }
+    fn set_webhook<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        url: &'a str,
+        secret: &'a str,
+    ) -> BoxFuture<'a, Result<(), BotError>> {
+        Box::pin(async move { self.bot(bot).set_webhook(url, secret).await })
+    }
+    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), BotError>> {
+        Box::pin(async move { self.bot(bot).delete_webhook().await })
+    }
+    fn send_html<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        chat_id: i64,
+        html: &'a str,
+    ) -> BoxFuture<'a, Result<i64, BotError>> {
+        Box::pin(async move { self.bot(bot).send_message(chat_id, html).await })
+    }
+    fn send_file<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        chat_id: i64,
+        file: &'a OutFile,
+    ) -> BoxFuture<'a, Result<i64, BotError>> {
+        Box::pin(async move {
+            self.bot(bot)
+                .send_file(
+                    chat_id,
+                    &file.filename,
+                    &file.content_type,
+                    file.bytes.clone(),
+                )
+                .await
+        })
+    }
+    fn download<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        file_id: &'a str,
+    ) -> BoxFuture<'a, Result<bytes::Bytes, BotError>> {
+        Box::pin(async move { self.bot(bot).download(file_id).await })
+    }
 }
 
 #[cfg(test)]
@@ -470,104 +509,71 @@ mod tests {
         }
     }
 
-    /// A stand-in for the Bot API on loopback: records every call, answers
-    /// `sendMessage` once with 429, serves one file.
-    async fn fake_bot_api() -> (
-        String,
-        std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
-    ) {
-        use axum::extract::{Path, State};
-        use axum::http::StatusCode;
-        use std::sync::{Arc, Mutex};
-        type Calls = Arc<Mutex<Vec<(String, String)>>>;
-        async fn method(
-            State(calls): State<Calls>,
-            Path((bot, name)): Path<(String, String)>,
-            body: axum::body::Bytes,
-        ) -> (StatusCode, axum::Json<Value>) {
-            let mut c = calls.lock().unwrap_or_else(|e| e.into_inner());
-            c.push((name.clone(), String::from_utf8_lossy(&body).into_owned()));
-            if bot != "bot123:SECRET" {
-                return (
-                    StatusCode::UNAUTHORIZED,
-                    axum::Json(
-                        json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
-                    ),
-                );
-            }
-            let sent_before = c.iter().filter(|(n, _)| n == "sendMessage").count();
-            match name.as_str() {
-                "sendMessage" if sent_before == 2 => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    axum::Json(json!({"ok": false, "error_code": 429,
-                        "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}})),
-                ),
-                "getFile" => (
-                    StatusCode::OK,
-                    axum::Json(json!({"ok": true,
-                    "result": {"file_id": "big", "file_path": "photos/file_1.jpg", "file_size": 5}})),
-                ),
-                _ => (
-                    StatusCode::OK,
-                    axum::Json(json!({"ok": true, "result": {"message_id": 42}})),
-                ),
-            }
-        }
-        let calls: Calls = Arc::new(Mutex::new(Vec::new()));
-        let app = axum::Router::new()
-            .route("/{bot}/{name}", axum::routing::post(method))
-            .route(
-                "/file/{bot}/photos/{file}",
-                axum::routing::get(|| async { axum::body::Bytes::from_static(b"\xff\xd8JPG") }),
-            )
-            .with_state(calls.clone());
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(l, app).await });
-        (base, calls)
-    }
-
     #[tokio::test]
     async fn the_bot_api_is_called_as_documented() {
-        let (base, calls) = fake_bot_api().await;
+        let fake = crate::telegram_stand_in::StandIn::start("123:SECRET")
+            .await
+            .unwrap();
+        let base = fake.base.clone();
         let bot = BotApi::new(&base, "123:SECRET").unwrap();
         bot.set_webhook("https://help.shop.example/hooks/telegram/1", "s3cr3t")
             .await
             .unwrap();
-        let (name, body) = calls.lock().unwrap()[0].clone();
-        assert_eq!(name, "setWebhook");
-        let body: Value = serde_json::from_str(&body).unwrap();
+        let call = fake.calls()[0].clone();
+        assert_eq!(call.method, "setWebhook");
+        let body = call.args;
         assert_eq!(body["secret_token"], "s3cr3t");
         assert_eq!(
             body["allowed_updates"],
             json!(["message", "edited_message"])
         );
 
-        // Plain text, no parse mode: `*` and `<b>` arrive as typed.
-        assert_eq!(
-            bot.send_message(555, "Цена *со скидкой* <b>500</b>")
-                .await
-                .unwrap(),
-            42
-        );
-        let body: Value = serde_json::from_str(&calls.lock().unwrap()[1].1).unwrap();
+        // HTML mode with the text escaped: `*` and `<b>` arrive as typed.
+        let html = engine::telegram::escape_html("Цена *со скидкой* <b>500</b>");
+        assert_eq!(bot.send_message(555, &html).await.unwrap(), 1001);
+        let body = fake.calls()[1].args.clone();
         assert_eq!(
             body,
-            json!({"chat_id": 555, "text": "Цена *со скидкой* <b>500</b>"})
+            json!({"chat_id": 555, "text": "Цена *со скидкой* &lt;b&gt;500&lt;/b&gt;", "parse_mode": "HTML"})
         );
-        assert!(body.get("parse_mode").is_none());
-        // Telegram's 429 is a passing failure that says how long to wait.
+        // Telegram's 429 is a passing failure that says how long to wait; a
+        // blocked bot is final.
+        fake.fail_next(
+            "sendMessage",
+            429,
+            "Too Many Requests: retry after 3",
+            Some(3),
+        );
         let e = bot.send_message(555, "ещё").await.unwrap_err();
         assert_eq!((e.retry_after, e.permanent), (Some(3), false));
-
-        assert_eq!(bot.download("big").await.unwrap(), b"\xff\xd8JPG");
-        assert_eq!(
-            bot.send_file(555, "чек.pdf", "application/pdf", b"%PDF-1.4".to_vec())
-                .await
-                .unwrap(),
-            42
+        fake.fail_next(
+            "sendMessage",
+            403,
+            "Forbidden: bot was blocked by the user",
+            None,
         );
-        assert_eq!(calls.lock().unwrap().last().unwrap().0, "sendDocument");
+        let e = bot.send_message(555, "ещё").await.unwrap_err();
+        assert!(e.permanent && e.description.contains("blocked"), "{e:?}");
+
+        fake.add_file("big", b"\xff\xd8JPG");
+        assert_eq!(&bot.download("big").await.unwrap()[..], b"\xff\xd8JPG");
+        assert_eq!(
+            bot.send_file(
+                555,
+                "чек.pdf",
+                "application/pdf",
+                bytes::Bytes::from_static(b"%PDF-1.4")
+            )
+            .await
+            .unwrap(),
+            1002
+        );
+        let last = fake.calls().last().unwrap().clone();
+        assert_eq!(last.method, "sendDocument");
+        assert_eq!(
+            (last.args["filename"].as_str(), last.args["size"].as_u64()),
+            (Some("чек.pdf"), Some(8))
+        );
 
         // A wrong token is final.
         let e = BotApi::new(&base, "123:WRONG")
@@ -586,18 +592,5 @@ mod tests {
             !e.permanent && e.description.contains("could not be reached"),
             "{e:?}"
         );
-    }
-
-    #[test]
-    fn long_replies_are_split_within_the_limit() {
-        let text = "строка\n".repeat(2000);
-        let parts = split_text(&text);
-        assert!(parts.len() > 1);
-        assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT));
-        assert_eq!(parts.concat(), text);
-        let one_line = "я".repeat(10_000);
-        let parts = split_text(&one_line);
-        assert_eq!(parts.concat(), one_line);
-        assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT));
     }
 }

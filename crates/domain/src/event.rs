@@ -197,6 +197,15 @@ pub enum EventData {
         channel: Channel,
         attachments: usize,
     },
+    /// Files a messenger named were fetched and attached to the message
+    /// after it came in (`missing`: the ones that could not be, with why).
+    #[serde(rename = "message.files_added")]
+    FilesAdded {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        attachments: usize,
+        missing: Vec<String>,
+    },
     #[serde(rename = "message.delivery_changed")]
     DeliveryChanged {
         ticket_id: TicketId,
@@ -356,6 +365,7 @@ impl EventData {
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
             EventData::DeliveryChanged { .. } => "message.delivery_changed",
+            EventData::FilesAdded { .. } => "message.files_added",
             EventData::MailboxCreated { .. } => "mailbox.created",
             EventData::MailboxUpdated { .. } => "mailbox.updated",
             EventData::ChannelCreated { .. } => "channel.created",
@@ -403,6 +413,7 @@ impl EventData {
             | EventData::TicketUpdated { ticket_id, .. }
             | EventData::MessageAdded { ticket_id, .. }
             | EventData::DeliveryChanged { ticket_id, .. }
+            | EventData::FilesAdded { ticket_id, .. }
             | EventData::AutoReplySent { ticket_id, .. }
             | EventData::TicketEscalated { ticket_id, .. }
             | EventData::CollaboratorAdded { ticket_id, .. }
@@ -521,6 +532,12 @@ mod tests {
                 message_id: MessageId::new(),
                 state: DeliveryState::Read,
                 error: None,
+            },
+            EventData::FilesAdded {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                attachments: 2,
+                missing: vec!["voice.ogg (larger than 20 MB)".into()],
             },
             EventData::MailboxCreated {
                 mailbox_id: MailboxId::new(),
@@ -644,6 +661,7 @@ mod tests {
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }
                 | EventData::DeliveryChanged { .. }
+                | EventData::FilesAdded { .. }
                 | EventData::MailboxCreated { .. }
                 | EventData::MailboxUpdated { .. }
                 | EventData::ChannelCreated { .. }

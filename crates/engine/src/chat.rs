@@ -154,6 +154,15 @@ fn optional_line(
     Ok(Some(v))
 }
 
+/// A one-line text field that must be given.
+pub(crate) fn required_line(
+    v: Option<String>,
+    field: &str,
+    max: usize,
+) -> Result<String, EngineError> {
+    optional_line(v, field, max)?.ok_or_else(|| EngineError::invalid(field, "required"))
+}
+
 /// The snippet a site pastes before `</body>`.
 pub fn snippet(origin: &str, widget_key: &str) -> String {
     format!("<script src=\"{origin}/widget/v1/{widget_key}/loader.js\" async></script>")

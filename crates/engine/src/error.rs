@@ -39,6 +39,10 @@ pub enum EngineError {
     /// Every turn for CPU-heavy work is taken: try again shortly.
     #[error("the server is busy; try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// A remote service the request needed (a messenger's API) refused or
+    /// did not answer: its reason.
+    #[error("the remote service answered: {0}")]
+    Upstream(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal: {0}")]

@@ -83,6 +83,20 @@ pub struct CustomerMessage {
     pub automatic: bool,
     /// What to send back when this message opens a ticket.
     pub acknowledge: Option<Acknowledge>,
+    /// Files the channel names but has not handed over (a messenger's file
+    /// ids): fetched after the message is in (`Job::FetchFiles`, queued in
+    /// the same write) and attached to it.
+    pub remote_files: Vec<RemoteFile>,
+}
+
+/// A file a messenger holds for us, fetched by its id.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteFile {
+    pub file_id: String,
+    pub filename: String,
+    pub content_type: String,
+    /// As the channel declared it.
+    pub size: Option<i64>,
 }
 
 /// The sender as the channel names them.
@@ -386,7 +400,7 @@ impl Engine {
             text.truncate(cut);
             notes.push("the rest of the text (too long to show)".into());
         }
-        if text.trim().is_empty() && attachments.is_empty() {
+        if text.trim().is_empty() && attachments.is_empty() && msg.remote_files.is_empty() {
             text = "(empty message)".into();
         }
         if !notes.is_empty() {
@@ -636,6 +650,17 @@ async fn ingest_tx(
     channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
     // An earlier copy held for want of a sender is settled by this one.
     channels::release_held(tx, account.id, &p.key).await?;
+    if !msg.remote_files.is_empty() {
+        crate::jobs::Job::FetchFiles {
+            workspace_id: ws,
+            account_id: account.id,
+            ticket_id: ticket.id,
+            message_id: m.id,
+            files: msg.remote_files.clone(),
+        }
+        .enqueue(tx, now)
+        .await?;
+    }
     if outcome == Outcome::Ticket
         && !msg.automatic
         && let Some(ack) = &msg.acknowledge

@@ -56,6 +56,15 @@ pub enum Job {
         ticket_id: TicketId,
         url: String,
     },
+    /// Files a messenger named on an inbound message: fetch them through the
+    /// account and attach them.
+    FetchFiles {
+        workspace_id: WorkspaceId,
+        account_id: AccountId,
+        ticket_id: TicketId,
+        message_id: MessageId,
+        files: Vec<crate::ingest::RemoteFile>,
+    },
     /// Policies or a calendar changed: derive the clocks of the open tickets
     /// after `after` again, a batch at a time.
     SlaReapply {
@@ -88,6 +97,7 @@ impl Job {
             Job::Automations { workspace_id, .. } => *workspace_id,
             Job::Webhook { workspace_id, .. } => *workspace_id,
             Job::NotifyEmail { workspace_id, .. } => *workspace_id,
+            Job::FetchFiles { workspace_id, .. } => *workspace_id,
         }
     }
 

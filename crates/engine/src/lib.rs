@@ -34,12 +34,14 @@ pub mod markdown;
 pub mod model;
 pub mod outbound;
 pub mod people;
+pub(crate) mod remote_files;
 pub mod routing;
 pub mod rules;
 pub mod search;
 pub mod secret;
 pub mod sla;
 pub mod swarm;
+pub mod telegram;
 pub mod tickets;
 pub mod webhook;
 pub mod worker;
@@ -151,6 +153,11 @@ pub struct Engine {
     pub search: Option<Arc<dyn search::TextSearch>>,
     /// Help-center views and searches counted between writes.
     pub kb_activity: kb_activity::KbActivity,
+    /// The Telegram Bot API; `None` leaves Telegram channels unconnectable.
+    pub telegram: Option<Arc<dyn telegram::TelegramApi>>,
+    /// The server's address as the outside world reaches it (`https://desk.shop`):
+    /// messengers deliver their webhooks there.
+    pub public_url: Option<String>,
 }
 
 impl Engine {
@@ -165,6 +172,8 @@ impl Engine {
             cpu: cpu::CpuGate::default(),
             search: None,
             kb_activity: kb_activity::KbActivity::default(),
+            telegram: None,
+            public_url: None,
         }
     }
 
@@ -175,6 +184,17 @@ impl Engine {
 
     pub fn with_mail(mut self, transport: Arc<dyn email::MailTransport>) -> Engine {
         self.mail = Some(transport);
+        self
+    }
+
+    pub fn with_telegram(mut self, api: Arc<dyn telegram::TelegramApi>) -> Engine {
+        self.telegram = Some(api);
+        self
+    }
+
+    /// `url` without its trailing slash.
+    pub fn with_public_url(mut self, url: Option<String>) -> Engine {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_owned());
         self
     }
 }

@@ -32,6 +32,8 @@ pub enum Delivery {
     Sent,
     /// A passing failure: try again later.
     Retry(String),
+    /// The channel asked to wait this many seconds (a rate limit).
+    RetryAfter(String, u64),
     /// Cannot be delivered: shown on the message.
     Failed(String),
 }
@@ -94,6 +96,19 @@ impl Adapter for ChatAdapter {
     }
 }
 
+/// Telegram: the Bot API, through the bot the conversation came in on.
+struct TelegramAdapter;
+
+impl Adapter for TelegramAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(engine.deliver_telegram(out))
+    }
+}
+
 /// A channel whose transport this version does not have: the reply fails with
 /// the reason, visibly, instead of waiting forever.
 struct NotConnected(Channel);
@@ -119,8 +134,8 @@ pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
         Channel::Email => Box::new(EmailAdapter),
         Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
         Channel::Chat => Box::new(ChatAdapter),
-        Channel::Telegram
-        | Channel::Whatsapp
+        Channel::Telegram => Box::new(TelegramAdapter),
+        Channel::Whatsapp
         | Channel::Vk
         | Channel::Facebook
         | Channel::Instagram

@@ -732,7 +732,7 @@ pub(crate) async fn render(
 
 /// A message by the system on the ticket: a public one is delivered through the
 /// ticket's channel.
-async fn post(
+pub(crate) async fn post(
     tx: &mut Tx,
     t: &Ticket,
     visibility: Visibility,

@@ -23,6 +23,8 @@ pub(crate) enum Outcome {
     Done,
     /// Try again later (a passing failure).
     Retry(String),
+    /// Try again no sooner than this many seconds (the remote side's rate limit).
+    RetryAfter(String, u64),
 }
 
 /// Runs queued jobs.
@@ -103,29 +105,45 @@ impl Worker {
                     .await?;
                 Ok(None)
             }
-            Outcome::Retry(err) => {
-                let retry_at = self.engine.store.now().plus_millis(backoff_ms(attempts));
-                let dead = self
-                    .engine
-                    .store
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            let dead = jobs::fail(tx, id, &err, retry_at).await?;
-                            if dead {
-                                tracing::error!(job = id, error = %err, "job is dead after its last attempt");
-                            } else {
-                                tracing::warn!(job = id, error = %err, "job failed; will retry");
-                            }
-                            Ok::<_, EngineError>(dead.then_some(err))
-                        })
-                    })
-                    .await?;
-                let outcome = if dead.is_some() { "dead" } else { "retry" };
-                metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => outcome)
-                    .increment(1);
-                Ok(dead.map(|err| (job, err)))
+            Outcome::Retry(err) => self.retry(id, job, kind, err, backoff_ms(attempts)).await,
+            Outcome::RetryAfter(err, secs) => {
+                // Never sooner than asked, never later than a day.
+                let asked = i64::try_from(secs.min(86_400)).unwrap_or(86_400) * 1000;
+                self.retry(id, job, kind, err, backoff_ms(attempts).max(asked))
+                    .await
             }
         }
+    }
+
+    /// Puts a failed job back for `wait_ms`, or buries it after its last
+    /// attempt; returns the job and its last error when it died.
+    async fn retry(
+        &self,
+        id: i64,
+        job: Job,
+        kind: &'static str,
+        err: String,
+        wait_ms: i64,
+    ) -> Result<Option<(Job, String)>, EngineError> {
+        let retry_at = self.engine.store.now().plus_millis(wait_ms);
+        let dead = self
+            .engine
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let dead = jobs::fail(tx, id, &err, retry_at).await?;
+                    if dead {
+                        tracing::error!(job = id, error = %err, "job is dead after its last attempt");
+                    } else {
+                        tracing::warn!(job = id, error = %err, "job failed; will retry");
+                    }
+                    Ok::<_, EngineError>(dead.then_some(err))
+                })
+            })
+            .await?;
+        let outcome = if dead.is_some() { "dead" } else { "retry" };
+        metrics::counter!("otklik_jobs_total", "kind" => kind, "outcome" => outcome).increment(1);
+        Ok(dead.map(|err| (job, err)))
     }
 
     /// A job ran out of attempts: a reply that could not be delivered is marked
@@ -176,6 +194,10 @@ impl Worker {
             }
             Job::Reroute { user_id, .. } => {
                 tracing::error!(user = %user_id, error = %err, "handing an offline agent's tickets back gave up");
+                Ok(())
+            }
+            Job::FetchFiles { message_id, .. } => {
+                tracing::error!(message = %message_id, error = %err, "a message's files were not fetched");
                 Ok(())
             }
             // The reply stands in the chat; only its email copy was lost.
@@ -264,6 +286,7 @@ impl Worker {
             {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(message = %message_id, error = %e, "a chat reply's email copy was not sent");
                     Ok(Outcome::Done)
@@ -304,6 +327,27 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Job::Webhook { .. } => self.engine.send_webhook(job).await,
+            Job::FetchFiles {
+                workspace_id,
+                account_id,
+                ticket_id,
+                message_id,
+                files,
+            } => match self
+                .engine
+                .fetch_files(
+                    *workspace_id,
+                    *account_id,
+                    (*ticket_id, *message_id),
+                    files,
+                    attempts,
+                )
+                .await?
+            {
+                Delivery::Sent | Delivery::Failed(_) => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+            },
             Job::NotifyEmail {
                 workspace_id,
                 user_id,
@@ -316,6 +360,7 @@ impl Worker {
             {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(user = %user_id, error = %e, "a rule's email to an agent was not sent");
                     Ok(Outcome::Done)
@@ -324,6 +369,7 @@ impl Worker {
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(ticket = %ack.ticket_id, error = %e, "automatic acknowledgement not sent");
                     Ok(Outcome::Done)
@@ -388,6 +434,12 @@ impl Worker {
                     .await?;
                 return Ok(Outcome::Retry(e));
             }
+            Delivery::RetryAfter(e, secs) => {
+                self.engine
+                    .set_delivery(ws, &out.message, DeliveryState::Queued, Some(e.clone()))
+                    .await?;
+                return Ok(Outcome::RetryAfter(e, secs));
+            }
         };
         self.engine
             .set_delivery(ws, &out.message, state, error)
@@ -408,6 +460,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::Automations { .. } => "automations",
         Job::Webhook { .. } => "webhook",
         Job::NotifyEmail { .. } => "notify_email",
+        Job::FetchFiles { .. } => "fetch_files",
     }
 }
 

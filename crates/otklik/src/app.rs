@@ -102,9 +102,13 @@ async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, 
     let sender = channels::email::send::SmtpSender {
         accept_invalid_certs: config.mail.accept_invalid_certs,
     };
+    let telegram = channels::telegram::TelegramClient::new()
+        .map_err(|e| anyhow::anyhow!("the Telegram client: {e}"))?;
     let engine = Engine::new(store.clone(), limits)
         .with_secret(secret_key(config)?)
-        .with_mail(Arc::new(sender));
+        .with_mail(Arc::new(sender))
+        .with_telegram(Arc::new(telegram))
+        .with_public_url(config.public_url.clone());
     Ok((store, engine))
 }
 

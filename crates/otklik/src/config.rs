@@ -43,6 +43,10 @@ pub struct Config {
     /// reply addresses. Unset: a key file in the data directory, created once.
     /// Nodes sharing one PostgreSQL database must share this key.
     pub secret_key: Option<domain::secret::Secret>,
+    /// The server's address as customers' messengers reach it
+    /// (`https://desk.shop.example`): Telegram, WhatsApp and VK deliver their
+    /// webhooks under it. Unset: messenger channels cannot be connected.
+    pub public_url: Option<String>,
     pub limits: LimitsConfig,
     pub mail: MailConfig,
 }
@@ -131,6 +135,7 @@ impl Default for Config {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            public_url: None,
             metrics_allow: Vec::new(),
             workers: 1,
             consumers: true,
@@ -182,6 +187,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "OTKLIK_SECURE_COOKIES",
         "secure_cookies",
         "mark session cookies Secure, behind HTTPS [false]",
+    ),
+    (
+        "OTKLIK_PUBLIC_URL",
+        "public_url",
+        "the server's public https:// address, for messengers' webhooks [unset]",
     ),
     (
         "OTKLIK_METRICS_TOKEN",
@@ -329,6 +339,9 @@ impl Config {
         env_parse(env, "OTKLIK_MAX_CONNECTIONS", &mut c.max_connections)?;
         env_parse(env, "OTKLIK_MAX_WRITE_BATCH", &mut c.max_write_batch)?;
         env_parse(env, "OTKLIK_SECURE_COOKIES", &mut c.secure_cookies)?;
+        if let Some(v) = env("OTKLIK_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
+            c.public_url = Some(v.trim().to_owned());
+        }
         if let Some(v) = env("OTKLIK_METRICS_TOKEN").filter(|v| !v.is_empty()) {
             c.metrics_token = Some(v.into());
         }
@@ -424,6 +437,18 @@ impl Config {
         }
         self.proxies()?;
         self.metrics_ranges()?;
+        if let Some(u) = &self.public_url {
+            let ok = u.len() <= 300
+                && reqwest::Url::parse(u).is_ok_and(|p| {
+                    matches!(p.scheme(), "http" | "https")
+                        && p.host_str().is_some()
+                        && p.query().is_none()
+                        && p.fragment().is_none()
+                });
+            if !ok {
+                bail!("public_url must be an http(s) address such as https://desk.shop.example");
+            }
+        }
         if self.max_write_batch == 0 {
             bail!("max_write_batch must be at least 1");
         }

@@ -158,6 +158,17 @@ pub async fn all_active(c: &mut Conn<'_>, kind: Channel) -> Result<Vec<Account>,
     .await
 }
 
+/// An account by id, in whichever workspace it is: only for webhooks, whose
+/// path names the account and whose secret (checked by the caller) proves the
+/// caller is the provider.
+pub async fn by_id_any_workspace(
+    c: &mut Conn<'_>,
+    id: AccountId,
+) -> Result<Option<Account>, StoreError> {
+    c.fetch_optional(&query(format!("SELECT {COLS} FROM channel_accounts WHERE id = $1")).bind(id))
+        .await
+}
+
 /// The account of one kind that owns an address, across workspaces (addresses
 /// are unique per kind).
 pub async fn by_address(
@@ -293,6 +304,44 @@ pub async fn first_with_ticket(
         .into_iter()
         .filter(|r| r.ticket_id.is_some())
         .max_by_key(|r| r.created_at))
+}
+
+/// Every record of one message in one direction (a reply sent in parts has
+/// one per part), oldest first.
+pub async fn message_records(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    message: MessageId,
+    direction: &str,
+) -> Result<Vec<Record>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {REC_COLS} FROM channel_messages WHERE workspace_id = $1 AND message_id = $2 AND direction = $3 \
+             ORDER BY created_at, external_id"
+        ))
+        .bind(ws)
+        .bind(message)
+        .bind(direction),
+    )
+    .await
+}
+
+/// The newest inbound record of a ticket that names its sender: where a
+/// messenger's reply goes.
+pub async fn last_inbound(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Option<Record>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {REC_COLS} FROM channel_messages WHERE workspace_id = $1 AND ticket_id = $2 \
+             AND direction = 'in' AND address IS NOT NULL ORDER BY created_at DESC, external_id DESC LIMIT 1"
+        ))
+        .bind(ws)
+        .bind(ticket),
+    )
+    .await
 }
 
 /// The channel record of a ticket, oldest first (for References and the reply path).

@@ -365,12 +365,20 @@ fn ticket_rules(d: &mut Value) {
         { "required": ["html"], "properties": { "html": { "type": "string", "pattern": format!("[^{WS}]") } } },
         { "required": ["attachments"], "properties": { "attachments": { "minItems": 1 } } }
     ]);
+    set(d, "/components/schemas/BodyIn/anyOf", something.clone());
+    // A customer's message is public: `author: customer` with `internal` is refused.
+    set(
+        d,
+        "/components/schemas/CreateMessageIn/allOf",
+        json!([
+            { "anyOf": something },
+            { "anyOf": [
+                { "properties": { "author": { "enum": ["agent"] } } },
+                { "properties": { "visibility": { "enum": ["public", null] } } }
+            ] }
+        ]),
+    );
     for s in ["BodyIn", "CreateMessageIn"] {
-        set(
-            d,
-            &format!("/components/schemas/{s}/anyOf"),
-            something.clone(),
-        );
         set(
             d,
             &format!("/components/schemas/{s}/description"),
@@ -1773,6 +1781,73 @@ fn sla_examples(d: &mut Value) {
     }
 }
 
+/// A bot token as BotFather gives it (`engine::telegram::parse_token`).
+pub const BOT_TOKEN: &str = "^[0-9]{1,18}:[A-Za-z0-9_-]{1,200}$";
+
+/// An API base the engine takes (`engine::telegram::parse_base`): http(s), a
+/// host (a dotted IPv4 address, or names whose last label starts with a letter
+/// and none holding `--`), a port, a path; no query, fragment or credentials.
+pub const API_BASE: &str = concat!(
+    "^https?://(((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])",
+    "|([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*)",
+    "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
+    "(/[A-Za-z0-9._~-]*)*$"
+);
+
+fn messenger_rules(d: &mut Value) {
+    let c = "/components/schemas/TelegramChannelIn/properties";
+    set(d, &format!("{c}/name"), line(100));
+    set(d, &format!("{c}/bot_token"), string(BOT_TOKEN, 219));
+    set(
+        d,
+        &format!("{c}/api_base_url"),
+        nullable(string(API_BASE, 300)),
+    );
+    let c = "/components/schemas/PatchTelegramChannelIn/properties";
+    set(d, &format!("{c}/name"), nullable(line(100)));
+    set(
+        d,
+        &format!("{c}/bot_token"),
+        nullable(string(BOT_TOKEN, 219)),
+    );
+    set(
+        d,
+        &format!("{c}/api_base_url"),
+        nullable(string(API_BASE, 300)),
+    );
+}
+
+fn messenger_examples(d: &mut Value) {
+    let at = "2026-11-29T10:15:00Z";
+    let channel = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Shop bot", "bot_id": 7012345678_i64,
+        "bot_username": "shop_help_bot", "api_base_url": "https://api.telegram.org",
+        "webhook_url": "https://support.shop.example/hooks/telegram/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01",
+        "active": true, "created_at": at, "updated_at": at
+    });
+    let all: [(&str, Value); 5] = [
+        (
+            "TelegramChannelIn",
+            json!({ "name": "Shop bot", "bot_token": "7012345678:AAHk3vQ-1bZr_T9xJmP2sWcYd4uLf8eNoGa", "api_base_url": "https://api.telegram.org" }),
+        ),
+        ("PatchTelegramChannelIn", json!({ "name": "Shop bot (RU)" })),
+        ("TelegramChannelOut", channel.clone()),
+        ("TelegramChannelList", json!({ "items": [channel] })),
+        ("HookAnswer", json!({ "accepted": true })),
+    ];
+    for (name, example) in all {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+    set(
+        d,
+        "/paths/~1hooks~1telegram~1{id}/post/requestBody/content/application~1json/example",
+        json!({ "update_id": 815234001, "message": { "message_id": 312, "date": 1_795_000_000,
+            "chat": { "id": 5550123, "type": "private" },
+            "from": { "id": 5550123, "is_bot": false, "first_name": "Анна", "language_code": "ru" },
+            "text": "Здравствуйте! Где мой заказ 5531?" } }),
+    );
+}
+
 fn chat_examples(d: &mut Value) {
     let at = "2026-11-29T10:15:00Z";
     let channel = json!({
@@ -1890,6 +1965,7 @@ fn build() -> Value {
     mailbox_rules(&mut d);
     kb_rules(&mut d);
     chat_rules(&mut d);
+    messenger_rules(&mut d);
     sla_rules(&mut d);
     rules_rules(&mut d);
     attachment_rules(&mut d);
@@ -1898,6 +1974,7 @@ fn build() -> Value {
     public_operations(&mut d);
     examples(&mut d);
     chat_examples(&mut d);
+    messenger_examples(&mut d);
     sla_examples(&mut d);
     rules_examples(&mut d);
     d

@@ -129,6 +129,11 @@ impl From<EngineError> for ApiError {
                 e.0.retry_after = Some(retry_after_secs);
                 e
             }
+            EngineError::Upstream(m) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream",
+                format!("the remote service answered: {m}"),
+            ),
             other => {
                 let mut chain = other.to_string();
                 let mut src = std::error::Error::source(&other);

@@ -17,6 +17,7 @@ pub mod help;
 pub mod kb_api;
 pub mod macros_api;
 pub mod mail_api;
+pub mod messenger_api;
 pub mod metrics;
 mod openapi;
 pub mod rules_api;
@@ -250,6 +251,14 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/channels/chat", get(chat_api::list).post(chat_api::create))
         .route(
+            "/channels/telegram",
+            get(messenger_api::list_telegram).post(messenger_api::create_telegram),
+        )
+        .route(
+            "/channels/telegram/{id}",
+            get(messenger_api::get_telegram).patch(messenger_api::patch_telegram),
+        )
+        .route(
             "/channels/chat/{id}",
             get(chat_api::get).patch(chat_api::patch),
         )
@@ -291,6 +300,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1)
+        .merge(
+            Router::new()
+                .route("/hooks/telegram/{id}", post(messenger_api::telegram_hook))
+                .layer(DefaultBodyLimit::max(channels::telegram::MAX_UPDATE)),
+        )
         .merge(widget::routes(attachment_limit))
         .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })

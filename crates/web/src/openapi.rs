@@ -2,7 +2,9 @@
 
 use crate::dto::*;
 use crate::error::Problem;
-use crate::{api, chat_api, kb_api, macros_api, mail_api, rules_api, sla_api, widget};
+use crate::{
+    api, chat_api, kb_api, macros_api, mail_api, messenger_api, rules_api, sla_api, widget,
+};
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,6 +35,13 @@ impl Modify for Security {
                     ))
                     .build(),
             ),
+        );
+        c.add_security_scheme(
+            "telegram",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Telegram-Bot-Api-Secret-Token",
+                "The secret the channel gave Telegram with setWebhook",
+            ))),
         );
         c.add_security_scheme(
             "session",
@@ -147,6 +156,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
+        messenger_api::list_telegram, messenger_api::create_telegram, messenger_api::get_telegram, messenger_api::patch_telegram, messenger_api::telegram_hook,
         sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
         sla_api::list_policies, sla_api::create_policy, sla_api::get_policy, sla_api::patch_policy, sla_api::delete_policy,
         macros_api::list, macros_api::create, macros_api::get, macros_api::patch, macros_api::delete, macros_api::apply,

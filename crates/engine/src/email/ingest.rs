@@ -118,6 +118,7 @@ fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbo
             acknowledge: mb.settings.auto_ack.enabled.then(|| Acknowledge::Email {
                 in_reply_to: email.message_id.clone(),
             }),
+            remote_files: Vec::new(),
         }))
     } else {
         Content::Held {

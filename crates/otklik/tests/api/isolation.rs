@@ -5,7 +5,24 @@ use crate::helpers::TestApp;
 use serde_json::json;
 use std::collections::HashMap;
 
-crate::on_both!(workspace_b_never_sees_or_changes_workspace_a);
+// With a public address, so that A can connect a Telegram bot.
+mod workspace_b_never_sees_or_changes_workspace_a {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("sqlite app");
+        super::workspace_b_never_sees_or_changes_workspace_a(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            crate::telegram::app_with_public_url(crate::helpers::Backend::Postgres).await
+        {
+            super::workspace_b_never_sees_or_changes_workspace_a(app).await;
+        }
+    }
+}
 
 fn not_found(method: &str, path: &str, r: crate::helpers::Res) {
     assert_eq!(
@@ -125,6 +142,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let bot = channels::telegram_stand_in::StandIn::start(crate::telegram::TOKEN)
+        .await
+        .expect("stand-in");
+    let (telegram, _) = crate::telegram::connect(&app, &bot).await;
     let hours = app
         .post(
             "/api/v1/business-hours",
@@ -172,6 +193,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/business-hours", hours.as_str()),
         ("/api/v1/sla-policies", policy.as_str()),
         ("/api/v1/channels/chat", chat.as_str()),
+        ("/api/v1/channels/telegram", telegram.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
@@ -201,6 +223,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         (("PATCH", "/api/v1/users/{id}"), json!({"name": "pwned"})),
         (
             ("PATCH", "/api/v1/channels/chat/{id}"),
+            json!({"name": "pwned"}),
+        ),
+        (
+            ("PATCH", "/api/v1/channels/telegram/{id}"),
             json!({"name": "pwned"}),
         ),
         (
@@ -248,10 +274,14 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         // Operations anyone may call name a workspace in the path and show only
         // what it publishes (the help center's search; see `kb`); the chat
         // client API answers visitors about their own conversations only (see
-        // `chat`).
+        // `chat`); providers' webhooks are opened by the channel's own secret
+        // (see `telegram`).
         let public = item.as_object().is_some_and(|ops| {
-            ops.values()
-                .all(|op| op["security"] == json!([]) || op["security"] == json!([{"visitor": []}]))
+            ops.values().all(|op| {
+                op["security"] == json!([])
+                    || op["security"] == json!([{"visitor": []}])
+                    || op["security"] == json!([{"telegram": []}])
+            })
         });
         if public {
             continue;

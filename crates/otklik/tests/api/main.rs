@@ -29,6 +29,7 @@ mod rules;
 mod search;
 mod secrets;
 mod sla;
+mod telegram;
 mod tickets;
 pub(crate) mod ui;
 

@@ -1,0 +1,131 @@
+//! Files a messenger names on an inbound message but hands over only on
+//! request (Telegram's `getFile`, later WhatsApp's media endpoint). The
+//! message goes in at once; `Job::FetchFiles`, queued in the same write,
+//! fetches the files through the message's account and attaches them
+//! (`message.files_added`). Attaching is idempotent: a message that has its
+//! files already is left alone, so a job run twice attaches nothing twice.
+
+use crate::ingest::{InboundAttachment, RemoteFile};
+use crate::outbound::Delivery;
+use crate::{Engine, EngineError};
+use domain::event::{Actor, EventData};
+use domain::ids::*;
+use domain::ticket::{Channel, Visibility};
+use store::StoreError;
+use store::tickets::{self, Attachment};
+
+/// What one attempt at fetching came to.
+#[derive(Debug, Default)]
+pub(crate) struct Fetched {
+    pub files: Vec<InboundAttachment>,
+    /// Files given up, each with the reason.
+    pub missing: Vec<String>,
+    /// A passing failure: try the whole set again (the reason, and how long
+    /// the remote side asked to wait).
+    pub retry: Option<(String, Option<u64>)>,
+}
+
+impl Engine {
+    pub(crate) async fn fetch_files(
+        &self,
+        ws: WorkspaceId,
+        account_id: AccountId,
+        (ticket_id, message_id): (TicketId, MessageId),
+        files: &[RemoteFile],
+        attempts: i64,
+    ) -> Result<Delivery, EngineError> {
+        let (account, message) = {
+            let mut c = self.store.read().await?;
+            (
+                store::channels::get(&mut c.conn(), ws, account_id).await?,
+                tickets::message(&mut c.conn(), ws, message_id).await?,
+            )
+        };
+        let Some(message) = message.filter(|m| m.attachments.is_empty()) else {
+            // Gone, or its files are in already.
+            return Ok(Delivery::Sent);
+        };
+        let fetched = match account {
+            Some(a) if a.kind == Channel::Telegram => {
+                self.fetch_telegram_files(a, files, attempts).await?
+            }
+            Some(a) => Fetched {
+                missing: vec![format!("no way to fetch files from the {} channel", a.kind)],
+                ..Fetched::default()
+            },
+            None => Fetched {
+                missing: files
+                    .iter()
+                    .map(|f| format!("{} (the channel no longer exists)", f.filename))
+                    .collect(),
+                ..Fetched::default()
+            },
+        };
+        if let Some((why, after)) = fetched.retry {
+            return Ok(match after {
+                Some(s) => Delivery::RetryAfter(why, s),
+                None => Delivery::Retry(why),
+            });
+        }
+        let blobs = self.store.blobs();
+        let shas =
+            futures::future::try_join_all(fetched.files.iter().map(|f| blobs.put(f.bytes.clone())))
+                .await
+                .map_err(StoreError::from)?;
+        let now = self.store.now();
+        let rows: Vec<Attachment> = fetched
+            .files
+            .iter()
+            .zip(shas)
+            .map(|(f, sha256)| Attachment {
+                id: AttachmentId::new(),
+                workspace_id: ws,
+                message_id: Some(message.id),
+                sha256,
+                filename: f.filename.clone(),
+                content_type: f.content_type.clone(),
+                size: f.bytes.len() as i64,
+                uploaded_by: None,
+                created_at: now,
+            })
+            .collect();
+        let missing = fetched.missing;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Another run attached them meanwhile: nothing to do.
+                    let current = tickets::message(&mut tx.conn(), ws, message_id).await?;
+                    if current.is_none_or(|m| !m.attachments.is_empty()) {
+                        return Ok(());
+                    }
+                    for a in &rows {
+                        tickets::insert_attachment(tx, a).await?;
+                    }
+                    tx.emit(
+                        ws,
+                        Actor::System,
+                        EventData::FilesAdded {
+                            ticket_id,
+                            message_id,
+                            attachments: rows.len(),
+                            missing: missing.clone(),
+                        },
+                    )
+                    .await?;
+                    if !missing.is_empty()
+                        && let Some(t) = tickets::get(&mut tx.conn(), ws, ticket_id).await?
+                    {
+                        let text = format!(
+                            "Files of the customer's message could not be fetched: {}",
+                            missing.join("; ")
+                        );
+                        crate::rules::post(tx, &t, Visibility::Internal, text, Actor::System)
+                            .await?;
+                    }
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(Delivery::Sent)
+    }
+}

@@ -1,0 +1,838 @@
+//! Telegram channels: a bot (a channel account of kind `telegram`, addressed by
+//! the bot's id) whose updates reach the inbox through a webhook, and whose
+//! replies leave through the Bot API.
+//!
+//! The wire side (the Bot API's JSON, HTTP) lives in the channels crate behind
+//! [`TelegramApi`]; here are the rules. Creating a channel checks the token
+//! (`getMe`) and points the bot's webhook at `{public_url}/hooks/telegram/{id}`
+//! with a secret that Telegram echoes in every update. An update is accepted
+//! only with that secret and goes through the one ingest path at once (its
+//! record of `chat:message` ids makes a redelivered update the same message,
+//! and the conversation keeps the order the messages came in); its files are
+//! fetched afterwards by a job, so the webhook never waits on Telegram. Replies are sent as HTML with everything escaped, so an
+//! agent's `<b>` or `*` is shown as typed and never refused as bad markup;
+//! each part sent is recorded, so a retry after a rate limit sends only what
+//! is missing.
+//!
+//! Invariants: the bot token and the webhook secret are stored sealed and
+//! never returned; an update without the secret stores nothing.
+
+use crate::ingest::{
+    AccountRef, Content, CustomerMessage, Inbound, InboundAttachment, Sender, Thread,
+};
+use crate::outbound::{Delivery, Outgoing};
+use crate::remote_files::Fetched;
+use crate::{Engine, EngineError, Principal};
+use domain::Timestamp;
+use domain::event::EventData;
+use domain::ids::*;
+use domain::ticket::Channel;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use store::channels::{self, Account, Record};
+
+/// The Bot API's own address; a channel may name another (a local Bot API
+/// server, or a stand-in in tests).
+pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
+/// Longest text of one Telegram message, in characters.
+pub const MAX_TEXT: usize = 4096;
+/// Largest file a bot may download.
+pub const MAX_FILE: usize = 20 * 1024 * 1024;
+/// Attempts at fetching a message's files before the missing ones are given up.
+const FILE_ATTEMPTS: i64 = 4;
+
+/// A file an update names, fetched after the message is in.
+pub use crate::ingest::RemoteFile as FileRef;
+
+/// What a private message brings to the inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub chat_id: i64,
+    pub message_id: i64,
+    /// When an edit: the edit's time (Unix seconds).
+    pub edited_at: Option<i64>,
+    /// Unix seconds.
+    pub sent_at: i64,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub language: Option<String>,
+    pub text: String,
+    pub files: Vec<FileRef>,
+}
+
+/// A call the Bot API refused or that did not complete.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{description}")]
+pub struct BotError {
+    /// Telegram asked to wait this long (429 `retry_after`), in seconds.
+    pub retry_after: Option<u64>,
+    /// Retrying cannot help (a 4xx other than 429: a bad token, a blocked bot).
+    pub permanent: bool,
+    pub description: String,
+}
+
+/// A bot: where its API is and its token.
+#[derive(Clone, Copy, Debug)]
+pub struct Bot<'a> {
+    pub base: &'a str,
+    pub token: &'a str,
+}
+
+/// The bot's own account, as `getMe` tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotInfo {
+    pub id: i64,
+    pub username: Option<String>,
+    pub name: String,
+}
+
+/// A file to send.
+#[derive(Clone, Debug)]
+pub struct OutFile {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: bytes::Bytes,
+}
+
+/// The Bot API, as the engine needs it (implemented over HTTP by the
+/// channels crate; every call bounded in time and size there).
+pub trait TelegramApi: Send + Sync {
+    /// `getMe`: checks the token.
+    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, BotError>>;
+    /// `setWebhook` with a secret token, message updates only.
+    fn set_webhook<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        url: &'a str,
+        secret: &'a str,
+    ) -> BoxFuture<'a, Result<(), BotError>>;
+    /// `deleteWebhook`.
+    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), BotError>>;
+    /// `sendMessage` with `parse_mode` HTML; returns the message's id.
+    fn send_html<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        chat_id: i64,
+        html: &'a str,
+    ) -> BoxFuture<'a, Result<i64, BotError>>;
+    /// `sendPhoto` for images, else `sendDocument`; returns the message's id.
+    fn send_file<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        chat_id: i64,
+        file: &'a OutFile,
+    ) -> BoxFuture<'a, Result<i64, BotError>>;
+    /// `getFile`, then the bytes (at most [`MAX_FILE`]).
+    fn download<'a>(
+        &'a self,
+        bot: Bot<'a>,
+        file_id: &'a str,
+    ) -> BoxFuture<'a, Result<bytes::Bytes, BotError>>;
+}
+
+/// Text as Telegram's HTML mode shows it literally.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Splits a reply into pieces Telegram takes (at most [`MAX_TEXT`]
+/// characters each), after a line break where one falls in the last quarter
+/// of a piece.
+pub fn split_text(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        let mut end = (start + MAX_TEXT).min(chars.len());
+        if end < chars.len()
+            && let Some(nl) = chars[start + MAX_TEXT * 3 / 4..end]
+                .iter()
+                .rposition(|&c| c == '\n')
+        {
+            end = start + MAX_TEXT * 3 / 4 + nl + 1;
+        }
+        out.push(chars[start..end].iter().collect());
+        start = end;
+    }
+    out
+}
+
+/// A bot token: the bot's id, a colon, the secret part.
+fn parse_token(token: &str) -> Result<i64, EngineError> {
+    let bad = || {
+        EngineError::invalid(
+            "bot_token",
+            "a bot token as BotFather gives it: digits, a colon, then letters, digits, _ or -",
+        )
+    };
+    let (id, rest) = token.split_once(':').ok_or_else(bad)?;
+    if id.is_empty()
+        || id.len() > 18
+        || !id.bytes().all(|b| b.is_ascii_digit())
+        || rest.is_empty()
+        || rest.len() > 200
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(bad());
+    }
+    id.parse().map_err(|_| bad())
+}
+
+/// An API base: `http(s)://host[:port][/path]`, no query, at most 300 characters.
+fn parse_base(base: &str) -> Result<String, EngineError> {
+    let bad = |why: &str| EngineError::invalid("api_base_url", why.to_owned());
+    if base.len() > 300 {
+        return Err(bad("at most 300 characters"));
+    }
+    let url = reqwest::Url::parse(base).map_err(|_| bad("an http or https address"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("an http or https address"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("an address without query, fragment or credentials"));
+    }
+    Ok(base.trim_end_matches('/').to_owned())
+}
+
+/// The bot's credentials as sealed in the account.
+#[derive(Serialize, Deserialize)]
+struct Secrets {
+    bot_token: String,
+    webhook_secret: String,
+}
+
+/// What the account's settings keep.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Settings {
+    api_base_url: String,
+    bot_username: Option<String>,
+    bot_name: Option<String>,
+}
+
+/// A Telegram channel as admins see it (never its token).
+#[derive(Clone, Debug)]
+pub struct TelegramChannel {
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub bot_id: i64,
+    pub bot_username: Option<String>,
+    pub api_base_url: String,
+    /// Where Telegram delivers the bot's updates.
+    pub webhook_url: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new Telegram channel, or the changes to one (`None` keeps).
+#[derive(Clone, Debug, Default)]
+pub struct TelegramInput {
+    pub name: Option<String>,
+    pub bot_token: Option<String>,
+    pub api_base_url: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Why an update was refused before anything was stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookRefusal {
+    /// No such channel (or not active): 404.
+    Unknown,
+    /// No secret header: 401.
+    Unsigned,
+    /// The wrong secret: 403.
+    BadSecret,
+}
+
+/// The bot and its webhook secret, opened.
+struct Opened {
+    account: Account,
+    secrets: Secrets,
+    settings: Settings,
+}
+
+impl Opened {
+    fn bot(&self) -> Bot<'_> {
+        Bot {
+            base: &self.settings.api_base_url,
+            token: &self.secrets.bot_token,
+        }
+    }
+}
+
+impl Engine {
+    fn telegram_api(&self) -> Result<&dyn TelegramApi, EngineError> {
+        self.telegram
+            .as_deref()
+            .ok_or_else(|| EngineError::Internal("no Telegram transport installed".into()))
+    }
+
+    fn webhook_url(&self, id: AccountId) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| format!("{}/hooks/telegram/{id}", u.trim_end_matches('/')))
+    }
+
+    fn open_telegram(&self, a: Account) -> Result<Opened, EngineError> {
+        let corrupt = |e: String| EngineError::Internal(format!("telegram channel {}: {e}", a.id));
+        let sealed = a
+            .secrets
+            .as_ref()
+            .ok_or_else(|| corrupt("no credentials".into()))?;
+        let plain = self
+            .secret
+            .open(sealed)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let secrets: Secrets =
+            serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
+        let settings: Settings =
+            serde_json::from_value(a.settings.clone()).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Opened {
+            account: a,
+            secrets,
+            settings,
+        })
+    }
+
+    fn seal_bot(&self, s: &Secrets) -> Result<Vec<u8>, EngineError> {
+        let plain = serde_json::to_vec(s).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(self.secret.seal(&plain))
+    }
+
+    fn telegram_view(&self, a: Account) -> Result<TelegramChannel, EngineError> {
+        let settings: Settings = serde_json::from_value(a.settings.clone())
+            .map_err(|e| EngineError::Internal(format!("telegram channel {}: {e}", a.id)))?;
+        Ok(TelegramChannel {
+            webhook_url: self.webhook_url(a.id),
+            id: a.id,
+            workspace_id: a.workspace_id,
+            name: a.name,
+            bot_id: a.address.parse().unwrap_or_default(),
+            bot_username: settings.bot_username,
+            api_base_url: settings.api_base_url,
+            active: a.active,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        })
+    }
+
+    /// Connects a bot: checks its token, points its webhook here with a new
+    /// secret, and keeps the channel. Needs `public_url` (Telegram must reach
+    /// this server); a bot already connected to any workspace is refused.
+    pub async fn create_telegram_channel(
+        &self,
+        p: &Principal,
+        input: TelegramInput,
+    ) -> Result<TelegramChannel, EngineError> {
+        p.require_admin()?;
+        let name = crate::chat::required_line(input.name, "name", 100)?;
+        let token = input
+            .bot_token
+            .ok_or_else(|| EngineError::invalid("bot_token", "required"))?;
+        let bot_id = parse_token(&token)?;
+        let base = parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let id = AccountId::new();
+        let url = self.webhook_url(id).ok_or_else(|| {
+            EngineError::Conflict(
+                "the server's public_url is not set: Telegram needs an address to deliver updates to"
+                    .into(),
+            )
+        })?;
+        {
+            let mut c = self.store.read().await?;
+            if channels::by_address(&mut c.conn(), Channel::Telegram, &bot_id.to_string())
+                .await?
+                .is_some()
+            {
+                return Err(EngineError::Conflict(
+                    "this bot is already connected to a channel".into(),
+                ));
+            }
+        }
+        let secret = crate::auth::new_secret("");
+        let active = input.active.unwrap_or(true);
+        let bot = Bot {
+            base: &base,
+            token: &token,
+        };
+        let api = self.telegram_api()?;
+        let me = api.get_me(bot).await.map_err(refused)?;
+        if active {
+            api.set_webhook(bot, &url, &secret).await.map_err(refused)?;
+        }
+        let sealed = self.seal_bot(&Secrets {
+            bot_token: token,
+            webhook_secret: secret,
+        })?;
+        let settings = Settings {
+            api_base_url: base,
+            bot_username: me.username,
+            bot_name: Some(me.name),
+        };
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let a = Account {
+                        id,
+                        workspace_id: ws,
+                        kind: Channel::Telegram,
+                        name,
+                        address: bot_id.to_string(),
+                        inbound_kind: "webhook".into(),
+                        inbound: json!({}),
+                        outbound: None,
+                        secrets: Some(sealed),
+                        settings: json!(settings),
+                        state: json!({}),
+                        active,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    channels::insert(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelCreated {
+                            account_id: a.id,
+                            channel: Channel::Telegram,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await
+            .map_err(|e| match e {
+                EngineError::Duplicate(_) => {
+                    EngineError::Conflict("this bot is already connected to a channel".into())
+                }
+                e => e,
+            })?;
+        self.telegram_view(a)
+    }
+
+    pub async fn telegram_channels(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<TelegramChannel>, EngineError> {
+        p.require_admin()?;
+        let mut c = self.store.read().await?;
+        channels::list(&mut c.conn(), p.workspace_id, Channel::Telegram)
+            .await?
+            .into_iter()
+            .map(|a| self.telegram_view(a))
+            .collect()
+    }
+
+    async fn telegram_account(&self, p: &Principal, id: AccountId) -> Result<Account, EngineError> {
+        p.require_admin()?;
+        let mut c = self.store.read().await?;
+        match channels::get(&mut c.conn(), p.workspace_id, id).await? {
+            Some(a) if a.kind == Channel::Telegram => Ok(a),
+            _ => Err(EngineError::NotFound),
+        }
+    }
+
+    pub async fn telegram_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+    ) -> Result<TelegramChannel, EngineError> {
+        let a = self.telegram_account(p, id).await?;
+        self.telegram_view(a)
+    }
+
+    /// Changes a channel. A new token must be the same bot's (another bot is
+    /// another channel); a new token or API base, or turning the channel on,
+    /// sets the webhook again with a new secret; turning it off deletes the
+    /// webhook, so Telegram keeps the updates until it is on again.
+    pub async fn update_telegram_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+        input: TelegramInput,
+    ) -> Result<TelegramChannel, EngineError> {
+        let current = self.open_telegram(self.telegram_account(p, id).await?)?;
+        let name = match input.name {
+            Some(n) => crate::chat::required_line(Some(n), "name", 100)?,
+            None => current.account.name.clone(),
+        };
+        let token = match input.bot_token {
+            Some(t) => {
+                if parse_token(&t)?.to_string() != current.account.address {
+                    return Err(EngineError::invalid(
+                        "bot_token",
+                        "the token of another bot: connect that bot as a channel of its own",
+                    ));
+                }
+                t
+            }
+            None => current.secrets.bot_token.clone(),
+        };
+        let base = match &input.api_base_url {
+            Some(b) => parse_base(b)?,
+            None => current.settings.api_base_url.clone(),
+        };
+        let active = input.active.unwrap_or(current.account.active);
+        let reconnect = token != current.secrets.bot_token
+            || base != current.settings.api_base_url
+            || (active && !current.account.active);
+        let bot = Bot {
+            base: &base,
+            token: &token,
+        };
+        let api = self.telegram_api()?;
+        let mut secret = current.secrets.webhook_secret.clone();
+        let mut settings = current.settings.clone();
+        if reconnect {
+            let me = api.get_me(bot).await.map_err(refused)?;
+            settings.bot_username = me.username;
+            settings.bot_name = Some(me.name);
+            if active {
+                let url = self.webhook_url(id).ok_or_else(|| {
+                    EngineError::Conflict("the server's public_url is not set".into())
+                })?;
+                secret = crate::auth::new_secret("");
+                api.set_webhook(bot, &url, &secret).await.map_err(refused)?;
+            }
+        } else if !active && current.account.active {
+            api.delete_webhook(bot).await.map_err(refused)?;
+        }
+        settings.api_base_url = base.clone();
+        let sealed = self.seal_bot(&Secrets {
+            bot_token: token,
+            webhook_secret: secret,
+        })?;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut a = channels::get(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    a.name = name;
+                    a.active = active;
+                    a.secrets = Some(sealed);
+                    a.settings = json!(settings);
+                    a.updated_at = tx.now();
+                    channels::update(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelUpdated {
+                            account_id: a.id,
+                            channel: Channel::Telegram,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await?;
+        self.telegram_view(a)
+    }
+
+    /// Checks an update's secret (`X-Telegram-Bot-Api-Secret-Token`) against
+    /// the channel's, in constant time. The channel is found by the id in
+    /// the webhook's path across workspaces: the secret is what proves the
+    /// caller is Telegram, as a token names its workspace.
+    pub async fn telegram_hook(
+        &self,
+        id: AccountId,
+        secret: Option<&str>,
+    ) -> Result<AccountRef, HookRefusal> {
+        let account = {
+            let Ok(mut c) = self.store.read().await else {
+                return Err(HookRefusal::Unknown);
+            };
+            channels::by_id_any_workspace(&mut c.conn(), id)
+                .await
+                .ok()
+                .flatten()
+        };
+        let Some(a) = account.filter(|a| a.kind == Channel::Telegram && a.active) else {
+            return Err(HookRefusal::Unknown);
+        };
+        let Some(given) = secret else {
+            return Err(HookRefusal::Unsigned);
+        };
+        let opened = self.open_telegram(a).map_err(|e| {
+            tracing::error!(error = %e, "a telegram channel's credentials cannot be opened");
+            HookRefusal::Unknown
+        })?;
+        if !same_secret(given, &opened.secrets.webhook_secret) {
+            return Err(HookRefusal::BadSecret);
+        }
+        Ok(AccountRef {
+            id: opened.account.id,
+            workspace_id: opened.account.workspace_id,
+            kind: Channel::Telegram,
+        })
+    }
+
+    /// Takes a verified update's message in through the one ingest path: a
+    /// redelivered update finds its record and is the same message. Its
+    /// files are fetched afterwards (`Job::FetchFiles`, queued in the same
+    /// write), so the webhook answers without waiting on Telegram and the
+    /// conversation keeps the order the messages came in.
+    pub async fn telegram_inbound(
+        &self,
+        account: &AccountRef,
+        u: Received,
+    ) -> Result<crate::ingest::Ingested, EngineError> {
+        let mut thread = Thread {
+            conversation: true,
+            ..Thread::default()
+        };
+        let mut text = u.text;
+        if u.edited_at.is_some() {
+            // What the customer now says, beside what they said.
+            thread.external = vec![format!("{}:{}", u.chat_id, u.message_id)];
+            text = format!("✎ {text}");
+        }
+        self.ingest(Inbound {
+            account: *account,
+            external_id: format!("{}:{}", u.chat_id, u.message_id)
+                + &u.edited_at
+                    .map(|t| format!(":edit:{t}"))
+                    .unwrap_or_default(),
+            global_id: false,
+            sent_at: Some(Timestamp::from_millis(u.sent_at.saturating_mul(1000))),
+            original: None,
+            content: Content::Message(Box::new(CustomerMessage {
+                sender: Sender {
+                    handle: u.chat_id.to_string(),
+                    name: u.name,
+                    customer: None,
+                },
+                thread,
+                text,
+                language: u.language,
+                remote_files: u.files,
+                ..CustomerMessage::default()
+            })),
+        })
+        .await
+    }
+
+    /// Fetches files of an inbound message through its bot. A passing
+    /// failure retries the job; after a few attempts, or a final refusal
+    /// (too large, gone), the files that came are attached and the rest are
+    /// named in an internal note.
+    pub(crate) async fn fetch_telegram_files(
+        &self,
+        account: Account,
+        files: &[FileRef],
+        attempts: i64,
+    ) -> Result<Fetched, EngineError> {
+        let opened = self.open_telegram(account)?;
+        let api = self.telegram_api()?;
+        let max = self.limits.max_attachment_bytes.min(MAX_FILE);
+        let mut out = Fetched::default();
+        for f in files.iter().take(self.limits.max_attachments_per_message) {
+            if f.size.is_some_and(|s| s as usize > max) {
+                out.missing
+                    .push(format!("{} (larger than {} MB)", f.filename, max >> 20));
+                continue;
+            }
+            match api.download(opened.bot(), &f.file_id).await {
+                Ok(bytes) if bytes.len() > max => {
+                    out.missing
+                        .push(format!("{} (larger than {} MB)", f.filename, max >> 20))
+                }
+                Ok(bytes) => out.files.push(InboundAttachment {
+                    filename: f.filename.clone(),
+                    content_type: f.content_type.clone(),
+                    content_id: None,
+                    inline: false,
+                    bytes,
+                }),
+                Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
+                    out.retry = Some((e.description, e.retry_after));
+                    return Ok(out);
+                }
+                Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends a reply to the Telegram chat its ticket came from: the text in
+    /// parts, then each file. Parts already recorded as sent are skipped, so
+    /// a retry after a rate limit sends only what is missing.
+    pub(crate) async fn deliver_telegram(&self, out: &Outgoing) -> Result<Delivery, EngineError> {
+        let ws = out.ticket.workspace_id;
+        let (account, chat, sent) = {
+            let mut c = self.store.read().await?;
+            let last_in = channels::last_inbound(&mut c.conn(), ws, out.ticket.id).await?;
+            let account_id = last_in
+                .as_ref()
+                .map(|r| r.account_id)
+                .or(out.ticket.account_id);
+            let account = match account_id {
+                Some(id) => channels::get(&mut c.conn(), ws, id).await?,
+                None => None,
+            };
+            let sent = channels::message_records(&mut c.conn(), ws, out.message.id, "out").await?;
+            (account, last_in.and_then(|r| r.address), sent.len())
+        };
+        let Some(account) = account.filter(|a| a.kind == Channel::Telegram) else {
+            return Ok(Delivery::Failed(
+                "the ticket did not come through a Telegram channel".into(),
+            ));
+        };
+        if !account.active {
+            return Ok(Delivery::Failed(format!(
+                "the Telegram channel {} is switched off",
+                account.name
+            )));
+        }
+        let Some(chat_id) = chat.and_then(|c| c.parse::<i64>().ok()) else {
+            return Ok(Delivery::Failed(
+                "the customer's Telegram chat is not known".into(),
+            ));
+        };
+        let opened = self.open_telegram(account)?;
+        let api = self.telegram_api()?;
+        let mut parts: Vec<Part> = split_text(&out.message.body_text)
+            .into_iter()
+            .filter(|t| !t.trim().is_empty())
+            .map(Part::Text)
+            .collect();
+        parts.extend(out.message.attachments.iter().map(Part::File));
+        for (n, part) in parts.iter().enumerate().skip(sent) {
+            let result = match part {
+                Part::Text(t) => api.send_html(opened.bot(), chat_id, &escape_html(t)).await,
+                Part::File(a) => {
+                    let bytes = self
+                        .store
+                        .blobs()
+                        .get(&a.sha256)
+                        .await
+                        .map_err(store::StoreError::from)?;
+                    let file = OutFile {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        bytes: bytes.into(),
+                    };
+                    api.send_file(opened.bot(), chat_id, &file).await
+                }
+            };
+            let tg_id = match result {
+                Ok(id) => id,
+                Err(e) if e.permanent => return Ok(Delivery::Failed(e.description)),
+                Err(e) => {
+                    return Ok(match e.retry_after {
+                        Some(s) => Delivery::RetryAfter(e.description, s),
+                        None => Delivery::Retry(e.description),
+                    });
+                }
+            };
+            let rec = Record {
+                workspace_id: ws,
+                account_id: opened.account.id,
+                external_id: format!("{chat_id}:{tg_id}"),
+                message_id: Some(out.message.id),
+                ticket_id: Some(out.ticket.id),
+                direction: "out".into(),
+                outcome: format!("part {}", n + 1),
+                address: Some(chat_id.to_string()),
+                raw_sha256: None,
+                sent_at: None,
+                created_at: self.store.now(),
+            };
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        channels::insert_record(tx, &rec).await?;
+                        Ok::<_, EngineError>(())
+                    })
+                })
+                .await?;
+        }
+        Ok(Delivery::Sent)
+    }
+}
+
+enum Part<'a> {
+    Text(String),
+    File(&'a store::tickets::Attachment),
+}
+
+/// Compares secrets in time that does not depend on where they differ: their
+/// digests are compared, every byte.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Telegram refused or could not be reached while an admin connected a bot.
+fn refused(e: BotError) -> EngineError {
+    EngineError::Upstream(e.description)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_splits_into_parts_telegram_takes_and_joins_back() {
+        let short = "Здравствуйте!\nВаш заказ в пути.";
+        assert_eq!(split_text(short), vec![short.to_owned()]);
+        assert!(split_text("").is_empty());
+        let lines: String = (0..2_000).map(|i| format!("строка {i}\n")).collect();
+        let parts = split_text(&lines);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT));
+        assert!(parts[..parts.len() - 1].iter().all(|p| p.ends_with('\n')));
+        assert_eq!(parts.concat(), lines);
+        let solid = "я".repeat(MAX_TEXT * 2 + 5);
+        let parts = split_text(&solid);
+        assert_eq!(
+            parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
+            vec![MAX_TEXT, MAX_TEXT, 5]
+        );
+    }
+
+    #[test]
+    fn markup_is_escaped_and_tokens_are_checked() {
+        assert_eq!(
+            escape_html("<b>1 & 2</b> *x* _y_"),
+            "&lt;b&gt;1 &amp; 2&lt;/b&gt; *x* _y_"
+        );
+        assert_eq!(parse_token("123:ABC-d_e").ok(), Some(123));
+        for bad in ["", "123", ":abc", "12a:abc", "123:", "123:a b", "123:абв"] {
+            assert!(parse_token(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_base("http://127.0.0.1:9/").ok().as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        for bad in [
+            "ftp://x",
+            "api.telegram.org",
+            "https://u:p@x",
+            "https://x/?a=1",
+        ] {
+            assert!(parse_base(bad).is_err(), "{bad:?}");
+        }
+    }
+}
