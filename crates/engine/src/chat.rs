@@ -192,7 +192,16 @@ impl Engine {
         p: &Principal,
         s: &WidgetSettings,
     ) -> Result<(), EngineError> {
-        if let Some(t) = s.team_id {
+        self.check_channel_team(p, s.team_id).await
+    }
+
+    /// A team a channel sends its new conversations to must be the workspace's.
+    pub(crate) async fn check_channel_team(
+        &self,
+        p: &Principal,
+        team: Option<TeamId>,
+    ) -> Result<(), EngineError> {
+        if let Some(t) = team {
             self.team(p, t)
                 .await
                 .map_err(|_| EngineError::Unknown("team_id".into(), "no such team".into()))?;

@@ -219,6 +219,9 @@ struct Settings {
     api_base_url: String,
     bot_username: Option<String>,
     bot_name: Option<String>,
+    /// The team that takes the bot's new conversations (read by ingest).
+    #[serde(default)]
+    team_id: Option<TeamId>,
 }
 
 /// A Telegram channel as admins see it (never its token).
@@ -232,6 +235,8 @@ pub struct TelegramChannel {
     pub api_base_url: String,
     /// Where Telegram delivers the bot's updates.
     pub webhook_url: Option<String>,
+    /// The team that takes new conversations.
+    pub team_id: Option<TeamId>,
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -244,6 +249,8 @@ pub struct TelegramInput {
     pub bot_token: Option<String>,
     pub api_base_url: Option<String>,
     pub active: Option<bool>,
+    /// `Some(None)` clears it.
+    pub team_id: Option<Option<TeamId>>,
 }
 
 /// Why an update was refused before anything was stored.
@@ -323,6 +330,7 @@ impl Engine {
             bot_id: a.address.parse().unwrap_or_default(),
             bot_username: settings.bot_username,
             api_base_url: settings.api_base_url,
+            team_id: settings.team_id,
             active: a.active,
             created_at: a.created_at,
             updated_at: a.updated_at,
@@ -344,6 +352,8 @@ impl Engine {
             .ok_or_else(|| EngineError::invalid("bot_token", "required"))?;
         let bot_id = parse_token(&token)?;
         let base = parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let team_id = input.team_id.flatten();
+        self.check_channel_team(p, team_id).await?;
         let id = AccountId::new();
         let url = self.webhook_url(id).ok_or_else(|| {
             EngineError::Conflict(
@@ -381,6 +391,7 @@ impl Engine {
             api_base_url: base,
             bot_username: me.username,
             bot_name: Some(me.name),
+            team_id,
         };
         let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
@@ -490,6 +501,8 @@ impl Engine {
             None => current.settings.api_base_url.clone(),
         };
         let active = input.active.unwrap_or(current.account.active);
+        let team_id = input.team_id.unwrap_or(current.settings.team_id);
+        self.check_channel_team(p, team_id).await?;
         let reconnect = token != current.secrets.bot_token
             || base != current.settings.api_base_url
             || (active && !current.account.active);
@@ -515,6 +528,7 @@ impl Engine {
             api.delete_webhook(bot).await.map_err(refused)?;
         }
         settings.api_base_url = base.clone();
+        settings.team_id = team_id;
         let sealed = self.seal_bot(&Secrets {
             bot_token: token,
             webhook_secret: secret,

@@ -1823,7 +1823,7 @@ fn messenger_examples(d: &mut Value) {
         "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Shop bot", "bot_id": 7012345678_i64,
         "bot_username": "shop_help_bot", "api_base_url": "https://api.telegram.org",
         "webhook_url": "https://support.shop.example/hooks/telegram/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01",
-        "active": true, "created_at": at, "updated_at": at
+        "team_id": null, "active": true, "created_at": at, "updated_at": at
     });
     let all: [(&str, Value); 5] = [
         (

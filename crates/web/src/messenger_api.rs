@@ -31,6 +31,8 @@ pub struct TelegramChannelIn {
     /// The Bot API's address (default `https://api.telegram.org`).
     pub api_base_url: Option<String>,
     pub active: Option<bool>,
+    /// New conversations go to this team's queue.
+    pub team_id: Option<Uuid>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -43,6 +45,9 @@ pub struct PatchTelegramChannelIn {
     /// Off deletes the bot's webhook (Telegram keeps the updates for a day);
     /// on sets it again.
     pub active: Option<bool>,
+    /// `null` stops sending new conversations to a team.
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub team_id: Option<Option<Uuid>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,6 +61,7 @@ pub struct TelegramChannelOut {
     pub api_base_url: String,
     /// Where Telegram delivers the bot's updates: `{public_url}/hooks/telegram/{id}`.
     pub webhook_url: Option<String>,
+    pub team_id: Option<Uuid>,
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -74,6 +80,7 @@ fn telegram_out(c: TelegramChannel) -> TelegramChannelOut {
         bot_username: c.bot_username,
         api_base_url: c.api_base_url,
         webhook_url: c.webhook_url,
+        team_id: c.team_id.map(|t| t.0),
         active: c.active,
         created_at: c.created_at.to_rfc3339(),
         updated_at: c.updated_at.to_rfc3339(),
@@ -100,6 +107,7 @@ pub async fn list_telegram(
     responses((status = 201, body = TelegramChannelOut, description = "Connected: the token checked with getMe, the webhook set with a secret token"),
         (status = 403, body = Problem, description = "Owners and admins only"),
         (status = 409, body = Problem, description = "The server has no public_url, or the bot is already connected"),
+        (status = 404, body = Problem, description = "The team is not the workspace's"),
         (status = 422, body = Problem, description = "A token that is not a bot token, an API address that is not http(s)"),
         (status = 502, body = Problem, description = "Telegram refused the token or the webhook, or did not answer within 20 s")))]
 pub async fn create_telegram(
@@ -116,6 +124,7 @@ pub async fn create_telegram(
                 bot_token: Some(b.bot_token),
                 api_base_url: b.api_base_url,
                 active: b.active,
+                team_id: Some(b.team_id.map(domain::ids::TeamId)),
             },
         )
         .await?;
@@ -155,6 +164,7 @@ pub async fn patch_telegram(
                 bot_token: b.bot_token,
                 api_base_url: b.api_base_url,
                 active: b.active,
+                team_id: b.team_id.map(|t| t.map(domain::ids::TeamId)),
             },
         )
         .await?;

@@ -681,3 +681,59 @@ async fn an_offline_visitor_leaves_an_email_and_the_answer_comes_back_into_the_c
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telegram_message_is_answered_from_the_inbox() {
+    with_browser_on(
+        "a_telegram_message_is_answered_from_the_inbox",
+        |c| c.public_url = Some("https://desk.test".into()),
+        |b, app| async move {
+            use crate::telegram::{CHAT, TOKEN, deliver, update};
+            let bot = channels::telegram_stand_in::StandIn::start(TOKEN).await.expect("stand-in");
+            let p = b.page("owner").await;
+            login(&p, &app, "owner@alpha.test", "alpha-password").await;
+            // The admin connects the bot from the admin screen.
+            p.goto(&app.url("/app/admin/telegram")).await;
+            p.eval(&format!(
+                "(() => {{ const f = document.getElementById('telegram-form');
+                    f.name.value = 'Shop bot'; f.token.value = {TOKEN:?}; f.api_base_url.value = {:?};
+                    f.requestSubmit(); }})()",
+                bot.base
+            ))
+            .await;
+            p.wait_for("document.getElementById('webhook-url')", "the bot's page with its webhook").await;
+            let (url, secret) = bot.webhook().expect("setWebhook");
+            assert_eq!(
+                p.eval("document.getElementById('webhook-url').textContent").await,
+                json!(url)
+            );
+            let channel = url.rsplit('/').next().unwrap().to_owned();
+
+            // A customer writes to the bot; the inbox shows it live.
+            p.goto(&app.url("/app?view=all")).await;
+            p.wait_for("document.body.dataset.live === '1'", "the inbox's live socket").await;
+            deliver(&app, &channel, Some(&secret), &update(1, 1, json!({"text": "Здравствуйте! Где мой заказ 5531?"})))
+                .await
+                .expect(200);
+            p.wait_for(&format!("{}.includes('Анна Петрова')", text_of("#rows")), "the Telegram conversation live").await;
+            p.eval("document.querySelector('#rows .row a').click()").await;
+            p.wait_for("location.pathname.startsWith('/app/t/') && document.readyState === 'complete'", "the ticket").await;
+            assert_eq!(
+                p.eval("[...document.querySelectorAll('#thread .msg')].some(m => m.textContent.includes('Где мой заказ 5531'))").await,
+                json!(true)
+            );
+            // The agent answers from the composer; the bot sends it to the chat.
+            p.key("r").await;
+            p.type_text("Заказ <5531> уже в пути & приедет завтра").await;
+            p.eval("document.getElementById('composer').requestSubmit()").await;
+            p.wait_for("location.search.includes('flash.reply_sent')", "the reply is sent").await;
+            app.drain_jobs().await;
+            let sent = bot.calls_of("sendMessage");
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            assert_eq!(sent[0]["chat_id"], CHAT);
+            assert_eq!(sent[0]["text"], "Заказ &lt;5531&gt; уже в пути &amp; приедет завтра");
+            p.wait_for("[...document.querySelectorAll('#thread .msg')].pop().textContent.toLowerCase().includes('sent')", "the reply marked sent live").await;
+        },
+    )
+    .await;
+}

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod assets;
 pub mod chat_admin;
+pub mod messenger_admin;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
@@ -66,6 +67,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())
+        .merge(messenger_admin::routes())
         .merge(rules_admin::routes())
         .merge(macros_page::routes())
         .merge(crate::help::routes())

@@ -1,0 +1,177 @@
+//! Telegram bots for admins (`/app/admin/telegram`): connect one with its
+//! token, see where its messages arrive, rename it, send its conversations
+//! to a team, switch it off and on, give it a new token.
+
+use super::admin::admin_only;
+use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use domain::ids::{AccountId, TeamId};
+use engine::telegram::{TelegramChannel, TelegramInput};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/admin/telegram", get(list).post(create))
+        .route("/app/admin/telegram/{id}", get(edit).post(save))
+}
+
+/// One bot as the list shows it.
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub username: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_telegram.html")]
+pub struct ListPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub bots: Vec<Row>,
+    /// The server has a public address: bots can be connected.
+    pub reachable: bool,
+    pub teams: Vec<super::views::Opt>,
+    pub default_base: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_telegram_edit.html")]
+pub struct EditPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub id: String,
+    pub name: String,
+    pub username: Option<String>,
+    pub webhook_url: Option<String>,
+    pub api_base_url: String,
+    pub active: bool,
+    pub teams: Vec<super::views::Opt>,
+}
+
+async fn teams(
+    app: &AppState,
+    ctx: &Ctx,
+    chosen: Option<TeamId>,
+) -> Result<Vec<super::views::Opt>, UiError> {
+    Ok(app
+        .engine
+        .teams(&ctx.p, None, Some(200))
+        .await
+        .or_page(ctx.tr)?
+        .into_iter()
+        .map(|t| super::views::Opt {
+            selected: Some(t.id) == chosen,
+            value: t.id.to_string(),
+            label: t.name,
+        })
+        .collect())
+}
+
+async fn list(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let bots = app.engine.telegram_channels(&ctx.p).await.or_page(ctx.tr)?;
+    html(&ListPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.telegram")),
+        section: "telegram",
+        bots: bots
+            .into_iter()
+            .map(|c| Row {
+                id: c.id.to_string(),
+                name: c.name,
+                username: c.bot_username,
+                active: c.active,
+            })
+            .collect(),
+        reachable: app.engine.public_url.is_some(),
+        teams: teams(&app, &ctx, None).await?,
+        default_base: engine::telegram::DEFAULT_API_BASE,
+    })
+}
+
+fn team_of(f: &Form) -> Option<Option<TeamId>> {
+    f.get("team").map(|t| t.parse().ok())
+}
+
+async fn create(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let c = app
+        .engine
+        .create_telegram_channel(
+            &ctx.p,
+            TelegramInput {
+                name: f.get("name").map(str::to_owned),
+                bot_token: f.get("token").map(|t| t.trim().to_owned()),
+                api_base_url: f.text("api_base_url").map(str::to_owned),
+                active: Some(true),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/telegram/{}", c.id), "flash.saved"))
+}
+
+fn channel_id(ctx: &Ctx, id: &str) -> Result<AccountId, UiError> {
+    id.parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, ctx.tr, "error.not_found"))
+}
+
+async fn edit_page(app: &AppState, ctx: &Ctx, c: TelegramChannel) -> Result<EditPage, UiError> {
+    Ok(EditPage {
+        chrome: ctx.chrome(c.name.clone()),
+        section: "telegram",
+        id: c.id.to_string(),
+        teams: teams(app, ctx, c.team_id).await?,
+        name: c.name,
+        username: c.bot_username,
+        webhook_url: c.webhook_url,
+        api_base_url: c.api_base_url,
+        active: c.active,
+    })
+}
+
+async fn edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let c = app
+        .engine
+        .telegram_channel(&ctx.p, channel_id(&ctx, &id)?)
+        .await
+        .or_page(ctx.tr)?;
+    html(&edit_page(&app, &ctx, c).await?)
+}
+
+async fn save(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let id = channel_id(ctx, &id)?;
+    app.engine
+        .update_telegram_channel(
+            &ctx.p,
+            id,
+            TelegramInput {
+                name: f.get("name").map(str::to_owned),
+                bot_token: f.text("token").map(|t| t.trim().to_owned()),
+                api_base_url: f.text("api_base_url").map(str::to_owned),
+                active: Some(f.checked("active")),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/telegram/{id}"), "flash.saved"))
+}
