@@ -131,7 +131,8 @@ pub enum Action {
         body: String,
     },
     /// Tells agents in the app (and the team's members, when named); with
-    /// `email`, also by email to each of them.
+    /// `email`, also by email to each of them; with `telegram`, in their
+    /// Telegram.
     Notify {
         #[serde(default)]
         user_ids: Vec<UserId>,
@@ -139,6 +140,10 @@ pub enum Action {
         text: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         email: bool,
+        /// Also in each agent's linked Telegram chat (agents without one are
+        /// told in the app and, with `email`, by email only).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        telegram: bool,
     },
     /// POSTs the ticket as JSON to an address (signed with the workspace's
     /// webhook secret).

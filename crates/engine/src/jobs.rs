@@ -49,6 +49,14 @@ pub enum Job {
         ticket_id: TicketId,
         text: String,
     },
+    /// Tell one agent something in their linked Telegram chat (a rule's
+    /// `notify` with `telegram`, the link's confirmation).
+    NotifyTelegram {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        ticket_id: Option<TicketId>,
+        text: String,
+    },
     /// A rule's webhook: POST the ticket to `url`, signed.
     Webhook {
         workspace_id: WorkspaceId,
@@ -98,6 +106,7 @@ impl Job {
             Job::Webhook { workspace_id, .. } => *workspace_id,
             Job::NotifyEmail { workspace_id, .. } => *workspace_id,
             Job::FetchFiles { workspace_id, .. } => *workspace_id,
+            Job::NotifyTelegram { workspace_id, .. } => *workspace_id,
         }
     }
 

@@ -575,6 +575,7 @@ async fn act(
             team_id,
             text,
             email,
+            telegram,
         } => {
             let mut to = user_ids.clone();
             if let Some(team) = team_id {
@@ -605,6 +606,23 @@ async fn act(
                     }
                     .enqueue(tx, tx.now())
                     .await?;
+                }
+            }
+            if *telegram {
+                for u in &active {
+                    if people::telegram_link(&mut tx.conn(), ws, *u)
+                        .await?
+                        .is_some()
+                    {
+                        Job::NotifyTelegram {
+                            workspace_id: ws,
+                            user_id: *u,
+                            ticket_id: Some(t.id),
+                            text: text.clone(),
+                        }
+                        .enqueue(tx, tx.now())
+                        .await?;
+                    }
                 }
             }
             tx.emit(

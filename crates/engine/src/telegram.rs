@@ -611,6 +611,28 @@ impl Engine {
         account: &AccountRef,
         u: Received,
     ) -> Result<crate::ingest::Ingested, EngineError> {
+        // `/start` is what Telegram sends when someone opens the bot: from an
+        // agent with a link code it connects their notifications; from a
+        // customer it is only the door opening, not a question.
+        if u.edited_at.is_none()
+            && let Some(rest) = u.text.trim().strip_prefix("/start")
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            let linked = match self.link_agent(account, rest.trim(), u.chat_id).await? {
+                Some(_) => "an agent's notifications linked".to_owned(),
+                None => "the bot's start command".to_owned(),
+            };
+            return self
+                .ingest(Inbound {
+                    account: *account,
+                    external_id: format!("{}:{}", u.chat_id, u.message_id),
+                    global_id: false,
+                    sent_at: Some(Timestamp::from_millis(u.sent_at.saturating_mul(1000))),
+                    original: None,
+                    content: Content::Ignored(linked),
+                })
+                .await;
+        }
         let mut thread = Thread {
             conversation: true,
             ..Thread::default()
@@ -644,6 +666,153 @@ impl Engine {
             })),
         })
         .await
+    }
+
+    /// A link that connects the agent's Telegram to the workspace's bot for
+    /// notifications (`https://t.me/<bot>?start=<code>`, valid for an hour),
+    /// or `None` when the workspace has no active bot.
+    pub async fn telegram_link_url(&self, p: &Principal) -> Result<Option<String>, EngineError> {
+        let user = p.user_id;
+        let bots = {
+            let mut c = self.store.read().await?;
+            channels::list(&mut c.conn(), p.workspace_id, Channel::Telegram).await?
+        };
+        let Some((a, username)) = bots.into_iter().filter(|a| a.active).find_map(|a| {
+            let s: Settings = serde_json::from_value(a.settings.clone()).ok()?;
+            Some((a.id, s.bot_username?))
+        }) else {
+            return Ok(None);
+        };
+        let until = self.store.now().millis() / 1000 + LINK_TTL_S;
+        let code = link_code(&self.secret, a, user, until);
+        Ok(Some(format!("https://t.me/{username}?start={code}")))
+    }
+
+    /// The agent's linked Telegram chat, if any.
+    pub async fn telegram_link(
+        &self,
+        p: &Principal,
+    ) -> Result<Option<store::people::TelegramLink>, EngineError> {
+        let user = p.user_id;
+        let mut c = self.store.read().await?;
+        Ok(store::people::telegram_link(&mut c.conn(), p.workspace_id, user).await?)
+    }
+
+    /// Stops the agent's Telegram notifications.
+    pub async fn unlink_telegram(&self, p: &Principal) -> Result<(), EngineError> {
+        let user = p.user_id;
+        let ws = p.workspace_id;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    store::people::unlink_telegram(tx, ws, user).await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await
+    }
+
+    /// Links the chat to the agent a `/start` code names, when the code is
+    /// this bot's, unexpired and signed by this server; tells them so.
+    async fn link_agent(
+        &self,
+        account: &AccountRef,
+        code: &str,
+        chat_id: i64,
+    ) -> Result<Option<UserId>, EngineError> {
+        let now_s = self.store.now().millis() / 1000;
+        let Some(user) = read_link_code(&self.secret, account.id, code, now_s) else {
+            return Ok(None);
+        };
+        let ws = account.workspace_id;
+        let account_id = account.id;
+        let linked = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let active = store::people::user_by_id(&mut tx.conn(), ws, user)
+                        .await?
+                        .is_some_and(|u| u.active);
+                    if !active {
+                        return Ok::<_, EngineError>(false);
+                    }
+                    let link = store::people::TelegramLink {
+                        account_id,
+                        chat_id,
+                        linked_at: tx.now(),
+                    };
+                    store::people::link_telegram(tx, ws, user, &link).await?;
+                    let now = tx.now();
+                    crate::jobs::Job::NotifyTelegram {
+                        workspace_id: ws,
+                        user_id: user,
+                        ticket_id: None,
+                        text: "✅ Otklik: notifications will come to this chat.".into(),
+                    }
+                    .enqueue(tx, now)
+                    .await?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        Ok(linked.then_some(user))
+    }
+
+    /// Tells one agent something in their linked Telegram chat (a rule's
+    /// `notify`; the link's confirmation): the ticket's number, subject and
+    /// address follow the text. An agent without a link is skipped.
+    pub(crate) async fn notify_telegram(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        ticket: Option<TicketId>,
+        text: &str,
+    ) -> Result<Delivery, EngineError> {
+        let (link, account, ticket) = {
+            let mut c = self.store.read().await?;
+            let Some(link) = store::people::telegram_link(&mut c.conn(), ws, user).await? else {
+                return Ok(Delivery::Failed("the agent has not linked Telegram".into()));
+            };
+            let account = channels::get(&mut c.conn(), ws, link.account_id).await?;
+            let ticket = match ticket {
+                Some(t) => store::tickets::get(&mut c.conn(), ws, t).await?,
+                None => None,
+            };
+            (link, account, ticket)
+        };
+        let Some(account) = account.filter(|a| a.active && a.kind == Channel::Telegram) else {
+            return Ok(Delivery::Failed(
+                "the agent's Telegram bot is switched off".into(),
+            ));
+        };
+        let mut body = escape_html(text);
+        if let Some(t) = ticket {
+            body.push_str(&format!(
+                "\n\n<b>#{} {}</b>",
+                t.number,
+                escape_html(&t.subject)
+            ));
+            if let Some(base) = &self.public_url {
+                body.push_str(&format!(
+                    "\n{}",
+                    escape_html(&format!("{base}/app/t/{}", t.number))
+                ));
+            }
+        }
+        let body: String = body.chars().take(MAX_TEXT).collect();
+        let opened = self.open_telegram(account)?;
+        match self
+            .telegram_api()?
+            .send_html(opened.bot(), link.chat_id, &body)
+            .await
+        {
+            Ok(_) => Ok(Delivery::Sent),
+            Err(e) if e.permanent => Ok(Delivery::Failed(e.description)),
+            Err(e) => Ok(match e.retry_after {
+                Some(s) => Delivery::RetryAfter(e.description, s),
+                None => Delivery::Retry(e.description),
+            }),
+        }
     }
 
     /// Fetches files of an inbound message through its bot. A passing
@@ -788,6 +957,61 @@ impl Engine {
 enum Part<'a> {
     Text(String),
     File(&'a store::tickets::Attachment),
+}
+
+/// How long a link code is good for, in seconds.
+const LINK_TTL_S: i64 = 3600;
+
+/// A code for `/start` (at most 64 characters of `A-Za-z0-9_-`, as Telegram
+/// allows): the user, an expiry, and a MAC over both and the bot.
+fn link_code(key: &crate::secret::SecretKey, bot: AccountId, user: UserId, until: i64) -> String {
+    use base64::Engine as _;
+    let until = u32::try_from(until).unwrap_or(u32::MAX).to_be_bytes();
+    let mac = key.sign(&[
+        b"telegram-link",
+        bot.0.as_bytes(),
+        user.0.as_bytes(),
+        &until,
+    ]);
+    let mut raw = Vec::with_capacity(36);
+    raw.extend_from_slice(user.0.as_bytes());
+    raw.extend_from_slice(&until);
+    raw.extend_from_slice(&mac[..16]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The user a link code names, when it is this bot's and not expired.
+fn read_link_code(
+    key: &crate::secret::SecretKey,
+    bot: AccountId,
+    code: &str,
+    now_s: i64,
+) -> Option<UserId> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(code)
+        .ok()?;
+    if raw.len() != 36 {
+        return None;
+    }
+    let user = UserId(uuid::Uuid::from_slice(&raw[..16]).ok()?);
+    let until: [u8; 4] = raw[16..20].try_into().ok()?;
+    if i64::from(u32::from_be_bytes(until)) < now_s {
+        return None;
+    }
+    let mac = key.sign(&[
+        b"telegram-link",
+        bot.0.as_bytes(),
+        user.0.as_bytes(),
+        &until,
+    ]);
+    let given = &raw[20..];
+    (given
+        .iter()
+        .zip(&mac[..16])
+        .fold(0u8, |d, (a, b)| d | (a ^ b))
+        == 0)
+        .then_some(user)
 }
 
 /// Compares secrets in time that does not depend on where they differ: their

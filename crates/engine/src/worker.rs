@@ -196,6 +196,10 @@ impl Worker {
                 tracing::error!(user = %user_id, error = %err, "handing an offline agent's tickets back gave up");
                 Ok(())
             }
+            Job::NotifyTelegram { user_id, .. } => {
+                tracing::warn!(user = %user_id, error = %err, "a Telegram message to an agent gave up");
+                Ok(())
+            }
             Job::FetchFiles { message_id, .. } => {
                 tracing::error!(message = %message_id, error = %err, "a message's files were not fetched");
                 Ok(())
@@ -327,6 +331,24 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Job::Webhook { .. } => self.engine.send_webhook(job).await,
+            Job::NotifyTelegram {
+                workspace_id,
+                user_id,
+                ticket_id,
+                text,
+            } => match self
+                .engine
+                .notify_telegram(*workspace_id, *user_id, *ticket_id, text)
+                .await?
+            {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(user = %user_id, error = %e, "a Telegram message to an agent was not sent");
+                    Ok(Outcome::Done)
+                }
+            },
             Job::FetchFiles {
                 workspace_id,
                 account_id,
@@ -461,6 +483,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::Webhook { .. } => "webhook",
         Job::NotifyEmail { .. } => "notify_email",
         Job::FetchFiles { .. } => "fetch_files",
+        Job::NotifyTelegram { .. } => "notify_telegram",
     }
 }
 

@@ -683,3 +683,63 @@ pub async fn change_presence(
         .await?;
     Ok(n > 0)
 }
+
+/// An agent's Telegram chat for notifications: the bot and the chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelegramLink {
+    pub account_id: AccountId,
+    pub chat_id: i64,
+    pub linked_at: Timestamp,
+}
+
+impl FromRow for TelegramLink {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(TelegramLink {
+            account_id: r.id(0)?,
+            chat_id: r.get(1)?,
+            linked_at: r.time(2)?,
+        })
+    }
+}
+
+/// Links (or re-links) an agent's Telegram chat.
+pub async fn link_telegram(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    user: UserId,
+    link: &TelegramLink,
+) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO user_telegram (workspace_id, user_id, account_id, chat_id, linked_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
+         account_id = excluded.account_id, chat_id = excluded.chat_id, linked_at = excluded.linked_at",
+    )
+    .bind(ws)
+    .bind(user)
+    .bind(link.account_id)
+    .bind(link.chat_id)
+    .bind(link.linked_at);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn unlink_telegram(tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<(), StoreError> {
+    let q = query("DELETE FROM user_telegram WHERE workspace_id = $1 AND user_id = $2")
+        .bind(ws)
+        .bind(user);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+pub async fn telegram_link(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    user: UserId,
+) -> Result<Option<TelegramLink>, StoreError> {
+    c.fetch_optional(
+        &query(
+            "SELECT account_id, chat_id, linked_at FROM user_telegram WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(ws)
+        .bind(user),
+    )
+    .await
+}

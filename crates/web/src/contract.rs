@@ -1502,7 +1502,8 @@ fn rules_rules(d: &mut Value) {
         json!({ "allOf": [
             action("notify", &["text"], json!({
                 "user_ids": { "type": "array", "maxItems": MAX_NOTIFY, "items": uuid },
-                "team_id": nuuid, "text": templated, "email": { "type": "boolean" } })),
+                "team_id": nuuid, "text": templated, "email": { "type": "boolean" },
+                "telegram": { "type": "boolean" } })),
             { "anyOf": [
                 { "required": ["team_id"], "properties": { "team_id": uuid } },
                 { "required": ["user_ids"], "properties": { "user_ids": { "type": "array", "minItems": 1 } } },

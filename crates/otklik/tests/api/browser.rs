@@ -733,6 +733,17 @@ async fn a_telegram_message_is_answered_from_the_inbox() {
             assert_eq!(sent[0]["chat_id"], CHAT);
             assert_eq!(sent[0]["text"], "Заказ &lt;5531&gt; уже в пути &amp; приедет завтра");
             p.wait_for("[...document.querySelectorAll('#thread .msg')].pop().textContent.toLowerCase().includes('sent')", "the reply marked sent live").await;
+
+            // The agent links their own Telegram from the menu's page.
+            p.goto(&app.url("/app/telegram")).await;
+            let href = p.eval("document.getElementById('telegram-connect').href").await;
+            let code = href.as_str().unwrap().rsplit("start=").next().unwrap().to_owned();
+            let start = json!({"update_id": 50, "message": {"message_id": 50, "date": 1_795_000_000,
+                "chat": {"id": 777, "type": "private"},
+                "from": {"id": 777, "is_bot": false, "first_name": "Owner"}, "text": format!("/start {code}")}});
+            deliver(&app, &channel, Some(&secret), &start).await.expect(200);
+            p.goto(&app.url("/app/telegram")).await;
+            p.wait_for("document.getElementById('telegram-linked')", "the linked Telegram").await;
         },
     )
     .await;

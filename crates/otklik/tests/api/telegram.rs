@@ -16,6 +16,10 @@ mod only_sqlite {
         super::without_a_public_url_no_bot_can_be_connected().await;
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn agents_link_their_telegram_and_rules_notify_them_there() {
+        super::agents_link_their_telegram_and_rules_notify_them_there().await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn webhooks_refuse_what_telegram_did_not_sign() {
         super::webhooks_refuse_what_telegram_did_not_sign().await;
     }
@@ -574,4 +578,128 @@ async fn replies_in_parts_wait_out_rate_limits_and_show_final_failures() {
     let d = ms.iter().find(|m| m["id"] == r["id"]).unwrap()["delivery"].clone();
     assert_eq!(d["state"], "failed");
     assert!(d["error"].as_str().unwrap().contains("blocked"), "{d}");
+}
+
+async fn agents_link_their_telegram_and_rules_notify_them_there() {
+    let app = app_with_public_url(Backend::Sqlite).await.expect("app");
+    let bot = StandIn::start(TOKEN).await.expect("stand-in");
+    let owner = app.engine.cli_principal("alpha").await.unwrap();
+    assert_eq!(
+        app.engine.telegram_link_url(&owner).await.unwrap(),
+        None,
+        "no bot yet"
+    );
+    let (channel, secret) = connect(&app, &bot).await;
+    let url = app
+        .engine
+        .telegram_link_url(&owner)
+        .await
+        .unwrap()
+        .expect("a link");
+    let code = url
+        .strip_prefix("https://t.me/shop_help_bot?start=")
+        .expect("a deep link to the bot")
+        .to_owned();
+    assert!(
+        code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "Telegram takes at most 64 of A-Za-z0-9_-: {code}"
+    );
+    const AGENT_CHAT: i64 = 777;
+    let start = |id: i64, text: String| {
+        json!({"update_id": id, "message": {"message_id": id, "date": 1_795_000_000,
+            "chat": {"id": AGENT_CHAT, "type": "private"},
+            "from": {"id": AGENT_CHAT, "is_bot": false, "first_name": "Owner"}, "text": text}})
+    };
+    // A forged or altered code links nobody; a bare /start is no question.
+    let mut forged = code.clone().into_bytes();
+    forged[5] = if forged[5] == b'A' { b'B' } else { b'A' };
+    for (i, text) in [
+        format!("/start {}", String::from_utf8(forged).unwrap()),
+        "/start".to_owned(),
+        "/start not-a-code".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        deliver(&app, &channel, Some(&secret), &start(i as i64 + 1, text))
+            .await
+            .expect(200);
+    }
+    app.drain_jobs().await;
+    assert_eq!(app.engine.telegram_link(&owner).await.unwrap(), None);
+    assert!(bot.calls_of("sendMessage").is_empty());
+    // The real code links the chat and says so there; no ticket is made.
+    deliver(
+        &app,
+        &channel,
+        Some(&secret),
+        &start(10, format!("/start {code}")),
+    )
+    .await
+    .expect(200);
+    app.drain_jobs().await;
+    let link = app
+        .engine
+        .telegram_link(&owner)
+        .await
+        .unwrap()
+        .expect("linked");
+    assert_eq!(link.chat_id, AGENT_CHAT);
+    let sent = bot.calls_of("sendMessage");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["chat_id"], AGENT_CHAT);
+    assert!(sent[0]["text"].as_str().unwrap().contains("notifications"));
+    let none = app
+        .get("/api/v1/tickets?channel=telegram")
+        .await
+        .expect(200);
+    assert!(none["items"].as_array().unwrap().is_empty(), "{none}");
+
+    // A rule tells the owner about new tickets, in Telegram too.
+    app.post(
+        "/api/v1/rules",
+        json!({"name": "Tell the owner", "kind": "trigger", "on": ["ticket.created"],
+               "actions": [{"type": "notify", "user_ids": [owner.user_id], "telegram": true,
+                            "text": "New <{{ticket.subject}}>"}]}),
+    )
+    .await
+    .expect(201);
+    let t = app.ticket("Где заказ?", "anna@example.com").await;
+    crate::helpers::until("the rule's Telegram message", 10, async || {
+        app.drain_jobs().await;
+        (bot.calls_of("sendMessage").len() == 2).then_some(())
+    })
+    .await;
+    let told = bot.calls_of("sendMessage")[1].clone();
+    assert_eq!(told["chat_id"], AGENT_CHAT);
+    let text = told["text"].as_str().unwrap();
+    assert!(text.starts_with("New &lt;Где заказ?&gt;"), "{text}");
+    assert!(
+        text.contains(&format!("https://desk.test/app/t/{}", t["number"])),
+        "{text}"
+    );
+
+    // Unlinked: the rule tells the app and nothing goes to Telegram.
+    app.engine.unlink_telegram(&owner).await.unwrap();
+    app.ticket("Ещё вопрос", "boris@example.com").await;
+    for _ in 0..20 {
+        app.drain_jobs().await;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(bot.calls_of("sendMessage").len(), 2);
+    // A code is good for an hour only.
+    let now = app.engine.now();
+    app.clock.set(Some(now.plus_millis(2 * 3_600_000)));
+    deliver(
+        &app,
+        &channel,
+        Some(&secret),
+        &start(11, format!("/start {code}")),
+    )
+    .await
+    .expect(200);
+    assert_eq!(app.engine.telegram_link(&owner).await.unwrap(), None);
 }

@@ -1,6 +1,8 @@
 //! Telegram bots for admins (`/app/admin/telegram`): connect one with its
 //! token, see where its messages arrive, rename it, send its conversations
-//! to a team, switch it off and on, give it a new token.
+//! to a team, switch it off and on, give it a new token. And for every agent
+//! (`/app/telegram`): link their own Telegram to the workspace's bot, so that
+//! rules can notify them there.
 
 use super::admin::admin_only;
 use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
@@ -18,6 +20,35 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/app/admin/telegram", get(list).post(create))
         .route("/app/admin/telegram/{id}", get(edit).post(save))
+        .route("/app/telegram", get(mine).post(unlink))
+}
+
+#[derive(Template)]
+#[template(path = "telegram_link.html")]
+pub struct LinkPage {
+    pub chrome: Chrome,
+    /// When the agent's chat was linked.
+    pub linked_at: Option<String>,
+    /// Opens the bot with a one-time code (none: no active bot).
+    pub link: Option<String>,
+}
+
+async fn mine(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let linked = app.engine.telegram_link(&ctx.p).await.or_page(ctx.tr)?;
+    let link = app.engine.telegram_link_url(&ctx.p).await.or_page(ctx.tr)?;
+    html(&LinkPage {
+        chrome: ctx.chrome(ctx.tr.t("telegram.mine")),
+        linked_at: linked.map(|l| l.linked_at.to_rfc3339()),
+        link,
+    })
+}
+
+async fn unlink(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    app.engine
+        .unlink_telegram(&f.ctx.p)
+        .await
+        .or_page(f.ctx.tr)?;
+    Ok(done("/app/telegram", "flash.saved"))
 }
 
 /// One bot as the list shows it.
@@ -115,7 +146,10 @@ async fn create(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
         )
         .await
         .or_page(ctx.tr)?;
-    Ok(done(&format!("/app/admin/telegram/{}", c.id), "flash.saved"))
+    Ok(done(
+        &format!("/app/admin/telegram/{}", c.id),
+        "flash.saved",
+    ))
 }
 
 fn channel_id(ctx: &Ctx, id: &str) -> Result<AccountId, UiError> {

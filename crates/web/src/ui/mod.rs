@@ -12,11 +12,11 @@
 pub mod admin;
 pub mod assets;
 pub mod chat_admin;
-pub mod messenger_admin;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
 pub mod macros_page;
+pub mod messenger_admin;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;

@@ -79,6 +79,8 @@ pub struct ActRow {
     pub types: Vec<Opt>,
     /// A notify that also emails.
     pub email: bool,
+    /// A notify that also writes to agents' Telegram.
+    pub telegram: bool,
     pub value: String,
     pub text: String,
     pub ru: String,
@@ -285,7 +287,7 @@ fn action(
     value: &str,
     text: &str,
     (ru, th): (&str, &str),
-    email: bool,
+    (email, telegram): (bool, bool),
 ) -> Result<Option<Action>, String> {
     let v = value.trim();
     let j = match kind {
@@ -322,7 +324,7 @@ fn action(
                     _ => team = Some(names.team(&x)?.ok_or("notify: name agents or a team")?),
                 }
             }
-            json!({"user_ids": users, "team_id": team, "text": text, "email": email})
+            json!({"user_ids": users, "team_id": team, "text": text, "email": email, "telegram": telegram})
         }
         "webhook" => json!({"url": v}),
         "escalate" => json!({"reason": text, "team_id": names.team(v)?}),
@@ -429,6 +431,7 @@ fn act_row(tr: &super::i18n::Tr, names: &Names, a: Option<&Action>) -> ActRow {
     };
     ActRow {
         email: j["email"].as_bool().unwrap_or(false),
+        telegram: j["telegram"].as_bool().unwrap_or(false),
         types: opts(&ACTIONS, kind, |k| tr.label("ruleaction", k)),
         value,
         text,
@@ -557,6 +560,10 @@ fn spec_of(f: &Form, names: &Names) -> Result<RuleSpec, String> {
     let th: Vec<&str> = f.all("act_th").collect();
     // Checkboxes arrive only when ticked: each carries its row's index.
     let emails: Vec<usize> = f.all("act_email").filter_map(|v| v.parse().ok()).collect();
+    let telegrams: Vec<usize> = f
+        .all("act_telegram")
+        .filter_map(|v| v.parse().ok())
+        .collect();
     let mut actions = Vec::new();
     for (i, kind) in types.iter().enumerate() {
         if let Some(a) = action(
@@ -565,7 +572,7 @@ fn spec_of(f: &Form, names: &Names) -> Result<RuleSpec, String> {
             nth(&values, i),
             nth(&texts, i),
             (nth(&ru, i), nth(&th, i)),
-            emails.contains(&i),
+            (emails.contains(&i), telegrams.contains(&i)),
         )
         .map_err(|e| format!("actions[{i}]: {e}"))?
         {
