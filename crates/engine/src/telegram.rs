@@ -892,7 +892,14 @@ impl Engine {
                 "the customer's Telegram chat is not known".into(),
             ));
         };
-        let opened = self.open_telegram(account)?;
+        let opened = match self.open_telegram(account) {
+            Ok(o) => o,
+            Err(e) => {
+                return Ok(Delivery::Failed(format!(
+                    "the Telegram channel cannot be used: {e}"
+                )));
+            }
+        };
         let api = self.telegram_api()?;
         let mut parts: Vec<Part> = split_text(&out.message.body_text)
             .into_iter()

@@ -185,8 +185,8 @@ async fn a_messenger_account_uses_the_one_ingest_path(app: TestApp) {
         "{err:?}"
     );
 
-    // A reply leaves by the ticket's account: this server has no Telegram
-    // transport, so the reply fails visibly instead of waiting.
+    // A reply leaves by the ticket's account: this account has no bot token,
+    // so the reply fails visibly instead of waiting.
     let reply = reply_and_deliver(&app, ticket, "Заказ в пути").await;
     assert_eq!(reply["account_id"], bot.id.to_string());
     assert_eq!(reply["delivery"]["state"], "failed");
@@ -194,7 +194,7 @@ async fn a_messenger_account_uses_the_one_ingest_path(app: TestApp) {
         reply["delivery"]["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("no outbound connection for the telegram channel"),
+            .contains("the Telegram channel cannot be used"),
         "{reply}"
     );
 }
