@@ -82,6 +82,11 @@ impl Engine {
 pub struct Totals {
     pub tickets: i64,
     pub inbound_emails: i64,
+    /// Telegram messages recorded (the ingest record), customers' Telegram
+    /// messages in tickets, and the files on them.
+    pub inbound_telegram: i64,
+    pub telegram_messages: i64,
+    pub telegram_files: i64,
 }
 
 impl Engine {
@@ -91,9 +96,20 @@ impl Engine {
         let inbound_emails =
             store::channels::count_inbound_all(&mut c.conn(), domain::ticket::Channel::Email)
                 .await?;
+        let inbound_telegram =
+            store::channels::count_inbound_all(&mut c.conn(), domain::ticket::Channel::Telegram)
+                .await?;
+        let (telegram_messages, telegram_files) = store::tickets::count_customer_messages_all(
+            &mut c.conn(),
+            domain::ticket::Channel::Telegram,
+        )
+        .await?;
         Ok(Totals {
             tickets,
             inbound_emails,
+            inbound_telegram,
+            telegram_messages,
+            telegram_files,
         })
     }
 }

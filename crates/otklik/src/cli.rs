@@ -249,6 +249,19 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Telegram updates into one server's webhook at a fixed rate (some
+    /// redelivered, some with photos) from a stand-in Bot API: the rate taken,
+    /// the answer's median and p99, and a count that none was lost or doubled.
+    Telegram {
+        /// Updates per second asked.
+        #[arg(long, default_value_t = 1_000)]
+        rate: usize,
+        #[arg(long, default_value_t = 20)]
+        secs: u64,
+        /// Different customers writing.
+        #[arg(long, default_value_t = 2_000)]
+        chats: usize,
+    },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
     Search {
@@ -581,6 +594,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logs("pretty");
             crate::bench_chat::chat(visitors.max(1), secs.max(1), interval.max(1), database_url)
                 .await
+        }
+        Command::Bench {
+            command: BenchCommand::Telegram { rate, secs, chats },
+        } => {
+            init_logs("pretty");
+            crate::bench_telegram::telegram(rate.max(1), secs.max(1), chats.max(1)).await
         }
         Command::Bench {
             command:

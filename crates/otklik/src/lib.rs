@@ -10,6 +10,7 @@ pub mod bench_chat;
 pub mod bench_email;
 pub mod bench_rules;
 pub mod bench_search;
+pub mod bench_telegram;
 pub mod bench_ui;
 pub mod cli;
 pub mod config;

@@ -548,6 +548,30 @@ pub async fn count(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<i64, StoreError>
         .await
 }
 
+/// Customers' messages of one channel in every workspace, and the files on
+/// them (benchmarks verify with it).
+pub async fn count_customer_messages_all(
+    c: &mut Conn<'_>,
+    channel: Channel,
+) -> Result<(i64, i64), StoreError> {
+    let messages = c
+        .fetch_one(
+            &query("SELECT COUNT(*) FROM messages WHERE channel = $1 AND author_kind = 'customer'")
+                .bind(channel.as_str()),
+        )
+        .await?;
+    let files = c
+        .fetch_one(
+            &query(
+                "SELECT COUNT(*) FROM attachments a JOIN messages m ON m.id = a.message_id \
+                 WHERE m.channel = $1 AND m.author_kind = 'customer'",
+            )
+            .bind(channel.as_str()),
+        )
+        .await?;
+    Ok((messages, files))
+}
+
 /// A message in a ticket's thread.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
