@@ -3,7 +3,8 @@
 //! `sendDocument`, `getFile` and the file download), over HTTP with bounded
 //! time and size. <https://core.telegram.org/bots/api>
 
-use engine::telegram::{Bot, BotError, BotInfo, FileRef, OutFile, Received, TelegramApi};
+use engine::messenger::{OutFile, RemoteError};
+use engine::telegram::{Bot, BotInfo, FileRef, Received, TelegramApi};
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -181,8 +182,8 @@ pub fn read(u: &Update) -> Option<Received> {
     })
 }
 
-fn passing(description: impl Into<String>) -> BotError {
-    BotError {
+fn passing(description: impl Into<String>) -> RemoteError {
+    RemoteError {
         retry_after: None,
         permanent: false,
         description: description.into(),
@@ -190,7 +191,7 @@ fn passing(description: impl Into<String>) -> BotError {
 }
 
 /// An HTTP client for the Bot API: bounded time, no redirects.
-fn client() -> Result<reqwest::Client, BotError> {
+fn client() -> Result<reqwest::Client, RemoteError> {
     reqwest::Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
@@ -217,7 +218,7 @@ impl std::fmt::Debug for BotApi {
 
 impl BotApi {
     /// A bot at `base` (`https://api.telegram.org`, or a stand-in).
-    pub fn new(base: &str, token: &str) -> Result<BotApi, BotError> {
+    pub fn new(base: &str, token: &str) -> Result<BotApi, RemoteError> {
         Ok(BotApi::with_client(client()?, base, token))
     }
 
@@ -236,7 +237,7 @@ impl BotApi {
 
     /// Reads the Bot API's answer: `{ok, result}` or `{ok: false, error_code,
     /// description, parameters: {retry_after}}`.
-    async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value, BotError> {
+    async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value, RemoteError> {
         let res = res.map_err(|e| {
             passing(if e.is_timeout() {
                 format!("Telegram did not answer within {} s", TIMEOUT.as_secs())
@@ -255,7 +256,7 @@ impl BotApi {
         let code = body["error_code"]
             .as_u64()
             .unwrap_or(u64::from(status.as_u16()));
-        Err(BotError {
+        Err(RemoteError {
             retry_after: body["parameters"]["retry_after"].as_u64(),
             permanent: (400..500).contains(&code) && code != 429,
             description: format!(
@@ -265,13 +266,13 @@ impl BotApi {
         })
     }
 
-    async fn call(&self, name: &str, args: Value) -> Result<Value, BotError> {
+    async fn call(&self, name: &str, args: Value) -> Result<Value, RemoteError> {
         Self::answer(self.http.post(self.method(name)).json(&args).send().await).await
     }
 
     /// Points the bot's updates at `url`, with `secret` in every update's
     /// `X-Telegram-Bot-Api-Secret-Token`.
-    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), BotError> {
+    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<(), RemoteError> {
         self.call(
             "setWebhook",
             json!({"url": url, "secret_token": secret,
@@ -282,12 +283,12 @@ impl BotApi {
     }
 
     /// Stops the bot's updates from coming here.
-    pub async fn delete_webhook(&self) -> Result<(), BotError> {
+    pub async fn delete_webhook(&self) -> Result<(), RemoteError> {
         self.call("deleteWebhook", json!({})).await.map(|_| ())
     }
 
     /// The bot's own account (checks the token).
-    pub async fn get_me(&self) -> Result<BotInfo, BotError> {
+    pub async fn get_me(&self) -> Result<BotInfo, RemoteError> {
         let me = self.call("getMe", json!({})).await?;
         let name = match me["last_name"].as_str() {
             Some(l) => format!("{} {l}", me["first_name"].as_str().unwrap_or_default()),
@@ -304,7 +305,7 @@ impl BotApi {
 
     /// Sends text in Telegram's HTML mode (the caller escapes what must be
     /// shown as typed); returns the message's id.
-    pub async fn send_message(&self, chat_id: i64, html: &str) -> Result<i64, BotError> {
+    pub async fn send_message(&self, chat_id: i64, html: &str) -> Result<i64, RemoteError> {
         let r = self
             .call(
                 "sendMessage",
@@ -321,7 +322,7 @@ impl BotApi {
         filename: &str,
         content_type: &str,
         bytes: bytes::Bytes,
-    ) -> Result<i64, BotError> {
+    ) -> Result<i64, RemoteError> {
         // Photos are shown inline but recompressed; anything else (and any
         // image over the photo limit) goes as a document, byte for byte.
         let photo = matches!(content_type, "image/jpeg" | "image/png" | "image/webp")
@@ -354,7 +355,7 @@ impl BotApi {
 
     /// Downloads a file an update named: `getFile`, then its bytes (at most
     /// [`MAX_FILE`]).
-    pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, BotError> {
+    pub async fn download(&self, file_id: &str) -> Result<bytes::Bytes, RemoteError> {
         let f = self.call("getFile", json!({"file_id": file_id})).await?;
         let path = f["file_path"]
             .as_str()
@@ -363,7 +364,7 @@ impl BotApi {
             .as_u64()
             .is_some_and(|s| s as usize > MAX_FILE)
         {
-            return Err(BotError {
+            return Err(RemoteError {
                 retry_after: None,
                 permanent: true,
                 description: "the file is larger than 20 MB".into(),
@@ -386,7 +387,7 @@ impl BotApi {
             .map_err(|e| passing(format!("the file broke off: {e}")))?
         {
             if out.len() + chunk.len() > MAX_FILE {
-                return Err(BotError {
+                return Err(RemoteError {
                     retry_after: None,
                     permanent: true,
                     description: "the file is larger than 20 MB".into(),
@@ -405,7 +406,7 @@ pub struct TelegramClient {
 }
 
 impl TelegramClient {
-    pub fn new() -> Result<TelegramClient, BotError> {
+    pub fn new() -> Result<TelegramClient, RemoteError> {
         Ok(TelegramClient { http: client()? })
     }
 
@@ -415,7 +416,7 @@ impl TelegramClient {
 }
 
 impl TelegramApi for TelegramClient {
-    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, BotError>> {
+    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, RemoteError>> {
         Box::pin(async move { self.bot(bot).get_me().await })
     }
     fn set_webhook<'a>(
@@ -423,10 +424,10 @@ impl TelegramApi for TelegramClient {
         bot: Bot<'a>,
         url: &'a str,
         secret: &'a str,
-    ) -> BoxFuture<'a, Result<(), BotError>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move { self.bot(bot).set_webhook(url, secret).await })
     }
-    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), BotError>> {
+    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move { self.bot(bot).delete_webhook().await })
     }
     fn send_html<'a>(
@@ -434,7 +435,7 @@ impl TelegramApi for TelegramClient {
         bot: Bot<'a>,
         chat_id: i64,
         html: &'a str,
-    ) -> BoxFuture<'a, Result<i64, BotError>> {
+    ) -> BoxFuture<'a, Result<i64, RemoteError>> {
         Box::pin(async move { self.bot(bot).send_message(chat_id, html).await })
     }
     fn send_file<'a>(
@@ -442,7 +443,7 @@ impl TelegramApi for TelegramClient {
         bot: Bot<'a>,
         chat_id: i64,
         file: &'a OutFile,
-    ) -> BoxFuture<'a, Result<i64, BotError>> {
+    ) -> BoxFuture<'a, Result<i64, RemoteError>> {
         Box::pin(async move {
             self.bot(bot)
                 .send_file(
@@ -458,7 +459,7 @@ impl TelegramApi for TelegramClient {
         &'a self,
         bot: Bot<'a>,
         file_id: &'a str,
-    ) -> BoxFuture<'a, Result<bytes::Bytes, BotError>> {
+    ) -> BoxFuture<'a, Result<bytes::Bytes, RemoteError>> {
         Box::pin(async move { self.bot(bot).download(file_id).await })
     }
 }

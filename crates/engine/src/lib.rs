@@ -31,6 +31,7 @@ pub mod kb;
 pub mod kb_activity;
 pub mod macros;
 pub mod markdown;
+pub mod messenger;
 pub mod model;
 pub mod outbound;
 pub mod people;

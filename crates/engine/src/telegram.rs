@@ -21,6 +21,8 @@ use crate::ingest::{
     AccountRef, Content, CustomerMessage, Inbound, InboundAttachment, Sender, Thread,
 };
 use crate::outbound::{Delivery, Outgoing};
+use crate::messenger::same_secret;
+pub use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery};
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
@@ -61,17 +63,6 @@ pub struct Received {
     pub files: Vec<FileRef>,
 }
 
-/// A call the Bot API refused or that did not complete.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{description}")]
-pub struct BotError {
-    /// Telegram asked to wait this long (429 `retry_after`), in seconds.
-    pub retry_after: Option<u64>,
-    /// Retrying cannot help (a 4xx other than 429: a bad token, a blocked bot).
-    pub permanent: bool,
-    pub description: String,
-}
-
 /// A bot: where its API is and its token.
 #[derive(Clone, Copy, Debug)]
 pub struct Bot<'a> {
@@ -87,48 +78,40 @@ pub struct BotInfo {
     pub name: String,
 }
 
-/// A file to send.
-#[derive(Clone, Debug)]
-pub struct OutFile {
-    pub filename: String,
-    pub content_type: String,
-    pub bytes: bytes::Bytes,
-}
-
 /// The Bot API, as the engine needs it (implemented over HTTP by the
 /// channels crate; every call bounded in time and size there).
 pub trait TelegramApi: Send + Sync {
     /// `getMe`: checks the token.
-    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, BotError>>;
+    fn get_me<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<BotInfo, RemoteError>>;
     /// `setWebhook` with a secret token, message updates only.
     fn set_webhook<'a>(
         &'a self,
         bot: Bot<'a>,
         url: &'a str,
         secret: &'a str,
-    ) -> BoxFuture<'a, Result<(), BotError>>;
+    ) -> BoxFuture<'a, Result<(), RemoteError>>;
     /// `deleteWebhook`.
-    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), BotError>>;
+    fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), RemoteError>>;
     /// `sendMessage` with `parse_mode` HTML; returns the message's id.
     fn send_html<'a>(
         &'a self,
         bot: Bot<'a>,
         chat_id: i64,
         html: &'a str,
-    ) -> BoxFuture<'a, Result<i64, BotError>>;
+    ) -> BoxFuture<'a, Result<i64, RemoteError>>;
     /// `sendPhoto` for images, else `sendDocument`; returns the message's id.
     fn send_file<'a>(
         &'a self,
         bot: Bot<'a>,
         chat_id: i64,
         file: &'a OutFile,
-    ) -> BoxFuture<'a, Result<i64, BotError>>;
+    ) -> BoxFuture<'a, Result<i64, RemoteError>>;
     /// `getFile`, then the bytes (at most [`MAX_FILE`]).
     fn download<'a>(
         &'a self,
         bot: Bot<'a>,
         file_id: &'a str,
-    ) -> BoxFuture<'a, Result<bytes::Bytes, BotError>>;
+    ) -> BoxFuture<'a, Result<bytes::Bytes, RemoteError>>;
 }
 
 /// Text as Telegram's HTML mode shows it literally.
@@ -141,28 +124,6 @@ pub fn escape_html(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             c => out.push(c),
         }
-    }
-    out
-}
-
-/// Splits a reply into pieces Telegram takes (at most [`MAX_TEXT`]
-/// characters each), after a line break where one falls in the last quarter
-/// of a piece.
-pub fn split_text(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < chars.len() {
-        let mut end = (start + MAX_TEXT).min(chars.len());
-        if end < chars.len()
-            && let Some(nl) = chars[start + MAX_TEXT * 3 / 4..end]
-                .iter()
-                .rposition(|&c| c == '\n')
-        {
-            end = start + MAX_TEXT * 3 / 4 + nl + 1;
-        }
-        out.push(chars[start..end].iter().collect());
-        start = end;
     }
     out
 }
@@ -251,17 +212,6 @@ pub struct TelegramInput {
     pub active: Option<bool>,
     /// `Some(None)` clears it.
     pub team_id: Option<Option<TeamId>>,
-}
-
-/// Why an update was refused before anything was stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HookRefusal {
-    /// No such channel (or not active): 404.
-    Unknown,
-    /// No secret header: 401.
-    Unsigned,
-    /// The wrong secret: 403.
-    BadSecret,
 }
 
 /// The bot and its webhook secret, opened.
@@ -807,11 +757,7 @@ impl Engine {
             .await
         {
             Ok(_) => Ok(Delivery::Sent),
-            Err(e) if e.permanent => Ok(Delivery::Failed(e.description)),
-            Err(e) => Ok(match e.retry_after {
-                Some(s) => Delivery::RetryAfter(e.description, s),
-                None => Delivery::Retry(e.description),
-            }),
+            Err(e) => Ok(remote_delivery(e)),
         }
     }
 
@@ -901,7 +847,7 @@ impl Engine {
             }
         };
         let api = self.telegram_api()?;
-        let mut parts: Vec<Part> = split_text(&out.message.body_text)
+        let mut parts: Vec<Part> = crate::messenger::split_text(&out.message.body_text, MAX_TEXT)
             .into_iter()
             .filter(|t| !t.trim().is_empty())
             .map(Part::Text)
@@ -927,13 +873,7 @@ impl Engine {
             };
             let tg_id = match result {
                 Ok(id) => id,
-                Err(e) if e.permanent => return Ok(Delivery::Failed(e.description)),
-                Err(e) => {
-                    return Ok(match e.retry_after {
-                        Some(s) => Delivery::RetryAfter(e.description, s),
-                        None => Delivery::Retry(e.description),
-                    });
-                }
+                Err(e) => return Ok(remote_delivery(e)),
             };
             let rec = Record {
                 workspace_id: ws,
@@ -1021,16 +961,8 @@ fn read_link_code(
         .then_some(user)
 }
 
-/// Compares secrets in time that does not depend on where they differ: their
-/// digests are compared, every byte.
-fn same_secret(given: &str, expected: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
-    a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
-}
-
 /// Telegram refused or could not be reached while an admin connected a bot.
-fn refused(e: BotError) -> EngineError {
+fn refused(e: RemoteError) -> EngineError {
     EngineError::Upstream(e.description)
 }
 
@@ -1041,16 +973,16 @@ mod tests {
     #[test]
     fn text_splits_into_parts_telegram_takes_and_joins_back() {
         let short = "Здравствуйте!\nВаш заказ в пути.";
-        assert_eq!(split_text(short), vec![short.to_owned()]);
-        assert!(split_text("").is_empty());
+        assert_eq!(crate::messenger::split_text(short, MAX_TEXT), vec![short.to_owned()]);
+        assert!(crate::messenger::split_text("", MAX_TEXT).is_empty());
         let lines: String = (0..2_000).map(|i| format!("строка {i}\n")).collect();
-        let parts = split_text(&lines);
+        let parts = crate::messenger::split_text(&lines, MAX_TEXT);
         assert!(parts.len() > 1);
         assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT));
         assert!(parts[..parts.len() - 1].iter().all(|p| p.ends_with('\n')));
         assert_eq!(parts.concat(), lines);
         let solid = "я".repeat(MAX_TEXT * 2 + 5);
-        let parts = split_text(&solid);
+        let parts = crate::messenger::split_text(&solid, MAX_TEXT);
         assert_eq!(
             parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
             vec![MAX_TEXT, MAX_TEXT, 5]
