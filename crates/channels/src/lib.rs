@@ -7,3 +7,5 @@
 pub mod email;
 pub mod telegram;
 pub mod telegram_stand_in;
+pub mod whatsapp;
+pub mod whatsapp_stand_in;

@@ -45,6 +45,7 @@ pub mod swarm;
 pub mod telegram;
 pub mod tickets;
 pub mod webhook;
+pub mod whatsapp;
 pub mod worker;
 pub mod workspaces;
 
@@ -156,6 +157,8 @@ pub struct Engine {
     pub kb_activity: kb_activity::KbActivity,
     /// The Telegram Bot API; `None` leaves Telegram channels unconnectable.
     pub telegram: Option<Arc<dyn telegram::TelegramApi>>,
+    /// The WhatsApp Cloud API; `None` leaves WhatsApp channels unconnectable.
+    pub whatsapp: Option<Arc<dyn whatsapp::WhatsappApi>>,
     /// The server's address as the outside world reaches it (`https://desk.shop`):
     /// messengers deliver their webhooks there.
     pub public_url: Option<String>,
@@ -174,6 +177,7 @@ impl Engine {
             search: None,
             kb_activity: kb_activity::KbActivity::default(),
             telegram: None,
+            whatsapp: None,
             public_url: None,
         }
     }
@@ -190,6 +194,11 @@ impl Engine {
 
     pub fn with_telegram(mut self, api: Arc<dyn telegram::TelegramApi>) -> Engine {
         self.telegram = Some(api);
+        self
+    }
+
+    pub fn with_whatsapp(mut self, api: Arc<dyn whatsapp::WhatsappApi>) -> Engine {
+        self.whatsapp = Some(api);
         self
     }
 

@@ -76,4 +76,3 @@ pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
     let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
     a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
-

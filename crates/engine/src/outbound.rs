@@ -109,6 +109,19 @@ impl Adapter for TelegramAdapter {
     }
 }
 
+/// WhatsApp: the Cloud API, through the number the conversation came in on.
+struct WhatsappAdapter;
+
+impl Adapter for WhatsappAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(engine.deliver_whatsapp(out))
+    }
+}
+
 /// A channel whose transport this version does not have: the reply fails with
 /// the reason, visibly, instead of waiting forever.
 struct NotConnected(Channel);
@@ -135,12 +148,10 @@ pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
         Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
         Channel::Chat => Box::new(ChatAdapter),
         Channel::Telegram => Box::new(TelegramAdapter),
-        Channel::Whatsapp
-        | Channel::Vk
-        | Channel::Facebook
-        | Channel::Instagram
-        | Channel::Viber
-        | Channel::Phone => Box::new(NotConnected(channel)),
+        Channel::Whatsapp => Box::new(WhatsappAdapter),
+        Channel::Vk | Channel::Facebook | Channel::Instagram | Channel::Viber | Channel::Phone => {
+            Box::new(NotConnected(channel))
+        }
     }
 }
 
@@ -188,11 +199,14 @@ pub enum Refusal {
 }
 
 /// The one guard every outbound message passes before an adapter sees it.
-/// `customer_wrote_at` is when the ticket's customer last wrote.
+/// `customer_wrote_at` is when the ticket's customer last wrote; `template`:
+/// the message is an approved template, which the provider takes outside the
+/// window.
 pub fn guard(
     m: &Message,
     customer_wrote_at: Option<Timestamp>,
     now: Timestamp,
+    template: bool,
 ) -> Result<(), Refusal> {
     if m.visibility == Visibility::Internal {
         return Err(Refusal::NeverLeaves("an internal note"));
@@ -200,11 +214,11 @@ pub fn guard(
     if m.author_kind == AuthorKind::Customer {
         return Err(Refusal::NeverLeaves("the customer's own message"));
     }
-    if let Some(window) = m.channel.reply_window_ms() {
+    if let Some(window) = m.channel.reply_window_ms().filter(|_| !template) {
         let open_until = customer_wrote_at.map(|t| t.plus_millis(window));
         if open_until.is_none_or(|until| now > until) {
             return Err(Refusal::Closed(format!(
-                "the {} messaging window is closed: a free-form reply may be sent only within {} hours of the customer's last message",
+                "the {} messaging window is closed: a free-form reply may be sent only within {} hours of the customer's last message; send an approved template instead",
                 m.channel,
                 window / 3_600_000
             )));
@@ -248,7 +262,7 @@ mod tests {
             ..reply(Channel::Email)
         };
         assert!(matches!(
-            guard(&note, Some(now), now),
+            guard(&note, Some(now), now, false),
             Err(Refusal::NeverLeaves(_))
         ));
         let own = Message {
@@ -256,10 +270,10 @@ mod tests {
             ..reply(Channel::Telegram)
         };
         assert!(matches!(
-            guard(&own, Some(now), now),
+            guard(&own, Some(now), now, false),
             Err(Refusal::NeverLeaves(_))
         ));
-        assert_eq!(guard(&reply(Channel::Email), None, now), Ok(()));
+        assert_eq!(guard(&reply(Channel::Email), None, now, false), Ok(()));
     }
 
     #[test]
@@ -267,17 +281,26 @@ mod tests {
         let wrote = Timestamp::from_millis(10_000_000);
         let day = 24 * 3_600_000;
         let m = reply(Channel::Whatsapp);
-        assert_eq!(guard(&m, Some(wrote), wrote.plus_millis(day)), Ok(()));
-        let late = guard(&m, Some(wrote), wrote.plus_millis(day + 1));
+        assert_eq!(
+            guard(&m, Some(wrote), wrote.plus_millis(day), false),
+            Ok(())
+        );
+        let late = guard(&m, Some(wrote), wrote.plus_millis(day + 1), false);
         assert!(matches!(late, Err(Refusal::Closed(ref why)) if why.contains("24 hours")));
         // A conversation the customer never wrote in has no open window.
-        assert!(matches!(guard(&m, None, wrote), Err(Refusal::Closed(_))));
+        assert!(matches!(
+            guard(&m, None, wrote, false),
+            Err(Refusal::Closed(_))
+        ));
+        // An approved template goes out whenever.
+        assert_eq!(guard(&m, None, wrote.plus_millis(day + 1), true), Ok(()));
         // Telegram has no window.
         assert_eq!(
             guard(
                 &reply(Channel::Telegram),
                 Some(wrote),
-                wrote.plus_millis(10 * day)
+                wrote.plus_millis(10 * day),
+                false
             ),
             Ok(())
         );

@@ -20,9 +20,9 @@
 use crate::ingest::{
     AccountRef, Content, CustomerMessage, Inbound, InboundAttachment, Sender, Thread,
 };
-use crate::outbound::{Delivery, Outgoing};
 use crate::messenger::same_secret;
 pub use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery};
+use crate::outbound::{Delivery, Outgoing};
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
@@ -152,7 +152,7 @@ fn parse_token(token: &str) -> Result<i64, EngineError> {
 }
 
 /// An API base: `http(s)://host[:port][/path]`, no query, at most 300 characters.
-fn parse_base(base: &str) -> Result<String, EngineError> {
+pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
     let bad = |why: &str| EngineError::invalid("api_base_url", why.to_owned());
     if base.len() > 300 {
         return Err(bad("at most 300 characters"));
@@ -973,7 +973,10 @@ mod tests {
     #[test]
     fn text_splits_into_parts_telegram_takes_and_joins_back() {
         let short = "Здравствуйте!\nВаш заказ в пути.";
-        assert_eq!(crate::messenger::split_text(short, MAX_TEXT), vec![short.to_owned()]);
+        assert_eq!(
+            crate::messenger::split_text(short, MAX_TEXT),
+            vec![short.to_owned()]
+        );
         assert!(crate::messenger::split_text("", MAX_TEXT).is_empty());
         let lines: String = (0..2_000).map(|i| format!("строка {i}\n")).collect();
         let parts = crate::messenger::split_text(&lines, MAX_TEXT);

@@ -109,6 +109,9 @@ pub struct NewMessage {
     /// History brought in from elsewhere (an import, the demo): a reply that was
     /// already delivered there, so it is stored as sent and not delivered again.
     pub imported: bool,
+    /// A messenger's approved template this reply is (WhatsApp outside its
+    /// window): stored beside the message, sent as the template.
+    pub template: Option<Value>,
 }
 
 /// Changes to a ticket; `None` leaves a field alone, `Some(None)` clears it.
@@ -814,6 +817,9 @@ impl Engine {
                         attachments: Vec::new(),
                     };
                     let m = insert_message(tx, m, &n.body.attachments, actor).await?;
+                    if let Some(template) = &n.template {
+                        tickets::insert_message_template(tx, ws, m.id, template).await?;
+                    }
                     if deliver {
                         crate::jobs::Job::DeliverMessage { workspace_id: ws, message_id: m.id }.enqueue(tx, now).await?;
                     }

@@ -417,9 +417,13 @@ impl Worker {
                 return Ok(Outcome::Done);
             };
             let wrote = tickets::last_customer_message_at(&mut c.conn(), ws, t.id).await?;
-            (m, t, wrote)
+            let template = tickets::message_template(&mut c.conn(), ws, mid)
+                .await?
+                .is_some();
+            (m, t, (wrote, template))
         };
-        match outbound::guard(&m, customer_wrote_at, self.engine.store.now()) {
+        let (customer_wrote_at, template) = customer_wrote_at;
+        match outbound::guard(&m, customer_wrote_at, self.engine.store.now(), template) {
             Ok(()) => {}
             Err(Refusal::NeverLeaves(what)) => {
                 tracing::error!(message = %mid, "refused to deliver {what}");

@@ -108,6 +108,10 @@ async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, 
         .with_secret(secret_key(config)?)
         .with_mail(Arc::new(sender))
         .with_telegram(Arc::new(telegram))
+        .with_whatsapp(Arc::new(
+            channels::whatsapp::WhatsappClient::new()
+                .map_err(|e| anyhow::anyhow!("the WhatsApp client: {e}"))?,
+        ))
         .with_public_url(config.public_url.clone());
     Ok((store, engine))
 }

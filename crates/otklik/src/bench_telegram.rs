@@ -61,9 +61,13 @@ fn update(n: usize, chats: usize) -> Value {
     });
     if n % 20 == 7 {
         m["caption"] = json!("Фото повреждённой коробки");
-        m["photo"] = json!([{"file_id": "bench-photo", "width": 1280, "height": 960, "file_size": 4096}]);
+        m["photo"] =
+            json!([{"file_id": "bench-photo", "width": 1280, "height": 960, "file_size": 4096}]);
     } else {
-        m["text"] = json!(format!("Здравствуйте! Где мой заказ {}? Сообщение {n}.", 10_000 + n));
+        m["text"] = json!(format!(
+            "Здравствуйте! Где мой заказ {}? Сообщение {n}.",
+            10_000 + n
+        ));
     }
     json!({"update_id": n as i64 + 1, "message": m})
 }
@@ -71,13 +75,21 @@ fn update(n: usize, chats: usize) -> Value {
 pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("finding this program")?;
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-    let bot = StandIn::start(TOKEN).await.context("starting the Bot API stand-in")?;
+    let bot = StandIn::start(TOKEN)
+        .await
+        .context("starting the Bot API stand-in")?;
     bot.add_file("bench-photo", &[0xff; 4096]);
     cli(
         &exe,
         dir.path(),
         &[
-            "workspace", "create", WORKSPACE, "--owner", OWNER, "--password", "tgbench-password",
+            "workspace",
+            "create",
+            WORKSPACE,
+            "--owner",
+            OWNER,
+            "--password",
+            "tgbench-password",
         ],
     )?;
     let token = cli(
@@ -91,7 +103,12 @@ pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()
     let base = format!("http://127.0.0.1:{port}");
     let server = Server(
         Command::new(&exe)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(dir.path())
             .env("OTKLIK_LOG", "error")
             .env("OTKLIK_PUBLIC_URL", "https://desk.bench.invalid")
@@ -129,7 +146,10 @@ pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()
         .error_for_status()?
         .json()
         .await?;
-    let channel = created["id"].as_str().context("the channel's id")?.to_owned();
+    let channel = created["id"]
+        .as_str()
+        .context("the channel's id")?
+        .to_owned();
     let (_, secret) = bot.webhook().context("setWebhook was not called")?;
     let hook = format!("{base}/hooks/telegram/{channel}");
 
@@ -140,7 +160,9 @@ pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()
     );
     let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let errors = Arc::new(AtomicUsize::new(0));
-    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total + total / 25)));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(
+        total + total / 25,
+    )));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let mut sent = 0usize;
@@ -166,10 +188,7 @@ pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()
                     .is_ok_and(|r| r.status().is_success());
                 let us = t0.elapsed().as_micros() as u64;
                 if ok {
-                    latencies
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(us);
+                    latencies.lock().unwrap_or_else(|e| e.into_inner()).push(us);
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }

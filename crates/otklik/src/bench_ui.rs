@@ -128,6 +128,7 @@ pub async fn ui(tickets: usize, messages: usize, requests: usize) -> anyhow::Res
                     status: None,
                     external_id: None,
                     imported: true,
+                    template: None,
                 },
                 None,
             )

@@ -307,6 +307,7 @@ async fn seed_inner(
                         status: None,
                         external_id: None,
                         imported: true,
+                        template: None,
                     },
                     None,
                 )
@@ -522,6 +523,7 @@ async fn seed_chat(
                     status: None,
                     external_id: None,
                     imported: false,
+                    template: None,
                 },
                 None,
             )

@@ -1047,3 +1047,36 @@ pub async fn held_in_team(
     )
     .await
 }
+
+/// Marks a message as a messenger template (its name, language, parameters).
+pub async fn insert_message_template(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    message: MessageId,
+    template: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let q = query(
+        "INSERT INTO message_templates (message_id, workspace_id, template) VALUES ($1, $2, $3)",
+    )
+    .bind(message)
+    .bind(ws)
+    .bind(template.to_string());
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// The template a message is sent as, if it is one.
+pub async fn message_template(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    message: MessageId,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let t: Option<String> = c
+        .fetch_optional(
+            &query("SELECT template FROM message_templates WHERE workspace_id = $1 AND message_id = $2")
+                .bind(ws)
+                .bind(message),
+        )
+        .await?;
+    t.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}

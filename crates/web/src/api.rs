@@ -1141,6 +1141,7 @@ pub async fn create_message(
         status: b.status,
         external_id: b.external_id,
         imported: false,
+        template: None,
     };
     let posted = app.engine.add_message(&p, r, n, idem).await?;
     let status = if posted.duplicate {

@@ -805,6 +805,8 @@ fn query_rules(d: &mut Value) {
 /// Operations anyone may call: signing in (the document's default is a bearer
 /// token or a session).
 fn public_operations(d: &mut Value) {
+    // Meta's subscription check carries its own token in the query.
+    set(d, "/paths/~1hooks~1whatsapp~1{id}/get/security", json!([]));
     set(d, "/paths/~1api~1v1~1auth~1login/post/security", json!([]));
     set(
         d,
@@ -1795,7 +1797,53 @@ pub const API_BASE: &str = concat!(
     "(/[A-Za-z0-9._~-]*)*$"
 );
 
+/// Ids the Graph API gives (a phone number's, a business account's).
+pub const GRAPH_ID: &str = "^[0-9]{1,30}$";
+/// A secret copied from Meta: visible ASCII, no spaces.
+pub const META_SECRET: &str = "^[!-~]{1,500}$";
+
 fn messenger_rules(d: &mut Value) {
+    for (schema, required) in [
+        ("WhatsappChannelIn", true),
+        ("PatchWhatsappChannelIn", false),
+    ] {
+        let c = format!("/components/schemas/{schema}/properties");
+        let maybe = |v: Value| if required { v } else { nullable(v) };
+        set(d, &format!("{c}/name"), maybe(line(100)));
+        for f in ["access_token", "app_secret", "verify_token"] {
+            set(d, &format!("{c}/{f}"), maybe(string(META_SECRET, 500)));
+        }
+        set(
+            d,
+            &format!("{c}/api_base_url"),
+            nullable(string(API_BASE, 300)),
+        );
+        set(
+            d,
+            &format!("{c}/business_account_id"),
+            nullable(string(GRAPH_ID, 30)),
+        );
+    }
+    set(
+        d,
+        "/components/schemas/WhatsappChannelIn/properties/phone_number_id",
+        string(GRAPH_ID, 30),
+    );
+    let t = "/components/schemas/TemplateIn/properties";
+    set(d, &format!("{t}/name"), string("^[a-z0-9_]{1,512}$", 512));
+    set(
+        d,
+        &format!("{t}/language"),
+        string("^[a-z]{2,3}(_[A-Z]{2})?$", 6),
+    );
+    set(
+        d,
+        &format!("{t}/parameters"),
+        list(
+            json!({ "type": "string", "maxLength": 1024, "pattern": format!("^[^\\n\\t]*[^{WS}{CC}][^\\n\\t]*$") }),
+            20,
+        ),
+    );
     let c = "/components/schemas/TelegramChannelIn/properties";
     set(d, &format!("{c}/name"), line(100));
     set(d, &format!("{c}/bot_token"), string(BOT_TOKEN, 219));
@@ -1826,6 +1874,49 @@ fn messenger_examples(d: &mut Value) {
         "webhook_url": "https://support.shop.example/hooks/telegram/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01",
         "team_id": null, "active": true, "created_at": at, "updated_at": at
     });
+    let wa = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c02", "name": "WhatsApp", "phone_number_id": "106540352242922",
+        "business_account_id": "102290129340398", "display_phone_number": "+7 999 000-11-22",
+        "verified_name": "Shop Support", "api_base_url": "https://graph.facebook.com/v21.0",
+        "webhook_url": "https://support.shop.example/hooks/whatsapp/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c02",
+        "team_id": null, "active": true, "created_at": at, "updated_at": at
+    });
+    let template = json!({ "name": "order_update", "language": "ru", "category": "UTILITY",
+        "body": "Здравствуйте, {{1}}! Заказ {{2}} передан в доставку.", "parameters": 2 });
+    let more: [(&str, Value); 7] = [
+        (
+            "WhatsappChannelIn",
+            json!({ "name": "WhatsApp", "phone_number_id": "106540352242922", "access_token": "EAAGm0PX4ZCpsBAKZB",
+                    "app_secret": "3f1c5e9a8b7d6c5e4f3a2b1c0d9e8f7a", "verify_token": "otklik-verify-7f3a",
+                    "business_account_id": "102290129340398" }),
+        ),
+        ("PatchWhatsappChannelIn", json!({ "name": "WhatsApp (RU)" })),
+        ("WhatsappChannelOut", wa.clone()),
+        ("WhatsappChannelList", json!({ "items": [wa] })),
+        ("WhatsappHookAnswer", json!({ "messages": 1 })),
+        (
+            "TicketTemplates",
+            json!({ "window_closes_at": "2026-11-30T10:15:00Z", "window_open": false, "items": [template] }),
+        ),
+        (
+            "TemplateIn",
+            json!({ "name": "order_update", "language": "ru", "parameters": ["Анна", "5531"] }),
+        ),
+    ];
+    for (name, example) in more {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+    set(d, "/components/schemas/TemplateOut/example", template);
+    set(
+        d,
+        "/paths/~1hooks~1whatsapp~1{id}/post/requestBody/content/application~1json/example",
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "79990001122", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Анна"}, "wa_id": "79001234567"}],
+            "messages": [{"from": "79001234567", "id": "wamid.HBgLNzkwMDEyMzQ1NjcVAgASGBQzQUI", "timestamp": "1795000000",
+                "type": "text", "text": {"body": "Здравствуйте! Где мой заказ 5531?"}}]}}]}]}),
+    );
     let all: [(&str, Value); 5] = [
         (
             "TelegramChannelIn",

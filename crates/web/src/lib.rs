@@ -259,6 +259,18 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(messenger_api::get_telegram).patch(messenger_api::patch_telegram),
         )
         .route(
+            "/channels/whatsapp",
+            get(messenger_api::list_whatsapp).post(messenger_api::create_whatsapp),
+        )
+        .route(
+            "/channels/whatsapp/{id}",
+            get(messenger_api::get_whatsapp).patch(messenger_api::patch_whatsapp),
+        )
+        .route(
+            "/tickets/{id}/templates",
+            get(messenger_api::ticket_templates).post(messenger_api::send_template),
+        )
+        .route(
             "/channels/chat/{id}",
             get(chat_api::get).patch(chat_api::patch),
         )
@@ -303,6 +315,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(
             Router::new()
                 .route("/hooks/telegram/{id}", post(messenger_api::telegram_hook))
+                .route(
+                    "/hooks/whatsapp/{id}",
+                    get(messenger_api::whatsapp_verify).post(messenger_api::whatsapp_hook),
+                )
                 .layer(DefaultBodyLimit::max(channels::telegram::MAX_UPDATE)),
         )
         .merge(widget::routes(attachment_limit))

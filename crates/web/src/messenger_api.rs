@@ -220,3 +220,364 @@ pub async fn telegram_hook(
     app.engine.telegram_inbound(&account, received).await?;
     Ok(Json(HookAnswer { accepted: true }))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappChannelIn {
+    pub name: String,
+    /// The number's id in Meta's WhatsApp Manager (digits).
+    pub phone_number_id: String,
+    /// A system user's permanent access token; stored sealed, never shown again.
+    pub access_token: String,
+    /// The Meta app's secret, which signs every notification; stored sealed.
+    pub app_secret: String,
+    /// The token Meta sends back when the webhook is verified; you choose it.
+    pub verify_token: String,
+    /// The Graph API with its version (default `https://graph.facebook.com/v21.0`).
+    pub api_base_url: Option<String>,
+    /// The WhatsApp Business Account (digits): message templates are read from it.
+    pub business_account_id: Option<String>,
+    pub active: Option<bool>,
+    /// New conversations go to this team's queue.
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchWhatsappChannelIn {
+    pub name: Option<String>,
+    pub access_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub api_base_url: Option<String>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub business_account_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub team_id: Option<Option<Uuid>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WhatsappChannelOut {
+    pub id: Uuid,
+    pub name: String,
+    pub phone_number_id: String,
+    pub business_account_id: Option<String>,
+    /// As the Graph API shows the number.
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+    pub api_base_url: String,
+    /// The callback URL to give Meta (with the verify token):
+    /// `{public_url}/hooks/whatsapp/{id}`.
+    pub webhook_url: Option<String>,
+    pub team_id: Option<Uuid>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WhatsappChannelList {
+    pub items: Vec<WhatsappChannelOut>,
+}
+
+fn whatsapp_out(c: engine::whatsapp::WhatsappChannel) -> WhatsappChannelOut {
+    WhatsappChannelOut {
+        id: c.id.0,
+        name: c.name,
+        phone_number_id: c.phone_number_id,
+        business_account_id: c.business_account_id,
+        display_phone_number: c.display_phone_number,
+        verified_name: c.verified_name,
+        api_base_url: c.api_base_url,
+        webhook_url: c.webhook_url,
+        team_id: c.team_id.map(|t| t.0),
+        active: c.active,
+        created_at: c.created_at.to_rfc3339(),
+        updated_at: c.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/whatsapp", tag = "channels",
+    responses((status = 200, body = WhatsappChannelList), (status = 403, body = Problem, description = "Owners and admins only")))]
+pub async fn list_whatsapp(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<WhatsappChannelList>> {
+    let items = app
+        .engine
+        .whatsapp_channels(&p)
+        .await?
+        .into_iter()
+        .map(whatsapp_out)
+        .collect();
+    Ok(Json(WhatsappChannelList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/whatsapp", tag = "channels", request_body = WhatsappChannelIn,
+    responses((status = 201, body = WhatsappChannelOut, description = "Connected: the token checked against the number; give Meta the webhook_url and the verify token"),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 404, body = Problem, description = "The team is not the workspace's"),
+        (status = 409, body = Problem, description = "The server has no public_url, or the number is already connected"),
+        (status = 422, body = Problem, description = "An id that is not digits, a secret with spaces, an API address that is not http(s)"),
+        (status = 502, body = Problem, description = "The Graph API refused the token or the number, or did not answer within 20 s")))]
+pub async fn create_whatsapp(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<WhatsappChannelIn>,
+) -> ApiResult<Response> {
+    let c = app
+        .engine
+        .create_whatsapp_channel(
+            &p,
+            engine::whatsapp::WhatsappInput {
+                name: Some(b.name),
+                phone_number_id: Some(b.phone_number_id),
+                access_token: Some(b.access_token),
+                app_secret: Some(b.app_secret),
+                verify_token: Some(b.verify_token),
+                api_base_url: b.api_base_url,
+                business_account_id: Some(b.business_account_id),
+                active: b.active,
+                team_id: Some(b.team_id.map(domain::ids::TeamId)),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(whatsapp_out(c))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/whatsapp/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses((status = 200, body = WhatsappChannelOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_whatsapp(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<WhatsappChannelOut>> {
+    let c = app.engine.whatsapp_channel(&p, id(&cid)?).await?;
+    Ok(Json(whatsapp_out(c)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/whatsapp/{id}", tag = "channels", params(("id" = Uuid, Path)), request_body = PatchWhatsappChannelIn,
+    responses((status = 200, body = WhatsappChannelOut),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "An id that is not digits, a secret with spaces, an API address that is not http(s)"),
+        (status = 502, body = Problem, description = "The Graph API refused a new token, or did not answer within 20 s")))]
+pub async fn patch_whatsapp(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<PatchWhatsappChannelIn>,
+) -> ApiResult<Json<WhatsappChannelOut>> {
+    let c = app
+        .engine
+        .update_whatsapp_channel(
+            &p,
+            id(&cid)?,
+            engine::whatsapp::WhatsappInput {
+                name: b.name,
+                phone_number_id: None,
+                access_token: b.access_token,
+                app_secret: b.app_secret,
+                verify_token: b.verify_token,
+                api_base_url: b.api_base_url,
+                business_account_id: b.business_account_id,
+                active: b.active,
+                team_id: b.team_id.map(|t| t.map(domain::ids::TeamId)),
+            },
+        )
+        .await?;
+    Ok(Json(whatsapp_out(c)))
+}
+
+/// Meta's subscription check.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// `subscribe`.
+    #[serde(rename = "hub.mode")]
+    #[param(rename = "hub.mode")]
+    pub mode: Option<String>,
+    /// The verify token the channel was given.
+    #[serde(rename = "hub.verify_token")]
+    #[param(rename = "hub.verify_token")]
+    pub verify_token: Option<String>,
+    /// Echoed back when the token matches.
+    #[serde(rename = "hub.challenge")]
+    #[param(rename = "hub.challenge")]
+    pub challenge: Option<String>,
+}
+
+fn refusal(r: HookRefusal, what: &str) -> ApiError {
+    match r {
+        HookRefusal::Unknown => ApiError::not_found(),
+        HookRefusal::Unsigned => ApiError::unauthorized(format!("the {what} is missing")),
+        HookRefusal::BadSecret => ApiError::forbidden(format!("the {what} is wrong")),
+    }
+}
+
+#[utoipa::path(get, path = "/hooks/whatsapp/{id}", tag = "hooks", params(("id" = Uuid, Path, description = "The channel"), VerifyQuery),
+    security(()),
+    responses((status = 200, content_type = "text/plain", body = String, description = "The challenge, when the verify token matches"),
+        (status = 401, body = Problem, description = "No verify token or challenge"),
+        (status = 403, body = Problem, description = "Not `subscribe`, or the wrong verify token"),
+        (status = 404, body = Problem, description = "No such channel, or it is switched off")))]
+pub async fn whatsapp_verify(
+    State(app): State<AppState>,
+    PathParam(cid): PathParam,
+    axum::extract::Query(q): axum::extract::Query<VerifyQuery>,
+) -> ApiResult<Response> {
+    let challenge = app
+        .engine
+        .whatsapp_verify(
+            id(&cid)?,
+            q.mode.as_deref(),
+            q.verify_token.as_deref(),
+            q.challenge.as_deref(),
+        )
+        .await
+        .map_err(|r| refusal(r, "verify token"))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        challenge,
+    )
+        .into_response())
+}
+
+/// What the WhatsApp webhook answers once the notification is safe.
+#[derive(Serialize, ToSchema)]
+pub struct WhatsappHookAnswer {
+    /// Customers' messages stored by this call (a redelivered one counts 0).
+    pub messages: usize,
+}
+
+#[utoipa::path(post, path = "/hooks/whatsapp/{id}", tag = "hooks", params(("id" = Uuid, Path, description = "The channel")),
+    request_body(content = Object, description = "A Cloud API notification as Meta delivers it (at most 1 MB), signed in X-Hub-Signature-256"),
+    security(("whatsapp" = [])),
+    responses((status = 200, body = WhatsappHookAnswer, description = "Messages stored and states applied before this answer; media follow from a queued job"),
+        (status = 400, body = Problem, description = "The body is not a notification"),
+        (status = 401, body = Problem, description = "No X-Hub-Signature-256: nothing is stored"),
+        (status = 403, body = Problem, description = "A wrong signature: nothing is stored"),
+        (status = 404, body = Problem, description = "No such channel, or it is switched off"),
+        (status = 413, body = Problem, description = "Larger than 1 MB")))]
+pub async fn whatsapp_hook(
+    State(app): State<AppState>,
+    PathParam(cid): PathParam,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<WhatsappHookAnswer>> {
+    let signature = headers
+        .get("x-hub-signature-256")
+        .map(|v| v.to_str().unwrap_or_default());
+    let (account, number) = app
+        .engine
+        .whatsapp_hook(id(&cid)?, signature, &body)
+        .await
+        .map_err(|r| refusal(r, "signature"))?;
+    let payload: channels::whatsapp::Payload = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("not a WhatsApp notification: {e}"),
+        )
+    })?;
+    let n = channels::whatsapp::read(&payload, &number);
+    let messages = app.engine.whatsapp_inbound(&account, n).await?;
+    Ok(Json(WhatsappHookAnswer { messages }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateOut {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    /// With `{{1}}` … where the parameters go.
+    pub body: String,
+    pub parameters: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketTemplates {
+    /// When free-form replies stop being accepted (24 hours after the
+    /// customer's last message); null when the customer never wrote.
+    pub window_closes_at: Option<String>,
+    /// The window is open now.
+    pub window_open: bool,
+    pub items: Vec<TemplateOut>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateIn {
+    pub name: String,
+    pub language: String,
+    /// The body's parameters in order, one line each.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/templates", tag = "tickets", params(("id" = String, Path, description = "Ticket id or number")),
+    responses((status = 200, body = TicketTemplates, description = "The approved templates of the conversation's WhatsApp number, and its window"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Not a WhatsApp conversation, or its channel has no business_account_id"),
+        (status = 502, body = Problem, description = "The Graph API refused or did not answer within 20 s")))]
+pub async fn ticket_templates(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(tid): PathParam,
+) -> ApiResult<Json<TicketTemplates>> {
+    let r = crate::api::ticket_ref(&tid)?;
+    let items = app.engine.ticket_templates(&p, r).await?;
+    let t = app.engine.ticket(&p, r).await?;
+    let closes = app.engine.whatsapp_window(&p, t.id).await?;
+    let now = app.engine.now();
+    Ok(Json(TicketTemplates {
+        window_closes_at: closes.map(|c| c.to_rfc3339()),
+        window_open: closes.is_some_and(|c| c > now),
+        items: items
+            .into_iter()
+            .map(|t| TemplateOut {
+                parameters: t.parameters(),
+                name: t.name,
+                language: t.language,
+                category: t.category,
+                body: t.body,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/templates", tag = "tickets", params(("id" = String, Path, description = "Ticket id or number")),
+    request_body = TemplateIn,
+    responses((status = 201, body = crate::dto::MessageOut, description = "The template's text as the customer reads it, queued for delivery"),
+        (status = 404, body = Problem, description = "No such ticket, or no such approved template"),
+        (status = 409, body = Problem, description = "Not a WhatsApp conversation, its channel has no business_account_id, or the ticket is closed"),
+        (status = 422, body = Problem, description = "Not as many parameters as the template takes"),
+        (status = 502, body = Problem, description = "The Graph API refused or did not answer within 20 s")))]
+pub async fn send_template(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(tid): PathParam,
+    Json(b): Json<TemplateIn>,
+) -> ApiResult<Response> {
+    let r = crate::api::ticket_ref(&tid)?;
+    let posted = app
+        .engine
+        .send_whatsapp_template(
+            &p,
+            r,
+            engine::whatsapp::TemplateChoice {
+                name: b.name,
+                language: b.language,
+                parameters: b.parameters,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::dto::MessageOut::from(posted.message)),
+    )
+        .into_response())
+}

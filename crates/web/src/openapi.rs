@@ -44,6 +44,13 @@ impl Modify for Security {
             ))),
         );
         c.add_security_scheme(
+            "whatsapp",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Hub-Signature-256",
+                "sha256= and the hex HMAC-SHA256 of the raw body under the Meta app's secret",
+            ))),
+        );
+        c.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "otklik_session",
@@ -157,6 +164,8 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         kb_api::article_versions, kb_api::restore_version, kb_api::create_faq, kb_api::list_faq, kb_api::get_faq, kb_api::patch_faq, kb_api::search, kb_api::analytics, kb_api::public_search, kb_api::get_settings, kb_api::put_settings,
         chat_api::list, chat_api::create, chat_api::get, chat_api::patch,
         messenger_api::list_telegram, messenger_api::create_telegram, messenger_api::get_telegram, messenger_api::patch_telegram, messenger_api::telegram_hook,
+        messenger_api::list_whatsapp, messenger_api::create_whatsapp, messenger_api::get_whatsapp, messenger_api::patch_whatsapp, messenger_api::whatsapp_verify, messenger_api::whatsapp_hook,
+        messenger_api::ticket_templates, messenger_api::send_template,
         sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
         sla_api::list_policies, sla_api::create_policy, sla_api::get_policy, sla_api::patch_policy, sla_api::delete_policy,
         macros_api::list, macros_api::create, macros_api::get, macros_api::patch, macros_api::delete, macros_api::apply,

@@ -146,6 +146,13 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .await
         .expect("stand-in");
     let (telegram, _) = crate::telegram::connect(&app, &bot).await;
+    let cloud = channels::whatsapp_stand_in::StandIn::start(
+        crate::whatsapp::NUMBER,
+        crate::whatsapp::TOKEN,
+    )
+    .await
+    .expect("stand-in");
+    let whatsapp = crate::whatsapp::connect(&app, &cloud).await;
     let hours = app
         .post(
             "/api/v1/business-hours",
@@ -194,6 +201,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/sla-policies", policy.as_str()),
         ("/api/v1/channels/chat", chat.as_str()),
         ("/api/v1/channels/telegram", telegram.as_str()),
+        ("/api/v1/channels/whatsapp", whatsapp.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
@@ -228,6 +236,14 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         (
             ("PATCH", "/api/v1/channels/telegram/{id}"),
             json!({"name": "pwned"}),
+        ),
+        (
+            ("PATCH", "/api/v1/channels/whatsapp/{id}"),
+            json!({"name": "pwned"}),
+        ),
+        (
+            ("POST", "/api/v1/tickets/{id}/templates"),
+            json!({"name": "order_update", "language": "ru", "parameters": []}),
         ),
         (
             ("PATCH", "/api/v1/business-hours/{id}"),
@@ -281,6 +297,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
                 op["security"] == json!([])
                     || op["security"] == json!([{"visitor": []}])
                     || op["security"] == json!([{"telegram": []}])
+                    || op["security"] == json!([{"whatsapp": []}])
             })
         });
         if public {

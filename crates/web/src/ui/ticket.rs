@@ -962,6 +962,7 @@ pub async fn reply(
         status,
         external_id: None,
         imported: false,
+        template: None,
     };
     match app.engine.add_message(&ctx.p, r, msg, None).await {
         Ok(_) => Ok(done(

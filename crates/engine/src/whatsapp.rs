@@ -1,0 +1,1072 @@
+//! WhatsApp channels (Cloud API): a business phone number (a channel account
+//! of kind `whatsapp`, addressed by its `phone_number_id`) whose webhook
+//! notifications bring customers' messages and the states of ours, and whose
+//! replies leave through the Graph API.
+//!
+//! The wire side lives in the channels crate behind [`WhatsappApi`]. Meta's
+//! webhook is set up in the Meta app by the admin, with the address and
+//! verify token this channel shows: Meta's `GET` with `hub.challenge` is
+//! answered when the verify token matches; every notification must carry
+//! `X-Hub-Signature-256`, the HMAC-SHA256 of the raw body under the app
+//! secret. Messages go through the one ingest path at once (keyed by their
+//! `wamid`); media are fetched afterwards by `Job::FetchFiles`; statuses
+//! move our messages forward (`sent`, `delivered`, `read`, or `failed` with
+//! WhatsApp's reason).
+//!
+//! The customer-service window: a free-form reply may be sent only within 24
+//! hours of the customer's last message (`outbound::guard`); outside it only
+//! an approved message template may be sent, which agents pick in the
+//! composer (`templates`, `send_template`).
+//!
+//! Invariants: the access token, app secret and verify token are stored
+//! sealed and never returned; a notification without a valid signature
+//! stores nothing.
+
+use crate::ingest::{
+    AccountRef, Content, CustomerMessage, DeliveryReport, Inbound, RemoteFile, Sender, Thread,
+};
+use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery, same_secret};
+use crate::outbound::Delivery;
+use crate::remote_files::Fetched;
+use crate::{Engine, EngineError, Principal};
+use domain::Timestamp;
+use domain::event::EventData;
+use domain::ids::*;
+use domain::ticket::{Channel, DeliveryState};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use store::channels::{self, Account, Record};
+
+/// The Graph API with the version this build speaks.
+pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
+/// Longest text of one WhatsApp message, in characters.
+pub const MAX_TEXT: usize = 4096;
+/// Attempts at fetching a message's media before the missing ones are given up.
+const FILE_ATTEMPTS: i64 = 4;
+
+/// A business number's side of the Cloud API.
+#[derive(Clone, Copy, Debug)]
+pub struct Cloud<'a> {
+    /// `https://graph.facebook.com/v21.0`, or a stand-in.
+    pub base: &'a str,
+    pub phone_number_id: &'a str,
+    pub token: &'a str,
+}
+
+/// What the Graph API says of the number (checks the token too).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhoneInfo {
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+}
+
+/// A customer's message, as the inbox needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    /// The customer's WhatsApp id (their number, digits only).
+    pub from: String,
+    /// `wamid.…`
+    pub id: String,
+    /// Unix seconds.
+    pub sent_at: i64,
+    pub name: Option<String>,
+    pub text: String,
+    pub files: Vec<RemoteFile>,
+    /// Our message this one answers (WhatsApp's `context`).
+    pub reply_to: Option<String>,
+}
+
+/// A state WhatsApp reports for one of our messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub id: String,
+    /// `sent`, `delivered`, `read`, `failed` (others are ignored).
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// What one webhook notification brings for a number.
+#[derive(Clone, Debug, Default)]
+pub struct Notification {
+    pub messages: Vec<Received>,
+    pub statuses: Vec<StatusUpdate>,
+}
+
+/// One message to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(String),
+    /// An uploaded file: `image`, `audio`, `video` or `document`.
+    Media {
+        kind: &'static str,
+        media_id: String,
+        filename: String,
+    },
+    /// An approved template with its body's parameters, in order.
+    Template {
+        name: String,
+        language: String,
+        parameters: Vec<String>,
+    },
+}
+
+/// An approved message template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    /// The body with `{{1}}`, `{{2}}` … where parameters go.
+    pub body: String,
+}
+
+impl Template {
+    /// How many parameters the body takes (`{{1}}` … `{{n}}`).
+    pub fn parameters(&self) -> usize {
+        (1..=20)
+            .take_while(|i| self.body.contains(&format!("{{{{{i}}}}}")))
+            .count()
+    }
+
+    /// The body with the parameters in place: what the customer reads.
+    pub fn render(&self, parameters: &[String]) -> String {
+        parameters
+            .iter()
+            .enumerate()
+            .fold(self.body.clone(), |b, (i, p)| {
+                b.replace(&format!("{{{{{}}}}}", i + 1), p)
+            })
+    }
+}
+
+/// The Cloud API, as the engine needs it (implemented over HTTP by the
+/// channels crate; every call bounded in time and size there).
+pub trait WhatsappApi: Send + Sync {
+    fn phone_info<'a>(&'a self, c: Cloud<'a>) -> BoxFuture<'a, Result<PhoneInfo, RemoteError>>;
+    /// Sends one message; returns its `wamid`.
+    fn send<'a>(
+        &'a self,
+        c: Cloud<'a>,
+        to: &'a str,
+        m: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<String, RemoteError>>;
+    /// Uploads a file; returns the media id to send.
+    fn upload<'a>(
+        &'a self,
+        c: Cloud<'a>,
+        file: &'a OutFile,
+    ) -> BoxFuture<'a, Result<String, RemoteError>>;
+    /// A customer's media by id (the media endpoint, then its address), at
+    /// most `max` bytes.
+    fn download<'a>(
+        &'a self,
+        c: Cloud<'a>,
+        media_id: &'a str,
+        max: usize,
+    ) -> BoxFuture<'a, Result<bytes::Bytes, RemoteError>>;
+    /// The business account's approved templates.
+    fn templates<'a>(
+        &'a self,
+        c: Cloud<'a>,
+        business_account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Template>, RemoteError>>;
+}
+
+#[derive(Serialize, Deserialize)]
+struct Secrets {
+    access_token: String,
+    app_secret: String,
+    verify_token: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Settings {
+    api_base_url: String,
+    business_account_id: Option<String>,
+    display_phone_number: Option<String>,
+    verified_name: Option<String>,
+    team_id: Option<TeamId>,
+}
+
+/// A WhatsApp channel as admins see it (never its secrets).
+#[derive(Clone, Debug)]
+pub struct WhatsappChannel {
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub phone_number_id: String,
+    pub business_account_id: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+    pub api_base_url: String,
+    /// The callback address to give Meta, with the verify token.
+    pub webhook_url: Option<String>,
+    pub team_id: Option<TeamId>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new WhatsApp channel, or the changes to one (`None` keeps).
+#[derive(Clone, Debug, Default)]
+pub struct WhatsappInput {
+    pub name: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub access_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub api_base_url: Option<String>,
+    pub business_account_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub team_id: Option<Option<TeamId>>,
+}
+
+/// A template message an agent sends outside the window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateChoice {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+struct Opened {
+    account: Account,
+    secrets: Secrets,
+    settings: Settings,
+}
+
+impl Opened {
+    fn cloud(&self) -> Cloud<'_> {
+        Cloud {
+            base: &self.settings.api_base_url,
+            phone_number_id: &self.account.address,
+            token: &self.secrets.access_token,
+        }
+    }
+}
+
+/// An id the Graph API gives: digits only.
+fn graph_id(field: &str, v: &str) -> Result<String, EngineError> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 30 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EngineError::invalid(
+            field,
+            "the number Meta shows for it (digits)",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// A secret an admin copies from Meta: 1 to 500 visible ASCII characters.
+fn secret_field(field: &str, v: &str) -> Result<String, EngineError> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 500 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(EngineError::invalid(
+            field,
+            "1 to 500 characters, no spaces, as Meta shows it",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn missing(field: &str) -> EngineError {
+    EngineError::invalid(field, "required")
+}
+
+/// Checks `X-Hub-Signature-256` (`sha256=` and the hex HMAC-SHA256 of the raw
+/// body under the app secret).
+pub fn signature_matches(app_secret: &str, body: &[u8], header: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some(hex) = header.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    same_secret(&hex.to_ascii_lowercase(), &expected)
+}
+
+impl Engine {
+    fn whatsapp_api(&self) -> Result<&dyn WhatsappApi, EngineError> {
+        self.whatsapp
+            .as_deref()
+            .ok_or_else(|| EngineError::Internal("no WhatsApp transport installed".into()))
+    }
+
+    fn whatsapp_webhook_url(&self, id: AccountId) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| format!("{u}/hooks/whatsapp/{id}"))
+    }
+
+    fn open_whatsapp(&self, a: Account) -> Result<Opened, EngineError> {
+        let corrupt = |e: String| EngineError::Internal(format!("whatsapp channel {}: {e}", a.id));
+        let sealed = a
+            .secrets
+            .as_ref()
+            .ok_or_else(|| corrupt("no credentials".into()))?;
+        let plain = self
+            .secret
+            .open(sealed)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let secrets: Secrets =
+            serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
+        let settings: Settings =
+            serde_json::from_value(a.settings.clone()).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Opened {
+            account: a,
+            secrets,
+            settings,
+        })
+    }
+
+    fn whatsapp_view(&self, a: Account) -> Result<WhatsappChannel, EngineError> {
+        let s: Settings = serde_json::from_value(a.settings.clone())
+            .map_err(|e| EngineError::Internal(format!("whatsapp channel {}: {e}", a.id)))?;
+        Ok(WhatsappChannel {
+            webhook_url: self.whatsapp_webhook_url(a.id),
+            id: a.id,
+            workspace_id: a.workspace_id,
+            name: a.name,
+            phone_number_id: a.address,
+            business_account_id: s.business_account_id,
+            display_phone_number: s.display_phone_number,
+            verified_name: s.verified_name,
+            api_base_url: s.api_base_url,
+            team_id: s.team_id,
+            active: a.active,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        })
+    }
+
+    fn seal_whatsapp(&self, s: &Secrets) -> Result<Vec<u8>, EngineError> {
+        let plain = serde_json::to_vec(s).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(self.secret.seal(&plain))
+    }
+
+    /// Connects a business number: checks the token against the number
+    /// (`GET /{phone_number_id}`) and keeps the channel. Meta's webhook is
+    /// then pointed at `webhook_url` with the verify token, in the Meta app.
+    pub async fn create_whatsapp_channel(
+        &self,
+        p: &Principal,
+        input: WhatsappInput,
+    ) -> Result<WhatsappChannel, EngineError> {
+        p.require_admin()?;
+        let name = crate::chat::required_line(input.name, "name", 100)?;
+        let number = graph_id(
+            "phone_number_id",
+            input
+                .phone_number_id
+                .as_deref()
+                .ok_or_else(|| missing("phone_number_id"))?,
+        )?;
+        let secrets = Secrets {
+            access_token: secret_field(
+                "access_token",
+                input
+                    .access_token
+                    .as_deref()
+                    .ok_or_else(|| missing("access_token"))?,
+            )?,
+            app_secret: secret_field(
+                "app_secret",
+                input
+                    .app_secret
+                    .as_deref()
+                    .ok_or_else(|| missing("app_secret"))?,
+            )?,
+            verify_token: secret_field(
+                "verify_token",
+                input
+                    .verify_token
+                    .as_deref()
+                    .ok_or_else(|| missing("verify_token"))?,
+            )?,
+        };
+        let base =
+            crate::telegram::parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let waba = match input.business_account_id.flatten() {
+            Some(w) => Some(graph_id("business_account_id", &w)?),
+            None => None,
+        };
+        let team_id = input.team_id.flatten();
+        self.check_channel_team(p, team_id).await?;
+        let id = AccountId::new();
+        if self.whatsapp_webhook_url(id).is_none() {
+            return Err(EngineError::Conflict(
+                "the server's public_url is not set: WhatsApp needs an address to deliver messages to"
+                    .into(),
+            ));
+        }
+        {
+            let mut c = self.store.read().await?;
+            if channels::by_address(&mut c.conn(), Channel::Whatsapp, &number)
+                .await?
+                .is_some()
+            {
+                return Err(EngineError::Conflict(
+                    "this number is already connected to a channel".into(),
+                ));
+            }
+        }
+        let info = self
+            .whatsapp_api()?
+            .phone_info(Cloud {
+                base: &base,
+                phone_number_id: &number,
+                token: &secrets.access_token,
+            })
+            .await
+            .map_err(|e| EngineError::Upstream(e.description))?;
+        let sealed = self.seal_whatsapp(&secrets)?;
+        let settings = Settings {
+            api_base_url: base,
+            business_account_id: waba,
+            display_phone_number: info.display_phone_number,
+            verified_name: info.verified_name,
+            team_id,
+        };
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let active = input.active.unwrap_or(true);
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let a = Account {
+                        id,
+                        workspace_id: ws,
+                        kind: Channel::Whatsapp,
+                        name,
+                        address: number,
+                        inbound_kind: "webhook".into(),
+                        inbound: json!({}),
+                        outbound: None,
+                        secrets: Some(sealed),
+                        settings: json!(settings),
+                        state: json!({}),
+                        active,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    channels::insert(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelCreated {
+                            account_id: a.id,
+                            channel: Channel::Whatsapp,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await
+            .map_err(|e| match e {
+                EngineError::Duplicate(_) => {
+                    EngineError::Conflict("this number is already connected to a channel".into())
+                }
+                e => e,
+            })?;
+        self.whatsapp_view(a)
+    }
+
+    pub async fn whatsapp_channels(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<WhatsappChannel>, EngineError> {
+        p.require_admin()?;
+        let mut c = self.store.read().await?;
+        channels::list(&mut c.conn(), p.workspace_id, Channel::Whatsapp)
+            .await?
+            .into_iter()
+            .map(|a| self.whatsapp_view(a))
+            .collect()
+    }
+
+    async fn whatsapp_account(
+        &self,
+        ws: WorkspaceId,
+        id: AccountId,
+    ) -> Result<Account, EngineError> {
+        let mut c = self.store.read().await?;
+        match channels::get(&mut c.conn(), ws, id).await? {
+            Some(a) if a.kind == Channel::Whatsapp => Ok(a),
+            _ => Err(EngineError::NotFound),
+        }
+    }
+
+    pub async fn whatsapp_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+    ) -> Result<WhatsappChannel, EngineError> {
+        p.require_admin()?;
+        self.whatsapp_view(self.whatsapp_account(p.workspace_id, id).await?)
+    }
+
+    /// Changes a channel. The number cannot change (another number is another
+    /// channel); a new access token or API base is checked against it first.
+    pub async fn update_whatsapp_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+        input: WhatsappInput,
+    ) -> Result<WhatsappChannel, EngineError> {
+        p.require_admin()?;
+        let mut o = self.open_whatsapp(self.whatsapp_account(p.workspace_id, id).await?)?;
+        if let Some(n) = &input.phone_number_id
+            && graph_id("phone_number_id", n)? != o.account.address
+        {
+            return Err(EngineError::invalid(
+                "phone_number_id",
+                "another number is another channel",
+            ));
+        }
+        let name = match input.name {
+            Some(n) => crate::chat::required_line(Some(n), "name", 100)?,
+            None => o.account.name.clone(),
+        };
+        let mut recheck = false;
+        if let Some(t) = &input.access_token {
+            o.secrets.access_token = secret_field("access_token", t)?;
+            recheck = true;
+        }
+        if let Some(t) = &input.app_secret {
+            o.secrets.app_secret = secret_field("app_secret", t)?;
+        }
+        if let Some(t) = &input.verify_token {
+            o.secrets.verify_token = secret_field("verify_token", t)?;
+        }
+        if let Some(b) = &input.api_base_url {
+            o.settings.api_base_url = crate::telegram::parse_base(b)?;
+            recheck = true;
+        }
+        if let Some(w) = input.business_account_id {
+            o.settings.business_account_id = match w {
+                Some(w) => Some(graph_id("business_account_id", &w)?),
+                None => None,
+            };
+        }
+        if let Some(t) = input.team_id {
+            self.check_channel_team(p, t).await?;
+            o.settings.team_id = t;
+        }
+        if recheck {
+            let info = self
+                .whatsapp_api()?
+                .phone_info(o.cloud())
+                .await
+                .map_err(|e| EngineError::Upstream(e.description))?;
+            o.settings.display_phone_number = info.display_phone_number;
+            o.settings.verified_name = info.verified_name;
+        }
+        let sealed = self.seal_whatsapp(&o.secrets)?;
+        let settings = json!(o.settings);
+        let active = input.active.unwrap_or(o.account.active);
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut a = channels::get(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    a.name = name;
+                    a.active = active;
+                    a.secrets = Some(sealed);
+                    a.settings = settings;
+                    a.updated_at = tx.now();
+                    channels::update(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelUpdated {
+                            account_id: a.id,
+                            channel: Channel::Whatsapp,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await?;
+        self.whatsapp_view(a)
+    }
+
+    /// The active WhatsApp channel a webhook's path names, across
+    /// workspaces (its secrets prove the caller, as a token names its workspace).
+    async fn whatsapp_hook_account(&self, id: AccountId) -> Result<Opened, HookRefusal> {
+        let account = match self.store.read().await {
+            Ok(mut c) => channels::by_id_any_workspace(&mut c.conn(), id)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        let a = account
+            .filter(|a| a.kind == Channel::Whatsapp && a.active)
+            .ok_or(HookRefusal::Unknown)?;
+        self.open_whatsapp(a).map_err(|e| {
+            tracing::error!(error = %e, "a WhatsApp channel's credentials cannot be opened");
+            HookRefusal::Unknown
+        })
+    }
+
+    /// Meta's subscription check: the challenge when the mode is `subscribe`
+    /// and the verify token is the channel's.
+    pub async fn whatsapp_verify(
+        &self,
+        id: AccountId,
+        mode: Option<&str>,
+        token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<String, HookRefusal> {
+        let o = self.whatsapp_hook_account(id).await?;
+        let (Some(token), Some(challenge)) = (token, challenge) else {
+            return Err(HookRefusal::Unsigned);
+        };
+        if mode != Some("subscribe") || !same_secret(token, &o.secrets.verify_token) {
+            return Err(HookRefusal::BadSecret);
+        }
+        Ok(challenge.to_owned())
+    }
+
+    /// Checks a notification's signature over its raw body; returns the
+    /// account and the number it is for.
+    pub async fn whatsapp_hook(
+        &self,
+        id: AccountId,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(AccountRef, String), HookRefusal> {
+        let o = self.whatsapp_hook_account(id).await?;
+        let Some(sig) = signature else {
+            return Err(HookRefusal::Unsigned);
+        };
+        if !signature_matches(&o.secrets.app_secret, body, sig) {
+            return Err(HookRefusal::BadSecret);
+        }
+        Ok((
+            AccountRef {
+                id: o.account.id,
+                workspace_id: o.account.workspace_id,
+                kind: Channel::Whatsapp,
+            },
+            o.account.address,
+        ))
+    }
+
+    /// Takes a verified notification in: each message through the one ingest
+    /// path (in order; a redelivered `wamid` is the same message), each
+    /// status onto our message. Returns how many messages were new.
+    pub async fn whatsapp_inbound(
+        &self,
+        account: &AccountRef,
+        n: Notification,
+    ) -> Result<usize, EngineError> {
+        let mut new = 0;
+        for m in n.messages {
+            let got = self
+                .ingest(Inbound {
+                    account: *account,
+                    external_id: m.id,
+                    global_id: false,
+                    sent_at: Some(Timestamp::from_millis(m.sent_at.saturating_mul(1000))),
+                    original: None,
+                    content: Content::Message(Box::new(CustomerMessage {
+                        sender: Sender {
+                            handle: m.from,
+                            name: m.name,
+                            customer: None,
+                        },
+                        thread: Thread {
+                            conversation: true,
+                            external: m.reply_to.into_iter().collect(),
+                            ..Thread::default()
+                        },
+                        text: m.text,
+                        remote_files: m.files,
+                        ..CustomerMessage::default()
+                    })),
+                })
+                .await?;
+            new += usize::from(!got.duplicate);
+        }
+        for s in n.statuses {
+            let state = match s.status.as_str() {
+                "sent" => DeliveryState::Sent,
+                "delivered" => DeliveryState::Delivered,
+                "read" => DeliveryState::Read,
+                "failed" => DeliveryState::Failed,
+                _ => continue,
+            };
+            self.report_delivery(
+                account.workspace_id,
+                DeliveryReport {
+                    external: vec![s.id],
+                    state: Some(state),
+                    reason: s.error,
+                    ..DeliveryReport::default()
+                },
+            )
+            .await?;
+        }
+        Ok(new)
+    }
+
+    /// Fetches a message's media through the Cloud API's media endpoint.
+    pub(crate) async fn fetch_whatsapp_files(
+        &self,
+        account: Account,
+        files: &[RemoteFile],
+        attempts: i64,
+    ) -> Result<Fetched, EngineError> {
+        let o = self.open_whatsapp(account)?;
+        let api = self.whatsapp_api()?;
+        let max = self.limits.max_attachment_bytes;
+        let mut out = Fetched::default();
+        for f in files.iter().take(self.limits.max_attachments_per_message) {
+            match api.download(o.cloud(), &f.file_id, max).await {
+                Ok(bytes) => out.files.push(crate::ingest::InboundAttachment {
+                    filename: f.filename.clone(),
+                    content_type: f.content_type.clone(),
+                    content_id: None,
+                    inline: false,
+                    bytes,
+                }),
+                Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
+                    out.retry = Some((e.description, e.retry_after));
+                    return Ok(out);
+                }
+                Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The channel's approved templates, for the composer (every agent).
+    pub async fn whatsapp_templates(
+        &self,
+        p: &Principal,
+        id: AccountId,
+    ) -> Result<Vec<Template>, EngineError> {
+        let o = self.open_whatsapp(self.whatsapp_account(p.workspace_id, id).await?)?;
+        let Some(waba) = o.settings.business_account_id.clone() else {
+            return Err(EngineError::Conflict(
+                "the channel has no business_account_id: templates are read from the WhatsApp Business Account".into(),
+            ));
+        };
+        self.whatsapp_api()?
+            .templates(o.cloud(), &waba)
+            .await
+            .map_err(|e| EngineError::Upstream(e.description))
+    }
+
+    /// The approved templates for a ticket's conversation (its number's).
+    pub async fn ticket_templates(
+        &self,
+        p: &Principal,
+        r: crate::tickets::TicketRef,
+    ) -> Result<Vec<Template>, EngineError> {
+        let t = self.load_ticket(p, r).await?;
+        let account = self.ticket_whatsapp_account(&t).await?;
+        self.whatsapp_templates(p, account).await
+    }
+
+    /// The WhatsApp channel a ticket's conversation is on.
+    async fn ticket_whatsapp_account(
+        &self,
+        t: &store::tickets::Ticket,
+    ) -> Result<AccountId, EngineError> {
+        let mut c = self.store.read().await?;
+        let last_in = channels::last_inbound(&mut c.conn(), t.workspace_id, t.id).await?;
+        let id = last_in.map(|r| r.account_id).or(t.account_id);
+        match id {
+            Some(id) if t.channel == Channel::Whatsapp => Ok(id),
+            _ => Err(EngineError::Rule(
+                "templates are for WhatsApp conversations".into(),
+            )),
+        }
+    }
+
+    /// Sends an approved template into a ticket's WhatsApp conversation (the
+    /// one reply WhatsApp takes outside the 24-hour window). The template must
+    /// be approved for the number's business account now, with as many
+    /// parameters as its body takes; the thread shows the text the customer
+    /// reads.
+    pub async fn send_whatsapp_template(
+        &self,
+        p: &Principal,
+        r: crate::tickets::TicketRef,
+        choice: TemplateChoice,
+    ) -> Result<crate::tickets::Posted, EngineError> {
+        p.require_ticket_work()?;
+        let t = self.load_ticket(p, r).await?;
+        let account = self.ticket_whatsapp_account(&t).await?;
+        let templates = self.whatsapp_templates(p, account).await?;
+        let Some(template) = templates
+            .iter()
+            .find(|x| x.name == choice.name && x.language == choice.language)
+        else {
+            return Err(EngineError::Unknown(
+                "template".into(),
+                format!(
+                    "no approved template {} in {} for this number",
+                    choice.name, choice.language
+                ),
+            ));
+        };
+        if choice.parameters.len() > 20
+            || choice.parameters.iter().any(|x| {
+                x.trim().is_empty() || x.chars().count() > 1024 || x.contains(['\n', '\t'])
+            })
+        {
+            return Err(EngineError::invalid(
+                "parameters",
+                "at most 20, each 1 to 1,024 characters on one line",
+            ));
+        }
+        if template.parameters() != choice.parameters.len() {
+            return Err(EngineError::invalid(
+                "parameters",
+                format!("the template takes {} parameters", template.parameters()),
+            ));
+        }
+        let text = template.render(&choice.parameters);
+        let template =
+            serde_json::to_value(&choice).map_err(|e| EngineError::Internal(e.to_string()))?;
+        self.add_message(
+            p,
+            crate::tickets::TicketRef::Id(t.id),
+            crate::tickets::NewMessage {
+                body: crate::tickets::Body {
+                    text,
+                    ..crate::tickets::Body::default()
+                },
+                visibility: domain::ticket::Visibility::Public,
+                as_customer: false,
+                status: None,
+                external_id: None,
+                imported: false,
+                template: Some(template),
+            },
+            None,
+        )
+        .await
+    }
+
+    /// When a ticket's WhatsApp window closes (`None`: the customer never
+    /// wrote, so only templates may be sent).
+    pub async fn whatsapp_window(
+        &self,
+        p: &Principal,
+        ticket: TicketId,
+    ) -> Result<Option<Timestamp>, EngineError> {
+        let mut c = self.store.read().await?;
+        let wrote =
+            store::tickets::last_customer_message_at(&mut c.conn(), p.workspace_id, ticket).await?;
+        Ok(wrote.and_then(|w| {
+            Channel::Whatsapp
+                .reply_window_ms()
+                .map(|ms| w.plus_millis(ms))
+        }))
+    }
+
+    /// Sends a reply through the number its conversation came in on: text in
+    /// parts, then each file (uploaded, then sent); a template message as
+    /// itself. Parts already sent are skipped on a retry.
+    pub(crate) async fn deliver_whatsapp(
+        &self,
+        out: &crate::outbound::Outgoing,
+    ) -> Result<Delivery, EngineError> {
+        let ws = out.ticket.workspace_id;
+        let (account, to, sent, template) = {
+            let mut c = self.store.read().await?;
+            let last_in = channels::last_inbound(&mut c.conn(), ws, out.ticket.id).await?;
+            let account_id = last_in
+                .as_ref()
+                .map(|r| r.account_id)
+                .or(out.ticket.account_id);
+            let account = match account_id {
+                Some(id) => channels::get(&mut c.conn(), ws, id).await?,
+                None => None,
+            };
+            let sent = channels::message_records(&mut c.conn(), ws, out.message.id, "out")
+                .await?
+                .len();
+            let template =
+                store::tickets::message_template(&mut c.conn(), ws, out.message.id).await?;
+            (account, last_in.and_then(|r| r.address), sent, template)
+        };
+        let Some(account) = account.filter(|a| a.kind == Channel::Whatsapp) else {
+            return Ok(Delivery::Failed(
+                "the ticket did not come through a WhatsApp channel".into(),
+            ));
+        };
+        if !account.active {
+            return Ok(Delivery::Failed(format!(
+                "the WhatsApp channel {} is switched off",
+                account.name
+            )));
+        }
+        let Some(to) = to else {
+            return Ok(Delivery::Failed(
+                "the customer's WhatsApp number is not known".into(),
+            ));
+        };
+        let o = match self.open_whatsapp(account) {
+            Ok(o) => o,
+            Err(e) => {
+                return Ok(Delivery::Failed(format!(
+                    "the WhatsApp channel cannot be used: {e}"
+                )));
+            }
+        };
+        let api = self.whatsapp_api()?;
+        let mut parts: Vec<Part> = match template {
+            Some(t) => {
+                let t: TemplateChoice = serde_json::from_value(t)
+                    .map_err(|e| EngineError::Internal(format!("a stored template: {e}")))?;
+                vec![Part::Send(Outgoing::Template {
+                    name: t.name,
+                    language: t.language,
+                    parameters: t.parameters,
+                })]
+            }
+            None => crate::messenger::split_text(&out.message.body_text, MAX_TEXT)
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| Part::Send(Outgoing::Text(t)))
+                .collect(),
+        };
+        parts.extend(out.message.attachments.iter().map(Part::File));
+        for (n, part) in parts.iter().enumerate().skip(sent) {
+            let sent = match part {
+                Part::Send(m) => api.send(o.cloud(), &to, m).await,
+                Part::File(a) => {
+                    let bytes = self
+                        .store
+                        .blobs()
+                        .get(&a.sha256)
+                        .await
+                        .map_err(store::StoreError::from)?;
+                    let file = OutFile {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        bytes: bytes.into(),
+                    };
+                    match api.upload(o.cloud(), &file).await {
+                        Ok(media_id) => {
+                            let kind = media_kind(&a.content_type);
+                            let m = Outgoing::Media {
+                                kind,
+                                media_id,
+                                filename: a.filename.clone(),
+                            };
+                            api.send(o.cloud(), &to, &m).await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            let wamid = match sent {
+                Ok(id) => id,
+                Err(e) => return Ok(remote_delivery(e)),
+            };
+            let rec = Record {
+                workspace_id: ws,
+                account_id: o.account.id,
+                external_id: wamid,
+                message_id: Some(out.message.id),
+                ticket_id: Some(out.ticket.id),
+                direction: "out".into(),
+                outcome: format!("part {}", n + 1),
+                address: Some(to.clone()),
+                raw_sha256: None,
+                sent_at: None,
+                created_at: self.store.now(),
+            };
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        channels::insert_record(tx, &rec).await?;
+                        Ok::<_, EngineError>(())
+                    })
+                })
+                .await?;
+        }
+        Ok(Delivery::Sent)
+    }
+}
+
+enum Part<'a> {
+    Send(Outgoing),
+    File(&'a store::tickets::Attachment),
+}
+
+/// How WhatsApp shows a file of this type (what it does not take as an image,
+/// audio or video goes as a document).
+fn media_kind(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" | "image/png" => "image",
+        "audio/aac" | "audio/mp4" | "audio/mpeg" | "audio/amr" | "audio/ogg" => "audio",
+        "video/mp4" | "video/3gpp" => "video",
+        _ => "document",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_body() {
+        // printf '%s' '{"a":1}' | openssl dgst -sha256 -hmac secret
+        let hex = "aa9e2e3575f5d7098b6caccd790888c36d5fdb63342a73bada2d6a51747a8494";
+        let body = br#"{"a":1}"#;
+        assert!(signature_matches("secret", body, &format!("sha256={hex}")));
+        assert!(signature_matches(
+            "secret",
+            body,
+            &format!("sha256={}", hex.to_uppercase())
+        ));
+        assert!(!signature_matches(
+            "secret",
+            br#"{"a":2}"#,
+            &format!("sha256={hex}")
+        ));
+        assert!(!signature_matches("other", body, &format!("sha256={hex}")));
+        assert!(!signature_matches("secret", body, hex));
+        assert!(!signature_matches("secret", body, "sha256="));
+    }
+
+    #[test]
+    fn templates_count_and_fill_their_parameters() {
+        let t = Template {
+            name: "order_update".into(),
+            language: "ru".into(),
+            category: "UTILITY".into(),
+            body: "Здравствуйте, {{1}}! Заказ {{2}} передан в доставку.".into(),
+        };
+        assert_eq!(t.parameters(), 2);
+        assert_eq!(
+            t.render(&["Анна".into(), "5531".into()]),
+            "Здравствуйте, Анна! Заказ 5531 передан в доставку."
+        );
+        assert_eq!(media_kind("application/pdf"), "document");
+        assert_eq!(media_kind("image/png"), "image");
+    }
+}
