@@ -16,6 +16,10 @@ pub(crate) const CUSTOMER: &str = "79001234567";
 
 mod only_sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ticket_page_offers_templates_once_the_window_closes() {
+        super::the_ticket_page_offers_templates_once_the_window_closes().await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn whatsapp_webhooks_refuse_what_meta_did_not_sign() {
         super::whatsapp_webhooks_refuse_what_meta_did_not_sign().await;
     }
@@ -432,4 +436,99 @@ async fn whatsapp_webhooks_refuse_what_meta_did_not_sign() {
     let ms = messages(&app, &t).await;
     let d = ms.iter().find(|m| m["id"] == reply["id"]).unwrap()["delivery"].clone();
     assert_eq!(d["state"], "sent");
+}
+
+async fn the_ticket_page_offers_templates_once_the_window_closes() {
+    let app = app_with_public_url(Backend::Sqlite).await.expect("app");
+    let cloud = StandIn::start(NUMBER, TOKEN).await.expect("stand-in");
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    // The admin screen connects the number and shows where Meta must call.
+    let r = agent
+        .post(
+            "/app/admin/whatsapp",
+            &[
+                ("name", "Магазин"),
+                ("phone_number_id", NUMBER),
+                ("business_account_id", "102290129340398"),
+                ("access_token", TOKEN),
+                ("app_secret", APP_SECRET),
+                ("verify_token", VERIFY),
+                ("team", ""),
+                ("api_base_url", &cloud.base),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = agent.page(to.split('?').next().unwrap()).await;
+    let channel = to
+        .trim_start_matches("/app/admin/whatsapp/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(page.contains(&format!("https://desk.test/hooks/whatsapp/{channel}")));
+    assert!(page.contains("Shop Support"), "the verified name");
+    assert!(!page.contains(TOKEN) && !page.contains(APP_SECRET));
+
+    notify(
+        &app,
+        &channel,
+        Some(APP_SECRET),
+        &notification(
+            NUMBER,
+            CUSTOMER,
+            "Анна",
+            vec![text("wamid.U1", "Где заказ?")],
+        ),
+    )
+    .await
+    .expect(200);
+    let number = app
+        .get("/api/v1/tickets?channel=whatsapp")
+        .await
+        .expect(200)["items"][0]["number"]
+        .as_i64()
+        .unwrap();
+    let open = agent.page(&format!("/app/t/{number}")).await;
+    assert!(open.contains("id=\"wa-window\"") && !open.contains("id=\"template-form\""));
+
+    cloud.add_template(
+        "order_update",
+        "ru",
+        "Здравствуйте, {{1}}! Заказ {{2}} передан в доставку.",
+    );
+    let now = app.engine.now();
+    app.clock.set(Some(now.plus_millis(25 * 3_600_000)));
+    // A day later the session has lapsed: the agent signs in again.
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let closed = agent.page(&format!("/app/t/{number}")).await;
+    assert!(
+        closed.contains("id=\"template-form\""),
+        "the template form once closed"
+    );
+    assert!(closed.contains("value=\"order_update|ru\""));
+    assert!(
+        closed.contains("передан в доставку"),
+        "the template's text to read"
+    );
+    let r = agent
+        .post(
+            &format!("/app/t/{number}/template"),
+            &[
+                ("template", "order_update|ru"),
+                ("parameters", "Анна\n5531\n"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.drain_jobs().await;
+    let sent = cloud.calls_of("messages");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["template"]["name"], "order_update");
+    let thread = agent.page(&format!("/app/t/{number}")).await;
+    assert!(thread.contains("Здравствуйте, Анна! Заказ 5531 передан в доставку."));
+    app.clock.set(None);
 }

@@ -21,6 +21,132 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/telegram", get(list).post(create))
         .route("/app/admin/telegram/{id}", get(edit).post(save))
         .route("/app/telegram", get(mine).post(unlink))
+        .route("/app/admin/whatsapp", get(wa_list).post(wa_create))
+        .route("/app/admin/whatsapp/{id}", get(wa_edit).post(wa_save))
+}
+
+#[derive(Template)]
+#[template(path = "admin_whatsapp.html")]
+pub struct WaListPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    /// (id, name, number as shown, active)
+    pub numbers: Vec<(String, String, String, bool)>,
+    pub reachable: bool,
+    pub teams: Vec<super::views::Opt>,
+    pub default_base: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_whatsapp_edit.html")]
+pub struct WaEditPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub c: engine::whatsapp::WhatsappChannel,
+    pub teams: Vec<super::views::Opt>,
+}
+
+async fn wa_list(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let all = app.engine.whatsapp_channels(&ctx.p).await.or_page(ctx.tr)?;
+    html(&WaListPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.whatsapp")),
+        section: "whatsapp",
+        numbers: all
+            .into_iter()
+            .map(|c| {
+                let shown = c
+                    .display_phone_number
+                    .clone()
+                    .unwrap_or_else(|| c.phone_number_id.clone());
+                (c.id.to_string(), c.name, shown, c.active)
+            })
+            .collect(),
+        reachable: app.engine.public_url.is_some(),
+        teams: teams(&app, &ctx, None).await?,
+        default_base: engine::whatsapp::DEFAULT_API_BASE,
+    })
+}
+
+/// A form field that, when left empty, keeps what is stored.
+fn given(f: &Form, name: &str) -> Option<String> {
+    f.text(name).map(|v| v.trim().to_owned())
+}
+
+async fn wa_create(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let c = app
+        .engine
+        .create_whatsapp_channel(
+            &ctx.p,
+            engine::whatsapp::WhatsappInput {
+                name: f.get("name").map(str::to_owned),
+                phone_number_id: given(&f, "phone_number_id"),
+                access_token: given(&f, "access_token"),
+                app_secret: given(&f, "app_secret"),
+                verify_token: given(&f, "verify_token"),
+                api_base_url: given(&f, "api_base_url"),
+                business_account_id: Some(given(&f, "business_account_id")),
+                active: Some(true),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(
+        &format!("/app/admin/whatsapp/{}", c.id),
+        "flash.saved",
+    ))
+}
+
+async fn wa_edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let c = app
+        .engine
+        .whatsapp_channel(&ctx.p, channel_id(&ctx, &id)?)
+        .await
+        .or_page(ctx.tr)?;
+    let teams = teams(&app, &ctx, c.team_id).await?;
+    html(&WaEditPage {
+        chrome: ctx.chrome(c.name.clone()),
+        section: "whatsapp",
+        c,
+        teams,
+    })
+}
+
+async fn wa_save(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let id = channel_id(ctx, &id)?;
+    app.engine
+        .update_whatsapp_channel(
+            &ctx.p,
+            id,
+            engine::whatsapp::WhatsappInput {
+                name: f.get("name").map(str::to_owned),
+                phone_number_id: None,
+                access_token: given(&f, "access_token"),
+                app_secret: given(&f, "app_secret"),
+                verify_token: given(&f, "verify_token"),
+                api_base_url: given(&f, "api_base_url"),
+                business_account_id: Some(given(&f, "business_account_id")),
+                active: Some(f.checked("active")),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/whatsapp/{id}"), "flash.saved"))
 }
 
 #[derive(Template)]

@@ -54,6 +54,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}", get(ticket::page))
         .route("/app/t/{number}/props", post(ticket::update))
         .route("/app/t/{number}/macro", post(ticket::apply_macro))
+        .route("/app/t/{number}/template", post(ticket::send_template))
         .route("/app/t/{number}/cc", post(ticket::cc))
         .route("/app/t/{number}/escalate", post(ticket::escalate))
         .route("/app/t/{number}/experts", post(ticket::experts))

@@ -98,6 +98,19 @@ pub struct TicketPage {
     pub solutions: Vec<(i64, String, String)>,
     /// The ticket's history, newest first: what, by whom, details.
     pub history: Vec<HistoryRow>,
+    /// A WhatsApp conversation's window, and its templates once it closed.
+    pub whatsapp: Option<WhatsappView>,
+}
+
+/// A WhatsApp conversation's 24-hour window as the composer shows it.
+pub struct WhatsappView {
+    pub open: bool,
+    pub closes: String,
+    pub closes_iso: String,
+    /// (value `name|language`, label, body with `{{1}}` …)
+    pub templates: Vec<(String, String, String)>,
+    /// Why the templates could not be listed.
+    pub error: Option<String>,
 }
 
 /// One line of a ticket's history.
@@ -434,6 +447,43 @@ pub async fn render(
     } else {
         None
     };
+    let whatsapp = if t.channel == domain::ticket::Channel::Whatsapp {
+        let closes = app.engine.whatsapp_window(&ctx.p, t.id).await.or_page(tr)?;
+        let open = closes.is_some_and(|c| c > app.engine.now());
+        // Templates are read from Meta only when they are the one way to write.
+        let (templates, error) = if open {
+            (Vec::new(), None)
+        } else {
+            match app
+                .engine
+                .ticket_templates(&ctx.p, TicketRef::Id(t.id))
+                .await
+            {
+                Ok(ts) => (
+                    ts.into_iter()
+                        .map(|x| {
+                            (
+                                format!("{}|{}", x.name, x.language),
+                                format!("{} ({})", x.name, x.language),
+                                x.body,
+                            )
+                        })
+                        .collect(),
+                    None,
+                ),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            }
+        };
+        Some(WhatsappView {
+            open,
+            closes: closes.map(|c| tr.date(c)).unwrap_or_default(),
+            closes_iso: closes.map(|c| c.to_rfc3339()).unwrap_or_default(),
+            templates,
+            error,
+        })
+    } else {
+        None
+    };
     let marked = app.engine.solutions_of(&ctx.p, t.id).await.or_page(tr)?;
     for m in &mut messages {
         m.solution = marked.iter().any(|id| id.to_string() == m.id);
@@ -507,6 +557,7 @@ pub async fn render(
     Ok(TicketPage {
         history,
         visitor,
+        whatsapp,
         sla,
         experts,
         solutions,
@@ -1078,4 +1129,39 @@ pub async fn customer_page(
             .collect(),
     };
     html(&page)
+}
+
+/// Sends an approved WhatsApp template (`template` = `name|language`, one
+/// parameter per line).
+pub async fn send_template(
+    State(app): State<AppState>,
+    Path(number): Path<i64>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let (name, language) = f
+        .get("template")
+        .and_then(|t| t.split_once('|'))
+        .unwrap_or_default();
+    let parameters = f
+        .get("parameters")
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    app.engine
+        .send_whatsapp_template(
+            &ctx.p,
+            TicketRef::Number(number),
+            engine::whatsapp::TemplateChoice {
+                name: name.to_owned(),
+                language: language.to_owned(),
+                parameters,
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(super::done(&format!("/app/t/{number}"), "flash.reply_sent"))
 }
