@@ -7,5 +7,7 @@
 pub mod email;
 pub mod telegram;
 pub mod telegram_stand_in;
+pub mod vk;
+pub mod vk_stand_in;
 pub mod whatsapp;
 pub mod whatsapp_stand_in;

@@ -44,6 +44,7 @@ pub mod sla;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;
+pub mod vk;
 pub mod webhook;
 pub mod whatsapp;
 pub mod worker;
@@ -159,6 +160,8 @@ pub struct Engine {
     pub telegram: Option<Arc<dyn telegram::TelegramApi>>,
     /// The WhatsApp Cloud API; `None` leaves WhatsApp channels unconnectable.
     pub whatsapp: Option<Arc<dyn whatsapp::WhatsappApi>>,
+    /// VK's API; `None` leaves VK channels unconnectable.
+    pub vk: Option<Arc<dyn vk::VkApi>>,
     /// The server's address as the outside world reaches it (`https://desk.shop`):
     /// messengers deliver their webhooks there.
     pub public_url: Option<String>,
@@ -178,6 +181,7 @@ impl Engine {
             kb_activity: kb_activity::KbActivity::default(),
             telegram: None,
             whatsapp: None,
+            vk: None,
             public_url: None,
         }
     }
@@ -199,6 +203,11 @@ impl Engine {
 
     pub fn with_whatsapp(mut self, api: Arc<dyn whatsapp::WhatsappApi>) -> Engine {
         self.whatsapp = Some(api);
+        self
+    }
+
+    pub fn with_vk(mut self, api: Arc<dyn vk::VkApi>) -> Engine {
+        self.vk = Some(api);
         self
     }
 

@@ -122,6 +122,19 @@ impl Adapter for WhatsappAdapter {
     }
 }
 
+/// VK: `messages.send` through the community the conversation came in on.
+struct VkAdapter;
+
+impl Adapter for VkAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(engine.deliver_vk(out))
+    }
+}
+
 /// A channel whose transport this version does not have: the reply fails with
 /// the reason, visibly, instead of waiting forever.
 struct NotConnected(Channel);
@@ -149,7 +162,8 @@ pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
         Channel::Chat => Box::new(ChatAdapter),
         Channel::Telegram => Box::new(TelegramAdapter),
         Channel::Whatsapp => Box::new(WhatsappAdapter),
-        Channel::Vk | Channel::Facebook | Channel::Instagram | Channel::Viber | Channel::Phone => {
+        Channel::Vk => Box::new(VkAdapter),
+        Channel::Facebook | Channel::Instagram | Channel::Viber | Channel::Phone => {
             Box::new(NotConnected(channel))
         }
     }

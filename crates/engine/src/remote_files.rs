@@ -52,6 +52,7 @@ impl Engine {
             Some(a) if a.kind == Channel::Whatsapp => {
                 self.fetch_whatsapp_files(a, files, attempts).await?
             }
+            Some(a) if a.kind == Channel::Vk => self.fetch_vk_files(a, files, attempts).await?,
             Some(a) => Fetched {
                 missing: vec![format!("no way to fetch files from the {} channel", a.kind)],
                 ..Fetched::default()

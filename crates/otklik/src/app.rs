@@ -112,6 +112,9 @@ async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Store, 
             channels::whatsapp::WhatsappClient::new()
                 .map_err(|e| anyhow::anyhow!("the WhatsApp client: {e}"))?,
         ))
+        .with_vk(Arc::new(
+            channels::vk::VkClient::new().map_err(|e| anyhow::anyhow!("the VK client: {e}"))?,
+        ))
         .with_public_url(config.public_url.clone());
     Ok((store, engine))
 }

@@ -807,6 +807,8 @@ fn query_rules(d: &mut Value) {
 fn public_operations(d: &mut Value) {
     // Meta's subscription check carries its own token in the query.
     set(d, "/paths/~1hooks~1whatsapp~1{id}/get/security", json!([]));
+    // VK puts the community's secret key in the body.
+    set(d, "/paths/~1hooks~1vk~1{id}/post/security", json!([]));
     set(d, "/paths/~1api~1v1~1auth~1login/post/security", json!([]));
     set(
         d,
@@ -1829,6 +1831,24 @@ fn messenger_rules(d: &mut Value) {
         "/components/schemas/WhatsappChannelIn/properties/phone_number_id",
         string(GRAPH_ID, 30),
     );
+    for (schema, required) in [("VkChannelIn", true), ("PatchVkChannelIn", false)] {
+        let c = format!("/components/schemas/{schema}/properties");
+        let maybe = |v: Value| if required { v } else { nullable(v) };
+        set(d, &format!("{c}/name"), maybe(line(100)));
+        for f in ["access_token", "secret", "confirmation"] {
+            set(d, &format!("{c}/{f}"), maybe(string(META_SECRET, 500)));
+        }
+        set(
+            d,
+            &format!("{c}/api_base_url"),
+            nullable(string(API_BASE, 300)),
+        );
+    }
+    set(
+        d,
+        "/components/schemas/VkChannelIn/properties/group_id",
+        string("^[1-9][0-9]{0,19}$", 20),
+    );
     let t = "/components/schemas/TemplateIn/properties";
     set(d, &format!("{t}/name"), string("^[a-z0-9_]{1,512}$", 512));
     set(
@@ -1903,6 +1923,31 @@ fn messenger_examples(d: &mut Value) {
             json!({ "name": "order_update", "language": "ru", "parameters": ["Анна", "5531"] }),
         ),
     ];
+    let vk = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03", "name": "VK", "group_id": "218840127",
+        "group_name": "Магазин «Колонка»", "screen_name": "kolonka_shop", "api_base_url": "https://api.vk.com/method",
+        "webhook_url": "https://support.shop.example/hooks/vk/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03",
+        "team_id": null, "active": true, "created_at": at, "updated_at": at
+    });
+    for (name, example) in [
+        (
+            "VkChannelIn",
+            json!({ "name": "VK", "group_id": "218840127", "access_token": "vk1.a.Xf3kq9Lw2", "secret": "s3cr3t-key",
+                    "confirmation": "a1b2c3d4" }),
+        ),
+        ("PatchVkChannelIn", json!({ "name": "VK (RU)" })),
+        ("VkChannelOut", vk.clone()),
+        ("VkChannelList", json!({ "items": [vk] })),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+    set(
+        d,
+        "/paths/~1hooks~1vk~1{id}/post/requestBody/content/application~1json/example",
+        json!({"type": "message_new", "event_id": "2b4d7c1e", "v": "5.199", "group_id": 218840127, "secret": "s3cr3t-key",
+            "object": {"message": {"id": 812, "date": 1795000000, "from_id": 61245, "peer_id": 61245, "out": 0,
+                "text": "Здравствуйте! Где мой заказ 5531?", "attachments": []}, "client_info": {}}}),
+    );
     for (name, example) in more {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }

@@ -267,6 +267,14 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(messenger_api::get_whatsapp).patch(messenger_api::patch_whatsapp),
         )
         .route(
+            "/channels/vk",
+            get(messenger_api::list_vk).post(messenger_api::create_vk),
+        )
+        .route(
+            "/channels/vk/{id}",
+            get(messenger_api::get_vk).patch(messenger_api::patch_vk),
+        )
+        .route(
             "/tickets/{id}/templates",
             get(messenger_api::ticket_templates).post(messenger_api::send_template),
         )
@@ -315,6 +323,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(
             Router::new()
                 .route("/hooks/telegram/{id}", post(messenger_api::telegram_hook))
+                .route("/hooks/vk/{id}", post(messenger_api::vk_hook))
                 .route(
                     "/hooks/whatsapp/{id}",
                     get(messenger_api::whatsapp_verify).post(messenger_api::whatsapp_hook),

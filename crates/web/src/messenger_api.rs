@@ -581,3 +581,204 @@ pub async fn send_template(
     )
         .into_response())
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VkChannelIn {
+    pub name: String,
+    /// The community's id (digits).
+    pub group_id: String,
+    /// A community access token with the messages, photos and docs rights;
+    /// stored sealed, never shown again.
+    pub access_token: String,
+    /// The secret key set in the community's Callback API settings.
+    pub secret: String,
+    /// The string VK expects back when it confirms the address.
+    pub confirmation: String,
+    /// VK's API (default `https://api.vk.com/method`).
+    pub api_base_url: Option<String>,
+    pub active: Option<bool>,
+    /// New conversations go to this team's queue.
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchVkChannelIn {
+    pub name: Option<String>,
+    pub access_token: Option<String>,
+    pub secret: Option<String>,
+    pub confirmation: Option<String>,
+    pub api_base_url: Option<String>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub team_id: Option<Option<Uuid>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VkChannelOut {
+    pub id: Uuid,
+    pub name: String,
+    pub group_id: String,
+    /// As `groups.getById` names the community.
+    pub group_name: Option<String>,
+    pub screen_name: Option<String>,
+    pub api_base_url: String,
+    /// The Callback API address to give VK: `{public_url}/hooks/vk/{id}`.
+    pub webhook_url: Option<String>,
+    pub team_id: Option<Uuid>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VkChannelList {
+    pub items: Vec<VkChannelOut>,
+}
+
+fn vk_out(c: engine::vk::VkChannel) -> VkChannelOut {
+    VkChannelOut {
+        id: c.id.0,
+        name: c.name,
+        group_id: c.group_id,
+        group_name: c.group_name,
+        screen_name: c.screen_name,
+        api_base_url: c.api_base_url,
+        webhook_url: c.webhook_url,
+        team_id: c.team_id.map(|t| t.0),
+        active: c.active,
+        created_at: c.created_at.to_rfc3339(),
+        updated_at: c.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/vk", tag = "channels",
+    responses((status = 200, body = VkChannelList), (status = 403, body = Problem, description = "Owners and admins only")))]
+pub async fn list_vk(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Json<VkChannelList>> {
+    let items = app
+        .engine
+        .vk_channels(&p)
+        .await?
+        .into_iter()
+        .map(vk_out)
+        .collect();
+    Ok(Json(VkChannelList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/vk", tag = "channels", request_body = VkChannelIn,
+    responses((status = 201, body = VkChannelOut, description = "Connected: the token checked with groups.getById; give VK the webhook_url, the secret key and the confirmation"),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 404, body = Problem, description = "The team is not the workspace's"),
+        (status = 409, body = Problem, description = "The server has no public_url, or the community is already connected"),
+        (status = 422, body = Problem, description = "A group id that is not digits, a secret with spaces, an API address that is not http(s)"),
+        (status = 502, body = Problem, description = "VK refused the token, or did not answer within 20 s")))]
+pub async fn create_vk(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<VkChannelIn>,
+) -> ApiResult<Response> {
+    let c = app
+        .engine
+        .create_vk_channel(
+            &p,
+            engine::vk::VkInput {
+                name: Some(b.name),
+                group_id: Some(b.group_id),
+                access_token: Some(b.access_token),
+                secret: Some(b.secret),
+                confirmation: Some(b.confirmation),
+                api_base_url: b.api_base_url,
+                active: b.active,
+                team_id: Some(b.team_id.map(domain::ids::TeamId)),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(vk_out(c))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/vk/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses((status = 200, body = VkChannelOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_vk(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<VkChannelOut>> {
+    Ok(Json(vk_out(app.engine.vk_channel(&p, id(&cid)?).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/vk/{id}", tag = "channels", params(("id" = Uuid, Path)), request_body = PatchVkChannelIn,
+    responses((status = 200, body = VkChannelOut),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A secret with spaces, an API address that is not http(s)"),
+        (status = 502, body = Problem, description = "VK refused a new token, or did not answer within 20 s")))]
+pub async fn patch_vk(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<PatchVkChannelIn>,
+) -> ApiResult<Json<VkChannelOut>> {
+    let c = app
+        .engine
+        .update_vk_channel(
+            &p,
+            id(&cid)?,
+            engine::vk::VkInput {
+                name: b.name,
+                group_id: None,
+                access_token: b.access_token,
+                secret: b.secret,
+                confirmation: b.confirmation,
+                api_base_url: b.api_base_url,
+                active: b.active,
+                team_id: b.team_id.map(|t| t.map(domain::ids::TeamId)),
+            },
+        )
+        .await?;
+    Ok(Json(vk_out(c)))
+}
+
+#[utoipa::path(post, path = "/hooks/vk/{id}", tag = "hooks", params(("id" = Uuid, Path, description = "The channel")),
+    request_body(content = Object, description = "A Callback API event as VK posts it (at most 1 MB), with the community's secret key in `secret`"),
+    security(()),
+    responses((status = 200, content_type = "text/plain", body = String, description = "`ok` once the message is stored (VK retries anything else); for `confirmation`, the community's confirmation string"),
+        (status = 400, body = Problem, description = "The body is not a callback"),
+        (status = 401, body = Problem, description = "No secret key: nothing is stored"),
+        (status = 403, body = Problem, description = "The wrong secret key or community: nothing is stored"),
+        (status = 404, body = Problem, description = "No such channel, or it is switched off"),
+        (status = 413, body = Problem, description = "Larger than 1 MB")))]
+pub async fn vk_hook(
+    State(app): State<AppState>,
+    PathParam(cid): PathParam,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let cid = id(&cid)?;
+    let cb: channels::vk::Callback = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("not a VK callback: {e}"),
+        )
+    })?;
+    let (account, confirmation) = app
+        .engine
+        .vk_hook(cid, cb.secret.as_deref(), cb.group_id)
+        .await
+        .map_err(|r| refusal(r, "secret key"))?;
+    let text = match channels::vk::read(&cb) {
+        engine::vk::Event::Confirmation => confirmation,
+        engine::vk::Event::Message(m) => {
+            app.engine.vk_inbound(&account, m).await?;
+            "ok".to_owned()
+        }
+        engine::vk::Event::Other => "ok".to_owned(),
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -153,6 +153,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
     .await
     .expect("stand-in");
     let whatsapp = crate::whatsapp::connect(&app, &cloud).await;
+    let vk_api = channels::vk_stand_in::StandIn::start(crate::vk::GROUP, crate::vk::TOKEN)
+        .await
+        .expect("stand-in");
+    let vk = crate::vk::connect(&app, &vk_api).await;
     let hours = app
         .post(
             "/api/v1/business-hours",
@@ -202,6 +206,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/channels/chat", chat.as_str()),
         ("/api/v1/channels/telegram", telegram.as_str()),
         ("/api/v1/channels/whatsapp", whatsapp.as_str()),
+        ("/api/v1/channels/vk", vk.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
@@ -239,6 +244,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ),
         (
             ("PATCH", "/api/v1/channels/whatsapp/{id}"),
+            json!({"name": "pwned"}),
+        ),
+        (
+            ("PATCH", "/api/v1/channels/vk/{id}"),
             json!({"name": "pwned"}),
         ),
         (

@@ -32,6 +32,7 @@ mod sla;
 mod telegram;
 mod tickets;
 pub(crate) mod ui;
+mod vk;
 mod whatsapp;
 
 /// Declares `sqlite` and `postgres` test variants of each scenario function.
