@@ -753,18 +753,27 @@ pub async fn vk_hook(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let cid = id(&cid)?;
-    let cb: channels::vk::Callback = serde_json::from_slice(&body).map_err(|e| {
+    let raw: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("not JSON: {e}"),
+        )
+    })?;
+    // The channel and its secret first: a caller without it learns nothing
+    // about what the body should have been.
+    let (account, confirmation) = app
+        .engine
+        .vk_hook(cid, raw["secret"].as_str(), raw["group_id"].as_i64())
+        .await
+        .map_err(|r| refusal(r, "secret key"))?;
+    let cb: channels::vk::Callback = serde_json::from_value(raw).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-request",
             format!("not a VK callback: {e}"),
         )
     })?;
-    let (account, confirmation) = app
-        .engine
-        .vk_hook(cid, cb.secret.as_deref(), cb.group_id)
-        .await
-        .map_err(|r| refusal(r, "secret key"))?;
     let text = match channels::vk::read(&cb) {
         engine::vk::Event::Confirmation => confirmation,
         engine::vk::Event::Message(m) => {
