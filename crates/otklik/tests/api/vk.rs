@@ -246,4 +246,16 @@ async fn vk_conversation(app: TestApp) {
     let d = ms.iter().find(|m| m["id"] == r["id"]).unwrap()["delivery"].clone();
     assert_eq!(d["state"], "failed");
     assert!(d["error"].as_str().unwrap().contains("(901)"), "{d}");
+
+    // The admin screens list the community and show where VK must call.
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    assert!(
+        agent
+            .page("/app/admin/vk")
+            .await
+            .contains("Магазин «Колонка»")
+    );
+    let page = agent.page(&format!("/app/admin/vk/{channel}")).await;
+    assert!(page.contains(&format!("https://desk.test/hooks/vk/{channel}")));
+    assert!(!page.contains(TOKEN) && !page.contains(SECRET));
 }

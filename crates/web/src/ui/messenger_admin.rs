@@ -23,6 +23,119 @@ pub fn routes() -> Router<AppState> {
         .route("/app/telegram", get(mine).post(unlink))
         .route("/app/admin/whatsapp", get(wa_list).post(wa_create))
         .route("/app/admin/whatsapp/{id}", get(wa_edit).post(wa_save))
+        .route("/app/admin/vk", get(vk_list).post(vk_create))
+        .route("/app/admin/vk/{id}", get(vk_edit).post(vk_save))
+}
+
+#[derive(Template)]
+#[template(path = "admin_vk.html")]
+pub struct VkListPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    /// (id, name, community, active)
+    pub groups: Vec<(String, String, String, bool)>,
+    pub reachable: bool,
+    pub teams: Vec<super::views::Opt>,
+    pub default_base: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_vk_edit.html")]
+pub struct VkEditPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub c: engine::vk::VkChannel,
+    pub teams: Vec<super::views::Opt>,
+}
+
+async fn vk_list(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let all = app.engine.vk_channels(&ctx.p).await.or_page(ctx.tr)?;
+    html(&VkListPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.vk")),
+        section: "vk",
+        groups: all
+            .into_iter()
+            .map(|c| {
+                let shown = c.group_name.clone().unwrap_or_else(|| c.group_id.clone());
+                (c.id.to_string(), c.name, shown, c.active)
+            })
+            .collect(),
+        reachable: app.engine.public_url.is_some(),
+        teams: teams(&app, &ctx, None).await?,
+        default_base: engine::vk::DEFAULT_API_BASE,
+    })
+}
+
+async fn vk_create(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let c = app
+        .engine
+        .create_vk_channel(
+            &ctx.p,
+            engine::vk::VkInput {
+                name: f.get("name").map(str::to_owned),
+                group_id: given(&f, "group_id"),
+                access_token: given(&f, "access_token"),
+                secret: given(&f, "secret"),
+                confirmation: given(&f, "confirmation"),
+                api_base_url: given(&f, "api_base_url"),
+                active: Some(true),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/vk/{}", c.id), "flash.saved"))
+}
+
+async fn vk_edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let c = app
+        .engine
+        .vk_channel(&ctx.p, channel_id(&ctx, &id)?)
+        .await
+        .or_page(ctx.tr)?;
+    let teams = teams(&app, &ctx, c.team_id).await?;
+    html(&VkEditPage {
+        chrome: ctx.chrome(c.name.clone()),
+        section: "vk",
+        c,
+        teams,
+    })
+}
+
+async fn vk_save(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let id = channel_id(ctx, &id)?;
+    app.engine
+        .update_vk_channel(
+            &ctx.p,
+            id,
+            engine::vk::VkInput {
+                name: f.get("name").map(str::to_owned),
+                group_id: None,
+                access_token: given(&f, "access_token"),
+                secret: given(&f, "secret"),
+                confirmation: given(&f, "confirmation"),
+                api_base_url: given(&f, "api_base_url"),
+                active: Some(f.checked("active")),
+                team_id: team_of(&f),
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done(&format!("/app/admin/vk/{id}"), "flash.saved"))
 }
 
 #[derive(Template)]
