@@ -87,6 +87,12 @@ pub struct CustomerMessage {
     /// ids): fetched after the message is in (`Job::FetchFiles`, queued in
     /// the same write) and attached to it.
     pub remote_files: Vec<RemoteFile>,
+    /// The team a new ticket goes to instead of the account's (a phone line's).
+    pub team: Option<TeamId>,
+    /// Tags the ticket gets with this message (a missed call's `callback`).
+    pub tags: Vec<String>,
+    /// The agent the ticket goes to when it has none (who answered a call).
+    pub assignee: Option<UserId>,
 }
 
 /// A file a messenger holds for us, fetched by its id.
@@ -607,11 +613,14 @@ async fn ingest_tx(
             let settings = channels::get(&mut tx.conn(), ws, account.id)
                 .await?
                 .map(|a| a.settings);
-            if let Some(team) = settings
-                .as_ref()
-                .and_then(|s| s.get("team_id"))
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse::<TeamId>().ok())
+            let team = msg.team.or_else(|| {
+                settings
+                    .as_ref()
+                    .and_then(|s| s.get("team_id"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<TeamId>().ok())
+            });
+            if let Some(team) = team
                 && store::people::team_by_id(&mut tx.conn(), ws, team)
                     .await?
                     .is_some()
@@ -650,6 +659,30 @@ async fn ingest_tx(
     channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
     // An earlier copy held for want of a sender is settled by this one.
     channels::release_held(tx, account.id, &p.key).await?;
+    if !msg.tags.is_empty() || msg.assignee.is_some() {
+        let current = tickets::get(&mut tx.conn(), ws, ticket.id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let mut tags = current.tags.clone();
+        tags.extend(msg.tags.iter().cloned());
+        let assignee = match msg.assignee {
+            Some(u) if current.assignee_id.is_none() => {
+                store::people::user_by_id(&mut tx.conn(), ws, u)
+                    .await?
+                    .filter(|u| u.active)
+                    .map(|u| Some(u.id))
+            }
+            _ => None,
+        };
+        let patch = crate::tickets::TicketPatch {
+            tags: (!msg.tags.is_empty()).then_some(tags),
+            assignee_id: assignee,
+            ..crate::tickets::TicketPatch::default()
+        }
+        .checked()?;
+        crate::tickets::patch_ticket(tx, ws, ticket.id, domain::event::Actor::System, patch)
+            .await?;
+    }
     if !msg.remote_files.is_empty() {
         crate::jobs::Job::FetchFiles {
             workspace_id: ws,

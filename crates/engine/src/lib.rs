@@ -35,6 +35,7 @@ pub mod messenger;
 pub mod model;
 pub mod outbound;
 pub mod people;
+pub mod phone;
 pub(crate) mod remote_files;
 pub mod routing;
 pub mod rules;

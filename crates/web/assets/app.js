@@ -350,7 +350,38 @@
       p.hidden = !parts.length;
     }
     if (m.t === "reload") { if (page === "inbox") refreshInbox(); else if (ticketEl) refreshTicket(); }
+    if (m.t === "call") screenPop(m);
+    if (m.t === "call_end") { var pop = $("#call-pop"); if (pop && pop.dataset.call === m.call) pop.hidden = true; }
   }
+  // A ringing call: who it is, their open tickets, a way to their profile.
+  function screenPop(m) {
+    var pop = $("#call-pop");
+    if (!pop) return;
+    pop.dataset.call = m.call;
+    var who = m.customer ? m.customer.name + " · " + m.from : m.from;
+    $("#call-who", pop).textContent = who;
+    $("#call-line", pop).textContent = L("js.call_line", { line: m.line });
+    var list = $("#call-tickets", pop);
+    list.textContent = "";
+    (m.tickets || []).forEach(function (t) {
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = "/app/t/" + t.number;
+      a.textContent = "#" + t.number + " " + t.subject;
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    var profile = $("#call-profile", pop);
+    profile.hidden = !m.customer;
+    if (m.customer) profile.href = "/app/customers/" + m.customer.id;
+    $("#call-none", pop).hidden = !!(m.tickets && m.tickets.length);
+    pop.hidden = false;
+    $("#call-close", pop).focus();
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification(L("js.call"), { body: who, tag: "otklik-call-" + m.call }); } catch (e) { /* not allowed here */ }
+    }
+  }
+  var callClose = $("#call-close");
+  if (callClose) callClose.addEventListener("click", function () { $("#call-pop").hidden = true; });
   function connect() {
     if (!window.WebSocket || !page) return;
     socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/ws");

@@ -1849,6 +1849,65 @@ fn messenger_rules(d: &mut Value) {
         "/components/schemas/VkChannelIn/properties/group_id",
         string("^[1-9][0-9]{0,19}$", 20),
     );
+    let line_io = json!({
+        "type": "object", "additionalProperties": false, "required": ["number", "name"],
+        "properties": {
+            "number": { "type": "string", "maxLength": 40, "pattern": phone() },
+            "name": line(100),
+            "team_id": { "type": ["string", "null"], "format": "uuid" },
+        },
+    });
+    set(d, "/components/schemas/PhoneLineIo", line_io.clone());
+    set(
+        d,
+        "/components/schemas/PhoneChannelIn/properties/name",
+        line(100),
+    );
+    set(
+        d,
+        "/components/schemas/PhoneChannelIn/properties/lines",
+        list(line_io.clone(), engine::phone::MAX_LINES as u32),
+    );
+    set(
+        d,
+        "/components/schemas/PatchPhoneChannelIn/properties/name",
+        nullable(line(100)),
+    );
+    set(
+        d,
+        "/components/schemas/PatchPhoneChannelIn/properties/lines",
+        nullable(list(line_io, engine::phone::MAX_LINES as u32)),
+    );
+    let c = "/components/schemas/CallEventIn/properties";
+    set(d, &format!("{c}/call_id"), line(200));
+    set(
+        d,
+        &format!("{c}/event"),
+        enum_of(&["ringing", "answered", "ended", "missed"]),
+    );
+    for f in ["from", "to"] {
+        set(
+            d,
+            &format!("{c}/{f}"),
+            json!({ "type": "string", "maxLength": 40, "pattern": phone() }),
+        );
+    }
+    set(
+        d,
+        &format!("{c}/line"),
+        nullable(json!({ "type": "string", "maxLength": 40, "pattern": phone() })),
+    );
+    set(d, &format!("{c}/agent"), nullable(string(&email(), 254)));
+    set(
+        d,
+        &format!("{c}/duration_s"),
+        json!({ "type": ["integer", "null"], "minimum": 0, "maximum": 86400 }),
+    );
+    set(
+        d,
+        &format!("{c}/recording_url"),
+        nullable(string("^https?://[^\\s]+$", 2000)),
+    );
     let t = "/components/schemas/TemplateIn/properties";
     set(d, &format!("{t}/name"), string("^[a-z0-9_]{1,512}$", 512));
     set(
@@ -1929,6 +1988,37 @@ fn messenger_examples(d: &mut Value) {
         "webhook_url": "https://support.shop.example/hooks/vk/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03",
         "team_id": null, "active": true, "created_at": at, "updated_at": at
     });
+    let phone_ch = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c04", "name": "Телефония",
+        "lines": [{ "number": "+74951234567", "name": "Доставка", "team_id": null },
+                  { "number": "+74951234568", "name": "Возвраты", "team_id": null }],
+        "events_url": "https://support.shop.example/hooks/phone/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c04",
+        "signing_secret": null, "active": true, "created_at": at, "updated_at": at
+    });
+    for (name, example) in [
+        (
+            "PhoneChannelIn",
+            json!({ "name": "Телефония", "lines": [{ "number": "+74951234567", "name": "Доставка", "team_id": null }] }),
+        ),
+        ("PatchPhoneChannelIn", json!({ "rotate_secret": true })),
+        ("PhoneChannelOut", phone_ch.clone()),
+        ("PhoneChannelList", json!({ "items": [phone_ch] })),
+        (
+            "PhoneLineIo",
+            json!({ "number": "+74951234567", "name": "Доставка", "team_id": null }),
+        ),
+        (
+            "CallEventIn",
+            json!({ "call_id": "c-8812", "event": "ended", "from": "+79001234567", "to": "+74951234567",
+                    "agent": "olga@shop.example", "duration_s": 204, "recording_url": "https://pbx.shop.example/rec/c-8812.mp3" }),
+        ),
+        (
+            "CallEventAnswer",
+            json!({ "outcome": "recorded", "agents": null, "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03", "duplicate": false }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
     for (name, example) in [
         (
             "VkChannelIn",

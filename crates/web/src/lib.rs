@@ -275,6 +275,14 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(messenger_api::get_vk).patch(messenger_api::patch_vk),
         )
         .route(
+            "/channels/phone",
+            get(messenger_api::list_phone).post(messenger_api::create_phone),
+        )
+        .route(
+            "/channels/phone/{id}",
+            get(messenger_api::get_phone).patch(messenger_api::patch_phone),
+        )
+        .route(
             "/tickets/{id}/templates",
             get(messenger_api::ticket_templates).post(messenger_api::send_template),
         )
@@ -324,6 +332,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             Router::new()
                 .route("/hooks/telegram/{id}", post(messenger_api::telegram_hook))
                 .route("/hooks/vk/{id}", post(messenger_api::vk_hook))
+                .route("/hooks/phone/{id}", post(messenger_api::phone_hook))
                 .route(
                     "/hooks/whatsapp/{id}",
                     get(messenger_api::whatsapp_verify).post(messenger_api::whatsapp_hook),

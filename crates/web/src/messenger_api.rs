@@ -791,3 +791,259 @@ pub async fn vk_hook(
     )
         .into_response())
 }
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneLineIo {
+    /// The number, E.164 (`+74951234567`).
+    pub number: String,
+    /// What agents see: `Доставка`, `Возвраты`.
+    pub name: String,
+    /// The team that takes this line's calls.
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneChannelIn {
+    pub name: String,
+    #[serde(default)]
+    pub lines: Vec<PhoneLineIo>,
+    pub active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPhoneChannelIn {
+    pub name: Option<String>,
+    /// Replaces the lines.
+    pub lines: Option<Vec<PhoneLineIo>>,
+    pub active: Option<bool>,
+    /// Issue a new signing secret (returned once); the old one stops at once.
+    pub rotate_secret: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhoneChannelOut {
+    pub id: Uuid,
+    pub name: String,
+    pub lines: Vec<PhoneLineIo>,
+    /// Where the telephony service posts call events: `{public_url}/hooks/phone/{id}`.
+    pub events_url: Option<String>,
+    /// The key call events are signed with (HMAC-SHA256): shown only when
+    /// created or rotated.
+    pub signing_secret: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhoneChannelList {
+    pub items: Vec<PhoneChannelOut>,
+}
+
+fn lines_in(v: Vec<PhoneLineIo>) -> Vec<engine::phone::Line> {
+    v.into_iter()
+        .map(|l| engine::phone::Line {
+            number: l.number,
+            name: l.name,
+            team_id: l.team_id.map(domain::ids::TeamId),
+        })
+        .collect()
+}
+
+fn phone_out(c: engine::phone::PhoneChannel, secret: Option<String>) -> PhoneChannelOut {
+    PhoneChannelOut {
+        id: c.id.0,
+        name: c.name,
+        lines: c
+            .lines
+            .into_iter()
+            .map(|l| PhoneLineIo {
+                number: l.number,
+                name: l.name,
+                team_id: l.team_id.map(|t| t.0),
+            })
+            .collect(),
+        events_url: c.events_url,
+        signing_secret: secret,
+        active: c.active,
+        created_at: c.created_at.to_rfc3339(),
+        updated_at: c.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/phone", tag = "channels",
+    responses((status = 200, body = PhoneChannelList), (status = 403, body = Problem, description = "Owners and admins only")))]
+pub async fn list_phone(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<PhoneChannelList>> {
+    let items = app
+        .engine
+        .phone_channels(&p)
+        .await?
+        .into_iter()
+        .map(|c| phone_out(c, None))
+        .collect();
+    Ok(Json(PhoneChannelList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/phone", tag = "channels", request_body = PhoneChannelIn,
+    responses((status = 201, body = PhoneChannelOut, description = "The channel, with its signing secret shown this once"),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 404, body = Problem, description = "A line's team is not the workspace's"),
+        (status = 422, body = Problem, description = "A number that is not E.164, a number listed twice, more than 100 lines")))]
+pub async fn create_phone(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<PhoneChannelIn>,
+) -> ApiResult<Response> {
+    let (c, secret) = app
+        .engine
+        .create_phone_channel(
+            &p,
+            engine::phone::PhoneInput {
+                name: Some(b.name),
+                lines: Some(lines_in(b.lines)),
+                active: b.active,
+                rotate_secret: false,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(phone_out(c, Some(secret)))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/phone/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PhoneChannelOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_phone(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<PhoneChannelOut>> {
+    Ok(Json(phone_out(
+        app.engine.phone_channel(&p, id(&cid)?).await?,
+        None,
+    )))
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/phone/{id}", tag = "channels", params(("id" = Uuid, Path)), request_body = PatchPhoneChannelIn,
+    responses((status = 200, body = PhoneChannelOut, description = "The channel; with `rotate_secret`, the new secret shown this once"),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A number that is not E.164, a number listed twice, more than 100 lines")))]
+pub async fn patch_phone(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<PatchPhoneChannelIn>,
+) -> ApiResult<Json<PhoneChannelOut>> {
+    let (c, secret) = app
+        .engine
+        .update_phone_channel(
+            &p,
+            id(&cid)?,
+            engine::phone::PhoneInput {
+                name: b.name,
+                lines: b.lines.map(lines_in),
+                active: b.active,
+                rotate_secret: b.rotate_secret.unwrap_or(false),
+            },
+        )
+        .await?;
+    Ok(Json(phone_out(c, secret)))
+}
+
+/// A call event as the telephony service posts it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallEventIn {
+    /// The service's id of the call, the same in all its events.
+    pub call_id: String,
+    /// `ringing`, `answered`, `ended` (after an answer) or `missed`.
+    pub event: String,
+    /// The caller's number.
+    pub from: String,
+    /// The number called.
+    pub to: String,
+    /// The line, when it is not `to`.
+    pub line: Option<String>,
+    /// Who answered: an agent's email address.
+    pub agent: Option<String>,
+    /// Talk time, for `ended`.
+    pub duration_s: Option<i64>,
+    pub recording_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallEventAnswer {
+    /// `popped` (shown to `agents`), `recorded` (on `ticket_id`), or `noted`.
+    pub outcome: String,
+    pub agents: Option<usize>,
+    pub ticket_id: Option<Uuid>,
+    /// The same call was reported before.
+    pub duplicate: bool,
+}
+
+#[utoipa::path(post, path = "/hooks/phone/{id}", tag = "hooks", params(("id" = Uuid, Path, description = "The channel"),
+        ("X-Otklik-Timestamp" = String, Header, description = "Unix seconds, within 5 minutes of the server's clock")),
+    request_body = CallEventIn,
+    security(("phone" = [])),
+    responses((status = 200, body = CallEventAnswer, description = "Shown, or recorded before this answer"),
+        (status = 400, body = Problem, description = "The body is not JSON"),
+        (status = 401, body = Problem, description = "No timestamp or signature: nothing is stored"),
+        (status = 403, body = Problem, description = "A wrong signature or a stale timestamp: nothing is stored"),
+        (status = 404, body = Problem, description = "No such channel, or it is switched off"),
+        (status = 413, body = Problem, description = "Larger than 1 MB"),
+        (status = 422, body = Problem, description = "A field the call event does not have, a number that is not E.164")))]
+pub async fn phone_hook(
+    State(app): State<AppState>,
+    PathParam(cid): PathParam,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<CallEventAnswer>> {
+    let header = |n: &str| headers.get(n).map(|v| v.to_str().unwrap_or_default());
+    let account = app
+        .engine
+        .phone_hook(
+            id(&cid)?,
+            header("x-otklik-timestamp"),
+            header("x-otklik-signature"),
+            &body,
+        )
+        .await
+        .map_err(|r| refusal(r, "signature"))?;
+    let raw: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("not JSON: {e}"),
+        )
+    })?;
+    let event: engine::phone::CallEvent = serde_json::from_value(raw)
+        .map_err(|e| ApiError::field("body", format!("not a call event: {e}")))?;
+    let answer = match app.engine.phone_event(&account, event).await? {
+        engine::phone::CallOutcome::Popped(n) => CallEventAnswer {
+            outcome: "popped".into(),
+            agents: Some(n),
+            ticket_id: None,
+            duplicate: false,
+        },
+        engine::phone::CallOutcome::Recorded {
+            ticket_id,
+            duplicate,
+        } => CallEventAnswer {
+            outcome: "recorded".into(),
+            agents: None,
+            ticket_id: Some(ticket_id.0),
+            duplicate,
+        },
+        engine::phone::CallOutcome::Noted => CallEventAnswer {
+            outcome: "noted".into(),
+            agents: None,
+            ticket_id: None,
+            duplicate: false,
+        },
+    };
+    Ok(Json(answer))
+}

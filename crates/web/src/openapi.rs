@@ -51,6 +51,13 @@ impl Modify for Security {
             ))),
         );
         c.add_security_scheme(
+            "phone",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Otklik-Signature",
+                "v1= and the hex HMAC-SHA256 of `timestamp.body` under the channel's signing secret (X-Otklik-Timestamp is the timestamp)",
+            ))),
+        );
+        c.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "otklik_session",
@@ -166,6 +173,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         messenger_api::list_telegram, messenger_api::create_telegram, messenger_api::get_telegram, messenger_api::patch_telegram, messenger_api::telegram_hook,
         messenger_api::list_whatsapp, messenger_api::create_whatsapp, messenger_api::get_whatsapp, messenger_api::patch_whatsapp, messenger_api::whatsapp_verify, messenger_api::whatsapp_hook,
         messenger_api::ticket_templates, messenger_api::send_template,
+        messenger_api::list_phone, messenger_api::create_phone, messenger_api::get_phone, messenger_api::patch_phone, messenger_api::phone_hook,
         messenger_api::list_vk, messenger_api::create_vk, messenger_api::get_vk, messenger_api::patch_vk, messenger_api::vk_hook,
         sla_api::list, sla_api::create, sla_api::get, sla_api::patch,
         sla_api::list_policies, sla_api::create_policy, sla_api::get_policy, sla_api::patch_policy, sla_api::delete_policy,

@@ -119,6 +119,9 @@ fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbo
                 in_reply_to: email.message_id.clone(),
             }),
             remote_files: Vec::new(),
+            team: None,
+            tags: Vec::new(),
+            assignee: None,
         }))
     } else {
         Content::Held {

@@ -748,3 +748,40 @@ async fn a_telegram_message_is_answered_from_the_inbox() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_call_pops_up_with_the_callers_tickets() {
+    with_browser("a_ringing_call_pops_up_with_the_callers_tickets", |b, app| async move {
+        agent(&app, "olga@alpha.test", "Ольга", "agent").await;
+        // A customer known by their phone, with an open ticket.
+        let t = app.post("/api/v1/tickets", json!({"subject": "Где посылка",
+            "customer": {"name": "Анна Петрова", "phone": "+79001234567"},
+            "message": {"body": "Заказ 5531 не пришёл"}})).await.expect(201);
+        let (channel, secret) = crate::phone::channel(&app, None).await;
+        let p = b.page("olga").await;
+        login(&p, &app, "olga@alpha.test", "user-password").await;
+        p.wait_for("document.body.dataset.live === '1'", "the inbox's live socket").await;
+        assert_eq!(p.eval("document.getElementById('call-pop').hidden").await, json!(true));
+        crate::phone::call(&app, &channel, Some(&secret), 0,
+            &json!({"call_id": "c-77", "event": "ringing", "from": "+7 900 123-45-67", "to": crate::phone::LINE}))
+            .await
+            .expect(200);
+        p.wait_for("!document.getElementById('call-pop').hidden", "the screen-pop").await;
+        assert_eq!(
+            p.eval(&text_of("#call-who")).await,
+            json!("Анна Петрова · +79001234567")
+        );
+        assert_eq!(
+            p.eval("document.querySelector('#call-tickets a').getAttribute('href')").await,
+            json!(format!("/app/t/{}", t["number"]))
+        );
+        assert_eq!(p.eval("document.activeElement.id").await, json!("call-close"), "focus on the pop");
+        // Answered somewhere: the pop goes away.
+        crate::phone::call(&app, &channel, Some(&secret), 0,
+            &json!({"call_id": "c-77", "event": "answered", "from": "+79001234567", "to": crate::phone::LINE}))
+            .await
+            .expect(200);
+        p.wait_for("document.getElementById('call-pop').hidden", "the pop closed once answered").await;
+    })
+    .await;
+}

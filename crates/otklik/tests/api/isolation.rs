@@ -157,6 +157,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .await
         .expect("stand-in");
     let vk = crate::vk::connect(&app, &vk_api).await;
+    let (phone, _) = crate::phone::channel(&app, None).await;
     let hours = app
         .post(
             "/api/v1/business-hours",
@@ -207,6 +208,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/channels/telegram", telegram.as_str()),
         ("/api/v1/channels/whatsapp", whatsapp.as_str()),
         ("/api/v1/channels/vk", vk.as_str()),
+        ("/api/v1/channels/phone", phone.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
@@ -307,6 +309,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
                     || op["security"] == json!([{"visitor": []}])
                     || op["security"] == json!([{"telegram": []}])
                     || op["security"] == json!([{"whatsapp": []}])
+                    || op["security"] == json!([{"phone": []}])
             })
         });
         if public {

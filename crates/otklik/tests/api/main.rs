@@ -24,6 +24,7 @@ mod kb;
 mod layering;
 mod macros;
 mod mail_server;
+mod phone;
 mod routing;
 mod rules;
 mod search;

@@ -363,6 +363,7 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
             // Another node's events may have been missed: show the page afresh.
             s = signals.recv() => match s {
                 Ok(s) if s.data["t"] == "gap" => Some(json!({"t": "reload"})),
+                Ok(s) if s.data["ws"] == ws.to_string().as_str() => call_message(&s.data, me),
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => None,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -443,6 +444,24 @@ async fn run(app: AppState, ctx: Ctx, secret: String, mut socket: WebSocket) {
     }
     hub.set(ws, conn, None, None);
     hub.agent_online(ws, conn, None);
+}
+
+/// A ringing call for this agent (a screen-pop), or the end of one.
+fn call_message(data: &serde_json::Value, me: UserId) -> Option<serde_json::Value> {
+    match data["t"].as_str()? {
+        "call" => {
+            let mine = data["users"]
+                .as_array()?
+                .iter()
+                .any(|u| u.as_str() == Some(me.to_string().as_str()));
+            mine.then(|| {
+                json!({"t": "call", "call": data["call"], "from": data["from"], "line": data["line"],
+                       "customer": data["customer"], "tickets": data["tickets"]})
+            })
+        }
+        "call_answered" => Some(json!({"t": "call_end", "call": data["call"]})),
+        _ => None,
+    }
 }
 
 /// Keeps the agent's presence: the page is open (and, with `idle`, has seen

@@ -25,6 +25,146 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/whatsapp/{id}", get(wa_edit).post(wa_save))
         .route("/app/admin/vk", get(vk_list).post(vk_create))
         .route("/app/admin/vk/{id}", get(vk_edit).post(vk_save))
+        .route("/app/admin/phone", get(phone_list).post(phone_create))
+        .route("/app/admin/phone/{id}", get(phone_edit).post(phone_save))
+}
+
+#[derive(Template)]
+#[template(path = "admin_phone.html")]
+pub struct PhoneListPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    /// (id, name, lines, active)
+    pub channels: Vec<(String, String, usize, bool)>,
+}
+
+/// One line's row: (number, name, teams with the line's selected).
+pub type LineRow = (String, String, Vec<super::views::Opt>);
+
+#[derive(Template)]
+#[template(path = "admin_phone_edit.html")]
+pub struct PhoneEditPage {
+    pub chrome: Chrome,
+    pub section: &'static str,
+    pub c: engine::phone::PhoneChannel,
+    /// The lines, and one empty row to add a line.
+    pub lines: Vec<LineRow>,
+    /// The signing secret, right after it was made.
+    pub secret: Option<String>,
+}
+
+async fn phone_list(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let all = app.engine.phone_channels(&ctx.p).await.or_page(ctx.tr)?;
+    html(&PhoneListPage {
+        chrome: ctx.chrome(ctx.tr.t("admin.phone")),
+        section: "phone",
+        channels: all
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name, c.lines.len(), c.active))
+            .collect(),
+    })
+}
+
+async fn phone_page(
+    app: &AppState,
+    ctx: &Ctx,
+    c: engine::phone::PhoneChannel,
+    secret: Option<String>,
+) -> Result<PhoneEditPage, UiError> {
+    let mut lines = Vec::new();
+    for l in c.lines.iter().map(Some).chain([None]) {
+        lines.push((
+            l.map(|l| l.number.clone()).unwrap_or_default(),
+            l.map(|l| l.name.clone()).unwrap_or_default(),
+            teams(app, ctx, l.and_then(|l| l.team_id)).await?,
+        ));
+    }
+    Ok(PhoneEditPage {
+        chrome: ctx.chrome(c.name.clone()),
+        section: "phone",
+        c,
+        lines,
+        secret,
+    })
+}
+
+async fn phone_create(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let (c, secret) = app
+        .engine
+        .create_phone_channel(
+            &ctx.p,
+            engine::phone::PhoneInput {
+                name: f.get("name").map(str::to_owned),
+                lines: Some(Vec::new()),
+                active: Some(true),
+                rotate_secret: false,
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    // The secret is shown this once: on the page that answers the creation.
+    html(&phone_page(&app, ctx, c, Some(secret)).await?)
+}
+
+async fn phone_edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    admin_only(&ctx)?;
+    let c = app
+        .engine
+        .phone_channel(&ctx.p, channel_id(&ctx, &id)?)
+        .await
+        .or_page(ctx.tr)?;
+    html(&phone_page(&app, &ctx, c, None).await?)
+}
+
+/// Saves the name, the lines (rows with a number) and on/off; with
+/// `rotate`, issues a new secret and shows it.
+async fn phone_save(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let id = channel_id(ctx, &id)?;
+    let numbers: Vec<&str> = f.all("line_number").collect();
+    let names: Vec<&str> = f.all("line_name").collect();
+    let line_teams: Vec<&str> = f.all("line_team").collect();
+    let lines = numbers
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.trim().is_empty())
+        .map(|(i, n)| engine::phone::Line {
+            number: (*n).to_owned(),
+            name: names.get(i).copied().unwrap_or_default().to_owned(),
+            team_id: line_teams.get(i).and_then(|t| t.parse().ok()),
+        })
+        .collect();
+    let rotate = f.get("rotate").is_some();
+    let (c, secret) = app
+        .engine
+        .update_phone_channel(
+            &ctx.p,
+            id,
+            engine::phone::PhoneInput {
+                name: f.get("name").map(str::to_owned),
+                lines: Some(lines),
+                active: Some(f.checked("active")),
+                rotate_secret: rotate,
+            },
+        )
+        .await
+        .or_page(ctx.tr)?;
+    if secret.is_some() {
+        return html(&phone_page(&app, ctx, c, secret).await?);
+    }
+    Ok(done(&format!("/app/admin/phone/{id}"), "flash.saved"))
 }
 
 #[derive(Template)]

@@ -1,0 +1,588 @@
+//! Phone channels: a PBX or cloud telephony service reports its calls to
+//! `POST /hooks/phone/{id}`, signed with the channel's secret (a channel
+//! account of kind `phone`; its lines — numbers — each map to a team).
+//!
+//! A ringing call pops up on the screens of the line's team with the caller's
+//! profile and open tickets (a live signal to every node, never stored). A
+//! call that ended after an answer, or that was missed, is a customer
+//! message on the phone channel through the one ingest path (keyed by the
+//! call id, so a repeated report is the same call): it continues the
+//! caller's open phone conversation or opens a ticket in the line's team,
+//! with whoever answered as the assignee; a missed call is tagged for a call
+//! back. Calls appear on the customer's timeline as their messages do.
+//!
+//! The signature: `X-Otklik-Timestamp` (Unix seconds, within 5 minutes) and
+//! `X-Otklik-Signature: v1=` the hex HMAC-SHA256 of `timestamp.body` under the
+//! channel's secret — the scheme Otklik's own webhooks use.
+
+use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, Sender, Thread};
+use crate::messenger::{HookRefusal, same_secret};
+use crate::{Engine, EngineError, Principal};
+use domain::Timestamp;
+use domain::event::EventData;
+use domain::identity::{Identity, IdentityKind};
+use domain::ids::*;
+use domain::ticket::{Channel, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use store::channels::{self, Account};
+
+/// How far a call report's timestamp may be from the server's clock.
+pub const MAX_SKEW_S: i64 = 300;
+/// Most lines one channel has.
+pub const MAX_LINES: usize = 100;
+/// Open tickets a screen-pop lists.
+const POP_TICKETS: usize = 5;
+
+/// One number of the channel and who answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// E.164.
+    pub number: String,
+    pub name: String,
+    pub team_id: Option<TeamId>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Settings {
+    lines: Vec<Line>,
+}
+
+/// A phone channel as admins see it.
+#[derive(Clone, Debug)]
+pub struct PhoneChannel {
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub lines: Vec<Line>,
+    /// Where the telephony service posts its call events.
+    pub events_url: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new phone channel, or the changes to one (`None` keeps).
+#[derive(Clone, Debug, Default)]
+pub struct PhoneInput {
+    pub name: Option<String>,
+    pub lines: Option<Vec<Line>>,
+    pub active: Option<bool>,
+    /// A new signing secret (returned once); the old one stops at once.
+    pub rotate_secret: bool,
+}
+
+/// What happened to a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    Ringing,
+    Answered,
+    Ended,
+    Missed,
+}
+
+/// One report of a call, as the telephony service sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallEvent {
+    /// The service's id of the call: the same for all its events.
+    pub call_id: String,
+    pub event: CallState,
+    /// The caller's number.
+    pub from: String,
+    /// The number called.
+    pub to: String,
+    /// The line, when it is not `to` (a number behind an IVR).
+    #[serde(default)]
+    pub line: Option<String>,
+    /// Who answered: an agent's email address.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Talk time of an ended call.
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
+    pub duration_s: Option<i64>,
+    #[serde(default)]
+    pub recording_url: Option<String>,
+}
+
+/// What a call event came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Shown to this many agents.
+    Popped(usize),
+    /// Recorded on this ticket (new, or the same call again).
+    Recorded {
+        ticket_id: TicketId,
+        duplicate: bool,
+    },
+    /// Nothing to keep (an answer, already shown).
+    Noted,
+}
+
+fn phone(field: &str, raw: &str) -> Result<String, EngineError> {
+    Identity::parse(IdentityKind::Phone, raw)
+        .map(|i| i.value().to_owned())
+        .map_err(|_| EngineError::invalid(field, format!("{raw:?} is not a phone number (E.164)")))
+}
+
+fn lines_checked(lines: Vec<Line>) -> Result<Vec<Line>, EngineError> {
+    if lines.len() > MAX_LINES {
+        return Err(EngineError::invalid(
+            "lines",
+            format!("at most {MAX_LINES}"),
+        ));
+    }
+    let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.into_iter().enumerate() {
+        let number = phone(&format!("lines[{i}].number"), &l.number)?;
+        if out.iter().any(|o| o.number == number) {
+            return Err(EngineError::invalid(
+                format!("lines[{i}].number"),
+                "listed twice",
+            ));
+        }
+        let name = domain::text::clean_line(&l.name);
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::invalid(
+                format!("lines[{i}].name"),
+                "1 to 100 characters",
+            ));
+        }
+        out.push(Line {
+            number,
+            name,
+            team_id: l.team_id,
+        });
+    }
+    Ok(out)
+}
+
+/// `v1=` and the hex HMAC-SHA256 of `timestamp.body` under `secret`.
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("v1={hex}")
+}
+
+impl Engine {
+    fn phone_view(&self, a: Account) -> Result<PhoneChannel, EngineError> {
+        let s: Settings = serde_json::from_value(a.settings.clone())
+            .map_err(|e| EngineError::Internal(format!("phone channel {}: {e}", a.id)))?;
+        Ok(PhoneChannel {
+            events_url: self
+                .public_url
+                .as_ref()
+                .map(|u| format!("{u}/hooks/phone/{}", a.id)),
+            id: a.id,
+            workspace_id: a.workspace_id,
+            name: a.name,
+            lines: s.lines,
+            active: a.active,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        })
+    }
+
+    async fn check_lines(&self, p: &Principal, lines: &[Line]) -> Result<(), EngineError> {
+        for l in lines {
+            self.check_channel_team(p, l.team_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a phone channel; returns it with its signing secret, shown
+    /// this once.
+    pub async fn create_phone_channel(
+        &self,
+        p: &Principal,
+        input: PhoneInput,
+    ) -> Result<(PhoneChannel, String), EngineError> {
+        p.require_admin()?;
+        let name = crate::chat::required_line(input.name, "name", 100)?;
+        let lines = lines_checked(input.lines.unwrap_or_default())?;
+        self.check_lines(p, &lines).await?;
+        let secret = crate::auth::new_secret("");
+        let sealed = self.secret.seal(secret.as_bytes());
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let active = input.active.unwrap_or(true);
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let id = AccountId::new();
+                    let a = Account {
+                        id,
+                        workspace_id: ws,
+                        kind: Channel::Phone,
+                        name,
+                        address: id.to_string(),
+                        inbound_kind: "webhook".into(),
+                        inbound: json!({}),
+                        outbound: None,
+                        secrets: Some(sealed),
+                        settings: json!(Settings { lines }),
+                        state: json!({}),
+                        active,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    channels::insert(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelCreated {
+                            account_id: a.id,
+                            channel: Channel::Phone,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await?;
+        Ok((self.phone_view(a)?, secret))
+    }
+
+    pub async fn phone_channels(&self, p: &Principal) -> Result<Vec<PhoneChannel>, EngineError> {
+        p.require_admin()?;
+        let mut c = self.store.read().await?;
+        channels::list(&mut c.conn(), p.workspace_id, Channel::Phone)
+            .await?
+            .into_iter()
+            .map(|a| self.phone_view(a))
+            .collect()
+    }
+
+    pub async fn phone_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+    ) -> Result<PhoneChannel, EngineError> {
+        p.require_admin()?;
+        let mut c = self.store.read().await?;
+        match channels::get(&mut c.conn(), p.workspace_id, id).await? {
+            Some(a) if a.kind == Channel::Phone => self.phone_view(a),
+            _ => Err(EngineError::NotFound),
+        }
+    }
+
+    /// Changes a channel; with `rotate_secret`, also returns the new secret.
+    pub async fn update_phone_channel(
+        &self,
+        p: &Principal,
+        id: AccountId,
+        input: PhoneInput,
+    ) -> Result<(PhoneChannel, Option<String>), EngineError> {
+        let current = self.phone_channel(p, id).await?;
+        let name = match input.name {
+            Some(n) => crate::chat::required_line(Some(n), "name", 100)?,
+            None => current.name.clone(),
+        };
+        let lines = match input.lines {
+            Some(l) => lines_checked(l)?,
+            None => current.lines.clone(),
+        };
+        self.check_lines(p, &lines).await?;
+        let secret = input.rotate_secret.then(|| crate::auth::new_secret(""));
+        let sealed = secret.as_ref().map(|s| self.secret.seal(s.as_bytes()));
+        let active = input.active.unwrap_or(current.active);
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let a = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut a = channels::get(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    a.name = name;
+                    a.active = active;
+                    a.settings = json!(Settings { lines });
+                    if let Some(s) = sealed {
+                        a.secrets = Some(s);
+                    }
+                    a.updated_at = tx.now();
+                    channels::update(tx, &a).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::ChannelUpdated {
+                            account_id: a.id,
+                            channel: Channel::Phone,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(a)
+                })
+            })
+            .await?;
+        Ok((self.phone_view(a)?, secret))
+    }
+
+    /// Checks a call report's timestamp and signature against the channel the
+    /// path names (across workspaces: the secret proves the caller).
+    pub async fn phone_hook(
+        &self,
+        id: AccountId,
+        timestamp: Option<&str>,
+        signature_header: Option<&str>,
+        body: &[u8],
+    ) -> Result<AccountRef, HookRefusal> {
+        let account = match self.store.read().await {
+            Ok(mut c) => channels::by_id_any_workspace(&mut c.conn(), id)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        let a = account
+            .filter(|a| a.kind == Channel::Phone && a.active)
+            .ok_or(HookRefusal::Unknown)?;
+        let (Some(ts), Some(sig)) = (timestamp, signature_header) else {
+            return Err(HookRefusal::Unsigned);
+        };
+        let secret = a
+            .secrets
+            .as_ref()
+            .and_then(|s| self.secret.open(s).ok())
+            .and_then(|s| String::from_utf8(s).ok())
+            .ok_or(HookRefusal::Unknown)?;
+        let fresh = ts
+            .trim()
+            .parse::<i64>()
+            .is_ok_and(|t| (t - self.store.now().millis() / 1000).abs() <= MAX_SKEW_S);
+        if !fresh || !same_secret(sig.trim(), &signature(&secret, ts.trim(), body)) {
+            return Err(HookRefusal::BadSecret);
+        }
+        Ok(AccountRef {
+            id: a.id,
+            workspace_id: a.workspace_id,
+            kind: Channel::Phone,
+        })
+    }
+
+    /// Acts on one verified call report.
+    pub async fn phone_event(
+        &self,
+        account: &AccountRef,
+        e: CallEvent,
+    ) -> Result<CallOutcome, EngineError> {
+        let ws = account.workspace_id;
+        let call_id = domain::text::clean_line(&e.call_id);
+        if call_id.is_empty() || call_id.len() > 200 {
+            return Err(EngineError::invalid("call_id", "1 to 200 characters"));
+        }
+        if e.duration_s.is_some_and(|d| !(0..=86_400).contains(&d)) {
+            return Err(EngineError::invalid("duration_s", "0 to 86,400 seconds"));
+        }
+        let from = phone("from", &e.from)?;
+        let number = phone(
+            if e.line.is_some() { "line" } else { "to" },
+            e.line.as_deref().unwrap_or(&e.to),
+        )?;
+        let a = {
+            let mut c = self.store.read().await?;
+            channels::get(&mut c.conn(), ws, account.id)
+                .await?
+                .ok_or(EngineError::NotFound)?
+        };
+        let settings: Settings = serde_json::from_value(a.settings.clone())
+            .map_err(|e| EngineError::Internal(format!("phone channel {}: {e}", a.id)))?;
+        let line = settings.lines.iter().find(|l| l.number == number).cloned();
+        let line_name = line
+            .as_ref()
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| number.clone());
+        let team = line.as_ref().and_then(|l| l.team_id);
+        match e.event {
+            CallState::Ringing => {
+                let shown = self
+                    .screen_pop(ws, &call_id, &from, &line_name, team)
+                    .await?;
+                Ok(CallOutcome::Popped(shown))
+            }
+            CallState::Answered => {
+                self.signal(json!({"t": "call_answered", "ws": ws.to_string(), "call": call_id}));
+                Ok(CallOutcome::Noted)
+            }
+            CallState::Ended | CallState::Missed => {
+                let missed = e.event == CallState::Missed;
+                let agent = match (&e.agent, missed) {
+                    (Some(email), false) => {
+                        let mut c = self.store.read().await?;
+                        store::people::user_by_email(
+                            &mut c.conn(),
+                            ws,
+                            &email.trim().to_lowercase(),
+                        )
+                        .await?
+                        .map(|(u, _)| u)
+                        .filter(|u| u.active)
+                    }
+                    _ => None,
+                };
+                let recording = e.recording_url.as_deref().map(str::trim).filter(|u| {
+                    u.len() <= 2000 && (u.starts_with("https://") || u.starts_with("http://"))
+                });
+                let text = if missed {
+                    format!("📞 Missed call from {from} on the line “{line_name}”: call back.")
+                } else {
+                    let d = e.duration_s.unwrap_or(0);
+                    let by = agent
+                        .as_ref()
+                        .map(|u| format!(", answered by {}", u.name))
+                        .unwrap_or_default();
+                    let mut t = format!(
+                        "📞 Call from {from} on the line “{line_name}”{by}, {} min {:02} s.",
+                        d / 60,
+                        d % 60
+                    );
+                    if let Some(r) = recording {
+                        t.push_str(&format!("\nRecording: {r}"));
+                    }
+                    t
+                };
+                self.signal(json!({"t": "call_answered", "ws": ws.to_string(), "call": call_id}));
+                let got = self
+                    .ingest(Inbound {
+                        account: *account,
+                        external_id: format!("call:{call_id}"),
+                        global_id: false,
+                        sent_at: None,
+                        original: None,
+                        content: Content::Message(Box::new(CustomerMessage {
+                            sender: Sender {
+                                handle: from.clone(),
+                                name: None,
+                                customer: None,
+                            },
+                            thread: Thread {
+                                conversation: true,
+                                ..Thread::default()
+                            },
+                            subject: Some(if missed {
+                                format!("Missed call from {from}")
+                            } else {
+                                format!("Call from {from}")
+                            }),
+                            text,
+                            team,
+                            tags: if missed {
+                                vec!["missed-call".into(), "callback".into()]
+                            } else {
+                                Vec::new()
+                            },
+                            assignee: agent.map(|u| u.id),
+                            ..CustomerMessage::default()
+                        })),
+                    })
+                    .await?;
+                Ok(CallOutcome::Recorded {
+                    ticket_id: got.ticket_id.ok_or_else(|| {
+                        EngineError::Internal("a call was not made a ticket".into())
+                    })?,
+                    duplicate: got.duplicate,
+                })
+            }
+        }
+    }
+
+    /// Shows a ringing call to the agents of the line's team (every active
+    /// agent when the line has none): the caller, if known, with their open
+    /// tickets. Returns how many agents it was shown to.
+    async fn screen_pop(
+        &self,
+        ws: WorkspaceId,
+        call_id: &str,
+        from: &str,
+        line: &str,
+        team: Option<TeamId>,
+    ) -> Result<usize, EngineError> {
+        let mut c = self.store.read().await?;
+        let agents: Vec<UserId> = match team {
+            Some(t) => store::people::team_members(&mut c.conn(), ws, t).await?,
+            None => store::people::list_users(&mut c.conn(), ws, None, 500)
+                .await?
+                .into_iter()
+                .filter(|u| u.active)
+                .map(|u| u.id)
+                .collect(),
+        };
+        let identity = Identity::parse(IdentityKind::Phone, from)?;
+        let customer =
+            match store::customers::find_by_identity(&mut c.conn(), ws, &identity).await? {
+                Some(id) => store::customers::get(&mut c.conn(), ws, id).await?,
+                None => None,
+            };
+        let (customer_json, tickets) = match &customer {
+            Some(cu) => {
+                let filter = store::tickets::Filter {
+                    customer: Some(cu.id),
+                    ..Default::default()
+                };
+                let open = store::tickets::list(&mut c.conn(), ws, &filter, None, 50)
+                    .await?
+                    .into_iter()
+                    .filter(|t| !matches!(t.status, Status::Solved | Status::Closed))
+                    .take(POP_TICKETS)
+                    .map(|t| json!({"number": t.number, "subject": t.subject, "status": t.status.as_str()}))
+                    .collect::<Vec<_>>();
+                (
+                    json!({"id": cu.id.to_string(), "name": cu.name, "tags": cu.tags}),
+                    open,
+                )
+            }
+            None => (serde_json::Value::Null, Vec::new()),
+        };
+        self.signal(json!({
+            "t": "call", "ws": ws.to_string(), "call": call_id, "from": from, "line": line,
+            "users": agents.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            "customer": customer_json, "tickets": tickets,
+        }));
+        Ok(agents.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_cover_the_time_and_the_body() {
+        // printf '%s' '1795000000.{"a":1}' | openssl dgst -sha256 -hmac secret
+        let s = signature("secret", "1795000000", br#"{"a":1}"#);
+        assert_eq!(
+            s,
+            "v1=f9e0bd0d1a561fbfdabec6356500586e2c72d7d797314b41b8380761868d6c25"
+        );
+        assert_ne!(s, signature("secret", "1795000001", br#"{"a":1}"#));
+        assert_ne!(s, signature("secret", "1795000000", br#"{"a":2}"#));
+        assert_ne!(s, signature("other", "1795000000", br#"{"a":1}"#));
+    }
+
+    #[test]
+    fn lines_are_numbers_named_once() {
+        let l = |n: &str| Line {
+            number: n.into(),
+            name: "Доставка".into(),
+            team_id: None,
+        };
+        let ok = lines_checked(vec![l("+7 495 123-45-67")]).unwrap();
+        assert_eq!(ok[0].number, "+74951234567");
+        assert!(lines_checked(vec![l("+74951234567"), l("+7 495 123 45 67")]).is_err());
+        assert!(lines_checked(vec![l("not a number")]).is_err());
+    }
+}
