@@ -135,12 +135,17 @@ fn lines_checked(lines: Vec<Line>) -> Result<Vec<Line>, EngineError> {
     }
     let mut out: Vec<Line> = Vec::with_capacity(lines.len());
     for (i, l) in lines.into_iter().enumerate() {
-        let number = phone(&format!("lines[{i}].number"), &l.number)?;
-        if out.iter().any(|o| o.number == number) {
+        if l.number.chars().count() > 40 {
             return Err(EngineError::invalid(
                 format!("lines[{i}].number"),
-                "listed twice",
+                "at most 40 characters",
             ));
+        }
+        let number = phone(&format!("lines[{i}].number"), &l.number)?;
+        // A number written twice (`+7 495 …` and `+7495…`) is one line: the
+        // first says where it goes.
+        if out.iter().any(|o| o.number == number) {
+            continue;
         }
         let name = domain::text::clean_line(&l.name);
         if name.is_empty() || name.chars().count() > 100 {
@@ -582,7 +587,8 @@ mod tests {
         };
         let ok = lines_checked(vec![l("+7 495 123-45-67")]).unwrap();
         assert_eq!(ok[0].number, "+74951234567");
-        assert!(lines_checked(vec![l("+74951234567"), l("+7 495 123 45 67")]).is_err());
+        let twice = lines_checked(vec![l("+74951234567"), l("+7 495 123 45 67")]).unwrap();
+        assert_eq!(twice.len(), 1, "one number, one line");
         assert!(lines_checked(vec![l("not a number")]).is_err());
     }
 }
