@@ -50,6 +50,72 @@ pub fn signature(key: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1={}", hex(&mac.finalize().into_bytes()))
 }
 
+/// What a receiver made of a signed POST.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Posted {
+    /// 2xx, with the status and the start of the answer.
+    Done(u16, String),
+    /// A 4xx other than 408/429: retrying will not change it.
+    Refused(u16, String),
+    /// Anything else: try again later (the status, when there was one).
+    Retry(Option<u16>, String),
+}
+
+/// The start of an answer's body kept for the delivery log.
+pub(crate) const ANSWER_KEPT: usize = 1024;
+
+/// POSTs `body` as JSON to `url`, signed with `key` at `ts` (Unix seconds),
+/// within [`TIMEOUT`], no redirects; reads at most [`ANSWER_KEPT`] bytes of
+/// the answer when `read_answer`.
+pub(crate) async fn post_signed(
+    url: &str,
+    key: &str,
+    ts: i64,
+    body: String,
+    headers: &[(&str, String)],
+    read_answer: bool,
+) -> Result<Posted, EngineError> {
+    let sig = signature(key, ts, body.as_bytes());
+    let mut req = client()?
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-otklik-timestamp", ts.to_string())
+        .header("x-otklik-signature", sig);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let mut res = match req.body(body).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            return Ok(Posted::Retry(
+                None,
+                format!("no answer within {} s", TIMEOUT.as_secs()),
+            ));
+        }
+        Err(e) => return Ok(Posted::Retry(None, format!("not delivered: {e}"))),
+    };
+    let status = res.status();
+    let mut answer = Vec::new();
+    if read_answer {
+        while answer.len() < ANSWER_KEPT {
+            match tokio::time::timeout(TIMEOUT, res.chunk()).await {
+                Ok(Ok(Some(c))) => answer.extend_from_slice(&c),
+                _ => break,
+            }
+        }
+        answer.truncate(ANSWER_KEPT);
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let code = status.as_u16();
+    Ok(if status.is_success() {
+        Posted::Done(code, answer)
+    } else if status.is_client_error() && !matches!(code, 408 | 429) {
+        Posted::Refused(code, answer)
+    } else {
+        Posted::Retry(Some(code), format!("the receiver answered {status}"))
+    })
+}
+
 impl Engine {
     /// The key a workspace's webhooks are signed with: derived from the
     /// server's secret, so it is stable and never stored.
@@ -85,28 +151,23 @@ impl Engine {
         let now = self.now();
         let body = crate::rules::webhook_body(&rule, &ticket, now).to_string();
         let ts = now.millis() / 1000;
-        let sig = signature(&self.webhook_key(*ws), ts, body.as_bytes());
-        let sent = client()?
-            .post(url)
-            .header("content-type", "application/json")
-            .header("x-otklik-timestamp", ts.to_string())
-            .header("x-otklik-signature", sig)
-            .header("x-otklik-rule", rule.id.to_string())
-            .body(body)
-            .send()
-            .await;
-        let outcome = match sent {
-            Ok(r) if r.status().is_success() => Outcome::Done,
-            Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
-                tracing::warn!(rule = %rule.id, status = %r.status(), "a webhook was refused; not retried");
+        let posted = post_signed(
+            url,
+            &self.webhook_key(*ws),
+            ts,
+            body,
+            &[("x-otklik-rule", rule.id.to_string())],
+            false,
+        )
+        .await?;
+        let outcome = match posted {
+            Posted::Done(..) => Outcome::Done,
+            Posted::Refused(status, _) => {
+                tracing::warn!(rule = %rule.id, status, "a webhook was refused; not retried");
                 metrics::counter!("otklik_webhooks_total", "outcome" => "refused").increment(1);
                 return Ok(Outcome::Done);
             }
-            Ok(r) => Outcome::Retry(format!("the receiver answered {}", r.status())),
-            Err(e) if e.is_timeout() => {
-                Outcome::Retry(format!("no answer within {} s", TIMEOUT.as_secs()))
-            }
-            Err(e) => Outcome::Retry(format!("not delivered: {e}")),
+            Posted::Retry(_, why) => Outcome::Retry(why),
         };
         let label = if matches!(outcome, Outcome::Done) {
             "sent"

@@ -46,15 +46,15 @@ pub(crate) async fn call(
     body: &Value,
 ) -> crate::helpers::Res {
     let raw = serde_json::to_vec(body).unwrap();
-    let ts = (app.engine.now().millis() / 1000 + skew_s).to_string();
+    let ts = app.engine.now().millis() / 1000 + skew_s;
     let mut r = app
         .client
         .post(app.url(&format!("/hooks/phone/{channel}")))
         .header("content-type", "application/json");
     if let Some(s) = secret {
         r = r
-            .header("X-Otklik-Timestamp", &ts)
-            .header("X-Otklik-Signature", signature(s, &ts, &raw));
+            .header("X-Otklik-Timestamp", ts.to_string())
+            .header("X-Otklik-Signature", signature(s, ts, &raw));
     }
     crate::helpers::res(r.body(raw).send().await.expect("call event")).await
 }
