@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_channel;
 pub mod auth;
 pub mod chat;
 pub mod consumers;

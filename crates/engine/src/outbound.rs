@@ -61,9 +61,23 @@ impl Adapter for EmailAdapter {
     }
 }
 
-/// API and web-form conversations are read back by the integration through the
+/// Web-form conversations are read back by the integration through the
 /// event stream: committing the reply is the delivery.
 struct EventStreamAdapter;
+
+/// API conversations: the channel's webhook, when it has one; else, as web
+/// forms, the event stream.
+struct ApiAdapter;
+
+impl Adapter for ApiAdapter {
+    fn deliver<'a>(
+        &'a self,
+        engine: &'a Engine,
+        out: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
+        Box::pin(engine.deliver_api(out))
+    }
+}
 
 impl Adapter for EventStreamAdapter {
     fn deliver<'a>(
@@ -158,7 +172,8 @@ impl Adapter for NotConnected {
 pub fn adapter(channel: Channel) -> Box<dyn Adapter> {
     match channel {
         Channel::Email => Box::new(EmailAdapter),
-        Channel::Api | Channel::WebForm => Box::new(EventStreamAdapter),
+        Channel::Api => Box::new(ApiAdapter),
+        Channel::WebForm => Box::new(EventStreamAdapter),
         Channel::Chat => Box::new(ChatAdapter),
         Channel::Telegram => Box::new(TelegramAdapter),
         Channel::Whatsapp => Box::new(WhatsappAdapter),

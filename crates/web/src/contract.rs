@@ -1878,6 +1878,61 @@ fn messenger_rules(d: &mut Value) {
         "/components/schemas/PatchPhoneChannelIn/properties/lines",
         nullable(list(line_io, engine::phone::MAX_LINES as u32)),
     );
+    set(
+        d,
+        "/components/schemas/ApiChannelIn/properties/name",
+        line(100),
+    );
+    set(
+        d,
+        "/components/schemas/PatchApiChannelIn/properties/name",
+        nullable(line(100)),
+    );
+    for schema in ["ApiChannelIn", "PatchApiChannelIn"] {
+        set(
+            d,
+            &format!("/components/schemas/{schema}/properties/webhook_url"),
+            nullable(string(
+                "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s@]*)?$",
+                2000,
+            )),
+        );
+    }
+    let m = "/components/schemas/ApiMessageIn/properties";
+    set(d, &format!("{m}/external_id"), line(255));
+    set(d, &format!("{m}/subject"), nullable(line(200)));
+    set(
+        d,
+        &format!("{m}/attachments"),
+        json!({ "type": "array", "maxItems": engine::Limits::default().max_attachments_per_message,
+                "items": { "type": "string", "format": "uuid" } }),
+    );
+    let snd = "/components/schemas/ApiSenderIn";
+    set(
+        d,
+        &format!("{snd}/properties/id"),
+        nullable(
+            json!({ "type": "string", "minLength": 1, "maxLength": 255, "pattern": format!("[^{WS}{CC}]") }),
+        ),
+    );
+    set(d, &format!("{snd}/properties/name"), nullable(line(200)));
+    set(
+        d,
+        &format!("{snd}/properties/email"),
+        nullable(string(&email(), 254)),
+    );
+    set(
+        d,
+        &format!("{snd}/properties/phone"),
+        nullable(json!({ "type": "string", "maxLength": 40, "pattern": phone() })),
+    );
+    set(
+        d,
+        &format!("{snd}/anyOf"),
+        json!([{ "required": ["id"], "properties": { "id": { "type": "string" } } },
+               { "required": ["email"], "properties": { "email": { "type": "string" } } },
+               { "required": ["phone"], "properties": { "phone": { "type": "string" } } }]),
+    );
     let c = "/components/schemas/CallEventIn/properties";
     set(d, &format!("{c}/call_id"), line(200));
     set(
@@ -1995,6 +2050,34 @@ fn messenger_examples(d: &mut Value) {
         "events_url": "https://support.shop.example/hooks/phone/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c04",
         "signing_secret": null, "active": true, "created_at": at, "updated_at": at
     });
+    let api_ch = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c05", "name": "Умная колонка",
+        "webhook_url": "https://assistant.shop.example/otklik/replies", "team_id": null, "signing_secret": null,
+        "active": true, "created_at": at, "updated_at": at });
+    for (name, example) in [
+        (
+            "ApiChannelIn",
+            json!({ "name": "Умная колонка", "webhook_url": "https://assistant.shop.example/otklik/replies" }),
+        ),
+        ("PatchApiChannelIn", json!({ "rotate_secret": true })),
+        ("ApiChannelOut", api_ch.clone()),
+        ("ApiChannelList", json!({ "items": [api_ch] })),
+        (
+            "ApiSenderIn",
+            json!({ "id": "user-42", "name": "Анна", "phone": "+79001234567" }),
+        ),
+        (
+            "ApiMessageIn",
+            json!({ "channel_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c05", "external_id": "utt-88121",
+                    "sender": { "id": "user-42", "name": "Анна", "phone": "+79001234567" },
+                    "text": "Алиса, где мой заказ 5531?", "attachments": [] }),
+        ),
+        (
+            "ApiMessageOut",
+            json!({ "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03", "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b05", "duplicate": false }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
     for (name, example) in [
         (
             "PhoneChannelIn",

@@ -275,6 +275,15 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(messenger_api::get_vk).patch(messenger_api::patch_vk),
         )
         .route(
+            "/channels/api",
+            get(messenger_api::list_api).post(messenger_api::create_api),
+        )
+        .route("/channels/api/messages", post(messenger_api::api_message))
+        .route(
+            "/channels/api/{id}",
+            get(messenger_api::get_api).patch(messenger_api::patch_api),
+        )
+        .route(
             "/channels/phone",
             get(messenger_api::list_phone).post(messenger_api::create_phone),
         )

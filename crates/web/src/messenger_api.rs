@@ -1047,3 +1047,226 @@ pub async fn phone_hook(
     };
     Ok(Json(answer))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiChannelIn {
+    pub name: String,
+    /// Where replies are POSTed, signed; none: read them from the event stream.
+    pub webhook_url: Option<String>,
+    pub team_id: Option<Uuid>,
+    pub active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApiChannelIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub webhook_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    pub team_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+    /// Issue a new signing secret (returned once); the old one stops at once.
+    pub rotate_secret: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiChannelOut {
+    pub id: Uuid,
+    pub name: String,
+    pub webhook_url: Option<String>,
+    pub team_id: Option<Uuid>,
+    /// The key replies are signed with (HMAC-SHA256 of `timestamp.body`):
+    /// shown only when created or rotated.
+    pub signing_secret: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiChannelList {
+    pub items: Vec<ApiChannelOut>,
+}
+
+fn api_out(c: engine::api_channel::ApiChannel, secret: Option<String>) -> ApiChannelOut {
+    ApiChannelOut {
+        id: c.id.0,
+        name: c.name,
+        webhook_url: c.webhook_url,
+        team_id: c.team_id.map(|t| t.0),
+        signing_secret: secret,
+        active: c.active,
+        created_at: c.created_at.to_rfc3339(),
+        updated_at: c.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/api", tag = "channels",
+    responses((status = 200, body = ApiChannelList), (status = 403, body = Problem, description = "Owners and admins only")))]
+pub async fn list_api(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<ApiChannelList>> {
+    let items = app
+        .engine
+        .api_channels(&p)
+        .await?
+        .into_iter()
+        .map(|c| api_out(c, None))
+        .collect();
+    Ok(Json(ApiChannelList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/api", tag = "channels", request_body = ApiChannelIn,
+    responses((status = 201, body = ApiChannelOut, description = "The channel, with its signing secret shown this once"),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 404, body = Problem, description = "The team is not the workspace's"),
+        (status = 422, body = Problem, description = "A webhook address that is not http(s)")))]
+pub async fn create_api(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<ApiChannelIn>,
+) -> ApiResult<Response> {
+    let (c, secret) = app
+        .engine
+        .create_api_channel(
+            &p,
+            engine::api_channel::ApiChannelInput {
+                name: Some(b.name),
+                webhook_url: Some(b.webhook_url),
+                team_id: Some(b.team_id.map(domain::ids::TeamId)),
+                active: b.active,
+                rotate_secret: false,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(api_out(c, Some(secret)))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/api/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ApiChannelOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_api(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<ApiChannelOut>> {
+    Ok(Json(api_out(
+        app.engine.api_channel(&p, id(&cid)?).await?,
+        None,
+    )))
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/api/{id}", tag = "channels", params(("id" = Uuid, Path)), request_body = PatchApiChannelIn,
+    responses((status = 200, body = ApiChannelOut, description = "The channel; with `rotate_secret`, the new secret shown this once"),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A webhook address that is not http(s)")))]
+pub async fn patch_api(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+    Json(b): Json<PatchApiChannelIn>,
+) -> ApiResult<Json<ApiChannelOut>> {
+    let (c, secret) = app
+        .engine
+        .update_api_channel(
+            &p,
+            id(&cid)?,
+            engine::api_channel::ApiChannelInput {
+                name: b.name,
+                webhook_url: b.webhook_url,
+                team_id: b.team_id.map(|t| t.map(domain::ids::TeamId)),
+                active: b.active,
+                rotate_secret: b.rotate_secret.unwrap_or(false),
+            },
+        )
+        .await?;
+    Ok(Json(api_out(c, secret)))
+}
+
+/// Who wrote, as the source knows them: at least one of `id`, `email`, `phone`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSenderIn {
+    /// The person's id in the source.
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiMessageIn {
+    /// The API channel the message came through.
+    pub channel_id: Uuid,
+    /// The source's id of the message: the same id again is the same message.
+    pub external_id: String,
+    pub sender: ApiSenderIn,
+    /// The subject of a new conversation.
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    /// Files uploaded first with `POST /api/v1/attachments`.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiMessageOut {
+    pub ticket_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
+    /// The same `external_id` was taken before: nothing new was stored.
+    pub duplicate: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/api/messages", tag = "channels", request_body = ApiMessageIn,
+    responses((status = 201, body = ApiMessageOut, description = "Stored: a new ticket or the conversation continued"),
+        (status = 200, body = ApiMessageOut, description = "The same external_id again: the message stored before"),
+        (status = 404, body = Problem, description = "No such API channel, or an attachment that is not waiting to be sent"),
+        (status = 409, body = Problem, description = "The channel is switched off"),
+        (status = 422, body = Problem, description = "No sender id, email or phone; an address or number that is not one")))]
+pub async fn api_message(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<ApiMessageIn>,
+) -> ApiResult<Response> {
+    let got = app
+        .engine
+        .api_inbound(
+            &p,
+            engine::api_channel::ApiMessage {
+                channel_id: domain::ids::AccountId(b.channel_id),
+                external_id: b.external_id,
+                sender: engine::api_channel::ApiSender {
+                    id: b.sender.id,
+                    name: b.sender.name,
+                    email: b.sender.email,
+                    phone: b.sender.phone,
+                },
+                subject: b.subject,
+                text: b.text,
+                attachments: b
+                    .attachments
+                    .into_iter()
+                    .map(domain::ids::AttachmentId)
+                    .collect(),
+            },
+        )
+        .await?;
+    let status = if got.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(ApiMessageOut {
+            ticket_id: got.ticket_id.map(|t| t.0),
+            message_id: got.message_id.map(|m| m.0),
+            duplicate: got.duplicate,
+        }),
+    )
+        .into_response())
+}

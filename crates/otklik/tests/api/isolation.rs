@@ -158,6 +158,13 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .expect("stand-in");
     let vk = crate::vk::connect(&app, &vk_api).await;
     let (phone, _) = crate::phone::channel(&app, None).await;
+    let api_channel = app
+        .post("/api/v1/channels/api", json!({"name": "Только для A"}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let hours = app
         .post(
             "/api/v1/business-hours",
@@ -209,6 +216,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/channels/whatsapp", whatsapp.as_str()),
         ("/api/v1/channels/vk", vk.as_str()),
         ("/api/v1/channels/phone", phone.as_str()),
+        ("/api/v1/channels/api", api_channel.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
@@ -360,6 +368,13 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             "POST",
             format!("/api/v1/tickets/{tid}/messages"),
             Some(json!({"body": "intrusion", "visibility": "internal"})),
+        ),
+        // A message into A's API channel with B's token.
+        (
+            "POST",
+            "/api/v1/channels/api/messages".to_owned(),
+            Some(json!({"channel_id": api_channel, "external_id": "x-1",
+                        "sender": {"id": "intruder"}, "text": "intrusion"})),
         ),
     ];
     for (method, path, body) in extra {

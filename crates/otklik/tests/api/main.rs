@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod api_channel;
 mod auth;
 mod browser;
 mod cdp;
