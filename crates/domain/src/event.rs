@@ -317,6 +317,17 @@ pub enum EventData {
         name: String,
         failed: Vec<String>,
     },
+    /// An outbound webhook subscription was created or changed.
+    #[serde(rename = "webhook.saved")]
+    WebhookSaved { webhook_id: WebhookId },
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted { webhook_id: WebhookId },
+    /// A subscription was switched off after deliveries kept failing.
+    #[serde(rename = "webhook.disabled")]
+    WebhookDisabled {
+        webhook_id: WebhookId,
+        reason: String,
+    },
     /// Agents were told about a ticket (a rule's `notify`).
     #[serde(rename = "agents.notified")]
     AgentsNotified {
@@ -388,8 +399,57 @@ impl EventData {
             EventData::AgentsNotified { .. } => "agents.notified",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
+            EventData::WebhookSaved { .. } => "webhook.saved",
+            EventData::WebhookDeleted { .. } => "webhook.deleted",
+            EventData::WebhookDisabled { .. } => "webhook.disabled",
         }
     }
+
+    /// Every kind an event may have (what webhook subscriptions choose from).
+    pub const KINDS: &'static [&'static str] = &[
+        "workspace.created",
+        "user.created",
+        "user.updated",
+        "team.created",
+        "team.updated",
+        "token.created",
+        "token.revoked",
+        "custom_field.created",
+        "customer.created",
+        "customer.updated",
+        "customer.identity_added",
+        "customer.merged",
+        "ticket.created",
+        "ticket.updated",
+        "message.added",
+        "message.delivery_changed",
+        "message.files_added",
+        "mailbox.created",
+        "mailbox.updated",
+        "channel.created",
+        "channel.updated",
+        "ticket.auto_reply_sent",
+        "kb.article_saved",
+        "kb.faq_saved",
+        "ticket.escalated",
+        "ticket.collaborator_added",
+        "ticket.collaborator_removed",
+        "message.solution_marked",
+        "business_hours.saved",
+        "sla_policy.saved",
+        "sla_policy.deleted",
+        "macro.saved",
+        "macro.deleted",
+        "rule.saved",
+        "rule.deleted",
+        "rule.fired",
+        "agents.notified",
+        "sla.warning",
+        "sla.breached",
+        "webhook.saved",
+        "webhook.deleted",
+        "webhook.disabled",
+    ];
 
     /// The event as stored: its kind and its data (the variant's fields).
     pub fn to_stored(&self) -> Result<(&'static str, Value), DomainError> {
@@ -642,6 +702,16 @@ mod tests {
                 user_ids: vec![UserId::new()],
                 text: "VIP".into(),
             },
+            EventData::WebhookSaved {
+                webhook_id: WebhookId::new(),
+            },
+            EventData::WebhookDeleted {
+                webhook_id: WebhookId::new(),
+            },
+            EventData::WebhookDisabled {
+                webhook_id: WebhookId::new(),
+                reason: "20 deliveries failed in a row".into(),
+            },
         ];
         for e in &all {
             match e {
@@ -683,6 +753,9 @@ mod tests {
                 | EventData::RuleSaved { .. }
                 | EventData::RuleDeleted { .. }
                 | EventData::RuleFired { .. }
+                | EventData::WebhookSaved { .. }
+                | EventData::WebhookDeleted { .. }
+                | EventData::WebhookDisabled { .. }
                 | EventData::AgentsNotified { .. } => {}
             }
         }
@@ -702,6 +775,8 @@ mod tests {
             assert_eq!(back, e);
             assert!(kinds.insert(kind), "kind {kind} used twice");
         }
+        let listed: std::collections::BTreeSet<&str> = EventData::KINDS.iter().copied().collect();
+        assert_eq!(kinds, listed, "KINDS lists every kind, once");
     }
 
     #[test]

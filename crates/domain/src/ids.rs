@@ -69,6 +69,10 @@ id_type!(
     CalendarId,
     /// An SLA policy.
     SlaPolicyId,
+    /// An outbound webhook subscription.
+    WebhookId,
+    /// One delivery of an event to a webhook subscription.
+    DeliveryId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

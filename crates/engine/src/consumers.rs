@@ -68,6 +68,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::sla::SlaClocks),
         Arc::new(crate::routing::Routing),
         Arc::new(crate::rules::Triggers::default()),
+        Arc::new(crate::subscriptions::Subscriptions),
     ]
 }
 

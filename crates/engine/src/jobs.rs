@@ -57,6 +57,11 @@ pub enum Job {
         ticket_id: Option<TicketId>,
         text: String,
     },
+    /// One attempt at delivering an event to a webhook subscription.
+    WebhookDelivery {
+        workspace_id: WorkspaceId,
+        delivery_id: DeliveryId,
+    },
     /// A rule's webhook: POST the ticket to `url`, signed.
     Webhook {
         workspace_id: WorkspaceId,
@@ -107,6 +112,7 @@ impl Job {
             Job::NotifyEmail { workspace_id, .. } => *workspace_id,
             Job::FetchFiles { workspace_id, .. } => *workspace_id,
             Job::NotifyTelegram { workspace_id, .. } => *workspace_id,
+            Job::WebhookDelivery { workspace_id, .. } => *workspace_id,
         }
     }
 

@@ -43,6 +43,7 @@ pub mod rules;
 pub mod search;
 pub mod secret;
 pub mod sla;
+pub mod subscriptions;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;

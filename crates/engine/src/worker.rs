@@ -196,6 +196,11 @@ impl Worker {
                 tracing::error!(user = %user_id, error = %err, "handing an offline agent's tickets back gave up");
                 Ok(())
             }
+            // Its own attempts are the delivery's; a job that died is logged.
+            Job::WebhookDelivery { delivery_id, .. } => {
+                tracing::error!(delivery = %delivery_id, error = %err, "a webhook delivery gave up");
+                Ok(())
+            }
             Job::NotifyTelegram { user_id, .. } => {
                 tracing::warn!(user = %user_id, error = %err, "a Telegram message to an agent gave up");
                 Ok(())
@@ -331,6 +336,14 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Job::Webhook { .. } => self.engine.send_webhook(job).await,
+            Job::WebhookDelivery {
+                workspace_id,
+                delivery_id,
+            } => {
+                self.engine
+                    .deliver_webhook(*workspace_id, *delivery_id)
+                    .await
+            }
             Job::NotifyTelegram {
                 workspace_id,
                 user_id,
@@ -488,6 +501,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::NotifyEmail { .. } => "notify_email",
         Job::FetchFiles { .. } => "fetch_files",
         Job::NotifyTelegram { .. } => "notify_telegram",
+        Job::WebhookDelivery { .. } => "webhook_delivery",
     }
 }
 

@@ -99,6 +99,22 @@ pub(crate) const PG_HORIZON: &str = "COALESCE(\
         AND a.backend_xid::text = (x::text::numeric % 4294967296)::text)), \
     pg_snapshot_xmax(pg_current_snapshot()))";
 
+/// One event of the workspace by its id.
+pub async fn by_id(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: i64,
+) -> Result<Option<EventRecord>, StoreError> {
+    let d = c.dialect();
+    let q = query(format!(
+        "SELECT {} FROM events WHERE workspace_id = $1 AND id = $2",
+        cols(d)
+    ))
+    .bind(ws)
+    .bind(id);
+    c.fetch_optional(&q).await
+}
+
 /// The workspace's events after `after`, in commit order.
 pub async fn after(
     c: &mut Conn<'_>,

@@ -33,6 +33,7 @@ pub mod sql;
 pub mod swarm;
 pub mod tickets;
 mod tx;
+pub mod webhooks;
 pub mod workspaces;
 mod writer;
 

@@ -84,6 +84,8 @@ arg_from!(
     domain::ids::SlaPolicyId => Uuid via |i: domain::ids::SlaPolicyId| i.0,
     domain::ids::RuleId => Uuid via |i: domain::ids::RuleId| i.0,
     domain::ids::MacroId => Uuid via |i: domain::ids::MacroId| i.0,
+    domain::ids::WebhookId => Uuid via |i: domain::ids::WebhookId| i.0,
+    domain::ids::DeliveryId => Uuid via |i: domain::ids::DeliveryId| i.0,
 );
 
 /// A query text with its arguments.

@@ -2050,6 +2050,27 @@ fn messenger_examples(d: &mut Value) {
         "events_url": "https://support.shop.example/hooks/phone/01936f1e-7b2a-7c41-9a55-0d3c7e2b9c04",
         "signing_secret": null, "active": true, "created_at": at, "updated_at": at
     });
+    let hook = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c06", "url": "https://crm.shop.example/otklik/events",
+        "events": ["message.added", "ticket.created"], "active": true, "failures": 0, "disabled_reason": null,
+        "secret": null, "created_at": at, "updated_at": at });
+    let delivery = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c07", "event": "ticket.created", "state": "delivered",
+        "attempts": 1, "response_status": 200, "response_body": "ok", "error": null, "created_at": at, "updated_at": at });
+    for (name, example) in [
+        (
+            "WebhookIn",
+            json!({ "url": "https://crm.shop.example/otklik/events", "events": ["ticket.created", "message.added"] }),
+        ),
+        ("PatchWebhookIn", json!({ "active": true })),
+        ("WebhookOut", hook.clone()),
+        ("WebhookList", json!({ "items": [hook] })),
+        ("WebhookDeliveryOut", delivery.clone()),
+        (
+            "WebhookDeliveries",
+            json!({ "items": [delivery], "next_cursor": null }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
     let api_ch = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c05", "name": "Умная колонка",
         "webhook_url": "https://assistant.shop.example/otklik/replies", "team_id": null, "signing_secret": null,
         "active": true, "created_at": at, "updated_at": at });

@@ -275,6 +275,20 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(messenger_api::get_vk).patch(messenger_api::patch_vk),
         )
         .route(
+            "/webhooks",
+            get(messenger_api::list_webhooks).post(messenger_api::create_webhook),
+        )
+        .route(
+            "/webhooks/{id}",
+            get(messenger_api::get_webhook)
+                .patch(messenger_api::patch_webhook)
+                .delete(messenger_api::delete_webhook),
+        )
+        .route(
+            "/webhooks/{id}/deliveries",
+            get(messenger_api::webhook_deliveries),
+        )
+        .route(
             "/channels/api",
             get(messenger_api::list_api).post(messenger_api::create_api),
         )

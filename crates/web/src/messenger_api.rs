@@ -1270,3 +1270,217 @@ pub async fn api_message(
     )
         .into_response())
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookIn {
+    /// Where events are POSTed, signed.
+    pub url: String,
+    /// Event kinds (`ticket.created`, `message.added` …), or `["*"]` for all.
+    pub events: Vec<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchWebhookIn {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// On again after it was switched off: its failures start over.
+    pub active: Option<bool>,
+    /// Issue a new signing secret (returned once); the old one stops at once.
+    pub rotate_secret: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    /// Deliveries in a row that failed for good (at 5 it is switched off).
+    pub failures: i64,
+    /// Why it was switched off.
+    pub disabled_reason: Option<String>,
+    /// The key deliveries are signed with: shown only when created or rotated.
+    pub secret: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<WebhookOut>,
+}
+
+fn webhook_out(w: engine::subscriptions::Subscription, secret: Option<String>) -> WebhookOut {
+    WebhookOut {
+        id: w.id.0,
+        url: w.url,
+        events: w.events,
+        active: w.active,
+        failures: w.failures,
+        disabled_reason: w.disabled_reason,
+        secret,
+        created_at: w.created_at.to_rfc3339(),
+        updated_at: w.updated_at.to_rfc3339(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    responses((status = 200, body = WebhookList), (status = 403, body = Problem, description = "Owners and admins only")))]
+pub async fn list_webhooks(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<WebhookList>> {
+    let items = app
+        .engine
+        .webhooks(&p)
+        .await?
+        .into_iter()
+        .map(|w| webhook_out(w, None))
+        .collect();
+    Ok(Json(WebhookList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = WebhookIn,
+    responses((status = 201, body = WebhookOut, description = "The subscription, with its signing secret shown this once"),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 409, body = Problem, description = "The workspace has 50 already"),
+        (status = 422, body = Problem, description = "An address that is not http(s), an unknown event kind")))]
+pub async fn create_webhook(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<WebhookIn>,
+) -> ApiResult<Response> {
+    let (w, secret) = app
+        .engine
+        .create_webhook(
+            &p,
+            engine::subscriptions::SubscriptionInput {
+                url: Some(b.url),
+                events: Some(b.events),
+                active: b.active,
+                rotate_secret: false,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook_out(w, Some(secret)))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = WebhookOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_webhook(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(wid): PathParam,
+) -> ApiResult<Json<WebhookOut>> {
+    Ok(Json(webhook_out(
+        app.engine.webhook(&p, id(&wid)?).await?,
+        None,
+    )))
+}
+
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)), request_body = PatchWebhookIn,
+    responses((status = 200, body = WebhookOut, description = "The subscription; with `rotate_secret`, the new secret shown this once"),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "An address that is not http(s), an unknown event kind")))]
+pub async fn patch_webhook(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(wid): PathParam,
+    Json(b): Json<PatchWebhookIn>,
+) -> ApiResult<Json<WebhookOut>> {
+    let (w, secret) = app
+        .engine
+        .update_webhook(
+            &p,
+            id(&wid)?,
+            engine::subscriptions::SubscriptionInput {
+                url: b.url,
+                events: b.events,
+                active: b.active,
+                rotate_secret: b.rotate_secret.unwrap_or(false),
+            },
+        )
+        .await?;
+    Ok(Json(webhook_out(w, secret)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted with its delivery log"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_webhook(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(wid): PathParam,
+) -> ApiResult<StatusCode> {
+    app.engine.delete_webhook(&p, id(&wid)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookDeliveryOut {
+    pub id: Uuid,
+    /// The event's kind.
+    pub event: String,
+    /// `pending` (waiting for its next attempt), `delivered`, `failed`.
+    pub state: String,
+    pub attempts: i64,
+    /// The receiver's last answer: its status and the start of its body.
+    pub response_status: Option<i64>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookDeliveries {
+    pub items: Vec<WebhookDeliveryOut>,
+    /// Pass as `before` for older ones.
+    pub next_cursor: Option<Uuid>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// Deliveries older than this one.
+    pub before: Option<Uuid>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = Uuid, Path), DeliveriesQuery),
+    responses((status = 200, body = WebhookDeliveries, description = "Newest first"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn webhook_deliveries(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(wid): PathParam,
+    crate::extract::Query(q): crate::extract::Query<DeliveriesQuery>,
+) -> ApiResult<Json<WebhookDeliveries>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 100);
+    let items = app
+        .engine
+        .webhook_deliveries(&p, id(&wid)?, q.before.map(domain::ids::DeliveryId), limit)
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|d| d.id.0))
+        .flatten();
+    Ok(Json(WebhookDeliveries {
+        items: items
+            .into_iter()
+            .map(|d| WebhookDeliveryOut {
+                id: d.id.0,
+                event: d.kind,
+                state: d.state,
+                attempts: d.attempts,
+                response_status: d.response_status,
+                response_body: d.response_body,
+                error: d.error,
+                created_at: d.created_at.to_rfc3339(),
+                updated_at: d.updated_at.to_rfc3339(),
+            })
+            .collect(),
+        next_cursor,
+    }))
+}

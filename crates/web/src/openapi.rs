@@ -173,6 +173,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         messenger_api::list_telegram, messenger_api::create_telegram, messenger_api::get_telegram, messenger_api::patch_telegram, messenger_api::telegram_hook,
         messenger_api::list_whatsapp, messenger_api::create_whatsapp, messenger_api::get_whatsapp, messenger_api::patch_whatsapp, messenger_api::whatsapp_verify, messenger_api::whatsapp_hook,
         messenger_api::ticket_templates, messenger_api::send_template,
+        messenger_api::list_webhooks, messenger_api::create_webhook, messenger_api::get_webhook, messenger_api::patch_webhook, messenger_api::delete_webhook, messenger_api::webhook_deliveries,
         messenger_api::list_api, messenger_api::create_api, messenger_api::get_api, messenger_api::patch_api, messenger_api::api_message,
         messenger_api::list_phone, messenger_api::create_phone, messenger_api::get_phone, messenger_api::patch_phone, messenger_api::phone_hook,
         messenger_api::list_vk, messenger_api::create_vk, messenger_api::get_vk, messenger_api::patch_vk, messenger_api::vk_hook,

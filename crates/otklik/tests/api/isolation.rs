@@ -158,6 +158,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .expect("stand-in");
     let vk = crate::vk::connect(&app, &vk_api).await;
     let (phone, _) = crate::phone::channel(&app, None).await;
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["ticket.created"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let api_channel = app
         .post("/api/v1/channels/api", json!({"name": "Только для A"}))
         .await
@@ -217,6 +227,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/channels/vk", vk.as_str()),
         ("/api/v1/channels/phone", phone.as_str()),
         ("/api/v1/channels/api", api_channel.as_str()),
+        ("/api/v1/webhooks", hook.as_str()),
         ("/api/v1/kb/articles", article.as_str()),
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),

@@ -31,6 +31,7 @@ mod rules;
 mod search;
 mod secrets;
 mod sla;
+mod subscriptions;
 mod telegram;
 mod tickets;
 pub(crate) mod ui;

@@ -507,6 +507,14 @@ async fn event_message(
     ctx: &Ctx,
     e: &engine::model::CommittedEvent,
 ) -> Option<serde_json::Value> {
+    // Admins hear at once that a webhook was switched off.
+    if let EventData::WebhookDisabled { reason, .. } = &e.data {
+        return ctx
+            .p
+            .role
+            .can_administer()
+            .then(|| json!({"t": "alert", "text": reason}));
+    }
     let ticket = e.ticket_id()?;
     let me = ctx.p.user_id.to_string();
     let assigned_to_me = match &e.data {
