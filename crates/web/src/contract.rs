@@ -1786,6 +1786,13 @@ fn sla_examples(d: &mut Value) {
     }
 }
 
+/// An address the server POSTs to (webhooks): http(s), a host as
+/// [`API_BASE`] takes it, a port, any path and query.
+pub fn web_url() -> String {
+    let base = API_BASE.trim_end_matches("(/[A-Za-z0-9._~-]*)*$");
+    format!("{base}(/[^\\s#]*)?$")
+}
+
 /// A bot token as BotFather gives it (`engine::telegram::parse_token`).
 pub const BOT_TOKEN: &str = "^[0-9]{1,18}:[A-Za-z0-9_-]{1,200}$";
 
@@ -1805,6 +1812,37 @@ pub const GRAPH_ID: &str = "^[0-9]{1,30}$";
 pub const META_SECRET: &str = "^[!-~]{1,500}$";
 
 fn messenger_rules(d: &mut Value) {
+    let kinds: Vec<&str> = std::iter::once("*")
+        .chain(domain::event::EventData::KINDS.iter().copied())
+        .collect();
+    let hook_url = string(&web_url(), 2000);
+    set(
+        d,
+        "/components/schemas/WebhookIn/properties/url",
+        hook_url.clone(),
+    );
+    set(
+        d,
+        "/components/schemas/WebhookIn/properties/events",
+        json!({ "type": "array", "minItems": 1, "maxItems": 50, "items": enum_of(&kinds) }),
+    );
+    set(
+        d,
+        "/components/schemas/PatchWebhookIn/properties/url",
+        nullable(hook_url.clone()),
+    );
+    set(
+        d,
+        "/components/schemas/PatchWebhookIn/properties/events",
+        json!({ "type": ["array", "null"], "minItems": 1, "maxItems": 50, "items": enum_of(&kinds) }),
+    );
+    for schema in ["ApiChannelIn", "PatchApiChannelIn"] {
+        set(
+            d,
+            &format!("/components/schemas/{schema}/properties/webhook_url"),
+            nullable(hook_url.clone()),
+        );
+    }
     for (schema, required) in [
         ("WhatsappChannelIn", true),
         ("PatchWhatsappChannelIn", false),
@@ -1888,16 +1926,6 @@ fn messenger_rules(d: &mut Value) {
         "/components/schemas/PatchApiChannelIn/properties/name",
         nullable(line(100)),
     );
-    for schema in ["ApiChannelIn", "PatchApiChannelIn"] {
-        set(
-            d,
-            &format!("/components/schemas/{schema}/properties/webhook_url"),
-            nullable(string(
-                "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s@]*)?$",
-                2000,
-            )),
-        );
-    }
     let m = "/components/schemas/ApiMessageIn/properties";
     set(d, &format!("{m}/external_id"), line(255));
     set(d, &format!("{m}/subject"), nullable(line(200)));
