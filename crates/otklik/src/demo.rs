@@ -383,6 +383,9 @@ async fn seed_inner(
     let widget_key = seed_chat(engine, &owner, &agents[0].principal)
         .await
         .context("setting up the demo chat")?;
+    seed_phone(engine, &owner)
+        .await
+        .context("setting up the demo phone line")?;
     let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
     Ok(Seeded {
         widget_key,
@@ -391,6 +394,72 @@ async fn seed_inner(
         token: Some(token),
         tickets: TICKETS,
     })
+}
+
+/// A phone channel with a delivery line (the first line's team), an answered
+/// call and a missed one — as a telephony service would report them.
+async fn seed_phone(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
+    let team = engine
+        .teams(owner, None, Some(10))
+        .await?
+        .into_iter()
+        .find(|t| t.tier == 1)
+        .map(|t| t.id);
+    let (c, _) = engine
+        .create_phone_channel(
+            owner,
+            engine::phone::PhoneInput {
+                name: Some("Demo Shop phone".into()),
+                lines: Some(vec![engine::phone::Line {
+                    number: "+74951234567".into(),
+                    name: "Доставка".into(),
+                    team_id: team,
+                }]),
+                active: Some(true),
+                rotate_secret: false,
+            },
+        )
+        .await?;
+    let account = engine::ingest::AccountRef {
+        id: c.id,
+        workspace_id: owner.workspace_id,
+        kind: domain::ticket::Channel::Phone,
+    };
+    let call = |id: &str, event: engine::phone::CallState, from: &str, duration| {
+        engine::phone::CallEvent {
+            call_id: id.into(),
+            event,
+            from: from.into(),
+            to: "+74951234567".into(),
+            line: None,
+            agent: None,
+            duration_s: duration,
+            recording_url: None,
+        }
+    };
+    engine
+        .phone_event(
+            &account,
+            call(
+                "demo-1",
+                engine::phone::CallState::Ended,
+                "+79161112233",
+                Some(134),
+            ),
+        )
+        .await?;
+    engine
+        .phone_event(
+            &account,
+            call(
+                "demo-2",
+                engine::phone::CallState::Missed,
+                "+79035556677",
+                None,
+            ),
+        )
+        .await?;
+    Ok(())
 }
 
 /// A chat widget (any site may embed it; the help center shows it) and one
