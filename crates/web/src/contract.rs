@@ -845,6 +845,12 @@ fn header_rules(d: &mut Value) {
                     p["schema"] =
                         json!({ "type": "string", "maxLength": 255, "pattern": IDEMPOTENCY_KEY });
                 }
+                // Unix seconds: a header of anything else would be no header a
+                // client can send.
+                if p["in"] == "header" && p["name"] == "X-Otklik-Timestamp" {
+                    p["schema"] =
+                        json!({ "type": "string", "maxLength": 12, "pattern": "^[0-9]{1,12}$" });
+                }
             }
         }
     }
