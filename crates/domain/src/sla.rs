@@ -846,7 +846,9 @@ mod tests {
         let start = history.first().map(|h| h.0).unwrap_or(now);
         let mut t = start;
         let mut i = 0;
-        while t < now {
+        // Facts up to and including `now` count, even when no minute has
+        // passed since them.
+        loop {
             while i < history.len() && history[i].0 <= t {
                 let fact = history[i].1;
                 i += 1;
@@ -927,6 +929,9 @@ mod tests {
                         }
                     }
                 }
+            }
+            if t >= now {
+                break;
             }
             let open = r.calendar.is_none_or(|c| c.is_open(t));
             for (_, w) in &mut clocks {
