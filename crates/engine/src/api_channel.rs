@@ -15,11 +15,12 @@ use crate::customers::{CustomerInput, resolve};
 use crate::ingest::{
     AccountRef, Content, CustomerMessage, Inbound, InboundAttachment, Ingested, Sender, Thread,
 };
+use crate::messenger::NewAccount;
 use crate::outbound::{Delivery, Outgoing};
 use crate::webhook::{Posted, post_signed};
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
-use domain::event::{Actor, EventData};
+use domain::event::Actor;
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::Channel;
@@ -81,24 +82,6 @@ pub struct ApiMessage {
     pub attachments: Vec<AttachmentId>,
 }
 
-/// An address replies may be POSTed to: http(s), at most 2,000 characters.
-fn webhook_url(v: &str) -> Result<String, EngineError> {
-    let v = v.trim();
-    let ok = v.len() <= 2000
-        && reqwest::Url::parse(v).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https")
-                && u.host_str().is_some()
-                && u.username().is_empty()
-        });
-    if !ok {
-        return Err(EngineError::invalid(
-            "webhook_url",
-            "an http or https address without credentials, at most 2,000 characters",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 impl Engine {
     fn api_view(&self, a: Account) -> Result<ApiChannel, EngineError> {
         let s: Settings = serde_json::from_value(a.settings.clone())
@@ -126,7 +109,7 @@ impl Engine {
         let url = input
             .webhook_url
             .flatten()
-            .map(|u| webhook_url(&u))
+            .map(|u| crate::webhook::checked_url("webhook_url", &u))
             .transpose()?;
         let team_id = input.team_id.flatten();
         self.check_channel_team(p, team_id).await?;
@@ -136,51 +119,29 @@ impl Engine {
             webhook_url: url,
             team_id
         });
-        let (ws, actor) = (p.workspace_id, p.actor());
         let active = input.active.unwrap_or(true);
+        let id = AccountId::new();
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let id = AccountId::new();
-                    let a = Account {
-                        id,
-                        workspace_id: ws,
-                        kind: Channel::Api,
-                        name,
-                        address: id.to_string(),
-                        inbound_kind: "api".into(),
-                        inbound: json!({}),
-                        outbound: None,
-                        secrets: Some(sealed),
-                        settings,
-                        state: json!({}),
-                        active,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    channels::insert(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelCreated {
-                            account_id: a.id,
-                            channel: Channel::Api,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .insert_channel(
+                p,
+                NewAccount {
+                    id,
+                    kind: Channel::Api,
+                    name,
+                    address: id.to_string(),
+                    inbound_kind: "api",
+                    secrets: sealed,
+                    settings,
+                    active,
+                },
+                "this channel exists already",
+            )
             .await?;
         Ok((self.api_view(a)?, secret))
     }
 
     pub async fn api_channels(&self, p: &Principal) -> Result<Vec<ApiChannel>, EngineError> {
-        p.require_admin()?;
-        let mut c = self.store.read().await?;
-        channels::list(&mut c.conn(), p.workspace_id, Channel::Api)
+        self.channel_accounts(p, Channel::Api)
             .await?
             .into_iter()
             .map(|a| self.api_view(a))
@@ -188,11 +149,7 @@ impl Engine {
     }
 
     async fn api_account(&self, ws: WorkspaceId, id: AccountId) -> Result<Account, EngineError> {
-        let mut c = self.store.read().await?;
-        match channels::get(&mut c.conn(), ws, id).await? {
-            Some(a) if a.kind == Channel::Api => Ok(a),
-            _ => Err(EngineError::NotFound),
-        }
+        self.channel_account(ws, id, Channel::Api).await
     }
 
     pub async fn api_channel(
@@ -217,7 +174,9 @@ impl Engine {
             None => current.name.clone(),
         };
         let url = match input.webhook_url {
-            Some(u) => u.map(|u| webhook_url(&u)).transpose()?,
+            Some(u) => u
+                .map(|u| crate::webhook::checked_url("webhook_url", &u))
+                .transpose()?,
             None => current.webhook_url.clone(),
         };
         let team_id = input.team_id.unwrap_or(current.team_id);
@@ -229,34 +188,8 @@ impl Engine {
             team_id
         });
         let active = input.active.unwrap_or(current.active);
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut a = channels::get(&mut tx.conn(), ws, id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    a.name = name;
-                    a.active = active;
-                    a.settings = settings;
-                    if let Some(s) = sealed {
-                        a.secrets = Some(s);
-                    }
-                    a.updated_at = tx.now();
-                    channels::update(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelUpdated {
-                            account_id: a.id,
-                            channel: Channel::Api,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .save_channel(p, id, (name, active), sealed, settings)
             .await?;
         Ok((self.api_view(a)?, secret))
     }
@@ -401,11 +334,8 @@ impl Engine {
                 a.name
             )));
         }
-        let secret = a
-            .secrets
-            .as_ref()
-            .and_then(|s| self.secret.open(s).ok())
-            .and_then(|s| String::from_utf8(s).ok())
+        let secret = self
+            .open_plain(&a)
             .ok_or_else(|| EngineError::Internal(format!("api channel {}: no secret", a.id)))?;
         let (customer, sender, author) = {
             let mut c = self.store.read().await?;

@@ -23,6 +23,8 @@ pub struct Outgoing {
     pub ticket: Ticket,
     /// Attempts made before this one.
     pub attempt: i64,
+    /// The messenger template the message is sent as (`message_templates`).
+    pub template: Option<serde_json::Value>,
 }
 
 /// What one delivery attempt came to.

@@ -16,10 +16,9 @@
 //! channel's secret — the scheme Otklik's own webhooks use.
 
 use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, Sender, Thread};
-use crate::messenger::{HookRefusal, same_secret};
+use crate::messenger::{HookRefusal, NewAccount, same_secret};
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
-use domain::event::EventData;
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::{Channel, Status};
@@ -206,51 +205,29 @@ impl Engine {
         self.check_lines(p, &lines).await?;
         let secret = crate::auth::new_secret("");
         let sealed = self.secret.seal(secret.as_bytes());
-        let (ws, actor) = (p.workspace_id, p.actor());
         let active = input.active.unwrap_or(true);
+        let id = AccountId::new();
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let id = AccountId::new();
-                    let a = Account {
-                        id,
-                        workspace_id: ws,
-                        kind: Channel::Phone,
-                        name,
-                        address: id.to_string(),
-                        inbound_kind: "webhook".into(),
-                        inbound: json!({}),
-                        outbound: None,
-                        secrets: Some(sealed),
-                        settings: json!(Settings { lines }),
-                        state: json!({}),
-                        active,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    channels::insert(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelCreated {
-                            account_id: a.id,
-                            channel: Channel::Phone,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .insert_channel(
+                p,
+                NewAccount {
+                    id,
+                    kind: Channel::Phone,
+                    name,
+                    address: id.to_string(),
+                    inbound_kind: "webhook",
+                    secrets: sealed,
+                    settings: json!(Settings { lines }),
+                    active,
+                },
+                "this channel exists already",
+            )
             .await?;
         Ok((self.phone_view(a)?, secret))
     }
 
     pub async fn phone_channels(&self, p: &Principal) -> Result<Vec<PhoneChannel>, EngineError> {
-        p.require_admin()?;
-        let mut c = self.store.read().await?;
-        channels::list(&mut c.conn(), p.workspace_id, Channel::Phone)
+        self.channel_accounts(p, Channel::Phone)
             .await?
             .into_iter()
             .map(|a| self.phone_view(a))
@@ -263,11 +240,10 @@ impl Engine {
         id: AccountId,
     ) -> Result<PhoneChannel, EngineError> {
         p.require_admin()?;
-        let mut c = self.store.read().await?;
-        match channels::get(&mut c.conn(), p.workspace_id, id).await? {
-            Some(a) if a.kind == Channel::Phone => self.phone_view(a),
-            _ => Err(EngineError::NotFound),
-        }
+        self.phone_view(
+            self.channel_account(p.workspace_id, id, Channel::Phone)
+                .await?,
+        )
     }
 
     /// Changes a channel; with `rotate_secret`, also returns the new secret.
@@ -290,34 +266,8 @@ impl Engine {
         let secret = input.rotate_secret.then(|| crate::auth::new_secret(""));
         let sealed = secret.as_ref().map(|s| self.secret.seal(s.as_bytes()));
         let active = input.active.unwrap_or(current.active);
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut a = channels::get(&mut tx.conn(), ws, id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    a.name = name;
-                    a.active = active;
-                    a.settings = json!(Settings { lines });
-                    if let Some(s) = sealed {
-                        a.secrets = Some(s);
-                    }
-                    a.updated_at = tx.now();
-                    channels::update(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelUpdated {
-                            account_id: a.id,
-                            channel: Channel::Phone,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .save_channel(p, id, (name, active), sealed, json!(Settings { lines }))
             .await?;
         Ok((self.phone_view(a)?, secret))
     }
@@ -331,25 +281,11 @@ impl Engine {
         signature_header: Option<&str>,
         body: &[u8],
     ) -> Result<AccountRef, HookRefusal> {
-        let account = match self.store.read().await {
-            Ok(mut c) => channels::by_id_any_workspace(&mut c.conn(), id)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
-        let a = account
-            .filter(|a| a.kind == Channel::Phone && a.active)
-            .ok_or(HookRefusal::Unknown)?;
+        let a = self.hook_account(id, Channel::Phone).await?;
         let (Some(ts), Some(sig)) = (timestamp, signature_header) else {
             return Err(HookRefusal::Unsigned);
         };
-        let secret = a
-            .secrets
-            .as_ref()
-            .and_then(|s| self.secret.open(s).ok())
-            .and_then(|s| String::from_utf8(s).ok())
-            .ok_or(HookRefusal::Unknown)?;
+        let secret = self.open_plain(&a).ok_or(HookRefusal::Unknown)?;
         let Some(ts) = ts
             .trim()
             .parse::<i64>()

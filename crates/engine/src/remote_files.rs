@@ -6,11 +6,13 @@
 //! files already is left alone, so a job run twice attaches nothing twice.
 
 use crate::ingest::{InboundAttachment, RemoteFile};
+use crate::messenger::RemoteError;
 use crate::outbound::Delivery;
 use crate::{Engine, EngineError};
 use domain::event::{Actor, EventData};
 use domain::ids::*;
 use domain::ticket::{Channel, Visibility};
+use futures::future::BoxFuture;
 use store::StoreError;
 use store::tickets::{self, Attachment};
 
@@ -23,6 +25,53 @@ pub(crate) struct Fetched {
     /// A passing failure: try the whole set again (the reason, and how long
     /// the remote side asked to wait).
     pub retry: Option<(String, Option<u64>)>,
+}
+
+/// Attempts at fetching a message's files before the missing ones are given up.
+const FILE_ATTEMPTS: i64 = 4;
+
+/// Fetches each file a message names (as many as a message takes) with
+/// `download`, at most `max` bytes each. `refuse` names a file not to fetch
+/// and why. A passing failure asks for the whole set again while attempts
+/// remain; a final one, or one after the last attempt, is named as missing.
+pub(crate) async fn fetch_each<'a>(
+    files: &'a [RemoteFile],
+    (per_message, max): (usize, usize),
+    attempts: i64,
+    refuse: impl Fn(&RemoteFile) -> Option<String>,
+    download: impl Fn(&'a RemoteFile) -> BoxFuture<'a, Result<bytes::Bytes, RemoteError>>,
+) -> Fetched {
+    let mut out = Fetched::default();
+    for f in files.iter().take(per_message) {
+        if let Some(why) = refuse(f) {
+            out.missing.push(format!("{} ({why})", f.filename));
+            continue;
+        }
+        if f.size.is_some_and(|s| s as usize > max) {
+            out.missing
+                .push(format!("{} (larger than {} MB)", f.filename, max >> 20));
+            continue;
+        }
+        match download(f).await {
+            Ok(bytes) if bytes.len() > max => {
+                out.missing
+                    .push(format!("{} (larger than {} MB)", f.filename, max >> 20))
+            }
+            Ok(bytes) => out.files.push(InboundAttachment {
+                filename: f.filename.clone(),
+                content_type: f.content_type.clone(),
+                content_id: None,
+                inline: false,
+                bytes,
+            }),
+            Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
+                out.retry = Some((e.description, e.retry_after));
+                return out;
+            }
+            Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
+        }
+    }
+    out
 }
 
 impl Engine {

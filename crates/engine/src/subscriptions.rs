@@ -69,23 +69,6 @@ fn view(w: Webhook) -> Subscription {
     }
 }
 
-fn url_checked(v: &str) -> Result<String, EngineError> {
-    let v = v.trim();
-    let ok = v.len() <= 2000
-        && reqwest::Url::parse(v).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https")
-                && u.host_str().is_some()
-                && u.username().is_empty()
-        });
-    if !ok {
-        return Err(EngineError::invalid(
-            "url",
-            "an http or https address without credentials, at most 2,000 characters",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 fn events_checked(events: Vec<String>) -> Result<Vec<String>, EngineError> {
     if events.is_empty() || events.len() > 50 {
         return Err(EngineError::invalid(
@@ -117,7 +100,7 @@ impl Engine {
         input: SubscriptionInput,
     ) -> Result<(Subscription, String), EngineError> {
         p.require_admin()?;
-        let url = url_checked(input.url.as_deref().unwrap_or_default())?;
+        let url = crate::webhook::checked_url("url", input.url.as_deref().unwrap_or_default())?;
         let events = events_checked(input.events.unwrap_or_default())?;
         let secret = crate::auth::new_secret("whsec_");
         let sealed = self.secret.seal(secret.as_bytes());
@@ -182,7 +165,11 @@ impl Engine {
         input: SubscriptionInput,
     ) -> Result<(Subscription, Option<String>), EngineError> {
         p.require_admin()?;
-        let url = input.url.as_deref().map(url_checked).transpose()?;
+        let url = input
+            .url
+            .as_deref()
+            .map(|u| crate::webhook::checked_url("url", u))
+            .transpose()?;
         let events = input.events.map(events_checked).transpose()?;
         let secret = input
             .rotate_secret
@@ -492,9 +479,10 @@ mod tests {
         );
         assert!(events_checked(vec![]).is_err());
         assert!(events_checked(vec!["ticket.exploded".into()]).is_err());
-        assert!(url_checked("https://hooks.shop.example/otklik").is_ok());
+        let url = |v| crate::webhook::checked_url("url", v);
+        assert!(url("https://hooks.shop.example/otklik").is_ok());
         for bad in ["ftp://x", "https://user:pw@x", "not a url", ""] {
-            assert!(url_checked(bad).is_err(), "{bad}");
+            assert!(url(bad).is_err(), "{bad}");
         }
     }
 }

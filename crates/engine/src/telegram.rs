@@ -17,22 +17,19 @@
 //! Invariants: the bot token and the webhook secret are stored sealed and
 //! never returned; an update without the secret stores nothing.
 
-use crate::ingest::{
-    AccountRef, Content, CustomerMessage, Inbound, InboundAttachment, Sender, Thread,
-};
-use crate::messenger::same_secret;
+use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, Sender, Thread};
 pub use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery};
+use crate::messenger::{NewAccount, parse_base, same_secret, settings_of};
 use crate::outbound::{Delivery, Outgoing};
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
-use domain::event::EventData;
 use domain::ids::*;
 use domain::ticket::Channel;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::channels::{self, Account, Record};
+use store::channels::{self, Account};
 
 /// The Bot API's own address; a channel may name another (a local Bot API
 /// server, or a stand-in in tests).
@@ -41,8 +38,6 @@ pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 pub const MAX_TEXT: usize = 4096;
 /// Largest file a bot may download.
 pub const MAX_FILE: usize = 20 * 1024 * 1024;
-/// Attempts at fetching a message's files before the missing ones are given up.
-const FILE_ATTEMPTS: i64 = 4;
 
 /// A file an update names, fetched after the message is in.
 pub use crate::ingest::RemoteFile as FileRef;
@@ -151,22 +146,6 @@ fn parse_token(token: &str) -> Result<i64, EngineError> {
     id.parse().map_err(|_| bad())
 }
 
-/// An API base: `http(s)://host[:port][/path]`, no query, at most 300 characters.
-pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
-    let bad = |why: &str| EngineError::invalid("api_base_url", why.to_owned());
-    if base.len() > 300 {
-        return Err(bad("at most 300 characters"));
-    }
-    let url = reqwest::Url::parse(base).map_err(|_| bad("an http or https address"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("an http or https address"));
-    }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(bad("an address without query, fragment or credentials"));
-    }
-    Ok(base.trim_end_matches('/').to_owned())
-}
-
 /// The bot's credentials as sealed in the account.
 #[derive(Serialize, Deserialize)]
 struct Secrets {
@@ -215,11 +194,7 @@ pub struct TelegramInput {
 }
 
 /// The bot and its webhook secret, opened.
-struct Opened {
-    account: Account,
-    secrets: Secrets,
-    settings: Settings,
-}
+type Opened = crate::messenger::Opened<Secrets, Settings>;
 
 impl Opened {
     fn bot(&self) -> Bot<'_> {
@@ -237,43 +212,14 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal("no Telegram transport installed".into()))
     }
 
-    fn webhook_url(&self, id: AccountId) -> Option<String> {
-        self.public_url
-            .as_ref()
-            .map(|u| format!("{}/hooks/telegram/{id}", u.trim_end_matches('/')))
-    }
-
     fn open_telegram(&self, a: Account) -> Result<Opened, EngineError> {
-        let corrupt = |e: String| EngineError::Internal(format!("telegram channel {}: {e}", a.id));
-        let sealed = a
-            .secrets
-            .as_ref()
-            .ok_or_else(|| corrupt("no credentials".into()))?;
-        let plain = self
-            .secret
-            .open(sealed)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let secrets: Secrets =
-            serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
-        let settings: Settings =
-            serde_json::from_value(a.settings.clone()).map_err(|e| corrupt(e.to_string()))?;
-        Ok(Opened {
-            account: a,
-            secrets,
-            settings,
-        })
-    }
-
-    fn seal_bot(&self, s: &Secrets) -> Result<Vec<u8>, EngineError> {
-        let plain = serde_json::to_vec(s).map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok(self.secret.seal(&plain))
+        self.open_account(a)
     }
 
     fn telegram_view(&self, a: Account) -> Result<TelegramChannel, EngineError> {
-        let settings: Settings = serde_json::from_value(a.settings.clone())
-            .map_err(|e| EngineError::Internal(format!("telegram channel {}: {e}", a.id)))?;
+        let settings: Settings = settings_of(&a)?;
         Ok(TelegramChannel {
-            webhook_url: self.webhook_url(a.id),
+            webhook_url: self.hook_url(Channel::Telegram, a.id),
             id: a.id,
             workspace_id: a.workspace_id,
             name: a.name,
@@ -305,22 +251,17 @@ impl Engine {
         let team_id = input.team_id.flatten();
         self.check_channel_team(p, team_id).await?;
         let id = AccountId::new();
-        let url = self.webhook_url(id).ok_or_else(|| {
+        let url = self.hook_url(Channel::Telegram, id).ok_or_else(|| {
             EngineError::Conflict(
                 "the server's public_url is not set: Telegram needs an address to deliver updates to"
                     .into(),
             )
         })?;
+        if self
+            .address_taken(Channel::Telegram, &bot_id.to_string())
+            .await?
         {
-            let mut c = self.store.read().await?;
-            if channels::by_address(&mut c.conn(), Channel::Telegram, &bot_id.to_string())
-                .await?
-                .is_some()
-            {
-                return Err(EngineError::Conflict(
-                    "this bot is already connected to a channel".into(),
-                ));
-            }
+            return Err(EngineError::Conflict(TAKEN.into()));
         }
         let secret = crate::auth::new_secret("");
         let active = input.active.unwrap_or(true);
@@ -333,7 +274,7 @@ impl Engine {
         if active {
             api.set_webhook(bot, &url, &secret).await.map_err(refused)?;
         }
-        let sealed = self.seal_bot(&Secrets {
+        let sealed = self.seal_json(&Secrets {
             bot_token: token,
             webhook_secret: secret,
         })?;
@@ -343,48 +284,22 @@ impl Engine {
             bot_name: Some(me.name),
             team_id,
         };
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let a = Account {
-                        id,
-                        workspace_id: ws,
-                        kind: Channel::Telegram,
-                        name,
-                        address: bot_id.to_string(),
-                        inbound_kind: "webhook".into(),
-                        inbound: json!({}),
-                        outbound: None,
-                        secrets: Some(sealed),
-                        settings: json!(settings),
-                        state: json!({}),
-                        active,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    channels::insert(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelCreated {
-                            account_id: a.id,
-                            channel: Channel::Telegram,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
-            .await
-            .map_err(|e| match e {
-                EngineError::Duplicate(_) => {
-                    EngineError::Conflict("this bot is already connected to a channel".into())
-                }
-                e => e,
-            })?;
+            .insert_channel(
+                p,
+                NewAccount {
+                    id,
+                    kind: Channel::Telegram,
+                    name,
+                    address: bot_id.to_string(),
+                    inbound_kind: "webhook",
+                    secrets: sealed,
+                    settings: json!(settings),
+                    active,
+                },
+                TAKEN,
+            )
+            .await?;
         self.telegram_view(a)
     }
 
@@ -392,9 +307,7 @@ impl Engine {
         &self,
         p: &Principal,
     ) -> Result<Vec<TelegramChannel>, EngineError> {
-        p.require_admin()?;
-        let mut c = self.store.read().await?;
-        channels::list(&mut c.conn(), p.workspace_id, Channel::Telegram)
+        self.channel_accounts(p, Channel::Telegram)
             .await?
             .into_iter()
             .map(|a| self.telegram_view(a))
@@ -403,11 +316,8 @@ impl Engine {
 
     async fn telegram_account(&self, p: &Principal, id: AccountId) -> Result<Account, EngineError> {
         p.require_admin()?;
-        let mut c = self.store.read().await?;
-        match channels::get(&mut c.conn(), p.workspace_id, id).await? {
-            Some(a) if a.kind == Channel::Telegram => Ok(a),
-            _ => Err(EngineError::NotFound),
-        }
+        self.channel_account(p.workspace_id, id, Channel::Telegram)
+            .await
     }
 
     pub async fn telegram_channel(
@@ -468,7 +378,7 @@ impl Engine {
             settings.bot_username = me.username;
             settings.bot_name = Some(me.name);
             if active {
-                let url = self.webhook_url(id).ok_or_else(|| {
+                let url = self.hook_url(Channel::Telegram, id).ok_or_else(|| {
                     EngineError::Conflict("the server's public_url is not set".into())
                 })?;
                 secret = crate::auth::new_secret("");
@@ -479,36 +389,12 @@ impl Engine {
         }
         settings.api_base_url = base.clone();
         settings.team_id = team_id;
-        let sealed = self.seal_bot(&Secrets {
+        let sealed = self.seal_json(&Secrets {
             bot_token: token,
             webhook_secret: secret,
         })?;
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut a = channels::get(&mut tx.conn(), ws, id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    a.name = name;
-                    a.active = active;
-                    a.secrets = Some(sealed);
-                    a.settings = json!(settings);
-                    a.updated_at = tx.now();
-                    channels::update(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelUpdated {
-                            account_id: a.id,
-                            channel: Channel::Telegram,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .save_channel(p, id, (name, active), Some(sealed), json!(settings))
             .await?;
         self.telegram_view(a)
     }
@@ -522,18 +408,7 @@ impl Engine {
         id: AccountId,
         secret: Option<&str>,
     ) -> Result<AccountRef, HookRefusal> {
-        let account = {
-            let Ok(mut c) = self.store.read().await else {
-                return Err(HookRefusal::Unknown);
-            };
-            channels::by_id_any_workspace(&mut c.conn(), id)
-                .await
-                .ok()
-                .flatten()
-        };
-        let Some(a) = account.filter(|a| a.kind == Channel::Telegram && a.active) else {
-            return Err(HookRefusal::Unknown);
-        };
+        let a = self.hook_account(id, Channel::Telegram).await?;
         let Some(given) = secret else {
             return Err(HookRefusal::Unsigned);
         };
@@ -774,71 +649,30 @@ impl Engine {
         let opened = self.open_telegram(account)?;
         let api = self.telegram_api()?;
         let max = self.limits.max_attachment_bytes.min(MAX_FILE);
-        let mut out = Fetched::default();
-        for f in files.iter().take(self.limits.max_attachments_per_message) {
-            if f.size.is_some_and(|s| s as usize > max) {
-                out.missing
-                    .push(format!("{} (larger than {} MB)", f.filename, max >> 20));
-                continue;
-            }
-            match api.download(opened.bot(), &f.file_id).await {
-                Ok(bytes) if bytes.len() > max => {
-                    out.missing
-                        .push(format!("{} (larger than {} MB)", f.filename, max >> 20))
-                }
-                Ok(bytes) => out.files.push(InboundAttachment {
-                    filename: f.filename.clone(),
-                    content_type: f.content_type.clone(),
-                    content_id: None,
-                    inline: false,
-                    bytes,
-                }),
-                Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
-                    out.retry = Some((e.description, e.retry_after));
-                    return Ok(out);
-                }
-                Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
-            }
-        }
-        Ok(out)
+        Ok(crate::remote_files::fetch_each(
+            files,
+            (self.limits.max_attachments_per_message, max),
+            attempts,
+            |_| None,
+            |f| api.download(opened.bot(), &f.file_id),
+        )
+        .await)
     }
 
     /// Sends a reply to the Telegram chat its ticket came from: the text in
     /// parts, then each file. Parts already recorded as sent are skipped, so
     /// a retry after a rate limit sends only what is missing.
     pub(crate) async fn deliver_telegram(&self, out: &Outgoing) -> Result<Delivery, EngineError> {
-        let ws = out.ticket.workspace_id;
-        let (account, chat, sent) = {
-            let mut c = self.store.read().await?;
-            let last_in = channels::last_inbound(&mut c.conn(), ws, out.ticket.id).await?;
-            let account_id = last_in
-                .as_ref()
-                .map(|r| r.account_id)
-                .or(out.ticket.account_id);
-            let account = match account_id {
-                Some(id) => channels::get(&mut c.conn(), ws, id).await?,
-                None => None,
-            };
-            let sent = channels::message_records(&mut c.conn(), ws, out.message.id, "out").await?;
-            (account, last_in.and_then(|r| r.address), sent.len())
+        let target = match self.reply_target(out, Channel::Telegram).await? {
+            Ok(t) => t,
+            Err(failed) => return Ok(failed),
         };
-        let Some(account) = account.filter(|a| a.kind == Channel::Telegram) else {
-            return Ok(Delivery::Failed(
-                "the ticket did not come through a Telegram channel".into(),
-            ));
-        };
-        if !account.active {
-            return Ok(Delivery::Failed(format!(
-                "the Telegram channel {} is switched off",
-                account.name
-            )));
-        }
-        let Some(chat_id) = chat.and_then(|c| c.parse::<i64>().ok()) else {
+        let Ok(chat_id) = target.address.parse::<i64>() else {
             return Ok(Delivery::Failed(
                 "the customer's Telegram chat is not known".into(),
             ));
         };
-        let opened = match self.open_telegram(account) {
+        let opened = match self.open_telegram(target.account) {
             Ok(o) => o,
             Err(e) => {
                 return Ok(Delivery::Failed(format!(
@@ -853,21 +687,11 @@ impl Engine {
             .map(Part::Text)
             .collect();
         parts.extend(out.message.attachments.iter().map(Part::File));
-        for (n, part) in parts.iter().enumerate().skip(sent) {
+        for (n, part) in parts.iter().enumerate().skip(target.sent) {
             let result = match part {
                 Part::Text(t) => api.send_html(opened.bot(), chat_id, &escape_html(t)).await,
                 Part::File(a) => {
-                    let bytes = self
-                        .store
-                        .blobs()
-                        .get(&a.sha256)
-                        .await
-                        .map_err(store::StoreError::from)?;
-                    let file = OutFile {
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        bytes: bytes.into(),
-                    };
+                    let file = self.out_file(a).await?;
                     api.send_file(opened.bot(), chat_id, &file).await
                 }
             };
@@ -875,27 +699,14 @@ impl Engine {
                 Ok(id) => id,
                 Err(e) => return Ok(remote_delivery(e)),
             };
-            let rec = Record {
-                workspace_id: ws,
-                account_id: opened.account.id,
-                external_id: format!("{chat_id}:{tg_id}"),
-                message_id: Some(out.message.id),
-                ticket_id: Some(out.ticket.id),
-                direction: "out".into(),
-                outcome: format!("part {}", n + 1),
-                address: Some(chat_id.to_string()),
-                raw_sha256: None,
-                sent_at: None,
-                created_at: self.store.now(),
-            };
-            self.store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        channels::insert_record(tx, &rec).await?;
-                        Ok::<_, EngineError>(())
-                    })
-                })
-                .await?;
+            self.record_part(
+                out,
+                opened.account.id,
+                format!("{chat_id}:{tg_id}"),
+                n,
+                &target.address,
+            )
+            .await?;
         }
         Ok(Delivery::Sent)
     }
@@ -960,6 +771,9 @@ fn read_link_code(
         == 0)
         .then_some(user)
 }
+
+/// Another channel has the bot.
+const TAKEN: &str = "this bot is already connected to a channel";
 
 /// Telegram refused or could not be reached while an admin connected a bot.
 fn refused(e: RemoteError) -> EngineError {

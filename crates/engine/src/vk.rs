@@ -17,26 +17,26 @@
 //! are fetched only from VK's own hosts (or the configured API's host).
 
 use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, RemoteFile, Sender, Thread};
-use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery, same_secret};
+use crate::messenger::{
+    HookRefusal, NewAccount, OutFile, RemoteError, parse_base, remote_delivery, same_secret,
+    secret_field, settings_of,
+};
 use crate::outbound::Delivery;
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
-use domain::event::EventData;
 use domain::ids::*;
 use domain::ticket::Channel;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::channels::{self, Account, Record};
+use store::channels::Account;
 
 /// VK's API with the version this build speaks (`v` is sent with each call).
 pub const DEFAULT_API_BASE: &str = "https://api.vk.com/method";
 pub const API_VERSION: &str = "5.199";
 /// Longest text of one VK message, in characters.
 pub const MAX_TEXT: usize = 4096;
-/// Attempts at fetching a message's files before the missing ones are given up.
-const FILE_ATTEMPTS: i64 = 4;
 /// Where VK serves files from (besides the configured API's own host).
 const VK_HOSTS: [&str; 6] = [
     "vk.com",
@@ -164,11 +164,7 @@ pub struct VkInput {
     pub team_id: Option<Option<TeamId>>,
 }
 
-struct Opened {
-    account: Account,
-    secrets: Secrets,
-    settings: Settings,
-}
+type Opened = crate::messenger::Opened<Secrets, Settings>;
 
 impl Opened {
     fn community(&self) -> Community<'_> {
@@ -186,18 +182,6 @@ fn group_id(v: &str) -> Result<String, EngineError> {
         return Err(EngineError::invalid(
             "group_id",
             "the community's id (digits, as VK shows it)",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
-/// A token, secret key or confirmation string: 1 to 500 visible ASCII characters.
-fn token_field(field: &str, v: &str) -> Result<String, EngineError> {
-    let v = v.trim();
-    if v.is_empty() || v.len() > 500 || !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(EngineError::invalid(
-            field,
-            "1 to 500 characters, no spaces, as VK shows it",
         ));
     }
     Ok(v.to_owned())
@@ -245,38 +229,14 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal("no VK transport installed".into()))
     }
 
-    fn vk_webhook_url(&self, id: AccountId) -> Option<String> {
-        self.public_url
-            .as_ref()
-            .map(|u| format!("{u}/hooks/vk/{id}"))
-    }
-
     fn open_vk(&self, a: Account) -> Result<Opened, EngineError> {
-        let corrupt = |e: String| EngineError::Internal(format!("vk channel {}: {e}", a.id));
-        let sealed = a
-            .secrets
-            .as_ref()
-            .ok_or_else(|| corrupt("no credentials".into()))?;
-        let plain = self
-            .secret
-            .open(sealed)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let secrets: Secrets =
-            serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
-        let settings: Settings =
-            serde_json::from_value(a.settings.clone()).map_err(|e| corrupt(e.to_string()))?;
-        Ok(Opened {
-            account: a,
-            secrets,
-            settings,
-        })
+        self.open_account(a)
     }
 
     fn vk_view(&self, a: Account) -> Result<VkChannel, EngineError> {
-        let s: Settings = serde_json::from_value(a.settings.clone())
-            .map_err(|e| EngineError::Internal(format!("vk channel {}: {e}", a.id)))?;
+        let s: Settings = settings_of(&a)?;
         Ok(VkChannel {
-            webhook_url: self.vk_webhook_url(a.id),
+            webhook_url: self.hook_url(Channel::Vk, a.id),
             id: a.id,
             workspace_id: a.workspace_id,
             name: a.name,
@@ -289,11 +249,6 @@ impl Engine {
             created_at: a.created_at,
             updated_at: a.updated_at,
         })
-    }
-
-    fn seal_vk(&self, s: &Secrets) -> Result<Vec<u8>, EngineError> {
-        let plain = serde_json::to_vec(s).map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok(self.secret.seal(&plain))
     }
 
     /// Connects a community: checks the token (`groups.getById`) and keeps
@@ -313,18 +268,18 @@ impl Engine {
                 .ok_or_else(|| missing("group_id"))?,
         )?;
         let secrets = Secrets {
-            access_token: token_field(
+            access_token: secret_field(
                 "access_token",
                 input
                     .access_token
                     .as_deref()
                     .ok_or_else(|| missing("access_token"))?,
             )?,
-            secret: token_field(
+            secret: secret_field(
                 "secret",
                 input.secret.as_deref().ok_or_else(|| missing("secret"))?,
             )?,
-            confirmation: token_field(
+            confirmation: secret_field(
                 "confirmation",
                 input
                     .confirmation
@@ -332,27 +287,18 @@ impl Engine {
                     .ok_or_else(|| missing("confirmation"))?,
             )?,
         };
-        let base =
-            crate::telegram::parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let base = parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
         let team_id = input.team_id.flatten();
         self.check_channel_team(p, team_id).await?;
         let id = AccountId::new();
-        if self.vk_webhook_url(id).is_none() {
+        if self.hook_url(Channel::Vk, id).is_none() {
             return Err(EngineError::Conflict(
                 "the server's public_url is not set: VK needs an address to deliver messages to"
                     .into(),
             ));
         }
-        {
-            let mut c = self.store.read().await?;
-            if channels::by_address(&mut c.conn(), Channel::Vk, &group)
-                .await?
-                .is_some()
-            {
-                return Err(EngineError::Conflict(
-                    "this community is already connected to a channel".into(),
-                ));
-            }
+        if self.address_taken(Channel::Vk, &group).await? {
+            return Err(EngineError::Conflict(TAKEN.into()));
         }
         let info = self
             .vk_api()?
@@ -363,63 +309,34 @@ impl Engine {
             })
             .await
             .map_err(|e| EngineError::Upstream(e.description))?;
-        let sealed = self.seal_vk(&secrets)?;
+        let sealed = self.seal_json(&secrets)?;
         let settings = Settings {
             api_base_url: base,
             name: info.name,
             screen_name: info.screen_name,
             team_id,
         };
-        let (ws, actor) = (p.workspace_id, p.actor());
-        let active = input.active.unwrap_or(true);
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let a = Account {
-                        id,
-                        workspace_id: ws,
-                        kind: Channel::Vk,
-                        name,
-                        address: group,
-                        inbound_kind: "webhook".into(),
-                        inbound: json!({}),
-                        outbound: None,
-                        secrets: Some(sealed),
-                        settings: json!(settings),
-                        state: json!({}),
-                        active,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    channels::insert(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelCreated {
-                            account_id: a.id,
-                            channel: Channel::Vk,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
-            .await
-            .map_err(|e| match e {
-                EngineError::Duplicate(_) => {
-                    EngineError::Conflict("this community is already connected to a channel".into())
-                }
-                e => e,
-            })?;
+            .insert_channel(
+                p,
+                NewAccount {
+                    id,
+                    kind: Channel::Vk,
+                    name,
+                    address: group,
+                    inbound_kind: "webhook",
+                    secrets: sealed,
+                    settings: json!(settings),
+                    active: input.active.unwrap_or(true),
+                },
+                TAKEN,
+            )
+            .await?;
         self.vk_view(a)
     }
 
     pub async fn vk_channels(&self, p: &Principal) -> Result<Vec<VkChannel>, EngineError> {
-        p.require_admin()?;
-        let mut c = self.store.read().await?;
-        channels::list(&mut c.conn(), p.workspace_id, Channel::Vk)
+        self.channel_accounts(p, Channel::Vk)
             .await?
             .into_iter()
             .map(|a| self.vk_view(a))
@@ -427,11 +344,7 @@ impl Engine {
     }
 
     async fn vk_account(&self, ws: WorkspaceId, id: AccountId) -> Result<Account, EngineError> {
-        let mut c = self.store.read().await?;
-        match channels::get(&mut c.conn(), ws, id).await? {
-            Some(a) if a.kind == Channel::Vk => Ok(a),
-            _ => Err(EngineError::NotFound),
-        }
+        self.channel_account(ws, id, Channel::Vk).await
     }
 
     pub async fn vk_channel(&self, p: &Principal, id: AccountId) -> Result<VkChannel, EngineError> {
@@ -463,17 +376,17 @@ impl Engine {
         };
         let mut recheck = false;
         if let Some(t) = &input.access_token {
-            o.secrets.access_token = token_field("access_token", t)?;
+            o.secrets.access_token = secret_field("access_token", t)?;
             recheck = true;
         }
         if let Some(t) = &input.secret {
-            o.secrets.secret = token_field("secret", t)?;
+            o.secrets.secret = secret_field("secret", t)?;
         }
         if let Some(t) = &input.confirmation {
-            o.secrets.confirmation = token_field("confirmation", t)?;
+            o.secrets.confirmation = secret_field("confirmation", t)?;
         }
         if let Some(b) = &input.api_base_url {
-            o.settings.api_base_url = crate::telegram::parse_base(b)?;
+            o.settings.api_base_url = parse_base(b)?;
             recheck = true;
         }
         if let Some(t) = input.team_id {
@@ -489,35 +402,11 @@ impl Engine {
             o.settings.name = info.name;
             o.settings.screen_name = info.screen_name;
         }
-        let sealed = self.seal_vk(&o.secrets)?;
+        let sealed = self.seal_json(&o.secrets)?;
         let settings = json!(o.settings);
         let active = input.active.unwrap_or(o.account.active);
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut a = channels::get(&mut tx.conn(), ws, id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    a.name = name;
-                    a.active = active;
-                    a.secrets = Some(sealed);
-                    a.settings = settings;
-                    a.updated_at = tx.now();
-                    channels::update(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelUpdated {
-                            account_id: a.id,
-                            channel: Channel::Vk,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .save_channel(p, id, (name, active), Some(sealed), settings)
             .await?;
         self.vk_view(a)
     }
@@ -531,16 +420,7 @@ impl Engine {
         secret: Option<&str>,
         group: Option<i64>,
     ) -> Result<(AccountRef, String), HookRefusal> {
-        let account = match self.store.read().await {
-            Ok(mut c) => channels::by_id_any_workspace(&mut c.conn(), id)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
-        let a = account
-            .filter(|a| a.kind == Channel::Vk && a.active)
-            .ok_or(HookRefusal::Unknown)?;
+        let a = self.hook_account(id, Channel::Vk).await?;
         let o = self.open_vk(a).map_err(|e| {
             tracing::error!(error = %e, "a VK channel's credentials cannot be opened");
             HookRefusal::Unknown
@@ -603,34 +483,17 @@ impl Engine {
         let o = self.open_vk(account)?;
         let api = self.vk_api()?;
         let max = self.limits.max_attachment_bytes;
-        let mut out = Fetched::default();
-        for f in files.iter().take(self.limits.max_attachments_per_message) {
-            if !fetchable(&f.file_id, &o.settings.api_base_url) {
-                out.missing
-                    .push(format!("{} (not an address on VK's servers)", f.filename));
-                continue;
-            }
-            if f.size.is_some_and(|s| s as usize > max) {
-                out.missing
-                    .push(format!("{} (larger than {} MB)", f.filename, max >> 20));
-                continue;
-            }
-            match api.download(&f.file_id, max).await {
-                Ok(bytes) => out.files.push(crate::ingest::InboundAttachment {
-                    filename: f.filename.clone(),
-                    content_type: f.content_type.clone(),
-                    content_id: None,
-                    inline: false,
-                    bytes,
-                }),
-                Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
-                    out.retry = Some((e.description, e.retry_after));
-                    return Ok(out);
-                }
-                Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
-            }
-        }
-        Ok(out)
+        Ok(crate::remote_files::fetch_each(
+            files,
+            (self.limits.max_attachments_per_message, max),
+            attempts,
+            |f| {
+                (!fetchable(&f.file_id, &o.settings.api_base_url))
+                    .then(|| "not an address on VK's servers".to_owned())
+            },
+            |f| api.download(&f.file_id, max),
+        )
+        .await)
     }
 
     /// Sends a reply to the conversation its ticket came from: text in parts
@@ -639,40 +502,16 @@ impl Engine {
         &self,
         out: &crate::outbound::Outgoing,
     ) -> Result<Delivery, EngineError> {
-        let ws = out.ticket.workspace_id;
-        let (account, peer, sent) = {
-            let mut c = self.store.read().await?;
-            let last_in = channels::last_inbound(&mut c.conn(), ws, out.ticket.id).await?;
-            let account_id = last_in
-                .as_ref()
-                .map(|r| r.account_id)
-                .or(out.ticket.account_id);
-            let account = match account_id {
-                Some(id) => channels::get(&mut c.conn(), ws, id).await?,
-                None => None,
-            };
-            let sent = channels::message_records(&mut c.conn(), ws, out.message.id, "out")
-                .await?
-                .len();
-            (account, last_in.and_then(|r| r.address), sent)
+        let target = match self.reply_target(out, Channel::Vk).await? {
+            Ok(t) => t,
+            Err(failed) => return Ok(failed),
         };
-        let Some(account) = account.filter(|a| a.kind == Channel::Vk) else {
-            return Ok(Delivery::Failed(
-                "the ticket did not come through a VK channel".into(),
-            ));
-        };
-        if !account.active {
-            return Ok(Delivery::Failed(format!(
-                "the VK channel {} is switched off",
-                account.name
-            )));
-        }
-        let Some(peer) = peer.and_then(|p| p.parse::<i64>().ok()) else {
+        let Ok(peer) = target.address.parse::<i64>() else {
             return Ok(Delivery::Failed(
                 "the customer's VK conversation is not known".into(),
             ));
         };
-        let o = match self.open_vk(account) {
+        let o = match self.open_vk(target.account) {
             Ok(o) => o,
             Err(e) => {
                 return Ok(Delivery::Failed(format!(
@@ -689,22 +528,12 @@ impl Engine {
             texts.push(String::new());
         }
         let last = texts.len() - 1;
-        for (n, text) in texts.iter().enumerate().skip(sent) {
+        for (n, text) in texts.iter().enumerate().skip(target.sent) {
             // Files go with the last part, uploaded when it is sent.
             let mut attachment = Vec::new();
             if n == last {
                 for a in &out.message.attachments {
-                    let bytes = self
-                        .store
-                        .blobs()
-                        .get(&a.sha256)
-                        .await
-                        .map_err(store::StoreError::from)?;
-                    let file = OutFile {
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        bytes: bytes.into(),
-                    };
+                    let file = self.out_file(a).await?;
                     match api.upload(o.community(), peer, &file).await {
                         Ok(att) => attachment.push(att),
                         Err(e) => return Ok(remote_delivery(e)),
@@ -725,31 +554,21 @@ impl Engine {
                 Ok(id) => id,
                 Err(e) => return Ok(remote_delivery(e)),
             };
-            let rec = Record {
-                workspace_id: ws,
-                account_id: o.account.id,
-                external_id: format!("{peer}:{id}"),
-                message_id: Some(out.message.id),
-                ticket_id: Some(out.ticket.id),
-                direction: "out".into(),
-                outcome: format!("part {}", n + 1),
-                address: Some(peer.to_string()),
-                raw_sha256: None,
-                sent_at: None,
-                created_at: self.store.now(),
-            };
-            self.store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        channels::insert_record(tx, &rec).await?;
-                        Ok::<_, EngineError>(())
-                    })
-                })
-                .await?;
+            self.record_part(
+                out,
+                o.account.id,
+                format!("{peer}:{id}"),
+                n,
+                &target.address,
+            )
+            .await?;
         }
         Ok(Delivery::Sent)
     }
 }
+
+/// Another channel has the community.
+const TAKEN: &str = "this community is already connected to a channel";
 
 #[cfg(test)]
 mod tests {

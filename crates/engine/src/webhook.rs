@@ -50,6 +50,25 @@ pub fn signature(key: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1={}", hex(&mac.finalize().into_bytes()))
 }
 
+/// An address the server POSTs to: http(s), a host, no credentials, at
+/// most 2,000 characters.
+pub(crate) fn checked_url(field: &str, v: &str) -> Result<String, EngineError> {
+    let v = v.trim();
+    let ok = v.len() <= 2000
+        && reqwest::Url::parse(v).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.username().is_empty()
+        });
+    if !ok {
+        return Err(EngineError::invalid(
+            field,
+            "an http or https address without credentials, at most 2,000 characters",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
 /// What a receiver made of a signed POST.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Posted {

@@ -25,25 +25,25 @@
 use crate::ingest::{
     AccountRef, Content, CustomerMessage, DeliveryReport, Inbound, RemoteFile, Sender, Thread,
 };
-use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery, same_secret};
+use crate::messenger::{
+    HookRefusal, NewAccount, OutFile, RemoteError, parse_base, remote_delivery, same_secret,
+    secret_field, settings_of,
+};
 use crate::outbound::Delivery;
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
-use domain::event::EventData;
 use domain::ids::*;
 use domain::ticket::{Channel, DeliveryState};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::channels::{self, Account, Record};
+use store::channels::{self, Account};
 
 /// The Graph API with the version this build speaks.
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
 /// Longest text of one WhatsApp message, in characters.
 pub const MAX_TEXT: usize = 4096;
-/// Attempts at fetching a message's media before the missing ones are given up.
-const FILE_ATTEMPTS: i64 = 4;
 
 /// A business number's side of the Cloud API.
 #[derive(Clone, Copy, Debug)]
@@ -231,11 +231,7 @@ pub struct TemplateChoice {
     pub parameters: Vec<String>,
 }
 
-struct Opened {
-    account: Account,
-    secrets: Secrets,
-    settings: Settings,
-}
+type Opened = crate::messenger::Opened<Secrets, Settings>;
 
 impl Opened {
     fn cloud(&self) -> Cloud<'_> {
@@ -254,18 +250,6 @@ fn graph_id(field: &str, v: &str) -> Result<String, EngineError> {
         return Err(EngineError::invalid(
             field,
             "the number Meta shows for it (digits)",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
-/// A secret an admin copies from Meta: 1 to 500 visible ASCII characters.
-fn secret_field(field: &str, v: &str) -> Result<String, EngineError> {
-    let v = v.trim();
-    if v.is_empty() || v.len() > 500 || !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(EngineError::invalid(
-            field,
-            "1 to 500 characters, no spaces, as Meta shows it",
         ));
     }
     Ok(v.to_owned())
@@ -302,38 +286,14 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal("no WhatsApp transport installed".into()))
     }
 
-    fn whatsapp_webhook_url(&self, id: AccountId) -> Option<String> {
-        self.public_url
-            .as_ref()
-            .map(|u| format!("{u}/hooks/whatsapp/{id}"))
-    }
-
     fn open_whatsapp(&self, a: Account) -> Result<Opened, EngineError> {
-        let corrupt = |e: String| EngineError::Internal(format!("whatsapp channel {}: {e}", a.id));
-        let sealed = a
-            .secrets
-            .as_ref()
-            .ok_or_else(|| corrupt("no credentials".into()))?;
-        let plain = self
-            .secret
-            .open(sealed)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let secrets: Secrets =
-            serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
-        let settings: Settings =
-            serde_json::from_value(a.settings.clone()).map_err(|e| corrupt(e.to_string()))?;
-        Ok(Opened {
-            account: a,
-            secrets,
-            settings,
-        })
+        self.open_account(a)
     }
 
     fn whatsapp_view(&self, a: Account) -> Result<WhatsappChannel, EngineError> {
-        let s: Settings = serde_json::from_value(a.settings.clone())
-            .map_err(|e| EngineError::Internal(format!("whatsapp channel {}: {e}", a.id)))?;
+        let s: Settings = settings_of(&a)?;
         Ok(WhatsappChannel {
-            webhook_url: self.whatsapp_webhook_url(a.id),
+            webhook_url: self.hook_url(Channel::Whatsapp, a.id),
             id: a.id,
             workspace_id: a.workspace_id,
             name: a.name,
@@ -347,11 +307,6 @@ impl Engine {
             created_at: a.created_at,
             updated_at: a.updated_at,
         })
-    }
-
-    fn seal_whatsapp(&self, s: &Secrets) -> Result<Vec<u8>, EngineError> {
-        let plain = serde_json::to_vec(s).map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok(self.secret.seal(&plain))
     }
 
     /// Connects a business number: checks the token against the number
@@ -394,8 +349,7 @@ impl Engine {
                     .ok_or_else(|| missing("verify_token"))?,
             )?,
         };
-        let base =
-            crate::telegram::parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let base = parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
         let waba = match input.business_account_id.flatten() {
             Some(w) => Some(graph_id("business_account_id", &w)?),
             None => None,
@@ -403,22 +357,14 @@ impl Engine {
         let team_id = input.team_id.flatten();
         self.check_channel_team(p, team_id).await?;
         let id = AccountId::new();
-        if self.whatsapp_webhook_url(id).is_none() {
+        if self.hook_url(Channel::Whatsapp, id).is_none() {
             return Err(EngineError::Conflict(
                 "the server's public_url is not set: WhatsApp needs an address to deliver messages to"
                     .into(),
             ));
         }
-        {
-            let mut c = self.store.read().await?;
-            if channels::by_address(&mut c.conn(), Channel::Whatsapp, &number)
-                .await?
-                .is_some()
-            {
-                return Err(EngineError::Conflict(
-                    "this number is already connected to a channel".into(),
-                ));
-            }
+        if self.address_taken(Channel::Whatsapp, &number).await? {
+            return Err(EngineError::Conflict(TAKEN.into()));
         }
         let info = self
             .whatsapp_api()?
@@ -429,7 +375,7 @@ impl Engine {
             })
             .await
             .map_err(|e| EngineError::Upstream(e.description))?;
-        let sealed = self.seal_whatsapp(&secrets)?;
+        let sealed = self.seal_json(&secrets)?;
         let settings = Settings {
             api_base_url: base,
             business_account_id: waba,
@@ -437,49 +383,22 @@ impl Engine {
             verified_name: info.verified_name,
             team_id,
         };
-        let (ws, actor) = (p.workspace_id, p.actor());
-        let active = input.active.unwrap_or(true);
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = tx.now();
-                    let a = Account {
-                        id,
-                        workspace_id: ws,
-                        kind: Channel::Whatsapp,
-                        name,
-                        address: number,
-                        inbound_kind: "webhook".into(),
-                        inbound: json!({}),
-                        outbound: None,
-                        secrets: Some(sealed),
-                        settings: json!(settings),
-                        state: json!({}),
-                        active,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    channels::insert(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelCreated {
-                            account_id: a.id,
-                            channel: Channel::Whatsapp,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
-            .await
-            .map_err(|e| match e {
-                EngineError::Duplicate(_) => {
-                    EngineError::Conflict("this number is already connected to a channel".into())
-                }
-                e => e,
-            })?;
+            .insert_channel(
+                p,
+                NewAccount {
+                    id,
+                    kind: Channel::Whatsapp,
+                    name,
+                    address: number,
+                    inbound_kind: "webhook",
+                    secrets: sealed,
+                    settings: json!(settings),
+                    active: input.active.unwrap_or(true),
+                },
+                TAKEN,
+            )
+            .await?;
         self.whatsapp_view(a)
     }
 
@@ -487,9 +406,7 @@ impl Engine {
         &self,
         p: &Principal,
     ) -> Result<Vec<WhatsappChannel>, EngineError> {
-        p.require_admin()?;
-        let mut c = self.store.read().await?;
-        channels::list(&mut c.conn(), p.workspace_id, Channel::Whatsapp)
+        self.channel_accounts(p, Channel::Whatsapp)
             .await?
             .into_iter()
             .map(|a| self.whatsapp_view(a))
@@ -501,11 +418,7 @@ impl Engine {
         ws: WorkspaceId,
         id: AccountId,
     ) -> Result<Account, EngineError> {
-        let mut c = self.store.read().await?;
-        match channels::get(&mut c.conn(), ws, id).await? {
-            Some(a) if a.kind == Channel::Whatsapp => Ok(a),
-            _ => Err(EngineError::NotFound),
-        }
+        self.channel_account(ws, id, Channel::Whatsapp).await
     }
 
     pub async fn whatsapp_channel(
@@ -551,7 +464,7 @@ impl Engine {
             o.secrets.verify_token = secret_field("verify_token", t)?;
         }
         if let Some(b) = &input.api_base_url {
-            o.settings.api_base_url = crate::telegram::parse_base(b)?;
+            o.settings.api_base_url = parse_base(b)?;
             recheck = true;
         }
         if let Some(w) = input.business_account_id {
@@ -573,35 +486,11 @@ impl Engine {
             o.settings.display_phone_number = info.display_phone_number;
             o.settings.verified_name = info.verified_name;
         }
-        let sealed = self.seal_whatsapp(&o.secrets)?;
+        let sealed = self.seal_json(&o.secrets)?;
         let settings = json!(o.settings);
         let active = input.active.unwrap_or(o.account.active);
-        let (ws, actor) = (p.workspace_id, p.actor());
         let a = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut a = channels::get(&mut tx.conn(), ws, id)
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                    a.name = name;
-                    a.active = active;
-                    a.secrets = Some(sealed);
-                    a.settings = settings;
-                    a.updated_at = tx.now();
-                    channels::update(tx, &a).await?;
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::ChannelUpdated {
-                            account_id: a.id,
-                            channel: Channel::Whatsapp,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, EngineError>(a)
-                })
-            })
+            .save_channel(p, id, (name, active), Some(sealed), settings)
             .await?;
         self.whatsapp_view(a)
     }
@@ -609,16 +498,7 @@ impl Engine {
     /// The active WhatsApp channel a webhook's path names, across
     /// workspaces (its secrets prove the caller, as a token names its workspace).
     async fn whatsapp_hook_account(&self, id: AccountId) -> Result<Opened, HookRefusal> {
-        let account = match self.store.read().await {
-            Ok(mut c) => channels::by_id_any_workspace(&mut c.conn(), id)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
-        let a = account
-            .filter(|a| a.kind == Channel::Whatsapp && a.active)
-            .ok_or(HookRefusal::Unknown)?;
+        let a = self.hook_account(id, Channel::Whatsapp).await?;
         self.open_whatsapp(a).map_err(|e| {
             tracing::error!(error = %e, "a WhatsApp channel's credentials cannot be opened");
             HookRefusal::Unknown
@@ -737,24 +617,14 @@ impl Engine {
         let o = self.open_whatsapp(account)?;
         let api = self.whatsapp_api()?;
         let max = self.limits.max_attachment_bytes;
-        let mut out = Fetched::default();
-        for f in files.iter().take(self.limits.max_attachments_per_message) {
-            match api.download(o.cloud(), &f.file_id, max).await {
-                Ok(bytes) => out.files.push(crate::ingest::InboundAttachment {
-                    filename: f.filename.clone(),
-                    content_type: f.content_type.clone(),
-                    content_id: None,
-                    inline: false,
-                    bytes,
-                }),
-                Err(e) if !e.permanent && attempts + 1 < FILE_ATTEMPTS => {
-                    out.retry = Some((e.description, e.retry_after));
-                    return Ok(out);
-                }
-                Err(e) => out.missing.push(format!("{} ({e})", f.filename)),
-            }
-        }
-        Ok(out)
+        Ok(crate::remote_files::fetch_each(
+            files,
+            (self.limits.max_attachments_per_message, max),
+            attempts,
+            |_| None,
+            |f| api.download(o.cloud(), &f.file_id, max),
+        )
+        .await)
     }
 
     /// The channel's approved templates, for the composer (every agent).
@@ -892,42 +762,12 @@ impl Engine {
         &self,
         out: &crate::outbound::Outgoing,
     ) -> Result<Delivery, EngineError> {
-        let ws = out.ticket.workspace_id;
-        let (account, to, sent, template) = {
-            let mut c = self.store.read().await?;
-            let last_in = channels::last_inbound(&mut c.conn(), ws, out.ticket.id).await?;
-            let account_id = last_in
-                .as_ref()
-                .map(|r| r.account_id)
-                .or(out.ticket.account_id);
-            let account = match account_id {
-                Some(id) => channels::get(&mut c.conn(), ws, id).await?,
-                None => None,
-            };
-            let sent = channels::message_records(&mut c.conn(), ws, out.message.id, "out")
-                .await?
-                .len();
-            let template =
-                store::tickets::message_template(&mut c.conn(), ws, out.message.id).await?;
-            (account, last_in.and_then(|r| r.address), sent, template)
+        let target = match self.reply_target(out, Channel::Whatsapp).await? {
+            Ok(t) => t,
+            Err(failed) => return Ok(failed),
         };
-        let Some(account) = account.filter(|a| a.kind == Channel::Whatsapp) else {
-            return Ok(Delivery::Failed(
-                "the ticket did not come through a WhatsApp channel".into(),
-            ));
-        };
-        if !account.active {
-            return Ok(Delivery::Failed(format!(
-                "the WhatsApp channel {} is switched off",
-                account.name
-            )));
-        }
-        let Some(to) = to else {
-            return Ok(Delivery::Failed(
-                "the customer's WhatsApp number is not known".into(),
-            ));
-        };
-        let o = match self.open_whatsapp(account) {
+        let to = target.address.clone();
+        let o = match self.open_whatsapp(target.account) {
             Ok(o) => o,
             Err(e) => {
                 return Ok(Delivery::Failed(format!(
@@ -936,9 +776,9 @@ impl Engine {
             }
         };
         let api = self.whatsapp_api()?;
-        let mut parts: Vec<Part> = match template {
+        let mut parts: Vec<Part> = match &out.template {
             Some(t) => {
-                let t: TemplateChoice = serde_json::from_value(t)
+                let t: TemplateChoice = serde_json::from_value(t.clone())
                     .map_err(|e| EngineError::Internal(format!("a stored template: {e}")))?;
                 vec![Part::Send(Outgoing::Template {
                     name: t.name,
@@ -953,21 +793,11 @@ impl Engine {
                 .collect(),
         };
         parts.extend(out.message.attachments.iter().map(Part::File));
-        for (n, part) in parts.iter().enumerate().skip(sent) {
+        for (n, part) in parts.iter().enumerate().skip(target.sent) {
             let sent = match part {
                 Part::Send(m) => api.send(o.cloud(), &to, m).await,
                 Part::File(a) => {
-                    let bytes = self
-                        .store
-                        .blobs()
-                        .get(&a.sha256)
-                        .await
-                        .map_err(store::StoreError::from)?;
-                    let file = OutFile {
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        bytes: bytes.into(),
-                    };
+                    let file = self.out_file(a).await?;
                     match api.upload(o.cloud(), &file).await {
                         Ok(media_id) => {
                             let kind = media_kind(&a.content_type);
@@ -986,27 +816,7 @@ impl Engine {
                 Ok(id) => id,
                 Err(e) => return Ok(remote_delivery(e)),
             };
-            let rec = Record {
-                workspace_id: ws,
-                account_id: o.account.id,
-                external_id: wamid,
-                message_id: Some(out.message.id),
-                ticket_id: Some(out.ticket.id),
-                direction: "out".into(),
-                outcome: format!("part {}", n + 1),
-                address: Some(to.clone()),
-                raw_sha256: None,
-                sent_at: None,
-                created_at: self.store.now(),
-            };
-            self.store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        channels::insert_record(tx, &rec).await?;
-                        Ok::<_, EngineError>(())
-                    })
-                })
-                .await?;
+            self.record_part(out, o.account.id, wamid, n, &to).await?;
         }
         Ok(Delivery::Sent)
     }
@@ -1016,6 +826,9 @@ enum Part<'a> {
     Send(Outgoing),
     File(&'a store::tickets::Attachment),
 }
+
+/// Another channel has the number.
+const TAKEN: &str = "this number is already connected to a channel";
 
 /// How WhatsApp shows a file of this type (what it does not take as an image,
 /// audio or video goes as a document).

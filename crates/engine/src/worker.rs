@@ -430,13 +430,16 @@ impl Worker {
                 return Ok(Outcome::Done);
             };
             let wrote = tickets::last_customer_message_at(&mut c.conn(), ws, t.id).await?;
-            let template = tickets::message_template(&mut c.conn(), ws, mid)
-                .await?
-                .is_some();
+            let template = tickets::message_template(&mut c.conn(), ws, mid).await?;
             (m, t, (wrote, template))
         };
         let (customer_wrote_at, template) = customer_wrote_at;
-        match outbound::guard(&m, customer_wrote_at, self.engine.store.now(), template) {
+        match outbound::guard(
+            &m,
+            customer_wrote_at,
+            self.engine.store.now(),
+            template.is_some(),
+        ) {
             Ok(()) => {}
             Err(Refusal::NeverLeaves(what)) => {
                 tracing::error!(message = %mid, "refused to deliver {what}");
@@ -459,6 +462,7 @@ impl Worker {
             message: m,
             ticket,
             attempt: attempts,
+            template,
         };
         let (state, error) = match outbound::adapter(out.message.channel)
             .deliver(&self.engine, &out)
