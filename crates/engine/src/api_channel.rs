@@ -334,9 +334,12 @@ impl Engine {
                 a.name
             )));
         }
-        let secret = self
-            .open_plain(&a)
-            .ok_or_else(|| EngineError::Internal(format!("api channel {}: no secret", a.id)))?;
+        let Some(secret) = self.open_plain(&a) else {
+            return Ok(Delivery::Failed(
+                "the channel's signing secret cannot be opened: is secret_key the same on every node?"
+                    .into(),
+            ));
+        };
         let (customer, sender, author) = {
             let mut c = self.store.read().await?;
             let customer = store::customers::get(&mut c.conn(), ws, out.ticket.customer_id).await?;

@@ -280,12 +280,17 @@ impl Engine {
                 )
                 .await;
         }
-        let secret = self
+        // A key that does not open it: this node's secret_key is not the
+        // installation's. Retrying here cannot help; the log says why.
+        let Some(secret) = self
             .secret
             .open(&w.secret)
             .ok()
             .and_then(|s| String::from_utf8(s).ok())
-            .ok_or_else(|| EngineError::Internal(format!("webhook {}: no secret", w.id)))?;
+        else {
+            let why = "the signing secret cannot be opened: is secret_key the same on every node?";
+            return self.settle(d, None, None, Some(why.into()), true).await;
+        };
         let (kind, data) = event.data.to_stored()?;
         let body = json!({
             "id": d.id.to_string(),

@@ -453,12 +453,14 @@ pub fn sqlite_number(db: &std::path::Path, sql: &str) -> i64 {
 }
 
 /// A server process on the PostgreSQL database `url`, with `workers` job
-/// workers and its data directory under `dir`; killed when dropped.
+/// workers, the installation's `secret_key` (nodes of one database share it)
+/// and its data directory under `dir`; killed when dropped.
 pub fn pg_node(
     dir: &std::path::Path,
     i: usize,
     url: &str,
     workers: usize,
+    secret_key: &str,
 ) -> tokio::process::Child {
     let data = dir.join(format!("node{i}"));
     std::fs::create_dir_all(&data).expect("node data directory");
@@ -466,6 +468,7 @@ pub fn pg_node(
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .env("DATABASE_URL", url)
+        .env("OTKLIK_SECRET_KEY", secret_key)
         .env("OTKLIK_WORKERS", workers.to_string())
         .env("OTKLIK_IMAP_POLLERS", "false")
         .env("OTKLIK_LOG", "warn")
@@ -504,6 +507,8 @@ pub struct PgCluster {
     pub url: String,
     pub dir: tempfile::TempDir,
     pub engine: engine::Engine,
+    /// What seals credentials, the same on every node.
+    pub secret_key: String,
 }
 
 impl PgCluster {
@@ -520,9 +525,11 @@ impl PgCluster {
             .await
             .expect("create test database");
         let dir = tempfile::tempdir().expect("tempdir");
+        let secret_key: String = uuid::Uuid::new_v4().simple().to_string().repeat(2);
         let config = Config {
             data_dir: dir.path().to_path_buf(),
             database_url: Some(url.clone().into()),
+            secret_key: Some(secret_key.clone().into()),
             ..Default::default()
         };
         let engine = otklik::app::open_engine(&config, clock)
@@ -534,12 +541,13 @@ impl PgCluster {
             url,
             dir,
             engine,
+            secret_key,
         })
     }
 
     /// Server process `i` on the database, with `workers` job workers.
     pub fn node(&self, i: usize, workers: usize) -> tokio::process::Child {
-        pg_node(self.dir.path(), i, &self.url, workers)
+        pg_node(self.dir.path(), i, &self.url, workers, &self.secret_key)
     }
 
     pub async fn finish(self) {

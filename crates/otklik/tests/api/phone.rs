@@ -254,3 +254,73 @@ async fn call_events_refuse_what_the_pbx_did_not_sign() {
         .problem(403);
     call(&app, &id, Some(new), 0, &missed).await.expect(200);
 }
+
+/// A call reported to one node pops up on the pages another node serves:
+/// the screen-pop travels between the stores over PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_call_reaches_the_other_node() {
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "phone::a_ringing_call_reaches_the_other_node",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let a = cluster.engine.clone();
+    let (_, owner) = a
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = a.cli_principal("pair").await.unwrap();
+    // A second node: its own store and listener on the same database.
+    let config = otklik::config::Config {
+        data_dir: cluster.dir.path().join("node-b"),
+        database_url: Some(cluster.url.clone().into()),
+        secret_key: Some(cluster.secret_key.clone().into()),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let b = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .unwrap();
+    let (channel, _) = a
+        .create_phone_channel(
+            &p,
+            engine::phone::PhoneInput {
+                name: Some("Телефония".into()),
+                lines: Some(vec![engine::phone::Line {
+                    number: LINE.into(),
+                    name: "Доставка".into(),
+                    team_id: None,
+                }]),
+                active: Some(true),
+                rotate_secret: false,
+            },
+        )
+        .await
+        .unwrap();
+    let mut on_b = b.subscribe_signals();
+    let account = engine::ingest::AccountRef {
+        id: channel.id,
+        workspace_id: p.workspace_id,
+        kind: domain::ticket::Channel::Phone,
+    };
+    let ringing: engine::phone::CallEvent = serde_json::from_value(json!({
+        "call_id": "x-1", "event": "ringing", "from": CALLER, "to": LINE}))
+    .unwrap();
+    a.phone_event(&account, ringing).await.unwrap();
+    let pop = loop {
+        let s = tokio::time::timeout(std::time::Duration::from_secs(10), on_b.recv())
+            .await
+            .expect("the pop on the other node")
+            .expect("signal");
+        if s.data["t"] == "call" {
+            break s;
+        }
+    };
+    assert!(!pop.local, "it came from the other node");
+    assert_eq!(pop.data["users"], json!([owner.id.to_string()]));
+    b.close().await;
+    cluster.finish().await;
+}

@@ -212,3 +212,84 @@ async fn failing_receivers_are_retried_then_switched_off(app: TestApp) {
     assert_eq!(log[0]["state"], "delivered");
     app.clock.set(None);
 }
+
+/// Two server processes on one PostgreSQL database run the `webhooks`
+/// consumer (one node holds it at a time) and the delivery jobs: every event
+/// reaches the receiver exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_deliver_each_event_once() {
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "subscriptions::two_nodes_deliver_each_event_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let rx = receiver().await;
+    engine
+        .create_webhook(
+            &p,
+            engine::subscriptions::SubscriptionInput {
+                url: Some(rx.url.clone()),
+                events: Some(vec!["ticket.created".into()]),
+                active: Some(true),
+                rotate_secret: false,
+            },
+        )
+        .await
+        .unwrap();
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    until("the nodes follow the log", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter().any(|c| c.name == "webhooks").then_some(())
+    })
+    .await;
+    const TICKETS: usize = 100;
+    for i in 0..TICKETS {
+        engine
+            .create_ticket(&p, crate::helpers::new_ticket(i), None)
+            .await
+            .unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    loop {
+        let got = rx.got.lock().unwrap().len();
+        if got >= TICKETS {
+            break;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(90) {
+            panic!(
+                "{got} of {TICKETS} delivered; {:?}\n{}",
+                engine.consumer_status().await,
+                crate::helpers::node_logs(cluster.dir.path())
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A second delivery would come within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let bodies: Vec<Value> = rx
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, raw)| serde_json::from_str(raw).unwrap())
+        .collect();
+    let logs = crate::helpers::node_logs(cluster.dir.path());
+    assert_eq!(bodies.len(), TICKETS, "{logs}");
+    let tickets: std::collections::HashSet<&str> = bodies
+        .iter()
+        .filter_map(|b| b["ticket_id"].as_str())
+        .collect();
+    assert_eq!(tickets.len(), TICKETS, "each ticket's event once");
+    cluster.finish().await;
+}
