@@ -3,7 +3,7 @@
 
 use crate::DomainError;
 use crate::fields::FieldType;
-use crate::identity::IdentityKind;
+use crate::identity::{IdentityKind, MatchReason};
 use crate::ids::*;
 use crate::ticket::{AuthorKind, Channel, DeliveryState, Priority, Status, Visibility};
 use crate::user::Role;
@@ -171,6 +171,32 @@ pub enum EventData {
         merged_id: CustomerId,
         identities: usize,
         tickets: usize,
+    },
+    /// Two profiles may be one person, but linking them automatically could be
+    /// wrong (a shared number, an address nobody proved, names that differ):
+    /// agents decide. `kind`/`value`: the identity both were seen with.
+    #[serde(rename = "customer.merge_suggested")]
+    MergeSuggested {
+        customer_id: CustomerId,
+        other_id: CustomerId,
+        reason: MatchReason,
+        kind: IdentityKind,
+        value: String,
+    },
+    #[serde(rename = "customer.suggestion_dismissed")]
+    SuggestionDismissed {
+        customer_id: CustomerId,
+        other_id: CustomerId,
+    },
+    /// An agent marked an identity as shared by several people (or not), or a
+    /// channel proved an address the customer had only claimed.
+    #[serde(rename = "customer.identity_updated")]
+    IdentityUpdated {
+        customer_id: CustomerId,
+        kind: IdentityKind,
+        value: String,
+        verified: bool,
+        shared: bool,
     },
     #[serde(rename = "ticket.created")]
     TicketCreated {
@@ -372,6 +398,9 @@ impl EventData {
             EventData::CustomerUpdated { .. } => "customer.updated",
             EventData::IdentityAdded { .. } => "customer.identity_added",
             EventData::CustomersMerged { .. } => "customer.merged",
+            EventData::MergeSuggested { .. } => "customer.merge_suggested",
+            EventData::SuggestionDismissed { .. } => "customer.suggestion_dismissed",
+            EventData::IdentityUpdated { .. } => "customer.identity_updated",
             EventData::TicketCreated { .. } => "ticket.created",
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
@@ -419,6 +448,9 @@ impl EventData {
         "customer.updated",
         "customer.identity_added",
         "customer.merged",
+        "customer.merge_suggested",
+        "customer.suggestion_dismissed",
+        "customer.identity_updated",
         "ticket.created",
         "ticket.updated",
         "message.added",
@@ -494,6 +526,9 @@ impl EventData {
             | EventData::CustomerUpdated { customer_id, .. }
             | EventData::IdentityAdded { customer_id, .. }
             | EventData::CustomersMerged { customer_id, .. }
+            | EventData::MergeSuggested { customer_id, .. }
+            | EventData::SuggestionDismissed { customer_id, .. }
+            | EventData::IdentityUpdated { customer_id, .. }
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
             _ => None,
         }
@@ -564,6 +599,24 @@ mod tests {
                 merged_id: CustomerId::new(),
                 identities: 2,
                 tickets: 3,
+            },
+            EventData::MergeSuggested {
+                customer_id: CustomerId::new(),
+                other_id: CustomerId::new(),
+                reason: MatchReason::SharedIdentity,
+                kind: IdentityKind::Whatsapp,
+                value: "+66812345678".into(),
+            },
+            EventData::SuggestionDismissed {
+                customer_id: CustomerId::new(),
+                other_id: CustomerId::new(),
+            },
+            EventData::IdentityUpdated {
+                customer_id: CustomerId::new(),
+                kind: IdentityKind::Phone,
+                value: "+79001234567".into(),
+                verified: true,
+                shared: true,
             },
             EventData::TicketCreated {
                 ticket_id: TicketId::new(),
@@ -727,6 +780,9 @@ mod tests {
                 | EventData::CustomerUpdated { .. }
                 | EventData::IdentityAdded { .. }
                 | EventData::CustomersMerged { .. }
+                | EventData::MergeSuggested { .. }
+                | EventData::SuggestionDismissed { .. }
+                | EventData::IdentityUpdated { .. }
                 | EventData::TicketCreated { .. }
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }
@@ -768,7 +824,15 @@ mod tests {
         for e in one_of_each() {
             let (kind, data) = e.to_stored().unwrap();
             assert!(data.is_object(), "{kind}: data is the variant's fields");
-            assert!(data.get("kind").is_none() || kind == "customer.identity_added");
+            assert!(
+                data.get("kind").is_none()
+                    || matches!(
+                        kind,
+                        "customer.identity_added"
+                            | "customer.merge_suggested"
+                            | "customer.identity_updated"
+                    )
+            );
             // Stored as text, read back from text.
             let text = data.to_string();
             let back = EventData::from_stored(kind, serde_json::from_str(&text).unwrap()).unwrap();

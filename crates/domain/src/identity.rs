@@ -18,6 +18,51 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Why two customer profiles may be one person, when linking them
+    /// automatically could be wrong. `claimed`: one typed an address or number
+    /// (into a form, not proved by a channel) that the other has;
+    /// `shared_identity`: the same number reached us on two channels but is
+    /// marked as shared by several people; `names_differ`: the same number on two
+    /// channels under names that do not agree; `two_profiles`: one message named
+    /// identities that already belong to two profiles.
+    MatchReason {
+        Claimed = "claimed",
+        SharedIdentity = "shared_identity",
+        NamesDiffer = "names_differ",
+        TwoProfiles = "two_profiles",
+    }
+);
+
+impl IdentityKind {
+    /// The same value under another kind that names the same thing: a WhatsApp
+    /// account is a phone number.
+    pub fn twin(self) -> Option<IdentityKind> {
+        match self {
+            IdentityKind::Phone => Some(IdentityKind::Whatsapp),
+            IdentityKind::Whatsapp => Some(IdentityKind::Phone),
+            _ => None,
+        }
+    }
+}
+
+/// Whether two display names could be the same person: yes when either is
+/// unknown (no letters: a number or handle stood in for it) or they share a
+/// word; names in different scripts do not agree, which errs on the side of
+/// asking an agent.
+pub fn names_agree(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        // Split on spaces and punctuation only: Thai tone marks are neither
+        // letters nor digits but belong inside a word.
+        s.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+            .filter(|w| w.chars().count() >= 2 && w.chars().any(char::is_alphabetic))
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    wa.is_empty() || wb.is_empty() || wa.iter().any(|w| wb.contains(w))
+}
+
 /// An e-mail address, trimmed and lower-cased (help desks treat addresses as
 /// case-insensitive so one person is one customer).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -249,6 +294,23 @@ mod tests {
         assert_eq!(wa.map(|i| i.value), Some("+66812345678".to_string()));
         assert!(Identity::parse(IdentityKind::Vk, "   ").is_err());
         assert!(Identity::parse(IdentityKind::External, "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn names_agree_on_a_shared_word_or_when_unknown() {
+        let table = [
+            ("Anna Petrova", "anna", true),
+            ("+79001234567", "Boris", true),
+            ("น้อย", "น้อย ใจดี", true),
+            ("Anna Petrova", "Boris Ivanov", false),
+            ("Анна", "Anna", false),
+            ("สมชาย ใจดี", "สมชาย", true),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(names_agree(a, b), want, "{a} / {b}");
+        }
+        assert_eq!(IdentityKind::Whatsapp.twin(), Some(IdentityKind::Phone));
+        assert_eq!(IdentityKind::Email.twin(), None);
     }
 
     #[test]

@@ -73,6 +73,8 @@ id_type!(
     WebhookId,
     /// One delivery of an event to a webhook subscription.
     DeliveryId,
+    /// Two customer profiles that may be one person.
+    SuggestionId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -268,8 +268,8 @@ impl Engine {
         }
         let input = CustomerInput {
             name: name.clone(),
-            language: None,
             identities,
+            ..CustomerInput::default()
         };
         let customer = self
             .store

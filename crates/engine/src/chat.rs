@@ -12,7 +12,7 @@
 //! customer is merged into that one); a visitor the site vouches for (HMAC of
 //! its user id with the widget's identity secret) is that user's customer.
 
-use crate::customers::{CustomerInput, resolve};
+use crate::customers::{CustomerInput, add_claims, resolve, suggest};
 use crate::ingest::{Content, CustomerMessage, Inbound, Ingested, Sender, Thread};
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
@@ -436,21 +436,27 @@ impl Engine {
                     let ws = account.workspace_id;
                     let now = tx.now();
                     let id = VisitorId::new();
-                    let mut identities = Vec::new();
-                    if let Some(u) = &user_id {
-                        identities.push(Identity::parse(IdentityKind::External, u)?);
-                    }
-                    identities.extend(email.clone());
-                    identities.extend(phone.clone());
-                    let customer_id = if identities.is_empty() {
-                        anonymous_customer(tx, ws, id, name.clone(), lang.clone()).await?
-                    } else {
-                        let input = CustomerInput {
-                            name: name.clone(),
-                            language: lang.clone(),
-                            identities,
-                        };
-                        resolve(tx, ws, Actor::System, &input).await?.0
+                    // A typed address or number is a claim: it never joins the
+                    // visitor to the profile that has it (agents get a suggestion).
+                    let claims: Vec<Identity> =
+                        email.iter().chain(phone.iter()).cloned().collect();
+                    let customer_id = match &user_id {
+                        Some(u) => {
+                            let input = CustomerInput {
+                                name: name.clone(),
+                                language: lang.clone(),
+                                identities: vec![Identity::parse(IdentityKind::External, u)?],
+                                claims,
+                                answering: None,
+                            };
+                            resolve(tx, ws, Actor::System, &input).await?.0
+                        }
+                        None => {
+                            let c =
+                                anonymous_customer(tx, ws, id, name.clone(), lang.clone()).await?;
+                            claim(tx, ws, c, &claims).await?;
+                            c
+                        }
                     };
                     let v = Visitor {
                         id,
@@ -538,9 +544,9 @@ impl Engine {
                     let mut v = db::visitor(&mut tx.conn(), ws, id)
                         .await?
                         .ok_or(EngineError::NotFound)?;
-                    for i in email.iter().chain(phone.iter()) {
-                        v.customer_id = link_identity(tx, ws, v.customer_id, i).await?;
-                    }
+                    let claims: Vec<Identity> =
+                        email.iter().chain(phone.iter()).cloned().collect();
+                    claim(tx, ws, v.customer_id, &claims).await?;
                     if let Some(e) = email {
                         v.email = Some(e.value().to_owned());
                     }
@@ -933,54 +939,18 @@ async fn anonymous_customer(
 /// anonymous customer (no identities yet) is merged into that one, which the
 /// visitor then is; an identified one keeps theirs (two known people are
 /// never merged on a visitor's word).
-async fn link_identity(
+async fn claim(
     tx: &mut store::Tx,
     ws: WorkspaceId,
     customer: CustomerId,
-    identity: &Identity,
-) -> Result<CustomerId, EngineError> {
-    let owner = customers::owners_of(&mut tx.conn(), ws, std::slice::from_ref(identity))
-        .await?
-        .into_iter()
-        .next()
-        .flatten();
-    match owner {
-        Some(o) if o == customer => Ok(customer),
-        Some(o) => {
-            let mine = customers::get(&mut tx.conn(), ws, customer).await?;
-            if mine.is_some_and(|c| c.identities.is_empty()) {
-                let moved = customers::merge(tx, ws, o, customer).await?;
-                tx.emit(
-                    ws,
-                    Actor::System,
-                    EventData::CustomersMerged {
-                        customer_id: o,
-                        merged_id: customer,
-                        identities: moved.identities,
-                        tickets: moved.tickets,
-                    },
-                )
-                .await?;
-                Ok(o)
-            } else {
-                Ok(customer)
-            }
-        }
-        None => {
-            customers::insert_identity(tx, ws, customer, identity).await?;
-            tx.emit(
-                ws,
-                Actor::System,
-                EventData::IdentityAdded {
-                    customer_id: customer,
-                    kind: identity.kind(),
-                    value: identity.value().to_owned(),
-                },
-            )
-            .await?;
-            Ok(customer)
-        }
+    claims: &[Identity],
+) -> Result<(), EngineError> {
+    let mut pending = Vec::new();
+    add_claims(tx, ws, Actor::System, customer, claims, &mut pending).await?;
+    for (other, why, i) in pending {
+        suggest(tx, ws, Actor::System, customer, other, why, i).await?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

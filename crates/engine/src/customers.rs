@@ -3,9 +3,9 @@
 
 use crate::{Engine, EngineError, Principal, page_limit};
 use domain::event::{Actor, EventData, record};
-use domain::identity::{Identity, normalize_language, normalize_name};
+use domain::identity::{Identity, MatchReason, normalize_language, normalize_name};
 use domain::ids::*;
-use store::customers::{self, Customer};
+use store::customers::{self, Customer, Holder, Suggestion};
 use store::events::EventRecord;
 use store::{StoreError, Tx};
 
@@ -14,7 +14,16 @@ use store::{StoreError, Tx};
 pub struct CustomerInput {
     pub name: Option<String>,
     pub language: Option<String>,
+    /// Identities a channel proved (the sender of mail, a messenger account,
+    /// caller id, a signed widget identity, a trusted integration or agent).
     pub identities: Vec<Identity>,
+    /// Identities the person only typed (a chat's pre-chat form): kept on
+    /// their profile, but never a reason to join them to someone else's.
+    pub claims: Vec<Identity>,
+    /// The customer whose conversation this message answers (a reply to mail
+    /// sent to an address they claimed): their claim of a proved identity is
+    /// then confirmed rather than taken from them.
+    pub answering: Option<CustomerId>,
 }
 
 /// Changes to a customer; identities are added, never silently taken from another.
@@ -28,16 +37,25 @@ pub struct CustomerPatch {
     pub tags: Option<Vec<String>>,
 }
 
-/// Finds the customer any of `input`'s identities belongs to, or creates one.
-/// Identities not yet known are added to the found customer; identities that belong
-/// to a different customer are left there (merging is an explicit act).
+/// Finds the customer `input` describes, or creates one, by these rules:
+///
+/// - A proved identity someone already holds (proved) names that customer; a
+///   shared one (an office line) only when nothing else is given.
+/// - With none held, a phone number held as the other kind (phone ↔ WhatsApp)
+///   names its holder, unless the number is shared or the names disagree:
+///   then a new profile is made and the pair is suggested to agents.
+/// - Proved identities held by a second profile, and claims that someone else
+///   holds, are suggested, never merged.
+/// - A proved identity that another profile had only claimed moves to the
+///   prover (suggested as a pair), unless this message answers that profile.
+/// - New identities are added: proved ones verified, claims unverified.
 pub(crate) async fn resolve(
     tx: &mut Tx,
     ws: WorkspaceId,
     actor: Actor,
     input: &CustomerInput,
 ) -> Result<(CustomerId, bool), EngineError> {
-    if input.identities.is_empty() {
+    if input.identities.is_empty() && input.claims.is_empty() {
         return Err(EngineError::invalid(
             "customer",
             "give a customer id or at least one identity (email, phone, …)",
@@ -56,9 +74,59 @@ pub(crate) async fn resolve(
         .as_deref()
         .map(normalize_language)
         .transpose()?;
-    let owners = customers::owners_of(&mut tx.conn(), ws, &input.identities).await?;
-    let (id, created) = match owners.iter().flatten().next() {
-        Some(id) => (*id, false),
+    let holders = customers::owners_of(&mut tx.conn(), ws, &input.identities).await?;
+    let mut held: Vec<(&Identity, Holder)> = Vec::new();
+    let mut taken: Vec<(&Identity, CustomerId)> = Vec::new();
+    let mut fresh: Vec<&Identity> = Vec::new();
+    for (i, h) in input.identities.iter().zip(holders) {
+        match h {
+            None => fresh.push(i),
+            Some(h) if h.verified => held.push((i, h)),
+            Some(h) if input.answering == Some(h.customer_id) => {
+                customers::set_identity(tx, ws, i, h.customer_id, true, h.shared).await?;
+                identity_updated(tx, ws, actor, h.customer_id, i, true, h.shared).await?;
+                held.push((i, Holder { verified: true, ..h }));
+            }
+            Some(h) => taken.push((i, h.customer_id)),
+        }
+    }
+    let mut pending: Vec<(CustomerId, MatchReason, &Identity)> = Vec::new();
+    let mut found = held
+        .iter()
+        .find(|(_, h)| !h.shared)
+        .or_else(|| held.first().filter(|_| fresh.is_empty() && taken.is_empty()))
+        .map(|(_, h)| h.customer_id);
+    for (i, h) in &held {
+        if Some(h.customer_id) != found {
+            let why = if h.shared {
+                MatchReason::SharedIdentity
+            } else {
+                MatchReason::TwoProfiles
+            };
+            pending.push((h.customer_id, why, i));
+        }
+    }
+    // A number new as this kind may be known as its twin.
+    for (i, h) in twin_holders(tx, ws, &fresh).await? {
+        if !h.verified {
+            pending.push((h.customer_id, MatchReason::Claimed, i));
+        } else if h.shared {
+            pending.push((h.customer_id, MatchReason::SharedIdentity, i));
+        } else if found.is_none() {
+            let theirs = customers::names(&mut tx.conn(), ws, &[h.customer_id]).await?;
+            let agree = match (&name, theirs.first()) {
+                (Some(n), Some((_, t))) => domain::identity::names_agree(n, t),
+                _ => true,
+            };
+            if agree {
+                found = Some(h.customer_id);
+            } else {
+                pending.push((h.customer_id, MatchReason::NamesDiffer, i));
+            }
+        }
+    }
+    let (id, created) = match found {
+        Some(id) => (id, false),
         None => {
             let now = tx.now();
             let c = Customer {
@@ -68,7 +136,12 @@ pub(crate) async fn resolve(
                 name: match name {
                     Some(n) => n,
                     None => {
-                        let handle = input.identities.first().map_or("", |i| i.value());
+                        let handle = input
+                            .identities
+                            .iter()
+                            .chain(&input.claims)
+                            .next()
+                            .map_or("", |i| i.value());
                         normalize_name(&handle.chars().take(200).collect::<String>())?
                     }
                 },
@@ -93,22 +166,147 @@ pub(crate) async fn resolve(
             (c.id, true)
         }
     };
-    for (i, owner) in input.identities.iter().zip(owners) {
-        if owner.is_none() {
-            customers::insert_identity(tx, ws, id, i).await?;
-            tx.emit(
-                ws,
-                actor,
-                EventData::IdentityAdded {
-                    customer_id: id,
-                    kind: i.kind(),
-                    value: i.value().to_owned(),
-                },
-            )
-            .await?;
-        }
+    for i in fresh {
+        customers::insert_identity(tx, ws, id, i, true).await?;
+        identity_added(tx, ws, actor, id, i).await?;
+    }
+    for (i, claimer) in taken {
+        customers::set_identity(tx, ws, i, id, true, false).await?;
+        identity_added(tx, ws, actor, id, i).await?;
+        pending.push((claimer, MatchReason::Claimed, i));
+    }
+    add_claims(tx, ws, actor, id, &input.claims, &mut pending).await?;
+    for (other, why, i) in pending {
+        suggest(tx, ws, actor, id, other, why, i).await?;
     }
     Ok((id, created))
+}
+
+/// Keeps what a person typed about themselves on their profile: unverified
+/// where nobody has it, as a suggestion where someone else does.
+pub(crate) async fn add_claims<'a>(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    actor: Actor,
+    customer: CustomerId,
+    claims: &'a [Identity],
+    pending: &mut Vec<(CustomerId, MatchReason, &'a Identity)>,
+) -> Result<(), EngineError> {
+    let holders = customers::owners_of(&mut tx.conn(), ws, claims).await?;
+    for (i, h) in claims.iter().zip(holders) {
+        match h {
+            None => {
+                customers::insert_identity(tx, ws, customer, i, false).await?;
+                identity_added(tx, ws, actor, customer, i).await?;
+            }
+            Some(h) if h.customer_id == customer => {}
+            Some(h) => pending.push((h.customer_id, MatchReason::Claimed, i)),
+        }
+    }
+    let all: Vec<&Identity> = claims.iter().collect();
+    for (i, h) in twin_holders(tx, ws, &all).await? {
+        if h.customer_id != customer {
+            pending.push((h.customer_id, MatchReason::Claimed, i));
+        }
+    }
+    Ok(())
+}
+
+/// Who holds each number as its other kind (a phone number as WhatsApp and
+/// the other way round), for the identities that have a twin kind.
+async fn twin_holders<'a>(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ids: &[&'a Identity],
+) -> Result<Vec<(&'a Identity, Holder)>, EngineError> {
+    let twins: Vec<(&Identity, Identity)> = ids
+        .iter()
+        .filter_map(|i| {
+            let kind = i.kind().twin()?;
+            Identity::parse(kind, i.value()).ok().map(|t| (*i, t))
+        })
+        .collect();
+    if twins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lookup: Vec<Identity> = twins.iter().map(|(_, t)| t.clone()).collect();
+    let holders = customers::owners_of(&mut tx.conn(), ws, &lookup).await?;
+    Ok(twins
+        .into_iter()
+        .zip(holders)
+        .filter_map(|((i, _), h)| Some((i, h?)))
+        .collect())
+}
+
+/// Records a possible pair for agents (once per pair, however often it is seen).
+pub(crate) async fn suggest(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    actor: Actor,
+    customer: CustomerId,
+    other: CustomerId,
+    reason: MatchReason,
+    i: &Identity,
+) -> Result<(), EngineError> {
+    if customers::suggest(tx, ws, customer, other, reason, i).await? {
+        tx.emit(
+            ws,
+            actor,
+            EventData::MergeSuggested {
+                customer_id: customer,
+                other_id: other,
+                reason,
+                kind: i.kind(),
+                value: i.value().to_owned(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn identity_added(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    actor: Actor,
+    customer: CustomerId,
+    i: &Identity,
+) -> Result<(), EngineError> {
+    tx.emit(
+        ws,
+        actor,
+        EventData::IdentityAdded {
+            customer_id: customer,
+            kind: i.kind(),
+            value: i.value().to_owned(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn identity_updated(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    actor: Actor,
+    customer: CustomerId,
+    i: &Identity,
+    verified: bool,
+    shared: bool,
+) -> Result<(), EngineError> {
+    tx.emit(
+        ws,
+        actor,
+        EventData::IdentityUpdated {
+            customer_id: customer,
+            kind: i.kind(),
+            value: i.value().to_owned(),
+            verified,
+            shared,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 impl Engine {
@@ -208,7 +406,7 @@ impl Engine {
                 Box::pin(async move {
                     customers::update(tx, &c2).await?;
                     for i in &add {
-                        customers::insert_identity(tx, c2.workspace_id, c2.id, i).await.map_err(|e| match e {
+                        customers::insert_identity(tx, c2.workspace_id, c2.id, i, true).await.map_err(|e| match e {
                             StoreError::Conflict(_) => EngineError::Conflict(format!("the {} {} already belongs to a customer; merge the two instead", i.kind(), i.value())),
                             e => e.into(),
                         })?;
@@ -266,6 +464,94 @@ impl Engine {
             })
             .await?;
         self.customer(p, target).await
+    }
+
+    /// Profiles that may be the same person as this one, for an agent to
+    /// merge or dismiss.
+    pub async fn merge_suggestions(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+    ) -> Result<Vec<Suggestion>, EngineError> {
+        self.customer(p, id).await?;
+        let mut c = self.store.read().await?;
+        Ok(customers::suggestions(&mut c.conn(), p.workspace_id, id).await?)
+    }
+
+    /// Marks a suggestion as wrong: the pair is not suggested again.
+    pub async fn dismiss_suggestion(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        id: SuggestionId,
+    ) -> Result<(), EngineError> {
+        p.require_ticket_work()?;
+        let other = self
+            .merge_suggestions(p, customer)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or(EngineError::NotFound)?
+            .other_id;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    customers::close_suggestion(tx, ws, customer, id, "dismissed").await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::SuggestionDismissed {
+                            customer_id: customer,
+                            other_id: other,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await
+    }
+
+    /// Marks one of a customer's identities as shared by several people (an
+    /// office line, a family phone), or not: a shared identity never links a
+    /// new channel's profile to this one by itself.
+    pub async fn set_identity_shared(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        identity: IdentityId,
+        shared: bool,
+    ) -> Result<Customer, EngineError> {
+        p.require_ticket_work()?;
+        let c = self.customer(p, customer).await?;
+        if c.merged_into.is_some() {
+            return Err(EngineError::Rule(
+                "this customer was merged into another; change that one".into(),
+            ));
+        }
+        let rec = c
+            .identities
+            .iter()
+            .find(|i| i.id == identity)
+            .ok_or(EngineError::NotFound)?
+            .clone();
+        if rec.shared != shared {
+            let i = Identity::parse(rec.kind, &rec.value)?;
+            let (ws, actor) = (p.workspace_id, p.actor());
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        customers::set_identity(tx, ws, &i, customer, rec.verified, shared)
+                            .await?;
+                        identity_updated(tx, ws, actor, customer, &i, rec.verified, shared)
+                            .await?;
+                        Ok::<_, EngineError>(())
+                    })
+                })
+                .await?;
+        }
+        self.customer(p, customer).await
     }
 
     /// Everything about a customer, newest first.

@@ -803,12 +803,31 @@ async fn sender_customer(
             .map(|n| n.chars().take(200).collect()),
         language: None,
         identities: vec![identity],
+        claims: Vec::new(),
+        answering: answering(tx, account.workspace_id, &msg.thread).await?,
     };
     Ok(Some(
         resolve(tx, account.workspace_id, Actor::System, &input)
             .await?
             .0,
     ))
+}
+
+/// The customer whose conversation a message answers: the one whose ticket
+/// holds the message of ours it replies to.
+async fn answering(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    hints: &Thread,
+) -> Result<Option<CustomerId>, EngineError> {
+    for mid in &hints.ours {
+        if let Some(m) = tickets::message(&mut tx.conn(), ws, *mid).await? {
+            return Ok(tickets::get(&mut tx.conn(), ws, m.ticket_id)
+                .await?
+                .map(|t| t.customer_id));
+        }
+    }
+    Ok(None)
 }
 
 async fn thread(

@@ -4,7 +4,7 @@
 pub use store::CommittedEvent;
 pub use store::channels::Held;
 pub use store::constraint::Unique;
-pub use store::customers::Customer;
+pub use store::customers::{Customer, Suggestion};
 pub use store::events::{Cursor, EventRecord};
 pub use store::live::Signal;
 pub use store::people::{ApiToken, Team, User};

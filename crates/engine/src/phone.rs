@@ -451,12 +451,20 @@ impl Engine {
                 .map(|u| u.id)
                 .collect(),
         };
+        // The caller as a phone number, else as the same number on WhatsApp
+        // when that is theirs alone.
         let identity = Identity::parse(IdentityKind::Phone, from)?;
-        let customer =
-            match store::customers::find_by_identity(&mut c.conn(), ws, &identity).await? {
-                Some(id) => store::customers::get(&mut c.conn(), ws, id).await?,
-                None => None,
-            };
+        let twin = Identity::parse(IdentityKind::Whatsapp, identity.value())?;
+        let holders = store::customers::owners_of(&mut c.conn(), ws, &[identity, twin]).await?;
+        let caller = match holders.as_slice() {
+            [Some(h), _] => Some(h.customer_id),
+            [None, Some(h)] if h.verified && !h.shared => Some(h.customer_id),
+            _ => None,
+        };
+        let customer = match caller {
+            Some(id) => store::customers::get(&mut c.conn(), ws, id).await?,
+            None => None,
+        };
         let (customer_json, tickets) = match &customer {
             Some(cu) => {
                 let filter = store::tickets::Filter {

@@ -77,9 +77,8 @@ impl NewTicket {
             channel: Channel::Api,
             priority: None,
             customer: CustomerRef::Input(CustomerInput {
-                name: None,
-                language: None,
                 identities: vec![email],
+                ..CustomerInput::default()
             }),
             body: Body {
                 text: text.to_owned(),

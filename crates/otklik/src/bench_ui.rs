@@ -70,6 +70,7 @@ pub async fn ui(tickets: usize, messages: usize, requests: usize) -> anyhow::Res
                                     )
                                     .map_err(|e| anyhow!("{e}"))?,
                                 ],
+                                ..Default::default()
                             }),
                             body: MsgBody {
                                 text: "Здравствуйте! Заказ оплачен, но до сих пор не доставлен."

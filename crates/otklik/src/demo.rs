@@ -222,6 +222,7 @@ async fn seed_inner(
                     name: Some(name.into()),
                     language: Some(lang.into()),
                     identities: ids,
+                    ..CustomerInput::default()
                 },
             )
             .await?;

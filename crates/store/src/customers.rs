@@ -1,9 +1,8 @@
 //! Customers and their identities across channels.
 
-use crate::sql::Arg;
 use crate::{Conn, FromRow, Row, StoreError, Tx, query};
 use domain::Timestamp;
-use domain::identity::{Identity, IdentityKind};
+use domain::identity::{Identity, IdentityKind, MatchReason};
 use domain::ids::*;
 
 /// How a customer is known on one channel.
@@ -14,6 +13,10 @@ pub struct IdentityRecord {
     pub kind: IdentityKind,
     pub value: String,
     pub created_at: Timestamp,
+    /// A channel proved it; `false` while it is only what the person typed.
+    pub verified: bool,
+    /// Used by several people: it never links two profiles by itself.
+    pub shared: bool,
 }
 
 impl FromRow for IdentityRecord {
@@ -24,9 +27,13 @@ impl FromRow for IdentityRecord {
             kind: r.parse(2, IdentityKind::parse)?,
             value: r.get(3)?,
             created_at: r.time(4)?,
+            verified: r.get(5)?,
+            shared: r.get(6)?,
         })
     }
 }
+
+const IDENTITY_COLS: &str = "id, customer_id, kind, value, created_at, verified, shared";
 
 /// A customer with their identities.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,12 +101,14 @@ pub async fn update(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
     }
 }
 
-/// Adds an identity; `Conflict` when another customer of the workspace has it.
+/// Adds an identity (`verified`: a channel proved it); `Conflict` when another
+/// customer of the workspace has it.
 pub async fn insert_identity(
     tx: &mut Tx,
     ws: WorkspaceId,
     customer: CustomerId,
     i: &Identity,
+    verified: bool,
 ) -> Result<IdentityRecord, StoreError> {
     let rec = IdentityRecord {
         id: IdentityId::new(),
@@ -107,29 +116,62 @@ pub async fn insert_identity(
         kind: i.kind(),
         value: i.value().to_owned(),
         created_at: tx.now(),
+        verified,
+        shared: false,
     };
-    let q = query("INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    let q = query("INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at, verified) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(rec.id)
         .bind(ws)
         .bind(customer)
         .bind(rec.kind.as_str())
         .bind(&rec.value)
-        .bind(rec.created_at);
+        .bind(rec.created_at)
+        .bind(verified);
     tx.conn().execute(&q).await?;
     Ok(rec)
 }
 
-/// The owner of each identity (in the order given; `None` where unknown), in one query.
+/// Gives an identity to `customer` (from whoever had it) and sets its flags.
+pub async fn set_identity(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    i: &Identity,
+    customer: CustomerId,
+    verified: bool,
+    shared: bool,
+) -> Result<(), StoreError> {
+    let q = query("UPDATE customer_identities SET customer_id = $4, verified = $5, shared = $6 WHERE workspace_id = $1 AND kind = $2 AND value = $3")
+        .bind(ws)
+        .bind(i.kind().as_str())
+        .bind(i.value())
+        .bind(customer)
+        .bind(verified)
+        .bind(shared);
+    match tx.conn().execute(&q).await? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Who has an identity and how far it is trusted there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub customer_id: CustomerId,
+    pub verified: bool,
+    pub shared: bool,
+}
+
+/// The holder of each identity (in the order given; `None` where unknown), in one query.
 pub async fn owners_of(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     ids: &[Identity],
-) -> Result<Vec<Option<CustomerId>>, StoreError> {
+) -> Result<Vec<Option<Holder>>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut q = query(
-        "SELECT kind, value, customer_id FROM customer_identities WHERE workspace_id = $1 AND (",
+        "SELECT kind, value, customer_id, verified, shared FROM customer_identities WHERE workspace_id = $1 AND (",
     )
     .bind(ws);
     for (i, id) in ids.iter().enumerate() {
@@ -144,10 +186,18 @@ pub async fn owners_of(
             .bind(id.kind().as_str())
             .bind(id.value());
     }
-    struct Owner(String, String, uuid::Uuid);
+    struct Owner(String, String, Holder);
     impl FromRow for Owner {
         fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-            Ok(Owner(r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok(Owner(
+                r.get(0)?,
+                r.get(1)?,
+                Holder {
+                    customer_id: r.id(2)?,
+                    verified: r.get(3)?,
+                    shared: r.get(4)?,
+                },
+            ))
         }
     }
     let rows: Vec<Owner> = c.fetch_all(&q.push(")")).await?;
@@ -156,37 +206,9 @@ pub async fn owners_of(
         .map(|i| {
             rows.iter()
                 .find(|o| o.0 == i.kind().as_str() && o.1 == i.value())
-                .map(|o| CustomerId(o.2))
+                .map(|o| o.2)
         })
         .collect())
-}
-
-/// Adds several identities to one customer in one statement.
-pub async fn insert_identities(
-    tx: &mut Tx,
-    ws: WorkspaceId,
-    customer: CustomerId,
-    ids: &[&Identity],
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let now = tx.now();
-    let mut q = query(
-        "INSERT INTO customer_identities (id, workspace_id, customer_id, kind, value, created_at) VALUES ",
-    );
-    for (i, id) in ids.iter().enumerate() {
-        let row = [
-            Arg::from(IdentityId::new()),
-            ws.into(),
-            customer.into(),
-            id.kind().as_str().into(),
-            id.value().into(),
-            now.into(),
-        ];
-        q = q.bind_row(if i == 0 { "" } else { ", " }, row);
-    }
-    tx.conn().execute(&q).await.map(|_| ())
 }
 
 /// The customer an identity belongs to.
@@ -231,7 +253,7 @@ async fn identities_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let q = query("SELECT id, customer_id, kind, value, created_at FROM customer_identities WHERE workspace_id = $1 AND customer_id IN (").bind(ws);
+    let q = query(format!("SELECT {IDENTITY_COLS} FROM customer_identities WHERE workspace_id = $1 AND customer_id IN (")).bind(ws);
     c.fetch_all(&q.bind_list(ids.iter().copied()).push(") ORDER BY id"))
         .await
 }
@@ -302,9 +324,14 @@ pub async fn merge(
     tx.conn()
         .execute(&query("UPDATE messages SET author_customer_id = $3 WHERE workspace_id = $1 AND author_customer_id = $2").bind(ws).bind(source).bind(target))
         .await?;
+    // A chat visitor keeps writing as the merged profile.
+    tx.conn()
+        .execute(&query("UPDATE chat_visitors SET customer_id = $3 WHERE workspace_id = $1 AND customer_id = $2").bind(ws).bind(source).bind(target))
+        .await?;
     tx.conn()
         .execute(&query("UPDATE customers SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2)").bind(ws).bind(source).bind(target).bind(now))
         .await?;
+    move_suggestions(tx, ws, target, source).await?;
     tx.conn()
         .execute(
             &query("UPDATE customers SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
@@ -368,4 +395,190 @@ pub async fn segment(
         ),
         None => (None, Vec::new()),
     })
+}
+
+/// Two profiles that may be one person, as one of them sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub id: SuggestionId,
+    /// The other profile.
+    pub other_id: CustomerId,
+    pub other_name: String,
+    pub reason: MatchReason,
+    pub kind: IdentityKind,
+    pub value: String,
+    pub created_at: Timestamp,
+}
+
+fn pair(a: CustomerId, b: CustomerId) -> (CustomerId, CustomerId) {
+    if a.0 < b.0 { (a, b) } else { (b, a) }
+}
+
+/// Records that `a` and `b` may be one person; `false` when the pair was
+/// suggested before (open, merged or dismissed), so a dismissal holds.
+pub async fn suggest(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    a: CustomerId,
+    b: CustomerId,
+    reason: MatchReason,
+    i: &Identity,
+) -> Result<bool, StoreError> {
+    if a == b {
+        return Ok(false);
+    }
+    let (x, y) = pair(a, b);
+    let q = query(
+        "INSERT INTO merge_suggestions (id, workspace_id, customer_a, customer_b, reason, kind, value, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace_id, customer_a, customer_b) DO NOTHING",
+    )
+    .bind(SuggestionId::new())
+    .bind(ws)
+    .bind(x)
+    .bind(y)
+    .bind(reason.as_str())
+    .bind(i.kind().as_str())
+    .bind(i.value())
+    .bind(tx.now());
+    Ok(tx.conn().execute(&q).await? > 0)
+}
+
+/// The open suggestions that name `customer`, newest first (at most 50: more
+/// would be noise to an agent).
+pub async fn suggestions(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Vec<Suggestion>, StoreError> {
+    let q = query(
+        "SELECT s.id, o.id, o.name, s.reason, s.kind, s.value, s.created_at FROM merge_suggestions s \
+         JOIN customers o ON o.workspace_id = s.workspace_id \
+              AND o.id = CASE WHEN s.customer_a = $2 THEN s.customer_b ELSE s.customer_a END \
+         WHERE s.workspace_id = $1 AND (s.customer_a = $2 OR s.customer_b = $2) \
+           AND s.resolved_at IS NULL AND o.merged_into IS NULL \
+         ORDER BY s.created_at DESC, s.id LIMIT 50",
+    )
+    .bind(ws)
+    .bind(customer);
+    struct R(Suggestion);
+    impl FromRow for R {
+        fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+            Ok(R(Suggestion {
+                id: r.id(0)?,
+                other_id: r.id(1)?,
+                other_name: r.get(2)?,
+                reason: r.parse(3, MatchReason::parse)?,
+                kind: r.parse(4, IdentityKind::parse)?,
+                value: r.get(5)?,
+                created_at: r.time(6)?,
+            }))
+        }
+    }
+    let rows: Vec<R> = c.fetch_all(&q).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Closes the open suggestion `id` that names `customer` (`merged` or
+/// `dismissed`); `NotFound` when there is none.
+pub async fn close_suggestion(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    id: SuggestionId,
+    resolution: &str,
+) -> Result<(), StoreError> {
+    let q = query(
+        "UPDATE merge_suggestions SET resolved_at = $4, resolution = $5 \
+         WHERE workspace_id = $1 AND id = $2 AND (customer_a = $3 OR customer_b = $3) AND resolved_at IS NULL",
+    )
+    .bind(ws)
+    .bind(id)
+    .bind(customer)
+    .bind(tx.now())
+    .bind(resolution);
+    match tx.conn().execute(&q).await? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// After `source` merged into `target`: their own pair is closed as merged,
+/// and every other pair naming `source` names `target` instead (dropped where
+/// `target` already has that pair).
+async fn move_suggestions(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    target: CustomerId,
+    source: CustomerId,
+) -> Result<(), StoreError> {
+    let (x, y) = pair(target, source);
+    let now = tx.now();
+    tx.conn()
+        .execute(
+            &query("UPDATE merge_suggestions SET resolved_at = $4, resolution = 'merged' WHERE workspace_id = $1 AND customer_a = $2 AND customer_b = $3 AND resolved_at IS NULL")
+                .bind(ws)
+                .bind(x)
+                .bind(y)
+                .bind(now),
+        )
+        .await?;
+    struct R(SuggestionId, CustomerId, CustomerId);
+    impl FromRow for R {
+        fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+            Ok(R(r.id(0)?, r.id(1)?, r.id(2)?))
+        }
+    }
+    let rows: Vec<R> = tx
+        .conn()
+        .fetch_all(
+            &query("SELECT id, customer_a, customer_b FROM merge_suggestions WHERE workspace_id = $1 AND (customer_a = $2 OR customer_b = $2) AND NOT (customer_a = $3 OR customer_b = $3)")
+                .bind(ws)
+                .bind(source)
+                .bind(target),
+        )
+        .await?;
+    for R(id, a, b) in rows {
+        let other = if a == source { b } else { a };
+        let (na, nb) = pair(target, other);
+        let taken: Option<uuid::Uuid> = tx
+            .conn()
+            .fetch_optional(
+                &query("SELECT id FROM merge_suggestions WHERE workspace_id = $1 AND customer_a = $2 AND customer_b = $3")
+                    .bind(ws)
+                    .bind(na)
+                    .bind(nb),
+            )
+            .await?;
+        let q = if taken.is_some() {
+            query("DELETE FROM merge_suggestions WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+        } else {
+            query("UPDATE merge_suggestions SET customer_a = $3, customer_b = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(na)
+                .bind(nb)
+        };
+        tx.conn().execute(&q).await?;
+    }
+    Ok(())
+}
+
+/// One identity of a customer, by its id.
+pub async fn identity(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    id: IdentityId,
+) -> Result<Option<IdentityRecord>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {IDENTITY_COLS} FROM customer_identities WHERE workspace_id = $1 AND customer_id = $2 AND id = $3"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(id),
+    )
+    .await
 }

@@ -86,6 +86,7 @@ arg_from!(
     domain::ids::MacroId => Uuid via |i: domain::ids::MacroId| i.0,
     domain::ids::WebhookId => Uuid via |i: domain::ids::WebhookId| i.0,
     domain::ids::DeliveryId => Uuid via |i: domain::ids::DeliveryId| i.0,
+    domain::ids::SuggestionId => Uuid via |i: domain::ids::SuggestionId| i.0,
 );
 
 /// A query text with its arguments.

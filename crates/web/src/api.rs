@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Auth, Json, PathParam, Query, SESSION_COOKIE, id};
+use crate::extract::{Auth, Json, PathPair, PathParam, Query, SESSION_COOKIE, id};
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -635,6 +635,7 @@ fn customer_input(c: &CustomerIn) -> ApiResult<CustomerInput> {
         name: c.name.clone(),
         language: c.language.clone(),
         identities: identities(c)?,
+        ..CustomerInput::default()
     })
 }
 
@@ -734,6 +735,56 @@ pub async fn merge_customer(
     Ok(Json(
         app.engine
             .merge_customers(&p, id(&cid)?, CustomerId(b.source_id))
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/suggestions", tag = "customers", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SuggestionList, description = "Open suggestions, newest first, at most 50"),
+        (status = 404, body = Problem)))]
+pub async fn customer_suggestions(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(cid): PathParam,
+) -> ApiResult<Json<SuggestionList>> {
+    let items = app.engine.merge_suggestions(&p, id(&cid)?).await?;
+    Ok(Json(SuggestionList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/suggestions/{suggestion_id}/dismiss", tag = "customers",
+    params(("id" = Uuid, Path), ("suggestion_id" = Uuid, Path)),
+    responses((status = 204, description = "Dismissed: the pair is not suggested again"),
+        (status = 403, body = Problem, description = "Light agents cannot change customers"),
+        (status = 404, body = Problem, description = "No such customer or open suggestion")))]
+pub async fn dismiss_suggestion(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathPair(cid, sid): PathPair,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .dismiss_suggestion(&p, id(&cid)?, id(&sid)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}/identities/{identity_id}", tag = "customers",
+    params(("id" = Uuid, Path), ("identity_id" = Uuid, Path)), request_body = IdentityPatchIn,
+    responses((status = 200, body = CustomerOut),
+        (status = 403, body = Problem, description = "Light agents cannot change customers"),
+        (status = 404, body = Problem, description = "No such customer or identity of theirs"),
+        (status = 409, body = Problem, description = "The customer was merged into another")))]
+pub async fn patch_identity(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathPair(cid, iid): PathPair,
+    Json(b): Json<IdentityPatchIn>,
+) -> ApiResult<Json<CustomerOut>> {
+    Ok(Json(
+        app.engine
+            .set_identity_shared(&p, id(&cid)?, id(&iid)?, b.shared)
             .await?
             .into(),
     ))

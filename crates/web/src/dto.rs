@@ -252,6 +252,24 @@ pub struct IdentityIo {
     pub value: String,
 }
 
+/// An identity of a customer as stored: how far it is trusted, and whether it is
+/// shared by several people.
+#[derive(Serialize, ToSchema)]
+pub struct IdentityOut {
+    pub id: Uuid,
+    #[schema(schema_with = identity_kind_schema)]
+    pub kind: domain::identity::IdentityKind,
+    pub value: String,
+    /// A channel proved it (mail from the address, a messenger account, caller
+    /// id, a signed widget identity, an agent or integration). `false`: the
+    /// person only typed it; it never links them to someone else's profile.
+    pub verified: bool,
+    /// Used by several people (an office line): it does not link a new
+    /// channel's profile to this one by itself.
+    pub shared: bool,
+    pub created_at: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CustomerOut {
     pub id: Uuid,
@@ -260,7 +278,7 @@ pub struct CustomerOut {
     pub notes: String,
     /// Set when this profile was merged into another.
     pub merged_into: Option<Uuid>,
-    pub identities: Vec<IdentityIo>,
+    pub identities: Vec<IdentityOut>,
     /// Segments such as `vip`: SLA policies select by them.
     pub tags: Vec<String>,
     pub created_at: String,
@@ -279,9 +297,13 @@ impl From<Customer> for CustomerOut {
             identities: c
                 .identities
                 .into_iter()
-                .map(|i| IdentityIo {
+                .map(|i| IdentityOut {
+                    id: i.id.0,
                     kind: i.kind,
                     value: i.value,
+                    verified: i.verified,
+                    shared: i.shared,
+                    created_at: i.created_at.to_rfc3339(),
                 })
                 .collect(),
             created_at: c.created_at.to_rfc3339(),
@@ -336,6 +358,52 @@ pub struct PatchCustomerIn {
     pub identities: Vec<IdentityIo>,
     /// Replaces every tag (at most 50).
     pub tags: Option<Vec<String>>,
+}
+
+/// Another profile that may be the same person.
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionOut {
+    pub id: Uuid,
+    /// The other profile: merge it into this one with `POST …/merge`.
+    pub customer_id: Uuid,
+    pub name: String,
+    /// Why it was not linked automatically: `claimed` (one only typed an
+    /// address or number the other has), `shared_identity` (the number is marked
+    /// shared), `names_differ` (the same number under names that disagree),
+    /// `two_profiles` (one message named identities of both).
+    #[schema(value_type = String, example = "claimed")]
+    pub reason: &'static str,
+    /// The identity both were seen with.
+    pub identity: IdentityIo,
+    pub created_at: String,
+}
+
+impl From<engine::model::Suggestion> for SuggestionOut {
+    fn from(s: engine::model::Suggestion) -> Self {
+        SuggestionOut {
+            id: s.id.0,
+            customer_id: s.other_id.0,
+            name: s.other_name,
+            reason: s.reason.as_str(),
+            identity: IdentityIo {
+                kind: s.kind,
+                value: s.value,
+            },
+            created_at: s.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionList {
+    pub items: Vec<SuggestionOut>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPatchIn {
+    /// Shared by several people: it then never links profiles by itself.
+    pub shared: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
