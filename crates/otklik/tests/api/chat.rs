@@ -389,7 +389,9 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
     .expect(200);
     assert_eq!(me["verified"], true);
 
-    // An anonymous visitor who gives a known address becomes that customer.
+    // An anonymous visitor who gives a known address is not joined to that
+    // customer (anyone can type an address): agents get a suggestion, and
+    // merging moves the conversation.
     let known = app
         .post("/api/v1/customers", json!({"name": "Анна Петрова", "identities": [{"kind": "email", "value": "anna@example.com"}]}))
         .await
@@ -408,7 +410,74 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
         .get(&format!("/api/v1/tickets/{ticket}"))
         .await
         .expect(200);
+    assert_ne!(t["customer_id"], known["id"], "{t}");
+    let known_id = known["id"].as_str().unwrap();
+    let s = app
+        .get(&format!("/api/v1/customers/{known_id}/suggestions"))
+        .await
+        .expect(200);
+    let items = s["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{s}");
+    assert_eq!(items[0]["customer_id"], t["customer_id"]);
+    assert_eq!(items[0]["reason"], "claimed");
+    assert_eq!(items[0]["identity"]["value"], "anna@example.com");
+    app.post(
+        &format!("/api/v1/customers/{known_id}/merge"),
+        json!({"source_id": t["customer_id"]}),
+    )
+    .await
+    .expect(200);
+    let t = app
+        .get(&format!("/api/v1/tickets/{ticket}"))
+        .await
+        .expect(200);
     assert_eq!(t["customer_id"], known["id"], "{t}");
+    let s = app
+        .get(&format!("/api/v1/customers/{known_id}/suggestions"))
+        .await
+        .expect(200);
+    assert_eq!(s["items"], json!([]), "a merged pair is no longer suggested");
+    // The visitor keeps writing as the merged profile.
+    from_site(
+        &app,
+        "POST",
+        &format!("/widget/v1/{key}/messages"),
+        SHOP,
+        Some(&anna),
+        Some(json!({"client_id": "after-merge", "text": "ещё вопрос"})),
+    )
+    .await
+    .expect(201);
+    let t = app
+        .get(&format!("/api/v1/tickets/{ticket}"))
+        .await
+        .expect(200);
+    assert_eq!(t["customer_id"], known["id"], "{t}");
+
+    // An address nobody has stays on the visitor's profile, unverified; mail
+    // from it later proves it for whoever sent that mail, and the two profiles
+    // are suggested rather than joined.
+    visitor(&app, &key, json!({"name": "Катя", "email": "kate@example.com"})).await;
+    let found = app.get("/api/v1/customers?q=kate@").await.expect(200);
+    let claimer = found["items"][0].clone();
+    assert_eq!(claimer["name"], "Катя");
+    assert_eq!(
+        (&claimer["identities"][0]["value"], &claimer["identities"][0]["verified"]),
+        (&json!("kate@example.com"), &json!(false))
+    );
+    let mail = app.ticket("Письмо", "kate@example.com").await;
+    assert_ne!(mail["customer_id"], claimer["id"]);
+    let prover = app
+        .get(&format!("/api/v1/customers/{}", mail["customer_id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(prover["identities"][0]["verified"], true, "{prover}");
+    let s = app
+        .get(&format!("/api/v1/customers/{}/suggestions", claimer["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(s["items"][0]["customer_id"], mail["customer_id"], "{s}");
+    assert_eq!(s["items"][0]["reason"], "claimed");
 }
 
 /// Two server processes on one PostgreSQL database: a visitor on node A and an
@@ -820,6 +889,26 @@ async fn an_offline_visitor_gets_the_reply_by_email_and_answers_into_the_chat() 
             .iter()
             .any(|m| m["text"] == "Спасибо, оформила"),
         "{history}"
+    );
+    // Answering mail sent to the address the visitor typed proves it is theirs.
+    let t = app
+        .get(&format!("/api/v1/tickets/{ticket}"))
+        .await
+        .expect(200);
+    let c = app
+        .get(&format!("/api/v1/customers/{}", t["customer_id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    let email = c["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "email")
+        .cloned();
+    assert_eq!(
+        email.map(|i| (i["value"].clone(), i["verified"].clone())),
+        Some((json!("anna.offline@example.com"), json!(true))),
+        "{c}"
     );
 }
 

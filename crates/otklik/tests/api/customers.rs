@@ -1,12 +1,245 @@
 //! Customers: identities, merging, timeline.
 
-use crate::helpers::TestApp;
-use serde_json::json;
+use crate::helpers::{Backend, TestApp};
+use serde_json::{Value, json};
 
 crate::on_both!(
     merging_moves_identities_tickets_and_history,
-    identities_are_unique_per_workspace
+    identities_are_unique_per_workspace,
+    doubtful_matches_are_suggested_not_merged
 );
+
+mod across_channels {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(super::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::a_caller_who_then_writes_on_whatsapp_is_one_customer(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = crate::telegram::app_with_public_url(super::Backend::Postgres).await {
+            super::a_caller_who_then_writes_on_whatsapp_is_one_customer(app).await;
+        }
+    }
+}
+
+/// A customer calls, then writes on WhatsApp from the same number, then
+/// emails: the call and the chat are one profile by the number; the email
+/// (a different identity) is a second profile until an agent merges it, and
+/// the timeline then shows every message, call and ticket in order.
+async fn a_caller_who_then_writes_on_whatsapp_is_one_customer(app: TestApp) {
+    use crate::whatsapp::{APP_SECRET, CUSTOMER, NUMBER, TOKEN};
+    let (phone, secret) = crate::phone::channel(&app, None).await;
+    crate::phone::call(&app, &phone, Some(&secret), 0, &json!({"call_id": "c-9", "event": "missed", "from": "+7 900 123-45-67", "to": crate::phone::LINE}))
+        .await
+        .expect(200);
+    let by_phone = customer_of(&app, "phone").await;
+    assert_eq!(by_phone["name"], "+79001234567", "a call gives no name");
+
+    let cloud = channels::whatsapp_stand_in::StandIn::start(NUMBER, TOKEN)
+        .await
+        .expect("stand-in");
+    let wa = crate::whatsapp::connect(&app, &cloud).await;
+    let msg = channels::whatsapp_stand_in::notification(
+        NUMBER,
+        CUSTOMER,
+        "Анна",
+        vec![json!({"from": CUSTOMER, "id": "wamid.X1", "timestamp": "1795000000", "type": "text", "text": {"body": "Я вам звонила"}})],
+    );
+    crate::whatsapp::notify(&app, &wa, Some(APP_SECRET), &msg)
+        .await
+        .expect(200);
+    let by_wa = customer_of(&app, "whatsapp").await;
+    assert_eq!(by_wa["id"], by_phone["id"], "one number, one customer");
+    let kinds = identity_kinds(&by_wa);
+    assert_eq!(kinds, ["phone:+79001234567", "whatsapp:+79001234567"]);
+    let cid = by_wa["id"].as_str().unwrap().to_owned();
+
+    // The same person by email is another identity: a profile of its own.
+    let mail = app.ticket("Счёт", "anna@example.com").await;
+    let other = mail["customer_id"].as_str().unwrap().to_owned();
+    assert_ne!(other, cid);
+    app.post(
+        &format!("/api/v1/customers/{cid}/merge"),
+        json!({"source_id": other}),
+    )
+    .await
+    .expect(200);
+    let tl = app
+        .get(&format!("/api/v1/customers/{cid}/timeline?limit=200"))
+        .await
+        .expect(200);
+    let channels: Vec<&str> = tl["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message.added")
+        .map(|e| e["data"]["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["api", "whatsapp", "phone"], "newest first");
+    let tickets = app
+        .get(&format!("/api/v1/tickets?customer_id={cid}"))
+        .await
+        .expect(200);
+    assert_eq!(tickets["items"].as_array().unwrap().len(), 3);
+}
+
+async fn customer_of(app: &TestApp, channel: &str) -> Value {
+    let t = app
+        .get(&format!("/api/v1/tickets?channel={channel}"))
+        .await
+        .expect(200)["items"][0]
+        .clone();
+    app.get(&format!(
+        "/api/v1/customers/{}",
+        t["customer_id"].as_str().unwrap()
+    ))
+    .await
+    .expect(200)
+}
+
+fn identity_kinds(c: &Value) -> Vec<String> {
+    let mut v: Vec<String> = c["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{}:{}", i["kind"].as_str().unwrap(), i["value"].as_str().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn suggestions(app: &TestApp, customer: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/customers/{customer}/suggestions"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn new_ticket(app: &TestApp, customer: Value) -> String {
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": "?", "customer": customer, "message": {"body": "?"}}),
+    )
+    .await
+    .expect(201)["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The rules that keep two people apart: names that disagree, a number marked
+/// shared, identities of two profiles in one message; a dismissed pair is not
+/// suggested again, a merged one is closed, and other workspaces see nothing.
+async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
+    // Names that agree link a WhatsApp number to the phone's profile…
+    let anna = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66812345678"})).await;
+    let again = new_ticket(&app, json!({"name": "anna", "whatsapp": "66812345678"})).await;
+    assert_eq!(again, anna);
+    // …names that disagree do not: a new profile, suggested on both sides.
+    let boris = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66899999999"})).await;
+    let other = new_ticket(&app, json!({"name": "Boris", "whatsapp": "+66899999999"})).await;
+    assert_ne!(other, boris);
+    let s = suggestions(&app, &boris).await;
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        (s[0]["customer_id"].as_str(), s[0]["reason"].as_str()),
+        (Some(other.as_str()), Some("names_differ"))
+    );
+    assert_eq!(suggestions(&app, &other).await[0]["customer_id"], boris.as_str());
+    // Seeing the pair again does not suggest it twice.
+    new_ticket(&app, json!({"name": "Boris", "whatsapp": "+66899999999"})).await;
+    assert_eq!(suggestions(&app, &boris).await.len(), 1);
+
+    // A number marked shared (an office line) links nobody by itself.
+    let office = app
+        .post("/api/v1/customers", json!({"name": "ООО Ромашка", "phone": "+74950000001"}))
+        .await
+        .expect(201);
+    let oid = office["id"].as_str().unwrap();
+    let iid = office["identities"][0]["id"].as_str().unwrap();
+    assert_eq!(office["identities"][0]["verified"], true);
+    let marked = app
+        .patch(
+            &format!("/api/v1/customers/{oid}/identities/{iid}"),
+            json!({"shared": true}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(marked["identities"][0]["shared"], true);
+    let clerk = new_ticket(&app, json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"})).await;
+    assert_ne!(clerk, oid);
+    let s = suggestions(&app, oid).await;
+    assert_eq!(s[0]["reason"], "shared_identity");
+    // Dismissed: gone, and not suggested again.
+    let sid = s[0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/customers/{oid}/suggestions/{sid}/dismiss"),
+        json!({}),
+    )
+    .await
+    .expect(204);
+    assert!(suggestions(&app, oid).await.is_empty());
+    app.post(
+        &format!("/api/v1/customers/{oid}/suggestions/{sid}/dismiss"),
+        json!({}),
+    )
+    .await
+    .problem(404);
+    new_ticket(&app, json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"})).await;
+    assert!(suggestions(&app, oid).await.is_empty());
+    // The shared number still names its holder when nothing else is given.
+    assert_eq!(new_ticket(&app, json!({"phone": "+74950000001"})).await, oid);
+
+    // One message naming two profiles' identities: the first one's, suggested.
+    let mail = new_ticket(&app, json!({"email": "vera@example.com"})).await;
+    let both = new_ticket(&app, json!({"email": "vera@example.com", "phone": "+66812345678"})).await;
+    assert_eq!(both, mail);
+    let s = suggestions(&app, &mail).await;
+    assert_eq!(
+        (s[0]["customer_id"].as_str(), s[0]["reason"].as_str()),
+        (Some(anna.as_str()), Some("two_profiles"))
+    );
+    // Merging closes the pair.
+    app.post(
+        &format!("/api/v1/customers/{anna}/merge"),
+        json!({"source_id": mail}),
+    )
+    .await
+    .expect(200);
+    assert!(suggestions(&app, &anna).await.is_empty());
+
+    // The suggestion is on the new profile's timeline; another workspace sees nothing.
+    let tl = app
+        .get(&format!("/api/v1/customers/{other}/timeline"))
+        .await
+        .expect(200);
+    assert!(
+        tl["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "customer.merge_suggested"),
+        "{tl}"
+    );
+    let beta = app.workspace("beta").await;
+    app.req("GET", &format!("/api/v1/customers/{boris}/suggestions"), &beta, None)
+        .await
+        .problem(404);
+    app.req(
+        "PATCH",
+        &format!("/api/v1/customers/{oid}/identities/{iid}"),
+        &beta,
+        Some(json!({"shared": false})),
+    )
+    .await
+    .problem(404);
+}
+
 
 async fn merging_moves_identities_tickets_and_history(app: TestApp) {
     let a = app.ticket("By mail", "anna@example.com").await;
