@@ -6,6 +6,7 @@ use domain::event::{Actor, EventData, record};
 use domain::identity::{Identity, MatchReason, normalize_language, normalize_name};
 use domain::ids::*;
 use store::customers::{self, Customer, Holder, Suggestion};
+use std::collections::HashMap;
 use store::events::EventRecord;
 use store::{StoreError, Tx};
 
@@ -309,7 +310,63 @@ async fn identity_updated(
     Ok(())
 }
 
+/// A page of a customer's timeline with what it takes to tell it: the start
+/// of each message, each ticket's number and subject, the other profiles named.
+#[derive(Clone, Debug, Default)]
+pub struct Story {
+    pub events: Vec<EventRecord>,
+    pub snippets: HashMap<MessageId, String>,
+    pub tickets: HashMap<TicketId, (i64, String)>,
+    pub names: HashMap<CustomerId, String>,
+}
+
 impl Engine {
+    /// The customer's timeline (newest first) ready to show.
+    pub async fn customer_story(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Story, EngineError> {
+        let events = self.customer_timeline(p, id, before, limit).await?;
+        let ws = p.workspace_id;
+        let mut messages = Vec::new();
+        let mut tickets = Vec::new();
+        let mut people = Vec::new();
+        for e in &events {
+            if let Some(t) = e.ticket_id {
+                tickets.push(t);
+            }
+            match &e.data {
+                EventData::MessageAdded { message_id, .. } => messages.push(*message_id),
+                EventData::CustomersMerged { merged_id: o, .. }
+                | EventData::MergeSuggested { other_id: o, .. }
+                | EventData::SuggestionDismissed { other_id: o, .. } => people.push(*o),
+                _ => {}
+            }
+        }
+        tickets.sort();
+        tickets.dedup();
+        let mut c = self.store.read().await?;
+        Ok(Story {
+            snippets: store::tickets::snippets(&mut c.conn(), ws, &messages, 160)
+                .await?
+                .into_iter()
+                .collect(),
+            tickets: store::tickets::headlines(&mut c.conn(), ws, &tickets)
+                .await?
+                .into_iter()
+                .map(|(id, n, s)| (id, (n, s)))
+                .collect(),
+            names: customers::names(&mut c.conn(), ws, &people)
+                .await?
+                .into_iter()
+                .collect(),
+            events,
+        })
+    }
+
     pub async fn customer(&self, p: &Principal, id: CustomerId) -> Result<Customer, EngineError> {
         let mut c = self.store.read().await?;
         customers::get(&mut c.conn(), p.workspace_id, id)

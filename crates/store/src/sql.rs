@@ -333,6 +333,12 @@ impl<A: Col, B: Col> FromRow for (A, B) {
     }
 }
 
+impl<A: Col, B: Col, C: Col> FromRow for (A, B, C) {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    }
+}
+
 impl Conn<'_> {
     pub fn dialect(&self) -> Dialect {
         match self {

@@ -753,6 +753,46 @@ pub async fn message_texts(
         .collect())
 }
 
+/// The start of each message's text (at most `chars` characters), for lists
+/// that show many messages at once.
+pub async fn snippets(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ids: &[MessageId],
+    chars: i64,
+) -> Result<Vec<(MessageId, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = query("SELECT id, SUBSTR(body_text, 1, $2) FROM messages WHERE workspace_id = $1 AND id IN (")
+        .bind(ws)
+        .bind(chars);
+    let rows: Vec<(uuid::Uuid, String)> = c
+        .fetch_all(&q.bind_list(ids.iter().copied()).push(")"))
+        .await?;
+    Ok(rows.into_iter().map(|(id, t)| (MessageId(id), t)).collect())
+}
+
+/// The number and subject of each ticket.
+pub async fn headlines(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ids: &[TicketId],
+) -> Result<Vec<(TicketId, i64, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = query("SELECT id, number, subject FROM tickets WHERE workspace_id = $1 AND id IN (")
+        .bind(ws);
+    let rows: Vec<(uuid::Uuid, i64, String)> = c
+        .fetch_all(&q.bind_list(ids.iter().copied()).push(")"))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n, s)| (TicketId(id), n, s))
+        .collect())
+}
+
 /// A ticket's thread, oldest first, after the cursor `after`.
 pub async fn messages(
     c: &mut Conn<'_>,

@@ -9,6 +9,16 @@ crate::on_both!(
     doubtful_matches_are_suggested_not_merged
 );
 
+mod only_sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn agents_merge_profiles_on_the_customer_page() {
+        let app = crate::helpers::spawn(super::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::agents_merge_profiles_on_the_customer_page(app).await;
+    }
+}
+
 mod across_channels {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
@@ -382,4 +392,98 @@ async fn identities_are_unique_per_workspace(app: TestApp) {
     .expect(201);
     let found = app.get("/api/v1/customers?q=5678").await.expect(200);
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
+}
+
+/// The customer page without script: suggestions with their reason, a merge
+/// asked for confirmation and done by a form, marking a number shared, finding
+/// a profile to merge, and the timeline telling messages and merges in words.
+async fn agents_merge_profiles_on_the_customer_page(app: TestApp) {
+    use crate::ui::Agent;
+    let anna = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66812345678"})).await;
+    let boris = app
+        .post("/api/v1/tickets", json!({"subject": "Где посылка", "customer": {"name": "Boris", "whatsapp": "66812345678"}, "message": {"body": "Посылка так и не пришла"}}))
+        .await
+        .expect(201)["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(anna, boris);
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page(&format!("/app/customers/{anna}")).await;
+    assert!(page.contains("Possibly the same person"), "{page}");
+    assert!(page.contains(&format!("/app/customers/{boris}")));
+    assert!(page.contains("same number under another name"));
+    assert!(page.contains(&format!("?merge={boris}")));
+
+    // Review: the question names the other profile and what moves.
+    let ask = a
+        .page(&format!("/app/customers/{anna}?merge={boris}"))
+        .await;
+    assert!(ask.contains("Merge Boris into this profile?"), "{ask}");
+    assert!(ask.contains("cannot be undone"));
+    let path = format!("/app/customers/{anna}/merge");
+    assert_eq!(a.post(&path, &[("source", &boris)], false).await.status(), 403);
+    let done = a.post(&path, &[("source", &boris)], true).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        done.headers()["location"],
+        format!("/app/customers/{anna}?ok=flash.merged").as_str()
+    );
+    let merged = app
+        .get(&format!("/api/v1/customers/{anna}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        identity_kinds(&merged),
+        ["phone:+66812345678", "whatsapp:+66812345678"]
+    );
+    let page = a
+        .page(&format!("/app/customers/{anna}?ok=flash.merged"))
+        .await;
+    assert!(page.contains("Profiles merged."));
+    assert!(page.contains("Merged with"), "{page}");
+    assert!(page.contains("API · Customer wrote"));
+    assert!(page.contains("Посылка так и не пришла"), "the message itself is told");
+    assert!(page.contains("Где посылка"), "with its ticket");
+    // The merged-away profile points to the one it joined.
+    let gone = a.page(&format!("/app/customers/{boris}")).await;
+    assert!(gone.contains("This profile was merged into another."));
+
+    // Marking the number shared, from the page.
+    let phone_id = merged["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "phone")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = a
+        .post(
+            &format!("/app/customers/{anna}/identities/{phone_id}/shared"),
+            &[("on", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c = app
+        .get(&format!("/api/v1/customers/{anna}"))
+        .await
+        .expect(200);
+    assert!(c["identities"].as_array().unwrap().iter().any(|i| i["kind"] == "phone" && i["shared"] == true));
+
+    // Finding a profile to merge by part of its address.
+    app.ticket("Счёт", "vera.k@example.com").await;
+    let found = a
+        .page(&format!("/app/customers/{anna}?merge_q=vera.k"))
+        .await;
+    assert!(found.contains("vera.k@example.com"), "{found}");
+    let none = a
+        .page(&format!("/app/customers/{anna}?merge_q=nobody-like-this"))
+        .await;
+    assert!(none.contains("No other profile matches."));
+    // Nonsense in the query is ignored, not an error page.
+    a.page(&format!("/app/customers/{anna}?merge=not-an-id&before=x"))
+        .await;
 }

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod assets;
 pub mod chat_admin;
+pub mod customer;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
@@ -63,8 +64,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/app/t/{number}/reply",
             post(ticket::reply).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/app/customers/{id}", get(ticket::customer_page))
         .route("/app/ws", get(live::socket))
+        .merge(customer::routes())
         .merge(admin::routes())
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())

@@ -1,5 +1,4 @@
-//! The ticket page (thread, customer sidebar, properties, composer) and the
-//! customer page.
+//! The ticket page (thread, customer sidebar, properties, composer).
 
 use super::i18n::Tr;
 use super::views::{Directory, Opt, opts};
@@ -1039,96 +1038,6 @@ pub async fn reply(
                 .into_response())
         }
     }
-}
-
-pub struct TimelineRow {
-    pub time: String,
-    pub iso: String,
-    pub what: String,
-    pub ticket: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "customer.html")]
-pub struct CustomerPage {
-    pub chrome: Chrome,
-    pub name: String,
-    pub language: String,
-    pub tags: Vec<String>,
-    pub notes: String,
-    pub identities: Vec<(String, String)>,
-    pub tickets: Vec<(i64, String, String, &'static str, String)>,
-    pub timeline: Vec<TimelineRow>,
-}
-
-/// `GET /app/customers/{id}`: the profile, tickets and timeline of a customer.
-pub async fn customer_page(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> Result<Response, UiError> {
-    let tr = ctx.tr;
-    let id: CustomerId = id
-        .parse()
-        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
-    let c = app.engine.customer(&ctx.p, id).await.or_page(tr)?;
-    let tickets = app
-        .engine
-        .tickets(
-            &ctx.p,
-            &Filter {
-                customer: Some(c.id),
-                ..Default::default()
-            },
-            None,
-            Some(100),
-        )
-        .await
-        .or_page(tr)?;
-    let events = app
-        .engine
-        .customer_timeline(&ctx.p, c.id, None, Some(100))
-        .await
-        .or_page(tr)?;
-    let numbers: std::collections::HashMap<TicketId, i64> =
-        tickets.iter().map(|t| (t.id, t.number)).collect();
-    let page = CustomerPage {
-        chrome: ctx.chrome(c.name.clone()),
-        name: c.name.clone(),
-        language: c.language.clone().unwrap_or_default(),
-        tags: c.tags.clone(),
-        notes: c.notes.clone(),
-        identities: c
-            .identities
-            .iter()
-            .map(|i| (i.kind.as_str().to_owned(), i.value.clone()))
-            .collect(),
-        tickets: tickets
-            .iter()
-            .map(|t| {
-                (
-                    t.number,
-                    t.subject.clone(),
-                    tr.label("status", t.status.as_str()),
-                    t.status.as_str(),
-                    tr.date(t.created_at),
-                )
-            })
-            .collect(),
-        timeline: events
-            .iter()
-            .map(|e| TimelineRow {
-                time: tr.date(e.created_at),
-                iso: e.created_at.to_rfc3339(),
-                what: tr.label("event", &e.kind().replace('.', "_")),
-                ticket: e
-                    .ticket_id
-                    .and_then(|t| numbers.get(&t))
-                    .map(|n| n.to_string()),
-            })
-            .collect(),
-    };
-    html(&page)
 }
 
 /// Sends an approved WhatsApp template (`template` = `name|language`, one

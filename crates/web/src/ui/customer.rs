@@ -1,0 +1,428 @@
+//! The customer page: the profile with its contacts (how far each is
+//! trusted, which are shared), the profiles that may be the same person,
+//! merging another profile in, the tickets, and the timeline of every message,
+//! call, ticket and channel in order.
+
+use super::i18n::Tr;
+use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Router, http::Uri};
+use domain::event::EventData;
+use domain::ids::*;
+use domain::ticket::{AuthorKind, Visibility};
+use engine::customers::Story;
+use engine::model::{Customer, EventRecord, Filter};
+use serde::Deserialize;
+
+/// Timeline entries per page.
+const PAGE: i64 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/customers/{id}", get(page))
+        .route("/app/customers/{id}/merge", post(merge))
+        .route(
+            "/app/customers/{id}/suggestions/{suggestion}/dismiss",
+            post(dismiss),
+        )
+        .route(
+            "/app/customers/{id}/identities/{identity}/shared",
+            post(shared),
+        )
+}
+
+pub struct IdentityView {
+    pub id: String,
+    pub kind: String,
+    pub value: String,
+    pub verified: bool,
+    pub shared: bool,
+    /// Numbers can be shared by several people; addresses and handles not.
+    pub can_share: bool,
+}
+
+pub struct SuggestionView {
+    pub id: String,
+    pub other: String,
+    pub name: String,
+    pub reason: String,
+    pub identity: String,
+}
+
+/// A profile offered for merging: name, contacts, and how it is told apart.
+pub struct Candidate {
+    pub id: String,
+    pub name: String,
+    pub contacts: String,
+}
+
+/// The question asked before a merge.
+pub struct Confirm {
+    pub who: Candidate,
+    pub question: String,
+    pub explain: String,
+}
+
+pub struct StoryRow {
+    pub time: String,
+    pub iso: String,
+    /// A class for the entry's marker: `in`, `out`, `note`, `ticket`, `profile`.
+    pub mark: &'static str,
+    pub what: String,
+    pub detail: Option<String>,
+    pub ticket: Option<(i64, String)>,
+    /// Another profile the entry names, with its name.
+    pub other: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+pub struct CustomerPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub tags: Vec<String>,
+    pub notes: String,
+    pub merged_into: Option<String>,
+    pub identities: Vec<IdentityView>,
+    pub suggestions: Vec<SuggestionView>,
+    pub merge_q: String,
+    /// `Some` once a search ran (empty: nothing matched).
+    pub candidates: Option<Vec<Candidate>>,
+    /// The profile to merge in, asked for confirmation.
+    pub confirm: Option<Confirm>,
+    pub tickets: Vec<(i64, String, String, &'static str, String)>,
+    pub timeline: Vec<StoryRow>,
+    /// The `before` of the next, older page.
+    pub older: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    /// Search for a profile to merge in.
+    merge_q: Option<String>,
+    /// A profile to merge in, to confirm.
+    merge: Option<String>,
+    /// Timeline entries before this event id.
+    before: Option<String>,
+}
+
+fn customer_id(raw: &str, tr: Tr) -> Result<CustomerId, UiError> {
+    raw.parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))
+}
+
+fn kind_label(tr: Tr, kind: &str) -> String {
+    let key = format!("channel.{kind}");
+    if tr.has(&key) {
+        tr.t(&key).to_owned()
+    } else {
+        kind.to_owned()
+    }
+}
+
+fn contacts(tr: Tr, c: &Customer) -> String {
+    c.identities
+        .iter()
+        .map(|i| format!("{} {}", kind_label(tr, i.kind.as_str()), i.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn candidate(tr: Tr, c: &Customer) -> Candidate {
+    Candidate {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        contacts: contacts(tr, c),
+    }
+}
+
+/// `GET /app/customers/{id}`.
+pub async fn page(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    ctx: Ctx,
+) -> Result<Response, UiError> {
+    let tr = ctx.tr;
+    // A malformed query is ignored rather than refused: every field is optional.
+    let q: PageQuery = Query::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let id = customer_id(&id, tr)?;
+    let c = app.engine.customer(&ctx.p, id).await.or_page(tr)?;
+    let tickets = app
+        .engine
+        .tickets(
+            &ctx.p,
+            &Filter {
+                customer: Some(c.id),
+                ..Default::default()
+            },
+            None,
+            Some(100),
+        )
+        .await
+        .or_page(tr)?;
+    let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
+    let story = app
+        .engine
+        .customer_story(&ctx.p, c.id, before, Some(PAGE))
+        .await
+        .or_page(tr)?;
+    let suggestions = app
+        .engine
+        .merge_suggestions(&ctx.p, c.id)
+        .await
+        .or_page(tr)?;
+    let merge_q = q
+        .merge_q
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(200).collect::<String>());
+    let candidates = match &merge_q {
+        Some(s) => Some(
+            app.engine
+                .customers(&ctx.p, None, Some(s), Some(20))
+                .await
+                .or_page(tr)?
+                .iter()
+                .filter(|o| o.id != c.id)
+                .map(|o| candidate(tr, o))
+                .collect(),
+        ),
+        None => None,
+    };
+    let confirm = match q.merge.as_deref().and_then(|m| m.parse::<CustomerId>().ok()) {
+        Some(other) if other != c.id => match app.engine.customer(&ctx.p, other).await {
+            Ok(o) if o.merged_into.is_none() => Some(Confirm {
+                question: tr.t("customer.merge_confirm").replace("{name}", &o.name),
+                explain: tr.t("customer.merge_explain").replace("{name}", &o.name),
+                who: candidate(tr, &o),
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    let older = (story.events.len() as i64 == PAGE)
+        .then(|| story.events.last().map(|e| e.id))
+        .flatten();
+    let page = CustomerPage {
+        chrome: ctx.chrome(c.name.clone()),
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        language: c.language.clone().unwrap_or_default(),
+        tags: c.tags.clone(),
+        notes: c.notes.clone(),
+        merged_into: c.merged_into.map(|m| m.to_string()),
+        identities: c
+            .identities
+            .iter()
+            .map(|i| IdentityView {
+                id: i.id.to_string(),
+                kind: kind_label(tr, i.kind.as_str()),
+                value: i.value.clone(),
+                verified: i.verified,
+                shared: i.shared,
+                can_share: i.kind.twin().is_some(),
+            })
+            .collect(),
+        suggestions: suggestions
+            .into_iter()
+            .map(|s| SuggestionView {
+                id: s.id.to_string(),
+                other: s.other_id.to_string(),
+                name: s.other_name,
+                reason: tr.label("match", s.reason.as_str()),
+                identity: format!("{} {}", kind_label(tr, s.kind.as_str()), s.value),
+            })
+            .collect(),
+        merge_q: merge_q.unwrap_or_default(),
+        candidates,
+        confirm,
+        tickets: tickets
+            .iter()
+            .map(|t| {
+                (
+                    t.number,
+                    t.subject.clone(),
+                    tr.label("status", t.status.as_str()),
+                    t.status.as_str(),
+                    tr.date(t.created_at),
+                )
+            })
+            .collect(),
+        timeline: story.events.iter().map(|e| tell(tr, &story, e)).collect(),
+        older,
+    };
+    html(&page)
+}
+
+/// One timeline entry in words.
+fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
+    let name_of = |id: &CustomerId| {
+        story
+            .names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    };
+    let other = |id: &CustomerId| Some((id.to_string(), name_of(id)));
+    let mut row = StoryRow {
+        time: tr.date(e.created_at),
+        iso: e.created_at.to_rfc3339(),
+        mark: "profile",
+        what: tr.label("event", &e.kind().replace('.', "_")),
+        detail: None,
+        ticket: e.ticket_id.and_then(|t| story.tickets.get(&t).cloned()),
+        other: None,
+    };
+    match &e.data {
+        EventData::MessageAdded {
+            message_id,
+            channel,
+            author_kind,
+            visibility,
+            ..
+        } => {
+            let (mark, who) = match (author_kind, visibility) {
+                (_, Visibility::Internal) => ("note", "customer.note"),
+                (AuthorKind::Customer, _) => ("in", "customer.customer_wrote"),
+                (AuthorKind::Agent, _) => ("out", "customer.agent_replied"),
+                (AuthorKind::Bot, _) => ("out", "customer.bot_answered"),
+                (AuthorKind::System, _) => ("out", "customer.system_message"),
+            };
+            row.mark = mark;
+            row.what = format!(
+                "{} · {}",
+                tr.label("channel", channel.as_str()),
+                tr.t(who)
+            );
+            row.detail = story.snippets.get(message_id).cloned();
+        }
+        EventData::TicketCreated { channel, .. } => {
+            row.mark = "ticket";
+            row.what = tr
+                .t("customer.ticket_opened")
+                .replace("{channel}", &tr.label("channel", channel.as_str()));
+        }
+        EventData::CustomersMerged { merged_id, .. } => {
+            row.what = tr
+                .t("customer.merged_with")
+                .replace("{name}", &name_of(merged_id));
+            row.other = other(merged_id);
+        }
+        EventData::MergeSuggested {
+            other_id,
+            reason,
+            kind,
+            value,
+            ..
+        } => {
+            row.what = tr
+                .t("customer.suggested_with")
+                .replace("{name}", &name_of(other_id));
+            row.detail = Some(format!(
+                "{} ({} {value})",
+                tr.label("match", reason.as_str()),
+                kind_label(tr, kind.as_str())
+            ));
+            row.other = other(other_id);
+        }
+        EventData::SuggestionDismissed { other_id, .. } => {
+            row.what = tr
+                .t("customer.dismissed_with")
+                .replace("{name}", &name_of(other_id));
+            row.other = other(other_id);
+        }
+        EventData::IdentityAdded { kind, value, .. } => {
+            row.detail = Some(format!("{} {value}", kind_label(tr, kind.as_str())));
+        }
+        EventData::IdentityUpdated {
+            kind,
+            value,
+            shared,
+            ..
+        } => {
+            row.what = tr
+                .t(if *shared {
+                    "customer.identity_shared"
+                } else {
+                    "customer.identity_not_shared"
+                })
+                .to_owned();
+            row.detail = Some(format!("{} {value}", kind_label(tr, kind.as_str())));
+        }
+        _ => {
+            if e.ticket_id.is_some() {
+                row.mark = "ticket";
+            }
+        }
+    }
+    row
+}
+
+/// `POST /app/customers/{id}/merge` (`source`): merges another profile into
+/// this one, after the page asked for confirmation.
+pub async fn merge(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let target = customer_id(&id, tr)?;
+    let source = f
+        .text("source")
+        .and_then(|s| s.parse::<CustomerId>().ok())
+        .ok_or(UiError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr,
+            "error.invalid",
+        ))?;
+    app.engine
+        .merge_customers(&f.ctx.p, target, source)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/customers/{target}"), "flash.merged"))
+}
+
+/// `POST /app/customers/{id}/suggestions/{suggestion}/dismiss`.
+pub async fn dismiss(
+    State(app): State<AppState>,
+    Path((id, suggestion)): Path<(String, String)>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let cid = customer_id(&id, tr)?;
+    let sid: SuggestionId = suggestion
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
+    app.engine
+        .dismiss_suggestion(&f.ctx.p, cid, sid)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))
+}
+
+/// `POST /app/customers/{id}/identities/{identity}/shared` (`on`: 1 or 0).
+pub async fn shared(
+    State(app): State<AppState>,
+    Path((id, identity)): Path<(String, String)>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let cid = customer_id(&id, tr)?;
+    let iid: IdentityId = identity
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
+    app.engine
+        .set_identity_shared(&f.ctx.p, cid, iid, f.get("on") == Some("1"))
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))
+}
