@@ -438,8 +438,7 @@ impl Engine {
                     let id = VisitorId::new();
                     // A typed address or number is a claim: it never joins the
                     // visitor to the profile that has it (agents get a suggestion).
-                    let claims: Vec<Identity> =
-                        email.iter().chain(phone.iter()).cloned().collect();
+                    let claims: Vec<Identity> = email.iter().chain(phone.iter()).cloned().collect();
                     let customer_id = match &user_id {
                         Some(u) => {
                             let input = CustomerInput {
@@ -544,8 +543,7 @@ impl Engine {
                     let mut v = db::visitor(&mut tx.conn(), ws, id)
                         .await?
                         .ok_or(EngineError::NotFound)?;
-                    let claims: Vec<Identity> =
-                        email.iter().chain(phone.iter()).cloned().collect();
+                    let claims: Vec<Identity> = email.iter().chain(phone.iter()).cloned().collect();
                     claim(tx, ws, v.customer_id, &claims).await?;
                     if let Some(e) = email {
                         v.email = Some(e.value().to_owned());

@@ -5,8 +5,8 @@ use crate::{Engine, EngineError, Principal, page_limit};
 use domain::event::{Actor, EventData, record};
 use domain::identity::{Identity, MatchReason, normalize_language, normalize_name};
 use domain::ids::*;
-use store::customers::{self, Customer, Holder, Suggestion};
 use std::collections::HashMap;
+use store::customers::{self, Customer, Holder, Suggestion};
 use store::events::EventRecord;
 use store::{StoreError, Tx};
 
@@ -86,7 +86,13 @@ pub(crate) async fn resolve(
             Some(h) if input.answering == Some(h.customer_id) => {
                 customers::set_identity(tx, ws, i, h.customer_id, true, h.shared).await?;
                 identity_updated(tx, ws, actor, h.customer_id, i, true, h.shared).await?;
-                held.push((i, Holder { verified: true, ..h }));
+                held.push((
+                    i,
+                    Holder {
+                        verified: true,
+                        ..h
+                    },
+                ));
             }
             Some(h) => taken.push((i, h.customer_id)),
         }
@@ -95,7 +101,10 @@ pub(crate) async fn resolve(
     let mut found = held
         .iter()
         .find(|(_, h)| !h.shared)
-        .or_else(|| held.first().filter(|_| fresh.is_empty() && taken.is_empty()))
+        .or_else(|| {
+            held.first()
+                .filter(|_| fresh.is_empty() && taken.is_empty())
+        })
         .map(|(_, h)| h.customer_id);
     for (i, h) in &held {
         if Some(h.customer_id) != found {
@@ -127,7 +136,10 @@ pub(crate) async fn resolve(
         }
     }
     let (id, created) = match found {
-        Some(id) => (id, false),
+        Some(id) => {
+            adopt_name(tx, ws, actor, id, name.as_deref()).await?;
+            (id, false)
+        }
         None => {
             let now = tx.now();
             let c = Customer {
@@ -181,6 +193,40 @@ pub(crate) async fn resolve(
         suggest(tx, ws, actor, id, other, why, i).await?;
     }
     Ok((id, created))
+}
+
+/// A profile known only by a number or handle (a caller) takes the first real
+/// name a channel gives.
+async fn adopt_name(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    actor: Actor,
+    id: CustomerId,
+    name: Option<&str>,
+) -> Result<(), EngineError> {
+    let Some(name) = name.filter(|n| n.chars().any(char::is_alphabetic)) else {
+        return Ok(());
+    };
+    let Some(mut c) = customers::get(&mut tx.conn(), ws, id).await? else {
+        return Ok(());
+    };
+    if c.name.chars().any(char::is_alphabetic) {
+        return Ok(());
+    }
+    let mut changes = Vec::new();
+    record(&mut changes, "name", &mut c.name, name.to_owned());
+    c.updated_at = tx.now();
+    customers::update(tx, &c).await?;
+    tx.emit(
+        ws,
+        actor,
+        EventData::CustomerUpdated {
+            customer_id: id,
+            changes,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Keeps what a person typed about themselves on their profile: unverified
@@ -599,10 +645,8 @@ impl Engine {
             self.store
                 .write(move |tx| {
                     Box::pin(async move {
-                        customers::set_identity(tx, ws, &i, customer, rec.verified, shared)
-                            .await?;
-                        identity_updated(tx, ws, actor, customer, &i, rec.verified, shared)
-                            .await?;
+                        customers::set_identity(tx, ws, &i, customer, rec.verified, shared).await?;
+                        identity_updated(tx, ws, actor, customer, &i, rec.verified, shared).await?;
                         Ok::<_, EngineError>(())
                     })
                 })

@@ -460,6 +460,47 @@ async fn seed_phone(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
             ),
         )
         .await?;
+    seed_one_customer(engine, owner).await
+}
+
+/// The same people on other channels: the first caller writes on WhatsApp
+/// from the number she called from (one profile), and a WhatsApp message under
+/// another name from a customer's phone number is suggested to agents, not merged.
+async fn seed_one_customer(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
+    engine
+        .create_customer(
+            owner,
+            CustomerInput {
+                name: Some("Алексей Смирнов".into()),
+                language: Some("ru".into()),
+                identities: vec![Identity::parse(IdentityKind::Phone, "+79267778899")?],
+                ..CustomerInput::default()
+            },
+        )
+        .await?;
+    let chats = [
+        (
+            "Мария Соколова",
+            "+79161112233",
+            "Перезвоните, пожалуйста, по заказу 5531 — или ответьте здесь.",
+        ),
+        (
+            "Ольга",
+            "+79267778899",
+            "Это Ольга, жена Алексея. Можно поменять адрес доставки?",
+        ),
+    ];
+    for (name, number, text) in chats {
+        let mut t = NewTicket::from_email("WhatsApp", "unused@example.com", text)?;
+        t.channel = Channel::Whatsapp;
+        t.customer = CustomerRef::Input(CustomerInput {
+            name: Some(name.into()),
+            language: Some("ru".into()),
+            identities: vec![Identity::parse(IdentityKind::Whatsapp, number)?],
+            ..CustomerInput::default()
+        });
+        engine.create_ticket(owner, t, None).await?;
+    }
     Ok(())
 }
 

@@ -764,9 +764,11 @@ pub async fn snippets(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let q = query("SELECT id, SUBSTR(body_text, 1, $2) FROM messages WHERE workspace_id = $1 AND id IN (")
-        .bind(ws)
-        .bind(chars);
+    let q = query(
+        "SELECT id, SUBSTR(body_text, 1, $2) FROM messages WHERE workspace_id = $1 AND id IN (",
+    )
+    .bind(ws)
+    .bind(chars);
     let rows: Vec<(uuid::Uuid, String)> = c
         .fetch_all(&q.bind_list(ids.iter().copied()).push(")"))
         .await?;

@@ -166,7 +166,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/customers/{id}/merge", post(api::merge_customer))
         .route("/customers/{id}/timeline", get(api::customer_timeline))
-        .route("/customers/{id}/suggestions", get(api::customer_suggestions))
+        .route(
+            "/customers/{id}/suggestions",
+            get(api::customer_suggestions),
+        )
         .route(
             "/customers/{id}/suggestions/{suggestion_id}/dismiss",
             post(api::dismiss_suggestion),

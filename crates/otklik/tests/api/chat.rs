@@ -436,7 +436,11 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
         .get(&format!("/api/v1/customers/{known_id}/suggestions"))
         .await
         .expect(200);
-    assert_eq!(s["items"], json!([]), "a merged pair is no longer suggested");
+    assert_eq!(
+        s["items"],
+        json!([]),
+        "a merged pair is no longer suggested"
+    );
     // The visitor keeps writing as the merged profile.
     from_site(
         &app,
@@ -457,23 +461,37 @@ async fn visitors_chat_and_agents_answer_live(app: TestApp) {
     // An address nobody has stays on the visitor's profile, unverified; mail
     // from it later proves it for whoever sent that mail, and the two profiles
     // are suggested rather than joined.
-    visitor(&app, &key, json!({"name": "Катя", "email": "kate@example.com"})).await;
+    visitor(
+        &app,
+        &key,
+        json!({"name": "Катя", "email": "kate@example.com"}),
+    )
+    .await;
     let found = app.get("/api/v1/customers?q=kate@").await.expect(200);
     let claimer = found["items"][0].clone();
     assert_eq!(claimer["name"], "Катя");
     assert_eq!(
-        (&claimer["identities"][0]["value"], &claimer["identities"][0]["verified"]),
+        (
+            &claimer["identities"][0]["value"],
+            &claimer["identities"][0]["verified"]
+        ),
         (&json!("kate@example.com"), &json!(false))
     );
     let mail = app.ticket("Письмо", "kate@example.com").await;
     assert_ne!(mail["customer_id"], claimer["id"]);
     let prover = app
-        .get(&format!("/api/v1/customers/{}", mail["customer_id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/customers/{}",
+            mail["customer_id"].as_str().unwrap()
+        ))
         .await
         .expect(200);
     assert_eq!(prover["identities"][0]["verified"], true, "{prover}");
     let s = app
-        .get(&format!("/api/v1/customers/{}/suggestions", claimer["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/customers/{}/suggestions",
+            claimer["id"].as_str().unwrap()
+        ))
         .await
         .expect(200);
     assert_eq!(s["items"][0]["customer_id"], mail["customer_id"], "{s}");
@@ -896,7 +914,10 @@ async fn an_offline_visitor_gets_the_reply_by_email_and_answers_into_the_chat() 
         .await
         .expect(200);
     let c = app
-        .get(&format!("/api/v1/customers/{}", t["customer_id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/customers/{}",
+            t["customer_id"].as_str().unwrap()
+        ))
         .await
         .expect(200);
     let email = c["identities"]

@@ -300,11 +300,46 @@ async fn the_demo_seeds_and_its_credentials_work() {
         .await
         .unwrap();
     let status = login.status();
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let get = async |path: &str| -> serde_json::Value {
+        let r = http
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("get");
+        r.json().await.unwrap_or_default()
+    };
+    // One customer across the phone and WhatsApp; a doubtful pair suggested.
+    let maria = get("/api/v1/customers?q=79161112233").await;
+    let pair = get("/api/v1/customers?q=79267778899").await;
+    let first = pair["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let suggested = get(&format!("/api/v1/customers/{first}/suggestions")).await;
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
         status, 200,
         "the demo owner signs in with the printed password"
+    );
+    assert_eq!(maria["items"].as_array().map(Vec::len), Some(1), "{maria}");
+    assert_eq!(maria["items"][0]["name"], "Мария Соколова");
+    assert_eq!(
+        maria["items"][0]["identities"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(pair["items"].as_array().map(Vec::len), Some(2), "{pair}");
+    assert_eq!(
+        suggested["items"][0]["reason"], "names_differ",
+        "{suggested}"
     );
 }
 

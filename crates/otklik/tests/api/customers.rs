@@ -56,13 +56,19 @@ async fn a_caller_who_then_writes_on_whatsapp_is_one_customer(app: TestApp) {
         NUMBER,
         CUSTOMER,
         "Анна",
-        vec![json!({"from": CUSTOMER, "id": "wamid.X1", "timestamp": "1795000000", "type": "text", "text": {"body": "Я вам звонила"}})],
+        vec![
+            json!({"from": CUSTOMER, "id": "wamid.X1", "timestamp": "1795000000", "type": "text", "text": {"body": "Я вам звонила"}}),
+        ],
     );
     crate::whatsapp::notify(&app, &wa, Some(APP_SECRET), &msg)
         .await
         .expect(200);
     let by_wa = customer_of(&app, "whatsapp").await;
     assert_eq!(by_wa["id"], by_phone["id"], "one number, one customer");
+    assert_eq!(
+        by_wa["name"], "Анна",
+        "the caller takes the first real name"
+    );
     let kinds = identity_kinds(&by_wa);
     assert_eq!(kinds, ["phone:+79001234567", "whatsapp:+79001234567"]);
     let cid = by_wa["id"].as_str().unwrap().to_owned();
@@ -115,7 +121,13 @@ fn identity_kinds(c: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| format!("{}:{}", i["kind"].as_str().unwrap(), i["value"].as_str().unwrap()))
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["kind"].as_str().unwrap(),
+                i["value"].as_str().unwrap()
+            )
+        })
         .collect();
     v.sort();
     v
@@ -147,11 +159,19 @@ async fn new_ticket(app: &TestApp, customer: Value) -> String {
 /// suggested again, a merged one is closed, and other workspaces see nothing.
 async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
     // Names that agree link a WhatsApp number to the phone's profile…
-    let anna = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66812345678"})).await;
+    let anna = new_ticket(
+        &app,
+        json!({"name": "Anna Petrova", "phone": "+66812345678"}),
+    )
+    .await;
     let again = new_ticket(&app, json!({"name": "anna", "whatsapp": "66812345678"})).await;
     assert_eq!(again, anna);
     // …names that disagree do not: a new profile, suggested on both sides.
-    let boris = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66899999999"})).await;
+    let boris = new_ticket(
+        &app,
+        json!({"name": "Anna Petrova", "phone": "+66899999999"}),
+    )
+    .await;
     let other = new_ticket(&app, json!({"name": "Boris", "whatsapp": "+66899999999"})).await;
     assert_ne!(other, boris);
     let s = suggestions(&app, &boris).await;
@@ -160,14 +180,20 @@ async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
         (s[0]["customer_id"].as_str(), s[0]["reason"].as_str()),
         (Some(other.as_str()), Some("names_differ"))
     );
-    assert_eq!(suggestions(&app, &other).await[0]["customer_id"], boris.as_str());
+    assert_eq!(
+        suggestions(&app, &other).await[0]["customer_id"],
+        boris.as_str()
+    );
     // Seeing the pair again does not suggest it twice.
     new_ticket(&app, json!({"name": "Boris", "whatsapp": "+66899999999"})).await;
     assert_eq!(suggestions(&app, &boris).await.len(), 1);
 
     // A number marked shared (an office line) links nobody by itself.
     let office = app
-        .post("/api/v1/customers", json!({"name": "ООО Ромашка", "phone": "+74950000001"}))
+        .post(
+            "/api/v1/customers",
+            json!({"name": "ООО Ромашка", "phone": "+74950000001"}),
+        )
         .await
         .expect(201);
     let oid = office["id"].as_str().unwrap();
@@ -181,7 +207,11 @@ async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(marked["identities"][0]["shared"], true);
-    let clerk = new_ticket(&app, json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"})).await;
+    let clerk = new_ticket(
+        &app,
+        json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"}),
+    )
+    .await;
     assert_ne!(clerk, oid);
     let s = suggestions(&app, oid).await;
     assert_eq!(s[0]["reason"], "shared_identity");
@@ -200,14 +230,25 @@ async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
     )
     .await
     .problem(404);
-    new_ticket(&app, json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"})).await;
+    new_ticket(
+        &app,
+        json!({"name": "ООО Ромашка", "whatsapp": "+74950000001"}),
+    )
+    .await;
     assert!(suggestions(&app, oid).await.is_empty());
     // The shared number still names its holder when nothing else is given.
-    assert_eq!(new_ticket(&app, json!({"phone": "+74950000001"})).await, oid);
+    assert_eq!(
+        new_ticket(&app, json!({"phone": "+74950000001"})).await,
+        oid
+    );
 
     // One message naming two profiles' identities: the first one's, suggested.
     let mail = new_ticket(&app, json!({"email": "vera@example.com"})).await;
-    let both = new_ticket(&app, json!({"email": "vera@example.com", "phone": "+66812345678"})).await;
+    let both = new_ticket(
+        &app,
+        json!({"email": "vera@example.com", "phone": "+66812345678"}),
+    )
+    .await;
     assert_eq!(both, mail);
     let s = suggestions(&app, &mail).await;
     assert_eq!(
@@ -237,9 +278,14 @@ async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
         "{tl}"
     );
     let beta = app.workspace("beta").await;
-    app.req("GET", &format!("/api/v1/customers/{boris}/suggestions"), &beta, None)
-        .await
-        .problem(404);
+    app.req(
+        "GET",
+        &format!("/api/v1/customers/{boris}/suggestions"),
+        &beta,
+        None,
+    )
+    .await
+    .problem(404);
     app.req(
         "PATCH",
         &format!("/api/v1/customers/{oid}/identities/{iid}"),
@@ -249,7 +295,6 @@ async fn doubtful_matches_are_suggested_not_merged(app: TestApp) {
     .await
     .problem(404);
 }
-
 
 async fn merging_moves_identities_tickets_and_history(app: TestApp) {
     let a = app.ticket("By mail", "anna@example.com").await;
@@ -399,7 +444,11 @@ async fn identities_are_unique_per_workspace(app: TestApp) {
 /// a profile to merge, and the timeline telling messages and merges in words.
 async fn agents_merge_profiles_on_the_customer_page(app: TestApp) {
     use crate::ui::Agent;
-    let anna = new_ticket(&app, json!({"name": "Anna Petrova", "phone": "+66812345678"})).await;
+    let anna = new_ticket(
+        &app,
+        json!({"name": "Anna Petrova", "phone": "+66812345678"}),
+    )
+    .await;
     let boris = app
         .post("/api/v1/tickets", json!({"subject": "Где посылка", "customer": {"name": "Boris", "whatsapp": "66812345678"}, "message": {"body": "Посылка так и не пришла"}}))
         .await
@@ -422,7 +471,10 @@ async fn agents_merge_profiles_on_the_customer_page(app: TestApp) {
     assert!(ask.contains("Merge Boris into this profile?"), "{ask}");
     assert!(ask.contains("cannot be undone"));
     let path = format!("/app/customers/{anna}/merge");
-    assert_eq!(a.post(&path, &[("source", &boris)], false).await.status(), 403);
+    assert_eq!(
+        a.post(&path, &[("source", &boris)], false).await.status(),
+        403
+    );
     let done = a.post(&path, &[("source", &boris)], true).await;
     assert_eq!(done.status(), 303);
     assert_eq!(
@@ -443,7 +495,10 @@ async fn agents_merge_profiles_on_the_customer_page(app: TestApp) {
     assert!(page.contains("Profiles merged."));
     assert!(page.contains("Merged with"), "{page}");
     assert!(page.contains("API · Customer wrote"));
-    assert!(page.contains("Посылка так и не пришла"), "the message itself is told");
+    assert!(
+        page.contains("Посылка так и не пришла"),
+        "the message itself is told"
+    );
     assert!(page.contains("Где посылка"), "with its ticket");
     // The merged-away profile points to the one it joined.
     let gone = a.page(&format!("/app/customers/{boris}")).await;
@@ -471,7 +526,13 @@ async fn agents_merge_profiles_on_the_customer_page(app: TestApp) {
         .get(&format!("/api/v1/customers/{anna}"))
         .await
         .expect(200);
-    assert!(c["identities"].as_array().unwrap().iter().any(|i| i["kind"] == "phone" && i["shared"] == true));
+    assert!(
+        c["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "phone" && i["shared"] == true)
+    );
 
     // Finding a profile to merge by part of its address.
     app.ticket("Счёт", "vera.k@example.com").await;

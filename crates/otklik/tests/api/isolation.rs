@@ -42,6 +42,30 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         t["customer_id"].as_str().unwrap().to_owned(),
         t["message"]["id"].as_str().unwrap().to_owned(),
     );
+    // A pair of A's customers suggested as one person, and one of A's identities.
+    app.patch(
+        &format!("/api/v1/customers/{cid}"),
+        json!({"identities": [{"kind": "phone", "value": "+79001112233"}]}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/tickets", json!({"subject": "x", "customer": {"name": "Someone Else", "whatsapp": "79001112233"}, "message": {"body": "x"}}))
+        .await
+        .expect(201);
+    let suggestion = app
+        .get(&format!("/api/v1/customers/{cid}/suggestions"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .expect("a suggestion")
+        .to_owned();
+    let identity = app
+        .get(&format!("/api/v1/customers/{cid}"))
+        .await
+        .expect(200)["identities"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let team = app
         .post("/api/v1/teams", json!({"name": "Returns"}))
         .await
@@ -254,6 +278,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             ("POST", "/api/v1/customers/{id}/merge"),
             json!({"source_id": b_cust}),
         ),
+        (
+            ("PATCH", "/api/v1/customers/{id}/identities/{identity_id}"),
+            json!({"shared": true}),
+        ),
         (("PATCH", "/api/v1/users/{id}"), json!({"name": "pwned"})),
         (
             ("PATCH", "/api/v1/channels/chat/{id}"),
@@ -342,6 +370,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             .replace("{held_id}", &held_id)
             .replace("{user_id}", &uid)
             .replace("{message_id}", &mid)
+            .replace("{suggestion_id}", &suggestion)
+            .replace("{identity_id}", &identity)
             .replace("{version}", "1");
         assert!(
             !path.contains('{'),

@@ -198,7 +198,11 @@ pub async fn page(
         ),
         None => None,
     };
-    let confirm = match q.merge.as_deref().and_then(|m| m.parse::<CustomerId>().ok()) {
+    let confirm = match q
+        .merge
+        .as_deref()
+        .and_then(|m| m.parse::<CustomerId>().ok())
+    {
         Some(other) if other != c.id => match app.engine.customer(&ctx.p, other).await {
             Ok(o) if o.merged_into.is_none() => Some(Confirm {
                 question: tr.t("customer.merge_confirm").replace("{name}", &o.name),
@@ -298,11 +302,7 @@ fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
                 (AuthorKind::System, _) => ("out", "customer.system_message"),
             };
             row.mark = mark;
-            row.what = format!(
-                "{} · {}",
-                tr.label("channel", channel.as_str()),
-                tr.t(who)
-            );
+            row.what = format!("{} · {}", tr.label("channel", channel.as_str()), tr.t(who));
             row.detail = story.snippets.get(message_id).cloned();
         }
         EventData::TicketCreated { channel, .. } => {
