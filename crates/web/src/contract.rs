@@ -879,8 +879,10 @@ fn examples(d: &mut Value) {
         json!({ "id": team, "name": "Billing", "tier": 1, "created_at": at, "updated_at": at });
     let customer_out = json!({
         "id": customer, "name": "Somchai Jaidee", "language": "th", "notes": "", "merged_into": null,
-        "identities": [{ "kind": "email", "value": "somchai@example.co.th" }, { "kind": "phone", "value": "+66812345678" }],
-        "created_at": at, "updated_at": at
+        "identities": [
+            { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a20", "kind": "email", "value": "somchai@example.co.th", "verified": true, "shared": false, "created_at": at },
+            { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a21", "kind": "phone", "value": "+66812345678", "verified": true, "shared": false, "created_at": at }],
+        "tags": ["vip"], "created_at": at, "updated_at": at
     });
     let ticket_out = json!({
         "id": ticket, "number": 1042, "subject": "Где мой заказ?", "status": "open", "priority": "normal",
@@ -988,7 +990,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 47] = [
+    let list: [(&str, Value); 49] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1067,6 +1069,12 @@ fn examples(d: &mut Value) {
             json!({ "notes": "Prefers LINE in the evening", "identities": [{ "kind": "telegram", "value": "@somchai" }] }),
         ),
         ("MergeIn", json!({ "source_id": customer })),
+        ("IdentityPatchIn", json!({ "shared": true })),
+        (
+            "SuggestionList",
+            json!({ "items": [{ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22", "customer_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a23",
+                "name": "สมชาย", "reason": "names_differ", "identity": { "kind": "whatsapp", "value": "+66812345678" }, "created_at": at }] }),
+        ),
         (
             "CreateTicketIn",
             json!({ "subject": "Где мой заказ?", "channel": "api", "customer": { "name": "Анна", "email": "anna@example.ru" }, "message": { "body": "Заказ 58211 не пришёл." }, "tags": ["order"] }),

@@ -118,7 +118,8 @@ fn customer_id(raw: &str, tr: Tr) -> Result<CustomerId, UiError> {
         .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))
 }
 
-fn kind_label(tr: Tr, kind: &str) -> String {
+/// An identity kind in the reader's language (channels' names, where one is).
+pub(crate) fn kind_label(tr: Tr, kind: &str) -> String {
     let key = format!("channel.{kind}");
     if tr.has(&key) {
         tr.t(&key).to_owned()

@@ -70,6 +70,8 @@ pub struct TicketPage {
     pub customer_language: String,
     pub identities: Vec<(String, String)>,
     pub other_tickets: Vec<(i64, String, String, &'static str)>,
+    /// How many other profiles may be this customer.
+    pub maybe_same: usize,
     pub statuses: Vec<Opt>,
     pub priorities: Vec<Opt>,
     pub assignees: Vec<Opt>,
@@ -309,6 +311,12 @@ pub async fn render(
         .customer(&ctx.p, t.customer_id)
         .await
         .or_page(tr)?;
+    let maybe_same = app
+        .engine
+        .merge_suggestions(&ctx.p, t.customer_id)
+        .await
+        .or_page(tr)?
+        .len();
     let others = app
         .engine
         .tickets(
@@ -577,8 +585,14 @@ pub async fn render(
         identities: customer
             .identities
             .iter()
-            .map(|i| (i.kind.as_str().to_owned(), i.value.clone()))
+            .map(|i| {
+                (
+                    super::customer::kind_label(tr, i.kind.as_str()),
+                    i.value.clone(),
+                )
+            })
             .collect(),
+        maybe_same,
         other_tickets: others
             .iter()
             .filter(|o| o.id != t.id)
