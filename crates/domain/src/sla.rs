@@ -86,6 +86,22 @@ impl Conditions {
                 }
             });
         }
+        // Bounded as given, before duplicates are dropped: the API's schema
+        // states the bound on the list sent.
+        for (name, n) in [
+            ("channel", self.channel.len()),
+            ("priority", self.priority.len()),
+            ("team", self.team.len()),
+            ("customer_tags", self.customer_tags.len()),
+            ("language", self.language.len()),
+        ] {
+            if n > MAX_CONDITION_VALUES {
+                return Err(DomainError::invalid(
+                    format!("conditions.{name}"),
+                    format!("at most {MAX_CONDITION_VALUES} values"),
+                ));
+            }
+        }
         self.customer_tags = self
             .customer_tags
             .iter()
@@ -103,20 +119,6 @@ impl Conditions {
         dedup(&mut self.team);
         dedup(&mut self.customer_tags);
         dedup(&mut self.language);
-        for (name, n) in [
-            ("channel", self.channel.len()),
-            ("priority", self.priority.len()),
-            ("team", self.team.len()),
-            ("customer_tags", self.customer_tags.len()),
-            ("language", self.language.len()),
-        ] {
-            if n > MAX_CONDITION_VALUES {
-                return Err(DomainError::invalid(
-                    format!("conditions.{name}"),
-                    format!("at most {MAX_CONDITION_VALUES} values"),
-                ));
-            }
-        }
         Ok(self)
     }
 
@@ -582,6 +584,20 @@ mod tests {
             warn_per_mille: Some(750),
             calendar: None,
         }
+    }
+
+    #[test]
+    fn condition_lists_are_bounded_as_sent_then_deduplicated() {
+        let many = Conditions {
+            channel: vec![Channel::Vk; MAX_CONDITION_VALUES + 1],
+            ..Conditions::default()
+        };
+        assert!(many.normalized().is_err(), "51 values, even all alike");
+        let dup = Conditions {
+            channel: vec![Channel::Vk; MAX_CONDITION_VALUES],
+            ..Conditions::default()
+        };
+        assert_eq!(dup.normalized().map(|c| c.channel), Ok(vec![Channel::Vk]));
     }
 
     #[test]
