@@ -5,6 +5,7 @@ use crate::DomainError;
 use crate::fields::FieldType;
 use crate::identity::{IdentityKind, MatchReason};
 use crate::ids::*;
+use crate::order::{OrderStatus, ShipmentStatus};
 use crate::ticket::{AuthorKind, Channel, DeliveryState, Priority, Status, Visibility};
 use crate::user::Role;
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,32 @@ pub enum EventData {
         value: String,
         verified: bool,
         shared: bool,
+    },
+    /// A store pushed an order not known before.
+    #[serde(rename = "order.created")]
+    OrderCreated {
+        order_id: OrderId,
+        customer_id: CustomerId,
+        number: String,
+        status: OrderStatus,
+    },
+    #[serde(rename = "order.status_changed")]
+    OrderStatusChanged {
+        order_id: OrderId,
+        customer_id: CustomerId,
+        number: String,
+        from: OrderStatus,
+        to: OrderStatus,
+    },
+    /// A parcel of an order appeared or moved (`from` none: new).
+    #[serde(rename = "order.shipment_updated")]
+    ShipmentUpdated {
+        order_id: OrderId,
+        customer_id: CustomerId,
+        number: String,
+        tracking_number: String,
+        from: Option<ShipmentStatus>,
+        to: ShipmentStatus,
     },
     #[serde(rename = "ticket.created")]
     TicketCreated {
@@ -401,6 +428,9 @@ impl EventData {
             EventData::MergeSuggested { .. } => "customer.merge_suggested",
             EventData::SuggestionDismissed { .. } => "customer.suggestion_dismissed",
             EventData::IdentityUpdated { .. } => "customer.identity_updated",
+            EventData::OrderCreated { .. } => "order.created",
+            EventData::OrderStatusChanged { .. } => "order.status_changed",
+            EventData::ShipmentUpdated { .. } => "order.shipment_updated",
             EventData::TicketCreated { .. } => "ticket.created",
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
@@ -451,6 +481,9 @@ impl EventData {
         "customer.merge_suggested",
         "customer.suggestion_dismissed",
         "customer.identity_updated",
+        "order.created",
+        "order.status_changed",
+        "order.shipment_updated",
         "ticket.created",
         "ticket.updated",
         "message.added",
@@ -529,6 +562,9 @@ impl EventData {
             | EventData::MergeSuggested { customer_id, .. }
             | EventData::SuggestionDismissed { customer_id, .. }
             | EventData::IdentityUpdated { customer_id, .. }
+            | EventData::OrderCreated { customer_id, .. }
+            | EventData::OrderStatusChanged { customer_id, .. }
+            | EventData::ShipmentUpdated { customer_id, .. }
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
             _ => None,
         }
@@ -617,6 +653,27 @@ mod tests {
                 value: "+79001234567".into(),
                 verified: true,
                 shared: true,
+            },
+            EventData::OrderCreated {
+                order_id: OrderId::new(),
+                customer_id: CustomerId::new(),
+                number: "5531".into(),
+                status: OrderStatus::Paid,
+            },
+            EventData::OrderStatusChanged {
+                order_id: OrderId::new(),
+                customer_id: CustomerId::new(),
+                number: "5531".into(),
+                from: OrderStatus::Paid,
+                to: OrderStatus::Shipped,
+            },
+            EventData::ShipmentUpdated {
+                order_id: OrderId::new(),
+                customer_id: CustomerId::new(),
+                number: "5531".into(),
+                tracking_number: "RU123456789".into(),
+                from: None,
+                to: ShipmentStatus::InTransit,
             },
             EventData::TicketCreated {
                 ticket_id: TicketId::new(),
@@ -783,6 +840,9 @@ mod tests {
                 | EventData::MergeSuggested { .. }
                 | EventData::SuggestionDismissed { .. }
                 | EventData::IdentityUpdated { .. }
+                | EventData::OrderCreated { .. }
+                | EventData::OrderStatusChanged { .. }
+                | EventData::ShipmentUpdated { .. }
                 | EventData::TicketCreated { .. }
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }

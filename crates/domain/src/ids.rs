@@ -75,6 +75,10 @@ id_type!(
     DeliveryId,
     /// Two customer profiles that may be one person.
     SuggestionId,
+    /// An order a store pushed.
+    OrderId,
+    /// A store's signed connection for pushing orders.
+    StoreId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

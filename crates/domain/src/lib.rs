@@ -16,6 +16,7 @@ pub mod ids;
 pub mod kb;
 pub mod macros;
 pub mod number;
+pub mod order;
 pub mod routing;
 pub mod rules;
 pub mod secret;

@@ -46,6 +46,14 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an RFC 3339 time")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub mod macros;
 pub mod markdown;
 pub mod messenger;
 pub mod model;
+pub mod orders;
 pub mod outbound;
 pub mod people;
 pub mod phone;

@@ -32,6 +32,8 @@ pub enum Unique {
     ArticleLanguage,
     /// A FAQ entry's translation into a language.
     FaqLanguage,
+    /// A store's order id in the workspace.
+    OrderExternalId,
     /// A key this table does not know: a schema change without a mapping here.
     Other,
 }
@@ -134,6 +136,11 @@ const KEYS: &[(Unique, &str, &str)] = &[
         "kb_faq_workspace_id_group_id_lang_key",
         "kb_faq.workspace_id, kb_faq.group_id, kb_faq.lang",
     ),
+    (
+        Unique::OrderExternalId,
+        "orders_workspace_id_external_id_key",
+        "orders.workspace_id, orders.external_id",
+    ),
 ];
 
 impl Unique {
@@ -176,6 +183,7 @@ impl Unique {
             Unique::CategoryKey => "a category with this key already exists",
             Unique::ArticleLanguage => "this article already has a translation into this language",
             Unique::FaqLanguage => "this FAQ entry already has a translation into this language",
+            Unique::OrderExternalId => "an order with this external id already exists",
             Unique::Other => "it already exists",
         }
     }

@@ -26,6 +26,7 @@ pub mod kb;
 pub mod live;
 pub mod macros;
 pub mod mail;
+pub mod orders;
 pub mod people;
 pub mod rules;
 pub mod sla;

@@ -87,6 +87,8 @@ arg_from!(
     domain::ids::WebhookId => Uuid via |i: domain::ids::WebhookId| i.0,
     domain::ids::DeliveryId => Uuid via |i: domain::ids::DeliveryId| i.0,
     domain::ids::SuggestionId => Uuid via |i: domain::ids::SuggestionId| i.0,
+    domain::ids::OrderId => Uuid via |i: domain::ids::OrderId| i.0,
+    domain::ids::StoreId => Uuid via |i: domain::ids::StoreId| i.0,
 );
 
 /// A query text with its arguments.

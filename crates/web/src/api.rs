@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn created<T: serde::Serialize>(v: T) -> Response {
+pub(crate) fn created<T: serde::Serialize>(v: T) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
@@ -32,7 +32,11 @@ pub(crate) fn ticket_ref(s: &str) -> ApiResult<TicketRef> {
     TicketRef::parse(s).ok_or_else(ApiError::not_found)
 }
 
-fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+pub(crate) fn next_cursor<T>(
+    items: &[T],
+    limit: i64,
+    key: impl Fn(&T) -> String,
+) -> Option<String> {
     if items.len() as i64 >= limit {
         items.last().map(key)
     } else {
@@ -40,7 +44,7 @@ fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option
     }
 }
 
-fn cursor_id<T: std::str::FromStr>(c: Option<&str>) -> ApiResult<Option<T>> {
+pub(crate) fn cursor_id<T: std::str::FromStr>(c: Option<&str>) -> ApiResult<Option<T>> {
     c.map(|c| {
         c.parse::<T>()
             .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "cursor", "invalid cursor"))
@@ -630,7 +634,7 @@ fn identities(c: &CustomerIn) -> ApiResult<Vec<Identity>> {
     }
 }
 
-fn customer_input(c: &CustomerIn) -> ApiResult<CustomerInput> {
+pub(crate) fn customer_input(c: &CustomerIn) -> ApiResult<CustomerInput> {
     Ok(CustomerInput {
         name: c.name.clone(),
         language: c.language.clone(),

@@ -20,6 +20,7 @@ pub mod mail_api;
 pub mod messenger_api;
 pub mod metrics;
 mod openapi;
+pub mod orders_api;
 pub mod rules_api;
 pub mod sla_api;
 pub mod throttle;
@@ -368,6 +369,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
                 .route("/hooks/telegram/{id}", post(messenger_api::telegram_hook))
                 .route("/hooks/vk/{id}", post(messenger_api::vk_hook))
                 .route("/hooks/phone/{id}", post(messenger_api::phone_hook))
+                .route("/hooks/store/{id}", post(orders_api::store_hook))
                 .route(
                     "/hooks/whatsapp/{id}",
                     get(messenger_api::whatsapp_verify).post(messenger_api::whatsapp_hook),

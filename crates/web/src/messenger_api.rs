@@ -407,7 +407,7 @@ pub struct VerifyQuery {
     pub challenge: Option<String>,
 }
 
-fn refusal(r: HookRefusal, what: &str) -> ApiError {
+pub(crate) fn refusal(r: HookRefusal, what: &str) -> ApiError {
     match r {
         HookRefusal::Unknown => ApiError::not_found(),
         HookRefusal::Unsigned => ApiError::unauthorized(format!("the {what} is missing")),
