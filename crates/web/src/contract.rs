@@ -2350,7 +2350,135 @@ fn build() -> Value {
     messenger_examples(&mut d);
     sla_examples(&mut d);
     rules_examples(&mut d);
+    order_rules(&mut d);
+    order_examples(&mut d);
     d
+}
+
+/// An amount `domain::order::parse_amount` takes.
+const AMOUNT: &str = r"^[0-9]{1,15}(\.[0-9]{1,4})?$";
+/// An RFC 3339 time as `domain::Timestamp::parse_rfc3339` reads it.
+const TIME: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$";
+
+fn order_rules(d: &mut Value) {
+    use domain::order::{MAX_ITEMS, MAX_SHIPMENTS, OrderStatus, ShipmentStatus};
+    let time = || json!({ "type": ["string", "null"], "format": "date-time", "pattern": TIME });
+    let o = "/components/schemas/OrderIn/properties";
+    set(d, &format!("{o}/external_id"), line(100));
+    set(d, &format!("{o}/number"), nullable(line(100)));
+    set(d, &format!("{o}/currency"), string("^[A-Za-z]{3}$", 3));
+    set(d, &format!("{o}/total"), string(AMOUNT, 20));
+    set(
+        d,
+        &format!("{o}/status"),
+        nullable(enum_of(&names(OrderStatus::ALL, OrderStatus::as_str))),
+    );
+    set(d, &format!("{o}/status_at"), time());
+    set(d, &format!("{o}/placed_at"), time());
+    set(
+        d,
+        &format!("{o}/customer"),
+        json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/CustomerIn" }] }),
+    );
+    set(
+        d,
+        &format!("{o}/customer_id"),
+        json!({ "type": ["string", "null"], "format": "uuid" }),
+    );
+    set(
+        d,
+        &format!("{o}/items"),
+        nullable(list(
+            json!({ "$ref": "#/components/schemas/LineItemIo" }),
+            MAX_ITEMS as u32,
+        )),
+    );
+    set(
+        d,
+        &format!("{o}/shipments"),
+        list(
+            json!({ "$ref": "#/components/schemas/ShipmentIn" }),
+            MAX_SHIPMENTS as u32,
+        ),
+    );
+    // A new order needs its customer; a known one keeps its own.
+    set(
+        d,
+        "/components/schemas/OrderIn/anyOf",
+        json!([
+            { "required": ["customer"], "properties": { "customer": { "type": "object" } } },
+            { "required": ["customer_id"], "properties": { "customer_id": { "type": "string" } } }
+        ]),
+    );
+    let i = "/components/schemas/LineItemIo/properties";
+    set(d, &format!("{i}/sku"), line(100));
+    set(d, &format!("{i}/name"), line(300));
+    set(
+        d,
+        &format!("{i}/quantity"),
+        json!({ "type": "integer", "minimum": 1, "maximum": 100_000 }),
+    );
+    set(d, &format!("{i}/price"), string(AMOUNT, 20));
+    let s = "/components/schemas/ShipmentIn/properties";
+    set(d, &format!("{s}/carrier"), line(100));
+    set(d, &format!("{s}/tracking_number"), line(100));
+    set(
+        d,
+        &format!("{s}/tracking_url"),
+        nullable(string(&format!("^https?://[^{WS}{CC}]*$"), 2000)),
+    );
+    set(
+        d,
+        &format!("{s}/status"),
+        enum_of(&names(ShipmentStatus::ALL, ShipmentStatus::as_str)),
+    );
+    set(d, &format!("{s}/at"), time());
+    set(d, &format!("{s}/note"), nullable(line(500)));
+    set(d, "/components/schemas/StoreIn/properties/name", line(100));
+    set(
+        d,
+        "/components/schemas/PatchStoreIn/properties/name",
+        nullable(line(100)),
+    );
+}
+
+fn order_examples(d: &mut Value) {
+    let at = "2026-11-30T09:15:02.412Z";
+    let order_in = json!({
+        "external_id": "5531", "customer": { "name": "Анна", "email": "anna@example.com" },
+        "status": "shipped", "currency": "RUB", "total": "4990.00", "placed_at": "2026-11-20T10:00:00Z",
+        "items": [{ "sku": "SPK-1", "name": "Умная колонка", "quantity": 1, "price": "4990.00" }],
+        "shipments": [{ "carrier": "CDEK", "tracking_number": "RU123456789",
+            "tracking_url": "https://cdek.example/track/RU123456789", "status": "in_transit" }]
+    });
+    let order_out = json!({
+        "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01", "external_id": "5531", "number": "5531",
+        "customer_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a13", "status": "shipped", "currency": "RUB",
+        "total": "4990.00", "placed_at": "2026-11-20T10:00:00.000Z",
+        "items": [{ "sku": "SPK-1", "name": "Умная колонка", "quantity": 1, "price": "4990.00" }],
+        "shipments": [{ "carrier": "CDEK", "tracking_number": "RU123456789",
+            "tracking_url": "https://cdek.example/track/RU123456789", "status": "in_transit",
+            "events": [{ "status": "in_transit", "at": at }] }],
+        "history": [{ "status": "paid", "at": "2026-11-20T10:00:00.000Z" }, { "status": "shipped", "at": at }],
+        "version": 2, "created_at": "2026-11-20T10:00:01.000Z", "updated_at": at
+    });
+    let store = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d02", "name": "Shop", "active": true,
+        "webhook_url": "https://support.shop.example/hooks/store/01936f1e-7b2a-7c41-9a55-0d3c7e2b9d02",
+        "signing_secret": null, "created_at": at, "updated_at": at });
+    for (name, example) in [
+        ("OrderIn", order_in),
+        ("OrderOut", order_out.clone()),
+        (
+            "Page_OrderOut",
+            json!({ "items": [order_out], "next_cursor": null }),
+        ),
+        ("StoreIn", json!({ "name": "Shop" })),
+        ("PatchStoreIn", json!({ "rotate_secret": true })),
+        ("StoreOut", store.clone()),
+        ("StoreList", json!({ "items": [store] })),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
 }
 
 /// The OpenAPI document as served.
@@ -2575,6 +2703,42 @@ mod tests {
                 "origin {s:?}"
             );
         }
+    }
+
+    #[test]
+    fn order_patterns_accept_only_what_orders_take() {
+        let amount = re(AMOUNT);
+        let time = re(TIME);
+        let amounts = [
+            "0",
+            "4990.00",
+            "1.2345",
+            "123456789012345",
+            "1234567890123456",
+            "1.",
+            ".5",
+            "1.23456",
+        ];
+        let times = [
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:00:00.123456789+03:00",
+            "2026-11-20T10:00:60Z",
+            "2026-11-20 10:00:00Z",
+        ];
+        for s in amounts
+            .iter()
+            .chain(&times)
+            .map(|s| (*s).to_owned())
+            .chain(corpus())
+        {
+            if amount.is_match(&s) {
+                assert!(domain::order::parse_amount("t", &s).is_ok(), "amount {s:?}");
+            }
+            if time.is_match(&s) {
+                assert!(domain::Timestamp::parse_rfc3339(&s).is_some(), "time {s:?}");
+            }
+        }
+        assert!(amount.is_match("4990.00") && !amount.is_match("1234567890123456"));
     }
 
     /// The component a schema names, or the schema itself.

@@ -179,6 +179,20 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/customers/{id}/identities/{identity_id}",
             axum::routing::patch(api::patch_identity),
         )
+        .route("/customers/{id}/orders", get(orders_api::customer_orders))
+        .route(
+            "/orders",
+            get(orders_api::list_orders).post(orders_api::upsert_order),
+        )
+        .route("/orders/{id}", get(orders_api::get_order))
+        .route(
+            "/stores",
+            get(orders_api::list_stores).post(orders_api::create_store),
+        )
+        .route(
+            "/stores/{id}",
+            get(orders_api::get_store).patch(orders_api::patch_store),
+        )
         .route("/tickets", get(api::list_tickets).post(api::create_ticket))
         .route(
             "/tickets/{id}",

@@ -66,6 +66,23 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let order = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "A-1", "customer_id": cid, "currency": "RUB", "total": "10.00"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shop = app
+        .post("/api/v1/stores", json!({"name": "A's shop"}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let team = app
         .post("/api/v1/teams", json!({"name": "Returns"}))
         .await
@@ -256,6 +273,8 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/kb/faq", faq.as_str()),
         ("/api/v1/tickets", tid.as_str()),
         ("/api/v1/customers", cid.as_str()),
+        ("/api/v1/orders", order.as_str()),
+        ("/api/v1/stores", shop.as_str()),
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/attachments", aid.as_str()),
@@ -330,6 +349,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"solution": true}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
+        (("PATCH", "/api/v1/stores/{id}"), json!({"name": "pwned"})),
         (
             ("POST", "/api/v1/channels/email/{id}/held/{held_id}/ticket"),
             json!({"customer": {"email": "intruder@beta.example"}}),
@@ -357,6 +377,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
                     || op["security"] == json!([{"telegram": []}])
                     || op["security"] == json!([{"whatsapp": []}])
                     || op["security"] == json!([{"phone": []}])
+                    || op["security"] == json!([{"store": []}])
             })
         });
         if public {

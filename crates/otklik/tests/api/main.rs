@@ -25,6 +25,7 @@ mod kb;
 mod layering;
 mod macros;
 mod mail_server;
+mod orders;
 mod phone;
 mod routing;
 mod rules;

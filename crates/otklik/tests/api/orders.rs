@@ -1,0 +1,214 @@
+//! Orders pushed by stores: upserts on the store's id (repeated pushes change
+//! nothing, concurrent pushes make one order), shipments and status history,
+//! the customer's timeline, signed store webhooks, and bounds.
+
+use crate::helpers::TestApp;
+use engine::phone::signature;
+use serde_json::{Value, json};
+
+crate::on_both!(
+    pushes_upsert_one_order_with_its_history,
+    concurrent_pushes_of_a_new_order_make_one_order,
+    stores_push_signed_and_nothing_else_is_taken
+);
+
+fn order(status: &str) -> Value {
+    json!({
+        "external_id": "5531", "customer": {"name": "Анна", "email": "anna@example.com"},
+        "status": status, "currency": "rub", "total": "4990.00", "placed_at": "2026-11-20T10:00:00Z",
+        "items": [{"sku": "SPK-1", "name": "Умная колонка", "quantity": 1, "price": "4990.00"}]
+    })
+}
+
+async fn pushes_upsert_one_order_with_its_history(app: TestApp) {
+    let first = app.post("/api/v1/orders", order("paid")).await.expect(201);
+    assert_eq!(
+        (
+            first["number"].as_str(),
+            first["currency"].as_str(),
+            first["version"].as_i64()
+        ),
+        (Some("5531"), Some("RUB"), Some(1))
+    );
+    let oid = first["id"].as_str().unwrap().to_owned();
+    let cid = first["customer_id"].as_str().unwrap().to_owned();
+    // The same push again: the same order, nothing changed.
+    let again = app.post("/api/v1/orders", order("paid")).await.expect(200);
+    assert_eq!(
+        (again["id"].as_str(), again["version"].as_i64()),
+        (Some(oid.as_str()), Some(1))
+    );
+
+    // Shipped, with a parcel; then the parcel is delayed.
+    let mut shipped = order("shipped");
+    shipped["shipments"] = json!([{"carrier": "CDEK", "tracking_number": "RU123456789",
+        "tracking_url": "https://cdek.example/track/RU123456789", "status": "in_transit"}]);
+    let s = app.post("/api/v1/orders", shipped).await.expect(200);
+    assert_eq!(s["version"], 2);
+    assert_eq!(s["history"].as_array().unwrap().len(), 2);
+    let mut late = order("shipped");
+    late["shipments"] = json!([{"carrier": "CDEK", "tracking_number": "RU123456789",
+        "status": "delayed", "note": "Погодные условия", "at": "2026-11-22T08:00:00Z"}]);
+    let d = app.post("/api/v1/orders", late).await.expect(200);
+    let parcel = &d["shipments"][0];
+    assert_eq!(parcel["status"], "delayed");
+    assert_eq!(parcel["events"].as_array().unwrap().len(), 2);
+    assert_eq!(parcel["events"][1]["note"], "Погодные условия");
+    assert_eq!(
+        parcel["tracking_url"], "https://cdek.example/track/RU123456789",
+        "a push without the address keeps it"
+    );
+
+    // The customer's orders and timeline.
+    let mine = app
+        .get(&format!("/api/v1/customers/{cid}/orders"))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let by_number = app.get("/api/v1/orders?number=5531").await.expect(200);
+    assert_eq!(by_number["items"][0]["id"], oid.as_str());
+    let tl = app
+        .get(&format!("/api/v1/customers/{cid}/timeline"))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = tl["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| k.starts_with("order."))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "order.shipment_updated",
+            "order.shipment_updated",
+            "order.status_changed",
+            "order.created"
+        ]
+    );
+
+    // A push for the same customer by phone only still needs its money; bad
+    // values are refused with their place named.
+    let mut bad = order("paid");
+    bad["total"] = json!("4 990,00");
+    let p = app.post("/api/v1/orders", bad).await.problem(422);
+    assert!(p.to_string().contains("total"), "{p}");
+    let mut bad = order("paid");
+    bad["external_id"] = json!("5532");
+    bad["shipments"] = json!([{"carrier": "X", "tracking_number": "1", "status": "in_transit", "tracking_url": "javascript:alert(1)"}]);
+    app.post("/api/v1/orders", bad).await.problem(422);
+    let mut orphan = order("paid");
+    orphan["external_id"] = json!("5533");
+    orphan.as_object_mut().unwrap().remove("customer");
+    app.post("/api/v1/orders", orphan).await.problem(422);
+    let mut stranger = order("paid");
+    stranger["external_id"] = json!("5534");
+    stranger.as_object_mut().unwrap().remove("customer");
+    stranger["customer_id"] = json!(uuid::Uuid::now_v7());
+    app.post("/api/v1/orders", stranger).await.problem(404);
+
+    // Another workspace sees none of it.
+    let beta = app.workspace("beta").await;
+    app.req("GET", &format!("/api/v1/orders/{oid}"), &beta, None)
+        .await
+        .problem(404);
+    app.req(
+        "GET",
+        &format!("/api/v1/customers/{cid}/orders"),
+        &beta,
+        None,
+    )
+    .await
+    .problem(404);
+}
+
+/// The same new order from 8 clients at once: one order, one customer.
+async fn concurrent_pushes_of_a_new_order_make_one_order(app: TestApp) {
+    let mut body = order("paid");
+    body["external_id"] = json!("race-1");
+    body["customer"] =
+        json!({"name": "Гонка", "email": "race@example.com", "phone": "+79005550001"});
+    let pushes = (0..8).map(|_| app.post("/api/v1/orders", body.clone()));
+    let answers = futures::future::join_all(pushes).await;
+    let mut codes: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    codes.sort();
+    let bodies: Vec<&Value> = answers.iter().map(|r| &r.body).collect();
+    assert_eq!(
+        codes,
+        [200, 200, 200, 200, 200, 200, 200, 201],
+        "{bodies:?}"
+    );
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let listed = app.get("/api/v1/orders").await.expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let customers = app.get("/api/v1/customers?q=race@").await.expect(200);
+    assert_eq!(customers["items"].as_array().unwrap().len(), 1);
+}
+
+async fn stores_push_signed_and_nothing_else_is_taken(app: TestApp) {
+    let s = app
+        .post("/api/v1/stores", json!({"name": "Shop"}))
+        .await
+        .expect(201);
+    let (sid, secret) = (
+        s["id"].as_str().unwrap().to_owned(),
+        s["signing_secret"].as_str().unwrap().to_owned(),
+    );
+    let listed = app.get("/api/v1/stores").await.expect(200);
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is shown once"
+    );
+    let raw = serde_json::to_vec(&order("paid")).unwrap();
+    let send = async |sig: Option<String>, ts: i64| {
+        let mut r = app
+            .client
+            .post(app.url(&format!("/hooks/store/{sid}")))
+            .header("content-type", "application/json");
+        if let Some(sig) = sig {
+            r = r
+                .header("X-Otklik-Timestamp", ts.to_string())
+                .header("X-Otklik-Signature", sig);
+        }
+        crate::helpers::res(r.body(raw.clone()).send().await.expect("push")).await
+    };
+    let now = app.engine.now().millis() / 1000;
+    send(None, now).await.problem(401);
+    send(Some(signature("wrong", now, &raw)), now)
+        .await
+        .problem(403);
+    send(Some(signature(&secret, now - 600, &raw)), now - 600)
+        .await
+        .problem(403);
+    assert!(
+        app.get("/api/v1/orders").await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
+    let made = send(Some(signature(&secret, now, &raw)), now)
+        .await
+        .expect(201);
+    assert_eq!(made["external_id"], "5531");
+    send(Some(signature(&secret, now, &raw)), now)
+        .await
+        .expect(200);
+    // Switched off: the hook is gone.
+    app.patch(&format!("/api/v1/stores/{sid}"), json!({"active": false}))
+        .await
+        .expect(200);
+    send(Some(signature(&secret, now, &raw)), now)
+        .await
+        .problem(404);
+    // Agents cannot manage stores.
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    app.req("GET", "/api/v1/stores", &agent, None)
+        .await
+        .problem(403);
+}
