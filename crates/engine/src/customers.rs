@@ -38,6 +38,24 @@ pub struct CustomerPatch {
     pub tags: Option<Vec<String>>,
 }
 
+/// The name and language `input` gives, checked (a blank name is none).
+pub fn checked_details(
+    input: &CustomerInput,
+) -> Result<(Option<String>, Option<String>), EngineError> {
+    let name = input
+        .name
+        .as_deref()
+        .filter(|n| !domain::text::clean_line(n).is_empty())
+        .map(normalize_name)
+        .transpose()?;
+    let language = input
+        .language
+        .as_deref()
+        .map(normalize_language)
+        .transpose()?;
+    Ok((name, language))
+}
+
 /// Finds the customer `input` describes, or creates one, by these rules:
 ///
 /// - A proved identity someone already holds (proved) names that customer; a
@@ -64,17 +82,7 @@ pub(crate) async fn resolve(
     }
     // The description is checked whole even when an identity finds an existing
     // customer, whose name and language it then leaves as they are.
-    let name = input
-        .name
-        .as_deref()
-        .filter(|n| !domain::text::clean_line(n).is_empty())
-        .map(normalize_name)
-        .transpose()?;
-    let language = input
-        .language
-        .as_deref()
-        .map(normalize_language)
-        .transpose()?;
+    let (name, language) = checked_details(input)?;
     let holders = customers::owners_of(&mut tx.conn(), ws, &input.identities).await?;
     let mut held: Vec<(&Identity, Holder)> = Vec::new();
     let mut taken: Vec<(&Identity, CustomerId)> = Vec::new();

@@ -103,6 +103,11 @@ impl Engine {
             return Err(EngineError::invalid("external_id", "1 to 100 characters"));
         }
         let push = input.push.validated()?;
+        // The customer is checked whole even when the order is known and
+        // keeps its own.
+        if let Some(CustomerRef::Input(c)) = &input.customer {
+            crate::customers::checked_details(c)?;
+        }
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let (ext, push, customer) = (external_id.clone(), push.clone(), input.customer.clone());

@@ -1811,10 +1811,11 @@ pub fn web_url() -> String {
 pub const BOT_TOKEN: &str = "^[0-9]{1,18}:[A-Za-z0-9_-]{1,200}$";
 
 /// An API base the engine takes (`engine::telegram::parse_base`): http(s), a
-/// host (a dotted IPv4 address, or names whose last label starts with a letter
+/// host (a dotted IPv4 address without leading zeros — URL parsers read
+/// `08` as a broken octal number —, or names whose last label starts with a letter
 /// and none holding `--`), a port, a path; no query, fragment or credentials.
 pub const API_BASE: &str = concat!(
-    "^https?://(((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])",
+    "^https?://(((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
     "|([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*)",
     "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
     "(/[A-Za-z0-9._~-]*)*$"

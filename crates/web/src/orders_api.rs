@@ -25,6 +25,7 @@ type ApiResult<T> = Result<T, ApiError>;
 pub struct LineItemIo {
     pub sku: String,
     pub name: String,
+    #[serde(deserialize_with = "domain::number::whole")]
     pub quantity: i64,
     /// A decimal amount, e.g. `4990.00`.
     pub price: String,
@@ -86,8 +87,20 @@ fn time(field: &str, v: &Option<String>) -> ApiResult<Option<domain::Timestamp>>
 }
 
 pub(crate) fn order_input(b: OrderIn) -> ApiResult<OrderInput> {
+    // Checked whole even where it is not used (a customer_id given too, or
+    // a known order keeping its customer).
     let customer = match &b.customer {
-        Some(c) => customer_input(c)?,
+        Some(c) => {
+            let input = customer_input(c)?;
+            if input.identities.is_empty() {
+                return Err(ApiError::field(
+                    "customer",
+                    "name the customer by at least one identity (email, phone, …)",
+                ));
+            }
+            engine::customers::checked_details(&input)?;
+            input
+        }
         None => Default::default(),
     };
     let mut shipments = Vec::new();
