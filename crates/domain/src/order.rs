@@ -517,8 +517,10 @@ mod tests {
             ]
         );
         assert!(o.apply(shipped, Timestamp::from_millis(4_000)).is_empty());
-        let mut late = OrderPush::default();
-        late.shipments = vec![parcel(ShipmentStatus::Delayed)];
+        let late = OrderPush {
+            shipments: vec![parcel(ShipmentStatus::Delayed)],
+            ..OrderPush::default()
+        };
         assert_eq!(o.apply(late, Timestamp::from_millis(5_000)).len(), 1);
         assert_eq!(o.history.len(), 2);
         assert_eq!(o.shipments[0].events.len(), 2);
