@@ -437,6 +437,24 @@ impl Order {
     }
 }
 
+/// What may be order numbers in a message: words of 3 to 40 letters, digits
+/// and dashes with at least 3 digits (`5531`, `A-1042`, `#5531`, `№5531`),
+/// the first 20.
+pub fn numbers_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '/')) {
+        let w = w.trim_matches(|c: char| c == '-' || c == '_' || c == '/');
+        let digits = w.chars().filter(char::is_ascii_digit).count();
+        if (3..=40).contains(&w.chars().count()) && digits >= 3 && !out.iter().any(|o| o == w) {
+            out.push(w.to_owned());
+            if out.len() == 20 {
+                break;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +485,16 @@ mod tests {
             at: None,
             note: None,
         }
+    }
+
+    #[test]
+    fn order_numbers_are_found_in_words() {
+        assert_eq!(
+            numbers_in("Где заказ №5531? И ещё #A-1042, телефон 12, код RU-2024-0001."),
+            ["5531", "A-1042", "RU-2024-0001"]
+        );
+        assert!(numbers_in("нет номеров, только 12 и 34").is_empty());
+        assert_eq!(numbers_in(&"1234 ".repeat(100)).len(), 1);
     }
 
     #[test]

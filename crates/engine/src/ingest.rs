@@ -656,6 +656,7 @@ async fn ingest_tx(
         ids.push(a.id);
     }
     let m = insert_message(tx, m, &ids, actor).await?;
+    crate::orders::link_named_order(tx, ws, ticket.id, customer_id, &p.text).await?;
     channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
     // An earlier copy held for want of a sender is settled by this one.
     channels::release_held(tx, account.id, &p.key).await?;

@@ -18,9 +18,9 @@ use crate::{Engine, EngineError, Principal, page_limit};
 use domain::event::{Actor, EventData};
 use domain::ids::*;
 use domain::order::{Order, OrderChange, OrderPush};
-use store::StoreError;
 use store::constraint::Unique;
 use store::orders::{self, OrderRecord, StoreIntegration};
+use store::{StoreError, Tx};
 
 /// How far a store push's timestamp may be from the server's clock.
 pub const MAX_SKEW_S: i64 = 300;
@@ -79,6 +79,62 @@ fn events(o: &OrderRecord, changes: &[OrderChange]) -> Vec<EventData> {
             OrderChange::Details => None,
         })
         .collect()
+}
+
+/// Links a ticket without an order to the order a customer's message names,
+/// when the order is that customer's (someone else's number links nothing).
+pub(crate) async fn link_named_order(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    customer: CustomerId,
+    text: &str,
+) -> Result<(), EngineError> {
+    let numbers = domain::order::numbers_in(text);
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let owned = orders::owned_with_numbers(&mut tx.conn(), ws, customer, &numbers).await?;
+    let Some(o) = owned.first() else {
+        return Ok(());
+    };
+    if orders::of_ticket(&mut tx.conn(), ws, ticket)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    set_order(tx, ws, ticket, Some(o), None, Actor::System).await
+}
+
+/// Sets a ticket's order and tells it as a ticket change (`order`: the
+/// number before and after).
+async fn set_order(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    to: Option<&OrderRecord>,
+    from: Option<&OrderRecord>,
+    actor: Actor,
+) -> Result<(), EngineError> {
+    orders::link_ticket(tx, ws, ticket, to.map(|o| o.id)).await?;
+    let number = |o: Option<&OrderRecord>| {
+        o.map_or(serde_json::Value::Null, |o| o.order.number.clone().into())
+    };
+    tx.emit(
+        ws,
+        actor,
+        EventData::TicketUpdated {
+            ticket_id: ticket,
+            changes: vec![domain::event::Change {
+                field: "order".into(),
+                from: number(from),
+                to: number(to),
+            }],
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 impl Engine {
@@ -222,6 +278,55 @@ impl Engine {
             page_limit(limit),
         )
         .await?)
+    }
+
+    /// The order a ticket is about, if any.
+    pub async fn ticket_order(
+        &self,
+        p: &Principal,
+        ticket: crate::tickets::TicketRef,
+    ) -> Result<Option<OrderRecord>, EngineError> {
+        let t = self.ticket(p, ticket).await?;
+        let mut c = self.store.read().await?;
+        Ok(orders::of_ticket(&mut c.conn(), p.workspace_id, t.id).await?)
+    }
+
+    /// Links a ticket to one of its customer's orders, or unlinks it.
+    pub async fn link_order(
+        &self,
+        p: &Principal,
+        ticket: crate::tickets::TicketRef,
+        order: Option<OrderId>,
+    ) -> Result<Option<OrderRecord>, EngineError> {
+        p.require_ticket_work()?;
+        let t = self.ticket(p, ticket).await?;
+        let to = match order {
+            Some(id) => {
+                let o = self
+                    .order(p, id)
+                    .await
+                    .map_err(|_| EngineError::Unknown("order_id".into(), "no such order".into()))?;
+                if o.customer_id != t.customer_id {
+                    return Err(EngineError::Rule("the order is another customer's".into()));
+                }
+                Some(o)
+            }
+            None => None,
+        };
+        let (ws, actor, tid) = (p.workspace_id, p.actor(), t.id);
+        let to2 = to.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let from = orders::of_ticket(&mut tx.conn(), ws, tid).await?;
+                    if from.as_ref().map(|o| o.id) != to2.as_ref().map(|o| o.id) {
+                        set_order(tx, ws, tid, to2.as_ref(), from.as_ref(), actor).await?;
+                    }
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(to)
     }
 
     // ---- store integrations ----

@@ -721,6 +721,7 @@ pub(crate) async fn render(
         None => None,
     };
     let workspace = store::workspaces::by_id(c, ws).await?;
+    let order = store::orders::of_ticket(c, ws, t.id).await?;
     let email = customer.as_ref().and_then(|c| {
         c.identities
             .iter()
@@ -742,6 +743,11 @@ pub(crate) async fn render(
                 .as_ref()
                 .map(|a| domain::template::first_name(&a.name)),
             "workspace.name" => workspace.as_ref().map(|w| w.name.clone()),
+            "order.number" => order.as_ref().map(|o| o.order.number.clone()),
+            "order.status" => order.as_ref().map(|o| o.order.status.as_str().to_owned()),
+            "order.tracking_url" => order
+                .as_ref()
+                .and_then(|o| o.order.tracking_url().map(str::to_owned)),
             _ => None,
         }
     };

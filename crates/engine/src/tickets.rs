@@ -703,6 +703,8 @@ impl Engine {
                             Actor::Customer(customer_id),
                         )
                         .await?;
+                        crate::orders::link_named_order(tx, ws, t.id, customer_id, &m.body_text)
+                            .await?;
                         if let Some(idem) = idem {
                             let saved = idempotency::Saved {
                                 request_hash: idem.request_hash,

@@ -2438,6 +2438,11 @@ fn order_rules(d: &mut Value) {
     set(d, "/components/schemas/StoreIn/properties/name", line(100));
     set(
         d,
+        "/components/schemas/TicketOrderIn/properties/order_id",
+        json!({ "type": ["string", "null"], "format": "uuid" }),
+    );
+    set(
+        d,
         "/components/schemas/PatchStoreIn/properties/name",
         nullable(line(100)),
     );
@@ -2471,9 +2476,14 @@ fn order_examples(d: &mut Value) {
         ("OrderOut", order_out.clone()),
         (
             "Page_OrderOut",
-            json!({ "items": [order_out], "next_cursor": null }),
+            json!({ "items": [order_out.clone()], "next_cursor": null }),
         ),
+        ("TicketOrder", json!({ "order": order_out })),
         ("StoreIn", json!({ "name": "Shop" })),
+        (
+            "TicketOrderIn",
+            json!({ "order_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01" }),
+        ),
         ("PatchStoreIn", json!({ "rotate_secret": true })),
         ("StoreOut", store.clone()),
         ("StoreList", json!({ "items": [store] })),

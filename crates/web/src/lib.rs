@@ -186,6 +186,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/orders/{id}", get(orders_api::get_order))
         .route(
+            "/tickets/{id}/order",
+            get(orders_api::ticket_order).put(orders_api::link_ticket_order),
+        )
+        .route(
             "/stores",
             get(orders_api::list_stores).post(orders_api::create_store),
         )

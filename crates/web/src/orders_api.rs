@@ -360,6 +360,57 @@ pub async fn customer_orders(
     }))
 }
 
+/// The order a ticket is about.
+#[derive(Serialize, ToSchema)]
+pub struct TicketOrder {
+    pub order: Option<OrderOut>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketOrderIn {
+    /// One of the ticket's customer's orders; null unlinks.
+    pub order_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/order", tag = "orders", params(("id" = String, Path, description = "Id or number")),
+    responses((status = 200, body = TicketOrder, description = "Linked by an agent, or when a customer's message named one of their orders"),
+        (status = 404, body = Problem)))]
+pub async fn ticket_order(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<TicketOrder>> {
+    let o = app
+        .engine
+        .ticket_order(&p, crate::api::ticket_ref(&t)?)
+        .await?;
+    Ok(Json(TicketOrder {
+        order: o.map(Into::into),
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/order", tag = "orders", params(("id" = String, Path, description = "Id or number")),
+    request_body = TicketOrderIn,
+    responses((status = 200, body = TicketOrder),
+        (status = 403, body = Problem, description = "Light agents cannot link orders"),
+        (status = 404, body = Problem, description = "No such ticket or order"),
+        (status = 409, body = Problem, description = "The order is another customer's")))]
+pub async fn link_ticket_order(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<TicketOrderIn>,
+) -> ApiResult<Json<TicketOrder>> {
+    let o = app
+        .engine
+        .link_order(&p, crate::api::ticket_ref(&t)?, b.order_id.map(OrderId))
+        .await?;
+    Ok(Json(TicketOrder {
+        order: o.map(Into::into),
+    }))
+}
+
 // ---------------------------------------------------------------- stores
 
 #[derive(Deserialize, ToSchema)]

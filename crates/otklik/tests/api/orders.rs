@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 crate::on_both!(
     pushes_upsert_one_order_with_its_history,
     concurrent_pushes_of_a_new_order_make_one_order,
-    stores_push_signed_and_nothing_else_is_taken
+    stores_push_signed_and_nothing_else_is_taken,
+    messages_link_their_customers_orders_only
 );
 
 fn order(status: &str) -> Value {
@@ -211,4 +212,97 @@ async fn stores_push_signed_and_nothing_else_is_taken(app: TestApp) {
     app.req("GET", "/api/v1/stores", &agent, None)
         .await
         .problem(403);
+}
+
+/// A message naming an order number links the ticket to that order only when
+/// the order is the writer's; agents link and unlink by hand; macros fill
+/// `{{order.…}}` from the linked order.
+async fn messages_link_their_customers_orders_only(app: TestApp) {
+    let mut shipped = order("shipped");
+    shipped["shipments"] = json!([{"carrier": "CDEK", "tracking_number": "RU1",
+        "tracking_url": "https://cdek.example/track/RU1", "status": "in_transit"}]);
+    let anna_order = app.post("/api/v1/orders", shipped).await.expect(201);
+    let mut other = order("paid");
+    other["external_id"] = json!("7777");
+    other["customer"] = json!({"name": "Борис", "email": "boris@example.com"});
+    let boris_order = app.post("/api/v1/orders", other).await.expect(201);
+
+    let ticket = |email: &str, body: &str| {
+        app.post(
+            "/api/v1/tickets",
+            json!({"subject": "Заказ", "customer": {"email": email}, "message": {"body": body}}),
+        )
+    };
+    // Anna names her own order: linked.
+    let t = ticket("anna@example.com", "Где мой заказ №5531?")
+        .await
+        .expect(201);
+    let linked = app
+        .get(&format!("/api/v1/tickets/{}/order", t["number"]))
+        .await
+        .expect(200);
+    assert_eq!(linked["order"]["id"], anna_order["id"]);
+    // Anna names Boris's order: nothing.
+    let t2 = ticket("anna@example.com", "А что с заказом 7777?")
+        .await
+        .expect(201);
+    let none = app
+        .get(&format!("/api/v1/tickets/{}/order", t2["number"]))
+        .await
+        .expect(200);
+    assert_eq!(none["order"], Value::Null);
+    // An agent cannot link another customer's order either; they can unlink.
+    let put = async |number: &Value, body: Value| {
+        app.req(
+            "PUT",
+            &format!("/api/v1/tickets/{number}/order"),
+            &app.token,
+            Some(body),
+        )
+        .await
+    };
+    put(&t2["number"], json!({"order_id": boris_order["id"]}))
+        .await
+        .problem(409);
+    let events = app
+        .get(&format!("/api/v1/tickets/{}/events", t["number"]))
+        .await
+        .expect(200);
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["data"]["changes"][0]["field"] == "order"
+                && e["data"]["changes"][0]["to"] == "5531"),
+        "the link is in the ticket's history: {events}"
+    );
+
+    // Macros fill the order's fields.
+    let m = app
+        .post("/api/v1/macros", json!({"name": "Трек", "shared": true, "body": "Заказ {{order.number}} ({{order.status}}): {{order.tracking_url}}"}))
+        .await
+        .expect(201);
+    let a = app
+        .post(
+            &format!("/api/v1/tickets/{}/apply-macro", t["number"]),
+            json!({"macro_id": m["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        a["body"],
+        "Заказ 5531 (shipped): https://cdek.example/track/RU1"
+    );
+    put(&t["number"], json!({"order_id": null}))
+        .await
+        .expect(200);
+    let a = app
+        .post(
+            &format!("/api/v1/tickets/{}/apply-macro", t["number"]),
+            json!({"macro_id": m["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(a["body"], "Заказ  (): ", "no order, empty fields");
 }
