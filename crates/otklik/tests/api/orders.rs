@@ -13,6 +13,16 @@ crate::on_both!(
     messages_link_their_customers_orders_only
 );
 
+mod only_sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn agents_see_orders_beside_the_ticket_and_on_the_profile() {
+        let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::agents_see_orders_beside_the_ticket_and_on_the_profile(app).await;
+    }
+}
+
 fn order(status: &str) -> Value {
     json!({
         "external_id": "5531", "customer": {"name": "Анна", "email": "anna@example.com"},
@@ -305,4 +315,53 @@ async fn messages_link_their_customers_orders_only(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(a["body"], "Заказ  (): ", "no order, empty fields");
+}
+
+/// The ticket's sidebar lists the customer's orders with status, items and
+/// tracking (the ticket's own marked) and links one by a form; the customer
+/// page lists them and tells their events in the timeline.
+async fn agents_see_orders_beside_the_ticket_and_on_the_profile(app: TestApp) {
+    use crate::ui::Agent;
+    let mut shipped = order("shipped");
+    shipped["shipments"] = json!([{"carrier": "CDEK", "tracking_number": "RU77",
+        "tracking_url": "https://cdek.example/track/RU77", "status": "in_transit"}]);
+    let o = app.post("/api/v1/orders", shipped).await.expect(201);
+    let t = app
+        .post("/api/v1/tickets", json!({"subject": "Вопрос", "customer": {"email": "anna@example.com"}, "message": {"body": "Здравствуйте"}}))
+        .await
+        .expect(201);
+    let number = t["number"].as_i64().unwrap();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("№5531") && page.contains("Shipped"), "{page}");
+    assert!(page.contains("1 × Умная колонка"));
+    assert!(page.contains("href=\"https://cdek.example/track/RU77\""));
+    assert!(page.contains("This ticket is about this order"));
+    let r = a
+        .post(
+            &format!("/app/t/{number}/order"),
+            &[("order", o["id"].as_str().unwrap())],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let linked = app
+        .get(&format!("/api/v1/tickets/{number}/order"))
+        .await
+        .expect(200);
+    assert_eq!(linked["order"]["id"], o["id"]);
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("Not about this order") && page.contains("aria-current"));
+
+    let profile = a
+        .page(&format!(
+            "/app/customers/{}",
+            o["customer_id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(profile.contains("RU77"));
+    assert!(
+        profile.contains("Order №5531, shipment: In transit"),
+        "the timeline tells the order's events: {profile}"
+    );
 }

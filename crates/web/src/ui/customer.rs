@@ -71,7 +71,8 @@ pub struct Confirm {
 pub struct StoryRow {
     pub time: String,
     pub iso: String,
-    /// A class for the entry's marker: `in`, `out`, `note`, `ticket`, `profile`.
+    /// A class for the entry's marker: `in`, `out`, `note`, `ticket`, `order`,
+    /// `profile`.
     pub mark: &'static str,
     pub what: String,
     pub detail: Option<String>,
@@ -98,6 +99,7 @@ pub struct CustomerPage {
     /// The profile to merge in, asked for confirmation.
     pub confirm: Option<Confirm>,
     pub tickets: Vec<(i64, String, String, &'static str, String)>,
+    pub orders: Vec<super::orders_view::OrderView>,
     pub timeline: Vec<StoryRow>,
     /// The `before` of the next, older page.
     pub older: Option<i64>,
@@ -167,6 +169,11 @@ pub async fn page(
             None,
             Some(100),
         )
+        .await
+        .or_page(tr)?;
+    let orders = app
+        .engine
+        .orders(&ctx.p, Some(c.id), None, None, Some(20))
         .await
         .or_page(tr)?;
     let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
@@ -262,6 +269,10 @@ pub async fn page(
                 )
             })
             .collect(),
+        orders: orders
+            .iter()
+            .map(|o| super::orders_view::view(tr, o, None))
+            .collect(),
         timeline: story.events.iter().map(|e| tell(tr, &story, e)).collect(),
         older,
     };
@@ -340,6 +351,31 @@ fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
                 .t("customer.dismissed_with")
                 .replace("{name}", &name_of(other_id));
             row.other = other(other_id);
+        }
+        EventData::OrderCreated { number, status, .. } => {
+            row.mark = "order";
+            row.what = tr.t("customer.order_placed").replace("{number}", number);
+            row.detail = Some(tr.label("order_status", status.as_str()));
+        }
+        EventData::OrderStatusChanged { number, to, .. } => {
+            row.mark = "order";
+            row.what = tr
+                .t("customer.order_status")
+                .replace("{number}", number)
+                .replace("{status}", &tr.label("order_status", to.as_str()));
+        }
+        EventData::ShipmentUpdated {
+            number,
+            tracking_number,
+            to,
+            ..
+        } => {
+            row.mark = "order";
+            row.what = tr
+                .t("customer.order_shipment")
+                .replace("{number}", number)
+                .replace("{status}", &tr.label("shipment", to.as_str()));
+            row.detail = Some(tracking_number.clone());
         }
         EventData::IdentityAdded { kind, value, .. } => {
             row.detail = Some(format!("{} {value}", kind_label(tr, kind.as_str())));

@@ -18,6 +18,7 @@ pub mod kb_admin;
 pub mod live;
 pub mod macros_page;
 pub mod messenger_admin;
+pub mod orders_view;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;
@@ -60,6 +61,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}/escalate", post(ticket::escalate))
         .route("/app/t/{number}/experts", post(ticket::experts))
         .route("/app/t/{number}/solution", post(ticket::solution))
+        .route("/app/t/{number}/order", post(orders_view::link))
         .route(
             "/app/t/{number}/reply",
             post(ticket::reply).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

@@ -72,6 +72,8 @@ pub struct TicketPage {
     pub other_tickets: Vec<(i64, String, String, &'static str)>,
     /// How many other profiles may be this customer.
     pub maybe_same: usize,
+    /// The customer's newest orders (the ticket's own marked).
+    pub orders: Vec<super::orders_view::OrderView>,
     pub statuses: Vec<Opt>,
     pub priorities: Vec<Opt>,
     pub assignees: Vec<Opt>,
@@ -262,7 +264,7 @@ pub struct SuggestionView {
     pub link: Option<String>,
 }
 
-fn number_of(raw: &str, tr: Tr) -> Result<TicketRef, UiError> {
+pub(crate) fn number_of(raw: &str, tr: Tr) -> Result<TicketRef, UiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
@@ -317,6 +319,32 @@ pub async fn render(
         .await
         .or_page(tr)?
         .len();
+    let linked = app
+        .engine
+        .ticket_order(&ctx.p, TicketRef::Id(t.id))
+        .await
+        .or_page(tr)?;
+    let mut orders = app
+        .engine
+        .orders(
+            &ctx.p,
+            Some(t.customer_id),
+            None,
+            None,
+            Some(super::orders_view::SHOWN),
+        )
+        .await
+        .or_page(tr)?;
+    // The ticket's own order is shown even when it is not among the newest.
+    if let Some(l) = &linked
+        && !orders.iter().any(|o| o.id == l.id)
+    {
+        orders.insert(0, l.clone());
+    }
+    let orders = orders
+        .iter()
+        .map(|o| super::orders_view::view(tr, o, linked.as_ref().map(|l| l.id)))
+        .collect();
     let others = app
         .engine
         .tickets(
@@ -593,6 +621,7 @@ pub async fn render(
             })
             .collect(),
         maybe_same,
+        orders,
         other_tickets: others
             .iter()
             .filter(|o| o.id != t.id)
