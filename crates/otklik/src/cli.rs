@@ -85,6 +85,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Measure throughput and latency.
     Bench {
         #[command(subcommand)]
@@ -160,6 +165,22 @@ pub enum MailCommand {
         /// Read an mbox file instead of one message from standard input.
         #[arg(long)]
         mbox: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Orders from a store's CSV export (one row per line item; columns by
+    /// header: external_id, number, email, phone, name, status, currency,
+    /// total, placed_at, sku, item_name, quantity, price, carrier,
+    /// tracking_number, tracking_url, shipment_status). Importing again
+    /// updates what changed.
+    Orders {
+        file: PathBuf,
+        #[arg(long)]
+        workspace: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -358,6 +379,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logs(&config.log_format);
             serve(config, demo).await
         }
+        Command::Import {
+            command:
+                ImportCommand::Orders {
+                    file,
+                    workspace,
+                    db,
+                },
+        } => {
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = async {
+                let p = engine.cli_principal(&workspace).await.map_err(engine_err)?;
+                let show = |done: u64, total: u64| {
+                    eprint!(
+                        "\r{}",
+                        progress_bar(
+                            "importing",
+                            usize::try_from(done).unwrap_or(usize::MAX),
+                            i64::try_from(total).unwrap_or(i64::MAX),
+                            "bytes"
+                        )
+                    )
+                };
+                crate::import::orders(&engine, &p, std::io::BufReader::new(f), size, &show).await
+            }
+            .await;
+            engine.close().await;
+            eprintln!();
+            let r = r?;
+            eprintln!("{}", crate::import::summary(&r));
+            if r.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Exit {
+                    code: EX_DATAERR,
+                    message: format!("{} order(s) could not be imported", r.failed.len()),
+                }
+                .into())
+            }
+        }
         Command::Reindex { db } => {
             let config = load(&db)?;
             let index = crate::app::open_search(&config)?;
@@ -371,7 +434,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 index.clear()?;
                 let follower = search::Follower::new(engine.clone(), index.clone());
                 follower
-                    .catch_up(&|done| eprint!("\r{}", progress_bar("reindexing", done, total)))
+                    .catch_up(&|done| {
+                        eprint!("\r{}", progress_bar("reindexing", done, total, "events"))
+                    })
                     .await
             }
             .await;
@@ -703,13 +768,13 @@ async fn mail_ingest(
     Ok(())
 }
 
-/// One line of progress: `what [#####     ] 48%  4,800/10,000`.
-fn progress_bar(what: &str, done: usize, total: i64) -> String {
+/// One line of progress: `what [#####     ] 48%  4800/10000 events`.
+fn progress_bar(what: &str, done: usize, total: i64, unit: &str) -> String {
     let total = usize::try_from(total).unwrap_or(0).max(done).max(1);
     let width = 30;
     let filled = done * width / total;
     format!(
-        "{what} [{}{}] {:>3}%  {done}/{total} events",
+        "{what} [{}{}] {:>3}%  {done}/{total} {unit}",
         "#".repeat(filled),
         " ".repeat(width - filled),
         done * 100 / total

@@ -17,4 +17,5 @@ pub mod config;
 pub mod demo;
 pub mod demo_corpus;
 pub mod demo_kb;
+pub mod import;
 pub mod serve;

@@ -431,3 +431,73 @@ async fn a_new_workspace_starts_with_good_defaults() {
     assert!(engine.sla_policies(&bare).await.unwrap().is_empty());
     engine.close().await;
 }
+
+/// `otklik import orders`: rows of one order grouped, a bad row failing its
+/// order only (named by line), progress shown, and a second import of the
+/// same file changing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_import_from_csv_and_again_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, _, err) = otklik(
+        d,
+        &[
+            "workspace",
+            "create",
+            "shop",
+            "--owner",
+            "boss@shop.example",
+            "--password",
+            "pw-123456",
+        ],
+    );
+    assert!(ok, "{err}");
+    let csv = "external_id,number,email,name,status,currency,total,placed_at,sku,item_name,quantity,price,carrier,tracking_number,tracking_url,shipment_status\n\
+        5531,5531,anna@example.com,Анна,shipped,RUB,5990.00,2026-11-20T10:00:00Z,SPK-1,Умная колонка,1,4990.00,CDEK,RU1,https://cdek.example/RU1,in_transit\n\
+        5531,,,,,,,,CBL-2,\"Кабель, 2 м\",2,500.00,,,,\n\
+        5532,5532,boris@example.com,Борис,paid,RUB,990.00,2026-11-21T10:00:00Z,CBL-2,Кабель,1,990.00,,,,\n\
+        5533,5533,vera@example.com,Вера,lost,RUB,10.00,,,,,,,,,\n";
+    let file = d.join("orders.csv");
+    std::fs::write(&file, csv).unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, _, err) = otklik(d, &["import", "orders", path, "--workspace", "shop"]);
+    assert!(!ok, "a failed order is a failed import");
+    assert!(
+        err.contains("2 new, 0 updated, 0 unchanged, 1 failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 5 (order \"5533\")") && err.contains("lost"),
+        "{err}"
+    );
+    assert!(
+        err.contains("importing [") && err.contains("100%"),
+        "progress: {err}"
+    );
+    let (_, _, err) = otklik(d, &["import", "orders", path, "--workspace", "shop"]);
+    assert!(
+        err.contains("0 new, 0 updated, 2 unchanged, 1 failed"),
+        "{err}"
+    );
+
+    let config = otklik::config::Config {
+        data_dir: d.to_path_buf(),
+        ..Default::default()
+    };
+    let engine = otklik::app::open_engine(&config, std::sync::Arc::new(store::SystemClock))
+        .await
+        .unwrap();
+    let p = engine.cli_principal("shop").await.unwrap();
+    let orders = engine
+        .orders(&p, None, Some("5531"), None, None)
+        .await
+        .unwrap();
+    let o = &orders[0].order;
+    assert_eq!(o.items.len(), 2);
+    assert_eq!(o.items[1].name, "Кабель, 2 м");
+    assert_eq!(
+        o.shipments[0].tracking_url.as_deref(),
+        Some("https://cdek.example/RU1")
+    );
+    engine.close().await;
+}
