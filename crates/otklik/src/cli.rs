@@ -283,6 +283,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         chats: usize,
     },
+    /// Order upserts through the API at a fixed rate into a fresh server, with
+    /// customer pages opened alongside; checks none is lost or doubled.
+    Orders {
+        /// Pushes per second asked.
+        #[arg(long, default_value_t = 2_000)]
+        rate: usize,
+        #[arg(long, default_value_t = 15)]
+        secs: u64,
+        /// Different customers ordering.
+        #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+    },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
     Search {
@@ -665,6 +677,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench_telegram::telegram(rate.max(1), secs.max(1), chats.max(1)).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Orders {
+                    rate,
+                    secs,
+                    customers,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_orders::orders(rate.max(1), secs.max(1), customers.max(1)).await
         }
         Command::Bench {
             command:
