@@ -239,6 +239,8 @@ async fn seed_inner(
     for c in CONVERSATIONS {
         by_lang.entry(c.lang).or_default().push(c);
     }
+    // Orders draw from their own generator so the tickets stay as they were.
+    let mut order_rng = StdRng::seed_from_u64(5531);
     let mut created_at: Vec<i64> = (0..TICKETS)
         .map(|_| rng.gen_range(start.millis() + DAY..now.millis() - 3_600_000))
         .collect();
@@ -257,6 +259,8 @@ async fn seed_inner(
         let channel = *cust.channels.choose(&mut rng).unwrap_or(&Channel::Email);
         let mut t = Timestamp::from_millis(t0);
         clock.set(Some(t));
+        // The order the customer writes about, pushed by the store before.
+        seed_order(engine, &owner, cust, order, t, &mut order_rng).await?;
         let first = fill(conv.turns[0].1, &cust.first_name, order, &agent.first_name);
         let created = engine
             .create_ticket(
@@ -395,6 +399,93 @@ async fn seed_inner(
         token: Some(token),
         tickets: TICKETS,
     })
+}
+
+/// The order a demo conversation is about: placed two days before it, with
+/// a parcel when it has shipped.
+async fn seed_order(
+    engine: &Engine,
+    owner: &Principal,
+    cust: &Cust,
+    number: u32,
+    at: Timestamp,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    use domain::order::{LineItem, OrderPush, OrderStatus, ShipmentPush, ShipmentStatus};
+    let (currency, catalog): (&str, &[(&str, &str, &str)]) = match cust.lang {
+        "ru" => (
+            "RUB",
+            &[
+                ("SPK-1", "Умная колонка", "4990.00"),
+                ("CBL-2", "Кабель USB-C, 2 м", "590.00"),
+                ("KTL-5", "Чайник электрический", "3290.00"),
+            ],
+        ),
+        "th" => (
+            "THB",
+            &[
+                ("SPK-1", "ลำโพงอัจฉริยะ", "1990.00"),
+                ("CBL-2", "สาย USB-C 2 ม.", "290.00"),
+                ("FAN-3", "พัดลมตั้งโต๊ะ", "890.00"),
+            ],
+        ),
+        _ => (
+            "GBP",
+            &[
+                ("SPK-1", "Smart speaker", "49.00"),
+                ("CBL-2", "USB-C cable, 2 m", "7.50"),
+                ("KTL-5", "Electric kettle", "29.00"),
+            ],
+        ),
+    };
+    let (sku, name, price) = catalog[rng.gen_range(0..catalog.len())];
+    let status = match rng.gen_range(0..100) {
+        0..=39 => OrderStatus::Delivered,
+        40..=74 => OrderStatus::Shipped,
+        _ => OrderStatus::Paid,
+    };
+    let shipments = if matches!(status, OrderStatus::Paid) {
+        Vec::new()
+    } else {
+        let tracking = format!("DM{number}{}", rng.gen_range(10..99));
+        vec![ShipmentPush {
+            carrier: "CDEK".into(),
+            tracking_url: Some(format!("https://tracking.example/{tracking}")),
+            tracking_number: tracking,
+            status: if status == OrderStatus::Delivered {
+                ShipmentStatus::Delivered
+            } else {
+                ShipmentStatus::InTransit
+            },
+            at: None,
+            note: None,
+        }]
+    };
+    engine
+        .upsert_order(
+            owner,
+            engine::orders::OrderInput {
+                external_id: number.to_string(),
+                customer: Some(CustomerRef::Id(cust.id)),
+                push: OrderPush {
+                    number: Some(number.to_string()),
+                    status: Some(status),
+                    status_at: None,
+                    currency: Some(currency.into()),
+                    total: Some(price.into()),
+                    placed_at: Some(Timestamp::from_millis(at.millis() - 2 * DAY)),
+                    items: Some(vec![LineItem {
+                        sku: sku.into(),
+                        name: name.into(),
+                        quantity: 1,
+                        price: price.into(),
+                    }]),
+                    shipments,
+                },
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// A phone channel with a delivery line (the first line's team), an answered

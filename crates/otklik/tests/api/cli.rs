@@ -324,6 +324,16 @@ async fn the_demo_seeds_and_its_credentials_work() {
         .unwrap_or_default()
         .to_owned();
     let suggested = get(&format!("/api/v1/customers/{first}/suggestions")).await;
+    // Orders behind the conversations, linked where a message names one.
+    let orders = get("/api/v1/orders?limit=5").await;
+    let tickets = get("/api/v1/tickets?limit=30").await;
+    let mut linked = 0;
+    for t in tickets["items"].as_array().cloned().unwrap_or_default() {
+        let o = get(&format!("/api/v1/tickets/{}/order", t["number"])).await;
+        if o["order"].is_object() {
+            linked += 1;
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
