@@ -351,6 +351,12 @@ async fn the_demo_seeds_and_its_credentials_work() {
         suggested["items"][0]["reason"], "names_differ",
         "{suggested}"
     );
+    assert_eq!(
+        orders["items"].as_array().map(Vec::len),
+        Some(5),
+        "{orders}"
+    );
+    assert!(linked > 0, "some demo tickets are about their order");
 }
 
 /// A workspace made on the command line starts with the defaults (teams L1–L3
