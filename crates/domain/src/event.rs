@@ -225,6 +225,32 @@ pub enum EventData {
         from: Option<ShipmentStatus>,
         to: ShipmentStatus,
     },
+    /// Two bad experiences in a row (a re-opened ticket, a missed SLA target):
+    /// the customer needs care. `reasons` name them.
+    #[serde(rename = "customer.at_risk")]
+    CustomerAtRisk {
+        customer_id: CustomerId,
+        ticket_id: TicketId,
+        reasons: Vec<String>,
+    },
+    /// An outreach rule wrote to a customer (`ticket_id`: where it is, and
+    /// where their answer goes).
+    #[serde(rename = "outreach.sent")]
+    OutreachSent {
+        customer_id: CustomerId,
+        rule_id: OutreachRuleId,
+        outreach_id: OutreachId,
+        ticket_id: TicketId,
+        channel: Channel,
+    },
+    /// An outreach rule did not write: opted out, the daily limit, no channel.
+    #[serde(rename = "outreach.skipped")]
+    OutreachSkipped {
+        customer_id: CustomerId,
+        rule_id: OutreachRuleId,
+        outreach_id: OutreachId,
+        reason: String,
+    },
     #[serde(rename = "ticket.created")]
     TicketCreated {
         ticket_id: TicketId,
@@ -431,6 +457,9 @@ impl EventData {
             EventData::OrderCreated { .. } => "order.created",
             EventData::OrderStatusChanged { .. } => "order.status_changed",
             EventData::ShipmentUpdated { .. } => "order.shipment_updated",
+            EventData::CustomerAtRisk { .. } => "customer.at_risk",
+            EventData::OutreachSent { .. } => "outreach.sent",
+            EventData::OutreachSkipped { .. } => "outreach.skipped",
             EventData::TicketCreated { .. } => "ticket.created",
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
@@ -484,6 +513,9 @@ impl EventData {
         "order.created",
         "order.status_changed",
         "order.shipment_updated",
+        "customer.at_risk",
+        "outreach.sent",
+        "outreach.skipped",
         "ticket.created",
         "ticket.updated",
         "message.added",
@@ -547,7 +579,9 @@ impl EventData {
             | EventData::SlaWarning { ticket_id, .. }
             | EventData::RuleFired { ticket_id, .. }
             | EventData::AgentsNotified { ticket_id, .. }
-            | EventData::SlaBreached { ticket_id, .. } => Some(*ticket_id),
+            | EventData::SlaBreached { ticket_id, .. }
+            | EventData::CustomerAtRisk { ticket_id, .. }
+            | EventData::OutreachSent { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
     }
@@ -565,6 +599,9 @@ impl EventData {
             | EventData::OrderCreated { customer_id, .. }
             | EventData::OrderStatusChanged { customer_id, .. }
             | EventData::ShipmentUpdated { customer_id, .. }
+            | EventData::CustomerAtRisk { customer_id, .. }
+            | EventData::OutreachSent { customer_id, .. }
+            | EventData::OutreachSkipped { customer_id, .. }
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
             _ => None,
         }
@@ -674,6 +711,24 @@ mod tests {
                 tracking_number: "RU123456789".into(),
                 from: None,
                 to: ShipmentStatus::InTransit,
+            },
+            EventData::CustomerAtRisk {
+                customer_id: CustomerId::new(),
+                ticket_id: TicketId::new(),
+                reasons: vec!["re-opened".into(), "sla_breached".into()],
+            },
+            EventData::OutreachSent {
+                customer_id: CustomerId::new(),
+                rule_id: OutreachRuleId::new(),
+                outreach_id: OutreachId::new(),
+                ticket_id: TicketId::new(),
+                channel: Channel::Telegram,
+            },
+            EventData::OutreachSkipped {
+                customer_id: CustomerId::new(),
+                rule_id: OutreachRuleId::new(),
+                outreach_id: OutreachId::new(),
+                reason: "opted_out".into(),
             },
             EventData::TicketCreated {
                 ticket_id: TicketId::new(),
@@ -843,6 +898,9 @@ mod tests {
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }
+                | EventData::CustomerAtRisk { .. }
+                | EventData::OutreachSent { .. }
+                | EventData::OutreachSkipped { .. }
                 | EventData::TicketCreated { .. }
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }

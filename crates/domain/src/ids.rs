@@ -79,6 +79,10 @@ id_type!(
     OrderId,
     /// A store's signed connection for pushing orders.
     StoreId,
+    /// A proactive outreach rule.
+    OutreachRuleId,
+    /// One message an outreach rule caused (sent, waiting or skipped).
+    OutreachId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

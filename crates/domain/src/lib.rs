@@ -17,6 +17,7 @@ pub mod kb;
 pub mod macros;
 pub mod number;
 pub mod order;
+pub mod outreach;
 pub mod routing;
 pub mod rules;
 pub mod secret;

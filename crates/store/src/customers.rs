@@ -50,6 +50,10 @@ pub struct Customer {
     pub identities: Vec<IdentityRecord>,
     /// Normalised, sorted, at most 50.
     pub tags: Vec<String>,
+    /// Asked not to be written to first (proactive outreach).
+    pub outreach_opt_out: bool,
+    /// Since when two bad experiences in a row flag them; a good one clears it.
+    pub at_risk_since: Option<Timestamp>,
 }
 
 impl FromRow for Customer {
@@ -65,12 +69,14 @@ impl FromRow for Customer {
             updated_at: r.time(7)?,
             identities: Vec::new(),
             tags: r.json(8)?,
+            outreach_opt_out: r.get(9)?,
+            at_risk_since: r.time_opt(10)?,
         })
     }
 }
 
-const COLS: &str =
-    "id, workspace_id, name, language, notes, merged_into, created_at, updated_at, tags";
+const COLS: &str = "id, workspace_id, name, language, notes, merged_into, created_at, updated_at, tags, \
+                    outreach_opt_out, at_risk_since";
 
 pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
     let q = query(
@@ -87,14 +93,16 @@ pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
 }
 
 pub async fn update(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
-    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6, tags = $7 WHERE workspace_id = $1 AND id = $2")
+    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6, tags = $7, outreach_opt_out = $8, at_risk_since = $9 WHERE workspace_id = $1 AND id = $2")
         .bind(c.workspace_id)
         .bind(c.id)
         .bind(&c.name)
         .bind(c.language.as_deref())
         .bind(&c.notes)
         .bind(c.updated_at)
-        .bind(serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into()));
+        .bind(serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(c.outreach_opt_out)
+        .bind(c.at_risk_since);
     match tx.conn().execute(&q).await? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),

@@ -89,6 +89,8 @@ arg_from!(
     domain::ids::SuggestionId => Uuid via |i: domain::ids::SuggestionId| i.0,
     domain::ids::OrderId => Uuid via |i: domain::ids::OrderId| i.0,
     domain::ids::StoreId => Uuid via |i: domain::ids::StoreId| i.0,
+    domain::ids::OutreachRuleId => Uuid via |i: domain::ids::OutreachRuleId| i.0,
+    domain::ids::OutreachId => Uuid via |i: domain::ids::OutreachId| i.0,
 );
 
 /// A query text with its arguments.
