@@ -95,22 +95,19 @@ impl OutreachSpec {
     pub fn covers(&self, on: OutreachOn, status: Option<&str>) -> bool {
         self.active
             && self.on == on
-            && (self.statuses.is_empty() || status.is_some_and(|s| self.statuses.iter().any(|x| x == s)))
+            && (self.statuses.is_empty()
+                || status.is_some_and(|s| self.statuses.iter().any(|x| x == s)))
     }
 
     /// The text for a customer who reads `lang` (its primary part counts:
     /// `en-gb` takes `en`), else the workspace's language, else the first.
     pub fn text_for(&self, lang: Option<&str>, fallback: &str) -> Option<&str> {
         let primary = |l: &str| l.split('-').next().unwrap_or(l).to_owned();
-        lang.and_then(|l| {
-            self.texts
-                .get(l)
-                .or_else(|| self.texts.get(&primary(l)))
-        })
-        .or_else(|| self.texts.get(fallback))
-        .or_else(|| self.texts.get(&primary(fallback)))
-        .or_else(|| self.texts.values().next())
-        .map(String::as_str)
+        lang.and_then(|l| self.texts.get(l).or_else(|| self.texts.get(&primary(l))))
+            .or_else(|| self.texts.get(fallback))
+            .or_else(|| self.texts.get(&primary(fallback)))
+            .or_else(|| self.texts.values().next())
+            .map(String::as_str)
     }
 }
 
@@ -150,6 +147,19 @@ impl QuietHours {
     }
 }
 
+/// Minutes after local midnight at `at` in the IANA zone `time_zone` (UTC
+/// when the zone is unknown).
+pub fn local_minutes(time_zone: &str, at: crate::Timestamp) -> u16 {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    match jiff::Timestamp::from_millisecond(at.millis()) {
+        Ok(t) => {
+            let z = t.to_zoned(tz);
+            (z.hour() as u16) * 60 + z.minute() as u16
+        }
+        Err(_) => 0,
+    }
+}
+
 /// How a workspace writes first: when not, and how often at most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutreachSettings {
@@ -164,7 +174,10 @@ pub struct OutreachSettings {
 impl Default for OutreachSettings {
     fn default() -> Self {
         OutreachSettings {
-            quiet_hours: Some(QuietHours { from: 21 * 60, to: 9 * 60 }),
+            quiet_hours: Some(QuietHours {
+                from: 21 * 60,
+                to: 9 * 60,
+            }),
             daily_limit: 2,
             upsell: false,
         }
@@ -193,7 +206,10 @@ mod tests {
             on: OutreachOn::OrderStatus,
             statuses: vec!["shipped".into()],
             texts: BTreeMap::from([
-                ("ru".into(), "Заказ {{order.number}} отправлен: {{order.tracking_url}}".into()),
+                (
+                    "ru".into(),
+                    "Заказ {{order.number}} отправлен: {{order.tracking_url}}".into(),
+                ),
                 ("EN".into(), "Order {{order.number}} has shipped".into()),
             ]),
             active: true,
@@ -206,8 +222,14 @@ mod tests {
         assert!(s.covers(OutreachOn::OrderStatus, Some("shipped")));
         assert!(!s.covers(OutreachOn::OrderStatus, Some("paid")));
         assert!(!s.covers(OutreachOn::Shipment, Some("shipped")));
-        assert_eq!(s.text_for(Some("en-gb"), "ru"), Some("Order {{order.number}} has shipped"));
-        assert!(s.text_for(Some("th"), "ru").is_some_and(|t| t.starts_with("Заказ")));
+        assert_eq!(
+            s.text_for(Some("en-gb"), "ru"),
+            Some("Order {{order.number}} has shipped")
+        );
+        assert!(
+            s.text_for(Some("th"), "ru")
+                .is_some_and(|t| t.starts_with("Заказ"))
+        );
         let mut bad = spec();
         bad.statuses = vec!["lost".into()];
         assert!(bad.validated().is_err());
@@ -220,13 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn local_time_in_the_workspaces_zone() {
+        // 2026-11-30 18:30 UTC is 21:30 in Moscow and 01:30 in Bangkok next day.
+        let at = crate::Timestamp::parse_rfc3339("2026-11-30T18:30:00Z").expect("time");
+        assert_eq!(local_minutes("Europe/Moscow", at), 21 * 60 + 30);
+        assert_eq!(local_minutes("Asia/Bangkok", at), 60 + 30);
+        assert_eq!(local_minutes("Nowhere/Else", at), 18 * 60 + 30);
+    }
+
+    #[test]
     fn quiet_hours_across_midnight() {
-        let q = QuietHours { from: 21 * 60, to: 9 * 60 };
+        let q = QuietHours {
+            from: 21 * 60,
+            to: 9 * 60,
+        };
         assert_eq!(q.wait(12 * 60), 0);
         assert_eq!(q.wait(22 * 60), 11 * 60);
         assert_eq!(q.wait(8 * 60 + 30), 30);
         assert_eq!(q.wait(9 * 60), 0);
-        let day = QuietHours { from: 13 * 60, to: 14 * 60 };
+        let day = QuietHours {
+            from: 13 * 60,
+            to: 14 * 60,
+        };
         assert_eq!(day.wait(13 * 60 + 15), 45);
         assert_eq!(QuietHours { from: 5, to: 5 }.wait(5), 0);
     }

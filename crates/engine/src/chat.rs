@@ -917,7 +917,9 @@ async fn anonymous_customer(
         merged_into: None,
         created_at: now,
         updated_at: now,
-        identities: Vec::new(),        outreach_opt_out: false,        at_risk_since: None,
+        identities: Vec::new(),
+        outreach_opt_out: false,
+        at_risk_since: None,
         tags: Vec::new(),
     };
     customers::insert(tx, &c).await?;

@@ -69,6 +69,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::routing::Routing),
         Arc::new(crate::rules::Triggers::default()),
         Arc::new(crate::subscriptions::Subscriptions),
+        Arc::new(crate::outreach::Outreacher),
     ]
 }
 

@@ -172,7 +172,9 @@ pub(crate) async fn resolve(
                 tags: Vec::new(),
                 created_at: now,
                 updated_at: now,
-                identities: Vec::new(),                outreach_opt_out: false,                at_risk_since: None,
+                identities: Vec::new(),
+                outreach_opt_out: false,
+                at_risk_since: None,
             };
             customers::insert(tx, &c).await?;
             tx.emit(

@@ -57,6 +57,11 @@ pub enum Job {
         ticket_id: Option<TicketId>,
         text: String,
     },
+    /// One message an outreach rule caused.
+    Outreach {
+        workspace_id: WorkspaceId,
+        outreach_id: OutreachId,
+    },
     /// One attempt at delivering an event to a webhook subscription.
     WebhookDelivery {
         workspace_id: WorkspaceId,
@@ -113,6 +118,7 @@ impl Job {
             Job::FetchFiles { workspace_id, .. } => *workspace_id,
             Job::NotifyTelegram { workspace_id, .. } => *workspace_id,
             Job::WebhookDelivery { workspace_id, .. } => *workspace_id,
+            Job::Outreach { workspace_id, .. } => *workspace_id,
         }
     }
 

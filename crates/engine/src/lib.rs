@@ -36,6 +36,7 @@ pub mod messenger;
 pub mod model;
 pub mod orders;
 pub mod outbound;
+pub mod outreach;
 pub mod people;
 pub mod phone;
 pub(crate) mod remote_files;

@@ -8,6 +8,7 @@ pub use store::customers::{Customer, Suggestion};
 pub use store::events::{Cursor, EventRecord};
 pub use store::live::Signal;
 pub use store::orders::{OrderRecord, StoreIntegration};
+pub use store::outreach::{Outreach, OutreachRule};
 pub use store::people::{ApiToken, Team, User};
 pub use store::tickets::{
     Attachment, Field, Filter, Message, OPEN_STATUSES, SlaView, Sort, Ticket,

@@ -714,6 +714,18 @@ pub(crate) async fn render(
     agent: Option<UserId>,
     text: &str,
 ) -> Result<String, EngineError> {
+    let order = store::orders::of_ticket(c, t.workspace_id, t.id).await?;
+    render_with(c, t, agent, text, order).await
+}
+
+/// [`render`] with `order` for `{{order.…}}` (outreach about one order).
+pub(crate) async fn render_with(
+    c: &mut Conn<'_>,
+    t: &Ticket,
+    agent: Option<UserId>,
+    text: &str,
+    order: Option<store::orders::OrderRecord>,
+) -> Result<String, EngineError> {
     let ws = t.workspace_id;
     let customer = customers::get(c, ws, t.customer_id).await?;
     let agent = match agent {
@@ -721,7 +733,6 @@ pub(crate) async fn render(
         None => None,
     };
     let workspace = store::workspaces::by_id(c, ws).await?;
-    let order = store::orders::of_ticket(c, ws, t.id).await?;
     let email = customer.as_ref().and_then(|c| {
         c.identities
             .iter()

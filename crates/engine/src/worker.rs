@@ -201,6 +201,10 @@ impl Worker {
                 tracing::error!(delivery = %delivery_id, error = %err, "a webhook delivery gave up");
                 Ok(())
             }
+            Job::Outreach { outreach_id, .. } => {
+                tracing::error!(outreach = %outreach_id, error = %err, "an outreach message gave up");
+                Ok(())
+            }
             Job::NotifyTelegram { user_id, .. } => {
                 tracing::warn!(user = %user_id, error = %err, "a Telegram message to an agent gave up");
                 Ok(())
@@ -344,6 +348,10 @@ impl Worker {
                     .deliver_webhook(*workspace_id, *delivery_id)
                     .await
             }
+            Job::Outreach {
+                workspace_id,
+                outreach_id,
+            } => self.engine.send_outreach(*workspace_id, *outreach_id).await,
             Job::NotifyTelegram {
                 workspace_id,
                 user_id,
@@ -506,6 +514,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::FetchFiles { .. } => "fetch_files",
         Job::NotifyTelegram { .. } => "notify_telegram",
         Job::WebhookDelivery { .. } => "webhook_delivery",
+        Job::Outreach { .. } => "outreach",
     }
 }
 

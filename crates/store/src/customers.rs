@@ -52,7 +52,7 @@ pub struct Customer {
     pub tags: Vec<String>,
     /// Asked not to be written to first (proactive outreach).
     pub outreach_opt_out: bool,
-    /// Since when two bad experiences in a row flag them; a good one clears it.
+    /// Since when two bad experiences in a row flag them.
     pub at_risk_since: Option<Timestamp>,
 }
 

@@ -27,6 +27,7 @@ pub mod live;
 pub mod macros;
 pub mod mail;
 pub mod orders;
+pub mod outreach;
 pub mod people;
 pub mod rules;
 pub mod sla;

@@ -721,12 +721,12 @@ pub async fn patch_customer(
         add_identities: add,
         tags: b.tags,
     };
-    Ok(Json(
-        app.engine
-            .update_customer(&p, id(&cid)?, patch)
-            .await?
-            .into(),
-    ))
+    let cid = id(&cid)?;
+    let mut c = app.engine.update_customer(&p, cid, patch).await?;
+    if let Some(o) = b.outreach_opt_out {
+        c = app.engine.set_outreach_opt_out(&p, cid, o).await?;
+    }
+    Ok(Json(c.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = Uuid, Path)), request_body = MergeIn, responses((status = 200, body = CustomerOut), (status = 404, body = Problem)))]

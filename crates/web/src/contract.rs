@@ -882,7 +882,7 @@ fn examples(d: &mut Value) {
         "identities": [
             { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a20", "kind": "email", "value": "somchai@example.co.th", "verified": true, "shared": false, "created_at": at },
             { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a21", "kind": "phone", "value": "+66812345678", "verified": true, "shared": false, "created_at": at }],
-        "tags": ["vip"], "created_at": at, "updated_at": at
+        "tags": ["vip"], "outreach_opt_out": false, "at_risk_since": null, "created_at": at, "updated_at": at
     });
     let ticket_out = json!({
         "id": ticket, "number": 1042, "subject": "Где мой заказ?", "status": "open", "priority": "normal",
@@ -2353,7 +2353,94 @@ fn build() -> Value {
     rules_examples(&mut d);
     order_rules(&mut d);
     order_examples(&mut d);
+    outreach_rules(&mut d);
     d
+}
+
+/// Outreach rules: statuses of the event's kind (none for at-risk), texts per
+/// language with known placeholders; settings' times as `HH:MM`.
+fn outreach_rules(d: &mut Value) {
+    use domain::order::{OrderStatus, ShipmentStatus};
+    use domain::outreach::{MAX_TEXT, OutreachOn};
+    let r = "/components/schemas/OutreachRuleIn";
+    set(d, &format!("{r}/properties/name"), line(100));
+    set(
+        d,
+        &format!("{r}/properties/on"),
+        enum_of(&names(OutreachOn::ALL, OutreachOn::as_str)),
+    );
+    set(
+        d,
+        &format!("{r}/properties/statuses"),
+        list(json!({ "type": "string" }), 10),
+    );
+    let text = json!({ "type": "string", "maxLength": MAX_TEXT,
+        "allOf": [{ "pattern": visible() }, { "pattern": template() }] });
+    set(
+        d,
+        &format!("{r}/properties/texts"),
+        json!({ "type": "object", "minProperties": 1, "maxProperties": 20,
+                "propertyNames": { "pattern": language() }, "additionalProperties": text }),
+    );
+    let of = |on: OutreachOn, statuses: Value| json!({ "properties": { "on": { "enum": [on.as_str()] }, "statuses": statuses } });
+    set(
+        d,
+        &format!("{r}/oneOf"),
+        json!([
+            of(
+                OutreachOn::OrderStatus,
+                list(enum_of(&names(OrderStatus::ALL, OrderStatus::as_str)), 10)
+            ),
+            of(
+                OutreachOn::Shipment,
+                list(
+                    enum_of(&names(ShipmentStatus::ALL, ShipmentStatus::as_str)),
+                    10
+                )
+            ),
+            of(
+                OutreachOn::AtRisk,
+                json!({ "type": "array", "maxItems": 0 })
+            ),
+        ]),
+    );
+    let time = json!({ "type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$" });
+    set(
+        d,
+        "/components/schemas/QuietHoursIo/properties/from",
+        time.clone(),
+    );
+    set(d, "/components/schemas/QuietHoursIo/properties/to", time);
+    set(
+        d,
+        "/components/schemas/OutreachSettingsIo/properties/daily_limit",
+        json!({ "type": "integer", "minimum": 0, "maximum": 20 }),
+    );
+    let at = "2026-11-30T09:15:02.412Z";
+    let rule = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9e01", "name": "Shipped: tracking",
+        "on": "order.status_changed", "statuses": ["shipped"],
+        "texts": { "en": "Your order {{order.number}} is on its way: {{order.tracking_url}}",
+                   "ru": "Заказ {{order.number}} в пути: {{order.tracking_url}}" },
+        "active": true, "created_at": at, "updated_at": at });
+    let settings = json!({ "quiet_hours": { "from": "21:00", "to": "09:00" }, "daily_limit": 2, "upsell": true });
+    for (name, example) in [
+        (
+            "OutreachRuleIn",
+            json!({ "name": "Shipped: tracking", "on": "order.status_changed", "statuses": ["shipped"],
+                    "texts": { "en": "Your order {{order.number}} is on its way: {{order.tracking_url}}" } }),
+        ),
+        ("OutreachRuleOut", rule.clone()),
+        ("OutreachRuleList", json!({ "items": [rule] })),
+        ("OutreachSettingsIo", settings),
+        (
+            "OutreachList",
+            json!({ "items": [{ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9e02", "rule_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9e01",
+                "order_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01", "state": "sent", "reason": null,
+                "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a14", "created_at": at, "updated_at": at }] }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
 }
 
 /// An amount `domain::order::parse_amount` takes.

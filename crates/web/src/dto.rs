@@ -281,6 +281,10 @@ pub struct CustomerOut {
     pub identities: Vec<IdentityOut>,
     /// Segments such as `vip`: SLA policies select by them.
     pub tags: Vec<String>,
+    /// Asked not to be written to first: outreach skips them.
+    pub outreach_opt_out: bool,
+    /// Since when two bad experiences in a row flag them at risk.
+    pub at_risk_since: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -294,6 +298,8 @@ impl From<Customer> for CustomerOut {
             notes: c.notes,
             merged_into: c.merged_into.map(|m| m.0),
             tags: c.tags,
+            outreach_opt_out: c.outreach_opt_out,
+            at_risk_since: c.at_risk_since.map(|t| t.to_rfc3339()),
             identities: c
                 .identities
                 .into_iter()
@@ -350,6 +356,8 @@ pub struct CustomerIn {
 pub struct PatchCustomerIn {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// The customer asked not to be written to first (or no longer minds).
+    pub outreach_opt_out: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
     pub language: Option<Option<String>>,
     pub notes: Option<String>,

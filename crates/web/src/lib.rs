@@ -21,6 +21,7 @@ pub mod messenger_api;
 pub mod metrics;
 mod openapi;
 pub mod orders_api;
+pub mod outreach_api;
 pub mod rules_api;
 pub mod sla_api;
 pub mod throttle;
@@ -185,6 +186,22 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(orders_api::list_orders).post(orders_api::upsert_order),
         )
         .route("/orders/{id}", get(orders_api::get_order))
+        .route(
+            "/outreach/rules",
+            get(outreach_api::list_rules).post(outreach_api::create_rule),
+        )
+        .route(
+            "/outreach/rules/{id}",
+            get(outreach_api::get_rule).put(outreach_api::put_rule),
+        )
+        .route(
+            "/outreach/settings",
+            get(outreach_api::get_settings).put(outreach_api::put_settings),
+        )
+        .route(
+            "/customers/{id}/outreach",
+            get(outreach_api::customer_outreach),
+        )
         .route(
             "/tickets/{id}/order",
             get(orders_api::ticket_order).put(orders_api::link_ticket_order),

@@ -3,8 +3,8 @@
 use crate::dto::*;
 use crate::error::Problem;
 use crate::{
-    api, chat_api, kb_api, macros_api, mail_api, messenger_api, orders_api, rules_api, sla_api,
-    widget,
+    api, chat_api, kb_api, macros_api, mail_api, messenger_api, orders_api, outreach_api,
+    rules_api, sla_api, widget,
 };
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -172,6 +172,8 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field,
         api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline, api::customer_suggestions, api::dismiss_suggestion, api::patch_identity,
         orders_api::upsert_order, orders_api::list_orders, orders_api::get_order, orders_api::customer_orders, orders_api::ticket_order, orders_api::link_ticket_order,
+        outreach_api::list_rules, outreach_api::create_rule, outreach_api::get_rule, outreach_api::put_rule,
+        outreach_api::get_settings, outreach_api::put_settings, outreach_api::customer_outreach,
         orders_api::list_stores, orders_api::create_store, orders_api::get_store, orders_api::patch_store, orders_api::store_hook,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
         api::ticket_events, api::escalate_ticket, api::list_collaborators, api::add_collaborator, api::remove_collaborator, api::set_solution, api::similar_solutions, api::events, api::upload, api::download,

@@ -26,6 +26,7 @@ mod layering;
 mod macros;
 mod mail_server;
 mod orders;
+mod outreach;
 mod phone;
 mod routing;
 mod rules;

@@ -34,6 +34,18 @@ CREATE TABLE outreach_settings (
 );
 
 -- A customer who asked not to be written to first; and since when one is at
--- risk (two bad experiences in a row), cleared by a good one.
+-- risk (two bad experiences in a row).
 ALTER TABLE customers ADD COLUMN outreach_opt_out BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE customers ADD COLUMN at_risk_since BIGINT;
+
+-- A ticket that went badly for its customer (re-opened, an SLA target missed):
+-- two in a row on a customer's newest tickets flag them at risk.
+CREATE TABLE bad_experiences (
+    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    ticket_id    UUID NOT NULL REFERENCES tickets(id),
+    customer_id  UUID NOT NULL REFERENCES customers(id),
+    reason       TEXT NOT NULL,
+    at           BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, ticket_id, reason)
+);
+CREATE INDEX bad_experiences_customer ON bad_experiences (workspace_id, customer_id);
