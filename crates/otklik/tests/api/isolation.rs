@@ -76,6 +76,13 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let outreach_rule = app
+        .post("/api/v1/outreach/rules", json!({"name": "A's rule", "on": "customer.at_risk", "texts": {"en": "Hello"}}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let shop = app
         .post("/api/v1/stores", json!({"name": "A's shop"}))
         .await
@@ -275,6 +282,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/customers", cid.as_str()),
         ("/api/v1/orders", order.as_str()),
         ("/api/v1/stores", shop.as_str()),
+        ("/api/v1/outreach/rules", outreach_rule.as_str()),
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/attachments", aid.as_str()),
@@ -350,6 +358,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
         (("PATCH", "/api/v1/stores/{id}"), json!({"name": "pwned"})),
+        (
+            ("PUT", "/api/v1/outreach/rules/{id}"),
+            json!({"name": "pwned", "on": "customer.at_risk", "texts": {"en": "pwned"}}),
+        ),
         (
             ("POST", "/api/v1/channels/email/{id}/held/{held_id}/ticket"),
             json!({"customer": {"email": "intruder@beta.example"}}),
