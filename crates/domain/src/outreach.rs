@@ -76,16 +76,20 @@ impl OutreachSpec {
         for (lang, text) in &self.texts {
             let lang = crate::identity::normalize_language(lang)
                 .map_err(|e| DomainError::invalid("texts", e.to_string()))?;
-            let text = crate::text::clean_body(text.trim());
-            if text.is_empty() || text.chars().count() > MAX_TEXT {
+            // Checked as written (the API states the bounds on what is sent);
+            // kept as written but for surrounding space: cleaning control
+            // characters out could join two braces into a placeholder.
+            if text.chars().count() > MAX_TEXT
+                || crate::text::clean_body(text.trim()).trim().is_empty()
+            {
                 return Err(DomainError::invalid(
                     format!("texts.{lang}"),
                     format!("1 to {MAX_TEXT} characters"),
                 ));
             }
-            crate::template::check(&text)
+            crate::template::check(text)
                 .map_err(|e| DomainError::invalid(format!("texts.{lang}"), e.to_string()))?;
-            texts.insert(lang, text);
+            texts.insert(lang, text.trim().to_owned());
         }
         self.texts = texts;
         Ok(self)

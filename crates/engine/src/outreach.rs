@@ -369,6 +369,7 @@ impl Engine {
                     let body =
                         crate::rules::render_with(&mut tx.conn(), &ticket, None, &text, order)
                             .await?;
+                    let body = domain::text::clean_body(body.trim());
                     crate::rules::post(tx, &ticket, Visibility::Public, body, Actor::System)
                         .await?;
                     o.state = "sent".into();

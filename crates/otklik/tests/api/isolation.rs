@@ -77,7 +77,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .unwrap()
         .to_owned();
     let outreach_rule = app
-        .post("/api/v1/outreach/rules", json!({"name": "A's rule", "on": "customer.at_risk", "texts": {"en": "Hello"}}))
+        .post(
+            "/api/v1/outreach/rules",
+            json!({"name": "A's rule", "on": "customer.at_risk", "texts": {"en": "Hello"}}),
+        )
         .await
         .expect(201)["id"]
         .as_str()
