@@ -246,7 +246,7 @@ async fn bad_experience(
 /// Where an outreach message goes.
 enum Route {
     /// Into the customer's messenger conversation.
-    Conversation(store::tickets::Ticket),
+    Conversation(Box<store::tickets::Ticket>),
     /// A new email ticket.
     Email,
 }
@@ -341,7 +341,7 @@ impl Engine {
                         return Ok(());
                     }
                     let ticket = match route {
-                        Route::Conversation(t) => t,
+                        Route::Conversation(t) => *t,
                         Route::Email => {
                             let number = store::workspaces::next_ticket_number(tx, ws).await?;
                             let mut t = crate::tickets::new_ticket(
@@ -449,7 +449,7 @@ impl Engine {
                     continue;
                 }
             }
-            return Ok(Some(Route::Conversation(t)));
+            return Ok(Some(Route::Conversation(Box::new(t))));
         }
         let has_email = customer
             .identities
