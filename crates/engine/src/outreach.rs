@@ -445,7 +445,7 @@ impl Engine {
             if t.channel == Channel::Whatsapp {
                 let wrote =
                     store::tickets::last_customer_message_at(&mut c.conn(), ws, t.id).await?;
-                if !wrote.is_some_and(|w| now.millis() - w.millis() < DAY_MS) {
+                if wrote.is_none_or(|w| now.millis() - w.millis() >= DAY_MS) {
                     continue;
                 }
             }
