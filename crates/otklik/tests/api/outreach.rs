@@ -49,14 +49,14 @@ async fn put(app: &TestApp, path: &str, body: Value) -> crate::helpers::Res {
 }
 
 async fn push(app: &TestApp, customer: &str, status: &str) {
-    app.post(
+    let r = app.post(
         "/api/v1/orders",
         json!({"external_id": "5531", "customer_id": customer, "status": status, "currency": "RUB", "total": "4990.00",
                "shipments": if status == "shipped" { json!([{"carrier": "CDEK", "tracking_number": "RU1",
                    "tracking_url": "https://cdek.example/track/RU1", "status": "in_transit"}]) } else { json!([]) }}),
     )
-    .await
-    .status;
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
 }
 
 async fn orders_reach_customers_on_their_channel_within_bounds(app: TestApp) {
