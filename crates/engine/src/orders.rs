@@ -37,6 +37,28 @@ pub struct OrderInput {
     pub push: OrderPush,
 }
 
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Something to offer a customer, with why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upsell {
+    pub sku: String,
+    pub name: String,
+    pub kind: UpsellKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UpsellKind {
+    /// They buy it again and again, and it is about due.
+    Reorder {
+        times: usize,
+        every_days: i64,
+        last_days: i64,
+    },
+    /// Customers who bought `with` (which they have) also bought it.
+    BoughtWith { with: String, customers: i64 },
+}
+
 /// What a push did.
 #[derive(Clone, Debug)]
 pub struct Upserted {
@@ -178,6 +200,9 @@ impl Engine {
                                 o.version += 1;
                                 o.updated_at = now;
                                 orders::update(tx, &o).await?;
+                                if changes.contains(&OrderChange::Details) {
+                                    orders::replace_items(tx, &o).await?;
+                                }
                                 for e in events(&o, &changes) {
                                     tx.emit(ws, actor, e).await?;
                                 }
@@ -225,6 +250,7 @@ impl Engine {
                             // our insert): start again, as an update.
                             return Err(EngineError::Duplicate(Unique::OrderExternalId));
                         }
+                        orders::replace_items(tx, &o).await?;
                         for e in events(&o, &changes) {
                             tx.emit(ws, actor, e).await?;
                         }
@@ -327,6 +353,90 @@ impl Engine {
             })
             .await?;
         Ok(to)
+    }
+
+    /// What to offer a customer after their ticket is solved, from what they
+    /// and others bought: a reorder of what they buy again and again, when it
+    /// is about due; what customers who bought the same also bought. Empty
+    /// unless the workspace enables it and the ticket is solved or closed.
+    pub async fn upsell(
+        &self,
+        p: &Principal,
+        ticket: crate::tickets::TicketRef,
+    ) -> Result<(bool, Vec<Upsell>), EngineError> {
+        let t = self.ticket(p, ticket).await?;
+        let settings = self.outreach_settings(p).await?;
+        if !settings.upsell {
+            return Ok((false, Vec::new()));
+        }
+        if !matches!(
+            t.status,
+            domain::ticket::Status::Solved | domain::ticket::Status::Closed
+        ) {
+            return Ok((true, Vec::new()));
+        }
+        let ws = p.workspace_id;
+        let now = self.store.now();
+        let mut c = self.store.read().await?;
+        let bought = orders::bought_by(&mut c.conn(), ws, t.customer_id).await?;
+        let mut out = Vec::new();
+        // Reorders: bought in 2+ orders; due once 80% of the usual gap passed.
+        let mut skus: Vec<String> = bought.iter().map(|b| b.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        for sku in &skus {
+            let mut times: Vec<i64> = bought
+                .iter()
+                .filter(|b| &b.sku == sku)
+                .map(|b| b.placed_at.millis())
+                .collect();
+            times.sort_unstable();
+            times.dedup();
+            if times.len() < 2 {
+                continue;
+            }
+            let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            gaps.sort_unstable();
+            let gap = gaps[gaps.len() / 2];
+            let Some(last) = times.last().copied() else {
+                continue;
+            };
+            let since = now.millis() - last;
+            if gap >= DAY_MS && since * 5 >= gap * 4 {
+                let name = bought
+                    .iter()
+                    .find(|b| &b.sku == sku)
+                    .map(|b| b.name.clone())
+                    .unwrap_or_default();
+                out.push(Upsell {
+                    sku: sku.clone(),
+                    name,
+                    kind: UpsellKind::Reorder {
+                        times: times.len(),
+                        every_days: gap / DAY_MS,
+                        last_days: since / DAY_MS,
+                    },
+                });
+            }
+        }
+        out.truncate(3);
+        for (sku, name, with, customers) in
+            orders::bought_with(&mut c.conn(), ws, t.customer_id, &skus, 3).await?
+        {
+            let with_name = bought
+                .iter()
+                .find(|b| b.sku == with)
+                .map_or(with.clone(), |b| b.name.clone());
+            out.push(Upsell {
+                sku,
+                name,
+                kind: UpsellKind::BoughtWith {
+                    with: with_name,
+                    customers,
+                },
+            });
+        }
+        Ok((true, out))
     }
 
     // ---- store integrations ----

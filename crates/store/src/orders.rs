@@ -184,6 +184,100 @@ pub async fn owned_with_numbers(
     .await
 }
 
+/// Keeps an order's line items as rows (after a push changed them).
+pub async fn replace_items(tx: &mut Tx, o: &OrderRecord) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("DELETE FROM order_items WHERE workspace_id = $1 AND order_id = $2")
+                .bind(o.workspace_id)
+                .bind(o.id),
+        )
+        .await?;
+    if o.order.items.is_empty() {
+        return Ok(());
+    }
+    let mut q = query(
+        "INSERT INTO order_items (workspace_id, order_id, position, customer_id, sku, name, quantity, placed_at) VALUES ",
+    );
+    for (i, it) in o.order.items.iter().enumerate() {
+        let row = [
+            crate::sql::Arg::from(o.workspace_id),
+            o.id.into(),
+            (i as i64).into(),
+            o.customer_id.into(),
+            it.sku.as_str().into(),
+            it.name.as_str().into(),
+            it.quantity.into(),
+            o.order.placed_at.into(),
+        ];
+        q = q.bind_row(if i == 0 { "" } else { ", " }, row);
+    }
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// One thing a customer bought: when, and in which order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bought {
+    pub order_id: OrderId,
+    pub sku: String,
+    pub name: String,
+    pub placed_at: Timestamp,
+}
+
+/// What a customer bought, newest first (at most 500 lines).
+pub async fn bought_by(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Vec<Bought>, StoreError> {
+    let rows: Vec<(uuid::Uuid, String, String, i64)> = c
+        .fetch_all(
+            &query("SELECT order_id, sku, name, placed_at FROM order_items WHERE workspace_id = $1 AND customer_id = $2 ORDER BY placed_at DESC LIMIT 500")
+                .bind(ws)
+                .bind(customer),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, sku, name, at)| Bought {
+            order_id: OrderId(o),
+            sku,
+            name,
+            placed_at: Timestamp::from_millis(at),
+        })
+        .collect())
+}
+
+/// Products other customers who bought one of `skus` also bought (not among
+/// `skus`): `(sku, name, the SKU of `skus` it went with, customers)`, most
+/// customers first.
+pub async fn bought_with(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    skus: &[String],
+    limit: i64,
+) -> Result<Vec<(String, String, String, i64)>, StoreError> {
+    if skus.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query(
+        "SELECT b.sku, MAX(b.name), MIN(a.sku), COUNT(DISTINCT b.customer_id) AS n FROM order_items a \
+         JOIN order_items b ON b.workspace_id = a.workspace_id AND b.customer_id = a.customer_id \
+         WHERE a.workspace_id = $1 AND a.customer_id <> $2 AND a.sku IN (",
+    )
+    .bind(ws)
+    .bind(customer)
+    .bind_list(skus.iter().map(String::as_str))
+    .push(") AND b.sku NOT IN (");
+    q = q.bind_list(skus.iter().map(String::as_str));
+    let n = q.next_param();
+    let q = q
+        .push(&format!(") GROUP BY b.sku HAVING COUNT(DISTINCT b.customer_id) >= 2 ORDER BY n DESC, b.sku LIMIT ${n}"))
+        .bind(limit);
+    c.fetch_all(&q).await
+}
+
 /// Moves a merged customer's orders to the profile they joined.
 pub async fn move_customer(
     tx: &mut Tx,

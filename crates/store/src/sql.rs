@@ -343,6 +343,12 @@ impl<A: Col, B: Col, C: Col> FromRow for (A, B, C) {
     }
 }
 
+impl<A: Col, B: Col, C: Col, D: Col> FromRow for (A, B, C, D) {
+    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+    }
+}
+
 impl Conn<'_> {
     pub fn dialect(&self) -> Dialect {
         match self {

@@ -2566,6 +2566,16 @@ fn order_examples(d: &mut Value) {
             json!({ "items": [order_out.clone()], "next_cursor": null }),
         ),
         ("TicketOrder", json!({ "order": order_out })),
+        (
+            "UpsellList",
+            json!({ "enabled": true, "items": [
+                { "sku": "FLT-1", "name": "Water filter", "kind": "reorder",
+                  "reason": "bought 3 times, about every 30 days; the last 31 days ago",
+                  "times": 3, "every_days": 30, "last_days": 31, "with": null, "customers": null },
+                { "sku": "CBL-2", "name": "USB-C cable, 2 m", "kind": "bought_with",
+                  "reason": "12 customers who bought Smart speaker also bought it",
+                  "times": null, "every_days": null, "last_days": null, "with": "Smart speaker", "customers": 12 }] }),
+        ),
         ("StoreIn", json!({ "name": "Shop" })),
         (
             "TicketOrderIn",

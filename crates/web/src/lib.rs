@@ -206,6 +206,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/tickets/{id}/order",
             get(orders_api::ticket_order).put(orders_api::link_ticket_order),
         )
+        .route("/tickets/{id}/upsell", get(orders_api::ticket_upsell))
         .route(
             "/stores",
             get(orders_api::list_stores).post(orders_api::create_store),

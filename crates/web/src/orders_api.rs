@@ -411,6 +411,84 @@ pub async fn link_ticket_order(
     }))
 }
 
+/// Something to offer the customer, with why.
+#[derive(Serialize, ToSchema)]
+pub struct UpsellOut {
+    pub sku: String,
+    pub name: String,
+    /// `reorder`: they buy it again and again and it is about due;
+    /// `bought_with`: customers who bought something they have also bought it.
+    pub kind: String,
+    /// The reason in words (English; the agent's page says it in their language).
+    pub reason: String,
+    /// `reorder`: orders it was in, the usual days between, days since the last.
+    pub times: Option<usize>,
+    pub every_days: Option<i64>,
+    pub last_days: Option<i64>,
+    /// `bought_with`: what they have that it goes with, and how many customers bought both.
+    pub with: Option<String>,
+    pub customers: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UpsellList {
+    /// Whether the workspace shows suggestions (outreach settings, `upsell`).
+    pub enabled: bool,
+    /// Empty until the ticket is solved.
+    pub items: Vec<UpsellOut>,
+}
+
+impl From<engine::orders::Upsell> for UpsellOut {
+    fn from(u: engine::orders::Upsell) -> Self {
+        use engine::orders::UpsellKind;
+        let mut out = UpsellOut {
+            sku: u.sku,
+            name: u.name,
+            kind: String::new(),
+            reason: String::new(),
+            times: None,
+            every_days: None,
+            last_days: None,
+            with: None,
+            customers: None,
+        };
+        match u.kind {
+            UpsellKind::Reorder {
+                times,
+                every_days,
+                last_days,
+            } => {
+                out.kind = "reorder".into();
+                out.reason = format!(
+                    "bought {times} times, about every {every_days} days; the last {last_days} days ago"
+                );
+                (out.times, out.every_days, out.last_days) =
+                    (Some(times), Some(every_days), Some(last_days));
+            }
+            UpsellKind::BoughtWith { with, customers } => {
+                out.kind = "bought_with".into();
+                out.reason = format!("{customers} customers who bought {with} also bought it");
+                (out.with, out.customers) = (Some(with), Some(customers));
+            }
+        }
+        out
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/upsell", tag = "orders", params(("id" = String, Path, description = "Id or number")),
+    responses((status = 200, body = UpsellList), (status = 404, body = Problem)))]
+pub async fn ticket_upsell(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<UpsellList>> {
+    let (enabled, items) = app.engine.upsell(&p, crate::api::ticket_ref(&t)?).await?;
+    Ok(Json(UpsellList {
+        enabled,
+        items: items.into_iter().map(Into::into).collect(),
+    }))
+}
+
 // ---------------------------------------------------------------- stores
 
 #[derive(Deserialize, ToSchema)]

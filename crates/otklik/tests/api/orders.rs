@@ -10,7 +10,8 @@ crate::on_both!(
     pushes_upsert_one_order_with_its_history,
     concurrent_pushes_of_a_new_order_make_one_order,
     stores_push_signed_and_nothing_else_is_taken,
-    messages_link_their_customers_orders_only
+    messages_link_their_customers_orders_only,
+    after_a_solve_agents_see_what_to_offer
 );
 
 mod only_sqlite {
@@ -363,5 +364,117 @@ async fn agents_see_orders_beside_the_ticket_and_on_the_profile(app: TestApp) {
     assert!(
         profile.contains("Order №5531, shipment: In transit"),
         "the timeline tells the order's events: {profile}"
+    );
+}
+
+/// Suggestions from order history, on a crafted history: a filter bought
+/// every 30 days and now due is a reorder; what two other customers bought
+/// with the same speaker is offered, what one bought is not, what she has is
+/// not; nothing before the solve or where the workspace has not enabled it.
+async fn after_a_solve_agents_see_what_to_offer(app: TestApp) {
+    let day = 24 * 3600 * 1000_i64;
+    let now = app.engine.now().millis();
+    let ago = |days: i64| domain::Timestamp::from_millis(now - days * day).to_rfc3339();
+    let buy = async |id: &str, email: &str, days: i64, items: Value| {
+        app.post(
+            "/api/v1/orders",
+            json!({"external_id": id, "customer": {"email": email}, "currency": "RUB",
+            "total": "100.00", "placed_at": ago(days), "status": "delivered", "items": items}),
+        )
+        .await
+        .expect(201);
+    };
+    let item =
+        |sku: &str, name: &str| json!({"sku": sku, "name": name, "quantity": 1, "price": "100.00"});
+    for (n, days) in [(1, 95), (2, 65), (3, 35)] {
+        buy(
+            &format!("F{n}"),
+            "anna@example.com",
+            days,
+            json!([item("FLT-1", "Фильтр для воды")]),
+        )
+        .await;
+    }
+    buy(
+        "S1",
+        "anna@example.com",
+        100,
+        json!([item("SPK-1", "Умная колонка")]),
+    )
+    .await;
+    buy(
+        "B1",
+        "b@example.com",
+        50,
+        json!([item("SPK-1", "Умная колонка"), item("CBL-2", "Кабель")]),
+    )
+    .await;
+    buy(
+        "C1",
+        "c@example.com",
+        40,
+        json!([item("SPK-1", "Умная колонка"), item("CBL-2", "Кабель")]),
+    )
+    .await;
+    buy(
+        "D1",
+        "d@example.com",
+        40,
+        json!([item("SPK-1", "Умная колонка"), item("KTL-5", "Чайник")]),
+    )
+    .await;
+    let t = app
+        .post("/api/v1/tickets", json!({"subject": "Вопрос", "customer": {"email": "anna@example.com"}, "message": {"body": "Спасибо"}}))
+        .await
+        .expect(201);
+    let n = t["number"].as_i64().unwrap();
+    let off = app
+        .get(&format!("/api/v1/tickets/{n}/upsell"))
+        .await
+        .expect(200);
+    assert_eq!(off, json!({"enabled": false, "items": []}));
+    app.req(
+        "PUT",
+        "/api/v1/outreach/settings",
+        &app.token,
+        Some(json!({"quiet_hours": null, "daily_limit": 2, "upsell": true})),
+    )
+    .await
+    .expect(200);
+    let open = app
+        .get(&format!("/api/v1/tickets/{n}/upsell"))
+        .await
+        .expect(200);
+    assert_eq!(
+        open,
+        json!({"enabled": true, "items": []}),
+        "not before the solve"
+    );
+    app.patch(&format!("/api/v1/tickets/{n}"), json!({"status": "solved"}))
+        .await
+        .expect(200);
+    let u = app
+        .get(&format!("/api/v1/tickets/{n}/upsell"))
+        .await
+        .expect(200);
+    let items = u["items"].as_array().unwrap();
+    let skus: Vec<&str> = items.iter().map(|i| i["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["FLT-1", "CBL-2"], "{u}");
+    assert_eq!(
+        (
+            items[0]["kind"].as_str(),
+            items[0]["times"].as_i64(),
+            items[0]["every_days"].as_i64(),
+            items[0]["last_days"].as_i64()
+        ),
+        (Some("reorder"), Some(3), Some(30), Some(35))
+    );
+    assert_eq!(
+        (
+            items[1]["kind"].as_str(),
+            items[1]["with"].as_str(),
+            items[1]["customers"].as_i64()
+        ),
+        (Some("bought_with"), Some("Умная колонка"), Some(2))
     );
 }

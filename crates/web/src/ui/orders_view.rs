@@ -73,6 +73,27 @@ pub fn view(tr: Tr, o: &OrderRecord, linked: Option<OrderId>) -> OrderView {
     }
 }
 
+/// A suggestion's name and its reason in the reader's language.
+pub fn upsell(tr: Tr, u: engine::orders::Upsell) -> (String, String) {
+    use engine::orders::UpsellKind;
+    let why = match u.kind {
+        UpsellKind::Reorder {
+            times,
+            every_days,
+            last_days,
+        } => tr
+            .t("order.reorder")
+            .replace("{times}", &times.to_string())
+            .replace("{every}", &every_days.to_string())
+            .replace("{last}", &last_days.to_string()),
+        UpsellKind::BoughtWith { with, customers } => tr
+            .t("order.bought_with")
+            .replace("{customers}", &customers.to_string())
+            .replace("{with}", &with),
+    };
+    (u.name, why)
+}
+
 /// `POST /app/t/{number}/order` (`order`: an order id, or empty to unlink).
 pub async fn link(
     State(app): State<AppState>,

@@ -74,6 +74,8 @@ pub struct TicketPage {
     pub maybe_same: usize,
     /// The customer's newest orders (the ticket's own marked).
     pub orders: Vec<super::orders_view::OrderView>,
+    /// What to offer after the solve: name and why.
+    pub upsell: Vec<(String, String)>,
     pub statuses: Vec<Opt>,
     pub priorities: Vec<Opt>,
     pub assignees: Vec<Opt>,
@@ -344,6 +346,15 @@ pub async fn render(
     let orders = orders
         .iter()
         .map(|o| super::orders_view::view(tr, o, linked.as_ref().map(|l| l.id)))
+        .collect();
+    let upsell = app
+        .engine
+        .upsell(&ctx.p, TicketRef::Id(t.id))
+        .await
+        .or_page(tr)?
+        .1
+        .into_iter()
+        .map(|u| super::orders_view::upsell(tr, u))
         .collect();
     let others = app
         .engine
@@ -622,6 +633,7 @@ pub async fn render(
             .collect(),
         maybe_same,
         orders,
+        upsell,
         other_tickets: others
             .iter()
             .filter(|o| o.id != t.id)
