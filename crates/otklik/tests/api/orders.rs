@@ -477,4 +477,10 @@ async fn after_a_solve_agents_see_what_to_offer(app: TestApp) {
         ),
         (Some("bought_with"), Some("Умная колонка"), Some(2))
     );
+    // The ticket's sidebar says it in the agent's words.
+    let a = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page(&format!("/app/t/{n}")).await;
+    assert!(page.contains("To offer after the solve"), "{page}");
+    assert!(page.contains("Bought 3 times, about every 30 days; the last 35 days ago"));
+    assert!(page.contains("2 customers who bought Умная колонка also bought it"));
 }
