@@ -551,7 +551,121 @@ async fn seed_phone(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
             ),
         )
         .await?;
-    seed_one_customer(engine, owner).await
+    seed_one_customer(engine, owner).await?;
+    seed_outreach(engine, owner).await
+}
+
+/// Outreach as a shop would set it: tracking when an order ships, a word
+/// when a parcel is late, a question after delivery, an apology to a
+/// customer at risk; suggestions after a solve switched on.
+async fn seed_outreach(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
+    use domain::outreach::{OutreachOn, OutreachSettings, OutreachSpec};
+    let rules = [
+        (
+            "Shipped: tracking",
+            OutreachOn::OrderStatus,
+            vec!["shipped"],
+            [
+                (
+                    "en",
+                    "Hello {{customer.first_name}}! Your order {{order.number}} is on its way: {{order.tracking_url}}",
+                ),
+                (
+                    "ru",
+                    "Здравствуйте, {{customer.first_name}}! Заказ {{order.number}} в пути: {{order.tracking_url}}",
+                ),
+                (
+                    "th",
+                    "สวัสดีคุณ{{customer.first_name}} คำสั่งซื้อ {{order.number}} กำลังจัดส่ง: {{order.tracking_url}}",
+                ),
+            ],
+        ),
+        (
+            "Parcel delayed",
+            OutreachOn::Shipment,
+            vec!["delayed"],
+            [
+                (
+                    "en",
+                    "Sorry, {{customer.first_name}}: order {{order.number}} is delayed. We are on it.",
+                ),
+                (
+                    "ru",
+                    "{{customer.first_name}}, простите: заказ {{order.number}} задерживается. Мы следим за ним.",
+                ),
+                (
+                    "th",
+                    "ขออภัยคุณ{{customer.first_name}} คำสั่งซื้อ {{order.number}} ล่าช้า เรากำลังติดตาม",
+                ),
+            ],
+        ),
+        (
+            "Delivered: how was it?",
+            OutreachOn::OrderStatus,
+            vec!["delivered"],
+            [
+                (
+                    "en",
+                    "Order {{order.number}} was delivered. How was it? Just reply to this message.",
+                ),
+                (
+                    "ru",
+                    "Заказ {{order.number}} доставлен. Как вам? Просто ответьте на это сообщение.",
+                ),
+                (
+                    "th",
+                    "คำสั่งซื้อ {{order.number}} ส่งถึงแล้ว เป็นอย่างไรบ้าง ตอบกลับข้อความนี้ได้เลย",
+                ),
+            ],
+        ),
+        (
+            "At risk: apology",
+            OutreachOn::AtRisk,
+            vec![],
+            [
+                (
+                    "en",
+                    "{{customer.first_name}}, we are sorry things went wrong twice. A senior agent will call you today.",
+                ),
+                (
+                    "ru",
+                    "{{customer.first_name}}, простите, что дважды всё пошло не так. Старший специалист свяжется с вами сегодня.",
+                ),
+                (
+                    "th",
+                    "คุณ{{customer.first_name}} ขออภัยที่เกิดปัญหาสองครั้ง เจ้าหน้าที่อาวุโสจะติดต่อคุณวันนี้",
+                ),
+            ],
+        ),
+    ];
+    for (name, on, statuses, texts) in rules {
+        engine
+            .save_outreach_rule(
+                owner,
+                None,
+                OutreachSpec {
+                    name: name.into(),
+                    on,
+                    statuses: statuses.into_iter().map(String::from).collect(),
+                    texts: texts
+                        .iter()
+                        .map(|(l, t)| ((*l).to_owned(), (*t).to_owned()))
+                        .collect(),
+                    active: true,
+                },
+            )
+            .await?;
+    }
+    engine
+        .save_outreach_settings(
+            owner,
+            OutreachSettings {
+                upsell: true,
+                ..OutreachSettings::default()
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// The same people on other channels: the first caller writes on WhatsApp

@@ -326,6 +326,7 @@ async fn the_demo_seeds_and_its_credentials_work() {
     let suggested = get(&format!("/api/v1/customers/{first}/suggestions")).await;
     // Orders behind the conversations, linked where a message names one.
     let orders = get("/api/v1/orders?limit=5").await;
+    let outreach = get("/api/v1/outreach/rules").await;
     let tickets = get("/api/v1/tickets?limit=30").await;
     let mut linked = 0;
     for t in tickets["items"].as_array().cloned().unwrap_or_default() {
@@ -357,6 +358,11 @@ async fn the_demo_seeds_and_its_credentials_work() {
         "{orders}"
     );
     assert!(linked > 0, "some demo tickets are about their order");
+    assert_eq!(
+        outreach["items"].as_array().map(Vec::len),
+        Some(4),
+        "{outreach}"
+    );
 }
 
 /// A workspace made on the command line starts with the defaults (teams L1–L3
