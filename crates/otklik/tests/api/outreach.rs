@@ -27,6 +27,116 @@ mod with_public_url {
 
 crate::on_both!(two_bad_experiences_in_a_row_flag_a_customer_at_risk);
 
+mod only_sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn admins_keep_outreach_rules_and_agents_record_an_opt_out() {
+        let app = crate::helpers::spawn(super::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::admins_keep_outreach_rules_and_agents_record_an_opt_out(app).await;
+    }
+}
+
+/// The admin screen without script: a rule made and edited by its form,
+/// the bounds saved; on the customer page an agent records an opt-out.
+async fn admins_keep_outreach_rules_and_agents_record_an_opt_out(app: TestApp) {
+    use crate::ui::Agent;
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page("/app/admin/outreach").await;
+    assert!(page.contains("No outreach rules yet."), "{page}");
+    let form = [
+        ("name", "Shipped"),
+        ("on", "order.status_changed"),
+        ("statuses", "shipped, delivered"),
+        ("text_en", "Order {{order.number}} is on its way"),
+        ("text_ru", "Заказ {{order.number}} в пути"),
+        ("text_th", ""),
+        ("active", "on"),
+    ];
+    assert_eq!(
+        a.post("/app/admin/outreach/rules", &form, false)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        a.post("/app/admin/outreach/rules", &form, true)
+            .await
+            .status(),
+        303
+    );
+    let rules = app.get("/api/v1/outreach/rules").await.expect(200);
+    let rule = &rules["items"][0];
+    assert_eq!(rule["statuses"], json!(["delivered", "shipped"]));
+    assert_eq!(rule["texts"].as_object().unwrap().len(), 2);
+    let id = rule["id"].as_str().unwrap();
+    let edit = a.page(&format!("/app/admin/outreach?edit={id}")).await;
+    assert!(
+        edit.contains("value=\"shipped, delivered\"")
+            || edit.contains("value=\"delivered, shipped\""),
+        "{edit}"
+    );
+    let off = [
+        ("id", id),
+        ("name", "Shipped"),
+        ("on", "order.status_changed"),
+        ("statuses", "shipped"),
+        ("text_en", "On its way"),
+    ];
+    assert_eq!(
+        a.post("/app/admin/outreach/rules", &off, true)
+            .await
+            .status(),
+        303
+    );
+    let rules = app.get("/api/v1/outreach/rules").await.expect(200);
+    assert_eq!(
+        (
+            rules["items"].as_array().unwrap().len(),
+            &rules["items"][0]["active"]
+        ),
+        (1, &json!(false))
+    );
+    let s = [
+        ("quiet", "on"),
+        ("quiet_from", "22:30"),
+        ("quiet_to", "08:00"),
+        ("daily_limit", "3"),
+        ("upsell", "on"),
+    ];
+    assert_eq!(
+        a.post("/app/admin/outreach/settings", &s, true)
+            .await
+            .status(),
+        303
+    );
+    let got = app.get("/api/v1/outreach/settings").await.expect(200);
+    assert_eq!(
+        got,
+        json!({"quiet_hours": {"from": "22:30", "to": "08:00"}, "daily_limit": 3, "upsell": true})
+    );
+
+    let t = app.ticket("Вопрос", "olga@example.com").await;
+    let cid = t["customer_id"].as_str().unwrap();
+    let page = a.page(&format!("/app/customers/{cid}")).await;
+    assert!(page.contains("Do not write to them first"));
+    let r = a
+        .post(
+            &format!("/app/customers/{cid}/outreach"),
+            &[("on", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c = app
+        .get(&format!("/api/v1/customers/{cid}"))
+        .await
+        .expect(200);
+    assert_eq!(c["outreach_opt_out"], true);
+    let page = a.page(&format!("/app/customers/{cid}")).await;
+    assert!(page.contains("Does not want to be written to first"));
+}
+
 /// 12:00 UTC on a day; the test workspace's zone is UTC.
 fn at(hh_mm: &str) -> domain::Timestamp {
     domain::Timestamp::parse_rfc3339(&format!("2026-12-01T{hh_mm}:00Z")).expect("time")

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             "/app/customers/{id}/identities/{identity}/shared",
             post(shared),
         )
+        .route("/app/customers/{id}/outreach", post(opt_out))
 }
 
 pub struct IdentityView {
@@ -91,6 +92,10 @@ pub struct CustomerPage {
     pub tags: Vec<String>,
     pub notes: String,
     pub merged_into: Option<String>,
+    /// Asked not to be written to first.
+    pub opted_out: bool,
+    /// Since when they are at risk (two bad experiences in a row).
+    pub at_risk: Option<String>,
     pub identities: Vec<IdentityView>,
     pub suggestions: Vec<SuggestionView>,
     pub merge_q: String,
@@ -232,6 +237,8 @@ pub async fn page(
         tags: c.tags.clone(),
         notes: c.notes.clone(),
         merged_into: c.merged_into.map(|m| m.to_string()),
+        opted_out: c.outreach_opt_out,
+        at_risk: c.at_risk_since.map(|t| tr.date(t)),
         identities: c
             .identities
             .iter()
@@ -377,6 +384,26 @@ fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
                 .replace("{status}", &tr.label("shipment", to.as_str()));
             row.detail = Some(tracking_number.clone());
         }
+        EventData::OutreachSent { channel, .. } => {
+            row.mark = "out";
+            row.what = tr
+                .t("customer.outreach_sent")
+                .replace("{channel}", &tr.label("channel", channel.as_str()));
+        }
+        EventData::OutreachSkipped { reason, .. } => {
+            row.what = tr.t("customer.outreach_skipped").to_owned();
+            row.detail = Some(tr.label("outreach_skip", reason));
+        }
+        EventData::CustomerAtRisk { reasons, .. } => {
+            row.what = tr.t("customer.at_risk").to_owned();
+            row.detail = Some(
+                reasons
+                    .iter()
+                    .map(|r| tr.label("bad_experience", r))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
         EventData::IdentityAdded { kind, value, .. } => {
             row.detail = Some(format!("{} {value}", kind_label(tr, kind.as_str())));
         }
@@ -459,6 +486,21 @@ pub async fn shared(
         .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
     app.engine
         .set_identity_shared(&f.ctx.p, cid, iid, f.get("on") == Some("1"))
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))
+}
+
+/// `POST /app/customers/{id}/outreach` (`on`: 1 opts them out, 0 back in).
+pub async fn opt_out(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let cid = customer_id(&id, tr)?;
+    app.engine
+        .set_outreach_opt_out(&f.ctx.p, cid, f.get("on") == Some("1"))
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))

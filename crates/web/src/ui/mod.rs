@@ -19,6 +19,7 @@ pub mod live;
 pub mod macros_page;
 pub mod messenger_admin;
 pub mod orders_view;
+pub mod outreach_admin;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;
@@ -68,6 +69,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/app/ws", get(live::socket))
         .merge(customer::routes())
+        .merge(outreach_admin::routes())
         .merge(admin::routes())
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())
