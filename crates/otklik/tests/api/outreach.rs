@@ -25,7 +25,10 @@ mod with_public_url {
     }
 }
 
-crate::on_both!(two_bad_experiences_in_a_row_flag_a_customer_at_risk);
+crate::on_both!(
+    two_bad_experiences_in_a_row_flag_a_customer_at_risk,
+    by_email_outreach_opens_a_ticket_the_answer_threads_into
+);
 
 mod only_sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,4 +433,77 @@ async fn two_bad_experiences_in_a_row_flag_a_customer_at_risk(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(o["at_risk_since"], Value::Null, "{o}");
+}
+
+/// A customer known only by email: the message opens a pending email ticket
+/// linked to the order and leaves by SMTP; their answer threads into it.
+async fn by_email_outreach_opens_a_ticket_the_answer_threads_into(app: TestApp) {
+    let sink = crate::email::Sink::start().await;
+    let mb = crate::email::quiet_mailbox(&app, "help@shop.example", &sink).await;
+    put(
+        &app,
+        "/api/v1/outreach/settings",
+        json!({"quiet_hours": null, "daily_limit": 2, "upsell": false}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/outreach/rules", json!({"name": "Delivered", "on": "order.status_changed", "statuses": ["delivered"],
+        "texts": {"en": "Hello {{customer.first_name}}, order {{order.number}} was delivered. How was it?"}}))
+        .await
+        .expect(201);
+    let o = app
+        .post("/api/v1/orders", json!({"external_id": "7001", "customer": {"name": "Olga Smith", "email": "olga@example.com"},
+            "status": "delivered", "currency": "GBP", "total": "29.00"}))
+        .await
+        .expect(201);
+    let cid = o["customer_id"].as_str().unwrap().to_owned();
+    let rows = outreach_of(&app, &cid, 1).await;
+    app.drain_jobs().await;
+    app.drain_jobs().await;
+    let rows = outreach_of(&app, &cid, rows.len()).await;
+    assert_eq!(rows[0]["state"], "sent", "{rows:?}");
+    let ticket = rows[0]["ticket_id"].as_str().unwrap().to_owned();
+    let t = app
+        .get(&format!("/api/v1/tickets/{ticket}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (t["channel"].as_str(), t["status"].as_str()),
+        (Some("email"), Some("pending"))
+    );
+    let linked = app
+        .get(&format!("/api/v1/tickets/{ticket}/order"))
+        .await
+        .expect(200);
+    assert_eq!(linked["order"]["id"], o["id"]);
+    let sent = sink.messages();
+    assert_eq!(sent.len(), 1, "one email");
+    let (envelope, email, _) = &sent[0];
+    assert_eq!(envelope.rcpts, vec!["olga@example.com".to_owned()]);
+    assert!(
+        email
+            .text
+            .contains("Hello Olga, order 7001 was delivered. How was it?"),
+        "{}",
+        email.text
+    );
+    let sent_id = email.message_id.clone().expect("message id");
+    let answer = crate::email::pipe(
+        &app,
+        &mb,
+        &crate::email::mail(
+            "Olga <olga@example.com>",
+            "help@shop.example",
+            "Re: Delivered",
+            "olga-answer@example.com",
+            &format!("In-Reply-To: <{sent_id}>\r\n"),
+            "The box was damaged.",
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer["ticket_id"].as_str(),
+        Some(ticket.as_str()),
+        "{answer}"
+    );
 }
