@@ -118,6 +118,11 @@ pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
     if base.len() > 300 {
         return Err(bad("at most 300 characters"));
     }
+    if !crate::webhook::plain_address(base, crate::webhook::Rest::Segments) {
+        return Err(bad(
+            "an http or https address: a host, a port, a path; no query, fragment or credentials",
+        ));
+    }
     let url = reqwest::Url::parse(base).map_err(|_| bad("an http or https address"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad("an http or https address"));

@@ -50,11 +50,77 @@ pub fn signature(key: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1={}", hex(&mac.finalize().into_bytes()))
 }
 
+/// What may follow the host and port of an address.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rest {
+    /// Path segments of letters, digits and `._~-` only (an API base).
+    Segments,
+    /// Any path and query, no spaces or fragment (a webhook address).
+    Any,
+}
+
+/// Whether `v` is `http(s)://host[:port][rest]` as the API's schema states
+/// it: the host a dotted IPv4 address without leading zeros (URL parsers
+/// read `08` as broken octal) or DNS labels of letters and digits joined by
+/// single dashes, the last starting with a letter; no credentials.
+pub(crate) fn plain_address(v: &str, rest: Rest) -> bool {
+    let Some(after) = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, tail) = after.split_at(end);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        (1..=5).contains(&p.len())
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+    });
+    let octet = |o: &str| {
+        !o.is_empty()
+            && o.len() <= 3
+            && o.bytes().all(|b| b.is_ascii_digit())
+            && (o.len() == 1 || !o.starts_with('0'))
+            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    let ipv4 = parts.len() == 4 && parts.iter().all(|o| octet(o));
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.split('-')
+                .all(|piece| !piece.is_empty() && piece.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    let domain = parts.iter().all(|l| label(l))
+        && parts
+            .last()
+            .is_some_and(|l| l.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()));
+    let tail_ok = tail.is_empty()
+        || match rest {
+            Rest::Segments => {
+                tail.split('/').skip(1).all(|seg| {
+                    seg.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-')
+                    })
+                }) && tail.starts_with('/')
+            }
+            Rest::Any => {
+                tail.starts_with('/') && !tail.chars().any(|c| c.is_whitespace() || c == '#')
+            }
+        };
+    port_ok && (ipv4 || domain) && tail_ok
+}
+
 /// An address the server POSTs to: http(s), a host, no credentials, at
 /// most 2,000 characters.
 pub(crate) fn checked_url(field: &str, v: &str) -> Result<String, EngineError> {
     let v = v.trim();
     let ok = v.len() <= 2000
+        && plain_address(v, Rest::Any)
         && reqwest::Url::parse(v).is_ok_and(|u| {
             matches!(u.scheme(), "http" | "https")
                 && u.host_str().is_some()
@@ -201,6 +267,41 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_read_as_the_schema_states_them() {
+        for ok in [
+            "https://crm.shop.example/otklik/events?x=1",
+            "http://127.0.0.1:8080/hook",
+            "http://10.0.0.1",
+            "https://a-b.c-d.example:443",
+        ] {
+            assert!(plain_address(ok, Rest::Any), "{ok}");
+        }
+        for bad in [
+            "http://250.100.250.217*",
+            "http://255.65.113.08:49144",
+            "https://user@shop.example",
+            "http://shop.example?x",
+            "https://shop.example/a b",
+            "https://shop.example/#x",
+            "https://a--b.example",
+            "https://1.2.3",
+            "https://shop.example:65536",
+            "ftp://shop.example",
+            "https://магазин.рф",
+        ] {
+            assert!(!plain_address(bad, Rest::Any), "{bad}");
+        }
+        assert!(plain_address(
+            "https://api.telegram.org/bot",
+            Rest::Segments
+        ));
+        assert!(!plain_address(
+            "https://api.telegram.org/bot?x",
+            Rest::Segments
+        ));
+    }
 
     #[test]
     fn the_signature_covers_the_time_and_the_body() {
