@@ -230,10 +230,18 @@ pub async fn of_customer(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<EventRecord>, StoreError> {
+    // Two index walks (by customer, by the customer's tickets), each the
+    // newest page, then merged: one walk with OR would read the whole log
+    // newest-first for a customer with a short history.
     let sql = format!(
-        "SELECT {} FROM events e WHERE e.workspace_id = $1 AND ($3 IS NULL OR e.id < $3) AND ( \
-           e.customer_id IN (SELECT id FROM customers WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2)) \
-           OR e.ticket_id IN (SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2)) \
+        "SELECT {} FROM events e WHERE e.workspace_id = $1 AND e.id IN ( \
+           SELECT id FROM (SELECT id FROM events WHERE workspace_id = $1 AND ($3 IS NULL OR id < $3) \
+             AND customer_id IN (SELECT id FROM customers WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2)) \
+             ORDER BY id DESC LIMIT $4) by_customer \
+           UNION \
+           SELECT id FROM (SELECT id FROM events WHERE workspace_id = $1 AND ($3 IS NULL OR id < $3) \
+             AND ticket_id IN (SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2) \
+             ORDER BY id DESC LIMIT $4) by_ticket) \
          ORDER BY e.id DESC LIMIT $4",
         cols(c.dialect())
     );
