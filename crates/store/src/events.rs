@@ -230,18 +230,19 @@ pub async fn of_customer(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<EventRecord>, StoreError> {
-    // Two index walks (by customer, by the customer's tickets), each the
-    // newest page, then merged: one walk with OR would read the whole log
-    // newest-first for a customer with a short history.
+    // Two index lookups (by customer, by the customer's tickets), each the
+    // newest page, then merged. `+id` keeps SQLite from walking the whole log
+    // newest-first to avoid a sort (a short history would read all of it);
+    // PostgreSQL reads it as the plain column.
     let sql = format!(
         "SELECT {} FROM events e WHERE e.workspace_id = $1 AND e.id IN ( \
            SELECT id FROM (SELECT id FROM events WHERE workspace_id = $1 AND ($3 IS NULL OR id < $3) \
              AND customer_id IN (SELECT id FROM customers WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2)) \
-             ORDER BY id DESC LIMIT $4) by_customer \
+             ORDER BY +id DESC LIMIT $4) by_customer \
            UNION \
            SELECT id FROM (SELECT id FROM events WHERE workspace_id = $1 AND ($3 IS NULL OR id < $3) \
              AND ticket_id IN (SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2) \
-             ORDER BY id DESC LIMIT $4) by_ticket) \
+             ORDER BY +id DESC LIMIT $4) by_ticket) \
          ORDER BY e.id DESC LIMIT $4",
         cols(c.dialect())
     );
