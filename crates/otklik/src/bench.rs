@@ -200,6 +200,77 @@ async fn run(
     Ok(())
 }
 
+/// A server process a benchmark started; stopped when dropped.
+pub struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `otklik ARGS --data-dir DIR` (this program) and returns what it printed.
+pub fn cli(exe: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("OTKLIK_LOG", "error")
+        .output()
+        .with_context(|| format!("running otklik {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "otklik {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Starts `otklik serve` on a free loopback port over `dir` (with `env`
+/// added) and waits until it answers; the server and its base address.
+pub async fn serve(
+    exe: &std::path::Path,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    http: &reqwest::Client,
+) -> anyhow::Result<(Server, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server(
+        std::process::Command::new(exe)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env("OTKLIK_LOG", "error")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting the server")?,
+    );
+    for _ in 0..300 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok((server, base));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not come up")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

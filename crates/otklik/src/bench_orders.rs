@@ -6,10 +6,9 @@
 //! the customer page's time under that load against the pages' budget (p99);
 //! then every order is checked to be stored once, at its last step.
 
-use crate::bench::stats;
+use crate::bench::{cli, stats};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,33 +23,6 @@ const IN_FLIGHT: usize = 256;
 const PAGE_BUDGET_MS: f64 = 50.0;
 /// The steps each order goes through, one push each.
 const STEPS: usize = 4;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn cli(exe: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(exe)
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("OTKLIK_LOG", "error")
-        .output()
-        .with_context(|| format!("running otklik {}", args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "otklik {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
 
 /// Push `n` of the run: order `n / STEPS`, at step `n % STEPS`; customers
 /// have several orders each.
@@ -112,45 +84,11 @@ pub async fn orders(rate: usize, secs: u64, customers: usize) -> anyhow::Result<
         dir.path(),
         &["token", "create", "--workspace", WORKSPACE, "--user", OWNER],
     )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Server(
-        Command::new(&exe)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("OTKLIK_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the server")?,
-    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let mut up = false;
-    for _ in 0..300 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        bail!("the server did not come up");
-    }
+    let (server, base) = crate::bench::serve(&exe, dir.path(), &[], &http).await?;
     // An agent's browser session for the customer pages.
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -7,11 +7,10 @@
 //! stopped and the database is read to check that every update is exactly
 //! one message and every photo was fetched.
 
-use crate::bench::stats;
+use crate::bench::{cli, stats};
 use anyhow::{Context, bail};
 use channels::telegram_stand_in::StandIn;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -22,33 +21,6 @@ const TOKEN: &str = "7000000001:AAbenchmark_token_0123456789";
 /// Requests in flight at most: beyond it the driver waits (and the achieved
 /// rate shows it).
 const IN_FLIGHT: usize = 256;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn cli(exe: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(exe)
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("OTKLIK_LOG", "error")
-        .output()
-        .with_context(|| format!("running otklik {}", args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "otklik {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
 
 /// The update for message `n` of the run: chat `n % chats`, every 20th with
 /// a photo.
@@ -97,46 +69,17 @@ pub async fn telegram(rate: usize, secs: u64, chats: usize) -> anyhow::Result<()
         dir.path(),
         &["token", "create", "--workspace", WORKSPACE, "--user", OWNER],
     )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Server(
-        Command::new(&exe)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("OTKLIK_LOG", "error")
-            .env("OTKLIK_PUBLIC_URL", "https://desk.bench.invalid")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the server")?,
-    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let mut up = false;
-    for _ in 0..300 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        bail!("the server did not come up");
-    }
+    let (server, base) = crate::bench::serve(
+        &exe,
+        dir.path(),
+        &[("OTKLIK_PUBLIC_URL", "https://desk.bench.invalid")],
+        &http,
+    )
+    .await?;
     let created: Value = http
         .post(format!("{base}/api/v1/channels/telegram"))
         .bearer_auth(&token)
