@@ -104,6 +104,15 @@ fn start(cols: &Columns, row: &csv::StringRecord, external_id: &str) -> Result<O
 
 /// Adds a row's line item and shipment to its order.
 fn add(cols: &Columns, row: &csv::StringRecord, o: &mut OrderInput) -> Result<(), String> {
+    // An order's rows are gathered before it is pushed: bounded here, so a
+    // file of one endless order cannot fill memory.
+    if o.push
+        .items
+        .as_ref()
+        .is_some_and(|i| i.len() >= domain::order::MAX_ITEMS)
+    {
+        return Err(format!("more than {} items", domain::order::MAX_ITEMS));
+    }
     if let Some(sku) = cols.get(row, "sku") {
         let quantity = cols
             .get(row, "quantity")
@@ -124,6 +133,12 @@ fn add(cols: &Columns, row: &csv::StringRecord, o: &mut OrderInput) -> Result<()
             .iter()
             .any(|s| s.tracking_number == tracking)
     {
+        if o.push.shipments.len() >= domain::order::MAX_SHIPMENTS {
+            return Err(format!(
+                "more than {} shipments",
+                domain::order::MAX_SHIPMENTS
+            ));
+        }
         o.push.shipments.push(ShipmentPush {
             carrier: cols.get(row, "carrier").unwrap_or("—").to_owned(),
             tracking_number: tracking.to_owned(),
@@ -192,6 +207,7 @@ pub async fn orders(
         if let Ok(o) = &mut pending.input
             && let Err(e) = add(&cols, &record, o)
         {
+            // Later rows of a failed order are read and dropped.
             pending.input = Err(format!("line {line}: {e}"));
         }
     }

@@ -407,6 +407,19 @@ pub struct VerifyQuery {
     pub challenge: Option<String>,
 }
 
+/// A signed hook's body once its signature held: not JSON is 400, JSON of
+/// another shape 422.
+pub(crate) fn signed_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> ApiResult<T> {
+    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("not JSON: {e}"),
+        )
+    })?;
+    serde_json::from_value(raw).map_err(|e| ApiError::field("body", format!("not {what}: {e}")))
+}
+
 pub(crate) fn refusal(r: HookRefusal, what: &str) -> ApiError {
     match r {
         HookRefusal::Unknown => ApiError::not_found(),
@@ -1013,15 +1026,7 @@ pub async fn phone_hook(
         )
         .await
         .map_err(|r| refusal(r, "signature"))?;
-    let raw: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            format!("not JSON: {e}"),
-        )
-    })?;
-    let event: engine::phone::CallEvent = serde_json::from_value(raw)
-        .map_err(|e| ApiError::field("body", format!("not a call event: {e}")))?;
+    let event: engine::phone::CallEvent = signed_json(&body, "a call event")?;
     let answer = match app.engine.phone_event(&account, event).await? {
         engine::phone::CallOutcome::Popped(n) => CallEventAnswer {
             outcome: "popped".into(),

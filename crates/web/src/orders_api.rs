@@ -8,7 +8,7 @@ use crate::dto::{CustomerIn, Page};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Auth, Json, PathParam, Query, id};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use domain::ids::*;
 use domain::order::{LineItem, OrderPush, OrderStatus, ShipmentPush, ShipmentStatus};
@@ -624,15 +624,7 @@ pub async fn store_hook(
         )
         .await
         .map_err(|r| crate::messenger_api::refusal(r, "signature"))?;
-    let raw: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            format!("not JSON: {e}"),
-        )
-    })?;
-    let b: OrderIn = serde_json::from_value(raw)
-        .map_err(|e| ApiError::field("body", format!("not an order: {e}")))?;
+    let b: OrderIn = crate::messenger_api::signed_json(&body, "an order")?;
     let input = order_input(b)?;
     Ok(answer(app.engine.store_push(ws, input).await?))
 }

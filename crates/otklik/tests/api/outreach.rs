@@ -507,3 +507,126 @@ async fn by_email_outreach_opens_a_ticket_the_answer_threads_into(app: TestApp) 
         "{answer}"
     );
 }
+
+/// Two server processes on one PostgreSQL follow the log and run the jobs:
+/// every order's outreach is decided exactly once (here skipped: no channel
+/// reaches these customers), never twice by both nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_decide_each_outreach_once() {
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "outreach::two_nodes_decide_each_outreach_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .expect("workspace");
+    let p = engine.cli_principal("pair").await.expect("principal");
+    engine
+        .save_outreach_settings(
+            &p,
+            domain::outreach::OutreachSettings {
+                quiet_hours: None,
+                daily_limit: 5,
+                upsell: false,
+            },
+        )
+        .await
+        .expect("settings");
+    engine
+        .save_outreach_rule(
+            &p,
+            None,
+            domain::outreach::OutreachSpec {
+                name: "Placed".into(),
+                on: domain::outreach::OutreachOn::OrderStatus,
+                statuses: vec!["placed".into()],
+                texts: [(
+                    "en".to_owned(),
+                    "Thanks for order {{order.number}}".to_owned(),
+                )]
+                .into(),
+                active: true,
+            },
+        )
+        .await
+        .expect("rule");
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    until("the nodes follow the log", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter().any(|c| c.name == "outreach").then_some(())
+    })
+    .await;
+    const ORDERS: usize = 40;
+    for i in 0..ORDERS {
+        let email = domain::identity::Identity::parse(
+            domain::identity::IdentityKind::Email,
+            &format!("buyer{i}@pair.test"),
+        )
+        .expect("email");
+        engine
+            .upsert_order(
+                &p,
+                engine::orders::OrderInput {
+                    external_id: format!("P-{i}"),
+                    customer: Some(engine::tickets::CustomerRef::Input(
+                        engine::customers::CustomerInput {
+                            identities: vec![email],
+                            ..Default::default()
+                        },
+                    )),
+                    push: domain::order::OrderPush {
+                        currency: Some("RUB".into()),
+                        total: Some("10.00".into()),
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+            .expect("order");
+    }
+    let decided = async || {
+        crate::helpers::all_events(&engine, &p)
+            .await
+            .into_iter()
+            .filter_map(|e| match e.data {
+                domain::event::EventData::OutreachSkipped {
+                    outreach_id,
+                    reason,
+                    ..
+                } => Some((outreach_id, reason)),
+                domain::event::EventData::OutreachSent { outreach_id, .. } => {
+                    Some((outreach_id, "sent".into()))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let t0 = std::time::Instant::now();
+    while decided().await.len() < ORDERS {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(90),
+            "{} of {ORDERS} decided\n{}",
+            decided().await.len(),
+            crate::helpers::node_logs(cluster.dir.path())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A second decision would come within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let all = decided().await;
+    let ids: std::collections::HashSet<_> = all.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        (all.len(), ids.len()),
+        (ORDERS, ORDERS),
+        "each decided once"
+    );
+    assert!(all.iter().all(|(_, why)| why == "no_channel"), "{all:?}");
+}
