@@ -295,6 +295,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         customers: usize,
     },
+    /// The answer bot's and triage's classifier on public datasets (CLINC150,
+    /// BANKING77, Bitext, TrueVoice, Wisesight): accuracy, out-of-scope recall,
+    /// the hand-off signal, prediction time and memory.
+    Assist {
+        /// The folder holding clinc150/, banking77/, … (default: ../shared/datasets).
+        #[arg(long)]
+        datasets: Option<PathBuf>,
+    },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
     Search {
@@ -688,6 +696,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench_orders::orders(rate.max(1), secs.max(1), customers.max(1)).await
+        }
+        Command::Bench {
+            command: BenchCommand::Assist { datasets },
+        } => {
+            init_logs("pretty");
+            crate::bench_assist::assist(datasets).await
         }
         Command::Bench {
             command:

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_assist;
 pub mod bench_burst;
 pub mod bench_chat;
 pub mod bench_email;
