@@ -4,6 +4,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bot;
 pub mod classifier;
 pub mod features;
+pub mod lang;
 pub mod linear;
+pub mod signals;

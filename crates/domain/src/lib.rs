@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assist;
 pub mod calendar;
 pub mod chat;
 pub mod error;

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_channel;
+pub mod assist;
 pub mod auth;
 pub mod chat;
 pub mod consumers;
@@ -159,6 +160,10 @@ pub struct Engine {
     pub cpu: cpu::CpuGate,
     /// The full-text index, when one is installed; lists then search with it.
     pub search: Option<Arc<dyn search::TextSearch>>,
+    /// The answer bot's and triage's models, when installed; without them the
+    /// bot hands every conversation to a person.
+    pub assistant: Option<Arc<dyn assist::Assistant>>,
+    pub(crate) assist_training: assist::Training,
     /// Help-center views and searches counted between writes.
     pub kb_activity: kb_activity::KbActivity,
     /// The Telegram Bot API; `None` leaves Telegram channels unconnectable.
@@ -183,6 +188,8 @@ impl Engine {
             mail: None,
             cpu: cpu::CpuGate::default(),
             search: None,
+            assistant: None,
+            assist_training: assist::Training::default(),
             kb_activity: kb_activity::KbActivity::default(),
             telegram: None,
             whatsapp: None,

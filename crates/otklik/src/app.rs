@@ -167,6 +167,7 @@ impl Application {
         let (store, mut engine) = open(&config, clock.clone()).await?;
         let search = open_search(&config)?;
         engine.search = Some(search.clone());
+        engine.assistant = Some(Arc::new(assist::bot::Bot::default()));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

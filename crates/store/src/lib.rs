@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod assist;
 pub mod blob;
 pub mod channels;
 pub mod chat;

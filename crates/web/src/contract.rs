@@ -2354,7 +2354,57 @@ fn build() -> Value {
     order_rules(&mut d);
     order_examples(&mut d);
     outreach_rules(&mut d);
+    assist_rules(&mut d);
     d
+}
+
+/// The bot's text: something visible, at most `MAX_TEXT` characters; a
+/// language tag or null; a channel or null; a threshold between 0 and 1.
+fn assist_rules(d: &mut Value) {
+    use domain::assist::{HandoffReason, MAX_TEXT};
+    use domain::ticket::Channel;
+    let a = "/components/schemas/AnswerIn/properties";
+    set(
+        d,
+        &format!("{a}/text"),
+        json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": visible() }),
+    );
+    set(d, &format!("{a}/lang"), nullable(string(&language(), 35)));
+    set(
+        d,
+        &format!("{a}/channel"),
+        nullable(enum_of(&names(Channel::ALL, Channel::as_str))),
+    );
+    set(
+        d,
+        "/components/schemas/AssistSettingsIo/properties/threshold",
+        json!({ "type": "number", "minimum": 0, "maximum": 1 }),
+    );
+    let answer = json!({ "decision": "answer", "faq_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f01", "article_id": null,
+        "answer": "Откройте «Мои заказы» и нажмите «Отследить».", "url": null, "confidence": 0.87, "lang": "ru" });
+    let handoff = json!({ "decision": "handoff", "reason": HandoffReason::LowConfidence.as_str(), "confidence": 0.31,
+        "lang": "ru", "suggested_team_id": null });
+    let o = "/components/schemas/AnswerOut/oneOf";
+    set(
+        d,
+        &format!("{o}/1/properties/reason"),
+        enum_of(&names(HandoffReason::ALL, HandoffReason::as_str)),
+    );
+    set(d, &format!("{o}/0/example"), answer.clone());
+    set(d, &format!("{o}/1/example"), handoff);
+    for (name, example) in [
+        (
+            "AnswerIn",
+            json!({ "text": "скока ждать посылку", "lang": null, "channel": "chat" }),
+        ),
+        ("AnswerOut", answer),
+        (
+            "AssistSettingsIo",
+            json!({ "bot_enabled": true, "bot_on_email": false, "threshold": 0.7, "handoff_team_id": null }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
 }
 
 /// Outreach rules: statuses of the event's kind (none for at-risk), texts per

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod assist_api;
 pub mod chat_api;
 mod contract;
 pub mod dto;
@@ -193,6 +194,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route(
             "/outreach/rules/{id}",
             get(outreach_api::get_rule).put(outreach_api::put_rule),
+        )
+        .route("/assist/answer", post(assist_api::answer))
+        .route(
+            "/assist/settings",
+            get(assist_api::get_settings).put(assist_api::put_settings),
         )
         .route(
             "/outreach/settings",

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod api_channel;
+mod assist;
 mod auth;
 mod browser;
 mod cdp;

@@ -1,0 +1,159 @@
+//! The answer bot over HTTP: its decision for a text
+//! (`POST /api/v1/assist/answer`) and the workspace's bot settings
+//! (`/api/v1/assist/settings`).
+
+use crate::AppState;
+use crate::dto::channel_schema;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Json};
+use axum::extract::State;
+use domain::assist::AssistSettings;
+use domain::ids::TeamId;
+use domain::ticket::Channel;
+use engine::assist::Decision;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A customer's text to decide on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerIn {
+    /// What the customer wrote (1–4,000 characters).
+    pub text: String,
+    /// The customer's language; detected from the text when null.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// Where the text came from: on `email` the bot answers only when the
+    /// workspace enables it.
+    #[serde(default)]
+    #[schema(schema_with = channel_schema)]
+    pub channel: Option<Channel>,
+}
+
+/// The bot's decision: an answer (from an FAQ entry or an article, with the
+/// chance it is right) or a hand-off to a person, with why.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum AnswerOut {
+    Answer {
+        faq_id: Option<Uuid>,
+        article_id: Option<Uuid>,
+        answer: String,
+        /// The article in the help center, when the answer has one.
+        url: Option<String>,
+        confidence: f32,
+        lang: String,
+    },
+    Handoff {
+        /// `low_confidence`, `asked_for_human`, `no_knowledge` or `bot_off`.
+        reason: String,
+        confidence: f32,
+        lang: String,
+        suggested_team_id: Option<Uuid>,
+    },
+}
+
+fn out(d: Decision) -> AnswerOut {
+    let round = |c: f32| (c * 1000.0).round() / 1000.0;
+    match d {
+        Decision::Answer {
+            faq_id,
+            article_id,
+            answer,
+            url,
+            confidence,
+            lang,
+        } => AnswerOut::Answer {
+            faq_id: faq_id.map(|i| i.0),
+            article_id: article_id.map(|i| i.0),
+            answer,
+            url,
+            confidence: round(confidence),
+            lang,
+        },
+        Decision::Handoff {
+            reason,
+            confidence,
+            lang,
+            suggested_team_id,
+        } => AnswerOut::Handoff {
+            reason: reason.as_str().to_owned(),
+            confidence: round(confidence),
+            lang,
+            suggested_team_id: suggested_team_id.map(|i| i.0),
+        },
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/assist/answer", tag = "assist", request_body = AnswerIn,
+    responses((status = 200, body = AnswerOut), (status = 422, body = Problem)))]
+pub async fn answer(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<AnswerIn>,
+) -> ApiResult<Json<AnswerOut>> {
+    let d = app
+        .engine
+        .assist_answer(&p, &b.text, b.lang, b.channel)
+        .await?;
+    Ok(Json(out(d)))
+}
+
+/// How the workspace's bot behaves.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssistSettingsIo {
+    /// The bot speaks first in chat and the messengers.
+    pub bot_enabled: bool,
+    /// The bot also answers email tickets.
+    pub bot_on_email: bool,
+    /// The least confidence (0–1, the chance an answer is right) the bot
+    /// answers at; below it, it hands off.
+    pub threshold: f32,
+    /// The team hand-offs go to when triage suggests none.
+    pub handoff_team_id: Option<Uuid>,
+}
+
+fn settings_out(s: AssistSettings) -> AssistSettingsIo {
+    AssistSettingsIo {
+        bot_enabled: s.bot_enabled,
+        bot_on_email: s.bot_on_email,
+        threshold: s.threshold,
+        handoff_team_id: s.handoff_team_id.map(|i| i.0),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/assist/settings", tag = "assist",
+    responses((status = 200, body = AssistSettingsIo)))]
+pub async fn get_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<AssistSettingsIo>> {
+    Ok(Json(settings_out(app.engine.assist_settings(&p).await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/assist/settings", tag = "assist", request_body = AssistSettingsIo,
+    responses((status = 200, body = AssistSettingsIo), (status = 403, body = Problem, description = "Admins only"),
+        (status = 404, body = Problem, description = "No such team"), (status = 422, body = Problem)))]
+pub async fn put_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<AssistSettingsIo>,
+) -> ApiResult<Json<AssistSettingsIo>> {
+    let s = app
+        .engine
+        .save_assist_settings(
+            &p,
+            AssistSettings {
+                bot_enabled: b.bot_enabled,
+                bot_on_email: b.bot_on_email,
+                threshold: b.threshold,
+                handoff_team_id: b.handoff_team_id.map(TeamId::from),
+            },
+        )
+        .await?;
+    Ok(Json(settings_out(s)))
+}
