@@ -1,19 +1,21 @@
-//! The models the engine asks for ([`engine::assist::Assistant`]): one answer
-//! classifier per workspace, kept with the stamp of the data it learnt from.
+//! The models the engine asks for ([`engine::assist::Assistant`]): per
+//! workspace an answer classifier and a category classifier, each kept with
+//! the stamp of the data it learnt from.
 
 use crate::classifier::{Classifier, Example};
 use crate::linear::Params;
 use crate::{lang, signals};
 use domain::ids::WorkspaceId;
-use engine::assist::{AnswerDoc, Assistant, Guess, Language, Reading};
+use engine::assist::{AnswerDoc, Assistant, Guess, Language, ModelKind, Reading};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// A label for what no answer covers: greetings, thanks, small talk. With it a
-/// workspace with a single FAQ entry still has two labels to tell apart, and a
-/// "hello" is not taken for a question.
-const SMALL_TALK: &str = "small-talk";
-const SMALL_TALK_TEXTS: &[&str] = &[
+/// What no answer or category covers — greetings, thanks, small talk — learnt
+/// by every label as what it is not (see
+/// [`Classifier::train_with_background`]): a "hello" is not taken for a
+/// question, and a workspace with a single FAQ entry still has something to
+/// tell it from.
+const SMALL_TALK: &[&str] = &[
     "привет",
     "здравствуйте",
     "добрый день",
@@ -60,10 +62,13 @@ struct Model {
     classifier: Classifier,
 }
 
-/// Every workspace's answer model on this node.
+/// A node's models by workspace and kind.
+type Models = HashMap<(WorkspaceId, ModelKind), Arc<Model>>;
+
+/// Every workspace's models on this node.
 #[derive(Clone, Default)]
 pub struct Bot {
-    models: Arc<RwLock<HashMap<WorkspaceId, Arc<Model>>>>,
+    models: Arc<RwLock<Models>>,
 }
 
 impl Bot {
@@ -77,15 +82,15 @@ impl Bot {
 }
 
 impl Assistant for Bot {
-    fn stamp(&self, ws: WorkspaceId) -> Option<String> {
+    fn stamp(&self, ws: WorkspaceId, kind: ModelKind) -> Option<String> {
         self.models
             .read()
             .ok()
-            .and_then(|m| m.get(&ws).map(|m| m.stamp.clone()))
+            .and_then(|m| m.get(&(ws, kind)).map(|m| m.stamp.clone()))
     }
 
-    fn train(&self, ws: WorkspaceId, stamp: String, answers: Vec<AnswerDoc>) {
-        let mut examples: Vec<Example> = answers
+    fn train(&self, ws: WorkspaceId, kind: ModelKind, stamp: String, answers: Vec<AnswerDoc>) {
+        let examples: Vec<Example> = answers
             .iter()
             .flat_map(|a| {
                 a.texts.iter().map(|t| Example {
@@ -97,30 +102,30 @@ impl Assistant for Bot {
         let classifier = if answers.is_empty() {
             None
         } else {
-            examples.extend(SMALL_TALK_TEXTS.iter().map(|t| Example {
-                text: (*t).to_owned(),
-                label: SMALL_TALK.to_owned(),
-            }));
-            Classifier::train(&examples, Params::default())
+            Classifier::train_with_background(&examples, SMALL_TALK, Params::default())
         };
         if let Ok(mut m) = self.models.write() {
             // Nothing learnt is not kept: the next question looks again, and
             // trains at once on the first entries a workspace writes.
             match classifier {
                 Some(c) => m.insert(
-                    ws,
+                    (ws, kind),
                     Arc::new(Model {
                         stamp,
                         classifier: c,
                     }),
                 ),
-                None => m.remove(&ws),
+                None => m.remove(&(ws, kind)),
             };
         }
     }
 
-    fn guesses(&self, ws: WorkspaceId, text: &str, limit: usize) -> Vec<Guess> {
-        let model = self.models.read().ok().and_then(|m| m.get(&ws).cloned());
+    fn guesses(&self, ws: WorkspaceId, kind: ModelKind, text: &str, limit: usize) -> Vec<Guess> {
+        let model = self
+            .models
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(ws, kind)).cloned());
         let Some(c) = model.as_ref().map(|m| &m.classifier) else {
             return Vec::new();
         };
@@ -148,5 +153,83 @@ impl Assistant for Bot {
             sentiment: s.sentiment.to_owned(),
             sentiment_confidence: s.sentiment_confidence,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(key: &str, texts: &[&str]) -> AnswerDoc {
+        AnswerDoc {
+            key: key.to_owned(),
+            texts: texts.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_few_examples_sort_messages_in_three_languages() {
+        let bot = Bot::default();
+        let ws = WorkspaceId::new();
+        bot.train(
+            ws,
+            ModelKind::Categories,
+            "1".into(),
+            vec![
+                doc(
+                    "delivery",
+                    &[
+                        "Доставка",
+                        "Где заказ, сроки доставки, курьер, посылка не пришла",
+                        "где мой заказ",
+                        "когда привезут посылку",
+                        "курьер не приехал",
+                        "where is my parcel",
+                        "my order has not arrived",
+                        "ยังไม่ได้รับพัสดุ",
+                        "พัสดุจะมาถึงเมื่อไหร่",
+                    ],
+                ),
+                doc(
+                    "returns",
+                    &[
+                        "Возврат",
+                        "Вернуть товар, обмен, возврат денег",
+                        "хочу вернуть товар",
+                        "как оформить возврат",
+                        "не подошёл размер",
+                        "I want to return the shoes",
+                        "how do I get a refund",
+                        "ขอคืนสินค้า",
+                    ],
+                ),
+                doc(
+                    "payment",
+                    &[
+                        "Оплата",
+                        "Оплата картой, счёт, списание денег",
+                        "не проходит оплата",
+                        "дважды списали деньги",
+                        "payment failed",
+                        "charged twice",
+                        "จ่ายเงินไม่ได้",
+                    ],
+                ),
+            ],
+        );
+        for (text, want) in [
+            (
+                "Hello, I'd like to return the jacket, it doesn't fit",
+                "returns",
+            ),
+            ("Когда привезут мой заказ? Жду уже неделю", "delivery"),
+            ("my card payment failed twice", "payment"),
+        ] {
+            let g = bot.guesses(ws, ModelKind::Categories, text, 3);
+            assert_eq!(g[0].key, want, "{text}: {g:?}");
+            assert!(g[0].confidence >= 0.5, "{text}: {g:?}");
+        }
+        assert_eq!(bot.stamp(ws, ModelKind::Categories).as_deref(), Some("1"));
+        assert_eq!(bot.stamp(ws, ModelKind::Answers), None);
     }
 }

@@ -27,6 +27,8 @@ pub struct Classifier {
     model: Linear,
     labels: Vec<String>,
     calibration: Calibration,
+    /// The background's label, never reported.
+    hidden: Option<usize>,
 }
 
 /// The classifier's answer for one text: the labels best first, each with the
@@ -62,13 +64,14 @@ pub struct Calibration {
     pub bias: f32,
 }
 
-/// Used until a workspace has enough examples to fit its own: a margin at the
-/// boundary (0) with no lead gives 0.27, 0.5 above it 0.88. A text with no
-/// word the examples know scores its labels' biases, a little below 0, and
-/// stays well under any sensible threshold.
+/// Used until a workspace has enough examples to fit its own. With a few
+/// examples per label the margins stay small (each machine has seen few
+/// texts), so the lead over the next label carries as much as the margin:
+/// at the boundary (0) a lead of 0.5 gives 0.62, a lead of 1 gives 0.88; a
+/// text no label claims (margins a little below 0, leads small) stays low.
 const PRIOR: Calibration = Calibration {
     margin: 6.0,
-    lead: 1.0,
+    lead: 3.0,
     bias: -1.0,
 };
 
@@ -125,12 +128,41 @@ impl Classifier {
     /// Trains on `examples`; labels are ordered by name. `None` when there is
     /// nothing to learn (no examples, or one label only).
     pub fn train(examples: &[Example], params: Params) -> Option<Classifier> {
+        Classifier::train_with_background(examples, &[], params)
+    }
+
+    /// Trains on `examples` with `background` texts that belong to no label:
+    /// every label learns them as what it is not (greetings, thanks, small
+    /// talk), without their becoming a label that could win over a real one.
+    /// `None` when there is nothing to tell apart.
+    pub fn train_with_background(
+        examples: &[Example],
+        background: &[&str],
+        params: Params,
+    ) -> Option<Classifier> {
         let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
         labels.sort();
         labels.dedup();
-        if labels.len() < 2 {
+        labels.retain(|l| !l.is_empty());
+        if labels.is_empty() || (labels.len() < 2 && background.is_empty()) {
             return None;
         }
+        let hidden = if background.is_empty() {
+            None
+        } else {
+            // The empty label sorts first.
+            labels.insert(0, String::new());
+            Some(0)
+        };
+        let examples: Vec<Example> = examples
+            .iter()
+            .filter(|e| !e.label.is_empty())
+            .cloned()
+            .chain(background.iter().map(|t| Example {
+                text: (*t).to_owned(),
+                label: String::new(),
+            }))
+            .collect();
         let featurizer = Featurizer::default();
         let tokens: Vec<Tokens> = examples
             .iter()
@@ -150,8 +182,12 @@ impl Classifier {
             let (vocabulary, model) = fit(&t, &ky, classes, params);
             let points: Vec<(f32, f32, bool)> = held
                 .iter()
+                .filter(|i| Some(y[**i] as usize) != hidden)
                 .map(|i| {
-                    let m = model.scores(&vocabulary.vector(&tokens[*i]));
+                    let mut m = model.scores(&vocabulary.vector(&tokens[*i]));
+                    if let Some(h) = hidden {
+                        m[h] = f32::NEG_INFINITY;
+                    }
                     let l = leads(&m);
                     let best = (0..m.len())
                         .max_by(|a, b| m[*a].total_cmp(&m[*b]))
@@ -170,6 +206,7 @@ impl Classifier {
             model,
             labels,
             calibration,
+            hidden,
         })
     }
 
@@ -184,11 +221,15 @@ impl Classifier {
     /// The labels for `text`, best first, at most `limit`.
     pub fn predict(&self, text: &str, limit: usize) -> Prediction {
         let v = self.vocabulary.vector(&self.featurizer.tokens(text));
-        let margins = self.model.scores(&v);
+        let mut margins = self.model.scores(&v);
+        if let Some(h) = self.hidden {
+            margins[h] = f32::NEG_INFINITY;
+        }
         let mut ranked: Vec<(usize, f32)> = leads(&margins)
             .into_iter()
             .map(|(m, l)| self.calibration.confidence(m, l))
             .enumerate()
+            .filter(|(k, _)| Some(*k) != self.hidden)
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(limit.max(1));

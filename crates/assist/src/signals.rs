@@ -6,10 +6,10 @@
 //! and a customer asking for a person must never depend on a model's mood.
 
 use search::analysis::query_terms;
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
-/// A phrase matches when every one of its terms is among the message's terms.
+/// A phrase matches when its terms follow each other in the message's terms
+/// ("сколько можно", not "сколько баллов можно списать").
 struct Phrases(Vec<Vec<String>>);
 
 impl Phrases {
@@ -21,10 +21,10 @@ impl Phrases {
                 .collect(),
         )
     }
-    fn count(&self, terms: &HashSet<String>) -> usize {
+    fn count(&self, terms: &[String]) -> usize {
         self.0
             .iter()
-            .filter(|p| p.iter().all(|t| terms.contains(t)))
+            .filter(|p| terms.windows(p.len()).any(|w| w == p.as_slice()))
             .count()
     }
 }
@@ -237,7 +237,7 @@ pub fn read(text: &str) -> Signals {
         Some((cut, _)) => &text[..cut],
         None => text,
     };
-    let terms: HashSet<String> = query_terms(text).into_iter().collect();
+    let terms: Vec<String> = query_terms(text);
     let l = lists();
     let exclaim = text.contains("!!") || text.contains("?!");
     let shout = shouting(text);
@@ -309,5 +309,11 @@ mod tests {
         let s = read("Спасибо, всё отлично");
         assert_eq!((s.urgent, s.sentiment), (false, "positive"));
         assert_eq!(read("где мой заказ 5531").sentiment, "neutral");
+        // Words of a phrase apart are not the phrase.
+        assert_eq!(
+            read("Сколько баллов лояльности можно списать?").sentiment,
+            "neutral"
+        );
+        assert_eq!(read("Сколько можно ждать?").sentiment, "negative");
     }
 }

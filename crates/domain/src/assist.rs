@@ -2,6 +2,7 @@
 //! workspace's settings that bound it.
 
 use crate::ids::TeamId;
+use crate::ticket::Priority;
 use crate::{DomainError, wire_enum};
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,88 @@ impl AssistSettings {
     }
 }
 
+/// Most triage categories a workspace has.
+pub const MAX_CATEGORIES: usize = 200;
+/// Most example messages per category, and the longest one.
+pub const MAX_EXAMPLES: usize = 100;
+pub const MAX_EXAMPLE: usize = 1_000;
+/// The longest description of a category.
+pub const MAX_DESCRIPTION: usize = 2_000;
+
+/// A triage category as written: `key` is what tickets carry as their
+/// category (lower case, no spaces or commas, as tags), `name` what agents
+/// read; the description and examples are what triage learns it from; the team
+/// and priority are what it suggests for messages about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CategorySpec {
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+}
+
+impl CategorySpec {
+    pub fn validated(mut self) -> Result<CategorySpec, DomainError> {
+        self.key = crate::ticket::normalize_tag(&self.key)
+            .map_err(|_| DomainError::invalid("key", "1 to 64 characters, no spaces or commas"))?;
+        self.name = crate::text::clean_line(&self.name);
+        if self.name.is_empty() || self.name.chars().count() > 100 {
+            return Err(DomainError::invalid("name", "1 to 100 characters"));
+        }
+        if self.description.chars().count() > MAX_DESCRIPTION {
+            return Err(DomainError::invalid(
+                "description",
+                format!("at most {MAX_DESCRIPTION} characters"),
+            ));
+        }
+        self.description = crate::text::clean_body(&self.description).trim().to_owned();
+        if self.examples.len() > MAX_EXAMPLES {
+            return Err(DomainError::invalid(
+                "examples",
+                format!("at most {MAX_EXAMPLES}"),
+            ));
+        }
+        let mut examples = Vec::with_capacity(self.examples.len());
+        for e in &self.examples {
+            if e.chars().count() > MAX_EXAMPLE {
+                return Err(DomainError::invalid(
+                    "examples",
+                    format!("each at most {MAX_EXAMPLE} characters"),
+                ));
+            }
+            let e = crate::text::clean_line(e);
+            if !e.is_empty() && !examples.contains(&e) {
+                examples.push(e);
+            }
+        }
+        self.examples = examples;
+        Ok(self)
+    }
+}
+
+/// The priority triage suggests: the category's (normal without one), at
+/// least high for an urgent or angry customer, urgent for both.
+pub fn suggested_priority(base: Option<Priority>, urgent: bool, negative: bool) -> Priority {
+    let base = base.unwrap_or(Priority::Normal);
+    let floor = match (urgent, negative) {
+        (true, true) => Priority::Urgent,
+        (true, false) | (false, true) => Priority::High,
+        (false, false) => Priority::Low,
+    };
+    let rank = |p: Priority| Priority::ALL.iter().position(|q| *q == p).unwrap_or(0);
+    if rank(floor) > rank(base) {
+        floor
+    } else {
+        base
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +153,46 @@ mod tests {
         };
         assert!(s(0.0).is_ok() && s(1.0).is_ok() && s(0.7).is_ok());
         assert!(s(1.5).is_err() && s(-0.1).is_err() && s(f32::NAN).is_err());
+    }
+
+    #[test]
+    fn priorities_rise_with_urgency_and_anger() {
+        use Priority::*;
+        assert_eq!(suggested_priority(None, false, false), Normal);
+        assert_eq!(suggested_priority(Some(Low), false, false), Low);
+        assert_eq!(suggested_priority(Some(Low), true, false), High);
+        assert_eq!(suggested_priority(None, false, true), High);
+        assert_eq!(suggested_priority(Some(Normal), true, true), Urgent);
+        assert_eq!(suggested_priority(Some(Urgent), false, false), Urgent);
+    }
+
+    #[test]
+    fn categories_are_checked_and_tidied() {
+        let spec = CategorySpec {
+            key: " Delivery ".into(),
+            name: "Доставка".into(),
+            description: "Где заказ, сроки доставки".into(),
+            examples: vec!["где мой заказ".into(), " где мой заказ ".into(), "".into()],
+            team_id: None,
+            priority: None,
+        };
+        let v = spec.clone().validated().expect("valid");
+        assert_eq!((v.key.as_str(), v.examples.len()), ("delivery", 1));
+        assert!(
+            CategorySpec {
+                key: "two words".into(),
+                ..spec.clone()
+            }
+            .validated()
+            .is_err()
+        );
+        assert!(
+            CategorySpec {
+                name: " ".into(),
+                ..spec
+            }
+            .validated()
+            .is_err()
+        );
     }
 }

@@ -251,6 +251,26 @@ pub enum EventData {
         outreach_id: OutreachId,
         reason: String,
     },
+    /// Triage read a customer's message: its language, the category it is
+    /// most likely about (with the chance), urgency and sentiment.
+    #[serde(rename = "message.triaged")]
+    MessageTriaged {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        lang: Option<String>,
+        category: Option<String>,
+        confidence: f64,
+        urgent: bool,
+        sentiment: String,
+    },
+    /// An agent told triage what a message is about (a label it learns from).
+    #[serde(rename = "message.triage_corrected")]
+    TriageCorrected {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        from: Option<String>,
+        to: String,
+    },
     #[serde(rename = "ticket.created")]
     TicketCreated {
         ticket_id: TicketId,
@@ -460,6 +480,8 @@ impl EventData {
             EventData::CustomerAtRisk { .. } => "customer.at_risk",
             EventData::OutreachSent { .. } => "outreach.sent",
             EventData::OutreachSkipped { .. } => "outreach.skipped",
+            EventData::MessageTriaged { .. } => "message.triaged",
+            EventData::TriageCorrected { .. } => "message.triage_corrected",
             EventData::TicketCreated { .. } => "ticket.created",
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
@@ -581,7 +603,9 @@ impl EventData {
             | EventData::AgentsNotified { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
-            | EventData::OutreachSent { ticket_id, .. } => Some(*ticket_id),
+            | EventData::OutreachSent { ticket_id, .. }
+            | EventData::MessageTriaged { ticket_id, .. }
+            | EventData::TriageCorrected { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
     }
@@ -729,6 +753,21 @@ mod tests {
                 rule_id: OutreachRuleId::new(),
                 outreach_id: OutreachId::new(),
                 reason: "opted_out".into(),
+            },
+            EventData::MessageTriaged {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                lang: Some("ru".into()),
+                category: Some("delivery".into()),
+                confidence: 0.83,
+                urgent: true,
+                sentiment: "negative".into(),
+            },
+            EventData::TriageCorrected {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                from: Some("delivery".into()),
+                to: "returns".into(),
             },
             EventData::TicketCreated {
                 ticket_id: TicketId::new(),
@@ -901,6 +940,8 @@ mod tests {
                 | EventData::CustomerAtRisk { .. }
                 | EventData::OutreachSent { .. }
                 | EventData::OutreachSkipped { .. }
+                | EventData::MessageTriaged { .. }
+                | EventData::TriageCorrected { .. }
                 | EventData::TicketCreated { .. }
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }

@@ -81,6 +81,7 @@ id_type!(
     StoreId,
     /// A proactive outreach rule.
     OutreachRuleId,
+    TriageCategoryId,
     /// One message an outreach rule caused (sent, waiting or skipped).
     OutreachId,
 );

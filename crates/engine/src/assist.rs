@@ -13,10 +13,20 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use store::assist as db;
 
-/// One thing the bot can answer with, and the texts it is recognised by.
+/// The models a workspace has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// The bot's: FAQ groups and article groups.
+    Answers,
+    /// Triage's: the workspace's categories.
+    Categories,
+}
+
+/// One label a model learns, and the texts it is recognised by.
 #[derive(Clone, Debug)]
 pub struct AnswerDoc {
-    /// `faq:{group id}` or `article:{group id}`.
+    /// For answers `faq:{group id}` or `article:{group id}`; for categories
+    /// the category's key.
     pub key: String,
     pub texts: Vec<String>,
 }
@@ -51,27 +61,28 @@ pub struct Reading {
 /// Models per workspace, as the `assist` crate keeps them.
 pub trait Assistant: Send + Sync + 'static {
     /// The stamp of the data the workspace's model was trained on, if any.
-    fn stamp(&self, ws: WorkspaceId) -> Option<String>;
-    /// Trains the workspace's model on `answers` and keeps it under `stamp`.
+    fn stamp(&self, ws: WorkspaceId, kind: ModelKind) -> Option<String>;
+    /// Trains the workspace's model on `docs` and keeps it under `stamp`.
     /// CPU-heavy: called on a blocking thread.
-    fn train(&self, ws: WorkspaceId, stamp: String, answers: Vec<AnswerDoc>);
-    /// The answers most likely meant by `text`, best first.
-    fn guesses(&self, ws: WorkspaceId, text: &str, limit: usize) -> Vec<Guess>;
+    fn train(&self, ws: WorkspaceId, kind: ModelKind, stamp: String, docs: Vec<AnswerDoc>);
+    /// The labels most likely meant by `text`, best first. A key of the
+    /// model's own (no answer, no category: small talk) may come first.
+    fn guesses(&self, ws: WorkspaceId, kind: ModelKind, text: &str, limit: usize) -> Vec<Guess>;
     /// Language, a request for a person, urgency and sentiment.
     fn read(&self, text: &str) -> Reading;
 }
 
-/// Workspaces whose model is being trained in the background on this node.
+/// Models being trained in the background on this node.
 #[derive(Clone, Default)]
-pub struct Training(Arc<Mutex<HashSet<WorkspaceId>>>);
+pub struct Training(Arc<Mutex<HashSet<(WorkspaceId, ModelKind)>>>);
 
 impl Training {
-    fn begin(&self, ws: WorkspaceId) -> bool {
-        self.0.lock().map(|mut s| s.insert(ws)).unwrap_or(false)
+    fn begin(&self, key: (WorkspaceId, ModelKind)) -> bool {
+        self.0.lock().map(|mut s| s.insert(key)).unwrap_or(false)
     }
-    fn end(&self, ws: WorkspaceId) {
+    fn end(&self, key: (WorkspaceId, ModelKind)) {
         if let Ok(mut s) = self.0.lock() {
-            s.remove(&ws);
+            s.remove(&key);
         }
     }
 }
@@ -182,48 +193,77 @@ impl Engine {
             .collect())
     }
 
-    /// Makes sure this node has a model for `ws`: trains one now if it has
-    /// none, or in the background when the data changed since (answering
-    /// meanwhile from the one it has). `false` when no assistant is installed.
-    pub async fn ensure_bot_model(&self, ws: WorkspaceId) -> Result<bool, EngineError> {
+    /// What a model of `kind` learns from, with its stamp.
+    async fn model_stamp(&self, ws: WorkspaceId, kind: ModelKind) -> Result<String, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(match kind {
+            ModelKind::Answers => db::stamp(&mut c.conn(), ws).await?,
+            ModelKind::Categories => store::triage::stamp(&mut c.conn(), ws).await?,
+        })
+    }
+
+    async fn model_docs(
+        &self,
+        ws: WorkspaceId,
+        kind: ModelKind,
+    ) -> Result<Vec<AnswerDoc>, EngineError> {
+        match kind {
+            ModelKind::Answers => self.answer_docs(ws).await,
+            ModelKind::Categories => self.category_docs(ws).await,
+        }
+    }
+
+    /// Makes sure this node has a model of `kind` for `ws`: trains one now if
+    /// it has none, or when the data changed since — at once if `fresh` (a
+    /// job that can wait for it), else in the background, answering meanwhile
+    /// from the one it has (a customer waiting). `false` when no assistant is
+    /// installed.
+    pub async fn ensure_model(
+        &self,
+        ws: WorkspaceId,
+        kind: ModelKind,
+        fresh: bool,
+    ) -> Result<bool, EngineError> {
         let Some(a) = self.assistant.clone() else {
             return Ok(false);
         };
-        let stamp = {
-            let mut c = self.store.read().await?;
-            db::stamp(&mut c.conn(), ws).await?
-        };
-        let current = a.stamp(ws);
+        let stamp = self.model_stamp(ws, kind).await?;
+        let current = a.stamp(ws, kind);
         if current.as_deref() == Some(stamp.as_str()) {
             return Ok(true);
         }
-        if current.is_some() {
-            if self.assist_training.begin(ws) {
+        if current.is_some() && !fresh {
+            if self.assist_training.begin((ws, kind)) {
                 let engine = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = engine.train_bot(ws, stamp).await {
-                        tracing::warn!(error = %e, "training the bot's model failed");
+                    if let Err(e) = engine.train_model(ws, kind, stamp).await {
+                        tracing::warn!(error = %e, "training a model failed");
                     }
-                    engine.assist_training.end(ws);
+                    engine.assist_training.end((ws, kind));
                 });
             }
             return Ok(true);
         }
-        self.train_bot(ws, stamp).await?;
+        self.train_model(ws, kind, stamp).await?;
         Ok(true)
     }
 
-    async fn train_bot(&self, ws: WorkspaceId, stamp: String) -> Result<(), EngineError> {
+    async fn train_model(
+        &self,
+        ws: WorkspaceId,
+        kind: ModelKind,
+        stamp: String,
+    ) -> Result<(), EngineError> {
         let Some(a) = self.assistant.clone() else {
             return Ok(());
         };
-        let docs = self.answer_docs(ws).await?;
+        let docs = self.model_docs(ws, kind).await?;
         let started = std::time::Instant::now();
         let n = docs.len();
-        tokio::task::spawn_blocking(move || a.train(ws, stamp, docs))
+        tokio::task::spawn_blocking(move || a.train(ws, kind, stamp, docs))
             .await
-            .map_err(|e| EngineError::Internal(format!("training the bot's model: {e}")))?;
-        tracing::info!(workspace = %ws, answers = n, ms = started.elapsed().as_millis() as u64, "bot model trained");
+            .map_err(|e| EngineError::Internal(format!("training a model: {e}")))?;
+        tracing::info!(workspace = %ws, ?kind, labels = n, ms = started.elapsed().as_millis() as u64, "model trained");
         Ok(())
     }
 
@@ -290,13 +330,13 @@ impl Engine {
         if reading.as_ref().is_some_and(|r| r.asks_for_human) {
             return Ok(handoff(HandoffReason::AskedForHuman, 1.0));
         }
-        if !self.ensure_bot_model(ws).await? {
+        if !self.ensure_model(ws, ModelKind::Answers, false).await? {
             return Ok(handoff(HandoffReason::NoKnowledge, 0.0));
         }
         let guesses = self
             .assistant
             .as_ref()
-            .map(|a| a.guesses(ws, text, 3))
+            .map(|a| a.guesses(ws, ModelKind::Answers, text, 3))
             .unwrap_or_default();
         let Some(best) = guesses.into_iter().next() else {
             return Ok(handoff(HandoffReason::NoKnowledge, 0.0));

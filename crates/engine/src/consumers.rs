@@ -70,6 +70,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::rules::Triggers::default()),
         Arc::new(crate::subscriptions::Subscriptions),
         Arc::new(crate::outreach::Outreacher),
+        Arc::new(crate::triage::Triager),
     ]
 }
 

@@ -57,6 +57,11 @@ pub enum Job {
         ticket_id: Option<TicketId>,
         text: String,
     },
+    /// Read one customer message: language, category, urgency, sentiment.
+    Triage {
+        workspace_id: WorkspaceId,
+        message_id: MessageId,
+    },
     /// One message an outreach rule caused.
     Outreach {
         workspace_id: WorkspaceId,
@@ -119,6 +124,7 @@ impl Job {
             Job::NotifyTelegram { workspace_id, .. } => *workspace_id,
             Job::WebhookDelivery { workspace_id, .. } => *workspace_id,
             Job::Outreach { workspace_id, .. } => *workspace_id,
+            Job::Triage { workspace_id, .. } => *workspace_id,
         }
     }
 

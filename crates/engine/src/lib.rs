@@ -50,6 +50,7 @@ pub mod subscriptions;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;
+pub mod triage;
 pub mod vk;
 pub mod webhook;
 pub mod whatsapp;

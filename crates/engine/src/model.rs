@@ -13,5 +13,6 @@ pub use store::people::{ApiToken, Team, User};
 pub use store::tickets::{
     Attachment, Field, Filter, Message, OPEN_STATUSES, SlaView, Sort, Ticket,
 };
+pub use store::triage::{Category as TriageCategory, Triage};
 pub use store::workspaces::Workspace;
 pub use store::{Clock, Store, StoreOptions, SystemClock};

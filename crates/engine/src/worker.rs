@@ -205,6 +205,11 @@ impl Worker {
                 tracing::error!(outreach = %outreach_id, error = %err, "an outreach message gave up");
                 Ok(())
             }
+            // The message stays untriaged; agents sort it themselves.
+            Job::Triage { message_id, .. } => {
+                tracing::error!(message = %message_id, error = %err, "triage of a message gave up");
+                Ok(())
+            }
             Job::NotifyTelegram { user_id, .. } => {
                 tracing::warn!(user = %user_id, error = %err, "a Telegram message to an agent gave up");
                 Ok(())
@@ -352,6 +357,10 @@ impl Worker {
                 workspace_id,
                 outreach_id,
             } => self.engine.send_outreach(*workspace_id, *outreach_id).await,
+            Job::Triage {
+                workspace_id,
+                message_id,
+            } => self.engine.triage_message(*workspace_id, *message_id).await,
             Job::NotifyTelegram {
                 workspace_id,
                 user_id,
@@ -515,6 +524,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::NotifyTelegram { .. } => "notify_telegram",
         Job::WebhookDelivery { .. } => "webhook_delivery",
         Job::Outreach { .. } => "outreach",
+        Job::Triage { .. } => "triage",
     }
 }
 

@@ -35,6 +35,7 @@ pub mod sla;
 pub mod sql;
 pub mod swarm;
 pub mod tickets;
+pub mod triage;
 mod tx;
 pub mod webhooks;
 pub mod workspaces;

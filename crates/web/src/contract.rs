@@ -2355,7 +2355,68 @@ fn build() -> Value {
     order_examples(&mut d);
     outreach_rules(&mut d);
     assist_rules(&mut d);
+    triage_rules(&mut d);
     d
+}
+
+/// Triage categories: a key as a tag, a name, a description and examples
+/// within their bounds; a correction names a key.
+fn triage_rules(d: &mut Value) {
+    use domain::assist::{MAX_DESCRIPTION, MAX_EXAMPLE, MAX_EXAMPLES};
+    use domain::ticket::Priority;
+    let c = "/components/schemas/CategoryIn/properties";
+    set(d, &format!("{c}/key"), string(&tag(), 64));
+    set(d, &format!("{c}/name"), line(100));
+    set(
+        d,
+        &format!("{c}/description"),
+        json!({ "type": "string", "maxLength": MAX_DESCRIPTION }),
+    );
+    set(
+        d,
+        &format!("{c}/examples"),
+        list(
+            json!({ "type": "string", "maxLength": MAX_EXAMPLE }),
+            MAX_EXAMPLES as u32,
+        ),
+    );
+    set(
+        d,
+        &format!("{c}/team_id"),
+        json!({ "type": ["string", "null"], "format": "uuid" }),
+    );
+    set(
+        d,
+        &format!("{c}/priority"),
+        nullable(enum_of(&names(Priority::ALL, Priority::as_str))),
+    );
+    set(
+        d,
+        "/components/schemas/CorrectionIn/properties/category",
+        string(&tag(), 64),
+    );
+    let at = "2026-11-30T09:15:02.412Z";
+    let category = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f11", "key": "delivery", "name": "Доставка",
+        "description": "Где заказ, сроки и способы доставки", "examples": ["где мой заказ", "когда привезут посылку"],
+        "team_id": null, "priority": "normal", "created_at": at, "updated_at": at });
+    let triage = json!({ "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a15", "lang": "ru", "lang_confidence": 1.0,
+        "category": "delivery", "category_confidence": 0.91, "urgent": true, "urgency_confidence": 0.8,
+        "sentiment": "negative", "sentiment_confidence": 0.7, "suggested_team_id": null, "suggested_priority": "urgent",
+        "corrected_by": null, "created_at": at, "updated_at": at });
+    for (name, example) in [
+        (
+            "CategoryIn",
+            json!({ "key": "delivery", "name": "Доставка", "description": "Где заказ, сроки и способы доставки",
+                    "examples": ["где мой заказ", "когда привезут посылку"], "team_id": null, "priority": "normal" }),
+        ),
+        ("CategoryOut", category.clone()),
+        ("CategoryList", json!({ "items": [category] })),
+        ("TriageOut", triage.clone()),
+        ("TriageList", json!({ "items": [triage] })),
+        ("CorrectionIn", json!({ "category": "returns" })),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
 }
 
 /// The bot's text: something visible, at most `MAX_TEXT` characters; a

@@ -26,6 +26,7 @@ pub mod outreach_api;
 pub mod rules_api;
 pub mod sla_api;
 pub mod throttle;
+pub mod triage_api;
 pub mod ui;
 pub mod widget;
 
@@ -196,6 +197,19 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(outreach_api::get_rule).put(outreach_api::put_rule),
         )
         .route("/assist/answer", post(assist_api::answer))
+        .route(
+            "/triage/categories",
+            get(triage_api::list_categories).post(triage_api::create_category),
+        )
+        .route(
+            "/triage/categories/{id}",
+            axum::routing::put(triage_api::put_category).delete(triage_api::delete_category),
+        )
+        .route("/tickets/{id}/triage", get(triage_api::ticket_triage))
+        .route(
+            "/tickets/{id}/messages/{message_id}/triage",
+            axum::routing::put(triage_api::correct),
+        )
         .route(
             "/assist/settings",
             get(assist_api::get_settings).put(assist_api::put_settings),

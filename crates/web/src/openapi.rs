@@ -4,7 +4,7 @@ use crate::dto::*;
 use crate::error::Problem;
 use crate::{
     api, assist_api, chat_api, kb_api, macros_api, mail_api, messenger_api, orders_api,
-    outreach_api, rules_api, sla_api, widget,
+    outreach_api, rules_api, sla_api, triage_api, widget,
 };
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -175,6 +175,8 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         outreach_api::list_rules, outreach_api::create_rule, outreach_api::get_rule, outreach_api::put_rule,
         outreach_api::get_settings, outreach_api::put_settings, outreach_api::customer_outreach,
         assist_api::answer, assist_api::get_settings, assist_api::put_settings,
+        triage_api::list_categories, triage_api::create_category, triage_api::put_category, triage_api::delete_category,
+        triage_api::ticket_triage, triage_api::correct,
         orders_api::list_stores, orders_api::create_store, orders_api::get_store, orders_api::patch_store, orders_api::store_hook,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::list_messages, api::create_message,
         api::ticket_events, api::escalate_ticket, api::list_collaborators, api::add_collaborator, api::remove_collaborator, api::set_solution, api::similar_solutions, api::events, api::upload, api::download,

@@ -271,3 +271,250 @@ async fn the_bot_answers_what_it_knows_and_hands_off_the_rest(app: TestApp) {
     .await
     .problem(422);
 }
+
+crate::on_both!(triage_sorts_flags_and_learns_from_corrections);
+
+/// The ticket's triage once it lists `want` messages (the consumer queues a
+/// job per customer message; the test runs jobs itself).
+async fn triaged(app: &TestApp, ticket: &str, want: usize) -> Vec<Value> {
+    until("triage", 10, async || {
+        app.drain_jobs().await;
+        let t = app
+            .get(&format!("/api/v1/tickets/{ticket}/triage"))
+            .await
+            .expect(200);
+        let items = t["items"].as_array().cloned().unwrap_or_default();
+        (items.len() >= want).then_some(items)
+    })
+    .await
+}
+
+async fn customer_ticket(app: &TestApp, body: &str, email: &str) -> String {
+    app.post("/api/v1/tickets", json!({"subject": "Вопрос", "customer": {"name": "Клиент", "email": email}, "message": {"body": body}}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
+    let logistics = app
+        .post("/api/v1/teams", json!({"name": "Логистика"}))
+        .await
+        .expect(201);
+    let category = |key: &str, name: &str, description: &str, examples: &[&str], team: Value| json!({"key": key, "name": name, "description": description, "examples": examples, "team_id": team, "priority": null});
+    app.post(
+        "/api/v1/triage/categories",
+        category(
+            "delivery",
+            "Доставка",
+            "Где заказ, сроки доставки, курьер, посылка не пришла",
+            &[
+                "где мой заказ",
+                "когда привезут посылку",
+                "курьер не приехал",
+                "where is my parcel",
+                "my order has not arrived",
+                "ยังไม่ได้รับพัสดุ",
+                "พัสดุจะมาถึงเมื่อไหร่",
+            ],
+            logistics["id"].clone(),
+        ),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/triage/categories",
+        category(
+            "returns",
+            "Возврат",
+            "Вернуть товар, обмен, возврат денег",
+            &[
+                "хочу вернуть товар",
+                "как оформить возврат",
+                "не подошёл размер",
+                "I want to return the shoes",
+                "how do I get a refund",
+                "ขอคืนสินค้า",
+            ],
+            Value::Null,
+        ),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/triage/categories",
+        category(
+            "payment",
+            "Оплата",
+            "Оплата картой, счёт, списание денег",
+            &[
+                "не проходит оплата",
+                "дважды списали деньги",
+                "payment failed",
+                "charged twice",
+                "จ่ายเงินไม่ได้",
+            ],
+            Value::Null,
+        ),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/triage/categories",
+        category("bonus", "Бонусы", "", &[], Value::Null),
+    )
+    .await
+    .expect(201);
+    // Keys are unique; bad ones are named.
+    app.post(
+        "/api/v1/triage/categories",
+        category("delivery", "Дубль", "", &[], Value::Null),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/triage/categories",
+        category("two words", "x", "", &[], Value::Null),
+    )
+    .await
+    .problem(422);
+
+    let t = customer_ticket(
+        &app,
+        "Когда привезут мой заказ? Жду уже неделю",
+        "a@example.com",
+    )
+    .await;
+    let items = triaged(&app, &t, 1).await;
+    let x = &items[0];
+    assert_eq!(
+        (x["lang"].as_str(), x["category"].as_str()),
+        (Some("ru"), Some("delivery")),
+        "{x}"
+    );
+    assert_eq!(x["suggested_team_id"], logistics["id"], "{x}");
+    assert!(x["category_confidence"].as_f64().unwrap() >= 0.5, "{x}");
+    assert_eq!(
+        (x["urgent"].as_bool(), x["sentiment"].as_str()),
+        (Some(false), Some("neutral")),
+        "{x}"
+    );
+
+    let t = customer_ticket(
+        &app,
+        "СРОЧНО верните деньги за возврат, это обман!!!",
+        "b@example.com",
+    )
+    .await;
+    let x = &triaged(&app, &t, 1).await[0];
+    assert_eq!(
+        (
+            x["urgent"].as_bool(),
+            x["sentiment"].as_str(),
+            x["suggested_priority"].as_str()
+        ),
+        (Some(true), Some("negative"), Some("urgent")),
+        "{x}"
+    );
+    let t = customer_ticket(&app, "ยังไม่ได้รับพัสดุเลยค่ะ รอนานมาก", "c@example.com").await;
+    let x = &triaged(&app, &t, 1).await[0];
+    assert_eq!(
+        (x["lang"].as_str(), x["category"].as_str()),
+        (Some("th"), Some("delivery")),
+        "{x}"
+    );
+    let t = customer_ticket(
+        &app,
+        "Hello, I'd like to return the jacket, it doesn't fit",
+        "d@example.com",
+    )
+    .await;
+    let x = &triaged(&app, &t, 1).await[0];
+    assert_eq!(
+        (x["lang"].as_str(), x["category"].as_str()),
+        (Some("en"), Some("returns")),
+        "{x}"
+    );
+    // An agent's note is not the customer's: not triaged.
+    let note = app
+        .post(
+            &format!("/api/v1/tickets/{t}/messages"),
+            json!({"body": "Проверить склад", "visibility": "internal"}),
+        )
+        .await
+        .expect(201);
+    app.drain_jobs().await;
+    app.req(
+        "PUT",
+        &format!(
+            "/api/v1/tickets/{t}/messages/{}/triage",
+            note["id"].as_str().unwrap()
+        ),
+        &app.token,
+        Some(json!({"category": "returns"})),
+    )
+    .await
+    .problem(409);
+    assert_eq!(triaged(&app, &t, 1).await.len(), 1);
+
+    // A message nothing teaches is not sorted into "bonus"; an agent's
+    // correction is shown and learnt: the next such message is.
+    let t = customer_ticket(
+        &app,
+        "Как списать баллы программы лояльности?",
+        "e@example.com",
+    )
+    .await;
+    let x = triaged(&app, &t, 1).await[0].clone();
+    assert_ne!(x["category"], "bonus", "{x}");
+    let path = format!(
+        "/api/v1/tickets/{t}/messages/{}/triage",
+        x["message_id"].as_str().unwrap()
+    );
+    app.req(
+        "PUT",
+        &path,
+        &app.token,
+        Some(json!({"category": "nonexistent"})),
+    )
+    .await
+    .problem(409);
+    let (_, light) = app.user("light@alpha.test", "light_agent").await;
+    app.req("PUT", &path, &light, Some(json!({"category": "bonus"})))
+        .await
+        .problem(403);
+    let fixed = app
+        .req("PUT", &path, &app.token, Some(json!({"category": "bonus"})))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            fixed["category"].as_str(),
+            fixed["category_confidence"].as_f64()
+        ),
+        (Some("bonus"), Some(1.0)),
+        "{fixed}"
+    );
+    assert!(fixed["corrected_by"].is_string(), "{fixed}");
+    let t = customer_ticket(
+        &app,
+        "Сколько баллов лояльности можно списать?",
+        "f@example.com",
+    )
+    .await;
+    let x = &triaged(&app, &t, 1).await[0];
+    assert_eq!(x["category"], "bonus", "{x}");
+    // Both are events, for rules and reports.
+    let p = app.engine.cli_principal("alpha").await.unwrap();
+    let kinds: Vec<&str> = crate::helpers::all_events(&app.engine, &p)
+        .await
+        .iter()
+        .map(|e| e.data.kind())
+        .collect();
+    assert!(
+        kinds.contains(&"message.triaged") && kinds.contains(&"message.triage_corrected"),
+        "{kinds:?}"
+    );
+}

@@ -86,6 +86,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let category = app
+        .post(
+            "/api/v1/triage/categories",
+            json!({"key": "a-delivery", "name": "A's category"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let shop = app
         .post("/api/v1/stores", json!({"name": "A's shop"}))
         .await
@@ -286,6 +296,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/orders", order.as_str()),
         ("/api/v1/stores", shop.as_str()),
         ("/api/v1/outreach/rules", outreach_rule.as_str()),
+        ("/api/v1/triage/categories", category.as_str()),
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/attachments", aid.as_str()),
@@ -360,6 +371,14 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"solution": true}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
+        (
+            ("PUT", "/api/v1/triage/categories/{id}"),
+            json!({"key": "pwned", "name": "pwned"}),
+        ),
+        (
+            ("PUT", "/api/v1/tickets/{id}/messages/{message_id}/triage"),
+            json!({"category": "a-delivery"}),
+        ),
         (("PATCH", "/api/v1/stores/{id}"), json!({"name": "pwned"})),
         (
             ("PUT", "/api/v1/outreach/rules/{id}"),
