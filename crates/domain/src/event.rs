@@ -538,6 +538,8 @@ impl EventData {
         "customer.at_risk",
         "outreach.sent",
         "outreach.skipped",
+        "message.triaged",
+        "message.triage_corrected",
         "ticket.created",
         "ticket.updated",
         "message.added",
