@@ -506,6 +506,43 @@ async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
     .await;
     let x = &triaged(&app, &t, 1).await[0];
     assert_eq!(x["category"], "bonus", "{x}");
+    // Agents see it on the ticket, and correct it there.
+    let number = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200)["number"]
+        .as_i64()
+        .unwrap();
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = agent.page(&format!("/app/t/{number}")).await;
+    assert!(
+        page.contains("class=\"triage\"")
+            && page.contains("Бонусы")
+            && page.contains("lang=\"ru\""),
+        "{page}"
+    );
+    let m = x["message_id"].as_str().unwrap().to_owned();
+    let form = [("message", m.as_str()), ("category", "payment")];
+    assert_eq!(
+        agent
+            .post(&format!("/app/t/{number}/triage"), &form, false)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        agent
+            .post(&format!("/app/t/{number}/triage"), &form, true)
+            .await
+            .status(),
+        303
+    );
+    let items = triaged(&app, &t, 1).await;
+    assert_eq!(
+        (
+            items[0]["category"].as_str(),
+            items[0]["corrected_by"].is_string()
+        ),
+        (Some("payment"), true),
+        "{items:?}"
+    );
     // Both are events, for rules and reports.
     let p = app.engine.cli_principal("alpha").await.unwrap();
     let kinds: Vec<&str> = crate::helpers::all_events(&app.engine, &p)

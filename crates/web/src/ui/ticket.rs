@@ -40,6 +40,24 @@ pub struct MsgView {
     pub cc_offer: Option<String>,
     /// Marked as the ticket's solution.
     pub solution: bool,
+    /// What triage read in it (customers' messages).
+    pub triage: Option<TriageView>,
+}
+
+/// Triage of one message as agents see it.
+pub struct TriageView {
+    /// The language's own name, and its code for `lang`.
+    pub lang: String,
+    pub lang_code: String,
+    /// The category's name and key, with the chance in per cent.
+    pub category: Option<(String, String)>,
+    pub category_pct: u32,
+    pub corrected: bool,
+    pub urgent: bool,
+    /// `negative`, `neutral` or `positive`, and its label.
+    pub sentiment: String,
+    pub sentiment_label: String,
+    pub priority_label: String,
 }
 
 pub struct FieldView {
@@ -105,6 +123,8 @@ pub struct TicketPage {
     pub history: Vec<HistoryRow>,
     /// A WhatsApp conversation's window, and its templates once it closed.
     pub whatsapp: Option<WhatsappView>,
+    /// The workspace's triage categories: (key, name).
+    pub triage_categories: Vec<(String, String)>,
 }
 
 /// A WhatsApp conversation's 24-hour window as the composer shows it.
@@ -530,6 +550,44 @@ pub async fn render(
     } else {
         None
     };
+    let categories = app.engine.triage_categories(&ctx.p).await.or_page(tr)?;
+    let triage_categories: Vec<(String, String)> = categories
+        .into_iter()
+        .map(|c| (c.spec.key, c.spec.name))
+        .collect();
+    let read = app
+        .engine
+        .ticket_triage(&ctx.p, TicketRef::Id(t.id))
+        .await
+        .or_page(tr)?;
+    for tg in read {
+        let Some(m) = messages
+            .iter_mut()
+            .find(|m| m.id == tg.message_id.to_string())
+        else {
+            continue;
+        };
+        let code = tg.lang.clone().unwrap_or_default();
+        m.triage = Some(TriageView {
+            lang: domain::kb::native_name(&code)
+                .map(str::to_owned)
+                .unwrap_or_else(|| code.clone()),
+            lang_code: code,
+            category: tg.category.as_ref().map(|key| {
+                let name = triage_categories
+                    .iter()
+                    .find(|c| c.0 == *key)
+                    .map_or_else(|| key.clone(), |c| c.1.clone());
+                (name, key.clone())
+            }),
+            category_pct: (tg.category_confidence * 100.0).round().clamp(0.0, 100.0) as u32,
+            corrected: tg.corrected_by.is_some(),
+            urgent: tg.urgent,
+            sentiment_label: tr.label("triage", &format!("sentiment_{}", tg.sentiment)),
+            sentiment: tg.sentiment,
+            priority_label: tr.label("priority", tg.priority.as_str()),
+        });
+    }
     let marked = app.engine.solutions_of(&ctx.p, t.id).await.or_page(tr)?;
     for m in &mut messages {
         m.solution = marked.iter().any(|id| id.to_string() == m.id);
@@ -601,6 +659,7 @@ pub async fn render(
         .map(|s| sla_views(&tr, &engine::sla::as_of(&s.clocks, now), now))
         .unwrap_or_default();
     Ok(TicketPage {
+        triage_categories,
         history,
         visitor,
         whatsapp,
@@ -690,6 +749,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
         _ => (m.body_text.clone(), None),
     };
     MsgView {
+        triage: None,
         solution: false,
         id: m.id.to_string(),
         internal: m.visibility == Visibility::Internal,
@@ -945,6 +1005,31 @@ pub async fn solution(
         ))?;
     app.engine
         .mark_solution(&f.ctx.p, r, m, f.get("on") == Some("1"))
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/triage`: an agent says what a customer's message is
+/// about (triage learns from it).
+pub async fn correct_triage(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let m = f
+        .text("message")
+        .and_then(|m| m.parse::<MessageId>().ok())
+        .ok_or(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ))?;
+    let category = f.text("category").unwrap_or_default();
+    app.engine
+        .correct_triage(&f.ctx.p, r, m, category)
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.saved"))
