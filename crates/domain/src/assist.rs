@@ -84,6 +84,9 @@ pub struct CategorySpec {
 
 impl CategorySpec {
     pub fn validated(mut self) -> Result<CategorySpec, DomainError> {
+        if self.key.chars().count() > 200 {
+            return Err(DomainError::invalid("key", "at most 200 characters"));
+        }
         self.key = crate::ticket::normalize_tag(&self.key)
             .map_err(|_| DomainError::invalid("key", "1 to 64 characters, no spaces or commas"))?;
         self.name = crate::text::clean_line(&self.name);

@@ -339,6 +339,9 @@ impl Engine {
         let ticket = self.ticket(p, r).await?.id;
         let ws = p.workspace_id;
         let categories = self.triage_categories(p).await?;
+        if category.chars().count() > 200 {
+            return Err(EngineError::invalid("category", "at most 200 characters"));
+        }
         let key = domain::ticket::normalize_tag(category)
             .map_err(|_| EngineError::invalid("category", "a category's key"))?;
         let Some(cat) = categories.into_iter().find(|c| c.spec.key == key) else {

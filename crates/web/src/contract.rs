@@ -2365,7 +2365,7 @@ fn triage_rules(d: &mut Value) {
     use domain::assist::{MAX_DESCRIPTION, MAX_EXAMPLE, MAX_EXAMPLES};
     use domain::ticket::Priority;
     let c = "/components/schemas/CategoryIn/properties";
-    set(d, &format!("{c}/key"), string(&tag(), 64));
+    set(d, &format!("{c}/key"), string(&tag(), 200));
     set(d, &format!("{c}/name"), line(100));
     set(
         d,
@@ -2393,7 +2393,12 @@ fn triage_rules(d: &mut Value) {
     set(
         d,
         "/components/schemas/CorrectionIn/properties/category",
-        string(&tag(), 64),
+        string(&tag(), 200),
+    );
+    set(
+        d,
+        "/components/schemas/CategoryOut/properties/priority",
+        nullable(enum_of(&names(Priority::ALL, Priority::as_str))),
     );
     let at = "2026-11-30T09:15:02.412Z";
     let category = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f11", "key": "delivery", "name": "Доставка",
@@ -2430,7 +2435,11 @@ fn assist_rules(d: &mut Value) {
         &format!("{a}/text"),
         json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": visible() }),
     );
-    set(d, &format!("{a}/lang"), nullable(string(&language(), 35)));
+    set(
+        d,
+        &format!("{a}/lang"),
+        nullable(json!({ "type": "string", "pattern": language() })),
+    );
     set(
         d,
         &format!("{a}/channel"),
