@@ -82,8 +82,15 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Hashed<T
                 let k = v
                     .to_str()
                     .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?
-                    .trim()
+                    .trim_matches([' ', '\t'])
                     .to_owned();
+                // Visible ASCII and spaces only: a tab inside is not a key a
+                // client meant.
+                if k.bytes().any(|b| !(b' '..=b'~').contains(&b)) {
+                    return Err(ApiError::bad_request(
+                        "Idempotency-Key must be visible ASCII",
+                    ));
+                }
                 if k.is_empty() || k.len() > 255 {
                     return Err(ApiError::bad_request(
                         "Idempotency-Key must have 1 to 255 characters",

@@ -73,8 +73,10 @@ pub const TIME_ZONE: &str = r"^(UTC|[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)+)$";
 /// A host name or IP address, as the mailbox settings take it.
 pub const HOST: &str = r"^[A-Za-z0-9.:\[\]-]+$";
 
-/// An `Idempotency-Key`: visible ASCII, spaces inside allowed.
-pub const IDEMPOTENCY_KEY: &str = r"^[!-~]([ !-~]{0,253}[!-~])?$";
+/// An `Idempotency-Key`: visible ASCII, spaces inside allowed, 1 to 255
+/// characters; spaces and tabs around it are not part of it (HTTP strips them
+/// from header values, and so does the server).
+pub const IDEMPOTENCY_KEY: &str = r"^[ \t]*[!-~]([ !-~]{0,253}[!-~])?[ \t]*$";
 
 /// Text without control characters.
 pub fn no_controls() -> String {
@@ -842,8 +844,7 @@ fn header_rules(d: &mut Value) {
             };
             for p in params {
                 if p["in"] == "header" && p["name"] == "Idempotency-Key" {
-                    p["schema"] =
-                        json!({ "type": "string", "maxLength": 255, "pattern": IDEMPOTENCY_KEY });
+                    p["schema"] = json!({ "type": "string", "pattern": IDEMPOTENCY_KEY });
                 }
                 // Unix seconds: a header of anything else would be no header a
                 // client can send.
