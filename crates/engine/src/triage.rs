@@ -97,14 +97,16 @@ fn cut(text: &str) -> &str {
 
 impl Engine {
     /// What triage learns from: each category's name, description and
-    /// examples, and the messages agents filed under it.
+    /// examples, the messages agents filed under it, and the first messages of
+    /// tickets people gave a category.
     pub(crate) async fn category_docs(
         &self,
         ws: WorkspaceId,
     ) -> Result<Vec<AnswerDoc>, EngineError> {
         let mut c = self.store.read().await?;
         let categories = db::categories(&mut c.conn(), ws).await?;
-        let labels = db::labels(&mut c.conn(), ws).await?;
+        let mut labels = db::labels(&mut c.conn(), ws).await?;
+        labels.extend(db::ticket_labels(&mut c.conn(), ws).await?);
         let mut docs: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for cat in categories {
             let texts = docs.entry(cat.spec.key.clone()).or_default();
@@ -219,6 +221,22 @@ impl Engine {
             })
             .await?;
         Ok(Outcome::Done)
+    }
+
+    /// Reads customers' messages triage has not (those written before it was
+    /// set up, or before the consumer first ran), newest first, at most
+    /// `limit`; how many it read.
+    pub async fn triage_backlog(&self, p: &Principal, limit: usize) -> Result<usize, EngineError> {
+        p.require_admin()?;
+        let ws = p.workspace_id;
+        let ids = {
+            let mut c = self.store.read().await?;
+            db::untriaged(&mut c.conn(), ws, limit.min(100_000) as i64).await?
+        };
+        for id in &ids {
+            self.triage_message(ws, *id).await?;
+        }
+        Ok(ids.len())
     }
 
     pub async fn triage_categories(&self, p: &Principal) -> Result<Vec<Category>, EngineError> {

@@ -552,7 +552,108 @@ async fn seed_phone(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
         )
         .await?;
     seed_one_customer(engine, owner).await?;
-    seed_outreach(engine, owner).await
+    seed_outreach(engine, owner).await?;
+    seed_triage(engine, owner).await
+}
+
+/// Triage categories as the demo's conversations are sorted, with examples in
+/// three languages, then every customer message read by triage.
+async fn seed_triage(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
+    use domain::assist::CategorySpec;
+    let categories: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "delivery",
+            "Delivery",
+            "Where an order is, delivery times, couriers, parcels that did not arrive",
+            &[
+                "where is my order",
+                "my parcel has not arrived",
+                "где мой заказ",
+                "когда привезут посылку",
+                "курьер не приехал",
+                "ยังไม่ได้รับพัสดุ",
+                "พัสดุจะมาถึงเมื่อไหร่",
+            ],
+        ),
+        (
+            "returns",
+            "Returns",
+            "Returning an item, exchanges, refunds",
+            &[
+                "I want to return an item",
+                "how do I get a refund",
+                "хочу вернуть товар",
+                "не подошёл размер",
+                "ขอคืนสินค้า",
+            ],
+        ),
+        (
+            "payment",
+            "Payment",
+            "Paying by card, invoices, double charges, failed payments",
+            &[
+                "payment failed",
+                "I was charged twice",
+                "не проходит оплата",
+                "дважды списали деньги",
+                "จ่ายเงินไม่ได้",
+            ],
+        ),
+        (
+            "technical",
+            "Technical",
+            "A device that does not work, set-up, errors, the app",
+            &[
+                "it does not turn on",
+                "the app shows an error",
+                "не включается",
+                "приложение выдаёт ошибку",
+                "เปิดไม่ติด",
+            ],
+        ),
+        (
+            "account",
+            "Account",
+            "Logging in, passwords, profile and personal data",
+            &[
+                "I cannot log in",
+                "reset my password",
+                "не могу войти в личный кабинет",
+                "забыл пароль",
+                "เข้าสู่ระบบไม่ได้",
+            ],
+        ),
+        (
+            "product",
+            "Product",
+            "Questions before buying: specifications, compatibility, availability",
+            &[
+                "is it compatible with",
+                "do you have it in stock",
+                "есть ли в наличии",
+                "какие характеристики",
+                "มีสินค้าไหม",
+            ],
+        ),
+    ];
+    for (key, name, description, examples) in categories {
+        engine
+            .save_triage_category(
+                owner,
+                None,
+                CategorySpec {
+                    key: key.into(),
+                    name: name.into(),
+                    description: description.into(),
+                    examples: examples.iter().map(|e| (*e).to_owned()).collect(),
+                    team_id: None,
+                    priority: None,
+                },
+            )
+            .await?;
+    }
+    engine.triage_backlog(owner, 10_000).await?;
+    Ok(())
 }
 
 /// Outreach as a shop would set it: tracking when an order ships, a word

@@ -265,7 +265,36 @@ pub async fn labels(
     .await
 }
 
-/// A stamp of what triage learns from: categories and labels.
+/// Sorted tickets triage learns from, at most (the newest).
+pub const MAX_TICKET_LABELS: i64 = 5_000;
+/// Newly sorted tickets that make the model stale: it is not trained again
+/// for every ticket a busy workspace sorts.
+const TICKETS_PER_RETRAIN: i64 = 25;
+
+/// Tickets people (agents, integrations, rules) gave a category: the
+/// category and the start of the ticket's first customer message, newest
+/// first.
+pub async fn ticket_labels(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT t.category, substr(m.body_text, 1, 2000) FROM tickets t \
+             JOIN messages m ON m.workspace_id = t.workspace_id AND m.ticket_id = t.id \
+             WHERE t.workspace_id = $1 AND t.category IS NOT NULL \
+             AND m.id = (SELECT f.id FROM messages f WHERE f.workspace_id = t.workspace_id \
+                         AND f.ticket_id = t.id AND f.author_kind = 'customer' ORDER BY f.id LIMIT 1) \
+             ORDER BY t.id DESC LIMIT $2",
+        )
+        .bind(ws)
+        .bind(MAX_TICKET_LABELS),
+    )
+    .await
+}
+
+/// A stamp of what triage learns from: categories, labels, and (in steps of
+/// 25) the tickets with a category.
 pub async fn stamp(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<String, StoreError> {
     let (cats, cat_at): (i64, Option<i64>) = c
         .fetch_one(
@@ -281,9 +310,36 @@ pub async fn stamp(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<String, StoreErr
                 .bind(ws),
         )
         .await?;
+    let sorted: i64 = c
+        .fetch_one(
+            &query("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1 AND category IS NOT NULL")
+                .bind(ws),
+        )
+        .await?;
     Ok(format!(
-        "{cats}:{}:{labels}:{}",
+        "{cats}:{}:{labels}:{}:{}",
         cat_at.unwrap_or(0),
-        label_at.unwrap_or(0)
+        label_at.unwrap_or(0),
+        sorted / TICKETS_PER_RETRAIN
     ))
+}
+
+/// Customers' messages triage has not read, newest first.
+pub async fn untriaged(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    limit: i64,
+) -> Result<Vec<MessageId>, StoreError> {
+    let ids: Vec<uuid::Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT m.id FROM messages m LEFT JOIN message_triage t ON t.message_id = m.id \
+                 WHERE m.workspace_id = $1 AND m.author_kind = 'customer' AND t.message_id IS NULL \
+                 ORDER BY m.id DESC LIMIT $2",
+            )
+            .bind(ws)
+            .bind(limit),
+        )
+        .await?;
+    Ok(ids.into_iter().map(MessageId::from).collect())
 }

@@ -328,6 +328,18 @@ async fn the_demo_seeds_and_its_credentials_work() {
     let orders = get("/api/v1/orders?limit=5").await;
     let outreach = get("/api/v1/outreach/rules").await;
     let tickets = get("/api/v1/tickets?limit=30").await;
+    // Triage read the conversations and sorted most as their agents did.
+    let categories = get("/api/v1/triage/categories").await;
+    let mut read = 0;
+    let mut agree = 0;
+    for t in tickets["items"].as_array().into_iter().flatten() {
+        let id = t["id"].as_str().unwrap_or_default();
+        let triage = get(&format!("/api/v1/tickets/{id}/triage")).await;
+        if let Some(first) = triage["items"].as_array().and_then(|i| i.first()) {
+            read += 1;
+            agree += usize::from(first["category"] == t["category"]);
+        }
+    }
     let mut linked = 0;
     for t in tickets["items"].as_array().cloned().unwrap_or_default() {
         let o = get(&format!("/api/v1/tickets/{}/order", t["number"])).await;
@@ -362,6 +374,16 @@ async fn the_demo_seeds_and_its_credentials_work() {
         outreach["items"].as_array().map(Vec::len),
         Some(4),
         "{outreach}"
+    );
+    assert_eq!(
+        categories["items"].as_array().map(Vec::len),
+        Some(6),
+        "{categories}"
+    );
+    assert!(read >= 20, "triage read {read} of the newest 30 tickets");
+    assert!(
+        agree * 2 >= read,
+        "triage agreed with the agents on {agree} of {read}"
     );
 }
 
