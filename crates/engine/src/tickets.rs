@@ -370,7 +370,10 @@ impl Engine {
                 ),
             ));
         }
-        let text_given = (!b.text.trim().is_empty()).then(|| domain::text::clean_body(&b.text));
+        // Text that cleaning empties (only control characters) is no text: the
+        // HTML's text stands in for it, as for a message that gave none.
+        let text_given = Some(domain::text::clean_body(&b.text)).filter(|t| !t.trim().is_empty());
+        let html_given = html.is_some();
         let (html, text) = match html {
             None => (None, text_given.unwrap_or_default()),
             // Sanitising is CPU work on client input: it takes a turn off the runtime.
@@ -384,7 +387,9 @@ impl Engine {
                     .await?
             }
         };
-        if text.trim().is_empty() && b.attachments.is_empty() {
+        // HTML with no visible text (`<br>`, an inline image) is still what the
+        // client sent; only a message of nothing at all is refused.
+        if text.trim().is_empty() && b.attachments.is_empty() && !html_given {
             return Err(EngineError::invalid(
                 "body",
                 "a message needs text or an attachment",

@@ -153,6 +153,18 @@ async fn html_is_sanitised_and_limits_hold(app: TestApp) {
         .await
         .problem(413);
     app.post(&path, json!({"body": "   "})).await.problem(422);
+    app.post(&path, json!({"body": "\u{97} ", "html": " \u{2003}"}))
+        .await
+        .problem(422);
+    // Text that cleaning empties gives way to the HTML's text; HTML with no
+    // visible text is still a message.
+    let m = app
+        .post(&path, json!({"body": "\u{97} ", "html": "<i>Hi</i>"}))
+        .await
+        .expect(201);
+    assert_eq!(m["body"], "Hi", "{m}");
+    let m = app.post(&path, json!({"html": "<br>"})).await.expect(201);
+    assert_eq!(m["body"], "", "{m}");
     app.post("/api/v1/tickets", json!({"subject": "x".repeat(501), "customer": {"email": "h@example.com"}, "message": {"body": "x"}})).await.problem(422);
     app.post("/api/v1/tickets", json!({"subject": "x", "tags": ["a b"], "customer": {"email": "h@example.com"}, "message": {"body": "x"}})).await.problem(422);
 }

@@ -987,6 +987,17 @@ pub async fn experts(
     Ok(done(&format!("/app/t/{number}"), "flash.saved"))
 }
 
+/// The message a form names (`message`); not found when it names none.
+fn form_message(f: &Form, tr: Tr) -> Result<MessageId, UiError> {
+    f.text("message")
+        .and_then(|m| m.parse::<MessageId>().ok())
+        .ok_or(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ))
+}
+
 /// `POST /app/t/{number}/solution`: marks (or unmarks) a note as the solution.
 pub async fn solution(
     State(app): State<AppState>,
@@ -995,14 +1006,7 @@ pub async fn solution(
 ) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
     let r = number_of(&number, tr)?;
-    let m = f
-        .text("message")
-        .and_then(|m| m.parse::<MessageId>().ok())
-        .ok_or(UiError::Status(
-            StatusCode::NOT_FOUND,
-            tr,
-            "error.not_found",
-        ))?;
+    let m = form_message(&f, tr)?;
     app.engine
         .mark_solution(&f.ctx.p, r, m, f.get("on") == Some("1"))
         .await
@@ -1019,14 +1023,7 @@ pub async fn correct_triage(
 ) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
     let r = number_of(&number, tr)?;
-    let m = f
-        .text("message")
-        .and_then(|m| m.parse::<MessageId>().ok())
-        .ok_or(UiError::Status(
-            StatusCode::NOT_FOUND,
-            tr,
-            "error.not_found",
-        ))?;
+    let m = form_message(&f, tr)?;
     let category = f.text("category").unwrap_or_default();
     app.engine
         .correct_triage(&f.ctx.p, r, m, category)
