@@ -56,6 +56,11 @@ impl AssistSettings {
     }
 }
 
+/// How triage reads a customer's urgency and mood (rule conditions compare
+/// these).
+pub const URGENCIES: [&str; 2] = ["urgent", "normal"];
+pub const SENTIMENTS: [&str; 3] = ["negative", "neutral", "positive"];
+
 /// Most triage categories a workspace has.
 pub const MAX_CATEGORIES: usize = 200;
 /// Most example messages per category, and the longest one.

@@ -26,6 +26,7 @@ wire_enum!(
         AgentReplied = "agent.replied",
         SlaWarning = "sla.warning",
         SlaBreached = "sla.breached",
+        MessageTriaged = "message.triaged",
     }
 );
 
@@ -35,7 +36,11 @@ wire_enum!(
     /// `language` and `customer_tags`: the customer's; `status_changed_to`: the
     /// status the firing event moved the ticket to; `hours_since_*`: whole hours since the
     /// ticket was created, last changed, or the customer last wrote;
-    /// `open_hours`: whether a business-hours calendar is open now.
+    /// `open_hours`: whether a business-hours calendar is open now. The
+    /// `triage_*`, `urgency`, `sentiment` and `message_language` fields are what
+    /// triage read in that message (a customer's; unset until it has read it):
+    /// its category key, how sure it is of it (percent), `urgent` or `normal`,
+    /// `negative`, `neutral` or `positive`, and the language it is written in.
     Field {
         Status = "status",
         Priority = "priority",
@@ -55,6 +60,11 @@ wire_enum!(
         HoursSinceUpdated = "hours_since_updated",
         HoursSinceCustomer = "hours_since_customer",
         OpenHours = "open_hours",
+        TriageCategory = "triage_category",
+        TriageConfidence = "triage_confidence",
+        Urgency = "urgency",
+        Sentiment = "sentiment",
+        MessageLanguage = "message_language",
     }
 );
 
@@ -242,7 +252,10 @@ impl Condition {
                     Team => v.parse::<TeamId>().is_ok(),
                     Assignee => v.parse::<UserId>().is_ok(),
                     OpenHours => v.parse::<CalendarId>().is_ok(),
-                    Language => crate::identity::normalize_language(v).is_ok(),
+                    Language | MessageLanguage => crate::identity::normalize_language(v).is_ok(),
+                    TriageCategory => crate::ticket::normalize_tag(v).is_ok(),
+                    Urgency => crate::assist::URGENCIES.contains(v),
+                    Sentiment => crate::assist::SENTIMENTS.contains(v),
                     _ => true,
                 };
                 if !ok {
@@ -251,11 +264,25 @@ impl Condition {
             }
             Ok(())
         };
-        let texts = |v: Vec<&str>| Want::Texts(v.into_iter().map(str::to_lowercase).collect());
+        // Category keys are kept as tags are (trimmed, lower case).
+        let texts = |v: Vec<&str>| {
+            Want::Texts(
+                v.into_iter()
+                    .map(|x| match self.field {
+                        TriageCategory => x.trim().to_lowercase(),
+                        _ => x.to_lowercase(),
+                    })
+                    .collect(),
+            )
+        };
         let allowed: &[Op] = match self.field {
-            Status | Priority | Channel | Author | Language => &[Is, IsNot, In, NotIn],
+            Status | Priority | Channel | Author | Language | MessageLanguage | Sentiment => {
+                &[Is, IsNot, In, NotIn]
+            }
+            Urgency => &[Is, IsNot],
             StatusChangedTo => &[Is, In],
-            Team | Assignee | Category => &[Is, IsNot, In, NotIn, IsSet, NotSet],
+            Team | Assignee | Category | TriageCategory => &[Is, IsNot, In, NotIn, IsSet, NotSet],
+            TriageConfidence => &[Gt, Lt],
             Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer => {
                 &[Is, IsNot, Gt, Lt]
             }
@@ -280,11 +307,20 @@ impl Condition {
         }
         match (self.field, self.op) {
             (_, IsSet | NotSet) => Ok(Want::Nothing),
-            (Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer, _) => {
+            (
+                Tier | HoursSinceCreated | HoursSinceUpdated | HoursSinceCustomer
+                | TriageConfidence,
+                _,
+            ) => {
                 let n = crate::number::whole::<_, i64>(self.value.clone())
                     .map_err(|_| bad(at, "a whole number"))?;
-                if !(0..=100_000).contains(&n) {
-                    return Err(bad(at, "from 0 to 100000"));
+                let top = if self.field == TriageConfidence {
+                    100
+                } else {
+                    100_000
+                };
+                if !(0..=top).contains(&n) {
+                    return Err(bad(at, format!("from 0 to {top}")));
                 }
                 Ok(Want::Number(n))
             }
@@ -523,6 +559,23 @@ pub struct Facts {
     pub hours_since_customer: Option<i64>,
     /// Calendars open now (ids as text).
     pub open_calendars: Vec<String>,
+    /// What triage read in the message (None until it has).
+    pub triage: Option<TriageFacts>,
+}
+
+/// What triage read in a message, as conditions compare it.
+#[derive(Clone, Debug, Default)]
+pub struct TriageFacts {
+    /// The category's key, when triage was sure enough to name one.
+    pub category: Option<String>,
+    /// How sure of it, in percent (0 with no category).
+    pub confidence: i64,
+    /// `urgent` or `normal`.
+    pub urgency: String,
+    /// `negative`, `neutral` or `positive`.
+    pub sentiment: String,
+    /// The language the message is written in, when it could tell.
+    pub language: Option<String>,
 }
 
 fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
@@ -559,6 +612,20 @@ fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
             _ => false,
         }
     };
+    // `ru` also covers `ru-ru`.
+    let language = |l: Option<&str>| -> bool {
+        let Want::Texts(w) = want else { return false };
+        let hit = l.is_some_and(|l| {
+            let primary = l.split('-').next().unwrap_or(l);
+            w.iter().any(|x| x == l || x == primary)
+        });
+        match c.op {
+            Op::Is | Op::In => hit,
+            Op::IsNot | Op::NotIn => !hit,
+            _ => false,
+        }
+    };
+    let triage = f.triage.as_ref();
     match c.field {
         Status => one(Some(&f.status)),
         Priority => one(Some(&f.priority)),
@@ -568,19 +635,12 @@ fn holds(c: &Condition, want: &Want, f: &Facts) -> bool {
         Category => one(f.category.as_deref()),
         Author => one(f.author.as_deref()),
         StatusChangedTo => one(f.status_changed_to.as_deref()),
-        Language => {
-            // `ru` also covers `ru-ru`.
-            let Want::Texts(w) = want else { return false };
-            let hit = f.language.as_deref().is_some_and(|l| {
-                let primary = l.split('-').next().unwrap_or(l);
-                w.iter().any(|x| x == l || x == primary)
-            });
-            match c.op {
-                Op::Is | Op::In => hit,
-                Op::IsNot | Op::NotIn => !hit,
-                _ => false,
-            }
-        }
+        Language => language(f.language.as_deref()),
+        MessageLanguage => language(triage.and_then(|t| t.language.as_deref())),
+        TriageCategory => one(triage.and_then(|t| t.category.as_deref())),
+        TriageConfidence => num(triage.map(|t| t.confidence)),
+        Urgency => one(triage.map(|t| t.urgency.as_str())),
+        Sentiment => one(triage.map(|t| t.sentiment.as_str())),
         Tier => num(Some(f.tier)),
         HoursSinceCreated => num(Some(f.hours_since_created)),
         HoursSinceUpdated => num(Some(f.hours_since_updated)),
@@ -704,6 +764,67 @@ mod tests {
         assert!(r.matches(&f), "no message contains nothing");
         f.hours_since_updated = 1;
         assert!(!r.matches(&f));
+    }
+
+    #[test]
+    fn triage_conditions_read_what_triage_found_and_nothing_before() {
+        let r = rule(json!({
+            "kind": "trigger", "on": ["message.triaged"],
+            "all": [{"field": "triage_category", "op": "in", "value": [" Returns ", "refund"]},
+                    {"field": "triage_confidence", "op": "gt", "value": 60},
+                    {"field": "message_language", "op": "is", "value": "ru"}],
+            "any": [{"field": "urgency", "op": "is", "value": "urgent"},
+                    {"field": "sentiment", "op": "is", "value": "negative"}],
+            "actions": [{"type": "set_priority", "priority": "high"}]
+        }))
+        .unwrap();
+        assert!(r.listens(On::MessageTriaged) && !r.listens(On::CustomerWrote));
+        let mut f = facts();
+        assert!(
+            !r.matches(&f),
+            "nothing holds before triage has read the message"
+        );
+        f.triage = Some(TriageFacts {
+            category: Some("returns".into()),
+            confidence: 83,
+            urgency: "normal".into(),
+            sentiment: "negative".into(),
+            language: Some("ru".into()),
+        });
+        assert!(r.matches(&f));
+        let t = f.triage.as_mut().unwrap();
+        t.sentiment = "neutral".into();
+        assert!(!r.matches(&f), "neither urgent nor angry");
+        let t = f.triage.as_mut().unwrap();
+        t.urgency = "urgent".into();
+        t.confidence = 60;
+        assert!(!r.matches(&f), "60 is not more than 60");
+        let t = f.triage.as_mut().unwrap();
+        t.confidence = 61;
+        t.language = Some("th".into());
+        assert!(!r.matches(&f));
+        let unset = rule(json!({"kind": "trigger", "on": ["message.triaged"],
+            "all": [{"field": "triage_category", "op": "not_set"}],
+            "actions": [{"type": "add_tags", "tags": ["unsorted"]}]}))
+        .unwrap();
+        let mut f = facts();
+        f.triage = Some(TriageFacts::default());
+        assert!(unset.matches(&f));
+        for bad in [
+            json!({"field": "triage_confidence", "op": "gt", "value": 101}),
+            json!({"field": "triage_confidence", "op": "is", "value": 50}),
+            json!({"field": "urgency", "op": "is", "value": "high"}),
+            json!({"field": "urgency", "op": "in", "value": ["urgent"]}),
+            json!({"field": "sentiment", "op": "is", "value": "angry"}),
+            json!({"field": "triage_category", "op": "is", "value": "two words"}),
+            json!({"field": "message_language", "op": "is", "value": "русский"}),
+        ] {
+            let r = rule(
+                json!({"kind": "trigger", "on": ["message.triaged"], "all": [bad],
+                "actions": [{"type": "set_tier", "tier": 2}]}),
+            );
+            assert!(r.is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct FaqPatch {
 pub struct Suggestion {
     /// `article` or `faq`.
     pub kind: &'static str,
+    /// The article's or FAQ entry's id.
+    pub id: String,
     pub title: String,
     /// HTML: the matching passage, matched words in `<mark>`.
     pub snippet: String,
@@ -347,6 +349,7 @@ impl Engine {
                 if let Some(f) = kb::faq(&mut c.conn(), ws, FaqId(id)).await? {
                     out.push(Suggestion {
                         kind: "faq",
+                        id: f.id.to_string(),
                         title: f.question,
                         snippet: h.snippet,
                         text: f.answer,
@@ -368,6 +371,7 @@ impl Engine {
                 .then(|| format!("/help/{ws_name}/{}/articles/{}-{}", a.lang, a.id, a.slug));
             out.push(Suggestion {
                 kind: "article",
+                id: a.id.to_string(),
                 title: v.title,
                 snippet: h.snippet,
                 text: crate::markdown::to_text(&v.body),

@@ -47,6 +47,7 @@ pub mod search;
 pub mod secret;
 pub mod sla;
 pub mod subscriptions;
+pub mod suggestions;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;

@@ -24,7 +24,7 @@ use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
-use domain::rules::{Action, CompiledRule, Facts, On, RuleKind, RuleSpec};
+use domain::rules::{Action, CompiledRule, Facts, On, RuleKind, RuleSpec, TriageFacts};
 use domain::ticket::{AuthorKind, Status, Visibility};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -460,6 +460,12 @@ async fn facts_of(
         Fired::Message(m) => Some(m.clone()),
         Fired::Latest => tickets::last_from_customer(c, ws, t.id, t.customer_id).await?,
     };
+    let triage = match message.as_ref() {
+        Some(m) if m.author_kind == AuthorKind::Customer => {
+            store::triage::of_message(c, ws, m.id).await?
+        }
+        _ => None,
+    };
     let hours = |since: Timestamp| (now.millis() - since.millis()).max(0) / 3_600_000;
     let last_customer = tickets::last_customer_message_at(c, ws, t.id).await?;
     let mut open_calendars = Vec::new();
@@ -490,6 +496,17 @@ async fn facts_of(
         hours_since_updated: hours(t.updated_at),
         hours_since_customer: last_customer.map(hours),
         open_calendars,
+        triage: triage.map(|t| TriageFacts {
+            confidence: if t.category.is_some() {
+                (t.category_confidence * 100.0).round() as i64
+            } else {
+                0
+            },
+            category: t.category,
+            urgency: if t.urgent { "urgent" } else { "normal" }.to_owned(),
+            sentiment: t.sentiment,
+            language: t.lang.map(|l| l.to_lowercase()),
+        }),
     })
 }
 
@@ -872,6 +889,9 @@ fn trigger_of(e: &EventData) -> Option<(On, Option<MessageId>, Option<String>)> 
         } => Some((On::AgentReplied, Some(*message_id), None)),
         EventData::SlaWarning { .. } => Some((On::SlaWarning, None, None)),
         EventData::SlaBreached { .. } => Some((On::SlaBreached, None, None)),
+        EventData::MessageTriaged { message_id, .. } => {
+            Some((On::MessageTriaged, Some(*message_id), None))
+        }
         _ => None,
     }
 }

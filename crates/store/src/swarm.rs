@@ -179,3 +179,49 @@ pub async fn solutions_on(
     out.sort_by_key(|s| tickets.iter().position(|t| *t == s.ticket_id));
     Ok(out)
 }
+
+/// The last public reply an agent wrote on each of `tickets` that is solved or
+/// closed (what answered it), in the order of `tickets`.
+pub async fn last_replies_on(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    tickets: &[TicketId],
+) -> Result<Vec<Solution>, StoreError> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    struct Row5(Solution);
+    impl crate::FromRow for Row5 {
+        fn from_row(r: &crate::Row<'_>) -> Result<Self, StoreError> {
+            Ok(Row5(Solution {
+                ticket_id: r.id(0)?,
+                number: r.get(1)?,
+                subject: r.get(2)?,
+                message_id: r.id(3)?,
+                text: r.get(4)?,
+            }))
+        }
+    }
+    let q = query(
+        "SELECT t.id, t.number, t.subject, m.id, m.body_text FROM tickets t \
+         JOIN messages m ON m.ticket_id = t.id AND m.workspace_id = $1 \
+         WHERE t.workspace_id = $1 AND t.status IN ('solved', 'closed') \
+         AND m.author_kind = 'agent' AND m.visibility = 'public' AND m.body_text <> '' \
+         AND m.created_at = (SELECT MAX(m2.created_at) FROM messages m2 WHERE m2.workspace_id = $1 \
+           AND m2.ticket_id = t.id AND m2.author_kind = 'agent' AND m2.visibility = 'public' AND m2.body_text <> '') \
+         AND t.id IN (",
+    )
+    .bind(ws)
+    .bind_list(tickets.iter().copied())
+    .push(")");
+    let rows: Vec<Row5> = c.fetch_all(&q).await?;
+    let mut out: Vec<Solution> = Vec::with_capacity(rows.len());
+    for r in rows {
+        // Two replies in one millisecond: the one read first stands.
+        if !out.iter().any(|s| s.ticket_id == r.0.ticket_id) {
+            out.push(r.0);
+        }
+    }
+    out.sort_by_key(|s| tickets.iter().position(|t| *t == s.ticket_id));
+    Ok(out)
+}

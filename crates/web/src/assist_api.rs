@@ -5,14 +5,14 @@
 use crate::AppState;
 use crate::dto::channel_schema;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Auth, Json};
+use crate::extract::{Auth, Json, PathParam, Query};
 use axum::extract::State;
 use domain::assist::AssistSettings;
 use domain::ids::TeamId;
 use domain::ticket::Channel;
 use engine::assist::Decision;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -156,4 +156,85 @@ pub async fn put_settings(
         )
         .await?;
     Ok(Json(settings_out(s)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionQuery {
+    /// How many suggestions: 1–20, default 5.
+    #[param(minimum = 1, maximum = 20)]
+    pub limit: Option<i64>,
+}
+
+/// A reply an agent may start from.
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionOut {
+    /// `solution` (marked on a similar ticket), `reply` (the last reply on a
+    /// similar solved ticket), `faq` or `article`.
+    pub kind: String,
+    /// The ticket's subject, the FAQ question or the article's title.
+    pub title: String,
+    /// What to insert into the reply, as plain text (at most 4,000 characters).
+    pub text: String,
+    /// The ticket a solution or reply comes from.
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<i64>,
+    pub message_id: Option<Uuid>,
+    /// The FAQ entry or article.
+    pub faq_id: Option<Uuid>,
+    pub article_id: Option<Uuid>,
+    /// A public article in the help center.
+    pub url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionList {
+    pub items: Vec<SuggestionOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/suggestions", tag = "assist",
+    params(("id" = String, Path, description = "Id or number"), SuggestionQuery),
+    responses((status = 200, body = SuggestionList, description = "Suggested replies: solutions marked on similar tickets, FAQ answers and articles, and replies that solved similar tickets, the kinds taken in turn"),
+        (status = 403, body = Problem, description = "Only those who work tickets"),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn suggestions(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Query(q): Query<SuggestionQuery>,
+) -> ApiResult<Json<SuggestionList>> {
+    use engine::suggestions::{MAX_SUGGESTIONS, SuggestionKind};
+    let limit = match q.limit {
+        None => 5,
+        Some(n) if (1..=MAX_SUGGESTIONS as i64).contains(&n) => n as usize,
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                format!("from 1 to {MAX_SUGGESTIONS}"),
+            ));
+        }
+    };
+    let base = app.engine.public_url.clone().unwrap_or_default();
+    let items = app
+        .engine
+        .ticket_suggestions(&p, crate::api::ticket_ref(&t)?, limit)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let kb = s.kb_id.as_deref().and_then(|i| i.parse::<Uuid>().ok());
+            SuggestionOut {
+                kind: s.kind.as_str().to_owned(),
+                title: s.title,
+                text: s.text,
+                ticket_id: s.ticket.map(|x| x.0.0),
+                ticket_number: s.ticket.map(|x| x.1),
+                message_id: s.ticket.map(|x| x.2.0),
+                faq_id: kb.filter(|_| s.kind == SuggestionKind::Faq),
+                article_id: kb.filter(|_| s.kind == SuggestionKind::Article),
+                url: s.path.map(|p| format!("{base}{p}")),
+            }
+        })
+        .collect();
+    Ok(Json(SuggestionList { items }))
 }

@@ -1413,6 +1413,11 @@ fn rules_rules(d: &mut Value) {
             "language",
             json!({ "type": "string", "pattern": language() }),
         ),
+        (
+            "message_language",
+            json!({ "type": "string", "pattern": language() }),
+        ),
+        ("sentiment", enum_of(&domain::assist::SENTIMENTS)),
     ] {
         conds.push(branch(&[field], &["is", "is_not"], Some(one.clone())));
         conds.push(branch(&[field], &["in", "not_in"], Some(some(one))));
@@ -1431,6 +1436,7 @@ fn rules_rules(d: &mut Value) {
         ("team", uuid.clone()),
         ("assignee", uuid.clone()),
         ("category", text.clone()),
+        ("triage_category", string(&tag(), max)),
     ] {
         conds.push(branch(&[field], &["is", "is_not"], Some(one.clone())));
         let item = if field == "category" {
@@ -1460,6 +1466,16 @@ fn rules_rules(d: &mut Value) {
         &["subject", "message"],
         &["matches"],
         Some(json!({ "type": "string", "maxLength": MAX_PATTERN, "pattern": domain::rules::PATTERN_GRAMMAR })),
+    ));
+    conds.push(branch(
+        &["triage_confidence"],
+        &["gt", "lt"],
+        Some(json!({ "type": "integer", "minimum": 0, "maximum": 100 })),
+    ));
+    conds.push(branch(
+        &["urgency"],
+        &["is", "is_not"],
+        Some(enum_of(&domain::assist::URGENCIES)),
     ));
     conds.push(branch(
         &["open_hours"],
@@ -2476,6 +2492,26 @@ fn assist_rules(d: &mut Value) {
     ] {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
+    let kinds = ["solution", "reply", "faq", "article"];
+    set(
+        d,
+        "/components/schemas/SuggestionOut/properties/kind",
+        enum_of(&kinds),
+    );
+    let suggestion = json!({ "kind": "solution", "title": "Заказ 5531 не пришёл",
+        "text": "Курьерская служба подтвердила доставку на завтра; трек-номер — в письме.",
+        "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a10", "ticket_number": 1042,
+        "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a15", "faq_id": null, "article_id": null, "url": null });
+    set(
+        d,
+        "/components/schemas/SuggestionOut/example",
+        suggestion.clone(),
+    );
+    set(
+        d,
+        "/components/schemas/SuggestionList/example",
+        json!({ "items": [suggestion] }),
+    );
 }
 
 /// Outreach rules: statuses of the event's kind (none for at-risk), texts per

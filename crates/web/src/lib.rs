@@ -206,6 +206,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             axum::routing::put(triage_api::put_category).delete(triage_api::delete_category),
         )
         .route("/tickets/{id}/triage", get(triage_api::ticket_triage))
+        .route("/tickets/{id}/suggestions", get(assist_api::suggestions))
         .route(
             "/tickets/{id}/messages/{message_id}/triage",
             axum::routing::put(triage_api::correct),

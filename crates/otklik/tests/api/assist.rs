@@ -273,6 +273,7 @@ async fn the_bot_answers_what_it_knows_and_hands_off_the_rest(app: TestApp) {
 }
 
 crate::on_both!(triage_sorts_flags_and_learns_from_corrections);
+crate::on_both!(agents_get_suggested_replies_from_solutions_answers_and_solved_tickets);
 
 /// The ticket's triage once it lists `want` messages (the consumer queues a
 /// job per customer message; the test runs jobs itself).
@@ -380,6 +381,45 @@ async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
     )
     .await
     .problem(422);
+    // Rules act on what triage read: Thai delivery questions go to logistics,
+    // an urgent and angry customer is put first.
+    app.post(
+        "/api/v1/rules",
+        json!({"name": "Thai delivery", "kind": "trigger", "on": ["message.triaged"],
+            "all": [{"field": "triage_category", "op": "in", "value": ["delivery"]},
+                    {"field": "triage_confidence", "op": "gt", "value": 30},
+                    {"field": "message_language", "op": "is", "value": "th"}],
+            "actions": [{"type": "set_team", "team_id": logistics["id"]}, {"type": "add_tags", "tags": ["th-delivery"]}]}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/rules",
+        json!({"name": "Angry and urgent", "kind": "trigger", "on": ["message.triaged"],
+            "all": [{"field": "urgency", "op": "is", "value": "urgent"},
+                    {"field": "sentiment", "op": "in", "value": ["negative"]}],
+            "actions": [{"type": "set_priority", "priority": "urgent"}, {"type": "add_tags", "tags": ["angry"]}]}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/rules",
+        json!({"name": "Bad", "kind": "trigger", "on": ["message.triaged"],
+            "all": [{"field": "urgency", "op": "is", "value": "very"}],
+            "actions": [{"type": "add_tags", "tags": ["x"]}]}),
+    )
+    .await
+    .problem(422);
+    let tags_of = async |t: &str, want: &str| {
+        until("the rules on triage", 10, async || {
+            let x = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+            x["tags"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == want))
+                .then_some(x)
+        })
+        .await
+    };
 
     let t = customer_ticket(
         &app,
@@ -387,6 +427,7 @@ async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
         "a@example.com",
     )
     .await;
+    let first = t.clone();
     let items = triaged(&app, &t, 1).await;
     let x = &items[0];
     assert_eq!(
@@ -418,12 +459,31 @@ async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
         (Some(true), Some("negative"), Some("urgent")),
         "{x}"
     );
+    let angry = tags_of(&t, "angry").await;
+    assert_eq!(angry["priority"], "urgent", "{angry}");
     let t = customer_ticket(&app, "ยังไม่ได้รับพัสดุเลยค่ะ รอนานมาก", "c@example.com").await;
     let x = &triaged(&app, &t, 1).await[0];
     assert_eq!(
         (x["lang"].as_str(), x["category"].as_str()),
         (Some("th"), Some("delivery")),
         "{x}"
+    );
+    let th = tags_of(&t, "th-delivery").await;
+    assert_eq!(th["team_id"], logistics["id"], "{th}");
+    assert!(
+        !th["tags"].as_array().unwrap().iter().any(|v| v == "angry"),
+        "{th}"
+    );
+    // The rules have read later messages, so the first one's are settled: a
+    // calm Russian delivery question is left as it came.
+    let calm = app
+        .get(&format!("/api/v1/tickets/{first}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (calm["tags"].clone(), calm["priority"].as_str()),
+        (json!([]), Some("normal")),
+        "{calm}"
     );
     let t = customer_ticket(
         &app,
@@ -554,4 +614,323 @@ async fn triage_sorts_flags_and_learns_from_corrections(app: TestApp) {
         kinds.contains(&"message.triaged") && kinds.contains(&"message.triage_corrected"),
         "{kinds:?}"
     );
+}
+
+/// Two server processes on one PostgreSQL follow the log and run the triage
+/// jobs: every customer's message is read once, never twice, and a rule on
+/// what triage read fires once per ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_triage_each_message_once() {
+    use domain::event::EventData;
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "assist::two_nodes_triage_each_message_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .expect("workspace");
+    let p = engine.cli_principal("pair").await.expect("principal");
+    for (key, examples) in [
+        (
+            "delivery",
+            vec!["где мой заказ", "курьер не приехал", "посылка не пришла"],
+        ),
+        (
+            "returns",
+            vec![
+                "хочу вернуть товар",
+                "как оформить возврат",
+                "верните деньги",
+            ],
+        ),
+    ] {
+        engine
+            .save_triage_category(
+                &p,
+                None,
+                domain::assist::CategorySpec {
+                    key: key.into(),
+                    name: key.into(),
+                    description: String::new(),
+                    examples: examples.into_iter().map(str::to_owned).collect(),
+                    team_id: None,
+                    priority: None,
+                },
+            )
+            .await
+            .expect("category");
+    }
+    engine
+        .create_rule(
+            &p,
+            engine::rules::RuleInput {
+                name: Some("delivery".into()),
+                position: None,
+                active: Some(true),
+                spec: Some(
+                    serde_json::from_value(json!({"kind": "trigger", "on": ["message.triaged"],
+                        "all": [{"field": "triage_category", "op": "is", "value": "delivery"}],
+                        "actions": [{"type": "add_tags", "tags": ["delivery"]}]}))
+                    .expect("spec"),
+                ),
+            },
+        )
+        .await
+        .expect("rule");
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    until("the nodes follow the log", 60, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter().any(|c| c.name == "triage").then_some(())
+    })
+    .await;
+    const TICKETS: usize = 40;
+    for i in 0..TICKETS {
+        let text = if i % 2 == 0 {
+            format!("Где мой заказ {i}? Курьер так и не приехал")
+        } else {
+            format!("Хочу вернуть товар из заказа {i}, оформите возврат")
+        };
+        let t = engine::tickets::NewTicket::from_email(
+            &format!("Заказ {i}"),
+            &format!("c{i}@pair.test"),
+            &text,
+        )
+        .expect("a ticket");
+        engine.create_ticket(&p, t, None).await.expect("ticket");
+    }
+    let read = async || {
+        let events = crate::helpers::all_events(&engine, &p).await;
+        let mut triaged = std::collections::HashMap::<_, usize>::new();
+        let mut delivery = std::collections::HashSet::new();
+        let mut fired = std::collections::HashMap::<_, usize>::new();
+        for e in events {
+            match e.data {
+                EventData::MessageTriaged {
+                    message_id,
+                    ticket_id,
+                    category,
+                    ..
+                } => {
+                    *triaged.entry(message_id).or_default() += 1;
+                    if category.as_deref() == Some("delivery") {
+                        delivery.insert(ticket_id);
+                    }
+                }
+                EventData::RuleFired { ticket_id, .. } => *fired.entry(ticket_id).or_default() += 1,
+                _ => {}
+            }
+        }
+        (triaged, delivery, fired)
+    };
+    let t0 = std::time::Instant::now();
+    loop {
+        let (triaged, delivery, fired) = read().await;
+        if triaged.len() >= TICKETS && fired.len() >= delivery.len() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(120),
+            "{} of {TICKETS} triaged, {} fired\n{}",
+            triaged.len(),
+            fired.len(),
+            crate::helpers::node_logs(cluster.dir.path())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A second reading would come within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let (triaged, delivery, fired) = read().await;
+    assert_eq!(triaged.len(), TICKETS);
+    assert!(triaged.values().all(|&n| n == 1), "a message read twice");
+    assert!(
+        delivery.len() >= TICKETS / 2 - 2,
+        "{} of {} delivery questions sorted as such",
+        delivery.len(),
+        TICKETS / 2
+    );
+    assert_eq!(
+        fired
+            .keys()
+            .copied()
+            .collect::<std::collections::HashSet<_>>(),
+        delivery,
+        "the rule fires on what triage read as delivery, and only there"
+    );
+    assert!(fired.values().all(|&n| n == 1), "a rule fired twice");
+}
+
+async fn agents_get_suggested_replies_from_solutions_answers_and_solved_tickets(app: TestApp) {
+    let ticket = async |subject: &str, body: &str, email: &str| -> (String, i64) {
+        let t = app
+            .post("/api/v1/tickets", json!({"subject": subject, "customer": {"email": email}, "message": {"body": body}}))
+            .await
+            .expect(201);
+        (
+            t["id"].as_str().unwrap().to_owned(),
+            t["number"].as_i64().unwrap(),
+        )
+    };
+    let say = async |t: &str, body: &str, visibility: &str| -> String {
+        app.post(
+            &format!("/api/v1/tickets/{t}/messages"),
+            json!({"body": body, "visibility": visibility}),
+        )
+        .await
+        .expect(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // A card payment problem, solved by a note marked as the solution.
+    let (paid, paid_no) = ticket(
+        "Не проходит оплата картой Visa",
+        "Банк отклоняет платёж картой",
+        "anna@example.com",
+    )
+    .await;
+    let note = say(
+        &paid,
+        "Попросите клиента включить 3-D Secure в приложении банка",
+        "internal",
+    )
+    .await;
+    app.req(
+        "PUT",
+        &format!("/api/v1/tickets/{paid}/messages/{note}/solution"),
+        &app.token,
+        Some(json!({"solution": true})),
+    )
+    .await
+    .expect(204);
+    // A parcel that never came: answered and solved.
+    let (late, late_no) = ticket(
+        "Посылка не пришла",
+        "Заказ 5531 так и не доставили, курьер не приехал",
+        "boris@example.com",
+    )
+    .await;
+    say(
+        &late,
+        "Курьер задержался, доставим завтра до 18:00",
+        "public",
+    )
+    .await;
+    app.patch(
+        &format!("/api/v1/tickets/{late}"),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    // The same question still open: its reply answered nothing yet.
+    let (open, _) = ticket(
+        "Посылка не пришла",
+        "Курьер не приехал, заказ не доставили",
+        "vera@example.com",
+    )
+    .await;
+    say(&open, "Уточняем у службы доставки", "public").await;
+    app.post(
+        "/api/v1/kb/faq",
+        json!({"lang": "ru", "question": "Где мой заказ?", "phrasings": ["курьер не приехал", "заказ не доставили"],
+            "answer": "Откройте «Мои заказы» и нажмите «Отследить».", "group_id": null}),
+    )
+    .await
+    .expect(201);
+
+    let (asks, _) = ticket(
+        "Посылка не пришла",
+        "Курьер так и не приехал, где заказ?",
+        "gleb@example.com",
+    )
+    .await;
+    let suggestions = |t: String, want: &'static str| {
+        let app = &app;
+        async move {
+            until(want, 30, async || {
+                let s = app
+                    .get(&format!("/api/v1/tickets/{t}/suggestions?limit=10"))
+                    .await
+                    .expect(200);
+                let items = s["items"].as_array()?.clone();
+                items.iter().any(|i| i["kind"] == want).then_some(items)
+            })
+            .await
+        }
+    };
+    let items = suggestions(asks.clone(), "reply").await;
+    let items = if items.iter().any(|i| i["kind"] == "faq") {
+        items
+    } else {
+        suggestions(asks.clone(), "faq").await
+    };
+    let reply = items.iter().find(|i| i["kind"] == "reply").unwrap();
+    assert_eq!(reply["ticket_number"], late_no, "{items:?}");
+    assert_eq!(reply["text"], "Курьер задержался, доставим завтра до 18:00");
+    assert!(reply["message_id"].is_string() && reply["faq_id"].is_null());
+    let faq = items.iter().find(|i| i["kind"] == "faq").unwrap();
+    assert_eq!(faq["title"], "Где мой заказ?");
+    assert!(faq["text"].as_str().unwrap().contains("Отследить"), "{faq}");
+    assert!(
+        faq["faq_id"].is_string() && faq["ticket_id"].is_null(),
+        "{faq}"
+    );
+    for i in &items {
+        assert_ne!(i["ticket_id"], json!(asks), "its own ticket: {i}");
+        assert_ne!(
+            i["ticket_id"],
+            json!(open),
+            "an unsolved ticket's reply: {i}"
+        );
+    }
+
+    let (card, _) = ticket(
+        "Оплата картой не проходит",
+        "Банк отклонил платёж по карте Visa",
+        "dina@example.com",
+    )
+    .await;
+    let items = suggestions(card.clone(), "solution").await;
+    assert_eq!(
+        items[0]["kind"], "solution",
+        "solutions come first: {items:?}"
+    );
+    assert_eq!(items[0]["ticket_number"], paid_no);
+    assert!(items[0]["text"].as_str().unwrap().contains("3-D Secure"));
+
+    // Bounds, and who may ask.
+    let one = app
+        .get(&format!("/api/v1/tickets/{card}/suggestions?limit=1"))
+        .await
+        .expect(200);
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    for bad in ["0", "21", "x"] {
+        let r = app
+            .get(&format!("/api/v1/tickets/{card}/suggestions?limit={bad}"))
+            .await;
+        assert!(
+            matches!(r.status.as_u16(), 400 | 422),
+            "limit={bad}: {}",
+            r.status
+        );
+    }
+    app.get("/api/v1/tickets/999999/suggestions")
+        .await
+        .problem(404);
+    let (_, light) = app.user("light@alpha.test", "light_agent").await;
+    app.req(
+        "GET",
+        &format!("/api/v1/tickets/{card}/suggestions"),
+        &light,
+        None,
+    )
+    .await
+    .problem(403);
 }

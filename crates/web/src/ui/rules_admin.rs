@@ -255,7 +255,8 @@ fn condition(
             Field::Tier
             | Field::HoursSinceCreated
             | Field::HoursSinceUpdated
-            | Field::HoursSinceCustomer => json!(
+            | Field::HoursSinceCustomer
+            | Field::TriageConfidence => json!(
                 v.trim()
                     .parse::<i64>()
                     .map_err(|_| format!("{field}: a whole number"))?

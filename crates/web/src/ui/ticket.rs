@@ -117,8 +117,9 @@ pub struct TicketPage {
     pub sla: Vec<SlaClockView>,
     /// Experts invited onto the ticket: (user id, name).
     pub experts: Vec<(String, String)>,
-    /// Solutions marked on similar tickets: (number, subject, text).
-    pub solutions: Vec<(i64, String, String)>,
+    /// Past answers from similar tickets: marked solutions, then the replies
+    /// that solved others.
+    pub solutions: Vec<PastAnswerView>,
     /// The ticket's history, newest first: what, by whom, details.
     pub history: Vec<HistoryRow>,
     /// A WhatsApp conversation's window, and its templates once it closed.
@@ -274,6 +275,17 @@ pub struct VisitorView {
     pub verified: bool,
     pub last_seen: String,
     pub last_seen_iso: String,
+}
+
+/// A past answer from a similar ticket, offered beside the composer.
+pub struct PastAnswerView {
+    /// `Solution` or `Reply`, in the reader's language.
+    pub kind: String,
+    pub number: i64,
+    pub subject: String,
+    pub preview: String,
+    /// What the insert button puts into the reply.
+    pub text: String,
 }
 
 /// An article or FAQ answer offered beside the composer.
@@ -601,13 +613,18 @@ pub async fn render(
         .map(|u| (u.to_string(), dir.user(Some(u))))
         .collect();
     let solutions = if ctx.p.role.can_work_tickets() {
-        let gist = app.engine.ticket_gist(&ctx.p, &t).await.or_page(tr)?;
         app.engine
-            .similar_solutions(&ctx.p, t.id, &gist, 3)
+            .past_answers(&ctx.p, &t, 4)
             .await
             .or_page(tr)?
             .into_iter()
-            .map(|s| (s.number, s.subject, s.text.chars().take(600).collect()))
+            .map(|s| PastAnswerView {
+                kind: tr.label("suggestion", s.kind.as_str()),
+                number: s.ticket.map_or(0, |x| x.1),
+                subject: s.title,
+                preview: s.text.chars().take(600).collect(),
+                text: s.text,
+            })
             .collect()
     } else {
         Vec::new()
