@@ -13,14 +13,110 @@ wire_enum!(
     /// Why the bot gave a conversation to a person: no answer was sure
     /// enough; the customer asked for a person; the workspace has no FAQ
     /// entries or public articles to answer from; the bot is switched off
-    /// (or, on email, not switched on).
+    /// (or, on email, not switched on). In a conversation also: the customer
+    /// said the answer did not help; an agent stepped in first.
     HandoffReason {
         LowConfidence = "low_confidence",
         AskedForHuman = "asked_for_human",
         NoKnowledge = "no_knowledge",
         BotOff = "bot_off",
+        NotHelpful = "not_helpful",
+        AgentJoined = "agent_joined",
     }
 );
+
+wire_enum!(
+    /// Where the bot is in a conversation: it has the customer's turn to
+    /// answer (`bot`), it answered and waits to hear whether that helped, it
+    /// gave the conversation to people (for good: it speaks no more there), or
+    /// the customer said its answer helped.
+    BotState {
+        Bot = "bot",
+        AwaitingFeedback = "awaiting_feedback",
+        HandedOff = "handed_off",
+        Resolved = "resolved",
+    }
+);
+
+impl BotState {
+    /// Whether the bot holds the conversation (people's routing waits).
+    pub fn holds(self) -> bool {
+        matches!(self, BotState::Bot | BotState::AwaitingFeedback)
+    }
+}
+
+/// What a customer's short reply to "did this answer your question?" says:
+/// `Some(true)` yes, `Some(false)` no, `None` neither (a new question).
+/// Russian, English and Thai; a reply of more than six words is a new question.
+pub fn feedback(text: &str) -> Option<bool> {
+    let t: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_punctuation() && c != '\'') || "«»“”„…—–".contains(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.is_empty() || t.split(' ').count() > 6 {
+        return None;
+    }
+    const NO: &[&str] = &[
+        "нет",
+        "не помогло",
+        "не совсем",
+        "неа",
+        "no",
+        "nope",
+        "not really",
+        "didn't help",
+        "did not help",
+        "it didn't",
+        "ไม่",
+        "👎",
+    ];
+    const YES: &[&str] = &[
+        "да",
+        "ага",
+        "помогло",
+        "спасибо",
+        "благодарю",
+        "отлично",
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "thanks",
+        "thank you",
+        "it helped",
+        "helped",
+        "great",
+        "perfect",
+        "ใช่",
+        "ขอบคุณ",
+        "ได้แล้ว",
+        "ช่วยได้",
+        "👍",
+    ];
+    // Thai runs words together: a phrase may begin the reply without a space.
+    let starts = |p: &str| {
+        t == p
+            || t.starts_with(&format!("{p} "))
+            || (!p.is_ascii()
+                && p.chars().all(|c| ('\u{0e00}'..='\u{0e7f}').contains(&c))
+                && t.starts_with(p))
+    };
+    if NO.iter().any(|p| starts(p)) {
+        return Some(false);
+    }
+    if YES.iter().any(|p| starts(p)) {
+        return Some(true);
+    }
+    None
+}
 
 /// How a workspace's bot behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -149,6 +245,43 @@ pub fn suggested_priority(base: Option<Priority>, urgent: bool, negative: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yes_and_no_in_three_languages() {
+        for yes in [
+            "Да, спасибо!",
+            "да",
+            "Yes",
+            "yes thanks",
+            "Thank you!",
+            "ใช่ค่ะ",
+            "ขอบคุณครับ",
+            "👍",
+        ] {
+            assert_eq!(feedback(yes), Some(true), "{yes}");
+        }
+        for no in [
+            "Нет",
+            "не помогло(",
+            "No.",
+            "nope",
+            "didn't help",
+            "ไม่ใช่ค่ะ",
+            "ไม่ได้ช่วยเลย",
+            "👎",
+        ] {
+            assert_eq!(feedback(no), Some(false), "{no}");
+        }
+        for neither in [
+            "а как вернуть товар?",
+            "where is my order",
+            "Да, но у меня есть ещё один вопрос про доставку в другой город",
+            "",
+            "ได้รับของแล้วแต่ของเสีย",
+        ] {
+            assert_eq!(feedback(neither), None, "{neither}");
+        }
+    }
 
     #[test]
     fn thresholds_are_chances() {

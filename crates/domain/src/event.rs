@@ -263,6 +263,28 @@ pub enum EventData {
         urgent: bool,
         sentiment: String,
     },
+    /// The bot answered a customer in a conversation (`message_id`: its
+    /// answer), from an FAQ entry or an article, with the chance it is right.
+    #[serde(rename = "bot.answered")]
+    BotAnswered {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        faq_id: Option<FaqId>,
+        article_id: Option<ArticleId>,
+        confidence: f64,
+    },
+    /// The customer said whether the bot's answer helped.
+    #[serde(rename = "bot.feedback")]
+    BotFeedback { ticket_id: TicketId, helpful: bool },
+    /// The bot gave the conversation to people (`reason` as
+    /// `assist::HandoffReason`), to `team_id` when it named one.
+    #[serde(rename = "bot.handed_off")]
+    BotHandedOff {
+        ticket_id: TicketId,
+        reason: String,
+        team_id: Option<TeamId>,
+        confidence: f64,
+    },
     /// An agent told triage what a message is about (a label it learns from).
     #[serde(rename = "message.triage_corrected")]
     TriageCorrected {
@@ -482,6 +504,9 @@ impl EventData {
             EventData::OutreachSkipped { .. } => "outreach.skipped",
             EventData::MessageTriaged { .. } => "message.triaged",
             EventData::TriageCorrected { .. } => "message.triage_corrected",
+            EventData::BotAnswered { .. } => "bot.answered",
+            EventData::BotFeedback { .. } => "bot.feedback",
+            EventData::BotHandedOff { .. } => "bot.handed_off",
             EventData::TicketCreated { .. } => "ticket.created",
             EventData::TicketUpdated { .. } => "ticket.updated",
             EventData::MessageAdded { .. } => "message.added",
@@ -540,6 +565,9 @@ impl EventData {
         "outreach.skipped",
         "message.triaged",
         "message.triage_corrected",
+        "bot.answered",
+        "bot.feedback",
+        "bot.handed_off",
         "ticket.created",
         "ticket.updated",
         "message.added",
@@ -607,7 +635,10 @@ impl EventData {
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
             | EventData::MessageTriaged { ticket_id, .. }
-            | EventData::TriageCorrected { ticket_id, .. } => Some(*ticket_id),
+            | EventData::TriageCorrected { ticket_id, .. }
+            | EventData::BotAnswered { ticket_id, .. }
+            | EventData::BotFeedback { ticket_id, .. }
+            | EventData::BotHandedOff { ticket_id, .. } => Some(*ticket_id),
             _ => None,
         }
     }
@@ -770,6 +801,23 @@ mod tests {
                 message_id: MessageId::new(),
                 from: Some("delivery".into()),
                 to: "returns".into(),
+            },
+            EventData::BotAnswered {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                faq_id: Some(FaqId::new()),
+                article_id: None,
+                confidence: 0.91,
+            },
+            EventData::BotFeedback {
+                ticket_id: TicketId::new(),
+                helpful: true,
+            },
+            EventData::BotHandedOff {
+                ticket_id: TicketId::new(),
+                reason: "asked_for_human".into(),
+                team_id: Some(TeamId::new()),
+                confidence: 1.0,
             },
             EventData::TicketCreated {
                 ticket_id: TicketId::new(),
@@ -944,6 +992,9 @@ mod tests {
                 | EventData::OutreachSkipped { .. }
                 | EventData::MessageTriaged { .. }
                 | EventData::TriageCorrected { .. }
+                | EventData::BotAnswered { .. }
+                | EventData::BotFeedback { .. }
+                | EventData::BotHandedOff { .. }
                 | EventData::TicketCreated { .. }
                 | EventData::TicketUpdated { .. }
                 | EventData::MessageAdded { .. }

@@ -107,6 +107,17 @@ pub enum Decision {
     },
 }
 
+/// What an FAQ entry or an article answers with, in one language.
+struct Answer {
+    faq_id: Option<FaqId>,
+    article_id: Option<ArticleId>,
+    /// The question or the article's title.
+    title: String,
+    text: String,
+    url: Option<String>,
+    lang: String,
+}
+
 /// Sentences of an article's Markdown the bot learns it by: the lines, markup
 /// left out, cut at sentence ends, the short ones dropped.
 pub fn article_sentences(title: &str, markdown: &str, most: usize) -> Vec<String> {
@@ -302,6 +313,19 @@ impl Engine {
             ),
             None => None,
         };
+        Ok(self.decide(ws, text, lang, channel).await?.0)
+    }
+
+    /// The bot's decision for `text` in workspace `ws`, with its best guesses
+    /// (what each would answer with, and the chance) for the people it may
+    /// hand off to.
+    pub(crate) async fn decide(
+        &self,
+        ws: WorkspaceId,
+        text: &str,
+        lang: Option<String>,
+        channel: Option<Channel>,
+    ) -> Result<(Decision, Vec<(String, f32)>), EngineError> {
         let settings = {
             let mut c = self.store.read().await?;
             db::settings(&mut c.conn(), ws).await?
@@ -325,60 +349,66 @@ impl Engine {
             _ => settings.bot_enabled,
         };
         if !on {
-            return Ok(handoff(HandoffReason::BotOff, 0.0));
+            return Ok((handoff(HandoffReason::BotOff, 0.0), Vec::new()));
         }
-        if reading.as_ref().is_some_and(|r| r.asks_for_human) {
-            return Ok(handoff(HandoffReason::AskedForHuman, 1.0));
-        }
+        let asked = reading.as_ref().is_some_and(|r| r.asks_for_human);
         if !self.ensure_model(ws, ModelKind::Answers, false).await? {
-            return Ok(handoff(HandoffReason::NoKnowledge, 0.0));
+            let why = if asked {
+                HandoffReason::AskedForHuman
+            } else {
+                HandoffReason::NoKnowledge
+            };
+            return Ok((handoff(why, f32::from(u8::from(asked))), Vec::new()));
         }
-        let guesses = self
+        let found = self
             .assistant
             .as_ref()
             .map(|a| a.guesses(ws, ModelKind::Answers, text, 3))
             .unwrap_or_default();
-        let Some(best) = guesses.into_iter().next() else {
-            return Ok(handoff(HandoffReason::NoKnowledge, 0.0));
-        };
         // A key without a kind is the model's own "none of these" (small talk).
+        let mut guesses = Vec::new();
+        for g in found.iter().filter(|g| g.key.contains(':')) {
+            if let Some(a) = self.answer_for(ws, &g.key, &lang).await? {
+                guesses.push((a.title, g.confidence));
+            }
+        }
+        if asked {
+            return Ok((handoff(HandoffReason::AskedForHuman, 1.0), guesses));
+        }
+        let Some(best) = found.into_iter().next() else {
+            return Ok((handoff(HandoffReason::NoKnowledge, 0.0), guesses));
+        };
         if !best.key.contains(':') {
-            return Ok(handoff(HandoffReason::LowConfidence, 0.0));
+            return Ok((handoff(HandoffReason::LowConfidence, 0.0), guesses));
         }
         if best.confidence < settings.threshold {
-            return Ok(handoff(HandoffReason::LowConfidence, best.confidence));
+            return Ok((
+                handoff(HandoffReason::LowConfidence, best.confidence),
+                guesses,
+            ));
         }
-        match self.answer_for(ws, &best.key, &lang).await? {
-            Some((faq_id, article_id, answer, url, answer_lang)) => Ok(Decision::Answer {
-                faq_id,
-                article_id,
-                answer,
-                url,
+        let decision = match self.answer_for(ws, &best.key, &lang).await? {
+            Some(a) => Decision::Answer {
+                faq_id: a.faq_id,
+                article_id: a.article_id,
+                answer: a.text,
+                url: a.url,
                 confidence: best.confidence,
-                lang: answer_lang,
-            }),
+                lang: a.lang,
+            },
             // Removed since the model was trained: nothing to answer with.
-            None => Ok(handoff(HandoffReason::LowConfidence, 0.0)),
-        }
+            None => handoff(HandoffReason::LowConfidence, 0.0),
+        };
+        Ok((decision, guesses))
     }
 
     /// The answer behind a model's key, in `lang` when it is translated.
-    #[allow(clippy::type_complexity)]
     async fn answer_for(
         &self,
         ws: WorkspaceId,
         key: &str,
         lang: &str,
-    ) -> Result<
-        Option<(
-            Option<FaqId>,
-            Option<ArticleId>,
-            String,
-            Option<String>,
-            String,
-        )>,
-        EngineError,
-    > {
+    ) -> Result<Option<Answer>, EngineError> {
         let Some((kind, group)) = key.split_once(':') else {
             return Ok(None);
         };
@@ -424,13 +454,14 @@ impl Engine {
                     .article_id
                     .and_then(|id| articles.iter().find(|a| a.id == id))
                     .map(url);
-                Ok(Some((
-                    Some(f.id),
-                    f.article_id,
-                    f.answer.clone(),
-                    link,
-                    f.lang.clone(),
-                )))
+                Ok(Some(Answer {
+                    faq_id: Some(f.id),
+                    article_id: f.article_id,
+                    title: f.question.clone(),
+                    text: f.answer.clone(),
+                    url: link,
+                    lang: f.lang.clone(),
+                }))
             }
             "article" => {
                 let group: Vec<&db::ArticleText> =
@@ -445,13 +476,14 @@ impl Engine {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let answer = format!("{}: {}", a.title, cut(&opening, ARTICLE_ANSWER_CHARS));
-                Ok(Some((
-                    None,
-                    Some(a.id),
-                    answer,
-                    Some(url(a)),
-                    a.lang.clone(),
-                )))
+                Ok(Some(Answer {
+                    faq_id: None,
+                    article_id: Some(a.id),
+                    title: a.title.clone(),
+                    text: answer,
+                    url: Some(url(a)),
+                    lang: a.lang.clone(),
+                }))
             }
             _ => Ok(None),
         }

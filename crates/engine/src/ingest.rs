@@ -657,6 +657,9 @@ async fn ingest_tx(
     }
     let m = insert_message(tx, m, &ids, actor).await?;
     crate::orders::link_named_order(tx, ws, ticket.id, customer_id, &p.text).await?;
+    if !msg.automatic {
+        crate::bot::customer_wrote(tx, &ticket, &m).await?;
+    }
     channels::insert_record(tx, &rec(&outcome, Some(ticket.id), Some(m.id))).await?;
     // An earlier copy held for want of a sender is settled by this one.
     channels::release_held(tx, account.id, &p.key).await?;

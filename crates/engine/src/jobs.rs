@@ -62,6 +62,11 @@ pub enum Job {
         workspace_id: WorkspaceId,
         message_id: MessageId,
     },
+    /// The answer bot's turn on one customer message in a conversation.
+    BotTurn {
+        workspace_id: WorkspaceId,
+        message_id: MessageId,
+    },
     /// One message an outreach rule caused.
     Outreach {
         workspace_id: WorkspaceId,
@@ -125,6 +130,7 @@ impl Job {
             Job::WebhookDelivery { workspace_id, .. } => *workspace_id,
             Job::Outreach { workspace_id, .. } => *workspace_id,
             Job::Triage { workspace_id, .. } => *workspace_id,
+            Job::BotTurn { workspace_id, .. } => *workspace_id,
         }
     }
 

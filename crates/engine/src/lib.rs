@@ -15,6 +15,7 @@
 pub mod api_channel;
 pub mod assist;
 pub mod auth;
+pub mod bot;
 pub mod chat;
 pub mod consumers;
 pub mod cpu;

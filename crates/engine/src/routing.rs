@@ -61,6 +61,7 @@ impl Router {
         if t.assignee_id.is_some()
             || !matches!(t.status, Status::New | Status::Open)
             || t.team_id != Some(self.team.id)
+            || crate::bot::holds(tx, t.workspace_id, t.id).await?
         {
             return Ok(None);
         }
@@ -156,6 +157,15 @@ async fn route_ticket(tx: &mut Tx, ws: WorkspaceId, id: TicketId) -> Result<(), 
         r.route(tx, &t).await?;
     }
     Ok(())
+}
+
+/// Routes one ticket now (the bot handing a conversation to people).
+pub(crate) async fn route_now(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: TicketId,
+) -> Result<(), EngineError> {
+    route_ticket(tx, ws, id).await
 }
 
 /// Gives out a team's waiting tickets while anyone has room.

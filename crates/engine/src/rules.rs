@@ -791,6 +791,20 @@ pub(crate) async fn post(
     text: String,
     actor: Actor,
 ) -> Result<(), EngineError> {
+    post_as(tx, t, visibility, text, actor, AuthorKind::System)
+        .await
+        .map(|_| ())
+}
+
+/// [`post`] by another kind of author (the bot); the message's id.
+pub(crate) async fn post_as(
+    tx: &mut Tx,
+    t: &Ticket,
+    visibility: Visibility,
+    text: String,
+    actor: Actor,
+    author_kind: AuthorKind,
+) -> Result<MessageId, EngineError> {
     let now = tx.now();
     let public = visibility == Visibility::Public;
     let m = Message {
@@ -798,7 +812,7 @@ pub(crate) async fn post(
         workspace_id: t.workspace_id,
         ticket_id: t.id,
         visibility,
-        author_kind: AuthorKind::System,
+        author_kind,
         author_user_id: None,
         author_customer_id: None,
         channel: t.channel,
@@ -820,7 +834,7 @@ pub(crate) async fn post(
         .enqueue(tx, now)
         .await?;
     }
-    Ok(())
+    Ok(m.id)
 }
 
 /// A workspace's active rules of one kind, compiled, in order.

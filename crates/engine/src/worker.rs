@@ -205,6 +205,13 @@ impl Worker {
                 tracing::error!(outreach = %outreach_id, error = %err, "an outreach message gave up");
                 Ok(())
             }
+            Job::BotTurn {
+                workspace_id,
+                message_id,
+            } => {
+                tracing::error!(message = %message_id, error = %err, "the bot's turn gave up; people take the conversation");
+                self.engine.bot_gave_up(*workspace_id, *message_id).await
+            }
             // The message stays untriaged; agents sort it themselves.
             Job::Triage { message_id, .. } => {
                 tracing::error!(message = %message_id, error = %err, "triage of a message gave up");
@@ -361,6 +368,10 @@ impl Worker {
                 workspace_id,
                 message_id,
             } => self.engine.triage_message(*workspace_id, *message_id).await,
+            Job::BotTurn {
+                workspace_id,
+                message_id,
+            } => self.engine.bot_turn(*workspace_id, *message_id).await,
             Job::NotifyTelegram {
                 workspace_id,
                 user_id,
@@ -525,6 +536,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::WebhookDelivery { .. } => "webhook_delivery",
         Job::Outreach { .. } => "outreach",
         Job::Triage { .. } => "triage",
+        Job::BotTurn { .. } => "bot_turn",
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod assist;
 pub mod blob;
+pub mod bot;
 pub mod channels;
 pub mod chat;
 pub mod constraint;

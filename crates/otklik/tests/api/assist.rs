@@ -274,6 +274,8 @@ async fn the_bot_answers_what_it_knows_and_hands_off_the_rest(app: TestApp) {
 
 crate::on_both!(triage_sorts_flags_and_learns_from_corrections);
 crate::on_both!(agents_get_suggested_replies_from_solutions_answers_and_solved_tickets);
+crate::on_both!(the_bot_takes_the_first_turn_in_chat_and_hands_off_to_people);
+crate::on_both!(a_conversation_with_the_bot_survives_restarts);
 
 /// The ticket's triage once it lists `want` messages (the consumer queues a
 /// job per customer message; the test runs jobs itself).
@@ -933,4 +935,390 @@ async fn agents_get_suggested_replies_from_solutions_answers_and_solved_tickets(
     )
     .await
     .problem(403);
+}
+
+/// The visitor's view of their chat: (author kind, text), oldest first.
+async fn chat_log(app: &TestApp, key: &str, token: &str) -> Vec<(String, String)> {
+    crate::chat::from_site(
+        app,
+        "GET",
+        &format!("/widget/v1/{key}/messages"),
+        crate::chat::SHOP,
+        Some(token),
+        None,
+    )
+    .await
+    .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["author"]["kind"].as_str().unwrap_or_default().to_owned(),
+                m["text"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn bot_events(app: &TestApp, ticket: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/tickets/{ticket}/events"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("bot.")))
+        .cloned()
+        .collect()
+}
+
+async fn the_bot_takes_the_first_turn_in_chat_and_hands_off_to_people(app: TestApp) {
+    use crate::chat::{SHOP, from_site, visitor};
+    let support = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Поддержка", "routing": "round_robin"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (agent, _) = app.user("ivan@alpha.test", "agent").await;
+    app.patch(
+        &format!("/api/v1/users/{agent}"),
+        json!({"team_ids": [support], "presence": "online", "channel_capacity": {"chat": 5}}),
+    )
+    .await
+    .expect(200);
+    app.req(
+        "PUT",
+        "/api/v1/assist/settings",
+        &app.token,
+        Some(
+        json!({"bot_enabled": true, "bot_on_email": false, "threshold": 0.5, "handoff_team_id": support})),
+    )
+    .await
+    .expect(200);
+    faq(
+        &app,
+        "ru",
+        "Где мой заказ?",
+        &[
+            "Как отследить заказ",
+            "Когда привезут заказ",
+            "где посылка",
+            "скоро ли доставка",
+        ],
+        "Откройте «Мои заказы» и нажмите «Отследить».",
+        None,
+    )
+    .await;
+    faq(
+        &app,
+        "ru",
+        "Как вернуть товар?",
+        &[
+            "Хочу оформить возврат",
+            "верните деньги за покупку",
+            "как сдать товар обратно",
+        ],
+        "Возврат оформляется в разделе «Мои заказы» в течение 14 дней.",
+        None,
+    )
+    .await;
+    let key = app
+        .post(
+            "/api/v1/channels/chat",
+            json!({"name": "Site chat", "allowed_origins": [SHOP]}),
+        )
+        .await
+        .expect(201)["widget_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let say = async |token: &str, client_id: &str, text: &str| -> String {
+        from_site(
+            &app,
+            "POST",
+            &format!("/widget/v1/{key}/messages"),
+            SHOP,
+            Some(token),
+            Some(json!({"client_id": client_id, "text": text})),
+        )
+        .await
+        .expect(201)["ticket_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // A question it knows: answered with the FAQ, then "did this help?"; the
+    // chat is not given to anyone meanwhile.
+    let anna = visitor(&app, &key, json!({"name": "Анна", "lang": "ru"})).await;
+    let t = say(&anna, "a-1", "Когда привезут мой заказ?").await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &anna).await;
+    let (who, text) = log.last().unwrap();
+    assert_eq!(who, "bot", "{log:?}");
+    assert!(
+        text.contains("Отследить") && text.contains("«да» или «нет»"),
+        "{text}"
+    );
+    let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+    assert!(
+        ticket["assignee_id"].is_null(),
+        "routing waits for the bot: {ticket}"
+    );
+    // "Yes": the bot thanks, the conversation is solved without a person.
+    say(&anna, "a-2", "Да, спасибо!").await;
+    app.drain_jobs().await;
+    let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+    assert_eq!(ticket["status"], "solved", "{ticket}");
+    assert!(ticket["assignee_id"].is_null(), "{ticket}");
+    let kinds: Vec<Value> = bot_events(&app, &t)
+        .await
+        .iter()
+        .map(|e| json!([e["kind"], e["data"]["helpful"]]))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!(["bot.answered", null]), json!(["bot.feedback", true])]
+    );
+    let answered = &bot_events(&app, &t).await[0];
+    assert!(
+        answered["data"]["faq_id"].is_string()
+            && answered["data"]["confidence"].as_f64().unwrap() >= 0.5
+    );
+
+    // "No": handed off to the team, with a note; routing gives it to the agent.
+    let boris = visitor(&app, &key, json!({"name": "Борис", "lang": "ru"})).await;
+    let t = say(&boris, "b-1", "Хочу оформить возврат").await;
+    app.drain_jobs().await;
+    assert_eq!(chat_log(&app, &key, &boris).await.last().unwrap().0, "bot");
+    say(&boris, "b-2", "Нет, не помогло").await;
+    app.drain_jobs().await;
+    crate::routing::routed(&app).await;
+    let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+    assert_eq!(
+        (ticket["team_id"].as_str(), ticket["assignee_id"].as_str()),
+        (Some(support.as_str()), Some(agent.as_str())),
+        "{ticket}"
+    );
+    let log = chat_log(&app, &key, &boris).await;
+    assert!(log.last().unwrap().1.contains("специалисту"), "{log:?}");
+    let events = bot_events(&app, &t).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["data"]["reason"].as_str()),
+        (Some("bot.handed_off"), Some("not_helpful")),
+        "{events:?}"
+    );
+    // The bot says no more once people have the chat.
+    let before = chat_log(&app, &key, &boris).await.len();
+    say(&boris, "b-3", "Когда привезут мой заказ?").await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &boris).await;
+    assert_eq!(log.len(), before + 1, "{log:?}");
+    assert_eq!(log.last().unwrap().0, "visitor");
+
+    // Asking for a person, in three languages: handed off at once, never answered.
+    for (i, ask) in [
+        "Позовите человека, пожалуйста",
+        "I want to talk to a human",
+        "ขอคุยกับพนักงานค่ะ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let v = visitor(&app, &key, json!({"name": format!("V{i}")})).await;
+        let t = say(&v, &format!("h-{i}"), ask).await;
+        app.drain_jobs().await;
+        let log = chat_log(&app, &key, &v).await;
+        assert_eq!(log.len(), 2, "{ask}: {log:?}");
+        assert!(!log[1].1.contains("Отследить"), "{ask}: {log:?}");
+        let events = bot_events(&app, &t).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["data"]["reason"], "asked_for_human", "{ask}");
+        // The agents' note carries the bot's reason.
+        let notes = app
+            .get(&format!("/api/v1/tickets/{t}/messages"))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["visibility"] == "internal")
+            .count();
+        assert_eq!(notes, 1, "{ask}");
+    }
+
+    // A question it is unsure of is never answered: the threshold goes up.
+    app.req(
+        "PUT",
+        "/api/v1/assist/settings",
+        &app.token,
+        Some(
+        json!({"bot_enabled": true, "bot_on_email": false, "threshold": 0.99, "handoff_team_id": support})),
+    )
+    .await
+    .expect(200);
+    let v = visitor(&app, &key, json!({"name": "Глеб", "lang": "ru"})).await;
+    let t = say(&v, "g-1", "А посылку можно получить в другом городе?").await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &v).await;
+    assert!(
+        log.iter()
+            .all(|(_, text)| !text.contains("Отследить") && !text.contains("14 дней")),
+        "{log:?}"
+    );
+    let events = bot_events(&app, &t).await;
+    assert_eq!(events[0]["data"]["reason"], "low_confidence", "{events:?}");
+}
+
+async fn a_conversation_with_the_bot_survives_restarts(app: TestApp) {
+    use crate::chat::{SHOP, from_site, visitor};
+    faq(
+        &app,
+        "en",
+        "Where is my order?",
+        &[
+            "How do I track my order",
+            "When will my parcel arrive",
+            "where is my parcel",
+        ],
+        "Open “My orders” and press “Track”.",
+        None,
+    )
+    .await;
+    let key = app
+        .post(
+            "/api/v1/channels/chat",
+            json!({"name": "Site chat", "allowed_origins": [SHOP]}),
+        )
+        .await
+        .expect(201)["widget_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anna = visitor(&app, &key, json!({"name": "Anna", "lang": "en"})).await;
+    let say = |client_id: &'static str, text: &'static str| {
+        let (key, anna) = (key.clone(), anna.clone());
+        async move |app: &TestApp| {
+            from_site(
+                app,
+                "POST",
+                &format!("/widget/v1/{key}/messages"),
+                SHOP,
+                Some(&anna),
+                Some(json!({"client_id": client_id, "text": text})),
+            )
+            .await
+            .expect(201)["ticket_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // The question is stored and the server stops before the bot's turn.
+    let t = say("r-1", "When will my parcel arrive?")(&app).await;
+    let app = app.restart().await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &anna).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[1].1.contains("Track"), "{log:?}");
+    // It waits for the answer to its question across another restart.
+    let app = app.restart().await;
+    say("r-2", "yes, thanks")(&app).await;
+    app.drain_jobs().await;
+    let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+    assert_eq!(ticket["status"], "solved", "{ticket}");
+    let kinds: Vec<String> = bot_events(&app, &t)
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["bot.answered", "bot.feedback"],
+        "each turn taken once"
+    );
+}
+
+/// The bot speaks in Telegram as in the widget: its answer and its hand-off go
+/// out through the Bot API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_answers_and_hands_off_in_telegram() {
+    use crate::telegram::{CHAT, TOKEN, connect, deliver, update};
+    let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    faq(
+        &app,
+        "ru",
+        "Где мой заказ?",
+        &[
+            "Как отследить заказ",
+            "Когда привезут заказ",
+            "где посылка",
+            "скоро ли доставка",
+        ],
+        "Откройте «Мои заказы» и нажмите «Отследить».",
+        None,
+    )
+    .await;
+    let bot = channels::telegram_stand_in::StandIn::start(TOKEN)
+        .await
+        .expect("stand-in");
+    let (channel, secret) = connect(&app, &bot).await;
+    deliver(
+        &app,
+        &channel,
+        Some(&secret),
+        &update(1, 10, json!({"text": "Когда привезут мой заказ?"})),
+    )
+    .await
+    .expect(200);
+    app.drain_jobs().await;
+    let sent = bot.calls_of("sendMessage");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["chat_id"], CHAT);
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Отследить") && text.contains("«да» или «нет»"),
+        "{text}"
+    );
+    deliver(
+        &app,
+        &channel,
+        Some(&secret),
+        &update(2, 11, json!({"text": "Позовите оператора"})),
+    )
+    .await
+    .expect(200);
+    app.drain_jobs().await;
+    let sent = bot.calls_of("sendMessage");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[1]["text"].as_str().unwrap().contains("специалисту"),
+        "{sent:?}"
+    );
+    let list = app
+        .get("/api/v1/tickets?channel=telegram")
+        .await
+        .expect(200);
+    let t = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let reasons: Vec<Value> = bot_events(&app, &t)
+        .await
+        .iter()
+        .map(|e| json!([e["kind"], e["data"]["reason"]]))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            json!(["bot.answered", null]),
+            json!(["bot.handed_off", "asked_for_human"])
+        ]
+    );
 }
