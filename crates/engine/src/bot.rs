@@ -146,7 +146,11 @@ impl Engine {
             let language = store::customers::language(&mut c.conn(), ws, t.customer_id).await?;
             (m, t, conv, language)
         };
-        let Some(conv) = conv.filter(|c| c.state.holds() && c.last_message_id != Some(id)) else {
+        // One turn per message; a turn on a later message (jobs of a burst
+        // may run in any order) stands for the earlier ones.
+        let Some(conv) =
+            conv.filter(|c| c.state.holds() && c.last_message_id.is_none_or(|l| l < id))
+        else {
             return Ok(Outcome::Done);
         };
         // Triage first: a hand-off goes to the team it suggests.
@@ -163,8 +167,10 @@ impl Engine {
                 lang,
                 guesses: Vec::new(),
             },
+            // A photo or a file without words: nothing the bot can read;
+            // people take it, quietly.
             _ if text.is_empty() => Turn::Handoff {
-                reason: HandoffReason::LowConfidence,
+                reason: HandoffReason::NoKnowledge,
                 confidence: 0.0,
                 lang,
                 guesses: Vec::new(),
@@ -260,7 +266,7 @@ async fn take(
     let Some(mut conv) = db::get(&mut tx.conn(), ws, ticket).await? else {
         return Ok(());
     };
-    if !conv.state.holds() || conv.last_message_id == Some(message) {
+    if !conv.state.holds() || conv.last_message_id.is_some_and(|l| l >= message) {
         return Ok(());
     }
     let Some(t) = store::tickets::get(&mut tx.conn(), ws, ticket).await? else {
