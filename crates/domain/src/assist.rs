@@ -14,7 +14,8 @@ wire_enum!(
     /// enough; the customer asked for a person; the workspace has no FAQ
     /// entries or public articles to answer from; the bot is switched off
     /// (or, on email, not switched on). In a conversation also: the customer
-    /// said the answer did not help; an agent stepped in first.
+    /// said the answer did not help; an agent stepped in first; a guided
+    /// flow filed the conversation for a team (a return).
     HandoffReason {
         LowConfidence = "low_confidence",
         AskedForHuman = "asked_for_human",
@@ -22,6 +23,7 @@ wire_enum!(
         BotOff = "bot_off",
         NotHelpful = "not_helpful",
         AgentJoined = "agent_joined",
+        FlowFiled = "flow_filed",
     }
 );
 

@@ -264,13 +264,16 @@ pub enum EventData {
         sentiment: String,
     },
     /// The bot answered a customer in a conversation (`message_id`: its
-    /// answer), from an FAQ entry or an article, with the chance it is right.
+    /// answer), from an FAQ entry, an article or a guided flow that ran to
+    /// its end (`flow`: its key), with the chance it understood.
     #[serde(rename = "bot.answered")]
     BotAnswered {
         ticket_id: TicketId,
         message_id: MessageId,
         faq_id: Option<FaqId>,
         article_id: Option<ArticleId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flow: Option<String>,
         confidence: f64,
     },
     /// The customer said whether the bot's answer helped.
@@ -807,6 +810,7 @@ mod tests {
                 message_id: MessageId::new(),
                 faq_id: Some(FaqId::new()),
                 article_id: None,
+                flow: None,
                 confidence: 0.91,
             },
             EventData::BotFeedback {

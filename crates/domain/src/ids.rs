@@ -81,9 +81,12 @@ id_type!(
     StoreId,
     /// A proactive outreach rule.
     OutreachRuleId,
+    /// A category triage sorts messages into.
     TriageCategoryId,
     /// One message an outreach rule caused (sent, waiting or skipped).
     OutreachId,
+    /// A guided flow the bot leads.
+    FlowId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

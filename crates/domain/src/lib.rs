@@ -12,6 +12,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod fields;
+pub mod flow;
 pub mod identity;
 pub mod ids;
 pub mod kb;

@@ -105,6 +105,12 @@ pub enum Decision {
         lang: String,
         suggested_team_id: Option<TeamId>,
     },
+    /// A guided flow fits: the bot leads the customer through it.
+    Flow {
+        key: String,
+        confidence: f32,
+        lang: String,
+    },
 }
 
 /// What an FAQ entry or an article answers with, in one language.
@@ -198,6 +204,13 @@ impl Engine {
                 .or_default()
                 .extend(article_sentences(&a.title, &a.body, ARTICLE_SENTENCES));
         }
+        for f in store::flows::list(&mut c.conn(), ws).await? {
+            if f.spec.active {
+                let texts = docs.entry(format!("flow:{}", f.spec.key)).or_default();
+                texts.push(f.spec.name);
+                texts.extend(f.spec.phrases);
+            }
+        }
         Ok(docs
             .into_iter()
             .map(|(key, texts)| AnswerDoc { key, texts })
@@ -208,7 +221,11 @@ impl Engine {
     async fn model_stamp(&self, ws: WorkspaceId, kind: ModelKind) -> Result<String, EngineError> {
         let mut c = self.store.read().await?;
         Ok(match kind {
-            ModelKind::Answers => db::stamp(&mut c.conn(), ws).await?,
+            ModelKind::Answers => format!(
+                "{}:{}",
+                db::stamp(&mut c.conn(), ws).await?,
+                store::flows::stamp(&mut c.conn(), ws).await?
+            ),
             ModelKind::Categories => store::triage::stamp(&mut c.conn(), ws).await?,
         })
     }
@@ -384,6 +401,16 @@ impl Engine {
         if best.confidence < settings.threshold {
             return Ok((
                 handoff(HandoffReason::LowConfidence, best.confidence),
+                guesses,
+            ));
+        }
+        if let Some(key) = best.key.strip_prefix("flow:") {
+            return Ok((
+                Decision::Flow {
+                    key: key.to_owned(),
+                    confidence: best.confidence,
+                    lang,
+                },
                 guesses,
             ));
         }

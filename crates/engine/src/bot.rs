@@ -87,6 +87,7 @@ pub(crate) async fn customer_wrote(
                 state: BotState::Bot,
                 last_message_id: conv.as_ref().and_then(|c| c.last_message_id),
                 answer_key: conv.as_ref().and_then(|c| c.answer_key.clone()),
+                flow: conv.as_ref().and_then(|c| c.flow.clone()),
                 created_at: conv.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
             },
@@ -125,6 +126,13 @@ enum Turn {
         lang: String,
         guesses: Vec<(String, f32)>,
     },
+    /// A guided flow: started (`start`: its key) or moved on by the reply.
+    Flow {
+        start: Option<String>,
+        reply: Option<String>,
+        confidence: f32,
+        lang: String,
+    },
 }
 
 impl Engine {
@@ -159,7 +167,23 @@ impl Engine {
         }
         let text = message.body_text.trim().to_owned();
         let lang = language.clone().unwrap_or_else(|| "en".into());
+        let in_flow = conv.flow.is_some();
+        let asks = self.read_text(&text).is_some_and(|r| r.asks_for_human);
         let turn = match (conv.state, feedback(&text)) {
+            // In a flow, a reply answers its question — unless it asks for a
+            // person, which is possible at every step.
+            _ if in_flow && asks => Turn::Handoff {
+                reason: HandoffReason::AskedForHuman,
+                confidence: 1.0,
+                lang,
+                guesses: Vec::new(),
+            },
+            _ if in_flow => Turn::Flow {
+                start: None,
+                reply: Some(text.clone()),
+                confidence: 1.0,
+                lang,
+            },
             (BotState::AwaitingFeedback, Some(true)) => Turn::Helpful,
             (BotState::AwaitingFeedback, Some(false)) => Turn::Handoff {
                 reason: HandoffReason::NotHelpful,
@@ -215,6 +239,16 @@ impl Engine {
                         confidence,
                         lang,
                         guesses,
+                    },
+                    crate::assist::Decision::Flow {
+                        key,
+                        confidence,
+                        lang,
+                    } => Turn::Flow {
+                        start: Some(key),
+                        reply: None,
+                        confidence,
+                        lang,
                     },
                 }
             }
@@ -345,6 +379,7 @@ async fn take(
                     message_id: m,
                     faq_id,
                     article_id,
+                    flow: None,
                     confidence: f64::from((confidence * 1000.0).round() / 1000.0),
                 },
             )
@@ -352,6 +387,130 @@ async fn take(
             conv.state = BotState::AwaitingFeedback;
             conv.answer_key = key;
             db::put(tx, &conv).await?;
+        }
+        Turn::Flow {
+            start,
+            reply,
+            confidence,
+            lang,
+        } => {
+            let mut st = match (start, conv.flow.take()) {
+                (Some(key), _) => domain::flow::FlowState {
+                    key,
+                    ..Default::default()
+                },
+                (None, Some(st)) => st,
+                (None, None) => return Ok(()),
+            };
+            let spec = crate::flows::active(&mut tx.conn(), ws, &st.key).await?;
+            let Some(spec) = spec else {
+                // Switched off or removed mid-conversation: people take over.
+                conv.state = BotState::HandedOff;
+                db::put(tx, &conv).await?;
+                return hand_off(
+                    tx,
+                    &t,
+                    message,
+                    HandoffReason::LowConfidence,
+                    0.0,
+                    &lang,
+                    &[],
+                    None,
+                    true,
+                )
+                .await;
+            };
+            let name = store::customers::get(&mut tx.conn(), ws, t.customer_id)
+                .await?
+                .map(|c| domain::template::first_name(&c.name))
+                .unwrap_or_default();
+            let next =
+                crate::flows::advance(tx, &t, &spec, &mut st, reply.as_deref(), &lang, &name)
+                    .await?;
+            let say =
+                async |tx: &mut Tx, said: &[String]| -> Result<Option<MessageId>, EngineError> {
+                    let mut last = None;
+                    for text in said.iter().filter(|x| !x.trim().is_empty()) {
+                        last = Some(
+                            crate::rules::post_as(
+                                tx,
+                                &t,
+                                Visibility::Public,
+                                text.clone(),
+                                Actor::Bot,
+                                AuthorKind::Bot,
+                            )
+                            .await?,
+                        );
+                    }
+                    Ok(last)
+                };
+            match next {
+                crate::flows::Next::Wait(said) => {
+                    say(tx, &said).await?;
+                    conv.flow = Some(st);
+                    conv.state = BotState::Bot;
+                    db::put(tx, &conv).await?;
+                }
+                crate::flows::Next::Done { said, filed } => {
+                    let mut said = said;
+                    if !filed {
+                        said.push(phrase("ask", &lang).to_owned());
+                    }
+                    let last = say(tx, &said).await?;
+                    conv.flow = None;
+                    if filed {
+                        conv.state = BotState::HandedOff;
+                        db::put(tx, &conv).await?;
+                        let t = store::tickets::get(&mut tx.conn(), ws, t.id)
+                            .await?
+                            .ok_or(EngineError::NotFound)?;
+                        hand_off(
+                            tx,
+                            &t,
+                            message,
+                            HandoffReason::FlowFiled,
+                            confidence,
+                            &lang,
+                            &[],
+                            None,
+                            false,
+                        )
+                        .await?;
+                    } else {
+                        conv.state = BotState::AwaitingFeedback;
+                        conv.answer_key = Some(format!("flow:{}", st.key));
+                        db::put(tx, &conv).await?;
+                        if let Some(m) = last {
+                            tx.emit(
+                                ws,
+                                Actor::Bot,
+                                EventData::BotAnswered {
+                                    ticket_id: t.id,
+                                    message_id: m,
+                                    faq_id: None,
+                                    article_id: None,
+                                    flow: Some(st.key.clone()),
+                                    confidence: f64::from((confidence * 1000.0).round() / 1000.0),
+                                },
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                crate::flows::Next::Handoff { said, team, stuck } => {
+                    say(tx, &said).await?;
+                    conv.flow = None;
+                    conv.state = BotState::HandedOff;
+                    db::put(tx, &conv).await?;
+                    let reason = if stuck {
+                        HandoffReason::LowConfidence
+                    } else {
+                        HandoffReason::AskedForHuman
+                    };
+                    hand_off(tx, &t, message, reason, confidence, &lang, &[], team, stuck).await?;
+                }
+            }
         }
         Turn::Handoff {
             reason,
@@ -372,7 +531,12 @@ async fn take(
             }
             conv.state = BotState::HandedOff;
             db::put(tx, &conv).await?;
-            hand_off(tx, &t, message, reason, confidence, &lang, &guesses).await?;
+            conv.flow = None;
+            db::put(tx, &conv).await?;
+            hand_off(
+                tx, &t, message, reason, confidence, &lang, &guesses, None, true,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -382,6 +546,7 @@ async fn take(
 /// really spoke: nothing to answer from, or an agent already there), leaves
 /// agents a note with what it guessed, moves the ticket to the suggested team
 /// and lets routing have it.
+#[allow(clippy::too_many_arguments)]
 async fn hand_off(
     tx: &mut Tx,
     t: &Ticket,
@@ -390,28 +555,32 @@ async fn hand_off(
     confidence: f32,
     lang: &str,
     guesses: &[(String, f32)],
+    to: Option<TeamId>,
+    line: bool,
 ) -> Result<(), EngineError> {
     let ws = t.workspace_id;
     let settings = store::assist::settings(&mut tx.conn(), ws).await?;
     let triage = store::triage::of_message(&mut tx.conn(), ws, message).await?;
-    let team = triage
-        .as_ref()
-        .and_then(|x| x.team_id)
+    let team = to
+        .or(triage.as_ref().and_then(|x| x.team_id))
         .or(settings.handoff_team_id);
+    // A flow that filed the conversation said and noted all there was.
     let spoke = !matches!(
         reason,
-        HandoffReason::NoKnowledge | HandoffReason::AgentJoined
+        HandoffReason::NoKnowledge | HandoffReason::AgentJoined | HandoffReason::FlowFiled
     );
     if spoke {
-        crate::rules::post_as(
-            tx,
-            t,
-            Visibility::Public,
-            phrase("handoff", lang).to_owned(),
-            Actor::Bot,
-            AuthorKind::Bot,
-        )
-        .await?;
+        if line {
+            crate::rules::post_as(
+                tx,
+                t,
+                Visibility::Public,
+                phrase("handoff", lang).to_owned(),
+                Actor::Bot,
+                AuthorKind::Bot,
+            )
+            .await?;
+        }
         let mut note = format!("Bot → people: {}.", reason.as_str().replace('_', " "));
         if !guesses.is_empty() {
             note.push_str(" Best guesses: ");

@@ -26,6 +26,7 @@ pub mod email;
 pub mod error;
 pub mod escalation;
 pub mod events;
+pub mod flows;
 pub mod help;
 pub mod housekeeping;
 pub mod ingest;

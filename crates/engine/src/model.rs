@@ -6,6 +6,7 @@ pub use store::channels::Held;
 pub use store::constraint::Unique;
 pub use store::customers::{Customer, Suggestion};
 pub use store::events::{Cursor, EventRecord};
+pub use store::flows::Flow;
 pub use store::live::Signal;
 pub use store::orders::{OrderRecord, StoreIntegration};
 pub use store::outreach::{Outreach, OutreachRule};

@@ -4,6 +4,7 @@
 use crate::{Conn, FromRow, Row, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::assist::BotState;
+use domain::flow::FlowState;
 use domain::ids::*;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -15,12 +16,14 @@ pub struct BotConversation {
     pub last_message_id: Option<MessageId>,
     /// The model key of its last answer (`faq:{group}` or `article:{group}`).
     pub answer_key: Option<String>,
+    /// Where it is in a guided flow, when in one.
+    pub flow: Option<FlowState>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 const COLS: &str =
-    "ticket_id, workspace_id, state, last_message_id, answer_key, created_at, updated_at";
+    "ticket_id, workspace_id, state, last_message_id, answer_key, created_at, updated_at, flow";
 
 impl FromRow for BotConversation {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -32,6 +35,12 @@ impl FromRow for BotConversation {
             answer_key: r.get(4)?,
             created_at: r.time(5)?,
             updated_at: r.time(6)?,
+            flow: match r.get::<Option<String>>(7)? {
+                Some(raw) => Some(
+                    serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+                None => None,
+            },
         })
     }
 }
@@ -54,10 +63,10 @@ pub async fn get(
 /// Writes the conversation's row, new or changed.
 pub async fn put(tx: &mut Tx, b: &BotConversation) -> Result<(), StoreError> {
     let q = query(format!(
-        "INSERT INTO bot_conversations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+        "INSERT INTO bot_conversations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, \
          last_message_id = excluded.last_message_id, answer_key = excluded.answer_key, \
-         updated_at = excluded.updated_at"
+         updated_at = excluded.updated_at, flow = excluded.flow"
     ))
     .bind(b.ticket_id)
     .bind(b.workspace_id)
@@ -65,7 +74,11 @@ pub async fn put(tx: &mut Tx, b: &BotConversation) -> Result<(), StoreError> {
     .bind(b.last_message_id)
     .bind(b.answer_key.clone())
     .bind(b.created_at)
-    .bind(b.updated_at);
+    .bind(b.updated_at)
+    .bind(match &b.flow {
+        Some(f) => Some(serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        None => None,
+    });
     tx.conn().execute(&q).await.map(|_| ())
 }
 

@@ -22,6 +22,7 @@ pub mod constraint;
 pub mod consumers;
 pub mod customers;
 pub mod events;
+pub mod flows;
 pub mod idempotency;
 pub mod jobs;
 pub mod kb;

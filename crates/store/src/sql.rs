@@ -91,6 +91,7 @@ arg_from!(
     domain::ids::StoreId => Uuid via |i: domain::ids::StoreId| i.0,
     domain::ids::OutreachRuleId => Uuid via |i: domain::ids::OutreachRuleId| i.0,
     domain::ids::TriageCategoryId => Uuid via |i: domain::ids::TriageCategoryId| i.0,
+    domain::ids::FlowId => Uuid via |i: domain::ids::FlowId| i.0,
     domain::ids::OutreachId => Uuid via |i: domain::ids::OutreachId| i.0,
 );
 

@@ -54,6 +54,13 @@ pub enum AnswerOut {
         lang: String,
         suggested_team_id: Option<Uuid>,
     },
+    /// A guided flow fits (in a conversation the bot would lead it).
+    Flow {
+        /// The flow's key.
+        flow: String,
+        confidence: f32,
+        lang: String,
+    },
 }
 
 fn out(d: Decision) -> AnswerOut {
@@ -84,6 +91,15 @@ fn out(d: Decision) -> AnswerOut {
             confidence: round(confidence),
             lang,
             suggested_team_id: suggested_team_id.map(|i| i.0),
+        },
+        Decision::Flow {
+            key,
+            confidence,
+            lang,
+        } => AnswerOut::Flow {
+            flow: key,
+            confidence: round(confidence),
+            lang,
         },
     }
 }

@@ -2372,6 +2372,7 @@ fn build() -> Value {
     order_examples(&mut d);
     outreach_rules(&mut d);
     assist_rules(&mut d);
+    flow_rules(&mut d);
     triage_rules(&mut d);
     d
 }
@@ -2479,6 +2480,11 @@ fn assist_rules(d: &mut Value) {
     );
     set(d, &format!("{o}/0/example"), answer.clone());
     set(d, &format!("{o}/1/example"), handoff);
+    set(
+        d,
+        &format!("{o}/2/example"),
+        json!({ "decision": "flow", "flow": "order-status", "confidence": 0.93, "lang": "ru" }),
+    );
     for (name, example) in [
         (
             "AnswerIn",
@@ -2750,6 +2756,105 @@ fn order_examples(d: &mut Value) {
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(build)
+}
+
+/// Guided flows (`domain::flow`): each step's shape; texts per language with
+/// something visible and only known placeholders.
+fn flow_rules(d: &mut Value) {
+    use domain::flow::{MAX_PHRASE, MAX_PHRASES, MAX_STEPS, MAX_TEXT, PLACEHOLDERS};
+    let names: Vec<String> = PLACEHOLDERS
+        .iter()
+        .map(|p| p.replace('.', "\\."))
+        .chain(["answer\\.[a-z0-9_]{1,32}".to_owned()])
+        .collect();
+    let slots = format!(
+        "^(?:[^{{]|\\{{[^{{]|\\{{$|\\{{\\{{[{WS}]*(?:{})[{WS}]*\\}}\\}})*$",
+        names.join("|")
+    );
+    let max = MAX_TEXT as u32;
+    let body = |max: u32| {
+        json!({ "allOf": [
+            { "type": "string", "maxLength": max, "pattern": format!("[^{WS}{CC}]") },
+            { "type": "string", "pattern": slots.clone() }
+        ] })
+    };
+    let texts = json!({
+        "type": "object", "minProperties": 1, "maxProperties": 20,
+        "propertyNames": { "pattern": language() },
+        "additionalProperties": body(max),
+    });
+    let var = json!({ "type": "string", "pattern": "^[a-z0-9_]{1,32}$" });
+    let step = |kind: &str, required: &[&str], props: Value| {
+        let mut p = props;
+        p["type"] = json!({ "type": "string", "enum": [kind] });
+        let mut req = vec!["type"];
+        req.extend(required);
+        json!({ "type": "object", "additionalProperties": false, "required": req, "properties": p })
+    };
+    let mut ask = step(
+        "ask",
+        &["var", "prompt"],
+        json!({
+            "var": var, "prompt": texts,
+            "expect": enum_of(&["text", "order_number", "choice"]),
+            "choices": { "type": "array", "items": { "type": "string" } },
+            "skip_if_order": { "type": "boolean" },
+        }),
+    );
+    ask["allOf"] = json!([
+        { "if": { "required": ["expect"], "properties": { "expect": { "const": "choice" } } },
+          "then": { "required": ["choices"], "properties": { "choices": { "minItems": 2, "maxItems": 20, "items": line(100) } } },
+          "else": { "properties": { "choices": { "maxItems": 0 } } } },
+        { "if": { "required": ["skip_if_order"], "properties": { "skip_if_order": { "const": true } } },
+          "then": { "required": ["expect"], "properties": { "expect": { "const": "order_number" } } } }
+    ]);
+    let uuid = json!({ "type": ["string", "null"], "format": "uuid" });
+    let steps = json!({
+        "type": "array", "minItems": 1, "maxItems": MAX_STEPS,
+        "items": { "oneOf": [
+            ask,
+            step("find_order", &["not_found"], json!({ "var": nullable(var.clone()), "not_found": texts })),
+            step("say", &["text"], json!({ "text": texts })),
+            step("file_ticket", &["subject", "note"], json!({
+                "team_id": uuid, "subject": { "allOf": [line(200), { "type": "string", "pattern": slots }] },
+                "note": body(max),
+                "tags": { "type": "array", "maxItems": 50, "items": string(&tag(), 64) },
+            })),
+            step("handoff", &["text"], json!({ "team_id": uuid, "text": texts })),
+        ] },
+    });
+    let f = "/components/schemas/FlowIn/properties";
+    set(d, &format!("{f}/key"), string(&tag(), 64));
+    set(d, &format!("{f}/name"), line(100));
+    set(
+        d,
+        &format!("{f}/phrases"),
+        json!({ "type": "array", "minItems": 1, "maxItems": MAX_PHRASES,
+                "items": { "type": "string", "maxLength": MAX_PHRASE },
+                "contains": { "type": "string", "pattern": visible() } }),
+    );
+    set(d, &format!("{f}/steps"), steps.clone());
+    set(d, "/components/schemas/FlowOut/properties/steps", steps);
+    let at = "2026-11-30T09:15:02.412Z";
+    let flow_in = json!({ "key": "order-status", "name": "Статус заказа", "active": true,
+        "phrases": ["где мой заказ", "когда привезут заказ"],
+        "steps": [
+            { "type": "ask", "var": "number", "expect": "order_number", "skip_if_order": true,
+              "prompt": { "ru": "Назовите номер заказа.", "en": "Your order number, please?" } },
+            { "type": "find_order", "var": "number", "not_found": { "ru": "Не нахожу заказ {{answer.number}}." } },
+            { "type": "say", "text": { "ru": "Заказ {{order.number}}: {{order.status}}. {{order.tracking_url}}" } }
+        ] });
+    let mut flow_out = flow_in.clone();
+    flow_out["id"] = json!("01936f1e-7b2a-7c41-9a55-0d3c7e2b9f21");
+    flow_out["created_at"] = json!(at);
+    flow_out["updated_at"] = json!(at);
+    set(d, "/components/schemas/FlowIn/example", flow_in);
+    set(d, "/components/schemas/FlowOut/example", flow_out.clone());
+    set(
+        d,
+        "/components/schemas/FlowList/example",
+        json!({ "items": [flow_out] }),
+    );
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod contract;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod flows_api;
 pub mod help;
 pub mod kb_api;
 pub mod macros_api;
@@ -197,6 +198,16 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(outreach_api::get_rule).put(outreach_api::put_rule),
         )
         .route("/assist/answer", post(assist_api::answer))
+        .route(
+            "/assist/flows",
+            get(flows_api::list).post(flows_api::create),
+        )
+        .route(
+            "/assist/flows/{id}",
+            get(flows_api::get)
+                .put(flows_api::put)
+                .delete(flows_api::delete),
+        )
         .route(
             "/triage/categories",
             get(triage_api::list_categories).post(triage_api::create_category),

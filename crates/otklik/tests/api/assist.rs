@@ -276,6 +276,9 @@ crate::on_both!(triage_sorts_flags_and_learns_from_corrections);
 crate::on_both!(agents_get_suggested_replies_from_solutions_answers_and_solved_tickets);
 crate::on_both!(the_bot_takes_the_first_turn_in_chat_and_hands_off_to_people);
 crate::on_both!(a_conversation_with_the_bot_survives_restarts);
+crate::on_both!(flows_are_kept_as_data_and_checked_whole);
+crate::on_both!(admins_keep_the_bot_categories_and_flows_on_one_screen);
+crate::on_both!(the_bot_leads_order_status_and_return_flows_across_a_restart);
 
 /// The ticket's triage once it lists `want` messages (the consumer queues a
 /// job per customer message; the test runs jobs itself).
@@ -1321,4 +1324,443 @@ async fn the_bot_answers_and_hands_off_in_telegram() {
             json!(["bot.handed_off", "asked_for_human"])
         ]
     );
+}
+
+fn flow_order_status() -> Value {
+    json!({"key": "order-status", "name": "Статус заказа",
+    "phrases": ["где мой заказ", "когда привезут заказ", "статус заказа", "where is my order"],
+    "steps": [
+        {"type": "ask", "var": "number", "expect": "order_number", "skip_if_order": true,
+         "prompt": {"ru": "Назовите номер заказа.", "en": "Your order number?"}},
+        {"type": "find_order", "var": "number", "not_found": {"ru": "Не нахожу заказ {{answer.number}}."}},
+        {"type": "say", "text": {"ru": "Заказ {{order.number}}: {{order.status}}. {{order.carrier}} {{order.tracking_number}}"}}
+    ]})
+}
+
+async fn flows_are_kept_as_data_and_checked_whole(app: TestApp) {
+    let f = app
+        .post("/api/v1/assist/flows", flow_order_status())
+        .await
+        .expect(201);
+    assert_eq!(f["steps"].as_array().unwrap().len(), 3, "{f}");
+    assert_eq!(f["steps"][0]["expect"], "order_number");
+    let id = f["id"].as_str().unwrap().to_owned();
+    // The key is taken; steps that do not hang together; a shape that is wrong.
+    app.post("/api/v1/assist/flows", flow_order_status())
+        .await
+        .problem(409);
+    let mut incoherent = flow_order_status();
+    incoherent["key"] = json!("other");
+    incoherent["steps"][2]["text"]["ru"] = json!("{{answer.reason}}");
+    let p = app
+        .post("/api/v1/assist/flows", incoherent)
+        .await
+        .problem(409);
+    assert!(
+        p["detail"].as_str().unwrap().contains("answer.reason"),
+        "{p}"
+    );
+    let mut unknown = flow_order_status();
+    unknown["key"] = json!("other");
+    unknown["steps"][2]["text"]["ru"] = json!("{{order.price}}");
+    app.post("/api/v1/assist/flows", unknown).await.problem(422);
+    let mut shapeless = flow_order_status();
+    shapeless["key"] = json!("other");
+    shapeless["steps"][0]["type"] = json!("dance");
+    app.post("/api/v1/assist/flows", shapeless)
+        .await
+        .problem(422);
+    let mut nowhere = flow_order_status();
+    nowhere["key"] = json!("other");
+    nowhere["steps"] = json!([{"type": "handoff", "team_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f99", "text": {"en": "Bye"}}]);
+    app.post("/api/v1/assist/flows", nowhere).await.problem(404);
+    // Agents may read; only admins write.
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    let listed = app
+        .req("GET", "/api/v1/assist/flows", &agent, None)
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    app.req(
+        "DELETE",
+        &format!("/api/v1/assist/flows/{id}"),
+        &agent,
+        None,
+    )
+    .await
+    .problem(403);
+    let mut off = flow_order_status();
+    off["active"] = json!(false);
+    let put = app
+        .req(
+            "PUT",
+            &format!("/api/v1/assist/flows/{id}"),
+            &app.token,
+            Some(off),
+        )
+        .await
+        .expect(200);
+    assert_eq!(put["active"], false);
+    app.req(
+        "DELETE",
+        &format!("/api/v1/assist/flows/{id}"),
+        &app.token,
+        None,
+    )
+    .await
+    .expect(204);
+    app.get(&format!("/api/v1/assist/flows/{id}"))
+        .await
+        .problem(404);
+}
+
+async fn the_bot_leads_order_status_and_return_flows_across_a_restart(app: TestApp) {
+    use crate::chat::{SHOP, from_site, visitor};
+    let returns = app
+        .post("/api/v1/teams", json!({"name": "Возвраты"}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/api/v1/assist/flows", flow_order_status())
+        .await
+        .expect(201);
+    app.post(
+        "/api/v1/assist/flows",
+        json!({"key": "return", "name": "Возврат",
+            "phrases": ["хочу вернуть товар", "оформить возврат", "вернуть заказ", "возврат денег"],
+            "steps": [
+                {"type": "ask", "var": "number", "expect": "order_number", "prompt": {"ru": "Какой заказ? Назовите номер."}},
+                {"type": "find_order", "var": "number", "not_found": {"ru": "Не нахожу заказ {{answer.number}} среди ваших."}},
+                {"type": "ask", "var": "item", "prompt": {"ru": "Какой товар возвращаете?"}},
+                {"type": "ask", "var": "reason", "expect": "choice", "choices": ["Не подошёл размер", "Брак"],
+                 "prompt": {"ru": "Почему?"}},
+                {"type": "file_ticket", "team_id": returns, "subject": "Возврат: заказ {{order.number}}, {{answer.item}}",
+                 "note": "Товар: {{answer.item}}. Причина: {{answer.reason}}.", "tags": ["return"]},
+                {"type": "say", "text": {"ru": "Заявка на возврат №{{ticket.number}} оформлена."}}
+            ]}),
+    )
+    .await
+    .expect(201);
+    // An FAQ beside the flows: the bot tells them apart.
+    faq(
+        &app,
+        "ru",
+        "Как оплатить заказ картой?",
+        &[
+            "оплата картой",
+            "можно ли заплатить картой",
+            "принимаете ли карты",
+        ],
+        "Оплатить можно картой Visa, Mastercard или «Мир».",
+        None,
+    )
+    .await;
+    for (id, number, status) in [("A-1", "5531", "shipped"), ("A-2", "5540", "delivered")] {
+        app.post(
+            "/api/v1/orders",
+            json!({"external_id": id, "number": number, "customer": {"name": "Анна", "external": "42"},
+                "status": status, "currency": "rub", "total": "4990.00", "placed_at": "2026-11-20T10:00:00Z",
+                "items": [{"sku": "SPK-1", "name": "Умная колонка", "quantity": 1, "price": "4990.00"}],
+                "shipments": [{"carrier": "CDEK", "tracking_number": format!("RU{number}"), "status": "in_transit"}]}),
+        )
+        .await
+        .expect(201);
+    }
+    let answer = app
+        .post(
+            "/api/v1/assist/answer",
+            json!({"text": "Где мой заказ?", "lang": "ru", "channel": "chat"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (answer["decision"].as_str(), answer["flow"].as_str()),
+        (Some("flow"), Some("order-status")),
+        "{answer}"
+    );
+    let chat = app
+        .post(
+            "/api/v1/channels/chat",
+            json!({"name": "Site chat", "allowed_origins": [SHOP]}),
+        )
+        .await
+        .expect(201);
+    let key = chat["widget_key"].as_str().unwrap().to_owned();
+    // The site vouches for its user 42: the visitor is that customer, whose
+    // orders the store pushed. (A typed address would prove nothing.)
+    let secret = chat["identity_secret"].as_str().unwrap().to_owned();
+    let mac = engine::chat::identity_hmac(secret.as_bytes(), "42").expect("mac");
+    let anna = visitor(
+        &app,
+        &key,
+        json!({"name": "Анна", "lang": "ru", "identity": {"user_id": "42", "hmac": mac}}),
+    )
+    .await;
+    let say = |client_id: &'static str, text: &'static str| {
+        let (key, anna) = (key.clone(), anna.clone());
+        async move |app: &TestApp| {
+            from_site(
+                app,
+                "POST",
+                &format!("/widget/v1/{key}/messages"),
+                SHOP,
+                Some(&anna),
+                Some(json!({"client_id": client_id, "text": text})),
+            )
+            .await
+            .expect(201)["ticket_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let last = async |app: &TestApp| chat_log(app, &key, &anna).await.last().cloned().unwrap();
+
+    // Order status: a customer with orders is not asked for a number.
+    let t = say("s-1", "Где мой заказ?")(&app).await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &anna).await;
+    let said: Vec<&str> = log
+        .iter()
+        .filter(|(w, _)| w == "bot")
+        .map(|(_, x)| x.as_str())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|x| x.contains("Заказ 5540: delivered. CDEK RU5540")),
+        "{log:?}"
+    );
+    assert!(log.last().unwrap().1.contains("«да» или «нет»"), "{log:?}");
+    say("s-2", "да")(&app).await;
+    app.drain_jobs().await;
+    let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
+    assert_eq!(ticket["status"], "solved", "{ticket}");
+    let events = bot_events(&app, &t).await;
+    assert_eq!(events[0]["data"]["flow"], "order-status", "{events:?}");
+
+    // A return: the number is asked (someone else's is not found), then the
+    // item and the reason; the server restarts mid-flow.
+    say("r-1", "Хочу вернуть товар")(&app).await;
+    app.drain_jobs().await;
+    assert!(last(&app).await.1.contains("Назовите номер"));
+    say("r-2", "заказ 9999")(&app).await;
+    app.drain_jobs().await;
+    let log = chat_log(&app, &key, &anna).await;
+    let n = log.len();
+    assert!(
+        log[n - 2].1.contains("Не нахожу заказ 9999") && log[n - 1].1.contains("Назовите номер"),
+        "{log:?}"
+    );
+    say("r-3", "№5531")(&app).await;
+    app.drain_jobs().await;
+    assert!(last(&app).await.1.contains("Какой товар"));
+    let app = app.restart().await;
+    say("r-4", "колонка")(&app).await;
+    app.drain_jobs().await;
+    let q = last(&app).await.1;
+    assert!(q.contains("Почему?") && q.contains("2. Брак"), "{q}");
+    say("r-5", "2")(&app).await;
+    app.drain_jobs().await;
+    let confirm = last(&app).await.1;
+    let tickets = app.get("/api/v1/tickets?channel=chat").await.expect(200);
+    let filed = tickets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| {
+            x["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "return"))
+        })
+        .cloned()
+        .expect("a ticket filed for returns");
+    assert_eq!(filed["team_id"], returns.as_str(), "{filed}");
+    assert_eq!(filed["subject"], "Возврат: заказ 5531, колонка", "{filed}");
+    assert_eq!(
+        confirm,
+        format!("Заявка на возврат №{} оформлена.", filed["number"])
+    );
+    let fid = filed["id"].as_str().unwrap().to_owned();
+    let note = app
+        .get(&format!("/api/v1/tickets/{fid}/messages"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["visibility"] == "internal")
+        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        note.iter().any(|n| n == "Товар: колонка. Причина: Брак."),
+        "{note:?}"
+    );
+    let order = app
+        .get(&format!("/api/v1/tickets/{fid}/order"))
+        .await
+        .expect(200);
+    assert_eq!(order["order"]["number"], "5531", "{order}");
+    let events = bot_events(&app, &fid).await;
+    assert_eq!(
+        events.last().unwrap()["data"]["reason"],
+        "flow_filed",
+        "{events:?}"
+    );
+
+    // A person can be asked for at any step.
+    let boris = visitor(&app, &key, json!({"name": "Борис", "lang": "ru"})).await;
+    let t = from_site(
+        &app,
+        "POST",
+        &format!("/widget/v1/{key}/messages"),
+        SHOP,
+        Some(&boris),
+        Some(json!({"client_id": "b-1", "text": "Хочу оформить возврат"})),
+    )
+    .await
+    .expect(201)["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.drain_jobs().await;
+    from_site(
+        &app,
+        "POST",
+        &format!("/widget/v1/{key}/messages"),
+        SHOP,
+        Some(&boris),
+        Some(json!({"client_id": "b-2", "text": "позовите оператора"})),
+    )
+    .await
+    .expect(201);
+    app.drain_jobs().await;
+    let events = bot_events(&app, &t).await;
+    assert_eq!(
+        events.last().unwrap()["data"]["reason"],
+        "asked_for_human",
+        "{events:?}"
+    );
+}
+
+/// The admin screen without script: the bot's settings, a triage category,
+/// a flow added from its template, edited and removed.
+async fn admins_keep_the_bot_categories_and_flows_on_one_screen(app: TestApp) {
+    use crate::ui::Agent;
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page("/app/admin/bot").await;
+    assert!(
+        page.contains("No flows yet.") && page.contains("No categories yet."),
+        "{page}"
+    );
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let settings = [
+        ("bot_enabled", "on"),
+        ("threshold", "0,8"),
+        ("handoff_team", ""),
+    ];
+    assert_eq!(
+        status(a.post("/app/admin/bot/settings", &settings, false).await),
+        403
+    );
+    assert_eq!(
+        status(a.post("/app/admin/bot/settings", &settings, true).await),
+        303
+    );
+    let s = app.get("/api/v1/assist/settings").await.expect(200);
+    assert_eq!(
+        (
+            s["bot_enabled"].as_bool(),
+            s["bot_on_email"].as_bool(),
+            s["threshold"].as_f64().map(|t| (t * 100.0).round())
+        ),
+        (Some(true), Some(false), Some(80.0)),
+        "{s}"
+    );
+    let cat = [
+        ("key", "delivery"),
+        ("name", "Доставка"),
+        ("description", "Где заказ"),
+        ("examples", "где мой заказ\nкурьер не приехал\n\n"),
+        ("team", ""),
+        ("priority", "high"),
+    ];
+    assert_eq!(
+        status(a.post("/app/admin/bot/categories", &cat, true).await),
+        303
+    );
+    let cats = app.get("/api/v1/triage/categories").await.expect(200);
+    assert_eq!(
+        cats["items"][0]["examples"],
+        json!(["где мой заказ", "курьер не приехал"])
+    );
+    assert_eq!(cats["items"][0]["priority"], "high");
+    assert_eq!(
+        status(
+            a.post(
+                "/app/admin/bot/flows",
+                &[("template", "order-status"), ("team", "")],
+                true
+            )
+            .await
+        ),
+        303
+    );
+    let flows = app.get("/api/v1/assist/flows").await.expect(200);
+    let id = flows["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(flows["items"][0]["key"], "order-status");
+    let edit = a.page(&format!("/app/admin/bot?flow={id}")).await;
+    assert!(
+        edit.contains("find_order") && edit.contains("где мой заказ"),
+        "{edit}"
+    );
+    // Steps that are not JSON are refused, nothing changes.
+    let broken = [
+        ("id", id.as_str()),
+        ("key", "order-status"),
+        ("name", "Статус"),
+        ("phrases", "где заказ"),
+        ("steps", "[{"),
+    ];
+    assert_eq!(
+        status(a.post("/app/admin/bot/flows", &broken, true).await),
+        422
+    );
+    let steps = serde_json::to_string(&flows["items"][0]["steps"]).unwrap();
+    let renamed = [
+        ("id", id.as_str()),
+        ("key", "order-status"),
+        ("name", "Статус"),
+        ("phrases", "где заказ\nстатус заказа"),
+        ("steps", steps.as_str()),
+    ];
+    assert_eq!(
+        status(a.post("/app/admin/bot/flows", &renamed, true).await),
+        303
+    );
+    let f = app
+        .get(&format!("/api/v1/assist/flows/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (f["name"].as_str(), f["active"].as_bool()),
+        (Some("Статус"), Some(false)),
+        "{f}"
+    );
+    assert_eq!(f["phrases"], json!(["где заказ", "статус заказа"]));
+    assert_eq!(
+        status(
+            a.post(
+                "/app/admin/bot/flows",
+                &[("id", id.as_str()), ("delete", "1")],
+                true
+            )
+            .await
+        ),
+        303
+    );
+    app.get(&format!("/api/v1/assist/flows/{id}"))
+        .await
+        .problem(404);
 }

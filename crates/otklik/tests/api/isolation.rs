@@ -96,6 +96,17 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let flow = app
+        .post(
+            "/api/v1/assist/flows",
+            json!({"key": "a-flow", "name": "A's flow", "phrases": ["hello"],
+                   "steps": [{"type": "say", "text": {"en": "Hello"}}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let shop = app
         .post("/api/v1/stores", json!({"name": "A's shop"}))
         .await
@@ -297,6 +308,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/stores", shop.as_str()),
         ("/api/v1/outreach/rules", outreach_rule.as_str()),
         ("/api/v1/triage/categories", category.as_str()),
+        ("/api/v1/assist/flows", flow.as_str()),
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/attachments", aid.as_str()),
@@ -374,6 +386,11 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         (
             ("PUT", "/api/v1/triage/categories/{id}"),
             json!({"key": "pwned", "name": "pwned"}),
+        ),
+        (
+            ("PUT", "/api/v1/assist/flows/{id}"),
+            json!({"key": "pwned", "name": "pwned", "phrases": ["pwned"],
+                   "steps": [{"type": "say", "text": {"en": "pwned"}}]}),
         ),
         (
             ("PUT", "/api/v1/tickets/{id}/messages/{message_id}/triage"),

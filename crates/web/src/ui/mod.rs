@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod bot_admin;
 pub mod chat_admin;
 pub mod customer;
 pub mod i18n;
@@ -71,6 +72,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/ws", get(live::socket))
         .merge(customer::routes())
         .merge(outreach_admin::routes())
+        .merge(bot_admin::routes())
         .merge(admin::routes())
         .merge(kb_admin::routes())
         .merge(chat_admin::routes())
