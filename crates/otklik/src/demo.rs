@@ -946,7 +946,51 @@ async fn seed_chat(
             )
             .await?;
     }
+    seed_bot(engine, owner, &w).await?;
     Ok(c.widget_key)
+}
+
+/// The bot's guided flows (order status, a return, a way to a person) and two
+/// chats it takes when the server starts: a question the FAQ answers, and a
+/// visitor it asks for an order number.
+async fn seed_bot(
+    engine: &Engine,
+    owner: &Principal,
+    w: &engine::chat::Widget,
+) -> anyhow::Result<()> {
+    for spec in engine::flows::templates(None) {
+        engine.save_flow(owner, None, spec).await?;
+    }
+    for (i, (name, lang, text)) in [
+        ("Олег", "ru", "Как восстановить пароль?"),
+        ("Nina", "en", "Where is my order?"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (v, _) = engine
+            .create_visitor(
+                w,
+                engine::chat::NewVisitor {
+                    name: Some(name.into()),
+                    lang: Some(lang.into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        engine
+            .visitor_send(
+                w,
+                &v,
+                engine::chat::VisitorMessage {
+                    client_id: format!("demo-bot-{i}"),
+                    text: text.into(),
+                    attachments: Vec::new(),
+                },
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ pub async fn put_settings(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct SuggestionQuery {
+pub struct ReplySuggestionQuery {
     /// How many suggestions: 1–20, default 5.
     #[param(minimum = 1, maximum = 20)]
     pub limit: Option<i64>,
@@ -185,7 +185,7 @@ pub struct SuggestionQuery {
 
 /// A reply an agent may start from.
 #[derive(Serialize, ToSchema)]
-pub struct SuggestionOut {
+pub struct ReplySuggestionOut {
     /// `solution` (marked on a similar ticket), `reply` (the last reply on a
     /// similar solved ticket), `faq` or `article`.
     pub kind: String,
@@ -205,21 +205,21 @@ pub struct SuggestionOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SuggestionList {
-    pub items: Vec<SuggestionOut>,
+pub struct ReplySuggestionList {
+    pub items: Vec<ReplySuggestionOut>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/suggestions", tag = "assist",
-    params(("id" = String, Path, description = "Id or number"), SuggestionQuery),
-    responses((status = 200, body = SuggestionList, description = "Suggested replies: solutions marked on similar tickets, FAQ answers and articles, and replies that solved similar tickets, the kinds taken in turn"),
+    params(("id" = String, Path, description = "Id or number"), ReplySuggestionQuery),
+    responses((status = 200, body = ReplySuggestionList, description = "Suggested replies: solutions marked on similar tickets, FAQ answers and articles, and replies that solved similar tickets, the kinds taken in turn"),
         (status = 403, body = Problem, description = "Only those who work tickets"),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn suggestions(
     State(app): State<AppState>,
     Auth(p): Auth,
     PathParam(t): PathParam,
-    Query(q): Query<SuggestionQuery>,
-) -> ApiResult<Json<SuggestionList>> {
+    Query(q): Query<ReplySuggestionQuery>,
+) -> ApiResult<Json<ReplySuggestionList>> {
     use engine::suggestions::{MAX_SUGGESTIONS, SuggestionKind};
     let limit = match q.limit {
         None => 5,
@@ -239,7 +239,7 @@ pub async fn suggestions(
         .into_iter()
         .map(|s| {
             let kb = s.kb_id.as_deref().and_then(|i| i.parse::<Uuid>().ok());
-            SuggestionOut {
+            ReplySuggestionOut {
                 kind: s.kind.as_str().to_owned(),
                 title: s.title,
                 text: s.text,
@@ -252,5 +252,5 @@ pub async fn suggestions(
             }
         })
         .collect();
-    Ok(Json(SuggestionList { items }))
+    Ok(Json(ReplySuggestionList { items }))
 }

@@ -2501,7 +2501,7 @@ fn assist_rules(d: &mut Value) {
     let kinds = ["solution", "reply", "faq", "article"];
     set(
         d,
-        "/components/schemas/SuggestionOut/properties/kind",
+        "/components/schemas/ReplySuggestionOut/properties/kind",
         enum_of(&kinds),
     );
     let suggestion = json!({ "kind": "solution", "title": "Заказ 5531 не пришёл",
@@ -2510,12 +2510,12 @@ fn assist_rules(d: &mut Value) {
         "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a15", "faq_id": null, "article_id": null, "url": null });
     set(
         d,
-        "/components/schemas/SuggestionOut/example",
+        "/components/schemas/ReplySuggestionOut/example",
         suggestion.clone(),
     );
     set(
         d,
-        "/components/schemas/SuggestionList/example",
+        "/components/schemas/ReplySuggestionList/example",
         json!({ "items": [suggestion] }),
     );
 }
