@@ -29,6 +29,8 @@ pub struct Classifier {
     calibration: Calibration,
     /// The background's label, never reported.
     hidden: Option<usize>,
+    /// The embeddings' length and weight, when trained with them.
+    dense: Option<(usize, f32)>,
 }
 
 /// The classifier's answer for one text: the labels best first, each with the
@@ -44,10 +46,47 @@ impl Prediction {
     }
 }
 
-fn fit(tokens: &[Tokens], y: &[u32], classes: usize, p: Params) -> (Vocabulary, Linear) {
+/// Sentence embeddings beside the texts' own features: one vector per text,
+/// all of one length, each scaled by the weight.
+#[derive(Clone, Copy)]
+pub struct Dense<'a> {
+    pub vectors: &'a [Vec<f32>],
+    pub weight: f32,
+}
+
+/// `v` with an embedding's dimensions appended after the vocabulary's
+/// features (the linear model sees one feature space).
+fn with_dense(mut v: Sparse, offset: usize, dense: Option<(&[f32], f32)>) -> Sparse {
+    if let Some((e, w)) = dense {
+        for (d, x) in e.iter().enumerate() {
+            v.idx.push((offset + d) as u32);
+            v.val.push(x * w);
+        }
+    }
+    v
+}
+
+fn fit(
+    tokens: &[Tokens],
+    dense: Option<(Vec<&[f32]>, f32)>,
+    y: &[u32],
+    classes: usize,
+    p: Params,
+) -> (Vocabulary, Linear) {
     let vocabulary = Vocabulary::fit(tokens, 1);
-    let x: Vec<Sparse> = tokens.iter().map(|t| vocabulary.vector(t)).collect();
-    let model = Linear::train(&x, y, classes, vocabulary.len(), p);
+    let dims = dense
+        .as_ref()
+        .and_then(|(v, _)| v.first().map(|e| e.len()))
+        .unwrap_or(0);
+    let x: Vec<Sparse> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let e = dense.as_ref().map(|(v, w)| (v[i], *w));
+            with_dense(vocabulary.vector(t), vocabulary.len(), e)
+        })
+        .collect();
+    let model = Linear::train(&x, y, classes, vocabulary.len() + dims, p);
     (vocabulary, model)
 }
 
@@ -140,6 +179,29 @@ impl Classifier {
         background: &[&str],
         params: Params,
     ) -> Option<Classifier> {
+        Classifier::train_inner(examples, background, None, params)
+    }
+
+    /// Trains on `examples` and, beside their words, their embeddings (one
+    /// per example, from an embeddings model): a hybrid whose predictions
+    /// then need the text's embedding too ([`Classifier::predict_dense`]).
+    pub fn train_hybrid(
+        examples: &[Example],
+        dense: Dense<'_>,
+        params: Params,
+    ) -> Option<Classifier> {
+        if dense.vectors.len() != examples.len() {
+            return None;
+        }
+        Classifier::train_inner(examples, &[], Some(dense), params)
+    }
+
+    fn train_inner(
+        examples: &[Example],
+        background: &[&str],
+        dense: Option<Dense<'_>>,
+        params: Params,
+    ) -> Option<Classifier> {
         let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
         labels.sort();
         labels.dedup();
@@ -154,6 +216,16 @@ impl Classifier {
             labels.insert(0, String::new());
             Some(0)
         };
+        // Embeddings are per example, so a hybrid keeps every example as given.
+        let vectors: Option<Vec<&[f32]>> = dense.map(|d| {
+            examples
+                .iter()
+                .zip(d.vectors)
+                .filter(|(e, _)| !e.label.is_empty())
+                .map(|(_, v)| v.as_slice())
+                .collect()
+        });
+        let weight = dense.map_or(0.0, |d| d.weight);
         let examples: Vec<Example> = examples
             .iter()
             .filter(|e| !e.label.is_empty())
@@ -179,12 +251,17 @@ impl Classifier {
             let kept: Vec<usize> = (0..examples.len()).filter(|i| i % 5 != 4).collect();
             let t: Vec<Tokens> = kept.iter().map(|i| tokens[*i].clone()).collect();
             let ky: Vec<u32> = kept.iter().map(|i| y[*i]).collect();
-            let (vocabulary, model) = fit(&t, &ky, classes, params);
+            let kd = vectors
+                .as_ref()
+                .map(|v| (kept.iter().map(|i| v[*i]).collect::<Vec<_>>(), weight));
+            let (vocabulary, model) = fit(&t, kd, &ky, classes, params);
             let points: Vec<(f32, f32, bool)> = held
                 .iter()
                 .filter(|i| Some(y[**i] as usize) != hidden)
                 .map(|i| {
-                    let mut m = model.scores(&vocabulary.vector(&tokens[*i]));
+                    let e = vectors.as_ref().map(|v| (v[*i], weight));
+                    let x = with_dense(vocabulary.vector(&tokens[*i]), vocabulary.len(), e);
+                    let mut m = model.scores(&x);
                     if let Some(h) = hidden {
                         m[h] = f32::NEG_INFINITY;
                     }
@@ -199,7 +276,11 @@ impl Classifier {
         } else {
             PRIOR
         };
-        let (vocabulary, model) = fit(&tokens, &y, classes, params);
+        let dims = vectors
+            .as_ref()
+            .and_then(|v| v.first().map(|e| e.len()))
+            .unwrap_or(0);
+        let (vocabulary, model) = fit(&tokens, vectors.map(|v| (v, weight)), &y, classes, params);
         Some(Classifier {
             featurizer,
             vocabulary,
@@ -207,6 +288,7 @@ impl Classifier {
             labels,
             calibration,
             hidden,
+            dense: dense.map(|_| (dims, weight)),
         })
     }
 
@@ -220,7 +302,22 @@ impl Classifier {
 
     /// The labels for `text`, best first, at most `limit`.
     pub fn predict(&self, text: &str, limit: usize) -> Prediction {
-        let v = self.vocabulary.vector(&self.featurizer.tokens(text));
+        self.predict_dense(text, None, limit)
+    }
+
+    /// The labels for `text` with its embedding (a hybrid's; ignored by a
+    /// classifier trained on words alone, and one of the wrong length counts
+    /// as none).
+    pub fn predict_dense(&self, text: &str, dense: Option<&[f32]>, limit: usize) -> Prediction {
+        let e = match (self.dense, dense) {
+            (Some((dims, w)), Some(e)) if e.len() == dims => Some((e, w)),
+            _ => None,
+        };
+        let v = with_dense(
+            self.vocabulary.vector(&self.featurizer.tokens(text)),
+            self.vocabulary.len(),
+            e,
+        );
         let mut margins = self.model.scores(&v);
         if let Some(h) = self.hidden {
             margins[h] = f32::NEG_INFINITY;
@@ -267,6 +364,45 @@ mod tests {
                 label: (*l).to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_hybrid_tells_apart_what_only_the_embeddings_tell_apart() {
+        // Each label's texts share their words with the other's; only the
+        // embeddings (one direction per label) say which is which.
+        let mut examples = Vec::new();
+        let mut vectors = Vec::new();
+        for i in 0..30 {
+            for (label, e) in [("a", vec![1.0, 0.0]), ("b", vec![0.0, 1.0])] {
+                examples.push(Example {
+                    text: format!("вопрос номер {}", i % 3),
+                    label: label.to_owned(),
+                });
+                vectors.push(e);
+            }
+        }
+        let dense = Dense {
+            vectors: &vectors,
+            weight: 2.0,
+        };
+        let c = Classifier::train_hybrid(&examples, dense, Params::default()).expect("two labels");
+        let label = |e: &[f32]| {
+            let (k, _) = c
+                .predict_dense("вопрос номер 1", Some(e), 2)
+                .best()
+                .expect("a label");
+            c.labels()[k].clone()
+        };
+        assert_eq!(label(&[1.0, 0.0]), "a");
+        assert_eq!(label(&[0.0, 1.0]), "b");
+        // Embeddings of another length are no embeddings; a count that does
+        // not match the examples trains nothing.
+        let _ = c.predict_dense("вопрос", Some(&[1.0]), 2);
+        let short = Dense {
+            vectors: &vectors[..3],
+            weight: 1.0,
+        };
+        assert!(Classifier::train_hybrid(&examples, short, Params::default()).is_none());
     }
 
     #[test]

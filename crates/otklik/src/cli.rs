@@ -302,6 +302,14 @@ pub enum BenchCommand {
         /// The folder holding clinc150/, banking77/, … (default: ../shared/datasets).
         #[arg(long)]
         datasets: Option<PathBuf>,
+        /// Also measure with an OpenAI-compatible embeddings endpoint (its
+        /// base URL, e.g. http://127.0.0.1:8000/v1): words and embeddings in
+        /// one model.
+        #[arg(long)]
+        embeddings: Option<String>,
+        /// The model the endpoint is asked for.
+        #[arg(long, default_value = "multilingual-e5-small")]
+        embeddings_model: String,
     },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
@@ -698,10 +706,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bench_orders::orders(rate.max(1), secs.max(1), customers.max(1)).await
         }
         Command::Bench {
-            command: BenchCommand::Assist { datasets },
+            command:
+                BenchCommand::Assist {
+                    datasets,
+                    embeddings,
+                    embeddings_model,
+                },
         } => {
             init_logs("pretty");
-            crate::bench_assist::assist(datasets).await
+            crate::bench_assist::assist(datasets, embeddings.map(|u| (u, embeddings_model))).await
         }
         Command::Bench {
             command:
