@@ -1169,7 +1169,9 @@ pub async fn list_messages(
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateMessageIn,
-    responses((status = 201, body = PostedMessageOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = PostedMessageOut),
+        (status = 200, body = PostedMessageOut, description = "The same `external_id` again: the message stored before (`duplicate: true`); nothing changed"),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_message(
     State(app): State<AppState>,
     Auth(p): Auth,
