@@ -297,6 +297,9 @@ async fn take(
     message: MessageId,
     turn: Turn,
 ) -> Result<(), EngineError> {
+    // Turns on two messages of one chat may run on two nodes at once: the
+    // ticket's row orders them, so each sees what the other wrote.
+    store::sla::lock_ticket(tx, ws, ticket).await?;
     let Some(mut conv) = db::get(&mut tx.conn(), ws, ticket).await? else {
         return Ok(());
     };

@@ -144,6 +144,19 @@ pub struct Solution {
     pub text: String,
 }
 
+/// Columns: ticket id, number, subject, message id, text.
+impl crate::FromRow for Solution {
+    fn from_row(r: &crate::Row<'_>) -> Result<Self, StoreError> {
+        Ok(Solution {
+            ticket_id: r.id(0)?,
+            number: r.get(1)?,
+            subject: r.get(2)?,
+            message_id: r.id(3)?,
+            text: r.get(4)?,
+        })
+    }
+}
+
 /// The solutions marked on any of `tickets`, in the order of `tickets`.
 pub async fn solutions_on(
     c: &mut Conn<'_>,
@@ -152,18 +165,6 @@ pub async fn solutions_on(
 ) -> Result<Vec<Solution>, StoreError> {
     if tickets.is_empty() {
         return Ok(Vec::new());
-    }
-    struct Row5(Solution);
-    impl crate::FromRow for Row5 {
-        fn from_row(r: &crate::Row<'_>) -> Result<Self, StoreError> {
-            Ok(Row5(Solution {
-                ticket_id: r.id(0)?,
-                number: r.get(1)?,
-                subject: r.get(2)?,
-                message_id: r.id(3)?,
-                text: r.get(4)?,
-            }))
-        }
     }
     let q = query(
         "SELECT t.id, t.number, t.subject, m.id, m.body_text FROM solution_notes s \
@@ -174,8 +175,8 @@ pub async fn solutions_on(
     .bind(ws)
     .bind_list(tickets.iter().copied())
     .push(")");
-    let rows: Vec<Row5> = c.fetch_all(&q).await?;
-    let mut out: Vec<Solution> = rows.into_iter().map(|r| r.0).collect();
+    let rows: Vec<Solution> = c.fetch_all(&q).await?;
+    let mut out = rows;
     out.sort_by_key(|s| tickets.iter().position(|t| *t == s.ticket_id));
     Ok(out)
 }
@@ -190,18 +191,6 @@ pub async fn last_replies_on(
     if tickets.is_empty() {
         return Ok(Vec::new());
     }
-    struct Row5(Solution);
-    impl crate::FromRow for Row5 {
-        fn from_row(r: &crate::Row<'_>) -> Result<Self, StoreError> {
-            Ok(Row5(Solution {
-                ticket_id: r.id(0)?,
-                number: r.get(1)?,
-                subject: r.get(2)?,
-                message_id: r.id(3)?,
-                text: r.get(4)?,
-            }))
-        }
-    }
     let q = query(
         "SELECT t.id, t.number, t.subject, m.id, m.body_text FROM tickets t \
          JOIN messages m ON m.ticket_id = t.id AND m.workspace_id = $1 \
@@ -214,12 +203,12 @@ pub async fn last_replies_on(
     .bind(ws)
     .bind_list(tickets.iter().copied())
     .push(")");
-    let rows: Vec<Row5> = c.fetch_all(&q).await?;
+    let rows: Vec<Solution> = c.fetch_all(&q).await?;
     let mut out: Vec<Solution> = Vec::with_capacity(rows.len());
     for r in rows {
         // Two replies in one millisecond: the one read first stands.
-        if !out.iter().any(|s| s.ticket_id == r.0.ticket_id) {
-            out.push(r.0);
+        if !out.iter().any(|s| s.ticket_id == r.ticket_id) {
+            out.push(r);
         }
     }
     out.sort_by_key(|s| tickets.iter().position(|t| *t == s.ticket_id));
