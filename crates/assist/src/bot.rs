@@ -2,11 +2,11 @@
 //! workspace an answer classifier and a category classifier, each kept with
 //! the stamp of the data it learnt from.
 
-use crate::classifier::{Classifier, Example};
+use crate::classifier::{Classifier, Dense, Example};
 use crate::linear::Params;
 use crate::{lang, signals};
 use domain::ids::WorkspaceId;
-use engine::assist::{AnswerDoc, Assistant, Guess, Language, ModelKind, Reading};
+use engine::assist::{AnswerDoc, Assistant, Guess, Language, ModelKind, Reading, TextVectors};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -60,6 +60,11 @@ const SMALL_TALK: &[&str] = &[
 struct Model {
     stamp: String,
     classifier: Classifier,
+    /// Trained with embeddings: predictions want the text's too.
+    hybrid: bool,
+    /// A hybrid's twin on words alone, for a text whose embedding the
+    /// provider did not give (without one a hybrid loses most of its margin).
+    words: Option<Classifier>,
 }
 
 /// A node's models by workspace and kind.
@@ -76,7 +81,11 @@ impl Bot {
     pub fn memory(&self) -> usize {
         self.models
             .read()
-            .map(|m| m.values().map(|m| m.classifier.memory()).sum())
+            .map(|m| {
+                m.values()
+                    .map(|m| m.classifier.memory() + m.words.as_ref().map_or(0, Classifier::memory))
+                    .sum()
+            })
             .unwrap_or(0)
     }
 }
@@ -89,7 +98,26 @@ impl Assistant for Bot {
             .and_then(|m| m.get(&(ws, kind)).map(|m| m.stamp.clone()))
     }
 
-    fn train(&self, ws: WorkspaceId, kind: ModelKind, stamp: String, answers: Vec<AnswerDoc>) {
+    fn background(&self) -> Vec<String> {
+        SMALL_TALK.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    fn hybrid(&self, ws: WorkspaceId, kind: ModelKind) -> bool {
+        self.models
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(ws, kind)).map(|m| m.hybrid))
+            .unwrap_or(false)
+    }
+
+    fn train(
+        &self,
+        ws: WorkspaceId,
+        kind: ModelKind,
+        stamp: String,
+        answers: Vec<AnswerDoc>,
+        dense: Option<TextVectors>,
+    ) {
         let examples: Vec<Example> = answers
             .iter()
             .flat_map(|a| {
@@ -99,11 +127,40 @@ impl Assistant for Bot {
                 })
             })
             .collect();
-        let classifier = if answers.is_empty() {
+        // Every text's embedding, the examples' then the background's; a
+        // text without one leaves the model to words alone.
+        let vectors: Option<(Vec<Vec<f32>>, f32)> = dense.and_then(|d| {
+            let texts = examples.iter().map(|e| e.text.as_str());
+            texts
+                .chain(SMALL_TALK.iter().copied())
+                .map(|t| d.by_text.get(t).map(|v| v.to_vec()))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| (v, d.weight))
+        });
+        let words = if answers.is_empty() {
             None
         } else {
             Classifier::train_with_background(&examples, SMALL_TALK, Params::default())
         };
+        let (classifier, words) = match (&vectors, words) {
+            (Some((vectors, weight)), Some(words)) => {
+                let dense = Dense {
+                    vectors,
+                    weight: *weight,
+                };
+                match Classifier::train_hybrid_with_background(
+                    &examples,
+                    SMALL_TALK,
+                    dense,
+                    Params::default(),
+                ) {
+                    Some(h) => (Some(h), Some(words)),
+                    None => (Some(words), None),
+                }
+            }
+            (_, words) => (words, None),
+        };
+        let hybrid = words.is_some();
         if let Ok(mut m) = self.models.write() {
             // Nothing learnt is not kept: the next question looks again, and
             // trains at once on the first entries a workspace writes.
@@ -113,6 +170,8 @@ impl Assistant for Bot {
                     Arc::new(Model {
                         stamp,
                         classifier: c,
+                        hybrid,
+                        words,
                     }),
                 ),
                 None => m.remove(&(ws, kind)),
@@ -120,16 +179,27 @@ impl Assistant for Bot {
         }
     }
 
-    fn guesses(&self, ws: WorkspaceId, kind: ModelKind, text: &str, limit: usize) -> Vec<Guess> {
+    fn guesses(
+        &self,
+        ws: WorkspaceId,
+        kind: ModelKind,
+        text: &str,
+        embedding: Option<&[f32]>,
+        limit: usize,
+    ) -> Vec<Guess> {
         let model = self
             .models
             .read()
             .ok()
             .and_then(|m| m.get(&(ws, kind)).cloned());
-        let Some(c) = model.as_ref().map(|m| &m.classifier) else {
+        let Some(m) = model.as_ref() else {
             return Vec::new();
         };
-        c.predict(text, limit)
+        let c = match (&m.words, embedding) {
+            (Some(words), None) => words,
+            _ => &m.classifier,
+        };
+        c.predict_dense(text, embedding, limit)
             .ranked
             .into_iter()
             .map(|(k, confidence)| Guess {
@@ -216,6 +286,7 @@ mod tests {
                     ],
                 ),
             ],
+            None,
         );
         for (text, want) in [
             (
@@ -225,7 +296,7 @@ mod tests {
             ("Когда привезут мой заказ? Жду уже неделю", "delivery"),
             ("my card payment failed twice", "payment"),
         ] {
-            let g = bot.guesses(ws, ModelKind::Categories, text, 3);
+            let g = bot.guesses(ws, ModelKind::Categories, text, None, 3);
             assert_eq!(g[0].key, want, "{text}: {g:?}");
             assert!(g[0].confidence >= 0.5, "{text}: {g:?}");
         }

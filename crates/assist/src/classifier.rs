@@ -190,10 +190,22 @@ impl Classifier {
         dense: Dense<'_>,
         params: Params,
     ) -> Option<Classifier> {
-        if dense.vectors.len() != examples.len() {
+        Classifier::train_hybrid_with_background(examples, &[], dense, params)
+    }
+
+    /// [`Classifier::train_hybrid`] with `background` texts as in
+    /// [`Classifier::train_with_background`]: `dense` holds the examples'
+    /// embeddings, then the background's.
+    pub fn train_hybrid_with_background(
+        examples: &[Example],
+        background: &[&str],
+        dense: Dense<'_>,
+        params: Params,
+    ) -> Option<Classifier> {
+        if dense.vectors.len() != examples.len() + background.len() {
             return None;
         }
-        Classifier::train_inner(examples, &[], Some(dense), params)
+        Classifier::train_inner(examples, background, Some(dense), params)
     }
 
     fn train_inner(
@@ -223,6 +235,7 @@ impl Classifier {
                 .zip(d.vectors)
                 .filter(|(e, _)| !e.label.is_empty())
                 .map(|(_, v)| v.as_slice())
+                .chain(d.vectors[examples.len()..].iter().map(Vec::as_slice))
                 .collect()
         });
         let weight = dense.map_or(0.0, |d| d.weight);

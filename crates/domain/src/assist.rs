@@ -154,6 +154,97 @@ impl AssistSettings {
     }
 }
 
+/// How long one request to a provider may take, in milliseconds.
+pub const PROVIDER_TIMEOUT_MS: std::ops::RangeInclusive<u32> = 500..=60_000;
+/// How much an embedding may count beside a text's words.
+pub const EMBEDDING_WEIGHT: std::ops::RangeInclusive<f32> = 0.1..=16.0;
+/// The longest reply a chat model may be asked for, in tokens.
+pub const MAX_TOKENS: std::ops::RangeInclusive<u32> = 16..=4_000;
+
+/// A model's name as a provider spells it (`gpt-4o-mini`,
+/// `intfloat/multilingual-e5-small`, `llama3.1:8b`): 1–200 letters, digits
+/// and `._:/@+-`, starting with a letter or digit.
+pub fn valid_model(name: &str) -> bool {
+    (1..=200).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/@+-".contains(&b))
+}
+
+/// An OpenAI-compatible embeddings endpoint (`{base_url}/embeddings`): with
+/// one, the bot's and triage's models read a text's embedding beside its
+/// words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsProvider {
+    pub base_url: String,
+    pub model: String,
+    pub timeout_ms: u32,
+    /// How much the embedding counts beside the words (chosen on a
+    /// validation split: 4 for multilingual-e5-small on CLINC150).
+    pub weight: f32,
+}
+
+/// An OpenAI-compatible chat endpoint (`{base_url}/chat/completions`): with
+/// one, a question no FAQ entry answers surely is answered from the articles
+/// found for it, citing them, or handed off when none says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatProvider {
+    pub base_url: String,
+    pub model: String,
+    pub timeout_ms: u32,
+    pub max_tokens: u32,
+}
+
+/// A workspace's optional model providers (none by default: everything works
+/// offline).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Providers {
+    #[serde(default)]
+    pub embeddings: Option<EmbeddingsProvider>,
+    #[serde(default)]
+    pub chat: Option<ChatProvider>,
+}
+
+fn check_common(model: &str, timeout_ms: u32) -> Result<(), DomainError> {
+    if !valid_model(model) {
+        return Err(DomainError::invalid(
+            "model",
+            "1 to 200 letters, digits and ._:/@+- as the provider names it",
+        ));
+    }
+    if !PROVIDER_TIMEOUT_MS.contains(&timeout_ms) {
+        return Err(DomainError::invalid(
+            "timeout_ms",
+            "from 500 to 60,000 milliseconds",
+        ));
+    }
+    Ok(())
+}
+
+impl EmbeddingsProvider {
+    pub fn validated(self) -> Result<EmbeddingsProvider, DomainError> {
+        check_common(&self.model, self.timeout_ms)?;
+        if !EMBEDDING_WEIGHT.contains(&self.weight) {
+            return Err(DomainError::invalid("weight", "a number from 0.1 to 16"));
+        }
+        Ok(self)
+    }
+}
+
+impl ChatProvider {
+    pub fn validated(self) -> Result<ChatProvider, DomainError> {
+        check_common(&self.model, self.timeout_ms)?;
+        if !MAX_TOKENS.contains(&self.max_tokens) {
+            return Err(DomainError::invalid("max_tokens", "from 16 to 4,000"));
+        }
+        Ok(self)
+    }
+}
+
 /// How triage reads a customer's urgency and mood (rule conditions compare
 /// these).
 pub const URGENCIES: [&str; 2] = ["urgent", "normal"];

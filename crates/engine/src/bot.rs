@@ -211,9 +211,20 @@ impl Engine {
                         url,
                         confidence,
                         lang,
+                        generated,
+                        sources,
                     } => {
                         let mut text = answer;
-                        if let Some(u) = url {
+                        if generated {
+                            // The reply cites its sources by number: say which.
+                            for (i, s) in sources.iter().enumerate() {
+                                text.push_str(&format!("\n[{}] {}", i + 1, s.title));
+                                if let Some(u) = &s.url {
+                                    text.push_str(" — ");
+                                    text.push_str(u);
+                                }
+                            }
+                        } else if let Some(u) = url {
                             text.push_str("\n\n");
                             text.push_str(&u);
                         }

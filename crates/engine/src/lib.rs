@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ai;
 pub mod api_channel;
 pub mod assist;
 pub mod auth;
@@ -168,6 +169,8 @@ pub struct Engine {
     /// bot hands every conversation to a person.
     pub assistant: Option<Arc<dyn assist::Assistant>>,
     pub(crate) assist_training: assist::Training,
+    /// Texts' embeddings already asked of providers on this node.
+    pub(crate) embedding_cache: ai::EmbeddingCache,
     /// Help-center views and searches counted between writes.
     pub kb_activity: kb_activity::KbActivity,
     /// The Telegram Bot API; `None` leaves Telegram channels unconnectable.
@@ -194,6 +197,7 @@ impl Engine {
             search: None,
             assistant: None,
             assist_training: assist::Training::default(),
+            embedding_cache: ai::EmbeddingCache::default(),
             kb_activity: kb_activity::KbActivity::default(),
             telegram: None,
             whatsapp: None,

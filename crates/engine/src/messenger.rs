@@ -114,7 +114,12 @@ pub(crate) fn secret_field(field: &str, v: &str) -> Result<String, EngineError> 
 /// A provider's API base: `http(s)://host[:port][/path]`, no query, at most
 /// 300 characters.
 pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
-    let bad = |why: &str| EngineError::invalid("api_base_url", why.to_owned());
+    parse_base_as("api_base_url", base)
+}
+
+/// [`parse_base`] for a field of another name.
+pub(crate) fn parse_base_as(field: &str, base: &str) -> Result<String, EngineError> {
+    let bad = |why: &str| EngineError::invalid(field, why.to_owned());
     if base.len() > 300 {
         return Err(bad("at most 300 characters"));
     }

@@ -152,12 +152,16 @@ impl Engine {
         };
         let text = cut(&message.body_text);
         let mut best: Option<(String, f32)> = None;
+        let active = self.active_providers(ws).await?;
         if !categories.is_empty()
-            && self.ensure_model(ws, ModelKind::Categories, true).await?
-            && let Some(a) = &self.assistant
+            && self
+                .ensure_model_with(ws, ModelKind::Categories, true, &active)
+                .await?
         {
-            best = a
-                .guesses(ws, ModelKind::Categories, text, 1)
+            best = self
+                .model_guesses(ws, ModelKind::Categories, text, &active, 1)
+                .await
+                .0
                 .into_iter()
                 .next()
                 .filter(|g| g.confidence >= CATEGORY_FLOOR)

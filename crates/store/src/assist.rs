@@ -3,7 +3,7 @@
 //! any of them does, so a node knows its model is stale).
 
 use crate::{Conn, FromRow, Row, StoreError, Tx, query};
-use domain::assist::AssistSettings;
+use domain::assist::{AssistSettings, Providers};
 use domain::ids::*;
 
 /// Most FAQ entries, and most articles, one model learns from (its training
@@ -34,6 +34,46 @@ pub async fn put_settings(
     )
     .bind(ws)
     .bind(raw);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// A workspace's model providers and their sealed keys.
+pub async fn providers(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+) -> Result<(Providers, Option<Vec<u8>>), StoreError> {
+    let row: Option<(String, Option<Vec<u8>>)> = c
+        .fetch_optional(
+            &query("SELECT settings, secrets FROM assist_providers WHERE workspace_id = $1")
+                .bind(ws),
+        )
+        .await?;
+    match row {
+        Some((s, secrets)) => Ok((
+            serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            secrets,
+        )),
+        None => Ok((Providers::default(), None)),
+    }
+}
+
+pub async fn put_providers(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    p: &Providers,
+    secrets: Option<Vec<u8>>,
+) -> Result<(), StoreError> {
+    let now = tx.now();
+    let raw = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let q = query(
+        "INSERT INTO assist_providers (workspace_id, settings, secrets, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id) DO UPDATE SET \
+         settings = excluded.settings, secrets = excluded.secrets, updated_at = excluded.updated_at",
+    )
+    .bind(ws)
+    .bind(raw)
+    .bind(secrets)
+    .bind(now);
     tx.conn().execute(&q).await.map(|_| ())
 }
 

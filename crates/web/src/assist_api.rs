@@ -1,16 +1,18 @@
 //! The answer bot over HTTP: its decision for a text
-//! (`POST /api/v1/assist/answer`) and the workspace's bot settings
-//! (`/api/v1/assist/settings`).
+//! (`POST /api/v1/assist/answer`), the workspace's bot settings
+//! (`/api/v1/assist/settings`) and its optional model providers
+//! (`/api/v1/assist/providers`).
 
 use crate::AppState;
 use crate::dto::channel_schema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Auth, Json, PathParam, Query};
 use axum::extract::State;
-use domain::assist::AssistSettings;
+use domain::assist::{AssistSettings, ChatProvider, EmbeddingsProvider};
 use domain::ids::TeamId;
 use domain::ticket::Channel;
-use engine::assist::Decision;
+use engine::ai::{Probe, ProviderInput, ProvidersInput, ProvidersView};
+use engine::assist::{Decision, Source};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -33,6 +35,17 @@ pub struct AnswerIn {
     pub channel: Option<Channel>,
 }
 
+/// An FAQ entry or article an answer was made from.
+#[derive(Serialize, ToSchema)]
+pub struct AnswerSourceOut {
+    pub faq_id: Option<Uuid>,
+    pub article_id: Option<Uuid>,
+    /// The FAQ question or the article's title.
+    pub title: String,
+    /// The article in the help center.
+    pub url: Option<String>,
+}
+
 /// The bot's decision: an answer (from an FAQ entry or an article, with the
 /// chance it is right) or a hand-off to a person, with why.
 #[derive(Serialize, ToSchema)]
@@ -44,8 +57,16 @@ pub enum AnswerOut {
         answer: String,
         /// The article in the help center, when the answer has one.
         url: Option<String>,
+        /// The chance the best FAQ entry or article matches (for a generated
+        /// answer, below the workspace's threshold).
         confidence: f32,
         lang: String,
+        /// Written by the workspace's chat model from `sources`, which the
+        /// text cites as `[1]`, `[2]` …; `false`: one entry's own answer.
+        generated: bool,
+        /// What the answer was made from (for a generated one, in the order
+        /// the text cites them).
+        sources: Vec<AnswerSourceOut>,
     },
     Handoff {
         /// `low_confidence`, `asked_for_human`, `no_knowledge` or `bot_off`.
@@ -63,6 +84,15 @@ pub enum AnswerOut {
     },
 }
 
+fn source_out(s: Source) -> AnswerSourceOut {
+    AnswerSourceOut {
+        faq_id: s.faq_id.map(|i| i.0),
+        article_id: s.article_id.map(|i| i.0),
+        title: s.title,
+        url: s.url,
+    }
+}
+
 fn out(d: Decision) -> AnswerOut {
     let round = |c: f32| (c * 1000.0).round() / 1000.0;
     match d {
@@ -73,6 +103,8 @@ fn out(d: Decision) -> AnswerOut {
             url,
             confidence,
             lang,
+            generated,
+            sources,
         } => AnswerOut::Answer {
             faq_id: faq_id.map(|i| i.0),
             article_id: article_id.map(|i| i.0),
@@ -80,6 +112,8 @@ fn out(d: Decision) -> AnswerOut {
             url,
             confidence: round(confidence),
             lang,
+            generated,
+            sources: sources.into_iter().map(source_out).collect(),
         },
         Decision::Handoff {
             reason,
@@ -253,4 +287,216 @@ pub async fn suggestions(
         })
         .collect();
     Ok(Json(ReplySuggestionList { items }))
+}
+
+fn default_embeddings_timeout() -> u32 {
+    10_000
+}
+fn default_chat_timeout() -> u32 {
+    30_000
+}
+fn default_weight() -> f64 {
+    4.0
+}
+fn default_max_tokens() -> u32 {
+    500
+}
+
+/// An OpenAI-compatible embeddings endpoint as set.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingsProviderIn {
+    /// The API's base (`{base_url}/embeddings` is called), e.g.
+    /// `https://api.openai.com/v1` or a self-hosted server's.
+    pub base_url: String,
+    /// The model's name as the provider spells it.
+    pub model: String,
+    /// The key sent as `Authorization: Bearer …`: omitted or null keeps the
+    /// stored one while `base_url` stays the same; `""` means none.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// How long one request may take (500–60,000 ms; default 10,000).
+    #[serde(
+        default = "default_embeddings_timeout",
+        deserialize_with = "domain::number::whole"
+    )]
+    pub timeout_ms: u32,
+    /// How much the embedding counts beside the words (0.1–16; default 4).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+}
+
+/// An OpenAI-compatible chat endpoint as set.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatProviderIn {
+    /// The API's base (`{base_url}/chat/completions` is called).
+    pub base_url: String,
+    pub model: String,
+    /// As for embeddings: omitted or null keeps the stored key while
+    /// `base_url` stays; `""` means none.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// How long one answer may take (500–60,000 ms; default 30,000).
+    #[serde(
+        default = "default_chat_timeout",
+        deserialize_with = "domain::number::whole"
+    )]
+    pub timeout_ms: u32,
+    /// The longest reply asked for (16–4,000 tokens; default 500).
+    #[serde(
+        default = "default_max_tokens",
+        deserialize_with = "domain::number::whole"
+    )]
+    pub max_tokens: u32,
+}
+
+/// The workspace's model providers: null switches one off.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersIn {
+    #[serde(default)]
+    pub embeddings: Option<EmbeddingsProviderIn>,
+    #[serde(default)]
+    pub chat: Option<ChatProviderIn>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmbeddingsProviderOut {
+    pub base_url: String,
+    pub model: String,
+    /// Whether a key is stored (it is never shown again).
+    pub api_key_set: bool,
+    pub timeout_ms: u32,
+    pub weight: f32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatProviderOut {
+    pub base_url: String,
+    pub model: String,
+    pub api_key_set: bool,
+    pub timeout_ms: u32,
+    pub max_tokens: u32,
+}
+
+/// The workspace's model providers; null: not used (the bot and triage work
+/// offline).
+#[derive(Serialize, ToSchema)]
+pub struct ProvidersOut {
+    pub embeddings: Option<EmbeddingsProviderOut>,
+    pub chat: Option<ChatProviderOut>,
+}
+
+fn providers_out(v: ProvidersView) -> ProvidersOut {
+    ProvidersOut {
+        embeddings: v.providers.embeddings.map(|e| EmbeddingsProviderOut {
+            base_url: e.base_url,
+            model: e.model,
+            api_key_set: v.embeddings_key_set,
+            timeout_ms: e.timeout_ms,
+            weight: e.weight,
+        }),
+        chat: v.providers.chat.map(|c| ChatProviderOut {
+            base_url: c.base_url,
+            model: c.model,
+            api_key_set: v.chat_key_set,
+            timeout_ms: c.timeout_ms,
+            max_tokens: c.max_tokens,
+        }),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/assist/providers", tag = "assist",
+    responses((status = 200, body = ProvidersOut), (status = 403, body = Problem, description = "Admins only")))]
+pub async fn get_providers(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<ProvidersOut>> {
+    Ok(Json(providers_out(app.engine.assist_providers(&p).await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/assist/providers", tag = "assist", request_body = ProvidersIn,
+    responses((status = 200, body = ProvidersOut),
+        (status = 403, body = Problem, description = "Admins only"),
+        (status = 409, body = Problem, description = "A new base_url without its api_key: a stored key is never sent to another address"),
+        (status = 422, body = Problem)))]
+pub async fn put_providers(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<ProvidersIn>,
+) -> ApiResult<Json<ProvidersOut>> {
+    // Compared before narrowing: 16.0000001 is over the limit though it
+    // reads as 16 in single precision.
+    if let Some(e) = &b.embeddings
+        && !(0.1..=16.0).contains(&e.weight)
+    {
+        return Err(ApiError::field("weight", "a number from 0.1 to 16"));
+    }
+    let input = ProvidersInput {
+        embeddings: b.embeddings.map(|e| ProviderInput {
+            provider: EmbeddingsProvider {
+                base_url: e.base_url,
+                model: e.model,
+                timeout_ms: e.timeout_ms,
+                weight: e.weight as f32,
+            },
+            api_key: e.api_key,
+        }),
+        chat: b.chat.map(|c| ProviderInput {
+            provider: ChatProvider {
+                base_url: c.base_url,
+                model: c.model,
+                timeout_ms: c.timeout_ms,
+                max_tokens: c.max_tokens,
+            },
+            api_key: c.api_key,
+        }),
+    };
+    Ok(Json(providers_out(
+        app.engine.save_assist_providers(&p, input).await?,
+    )))
+}
+
+/// What one small request to a provider showed.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderProbeOut {
+    pub ok: bool,
+    /// How long it took.
+    pub millis: u64,
+    /// The embeddings' length (embeddings only).
+    pub dimensions: Option<usize>,
+    /// Why it failed: a timeout, a refused connection, the provider's own
+    /// error message, an answer off the protocol.
+    pub error: Option<String>,
+}
+
+/// Each configured provider tried once; null: not configured.
+#[derive(Serialize, ToSchema)]
+pub struct ProvidersCheckOut {
+    pub embeddings: Option<ProviderProbeOut>,
+    pub chat: Option<ProviderProbeOut>,
+}
+
+fn probe_out(p: Probe) -> ProviderProbeOut {
+    ProviderProbeOut {
+        ok: p.ok,
+        millis: p.millis,
+        dimensions: p.dimensions,
+        error: p.error,
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/assist/providers/check", tag = "assist",
+    responses((status = 200, body = ProvidersCheckOut, description = "Each provider asked once (an embedding of one sentence, a one-word reply), each within its timeout and at most 10 s"),
+        (status = 403, body = Problem, description = "Admins only")))]
+pub async fn check_providers(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<ProvidersCheckOut>> {
+    let (embeddings, chat) = app.engine.check_assist_providers(&p).await?;
+    Ok(Json(ProvidersCheckOut {
+        embeddings: embeddings.map(probe_out),
+        chat: chat.map(probe_out),
+    }))
 }

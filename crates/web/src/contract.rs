@@ -2372,6 +2372,7 @@ fn build() -> Value {
     order_examples(&mut d);
     outreach_rules(&mut d);
     assist_rules(&mut d);
+    provider_rules(&mut d);
     flow_rules(&mut d);
     triage_rules(&mut d);
     d
@@ -2444,6 +2445,78 @@ fn triage_rules(d: &mut Value) {
 
 /// The bot's text: something visible, at most `MAX_TEXT` characters; a
 /// language tag or null; a channel or null; a threshold between 0 and 1.
+/// A model's name (`domain::assist::valid_model`).
+pub const MODEL_NAME: &str = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$";
+
+fn provider_rules(d: &mut Value) {
+    use domain::assist::{EMBEDDING_WEIGHT, MAX_TOKENS, PROVIDER_TIMEOUT_MS};
+    for schema in ["EmbeddingsProviderIn", "ChatProviderIn"] {
+        let c = format!("/components/schemas/{schema}/properties");
+        set(d, &format!("{c}/base_url"), string(API_BASE, 300));
+        set(d, &format!("{c}/model"), string(MODEL_NAME, 200));
+        set(
+            d,
+            &format!("{c}/api_key"),
+            nullable(string("^[!-~]{0,500}$", 500)),
+        );
+        set(
+            d,
+            &format!("{c}/timeout_ms"),
+            json!({ "type": "integer", "minimum": PROVIDER_TIMEOUT_MS.start(), "maximum": PROVIDER_TIMEOUT_MS.end() }),
+        );
+    }
+    set(
+        d,
+        "/components/schemas/EmbeddingsProviderIn/properties/weight",
+        json!({ "type": "number", "minimum": EMBEDDING_WEIGHT.start(), "maximum": EMBEDDING_WEIGHT.end() }),
+    );
+    set(
+        d,
+        "/components/schemas/ChatProviderIn/properties/max_tokens",
+        json!({ "type": "integer", "minimum": MAX_TOKENS.start(), "maximum": MAX_TOKENS.end() }),
+    );
+    let embeddings = json!({ "base_url": "http://127.0.0.1:8765/v1", "model": "multilingual-e5-small",
+        "timeout_ms": 10000, "weight": 4.0 });
+    let chat = json!({ "base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini",
+        "timeout_ms": 30000, "max_tokens": 500 });
+    let with = |v: &Value, k: &str, x: Value| {
+        let mut v = v.clone();
+        v[k] = x;
+        v
+    };
+    let embeddings_out = with(&embeddings, "api_key_set", json!(false));
+    let chat_out = with(&chat, "api_key_set", json!(true));
+    let chat_in = with(&chat, "api_key", json!("sk-proj-3Jx9cQ2vT8mN4pL7wR1yZ5bK"));
+    let probe = json!({ "ok": true, "millis": 41, "dimensions": 384, "error": null });
+    for (name, example) in [
+        ("EmbeddingsProviderIn", embeddings.clone()),
+        ("ChatProviderIn", chat_in.clone()),
+        (
+            "ProvidersIn",
+            json!({ "embeddings": embeddings, "chat": chat_in }),
+        ),
+        ("EmbeddingsProviderOut", embeddings_out.clone()),
+        ("ChatProviderOut", chat_out.clone()),
+        (
+            "ProvidersOut",
+            json!({ "embeddings": embeddings_out, "chat": chat_out }),
+        ),
+        ("ProviderProbeOut", probe.clone()),
+        (
+            "ProvidersCheckOut",
+            json!({ "embeddings": probe, "chat": { "ok": false, "millis": 10002, "dimensions": null,
+                "error": "no answer within 10000 ms" } }),
+        ),
+        (
+            "AnswerSourceOut",
+            json!({ "faq_id": null, "article_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f02",
+                "title": "Сроки доставки", "url": "https://desk.shop.example/help/shop/ru/articles/01936f1e-7b2a-7c41-9a55-0d3c7e2b9f02-sroki-dostavki" }),
+        ),
+    ] {
+        set(d, &format!("/components/schemas/{name}/example"), example);
+    }
+}
+
 fn assist_rules(d: &mut Value) {
     use domain::assist::{HandoffReason, MAX_TEXT};
     use domain::ticket::Channel;
@@ -2469,7 +2542,9 @@ fn assist_rules(d: &mut Value) {
         json!({ "type": "number", "minimum": 0, "maximum": 1 }),
     );
     let answer = json!({ "decision": "answer", "faq_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f01", "article_id": null,
-        "answer": "Откройте «Мои заказы» и нажмите «Отследить».", "url": null, "confidence": 0.87, "lang": "ru" });
+        "answer": "Откройте «Мои заказы» и нажмите «Отследить».", "url": null, "confidence": 0.87, "lang": "ru",
+        "generated": false, "sources": [{ "faq_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9f01", "article_id": null,
+            "title": "Где мой заказ?", "url": null }] });
     let handoff = json!({ "decision": "handoff", "reason": HandoffReason::LowConfidence.as_str(), "confidence": 0.31,
         "lang": "ru", "suggested_team_id": null });
     let o = "/components/schemas/AnswerOut/oneOf";

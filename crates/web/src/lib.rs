@@ -199,6 +199,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/assist/answer", post(assist_api::answer))
         .route(
+            "/assist/providers",
+            get(assist_api::get_providers).put(assist_api::put_providers),
+        )
+        .route("/assist/providers/check", post(assist_api::check_providers))
+        .route(
             "/assist/flows",
             get(flows_api::list).post(flows_api::create),
         )

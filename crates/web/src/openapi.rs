@@ -174,7 +174,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         orders_api::upsert_order, orders_api::list_orders, orders_api::get_order, orders_api::customer_orders, orders_api::ticket_order, orders_api::link_ticket_order, orders_api::ticket_upsell,
         outreach_api::list_rules, outreach_api::create_rule, outreach_api::get_rule, outreach_api::put_rule,
         outreach_api::get_settings, outreach_api::put_settings, outreach_api::customer_outreach,
-        assist_api::answer, assist_api::get_settings, assist_api::put_settings, assist_api::suggestions, flows_api::list, flows_api::create, flows_api::get, flows_api::put, flows_api::delete,
+        assist_api::answer, assist_api::get_settings, assist_api::put_settings, assist_api::get_providers, assist_api::put_providers, assist_api::check_providers, assist_api::suggestions, flows_api::list, flows_api::create, flows_api::get, flows_api::put, flows_api::delete,
         triage_api::list_categories, triage_api::create_category, triage_api::put_category, triage_api::delete_category,
         triage_api::ticket_triage, triage_api::correct,
         orders_api::list_stores, orders_api::create_store, orders_api::get_store, orders_api::patch_store, orders_api::store_hook,

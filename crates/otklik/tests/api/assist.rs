@@ -282,7 +282,7 @@ crate::on_both!(the_bot_leads_order_status_and_return_flows_across_a_restart);
 
 /// The ticket's triage once it lists `want` messages (the consumer queues a
 /// job per customer message; the test runs jobs itself).
-async fn triaged(app: &TestApp, ticket: &str, want: usize) -> Vec<Value> {
+pub(crate) async fn triaged(app: &TestApp, ticket: &str, want: usize) -> Vec<Value> {
     until("triage", 10, async || {
         app.drain_jobs().await;
         let t = app
@@ -941,7 +941,7 @@ async fn agents_get_suggested_replies_from_solutions_answers_and_solved_tickets(
 }
 
 /// The visitor's view of their chat: (author kind, text), oldest first.
-async fn chat_log(app: &TestApp, key: &str, token: &str) -> Vec<(String, String)> {
+pub(crate) async fn chat_log(app: &TestApp, key: &str, token: &str) -> Vec<(String, String)> {
     crate::chat::from_site(
         app,
         "GET",

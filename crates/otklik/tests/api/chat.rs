@@ -13,7 +13,7 @@ crate::on_both!(visitors_chat_and_agents_answer_live);
 pub(crate) const SHOP: &str = "http://shop.test";
 
 /// A widget channel of `alpha` on SHOP: its key and identity secret.
-async fn channel(app: &TestApp, prechat: Value) -> (String, String) {
+pub(crate) async fn channel(app: &TestApp, prechat: Value) -> (String, String) {
     let c = app
         .post(
             "/api/v1/channels/chat",

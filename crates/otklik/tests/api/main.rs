@@ -29,6 +29,7 @@ mod mail_server;
 mod orders;
 mod outreach;
 mod phone;
+mod providers;
 pub(crate) mod routing;
 mod rules;
 mod search;

@@ -1,7 +1,9 @@
 //! `/app/admin/bot`: the answer bot and triage — whether the bot speaks (and
 //! on email), how sure it must be, where hand-offs go; the categories triage
 //! sorts messages into; the guided flows the bot leads (started from
-//! templates, edited as phrases and steps). Plain forms, no script needed.
+//! templates, edited as phrases and steps); the optional model providers
+//! (OpenAI-compatible embeddings and chat endpoints, keys write-only, a check
+//! that tries them). Plain forms, no script needed.
 
 use super::admin::admin_only;
 use super::views::Opt;
@@ -25,7 +27,24 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/bot/settings", post(save_settings))
         .route("/app/admin/bot/categories", post(save_category))
         .route("/app/admin/bot/flows", post(save_flow))
+        .route("/app/admin/bot/providers", post(save_providers))
+        .route("/app/admin/bot/providers/check", post(check_providers))
 }
+
+/// A provider's form fields as shown.
+#[derive(Default)]
+pub struct ProviderForm {
+    pub on: bool,
+    pub base_url: String,
+    pub model: String,
+    pub key_set: bool,
+    pub timeout_ms: u32,
+    /// The weight (embeddings) or the most tokens (chat).
+    pub extra: String,
+}
+
+/// What trying a provider showed: (ok, what to say).
+pub type CheckLine = (bool, String);
 
 pub struct CategoryRow {
     pub id: String,
@@ -69,6 +88,10 @@ pub struct BotPage {
     pub flow_active: bool,
     pub flow_phrases: String,
     pub flow_steps: String,
+    pub embeddings: ProviderForm,
+    pub chat: ProviderForm,
+    /// Results of trying the providers, when just asked for.
+    pub checked: Vec<CheckLine>,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,8 +120,48 @@ async fn page(
     ctx: Ctx,
 ) -> Result<Response, UiError> {
     admin_only(&ctx)?;
-    let tr = ctx.tr;
     let q: PageQuery = Query::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    render(&app, &ctx, q, Vec::new()).await
+}
+
+async fn render(
+    app: &AppState,
+    ctx: &Ctx,
+    q: PageQuery,
+    checked: Vec<CheckLine>,
+) -> Result<Response, UiError> {
+    let tr = ctx.tr;
+    let providers = app.engine.assist_providers(&ctx.p).await.or_page(tr)?;
+    let embeddings = match &providers.providers.embeddings {
+        Some(e) => ProviderForm {
+            on: true,
+            base_url: e.base_url.clone(),
+            model: e.model.clone(),
+            key_set: providers.embeddings_key_set,
+            timeout_ms: e.timeout_ms,
+            extra: format!("{}", e.weight),
+        },
+        None => ProviderForm {
+            timeout_ms: 10_000,
+            extra: "4".into(),
+            ..Default::default()
+        },
+    };
+    let chat = match &providers.providers.chat {
+        Some(c) => ProviderForm {
+            on: true,
+            base_url: c.base_url.clone(),
+            model: c.model.clone(),
+            key_set: providers.chat_key_set,
+            timeout_ms: c.timeout_ms,
+            extra: c.max_tokens.to_string(),
+        },
+        None => ProviderForm {
+            timeout_ms: 30_000,
+            extra: "500".into(),
+            ..Default::default()
+        },
+    };
     let settings = app.engine.assist_settings(&ctx.p).await.or_page(tr)?;
     let teams = app
         .engine
@@ -181,6 +244,9 @@ async fn page(
         flow_steps: flow
             .and_then(|f| serde_json::to_string_pretty(&f.spec.steps).ok())
             .unwrap_or_else(|| "[]".into()),
+        embeddings,
+        chat,
+        checked,
     };
     html(&page)
 }
@@ -299,4 +365,116 @@ async fn save_flow(State(app): State<AppState>, f: Form) -> Result<Response, UiE
     };
     app.engine.save_flow(&ctx.p, id, spec).await.or_page(tr)?;
     Ok(done("/app/admin/bot#flows", "flash.saved"))
+}
+
+/// A provider as the form gives it: address, model, key (as the engine
+/// takes it), timeout.
+type ProviderFields = (String, String, Option<String>, u32);
+
+/// One provider's fields (`{prefix}_on`, `_base_url`, `_model`, `_api_key`,
+/// `_remove_key`, `_timeout_ms`) as the engine takes them.
+fn provider_fields(
+    f: &Form,
+    prefix: &str,
+    tr: super::i18n::Tr,
+) -> Result<Option<ProviderFields>, UiError> {
+    if !f.checked(&format!("{prefix}_on")) {
+        return Ok(None);
+    }
+    let field = |n: &str| {
+        f.text(&format!("{prefix}_{n}"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let timeout = field("timeout_ms")
+        .parse::<u32>()
+        .map_err(|_| invalid(tr))?;
+    let key = if f.checked(&format!("{prefix}_remove_key")) {
+        Some(String::new())
+    } else {
+        f.text(&format!("{prefix}_api_key")).map(str::to_owned)
+    };
+    Ok(Some((field("base_url"), field("model"), key, timeout)))
+}
+
+/// `POST /app/admin/bot/providers`.
+async fn save_providers(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    use engine::ai::{ProviderInput, ProvidersInput};
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let tr = ctx.tr;
+    let number = |n: &str| {
+        f.get(n)
+            .unwrap_or_default()
+            .trim()
+            .replace(',', ".")
+            .parse::<f32>()
+            .map_err(|_| invalid(tr))
+    };
+    let mut input = ProvidersInput::default();
+    if let Some((base_url, model, api_key, timeout_ms)) = provider_fields(&f, "emb", tr)? {
+        input.embeddings = Some(ProviderInput {
+            provider: domain::assist::EmbeddingsProvider {
+                base_url,
+                model,
+                timeout_ms,
+                weight: number("emb_weight")?,
+            },
+            api_key,
+        });
+    }
+    if let Some((base_url, model, api_key, timeout_ms)) = provider_fields(&f, "chat", tr)? {
+        let max_tokens = f
+            .get("chat_max_tokens")
+            .unwrap_or_default()
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| invalid(tr))?;
+        input.chat = Some(ProviderInput {
+            provider: domain::assist::ChatProvider {
+                base_url,
+                model,
+                timeout_ms,
+                max_tokens,
+            },
+            api_key,
+        });
+    }
+    app.engine
+        .save_assist_providers(&ctx.p, input)
+        .await
+        .or_page(tr)?;
+    Ok(done("/app/admin/bot#providers", "flash.saved"))
+}
+
+/// `POST /app/admin/bot/providers/check`: the page again, with what trying
+/// each provider showed.
+async fn check_providers(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    admin_only(ctx)?;
+    let tr = ctx.tr;
+    let (embeddings, chat) = app
+        .engine
+        .check_assist_providers(&ctx.p)
+        .await
+        .or_page(tr)?;
+    let mut lines = Vec::new();
+    for (label, probe) in [("bot.embeddings", embeddings), ("bot.chat_model", chat)] {
+        let Some(p) = probe else { continue };
+        let what = match (&p.error, p.dimensions) {
+            (Some(e), _) => format!("{}: {e}", tr.t("bot.check_failed")),
+            (None, Some(d)) => format!(
+                "{} · {} ms · {d} {}",
+                tr.t("bot.check_ok"),
+                p.millis,
+                tr.t("bot.dimensions")
+            ),
+            (None, None) => format!("{} · {} ms", tr.t("bot.check_ok"), p.millis),
+        };
+        lines.push((p.ok, format!("{} — {what}", tr.t(label))));
+    }
+    if lines.is_empty() {
+        lines.push((false, tr.t("bot.no_providers").to_owned()));
+    }
+    render(&app, ctx, PageQuery::default(), lines).await
 }
