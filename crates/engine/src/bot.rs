@@ -52,6 +52,22 @@ fn phrase(kind: &str, lang: &str) -> &'static str {
     }
 }
 
+/// The replies a visitor may tap under the bot's `text`: "yes" and "no" in
+/// the question's language when it asks whether its answer helped (the
+/// words [`domain::assist::feedback`] reads), else none.
+pub fn quick_replies(text: &str) -> &'static [&'static str] {
+    let t = text.trim_end();
+    if t.ends_with(phrase("ask", "ru")) {
+        &["Да", "Нет"]
+    } else if t.ends_with(phrase("ask", "th")) {
+        &["ใช่", "ไม่"]
+    } else if t.ends_with(phrase("ask", "en")) {
+        &["Yes", "No"]
+    } else {
+        &[]
+    }
+}
+
 /// Called where a customer's message is stored: the bot takes the turn when
 /// it speaks on the channel and no person has the conversation yet.
 pub(crate) async fn customer_wrote(
@@ -692,6 +708,17 @@ mod tests {
             ..on
         };
         assert!(!speaks_on(&off, Channel::Chat) && !speaks_on(&off, Channel::Email));
+    }
+
+    #[test]
+    fn the_feedback_question_offers_replies_the_bot_reads() {
+        for lang in ["ru", "th", "en"] {
+            let replies = quick_replies(&format!("Ответ.\n\n{}", phrase("ask", lang)));
+            assert_eq!(replies.len(), 2, "{lang}");
+            assert_eq!(domain::assist::feedback(replies[0]), Some(true), "{lang}");
+            assert_eq!(domain::assist::feedback(replies[1]), Some(false), "{lang}");
+        }
+        assert!(quick_replies("Передаю ваш вопрос специалисту").is_empty());
     }
 
     #[test]

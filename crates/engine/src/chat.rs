@@ -108,6 +108,8 @@ pub struct VisibleMessage {
     pub author: &'static str,
     /// The agent's name; the visitor's own name for theirs.
     pub author_name: Option<String>,
+    /// Replies the visitor may tap (the bot's "did this help?": yes, no).
+    pub quick_replies: &'static [&'static str],
 }
 
 /// The site's proof that a visitor is its user `user_id`, as the widget's
@@ -880,10 +882,16 @@ fn visible(
             m.author_user_id.and_then(|u| names.get(&u).cloned()),
         ),
     };
+    let quick_replies = if author == "bot" {
+        crate::bot::quick_replies(&m.body_text)
+    } else {
+        &[]
+    };
     VisibleMessage {
         message: m,
         author,
         author_name,
+        quick_replies,
     }
 }
 

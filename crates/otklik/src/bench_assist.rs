@@ -11,9 +11,12 @@ use assist::linear::Params;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Share of CLINC150's out-of-scope validation queries the threshold must
-/// hand off: the threshold is the lowest confidence that reaches it.
-const OOS_VALIDATION_RECALL: f64 = 0.60;
+/// Shares of CLINC150's out-of-scope validation queries the threshold must
+/// hand off: each threshold is the lowest confidence that reaches one. Two
+/// operating points, five points above the two OOS-recall targets (50 % for
+/// the words alone, 60 % with embeddings), since recall on the test queries
+/// runs a few points under validation's.
+const OOS_VALIDATION_RECALL: [f64; 2] = [0.55, 0.65];
 /// Seed of the Bitext hold-out (20 % of each intent, as SOURCE.md asks for a
 /// stratified split with a recorded seed).
 const BITEXT_SEED: u64 = 20_261_130;
@@ -296,12 +299,6 @@ fn clinc(
     let mut cuts: Vec<f32> = val.iter().map(|r| r.3).collect();
     cuts.sort_by(f32::total_cmp);
     cuts.dedup();
-    let threshold = cuts
-        .iter()
-        .copied()
-        .find(|th| at(&val, *th).1 >= OOS_VALIDATION_RECALL)
-        .unwrap_or(1.0);
-    let (acc, recall, precision) = at(&test, threshold);
     let (plain, _, _) = at(&test, 0.0);
     let setup = match (with_oos_class, m) {
         (true, Model::Words) => "CLINC150, oos-train",
@@ -309,15 +306,26 @@ fn clinc(
         (true, Model::Hybrid(..)) => "CLINC150 + embeddings, oos-train",
         (false, Model::Hybrid(..)) => "CLINC150 + embeddings, FAQ phrasings only",
     };
-    rows.push(Row {
-        what: format!("{setup}: in-scope accuracy / OOS recall / OOS precision (threshold {threshold:.3} from val)"),
-        figure: format!("{:.1} / {:.1} / {:.1}", acc * 100.0, recall * 100.0, precision * 100.0),
-        anchor: match (with_oos_class, m) {
-            (true, Model::Words) => "BERT 96.2 / 52.3; DialogFlow 90.8 / 26.7; Rasa 90.9 / 31.2",
-            (_, Model::Hybrid(..)) => "target 96.2 / 60",
-            _ => "",
-        },
-    });
+    for want in OOS_VALIDATION_RECALL {
+        let threshold = cuts
+            .iter()
+            .copied()
+            .find(|th| at(&val, *th).1 >= want)
+            .unwrap_or(1.0);
+        let (acc, recall, precision) = at(&test, threshold);
+        rows.push(Row {
+            what: format!(
+                "{setup}: in-scope accuracy / OOS recall / OOS precision (threshold {threshold:.3}: val OOS recall ≥ {:.0} %)",
+                want * 100.0
+            ),
+            figure: format!("{:.1} / {:.1} / {:.1}", acc * 100.0, recall * 100.0, precision * 100.0),
+            anchor: match (with_oos_class, m) {
+                (true, Model::Words) => "BERT 96.2 / 52.3; DialogFlow 90.8 / 26.7; Rasa 90.9 / 31.2",
+                (false, Model::Words) => "target 92 / 50",
+                (_, Model::Hybrid(..)) => "target 96.2 / 60",
+            },
+        });
+    }
     let default = domain::assist::AssistSettings::default().threshold;
     let (acc, recall, precision) = at(&test, default);
     rows.push(Row {
@@ -430,7 +438,7 @@ pub async fn assist(
 
 /// Weights of the embeddings beside the words tried on CLINC150's validation
 /// split; the best there is used everywhere.
-const WEIGHTS: [f32; 4] = [0.5, 1.0, 2.0, 4.0];
+const WEIGHTS: [f32; 6] = [1.0, 2.0, 4.0, 6.0, 8.0, 12.0];
 
 /// The rows measured with an embeddings endpoint: CLINC150 (both set-ups)
 /// and BANKING77, the embeddings' weight chosen on CLINC150's validation

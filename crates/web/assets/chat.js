@@ -185,6 +185,17 @@
     });
     var meta = el("span", { "class": "meta" }, (m.created_at ? time(m.created_at) : "") + (mine ? " · " + t(pending ? "sending" : "sent") : ""));
     li.appendChild(meta);
+    // Tap-to-reply buttons belong to the newest message only.
+    Array.prototype.forEach.call(log.querySelectorAll(".quick"), function (q) { q.remove(); });
+    if (!mine && m.quick_replies && m.quick_replies.length) {
+      var quick = el("div", { "class": "quick", role: "group" });
+      m.quick_replies.forEach(function (r) {
+        var b = el("button", { type: "button" }, r);
+        b.addEventListener("click", function () { send(r); });
+        quick.appendChild(b);
+      });
+      li.appendChild(quick);
+    }
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
     if (m.id && !pending && (!st.last || m.id > st.last)) st.last = m.id;

@@ -2255,7 +2255,7 @@ fn chat_examples(d: &mut Value) {
     let message = json!({
         "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b02", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03",
         "client_id": null, "author": { "kind": "agent", "name": "Ольга" }, "text": "Заказ 5531 передан курьеру, он позвонит сегодня.",
-        "attachments": [], "delivery_state": "sent", "created_at": at
+        "attachments": [], "delivery_state": "sent", "created_at": at, "quick_replies": []
     });
     let visitor = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b04", "name": "Анна", "email": null, "phone": null,
         "lang": "ru", "verified": false, "created_at": at });

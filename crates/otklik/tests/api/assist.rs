@@ -772,6 +772,184 @@ async fn two_nodes_triage_each_message_once() {
     assert!(fired.values().all(|&n| n == 1), "a rule fired twice");
 }
 
+/// Two server processes on one PostgreSQL take the bot's turns: each
+/// customer's question is answered once, each "yes" thanked once, whichever
+/// node's worker took the job — no chat gets two answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_take_each_bot_turn_once() {
+    use domain::event::EventData;
+    use std::collections::HashMap;
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "assist::two_nodes_take_each_bot_turn_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .expect("workspace");
+    let p = engine.cli_principal("pair").await.expect("principal");
+    for (question, phrasings, answer) in [
+        (
+            "Где мой заказ?",
+            vec!["Как отследить заказ", "Когда привезут заказ", "где посылка"],
+            "Откройте «Мои заказы» и нажмите «Отследить».",
+        ),
+        (
+            "Как вернуть товар?",
+            vec!["Хочу оформить возврат", "верните деньги за покупку"],
+            "Возврат оформляется в разделе «Мои заказы» в течение 14 дней.",
+        ),
+    ] {
+        engine
+            .create_faq(
+                &p,
+                engine::kb::NewFaq {
+                    lang: "ru".into(),
+                    question: question.into(),
+                    phrasings: phrasings.into_iter().map(str::to_owned).collect(),
+                    answer: answer.into(),
+                    category: None,
+                    article_id: None,
+                    group_id: None,
+                },
+            )
+            .await
+            .expect("faq");
+    }
+    let (channel, _) = engine
+        .create_chat_channel(
+            &p,
+            engine::chat::ChatInput {
+                name: Some("Site chat".into()),
+                settings: None,
+                active: Some(true),
+                rotate_identity_secret: false,
+            },
+        )
+        .await
+        .expect("chat channel");
+    let widget = engine.widget(&channel.widget_key).await.expect("widget");
+    let (mut a, mut b) = (cluster.node(1, 2), cluster.node(2, 2));
+    const CHATS: usize = 16;
+    let mut visitors = Vec::new();
+    for i in 0..CHATS {
+        let (v, _) = engine
+            .create_visitor(
+                &widget,
+                engine::chat::NewVisitor {
+                    name: Some(format!("Гость {i}")),
+                    email: None,
+                    phone: None,
+                    lang: Some("ru".into()),
+                    identity: None,
+                    page_url: None,
+                    page_title: None,
+                },
+            )
+            .await
+            .expect("visitor");
+        let text = if i % 2 == 0 {
+            "Когда привезут мой заказ?"
+        } else {
+            "Хочу вернуть товар, оформите возврат"
+        };
+        engine
+            .visitor_send(
+                &widget,
+                &v,
+                engine::chat::VisitorMessage {
+                    client_id: format!("q-{i}"),
+                    text: text.into(),
+                    attachments: Vec::new(),
+                },
+            )
+            .await
+            .expect("question");
+        visitors.push(v);
+    }
+    // (answers, feedback, hand-offs) per ticket
+    type Turns = HashMap<domain::ids::TicketId, (usize, usize, usize)>;
+    let read = async || {
+        let mut per: Turns = HashMap::new();
+        for e in crate::helpers::all_events(&engine, &p).await {
+            match e.data {
+                EventData::BotAnswered { ticket_id, .. } => {
+                    per.entry(ticket_id).or_default().0 += 1
+                }
+                EventData::BotFeedback { ticket_id, .. } => {
+                    per.entry(ticket_id).or_default().1 += 1
+                }
+                EventData::BotHandedOff { ticket_id, .. } => {
+                    per.entry(ticket_id).or_default().2 += 1
+                }
+                _ => {}
+            }
+        }
+        per
+    };
+    let wait = async |what: &str, done: &dyn Fn(&Turns) -> bool| {
+        let t0 = std::time::Instant::now();
+        loop {
+            let per = read().await;
+            if done(&per) {
+                return;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(120),
+                "{what}: {per:?}\n{}",
+                crate::helpers::node_logs(cluster.dir.path())
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    wait("every question answered", &|per| {
+        per.len() >= CHATS && per.values().all(|c| c.0 >= 1)
+    })
+    .await;
+    for (i, v) in visitors.iter().enumerate() {
+        engine
+            .visitor_send(
+                &widget,
+                v,
+                engine::chat::VisitorMessage {
+                    client_id: format!("yes-{i}"),
+                    text: "да, спасибо".into(),
+                    attachments: Vec::new(),
+                },
+            )
+            .await
+            .expect("yes");
+    }
+    wait("every yes heard", &|per| per.values().all(|c| c.1 >= 1)).await;
+    // A second turn would come within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let per = read().await;
+    assert_eq!(per.len(), CHATS);
+    assert!(
+        per.values().all(|c| *c == (1, 1, 0)),
+        "one answer and one thanks per chat, no hand-off: {per:?}"
+    );
+    for v in &visitors {
+        let said: Vec<String> = engine
+            .visitor_messages(v, None, 50)
+            .await
+            .expect("messages")
+            .into_iter()
+            .filter(|m| m.author == "bot")
+            .map(|m| m.message.body_text)
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+    }
+    cluster.finish().await;
+}
+
 async fn agents_get_suggested_replies_from_solutions_answers_and_solved_tickets(app: TestApp) {
     let ticket = async |subject: &str, body: &str, email: &str| -> (String, i64) {
         let t = app
@@ -1074,8 +1252,32 @@ async fn the_bot_takes_the_first_turn_in_chat_and_hands_off_to_people(app: TestA
         ticket["assignee_id"].is_null(),
         "routing waits for the bot: {ticket}"
     );
-    // "Yes": the bot thanks, the conversation is solved without a person.
-    say(&anna, "a-2", "Да, спасибо!").await;
+    // "Yes" (the widget offers it as a button): the bot thanks, the
+    // conversation is solved without a person.
+    let items = from_site(
+        &app,
+        "GET",
+        &format!("/widget/v1/{key}/messages"),
+        SHOP,
+        Some(&anna),
+        None,
+    )
+    .await
+    .expect(200)["items"]
+        .clone();
+    let n = items.as_array().unwrap().len();
+    assert_eq!(
+        items[n - 1]["quick_replies"],
+        json!(["Да", "Нет"]),
+        "{items}"
+    );
+    assert_eq!(items[n - 2]["quick_replies"], json!([]), "{items}");
+    say(
+        &anna,
+        "a-2",
+        items[n - 1]["quick_replies"][0].as_str().unwrap(),
+    )
+    .await;
     app.drain_jobs().await;
     let ticket = app.get(&format!("/api/v1/tickets/{t}")).await.expect(200);
     assert_eq!(ticket["status"], "solved", "{ticket}");

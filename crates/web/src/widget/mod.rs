@@ -667,6 +667,10 @@ pub struct ChatMessageOut {
     /// Replies to the visitor: `sent`, `delivered` or `read`.
     pub delivery_state: Option<String>,
     pub created_at: String,
+    /// Replies the visitor may send with one tap (the bot asking whether its
+    /// answer helped: yes, no in the visitor's language); sent as a message's
+    /// `text`. Empty for most messages.
+    pub quick_replies: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -691,6 +695,7 @@ pub(crate) fn message_out(m: VisibleMessage) -> ChatMessageOut {
             kind: m.author.to_owned(),
             name: m.author_name,
         },
+        quick_replies: m.quick_replies.iter().map(|r| (*r).to_owned()).collect(),
         text: m.message.body_text,
         attachments: m
             .message
