@@ -107,6 +107,9 @@ pub trait Assistant: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Training {
     running: Arc<Mutex<HashSet<(WorkspaceId, ModelKind)>>>,
+    /// Held while a model is trained for a caller that waits for it: callers
+    /// that arrive meanwhile find it trained instead of training it again.
+    waited: Arc<tokio::sync::Mutex<()>>,
     degraded: Arc<Mutex<HashMap<(WorkspaceId, ModelKind), std::time::Instant>>>,
 }
 
@@ -456,6 +459,12 @@ impl Engine {
                     engine.assist_training.end((ws, kind));
                 });
             }
+            return Ok(true);
+        }
+        let _turn = self.assist_training.waited.lock().await;
+        if a.stamp(ws, kind).as_deref() == Some(stamp.as_str())
+            && !self.assist_training.retry_due((ws, kind))
+        {
             return Ok(true);
         }
         self.train_model(ws, kind, stamp, active).await?;
