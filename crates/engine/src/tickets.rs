@@ -790,6 +790,11 @@ impl Engine {
                         };
                         if let Some(s) = n.status {
                             to = t.status.transition(s)?;
+                            // An agent's "reply and solve" is a solve like any
+                            // other: required fields first.
+                            if to == Status::Solved && t.status != Status::Solved {
+                                require_fields_for_solve(tx, ws, &t).await?;
+                            }
                         }
                         let mut changes = Vec::new();
                         apply_status(&mut t, to, now, &mut changes, tx).await?;

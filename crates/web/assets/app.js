@@ -192,7 +192,14 @@
     }).then(function (res) {
       if (saveAgain) { saving = false; saveAgain = false; saveProps(); return; }
       saving = false;
-      if (!res.ok) { var m = $("#error-message", res.doc); toast(m ? m.textContent : String(res.status)); return; }
+      if (!res.ok) {
+        // Refused: the panel shows the ticket as it is again, so the refused
+        // value is neither shown as saved nor sent with the next change.
+        form.reset();
+        var m = $("#error-message", res.doc);
+        toast(m ? m.textContent : String(res.status));
+        return;
+      }
       swap(res.doc, ["#thread", ".ticket-head .meta", "#props", "#customer"]);
       wireProps();
       toast(L("js.saved"));

@@ -196,6 +196,38 @@ async fn two_agents_work_one_ticket_live() {
     .await;
 }
 
+/// A solve the server refuses (a required field is empty) leaves the
+/// properties panel as the ticket is, says why, and the next change saves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_solve_leaves_the_panel_as_the_ticket_is() {
+    with_browser("a_refused_solve_leaves_the_panel_as_the_ticket_is", |b, app| async move {
+        app.post(
+            "/api/v1/custom-fields",
+            json!({"key": "order_number", "label": "Order", "field_type": "number", "required": true}),
+        )
+        .await
+        .expect(201);
+        let t = app.ticket("Заказ не пришёл", "shopper@example.com").await;
+        let number = t["number"].as_i64().expect("number");
+        let page = b.page("owner").await;
+        login(&page, &app, "owner@alpha.test", "alpha-password").await;
+        page.goto(&app.url(&format!("/app/t/{number}"))).await;
+        let status = page.eval("document.querySelector('#props select[name=status]').value").await;
+        page.eval("(() => { const s = document.querySelector('#props select[name=status]'); s.value = 'solved'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        page.wait_for("!document.getElementById('toast').hidden && document.getElementById('toast').textContent.length > 0", "the refusal is said").await;
+        page.wait_for(&format!("document.querySelector('#props select[name=status]').value === {status}"), "the panel shows the ticket's status again").await;
+        let id = t["id"].as_str().unwrap();
+        assert_ne!(app.get(&format!("/api/v1/tickets/{id}")).await.expect(200)["status"], "solved");
+        page.eval("(() => { const s = document.querySelector('#props select[name=priority]'); s.value = 'high'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        crate::helpers::until("the next change saves", 10, async || {
+            let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+            (t["priority"] == "high").then_some(())
+        })
+        .await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn languages_fonts_and_a_phone_sized_screen() {
     with_browser("languages_fonts_and_a_phone_sized_screen", |b, app| async move {

@@ -599,6 +599,25 @@ async fn custom_fields_are_typed_and_required_ones_block_solving(app: TestApp) {
         .await
         .problem(422);
     assert!(e["errors"]["custom_fields.order_number"].is_string(), "{e}");
+    // Nor by a reply that sets Solved: the reply is refused with it, whole.
+    let before = app.get(&format!("{path}/messages")).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let e = app
+        .post(
+            &format!("{path}/messages"),
+            json!({"body": "Всё отправили, закрываю.", "status": "solved"}),
+        )
+        .await
+        .problem(422);
+    assert!(e["errors"]["custom_fields.order_number"].is_string(), "{e}");
+    assert_ne!(app.get(&path).await.expect(200)["status"], "solved");
+    let after = app.get(&format!("{path}/messages")).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "the refused reply is not kept");
     let ok = app
         .patch(
             &path,
