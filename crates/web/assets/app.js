@@ -152,12 +152,14 @@
       });
     }, 300);
   }
+  // A shortcut acts on the highlighted row alone, whatever is ticked.
   function bulk(op, extra) {
     var row = selectedRow();
     var form = $("#bulk");
     if (!row || !form) return;
+    $$("#rows input[name=ids]").forEach(function (c) { c.checked = false; });
     var box = $("input[name=ids]", row);
-    if (box && !$$("#rows input[name=ids]:checked").length) box.checked = true;
+    if (box) box.checked = true;
     if (extra) Object.keys(extra).forEach(function (k) { var f = form.elements[k]; if (f) f.value = extra[k]; });
     var b = document.createElement("input");
     b.type = "hidden"; b.name = "op"; b.value = op;
@@ -421,6 +423,15 @@
     if (!idle && Date.now() - lastInput > IDLE_MS) { idle = true; send({ t: "idle" }); }
   }, 30000);
 
+  // `s` solves on its second press within four seconds: one stray key
+  // solves nothing.
+  var solveArmed = null;
+  function solveTwice(id, number, solve) {
+    if (solveArmed === id) { solveArmed = null; solve(); return; }
+    solveArmed = id;
+    toast(L("js.solve_again", { number: number }));
+    setTimeout(function () { if (solveArmed === id) solveArmed = null; }, 4000);
+  }
   // Keyboard shortcuts.
   document.addEventListener("keydown", function (e) {
     var t = e.target;
@@ -434,11 +445,11 @@
     else if (page === "inbox" && (k === "j" || k === "k")) select(selected < 0 ? 0 : selected + (k === "j" ? 1 : -1));
     else if (page === "inbox" && (k === "o" || k === "Enter") && selectedRow()) location.href = $(".subject", selectedRow()).href;
     else if (page === "inbox" && k === "a" && selectedRow()) bulk("assign_me");
-    else if (page === "inbox" && k === "s" && selectedRow()) bulk("status", { status_value: "solved" });
+    else if (page === "inbox" && k === "s" && selectedRow()) solveTwice(selectedRow().dataset.id, selectedRow().dataset.number, function () { bulk("status", { status_value: "solved" }); });
     else if (ticketEl && k === "r") mode("public");
     else if (ticketEl && k === "m") { var mq = $("#macro-q"); if (mq) mq.focus(); }
     else if (ticketEl && k === "n") mode("note");
-    else if (ticketEl && k === "s") setProp("status", "solved");
+    else if (ticketEl && k === "s") solveTwice(location.pathname, location.pathname.split("/").pop(), function () { setProp("status", "solved"); });
     else if (ticketEl && k === "a") setProp("assignee", me);
     else handled = false;
     if (handled) e.preventDefault();

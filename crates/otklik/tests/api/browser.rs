@@ -5,7 +5,7 @@
 use crate::cdp::{Browser, Page, chromium_path};
 use crate::helpers::{Backend, TestApp};
 use futures::FutureExt;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -153,8 +153,10 @@ async fn two_agents_work_one_ticket_live() {
         assert_eq!((got["priority"].clone(), got["tags"].clone()), (json!("high"), json!(["from-api"])));
         anna.eval("document.activeElement.blur()").await;
 
-        // The second key comes at once: saves must not overtake each other.
+        // The keys come at once: saves must not overtake each other. `s`
+        // solves on its second press.
         anna.key("a").await;
+        anna.key("s").await;
         anna.key("s").await;
         boris.wait_for(&format!("{}.trim() === 'Solved'", text_of("#status-chip")), "the status change live").await;
         assert_eq!(boris.eval("window.__marker").await, json!("kept"));
@@ -225,6 +227,79 @@ async fn a_refused_solve_leaves_the_panel_as_the_ticket_is() {
         })
         .await;
     })
+    .await;
+}
+
+/// Inbox shortcuts act on the highlighted row, not on the ticked ones, and
+/// `s` solves only when pressed twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_shortcuts_act_on_the_highlighted_row_and_solve_on_a_second_press() {
+    with_browser(
+        "inbox_shortcuts_act_on_the_highlighted_row_and_solve_on_a_second_press",
+        |b, app| async move {
+            let first = app.ticket("Первая", "one@example.com").await;
+            let second = app.ticket("Вторая", "two@example.com").await;
+            let page = b.page("owner").await;
+            login(&page, &app, "owner@alpha.test", "alpha-password").await;
+            page.goto(&app.url("/app?view=all")).await;
+            let row = |t: &Value| {
+                format!(
+                    "document.querySelector('.row[data-id=\"{}\"]')",
+                    t["id"].as_str().unwrap()
+                )
+            };
+            page.wait_for(&format!("{} && {}", row(&first), row(&second)), "both rows")
+                .await;
+            // The first is ticked; the second is highlighted.
+            page.eval(&format!(
+                "{}.querySelector('input[name=ids]').checked = true",
+                row(&first)
+            ))
+            .await;
+            let at = page
+                .eval(&format!(
+                    "[...document.querySelectorAll('#rows .row')].indexOf({})",
+                    row(&second)
+                ))
+                .await
+                .as_i64()
+                .unwrap();
+            for _ in 0..=at {
+                page.key("j").await;
+            }
+            page.wait_for(
+                &format!("{}.classList.contains('selected')", row(&second)),
+                "the second row highlighted",
+            )
+            .await;
+            page.key("s").await;
+            page.wait_for(
+                &format!("{}.includes('Press s again')", text_of("#toast")),
+                "s asks to be pressed again",
+            )
+            .await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let status = async |t: &Value| {
+                app.get(&format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()))
+                    .await
+                    .expect(200)["status"]
+                    .clone()
+            };
+            assert_ne!(status(&second).await, "solved", "one press solves nothing");
+            page.key("s").await;
+            page.wait_for(
+                "location.search.includes('flash.bulk_done')",
+                "the second press solves",
+            )
+            .await;
+            assert_eq!(status(&second).await, "solved");
+            assert_ne!(
+                status(&first).await,
+                "solved",
+                "the ticked row is left alone"
+            );
+        },
+    )
     .await;
 }
 

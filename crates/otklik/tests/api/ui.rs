@@ -949,6 +949,47 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     let page = a.page("/app?view=pending").await;
     assert!(page.contains("Где мой заказ") && page.contains("Возврат товара"));
     assert_eq!(views(&page, "pending"), "2");
+
+    // A picker left on its prompt changes nothing (it once un-assigned them);
+    // a change that changes nothing says so; "Unassigned" is a choice.
+    let inbox = a.page("/app?view=all").await;
+    assert!(
+        inbox.contains(r#"<option value="" selected>"#),
+        "the pickers start on a prompt"
+    );
+    let said = async |extra: &[(&'static str, &'static str)]| {
+        let mut f = sel.to_vec();
+        f.extend_from_slice(extra);
+        location(&a.post("/app/bulk", &f, true).await)
+    };
+    assert_eq!(
+        said(&[("op", "assign"), ("assignee_value", "")]).await,
+        "/app?view=all&ok=flash.bulk_choose"
+    );
+    assert_eq!(
+        said(&[("op", "status"), ("status_value", "")]).await,
+        "/app?view=all&ok=flash.bulk_choose"
+    );
+    for id in &ids[1..] {
+        let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+        assert_eq!(
+            t["assignee_id"].as_str(),
+            Some(me.as_str()),
+            "still assigned"
+        );
+    }
+    assert_eq!(
+        said(&[("op", "status"), ("status_value", "pending")]).await,
+        "/app?view=all&ok=flash.bulk_unchanged"
+    );
+    assert_eq!(
+        said(&[("op", "assign"), ("assignee_value", "none")]).await,
+        "/app?view=all&ok=flash.bulk_done"
+    );
+    for id in &ids[1..] {
+        let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+        assert!(t["assignee_id"].is_null(), "{t}");
+    }
 }
 
 async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {

@@ -512,6 +512,17 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
     }
     let op = f.get("op").unwrap_or_default();
     let tag = f.text("tag_value").map(str::to_lowercase);
+    // A picker left on its prompt is no choice: nothing is changed (an
+    // "Unassigned" default once un-assigned every ticket ticked).
+    let unchosen = match op {
+        "assign" => f.text("assignee_value").is_none(),
+        "status" => f.text("status_value").is_none(),
+        "tag" => tag.is_none(),
+        _ => false,
+    };
+    if unchosen {
+        return Ok(done(&back, "flash.bulk_choose"));
+    }
     let patch = match op {
         "assign_me" => TicketPatch {
             assignee_id: Some(Some(f.ctx.p.user_id)),
@@ -519,7 +530,7 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
         },
         "assign" => {
             let user = match f.get("assignee_value").unwrap_or_default() {
-                "none" | "" => None,
+                "none" => None,
                 s => Some(s.parse::<UserId>().map_err(|_| {
                     UiError::Status(
                         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -554,9 +565,16 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
             ));
         }
     };
-    let mut failed = 0;
+    let (mut failed, mut changed) = (0, 0);
     for id in ids {
         let mut patch = patch.clone();
+        let before = match app.engine.ticket(&f.ctx.p, TicketRef::Id(id)).await {
+            Ok(t) => t.updated_at,
+            Err(_) => {
+                failed += 1;
+                continue;
+            }
+        };
         if let Some(tag) = &tag
             && op == "tag"
         {
@@ -574,23 +592,25 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
                 }
             }
         }
-        if let Err(e) = app
+        match app
             .engine
             .update_ticket(&f.ctx.p, TicketRef::Id(id), patch)
             .await
         {
-            if matches!(e, engine::EngineError::Forbidden(_)) {
+            Ok(t) => changed += usize::from(t.updated_at != before),
+            Err(e) if matches!(e, engine::EngineError::Forbidden(_)) => {
                 return Err(UiError::engine(e, tr));
             }
-            failed += 1;
+            Err(_) => failed += 1,
         }
     }
     Ok(done(
         &back,
-        if failed == 0 {
-            "flash.bulk_done"
-        } else {
-            "flash.bulk_partial"
+        match (changed, failed) {
+            (0, 0) => "flash.bulk_unchanged",
+            (_, 0) => "flash.bulk_done",
+            (0, _) => "flash.bulk_failed",
+            _ => "flash.bulk_partial",
         },
     ))
 }
