@@ -950,6 +950,13 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     assert!(page.contains("Где мой заказ") && page.contains("Возврат товара"));
     assert_eq!(views(&page, "pending"), "2");
 
+    // A page past the end sends to the last one (it said "251–250 of 3").
+    let res = a.get("/app?view=all&page=5").await;
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/app?view=all".to_owned())
+    );
+
     // A picker left on its prompt changes nothing (it once un-assigned them);
     // a change that changes nothing says so; "Unassigned" is a choice.
     let inbox = a.page("/app?view=all").await;

@@ -7,7 +7,7 @@ use super::{Chrome, Ctx, Form, OrPage, UiError, done, html, safe_next};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::ids::*;
 use domain::ticket::{Channel, Priority, Status};
 use engine::model::{Filter, OPEN_STATUSES, SlaView, Sort, Ticket};
@@ -325,6 +325,11 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
         .ticket_page(&ctx.p, &filter, q.page * PAGE_SIZE, PAGE_SIZE)
         .await
         .or_page(tr)?;
+    // A page past the end (an old link, a list that shrank) is the last one.
+    if tickets.is_empty() && q.page > 0 {
+        let last = (total - 1).max(0) / PAGE_SIZE;
+        return Ok(axum::response::Redirect::to(&q.href(last)).into_response());
+    }
     let counts = app.engine.view_counts(&ctx.p).await.or_page(tr)?;
     let dir = Directory::load(&app, &ctx).await?;
     let customer_ids: Vec<CustomerId> = tickets.iter().map(|t| t.customer_id).collect();
