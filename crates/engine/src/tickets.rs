@@ -852,6 +852,63 @@ impl Engine {
             .ok_or(EngineError::NotFound)
     }
 
+    /// Sends again a reply whose delivery failed (the channel refused it, the
+    /// retries ran out): it is queued as new, and its state moves from
+    /// `failed` to `queued` with its event. Any other message is a conflict.
+    pub async fn resend_message(
+        &self,
+        p: &Principal,
+        r: TicketRef,
+        id: MessageId,
+    ) -> Result<Message, EngineError> {
+        p.require_ticket_work()?;
+        let ticket = self.load_ticket(p, r).await?;
+        let m = self.message(p, id).await?;
+        if m.ticket_id != ticket.id {
+            return Err(EngineError::NotFound);
+        }
+        if m.delivery_state != Some(domain::ticket::DeliveryState::Failed) {
+            return Err(EngineError::Conflict(
+                "only a reply whose delivery failed can be sent again".into(),
+            ));
+        }
+        let ws = p.workspace_id;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Re-read inside the write: two agents pressing at once
+                    // queue it once.
+                    let m = tickets::message(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    if m.delivery_state != Some(domain::ticket::DeliveryState::Failed)
+                        || !crate::outbound::advance_delivery(
+                            tx,
+                            &m,
+                            domain::ticket::DeliveryState::Queued,
+                            None,
+                        )
+                        .await?
+                    {
+                        return Err(EngineError::Conflict(
+                            "only a reply whose delivery failed can be sent again".into(),
+                        ));
+                    }
+                    let now = tx.now();
+                    crate::jobs::Job::DeliverMessage {
+                        workspace_id: ws,
+                        message_id: id,
+                    }
+                    .enqueue(tx, now)
+                    .await?;
+                    tickets::message(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)
+                })
+            })
+            .await
+    }
+
     /// Changes a ticket's properties; the status moves only along allowed transitions.
     pub async fn update_ticket(
         &self,

@@ -1168,6 +1168,22 @@ pub async fn list_messages(
     }))
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages/{message_id}/resend", tag = "tickets",
+    params(("id" = String, Path, description = "Id or number"), ("message_id" = Uuid, Path)),
+    responses((status = 200, body = MessageOut, description = "Queued again: its delivery state is `queued`"),
+        (status = 403, body = Problem, description = "Light agents cannot"),
+        (status = 404, body = Problem, description = "No such ticket, or no such message on it"),
+        (status = 409, body = Problem, description = "Its delivery has not failed (queued, sent, delivered, or not a reply that leaves)")))]
+pub async fn resend_message(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    axum::extract::Path((t, m)): axum::extract::Path<(String, String)>,
+) -> ApiResult<Json<MessageOut>> {
+    let m: MessageId = m.parse().map_err(|_| ApiError::not_found())?;
+    let m = app.engine.resend_message(&p, ticket_ref(&t)?, m).await?;
+    Ok(Json(m.into()))
+}
+
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateMessageIn,
     responses((status = 201, body = PostedMessageOut),
         (status = 200, body = PostedMessageOut, description = "The same `external_id` again: the message stored before (`duplicate: true`); nothing changed"),

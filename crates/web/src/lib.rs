@@ -224,6 +224,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/tickets/{id}/triage", get(triage_api::ticket_triage))
         .route("/tickets/{id}/suggestions", get(assist_api::suggestions))
         .route(
+            "/tickets/{id}/messages/{message_id}/resend",
+            post(api::resend_message),
+        )
+        .route(
             "/tickets/{id}/messages/{message_id}/triage",
             axum::routing::put(triage_api::correct),
         )

@@ -172,6 +172,71 @@ async fn a_custom_source_talks_through_the_api_channel(app: TestApp) {
         .clone();
     assert_eq!(d["state"], "failed");
     assert!(d["error"].as_str().unwrap().contains("410"), "{d}");
+    // Sent again once the receiver takes it: queued, then sent; only a failed
+    // reply can be, and only on its own ticket.
+    let failed_id = r["id"].as_str().unwrap().to_owned();
+    let resend = format!("/api/v1/tickets/{tid}/messages/{failed_id}/resend");
+    let other = app.ticket("Другая", "other@example.com").await;
+    app.post(
+        &format!(
+            "/api/v1/tickets/{}/messages/{failed_id}/resend",
+            other["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await
+    .problem(404);
+    let (_, light) = app.user("light@alpha.test", "light_agent").await;
+    app.req("POST", &resend, &light, None).await.problem(403);
+    // The ticket page says why, beside a "Send again" button.
+    let number = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200)["number"]
+        .as_i64()
+        .unwrap();
+    let agent = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = agent.page(&format!("/app/t/{number}")).await;
+    assert!(
+        page.contains(&format!(r#"action="/app/t/{number}/resend""#))
+            && page.contains("Send again")
+            && page.contains("410"),
+        "{page}"
+    );
+    rx.status.store(200, Ordering::SeqCst);
+    let before = rx.got.lock().unwrap().len();
+    let again = app.post(&resend, json!({})).await.expect(200);
+    assert_eq!(again["delivery"]["state"], "queued", "{again}");
+    app.post(&resend, json!({})).await.problem(409);
+    app.drain_jobs().await;
+    let m = app
+        .get(&format!("/api/v1/tickets/{tid}/messages"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == r["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(m["delivery"]["state"], "sent", "{m}");
+    assert_eq!(
+        rx.got.lock().unwrap().len(),
+        before + 1,
+        "delivered once more"
+    );
+    let page = agent.page(&format!("/app/t/{number}")).await;
+    assert!(!page.contains("Send again"), "{page}");
+    let res = agent
+        .post(
+            &format!("/app/t/{number}/resend"),
+            &[("message", failed_id.as_str())],
+            true,
+        )
+        .await;
+    assert_eq!(
+        res.status().as_u16(),
+        409,
+        "a sent reply is not sent again from the page either"
+    );
+    app.post(&resend, json!({})).await.problem(409);
     rx.status.store(503, Ordering::SeqCst);
     let r = app
         .post(

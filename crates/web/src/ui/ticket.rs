@@ -1031,6 +1031,22 @@ pub async fn solution(
     Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.saved"))
 }
 
+/// `POST /app/t/{number}/resend`: a reply whose delivery failed, sent again.
+pub async fn resend(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let m = form_message(&f, tr)?;
+    app.engine
+        .resend_message(&f.ctx.p, r, m)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.resent"))
+}
+
 /// `POST /app/t/{number}/triage`: an agent says what a customer's message is
 /// about (triage learns from it).
 pub async fn correct_triage(
