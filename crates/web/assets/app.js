@@ -123,8 +123,14 @@
     var r = rows();
     if (!r.length) return;
     selected = Math.max(0, Math.min(r.length - 1, i));
-    r.forEach(function (el, j) { el.classList.toggle("selected", j === selected); });
+    r.forEach(function (el, j) {
+      el.classList.toggle("selected", j === selected);
+      if (j === selected) el.setAttribute("aria-current", "true"); else el.removeAttribute("aria-current");
+    });
     r[selected].scrollIntoView({ block: "nearest" });
+    // Focus follows the highlight, so a screen reader says which ticket it is.
+    var link = $(".subject", r[selected]);
+    if (link) link.focus({ preventScroll: true });
   }
   function selectedRow() { return rows()[selected]; }
   function wireInbox() {

@@ -950,6 +950,15 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     assert!(page.contains("Где мой заказ") && page.contains("Возврат товара"));
     assert_eq!(views(&page, "pending"), "2");
 
+    // A message in another script than the page's says its language.
+    let thai = app
+        .post("/api/v1/tickets", json!({"subject": "พัสดุ", "customer": {"name": "Somchai", "email": "somchai@example.com"},
+            "message": {"body": "สวัสดีครับ ยังไม่ได้รับพัสดุเลยครับ"}}))
+        .await
+        .expect(201);
+    let page = a.page(&format!("/app/t/{}", thai["number"])).await;
+    assert!(page.contains(r#"<div class="body text" lang="th">"#), "{page}");
+
     // A page past the end sends to the last one (it said "251–250 of 3").
     let res = a.get("/app?view=all&page=5").await;
     assert_eq!(

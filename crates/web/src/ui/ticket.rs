@@ -42,6 +42,28 @@ pub struct MsgView {
     pub solution: bool,
     /// What triage read in it (customers' messages).
     pub triage: Option<TriageView>,
+    /// The language its text is in when that is not the page's, so a screen
+    /// reader speaks Thai in a Russian page as Thai.
+    pub lang: Option<&'static str>,
+}
+
+/// The language a text's letters say it is in (Thai, Russian, English), when
+/// most of them are of one script and it is not `page`'s.
+pub fn script_lang(text: &str, page: &str) -> Option<&'static str> {
+    let (mut thai, mut cyrillic, mut latin) = (0usize, 0usize, 0usize);
+    for c in text.chars().take(2_000) {
+        match c {
+            '\u{0e00}'..='\u{0e7f}' => thai += 1,
+            '\u{0400}'..='\u{04ff}' => cyrillic += 1,
+            'a'..='z' | 'A'..='Z' => latin += 1,
+            _ => {}
+        }
+    }
+    let all = thai + cyrillic + latin;
+    let (lang, n) = [("th", thai), ("ru", cyrillic), ("en", latin)]
+        .into_iter()
+        .max_by_key(|(_, n)| *n)?;
+    (all > 0 && n * 10 >= all * 7 && lang != page).then_some(lang)
 }
 
 /// Triage of one message as agents see it.
@@ -795,6 +817,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
             .collect(),
         third_party: false,
         cc_offer: None,
+        lang: script_lang(&m.body_text, tr.code()),
     }
 }
 
@@ -1243,4 +1266,18 @@ pub async fn send_template(
         .await
         .or_page(ctx.tr)?;
     Ok(super::done(&format!("/app/t/{number}"), "flash.reply_sent"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_lang;
+
+    #[test]
+    fn other_scripts_are_marked_with_their_language() {
+        assert_eq!(script_lang("สวัสดีครับ ยังไม่ได้รับพัสดุ order 1042", "ru"), Some("th"));
+        assert_eq!(script_lang("Где мой заказ?", "ru"), None);
+        assert_eq!(script_lang("Где мой заказ?", "en"), Some("ru"));
+        assert_eq!(script_lang("Order 1042 где он", "th"), None, "no script has 70 %");
+        assert_eq!(script_lang("12345 !!!", "en"), None);
+    }
 }
