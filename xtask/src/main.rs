@@ -142,12 +142,14 @@ fn ci() -> Result<()> {
     let cluster = step(&mut log, "start PostgreSQL", Cluster::start)?;
     let mail = step(&mut log, "start mail server", mail::MailServer::start)?;
     let chromium = step(&mut log, "find Chromium", ensure_chromium)?;
+    let axe = step(&mut log, "find axe-core", ensure_axe)?;
     let artifacts = workspace_root().join("target/browser-artifacts");
     let _ = fs::remove_dir_all(&artifacts);
     let tests = step(&mut log, "cargo test", || {
         let mut cmd = cargo();
         cmd.args(["test", "--workspace"])
             .env("OTKLIK_TEST_CHROMIUM", &chromium)
+            .env("OTKLIK_TEST_AXE", &axe)
             .env("OTKLIK_TEST_REQUIRE_BROWSER", "1")
             .env("OTKLIK_TEST_ARTIFACTS", &artifacts)
             .env("OTKLIK_TEST_PG_URL", cluster.url())
@@ -249,6 +251,43 @@ fn ensure_chromium() -> Result<PathBuf> {
     println!("Chromium not found; installing it with apt-get");
     apt_install(&["chromium"])?;
     find().map_or_else(|| fail("chromium still not found after install"), Ok)
+}
+
+/// The axe-core release the accessibility test was last checked with.
+const AXE: &str = "axe-core@4.14.1";
+
+/// axe-core's script for the accessibility test, from the npm registry into
+/// `target/axe` (npm installed with apt when absent, as root).
+fn ensure_axe() -> Result<PathBuf> {
+    let dir = workspace_root().join("target/axe");
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    if script.exists() {
+        return Ok(script);
+    }
+    if !succeeds(Command::new("npm").arg("--version")) {
+        if !is_root() {
+            return fail(
+                "npm not found: install the `npm` package, or run as root so that xtask installs it",
+            );
+        }
+        println!("npm not found; installing it with apt-get");
+        apt_install(&["npm"])?;
+    }
+    if let Err(e) = fs::create_dir_all(&dir) {
+        return fail(format!("{}: {e}", dir.display()));
+    }
+    run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(AXE),
+        "npm install axe-core",
+    )?;
+    if script.exists() {
+        Ok(script)
+    } else {
+        fail("axe-core installed but its axe.min.js is missing")
+    }
 }
 
 /// Returns the PostgreSQL bin directory, installing the package if it is

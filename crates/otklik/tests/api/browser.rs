@@ -303,6 +303,80 @@ async fn inbox_shortcuts_act_on_the_highlighted_row_and_solve_on_a_second_press(
     .await;
 }
 
+/// axe-core's script (`cargo xtask ci` installs it from npm and names it in
+/// `OTKLIK_TEST_AXE`); `None`, noted, without it under plain `cargo test`.
+fn axe_script() -> Option<String> {
+    let path = std::env::var("OTKLIK_TEST_AXE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/axe/node_modules/axe-core/axe.min.js")
+        });
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) if std::env::var("OTKLIK_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
+            panic!(
+                "no axe-core at {}: the accessibility check cannot run",
+                path.display()
+            )
+        }
+        Err(_) => {
+            crate::helpers::skipped(
+                "browser::axe_finds_nothing_serious_on_the_main_pages",
+                "no axe-core: cargo xtask ci installs it (npm install axe-core)",
+            );
+            None
+        }
+    }
+}
+
+/// axe-core on the login, inbox, ticket, customer and admin pages, in
+/// Russian and Thai: no serious or critical violation of WCAG 2.1 A/AA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_nothing_serious_on_the_main_pages() {
+    let Some(axe) = axe_script() else { return };
+    with_browser("axe_finds_nothing_serious_on_the_main_pages", |b, app| async move {
+        let t = app.ticket("Заказ не пришёл", "shopper@example.com").await;
+        app.post(&format!("/api/v1/tickets/{}/messages", t["id"].as_str().unwrap()),
+            json!({"body": "Отправили повторно.", "visibility": "public"})).await.expect(201);
+        let page = b.page("a11y").await;
+        let check = async |what: &str| -> Vec<String> {
+            page.eval(&axe).await;
+            let found = page.eval("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                .then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')).join(' | ')))").await;
+            found.as_array().cloned().unwrap_or_default().into_iter()
+                .map(|v| format!("{what}: {}", v.as_str().unwrap_or_default())).collect()
+        };
+        // The checker sees what it must: an image without a text is critical.
+        page.goto(&app.url("/login")).await;
+        page.eval("document.querySelector('main, body').insertAdjacentHTML('beforeend', '<img src=\"/static/none.png\">')").await;
+        let planted = check("planted").await;
+        assert!(planted.iter().any(|v| v.contains("image-alt")), "{planted:?}");
+        let mut all = Vec::new();
+        page.goto(&app.url("/login")).await;
+        all.extend(check("login").await);
+        login(&page, &app, "owner@alpha.test", "alpha-password").await;
+        for lang in ["ru", "th"] {
+            page.goto(&app.url(&format!("/lang?set={lang}&next=/app"))).await;
+            for path in [
+                "/app?view=all".to_owned(),
+                format!("/app/t/{}", t["number"]),
+                format!("/app/customers/{}", t["customer_id"].as_str().unwrap()),
+                "/app/admin/users".to_owned(),
+                "/app/admin/bot".to_owned(),
+            ] {
+                page.goto(&app.url(&path)).await;
+                all.extend(check(&format!("{lang} {path}")).await);
+            }
+        }
+        assert!(all.is_empty(), "{} serious or critical:\n{}", all.len(), all.join("\n"));
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn languages_fonts_and_a_phone_sized_screen() {
     with_browser("languages_fonts_and_a_phone_sized_screen", |b, app| async move {

@@ -957,7 +957,10 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
         .await
         .expect(201);
     let page = a.page(&format!("/app/t/{}", thai["number"])).await;
-    assert!(page.contains(r#"<div class="body text" lang="th">"#), "{page}");
+    assert!(
+        page.contains(r#"<div class="body text" lang="th">"#),
+        "{page}"
+    );
 
     // A page past the end sends to the last one (it said "251–250 of 3").
     let res = a.get("/app?view=all&page=5").await;

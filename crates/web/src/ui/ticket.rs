@@ -1274,10 +1274,17 @@ mod tests {
 
     #[test]
     fn other_scripts_are_marked_with_their_language() {
-        assert_eq!(script_lang("สวัสดีครับ ยังไม่ได้รับพัสดุ order 1042", "ru"), Some("th"));
+        assert_eq!(
+            script_lang("สวัสดีครับ ยังไม่ได้รับพัสดุ order 1042", "ru"),
+            Some("th")
+        );
         assert_eq!(script_lang("Где мой заказ?", "ru"), None);
         assert_eq!(script_lang("Где мой заказ?", "en"), Some("ru"));
-        assert_eq!(script_lang("Order 1042 где он", "th"), None, "no script has 70 %");
+        assert_eq!(
+            script_lang("Order 1042 где он", "th"),
+            None,
+            "no script has 70 %"
+        );
         assert_eq!(script_lang("12345 !!!", "en"), None);
     }
 }
