@@ -34,12 +34,18 @@
     } catch (e) {
       try { fmt = new Intl.DateTimeFormat(body.dataset.lang, { dateStyle: "medium", timeStyle: "short" }); } catch (e2) { return; }
     }
+    // The tooltip names the zone the times are in (the workspace's), for
+    // agents who work in another.
+    var zoned = fmt;
+    try {
+      zoned = new Intl.DateTimeFormat(body.dataset.lang, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: body.dataset.tz || "UTC", timeZoneName: "short" });
+    } catch (e) { /* the plain format */ }
     $$("time[datetime]", root).forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
       if (isNaN(d)) return;
       // A relative time ("12 min left") stays; the moment goes to its tooltip.
-      if (t.hasAttribute("data-keep")) { t.title = fmt.format(d); return; }
-      t.title = t.textContent; t.textContent = fmt.format(d);
+      if (t.hasAttribute("data-keep")) { t.title = zoned.format(d); return; }
+      t.title = zoned.format(d); t.textContent = fmt.format(d);
     });
   }
 

@@ -406,6 +406,15 @@ async fn languages_fonts_and_a_phone_sized_screen() {
             }
         }
 
+        // The customer's tickets show their times as everything else does, in
+        // the workspace's zone, and the tooltip names the zone.
+        p.goto(&app.url(&format!("/app/customers/{}", t["customer_id"].as_str().unwrap()))).await;
+        let zone = p.eval("(document.querySelector('.others time') || {title: ''}).title").await;
+        assert!(zone.as_str().is_some_and(|z| z.contains("GMT") || z.contains("UTC")), "{zone}");
+        let thread = p.eval("(document.querySelector('.timeline time') || {textContent: 'none'}).textContent.slice(0, 6)").await;
+        let listed = p.eval("(document.querySelector('.others time') || {textContent: ''}).textContent.slice(0, 6)").await;
+        assert_eq!(thread, listed, "one format for both lists");
+
         // A phone: the inbox, the ticket and the reply box fit in 375 px.
         p.viewport(375, 740, true).await;
         let fits = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth";

@@ -103,7 +103,9 @@ pub struct CustomerPage {
     pub candidates: Option<Vec<Candidate>>,
     /// The profile to merge in, asked for confirmation.
     pub confirm: Option<Confirm>,
-    pub tickets: Vec<(i64, String, String, &'static str, String)>,
+    /// Number, subject, status label, status, opened (as text, and ISO for
+    /// the script to show in the workspace's zone like every other time).
+    pub tickets: Vec<(i64, String, String, &'static str, String, String)>,
     pub orders: Vec<super::orders_view::OrderView>,
     pub timeline: Vec<StoryRow>,
     /// The `before` of the next, older page.
@@ -273,6 +275,7 @@ pub async fn page(
                     tr.label("status", t.status.as_str()),
                     t.status.as_str(),
                     tr.date(t.created_at),
+                    t.created_at.to_rfc3339(),
                 )
             })
             .collect(),
