@@ -415,6 +415,19 @@ async fn languages_fonts_and_a_phone_sized_screen() {
         let listed = p.eval("(document.querySelector('.others time') || {textContent: ''}).textContent.slice(0, 6)").await;
         assert_eq!(thread, listed, "one format for both lists");
 
+        // Eight open tabs fit the header without a scrollbar; the inbox's
+        // columns line up under their headings.
+        for i in 0..8 {
+            let other = app.ticket(&format!("Вкладка {i}: длинная тема заявки, чтобы не поместиться"), &format!("tab{i}@example.com")).await;
+            p.goto(&app.url(&format!("/app/t/{}", other["number"]))).await;
+        }
+        p.goto(&app.url("/app?view=all")).await;
+        p.wait_for("document.querySelectorAll('#tabs .tab').length >= 8", "eight tabs").await;
+        let tabs = p.eval("(() => { const t = document.getElementById('tabs'); return [t.scrollWidth <= t.clientWidth + 1, t.scrollHeight <= t.clientHeight + 1]; })()").await;
+        assert_eq!(tabs, json!([true, true]), "the tabs overflow their bar");
+        let columns = p.eval("(() => { const xs = sel => [...document.querySelectorAll(sel)].map(e => Math.round(e.getBoundingClientRect().left)); return [...new Set([...xs('#rows .cols span:nth-child(4)'), ...xs('#rows .row .chips')])].length; })()").await;
+        assert_eq!(columns, json!(1), "the status column starts at one place in every row and its heading");
+
         // A phone: the inbox, the ticket and the reply box fit in 375 px.
         p.viewport(375, 740, true).await;
         let fits = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth";
