@@ -106,6 +106,19 @@ impl Agent {
         res.text().await.expect("body")
     }
 
+    /// A page with the interface in `lang` (the switcher's cookie).
+    pub(crate) async fn page_in(&self, lang: &str, path: &str) -> String {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("{}; otklik_lang={lang}", self.cookie))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.expect("body")
+    }
+
     /// Posts a multipart form (the composer) as it is given.
     async fn multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
         self.http
@@ -961,6 +974,44 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
         page.contains(r#"<div class="body text" lang="th">"#),
         "{page}"
     );
+
+    // Kinds, languages and sizes in the reader's language.
+    let c = app
+        .post(
+            "/api/v1/customers",
+            json!({"name": "Ирина", "language": "ru", "external": "site-user-77"}),
+        )
+        .await
+        .expect(201);
+    let page = a
+        .page_in(
+            "ru",
+            &format!("/app/customers/{}", c["id"].as_str().unwrap()),
+        )
+        .await;
+    assert!(
+        page.contains("Аккаунт на сайте") && page.contains(r#"<span class="chip">Русский</span>"#),
+        "{page}"
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'x'; 3 * 1024 + 100])
+            .file_name("scan.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let up = app.upload(form).await;
+    let up: Value = up.json().await.unwrap();
+    let t = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "Файл", "customer": {"name": "Ирина", "email": "irina@example.com"},
+            "message": {"body": "Скан во вложении", "attachments": [up["id"]]}}),
+        )
+        .await
+        .expect(201);
+    let page = a.page_in("ru", &format!("/app/t/{}", t["number"])).await;
+    assert!(page.contains("3 КБ"), "{page}");
 
     // A page past the end sends to the last one (it said "251–250 of 3").
     let res = a.get("/app?view=all&page=5").await;

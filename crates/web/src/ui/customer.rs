@@ -129,12 +129,12 @@ fn customer_id(raw: &str, tr: Tr) -> Result<CustomerId, UiError> {
 
 /// An identity kind in the reader's language (channels' names, where one is).
 pub(crate) fn kind_label(tr: Tr, kind: &str) -> String {
-    let key = format!("channel.{kind}");
-    if tr.has(&key) {
-        tr.t(&key).to_owned()
-    } else {
-        kind.to_owned()
+    for key in [format!("identity.{kind}"), format!("channel.{kind}")] {
+        if tr.has(&key) {
+            return tr.t(&key).to_owned();
+        }
     }
+    kind.to_owned()
 }
 
 fn contacts(tr: Tr, c: &Customer) -> String {
@@ -235,7 +235,11 @@ pub async fn page(
         chrome: ctx.chrome(c.name.clone()),
         id: c.id.to_string(),
         name: c.name.clone(),
-        language: c.language.clone().unwrap_or_default(),
+        language: c
+            .language
+            .as_deref()
+            .map(super::ticket::language_label)
+            .unwrap_or_default(),
         tags: c.tags.clone(),
         notes: c.notes.clone(),
         merged_into: c.merged_into.map(|m| m.to_string()),

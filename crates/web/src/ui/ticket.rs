@@ -539,7 +539,7 @@ pub async fn render(
                     .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
                     .unwrap_or_default(),
                 page_title: v.page_title.unwrap_or_default(),
-                lang: v.lang.unwrap_or_default(),
+                lang: v.lang.as_deref().map(language_label).unwrap_or_default(),
                 verified: v.external_user_id.is_some(),
                 last_seen: tr.date(v.last_seen_at),
                 last_seen_iso: v.last_seen_at.to_rfc3339(),
@@ -718,7 +718,11 @@ pub async fn render(
         messages,
         customer_id: customer.id.to_string(),
         customer_name: customer.name.clone(),
-        customer_language: customer.language.clone().unwrap_or_default(),
+        customer_language: customer
+            .language
+            .as_deref()
+            .map(language_label)
+            .unwrap_or_default(),
         identities: customer
             .identities
             .iter()
@@ -811,7 +815,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
                 (
                     format!("/api/v1/attachments/{}", a.id),
                     a.filename.clone(),
-                    size(a.size),
+                    size(tr, a.size),
                 )
             })
             .collect(),
@@ -821,12 +825,24 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
     }
 }
 
-fn size(bytes: i64) -> String {
+/// A file's size in the reader's units (Б/КБ/МБ in Russian).
+fn size(tr: &Tr, bytes: i64) -> String {
     match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),
-        b => format!("{:.1} MB", b as f64 / 1048576.0),
+        b if b < 1024 => format!("{b} {}", tr.t("unit.b")),
+        b if b < 1024 * 1024 => format!("{:.0} {}", b as f64 / 1024.0, tr.t("unit.kb")),
+        b => format!(
+            "{} {}",
+            format!("{:.1}", b as f64 / 1048576.0).replace('.', tr.t("unit.decimal")),
+            tr.t("unit.mb")
+        ),
     }
+}
+
+/// A language code as people read it: the language's own name.
+pub(crate) fn language_label(code: &str) -> String {
+    domain::kb::native_name(code)
+        .map(str::to_owned)
+        .unwrap_or_else(|| code.to_owned())
 }
 
 /// `GET /app/t/{number}`.
