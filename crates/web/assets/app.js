@@ -341,6 +341,16 @@
     }
   }
 
+  // Alerts not yet seen counted in the tab's title, "(2) Inbox", until the
+  // agent comes back to the page (a key, a click, the tab shown again).
+  var baseTitle = document.title, unseenCount = 0;
+  function unseen(n) {
+    unseenCount = n ? unseenCount + n : 0;
+    document.title = (unseenCount ? "(" + unseenCount + ") " : "") + baseTitle;
+  }
+  ["keydown", "mousedown"].forEach(function (k) { document.addEventListener(k, function () { if (unseenCount) unseen(0); }, true); });
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible" && unseenCount && document.hasFocus()) unseen(0); });
+
   // Live: one socket per page; reconnects with a growing pause.
   var socket, retry = 1000, queue = [];
   function send(msg) {
@@ -348,14 +358,15 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    if (m.t === "change" || m.t === "assigned" || m.t === "invited") {
+    if (m.t === "change" || m.t === "assigned" || m.t === "invited" || m.t === "replied") {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();
     }
-    if (m.t === "assigned" || m.t === "invited" || m.t === "notified") {
+    if (m.t === "assigned" || m.t === "invited" || m.t === "notified" || m.t === "replied") {
       var text = "#" + m.number + " " + m.subject;
-      var what = m.t === "notified" ? m.text : L(m.t === "invited" ? "js.invited" : "js.assigned");
+      var what = m.t === "notified" ? m.text : L(m.t === "invited" ? "js.invited" : m.t === "replied" ? "js.replied" : "js.assigned");
       toast(what + ": " + text);
+      unseen(1);
       if (window.Notification && Notification.permission === "granted") {
         try { new Notification(what, { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }
       }

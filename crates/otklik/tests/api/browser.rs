@@ -187,6 +187,30 @@ async fn two_agents_work_one_ticket_live() {
         boris.wait_for(&format!("{}.includes('Assigned to you')", text_of("#toast")), "the assignment alert").await;
         boris.wait_for("window.__shown.some(s => s.includes('Assigned to you: #2 Новая заявка из чата'))", "the desktop notification").await;
         assert_eq!(boris.eval("window.__marker").await, json!("inbox"));
+        // The customer writes on it: Boris is told, and the tab's title counts
+        // what he has not looked at until he comes back to the page.
+        boris.eval("document.title = document.title.replace(/^\\(\\d+\\) /, '')").await;
+        let title = boris.eval("document.title").await;
+        app.post(
+            &format!("/api/v1/tickets/{}/messages", fresh["id"].as_str().unwrap()),
+            json!({"body": "Есть новости по заказу?", "author": "customer"}),
+        )
+        .await
+        .expect(201);
+        boris.wait_for("window.__shown.some(s => s.includes('Customer replied: #2 Новая заявка из чата'))", "the reply notification").await;
+        boris.wait_for("/^\\(\\d+\\) /.test(document.title)", "the title counts unseen alerts").await;
+        // A colleague's note on it is no alert.
+        let shown = boris.eval("window.__shown.length").await;
+        app.post(
+            &format!("/api/v1/tickets/{}/messages", fresh["id"].as_str().unwrap()),
+            json!({"body": "Проверю склад", "visibility": "internal"}),
+        )
+        .await
+        .expect(201);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(boris.eval("window.__shown.length").await, shown);
+        boris.eval("document.dispatchEvent(new MouseEvent('mousedown'))").await;
+        boris.wait_for(&format!("document.title === {title}"), "the count cleared when he is back").await;
 
         // "/" goes to search and "?" lists the shortcuts.
         boris.key("/").await;

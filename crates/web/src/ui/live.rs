@@ -540,6 +540,21 @@ async fn event_message(
             "text": text,
         }));
     }
+    // The customer wrote on a ticket assigned to this agent.
+    if let EventData::MessageAdded {
+        author_kind: domain::ticket::AuthorKind::Customer,
+        ..
+    } = &e.data
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+        && t.assignee_id == Some(ctx.p.user_id)
+    {
+        return Some(json!({
+            "t": "replied",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
     if (assigned_to_me || invited_me)
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
