@@ -852,6 +852,20 @@ impl Engine {
             .ok_or(EngineError::NotFound)
     }
 
+    /// Of `ids`, the tickets whose customer wrote last (no public answer
+    /// since), with when: the inbox's "customer replied" marker.
+    pub async fn waiting_since(
+        &self,
+        p: &Principal,
+        ids: &[TicketId],
+    ) -> Result<std::collections::HashMap<TicketId, domain::Timestamp>, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(tickets::waiting_since(&mut c.conn(), p.workspace_id, ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Sends again a reply whose delivery failed (the channel refused it, the
     /// retries ran out): it is queued as new, and its state moves from
     /// `failed` to `queued` with its event. Any other message is a conflict.

@@ -645,6 +645,32 @@ pub async fn last_from_customer(
     .await
 }
 
+/// Of `tickets`, those whose newest public message is the customer's, with
+/// when they wrote it: the customer is waiting for an answer since then.
+pub async fn waiting_since(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    tickets: &[TicketId],
+) -> Result<Vec<(TicketId, Timestamp)>, StoreError> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = query(
+        "SELECT m.ticket_id, m.created_at FROM messages m WHERE m.workspace_id = $1 \
+         AND m.author_kind = 'customer' AND m.id IN (SELECT (SELECT m2.id FROM messages m2 \
+         WHERE m2.workspace_id = $1 AND m2.ticket_id = t.id AND m2.visibility = 'public' \
+         ORDER BY m2.id DESC LIMIT 1) FROM tickets t WHERE t.workspace_id = $1 AND t.id IN (",
+    )
+    .bind(ws)
+    .bind_list(tickets.iter().copied())
+    .push("))");
+    let rows: Vec<(uuid::Uuid, i64)> = c.fetch_all(&q).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, at)| (TicketId(t), Timestamp::from_millis(at)))
+        .collect())
+}
+
 /// When the ticket's customer last wrote (messaging windows count from it).
 pub async fn last_customer_message_at(
     c: &mut Conn<'_>,

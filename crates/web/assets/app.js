@@ -27,6 +27,15 @@
   }
 
   // Dates: the server writes UTC; show them in the workspace's zone and the page's language.
+  function ago(d) {
+    var min = Math.round((d.getTime() - Date.now()) / 60000);
+    try {
+      var rtf = new Intl.RelativeTimeFormat(body.dataset.lang, { numeric: "auto" });
+      if (Math.abs(min) < 60) return rtf.format(min, "minute");
+      if (Math.abs(min) < 48 * 60) return rtf.format(Math.round(min / 60), "hour");
+      return rtf.format(Math.round(min / 1440), "day");
+    } catch (e) { return ""; }
+  }
   function localizeTimes(root) {
     var fmt;
     try {
@@ -43,6 +52,8 @@
     $$("time[datetime]", root).forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
       if (isNaN(d)) return;
+      // "3 hours ago" for how long a customer has been waiting.
+      if (t.hasAttribute("data-ago")) { t.title = zoned.format(d); t.textContent = ago(d); return; }
       // A relative time ("12 min left") stays; the moment goes to its tooltip.
       if (t.hasAttribute("data-keep")) { t.title = zoned.format(d); return; }
       t.title = zoned.format(d); t.textContent = fmt.format(d);

@@ -199,6 +199,7 @@ async fn two_agents_work_one_ticket_live() {
         .expect(201);
         boris.wait_for("window.__shown.some(s => s.includes('Customer replied: #2 Новая заявка из чата'))", "the reply notification").await;
         boris.wait_for("/^\\(\\d+\\) /.test(document.title)", "the title counts unseen alerts").await;
+        boris.wait_for("[...document.querySelectorAll('#rows .row')].some(r => r.textContent.includes('Новая заявка из чата') && r.querySelector('.chip.replied time') && /ago|now|second|minute/.test(r.querySelector('.chip.replied time').textContent))", "the row says the customer replied, and how long ago").await;
         // A colleague's note on it is no alert.
         let shown = boris.eval("window.__shown.length").await;
         app.post(

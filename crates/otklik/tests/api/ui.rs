@@ -1013,6 +1013,39 @@ async fn inbox_views_filters_and_bulk_actions(app: TestApp) {
     let page = a.page_in("ru", &format!("/app/t/{}", t["number"])).await;
     assert!(page.contains("3 КБ"), "{page}");
 
+    // "Customer replied": the customer wrote last; a public answer clears it,
+    // a note does not.
+    let w = app.ticket("Ждёт ответа", "waiting@example.com").await;
+    let wid = w["id"].as_str().unwrap().to_owned();
+    let row = async || {
+        let page = a.page("/app?view=all").await;
+        let at = page.find("Ждёт ответа").expect("the row");
+        let end = page[at..].find("</li>").map_or(page.len(), |e| at + e);
+        page[at..end].contains("Customer replied")
+    };
+    assert!(row().await, "a new customer ticket waits");
+    app.post(
+        &format!("/api/v1/tickets/{wid}/messages"),
+        json!({"body": "Смотрим", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+    assert!(row().await, "a note is no answer");
+    app.post(
+        &format!("/api/v1/tickets/{wid}/messages"),
+        json!({"body": "Отправили", "visibility": "public"}),
+    )
+    .await
+    .expect(201);
+    assert!(!row().await, "answered");
+    app.post(
+        &format!("/api/v1/tickets/{wid}/messages"),
+        json!({"body": "Спасибо, а когда?", "author": "customer"}),
+    )
+    .await
+    .expect(201);
+    assert!(row().await, "the customer wrote again");
+
     // A page past the end sends to the last one (it said "251–250 of 3").
     let res = a.get("/app?view=all&page=5").await;
     assert_eq!(

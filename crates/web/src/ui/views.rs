@@ -147,6 +147,8 @@ pub struct Row {
     /// The SLA's time left (or overdue) and its class: `sla-ok`, `sla-risk`,
     /// `sla-late`, `sla-paused`.
     pub sla: Option<(String, &'static str)>,
+    /// The customer wrote last, at this moment (ISO): waiting for an answer.
+    pub waiting_since: Option<String>,
 }
 
 #[derive(Template)]
@@ -373,6 +375,7 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
     }
     let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     let slas = app.engine.ticket_slas(&ctx.p, &ids).await.or_page(tr)?;
+    let waiting = app.engine.waiting_since(&ctx.p, &ids).await.or_page(tr)?;
     let rows = tickets
         .iter()
         .map(|t| {
@@ -381,6 +384,7 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
                 .iter()
                 .find(|s| s.ticket_id == t.id)
                 .and_then(|s| sla_badge(&tr, s, now));
+            r.waiting_since = waiting.get(&t.id).map(|at| at.to_rfc3339());
             r
         })
         .collect();
@@ -470,6 +474,7 @@ fn row(t: &Ticket, tr: &Tr, dir: &Directory, names: &HashMap<CustomerId, String>
         updated: tr.date(t.updated_at),
         updated_iso: t.updated_at.to_rfc3339(),
         sla: None,
+        waiting_since: None,
     }
 }
 
