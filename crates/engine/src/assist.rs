@@ -107,11 +107,16 @@ pub trait Assistant: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Training {
     running: Arc<Mutex<HashSet<(WorkspaceId, ModelKind)>>>,
-    /// Held while a model is trained for a caller that waits for it: callers
-    /// that arrive meanwhile find it trained instead of training it again.
-    waited: Arc<tokio::sync::Mutex<()>>,
+    /// Per model, held while it is trained for a caller that waits for it:
+    /// callers that arrive meanwhile find it trained instead of training it
+    /// again. One lock per model, so a workspace whose provider is slow never
+    /// holds up another's.
+    waited: Arc<Mutex<HashMap<(WorkspaceId, ModelKind), Turn>>>,
     degraded: Arc<Mutex<HashMap<(WorkspaceId, ModelKind), std::time::Instant>>>,
 }
+
+/// A lock taken by one waited-for training of a model.
+type Turn = Arc<tokio::sync::Mutex<()>>;
 
 /// How long a model trained on words alone for want of embeddings waits
 /// before the provider is tried again.
@@ -127,6 +132,14 @@ impl Training {
     fn end(&self, key: (WorkspaceId, ModelKind)) {
         if let Ok(mut s) = self.running.lock() {
             s.remove(&key);
+        }
+    }
+    /// The lock a waited-for training of `key` takes.
+    fn turn(&self, key: (WorkspaceId, ModelKind)) -> Turn {
+        match self.waited.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
+            // A poisoned map only loses the sharing: train under a lock of one's own.
+            Err(_) => Arc::default(),
         }
     }
     fn set_degraded(&self, key: (WorkspaceId, ModelKind), degraded: bool) {
@@ -461,7 +474,8 @@ impl Engine {
             }
             return Ok(true);
         }
-        let _turn = self.assist_training.waited.lock().await;
+        let turn = self.assist_training.turn((ws, kind));
+        let _turn = turn.lock().await;
         if a.stamp(ws, kind).as_deref() == Some(stamp.as_str())
             && !self.assist_training.retry_due((ws, kind))
         {
