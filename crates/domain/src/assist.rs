@@ -1,7 +1,10 @@
 //! The answer bot's vocabulary: what it decides for a customer's text and the
 //! workspace's settings that bound it.
 
+use crate::Code;
+use crate::Message;
 use crate::ids::TeamId;
+use crate::message;
 use crate::ticket::Priority;
 use crate::{DomainError, wire_enum};
 use serde::{Deserialize, Serialize};
@@ -148,7 +151,7 @@ impl Default for AssistSettings {
 impl AssistSettings {
     pub fn validated(self) -> Result<AssistSettings, DomainError> {
         if !(0.0..=1.0).contains(&self.threshold) || self.threshold.is_nan() {
-            return Err(DomainError::invalid("threshold", "a number from 0 to 1"));
+            return Err(DomainError::invalid("threshold", Code::Threshold));
         }
         Ok(self)
     }
@@ -211,16 +214,10 @@ pub struct Providers {
 
 fn check_common(model: &str, timeout_ms: u32) -> Result<(), DomainError> {
     if !valid_model(model) {
-        return Err(DomainError::invalid(
-            "model",
-            "1 to 200 letters, digits and ._:/@+- as the provider names it",
-        ));
+        return Err(DomainError::invalid("model", Code::ProviderModel));
     }
     if !PROVIDER_TIMEOUT_MS.contains(&timeout_ms) {
-        return Err(DomainError::invalid(
-            "timeout_ms",
-            "from 500 to 60,000 milliseconds",
-        ));
+        return Err(DomainError::invalid("timeout_ms", Code::ProviderTimeout));
     }
     Ok(())
 }
@@ -229,7 +226,7 @@ impl EmbeddingsProvider {
     pub fn validated(self) -> Result<EmbeddingsProvider, DomainError> {
         check_common(&self.model, self.timeout_ms)?;
         if !EMBEDDING_WEIGHT.contains(&self.weight) {
-            return Err(DomainError::invalid("weight", "a number from 0.1 to 16"));
+            return Err(DomainError::invalid("weight", Code::EmbeddingWeight));
         }
         Ok(self)
     }
@@ -239,7 +236,10 @@ impl ChatProvider {
     pub fn validated(self) -> Result<ChatProvider, DomainError> {
         check_common(&self.model, self.timeout_ms)?;
         if !MAX_TOKENS.contains(&self.max_tokens) {
-            return Err(DomainError::invalid("max_tokens", "from 16 to 4,000"));
+            return Err(DomainError::invalid(
+                "max_tokens",
+                message::range(16, 4_000),
+            ));
         }
         Ok(self)
     }
@@ -279,25 +279,25 @@ pub struct CategorySpec {
 impl CategorySpec {
     pub fn validated(mut self) -> Result<CategorySpec, DomainError> {
         if self.key.chars().count() > 200 {
-            return Err(DomainError::invalid("key", "at most 200 characters"));
+            return Err(DomainError::invalid("key", message::max_chars(200)));
         }
         self.key = crate::ticket::normalize_tag(&self.key)
-            .map_err(|_| DomainError::invalid("key", "1 to 64 characters, no spaces or commas"))?;
+            .map_err(|_| DomainError::invalid("key", Code::CategoryKeyShape))?;
         self.name = crate::text::clean_line(&self.name);
         if self.name.is_empty() || self.name.chars().count() > 100 {
-            return Err(DomainError::invalid("name", "1 to 100 characters"));
+            return Err(DomainError::invalid("name", message::chars(1, 100)));
         }
         if self.description.chars().count() > MAX_DESCRIPTION {
             return Err(DomainError::invalid(
                 "description",
-                format!("at most {MAX_DESCRIPTION} characters"),
+                message::max_chars(MAX_DESCRIPTION),
             ));
         }
         self.description = crate::text::clean_body(&self.description).trim().to_owned();
         if self.examples.len() > MAX_EXAMPLES {
             return Err(DomainError::invalid(
                 "examples",
-                format!("at most {MAX_EXAMPLES}"),
+                message::at_most(MAX_EXAMPLES),
             ));
         }
         let mut examples = Vec::with_capacity(self.examples.len());
@@ -305,7 +305,7 @@ impl CategorySpec {
             if e.chars().count() > MAX_EXAMPLE {
                 return Err(DomainError::invalid(
                     "examples",
-                    format!("each at most {MAX_EXAMPLE} characters"),
+                    Message::new(Code::ExampleLength).with("max_example", MAX_EXAMPLE),
                 ));
             }
             let e = crate::text::clean_line(e);

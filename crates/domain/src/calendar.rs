@@ -12,7 +12,10 @@
 //! minute with that definition (the tests compare it with a walk minute by
 //! minute).
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
+use crate::message;
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use std::collections::BTreeSet;
@@ -35,7 +38,7 @@ pub struct Calendar {
     holidays: BTreeSet<Date>,
 }
 
-fn bad(field: &str, message: impl Into<String>) -> DomainError {
+fn bad(field: &str, message: impl Into<crate::Message>) -> DomainError {
     DomainError::invalid(field, message)
 }
 
@@ -60,7 +63,12 @@ fn zone_names_cached() -> &'static [String] {
 
 /// `HH:MM` → minutes after midnight; `24:00` is the end of the day.
 pub fn parse_hhmm(s: &str) -> Result<u16, DomainError> {
-    let err = || bad("week", format!("{s:?} is not a time like 09:00"));
+    let err = || {
+        bad(
+            "week",
+            Message::new(Code::TimeOfDay).with("s", format!("{:?}", s)),
+        )
+    };
     let (h, m) = s.split_once(':').ok_or_else(err)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(err());
@@ -94,7 +102,7 @@ impl Calendar {
             .ok_or_else(|| {
                 bad(
                     "time_zone",
-                    format!("{time_zone:?} is not an IANA time zone"),
+                    Message::new(Code::NotTimeZone).with("time_zone", format!("{:?}", time_zone)),
                 )
             })?;
         let mut days: [Vec<(u16, u16)>; 7] = Default::default();
@@ -102,7 +110,7 @@ impl Calendar {
             if day.len() > MAX_INTERVALS {
                 return Err(bad(
                     "week",
-                    format!("at most {MAX_INTERVALS} intervals a day"),
+                    Message::new(Code::IntervalsPerDay).with("max_intervals", MAX_INTERVALS),
                 ));
             }
             for (s, e) in day {
@@ -112,7 +120,7 @@ impl Calendar {
             }
         }
         if holidays.len() > MAX_HOLIDAYS {
-            return Err(bad("holidays", format!("at most {MAX_HOLIDAYS}")));
+            return Err(bad("holidays", message::at_most(MAX_HOLIDAYS)));
         }
         let mut hs = BTreeSet::new();
         for h in holidays {
@@ -124,10 +132,12 @@ impl Calendar {
                         b.is_ascii_digit()
                     }
                 });
-            let d: Date =
-                h.parse().ok().filter(|_| shape).ok_or_else(|| {
-                    bad("holidays", format!("{h:?} is not a date like 2027-01-01"))
-                })?;
+            let d: Date = h.parse().ok().filter(|_| shape).ok_or_else(|| {
+                bad(
+                    "holidays",
+                    Message::new(Code::Holiday).with("h", format!("{:?}", h)),
+                )
+            })?;
             hs.insert(d);
         }
         Ok(Calendar {

@@ -1,7 +1,10 @@
 //! Live chat's vocabulary: how a widget is configured, and the rules its input
 //! follows (origins a widget may run on, pre-chat fields).
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
+use crate::message;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -94,7 +97,7 @@ impl WidgetSettings {
         if self.allowed_origins.len() > MAX_ORIGINS {
             return Err(DomainError::invalid(
                 "allowed_origins",
-                format!("at most {MAX_ORIGINS} sites"),
+                Message::new(Code::AtMostSites).with("max_origins", MAX_ORIGINS),
             ));
         }
         let mut origins = Vec::with_capacity(self.allowed_origins.len());
@@ -106,15 +109,18 @@ impl WidgetSettings {
         }
         self.allowed_origins = origins;
         if self.color.chars().count() > 40 {
-            return Err(DomainError::invalid("color", "#rrggbb"));
+            return Err(DomainError::invalid("color", Code::Color));
         }
         let c = self.color.trim().to_ascii_lowercase();
         if !(c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Err(DomainError::invalid("color", "#rrggbb"));
+            return Err(DomainError::invalid("color", Code::Color));
         }
         self.color = c;
         if self.greeting.len() > crate::kb::MAX_LANGUAGES {
-            return Err(DomainError::invalid("greeting", "at most 20 languages"));
+            return Err(DomainError::invalid(
+                "greeting",
+                Code::AtMostTwentyLanguages,
+            ));
         }
         let mut greeting = BTreeMap::new();
         for (lang, text) in std::mem::take(&mut self.greeting) {
@@ -124,7 +130,7 @@ impl WidgetSettings {
             if text.chars().count() > MAX_GREETING {
                 return Err(DomainError::invalid(
                     "greeting",
-                    format!("at most {MAX_GREETING} characters"),
+                    message::max_chars(MAX_GREETING),
                 ));
             }
             let text = crate::text::clean_body(text.trim());
@@ -134,7 +140,7 @@ impl WidgetSettings {
         }
         self.greeting = greeting;
         if self.prechat.len() > PrechatKind::ALL.len() {
-            return Err(DomainError::invalid("prechat", "at most 3 fields"));
+            return Err(DomainError::invalid("prechat", Code::PrechatAtMostThree));
         }
         // A field listed twice is asked once, as first listed.
         let mut fields: Vec<PrechatField> = Vec::new();
@@ -173,7 +179,7 @@ pub fn normalize_origin(raw: &str) -> Result<String, DomainError> {
     let bad = || {
         DomainError::invalid(
             "allowed_origins",
-            format!("{raw:?} is not a site address like https://shop.example"),
+            Message::new(Code::SiteAddress).with("raw", format!("{:?}", raw)),
         )
     };
     if raw.chars().count() > MAX_ORIGIN {

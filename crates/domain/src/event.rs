@@ -1,7 +1,9 @@
 //! The typed events that every change writes, in the same transaction as the change.
 //! The event log is the ticket history, the outbox and the source of analytics.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
 use crate::fields::FieldType;
 use crate::identity::{IdentityKind, MatchReason};
 use crate::ids::*;
@@ -52,7 +54,9 @@ impl Actor {
     /// The actor stored as `kind` and `id`.
     pub fn from_parts(kind: &str, id: Option<uuid::Uuid>) -> Result<Actor, DomainError> {
         let need = || {
-            id.ok_or_else(|| DomainError::invalid("actor", format!("a {kind} actor needs an id")))
+            id.ok_or_else(|| {
+                DomainError::invalid("actor", Message::new(Code::ActorId).with("kind", kind))
+            })
         };
         Ok(match kind {
             "user" => Actor::User(UserId(need()?)),
@@ -65,7 +69,7 @@ impl Actor {
             other => {
                 return Err(DomainError::invalid(
                     "actor",
-                    format!("unknown actor kind {other:?}"),
+                    Message::new(Code::ActorKind).with("other", format!("{:?}", other)),
                 ));
             }
         })
@@ -605,8 +609,9 @@ impl EventData {
 
     /// The event as stored: its kind and its data (the variant's fields).
     pub fn to_stored(&self) -> Result<(&'static str, Value), DomainError> {
-        let mut v =
-            serde_json::to_value(self).map_err(|e| DomainError::invalid("event", e.to_string()))?;
+        let mut v = serde_json::to_value(self).map_err(|e| {
+            DomainError::invalid("event", Message::new(Code::BadJson).with("reason", e))
+        })?;
         let data = v.get_mut("data").map(Value::take).unwrap_or(Value::Null);
         Ok((self.kind(), data))
     }
@@ -614,8 +619,12 @@ impl EventData {
     /// The event a stored kind and data describe. Fails for a kind this build does
     /// not know or data that does not fit it.
     pub fn from_stored(kind: &str, data: Value) -> Result<EventData, DomainError> {
-        serde_json::from_value(serde_json::json!({ "kind": kind, "data": data }))
-            .map_err(|e| DomainError::invalid("event", format!("{kind}: {e}")))
+        serde_json::from_value(serde_json::json!({ "kind": kind, "data": data })).map_err(|e| {
+            DomainError::invalid(
+                "event",
+                Message::new(Code::BadJson).with("reason", format!("{kind}: {e}")),
+            )
+        })
     }
 
     /// The ticket this event belongs to, for the ticket history.

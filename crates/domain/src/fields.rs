@@ -1,5 +1,8 @@
 //! Custom ticket fields defined per workspace, and the validation of their values.
 
+use crate::Code;
+use crate::Message;
+use crate::message;
 use crate::{DomainError, wire_enum};
 use serde_json::Value;
 
@@ -29,10 +32,7 @@ pub fn validate_key(key: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid(
-            "key",
-            "1 to 64 of a-z, 0-9 and _, starting with a letter",
-        ))
+        Err(DomainError::invalid("key", Code::FieldKeyShape))
     }
 }
 
@@ -41,27 +41,21 @@ pub fn validate_options(field_type: FieldType, options: &[String]) -> Result<(),
     match field_type {
         FieldType::Dropdown => {
             if options.is_empty() || options.len() > 500 {
-                return Err(DomainError::invalid(
-                    "options",
-                    "a dropdown needs 1 to 500 options",
-                ));
+                return Err(DomainError::invalid("options", Code::DropdownOptions));
             }
             let mut seen = std::collections::HashSet::new();
             for o in options {
                 if o.trim().is_empty() || o.chars().count() > 200 || !seen.insert(o) {
                     return Err(DomainError::invalid(
                         "options",
-                        format!("option {o:?} is empty, too long or repeated"),
+                        Message::new(Code::DropdownOption).with("o", format!("{:?}", o)),
                     ));
                 }
             }
             Ok(())
         }
         _ if options.is_empty() => Ok(()),
-        _ => Err(DomainError::invalid(
-            "options",
-            "only dropdown fields have options",
-        )),
+        _ => Err(DomainError::invalid("options", Code::OptionsOnDropdown)),
     }
 }
 
@@ -69,13 +63,13 @@ impl FieldDef {
     /// The value to store for `raw`, or why it does not fit. `null` clears the field.
     pub fn validate(&self, raw: &Value) -> Result<Value, DomainError> {
         let field = format!("custom_fields.{}", self.key);
-        let bad = |m: String| Err(DomainError::invalid(field.clone(), m));
+        let bad = |m: Message| Err(DomainError::invalid(field.clone(), m));
         match (self.field_type, raw) {
             (_, Value::Null) => Ok(Value::Null),
             (FieldType::Text, Value::String(s)) if s.chars().count() <= 10_000 => {
                 Ok(Value::String(s.clone()))
             }
-            (FieldType::Text, Value::String(_)) => bad("at most 10,000 characters".into()),
+            (FieldType::Text, Value::String(_)) => bad(message::max_chars(10_000)),
             (FieldType::Number, Value::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => {
                 Ok(raw.clone())
             }
@@ -83,18 +77,18 @@ impl FieldDef {
             (FieldType::Dropdown, Value::String(s)) if self.options.iter().any(|o| o == s) => {
                 Ok(raw.clone())
             }
-            (FieldType::Dropdown, Value::String(s)) => {
-                bad(format!("{s:?} is not one of: {}", self.options.join(", ")))
-            }
+            (FieldType::Dropdown, Value::String(s)) => bad(Message::new(Code::OneOf)
+                .with("value", format!("{s:?}"))
+                .with("values", self.options.join(", "))),
             (FieldType::Date, Value::String(s))
                 if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() =>
             {
                 Ok(raw.clone())
             }
             (FieldType::Date, Value::String(s)) => {
-                bad(format!("{s:?} is not a date like 2026-11-22"))
+                bad(Message::new(Code::Date).with("value", format!("{s:?}")))
             }
-            (t, _) => bad(format!("expected a {} value", t.as_str())),
+            (t, _) => bad(Message::new(Code::FieldType).label("type", "fieldtype", t.as_str())),
         }
     }
 }

@@ -9,8 +9,11 @@
 //! texts' placeholders are known, every `{{answer.x}}` names an answer asked
 //! for before it, a lookup has the number it needs.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
 use crate::ids::{OrderId, TeamId};
+use crate::message;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -120,7 +123,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "ticket.number",
 ];
 
-fn bad(at: &str, msg: impl Into<String>) -> DomainError {
+fn bad(at: &str, msg: impl Into<crate::Message>) -> DomainError {
     DomainError::invalid(at, msg)
 }
 
@@ -140,7 +143,7 @@ pub fn slots(text: &str, at: &str) -> Result<Vec<String>, DomainError> {
         let after = &rest[open + 2..];
         let close = after
             .find("}}")
-            .ok_or_else(|| bad(at, "a placeholder opened with {{ is not closed with }}"))?;
+            .ok_or_else(|| bad(at, crate::template::unclosed()))?;
         out.push(after[..close].trim().to_owned());
         rest = &after[close + 2..];
     }
@@ -180,26 +183,29 @@ impl FlowSpec {
     /// The flow checked; the error names the first part that cannot run.
     pub fn validated(mut self) -> Result<FlowSpec, DomainError> {
         if self.key.chars().count() > 64 {
-            return Err(bad("key", "at most 64 characters"));
+            return Err(bad("key", message::max_chars(64)));
         }
         self.key = crate::ticket::normalize_tag(&self.key)
-            .map_err(|_| bad("key", "1 to 64 characters, no spaces or commas"))?;
+            .map_err(|_| bad("key", Code::CategoryKeyShape))?;
         if self.name.chars().count() > 100 {
-            return Err(bad("name", "1 to 100 characters"));
+            return Err(bad("name", message::chars(1, 100)));
         }
         self.name = crate::text::clean_line(&self.name);
         if self.name.is_empty() {
-            return Err(bad("name", "1 to 100 characters"));
+            return Err(bad("name", message::chars(1, 100)));
         }
         if self.phrases.is_empty() || self.phrases.len() > MAX_PHRASES {
-            return Err(bad("phrases", format!("1 to {MAX_PHRASES} phrases")));
+            return Err(bad(
+                "phrases",
+                Message::new(Code::FlowPhrases).with("max_phrases", MAX_PHRASES),
+            ));
         }
         let mut phrases = Vec::with_capacity(self.phrases.len());
         for p in &self.phrases {
             if p.chars().count() > MAX_PHRASE {
                 return Err(bad(
                     "phrases",
-                    format!("each at most {MAX_PHRASE} characters"),
+                    Message::new(Code::FlowPhraseLength).with("max_phrase", MAX_PHRASE),
                 ));
             }
             let p = crate::text::clean_line(p);
@@ -208,11 +214,14 @@ impl FlowSpec {
             }
         }
         if phrases.is_empty() {
-            return Err(bad("phrases", "at least one phrase with words"));
+            return Err(bad("phrases", Code::FlowPhraseWords));
         }
         self.phrases = phrases;
         if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
-            return Err(bad("steps", format!("1 to {MAX_STEPS} steps")));
+            return Err(bad(
+                "steps",
+                Message::new(Code::FlowSteps).with("max_steps", MAX_STEPS),
+            ));
         }
         for (i, step) in self.steps.iter_mut().enumerate() {
             let at = format!("steps[{i}]");
@@ -225,10 +234,12 @@ impl FlowSpec {
                     if !ok {
                         return Err(bad(
                             at,
-                            format!(
-                                "unknown placeholder {{{{{s}}}}}; known: answer.<var>, {}",
-                                PLACEHOLDERS.join(", ")
-                            ),
+                            Message::new(Code::PlaceholderUnknown)
+                                .with("name", format!("{{{{{s}}}}}"))
+                                .with(
+                                    "known",
+                                    format!("answer.<var>, {}", PLACEHOLDERS.join(", ")),
+                                ),
                         ));
                     }
                 }
@@ -236,18 +247,18 @@ impl FlowSpec {
             };
             let texts = |t: &mut Texts, at: &str| -> Result<(), DomainError> {
                 if t.is_empty() || t.len() > 20 {
-                    return Err(bad(at, "texts in 1 to 20 languages"));
+                    return Err(bad(at, Code::FlowTexts));
                 }
                 let mut clean = Texts::new();
                 for (lang, text) in t.iter() {
                     let l = crate::identity::normalize_language(lang)
-                        .map_err(|e| bad(at, e.to_string()))?;
+                        .map_err(|e| bad(at, e.message()))?;
                     if text.chars().count() > MAX_TEXT {
-                        return Err(bad(at, format!("at most {MAX_TEXT} characters")));
+                        return Err(bad(at, message::max_chars(MAX_TEXT)));
                     }
                     let text = crate::text::clean_body(text).trim().to_owned();
                     if text.is_empty() {
-                        return Err(bad(at, format!("the {l} text is empty")));
+                        return Err(bad(at, Message::new(Code::FlowTextEmpty).with("l", l)));
                     }
                     clean.insert(l, text);
                 }
@@ -267,12 +278,12 @@ impl FlowSpec {
                         known(t, &format!("{at}.prompt"))?;
                     }
                     if !is_var(var) {
-                        return Err(bad(&format!("{at}.var"), "1 to 32 of a-z, 0-9 and _"));
+                        return Err(bad(&format!("{at}.var"), Code::FlowVarShape));
                     }
                     match expect {
                         Expect::Choice => {
                             if choices.len() < 2 || choices.len() > 20 {
-                                return Err(bad(&format!("{at}.choices"), "2 to 20 choices"));
+                                return Err(bad(&format!("{at}.choices"), Code::FlowChoices));
                             }
                             for c in choices.iter_mut() {
                                 let long = c.chars().count() > 100;
@@ -280,24 +291,18 @@ impl FlowSpec {
                                 if c.is_empty() || long {
                                     return Err(bad(
                                         &format!("{at}.choices"),
-                                        "each 1 to 100 characters",
+                                        Code::FlowChoiceLength,
                                     ));
                                 }
                             }
                         }
                         _ if !choices.is_empty() => {
-                            return Err(bad(
-                                &format!("{at}.choices"),
-                                "choices go with expect: choice",
-                            ));
+                            return Err(bad(&format!("{at}.choices"), Code::FlowChoicesNeedExpect));
                         }
                         _ => {}
                     }
                     if *skip_if_order && *expect != Expect::OrderNumber {
-                        return Err(bad(
-                            &format!("{at}.skip_if_order"),
-                            "only an order number's question is skipped",
-                        ));
+                        return Err(bad(&format!("{at}.skip_if_order"), Code::FlowSkipOnlyOrder));
                     }
                 }
                 Step::FindOrder { var, not_found } => {
@@ -308,7 +313,7 @@ impl FlowSpec {
                     if let Some(v) = var
                         && !is_var(v)
                     {
-                        return Err(bad(&format!("{at}.var"), "1 to 32 of a-z, 0-9 and _"));
+                        return Err(bad(&format!("{at}.var"), Code::FlowVarShape));
                     }
                 }
                 Step::Say { text } => {
@@ -326,25 +331,22 @@ impl FlowSpec {
                     let long = subject.chars().count() > 200;
                     *subject = crate::text::clean_line(subject);
                     if subject.is_empty() || long {
-                        return Err(bad(&format!("{at}.subject"), "1 to 200 characters"));
+                        return Err(bad(&format!("{at}.subject"), message::chars(1, 200)));
                     }
                     if body.chars().count() > MAX_TEXT {
-                        return Err(bad(
-                            &format!("{at}.note"),
-                            format!("at most {MAX_TEXT} characters"),
-                        ));
+                        return Err(bad(&format!("{at}.note"), message::max_chars(MAX_TEXT)));
                     }
                     *body = crate::text::clean_body(body).trim().to_owned();
                     if body.is_empty() {
-                        return Err(bad(&format!("{at}.note"), "a note is needed"));
+                        return Err(bad(&format!("{at}.note"), Code::NoteNeeded));
                     }
                     known(subject, &format!("{at}.subject"))?;
                     known(body, &format!("{at}.note"))?;
                     if tags.len() > 50 {
-                        return Err(bad(&format!("{at}.tags"), "at most 50 tags"));
+                        return Err(bad(&format!("{at}.tags"), Code::AtMostFiftyTags));
                     }
                     *tags = crate::ticket::normalize_tags(tags.iter().map(String::as_str))
-                        .map_err(|e| bad(&format!("{at}.tags"), e.to_string()))?;
+                        .map_err(|e| bad(&format!("{at}.tags"), e.message()))?;
                 }
                 Step::Handoff { text, .. } => {
                     texts(text, &format!("{at}.text"))?;
@@ -360,7 +362,7 @@ impl FlowSpec {
     /// Whether the steps hang together: every `{{answer.x}}` is asked before
     /// it is used (and asked once), a lookup's number is asked before it, an
     /// order's field comes after a lookup. The error says where it does not.
-    pub fn coherent(&self) -> Result<(), String> {
+    pub fn coherent(&self) -> Result<(), crate::Message> {
         let mut asked: Vec<&str> = Vec::new();
         let mut order = false;
         for (i, step) in self.steps.iter().enumerate() {
@@ -375,17 +377,17 @@ impl FlowSpec {
                 Step::FileTicket { subject, note, .. } => vec![subject.as_str(), note.as_str()],
             };
             for t in texts {
-                for s in slots(t, "steps").map_err(|e| e.to_string())? {
+                for s in slots(t, "steps").map_err(|e| e.message())? {
                     match s.strip_prefix("answer.") {
                         Some(var) if !asked.contains(&var) => {
-                            return Err(format!(
-                                "steps[{i}] uses {{{{answer.{var}}}}} before it is asked"
-                            ));
+                            return Err(Message::new(Code::FlowAnswerBeforeAsked)
+                                .with("step", i + 1)
+                                .with("placeholder", format!("{{{{answer.{var}}}}}")));
                         }
                         None if s.starts_with("order.") && !order => {
-                            return Err(format!(
-                                "steps[{i}] uses {{{{{s}}}}} before a find_order step"
-                            ));
+                            return Err(Message::new(Code::FlowOrderBeforeFound)
+                                .with("step", i + 1)
+                                .with("placeholder", format!("{{{{{s}}}}}")));
                         }
                         _ => {}
                     }
@@ -394,7 +396,9 @@ impl FlowSpec {
             match step {
                 Step::Ask { var, .. } => {
                     if asked.contains(&var.as_str()) {
-                        return Err(format!("steps[{i}] asks for {var} a second time"));
+                        return Err(Message::new(Code::FlowAskedTwice)
+                            .with("step", i + 1)
+                            .with("var", var));
                     }
                     asked.push(var);
                 }
@@ -402,9 +406,9 @@ impl FlowSpec {
                     if let Some(v) = var
                         && !asked.contains(&v.as_str())
                     {
-                        return Err(format!(
-                            "steps[{i}] looks up the order numbered by {v}, which is not asked before it"
-                        ));
+                        return Err(Message::new(Code::FlowOrderVarNotAsked)
+                            .with("step", i + 1)
+                            .with("var", v));
                     }
                     order = true;
                 }
@@ -480,7 +484,7 @@ mod tests {
             "key": "Order-Status", "name": " Статус заказа ", "phrases": ["где мой заказ", "где мой заказ", "order status"],
             "steps": steps
         }))
-        .map_err(|e| DomainError::invalid("flow", e.to_string()))?
+        .map_err(|e| DomainError::invalid("flow", crate::Message::new(crate::Code::BadJson).with("reason", e)))?
         .validated()
     }
 

@@ -1,6 +1,9 @@
 //! Customer identities: how a person is known on one channel. An identity is unique
 //! per workspace and kind, so it resolves to exactly one customer.
 
+use crate::Code;
+use crate::Message;
+use crate::message;
 use crate::{DomainError, wire_enum};
 
 wire_enum!(
@@ -76,7 +79,9 @@ impl EmailAddress {
         let bad = |m: &str| {
             Err(DomainError::invalid(
                 "email",
-                format!("{raw:?} is not an e-mail address: {m}"),
+                Message::new(Code::NotEmail)
+                    .with("raw", format!("{:?}", raw))
+                    .with("m", m),
             ))
         };
         if t.chars().count() > 254 {
@@ -137,7 +142,7 @@ impl PhoneE164 {
         } else {
             return Err(DomainError::invalid(
                 "phone",
-                format!("{raw:?} must start with + and the country code"),
+                Message::new(Code::PhonePlus).with("raw", format!("{:?}", raw)),
             ));
         };
         if !(8..=15).contains(&digits.len())
@@ -146,7 +151,7 @@ impl PhoneE164 {
         {
             return Err(DomainError::invalid(
                 "phone",
-                format!("{raw:?} is not an E.164 number (+ and 8 to 15 digits)"),
+                Message::new(Code::PhoneDigits).with("raw", format!("{:?}", raw)),
             ));
         }
         Ok(PhoneE164(format!("+{digits}")))
@@ -179,7 +184,7 @@ impl Identity {
                     .map_err(|_| {
                         DomainError::invalid(
                             kind.as_str(),
-                            format!("{raw:?} is not an E.164 phone number"),
+                            Message::new(Code::PhoneNumber).with("raw", format!("{:?}", raw)),
                         )
                     })?
                     .0
@@ -203,10 +208,7 @@ impl Identity {
 
 fn other_id(kind: IdentityKind, v: &str) -> Result<&str, DomainError> {
     if v.is_empty() || v.chars().count() > 255 || v.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            kind.as_str(),
-            "must have 1 to 255 characters and no control characters",
-        ));
+        return Err(DomainError::invalid(kind.as_str(), Code::ExternalIdShape));
     }
     Ok(v)
 }
@@ -215,10 +217,10 @@ fn other_id(kind: IdentityKind, v: &str) -> Result<&str, DomainError> {
 pub fn normalize_name(raw: &str) -> Result<String, DomainError> {
     let s = crate::text::clean_line(raw);
     if s.is_empty() {
-        return Err(DomainError::invalid("name", "must not be blank"));
+        return Err(DomainError::invalid("name", Code::NotEmpty));
     }
     if s.chars().count() > 200 {
-        return Err(DomainError::invalid("name", "at most 200 characters"));
+        return Err(DomainError::invalid("name", message::max_chars(200)));
     }
     Ok(s)
 }
@@ -238,7 +240,7 @@ pub fn normalize_language(raw: &str) -> Result<String, DomainError> {
     } else {
         Err(DomainError::invalid(
             "language",
-            format!("{raw:?} is not a language code like ru, en or th"),
+            Message::new(Code::LanguageCode).with("raw", format!("{:?}", raw)),
         ))
     }
 }

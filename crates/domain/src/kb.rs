@@ -1,6 +1,8 @@
 //! The knowledge base's vocabulary: article states, who may read them, and the
 //! slugs and keys that make clean URLs.
 
+use crate::Code;
+use crate::Message;
 use crate::{DomainError, wire_enum};
 
 wire_enum!(
@@ -25,7 +27,7 @@ pub fn validate_languages<S: AsRef<str>>(codes: &[S]) -> Result<Vec<String>, Dom
     if codes.is_empty() || codes.len() > MAX_LANGUAGES {
         return Err(DomainError::invalid(
             "languages",
-            format!("one to {MAX_LANGUAGES} language codes"),
+            Message::new(Code::KbLanguages).with("max_languages", MAX_LANGUAGES),
         ));
     }
     let mut out: Vec<String> = Vec::with_capacity(codes.len());
@@ -118,10 +120,7 @@ pub fn validate_category_key(key: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid(
-            "category",
-            "1 to 64 of a-z, 0-9 and -, starting with a letter",
-        ))
+        Err(DomainError::invalid("category", Code::KbKeyShape))
     }
 }
 

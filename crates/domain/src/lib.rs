@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ids;
 pub mod kb;
 pub mod macros;
+pub mod message;
 pub mod number;
 pub mod order;
 pub mod outreach;
@@ -31,4 +32,5 @@ pub mod time;
 pub mod user;
 
 pub use error::DomainError;
+pub use message::{Code, Message};
 pub use time::Timestamp;

@@ -2,7 +2,10 @@
 //! in the customer's language when a translation exists, and changes to the
 //! ticket made when the macro is applied. Checked when saved, like rules.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
+use crate::message;
 use crate::rules::Action;
 use crate::ticket::Visibility;
 use serde::{Deserialize, Serialize};
@@ -39,17 +42,17 @@ fn public() -> Visibility {
     Visibility::Public
 }
 
-fn bad(field: &str, msg: impl Into<String>) -> DomainError {
+fn bad(field: &str, msg: impl Into<crate::Message>) -> DomainError {
     DomainError::invalid(field, msg)
 }
 
 fn check_text(field: &str, t: &str) -> Result<(), DomainError> {
     if t.chars().count() > MAX_BODY {
-        return Err(bad(field, format!("at most {MAX_BODY} characters")));
+        return Err(bad(field, message::max_chars(MAX_BODY)));
     }
     crate::template::check(t)
         .map(|_| ())
-        .map_err(|e| bad(field, e.to_string()))
+        .map_err(|e| bad(field, e.message()))
 }
 
 impl MacroSpec {
@@ -60,29 +63,32 @@ impl MacroSpec {
         if self.translations.len() > MAX_TRANSLATIONS {
             return Err(bad(
                 "translations",
-                format!("at most {MAX_TRANSLATIONS} translations"),
+                Message::new(Code::AtMostTranslations).with("max_translations", MAX_TRANSLATIONS),
             ));
         }
         for (lang, t) in &self.translations {
             if crate::identity::normalize_language(lang).ok().as_deref() != Some(lang.as_str()) {
                 return Err(bad(
                     "translations",
-                    format!("{lang:?} is not a language tag in lower case (en, ru, th, pt-br)"),
+                    Message::new(Code::LanguageTag).with("lang", format!("{:?}", lang)),
                 ));
             }
             if t.trim().is_empty() {
-                return Err(bad(&format!("translations.{lang}"), "a text is needed"));
+                return Err(bad(&format!("translations.{lang}"), Code::TextNeeded));
             }
             check_text(&format!("translations.{lang}"), t)?;
         }
         if self.body.trim().is_empty() && !self.translations.is_empty() {
-            return Err(bad("body", "a text is needed when translations are given"));
+            return Err(bad("body", Code::TextNeededForTranslations));
         }
         if self.actions.len() > MAX_ACTIONS {
-            return Err(bad("actions", format!("at most {MAX_ACTIONS} actions")));
+            return Err(bad(
+                "actions",
+                Message::new(Code::AtMostActions).with("max_actions", MAX_ACTIONS),
+            ));
         }
         if self.body.trim().is_empty() && self.actions.is_empty() {
-            return Err(bad("body", "a macro needs a text or an action"));
+            return Err(bad("body", Code::MacroEmpty));
         }
         for (i, a) in self.actions.iter().enumerate() {
             let at = format!("actions[{i}]");
@@ -97,10 +103,7 @@ impl MacroSpec {
                 | Action::SetField { .. }
                 | Action::Assign { .. } => a.check(&at)?,
                 _ => {
-                    return Err(bad(
-                        &at,
-                        "a macro changes the ticket (status, priority, team, tier, category, tags, fields, assignee); its text is the reply",
-                    ));
+                    return Err(bad(&at, Code::MacroShape));
                 }
             }
         }
@@ -118,7 +121,7 @@ impl MacroSpec {
 pub fn name(raw: &str) -> Result<String, DomainError> {
     let n = crate::text::clean_line(raw);
     if n.is_empty() || n.chars().count() > MAX_NAME {
-        return Err(bad("name", format!("1 to {MAX_NAME} characters")));
+        return Err(bad("name", message::chars(1, MAX_NAME)));
     }
     Ok(n)
 }
@@ -130,7 +133,12 @@ mod tests {
 
     fn spec(v: serde_json::Value) -> Result<MacroSpec, DomainError> {
         serde_json::from_value::<MacroSpec>(v)
-            .map_err(|e| DomainError::invalid("macro", e.to_string()))?
+            .map_err(|e| {
+                DomainError::invalid(
+                    "macro",
+                    crate::Message::new(crate::Code::BadJson).with("reason", e),
+                )
+            })?
             .validated()
     }
 

@@ -4,6 +4,9 @@
 //! says what changed — the events rules and the timeline act on — so a push
 //! repeated as it was changes nothing.
 
+use crate::Code;
+use crate::Message;
+use crate::message;
 use crate::{DomainError, Timestamp, wire_enum};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +58,7 @@ pub fn parse_amount(field: &str, raw: &str) -> Result<String, DomainError> {
     {
         return Err(DomainError::invalid(
             field,
-            format!("{raw:?} is not an amount like 4990.00"),
+            Message::new(Code::Amount).with("raw", format!("{:?}", raw)),
         ));
     }
     Ok(s.to_owned())
@@ -69,7 +72,7 @@ pub fn parse_currency(raw: &str) -> Result<String, DomainError> {
     } else {
         Err(DomainError::invalid(
             "currency",
-            format!("{raw:?} is not a currency code like RUB"),
+            Message::new(Code::Currency).with("raw", format!("{:?}", raw)),
         ))
     }
 }
@@ -79,7 +82,7 @@ fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     if s.is_empty() || s.chars().count() > max {
         return Err(DomainError::invalid(
             field,
-            format!("must have 1 to {max} characters"),
+            Message::new(Code::OrderTextLength).with("max", max),
         ));
     }
     Ok(s)
@@ -94,10 +97,7 @@ fn parse_url(field: &str, raw: &str) -> Result<String, DomainError> {
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(DomainError::invalid(
-            field,
-            "must be an http(s) address of at most 2000 characters",
-        ))
+        Err(DomainError::invalid(field, Code::OrderUrl))
     }
 }
 
@@ -114,7 +114,10 @@ impl LineItem {
     pub fn validated(self, at: usize) -> Result<LineItem, DomainError> {
         let f = |n: &str| format!("items[{at}].{n}");
         if !(1..=100_000).contains(&self.quantity) {
-            return Err(DomainError::invalid(f("quantity"), "1 to 100000"));
+            return Err(DomainError::invalid(
+                f("quantity"),
+                message::range(1, 100000),
+            ));
         }
         Ok(LineItem {
             sku: line(&f("sku"), &self.sku, 100)?,
@@ -197,15 +200,12 @@ impl OrderPush {
     /// Every field checked, each error naming its place.
     pub fn validated(self) -> Result<OrderPush, DomainError> {
         if self.items.as_ref().is_some_and(|i| i.len() > MAX_ITEMS) {
-            return Err(DomainError::invalid(
-                "items",
-                format!("at most {MAX_ITEMS}"),
-            ));
+            return Err(DomainError::invalid("items", message::at_most(MAX_ITEMS)));
         }
         if self.shipments.len() > MAX_SHIPMENTS {
             return Err(DomainError::invalid(
                 "shipments",
-                format!("at most {MAX_SHIPMENTS}"),
+                message::at_most(MAX_SHIPMENTS),
             ));
         }
         Ok(OrderPush {
@@ -286,7 +286,7 @@ impl Order {
         push: OrderPush,
         now: Timestamp,
     ) -> Result<(Order, Vec<OrderChange>), DomainError> {
-        let need = |f: &str| DomainError::invalid(f, "required for a new order");
+        let need = |f: &str| DomainError::invalid(f, Code::RequiredForNewOrder);
         let status = push.status.unwrap_or(OrderStatus::Placed);
         let placed_at = push.placed_at.unwrap_or(now);
         let mut o = Order {

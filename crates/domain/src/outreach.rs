@@ -5,6 +5,9 @@
 //! it is for, and its text per language; the workspace's settings bound how
 //! often and when anyone is written to.
 
+use crate::Code;
+use crate::Message;
+use crate::message;
 use crate::order::{OrderStatus, ShipmentStatus};
 use crate::{DomainError, wire_enum};
 use serde::{Deserialize, Serialize};
@@ -49,10 +52,10 @@ impl OutreachSpec {
     pub fn validated(mut self) -> Result<OutreachSpec, DomainError> {
         self.name = crate::text::clean_line(&self.name);
         if self.name.is_empty() || self.name.chars().count() > 100 {
-            return Err(DomainError::invalid("name", "1 to 100 characters"));
+            return Err(DomainError::invalid("name", message::chars(1, 100)));
         }
         if self.statuses.len() > 10 {
-            return Err(DomainError::invalid("statuses", "at most 10"));
+            return Err(DomainError::invalid("statuses", message::at_most(10)));
         }
         for s in &self.statuses {
             let ok = match self.on {
@@ -63,19 +66,21 @@ impl OutreachSpec {
             if !ok {
                 return Err(DomainError::invalid(
                     "statuses",
-                    format!("{s:?} is not a status of {}", self.on),
+                    Message::new(Code::OutreachStatus)
+                        .with("s", format!("{:?}", s))
+                        .with("on", self.on),
                 ));
             }
         }
         self.statuses.sort();
         self.statuses.dedup();
         if self.texts.is_empty() || self.texts.len() > 20 {
-            return Err(DomainError::invalid("texts", "1 to 20 languages"));
+            return Err(DomainError::invalid("texts", Code::LanguagesOneToTwenty));
         }
         let mut texts = BTreeMap::new();
         for (lang, text) in &self.texts {
             let lang = crate::identity::normalize_language(lang)
-                .map_err(|e| DomainError::invalid("texts", e.to_string()))?;
+                .map_err(|e| DomainError::invalid("texts", e.message()))?;
             // Checked as written (the API states the bounds on what is sent);
             // kept as written but for surrounding space: cleaning control
             // characters out could join two braces into a placeholder.
@@ -84,11 +89,11 @@ impl OutreachSpec {
             {
                 return Err(DomainError::invalid(
                     format!("texts.{lang}"),
-                    format!("1 to {MAX_TEXT} characters"),
+                    message::chars(1, MAX_TEXT),
                 ));
             }
             crate::template::check(text)
-                .map_err(|e| DomainError::invalid(format!("texts.{lang}"), e.to_string()))?;
+                .map_err(|e| DomainError::invalid(format!("texts.{lang}"), e.message()))?;
             texts.insert(lang, text.trim().to_owned());
         }
         self.texts = texts;
@@ -126,10 +131,7 @@ pub struct QuietHours {
 impl QuietHours {
     pub fn validated(self) -> Result<QuietHours, DomainError> {
         if self.from >= 1440 || self.to >= 1440 {
-            return Err(DomainError::invalid(
-                "quiet_hours",
-                "times are minutes after midnight, 0 to 1439",
-            ));
+            return Err(DomainError::invalid("quiet_hours", Code::OutreachTimes));
         }
         Ok(self)
     }
@@ -191,7 +193,7 @@ impl Default for OutreachSettings {
 impl OutreachSettings {
     pub fn validated(self) -> Result<OutreachSettings, DomainError> {
         if self.daily_limit > 20 {
-            return Err(DomainError::invalid("daily_limit", "0 to 20"));
+            return Err(DomainError::invalid("daily_limit", message::range(0, 20)));
         }
         Ok(OutreachSettings {
             quiet_hours: self.quiet_hours.map(QuietHours::validated).transpose()?,

@@ -4,8 +4,10 @@
 //! so a rule that cannot run cannot be stored; [`CompiledRule`] holds it ready
 //! for evaluation (regexes built once).
 
+use crate::Code;
 use crate::DomainError;
 use crate::ids::{CalendarId, TeamId, UserId};
+use crate::message;
 use crate::ticket::{AuthorKind, Priority, Status};
 use crate::wire_enum;
 use serde::{Deserialize, Serialize};
@@ -210,21 +212,26 @@ fn grammar() -> &'static regex::Regex {
 /// Most agents a `notify` names.
 pub const MAX_NOTIFY: usize = 100;
 
-fn bad(field: &str, msg: impl Into<String>) -> DomainError {
+fn bad(field: &str, msg: impl Into<crate::Message>) -> DomainError {
     DomainError::invalid(field, msg)
 }
 
 fn string_of<'a>(v: &'a Value, field: &str) -> Result<&'a str, DomainError> {
     v.as_str()
         .filter(|s| s.chars().count() <= MAX_TEXT)
-        .ok_or_else(|| bad(field, format!("a text of at most {MAX_TEXT} characters")))
+        .ok_or_else(|| {
+            bad(
+                field,
+                crate::Message::new(Code::RuleText).with("max_text", MAX_TEXT),
+            )
+        })
 }
 
 fn list_of<'a>(v: &'a Value, field: &str) -> Result<Vec<&'a str>, DomainError> {
     let items = v
         .as_array()
         .filter(|a| !a.is_empty() && a.len() <= 100)
-        .ok_or_else(|| bad(field, "a list of 1 to 100 values"))?;
+        .ok_or_else(|| bad(field, Code::RuleValueList))?;
     items.iter().map(|x| string_of(x, field)).collect()
 }
 
@@ -259,7 +266,12 @@ impl Condition {
                     _ => true,
                 };
                 if !ok {
-                    return Err(bad(at, format!("{v:?} is not a {} value", self.field)));
+                    return Err(bad(
+                        at,
+                        crate::Message::new(Code::RuleValue)
+                            .with("v", format!("{:?}", v))
+                            .with("field", self.field),
+                    ));
                 }
             }
             Ok(())
@@ -293,16 +305,17 @@ impl Condition {
         if !allowed.contains(&self.op) {
             return Err(bad(
                 at,
-                format!(
-                    "{} cannot be compared with {}; use one of: {}",
-                    self.field,
-                    self.op,
-                    allowed
-                        .iter()
-                        .map(|o| o.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                crate::Message::new(Code::RuleOperator)
+                    .with("field", self.field)
+                    .with("op", self.op)
+                    .with(
+                        "allowed",
+                        allowed
+                            .iter()
+                            .map(|o| o.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
             ));
         }
         match (self.field, self.op) {
@@ -313,14 +326,14 @@ impl Condition {
                 _,
             ) => {
                 let n = crate::number::whole::<_, i64>(self.value.clone())
-                    .map_err(|_| bad(at, "a whole number"))?;
+                    .map_err(|_| bad(at, Code::WholeNumber))?;
                 let top = if self.field == TriageConfidence {
                     100
                 } else {
                     100_000
                 };
                 if !(0..=top).contains(&n) {
-                    return Err(bad(at, format!("from 0 to {top}")));
+                    return Err(bad(at, message::range(0, top)));
                 }
                 Ok(Want::Number(n))
             }
@@ -329,9 +342,7 @@ impl Condition {
                 if p.chars().count() > MAX_PATTERN || !grammar().is_match(p) {
                     return Err(bad(
                         at,
-                        format!(
-                            "a pattern of at most {MAX_PATTERN} characters: words and characters, \\ before a special one, . for any, * + ? after one, ^ $ anchors, | between alternatives"
-                        ),
+                        crate::Message::new(Code::RulesPattern).with("max", MAX_PATTERN),
                     ));
                 }
                 regex::RegexBuilder::new(p)
@@ -339,7 +350,12 @@ impl Condition {
                     .size_limit(REGEX_SIZE)
                     .build()
                     .map(Want::Pattern)
-                    .map_err(|e| bad(at, format!("not a pattern: {e}")))
+                    .map_err(|e| {
+                        bad(
+                            at,
+                            crate::Message::new(Code::RuleBadPattern).with("reason", e),
+                        )
+                    })
             }
             (_, In | NotIn) => {
                 let v = list_of(&self.value, at)?;
@@ -349,7 +365,7 @@ impl Condition {
             _ => {
                 let v = string_of(&self.value, at)?;
                 if v.trim().is_empty() {
-                    return Err(bad(at, "a value is needed"));
+                    return Err(bad(at, Code::ValueNeeded));
                 }
                 check_each(&[v])?;
                 Ok(texts(vec![v]))
@@ -363,60 +379,54 @@ impl Action {
     pub fn check(&self, at: &str) -> Result<(), DomainError> {
         let text = |s: &str, what: &str| -> Result<(), DomainError> {
             if s.trim().is_empty() || s.chars().count() > MAX_TEXT {
-                Err(bad(
-                    &format!("{at}.{what}"),
-                    format!("1 to {MAX_TEXT} characters"),
-                ))
+                Err(bad(&format!("{at}.{what}"), message::chars(1, MAX_TEXT)))
             } else {
                 Ok(())
             }
         };
         match self {
-            Action::SetTier { tier } if !(1..=3).contains(tier) => {
-                Err(bad(at, "a tier from 1 to 3"))
-            }
+            Action::SetTier { tier } if !(1..=3).contains(tier) => Err(bad(at, Code::RuleTier)),
             Action::AddTags { tags } | Action::RemoveTags { tags } => {
                 if tags.is_empty() || tags.len() > 50 {
-                    return Err(bad(at, "1 to 50 tags"));
+                    return Err(bad(at, Code::RuleTags));
                 }
                 for t in tags {
-                    crate::ticket::normalize_tag(t).map_err(|e| bad(at, e.to_string()))?;
+                    crate::ticket::normalize_tag(t).map_err(|e| bad(at, e.message()))?;
                 }
                 Ok(())
             }
             Action::SetCategory { category: Some(c) } if c.chars().count() > 100 => {
-                Err(bad(at, "a category of at most 100 characters"))
+                Err(bad(at, Code::RuleCategory))
             }
             Action::SetField { key, .. } if key.is_empty() || key.chars().count() > 64 => {
-                Err(bad(at, "a field key of 1 to 64 characters"))
+                Err(bad(at, Code::RuleFieldKey))
             }
             Action::Reply { body, translations } => {
                 if translations.len() > 20 {
-                    return Err(bad(at, "at most 20 translations"));
+                    return Err(bad(at, Code::RuleTranslations));
                 }
                 for (lang, t) in translations {
                     if crate::identity::normalize_language(lang).ok().as_deref() != Some(lang) {
                         return Err(bad(
                             &format!("{at}.translations"),
-                            format!(
-                                "{lang:?} is not a language tag in lower case (en, ru, th, pt-br)"
-                            ),
+                            crate::Message::new(Code::LanguageTag)
+                                .with("lang", format!("{:?}", lang)),
                         ));
                     }
                     text(t, &format!("translations.{lang}"))?;
                     crate::template::check(t)
-                        .map_err(|e| bad(&format!("{at}.translations.{lang}"), e.to_string()))?;
+                        .map_err(|e| bad(&format!("{at}.translations.{lang}"), e.message()))?;
                 }
                 text(body, "body")?;
                 crate::template::check(body)
                     .map(|_| ())
-                    .map_err(|e| bad(&format!("{at}.body"), e.to_string()))
+                    .map_err(|e| bad(&format!("{at}.body"), e.message()))
             }
             Action::AddNote { body } => {
                 text(body, "body")?;
                 crate::template::check(body)
                     .map(|_| ())
-                    .map_err(|e| bad(&format!("{at}.body"), e.to_string()))
+                    .map_err(|e| bad(&format!("{at}.body"), e.message()))
             }
             Action::Notify {
                 text: t,
@@ -425,22 +435,25 @@ impl Action {
                 ..
             } => {
                 if user_ids.is_empty() && team_id.is_none() {
-                    return Err(bad(at, "name the agents or a team to tell"));
+                    return Err(bad(at, Code::RuleNotifyWhom));
                 }
                 if user_ids.len() > MAX_NOTIFY {
-                    return Err(bad(at, format!("at most {MAX_NOTIFY} agents")));
+                    return Err(bad(
+                        at,
+                        crate::Message::new(Code::AtMostAgents).with("max_notify", MAX_NOTIFY),
+                    ));
                 }
                 text(t, "text")?;
                 crate::template::check(t)
                     .map(|_| ())
-                    .map_err(|e| bad(&format!("{at}.text"), e.to_string()))
+                    .map_err(|e| bad(&format!("{at}.text"), e.message()))
             }
             Action::Escalate { reason, .. } => text(reason, "reason"),
             Action::Webhook { url } => {
                 if !(url.starts_with("https://") || url.starts_with("http://"))
                     || url.chars().count() > 2000
                 {
-                    return Err(bad(at, "an http(s) address of at most 2000 characters"));
+                    return Err(bad(at, Code::RuleWebhookUrl));
                 }
                 Ok(())
             }
@@ -476,10 +489,10 @@ impl RuleSpec {
         self.on.dedup();
         match self.kind {
             RuleKind::Trigger if self.on.is_empty() => {
-                return Err(bad("on", "a trigger listens to at least one event"));
+                return Err(bad("on", Code::TriggerNeedsEvent));
             }
             RuleKind::Automation if !self.on.is_empty() => {
-                return Err(bad("on", "an automation runs on time, not on events"));
+                return Err(bad("on", Code::AutomationNoEvents));
             }
             RuleKind::Automation
                 if !self.all.iter().any(|c| {
@@ -491,21 +504,21 @@ impl RuleSpec {
                     ) && c.op == Op::Gt
                 }) =>
             {
-                return Err(bad(
-                    "all",
-                    "an automation needs a time condition in `all` (hours since … greater than)",
-                ));
+                return Err(bad("all", Code::AutomationNeedsTime));
             }
             _ => {}
         }
         if self.all.len() > MAX_CONDITIONS || self.any.len() > MAX_CONDITIONS {
             return Err(bad(
                 "all",
-                format!("at most {MAX_CONDITIONS} conditions a list"),
+                crate::Message::new(Code::AtMostConditions).with("max_conditions", MAX_CONDITIONS),
             ));
         }
         if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
-            return Err(bad("actions", format!("1 to {MAX_ACTIONS} actions")));
+            return Err(bad(
+                "actions",
+                crate::Message::new(Code::RuleActions).with("max_actions", MAX_ACTIONS),
+            ));
         }
         let compile =
             |list: &[Condition], name: &str| -> Result<Vec<(Condition, Want)>, DomainError> {
@@ -700,7 +713,12 @@ mod tests {
 
     fn rule(v: Value) -> Result<CompiledRule, DomainError> {
         serde_json::from_value::<RuleSpec>(v)
-            .map_err(|e| DomainError::invalid("rule", e.to_string()))?
+            .map_err(|e| {
+                DomainError::invalid(
+                    "rule",
+                    crate::Message::new(crate::Code::BadJson).with("reason", e),
+                )
+            })?
             .validated()
     }
 

@@ -20,10 +20,13 @@
 //! stopped before is met. A warning falls when the used time reaches the policy's
 //! share of the target.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
 use crate::calendar::Calendar;
 use crate::event::EventData;
 use crate::ids::TeamId;
+use crate::message;
 use crate::ticket::{AuthorKind, Channel, Priority, Status, Visibility};
 use crate::wire_enum;
 use serde::{Deserialize, Serialize};
@@ -98,7 +101,7 @@ impl Conditions {
             if n > MAX_CONDITION_VALUES {
                 return Err(DomainError::invalid(
                     format!("conditions.{name}"),
-                    format!("at most {MAX_CONDITION_VALUES} values"),
+                    Message::new(Code::AtMostValues).with("max", MAX_CONDITION_VALUES),
                 ));
             }
         }
@@ -107,13 +110,13 @@ impl Conditions {
             .iter()
             .map(|t| crate::ticket::normalize_tag(t))
             .collect::<Result<_, _>>()
-            .map_err(|e| DomainError::invalid("conditions.customer_tags", e.to_string()))?;
+            .map_err(|e| DomainError::invalid("conditions.customer_tags", e.message()))?;
         self.language = self
             .language
             .iter()
             .map(|l| crate::identity::normalize_language(l))
             .collect::<Result<_, _>>()
-            .map_err(|e| DomainError::invalid("conditions.language", e.to_string()))?;
+            .map_err(|e| DomainError::invalid("conditions.language", e.message()))?;
         dedup(&mut self.channel);
         dedup(&mut self.priority);
         dedup(&mut self.team);
@@ -174,7 +177,8 @@ impl Targets {
                 Some(m) if (1..=MAX_TARGET_MINUTES).contains(&m) => Ok(Some(m * 60_000)),
                 Some(_) => Err(DomainError::invalid(
                     format!("targets.{field}"),
-                    format!("from 1 to {MAX_TARGET_MINUTES} minutes"),
+                    Message::new(Code::SlaMinutes)
+                        .with("max", message::group(MAX_TARGET_MINUTES as usize)),
                 )),
             }
         };
@@ -184,7 +188,7 @@ impl Targets {
             resolution_ms: ms("resolution_minutes", resolution)?,
         };
         if t == Targets::default() {
-            return Err(DomainError::invalid("targets", "set at least one target"));
+            return Err(DomainError::invalid("targets", Code::SlaNoTarget));
         }
         Ok(t)
     }
@@ -205,10 +209,7 @@ pub fn warn_per_mille(share: f64) -> Result<i64, DomainError> {
     if share.is_finite() && (1.0..=999.0).contains(&per_mille) {
         Ok(per_mille as i64)
     } else {
-        Err(DomainError::invalid(
-            "warn_at",
-            "a share of the target from 0.001 to 0.999, such as 0.75",
-        ))
+        Err(DomainError::invalid("warn_at", Code::SlaWarnShare))
     }
 }
 

@@ -3,7 +3,9 @@
 //! closed set, checked when the text is saved ([`check`]), so a typo is an
 //! error then rather than a hole in a message to a customer later.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
 
 /// Every placeholder a text may hold.
 pub const PLACEHOLDERS: &[&str] = &[
@@ -28,23 +30,29 @@ enum Piece<'a> {
     Slot(&'a str),
 }
 
+/// The refusal for a `{{` without its `}}`.
+pub fn unclosed() -> Message {
+    Message::new(Code::PlaceholderOpen)
+        .with("open", "{{")
+        .with("close", "}}")
+}
+
 fn pieces(text: &str) -> Result<Vec<Piece<'_>>, DomainError> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
         out.push(Piece::Text(&rest[..open]));
         let after = &rest[open + 2..];
-        let close = after.find("}}").ok_or_else(|| {
-            DomainError::invalid("body", "a placeholder opened with {{ is not closed with }}")
-        })?;
+        let close = after
+            .find("}}")
+            .ok_or_else(|| DomainError::invalid("body", unclosed()))?;
         let name = after[..close].trim();
         if !PLACEHOLDERS.contains(&name) {
             return Err(DomainError::invalid(
                 "body",
-                format!(
-                    "unknown placeholder {{{{{name}}}}}; known: {}",
-                    PLACEHOLDERS.join(", ")
-                ),
+                Message::new(Code::PlaceholderUnknown)
+                    .with("name", format!("{{{{{name}}}}}"))
+                    .with("known", PLACEHOLDERS.join(", ")),
             ));
         }
         out.push(Piece::Slot(name));

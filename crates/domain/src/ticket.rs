@@ -1,7 +1,10 @@
 //! Tickets: statuses and the transitions between them, priorities, channels,
 //! message visibility and authorship.
 
+use crate::Code;
 use crate::DomainError;
+use crate::Message;
+use crate::message;
 use std::fmt;
 
 /// Generates a closed string enum: `as_str`, `parse` (the wire spelling) and `ALL`.
@@ -23,7 +26,9 @@ macro_rules! wire_enum {
                     $($text => Ok($name::$variant),)*
                     other => Err($crate::DomainError::invalid(
                         stringify!($name),
-                        format!("unknown value {other:?}; expected one of: {}", [$($text),*].join(", ")),
+                        $crate::Message::new($crate::Code::OneOf)
+                            .with("value", format!("{other:?}"))
+                            .with("values", [$($text),*].join(", ")),
                     )),
                 }
             }
@@ -216,7 +221,7 @@ impl TicketNumber {
         if n >= 1 {
             Ok(TicketNumber(n))
         } else {
-            Err(DomainError::invalid("number", "must be 1 or more"))
+            Err(DomainError::invalid("number", Code::PositiveNumber))
         }
     }
     pub fn get(self) -> i64 {
@@ -240,7 +245,7 @@ impl Tier {
     pub fn new(n: i64) -> Result<Self, DomainError> {
         match n {
             1..=3 => Ok(Tier(n as u8)),
-            _ => Err(DomainError::invalid("tier", "must be 1, 2 or 3")),
+            _ => Err(DomainError::invalid("tier", Code::Tier)),
         }
     }
     pub fn get(self) -> i64 {
@@ -252,17 +257,14 @@ impl Tier {
 pub fn normalize_tag(raw: &str) -> Result<String, DomainError> {
     let t = raw.trim().to_lowercase();
     if t.is_empty() || t.chars().count() > 64 {
-        return Err(DomainError::invalid(
-            "tags",
-            "each tag must have 1 to 64 characters",
-        ));
+        return Err(DomainError::invalid("tags", Code::TagLength));
     }
     if t.chars()
         .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_bidi_control(c) || c == ',')
     {
         return Err(DomainError::invalid(
             "tags",
-            format!("tag {t:?} must not contain spaces or commas"),
+            Message::new(Code::TagSpaces).with("t", format!("{:?}", t)),
         ));
     }
     Ok(t)
@@ -279,7 +281,7 @@ pub fn normalize_tags<'a>(
     tags.sort();
     tags.dedup();
     if tags.len() > 50 {
-        return Err(DomainError::invalid("tags", "at most 50 tags per ticket"));
+        return Err(DomainError::invalid("tags", Code::TagsPerTicket));
     }
     Ok(tags)
 }
@@ -288,10 +290,10 @@ pub fn normalize_tags<'a>(
 pub fn normalize_subject(raw: &str) -> Result<String, DomainError> {
     let s = crate::text::clean_line(raw);
     if s.is_empty() {
-        return Err(DomainError::invalid("subject", "must not be empty"));
+        return Err(DomainError::invalid("subject", Code::NotEmpty));
     }
     if s.chars().count() > 500 {
-        return Err(DomainError::invalid("subject", "at most 500 characters"));
+        return Err(DomainError::invalid("subject", message::max_chars(500)));
     }
     Ok(s)
 }

@@ -9,6 +9,8 @@
 //! words-only model, a hand-off to a person — never a customer left waiting.
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::assist::{ChatProvider, EmbeddingsProvider, Providers};
 use domain::ids::WorkspaceId;
 use serde::{Deserialize, Serialize};
@@ -341,7 +343,7 @@ fn checked_key(field: &str, key: &str) -> Result<(), EngineError> {
     if key.len() > MAX_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(EngineError::invalid(
             field,
-            format!("at most {MAX_KEY} characters, no spaces (empty for none)"),
+            Message::new(Code::ApiKeyShape).with("max_key", MAX_KEY),
         ));
     }
     Ok(())
@@ -363,9 +365,9 @@ fn key_for(
             Ok(Some(k))
         }
         None if same_address => Ok(stored),
-        None if stored.is_some() => Err(EngineError::Conflict(format!(
-            "{field}: give the key again for a new address"
-        ))),
+        None if stored.is_some() => Err(EngineError::Conflict(
+            Message::new(Code::KeyForNewAddress).with("field", field),
+        )),
         None => Ok(None),
     }
 }

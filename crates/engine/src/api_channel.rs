@@ -19,10 +19,12 @@ use crate::messenger::NewAccount;
 use crate::outbound::{Delivery, Outgoing};
 use crate::webhook::{Posted, post_signed};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::Timestamp;
 use domain::event::Actor;
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::Channel;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -202,13 +204,13 @@ impl Engine {
         let a = self
             .api_account(ws, m.channel_id)
             .await
-            .map_err(|_| EngineError::Unknown("channel_id".into(), "no such API channel".into()))?;
+            .map_err(|_| EngineError::Unknown("channel_id".into(), Code::NoApiChannel.into()))?;
         if !a.active {
-            return Err(EngineError::Rule("the channel is switched off".into()));
+            return Err(EngineError::Rule(Code::ChannelOff.into()));
         }
         let external_id = domain::text::clean_line(&m.external_id);
         if external_id.is_empty() || external_id.len() > 255 {
-            return Err(EngineError::invalid("external_id", "1 to 255 characters"));
+            return Err(EngineError::invalid("external_id", message::chars(1, 255)));
         }
         let mut identities = Vec::new();
         if let Some(id) = &m.sender.id {
@@ -221,10 +223,7 @@ impl Engine {
             identities.push(Identity::parse(IdentityKind::Phone, ph)?);
         }
         if identities.is_empty() {
-            return Err(EngineError::invalid(
-                "sender",
-                "name the sender by id, email or phone",
-            ));
+            return Err(EngineError::invalid("sender", Code::SenderNeeded));
         }
         let handle = identities[0].value().to_owned();
         let name = m
@@ -246,10 +245,7 @@ impl Engine {
                     .await?
                     .filter(|a| a.message_id.is_none())
                     .ok_or_else(|| {
-                        EngineError::Unknown(
-                            "attachments".into(),
-                            "no such attachment waiting to be sent".into(),
-                        )
+                        EngineError::Unknown("attachments".into(), message::no_such("attachment"))
                     })?;
                 let bytes = self
                     .store

@@ -6,8 +6,10 @@
 //! to answer with, where a hand-off goes.
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::assist::{AssistSettings, HandoffReason, MAX_TEXT};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::Channel;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -572,22 +574,19 @@ impl Engine {
     ) -> Result<Decision, EngineError> {
         let ws = p.workspace_id;
         if text.chars().count() > MAX_TEXT {
-            return Err(EngineError::invalid(
-                "text",
-                format!("at most {MAX_TEXT} characters"),
-            ));
+            return Err(EngineError::invalid("text", message::max_chars(MAX_TEXT)));
         }
         let visible =
             |c: char| !c.is_whitespace() && !c.is_control() && !domain::text::is_bidi_control(c);
         if !text.chars().any(visible) {
-            return Err(EngineError::invalid("text", "the customer's words"));
+            return Err(EngineError::invalid("text", Code::CustomerWords));
         }
         let cleaned = domain::text::clean_body(text);
         let text = cleaned.trim();
         let lang = match lang {
             Some(l) => Some(
                 domain::identity::normalize_language(&l)
-                    .map_err(|e| EngineError::invalid("lang", e.to_string()))?,
+                    .map_err(|e| EngineError::invalid("lang", e.message()))?,
             ),
             None => None,
         };

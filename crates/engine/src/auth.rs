@@ -9,6 +9,8 @@ use crate::{Engine, EngineError, Principal, Via};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use base64::Engine as _;
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::ids::*;
 use rand::RngCore;
@@ -183,13 +185,13 @@ pub fn check_password(field: &str, password: &str) -> Result<(), EngineError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(EngineError::invalid(
             field,
-            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+            Message::new(Code::PasswordShort).with("min_password_chars", MIN_PASSWORD_CHARS),
         ));
     }
     if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(EngineError::invalid(
             field,
-            format!("must have at most {MAX_PASSWORD_CHARS} characters"),
+            Message::new(Code::PasswordLong).with("max_password_chars", MAX_PASSWORD_CHARS),
         ));
     }
     Ok(())

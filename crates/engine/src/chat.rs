@@ -15,11 +15,13 @@
 use crate::customers::{CustomerInput, add_claims, resolve, suggest};
 use crate::ingest::{Content, CustomerMessage, Inbound, Ingested, Sender, Thread};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::Timestamp;
 use domain::chat::{PrechatKind, WidgetSettings};
 use domain::event::{Actor, EventData};
 use domain::identity::{Identity, IdentityKind, normalize_language, normalize_name};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::{AuthorKind, Channel, DeliveryState, Visibility};
 use hmac::{Hmac, Mac};
 use serde_json::json;
@@ -145,13 +147,10 @@ fn optional_line(
     let Some(v) = v else { return Ok(None) };
     let v = domain::text::clean_line(&v);
     if v.is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
+        return Err(EngineError::invalid(field, Code::NotEmpty));
     }
     if v.chars().count() > max {
-        return Err(EngineError::invalid(
-            field,
-            format!("at most {max} characters"),
-        ));
+        return Err(EngineError::invalid(field, message::max_chars(max)));
     }
     Ok(Some(v))
 }
@@ -162,7 +161,7 @@ pub(crate) fn required_line(
     field: &str,
     max: usize,
 ) -> Result<String, EngineError> {
-    optional_line(v, field, max)?.ok_or_else(|| EngineError::invalid(field, "required"))
+    optional_line(v, field, max)?.ok_or_else(|| EngineError::invalid(field, Code::Required))
 }
 
 /// The snippet a site pastes before `</body>`.
@@ -206,7 +205,7 @@ impl Engine {
         if let Some(t) = team {
             self.team(p, t)
                 .await
-                .map_err(|_| EngineError::Unknown("team_id".into(), "no such team".into()))?;
+                .map_err(|_| EngineError::Unknown("team_id".into(), message::no_such("team")))?;
         }
         Ok(())
     }
@@ -218,7 +217,7 @@ impl Engine {
     ) -> Result<(ChatChannel, String), EngineError> {
         p.require_admin()?;
         let name = optional_line(input.name, "name", 100)?
-            .ok_or_else(|| EngineError::invalid("name", "required"))?;
+            .ok_or_else(|| EngineError::invalid("name", Code::Required))?;
         let settings = input.settings.unwrap_or_default().validated()?;
         self.check_widget_team(p, &settings).await?;
         let secret = crate::auth::new_secret("");
@@ -297,7 +296,7 @@ impl Engine {
         let current = self.chat_channel(p, id).await?;
         let name = match input.name {
             Some(n) => optional_line(Some(n), "name", 100)?
-                .ok_or_else(|| EngineError::invalid("name", "must not be empty"))?,
+                .ok_or_else(|| EngineError::invalid("name", Code::NotEmpty))?,
             None => current.name.clone(),
         };
         let settings = match input.settings {
@@ -419,7 +418,7 @@ impl Engine {
                 PrechatKind::Phone => phone.is_some(),
             };
             if f.required && !given {
-                return Err(EngineError::invalid(f.field.as_str(), "required"));
+                return Err(EngineError::invalid(f.field.as_str(), Code::Required));
             }
         }
         let user_id = match v.identity {
@@ -487,10 +486,10 @@ impl Engine {
         if user_id.is_empty() || user_id.chars().count() > 200 {
             return Err(EngineError::invalid(
                 "identity.user_id",
-                "1 to 200 characters",
+                message::chars(1, 200),
             ));
         }
-        let refused = || EngineError::Forbidden("the identity's signature does not match".into());
+        let refused = || EngineError::Forbidden(Code::IdentitySignature.into());
         let secret = w.identity_secret.as_deref().ok_or_else(refused)?;
         let given = unhex(mac).ok_or_else(refused)?;
         let mut m = Hmac::<Sha256>::new_from_slice(secret)
@@ -578,20 +577,17 @@ impl Engine {
     ) -> Result<Ingested, EngineError> {
         let client_id = m.client_id.trim();
         if client_id.is_empty() || m.client_id.chars().count() > 100 {
-            return Err(EngineError::invalid("client_id", "1 to 100 characters"));
+            return Err(EngineError::invalid("client_id", message::chars(1, 100)));
         }
         let text = domain::text::clean_body(m.text.trim());
         if text.chars().count() > domain::chat::MAX_MESSAGE {
             return Err(EngineError::invalid(
                 "text",
-                format!("at most {} characters", domain::chat::MAX_MESSAGE),
+                message::max_chars(domain::chat::MAX_MESSAGE),
             ));
         }
         if text.is_empty() && m.attachments.is_empty() {
-            return Err(EngineError::invalid(
-                "text",
-                "a message needs text or a file",
-            ));
+            return Err(EngineError::invalid("text", Code::ChatMessageEmpty));
         }
         let current = {
             let mut c = self.store.read().await?;

@@ -2,9 +2,12 @@
 //! mergeable when two profiles turn out to be one person.
 
 use crate::{Engine, EngineError, Principal, page_limit};
+use domain::Code;
+use domain::Message;
 use domain::event::{Actor, EventData, record};
 use domain::identity::{Identity, MatchReason, normalize_language, normalize_name};
 use domain::ids::*;
+use domain::message;
 use std::collections::HashMap;
 use store::customers::{self, Customer, Holder, Suggestion};
 use store::events::EventRecord;
@@ -75,10 +78,7 @@ pub(crate) async fn resolve(
     input: &CustomerInput,
 ) -> Result<(CustomerId, bool), EngineError> {
     if input.identities.is_empty() && input.claims.is_empty() {
-        return Err(EngineError::invalid(
-            "customer",
-            "give a customer id or at least one identity (email, phone, …)",
-        ));
+        return Err(EngineError::invalid("customer", Code::CustomerNeeded));
     }
     // The description is checked whole even when an identity finds an existing
     // customer, whose name and language it then leaves as they are.
@@ -465,11 +465,11 @@ impl Engine {
                             .await?
                             .is_some()
                         {
-                            return Err(EngineError::Conflict(format!(
-                                "the {} {} already belongs to a customer",
-                                i.kind(),
-                                i.value()
-                            )));
+                            return Err(EngineError::Conflict(
+                                Message::new(Code::IdentityTaken)
+                                    .label("kind", "identity", i.kind().as_str())
+                                    .with("value", i.value()),
+                            ));
                         }
                     }
                     let (id, _) = resolve(tx, ws, actor, &input).await?;
@@ -489,9 +489,7 @@ impl Engine {
         p.require_ticket_work()?;
         let mut c = self.customer(p, id).await?;
         if c.merged_into.is_some() {
-            return Err(EngineError::Rule(
-                "this customer was merged into another; change that one".into(),
-            ));
+            return Err(EngineError::Rule(Code::CustomerMerged.into()));
         }
         let mut changes = Vec::new();
         if let Some(n) = patch.name {
@@ -504,7 +502,7 @@ impl Engine {
         }
         if let Some(n) = patch.notes {
             if n.chars().count() > 10_000 {
-                return Err(EngineError::invalid("notes", "at most 10,000 characters"));
+                return Err(EngineError::invalid("notes", message::max_chars(10_000)));
             }
             record(&mut changes, "notes", &mut c.notes, n);
         }
@@ -519,14 +517,37 @@ impl Engine {
                 Box::pin(async move {
                     customers::update(tx, &c2).await?;
                     for i in &add {
-                        customers::insert_identity(tx, c2.workspace_id, c2.id, i, true).await.map_err(|e| match e {
-                            StoreError::Conflict(_) => EngineError::Conflict(format!("the {} {} already belongs to a customer; merge the two instead", i.kind(), i.value())),
-                            e => e.into(),
-                        })?;
-                        tx.emit(c2.workspace_id, actor, EventData::IdentityAdded { customer_id: c2.id, kind: i.kind(), value: i.value().to_owned() }).await?;
+                        customers::insert_identity(tx, c2.workspace_id, c2.id, i, true)
+                            .await
+                            .map_err(|e| match e {
+                                StoreError::Conflict(_) => EngineError::Conflict(
+                                    Message::new(Code::IdentityTakenMerge)
+                                        .label("kind", "identity", i.kind().as_str())
+                                        .with("value", i.value()),
+                                ),
+                                e => e.into(),
+                            })?;
+                        tx.emit(
+                            c2.workspace_id,
+                            actor,
+                            EventData::IdentityAdded {
+                                customer_id: c2.id,
+                                kind: i.kind(),
+                                value: i.value().to_owned(),
+                            },
+                        )
+                        .await?;
                     }
                     if !changes.is_empty() {
-                        tx.emit(c2.workspace_id, actor, EventData::CustomerUpdated { customer_id: c2.id, changes }).await?;
+                        tx.emit(
+                            c2.workspace_id,
+                            actor,
+                            EventData::CustomerUpdated {
+                                customer_id: c2.id,
+                                changes,
+                            },
+                        )
+                        .await?;
                     }
                     Ok::<_, EngineError>(())
                 })
@@ -545,16 +566,12 @@ impl Engine {
     ) -> Result<Customer, EngineError> {
         p.require_ticket_work()?;
         if target == source {
-            return Err(EngineError::Rule(
-                "a customer cannot be merged into itself".into(),
-            ));
+            return Err(EngineError::Rule(Code::MergeIntoItself.into()));
         }
         let t = self.customer(p, target).await?;
         let s = self.customer(p, source).await?;
         if t.merged_into.is_some() || s.merged_into.is_some() {
-            return Err(EngineError::Rule(
-                "one of these customers was already merged into another".into(),
-            ));
+            return Err(EngineError::Rule(Code::AlreadyMerged.into()));
         }
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store
@@ -639,9 +656,7 @@ impl Engine {
         p.require_ticket_work()?;
         let c = self.customer(p, customer).await?;
         if c.merged_into.is_some() {
-            return Err(EngineError::Rule(
-                "this customer was merged into another; change that one".into(),
-            ));
+            return Err(EngineError::Rule(Code::CustomerMerged.into()));
         }
         let rec = c
             .identities

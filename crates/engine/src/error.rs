@@ -1,6 +1,7 @@
 //! The engine's error type: what went wrong in terms a caller can act on.
 
-use domain::DomainError;
+use domain::Code;
+use domain::{DomainError, Message};
 use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,9 +12,9 @@ pub enum EngineError {
     /// An object the request refers to (a team, an assignee, an attachment) is
     /// absent or in another workspace: field → what is missing.
     #[error("{0}: {1}")]
-    Unknown(String, String),
+    Unknown(String, Message),
     #[error("not allowed: {0}")]
-    Forbidden(String),
+    Forbidden(Message),
     #[error("unauthorized")]
     Unauthorized,
     /// A password the caller had to confirm (the current one, when changing it)
@@ -22,18 +23,18 @@ pub enum EngineError {
     WrongPassword,
     /// Bad input: field → message.
     #[error("invalid input")]
-    Invalid(Vec<(String, String)>),
+    Invalid(Vec<(String, Message)>),
     /// A rule refused a well-formed request because of the state it is in (a
     /// status transition, a merged customer, the last owner).
     #[error("{0}")]
-    Rule(String),
+    Rule(Message),
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Message),
     /// A unique key refused the write; callers that retry races match the key.
     #[error("conflict: {}", .0.describe())]
     Duplicate(store::constraint::Unique),
     #[error("too large: {0}")]
-    TooLarge(String),
+    TooLarge(Message),
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Every turn for CPU-heavy work is taken: try again shortly.
@@ -50,7 +51,7 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub fn invalid(field: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, msg: impl Into<Message>) -> Self {
         EngineError::Invalid(vec![(field.into(), msg.into())])
     }
 }
@@ -61,7 +62,7 @@ impl From<StoreError> for EngineError {
             StoreError::NotFound => EngineError::NotFound,
             StoreError::Conflict(c) => EngineError::Duplicate(c),
             StoreError::MissingReference => {
-                EngineError::invalid("reference", "it names something that does not exist")
+                EngineError::invalid("reference", Code::MissingReference)
             }
             other => EngineError::Store(other),
         }
@@ -72,7 +73,7 @@ impl From<DomainError> for EngineError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Invalid { field, message } => EngineError::Invalid(vec![(field, message)]),
-            t @ DomainError::Transition { .. } => EngineError::Rule(t.to_string()),
+            t @ DomainError::Transition { .. } => EngineError::Rule(t.message()),
         }
     }
 }

@@ -3,8 +3,10 @@
 
 use crate::tickets::{TicketRef, insert_message};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::event::{Actor, EventData, record};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::{AuthorKind, Status, Visibility};
 use store::Tx;
 use store::people;
@@ -30,7 +32,7 @@ impl Engine {
         if reason.is_empty() || reason.chars().count() > MAX_REASON {
             return Err(EngineError::invalid(
                 "reason",
-                format!("1 to {MAX_REASON} characters"),
+                message::chars(1, MAX_REASON),
             ));
         }
         let reason = reason.to_owned();
@@ -62,9 +64,7 @@ pub(crate) async fn escalate_ticket(
         .await?
         .ok_or(EngineError::NotFound)?;
     if matches!(t.status, Status::Solved | Status::Closed) {
-        return Err(EngineError::Rule(
-            "a solved or closed ticket is not escalated".into(),
-        ));
+        return Err(EngineError::Rule(Code::NotEscalatedWhenDone.into()));
     }
     let from_team = match t.team_id {
         Some(id) => people::team_by_id(&mut tx.conn(), ws, id).await?,
@@ -74,13 +74,11 @@ pub(crate) async fn escalate_ticket(
         Some(id) => Some(
             people::team_by_id(&mut tx.conn(), ws, id)
                 .await?
-                .ok_or_else(|| EngineError::Unknown("team_id".into(), "no such team".into()))?,
+                .ok_or_else(|| EngineError::Unknown("team_id".into(), message::no_such("team")))?,
         ),
         None => {
             if t.tier >= 3 {
-                return Err(EngineError::Rule(
-                    "the ticket is at the highest tier; name a team to escalate to".into(),
-                ));
+                return Err(EngineError::Rule(Code::HighestTier.into()));
             }
             people::list_teams(&mut tx.conn(), ws, None, 200)
                 .await?
@@ -99,9 +97,7 @@ pub(crate) async fn escalate_ticket(
     record(&mut changes, "tier", &mut t.tier, to_tier);
     record(&mut changes, "team_id", &mut t.team_id, to_team_id);
     if changes.is_empty() {
-        return Err(EngineError::Rule(
-            "the ticket is already there; name another team".into(),
-        ));
+        return Err(EngineError::Rule(Code::AlreadyThere.into()));
     }
     record(&mut changes, "assignee_id", &mut t.assignee_id, None);
     t.updated_at = now;

@@ -4,6 +4,7 @@
 
 use crate::model::{CommittedEvent, Cursor, EventRecord};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::Timestamp;
 use std::sync::Arc;
 use store::events;
@@ -26,9 +27,7 @@ impl Engine {
         limit: i64,
     ) -> Result<Vec<EventRecord>, EngineError> {
         if !p.role.can_administer() {
-            return Err(EngineError::Forbidden(
-                "the event stream is for owners and admins (and their API tokens)".into(),
-            ));
+            return Err(EngineError::Forbidden(Code::EventStreamForAdmins.into()));
         }
         let mut c = self.store.read().await?;
         Ok(events::after(&mut c.conn(), p.workspace_id, after, limit.clamp(1, 1000)).await?)

@@ -4,6 +4,8 @@
 //! so a restart finds it where it was).
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::flow::{FlowSpec, FlowState, MAX_FLOWS, MAX_TRIES, Step, Texts, answer, pick, render};
 use domain::ids::*;
 use serde_json::json;
@@ -47,17 +49,16 @@ impl Engine {
                         .iter()
                         .any(|f| f.spec.key == spec.key && Some(f.id) != id)
                     {
-                        return Err(EngineError::Conflict(format!(
-                            "a flow with the key {:?} exists",
-                            spec.key
-                        )));
+                        return Err(EngineError::Conflict(
+                            Message::new(Code::FlowKeyTaken).with("key", format!("{:?}", spec.key)),
+                        ));
                     }
                     match id {
                         None => {
                             if existing.len() >= MAX_FLOWS {
-                                return Err(EngineError::Rule(format!(
-                                    "a workspace has at most {MAX_FLOWS} flows"
-                                )));
+                                return Err(EngineError::Rule(
+                                    Message::new(Code::FlowsLimit).with("max_flows", MAX_FLOWS),
+                                ));
                             }
                             let f = Flow {
                                 id: FlowId::new(),

@@ -3,8 +3,11 @@
 //! Drafts, internal articles and unpublished edits never leave through here.
 
 use crate::{Engine, EngineError};
+use domain::Code;
+use domain::Message;
 use domain::ids::*;
 use domain::kb::{ArticleStatus, Visibility};
+use domain::message;
 use store::kb::{self, ArticleFilter, Category};
 
 pub use crate::search::KbHit;
@@ -156,7 +159,7 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<KbHit>, EngineError> {
         if q.chars().count() > 200 {
-            return Err(EngineError::invalid("q", "at most 200 characters"));
+            return Err(EngineError::invalid("q", message::max_chars(200)));
         }
         let Some(search) = self.search.clone() else {
             return Ok(Vec::new());
@@ -203,13 +206,12 @@ impl Engine {
     ) -> Result<KbMedia, EngineError> {
         crate::kb::require_editor(p)?;
         if bytes.len() > MAX_MEDIA_BYTES {
-            return Err(EngineError::TooLarge(format!(
-                "an image or file may have at most {MAX_MEDIA_BYTES} bytes"
-            )));
+            return Err(EngineError::TooLarge(
+                Message::new(Code::MediaTooLarge).with("max_media_bytes", MAX_MEDIA_BYTES),
+            ));
         }
-        let content_type = media_type(&bytes).ok_or_else(|| {
-            EngineError::invalid("file", "a PNG, JPEG, GIF or WebP image, or a PDF")
-        })?;
+        let content_type =
+            media_type(&bytes).ok_or_else(|| EngineError::invalid("file", Code::MediaType))?;
         let filename = crate::tickets::sanitize_filename(filename);
         let size = bytes.len() as i64;
         let sha256 = self
@@ -284,14 +286,14 @@ impl Engine {
         let languages = domain::kb::validate_languages(&languages)?;
         // Counted as the API's schema counts (characters, spaces around included).
         if color.as_ref().is_some_and(|c| c.chars().count() > 40) {
-            return Err(EngineError::invalid("color", "#rrggbb"));
+            return Err(EngineError::invalid("color", Code::Color));
         }
         let color = color.map(|c| c.trim().to_ascii_lowercase());
         if let Some(c) = &color {
             let ok =
                 c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
             if !ok {
-                return Err(EngineError::invalid("color", "#rrggbb"));
+                return Err(EngineError::invalid("color", Code::Color));
             }
         }
         let ws = p.workspace_id;
@@ -299,9 +301,9 @@ impl Engine {
             let mut c = self.store.read().await?;
             let m = store::kb::media(&mut c.conn(), ws, id)
                 .await?
-                .ok_or_else(|| EngineError::Unknown("logo".into(), "no such image".into()))?;
+                .ok_or_else(|| EngineError::Unknown("logo".into(), message::no_such("image")))?;
             if !m.content_type.starts_with("image/") {
-                return Err(EngineError::invalid("logo", "an image"));
+                return Err(EngineError::invalid("logo", Code::ImageNeeded));
             }
         }
         let s = HelpSettings {

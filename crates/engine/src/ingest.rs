@@ -13,6 +13,7 @@
 use crate::customers::{CustomerInput, resolve};
 use crate::tickets::{customer_wrote, emit_created, insert_message, new_ticket};
 use crate::{Engine, EngineError};
+use domain::Code;
 use domain::Timestamp;
 use domain::event::Actor;
 use domain::identity::{Identity, IdentityKind};
@@ -245,10 +246,7 @@ impl Engine {
     pub async fn ingest(&self, inbound: Inbound) -> Result<Ingested, EngineError> {
         let key = clip(&inbound.external_id, 900).to_owned();
         if key.is_empty() {
-            return Err(EngineError::invalid(
-                "external_id",
-                "an inbound message needs its channel's id",
-            ));
+            return Err(EngineError::invalid("external_id", Code::ExternalIdNeeded));
         }
         // A redelivery is answered from the record without storing anything.
         {
@@ -280,9 +278,7 @@ impl Engine {
                 other => return other,
             }
         }
-        Err(EngineError::Conflict(
-            "the message kept colliding with concurrent deliveries; retry".into(),
-        ))
+        Err(EngineError::Conflict(Code::IngestCollided.into()))
     }
 
     /// Applies a delivery report that carries no id of its own (a messenger's
@@ -532,10 +528,7 @@ async fn ingest_tx(
                 });
             }
             let Some(raw_sha256) = p.original_sha256.clone() else {
-                return Err(EngineError::invalid(
-                    "original",
-                    "a held message keeps its original",
-                ));
+                return Err(EngineError::invalid("original", Code::HeldKeepsOriginal));
             };
             let held = channels::Held {
                 id: HeldId::new(),

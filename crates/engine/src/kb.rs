@@ -4,10 +4,12 @@
 //! every agent reads it, internal articles included.
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::event::EventData;
 use domain::identity::normalize_language;
 use domain::ids::*;
 use domain::kb::{ArticleStatus, Visibility, slug, validate_category_key};
+use domain::message;
 use domain::user::Role;
 use std::collections::BTreeMap;
 use store::Tx;
@@ -84,19 +86,14 @@ pub(crate) fn require_editor(p: &Principal) -> Result<(), EngineError> {
     if matches!(p.role, Role::Owner | Role::Admin | Role::Supervisor) {
         Ok(())
     } else {
-        Err(EngineError::Forbidden(
-            "owners, admins and supervisors edit the knowledge base".into(),
-        ))
+        Err(EngineError::Forbidden(Code::KbEditors.into()))
     }
 }
 
 fn title(raw: &str, field: &str, max: usize) -> Result<String, EngineError> {
     let t = domain::text::clean_line(raw);
     if t.is_empty() || t.chars().count() > max {
-        return Err(EngineError::invalid(
-            field,
-            format!("1 to {max} characters"),
-        ));
+        return Err(EngineError::invalid(field, message::chars(1, max)));
     }
     Ok(t)
 }
@@ -105,7 +102,7 @@ fn body(raw: &str, field: &str) -> Result<String, EngineError> {
     if raw.chars().count() > MAX_BODY_CHARS {
         return Err(EngineError::invalid(
             field,
-            format!("at most {MAX_BODY_CHARS} characters"),
+            message::max_chars(MAX_BODY_CHARS),
         ));
     }
     Ok(domain::text::clean_body(raw))
@@ -114,14 +111,14 @@ fn body(raw: &str, field: &str) -> Result<String, EngineError> {
 fn faq_answer(raw: &str) -> Result<String, EngineError> {
     let answer = body(raw, "answer")?;
     if answer.trim().is_empty() {
-        return Err(EngineError::invalid("answer", "must not be empty"));
+        return Err(EngineError::invalid("answer", Code::NotEmpty));
     }
     Ok(answer)
 }
 
 fn faq_phrasings(all: &[String]) -> Result<Vec<String>, EngineError> {
     if all.len() > 50 {
-        return Err(EngineError::invalid("phrasings", "at most 50"));
+        return Err(EngineError::invalid("phrasings", message::at_most(50)));
     }
     all.iter().map(|q| title(q, "phrasings", 300)).collect()
 }
@@ -172,7 +169,7 @@ impl Engine {
                             if kb::group_articles(&mut tx.conn(), ws, g).await?.is_empty() {
                                 return Err(EngineError::Unknown(
                                     "group_id".into(),
-                                    "no such article group".into(),
+                                    message::no_such("article_group"),
                                 ));
                             }
                             g
@@ -274,7 +271,7 @@ impl Engine {
             let mut c = self.store.read().await?;
             kb::version(&mut c.conn(), p.workspace_id, id, version).await?
         }
-        .ok_or_else(|| EngineError::Unknown("version".into(), "no such version".into()))?;
+        .ok_or_else(|| EngineError::Unknown("version".into(), message::no_such("version")))?;
         self.update_article(
             p,
             id,
@@ -416,7 +413,7 @@ impl Engine {
         require_editor(p)?;
         validate_category_key(key)?;
         if names.len() > 20 {
-            return Err(EngineError::invalid("names", "at most 20 languages"));
+            return Err(EngineError::invalid("names", Code::AtMostTwentyLanguages));
         }
         let mut clean = BTreeMap::new();
         for (lang, name) in names {
@@ -438,14 +435,17 @@ impl Engine {
                             let mut at = kb::category_by_key(&mut tx.conn(), ws, pk)
                                 .await?
                                 .ok_or_else(|| {
-                                    EngineError::Unknown("parent".into(), "no such category".into())
+                                    EngineError::Unknown(
+                                        "parent".into(),
+                                        message::no_such("category"),
+                                    )
                                 })?;
                             let first = at.id;
                             loop {
                                 if at.key == key {
                                     return Err(EngineError::invalid(
                                         "parent",
-                                        "a category cannot be filed under itself",
+                                        Code::KbCategoryInItself,
                                     ));
                                 }
                                 let Some(up) = at.parent_id else { break };
@@ -453,7 +453,7 @@ impl Engine {
                                 if depth > 2 {
                                     return Err(EngineError::invalid(
                                         "parent",
-                                        "categories nest at most three levels deep",
+                                        Code::KbCategoryDepth,
                                     ));
                                 }
                                 let all = kb::categories(&mut tx.conn(), ws).await?;
@@ -526,7 +526,7 @@ impl Engine {
                     {
                         return Err(EngineError::Unknown(
                             "article_id".into(),
-                            "no such article".into(),
+                            message::no_such("article"),
                         ));
                     }
                     if let Some(q) = question {
@@ -577,7 +577,7 @@ impl Engine {
                     {
                         return Err(EngineError::Unknown(
                             "article_id".into(),
-                            "no such article".into(),
+                            message::no_such("article"),
                         ));
                     }
                     let group_id = n.group_id.unwrap_or_default();

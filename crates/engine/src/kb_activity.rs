@@ -12,6 +12,7 @@
 use crate::{Engine, EngineError, Principal};
 use domain::Timestamp;
 use domain::ids::*;
+use domain::message;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -252,7 +253,7 @@ impl Engine {
         {
             return Err(EngineError::invalid(
                 "comment",
-                format!("at most {MAX_COMMENT_CHARS} characters"),
+                message::max_chars(MAX_COMMENT_CHARS),
             ));
         }
         // Only what readers can see can be voted on.
@@ -336,7 +337,7 @@ impl Engine {
     ) -> Result<KbReport, EngineError> {
         crate::kb::require_editor(p)?;
         if !(1..=366).contains(&days) {
-            return Err(EngineError::invalid("days", "1 to 366"));
+            return Err(EngineError::invalid("days", message::range(1, 366)));
         }
         let ws = p.workspace_id;
         let now = self.now();

@@ -63,6 +63,7 @@ pub mod workspaces;
 
 pub use error::EngineError;
 
+use domain::Code;
 use domain::ids::*;
 use domain::user::Role;
 use std::sync::Arc;
@@ -134,18 +135,14 @@ impl Principal {
         if self.role.can_administer() {
             Ok(())
         } else {
-            Err(EngineError::Forbidden(
-                "only owners and admins may do this".into(),
-            ))
+            Err(EngineError::Forbidden(Code::AdminsOnly.into()))
         }
     }
     pub fn require_ticket_work(&self) -> Result<(), EngineError> {
         if self.role.can_work_tickets() {
             Ok(())
         } else {
-            Err(EngineError::Forbidden(
-                "light agents can read tickets and write internal notes only".into(),
-            ))
+            Err(EngineError::Forbidden(Code::LightAgentLimits.into()))
         }
     }
 }

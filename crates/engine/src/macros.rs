@@ -7,6 +7,8 @@
 
 use crate::tickets::{TicketRef, patch_ticket};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::event::EventData;
 use domain::ids::*;
 use domain::macros::MacroSpec;
@@ -72,9 +74,7 @@ impl Engine {
     /// and supervisors.
     fn may_keep(p: &Principal, shared: bool) -> Result<(), EngineError> {
         if shared && !p.role.can_supervise() {
-            return Err(EngineError::Forbidden(
-                "shared macros are kept by owners, admins and supervisors".into(),
-            ));
+            return Err(EngineError::Forbidden(Code::SharedMacrosByLeads.into()));
         }
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Engine {
                 {
                     return Err(EngineError::Unknown(
                         at,
-                        format!("no team {t} in this workspace"),
+                        Message::new(Code::NoTeam).with("t", t),
                     ));
                 }
                 Action::Assign { user_id: Some(u) }
@@ -102,7 +102,7 @@ impl Engine {
                 {
                     return Err(EngineError::Unknown(
                         at,
-                        format!("no active agent {u} in this workspace"),
+                        Message::new(Code::NoAgent).with("u", u),
                     ));
                 }
                 _ => {}
@@ -120,7 +120,7 @@ impl Engine {
         Self::may_keep(p, shared)?;
         let spec = input
             .spec
-            .ok_or_else(|| EngineError::invalid("body", "a macro needs a text or an action"))?
+            .ok_or_else(|| EngineError::invalid("body", Code::MacroEmpty))?
             .validated()?;
         self.check_macro(p, &spec).await?;
         let now = self.now();
@@ -142,9 +142,9 @@ impl Engine {
                 Box::pin(async move {
                     let ws = row.workspace_id;
                     if store::macros::count(&mut tx.conn(), ws).await? >= MAX_MACROS {
-                        return Err(EngineError::Conflict(format!(
-                            "the workspace already has {MAX_MACROS} macros"
-                        )));
+                        return Err(EngineError::Conflict(
+                            Message::new(Code::MacrosLimit).with("max_macros", MAX_MACROS),
+                        ));
                     }
                     store::macros::insert(tx, &row).await?;
                     tx.emit(

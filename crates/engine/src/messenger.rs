@@ -4,8 +4,11 @@
 
 use crate::outbound::{Delivery, Outgoing};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::event::EventData;
 use domain::ids::*;
+use domain::message;
 use domain::ticket::Channel;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -103,10 +106,7 @@ pub(crate) fn settings_of<T: DeserializeOwned>(a: &Account) -> Result<T, EngineE
 pub(crate) fn secret_field(field: &str, v: &str) -> Result<String, EngineError> {
     let v = v.trim();
     if v.is_empty() || v.len() > 500 || !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(EngineError::invalid(
-            field,
-            "1 to 500 characters, no spaces, as the provider shows it",
-        ));
+        return Err(EngineError::invalid(field, Code::ProviderId));
     }
     Ok(v.to_owned())
 }
@@ -117,23 +117,28 @@ pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
     parse_base_as("api_base_url", base)
 }
 
+/// The refusal of a second channel for the bot, community or number one
+/// already has.
+pub(crate) fn taken(what: &'static str) -> Message {
+    Message::new(Code::ChannelTaken).label("what", "thing", what)
+}
+
 /// [`parse_base`] for a field of another name.
 pub(crate) fn parse_base_as(field: &str, base: &str) -> Result<String, EngineError> {
-    let bad = |why: &str| EngineError::invalid(field, why.to_owned());
+    let bad = |why: Message| EngineError::invalid(field, why);
+    let address = || bad(Code::BaseAddress.into());
     if base.len() > 300 {
-        return Err(bad("at most 300 characters"));
+        return Err(bad(message::max_chars(300)));
     }
     if !crate::webhook::plain_address(base, crate::webhook::Rest::Segments) {
-        return Err(bad(
-            "an http or https address: a host, a port, a path; no query, fragment or credentials",
-        ));
+        return Err(address());
     }
-    let url = reqwest::Url::parse(base).map_err(|_| bad("an http or https address"))?;
+    let url = reqwest::Url::parse(base).map_err(|_| address())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("an http or https address"));
+        return Err(address());
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(bad("an address without query, fragment or credentials"));
+        return Err(address());
     }
     Ok(base.trim_end_matches('/').to_owned())
 }
@@ -205,12 +210,12 @@ impl Engine {
     }
 
     /// Keeps a new channel account with its `channel.created` event; an
-    /// address another account of the kind has is `taken`.
+    /// address another account of the kind has is refused as a second `what` ("bot", "number").
     pub(crate) async fn insert_channel(
         &self,
         p: &Principal,
         n: NewAccount,
-        taken: &'static str,
+        what: &'static str,
     ) -> Result<Account, EngineError> {
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store
@@ -248,7 +253,7 @@ impl Engine {
             })
             .await
             .map_err(|e| match e {
-                EngineError::Duplicate(_) => EngineError::Conflict(taken.into()),
+                EngineError::Duplicate(_) => EngineError::Conflict(taken(what)),
                 e => e,
             })
     }

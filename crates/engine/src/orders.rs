@@ -15,8 +15,10 @@ use crate::messenger::{HookRefusal, same_secret};
 use crate::tickets::CustomerRef;
 use crate::webhook::signature;
 use crate::{Engine, EngineError, Principal, page_limit};
+use domain::Code;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
+use domain::message;
 use domain::order::{Order, OrderChange, OrderPush};
 use store::constraint::Unique;
 use store::orders::{self, OrderRecord, StoreIntegration};
@@ -178,7 +180,7 @@ impl Engine {
     ) -> Result<Upserted, EngineError> {
         let external_id = domain::text::clean_line(&input.external_id);
         if external_id.is_empty() || external_id.chars().count() > 100 {
-            return Err(EngineError::invalid("external_id", "1 to 100 characters"));
+            return Err(EngineError::invalid("external_id", message::chars(1, 100)));
         }
         let push = input.push.validated()?;
         // The customer is checked whole even when the order is known and
@@ -221,7 +223,7 @@ impl Engine {
                                     .ok_or_else(|| {
                                         EngineError::Unknown(
                                             "customer_id".into(),
-                                            "no such customer".into(),
+                                            message::no_such("customer"),
                                         )
                                     })?;
                                 id
@@ -230,7 +232,7 @@ impl Engine {
                             None => {
                                 return Err(EngineError::invalid(
                                     "customer",
-                                    "a new order needs its customer (an id or an identity)",
+                                    Code::OrderCustomerNeeded,
                                 ));
                             }
                         };
@@ -328,12 +330,11 @@ impl Engine {
         let t = self.ticket(p, ticket).await?;
         let to = match order {
             Some(id) => {
-                let o = self
-                    .order(p, id)
-                    .await
-                    .map_err(|_| EngineError::Unknown("order_id".into(), "no such order".into()))?;
+                let o = self.order(p, id).await.map_err(|_| {
+                    EngineError::Unknown("order_id".into(), message::no_such("order"))
+                })?;
                 if o.customer_id != t.customer_id {
-                    return Err(EngineError::Rule("the order is another customer's".into()));
+                    return Err(EngineError::Rule(Code::OrderOfAnother.into()));
                 }
                 Some(o)
             }

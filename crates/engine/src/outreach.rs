@@ -24,6 +24,8 @@ use crate::jobs::Job;
 use crate::model::EventRecord;
 use crate::worker::Outcome;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
@@ -493,10 +495,9 @@ impl Engine {
             Some(id) => Some(self.outreach_rule(p, id).await?),
             None => {
                 if self.outreach_rules(p).await?.len() >= domain::outreach::MAX_RULES {
-                    return Err(EngineError::Rule(format!(
-                        "a workspace has at most {} outreach rules",
-                        domain::outreach::MAX_RULES
-                    )));
+                    return Err(EngineError::Rule(
+                        Message::new(Code::OutreachLimit).with("max", domain::outreach::MAX_RULES),
+                    ));
                 }
                 None
             }

@@ -1,10 +1,13 @@
 //! Users, teams, API tokens and custom field definitions: the admin side.
 
 use crate::{Engine, EngineError, Principal, page_limit};
+use domain::Code;
+use domain::Message;
 use domain::event::{Change, EventData, record};
 use domain::fields::{FieldType, validate_key, validate_options};
 use domain::identity::{EmailAddress, normalize_language, normalize_name};
 use domain::ids::*;
+use domain::message;
 use domain::routing::RoutingMode;
 use domain::ticket::Tier;
 use domain::user::Role;
@@ -69,18 +72,14 @@ fn languages(v: &[String]) -> Result<Vec<String>, EngineError> {
         .collect::<Result<Vec<_>, _>>()?;
     out.dedup();
     if out.len() > 20 {
-        return Err(EngineError::invalid("languages", "at most 20"));
+        return Err(EngineError::invalid("languages", message::at_most(20)));
     }
     Ok(out)
 }
 
 fn skills(v: &[String]) -> Result<Vec<String>, EngineError> {
-    let out = domain::ticket::normalize_tags(v.iter().map(String::as_str)).map_err(|_| {
-        EngineError::invalid(
-            "skills",
-            "each skill is 1 to 64 characters without spaces or commas",
-        )
-    })?;
+    let out = domain::ticket::normalize_tags(v.iter().map(String::as_str))
+        .map_err(|_| EngineError::invalid("skills", Code::SkillShape))?;
     Ok(out)
 }
 
@@ -88,7 +87,7 @@ fn capacity(c: i64) -> Result<i64, EngineError> {
     if (0..=1000).contains(&c) {
         Ok(c)
     } else {
-        Err(EngineError::invalid("capacity", "0 to 1000"))
+        Err(EngineError::invalid("capacity", message::range(0, 1000)))
     }
 }
 
@@ -96,17 +95,20 @@ fn capacity(c: i64) -> Result<i64, EngineError> {
 fn channel_capacity(m: BTreeMap<String, i64>) -> Result<BTreeMap<String, i64>, EngineError> {
     for (ch, n) in &m {
         domain::ticket::Channel::parse(ch)
-            .map_err(|e| EngineError::invalid("channel_capacity", e.to_string()))?;
+            .map_err(|e| EngineError::invalid("channel_capacity", e.message()))?;
         if !(0..=1000).contains(n) {
-            return Err(EngineError::invalid("channel_capacity", "0 to 1000 each"));
+            return Err(EngineError::invalid(
+                "channel_capacity",
+                Code::ChannelCapacity,
+            ));
         }
     }
     Ok(m)
 }
 
-fn conflict(what: &str) -> impl Fn(StoreError) -> EngineError + '_ {
+fn conflict(what: Code) -> impl Fn(StoreError) -> EngineError {
     move |e| match e {
-        StoreError::Conflict(_) => EngineError::Conflict(what.to_owned()),
+        StoreError::Conflict(_) => EngineError::Conflict(what.into()),
         e => e.into(),
     }
 }
@@ -174,10 +176,11 @@ impl Engine {
         p.require_admin()?;
         let role = n.role.unwrap_or(Role::Agent);
         if !p.role.can_grant(role) {
-            return Err(EngineError::Forbidden(format!(
-                "a {} cannot create a {}",
-                p.role, role
-            )));
+            return Err(EngineError::Forbidden(
+                Message::new(Code::CannotCreateRole)
+                    .label("role", "role", p.role.as_str())
+                    .label("wanted", "role", role.as_str()),
+            ));
         }
         let email = EmailAddress::parse(&n.email)?;
         let name = normalize_name(
@@ -219,12 +222,12 @@ impl Engine {
                 Box::pin(async move {
                     people::insert_user(tx, &u2, hash.as_deref())
                         .await
-                        .map_err(conflict("a user with this e-mail already exists"))?;
+                        .map_err(conflict(Code::TakenUserEmail))?;
                     people::set_user_teams(tx, u2.workspace_id, u2.id, &teams)
                         .await
                         .map_err(|e| match e {
                             StoreError::NotFound => {
-                                EngineError::Unknown("team_ids".into(), "no such team".into())
+                                EngineError::Unknown("team_ids".into(), message::no_such("team"))
                             }
                             e => e.into(),
                         })?;
@@ -269,9 +272,7 @@ impl Engine {
         }
         let u = &mut view.user;
         if u.role == Role::Owner && p.role != Role::Owner && id != p.user_id {
-            return Err(EngineError::Forbidden(
-                "only an owner may change an owner".into(),
-            ));
+            return Err(EngineError::Forbidden(Code::OwnerByOwner.into()));
         }
         let mut changes = Vec::new();
         if let Some(name) = patch.name {
@@ -280,10 +281,11 @@ impl Engine {
         }
         if let Some(role) = patch.role {
             if !p.role.can_grant(role) {
-                return Err(EngineError::Forbidden(format!(
-                    "a {} cannot grant {}",
-                    p.role, role
-                )));
+                return Err(EngineError::Forbidden(
+                    Message::new(Code::CannotGrantRole)
+                        .label("role", "role", p.role.as_str())
+                        .label("wanted", "role", role.as_str()),
+                ));
             }
             record(&mut changes, "role", &mut u.role, role);
         }
@@ -309,16 +311,13 @@ impl Engine {
         }
         if let Some(pr) = patch.presence {
             if !matches!(pr.as_str(), "online" | "away" | "busy" | "offline") {
-                return Err(EngineError::invalid(
-                    "presence",
-                    "one of: online, away, busy, offline",
-                ));
+                return Err(EngineError::invalid("presence", Code::PresenceValue));
             }
             record(&mut changes, "presence", &mut u.presence, pr);
         }
         if let Some(a) = patch.active {
             if id == p.user_id && !a {
-                return Err(EngineError::Rule("you cannot deactivate yourself".into()));
+                return Err(EngineError::Rule(Code::NotYourself.into()));
             }
             record(&mut changes, "active", &mut u.active, a);
         }
@@ -345,10 +344,7 @@ impl Engine {
                             .await?
                             == 0
                     {
-                        return Err(EngineError::Conflict(
-                            "this is the workspace's last active owner; make another user owner first"
-                                .into(),
-                        ));
+                        return Err(EngineError::Conflict(Code::LastOwner.into()));
                     }
                     people::update_user(tx, &u2).await?;
                     if deactivated {
@@ -359,9 +355,10 @@ impl Engine {
                         people::set_user_teams(tx, u2.workspace_id, u2.id, &teams)
                             .await
                             .map_err(|e| match e {
-                                StoreError::NotFound => {
-                                    EngineError::Unknown("team_ids".into(), "no such team".into())
-                                }
+                                StoreError::NotFound => EngineError::Unknown(
+                                    "team_ids".into(),
+                                    message::no_such("team"),
+                                ),
                                 e => e.into(),
                             })?;
                     }
@@ -407,7 +404,7 @@ impl Engine {
     fn team_name(name: &str) -> Result<String, EngineError> {
         let n = domain::text::clean_line(name);
         if n.is_empty() || n.chars().count() > 100 {
-            return Err(EngineError::invalid("name", "1 to 100 characters"));
+            return Err(EngineError::invalid("name", message::chars(1, 100)));
         }
         Ok(n)
     }
@@ -457,7 +454,7 @@ impl Engine {
                 Box::pin(async move {
                     people::insert_team(tx, &t2)
                         .await
-                        .map_err(conflict("a team with this name already exists"))?;
+                        .map_err(conflict(Code::TakenTeamName))?;
                     tx.emit(
                         t2.workspace_id,
                         actor,
@@ -506,23 +503,17 @@ impl Engine {
         }
         if let Some(after) = input.reroute_after_s {
             if after.is_some_and(|s| !(0..=7 * 86_400).contains(&s)) {
-                return Err(EngineError::invalid(
-                    "reroute_after_s",
-                    "from 0 to 604800 seconds, or null",
-                ));
+                return Err(EngineError::invalid("reroute_after_s", Code::RerouteAfter));
             }
             record(changes, "reroute_after_s", &mut t.reroute_after_s, after);
         }
         if let Some(to) = input.escalate_to {
             if let Some(other) = to {
                 if other == t.id {
-                    return Err(EngineError::invalid(
-                        "escalate_to",
-                        "a team cannot escalate to itself",
-                    ));
+                    return Err(EngineError::invalid("escalate_to", Code::EscalateToItself));
                 }
                 self.team(p, other).await.map_err(|_| {
-                    EngineError::Unknown("escalate_to".into(), "no such team".into())
+                    EngineError::Unknown("escalate_to".into(), message::no_such("team"))
                 })?;
             }
             record(changes, "escalate_to", &mut t.escalate_to, to);
@@ -557,7 +548,7 @@ impl Engine {
                 Box::pin(async move {
                     people::update_team(tx, &t2)
                         .await
-                        .map_err(conflict("a team with this name already exists"))?;
+                        .map_err(conflict(Code::TakenTeamName))?;
                     tx.emit(
                         t2.workspace_id,
                         actor,
@@ -588,7 +579,7 @@ impl Engine {
         self.user(p, user).await?;
         let name = &domain::text::clean_line(name);
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(EngineError::invalid("name", "1 to 100 characters"));
+            return Err(EngineError::invalid("name", message::chars(1, 100)));
         }
         let secret = crate::auth::new_secret("otk_");
         let hash = crate::auth::secret_hash(&secret);
@@ -679,7 +670,7 @@ impl Engine {
         validate_options(field_type, &options)?;
         let label = &domain::text::clean_line(label);
         if label.is_empty() || label.chars().count() > 200 {
-            return Err(EngineError::invalid("label", "1 to 200 characters"));
+            return Err(EngineError::invalid("label", message::chars(1, 200)));
         }
         let f = Field {
             id: FieldId::new(),
@@ -697,7 +688,7 @@ impl Engine {
                 Box::pin(async move {
                     tickets::insert_field(tx, &f2)
                         .await
-                        .map_err(conflict("a field with this key already exists"))?;
+                        .map_err(conflict(Code::TakenFieldKey))?;
                     tx.emit(
                         f2.workspace_id,
                         actor,

@@ -18,9 +18,12 @@
 use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, Sender, Thread};
 use crate::messenger::{HookRefusal, NewAccount, same_secret};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::{Channel, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -122,22 +125,24 @@ pub enum CallOutcome {
 fn phone(field: &str, raw: &str) -> Result<String, EngineError> {
     Identity::parse(IdentityKind::Phone, raw)
         .map(|i| i.value().to_owned())
-        .map_err(|_| EngineError::invalid(field, format!("{raw:?} is not a phone number (E.164)")))
+        .map_err(|_| {
+            EngineError::invalid(
+                field,
+                Message::new(Code::Phone).with("raw", format!("{:?}", raw)),
+            )
+        })
 }
 
 fn lines_checked(lines: Vec<Line>) -> Result<Vec<Line>, EngineError> {
     if lines.len() > MAX_LINES {
-        return Err(EngineError::invalid(
-            "lines",
-            format!("at most {MAX_LINES}"),
-        ));
+        return Err(EngineError::invalid("lines", message::at_most(MAX_LINES)));
     }
     let mut out: Vec<Line> = Vec::with_capacity(lines.len());
     for (i, l) in lines.into_iter().enumerate() {
         if l.number.chars().count() > 40 {
             return Err(EngineError::invalid(
                 format!("lines[{i}].number"),
-                "at most 40 characters",
+                message::max_chars(40),
             ));
         }
         let number = phone(&format!("lines[{i}].number"), &l.number)?;
@@ -150,7 +155,7 @@ fn lines_checked(lines: Vec<Line>) -> Result<Vec<Line>, EngineError> {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(EngineError::invalid(
                 format!("lines[{i}].name"),
-                "1 to 100 characters",
+                message::chars(1, 100),
             ));
         }
         out.push(Line {
@@ -313,10 +318,10 @@ impl Engine {
         let ws = account.workspace_id;
         let call_id = domain::text::clean_line(&e.call_id);
         if call_id.is_empty() || call_id.len() > 200 {
-            return Err(EngineError::invalid("call_id", "1 to 200 characters"));
+            return Err(EngineError::invalid("call_id", message::chars(1, 200)));
         }
         if e.duration_s.is_some_and(|d| !(0..=86_400).contains(&d)) {
-            return Err(EngineError::invalid("duration_s", "0 to 86,400 seconds"));
+            return Err(EngineError::invalid("duration_s", Code::CallDuration));
         }
         let from = phone("from", &e.from)?;
         let number = phone(

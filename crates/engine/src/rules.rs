@@ -21,9 +21,11 @@ use crate::jobs::Job;
 use crate::model::EventRecord;
 use crate::tickets::{CheckedPatch, TicketPatch, insert_message, patch_ticket};
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
+use domain::message;
 use domain::rules::{Action, CompiledRule, Facts, On, RuleKind, RuleSpec, TriageFacts};
 use domain::ticket::{AuthorKind, Status, Visibility};
 use futures::future::BoxFuture;
@@ -69,17 +71,14 @@ pub struct DryRun {
 fn name_of(raw: &str) -> Result<String, EngineError> {
     let n = domain::text::clean_line(raw);
     if n.is_empty() || n.chars().count() > MAX_NAME {
-        return Err(EngineError::invalid(
-            "name",
-            format!("1 to {MAX_NAME} characters"),
-        ));
+        return Err(EngineError::invalid("name", message::chars(1, MAX_NAME)));
     }
     Ok(n)
 }
 
 fn position_of(p: i64) -> Result<i64, EngineError> {
     if !(0..=1_000_000).contains(&p) {
-        return Err(EngineError::invalid("position", "from 0 to 1000000"));
+        return Err(EngineError::invalid("position", message::range(0, 1000000)));
     }
     Ok(p)
 }
@@ -129,7 +128,7 @@ impl Engine {
                 if people::team_by_id(&mut conn, ws, t).await?.is_none() {
                     return Err(EngineError::Unknown(
                         at,
-                        format!("no team {t} in this workspace"),
+                        domain::Message::new(Code::NoTeam).with("t", t),
                     ));
                 }
             }
@@ -140,7 +139,7 @@ impl Engine {
                 {
                     return Err(EngineError::Unknown(
                         at,
-                        format!("no active agent {u} in this workspace"),
+                        domain::Message::new(Code::NoAgent).with("u", u),
                     ));
                 }
             }
@@ -149,7 +148,7 @@ impl Engine {
             if store::sla::hours(&mut conn, ws, cal).await?.is_none() {
                 return Err(EngineError::Unknown(
                     "spec".into(),
-                    format!("no calendar {cal} in this workspace"),
+                    domain::Message::new(Code::NoCalendar).with("cal", cal),
                 ));
             }
         }
@@ -161,7 +160,7 @@ impl Engine {
         p.require_admin()?;
         let spec = input
             .spec
-            .ok_or_else(|| EngineError::invalid("spec", "required"))?;
+            .ok_or_else(|| EngineError::invalid("spec", Code::Required))?;
         let spec = compiled(spec)?;
         self.check_rule(p, &spec).await?;
         let now = self.now();
@@ -184,9 +183,9 @@ impl Engine {
                 Box::pin(async move {
                     let ws = row.workspace_id;
                     if rules::count(&mut tx.conn(), ws).await? >= MAX_RULES {
-                        return Err(EngineError::Conflict(format!(
-                            "the workspace already has {MAX_RULES} rules"
-                        )));
+                        return Err(EngineError::Conflict(
+                            domain::Message::new(Code::RulesLimit).with("max_rules", MAX_RULES),
+                        ));
                     }
                     rules::insert(tx, &row).await?;
                     rules_changed(tx, &row, actor).await
@@ -576,7 +575,7 @@ async fn act(
     match a {
         Action::Reply { body, translations } => {
             if t.status == Status::Closed {
-                return Err(EngineError::Rule("the ticket is closed".into()));
+                return Err(EngineError::Rule(Code::TicketClosed.into()));
             }
             let language = customers::language(&mut tx.conn(), ws, t.customer_id).await?;
             let text = Action::reply_text(body, translations, language.as_deref());
@@ -610,7 +609,7 @@ async fn act(
                 }
             }
             if active.is_empty() {
-                return Err(EngineError::Rule("no active agent to tell".into()));
+                return Err(EngineError::Rule(Code::NoAgentToTell.into()));
             }
             let text = render(&mut tx.conn(), &t, t.assignee_id, text).await?;
             if *email {

@@ -9,6 +9,7 @@
 use crate::model::{Cursor, EventRecord};
 use crate::{Engine, EngineError};
 use domain::ids::*;
+use domain::message;
 use store::{customers, events, tickets};
 
 /// Tickets a text matches, as an index answers.
@@ -209,7 +210,7 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<KbHit>, EngineError> {
         if q.chars().count() > 200 {
-            return Err(EngineError::invalid("q", "at most 200 characters"));
+            return Err(EngineError::invalid("q", message::max_chars(200)));
         }
         let Some(search) = self.search.clone() else {
             return Ok(Vec::new());

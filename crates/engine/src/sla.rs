@@ -12,10 +12,13 @@ use crate::consumers::{Consumer, Start};
 use crate::jobs::Job;
 use crate::model::EventRecord;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::calendar::Calendar;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
+use domain::message;
 use domain::sla::{Clocks, Conditions, Fact, Metric, Rules, Subject, Targets};
 use futures::future::BoxFuture;
 use store::Tx;
@@ -44,7 +47,7 @@ pub fn calendar_of(b: &BusinessHours) -> Result<Calendar, EngineError> {
 fn name_of(n: &str) -> Result<String, EngineError> {
     let n = domain::text::clean_line(n);
     if n.is_empty() || n.chars().count() > 100 {
-        return Err(EngineError::invalid("name", "1 to 100 characters"));
+        return Err(EngineError::invalid("name", message::chars(1, 100)));
     }
     Ok(n)
 }
@@ -80,7 +83,7 @@ impl Engine {
         let time_zone = input
             .time_zone
             .map(|t| t.trim().to_owned())
-            .ok_or_else(|| EngineError::invalid("time_zone", "required"))?;
+            .ok_or_else(|| EngineError::invalid("time_zone", Code::Required))?;
         let week = input.week.unwrap_or_default();
         let holidays = input.holidays.unwrap_or_default();
         let now = self.now();
@@ -104,9 +107,9 @@ impl Engine {
                     if store::sla::all_hours(&mut tx.conn(), ws).await?.len() >= MAX_CALENDARS {
                         // A full workspace, not a bad request: the same body
                         // is fine once a calendar goes.
-                        return Err(EngineError::Conflict(format!(
-                            "the workspace already has {MAX_CALENDARS} calendars"
-                        )));
+                        return Err(EngineError::Conflict(
+                            Message::new(Code::CalendarsLimit).with("max_calendars", MAX_CALENDARS),
+                        ));
                     }
                     store::sla::insert_hours(tx, &row).await?;
                     tx.emit(
@@ -224,7 +227,7 @@ impl Engine {
             {
                 return Err(EngineError::Unknown(
                     "conditions.team".into(),
-                    format!("no team {t} in this workspace"),
+                    Message::new(Code::NoTeam).with("t", t),
                 ));
             }
         }
@@ -235,7 +238,7 @@ impl Engine {
         {
             return Err(EngineError::Unknown(
                 "business_hours_id".into(),
-                "no such calendar in this workspace".into(),
+                message::no_such("calendar"),
             ));
         }
         Ok(())
@@ -251,7 +254,7 @@ impl Engine {
         let now = self.now();
         let (f, n, r) = input
             .targets
-            .ok_or_else(|| EngineError::invalid("targets", "required"))?;
+            .ok_or_else(|| EngineError::invalid("targets", Code::Required))?;
         let policy = Policy {
             id: SlaPolicyId::new(),
             workspace_id: p.workspace_id,
@@ -272,9 +275,9 @@ impl Engine {
                 Box::pin(async move {
                     let ws = row.workspace_id;
                     if store::sla::policies(&mut tx.conn(), ws).await?.len() >= MAX_POLICIES {
-                        return Err(EngineError::Conflict(format!(
-                            "the workspace already has {MAX_POLICIES} SLA policies"
-                        )));
+                        return Err(EngineError::Conflict(
+                            Message::new(Code::PoliciesLimit).with("max_policies", MAX_POLICIES),
+                        ));
                     }
                     store::sla::insert_policy(tx, &row).await?;
                     policies_changed(
@@ -431,7 +434,7 @@ fn position_of(p: i64) -> Result<i64, EngineError> {
     if (0..=10_000).contains(&p) {
         Ok(p)
     } else {
-        Err(EngineError::invalid("position", "from 0 to 10000"))
+        Err(EngineError::invalid("position", message::range(0, 10000)))
     }
 }
 

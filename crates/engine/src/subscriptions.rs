@@ -18,6 +18,8 @@ use crate::model::EventRecord;
 use crate::webhook::{Posted, post_signed};
 use crate::worker::Outcome;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::event::{Actor, EventData};
 use domain::ids::*;
@@ -71,17 +73,14 @@ fn view(w: Webhook) -> Subscription {
 
 fn events_checked(events: Vec<String>) -> Result<Vec<String>, EngineError> {
     if events.is_empty() || events.len() > 50 {
-        return Err(EngineError::invalid(
-            "events",
-            "1 to 50 event kinds, or [\"*\"] for all",
-        ));
+        return Err(EngineError::invalid("events", Code::WebhookEvents));
     }
     let mut out = Vec::new();
     for e in events {
         if e != "*" && !EventData::KINDS.contains(&e.as_str()) {
             return Err(EngineError::invalid(
                 "events",
-                format!("{e:?} is not an event kind"),
+                Message::new(Code::EventKind).with("kind", format!("{e:?}")),
             ));
         }
         if !out.contains(&e) {
@@ -111,9 +110,9 @@ impl Engine {
             .write(move |tx| {
                 Box::pin(async move {
                     if webhooks::count(&mut tx.conn(), ws).await? >= MAX_WEBHOOKS {
-                        return Err(EngineError::Rule(format!(
-                            "a workspace has at most {MAX_WEBHOOKS} webhooks"
-                        )));
+                        return Err(EngineError::Rule(
+                            Message::new(Code::WebhooksLimit).with("max_webhooks", MAX_WEBHOOKS),
+                        ));
                     }
                     let now = tx.now();
                     let w = Webhook {

@@ -7,6 +7,7 @@
 use crate::tickets::TicketRef;
 use crate::{Engine, EngineError, Principal};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::AuthorKind;
 use store::{swarm, tickets};
 
@@ -78,7 +79,7 @@ impl Engine {
         if !(1..=MAX_SUGGESTIONS).contains(&limit) {
             return Err(EngineError::invalid(
                 "limit",
-                format!("from 1 to {MAX_SUGGESTIONS}"),
+                message::range(1, MAX_SUGGESTIONS),
             ));
         }
         let t = self.load_ticket(p, r).await?;

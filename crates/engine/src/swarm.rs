@@ -3,8 +3,11 @@
 
 use crate::tickets::TicketRef;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::event::EventData;
 use domain::ids::*;
+use domain::message;
 use domain::ticket::AuthorKind;
 use store::people;
 use store::swarm;
@@ -31,21 +34,22 @@ impl Engine {
                     match people::user_by_id(&mut tx.conn(), ws, user).await? {
                         Some(u) if u.active => {}
                         Some(_) => {
-                            return Err(EngineError::Rule("the user is deactivated".into()));
+                            return Err(EngineError::Rule(Code::UserDeactivated.into()));
                         }
                         None => {
                             return Err(EngineError::Unknown(
                                 "user_id".into(),
-                                "no such user".into(),
+                                message::no_such("user"),
                             ));
                         }
                     }
                     if swarm::collaborator_count(&mut tx.conn(), ws, ticket.id).await?
                         >= MAX_COLLABORATORS
                     {
-                        return Err(EngineError::Conflict(format!(
-                            "a ticket has at most {MAX_COLLABORATORS} experts"
-                        )));
+                        return Err(EngineError::Conflict(
+                            Message::new(Code::ExpertsLimit)
+                                .with("max_collaborators", MAX_COLLABORATORS),
+                        ));
                     }
                     let now = tx.now();
                     if swarm::add_collaborator(tx, ws, ticket.id, user, Some(by), now).await? {
@@ -123,9 +127,7 @@ impl Engine {
                         .filter(|m| m.ticket_id == ticket.id)
                         .ok_or(EngineError::NotFound)?;
                     if m.author_kind != AuthorKind::Agent {
-                        return Err(EngineError::Rule(
-                            "only an agent's note or reply can be a solution".into(),
-                        ));
+                        return Err(EngineError::Rule(Code::SolutionFromAgent.into()));
                     }
                     let now = tx.now();
                     if swarm::set_solution(tx, ws, ticket.id, message, on, Some(by), now).await? {

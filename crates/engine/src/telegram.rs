@@ -23,6 +23,8 @@ use crate::messenger::{NewAccount, parse_base, same_secret, settings_of};
 use crate::outbound::{Delivery, Outgoing};
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::ids::*;
 use domain::ticket::Channel;
@@ -125,12 +127,7 @@ pub fn escape_html(text: &str) -> String {
 
 /// A bot token: the bot's id, a colon, the secret part.
 fn parse_token(token: &str) -> Result<i64, EngineError> {
-    let bad = || {
-        EngineError::invalid(
-            "bot_token",
-            "a bot token as BotFather gives it: digits, a colon, then letters, digits, _ or -",
-        )
-    };
+    let bad = || EngineError::invalid("bot_token", Code::BotToken);
     let (id, rest) = token.split_once(':').ok_or_else(bad)?;
     if id.is_empty()
         || id.len() > 18
@@ -245,7 +242,7 @@ impl Engine {
         let name = crate::chat::required_line(input.name, "name", 100)?;
         let token = input
             .bot_token
-            .ok_or_else(|| EngineError::invalid("bot_token", "required"))?;
+            .ok_or_else(|| EngineError::invalid("bot_token", Code::Required))?;
         let bot_id = parse_token(&token)?;
         let base = parse_base(input.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE))?;
         let team_id = input.team_id.flatten();
@@ -253,15 +250,14 @@ impl Engine {
         let id = AccountId::new();
         let url = self.hook_url(Channel::Telegram, id).ok_or_else(|| {
             EngineError::Conflict(
-                "the server's public_url is not set: Telegram needs an address to deliver updates to"
-                    .into(),
+                Message::new(Code::PublicUrlUnset).label("channel", "channel", "telegram"),
             )
         })?;
         if self
             .address_taken(Channel::Telegram, &bot_id.to_string())
             .await?
         {
-            return Err(EngineError::Conflict(TAKEN.into()));
+            return Err(EngineError::Conflict(crate::messenger::taken(TAKEN)));
         }
         let secret = crate::auth::new_secret("");
         let active = input.active.unwrap_or(true);
@@ -347,10 +343,7 @@ impl Engine {
         let token = match input.bot_token {
             Some(t) => {
                 if parse_token(&t)?.to_string() != current.account.address {
-                    return Err(EngineError::invalid(
-                        "bot_token",
-                        "the token of another bot: connect that bot as a channel of its own",
-                    ));
+                    return Err(EngineError::invalid("bot_token", Code::OtherBot));
                 }
                 t
             }
@@ -378,9 +371,9 @@ impl Engine {
             settings.bot_username = me.username;
             settings.bot_name = Some(me.name);
             if active {
-                let url = self.hook_url(Channel::Telegram, id).ok_or_else(|| {
-                    EngineError::Conflict("the server's public_url is not set".into())
-                })?;
+                let url = self
+                    .hook_url(Channel::Telegram, id)
+                    .ok_or_else(|| EngineError::Conflict(Code::PublicUrlMissing.into()))?;
                 secret = crate::auth::new_secret("");
                 api.set_webhook(bot, &url, &secret).await.map_err(refused)?;
             }
@@ -772,8 +765,8 @@ fn read_link_code(
         .then_some(user)
 }
 
-/// Another channel has the bot.
-const TAKEN: &str = "this bot is already connected to a channel";
+/// What the refusal of a second channel for the same bot names.
+const TAKEN: &str = "bot";
 
 /// Telegram refused or could not be reached while an admin connected a bot.
 fn refused(e: RemoteError) -> EngineError {

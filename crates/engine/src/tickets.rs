@@ -4,8 +4,10 @@
 
 use crate::customers::{CustomerInput, resolve};
 use crate::{Engine, EngineError, Principal, page_limit};
+use domain::Code;
 use domain::event::{Actor, Change, EventData, record};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::*;
 use serde_json::{Map, Value, json};
 use store::constraint::Unique;
@@ -185,9 +187,7 @@ pub(crate) async fn patch_ticket(
         .await?
         .ok_or(EngineError::NotFound)?;
     if t.status == Status::Closed {
-        return Err(EngineError::Rule(
-            "a closed ticket cannot be changed".into(),
-        ));
+        return Err(EngineError::Rule(Code::ClosedTicket.into()));
     }
     let mut ch = Vec::new();
     if let Some(s) = patch.subject.filter(|s| *s != t.subject) {
@@ -261,7 +261,7 @@ pub fn normalize_cc(raw: &[String]) -> Result<Vec<String>, EngineError> {
     let mut out: Vec<String> = Vec::new();
     for a in raw {
         let addr = domain::identity::EmailAddress::parse(a)
-            .map_err(|e| EngineError::invalid("cc", e.to_string()))?;
+            .map_err(|e| EngineError::invalid("cc", e.message()))?;
         let addr = addr.as_str().to_owned();
         if !out.contains(&addr) {
             out.push(addr);
@@ -270,7 +270,7 @@ pub fn normalize_cc(raw: &[String]) -> Result<Vec<String>, EngineError> {
     if out.len() > MAX_CC {
         return Err(EngineError::invalid(
             "cc",
-            format!("at most {MAX_CC} addresses"),
+            domain::Message::new(Code::CcLimit).with("max_cc", MAX_CC),
         ));
     }
     Ok(out)
@@ -305,7 +305,7 @@ fn category(raw: Option<&str>) -> Result<Option<String>, EngineError> {
     match raw.map(domain::text::clean_line).as_deref() {
         None | Some("") => Ok(None),
         Some(c) if c.chars().count() <= 100 => Ok(Some(c.to_owned())),
-        Some(_) => Err(EngineError::invalid("category", "at most 100 characters")),
+        Some(_) => Err(EngineError::invalid("category", message::max_chars(100))),
     }
 }
 
@@ -317,10 +317,7 @@ fn external_id(raw: Option<&str>) -> Result<Option<String>, EngineError> {
         {
             Ok(Some(s.to_owned()))
         }
-        Some(_) => Err(EngineError::invalid(
-            "external_id",
-            "1 to 998 characters, no control characters",
-        )),
+        Some(_) => Err(EngineError::invalid("external_id", Code::MessageIdShape)),
     }
 }
 
@@ -344,17 +341,15 @@ impl Engine {
     async fn check_body(&self, b: &Body) -> Result<(String, Option<String>), EngineError> {
         let max = self.limits.max_message_bytes;
         if b.text.len() > max || b.html.as_ref().is_some_and(|h| h.len() > max) {
-            return Err(EngineError::TooLarge(format!(
-                "a message body may have at most {max} bytes"
-            )));
+            return Err(EngineError::TooLarge(
+                domain::Message::new(Code::BodyTooLarge).with("max", max),
+            ));
         }
         if b.attachments.len() > self.limits.max_attachments_per_message {
             return Err(EngineError::invalid(
                 "attachments",
-                format!(
-                    "at most {} per message",
-                    self.limits.max_attachments_per_message
-                ),
+                domain::Message::new(Code::AttachmentsPerMessage)
+                    .with("max", self.limits.max_attachments_per_message),
             ));
         }
         let html = b.html.clone().filter(|h| !h.trim().is_empty());
@@ -364,10 +359,7 @@ impl Engine {
         {
             return Err(EngineError::invalid(
                 "html",
-                format!(
-                    "elements may nest at most {} levels deep",
-                    crate::cpu::MAX_HTML_DEPTH
-                ),
+                domain::Message::new(Code::NestingDepth).with("depth", crate::cpu::MAX_HTML_DEPTH),
             ));
         }
         // Text that cleaning empties (only control characters) is no text: the
@@ -390,10 +382,7 @@ impl Engine {
         // HTML with no visible text (`<br>`, an inline image) is still what the
         // client sent; only a message of nothing at all is refused.
         if text.trim().is_empty() && b.attachments.is_empty() && !html_given {
-            return Err(EngineError::invalid(
-                "body",
-                "a message needs text or an attachment",
-            ));
+            return Err(EngineError::invalid("body", Code::MessageEmpty));
         }
         Ok((text, html))
     }
@@ -425,7 +414,7 @@ impl Engine {
         limit: Option<i64>,
     ) -> Result<Vec<Ticket>, EngineError> {
         if f.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
-            return Err(EngineError::invalid("q", "at most 200 characters"));
+            return Err(EngineError::invalid("q", message::max_chars(200)));
         }
         // A NUL or other control character in a search would cut or skew it.
         let cleaned;
@@ -455,7 +444,7 @@ impl Engine {
         limit: i64,
     ) -> Result<(Vec<Ticket>, i64), EngineError> {
         if f.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
-            return Err(EngineError::invalid("q", "at most 200 characters"));
+            return Err(EngineError::invalid("q", message::max_chars(200)));
         }
         let offset = offset.clamp(0, 100_000);
         let searched = self.resolve_text(p.workspace_id, f).await?;
@@ -566,9 +555,7 @@ impl Engine {
         match idempotency::get(&mut c.conn(), p.workspace_id, &idem.key).await? {
             None => Ok(None),
             Some(s) if s.request_hash == idem.request_hash => Ok(Some(s.body)),
-            Some(_) => Err(EngineError::Rule(
-                "this Idempotency-Key was already used for a different request".into(),
-            )),
+            Some(_) => Err(EngineError::Rule(Code::IdempotencyReused.into())),
         }
     }
 
@@ -655,7 +642,7 @@ impl Engine {
                                     || {
                                         EngineError::Unknown(
                                             "customer_id".into(),
-                                            "no such customer".into(),
+                                            message::no_such("customer"),
                                         )
                                     },
                                 )?;
@@ -735,9 +722,7 @@ impl Engine {
                 other => return other,
             }
         }
-        Err(EngineError::Conflict(
-            "the request kept colliding with concurrent ones; retry".into(),
-        ))
+        Err(EngineError::Conflict(Code::RequestCollided.into()))
     }
 
     /// Adds a reply, an internal note, or a customer's message to a ticket.
@@ -754,7 +739,7 @@ impl Engine {
         if n.as_customer && n.visibility == Visibility::Internal {
             return Err(EngineError::invalid(
                 "visibility",
-                "a customer's message is always public",
+                Code::CustomerMessagePublic,
             ));
         }
         let (text, html) = self.check_body(&n.body).await?;
@@ -766,20 +751,40 @@ impl Engine {
                 Box::pin(async move {
                     let now = tx.now();
                     // Re-read inside the transaction: the ticket may have changed since.
-                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id).await?.ok_or(EngineError::NotFound)?;
+                    let mut t = tickets::get(&mut tx.conn(), ws, ticket.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
                     let outbound = !n.as_customer && n.visibility == Visibility::Public;
                     // A reply leaves by the account the ticket came in through.
                     let account = if outbound { t.account_id } else { None };
                     if let Some(ext) = &ext
-                        && let Some(m) = tickets::message_by_external(&mut tx.conn(), ws, t.channel, account, ext).await? {
-                            let t = tickets::get(&mut tx.conn(), ws, m.ticket_id).await?.ok_or(EngineError::NotFound)?;
-                            return Ok(Posted { ticket: t, message: m, duplicate: true });
-                        }
-                    let (author_kind, actor) = if n.as_customer { (AuthorKind::Customer, Actor::Customer(t.customer_id)) } else { (AuthorKind::Agent, Actor::User(user)) };
+                        && let Some(m) = tickets::message_by_external(
+                            &mut tx.conn(),
+                            ws,
+                            t.channel,
+                            account,
+                            ext,
+                        )
+                        .await?
+                    {
+                        let t = tickets::get(&mut tx.conn(), ws, m.ticket_id)
+                            .await?
+                            .ok_or(EngineError::NotFound)?;
+                        return Ok(Posted {
+                            ticket: t,
+                            message: m,
+                            duplicate: true,
+                        });
+                    }
+                    let (author_kind, actor) = if n.as_customer {
+                        (AuthorKind::Customer, Actor::Customer(t.customer_id))
+                    } else {
+                        (AuthorKind::Agent, Actor::User(user))
+                    };
                     if n.as_customer && t.status == Status::Closed {
                         t = open_follow_up(tx, &t, actor, now).await?;
                     } else if t.status == Status::Closed {
-                        return Err(EngineError::Rule("a closed ticket cannot be changed; the customer's next message opens a follow-up".into()));
+                        return Err(EngineError::Rule(Code::ClosedTicketFollowUp.into()));
                     } else {
                         let mut to = if n.as_customer {
                             t.status.after_customer_reply().unwrap_or(t.status)
@@ -801,7 +806,15 @@ impl Engine {
                         t.updated_at = now;
                         tickets::update(tx, &t, false).await?;
                         if !changes.is_empty() {
-                            tx.emit(ws, actor, EventData::TicketUpdated { ticket_id: t.id, changes }).await?;
+                            tx.emit(
+                                ws,
+                                actor,
+                                EventData::TicketUpdated {
+                                    ticket_id: t.id,
+                                    changes,
+                                },
+                            )
+                            .await?;
                         }
                     }
                     let deliver = outbound && !n.imported;
@@ -832,13 +845,26 @@ impl Engine {
                         tickets::insert_message_template(tx, ws, m.id, template).await?;
                     }
                     if deliver {
-                        crate::jobs::Job::DeliverMessage { workspace_id: ws, message_id: m.id }.enqueue(tx, now).await?;
+                        crate::jobs::Job::DeliverMessage {
+                            workspace_id: ws,
+                            message_id: m.id,
+                        }
+                        .enqueue(tx, now)
+                        .await?;
                     }
                     if let Some(idem) = idem {
-                        let saved = idempotency::Saved { request_hash: idem.request_hash, status: 201, body: m.id.to_string() };
+                        let saved = idempotency::Saved {
+                            request_hash: idem.request_hash,
+                            status: 201,
+                            body: m.id.to_string(),
+                        };
                         idempotency::put(tx, ws, &idem.key, &saved).await?;
                     }
-                    Ok::<_, EngineError>(Posted { ticket: t, message: m, duplicate: false })
+                    Ok::<_, EngineError>(Posted {
+                        ticket: t,
+                        message: m,
+                        duplicate: false,
+                    })
                 })
             })
             .await
@@ -882,9 +908,7 @@ impl Engine {
             return Err(EngineError::NotFound);
         }
         if m.delivery_state != Some(domain::ticket::DeliveryState::Failed) {
-            return Err(EngineError::Conflict(
-                "only a reply whose delivery failed can be sent again".into(),
-            ));
+            return Err(EngineError::Conflict(Code::ResendOnlyFailed.into()));
         }
         let ws = p.workspace_id;
         self.store
@@ -904,9 +928,7 @@ impl Engine {
                         )
                         .await?
                     {
-                        return Err(EngineError::Conflict(
-                            "only a reply whose delivery failed can be sent again".into(),
-                        ));
+                        return Err(EngineError::Conflict(Code::ResendOnlyFailed.into()));
                     }
                     let now = tx.now();
                     crate::jobs::Job::DeliverMessage {
@@ -948,10 +970,10 @@ impl Engine {
         bytes: Vec<u8>,
     ) -> Result<Attachment, EngineError> {
         if bytes.len() > self.limits.max_attachment_bytes {
-            return Err(EngineError::TooLarge(format!(
-                "an attachment may have at most {} bytes",
-                self.limits.max_attachment_bytes
-            )));
+            return Err(EngineError::TooLarge(
+                domain::Message::new(Code::AttachmentTooLarge)
+                    .with("bytes", self.limits.max_attachment_bytes),
+            ));
         }
         let filename = sanitize_filename(filename);
         let content_type = if content_type.len() <= 255
@@ -1155,10 +1177,9 @@ pub(crate) async fn insert_message(
     tickets::link_attachments(tx, m.workspace_id, m.id, attachments)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => EngineError::Unknown(
-                "attachments".into(),
-                "no such attachment waiting to be sent (unknown, or already on a message)".into(),
-            ),
+            StoreError::NotFound => {
+                EngineError::Unknown("attachments".into(), Code::NoPendingAttachment.into())
+            }
             e => e.into(),
         })?;
     if !attachments.is_empty() {
@@ -1219,14 +1240,12 @@ async fn check_assignment(
         match people::user_by_id(&mut tx.conn(), ws, a).await? {
             Some(u) if u.active => {}
             Some(_) => {
-                return Err(EngineError::Rule(
-                    "assignee_id: the user is deactivated".into(),
-                ));
+                return Err(EngineError::Rule(Code::AssigneeDeactivated.into()));
             }
             None => {
                 return Err(EngineError::Unknown(
                     "assignee_id".into(),
-                    "no such user".into(),
+                    message::no_such("user"),
                 ));
             }
         }
@@ -1236,7 +1255,7 @@ async fn check_assignment(
     {
         return Err(EngineError::Unknown(
             "team_id".into(),
-            "no such team".into(),
+            message::no_such("team"),
         ));
     }
     Ok(())
@@ -1259,7 +1278,7 @@ async fn validate_fields(
             None => {
                 return Err(EngineError::Unknown(
                     format!("custom_fields.{k}"),
-                    "no such custom field".to_owned(),
+                    message::no_such("custom_field"),
                 ));
             }
             Some(d) => match d.def().validate(v) {
@@ -1271,7 +1290,7 @@ async fn validate_fields(
                 }
                 Err(e) => errors.push(match e {
                     domain::DomainError::Invalid { field, message } => (field, message),
-                    other => (format!("custom_fields.{k}"), other.to_string()),
+                    other => (format!("custom_fields.{k}"), other.message()),
                 }),
             },
         }
@@ -1289,13 +1308,13 @@ async fn require_fields_for_solve(
     t: &Ticket,
 ) -> Result<(), EngineError> {
     let defs = tickets::fields(&mut tx.conn(), ws).await?;
-    let missing: Vec<(String, String)> = defs
+    let missing: Vec<(String, domain::Message)> = defs
         .iter()
         .filter(|d| d.required && !t.custom_fields.contains_key(&d.key))
         .map(|d| {
             (
                 format!("custom_fields.{}", d.key),
-                "required before the ticket is solved".to_owned(),
+                domain::Message::new(Code::FieldRequiredToSolve).with("field", &d.key),
             )
         })
         .collect();

@@ -14,9 +14,12 @@ use crate::model::EventRecord;
 use crate::tickets::TicketRef;
 use crate::worker::Outcome;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::assist::{CategorySpec, MAX_CATEGORIES, MAX_TEXT, suggested_priority};
 use domain::event::{Actor, EventData};
 use domain::ids::*;
+use domain::message;
 use domain::ticket::AuthorKind;
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -265,10 +268,9 @@ impl Engine {
             .iter()
             .any(|c| c.spec.key == spec.key && Some(c.id) != id)
         {
-            return Err(EngineError::Conflict(format!(
-                "a category with the key {:?} exists",
-                spec.key
-            )));
+            return Err(EngineError::Conflict(
+                Message::new(Code::TriageKeyTaken).with("key", format!("{:?}", spec.key)),
+            ));
         }
         let current = match id {
             Some(id) => Some(
@@ -279,9 +281,9 @@ impl Engine {
                     .ok_or(EngineError::NotFound)?,
             ),
             None if existing.len() >= MAX_CATEGORIES => {
-                return Err(EngineError::Conflict(format!(
-                    "a workspace has at most {MAX_CATEGORIES} categories"
-                )));
+                return Err(EngineError::Conflict(
+                    Message::new(Code::CategoriesLimit).with("max_categories", MAX_CATEGORIES),
+                ));
             }
             None => None,
         };
@@ -362,14 +364,14 @@ impl Engine {
         let ws = p.workspace_id;
         let categories = self.triage_categories(p).await?;
         if category.chars().count() > 200 {
-            return Err(EngineError::invalid("category", "at most 200 characters"));
+            return Err(EngineError::invalid("category", message::max_chars(200)));
         }
         let key = domain::ticket::normalize_tag(category)
-            .map_err(|_| EngineError::invalid("category", "a category's key"))?;
+            .map_err(|_| EngineError::invalid("category", Code::TriageCategoryKey))?;
         let Some(cat) = categories.into_iter().find(|c| c.spec.key == key) else {
-            return Err(EngineError::Conflict(format!(
-                "the workspace has no category {key:?}"
-            )));
+            return Err(EngineError::Conflict(
+                Message::new(Code::NoCategory).with("key", format!("{:?}", key)),
+            ));
         };
         let m = self.message(p, message).await?;
         if m.ticket_id != ticket {
@@ -380,9 +382,7 @@ impl Engine {
             db::of_message(&mut c.conn(), ws, message).await?
         };
         let Some(current) = current else {
-            return Err(EngineError::Conflict(
-                "this message has not been triaged (only customers' messages are)".into(),
-            ));
+            return Err(EngineError::Conflict(Code::NotTriaged.into()));
         };
         let by = p.user_id;
         let actor = p.actor();

@@ -24,6 +24,8 @@ use crate::messenger::{
 use crate::outbound::Delivery;
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::ids::*;
 use domain::ticket::Channel;
@@ -179,16 +181,13 @@ impl Opened {
 fn group_id(v: &str) -> Result<String, EngineError> {
     let v = v.trim();
     if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) || v == "0" {
-        return Err(EngineError::invalid(
-            "group_id",
-            "the community's id (digits, as VK shows it)",
-        ));
+        return Err(EngineError::invalid("group_id", Code::VkGroupId));
     }
     Ok(v.to_owned())
 }
 
 fn missing(field: &str) -> EngineError {
-    EngineError::invalid(field, "required")
+    EngineError::invalid(field, Code::Required)
 }
 
 /// The `random_id` of one part of one message: the same on every retry, so
@@ -293,12 +292,11 @@ impl Engine {
         let id = AccountId::new();
         if self.hook_url(Channel::Vk, id).is_none() {
             return Err(EngineError::Conflict(
-                "the server's public_url is not set: VK needs an address to deliver messages to"
-                    .into(),
+                Message::new(Code::PublicUrlUnset).label("channel", "channel", "vk"),
             ));
         }
         if self.address_taken(Channel::Vk, &group).await? {
-            return Err(EngineError::Conflict(TAKEN.into()));
+            return Err(EngineError::Conflict(crate::messenger::taken(TAKEN)));
         }
         let info = self
             .vk_api()?
@@ -365,10 +363,7 @@ impl Engine {
         if let Some(g) = &input.group_id
             && group_id(g)? != o.account.address
         {
-            return Err(EngineError::invalid(
-                "group_id",
-                "another community is another channel",
-            ));
+            return Err(EngineError::invalid("group_id", Code::VkOtherCommunity));
         }
         let name = match input.name {
             Some(n) => crate::chat::required_line(Some(n), "name", 100)?,
@@ -567,8 +562,8 @@ impl Engine {
     }
 }
 
-/// Another channel has the community.
-const TAKEN: &str = "this community is already connected to a channel";
+/// What the refusal of a second channel for the same community names.
+const TAKEN: &str = "community";
 
 #[cfg(test)]
 mod tests {

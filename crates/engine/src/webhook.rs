@@ -11,6 +11,7 @@
 use crate::jobs::Job;
 use crate::worker::Outcome;
 use crate::{Engine, EngineError};
+use domain::Code;
 use domain::ids::*;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -127,10 +128,7 @@ pub(crate) fn checked_url(field: &str, v: &str) -> Result<String, EngineError> {
                 && u.username().is_empty()
         });
     if !ok {
-        return Err(EngineError::invalid(
-            field,
-            "an http or https address without credentials, at most 2,000 characters",
-        ));
+        return Err(EngineError::invalid(field, Code::Url));
     }
     Ok(v.to_owned())
 }

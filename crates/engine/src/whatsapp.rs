@@ -32,6 +32,8 @@ use crate::messenger::{
 use crate::outbound::Delivery;
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::ids::*;
 use domain::ticket::{Channel, DeliveryState};
@@ -247,16 +249,13 @@ impl Opened {
 fn graph_id(field: &str, v: &str) -> Result<String, EngineError> {
     let v = v.trim();
     if v.is_empty() || v.len() > 30 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(EngineError::invalid(
-            field,
-            "the number Meta shows for it (digits)",
-        ));
+        return Err(EngineError::invalid(field, Code::WhatsappNumberId));
     }
     Ok(v.to_owned())
 }
 
 fn missing(field: &str) -> EngineError {
-    EngineError::invalid(field, "required")
+    EngineError::invalid(field, Code::Required)
 }
 
 /// Checks `X-Hub-Signature-256` (`sha256=` and the hex HMAC-SHA256 of the raw
@@ -359,12 +358,11 @@ impl Engine {
         let id = AccountId::new();
         if self.hook_url(Channel::Whatsapp, id).is_none() {
             return Err(EngineError::Conflict(
-                "the server's public_url is not set: WhatsApp needs an address to deliver messages to"
-                    .into(),
+                Message::new(Code::PublicUrlUnset).label("channel", "channel", "whatsapp"),
             ));
         }
         if self.address_taken(Channel::Whatsapp, &number).await? {
-            return Err(EngineError::Conflict(TAKEN.into()));
+            return Err(EngineError::Conflict(crate::messenger::taken(TAKEN)));
         }
         let info = self
             .whatsapp_api()?
@@ -445,7 +443,7 @@ impl Engine {
         {
             return Err(EngineError::invalid(
                 "phone_number_id",
-                "another number is another channel",
+                Code::WhatsappOtherNumber,
             ));
         }
         let name = match input.name {
@@ -636,7 +634,7 @@ impl Engine {
         let o = self.open_whatsapp(self.whatsapp_account(p.workspace_id, id).await?)?;
         let Some(waba) = o.settings.business_account_id.clone() else {
             return Err(EngineError::Conflict(
-                "the channel has no business_account_id: templates are read from the WhatsApp Business Account".into(),
+                Code::WhatsappNoBusinessAccount.into(),
             ));
         };
         self.whatsapp_api()?
@@ -666,9 +664,7 @@ impl Engine {
         let id = last_in.map(|r| r.account_id).or(t.account_id);
         match id {
             Some(id) if t.channel == Channel::Whatsapp => Ok(id),
-            _ => Err(EngineError::Rule(
-                "templates are for WhatsApp conversations".into(),
-            )),
+            _ => Err(EngineError::Rule(Code::TemplatesForWhatsapp.into())),
         }
     }
 
@@ -693,10 +689,9 @@ impl Engine {
         else {
             return Err(EngineError::Unknown(
                 "template".into(),
-                format!(
-                    "no approved template {} in {} for this number",
-                    choice.name, choice.language
-                ),
+                Message::new(Code::NoTemplate)
+                    .with("name", choice.name)
+                    .with("language", choice.language),
             ));
         };
         if choice.parameters.len() > 20
@@ -704,15 +699,13 @@ impl Engine {
                 x.trim().is_empty() || x.chars().count() > 1024 || x.contains(['\n', '\t'])
             })
         {
-            return Err(EngineError::invalid(
-                "parameters",
-                "at most 20, each 1 to 1,024 characters on one line",
-            ));
+            return Err(EngineError::invalid("parameters", Code::TemplateParameters));
         }
         if template.parameters() != choice.parameters.len() {
             return Err(EngineError::invalid(
                 "parameters",
-                format!("the template takes {} parameters", template.parameters()),
+                Message::new(Code::TemplateParameterCount)
+                    .with("parameters", template.parameters()),
             ));
         }
         let text = template.render(&choice.parameters);
@@ -827,8 +820,8 @@ enum Part<'a> {
     File(&'a store::tickets::Attachment),
 }
 
-/// Another channel has the number.
-const TAKEN: &str = "this number is already connected to a channel";
+/// What the refusal of a second channel for the same number names.
+const TAKEN: &str = "number";
 
 /// How WhatsApp shows a file of this type (what it does not take as an image,
 /// audio or video goes as a document).

@@ -1,9 +1,12 @@
 //! Creating workspaces and their settings.
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::event::{Actor, EventData};
 use domain::identity::{EmailAddress, normalize_language};
 use domain::ids::*;
+use domain::message;
 use domain::user::Role;
 use store::people::{self, User};
 use store::workspaces::{self, Workspace};
@@ -18,10 +21,7 @@ pub fn validate_name(name: &str) -> Result<(), EngineError> {
     if ok {
         Ok(())
     } else {
-        Err(EngineError::invalid(
-            "name",
-            "2 to 40 of a-z, 0-9 and -, starting with a letter",
-        ))
+        Err(EngineError::invalid("name", Code::WorkspaceNameShape))
     }
 }
 
@@ -46,10 +46,7 @@ fn validate_tz(tz: &str) -> Result<(), EngineError> {
     if ok {
         Ok(())
     } else {
-        Err(EngineError::invalid(
-            "time_zone",
-            "an IANA time zone such as Europe/Moscow, or UTC",
-        ))
+        Err(EngineError::invalid("time_zone", Code::TimeZoneName))
     }
 }
 
@@ -105,10 +102,10 @@ impl Engine {
             .write(move |tx| {
                 Box::pin(async move {
                     workspaces::insert(tx, &w).await.map_err(|e| match e {
-                        store::StoreError::Conflict(_) => EngineError::Conflict(format!(
-                            "a workspace named {:?} already exists",
-                            w.name
-                        )),
+                        store::StoreError::Conflict(_) => EngineError::Conflict(
+                            Message::new(Code::WorkspaceExists)
+                                .with("name", format!("{:?}", w.name)),
+                        ),
                         e => e.into(),
                     })?;
                     people::insert_user(tx, &u, Some(&hash)).await?;
@@ -143,9 +140,10 @@ impl Engine {
             .workspace_by_name(workspace)
             .await
             .map_err(|e| match e {
-                EngineError::NotFound => {
-                    EngineError::invalid("workspace", format!("no workspace named {workspace:?}"))
-                }
+                EngineError::NotFound => EngineError::invalid(
+                    "workspace",
+                    Message::new(Code::NoWorkspace).with("workspace", format!("{:?}", workspace)),
+                ),
                 e => e,
             })?;
         let mut c = self.store.read().await?;
@@ -163,9 +161,9 @@ impl Engine {
             match page.last() {
                 Some(u) if page.len() == 200 => after = Some(u.id),
                 _ => {
-                    return Err(EngineError::Rule(format!(
-                        "workspace {workspace:?} has no active owner"
-                    )));
+                    return Err(EngineError::Rule(
+                        Message::new(Code::NoOwner).with("workspace", format!("{:?}", workspace)),
+                    ));
                 }
             }
         }
@@ -195,7 +193,7 @@ impl Engine {
         if let Some(d) = patch.display_name {
             let d = domain::text::clean_line(&d);
             if d.is_empty() || d.chars().count() > 200 {
-                return Err(EngineError::invalid("display_name", "1 to 200 characters"));
+                return Err(EngineError::invalid("display_name", message::chars(1, 200)));
             }
             w.display_name = d;
         }

@@ -609,7 +609,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| match e {
                         engine::EngineError::NotFound => engine::EngineError::invalid(
                             "user",
-                            format!("no user {user:?} in {workspace}"),
+                            domain::Message::new(domain::Code::NoUserInWorkspace)
+                                .with("user", format!("{user:?}"))
+                                .with("workspace", &workspace),
                         ),
                         e => e,
                     })?;

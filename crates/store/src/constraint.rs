@@ -2,6 +2,8 @@
 //! name; SQLite reports only `table.column, …`. Both are mapped onto one enum here,
 //! so callers match a [`Unique`] variant and no database message text travels up.
 
+use domain::Code;
+
 /// A unique key (or primary key) that refused a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unique {
@@ -162,30 +164,35 @@ impl Unique {
             .map_or(Unique::Other, |k| k.0)
     }
 
-    /// What already exists, in words a client may see.
-    pub fn describe(self) -> &'static str {
+    /// What already exists, as a code the catalogs translate.
+    pub fn code(self) -> Code {
         match self {
-            Unique::WorkspaceName => "a workspace with this name already exists",
-            Unique::UserEmail => "a user with this email already exists in the workspace",
-            Unique::TeamName => "a team with this name already exists",
-            Unique::TeamMember => "the user is already in the team",
-            Unique::TokenHash | Unique::SessionHash => "the secret collided; try again",
-            Unique::CustomerIdentity => "another customer already has this identity",
-            Unique::FieldKey => "a field with this key already exists",
-            Unique::TicketNumber => "the ticket number was taken; try again",
-            Unique::TicketTag => "the ticket already has this tag",
-            Unique::MessageExternalId => "a message with this external id already exists",
-            Unique::IdempotencyKey => "this Idempotency-Key is already in use",
-            Unique::AccountAddress => "this address already belongs to a channel account",
-            Unique::ChannelRecord => "this message was already recorded",
-            Unique::Consumer => "this consumer already exists",
-            Unique::HeldMessage => "this message is already held",
-            Unique::CategoryKey => "a category with this key already exists",
-            Unique::ArticleLanguage => "this article already has a translation into this language",
-            Unique::FaqLanguage => "this FAQ entry already has a translation into this language",
-            Unique::OrderExternalId => "an order with this external id already exists",
-            Unique::Other => "it already exists",
+            Unique::WorkspaceName => Code::TakenWorkspaceName,
+            Unique::UserEmail => Code::TakenUserEmail,
+            Unique::TeamName => Code::TakenTeamName,
+            Unique::TeamMember => Code::TakenTeamMember,
+            Unique::TokenHash | Unique::SessionHash => Code::TakenTokenHash,
+            Unique::CustomerIdentity => Code::TakenCustomerIdentity,
+            Unique::FieldKey => Code::TakenFieldKey,
+            Unique::TicketNumber => Code::TakenTicketNumber,
+            Unique::TicketTag => Code::TakenTicketTag,
+            Unique::MessageExternalId => Code::TakenMessageExternalId,
+            Unique::IdempotencyKey => Code::TakenIdempotencyKey,
+            Unique::AccountAddress => Code::TakenAccountAddress,
+            Unique::ChannelRecord => Code::TakenChannelRecord,
+            Unique::Consumer => Code::TakenConsumer,
+            Unique::HeldMessage => Code::TakenHeldMessage,
+            Unique::CategoryKey => Code::TakenCategoryKey,
+            Unique::ArticleLanguage => Code::TakenArticleLanguage,
+            Unique::FaqLanguage => Code::TakenFaqLanguage,
+            Unique::OrderExternalId => Code::TakenOrderExternalId,
+            Unique::Other => Code::Exists,
         }
+    }
+
+    /// What already exists, in English words a client may see.
+    pub fn describe(self) -> &'static str {
+        self.code().english()
     }
 }
 

@@ -625,7 +625,7 @@ fn identities(c: &CustomerIn) -> ApiResult<Vec<Identity>> {
                 Ok(i) if !out.contains(&i) => out.push(i),
                 Ok(_) => {}
                 Err(domain::DomainError::Invalid { message, .. }) => {
-                    errors.push((format!("customer.{kind}"), message))
+                    errors.push((format!("customer.{kind}"), message.to_string()))
                 }
                 Err(e) => errors.push((format!("customer.{kind}"), e.to_string())),
             }

@@ -105,7 +105,7 @@ fn prechat_in(v: Vec<PrechatFieldIo>) -> ApiResult<Vec<PrechatField>> {
                 .ok_or_else(|| {
                     ApiError::from(engine::EngineError::invalid(
                         "prechat.field",
-                        "name, email or phone",
+                        domain::Code::PrechatField,
                     ))
                 })?;
             Ok(PrechatField {

@@ -82,7 +82,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::NotFound => ApiError::not_found(),
-            EngineError::Forbidden(m) => ApiError::forbidden(m),
+            EngineError::Forbidden(m) => ApiError::forbidden(m.to_string()),
             EngineError::Unauthorized => ApiError::unauthorized("invalid credentials"),
             EngineError::WrongPassword => {
                 let mut e = ApiError::forbidden("the current password is wrong");
@@ -92,24 +92,28 @@ impl From<EngineError> for ApiError {
                 );
                 e
             }
-            EngineError::Invalid(errs) => ApiError::validation(errs),
+            EngineError::Invalid(errs) => {
+                ApiError::validation(errs.into_iter().map(|(f, m)| (f, m.to_string())).collect())
+            }
             EngineError::Unknown(field, what) => {
                 let mut e = ApiError::new(
                     StatusCode::NOT_FOUND,
                     "not-found",
                     format!("{field}: {what}"),
                 );
-                e.0.errors.insert(field, what);
+                e.0.errors.insert(field, what.to_string());
                 e
             }
             // A well-formed request that the target's current state refuses.
-            EngineError::Rule(m) => ApiError::new(StatusCode::CONFLICT, "rule", m),
-            EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            EngineError::Rule(m) => ApiError::new(StatusCode::CONFLICT, "rule", m.to_string()),
+            EngineError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", m.to_string())
+            }
             EngineError::Duplicate(k) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", k.describe())
             }
             EngineError::TooLarge(m) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", m)
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", m.to_string())
             }
             EngineError::Busy { retry_after_secs } => {
                 let mut e = ApiError::new(

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use channels::email::inbound::{IngestError, ingest_raw};
+use domain::{Code, Message};
 use engine::EngineError;
 use engine::email::{MailboxInput, MailboxView, Outcome};
 use serde_json::{Value, json};
@@ -281,12 +282,12 @@ pub async fn held_ticket(
         // The mailbox's rules refuse this sender (its own address, a mail system).
         let why = match &r.outcome {
             Outcome::Ignored(why) if why.as_str() == "own_address" => {
-                "the mailbox's own address cannot be the customer".to_owned()
+                Message::new(Code::HeldOwnAddress)
             }
-            Outcome::Ignored(why) => format!("mail from this sender is not ticketed ({why})"),
-            other => format!("the message could not be ticketed ({other:?})"),
+            Outcome::Ignored(why) => Message::new(Code::HeldNotTicketed).with("why", why),
+            other => Message::new(Code::HeldNotTicketable).with("outcome", format!("{other:?}")),
         };
-        return Err(EngineError::Rule(format!("customer.email: {why}")).into());
+        return Err(EngineError::Rule(why).into());
     };
     let t = app
         .engine

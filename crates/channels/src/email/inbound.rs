@@ -47,10 +47,10 @@ pub async fn ingest_raw(
     envelope: EnvelopeHint<'_>,
 ) -> Result<Ingested, IngestError> {
     if raw.len() > engine.limits.max_email_bytes {
-        return Err(EngineError::TooLarge(format!(
-            "an email may have at most {} bytes",
-            engine.limits.max_email_bytes
-        ))
+        return Err(EngineError::TooLarge(
+            domain::Message::new(domain::Code::EmailTooLarge)
+                .with("max", domain::message::group(engine.limits.max_email_bytes)),
+        )
         .into());
     }
     // Parsing is CPU work on possibly large input: keep it off the async workers.
@@ -81,7 +81,7 @@ pub async fn ticket_held(
     name: Option<&str>,
 ) -> Result<Ingested, IngestError> {
     let address = domain::identity::EmailAddress::parse(email)
-        .map_err(|e| EngineError::invalid("customer.email", e.to_string()))?;
+        .map_err(|e| EngineError::invalid("customer.email", e.message()))?;
     // The admin names the sender the message did not.
     let customer = engine::email::Address {
         name: name

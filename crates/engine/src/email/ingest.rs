@@ -13,6 +13,8 @@ use crate::ingest::{
     Acknowledge, Content, CustomerMessage, DeliveryReport, Inbound, Sender, Thread,
 };
 use crate::{Engine, EngineError};
+use domain::Code;
+use domain::Message;
 use domain::ids::*;
 use domain::ticket::DeliveryState;
 
@@ -48,10 +50,9 @@ impl Engine {
         email: InboundEmail,
     ) -> Result<Ingested, EngineError> {
         if raw.len() > self.limits.max_email_bytes {
-            return Err(EngineError::TooLarge(format!(
-                "an email may have at most {} bytes",
-                self.limits.max_email_bytes
-            )));
+            return Err(EngineError::TooLarge(
+                Message::new(Code::EmailTooLarge).with("bytes", self.limits.max_email_bytes),
+            ));
         }
         self.ingest(normalise(mailbox, raw, email)).await
     }

@@ -3,9 +3,12 @@
 //! sealed with the server key and never returned.
 
 use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Message;
 use domain::event::{EventData, record};
 use domain::identity::EmailAddress;
 use domain::ids::*;
+use domain::message;
 use domain::secret::Secret;
 use domain::ticket::Channel;
 use serde::{Deserialize, Serialize};
@@ -249,9 +252,9 @@ pub struct MailboxInput {
 /// A unique-key conflict on a mailbox is its address, taken on this server.
 fn address_taken(address: &str, e: store::StoreError) -> EngineError {
     match EngineError::from(e) {
-        EngineError::Duplicate(store::constraint::Unique::AccountAddress) => EngineError::Conflict(
-            format!("{address} already belongs to a mailbox on this server"),
-        ),
+        EngineError::Duplicate(store::constraint::Unique::AccountAddress) => {
+            EngineError::Conflict(Message::new(Code::AddressTaken).with("address", address))
+        }
         e => e,
     }
 }
@@ -263,7 +266,7 @@ fn check_host(field: &str, host: &str) -> Result<(), EngineError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
     {
-        return Err(EngineError::invalid(field, "a host name or IP address"));
+        return Err(EngineError::invalid(field, Code::HostName));
     }
     Ok(())
 }
@@ -272,7 +275,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), EngineError> {
     if v.chars().count() > max || v.chars().any(char::is_control) {
         return Err(EngineError::invalid(
             field,
-            format!("at most {max} characters, no control characters"),
+            Message::new(Code::LineText).with("max", max),
         ));
     }
     Ok(())
@@ -281,18 +284,15 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), EngineError> {
 fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
     let name = domain::text::clean_line(&input.name);
     if name.is_empty() {
-        return Err(EngineError::invalid("name", "required"));
+        return Err(EngineError::invalid("name", Code::Required));
     }
     check_text("name", &name, 100)?;
     let address = EmailAddress::parse(&input.address)
-        .map_err(|_| EngineError::invalid("address", "an e-mail address"))?
+        .map_err(|_| EngineError::invalid("address", Code::Email))?
         .as_str()
         .to_owned();
     if address.split('@').next().is_some_and(|l| l.contains('+')) {
-        return Err(EngineError::invalid(
-            "address",
-            "the address itself may not contain '+' (it is used for reply tokens)",
-        ));
+        return Err(EngineError::invalid("address", Code::MailboxPlus));
     }
     let i = &input.inbound;
     if i.kind == InboundKind::Imap {
@@ -301,14 +301,11 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
         if i.username.as_deref().is_none_or(str::is_empty) {
             return Err(EngineError::invalid(
                 "inbound.username",
-                "required for IMAP",
+                Code::RequiredForImap,
             ));
         }
     } else if i.host.is_some() || i.username.is_some() || i.password.is_some() {
-        return Err(EngineError::invalid(
-            "inbound",
-            "host, username and password belong to IMAP mailboxes only",
-        ));
+        return Err(EngineError::invalid("inbound", Code::ImapOnly));
     }
     for (f, v, max) in [
         ("inbound.username", i.username.as_deref(), 320),
@@ -326,7 +323,10 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
     if let Some(o) = &input.outbound {
         check_host("outbound.host", &o.host)?;
         if o.port == 0 {
-            return Err(EngineError::invalid("outbound.port", "1 to 65535"));
+            return Err(EngineError::invalid(
+                "outbound.port",
+                message::range(1, 65535),
+            ));
         }
         for (f, v, max) in [
             ("outbound.username", o.username.as_deref(), 320),
@@ -347,7 +347,7 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
             if !matches!(lang.as_str(), "en" | "ru" | "th") {
                 return Err(EngineError::invalid(
                     "settings.auto_ack.response_time",
-                    "languages are en, ru and th",
+                    Code::MailboxLanguages,
                 ));
             }
             check_text("settings.auto_ack.response_time", rt, 200)?;
@@ -356,13 +356,13 @@ fn validate(input: &MailboxInput) -> Result<(String, String), EngineError> {
             if !matches!(lang.as_str(), "en" | "ru" | "th") {
                 return Err(EngineError::invalid(
                     "settings.auto_ack.templates",
-                    "languages are en, ru and th",
+                    Code::MailboxLanguages,
                 ));
             }
             if t.chars().count() > 4000 {
                 return Err(EngineError::invalid(
                     "settings.auto_ack.templates",
-                    "at most 4000 characters each",
+                    Code::AutoReplyLength,
                 ));
             }
         }
@@ -509,7 +509,7 @@ impl Engine {
         if input.inbound.kind == InboundKind::Imap && input.inbound.password.is_none() {
             return Err(EngineError::invalid(
                 "inbound.password",
-                "required for IMAP",
+                Code::RequiredForImap,
             ));
         }
         let secrets = Secrets {
@@ -589,7 +589,7 @@ impl Engine {
         if input.inbound.kind == InboundKind::Imap && secrets.inbound_password.is_none() {
             return Err(EngineError::invalid(
                 "inbound.password",
-                "required for IMAP",
+                Code::RequiredForImap,
             ));
         }
         let sealed = self.seal_secrets(&secrets);

@@ -119,6 +119,17 @@ impl Agent {
         res.text().await.expect("body")
     }
 
+    /// The same session with the interface in `lang` (the switcher's cookie).
+    pub(crate) fn speaking(mut self, lang: &str) -> Agent {
+        let session = self
+            .cookie
+            .split("; otklik_lang=")
+            .next()
+            .unwrap_or_default();
+        self.cookie = format!("{session}; otklik_lang={lang}");
+        self
+    }
+
     /// Posts a multipart form (the composer) as it is given.
     async fn multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
         self.http
@@ -167,7 +178,104 @@ on_both!(
     routing_presence_escalation_and_sla_screens,
     rule_screens_build_a_rule_from_rows_and_dry_run_it,
     macro_screens_keep_macros_and_apply_one_without_script,
+    refusals_read_in_the_persons_language,
 );
+
+/// The engine's refusals reach a page in the person's language: a solve a
+/// required field blocks, a status change the state machine refuses, a
+/// duplicate key.
+async fn refusals_read_in_the_persons_language(app: TestApp) {
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "order_number", "label": "Order", "field_type": "number", "required": true}),
+    )
+    .await
+    .expect(201);
+    let t = app.ticket("Заказ не пришёл", "shopper@example.com").await;
+    let number = t["number"].as_i64().expect("number");
+    let id = t["id"].as_str().expect("id").to_owned();
+    let solve = |csrf: String, lang: &str| {
+        reqwest::multipart::Form::new()
+            .text("_csrf", csrf)
+            .text("visibility", "public")
+            .text("body", format!("Ответ ({lang})"))
+            .text("status", "solved")
+    };
+    let expected = [
+        ("ru", "order_number: заполните перед тем, как решить заявку"),
+        ("th", "order_number: ต้องกรอกก่อนแก้ไขตั๋วเสร็จ"),
+        ("en", "order_number: required before the ticket is solved"),
+    ];
+    for (lang, text) in expected {
+        let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+            .await
+            .speaking(lang);
+        let form = solve(a.csrf.clone(), lang);
+        let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
+        let status = res.status();
+        let page = res.text().await.expect("page");
+        assert!(
+            page.contains(text),
+            "{lang} ({status}): {}",
+            page.split("composer-error")
+                .nth(1)
+                .unwrap_or("no error shown")
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+    }
+    let got = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+    assert_ne!(got["status"], "solved");
+    // The API keeps English words, and says which field.
+    let e = app
+        .patch(
+            &format!("/api/v1/tickets/{id}"),
+            json!({"status": "solved"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        e["errors"]["custom_fields.order_number"],
+        "required before the ticket is solved"
+    );
+
+    // A transition the state machine refuses names both statuses, translated.
+    app.patch(
+        &format!("/api/v1/tickets/{id}"),
+        json!({"custom_fields": {"order_number": 7}, "status": "solved"}),
+    )
+    .await
+    .expect(200);
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let res = a
+        .post(
+            &format!("/app/t/{number}/props"),
+            &[("status", "new")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let page = res.text().await.expect("page");
+    assert!(
+        page.contains("заявку нельзя перевести из статуса «Решена» в «Новая»"),
+        "{page}"
+    );
+
+    // A duplicate key, in Thai.
+    let a = a.speaking("th");
+    let res = a
+        .post("/app/admin/teams", &[("name", "Support")], true)
+        .await;
+    let first = res.status();
+    let res = a
+        .post("/app/admin/teams", &[("name", "Support")], true)
+        .await;
+    let page = res.text().await.expect("page");
+    assert!(page.contains("มีทีมชื่อนี้อยู่แล้ว"), "{first}: {page}");
+}
 
 async fn macro_screens_keep_macros_and_apply_one_without_script(app: TestApp) {
     let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
@@ -1382,15 +1490,17 @@ async fn admin_screens_manage_people_tokens_and_mailboxes(app: TestApp) {
         ),
         (Some("imap-secret-77"), None, false)
     );
-    // A taken address is a readable refusal.
+    // A taken address is a readable refusal, in the page's language.
     let res = a.post("/app/admin/mailboxes", &mbox, true).await;
     assert_eq!(res.status(), 409);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("already belongs to a mailbox")
-    );
+    let page = res.text().await.unwrap();
+    let lang = attr(&page, "<html lang=\"").to_owned();
+    let said = match lang.as_str() {
+        "ru" => "уже принадлежит ящику на этом сервере",
+        "th" => "เป็นของกล่องจดหมายอื่นบนเซิร์ฟเวอร์นี้แล้ว",
+        _ => "already belongs to a mailbox on this server",
+    };
+    assert!(page.contains(said), "{lang}: {page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 
 use axum::http::HeaderMap;
 use domain::Timestamp;
+use domain::message::{Message, Param};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -70,6 +71,16 @@ impl Lang {
             Lang::Th => include_str!("../../i18n/th.toml"),
         }
     }
+
+    /// The engine's messages in this language, keyed by [`Code::key`]; English
+    /// has none (the codes carry it).
+    fn engine_source(self) -> &'static str {
+        match self {
+            Lang::En => "",
+            Lang::Ru => include_str!("../../i18n/engine.ru.toml"),
+            Lang::Th => include_str!("../../i18n/engine.th.toml"),
+        }
+    }
 }
 
 /// The cookie that keeps a person's chosen language.
@@ -108,7 +119,12 @@ fn catalogs() -> &'static [Catalog; 3] {
     static CATALOGS: OnceLock<[Catalog; 3]> = OnceLock::new();
     CATALOGS.get_or_init(|| {
         // The catalogs are compiled in and checked by tests; a broken one shows keys.
-        Lang::ALL.map(|l| parse_catalog(l.source()).unwrap_or_default())
+        Lang::ALL.map(|l| {
+            let mut c = parse_catalog(l.source()).unwrap_or_default();
+            let engine = parse_catalog(l.engine_source()).unwrap_or_default();
+            c.extend(engine.into_iter().map(|(k, v)| (format!("engine.{k}"), v)));
+            c
+        })
     })
 }
 
@@ -187,6 +203,28 @@ impl Tr {
 
     pub fn code(&self) -> &'static str {
         self.lang.code()
+    }
+
+    /// An engine message in this language: the catalog's template for its code
+    /// (English from the code itself), parameters filled, enumeration values
+    /// translated.
+    pub fn message(&self, m: &Message) -> String {
+        let template = self
+            .map
+            .get(&format!("engine.{}", m.code.key()))
+            .map_or(m.code.english(), String::as_str);
+        m.fill(template, |p| match p {
+            Param::Text(s) => s.clone(),
+            Param::Label(prefix, v) => {
+                // Identity kinds other than "external" are named like channels.
+                let keys = [format!("{prefix}.{v}"), format!("channel.{v}")];
+                let take = if *prefix == "identity" { 2 } else { 1 };
+                keys.iter()
+                    .take(take)
+                    .find(|k| self.has(k))
+                    .map_or_else(|| v.clone(), |k| self.t(k).to_owned())
+            }
+        })
     }
 
     /// A whole number with the language's digit grouping.
@@ -333,6 +371,132 @@ mod tests {
             }
         }
         assert!(checked > 100, "only {checked} keys found in use");
+    }
+
+    #[test]
+    fn every_engine_message_code_reads_in_each_language_with_its_parameters() {
+        use domain::message::{Code, placeholders};
+        let codes: BTreeSet<&str> = Code::ALL.iter().map(|c| c.key()).collect();
+        assert_eq!(codes.len(), Code::ALL.len(), "two codes share a key");
+        for l in [Lang::Ru, Lang::Th] {
+            let c = parse_catalog(l.engine_source()).expect("parses");
+            let keys: BTreeSet<&str> = c.keys().map(String::as_str).collect();
+            let missing: Vec<_> = codes.difference(&keys).collect();
+            let extra: Vec<_> = keys.difference(&codes).collect();
+            assert!(
+                missing.is_empty(),
+                "{}: no translation for {missing:?}",
+                l.code()
+            );
+            assert!(extra.is_empty(), "{}: no such code {extra:?}", l.code());
+            let tr = Tr::new(l);
+            for code in Code::ALL {
+                let text = &c[code.key()];
+                let mut want = placeholders(code.english());
+                let mut got = placeholders(text);
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(
+                    got,
+                    want,
+                    "{}: {} has other placeholders",
+                    l.code(),
+                    code.key()
+                );
+                assert_ne!(
+                    text,
+                    code.english(),
+                    "{}: {} is English",
+                    l.code(),
+                    code.key()
+                );
+                // Rendered through the page path, every placeholder is filled.
+                let mut m = Message::new(*code);
+                for name in placeholders(code.english()) {
+                    m = m.with(name, "7");
+                }
+                let shown = tr.message(&m);
+                assert!(
+                    !shown.contains("{"),
+                    "{}: {} shows {shown:?}",
+                    l.code(),
+                    code.key()
+                );
+                assert!(!shown.contains("engine."), "{}: {shown}", l.code());
+            }
+        }
+        // English pages read the codes' own words.
+        let m = Message::new(Code::Transition)
+            .label("from", "status", "closed")
+            .label("to", "status", "open");
+        assert_eq!(
+            Tr::new(Lang::En).message(&m),
+            "a ticket cannot go from Closed to Open"
+        );
+        assert_eq!(
+            Tr::new(Lang::Ru).message(&m),
+            "заявку нельзя перевести из статуса «Закрыта» в «Открыта»"
+        );
+    }
+
+    #[test]
+    fn every_value_an_engine_message_names_is_translated() {
+        // The enumeration values the engine puts into messages, as written at
+        // the call sites: `no_such("team")`, `.label("x", "prefix", "value")`,
+        // and the channel kinds a second connection is refused for.
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut labels: Vec<(String, String)> = Vec::new();
+        let mut stack = vec![format!("{root}/engine/src"), format!("{root}/domain/src")];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).expect("dir") {
+                let p = e.expect("entry").path();
+                if p.is_dir() {
+                    stack.push(p.display().to_string());
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).expect("read");
+                for (i, _) in text.match_indices("no_such(\"") {
+                    let rest = &text[i + 9..];
+                    let v = &rest[..rest.find('"').expect("closed")];
+                    labels.push(("thing".into(), v.into()));
+                }
+                for (i, _) in text.match_indices("const TAKEN: &str = \"") {
+                    let rest = &text[i + 21..];
+                    let v = &rest[..rest.find('"').expect("closed")];
+                    labels.push(("thing".into(), v.into()));
+                }
+                for (i, _) in text.match_indices(".label(\"") {
+                    let args: Vec<&str> = text[i + 7..]
+                        .split(')')
+                        .next()
+                        .unwrap_or("")
+                        .split(',')
+                        .collect();
+                    if let [_, prefix, value] = args.as_slice()
+                        && let (Some(prefix), Some(value)) = (
+                            prefix
+                                .trim()
+                                .strip_prefix('"')
+                                .and_then(|s| s.strip_suffix('"')),
+                            value
+                                .trim()
+                                .strip_prefix('"')
+                                .and_then(|s| s.strip_suffix('"')),
+                        )
+                    {
+                        labels.push((prefix.into(), value.into()));
+                    }
+                }
+            }
+        }
+        assert!(labels.len() > 15, "only {} values found", labels.len());
+        for l in Lang::ALL {
+            let tr = Tr::new(l);
+            for (prefix, value) in &labels {
+                let key = format!("{prefix}.{value}");
+                assert!(tr.map.contains_key(&key), "{}: no {key}", l.code());
+            }
+        }
     }
 
     #[test]

@@ -305,7 +305,7 @@ async fn store_macro(app: &AppState, f: &Form, id: Option<MacroId>) -> Result<Re
             | EngineError::Unknown(..)
             | EngineError::Conflict(_)
             | EngineError::Forbidden(_)),
-        ) => again(describe(&e).unwrap_or_else(|| e.to_string())).await,
+        ) => again(describe(&e, &ctx.tr).unwrap_or_else(|| e.to_string())).await,
         Err(e) => Err(UiError::engine(e, ctx.tr)),
     }
 }

@@ -450,11 +450,13 @@ impl UiError {
     pub fn engine(e: EngineError, tr: Tr) -> UiError {
         match e {
             EngineError::RateLimited { retry_after_secs } => {
-                let m = e.to_string();
+                let m = describe(&e, &tr).unwrap_or_else(|| e.to_string());
                 return UiError::Throttled(StatusCode::TOO_MANY_REQUESTS, tr, m, retry_after_secs);
             }
             EngineError::Busy { retry_after_secs } => {
-                let m = e.to_string();
+                let m = tr.message(
+                    &domain::Message::new(domain::Code::Busy).with("seconds", retry_after_secs),
+                );
                 return UiError::Throttled(
                     StatusCode::SERVICE_UNAVAILABLE,
                     tr,
@@ -464,7 +466,7 @@ impl UiError {
             }
             _ => {}
         }
-        let detail = describe(&e);
+        let detail = describe(&e, &tr);
         let status = StatusCode::from_u16(crate::error::ApiError::from(e).0.status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match (status, detail) {
@@ -490,23 +492,30 @@ impl<T> OrPage<T> for Result<T, EngineError> {
     }
 }
 
-/// The engine's words for an error a person can fix.
-pub fn describe(e: &EngineError) -> Option<String> {
+/// An error a person can fix, in their language: the engine's message for its
+/// code, after the field it concerns (a custom field by its key).
+pub fn describe(e: &EngineError, tr: &Tr) -> Option<String> {
+    let field = |f: &str| f.strip_prefix("custom_fields.").unwrap_or(f).to_owned();
     match e {
         EngineError::Invalid(v) => Some(
             v.iter()
-                .map(|(f, m)| format!("{f}: {m}"))
+                .map(|(f, m)| format!("{}: {}", field(f), tr.message(m)))
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
+        EngineError::Unknown(f, m) => Some(format!("{}: {}", field(f), tr.message(m))),
         EngineError::Rule(m)
         | EngineError::Conflict(m)
         | EngineError::TooLarge(m)
-        | EngineError::Forbidden(m) => Some(m.clone()),
-        EngineError::Duplicate(k) => Some(k.describe().to_owned()),
-        EngineError::RateLimited { .. } | EngineError::Unknown(..) | EngineError::WrongPassword => {
-            Some(e.to_string())
+        | EngineError::Forbidden(m) => Some(tr.message(m)),
+        EngineError::Duplicate(k) => Some(tr.message(&k.code().into())),
+        EngineError::Upstream(why) => {
+            Some(tr.message(&domain::Message::new(domain::Code::Upstream).with("reason", why)))
         }
+        EngineError::RateLimited { retry_after_secs } => Some(tr.message(
+            &domain::Message::new(domain::Code::RateLimited).with("seconds", retry_after_secs),
+        )),
+        EngineError::WrongPassword => Some(tr.t("password.wrong").to_owned()),
         _ => None,
     }
 }
@@ -761,7 +770,7 @@ async fn change_password(State(app): State<AppState>, f: Form) -> Result<Respons
         match app.engine.change_password(&f.ctx.p, current, new).await {
             Ok(()) => return Ok(done("/app/password", "flash.password_changed")),
             Err(EngineError::WrongPassword) => Some(tr.t("password.wrong").to_owned()),
-            Err(e) => match describe(&e) {
+            Err(e) => match describe(&e, &tr) {
                 Some(d) => Some(d),
                 None => return Err(UiError::engine(e, tr)),
             },

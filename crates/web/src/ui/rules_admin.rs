@@ -716,7 +716,7 @@ async fn store_rule(app: &AppState, f: &Form, id: Option<RuleId>) -> Result<Resp
         Err(
             e @ (EngineError::Invalid(_) | EngineError::Unknown(..) | EngineError::Conflict(_)),
         ) => {
-            let msg = describe(&e).unwrap_or_else(|| e.to_string());
+            let msg = describe(&e, &ctx.tr).unwrap_or_else(|| e.to_string());
             again(f, &names, shown, Some(spec), msg)
         }
         Err(e) => Err(UiError::engine(e, ctx.tr)),
@@ -774,7 +774,7 @@ async fn dry_run(State(app): State<AppState>, f: Form) -> Result<Response, UiErr
             html(&p)
         }
         Err(e @ (EngineError::Invalid(_) | EngineError::Unknown(..))) => {
-            let msg = describe(&e).unwrap_or_else(|| e.to_string());
+            let msg = describe(&e, &ctx.tr).unwrap_or_else(|| e.to_string());
             again(&f, &names, shown, Some(spec), msg)
         }
         Err(e) => Err(UiError::engine(e, ctx.tr)),

@@ -1233,7 +1233,7 @@ pub async fn reply(
             },
         )),
         Err(e) => {
-            let Some(detail) = super::describe(&e) else {
+            let Some(detail) = super::describe(&e, &tr) else {
                 return Err(UiError::engine(e, tr));
             };
             let mut page = render(&app, &ctx, r, Some(detail)).await?;
