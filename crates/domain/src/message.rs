@@ -7,6 +7,7 @@
 //! its parameters as `{name}`. Tests elsewhere check that each catalog has every
 //! code with the same parameters.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A parameter's value: plain text (a name, a number, an address), or a value
@@ -15,7 +16,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param {
     Text(String),
-    Label(&'static str, String),
+    Label(Cow<'static, str>, String),
 }
 
 impl Param {
@@ -31,7 +32,7 @@ impl Param {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub code: Code,
-    pub params: Vec<(&'static str, Param)>,
+    pub params: Vec<(Cow<'static, str>, Param)>,
 }
 
 impl Message {
@@ -44,7 +45,8 @@ impl Message {
 
     /// Adds a plain parameter.
     pub fn with(mut self, name: &'static str, value: impl fmt::Display) -> Message {
-        self.params.push((name, Param::Text(value.to_string())));
+        self.params
+            .push((Cow::Borrowed(name), Param::Text(value.to_string())));
         self
     }
 
@@ -55,8 +57,10 @@ impl Message {
         prefix: &'static str,
         value: impl fmt::Display,
     ) -> Message {
-        self.params
-            .push((name, Param::Label(prefix, value.to_string())));
+        self.params.push((
+            Cow::Borrowed(name),
+            Param::Label(Cow::Borrowed(prefix), value.to_string()),
+        ));
         self
     }
 
@@ -70,7 +74,7 @@ impl Message {
             match after.find('}') {
                 Some(close) => {
                     let name = &after[..close];
-                    match self.params.iter().find(|(n, _)| *n == name) {
+                    match self.params.iter().find(|(n, _)| n == name) {
                         Some((_, p)) => out.push_str(&value(p)),
                         None => out.push_str(&rest[open..open + close + 2]),
                     }
@@ -87,6 +91,59 @@ impl Message {
     }
 }
 
+impl Message {
+    /// Words from outside (a remote service's answer, text stored before
+    /// messages had codes), shown as they are in every language.
+    pub fn verbatim(text: impl fmt::Display) -> Message {
+        Message::new(Code::Verbatim).with("text", text)
+    }
+
+    /// The message as a column keeps it: JSON with the code's key and the
+    /// parameters, so a page can word it in its language later.
+    pub fn to_stored(&self) -> String {
+        let params: serde_json::Map<String, serde_json::Value> = self
+            .params
+            .iter()
+            .map(|(n, p)| {
+                let v = match p {
+                    Param::Text(s) => serde_json::Value::String(s.clone()),
+                    Param::Label(prefix, s) => {
+                        serde_json::json!({"label": prefix, "value": s})
+                    }
+                };
+                (n.to_string(), v)
+            })
+            .collect();
+        serde_json::json!({"code": self.code.key(), "params": params}).to_string()
+    }
+
+    /// A stored message; text that is not one (older rows) is verbatim.
+    pub fn from_stored(stored: &str) -> Message {
+        Self::parse_stored(stored).unwrap_or_else(|| Message::verbatim(stored))
+    }
+
+    fn parse_stored(stored: &str) -> Option<Message> {
+        if !stored.starts_with('{') {
+            return None;
+        }
+        let v: serde_json::Value = serde_json::from_str(stored).ok()?;
+        let code = Code::from_key(v.get("code")?.as_str()?)?;
+        let mut m = Message::new(code);
+        for (name, p) in v.get("params")?.as_object()? {
+            let param = match p {
+                serde_json::Value::String(s) => Param::Text(s.clone()),
+                serde_json::Value::Object(o) => Param::Label(
+                    Cow::Owned(o.get("label")?.as_str()?.to_owned()),
+                    o.get("value")?.as_str()?.to_owned(),
+                ),
+                _ => return None,
+            };
+            m.params.push((Cow::Owned(name.clone()), param));
+        }
+        Some(m)
+    }
+}
+
 impl From<Code> for Message {
     fn from(code: Code) -> Message {
         Message::new(code)
@@ -95,7 +152,24 @@ impl From<Code> for Message {
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.fill(self.code.english(), |p| p.raw().to_owned()))
+        f.write_str(&self.fill(self.code.english(), |p| match p {
+            Param::Label(prefix, v) => english_label(prefix, v).to_owned(),
+            Param::Text(s) => s.clone(),
+        }))
+    }
+}
+
+/// An enumeration value in English sentences: services by their names, other
+/// values as the API spells them.
+fn english_label<'a>(prefix: &str, value: &'a str) -> &'a str {
+    match (prefix, value) {
+        ("channel", "telegram") => "Telegram",
+        ("channel", "whatsapp") => "WhatsApp",
+        ("channel", "vk") => "VK",
+        ("channel", "facebook") => "Facebook",
+        ("channel", "instagram") => "Instagram",
+        ("channel", "viber") => "Viber",
+        _ => value,
     }
 }
 
@@ -162,6 +236,11 @@ macro_rules! codes {
         impl Code {
             pub const ALL: &'static [Code] = &[$(Code::$name,)*];
 
+            /// The code with this catalog key.
+            pub fn from_key(key: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.key() == key)
+            }
+
             /// The catalogs' key (under `engine.`).
             pub fn key(self) -> &'static str {
                 match self { $(Code::$name => $key,)* }
@@ -177,6 +256,7 @@ macro_rules! codes {
 
 codes! {
     // Shapes shared by many fields.
+    Verbatim = "verbatim" => "{text}",
     Required = "required" => "required",
     NotEmpty = "not_empty" => "must not be empty",
     Chars = "chars" => "{min} to {max} characters",
@@ -428,6 +508,27 @@ codes! {
     HeldNotTicketed = "held.not_ticketed" => "customer.email: mail from this sender is not ticketed ({why})",
     HeldNotTicketable = "held.not_ticketable" => "customer.email: the message could not be ticketed ({outcome})",
     NoUserInWorkspace = "cli.no_user" => "no user {user} in {workspace}",
+    DeliveryNoAdapter = "delivery.no_adapter" => "this server has no outbound connection for the {channel} channel",
+    DeliveryWindowClosed = "delivery.window_closed" => "the {channel} messaging window is closed: a free-form reply may be sent only within {hours} hours of the customer's last message; send an approved template instead",
+    DeliveryApiChannelOff = "delivery.api_channel_off" => "the API channel {name} is switched off",
+    DeliverySecretUnreadable = "delivery.secret_unreadable" => "the channel's signing secret cannot be opened: is secret_key the same on every node?",
+    DeliveryWebhookRefused = "delivery.webhook_refused" => "the channel's webhook refused it ({status})",
+    DeliveryNotThatChannel = "delivery.not_that_channel" => "the ticket did not come through a {kind} channel",
+    DeliveryChannelOff = "delivery.channel_off" => "the {kind} channel {name} is switched off",
+    DeliveryNoAddress = "delivery.no_address" => "the customer's {kind} address is not known",
+    DeliveryRemote = "delivery.remote" => "the service answered: {reason}",
+    DeliveryUnusable = "delivery.unusable" => "the {kind} channel cannot be used: {reason}",
+    DeliveryNoConversation = "delivery.no_conversation" => "the customer's {kind} conversation is not known",
+    DeliveryNotLinked = "delivery.not_linked" => "the agent has not linked Telegram",
+    DeliveryAgentBotOff = "delivery.agent_bot_off" => "the agent's Telegram bot is switched off",
+    DeliveryNoSmtp = "delivery.no_smtp" => "no email mailbox with outbound SMTP is set up in this workspace",
+    DeliveryMailboxNoSmtp = "delivery.mailbox_no_smtp" => "the mailbox {address} has no outbound SMTP settings",
+    DeliveryNoEmail = "delivery.no_email" => "the customer has no e-mail address",
+    DeliveryMailboxGone = "delivery.mailbox_gone" => "the mailbox is gone",
+    DeliveryGone = "delivery.gone" => "the agent or the ticket is gone",
+    DeliveryBounced = "delivery.bounced" => "bounced: {reason}",
+    DeliverySmtpAttempt = "delivery.smtp_attempt" => "attempt {attempt}: {reason}",
+    DeliveryGaveUp = "delivery.gave_up" => "gave up after the last attempt: {reason}",
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use crate::outbound::{Delivery, Outgoing};
 use crate::webhook::{Posted, post_signed};
 use crate::{Engine, EngineError, Principal};
 use domain::Code;
+use domain::Message;
 use domain::Timestamp;
 use domain::event::Actor;
 use domain::identity::{Identity, IdentityKind};
@@ -325,16 +326,12 @@ impl Engine {
             return Ok(Delivery::Sent);
         };
         if !a.active {
-            return Ok(Delivery::Failed(format!(
-                "the API channel {} is switched off",
-                a.name
-            )));
+            return Ok(Delivery::Failed(
+                Message::new(Code::DeliveryApiChannelOff).with("name", &a.name),
+            ));
         }
         let Some(secret) = self.open_plain(&a) else {
-            return Ok(Delivery::Failed(
-                "the channel's signing secret cannot be opened: is secret_key the same on every node?"
-                    .into(),
-            ));
+            return Ok(Delivery::Failed(Code::DeliverySecretUnreadable.into()));
         };
         let (customer, sender, author) = {
             let mut c = self.store.read().await?;
@@ -379,10 +376,10 @@ impl Engine {
             .await?
             {
                 Posted::Done(..) => Delivery::Sent,
-                Posted::Refused(status, _) => {
-                    Delivery::Failed(format!("the channel's webhook refused it ({status})"))
-                }
-                Posted::Retry(_, why) => Delivery::Retry(why),
+                Posted::Refused(status, _) => Delivery::Failed(
+                    Message::new(Code::DeliveryWebhookRefused).with("status", status),
+                ),
+                Posted::Retry(_, why) => Delivery::Retry(crate::messenger::remote(why)),
             },
         )
     }

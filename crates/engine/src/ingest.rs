@@ -159,7 +159,7 @@ pub struct DeliveryReport {
     /// The channel's ids of our message, as recorded when it was sent.
     pub external: Vec<String>,
     pub state: Option<DeliveryState>,
-    pub reason: Option<String>,
+    pub reason: Option<domain::Message>,
 }
 
 /// An automatic answer to a message that opened a ticket, per channel.

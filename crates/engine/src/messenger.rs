@@ -71,11 +71,11 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
 /// the provider asked).
 pub fn remote_delivery(e: RemoteError) -> Delivery {
     if e.permanent {
-        Delivery::Failed(e.description)
+        Delivery::Failed(remote(e.description))
     } else {
         match e.retry_after {
-            Some(s) => Delivery::RetryAfter(e.description, s),
-            None => Delivery::Retry(e.description),
+            Some(s) => Delivery::RetryAfter(remote(e.description), s),
+            None => Delivery::Retry(remote(e.description)),
         }
     }
 }
@@ -115,6 +115,11 @@ pub(crate) fn secret_field(field: &str, v: &str) -> Result<String, EngineError> 
 /// 300 characters.
 pub(crate) fn parse_base(base: &str) -> Result<String, EngineError> {
     parse_base_as("api_base_url", base)
+}
+
+/// A remote service's own words about a delivery.
+pub(crate) fn remote(reason: impl std::fmt::Display) -> Message {
+    Message::new(Code::DeliveryRemote).with("reason", reason)
 }
 
 /// The refusal of a second channel for the bot, community or number one
@@ -379,20 +384,21 @@ impl Engine {
             .await?
             .len();
         let Some(account) = account.filter(|a| a.kind == kind) else {
-            return Ok(Err(Delivery::Failed(format!(
-                "the ticket did not come through a {kind} channel"
-            ))));
+            return Ok(Err(Delivery::Failed(
+                Message::new(Code::DeliveryNotThatChannel).label("kind", "channel", kind),
+            )));
         };
         if !account.active {
-            return Ok(Err(Delivery::Failed(format!(
-                "the {kind} channel {} is switched off",
-                account.name
-            ))));
+            return Ok(Err(Delivery::Failed(
+                Message::new(Code::DeliveryChannelOff)
+                    .label("kind", "channel", kind)
+                    .with("name", &account.name),
+            )));
         }
         let Some(address) = last_in.and_then(|r| r.address) else {
-            return Ok(Err(Delivery::Failed(format!(
-                "the customer's {kind} address is not known"
-            ))));
+            return Ok(Err(Delivery::Failed(
+                Message::new(Code::DeliveryNoAddress).label("kind", "channel", kind),
+            )));
         };
         Ok(Ok(ReplyTarget {
             account,

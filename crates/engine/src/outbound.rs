@@ -33,11 +33,11 @@ pub enum Delivery {
     /// The channel took the message.
     Sent,
     /// A passing failure: try again later.
-    Retry(String),
+    Retry(domain::Message),
     /// The channel asked to wait this many seconds (a rate limit).
-    RetryAfter(String, u64),
+    RetryAfter(domain::Message, u64),
     /// Cannot be delivered: shown on the message.
-    Failed(String),
+    Failed(domain::Message),
 }
 
 /// Sends replies through one kind of channel. An adapter records the channel's
@@ -163,9 +163,10 @@ impl Adapter for NotConnected {
     ) -> BoxFuture<'a, Result<Delivery, EngineError>> {
         let channel = self.0;
         Box::pin(async move {
-            Ok(Delivery::Failed(format!(
-                "this server has no outbound connection for the {channel} channel"
-            )))
+            Ok(Delivery::Failed(
+                domain::Message::new(domain::Code::DeliveryNoAdapter)
+                    .label("channel", "channel", channel),
+            ))
         })
     }
 }
@@ -195,7 +196,7 @@ pub(crate) async fn advance_delivery(
     tx: &mut store::Tx,
     m: &Message,
     state: DeliveryState,
-    error: Option<String>,
+    error: Option<domain::Message>,
 ) -> Result<bool, EngineError> {
     let moves = match m.delivery_state {
         None => false,
@@ -203,7 +204,8 @@ pub(crate) async fn advance_delivery(
     };
     if moves {
         let ws = m.workspace_id;
-        store::tickets::set_delivery(tx, ws, m.id, state, error.as_deref()).await?;
+        let stored = error.as_ref().map(domain::Message::to_stored);
+        store::tickets::set_delivery(tx, ws, m.id, state, stored.as_deref()).await?;
         tx.emit(
             ws,
             domain::event::Actor::System,
@@ -211,7 +213,7 @@ pub(crate) async fn advance_delivery(
                 ticket_id: m.ticket_id,
                 message_id: m.id,
                 state,
-                error,
+                error: error.map(|e| e.to_string()),
             },
         )
         .await?;
@@ -226,7 +228,7 @@ pub enum Refusal {
     /// own words): nothing is sent and its state stays as it is.
     NeverLeaves(&'static str),
     /// The channel does not accept it now; the message is marked failed.
-    Closed(String),
+    Closed(domain::Message),
 }
 
 /// The one guard every outbound message passes before an adapter sees it.
@@ -248,11 +250,11 @@ pub fn guard(
     if let Some(window) = m.channel.reply_window_ms().filter(|_| !template) {
         let open_until = customer_wrote_at.map(|t| t.plus_millis(window));
         if open_until.is_none_or(|until| now > until) {
-            return Err(Refusal::Closed(format!(
-                "the {} messaging window is closed: a free-form reply may be sent only within {} hours of the customer's last message; send an approved template instead",
-                m.channel,
-                window / 3_600_000
-            )));
+            return Err(Refusal::Closed(
+                domain::Message::new(domain::Code::DeliveryWindowClosed)
+                    .label("channel", "channel", m.channel)
+                    .with("hours", window / 3_600_000),
+            ));
         }
     }
     Ok(())
@@ -317,7 +319,9 @@ mod tests {
             Ok(())
         );
         let late = guard(&m, Some(wrote), wrote.plus_millis(day + 1), false);
-        assert!(matches!(late, Err(Refusal::Closed(ref why)) if why.contains("24 hours")));
+        assert!(
+            matches!(late, Err(Refusal::Closed(ref why)) if why.to_string().contains("24 hours"))
+        );
         // A conversation the customer never wrote in has no open window.
         assert!(matches!(
             guard(&m, None, wrote, false),

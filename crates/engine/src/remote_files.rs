@@ -116,8 +116,8 @@ impl Engine {
         };
         if let Some((why, after)) = fetched.retry {
             return Ok(match after {
-                Some(s) => Delivery::RetryAfter(why, s),
-                None => Delivery::Retry(why),
+                Some(s) => Delivery::RetryAfter(crate::messenger::remote(why), s),
+                None => Delivery::Retry(crate::messenger::remote(why)),
             });
         }
         let blobs = self.store.blobs();

@@ -589,7 +589,7 @@ impl Engine {
         let (link, account, ticket) = {
             let mut c = self.store.read().await?;
             let Some(link) = store::people::telegram_link(&mut c.conn(), ws, user).await? else {
-                return Ok(Delivery::Failed("the agent has not linked Telegram".into()));
+                return Ok(Delivery::Failed(Code::DeliveryNotLinked.into()));
             };
             let account = channels::get(&mut c.conn(), ws, link.account_id).await?;
             let ticket = match ticket {
@@ -599,9 +599,7 @@ impl Engine {
             (link, account, ticket)
         };
         let Some(account) = account.filter(|a| a.active && a.kind == Channel::Telegram) else {
-            return Ok(Delivery::Failed(
-                "the agent's Telegram bot is switched off".into(),
-            ));
+            return Ok(Delivery::Failed(Code::DeliveryAgentBotOff.into()));
         };
         let mut body = escape_html(text);
         if let Some(t) = ticket {
@@ -662,15 +660,17 @@ impl Engine {
         };
         let Ok(chat_id) = target.address.parse::<i64>() else {
             return Ok(Delivery::Failed(
-                "the customer's Telegram chat is not known".into(),
+                Message::new(Code::DeliveryNoConversation).label("kind", "channel", "telegram"),
             ));
         };
         let opened = match self.open_telegram(target.account) {
             Ok(o) => o,
             Err(e) => {
-                return Ok(Delivery::Failed(format!(
-                    "the Telegram channel cannot be used: {e}"
-                )));
+                return Ok(Delivery::Failed(
+                    Message::new(Code::DeliveryUnusable)
+                        .label("kind", "channel", "telegram")
+                        .with("reason", e),
+                ));
             }
         };
         let api = self.telegram_api()?;

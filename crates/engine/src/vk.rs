@@ -503,15 +503,17 @@ impl Engine {
         };
         let Ok(peer) = target.address.parse::<i64>() else {
             return Ok(Delivery::Failed(
-                "the customer's VK conversation is not known".into(),
+                Message::new(Code::DeliveryNoConversation).label("kind", "channel", "vk"),
             ));
         };
         let o = match self.open_vk(target.account) {
             Ok(o) => o,
             Err(e) => {
-                return Ok(Delivery::Failed(format!(
-                    "the VK channel cannot be used: {e}"
-                )));
+                return Ok(Delivery::Failed(
+                    Message::new(Code::DeliveryUnusable)
+                        .label("kind", "channel", "vk")
+                        .with("reason", e),
+                ));
             }
         };
         let api = self.vk_api()?;

@@ -596,7 +596,7 @@ impl Engine {
                 DeliveryReport {
                     external: vec![s.id],
                     state: Some(state),
-                    reason: s.error,
+                    reason: s.error.map(crate::messenger::remote),
                     ..DeliveryReport::default()
                 },
             )
@@ -763,9 +763,11 @@ impl Engine {
         let o = match self.open_whatsapp(target.account) {
             Ok(o) => o,
             Err(e) => {
-                return Ok(Delivery::Failed(format!(
-                    "the WhatsApp channel cannot be used: {e}"
-                )));
+                return Ok(Delivery::Failed(
+                    Message::new(Code::DeliveryUnusable)
+                        .label("kind", "channel", "whatsapp")
+                        .with("reason", e),
+                ));
             }
         };
         let api = self.whatsapp_api()?;

@@ -160,7 +160,8 @@ impl Worker {
                 };
                 match m {
                     Some(m) if m.delivery_state == Some(DeliveryState::Queued) => {
-                        let reason = format!("gave up after the last attempt: {err}");
+                        let reason =
+                            domain::Message::new(domain::Code::DeliveryGaveUp).with("reason", err);
                         self.engine
                             .set_delivery(*ws, &m, DeliveryState::Failed, Some(reason))
                             .await
@@ -310,8 +311,8 @@ impl Worker {
                 .await?
             {
                 Delivery::Sent => Ok(Outcome::Done),
-                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(message = %message_id, error = %e, "a chat reply's email copy was not sent");
                     Ok(Outcome::Done)
@@ -383,8 +384,8 @@ impl Worker {
                 .await?
             {
                 Delivery::Sent => Ok(Outcome::Done),
-                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(user = %user_id, error = %e, "a Telegram message to an agent was not sent");
                     Ok(Outcome::Done)
@@ -408,8 +409,8 @@ impl Worker {
                 .await?
             {
                 Delivery::Sent | Delivery::Failed(_) => Ok(Outcome::Done),
-                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
             },
             Job::NotifyEmail {
                 workspace_id,
@@ -422,8 +423,8 @@ impl Worker {
                 .await?
             {
                 Delivery::Sent => Ok(Outcome::Done),
-                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(user = %user_id, error = %e, "a rule's email to an agent was not sent");
                     Ok(Outcome::Done)
@@ -431,8 +432,8 @@ impl Worker {
             },
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
-                Delivery::Retry(e) => Ok(Outcome::Retry(e)),
-                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e, s)),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
                 Delivery::Failed(e) => {
                     tracing::warn!(ticket = %ack.ticket_id, error = %e, "automatic acknowledgement not sent");
                     Ok(Outcome::Done)
@@ -503,13 +504,13 @@ impl Worker {
                 self.engine
                     .set_delivery(ws, &out.message, DeliveryState::Queued, Some(e.clone()))
                     .await?;
-                return Ok(Outcome::Retry(e));
+                return Ok(Outcome::Retry(e.to_string()));
             }
             Delivery::RetryAfter(e, secs) => {
                 self.engine
                     .set_delivery(ws, &out.message, DeliveryState::Queued, Some(e.clone()))
                     .await?;
-                return Ok(Outcome::RetryAfter(e, secs));
+                return Ok(Outcome::RetryAfter(e.to_string(), secs));
             }
         };
         self.engine

@@ -664,7 +664,10 @@ impl From<Message> for MessageOut {
             account_id: m.account_id.map(|x| x.0),
             delivery: m.delivery_state.map(|state| DeliveryOut {
                 state,
-                error: m.delivery_error,
+                // Kept as a message with its code; the API gives the English.
+                error: m
+                    .delivery_error
+                    .map(|e| domain::Message::from_stored(&e).to_string()),
             }),
             attachments: m.attachments.into_iter().map(Into::into).collect(),
             created_at: m.created_at.to_rfc3339(),

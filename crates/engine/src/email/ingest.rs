@@ -67,7 +67,9 @@ fn normalise(mb: &MailboxConfig, raw: bytes::Bytes, email: InboundEmail) -> Inbo
             ours,
             external,
             state: Some(DeliveryState::Failed),
-            reason: Some(format!("bounced: {}", b.reason)),
+            reason: Some(
+                domain::Message::new(domain::Code::DeliveryBounced).with("reason", b.reason),
+            ),
         })
     } else if let Some(from) = email
         .from

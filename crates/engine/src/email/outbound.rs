@@ -7,6 +7,7 @@ use super::mailbox::MailboxConfig;
 use super::{Address, reply_token};
 use crate::jobs::AutoAck;
 use crate::{Engine, EngineError};
+use domain::Code;
 use domain::event::{Actor, EventData};
 use domain::identity::IdentityKind;
 use domain::ids::*;
@@ -251,16 +252,13 @@ impl Engine {
             None => mailboxes.into_iter().find(|mb| mb.outbound.is_some()),
         };
         let Some(mailbox) = mailbox else {
-            return Ok(Delivery::Failed(
-                "no email mailbox with outbound SMTP is set up in this workspace".into(),
-            ));
+            return Ok(Delivery::Failed(Code::DeliveryNoSmtp.into()));
         };
         let mb = self.open_mailbox(mailbox)?;
         if mb.outbound.is_none() {
-            return Ok(Delivery::Failed(format!(
-                "the mailbox {} has no outbound SMTP settings",
-                mb.address
-            )));
+            return Ok(Delivery::Failed(
+                domain::Message::new(Code::DeliveryMailboxNoSmtp).with("address", &mb.address),
+            ));
         }
         let to = match last_in.and_then(|r| r.address.clone()) {
             Some(a) => a,
@@ -274,9 +272,7 @@ impl Engine {
                 }) {
                     Some(i) => i.value,
                     None => {
-                        return Ok(Delivery::Failed(
-                            "the customer has no e-mail address".into(),
-                        ));
+                        return Ok(Delivery::Failed(Code::DeliveryNoEmail.into()));
                     }
                 }
             }
@@ -355,8 +351,12 @@ impl Engine {
             .await?;
         Ok(match sent {
             Ok(()) => Delivery::Sent,
-            Err(e) if e.permanent => Delivery::Failed(e.reason),
-            Err(e) => Delivery::Retry(format!("attempt {}: {}", attempt + 1, e.reason)),
+            Err(e) if e.permanent => Delivery::Failed(crate::messenger::remote(e.reason)),
+            Err(e) => Delivery::Retry(
+                domain::Message::new(Code::DeliverySmtpAttempt)
+                    .with("attempt", attempt + 1)
+                    .with("reason", e.reason),
+            ),
         })
     }
 
@@ -431,15 +431,14 @@ impl Engine {
         let mb = match self.mailbox_config(ws, mbid).await {
             Ok(mb) => mb,
             Err(EngineError::NotFound) => {
-                return Ok(Delivery::Failed("the mailbox is gone".into()));
+                return Ok(Delivery::Failed(Code::DeliveryMailboxGone.into()));
             }
             Err(e) => return Err(e),
         };
         if mb.outbound.is_none() {
-            return Ok(Delivery::Failed(format!(
-                "the mailbox {} has no outbound SMTP settings",
-                mb.address
-            )));
+            return Ok(Delivery::Failed(
+                domain::Message::new(Code::DeliveryMailboxNoSmtp).with("address", &mb.address),
+            ));
         }
         let lang = ack.language.as_deref().unwrap_or("en");
         let (subject, text) = acknowledgement(
@@ -483,8 +482,8 @@ impl Engine {
                 .await?
             {
                 Ok(()) => Delivery::Sent,
-                Err(e) if e.permanent => Delivery::Failed(e.reason),
-                Err(e) => Delivery::Retry(e.reason),
+                Err(e) if e.permanent => Delivery::Failed(crate::messenger::remote(e.reason)),
+                Err(e) => Delivery::Retry(crate::messenger::remote(e.reason)),
             },
         )
     }
@@ -507,12 +506,10 @@ impl Engine {
             (agent, ticket, all)
         };
         let (Some(agent), Some(ticket)) = (agent.filter(|a| a.active), ticket) else {
-            return Ok(Delivery::Failed("the agent or the ticket is gone".into()));
+            return Ok(Delivery::Failed(Code::DeliveryGone.into()));
         };
         let Some(mailbox) = mailboxes.into_iter().find(|mb| mb.outbound.is_some()) else {
-            return Ok(Delivery::Failed(
-                "no email mailbox with outbound SMTP is set up in this workspace".into(),
-            ));
+            return Ok(Delivery::Failed(Code::DeliveryNoSmtp.into()));
         };
         let mb = self.open_mailbox(mailbox)?;
         let out = OutgoingEmail {
@@ -543,12 +540,12 @@ impl Engine {
         };
         let transport = match self.transport() {
             Ok(t) => t,
-            Err(reason) => return Ok(Delivery::Failed(reason)),
+            Err(reason) => return Ok(Delivery::Failed(domain::Message::verbatim(reason))),
         };
         Ok(match transport.send(&out).await {
             Ok(()) => Delivery::Sent,
-            Err(e) if e.permanent => Delivery::Failed(e.reason),
-            Err(e) => Delivery::Retry(e.reason),
+            Err(e) if e.permanent => Delivery::Failed(crate::messenger::remote(e.reason)),
+            Err(e) => Delivery::Retry(crate::messenger::remote(e.reason)),
         })
     }
 
@@ -560,7 +557,7 @@ impl Engine {
         ws: WorkspaceId,
         m: &Message,
         state: DeliveryState,
-        error: Option<String>,
+        error: Option<domain::Message>,
     ) -> Result<(), EngineError> {
         let mid = m.id;
         self.store

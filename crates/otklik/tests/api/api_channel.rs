@@ -200,6 +200,22 @@ async fn a_custom_source_talks_through_the_api_channel(app: TestApp) {
             && page.contains("410"),
         "{page}"
     );
+    // The reason is kept with its code: the API says it in English, pages in
+    // theirs.
+    assert!(
+        d["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the channel's webhook refused it (410"),
+        "{d}"
+    );
+    for (lang, said) in [
+        ("ru", "вебхук канала отказал (410"),
+        ("th", "เว็บฮุคของช่องทางปฏิเสธ (410"),
+    ] {
+        let page = agent.page_in(lang, &format!("/app/t/{number}")).await;
+        assert!(page.contains(said), "{lang}: {page}");
+    }
     rx.status.store(200, Ordering::SeqCst);
     let before = rx.got.lock().unwrap().len();
     let again = app.post(&resend, json!({})).await.expect(200);

@@ -179,7 +179,89 @@ on_both!(
     rule_screens_build_a_rule_from_rows_and_dry_run_it,
     macro_screens_keep_macros_and_apply_one_without_script,
     refusals_read_in_the_persons_language,
+    the_thread_says_who_changed_what_and_when,
 );
+
+/// Status, assignee, team and priority changes are lines in the thread, in
+/// order among the messages, with who made them, in the page's language.
+async fn the_thread_says_who_changed_what_and_when(app: TestApp) {
+    let (anna, _) = app.user("anna@alpha.test", "agent").await;
+    app.patch(
+        &format!("/api/v1/users/{anna}"),
+        json!({"name": "Анна Петрова"}),
+    )
+    .await
+    .expect(200);
+    let team = app
+        .post("/api/v1/teams", json!({"name": "Доставка"}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let t = app.ticket("Где заказ?", "shopper@example.com").await;
+    let id = t["id"].as_str().expect("id").to_owned();
+    let number = t["number"].as_i64().expect("number");
+    app.patch(
+        &format!("/api/v1/tickets/{id}"),
+        json!({"assignee_id": anna, "team_id": team, "priority": "high"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tickets/{id}/messages"),
+        json!({"body": "Проверяем склад", "visibility": "public"}),
+    )
+    .await
+    .expect(201);
+    app.patch(
+        &format!("/api/v1/tickets/{id}"),
+        json!({"status": "pending"}),
+    )
+    .await
+    .expect(200);
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page_in("ru", &format!("/app/t/{number}")).await;
+    let thread = &page[page.find("id=\"thread\"").expect("thread")..];
+    let thread = &thread[..thread.find("</ol>").expect("end of thread")];
+    let lines: Vec<&str> = thread
+        .split("<li class=\"activity\">")
+        .skip(1)
+        .map(|l| &l[..l.find("</li>").expect("line end")])
+        .collect();
+    // The reply itself opened the new ticket: that is a change too.
+    assert_eq!(lines.len(), 3, "{thread}");
+    for want in [
+        "Исполнитель: — → Анна Петрова",
+        "Команда: — → Доставка",
+        "Приоритет: Обычный → Высокий",
+    ] {
+        assert!(lines[0].contains(want), "{want} in {}", lines[0]);
+    }
+    assert!(lines[0].contains("<time datetime="), "{}", lines[0]);
+    assert!(lines[1].contains("Статус: Новая → Открыта"), "{}", lines[1]);
+    assert!(
+        lines[2].contains("Статус: Открыта → В ожидании"),
+        "{}",
+        lines[2]
+    );
+    // The reply sits between the first change and the ones it caused.
+    let reply = thread.find("Проверяем склад").expect("reply");
+    let first = thread.find(lines[0]).expect("first");
+    let second = thread.find(lines[1]).expect("second");
+    assert!(first < reply && reply < second, "{thread}");
+    // Each line says who: the API client, the agent who replied.
+    assert!(
+        lines[0].contains("<span class=\"who\">API</span>"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("<span class=\"who\">owner</span>"),
+        "{}",
+        lines[1]
+    );
+}
 
 /// The engine's refusals reach a page in the person's language: a solve a
 /// required field blocks, a status change the state machine refuses, a

@@ -403,13 +403,15 @@ mod tests {
                     l.code(),
                     code.key()
                 );
-                assert_ne!(
-                    text,
-                    code.english(),
-                    "{}: {} is English",
-                    l.code(),
-                    code.key()
-                );
+                if *code != Code::Verbatim {
+                    assert_ne!(
+                        text,
+                        code.english(),
+                        "{}: {} is English",
+                        l.code(),
+                        code.key()
+                    );
+                }
                 // Rendered through the page path, every placeholder is filled.
                 let mut m = Message::new(*code);
                 for name in placeholders(code.english()) {

@@ -45,6 +45,16 @@ pub struct MsgView {
     /// The language its text is in when that is not the page's, so a screen
     /// reader speaks Thai in a Russian page as Thai.
     pub lang: Option<&'static str>,
+    /// What happened to the ticket after the message before this one.
+    pub before: Vec<ActivityView>,
+}
+
+/// A change to the ticket shown in its thread: who, what, when.
+pub struct ActivityView {
+    pub who: String,
+    pub text: String,
+    pub time: String,
+    pub iso: String,
 }
 
 /// The language a text's letters say it is in (Thai, Russian, English), when
@@ -144,6 +154,8 @@ pub struct TicketPage {
     pub solutions: Vec<PastAnswerView>,
     /// The ticket's history, newest first: what, by whom, details.
     pub history: Vec<HistoryRow>,
+    /// Changes after the last message shown.
+    pub after_thread: Vec<ActivityView>,
     /// A WhatsApp conversation's window, and its templates once it closed.
     pub whatsapp: Option<WhatsappView>,
     /// The workspace's triage categories: (key, name).
@@ -162,6 +174,105 @@ pub struct WhatsappView {
 }
 
 /// One line of a ticket's history.
+/// The events shown in the thread as activity lines.
+fn is_activity(e: &domain::event::EventData) -> bool {
+    use domain::event::EventData;
+    matches!(
+        e,
+        EventData::TicketUpdated { .. }
+            | EventData::TicketEscalated { .. }
+            | EventData::CollaboratorAdded { .. }
+            | EventData::CollaboratorRemoved { .. }
+    )
+}
+
+/// One changed field in words: "Status: Open → Pending", names for ids,
+/// labels for enumerations.
+fn change_text(tr: &Tr, dir: &Directory, c: &domain::event::Change) -> String {
+    use serde_json::Value;
+    let uuid = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
+    let value = |v: &Value| -> String {
+        let s = match (c.field.as_ref(), v) {
+            (_, Value::Null) => return "—".into(),
+            ("status", Value::String(s)) => tr.label("status", s),
+            ("priority", Value::String(s)) => tr.label("priority", s),
+            ("assignee_id", v) => dir.user(uuid(v).map(UserId)),
+            ("team_id", v) => dir.team(uuid(v).map(TeamId)),
+            (_, Value::Array(a)) if a.is_empty() => return "—".into(),
+            (_, Value::Array(a)) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(", "),
+            (_, Value::Object(o)) => o.keys().cloned().collect::<Vec<_>>().join(", "),
+            (_, Value::String(s)) => s.clone(),
+            (_, other) => other.to_string(),
+        };
+        s.chars().take(60).collect()
+    };
+    let key = format!("change.{}", c.field);
+    let field = if tr.has(&key) {
+        tr.t(&key).to_owned()
+    } else {
+        c.field.to_string()
+    };
+    if c.field == "custom_fields" {
+        // Which fields changed, not every value of every field.
+        let keys = |v: &Value| v.as_object().cloned().unwrap_or_default();
+        let (from, to) = (keys(&c.from), keys(&c.to));
+        let mut changed: Vec<&String> = from
+            .keys()
+            .chain(to.keys())
+            .filter(|k| from.get(*k) != to.get(*k))
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        let names: Vec<&str> = changed.into_iter().map(String::as_str).collect();
+        return format!("{field}: {}", names.join(", "));
+    }
+    format!("{field}: {} → {}", value(&c.from), value(&c.to))
+}
+
+/// An activity line's words.
+fn activity_text(tr: &Tr, dir: &Directory, e: &domain::event::EventData) -> String {
+    use domain::event::EventData;
+    match e {
+        EventData::TicketUpdated { changes, .. } => changes
+            .iter()
+            .map(|c| change_text(tr, dir, c))
+            .collect::<Vec<_>>()
+            .join("; "),
+        EventData::TicketEscalated {
+            to_tier,
+            to_team,
+            reason,
+            ..
+        } => {
+            let mut s = tr.tf(
+                "change.escalated",
+                &[
+                    ("tier", &to_tier.to_string()),
+                    ("team", &dir.team(*to_team)),
+                ],
+            );
+            if !reason.is_empty() {
+                s.push_str(" — ");
+                s.extend(reason.chars().take(120));
+            }
+            s
+        }
+        EventData::CollaboratorAdded { user_id, .. } => tr.tf(
+            "change.expert_added",
+            &[("name", &dir.user(Some(*user_id)))],
+        ),
+        EventData::CollaboratorRemoved { user_id, .. } => tr.tf(
+            "change.expert_removed",
+            &[("name", &dir.user(Some(*user_id)))],
+        ),
+        _ => String::new(),
+    }
+}
+
 pub struct HistoryRow {
     pub time: String,
     pub iso: String,
@@ -203,22 +314,10 @@ fn who(
 }
 
 /// A history line's details: the fields a change touched, a rule's failures.
-fn detail(e: &domain::event::EventData) -> String {
+fn detail(tr: &Tr, dir: &Directory, e: &domain::event::EventData) -> String {
     use domain::event::EventData;
-    let short = |v: &serde_json::Value| -> String {
-        let s = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => "—".into(),
-            other => other.to_string(),
-        };
-        s.chars().take(60).collect()
-    };
     match e {
-        EventData::TicketUpdated { changes, .. } => changes
-            .iter()
-            .map(|c| format!("{}: {} → {}", c.field, short(&c.from), short(&c.to)))
-            .collect::<Vec<_>>()
-            .join("; "),
+        EventData::TicketUpdated { .. } => activity_text(tr, dir, e),
         EventData::RuleFired { name, failed, .. } => {
             if failed.is_empty() {
                 name.clone()
@@ -470,6 +569,7 @@ pub async fn render(
         };
         strangers.insert(id, (name, email));
     }
+    let message_times: Vec<domain::Timestamp> = messages.iter().map(|m| m.created_at).collect();
     let mut messages: Vec<MsgView> = messages
         .into_iter()
         .map(|m| {
@@ -674,9 +774,38 @@ pub async fn render(
             iso: e.created_at.to_rfc3339(),
             what: tr.label("event", &e.data.kind().replace('.', "_")),
             who: who(&tr, &dir, &customer.name, &rule_names, &e.actor),
-            detail: detail(&e.data),
+            detail: detail(&tr, &dir, &e.data),
         })
         .collect();
+    // Changes go into the thread too, each before the first message after it.
+    let mut activity: Vec<(domain::Timestamp, ActivityView)> = events
+        .iter()
+        .filter(|e| is_activity(&e.data))
+        .map(|e| {
+            (
+                e.created_at,
+                ActivityView {
+                    who: who(&tr, &dir, &customer.name, &rule_names, &e.actor),
+                    text: activity_text(&tr, &dir, &e.data),
+                    time: tr.date(e.created_at),
+                    iso: e.created_at.to_rfc3339(),
+                },
+            )
+        })
+        .filter(|(_, a)| !a.text.is_empty())
+        .collect();
+    activity.sort_by_key(|(at, _)| *at);
+    let mut trailing = Vec::new();
+    let mut next = 0;
+    for (at, a) in activity {
+        while next < message_times.len() && message_times[next] <= at {
+            next += 1;
+        }
+        match messages.get_mut(next) {
+            Some(m) => m.before.push(a),
+            None => trailing.push(a),
+        }
+    }
     let canned = app
         .engine
         .macros(&ctx.p, None)
@@ -700,6 +829,7 @@ pub async fn render(
     Ok(TicketPage {
         triage_categories,
         history,
+        after_thread: trailing,
         visitor,
         whatsapp,
         sla,
@@ -792,6 +922,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
         _ => (m.body_text.clone(), None),
     };
     MsgView {
+        before: Vec::new(),
         triage: None,
         solution: false,
         id: m.id.to_string(),
@@ -804,7 +935,10 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
         delivery: m
             .delivery_state
             .map(|d| (d.as_str(), tr.label("delivery", d.as_str()))),
-        delivery_error: m.delivery_error.clone(),
+        delivery_error: m
+            .delivery_error
+            .as_deref()
+            .map(|e| tr.message(&domain::Message::from_stored(e))),
         html: m.body_html.clone(),
         text,
         quoted,
