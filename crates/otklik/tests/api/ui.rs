@@ -568,7 +568,7 @@ async fn rule_screens_build_a_rule_from_rows_and_dry_run_it(app: TestApp) {
             .then_some(page)
     })
     .await;
-    assert!(page.contains("team_id: — →"), "the change the rule made");
+    assert!(page.contains("Team: — → Возвраты"), "the change the rule made, in words");
     let res = a
         .post(&format!("/app/admin/rules/{id}/delete"), &[], true)
         .await;
