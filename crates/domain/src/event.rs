@@ -153,6 +153,14 @@ pub enum EventData {
         key: String,
         field_type: FieldType,
     },
+    /// A custom field's label, options, requirement, position or archived
+    /// state changed.
+    #[serde(rename = "custom_field.updated")]
+    FieldUpdated {
+        field_id: FieldId,
+        key: String,
+        changes: Vec<Change>,
+    },
     #[serde(rename = "customer.created")]
     CustomerCreated {
         customer_id: CustomerId,
@@ -496,6 +504,7 @@ impl EventData {
             EventData::TokenCreated { .. } => "token.created",
             EventData::TokenRevoked { .. } => "token.revoked",
             EventData::FieldCreated { .. } => "custom_field.created",
+            EventData::FieldUpdated { .. } => "custom_field.updated",
             EventData::CustomerCreated { .. } => "customer.created",
             EventData::CustomerUpdated { .. } => "customer.updated",
             EventData::IdentityAdded { .. } => "customer.identity_added",
@@ -557,6 +566,7 @@ impl EventData {
         "token.created",
         "token.revoked",
         "custom_field.created",
+        "custom_field.updated",
         "customer.created",
         "customer.updated",
         "customer.identity_added",
@@ -722,6 +732,15 @@ mod tests {
                 field_id: FieldId::new(),
                 key: "order".into(),
                 field_type: FieldType::Dropdown,
+            },
+            EventData::FieldUpdated {
+                field_id: FieldId::new(),
+                key: "order".into(),
+                changes: vec![Change {
+                    field: "archived".into(),
+                    from: Value::Bool(false),
+                    to: Value::Bool(true),
+                }],
             },
             EventData::CustomerCreated {
                 customer_id: CustomerId::new(),
@@ -990,6 +1009,7 @@ mod tests {
                 | EventData::TokenCreated { .. }
                 | EventData::TokenRevoked { .. }
                 | EventData::FieldCreated { .. }
+                | EventData::FieldUpdated { .. }
                 | EventData::CustomerCreated { .. }
                 | EventData::CustomerUpdated { .. }
                 | EventData::IdentityAdded { .. }

@@ -529,6 +529,7 @@ codes! {
     DeliveryBounced = "delivery.bounced" => "bounced: {reason}",
     DeliverySmtpAttempt = "delivery.smtp_attempt" => "attempt {attempt}: {reason}",
     DeliveryGaveUp = "delivery.gave_up" => "gave up after the last attempt: {reason}",
+    FieldArchived = "fields.archived" => "the field {field} is archived: it takes no new values",
 }
 
 #[cfg(test)]

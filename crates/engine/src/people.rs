@@ -672,7 +672,7 @@ impl Engine {
         if label.is_empty() || label.chars().count() > 200 {
             return Err(EngineError::invalid("label", message::chars(1, 200)));
         }
-        let f = Field {
+        let mut f = Field {
             id: FieldId::new(),
             workspace_id: p.workspace_id,
             key: key.to_owned(),
@@ -681,11 +681,21 @@ impl Engine {
             options,
             required,
             created_at: self.store.now(),
+            position: 0,
+            archived: false,
         };
-        let (f2, actor) = (f.clone(), p.actor());
-        self.store
+        let (mut f2, actor) = (f.clone(), p.actor());
+        f.position = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
+                    // A new field comes last.
+                    f2.position = tickets::fields(&mut tx.conn(), f2.workspace_id)
+                        .await?
+                        .iter()
+                        .map(|f| f.position + 1)
+                        .max()
+                        .unwrap_or(0);
                     tickets::insert_field(tx, &f2)
                         .await
                         .map_err(conflict(Code::TakenFieldKey))?;
@@ -699,12 +709,99 @@ impl Engine {
                         },
                     )
                     .await?;
-                    Ok::<_, EngineError>(())
+                    Ok::<_, EngineError>(f2.position)
                 })
             })
             .await?;
         Ok(f)
     }
+
+    /// Changes a field's label, options (dropdowns), whether it is required,
+    /// its position or whether it is archived; its key and type stay, so the
+    /// values tickets have keep their meaning. Admins only.
+    pub async fn update_field(
+        &self,
+        p: &Principal,
+        id: FieldId,
+        patch: FieldPatch,
+    ) -> Result<Field, EngineError> {
+        p.require_admin()?;
+        let label = match patch.label.as_deref().map(domain::text::clean_line) {
+            Some(l) if l.is_empty() || l.chars().count() > 200 => {
+                return Err(EngineError::invalid("label", message::chars(1, 200)));
+            }
+            other => other,
+        };
+        let options: Option<Vec<String>> = patch
+            .options
+            .map(|o| o.iter().map(|x| domain::text::clean_line(x)).collect());
+        if let Some(pos) = patch.position
+            && !(0..=MAX_FIELD_POSITION).contains(&pos)
+        {
+            return Err(EngineError::invalid(
+                "position",
+                message::range(0, MAX_FIELD_POSITION),
+            ));
+        }
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut f = tickets::field(&mut tx.conn(), ws, id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    let mut changes = Vec::new();
+                    if let Some(o) = options {
+                        if f.field_type != FieldType::Dropdown {
+                            // Whether options fit depends on the stored type.
+                            return Err(EngineError::Rule(Code::OptionsOnDropdown.into()));
+                        }
+                        validate_options(f.field_type, &o)?;
+                        record(&mut changes, "options", &mut f.options, o);
+                    }
+                    if let Some(l) = label {
+                        record(&mut changes, "label", &mut f.label, l);
+                    }
+                    if let Some(r) = patch.required {
+                        record(&mut changes, "required", &mut f.required, r);
+                    }
+                    if let Some(pos) = patch.position {
+                        record(&mut changes, "position", &mut f.position, pos);
+                    }
+                    if let Some(a) = patch.archived {
+                        record(&mut changes, "archived", &mut f.archived, a);
+                    }
+                    if !changes.is_empty() {
+                        tickets::update_field(tx, &f).await?;
+                        tx.emit(
+                            ws,
+                            actor,
+                            EventData::FieldUpdated {
+                                field_id: f.id,
+                                key: f.key.clone(),
+                                changes,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok::<_, EngineError>(f)
+                })
+            })
+            .await
+    }
+}
+
+/// The highest position a field may have.
+pub const MAX_FIELD_POSITION: i64 = 10_000;
+
+/// What [`Engine::update_field`] changes; absent keeps.
+#[derive(Debug, Default, Clone)]
+pub struct FieldPatch {
+    pub label: Option<String>,
+    pub options: Option<Vec<String>>,
+    pub required: Option<bool>,
+    pub position: Option<i64>,
+    pub archived: Option<bool>,
 }
 
 impl Engine {

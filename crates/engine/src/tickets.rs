@@ -1281,6 +1281,12 @@ async fn validate_fields(
                     message::no_such("custom_field"),
                 ));
             }
+            Some(d) if d.archived && !v.is_null() => {
+                // Whether a value fits depends on the field's state.
+                return Err(EngineError::Rule(
+                    domain::Message::new(Code::FieldArchived).with("field", &d.key),
+                ));
+            }
             Some(d) => match d.def().validate(v) {
                 Ok(Value::Null) => {
                     out.remove(k);
@@ -1310,7 +1316,7 @@ async fn require_fields_for_solve(
     let defs = tickets::fields(&mut tx.conn(), ws).await?;
     let missing: Vec<(String, domain::Message)> = defs
         .iter()
-        .filter(|d| d.required && !t.custom_fields.contains_key(&d.key))
+        .filter(|d| d.required && !d.archived && !t.custom_fields.contains_key(&d.key))
         .map(|d| {
             (
                 format!("custom_fields.{}", d.key),

@@ -1028,6 +1028,10 @@ pub struct Field {
     pub options: Vec<String>,
     pub required: bool,
     pub created_at: Timestamp,
+    /// Where admins put it among the workspace's fields (lower first).
+    pub position: i64,
+    /// Takes no new values and blocks no solve; tickets keep what they have.
+    pub archived: bool,
 }
 
 impl FromRow for Field {
@@ -1041,6 +1045,8 @@ impl FromRow for Field {
             options: r.json(5)?,
             required: r.get(6)?,
             created_at: r.time(7)?,
+            position: r.get(8)?,
+            archived: r.get(9)?,
         })
     }
 }
@@ -1057,7 +1063,7 @@ impl Field {
 }
 
 pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
-    let q = query("INSERT INTO custom_fields (id, workspace_id, key, label, field_type, options, required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+    let q = query("INSERT INTO custom_fields (id, workspace_id, key, label, field_type, options, required, created_at, position, archived) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
         .bind(f.id)
         .bind(f.workspace_id)
         .bind(&f.key)
@@ -1065,13 +1071,53 @@ pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
         .bind(f.field_type.as_str())
         .bind(to_json(&f.options)?)
         .bind(f.required)
-        .bind(f.created_at);
+        .bind(f.created_at)
+        .bind(f.position)
+        .bind(f.archived);
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+/// Saves what may change of a field: its label, options, whether it is
+/// required, its position and whether it is archived.
+pub async fn update_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
+    let q = query("UPDATE custom_fields SET label = $3, options = $4, required = $5, position = $6, archived = $7 WHERE workspace_id = $1 AND id = $2")
+        .bind(f.workspace_id)
+        .bind(f.id)
+        .bind(&f.label)
+        .bind(to_json(&f.options)?)
+        .bind(f.required)
+        .bind(f.position)
+        .bind(f.archived);
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+const FIELD_COLS: &str =
+    "id, workspace_id, key, label, field_type, options, required, created_at, position, archived";
+
+/// The workspace's fields in the admins' order (archived ones too).
 pub async fn fields(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<Field>, StoreError> {
-    c.fetch_all(&query("SELECT id, workspace_id, key, label, field_type, options, required, created_at FROM custom_fields WHERE workspace_id = $1 ORDER BY key").bind(ws))
-        .await
+    c.fetch_all(
+        &query(format!(
+            "SELECT {FIELD_COLS} FROM custom_fields WHERE workspace_id = $1 ORDER BY position, key"
+        ))
+        .bind(ws),
+    )
+    .await
+}
+
+pub async fn field(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: FieldId,
+) -> Result<Option<Field>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {FIELD_COLS} FROM custom_fields WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
 }
 
 /// A team's waiting queue: its unassigned new and open tickets, most urgent

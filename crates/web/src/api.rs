@@ -602,6 +602,28 @@ pub async fn create_field(
     )))
 }
 
+#[utoipa::path(patch, path = "/api/v1/custom-fields/{id}", tag = "tickets", params(("id" = Uuid, Path)), request_body = PatchFieldIn, responses((status = 200, body = FieldOut), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn patch_field(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(fid): PathParam,
+    Json(b): Json<PatchFieldIn>,
+) -> ApiResult<Json<FieldOut>> {
+    let patch = engine::people::FieldPatch {
+        label: b.label,
+        options: b.options,
+        required: b.required,
+        position: b.position,
+        archived: b.archived,
+    };
+    Ok(Json(
+        app.engine
+            .update_field(&p, FieldId(id(&fid)?), patch)
+            .await?
+            .into(),
+    ))
+}
+
 // ---------------------------------------------------------------- customers
 
 fn identities(c: &CustomerIn) -> ApiResult<Vec<Identity>> {

@@ -215,6 +215,13 @@ fn customer_in_rules(d: &mut Value) {
 
 fn field_rules(d: &mut Value) {
     use domain::fields::FieldType;
+    let p = "/components/schemas/PatchFieldIn";
+    set(d, &format!("{p}/properties/label"), line(200));
+    set(
+        d,
+        &format!("{p}/properties/options"),
+        json!({ "type": "array", "minItems": 1, "maxItems": 500, "uniqueItems": true, "items": line(200) }),
+    );
     let s = "/components/schemas/CreateFieldIn";
     set(d, &format!("{s}/properties/label"), line(200));
     let others: Vec<&str> = FieldType::ALL
@@ -911,7 +918,7 @@ fn examples(d: &mut Value) {
         "data": { "ticket_id": ticket, "number": 1042, "channel": "email" }, "created_at": at
     });
     let token_out = json!({ "id": token, "user_id": user, "name": "CRM sync", "created_at": at, "last_used_at": null, "revoked_at": null });
-    let field_out = json!({ "id": field, "key": "order_number", "label": "Order number", "field_type": "number", "options": [], "required": false, "created_at": at });
+    let field_out = json!({ "id": field, "key": "order_number", "label": "Order number", "field_type": "number", "options": [], "required": false, "position": 0, "archived": false, "created_at": at });
     let workspace_out = json!({ "id": ws, "name": "shop", "display_name": "Shop support", "default_language": "ru", "time_zone": "Europe/Moscow", "created_at": at });
     let mut created_ticket = ticket_out.clone();
     created_ticket["message"] = message_out.clone();
@@ -991,7 +998,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 49] = [
+    let list: [(&str, Value); 50] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1090,6 +1097,10 @@ fn examples(d: &mut Value) {
         ),
         ("BodyIn", json!({ "body": "Заказ 58211 не пришёл." })),
         ("CreateTokenIn", json!({ "name": "CRM sync" })),
+        (
+            "PatchFieldIn",
+            json!({ "label": "Return reason", "required": true, "position": 2 }),
+        ),
         (
             "CreateFieldIn",
             json!({ "key": "reason", "label": "Reason", "field_type": "dropdown", "options": ["late", "damaged"], "required": false }),

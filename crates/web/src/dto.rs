@@ -777,6 +777,10 @@ pub struct FieldOut {
     pub field_type: domain::fields::FieldType,
     pub options: Vec<String>,
     pub required: bool,
+    /// Its place among the workspace's fields (lower first).
+    pub position: i64,
+    /// Archived: takes no new values and blocks no solve.
+    pub archived: bool,
     pub created_at: String,
 }
 
@@ -789,9 +793,25 @@ impl From<Field> for FieldOut {
             field_type: f.field_type,
             options: f.options,
             required: f.required,
+            position: f.position,
+            archived: f.archived,
             created_at: f.created_at.to_rfc3339(),
         }
     }
+}
+
+/// Changes to a custom field; absent keeps. The key and type never change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchFieldIn {
+    pub label: Option<String>,
+    /// A dropdown's options (409 for a field of another type).
+    pub options: Option<Vec<String>>,
+    pub required: Option<bool>,
+    #[schema(minimum = 0, maximum = 10000)]
+    #[serde(default, deserialize_with = "domain::number::whole_opt")]
+    pub position: Option<i64>,
+    pub archived: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]

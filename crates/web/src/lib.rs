@@ -36,7 +36,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use engine::Engine;
 use std::sync::Arc;
 use std::time::Instant;
@@ -161,6 +161,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             "/custom-fields",
             get(api::list_fields).post(api::create_field),
         )
+        .route("/custom-fields/{id}", patch(api::patch_field))
         .route(
             "/customers",
             get(api::list_customers).post(api::create_customer),

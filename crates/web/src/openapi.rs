@@ -169,7 +169,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         api::login, api::logout, api::change_password, api::me, api::get_workspace, api::patch_workspace,
         api::list_users, api::create_user, api::get_user, api::patch_user,
         api::list_teams, api::create_team, api::get_team, api::patch_team,
-        api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field,
+        api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field, api::patch_field,
         api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline, api::customer_suggestions, api::dismiss_suggestion, api::patch_identity,
         orders_api::upsert_order, orders_api::list_orders, orders_api::get_order, orders_api::customer_orders, orders_api::ticket_order, orders_api::link_ticket_order, orders_api::ticket_upsell,
         outreach_api::list_rules, outreach_api::create_rule, outreach_api::get_rule, outreach_api::put_rule,

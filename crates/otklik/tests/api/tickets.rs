@@ -14,6 +14,7 @@ crate::on_both!(
     attachments_upload_attach_and_download,
     uploads_no_message_took_are_collected,
     custom_fields_are_typed_and_required_ones_block_solving,
+    custom_fields_are_edited_reordered_and_archived,
 );
 
 async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
@@ -634,4 +635,149 @@ async fn custom_fields_are_typed_and_required_ones_block_solving(app: TestApp) {
         .await
         .expect(200);
     assert!(cleared["custom_fields"].get("reason").is_none());
+}
+
+/// Admins edit a field's label, options and requirement, reorder fields, and
+/// archive one: it keeps the values tickets have, takes no new ones and no
+/// longer blocks a solve; restored, it blocks again.
+async fn custom_fields_are_edited_reordered_and_archived(app: TestApp) {
+    let made = |key: &str, body: serde_json::Value| {
+        let mut b = body;
+        b["key"] = json!(key);
+        app.post("/api/v1/custom-fields", b)
+    };
+    let order = made(
+        "order_number",
+        json!({"label": "Order", "field_type": "number", "required": true}),
+    )
+    .await
+    .expect(201);
+    let reason = made(
+        "reason",
+        json!({"label": "Reason", "field_type": "dropdown", "options": ["late", "broken"]}),
+    )
+    .await
+    .expect(201);
+    // New fields come last.
+    assert_eq!(
+        (order["position"].as_i64(), reason["position"].as_i64()),
+        (Some(0), Some(1))
+    );
+    let fpath =
+        |f: &serde_json::Value| format!("/api/v1/custom-fields/{}", f["id"].as_str().unwrap());
+
+    // Label and options change; the key and the type stay.
+    let r = app
+        .patch(
+            &fpath(&reason),
+            json!({"label": "Return reason", "options": ["late", "broken", "wrong size"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (r["label"].as_str(), r["options"].as_array().map(Vec::len)),
+        (Some("Return reason"), Some(3))
+    );
+    app.patch(&fpath(&reason), json!({"key": "why"}))
+        .await
+        .problem(422);
+    // Options belong to dropdowns: a number field refuses them by its state.
+    app.patch(&fpath(&order), json!({"options": ["a"]}))
+        .await
+        .problem(409);
+    app.patch(&fpath(&order), json!({"label": ""}))
+        .await
+        .problem(422);
+    app.patch(
+        "/api/v1/custom-fields/01900000-0000-7000-8000-000000000000",
+        json!({"required": false}),
+    )
+    .await
+    .problem(404);
+    let (_, agent) = app.user("fields-agent@alpha.test", "agent").await;
+    app.req(
+        "PATCH",
+        &fpath(&order),
+        &agent,
+        Some(json!({"required": false})),
+    )
+    .await
+    .problem(403);
+
+    // Reordered: the list follows the positions.
+    app.patch(&fpath(&reason), json!({"position": 0}))
+        .await
+        .expect(200);
+    app.patch(&fpath(&order), json!({"position": 1}))
+        .await
+        .expect(200);
+    let keys: Vec<String> = app.get("/api/v1/custom-fields").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, ["reason", "order_number"]);
+
+    // A ticket with a value in the field, and one without.
+    let t = app.ticket("Archive", "arch@example.com").await;
+    let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
+    app.patch(&path, json!({"custom_fields": {"reason": "wrong size"}}))
+        .await
+        .expect(200);
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .problem(422);
+
+    // Archived: the required field no longer blocks, the kept value stays,
+    // a new value is refused by the field's state, clearing is allowed.
+    let a = app
+        .patch(&fpath(&order), json!({"archived": true}))
+        .await
+        .expect(200);
+    assert_eq!(a["archived"], true);
+    app.patch(&fpath(&reason), json!({"archived": true}))
+        .await
+        .expect(200);
+    let e = app
+        .patch(&path, json!({"custom_fields": {"reason": "late"}}))
+        .await
+        .problem(409);
+    assert!(e["detail"].as_str().unwrap().contains("archived"), "{e}");
+    assert_eq!(
+        app.get(&path).await.expect(200)["custom_fields"]["reason"],
+        "wrong size"
+    );
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .expect(200);
+    app.patch(&path, json!({"custom_fields": {"reason": null}}))
+        .await
+        .expect(200);
+
+    // Restored, it is required again on the next ticket.
+    app.patch(&fpath(&order), json!({"archived": false}))
+        .await
+        .expect(200);
+    let t2 = app.ticket("Restored", "rest@example.com").await;
+    app.patch(
+        &format!("/api/v1/tickets/{}", t2["id"].as_str().unwrap()),
+        json!({"status": "solved"}),
+    )
+    .await
+    .problem(422);
+
+    // Every change is an event with what changed.
+    let events = app.get("/api/v1/events?limit=200").await.expect(200);
+    let changed: Vec<String> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "custom_field.updated")
+        .flat_map(|e| e["data"]["changes"].as_array().cloned().unwrap_or_default())
+        .map(|c| c["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for f in ["label", "options", "position", "archived"] {
+        assert!(changed.iter().any(|c| c == f), "{f} in {changed:?}");
+    }
 }

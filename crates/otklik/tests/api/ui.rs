@@ -180,7 +180,130 @@ on_both!(
     macro_screens_keep_macros_and_apply_one_without_script,
     refusals_read_in_the_persons_language,
     the_thread_says_who_changed_what_and_when,
+    the_field_screen_edits_orders_and_archives_fields,
 );
+
+/// The admin screen edits a field, moves it, archives and restores it; the
+/// ticket page leaves archived fields out.
+async fn the_field_screen_edits_orders_and_archives_fields(app: TestApp) {
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    for (key, ty, opts) in [
+        ("order_number", "number", ""),
+        ("reason", "dropdown", "late, broken"),
+    ] {
+        let res = a
+            .post(
+                "/app/admin/fields",
+                &[
+                    ("key", key),
+                    ("label", key),
+                    ("type", ty),
+                    ("options", opts),
+                    ("required", "on"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{key}");
+    }
+    let fields = app.get("/api/v1/custom-fields").await.expect(200)["items"].clone();
+    let id_of = |key: &str| {
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key)
+            .and_then(|f| f["id"].as_str())
+            .unwrap()
+            .to_owned()
+    };
+    let (order, reason) = (id_of("order_number"), id_of("reason"));
+    // Edited: label, options, no longer required.
+    let res = a
+        .post(
+            &format!("/app/admin/fields/{reason}"),
+            &[
+                ("label", "Причина возврата"),
+                ("options", "late, broken, wrong size"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page_in("ru", "/app/admin/fields").await;
+    assert!(
+        page.contains("value=\"Причина возврата\"")
+            && page.contains("value=\"late, broken, wrong size\""),
+        "{page}"
+    );
+    let got = |key: &str| {
+        let key = key.to_owned();
+        let app = &app;
+        async move {
+            app.get("/api/v1/custom-fields").await.expect(200)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["key"] == key.as_str())
+                .cloned()
+                .unwrap()
+        }
+    };
+    assert_eq!(got("reason").await["required"], false);
+    // Moved up: it comes first, on the screen and in the API.
+    let res = a
+        .post(
+            &format!("/app/admin/fields/{reason}/move"),
+            &[("dir", "up")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page("/app/admin/fields").await;
+    assert!(page.find("id=\"field-reason\"") < page.find("id=\"field-order_number\""));
+    assert!(
+        got("reason").await["position"].as_i64() < got("order_number").await["position"].as_i64()
+    );
+    // Archived: the ticket page leaves it out and a solve is no longer blocked.
+    let t = app.ticket("Поле в архиве", "arch-ui@example.com").await;
+    let number = t["number"].as_i64().unwrap();
+    assert!(
+        a.page(&format!("/app/t/{number}"))
+            .await
+            .contains("name=\"cf.order_number\"")
+    );
+    let res = a
+        .post(
+            &format!("/app/admin/fields/{order}"),
+            &[("archive", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(got("order_number").await["archived"], true);
+    let page = a.page_in("th", "/app/admin/fields").await;
+    assert!(page.contains("กู้คืน"), "a restore button");
+    assert!(
+        !a.page(&format!("/app/t/{number}"))
+            .await
+            .contains("name=\"cf.order_number\"")
+    );
+    app.patch(
+        &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    let res = a
+        .post(
+            &format!("/app/admin/fields/{order}"),
+            &[("archive", "0")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(got("order_number").await["archived"], false);
+}
 
 /// Status, assignee, team and priority changes are lines in the thread, in
 /// order among the messages, with who made them, in the page's language.
@@ -568,7 +691,10 @@ async fn rule_screens_build_a_rule_from_rows_and_dry_run_it(app: TestApp) {
             .then_some(page)
     })
     .await;
-    assert!(page.contains("Team: — → Возвраты"), "the change the rule made, in words");
+    assert!(
+        page.contains("Team: — → Возвраты"),
+        "the change the rule made, in words"
+    );
     let res = a
         .post(&format!("/app/admin/rules/{id}/delete"), &[], true)
         .await;

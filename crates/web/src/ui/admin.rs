@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/admin/teams", get(teams).post(create_team))
         .route("/app/admin/teams/{id}", post(edit_team))
         .route("/app/admin/fields", get(fields).post(create_field))
+        .route("/app/admin/fields/{id}", post(edit_field))
+        .route("/app/admin/fields/{id}/move", post(move_field))
         .route("/app/admin/settings", get(settings).post(save_settings))
         .route("/app/admin/tokens", get(tokens).post(create_token))
         .route("/app/admin/tokens/{id}/revoke", post(revoke_token))
@@ -403,8 +405,22 @@ async fn edit_team(
 pub struct FieldsPage {
     pub chrome: Chrome,
     pub section: &'static str,
-    pub fields: Vec<(String, String, String, String, bool)>,
+    pub fields: Vec<FieldRow>,
     pub types: Vec<Opt>,
+}
+
+/// One field on the admin screen, with what its edit form shows.
+pub struct FieldRow {
+    pub id: String,
+    pub key: String,
+    pub label: String,
+    pub type_label: String,
+    pub dropdown: bool,
+    pub options: String,
+    pub required: bool,
+    pub archived: bool,
+    pub first: bool,
+    pub last: bool,
 }
 
 async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -414,18 +430,24 @@ async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErr
     html(&FieldsPage {
         chrome: ctx.chrome(tr.t("admin.fields")),
         section: "fields",
-        fields: defs
-            .into_iter()
-            .map(|d| {
-                (
-                    d.key,
-                    d.label,
-                    tr.label("fieldtype", d.field_type.as_str()),
-                    d.options.join(", "),
-                    d.required,
-                )
-            })
-            .collect(),
+        fields: {
+            let n = defs.len();
+            defs.into_iter()
+                .enumerate()
+                .map(|(i, d)| FieldRow {
+                    id: d.id.to_string(),
+                    key: d.key,
+                    label: d.label,
+                    type_label: tr.label("fieldtype", d.field_type.as_str()),
+                    dropdown: d.field_type == FieldType::Dropdown,
+                    options: d.options.join(", "),
+                    required: d.required,
+                    archived: d.archived,
+                    first: i == 0,
+                    last: i + 1 == n,
+                })
+                .collect()
+        },
         types: super::views::opts(FieldType::ALL, FieldType::as_str, &tr, "fieldtype", "text"),
     })
 }
@@ -445,6 +467,73 @@ async fn create_field(State(app): State<AppState>, f: Form) -> Result<Response, 
         )
         .await
         .or_page(ctx.tr)?;
+    Ok(done("/app/admin/fields", "flash.saved"))
+}
+
+/// Saves a field's label, options, requirement, or archives and restores it
+/// (the button pressed says which).
+async fn edit_field(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let id = FieldId(uuid::Uuid::parse_str(&id).map_err(|_| invalid(ctx, "id"))?);
+    let patch = match f.get("archive") {
+        Some(a) => engine::people::FieldPatch {
+            archived: Some(a == "1"),
+            ..Default::default()
+        },
+        None => engine::people::FieldPatch {
+            label: f.get("label").map(|l| l.trim().to_owned()),
+            options: f.get("options").map(|o| list(Some(o))),
+            required: Some(f.checked("required")),
+            ..Default::default()
+        },
+    };
+    app.engine
+        .update_field(&ctx.p, id, patch)
+        .await
+        .or_page(ctx.tr)?;
+    Ok(done("/app/admin/fields", "flash.saved"))
+}
+
+/// Moves a field one place up or down: the fields are renumbered in the
+/// new order, so positions stay distinct.
+async fn move_field(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let ctx = &f.ctx;
+    let id = FieldId(uuid::Uuid::parse_str(&id).map_err(|_| invalid(ctx, "id"))?);
+    let mut defs = app.engine.fields(&ctx.p).await.or_page(ctx.tr)?;
+    let Some(at) = defs.iter().position(|d| d.id == id) else {
+        return Err(UiError::engine(engine::EngineError::NotFound, ctx.tr));
+    };
+    let to = match f.get("dir") {
+        Some("up") => at.checked_sub(1),
+        _ => Some(at + 1).filter(|t| *t < defs.len()),
+    };
+    if let Some(to) = to {
+        defs.swap(at, to);
+    }
+    for (i, d) in defs.iter().enumerate() {
+        let position = i64::try_from(i).unwrap_or(i64::MAX);
+        if d.position != position {
+            app.engine
+                .update_field(
+                    &ctx.p,
+                    d.id,
+                    engine::people::FieldPatch {
+                        position: Some(position),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .or_page(ctx.tr)?;
+        }
+    }
     Ok(done("/app/admin/fields", "flash.saved"))
 }
 

@@ -522,7 +522,15 @@ pub async fn render(
         )
         .await
         .or_page(tr)?;
-    let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
+    // Archived fields take no values: the panel leaves them out.
+    let defs: Vec<_> = app
+        .engine
+        .fields(&ctx.p)
+        .await
+        .or_page(tr)?
+        .into_iter()
+        .filter(|d| !d.archived)
+        .collect();
     let suggestions = if ctx.p.role.can_work_tickets() {
         let first = messages
             .iter()
@@ -1096,7 +1104,7 @@ pub async fn update(
         Vec::new()
     };
     let mut m = Map::new();
-    for d in defs {
+    for d in defs.into_iter().filter(|d| !d.archived) {
         let name = format!("cf.{}", d.key);
         let values: Vec<&str> = f.all(&name).collect();
         let Some(last) = values.last().map(|v| v.trim()) else {
