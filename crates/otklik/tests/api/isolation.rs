@@ -121,6 +121,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let field = app
+        .post(
+            "/api/v1/custom-fields",
+            json!({"key": "order_ref", "label": "Order", "field_type": "text"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (uid, _) = app.user("agent@alpha.test", "agent").await;
     let tokens = app.get("/api/v1/tokens").await.expect(200);
     let token_id = tokens["items"][0]["id"].as_str().unwrap().to_owned();
@@ -311,6 +321,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/assist/flows", flow.as_str()),
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
+        ("/api/v1/custom-fields", field.as_str()),
         ("/api/v1/attachments", aid.as_str()),
         ("/api/v1/tokens", token_id.as_str()),
         ("/api/v1/channels/email", mailbox.as_str()),
@@ -383,6 +394,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"solution": true}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
+        (
+            ("PATCH", "/api/v1/custom-fields/{id}"),
+            json!({"label": "pwned", "archived": true}),
+        ),
         (
             ("PUT", "/api/v1/triage/categories/{id}"),
             json!({"key": "pwned", "name": "pwned"}),
