@@ -530,6 +530,8 @@ codes! {
     DeliverySmtpAttempt = "delivery.smtp_attempt" => "attempt {attempt}: {reason}",
     DeliveryGaveUp = "delivery.gave_up" => "gave up after the last attempt: {reason}",
     FieldArchived = "fields.archived" => "the field {field} is archived: it takes no new values",
+    SnoozeDone = "tickets.snooze_done" => "a solved or closed ticket is not snoozed",
+    SnoozeWhen = "tickets.snooze_when" => "a snooze ends at a moment ahead, within a year",
 }
 
 #[cfg(test)]

@@ -34,6 +34,56 @@ impl Timestamp {
     }
 }
 
+/// Wall-clock time in an IANA zone (what a person picks in a form) as a
+/// moment, and back. A time a DST change skips is moved forward, one it
+/// repeats takes the earlier; `None` for an unknown zone or a malformed time.
+pub mod local {
+    use super::Timestamp;
+    use jiff::civil::{DateTime, Weekday};
+    use jiff::tz::TimeZone;
+
+    fn zone(tz: &str) -> Option<TimeZone> {
+        TimeZone::get(tz).ok()
+    }
+
+    /// `"2026-12-01T09:00"` (a `datetime-local` value) in `tz`.
+    pub fn parse(tz: &str, local: &str) -> Option<Timestamp> {
+        let dt: DateTime = local.trim().parse().ok()?;
+        let z = dt.to_zoned(zone(tz)?).ok()?;
+        Some(Timestamp(z.timestamp().as_millisecond()))
+    }
+
+    /// `t` as a `datetime-local` value in `tz`, to the minute.
+    pub fn format(tz: &str, t: Timestamp) -> Option<String> {
+        let z = jiff::Timestamp::from_millisecond(t.0)
+            .ok()?
+            .to_zoned(zone(tz)?);
+        Some(z.strftime("%Y-%m-%dT%H:%M").to_string())
+    }
+
+    /// `hour`:00 in `tz` on the day `days` after `now`'s local date.
+    pub fn at_hour(tz: &str, now: Timestamp, days: i64, hour: i8) -> Option<Timestamp> {
+        let z = zone(tz)?;
+        let today = jiff::Timestamp::from_millisecond(now.0)
+            .ok()?
+            .to_zoned(z.clone())
+            .date();
+        let day = today.checked_add(jiff::Span::new().days(days)).ok()?;
+        let at = day.at(hour, 0, 0, 0).to_zoned(z).ok()?;
+        Some(Timestamp(at.timestamp().as_millisecond()))
+    }
+
+    /// `hour`:00 in `tz` on the next Monday after `now`'s local date.
+    pub fn next_monday(tz: &str, now: Timestamp, hour: i8) -> Option<Timestamp> {
+        let today = jiff::Timestamp::from_millisecond(now.0)
+            .ok()?
+            .to_zoned(zone(tz)?)
+            .date();
+        let ahead = 7 - i64::from(today.weekday().since(Weekday::Monday));
+        at_hour(tz, now, ahead, hour)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -57,6 +107,39 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_times_read_in_their_zone() {
+        // Moscow is UTC+3 all year; Bangkok UTC+7.
+        let t = local::parse("Europe/Moscow", "2026-12-01T09:00").expect("parses");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T06:00:00.000Z");
+        assert_eq!(
+            local::format("Asia/Bangkok", t).as_deref(),
+            Some("2026-12-01T13:00")
+        );
+        assert_eq!(local::parse("Mars/Olympus", "2026-12-01T09:00"), None);
+        assert_eq!(local::parse("Europe/Moscow", "tomorrow"), None);
+        // Tuesday 1 December 2026, 23:30 in Moscow: tomorrow 9:00 is Wednesday,
+        // next Monday is the 7th.
+        let now = local::parse("Europe/Moscow", "2026-12-01T23:30").expect("now");
+        let tomorrow = local::at_hour("Europe/Moscow", now, 1, 9).expect("tomorrow");
+        assert_eq!(
+            local::format("Europe/Moscow", tomorrow).as_deref(),
+            Some("2026-12-02T09:00")
+        );
+        let monday = local::next_monday("Europe/Moscow", now, 9).expect("monday");
+        assert_eq!(
+            local::format("Europe/Moscow", monday).as_deref(),
+            Some("2026-12-07T09:00")
+        );
+        // On a Monday, the next Monday is a week ahead.
+        let on_monday = local::parse("Europe/Moscow", "2026-12-07T08:00").expect("monday");
+        let next = local::next_monday("Europe/Moscow", on_monday, 9).expect("next");
+        assert_eq!(
+            local::format("Europe/Moscow", next).as_deref(),
+            Some("2026-12-14T09:00")
+        );
+    }
 
     #[test]
     fn rfc3339_round_trips_at_millisecond_precision() {

@@ -23,6 +23,13 @@ pub enum Job {
         workspace_id: WorkspaceId,
         message_id: MessageId,
     },
+    /// A snoozed ticket's moment (`at`, Unix ms): it opens again unless the
+    /// snooze ended or moved since.
+    WakeTicket {
+        workspace_id: WorkspaceId,
+        ticket_id: TicketId,
+        at: i64,
+    },
     /// The moment a ticket's next SLA warning or breach falls (`at`, Unix ms).
     SlaTimer {
         workspace_id: WorkspaceId,
@@ -120,6 +127,7 @@ impl Job {
             Job::EmailAutoAck(a) => a.workspace_id,
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
+            Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::SlaReapply { workspace_id, .. } => *workspace_id,
             Job::Reroute { workspace_id, .. } => *workspace_id,
             Job::Automations { workspace_id, .. } => *workspace_id,
@@ -185,6 +193,11 @@ mod tests {
                 message_id: MessageId::new(),
             },
             Job::SlaTimer {
+                workspace_id: WorkspaceId::new(),
+                ticket_id: TicketId::new(),
+                at: 1_800_000_000_000,
+            },
+            Job::WakeTicket {
                 workspace_id: WorkspaceId::new(),
                 ticket_id: TicketId::new(),
                 at: 1_800_000_000_000,

@@ -130,6 +130,8 @@ pub struct TicketPatch {
     pub custom_fields: Option<Map<String, Value>>,
     /// Replaces the addresses that get copies of replies.
     pub cc: Option<Vec<String>>,
+    /// Snoozes the ticket until then (`Some(Some(at))`), or ends a snooze.
+    pub snoozed_until: Option<Option<domain::Timestamp>>,
 }
 
 /// A [`TicketPatch`] with its values normalized and checked (what needs no
@@ -146,6 +148,7 @@ pub(crate) struct CheckedPatch {
     tags: Option<Vec<String>>,
     custom_fields: Option<Map<String, Value>>,
     cc: Option<Vec<String>>,
+    snoozed_until: Option<Option<domain::Timestamp>>,
 }
 
 impl TicketPatch {
@@ -169,6 +172,7 @@ impl TicketPatch {
                 .transpose()?,
             custom_fields: self.custom_fields,
             cc: self.cc.as_deref().map(normalize_cc).transpose()?,
+            snoozed_until: self.snoozed_until,
         })
     }
 }
@@ -236,6 +240,9 @@ pub(crate) async fn patch_ticket(
             require_fields_for_solve(tx, ws, &t).await?;
         }
         apply_status(&mut t, to, now, &mut ch, tx).await?;
+    }
+    if let Some(until) = patch.snoozed_until {
+        snooze(tx, &mut t, until, now, &mut ch).await?;
     }
     if !ch.is_empty() {
         t.updated_at = now;
@@ -1090,6 +1097,7 @@ pub(crate) fn new_ticket(
         updated_at: now,
         solved_at: None,
         closed_at: None,
+        snoozed_until: None,
     }
 }
 
@@ -1111,6 +1119,7 @@ pub(crate) async fn open_follow_up(
         updated_at: now,
         solved_at: None,
         closed_at: None,
+        snoozed_until: None,
         ..t.clone()
     };
     tickets::insert(tx, &follow).await?;
@@ -1227,6 +1236,84 @@ pub(crate) async fn apply_status(
         _ => {}
     }
     t.status = to;
+    // Any other status than waiting ends a snooze (a reply, a solve, an
+    // agent opening it).
+    if !matches!(to, Status::Pending | Status::OnHold) && t.snoozed_until.is_some() {
+        record(ch, "snoozed_until", &mut t.snoozed_until, None);
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// A snoozed ticket's moment came: it opens again, as the system, unless
+    /// its snooze ended or moved since the job was queued.
+    pub(crate) async fn wake_ticket(
+        &self,
+        ws: WorkspaceId,
+        ticket: TicketId,
+        at: i64,
+    ) -> Result<(), EngineError> {
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let Some(t) = tickets::get(&mut tx.conn(), ws, ticket).await? else {
+                        return Ok(());
+                    };
+                    if t.snoozed_until.map(domain::Timestamp::millis) != Some(at) {
+                        return Ok(());
+                    }
+                    let open = CheckedPatch {
+                        status: Some(Status::Open),
+                        ..CheckedPatch::default()
+                    };
+                    patch_ticket(tx, ws, ticket, Actor::System, open)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .await
+    }
+}
+
+/// Longest snooze: a year.
+pub const MAX_SNOOZE_MS: i64 = 366 * 24 * 3_600_000;
+
+/// Snoozes `t` until `until` (it waits, pending, and opens again then), or
+/// ends its snooze (`None`). The moment must be ahead, within a year; a
+/// solved or closed ticket is not snoozed.
+async fn snooze(
+    tx: &mut Tx,
+    t: &mut Ticket,
+    until: Option<domain::Timestamp>,
+    now: domain::Timestamp,
+    ch: &mut Vec<Change>,
+) -> Result<(), EngineError> {
+    let Some(at) = until else {
+        if t.snoozed_until.is_some() {
+            record(ch, "snoozed_until", &mut t.snoozed_until, None);
+        }
+        return Ok(());
+    };
+    if matches!(t.status, Status::Solved | Status::Closed) {
+        return Err(EngineError::Rule(Code::SnoozeDone.into()));
+    }
+    // Whether the moment is ahead depends on the clock: a conflict, not bad input.
+    if at <= now || at.millis() - now.millis() > MAX_SNOOZE_MS {
+        return Err(EngineError::Rule(Code::SnoozeWhen.into()));
+    }
+    if matches!(t.status, Status::New | Status::Open) {
+        apply_status(t, Status::Pending, now, ch, tx).await?;
+    }
+    if t.snoozed_until != Some(at) {
+        record(ch, "snoozed_until", &mut t.snoozed_until, Some(at));
+        crate::jobs::Job::WakeTicket {
+            workspace_id: t.workspace_id,
+            ticket_id: t.id,
+            at: at.millis(),
+        }
+        .enqueue(tx, at)
+        .await?;
+    }
     Ok(())
 }
 

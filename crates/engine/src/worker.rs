@@ -176,6 +176,10 @@ impl Worker {
                 tracing::error!(ticket = %ticket_id, error = %err, "an SLA timer gave up");
                 Ok(())
             }
+            Job::WakeTicket { ticket_id, .. } => {
+                tracing::error!(ticket = %ticket_id, error = %err, "a snoozed ticket could not be woken");
+                Ok(())
+            }
             Job::SlaReapply { workspace_id, .. } => {
                 tracing::error!(workspace = %workspace_id, error = %err, "re-matching SLA policies gave up");
                 Ok(())
@@ -325,6 +329,16 @@ impl Worker {
             } => {
                 self.engine
                     .sla_timer(*workspace_id, *ticket_id, *at)
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Job::WakeTicket {
+                workspace_id,
+                ticket_id,
+                at,
+            } => {
+                self.engine
+                    .wake_ticket(*workspace_id, *ticket_id, *at)
                     .await?;
                 Ok(Outcome::Done)
             }
@@ -527,6 +541,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::EmailAutoAck(_) => "email_auto_ack",
         Job::ChatEmail { .. } => "chat_email",
         Job::SlaTimer { .. } => "sla_timer",
+        Job::WakeTicket { .. } => "wake_ticket",
         Job::SlaReapply { .. } => "sla_reapply",
         Job::Reroute { .. } => "reroute",
         Job::Automations { .. } => "automations",

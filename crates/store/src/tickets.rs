@@ -35,10 +35,13 @@ pub struct Ticket {
     pub updated_at: Timestamp,
     pub solved_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// Snoozed by an agent: pending until then, when it opens again.
+    pub snoozed_until: Option<Timestamp>,
 }
 
 const COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.customer_id, t.assignee_id, t.team_id, \
-                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id, t.cc";
+                    t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id, t.cc, \
+                    t.snoozed_until";
 
 impl FromRow for Ticket {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -64,6 +67,7 @@ impl FromRow for Ticket {
             closed_at: r.time_opt(18)?,
             account_id: r.id_opt(19)?,
             cc: r.json(20)?,
+            snoozed_until: r.time_opt(21)?,
         })
     }
 }
@@ -126,7 +130,8 @@ async fn insert_tags(
 pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), StoreError> {
     let q = query(
         "UPDATE tickets SET subject = $3, status = $4, priority = $5, assignee_id = $6, team_id = $7, tier = $8, category = $9, \
-         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14, cc = $15 WHERE workspace_id = $1 AND id = $2",
+         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14, cc = $15, snoozed_until = $16 \
+         WHERE workspace_id = $1 AND id = $2",
     )
     .bind(t.workspace_id)
     .bind(t.id)
@@ -142,7 +147,8 @@ pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), S
     .bind(t.updated_at)
     .bind(t.solved_at)
     .bind(t.closed_at)
-    .bind(to_json(&t.cc)?);
+    .bind(to_json(&t.cc)?)
+    .bind(t.snoozed_until);
     if tx.conn().execute(&q).await? == 0 {
         return Err(StoreError::NotFound);
     }

@@ -369,13 +369,14 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    if (m.t === "change" || m.t === "assigned" || m.t === "invited" || m.t === "replied") {
+    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke" };
+    if (m.t === "change" || alerts[m.t]) {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();
     }
-    if (m.t === "assigned" || m.t === "invited" || m.t === "notified" || m.t === "replied") {
+    if (m.t === "notified" || alerts[m.t]) {
       var text = "#" + m.number + " " + m.subject;
-      var what = m.t === "notified" ? m.text : L(m.t === "invited" ? "js.invited" : m.t === "replied" ? "js.replied" : "js.assigned");
+      var what = m.t === "notified" ? m.text : L(alerts[m.t]);
       toast(what + ": " + text);
       unseen(1);
       if (window.Notification && Notification.permission === "granted") {

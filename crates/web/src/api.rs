@@ -1137,6 +1137,20 @@ pub async fn patch_ticket(
         tags: b.tags,
         custom_fields: b.custom_fields,
         cc: b.cc,
+        snoozed_until: b
+            .snoozed_until
+            .map(|s| {
+                s.map(|s| {
+                    domain::Timestamp::parse_rfc3339(s.trim()).ok_or_else(|| {
+                        ApiError::field(
+                            "snoozed_until",
+                            "an RFC 3339 time, e.g. 2026-11-20T10:00:00Z",
+                        )
+                    })
+                })
+                .transpose()
+            })
+            .transpose()?,
     };
     let t = app.engine.update_ticket(&p, ticket_ref(&t)?, patch).await?;
     one_with_sla(&app, &p, t).await

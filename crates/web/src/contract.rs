@@ -323,6 +323,11 @@ fn ticket_rules(d: &mut Value) {
     );
     let p = "/components/schemas/PatchTicketIn/properties";
     set(d, &format!("{p}/subject"), nullable(line(500)));
+    set(
+        d,
+        &format!("{p}/snoozed_until"),
+        json!({ "type": ["string", "null"], "format": "date-time", "pattern": TIME }),
+    );
     set(d, &format!("{p}/tier"), tier);
     set(d, &format!("{p}/status"), nullable(enum_of(&statuses)));
     set(d, &format!("{p}/priority"), nullable(enum_of(&priorities)));
@@ -897,7 +902,7 @@ fn examples(d: &mut Value) {
         "channel": "email", "customer_id": customer, "assignee_id": user, "team_id": team, "tier": 1,
         "category": "delivery", "tags": ["order"], "custom_fields": { "order_number": 58211 },
         "follow_up_of": null, "account_id": null, "cc": [], "created_at": at, "updated_at": at,
-        "solved_at": null, "closed_at": null
+        "solved_at": null, "closed_at": null, "snoozed_until": null
     });
     let attachment_out = json!({
         "id": attachment, "filename": "receipt.pdf", "content_type": "application/pdf", "size": 48213,

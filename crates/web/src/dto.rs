@@ -449,6 +449,8 @@ pub struct TicketOut {
     pub updated_at: String,
     pub solved_at: Option<String>,
     pub closed_at: Option<String>,
+    /// Snoozed until then: it opens again at that moment.
+    pub snoozed_until: Option<String>,
     /// The SLA that applies and its clocks, derived from the ticket's events
     /// moments after each change; `null` when no policy covers the ticket (or
     /// not yet derived).
@@ -478,6 +480,7 @@ impl From<Ticket> for TicketOut {
             updated_at: t.updated_at.to_rfc3339(),
             solved_at: t.solved_at.map(|x| x.to_rfc3339()),
             closed_at: t.closed_at.map(|x| x.to_rfc3339()),
+            snoozed_until: t.snoozed_until.map(|x| x.to_rfc3339()),
             sla: None,
         }
     }
@@ -544,6 +547,12 @@ pub struct PatchTicketIn {
     /// Nobody else but the ticket's customer receives a reply.
     #[schema(max_items = 20)]
     pub cc: Option<Vec<String>>,
+    /// Snoozes the ticket until this RFC 3339 time (ahead, within a year): it
+    /// waits as pending and opens again then; `null` ends a snooze. A reply
+    /// from the customer or another status also ends it. 409 for a moment
+    /// past or more than a year ahead, and for a solved or closed ticket.
+    #[serde(default, deserialize_with = "double_option")]
+    pub snoozed_until: Option<Option<String>>,
 }
 
 #[derive(Serialize, ToSchema)]

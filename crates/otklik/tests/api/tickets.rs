@@ -15,6 +15,7 @@ crate::on_both!(
     uploads_no_message_took_are_collected,
     custom_fields_are_typed_and_required_ones_block_solving,
     custom_fields_are_edited_reordered_and_archived,
+    a_snoozed_ticket_waits_and_opens_again_at_its_moment,
 );
 
 async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
@@ -780,4 +781,117 @@ async fn custom_fields_are_edited_reordered_and_archived(app: TestApp) {
     for f in ["label", "options", "position", "archived"] {
         assert!(changed.iter().any(|c| c == f), "{f} in {changed:?}");
     }
+}
+
+/// A snoozed ticket waits as pending and opens again at its moment (the
+/// clock under the test's control), as the system; a customer's reply ends a
+/// snooze sooner; moments past, too far ahead, or a solved ticket are refused.
+async fn a_snoozed_ticket_waits_and_opens_again_at_its_moment(app: TestApp) {
+    let t = app
+        .ticket("Перезвоните в понедельник", "snooze@example.com")
+        .await;
+    let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
+    let now = app.store.now();
+    let hour = 3_600_000;
+    let at = now.plus_millis(2 * hour);
+    let s = app
+        .patch(&path, json!({"snoozed_until": at.to_rfc3339()}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (s["status"].as_str(), s["snoozed_until"].as_str()),
+        (Some("pending"), Some(at.to_rfc3339().as_str()))
+    );
+    // Refused by the clock or the state, with nothing changed.
+    app.patch(
+        &path,
+        json!({"snoozed_until": now.plus_millis(-hour).to_rfc3339()}),
+    )
+    .await
+    .problem(409);
+    app.patch(
+        &path,
+        json!({"snoozed_until": now.plus_millis(400 * 24 * hour).to_rfc3339()}),
+    )
+    .await
+    .problem(409);
+    app.patch(&path, json!({"snoozed_until": "tomorrow"}))
+        .await
+        .problem(422);
+    // Not yet: the job waits for its moment.
+    app.drain_jobs().await;
+    assert_eq!(app.get(&path).await.expect(200)["status"], "pending");
+    app.clock.set(Some(at.plus_millis(1_000)));
+    app.drain_jobs().await;
+    let woke = app.get(&path).await.expect(200);
+    app.clock.set(None);
+    assert_eq!(
+        (woke["status"].as_str(), woke["snoozed_until"].is_null()),
+        (Some("open"), true),
+        "{woke}"
+    );
+    let history = app.get(&format!("{path}/events")).await.expect(200);
+    let wake = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["kind"] == "ticket.updated"
+                && e["data"]["changes"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["field"] == "snoozed_until" && c["to"].is_null())
+                })
+        })
+        .expect("the wake in the history")
+        .clone();
+    assert_eq!(wake["actor"]["kind"], "system", "{wake}");
+
+    // Snoozed again, then the customer writes: open at once, snooze over,
+    // and the old moment's job does nothing later.
+    let at2 = app.store.now().plus_millis(hour);
+    app.patch(&path, json!({"snoozed_until": at2.to_rfc3339()}))
+        .await
+        .expect(200);
+    app.post(
+        &format!("{path}/messages"),
+        json!({"body": "Можно раньше?", "author": "customer"}),
+    )
+    .await
+    .expect(201);
+    let replied = app.get(&path).await.expect(200);
+    assert_eq!(
+        (
+            replied["status"].as_str(),
+            replied["snoozed_until"].is_null()
+        ),
+        (Some("open"), true)
+    );
+    app.patch(&path, json!({"status": "pending"}))
+        .await
+        .expect(200);
+    app.clock.set(Some(at2.plus_millis(1_000)));
+    app.drain_jobs().await;
+    app.clock.set(None);
+    assert_eq!(
+        app.get(&path).await.expect(200)["status"],
+        "pending",
+        "a stale wake does nothing"
+    );
+
+    // Ended by hand; a solved ticket is not snoozed.
+    let at3 = app.store.now().plus_millis(hour);
+    app.patch(&path, json!({"snoozed_until": at3.to_rfc3339()}))
+        .await
+        .expect(200);
+    let ended = app
+        .patch(&path, json!({"snoozed_until": null}))
+        .await
+        .expect(200);
+    assert!(ended["snoozed_until"].is_null());
+    app.patch(&path, json!({"status": "solved"}))
+        .await
+        .expect(200);
+    app.patch(&path, json!({"snoozed_until": at3.to_rfc3339()}))
+        .await
+        .problem(409);
 }

@@ -181,7 +181,95 @@ on_both!(
     refusals_read_in_the_persons_language,
     the_thread_says_who_changed_what_and_when,
     the_field_screen_edits_orders_and_archives_fields,
+    the_ticket_page_snoozes_and_ends_a_snooze,
 );
+
+/// The ticket page snoozes a ticket until a preset in the workspace's zone or
+/// a picked time, shows until when (there and in the inbox), and ends it.
+async fn the_ticket_page_snoozes_and_ends_a_snooze(app: TestApp) {
+    let tz = app.get("/api/v1/workspace").await.expect(200)["time_zone"]
+        .as_str()
+        .expect("zone")
+        .to_owned();
+    let t = app.ticket("Отложить до завтра", "later@example.com").await;
+    let (id, number) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_i64().unwrap(),
+    );
+    let path = format!("/api/v1/tickets/{id}");
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let page = a.page_in("ru", &format!("/app/t/{number}")).await;
+    assert!(
+        page.contains(
+            "action=\"/app/t/{number}/snooze\""
+                .replace("{number}", &number.to_string())
+                .as_str()
+        ) && page.contains("Завтра, 9:00"),
+        "the snooze form"
+    );
+    let res = a
+        .post(
+            &format!("/app/t/{number}/snooze"),
+            &[("preset", "tomorrow")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let got = app.get(&path).await.expect(200);
+    let until =
+        domain::Timestamp::parse_rfc3339(got["snoozed_until"].as_str().expect("snoozed")).unwrap();
+    let local = domain::time::local::format(&tz, until).unwrap();
+    assert!(local.ends_with("T09:00"), "{local} in {tz}");
+    assert_eq!(got["status"], "pending");
+    let page = a.page_in("ru", &format!("/app/t/{number}")).await;
+    assert!(page.contains("Отложена до"), "the chip says until when");
+    let inbox = a.page_in("th", "/app?view=pending").await;
+    assert!(inbox.contains("เลื่อนไว้จนถึง"), "the inbox row too");
+    // A picked time, read in the workspace's zone.
+    let res = a
+        .post(
+            &format!("/app/t/{number}/snooze"),
+            &[("preset", "custom"), ("at", "2099-01-05T14:30")],
+            true,
+        )
+        .await;
+    // Beyond a year: refused, and the page says why in the person's words.
+    assert_eq!(res.status(), 409);
+    let picked =
+        domain::time::local::format(&tz, app.store.now().plus_millis(3 * 24 * 3_600_000)).unwrap();
+    let res = a
+        .post(
+            &format!("/app/t/{number}/snooze"),
+            &[("preset", "custom"), ("at", &picked)],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let got = app.get(&path).await.expect(200);
+    let until = domain::Timestamp::parse_rfc3339(got["snoozed_until"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        domain::time::local::format(&tz, until).as_deref(),
+        Some(picked.as_str())
+    );
+    let res = a
+        .post(
+            &format!("/app/t/{number}/snooze"),
+            &[("preset", "custom"), ("at", "soon")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    // Ended.
+    let res = a
+        .post(
+            &format!("/app/t/{number}/snooze"),
+            &[("preset", "end")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(app.get(&path).await.expect(200)["snoozed_until"].is_null());
+}
 
 /// The admin screen edits a field, moves it, archives and restores it; the
 /// ticket page leaves archived fields out.

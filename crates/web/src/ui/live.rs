@@ -527,6 +527,21 @@ async fn event_message(
         && e.actor != Actor::User(ctx.p.user_id);
     let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
         && e.actor != Actor::User(ctx.p.user_id);
+    // A snooze that ran out (the system woke the ticket), on a ticket of this agent.
+    let woke = e.actor == Actor::System
+        && matches!(&e.data, EventData::TicketUpdated { changes, .. }
+            if changes.iter().any(|c| c.field == "snoozed_until" && c.to.is_null()));
+    if woke
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+        && t.assignee_id == Some(ctx.p.user_id)
+    {
+        return Some(json!({
+            "t": "woke",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
     // A rule's `notify` naming this agent.
     if let EventData::AgentsNotified { user_ids, text, .. } = &e.data
         && user_ids.contains(&ctx.p.user_id)

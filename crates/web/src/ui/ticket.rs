@@ -110,6 +110,12 @@ pub struct TicketPage {
     pub subject: String,
     pub status: &'static str,
     pub status_label: String,
+    /// Snoozed until: (RFC 3339, as shown).
+    pub snoozed: Option<(String, String)>,
+    /// The snooze form's time: the current snooze or tomorrow 9:00, in
+    /// the workspace's zone (named beside the field).
+    pub snooze_at: String,
+    pub zone: String,
     pub priority_label: String,
     pub channel_label: String,
     pub created: String,
@@ -849,6 +855,15 @@ pub async fn render(
         subject: t.subject.clone(),
         status: t.status.as_str(),
         status_label: tr.label("status", t.status.as_str()),
+        snoozed: t.snoozed_until.map(|s| (s.to_rfc3339(), tr.date(s))),
+        snooze_at: {
+            let tz = &ctx.ws.time_zone;
+            t.snoozed_until
+                .or_else(|| domain::time::local::at_hour(tz, now, 1, 9))
+                .and_then(|s| domain::time::local::format(tz, s))
+                .unwrap_or_default()
+        },
+        zone: ctx.ws.time_zone.clone(),
         priority_label: tr.label("priority", t.priority.as_str()),
         channel_label: tr.label("channel", t.channel.as_str()),
         created: tr.date(t.created_at),
@@ -1226,6 +1241,46 @@ pub async fn resend(
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/t/{number}#m-{m}"), "flash.resent"))
+}
+
+/// `POST /app/t/{number}/snooze`: snoozes the ticket until a preset (an hour,
+/// tomorrow 9:00, next Monday 9:00, in the workspace's zone) or the time
+/// given, or ends its snooze.
+pub async fn snooze(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let tz = f.ctx.ws.time_zone.as_str();
+    let now = app.engine.now();
+    let bad = || UiError::Status(StatusCode::UNPROCESSABLE_ENTITY, tr, "snooze.bad_time");
+    let until = match f.get("preset").unwrap_or("custom") {
+        "end" => None,
+        "1h" => Some(now.plus_millis(3_600_000)),
+        "tomorrow" => Some(domain::time::local::at_hour(tz, now, 1, 9).ok_or_else(bad)?),
+        "monday" => Some(domain::time::local::next_monday(tz, now, 9).ok_or_else(bad)?),
+        _ => Some(
+            f.get("at")
+                .and_then(|at| domain::time::local::parse(tz, at))
+                .ok_or_else(bad)?,
+        ),
+    };
+    let patch = TicketPatch {
+        snoozed_until: Some(until),
+        ..TicketPatch::default()
+    };
+    app.engine
+        .update_ticket(&f.ctx.p, r, patch)
+        .await
+        .or_page(tr)?;
+    let flash = if until.is_some() {
+        "flash.snoozed"
+    } else {
+        "flash.saved"
+    };
+    Ok(done(&format!("/app/t/{number}"), flash))
 }
 
 /// `POST /app/t/{number}/triage`: an agent says what a customer's message is

@@ -149,6 +149,8 @@ pub struct Row {
     pub sla: Option<(String, &'static str)>,
     /// The customer wrote last, at this moment (ISO): waiting for an answer.
     pub waiting_since: Option<String>,
+    /// Snoozed until: (RFC 3339, as shown).
+    pub snoozed: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -475,6 +477,7 @@ fn row(t: &Ticket, tr: &Tr, dir: &Directory, names: &HashMap<CustomerId, String>
         updated_iso: t.updated_at.to_rfc3339(),
         sla: None,
         waiting_since: None,
+        snoozed: t.snoozed_until.map(|s| (s.to_rfc3339(), tr.date(s))),
     }
 }
 
