@@ -464,6 +464,13 @@ pub enum EventData {
         webhook_id: WebhookId,
         reason: String,
     },
+    /// A note mentioned colleagues by their `@handle`; they are told.
+    #[serde(rename = "message.mentioned")]
+    Mentioned {
+        ticket_id: TicketId,
+        message_id: MessageId,
+        user_ids: Vec<UserId>,
+    },
     /// Agents were told about a ticket (a rule's `notify`).
     #[serde(rename = "agents.notified")]
     AgentsNotified {
@@ -548,6 +555,7 @@ impl EventData {
             EventData::RuleDeleted { .. } => "rule.deleted",
             EventData::RuleFired { .. } => "rule.fired",
             EventData::AgentsNotified { .. } => "agents.notified",
+            EventData::Mentioned { .. } => "message.mentioned",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
             EventData::WebhookSaved { .. } => "webhook.saved",
@@ -610,6 +618,7 @@ impl EventData {
         "rule.deleted",
         "rule.fired",
         "agents.notified",
+        "message.mentioned",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -653,6 +662,7 @@ impl EventData {
             | EventData::SlaWarning { ticket_id, .. }
             | EventData::RuleFired { ticket_id, .. }
             | EventData::AgentsNotified { ticket_id, .. }
+            | EventData::Mentioned { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
@@ -988,6 +998,11 @@ mod tests {
                 user_ids: vec![UserId::new()],
                 text: "VIP".into(),
             },
+            EventData::Mentioned {
+                ticket_id: TicketId::new(),
+                message_id: MessageId::new(),
+                user_ids: vec![UserId::new()],
+            },
             EventData::WebhookSaved {
                 webhook_id: WebhookId::new(),
             },
@@ -1057,7 +1072,8 @@ mod tests {
                 | EventData::WebhookSaved { .. }
                 | EventData::WebhookDeleted { .. }
                 | EventData::WebhookDisabled { .. }
-                | EventData::AgentsNotified { .. } => {}
+                | EventData::AgentsNotified { .. }
+                | EventData::Mentioned { .. } => {}
             }
         }
         all

@@ -75,6 +75,39 @@ fn is_quote(line: &str) -> bool {
     line.trim_start().starts_with('>')
 }
 
+/// Most colleagues one note can mention.
+pub const MAX_MENTIONS: usize = 20;
+
+/// The `@handles` a note names, lower-cased, each once, in order: `@anna` or
+/// `@anna@shop.example` at the start of a word (an e-mail address in the text
+/// is not a mention), trailing punctuation left out.
+pub fn mentions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        let starts_word = prev.is_none_or(|p| p.is_whitespace() || "([{\"'«“,;".contains(p));
+        prev = Some(c);
+        if c != '@' || !starts_word {
+            continue;
+        }
+        let rest = &text[i + 1..];
+        let end = rest
+            .find(|ch: char| !(ch.is_alphanumeric() || "._+-@".contains(ch)))
+            .unwrap_or(rest.len());
+        let handle = rest[..end].trim_end_matches(['.', '-', '@']).to_lowercase();
+        if handle.starts_with(char::is_alphanumeric)
+            && handle.len() <= 254
+            && !out.contains(&handle)
+        {
+            out.push(handle);
+            if out.len() == MAX_MENTIONS {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The byte offset in `text` where quoted history or a signature begins, if any
 /// follows some new text. The signature delimiter is `-- ` on a line of its own.
 pub fn fold_point(text: &str) -> Option<usize> {
@@ -117,7 +150,21 @@ pub fn fold_point(text: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::fold_point;
+    use super::{MAX_MENTIONS, fold_point, mentions};
+
+    #[test]
+    fn mentions_are_handles_at_the_start_of_words() {
+        assert_eq!(
+            mentions(
+                "@Boris глянь, пожалуйста; и (@anna@alpha.test). Пишите на help@shop.example, @boris"
+            ),
+            ["boris", "anna@alpha.test"]
+        );
+        assert_eq!(mentions("@ alone, a@b, @@x"), Vec::<String>::new());
+        assert_eq!(mentions("«@mária_k»: ok"), ["mária_k"]);
+        let many: String = (0..30).map(|i| format!("@u{i} ")).collect();
+        assert_eq!(mentions(&many).len(), MAX_MENTIONS);
+    }
 
     fn visible(t: &str) -> &str {
         fold_point(t).map_or(t, |i| &t[..i]).trim_end()

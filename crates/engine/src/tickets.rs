@@ -848,6 +848,9 @@ impl Engine {
                         attachments: Vec::new(),
                     };
                     let m = insert_message(tx, m, &n.body.attachments, actor).await?;
+                    if m.visibility == Visibility::Internal && !n.as_customer {
+                        tell_mentioned(tx, &m, user, actor).await?;
+                    }
                     if let Some(template) = &n.template {
                         tickets::insert_message_template(tx, ws, m.id, template).await?;
                     }
@@ -1273,6 +1276,45 @@ impl Engine {
             })
             .await
     }
+}
+
+/// Tells the active colleagues a note names by `@handle` (the local part of
+/// their e-mail address, or all of it), the author aside: one
+/// `message.mentioned` event, which their pages turn into an alert.
+async fn tell_mentioned(
+    tx: &mut Tx,
+    m: &Message,
+    author: UserId,
+    actor: Actor,
+) -> Result<(), EngineError> {
+    let handles = domain::text::mentions(&m.body_text);
+    if handles.is_empty() {
+        return Ok(());
+    }
+    let users = people::list_users(&mut tx.conn(), m.workspace_id, None, 10_000).await?;
+    let user_ids: Vec<UserId> = users
+        .iter()
+        .filter(|u| u.active && u.id != author)
+        .filter(|u| {
+            let email = u.email.as_str().to_lowercase();
+            let local = email.split('@').next().unwrap_or_default().to_owned();
+            handles.iter().any(|h| *h == email || *h == local)
+        })
+        .map(|u| u.id)
+        .collect();
+    if !user_ids.is_empty() {
+        tx.emit(
+            m.workspace_id,
+            actor,
+            EventData::Mentioned {
+                ticket_id: m.ticket_id,
+                message_id: m.id,
+                user_ids,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Longest snooze: a year.

@@ -298,6 +298,18 @@
       files.files = dt.files;
       toast(L("js.files", { n: dt.files.length }));
     });
+    // A mention goes into a note: "@handle " at the cursor.
+    var mention = $("#mention");
+    if (mention) mention.addEventListener("change", function () {
+      if (!mention.value) return;
+      var note = $("#mode-note");
+      if (note && !note.checked) { note.checked = true; note.dispatchEvent(new Event("change", { bubbles: true })); }
+      var at = body.selectionStart || body.value.length, text = mention.value + " ";
+      body.value = body.value.slice(0, at) + text + body.value.slice(at);
+      mention.value = "";
+      body.focus();
+      body.selectionStart = body.selectionEnd = at + text.length;
+    });
     // Knowledge-base suggestions: a link or the text, at the cursor, in one click.
     Array.prototype.forEach.call(document.querySelectorAll("button.insert"), function (b) {
       b.addEventListener("click", function () {
@@ -369,7 +381,7 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke" };
+    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke", mentioned: "js.mentioned" };
     if (m.t === "change" || alerts[m.t]) {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();

@@ -16,6 +16,7 @@ crate::on_both!(
     custom_fields_are_typed_and_required_ones_block_solving,
     custom_fields_are_edited_reordered_and_archived,
     a_snoozed_ticket_waits_and_opens_again_at_its_moment,
+    a_note_tells_the_colleagues_it_mentions,
 );
 
 async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
@@ -894,4 +895,64 @@ async fn a_snoozed_ticket_waits_and_opens_again_at_its_moment(app: TestApp) {
     app.patch(&path, json!({"snoozed_until": at3.to_rfc3339()}))
         .await
         .problem(409);
+}
+
+/// A note's `@handles` (the local part of a colleague's address, or all of
+/// it) tell those colleagues, once each; the author, people who left and a
+/// public reply's words are not mentions.
+async fn a_note_tells_the_colleagues_it_mentions(app: TestApp) {
+    let (boris, boris_token) = app.user("boris@alpha.test", "agent").await;
+    let (vera, _) = app.user("vera.k@alpha.test", "agent").await;
+    let (gone, _) = app.user("gone@alpha.test", "agent").await;
+    app.patch(&format!("/api/v1/users/{gone}"), json!({"active": false}))
+        .await
+        .expect(200);
+    let t = app.ticket("Упоминания", "mention@example.com").await;
+    let tid = t["id"].as_str().unwrap().to_owned();
+    let r = app
+        .req(
+            "POST",
+            &format!("/api/v1/tickets/{tid}/messages"),
+            &boris_token,
+            Some(json!({"body": "@BORIS @vera.k @gone @owner@alpha.test @nobody — посмотрите", "visibility": "internal"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let events = mentions_on(&app, &tid).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let mut told: Vec<String> = events[0]["data"]["user_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect();
+    told.sort();
+    let owner = app.get("/api/v1/me").await.expect(200)["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut want = vec![vera.clone(), owner];
+    want.sort();
+    assert_eq!(told, want, "not the author ({boris}), not who left");
+    assert_eq!(events[0]["data"]["message_id"], r.body["id"]);
+    // A public reply naming someone tells nobody.
+    app.post(
+        &format!("/api/v1/tickets/{tid}/messages"),
+        json!({"body": "@vera.k ответит вам завтра", "visibility": "public"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(mentions_on(&app, &tid).await.len(), 1);
+}
+
+async fn mentions_on(app: &TestApp, tid: &str) -> Vec<serde_json::Value> {
+    app.get(&format!("/api/v1/tickets/{tid}/events?limit=200"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message.mentioned")
+        .cloned()
+        .collect()
 }

@@ -1975,6 +1975,38 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
     assert_eq!(told["text"], "Срочно: Живое обновление");
     assert_eq!(told["ticket"], t["id"]);
 
+    // A colleague's note mentions this agent: told at once.
+    let r = app
+        .req(
+            "POST",
+            &format!("/api/v1/tickets/{tid}/messages"),
+            &helper,
+            Some(json!({"body": "@owner глянь, пожалуйста", "visibility": "internal"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let mentioned = next_alert(&mut ws, "mentioned").await;
+    assert_eq!(mentioned["ticket"], t["id"]);
+    // A snooze on this agent's ticket runs out: told when it opens again.
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"assignee_id": me}),
+    )
+    .await
+    .expect(200);
+    let at = app.store.now().plus_millis(60_000);
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"snoozed_until": at.to_rfc3339()}),
+    )
+    .await
+    .expect(200);
+    app.clock.set(Some(at.plus_millis(1_000)));
+    app.drain_jobs().await;
+    app.clock.set(None);
+    let woke = next_alert(&mut ws, "woke").await;
+    assert_eq!(woke["number"], t["number"]);
+
     // A page that floods the socket is cut off.
     use futures::SinkExt;
     let (mut flood, _) = tokio_tungstenite::connect_async(request(&app.base))
@@ -2002,6 +2034,30 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
         seen.iter().all(|m| m.contains(t["id"].as_str().unwrap())),
         "{seen:?}"
     );
+}
+
+/// The next message of type `kind` on a live socket, within 10 s.
+async fn next_alert<S>(ws: &mut S, kind: &str) -> Value
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await {
+                let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                if v["t"] == kind {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{kind} within 10 s"))
 }
 
 /// Whether the server closes a socket within `secs` seconds (messages before the

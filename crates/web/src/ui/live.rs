@@ -527,6 +527,18 @@ async fn event_message(
         && e.actor != Actor::User(ctx.p.user_id);
     let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
         && e.actor != Actor::User(ctx.p.user_id);
+    // A colleague's note mentioned this agent.
+    if let EventData::Mentioned { user_ids, .. } = &e.data
+        && user_ids.contains(&ctx.p.user_id)
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        return Some(json!({
+            "t": "mentioned",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
     // A snooze that ran out (the system woke the ticket), on a ticket of this agent.
     let woke = e.actor == Actor::System
         && matches!(&e.data, EventData::TicketUpdated { changes, .. }

@@ -116,6 +116,8 @@ pub struct TicketPage {
     /// the workspace's zone (named beside the field).
     pub snooze_at: String,
     pub zone: String,
+    /// Colleagues a note can mention: (`@handle`, name).
+    pub mentionable: Vec<(String, String)>,
     pub priority_label: String,
     pub channel_label: String,
     pub created: String,
@@ -864,6 +866,12 @@ pub async fn render(
                 .unwrap_or_default()
         },
         zone: ctx.ws.time_zone.clone(),
+        mentionable: dir
+            .handles
+            .iter()
+            .filter(|(id, _, _)| *id != ctx.p.user_id)
+            .map(|(_, h, n)| (format!("@{h}"), n.clone()))
+            .collect(),
         priority_label: tr.label("priority", t.priority.as_str()),
         channel_label: tr.label("channel", t.channel.as_str()),
         created: tr.date(t.created_at),

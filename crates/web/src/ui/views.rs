@@ -21,19 +21,29 @@ pub const PAGE_SIZE: i64 = 50;
 pub struct Directory {
     pub users: Vec<(UserId, String)>,
     pub teams: Vec<(TeamId, String)>,
+    /// Active people by the `@handle` a note mentions them with (the local
+    /// part of their address): (id, handle, name).
+    pub handles: Vec<(UserId, String, String)>,
 }
 
 impl Directory {
     pub async fn load(app: &AppState, ctx: &Ctx) -> Result<Directory, UiError> {
-        let users = app
+        let all = app
             .engine
             .users(&ctx.p, None, Some(200))
             .await
-            .or_page(ctx.tr)?
-            .into_iter()
-            // People who left keep their names on the tickets they worked.
-            .map(|u| (u.user.id, u.user.name))
+            .or_page(ctx.tr)?;
+        let handles = all
+            .iter()
+            .filter(|u| u.user.active)
+            .map(|u| {
+                let email = u.user.email.as_str().to_lowercase();
+                let local = email.split('@').next().unwrap_or_default().to_owned();
+                (u.user.id, local, u.user.name.clone())
+            })
             .collect();
+        // People who left keep their names on the tickets they worked.
+        let users = all.into_iter().map(|u| (u.user.id, u.user.name)).collect();
         let teams = app
             .engine
             .teams(&ctx.p, None, Some(200))
@@ -42,7 +52,11 @@ impl Directory {
             .into_iter()
             .map(|t| (t.id, t.name))
             .collect();
-        Ok(Directory { users, teams })
+        Ok(Directory {
+            users,
+            teams,
+            handles,
+        })
     }
     pub fn user(&self, id: Option<UserId>) -> String {
         id.and_then(|id| self.users.iter().find(|(u, _)| *u == id))
