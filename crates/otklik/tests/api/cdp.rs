@@ -232,6 +232,21 @@ async fn call(
     method: &str,
     params: Value,
 ) -> Value {
+    match try_call(out, pending, next, session, method, params).await {
+        Ok(v) => v,
+        Err(e) => panic!("{method}: {e}"),
+    }
+}
+
+/// A DevTools call; `Err` with the browser's error object.
+async fn try_call(
+    out: &mpsc::UnboundedSender<String>,
+    pending: &Pending,
+    next: &AtomicU64,
+    session: Option<&str>,
+    method: &str,
+    params: Value,
+) -> Result<Value, Value> {
     let id = next.fetch_add(1, Ordering::SeqCst);
     let (tx, rx) = oneshot::channel();
     pending.lock().expect("lock").insert(id, tx);
@@ -244,10 +259,10 @@ async fn call(
         .await
         .unwrap_or_else(|_| panic!("{method}: no answer in 30 s"))
         .expect("answer");
-    if let Some(e) = v.get("error") {
-        panic!("{method}: {e}");
+    match v.get("error") {
+        Some(e) => Err(e.clone()),
+        None => Ok(v["result"].clone()),
     }
-    v["result"].clone()
 }
 
 impl Page {
@@ -292,17 +307,27 @@ impl Page {
     pub async fn wait_for(&self, condition: &str, what: &str) {
         let start = Instant::now();
         loop {
-            let r = self
-                .call(
-                    "Runtime.evaluate",
-                    // The address changes before the new page is parsed: a
-                    // condition holds only on a page that has been read, so
-                    // what the test does next finds its elements.
-                    json!({"expression": format!("document.readyState !== 'loading' && !!({condition})"), "returnByValue": true}),
-                )
-                .await;
-            if r["result"]["value"] == json!(true) {
-                return;
+            let r = try_call(
+                &self.out,
+                &self.pending,
+                &self.next,
+                Some(&self.session),
+                "Runtime.evaluate",
+                // The address changes before the new page is parsed: a
+                // condition holds only on a page that has been read, so
+                // what the test does next finds its elements.
+                json!({"expression": format!("document.readyState !== 'loading' && !!({condition})"), "returnByValue": true}),
+            )
+            .await;
+            match r {
+                Ok(r) if r["result"]["value"] == json!(true) => return,
+                Ok(_) => {}
+                // The page navigated while the condition was read: ask the
+                // next one.
+                Err(e)
+                    if e.to_string().contains("navigated or closed")
+                        || e.to_string().contains("context was destroyed") => {}
+                Err(e) => panic!("[{}] Runtime.evaluate: {e}", self.name),
             }
             if start.elapsed() > Duration::from_secs(20) {
                 panic!("[{}] waited 20 s for {what}: {condition}", self.name);
