@@ -464,6 +464,15 @@ pub enum EventData {
         webhook_id: WebhookId,
         reason: String,
     },
+    /// Another ticket was merged into this one: its messages moved here and it
+    /// was closed, pointing here.
+    #[serde(rename = "ticket.merged")]
+    TicketMerged {
+        ticket_id: TicketId,
+        source_id: TicketId,
+        source_number: i64,
+        messages: u64,
+    },
     /// A note mentioned colleagues by their `@handle`; they are told.
     #[serde(rename = "message.mentioned")]
     Mentioned {
@@ -556,6 +565,7 @@ impl EventData {
             EventData::RuleFired { .. } => "rule.fired",
             EventData::AgentsNotified { .. } => "agents.notified",
             EventData::Mentioned { .. } => "message.mentioned",
+            EventData::TicketMerged { .. } => "ticket.merged",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
             EventData::WebhookSaved { .. } => "webhook.saved",
@@ -619,6 +629,7 @@ impl EventData {
         "rule.fired",
         "agents.notified",
         "message.mentioned",
+        "ticket.merged",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -663,6 +674,7 @@ impl EventData {
             | EventData::RuleFired { ticket_id, .. }
             | EventData::AgentsNotified { ticket_id, .. }
             | EventData::Mentioned { ticket_id, .. }
+            | EventData::TicketMerged { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
@@ -1003,6 +1015,12 @@ mod tests {
                 message_id: MessageId::new(),
                 user_ids: vec![UserId::new()],
             },
+            EventData::TicketMerged {
+                ticket_id: TicketId::new(),
+                source_id: TicketId::new(),
+                source_number: 7,
+                messages: 3,
+            },
             EventData::WebhookSaved {
                 webhook_id: WebhookId::new(),
             },
@@ -1073,7 +1091,8 @@ mod tests {
                 | EventData::WebhookDeleted { .. }
                 | EventData::WebhookDisabled { .. }
                 | EventData::AgentsNotified { .. }
-                | EventData::Mentioned { .. } => {}
+                | EventData::Mentioned { .. }
+                | EventData::TicketMerged { .. } => {}
             }
         }
         all

@@ -532,6 +532,8 @@ codes! {
     FieldArchived = "fields.archived" => "the field {field} is archived: it takes no new values",
     SnoozeDone = "tickets.snooze_done" => "a solved or closed ticket is not snoozed",
     SnoozeWhen = "tickets.snooze_when" => "a snooze ends at a moment ahead, within a year",
+    MergeSame = "tickets.merge_same" => "a ticket cannot be merged into itself",
+    MergeClosed = "tickets.merge_closed" => "ticket #{number} is closed: a closed ticket is not merged",
 }
 
 #[cfg(test)]

@@ -788,6 +788,9 @@ impl Engine {
                     } else {
                         (AuthorKind::Agent, Actor::User(user))
                     };
+                    if n.as_customer && t.merged_into.is_some() {
+                        t = merged_target(tx, t).await?;
+                    }
                     if n.as_customer && t.status == Status::Closed {
                         t = open_follow_up(tx, &t, actor, now).await?;
                     } else if t.status == Status::Closed {
@@ -1101,6 +1104,7 @@ pub(crate) fn new_ticket(
         solved_at: None,
         closed_at: None,
         snoozed_until: None,
+        merged_into: None,
     }
 }
 
@@ -1123,6 +1127,7 @@ pub(crate) async fn open_follow_up(
         solved_at: None,
         closed_at: None,
         snoozed_until: None,
+        merged_into: None,
         ..t.clone()
     };
     tickets::insert(tx, &follow).await?;
@@ -1134,10 +1139,11 @@ pub(crate) async fn open_follow_up(
 /// gets a follow-up. Returns the ticket the message belongs on.
 pub(crate) async fn customer_wrote(
     tx: &mut Tx,
-    mut t: Ticket,
+    t: Ticket,
     actor: Actor,
     now: domain::Timestamp,
 ) -> Result<Ticket, EngineError> {
+    let mut t = merged_target(tx, t).await?;
     if t.status == Status::Closed {
         return open_follow_up(tx, &t, actor, now).await;
     }
@@ -1315,6 +1321,119 @@ async fn tell_mentioned(
         .await?;
     }
     Ok(())
+}
+
+/// The ticket a merged ticket's messages went to (following at most a few
+/// merges), or `t` itself: a customer writing on a merged thread lands there.
+async fn merged_target(tx: &mut Tx, mut t: Ticket) -> Result<Ticket, EngineError> {
+    for _ in 0..5 {
+        let Some(into) = t.merged_into else { break };
+        match tickets::get(&mut tx.conn(), t.workspace_id, into).await? {
+            Some(next) => t = next,
+            None => break,
+        }
+    }
+    Ok(t)
+}
+
+impl Engine {
+    /// Merges `source` into `into`: the source's messages (with their channel
+    /// records, so the customer's next message on that thread lands on the
+    /// target), experts, tags and copies move to the target; the source is
+    /// closed and points at it. Neither may be closed, nor the same ticket.
+    pub async fn merge_ticket(
+        &self,
+        p: &Principal,
+        source: TicketRef,
+        into: TicketRef,
+    ) -> Result<Ticket, EngineError> {
+        p.require_ticket_work()?;
+        let s = self.load_ticket(p, source).await?;
+        let target = self.load_ticket(p, into).await?;
+        if s.id == target.id {
+            return Err(EngineError::Rule(Code::MergeSame.into()));
+        }
+        let (ws, actor) = (p.workspace_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let mut s = tickets::get(&mut tx.conn(), ws, s.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    let mut t = tickets::get(&mut tx.conn(), ws, target.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    for x in [&s, &t] {
+                        if x.status == Status::Closed {
+                            return Err(EngineError::Rule(
+                                domain::Message::new(Code::MergeClosed).with("number", x.number),
+                            ));
+                        }
+                    }
+                    let moved = tickets::move_messages(tx, ws, s.id, t.id).await?;
+                    // The target gains the source's tags and copies.
+                    let mut tc = Vec::new();
+                    let tags =
+                        normalize_tags(t.tags.iter().chain(s.tags.iter()).map(String::as_str))
+                            .unwrap_or_else(|_| t.tags.clone());
+                    let tags_changed = tags != t.tags;
+                    if tags_changed {
+                        record(&mut tc, "tags", &mut t.tags, tags);
+                    }
+                    let mut cc = t.cc.clone();
+                    for a in &s.cc {
+                        if !cc.contains(a) && cc.len() < MAX_CC {
+                            cc.push(a.clone());
+                        }
+                    }
+                    if cc != t.cc {
+                        record(&mut tc, "cc", &mut t.cc, cc);
+                    }
+                    t.updated_at = now;
+                    tickets::update(tx, &t, tags_changed).await?;
+                    if !tc.is_empty() {
+                        tx.emit(
+                            ws,
+                            actor,
+                            EventData::TicketUpdated {
+                                ticket_id: t.id,
+                                changes: tc,
+                            },
+                        )
+                        .await?;
+                    }
+                    // The source is closed, pointing at the target.
+                    let mut sc = Vec::new();
+                    apply_status(&mut s, Status::Closed, now, &mut sc, tx).await?;
+                    record(&mut sc, "merged_into", &mut s.merged_into, Some(t.id));
+                    s.updated_at = now;
+                    tickets::update(tx, &s, false).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::TicketUpdated {
+                            ticket_id: s.id,
+                            changes: sc,
+                        },
+                    )
+                    .await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::TicketMerged {
+                            ticket_id: t.id,
+                            source_id: s.id,
+                            source_number: s.number,
+                            messages: moved,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(t)
+                })
+            })
+            .await
+    }
 }
 
 /// Longest snooze: a year.

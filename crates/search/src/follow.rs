@@ -52,6 +52,15 @@ impl Follower {
                 | EventData::MessageAdded { ticket_id, .. } => {
                     dirty.insert((ws, *ticket_id));
                 }
+                // The messages moved: both tickets read differently now.
+                EventData::TicketMerged {
+                    ticket_id,
+                    source_id,
+                    ..
+                } => {
+                    dirty.insert((ws, *ticket_id));
+                    dirty.insert((ws, *source_id));
+                }
                 EventData::CustomerUpdated { customer_id, .. }
                 | EventData::IdentityAdded { customer_id, .. }
                 | EventData::CustomersMerged { customer_id, .. } => {

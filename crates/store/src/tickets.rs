@@ -37,11 +37,13 @@ pub struct Ticket {
     pub closed_at: Option<Timestamp>,
     /// Snoozed by an agent: pending until then, when it opens again.
     pub snoozed_until: Option<Timestamp>,
+    /// Merged into that ticket (and closed): its messages are there.
+    pub merged_into: Option<TicketId>,
 }
 
 const COLS: &str = "t.id, t.workspace_id, t.number, t.subject, t.status, t.priority, t.channel, t.customer_id, t.assignee_id, t.team_id, \
                     t.tier, t.category, t.tags, t.custom_fields, t.follow_up_of, t.created_at, t.updated_at, t.solved_at, t.closed_at, t.account_id, t.cc, \
-                    t.snoozed_until";
+                    t.snoozed_until, t.merged_into";
 
 impl FromRow for Ticket {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -68,6 +70,7 @@ impl FromRow for Ticket {
             account_id: r.id_opt(19)?,
             cc: r.json(20)?,
             snoozed_until: r.time_opt(21)?,
+            merged_into: r.id_opt(22)?,
         })
     }
 }
@@ -130,8 +133,8 @@ async fn insert_tags(
 pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), StoreError> {
     let q = query(
         "UPDATE tickets SET subject = $3, status = $4, priority = $5, assignee_id = $6, team_id = $7, tier = $8, category = $9, \
-         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14, cc = $15, snoozed_until = $16 \
-         WHERE workspace_id = $1 AND id = $2",
+         tags = $10, custom_fields = $11, updated_at = $12, solved_at = $13, closed_at = $14, cc = $15, snoozed_until = $16, \
+         merged_into = $17 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(t.workspace_id)
     .bind(t.id)
@@ -148,7 +151,8 @@ pub async fn update(tx: &mut Tx, t: &Ticket, tags_changed: bool) -> Result<(), S
     .bind(t.solved_at)
     .bind(t.closed_at)
     .bind(to_json(&t.cc)?)
-    .bind(t.snoozed_until);
+    .bind(t.snoozed_until)
+    .bind(t.merged_into);
     if tx.conn().execute(&q).await? == 0 {
         return Err(StoreError::NotFound);
     }
@@ -1081,6 +1085,60 @@ pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
         .bind(f.position)
         .bind(f.archived);
     tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// Moves everything that hangs on `from`'s messages to `to` (a merge): the
+/// messages, their channel records (so the customer's next message on the
+/// thread finds `to`), triage, solution marks and experts. Returns how many
+/// messages moved.
+pub async fn move_messages(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    from: TicketId,
+    to: TicketId,
+) -> Result<u64, StoreError> {
+    let mut moved = 0;
+    for table in [
+        "messages",
+        "channel_messages",
+        "message_triage",
+        "solution_notes",
+    ] {
+        let n = tx
+            .conn()
+            .execute(
+                &query(format!(
+                    "UPDATE {table} SET ticket_id = $3 WHERE workspace_id = $1 AND ticket_id = $2"
+                ))
+                .bind(ws)
+                .bind(from)
+                .bind(to),
+            )
+            .await?;
+        if table == "messages" {
+            moved = n;
+        }
+    }
+    tx.conn()
+        .execute(
+            &query(
+                "INSERT INTO ticket_collaborators (ticket_id, workspace_id, user_id, added_by, added_at) \
+                 SELECT $3, workspace_id, user_id, added_by, added_at FROM ticket_collaborators \
+                 WHERE workspace_id = $1 AND ticket_id = $2 ON CONFLICT DO NOTHING",
+            )
+            .bind(ws)
+            .bind(from)
+            .bind(to),
+        )
+        .await?;
+    tx.conn()
+        .execute(
+            &query("DELETE FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2")
+                .bind(ws)
+                .bind(from),
+        )
+        .await?;
+    Ok(moved)
 }
 
 /// Saves what may change of a field: its label, options, whether it is

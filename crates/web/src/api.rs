@@ -1156,6 +1156,24 @@ pub async fn patch_ticket(
     one_with_sla(&app, &p, t).await
 }
 
+/// Merges the ticket into another (`into`: its id or number): the messages,
+/// experts, tags and copies move there, and this ticket is closed pointing
+/// at it; the customer's next message on its thread lands there too.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = MergeTicketIn,
+    responses((status = 200, description = "The target, after the merge", body = TicketOut), (status = 404, body = Problem), (status = 409, description = "The same ticket, or one of them closed", body = Problem)))]
+pub async fn merge_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<MergeTicketIn>,
+) -> ApiResult<Json<TicketOut>> {
+    let target = app
+        .engine
+        .merge_ticket(&p, ticket_ref(&t)?, ticket_ref(b.into.trim())?)
+        .await?;
+    one_with_sla(&app, &p, target).await
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

@@ -902,7 +902,7 @@ fn examples(d: &mut Value) {
         "channel": "email", "customer_id": customer, "assignee_id": user, "team_id": team, "tier": 1,
         "category": "delivery", "tags": ["order"], "custom_fields": { "order_number": 58211 },
         "follow_up_of": null, "account_id": null, "cc": [], "created_at": at, "updated_at": at,
-        "solved_at": null, "closed_at": null, "snoozed_until": null
+        "solved_at": null, "closed_at": null, "snoozed_until": null, "merged_into": null
     });
     let attachment_out = json!({
         "id": attachment, "filename": "receipt.pdf", "content_type": "application/pdf", "size": 48213,
@@ -1003,7 +1003,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 50] = [
+    let list: [(&str, Value); 51] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1102,6 +1102,7 @@ fn examples(d: &mut Value) {
         ),
         ("BodyIn", json!({ "body": "Заказ 58211 не пришёл." })),
         ("CreateTokenIn", json!({ "name": "CRM sync" })),
+        ("MergeTicketIn", json!({ "into": "1041" })),
         (
             "PatchFieldIn",
             json!({ "label": "Return reason", "required": true, "position": 2 }),

@@ -451,6 +451,8 @@ pub struct TicketOut {
     pub closed_at: Option<String>,
     /// Snoozed until then: it opens again at that moment.
     pub snoozed_until: Option<String>,
+    /// Merged into that ticket (and closed): its messages are there.
+    pub merged_into: Option<Uuid>,
     /// The SLA that applies and its clocks, derived from the ticket's events
     /// moments after each change; `null` when no policy covers the ticket (or
     /// not yet derived).
@@ -481,6 +483,7 @@ impl From<Ticket> for TicketOut {
             solved_at: t.solved_at.map(|x| x.to_rfc3339()),
             closed_at: t.closed_at.map(|x| x.to_rfc3339()),
             snoozed_until: t.snoozed_until.map(|x| x.to_rfc3339()),
+            merged_into: t.merged_into.map(|x| x.0),
             sla: None,
         }
     }
@@ -553,6 +556,15 @@ pub struct PatchTicketIn {
     /// past or more than a year ahead, and for a solved or closed ticket.
     #[serde(default, deserialize_with = "double_option")]
     pub snoozed_until: Option<Option<String>>,
+}
+
+/// Which ticket to merge this one into.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeTicketIn {
+    /// The target ticket's id or number.
+    #[schema(max_length = 40)]
+    pub into: String,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -17,6 +17,7 @@ crate::on_both!(
     custom_fields_are_edited_reordered_and_archived,
     a_snoozed_ticket_waits_and_opens_again_at_its_moment,
     a_note_tells_the_colleagues_it_mentions,
+    a_duplicate_is_merged_into_its_ticket,
 );
 
 async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
@@ -955,4 +956,154 @@ async fn mentions_on(app: &TestApp, tid: &str) -> Vec<serde_json::Value> {
         .filter(|e| e["kind"] == "message.mentioned")
         .cloned()
         .collect()
+}
+
+/// A duplicate is merged into the ticket it repeats: its messages, tags and
+/// experts move there, it is closed pointing at it, and the customer's next
+/// message on it lands on the target. Merging into itself or with a closed
+/// ticket is refused by their state.
+async fn a_duplicate_is_merged_into_its_ticket(app: TestApp) {
+    let t = app.ticket("Заказ 58211 не пришёл", "dup@example.com").await;
+    let d = app.ticket("Где мой заказ 58211?", "dup@example.com").await;
+    let (tid, did) = (
+        t["id"].as_str().unwrap().to_owned(),
+        d["id"].as_str().unwrap().to_owned(),
+    );
+    let count = |v: &serde_json::Value| v["items"].as_array().map_or(0, Vec::len);
+    app.patch(
+        &format!("/api/v1/tickets/{did}"),
+        json!({"tags": ["delivery"]}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tickets/{did}/messages"),
+        json!({"body": "Проверяю склад", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+    let before_t = count(
+        &app.get(&format!("/api/v1/tickets/{tid}/messages"))
+            .await
+            .expect(200),
+    );
+    let before_d = count(
+        &app.get(&format!("/api/v1/tickets/{did}/messages"))
+            .await
+            .expect(200),
+    );
+    assert_eq!((before_t, before_d), (1, 2));
+
+    // Refused by their state: itself; a light agent may not merge.
+    app.post(
+        &format!("/api/v1/tickets/{did}/merge"),
+        json!({"into": did}),
+    )
+    .await
+    .problem(409);
+    app.post(
+        &format!("/api/v1/tickets/{did}/merge"),
+        json!({"into": "999999"}),
+    )
+    .await
+    .problem(404);
+    let (_, light) = app.user("merge-light@alpha.test", "light_agent").await;
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{did}/merge"),
+        &light,
+        Some(json!({"into": tid})),
+    )
+    .await
+    .problem(403);
+
+    // By number, as agents say it.
+    let merged = app
+        .post(
+            &format!("/api/v1/tickets/{did}/merge"),
+            json!({"into": t["number"].to_string()}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(merged["id"], t["id"]);
+    assert!(
+        merged["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("delivery")),
+        "{merged}"
+    );
+    assert_eq!(
+        count(
+            &app.get(&format!("/api/v1/tickets/{tid}/messages"))
+                .await
+                .expect(200)
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            &app.get(&format!("/api/v1/tickets/{did}/messages"))
+                .await
+                .expect(200)
+        ),
+        0
+    );
+    let gone = app.get(&format!("/api/v1/tickets/{did}")).await.expect(200);
+    assert_eq!(
+        (gone["status"].as_str(), gone["merged_into"].as_str()),
+        (Some("closed"), Some(tid.as_str()))
+    );
+    let history = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200);
+    let event = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ticket.merged")
+        .expect("the merge in the target's history")
+        .clone();
+    assert_eq!(
+        (
+            event["data"]["source_id"].as_str(),
+            event["data"]["messages"].as_i64()
+        ),
+        (Some(did.as_str()), Some(2))
+    );
+
+    // Once closed, neither side of a merge.
+    app.post(
+        &format!("/api/v1/tickets/{tid}/merge"),
+        json!({"into": did}),
+    )
+    .await
+    .problem(409);
+    let third = app.ticket("Третья", "third@example.com").await;
+    app.post(
+        &format!("/api/v1/tickets/{}/merge", third["id"].as_str().unwrap()),
+        json!({"into": did}),
+    )
+    .await
+    .problem(409);
+
+    // The customer writes on the merged one: it lands on the target, no
+    // follow-up is opened.
+    let posted = app
+        .post(
+            &format!("/api/v1/tickets/{did}/messages"),
+            json!({"body": "Есть новости?", "author": "customer"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(posted["ticket_id"], t["id"], "{posted}");
+    assert_eq!(
+        count(
+            &app.get(&format!("/api/v1/tickets/{tid}/messages"))
+                .await
+                .expect(200)
+        ),
+        4
+    );
 }

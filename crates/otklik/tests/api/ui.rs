@@ -182,7 +182,63 @@ on_both!(
     the_thread_says_who_changed_what_and_when,
     the_field_screen_edits_orders_and_archives_fields,
     the_ticket_page_snoozes_and_ends_a_snooze,
+    the_ticket_page_merges_a_duplicate,
 );
+
+/// The ticket page merges a duplicate into a ticket by its number: the
+/// target shows it in its thread, the duplicate says where it went.
+async fn the_ticket_page_merges_a_duplicate(app: TestApp) {
+    let t = app.ticket("Не пришёл заказ", "twice@example.com").await;
+    let d = app
+        .ticket("Не пришёл заказ (ещё раз)", "twice@example.com")
+        .await;
+    let (tn, dn) = (t["number"].as_i64().unwrap(), d["number"].as_i64().unwrap());
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let res = a
+        .post(
+            &format!("/app/t/{dn}/merge"),
+            &[("into", &format!("#{tn}"))],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        location(&res).starts_with(&format!("/app/t/{tn}")),
+        "{}",
+        location(&res)
+    );
+    let target = a.page_in("ru", &format!("/app/t/{tn}")).await;
+    assert!(
+        target.contains(&format!("присоединил(а) заявку #{dn}")),
+        "the thread says so"
+    );
+    assert!(target.contains("Не пришёл заказ (ещё раз)") || target.contains("twice@example.com"));
+    let source = a.page_in("th", &format!("/app/t/{dn}")).await;
+    assert!(
+        source.contains("id=\"merged-into\"") && source.contains(&format!("href=\"/app/t/{tn}\"")),
+        "where it went"
+    );
+    assert!(
+        !source.contains("id=\"merge\""),
+        "a closed ticket offers no merge"
+    );
+    // Into itself: refused with the reason, in the page's language.
+    let res = a
+        .speaking("ru")
+        .post(
+            &format!("/app/t/{tn}/merge"),
+            &[("into", &tn.to_string())],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("объединить с самой собой")
+    );
+}
 
 /// The ticket page snoozes a ticket until a preset in the workspace's zone or
 /// a picked time, shows until when (there and in the inbox), and ends it.

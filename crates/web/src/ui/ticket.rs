@@ -116,6 +116,8 @@ pub struct TicketPage {
     /// the workspace's zone (named beside the field).
     pub snooze_at: String,
     pub zone: String,
+    /// Merged into that ticket (its number).
+    pub merged_into: Option<i64>,
     /// Colleagues a note can mention: (`@handle`, name).
     pub mentionable: Vec<(String, String)>,
     pub priority_label: String,
@@ -191,6 +193,7 @@ fn is_activity(e: &domain::event::EventData) -> bool {
             | EventData::TicketEscalated { .. }
             | EventData::CollaboratorAdded { .. }
             | EventData::CollaboratorRemoved { .. }
+            | EventData::TicketMerged { .. }
     )
 }
 
@@ -272,6 +275,17 @@ fn activity_text(tr: &Tr, dir: &Directory, e: &domain::event::EventData) -> Stri
         EventData::CollaboratorAdded { user_id, .. } => tr.tf(
             "change.expert_added",
             &[("name", &dir.user(Some(*user_id)))],
+        ),
+        EventData::TicketMerged {
+            source_number,
+            messages,
+            ..
+        } => tr.tf(
+            "change.merged_in",
+            &[
+                ("number", &source_number.to_string()),
+                ("n", &tr.num(i64::try_from(*messages).unwrap_or(i64::MAX))),
+            ],
         ),
         EventData::CollaboratorRemoved { user_id, .. } => tr.tf(
             "change.expert_removed",
@@ -866,6 +880,15 @@ pub async fn render(
                 .unwrap_or_default()
         },
         zone: ctx.ws.time_zone.clone(),
+        merged_into: match t.merged_into {
+            Some(id) => app
+                .engine
+                .ticket(&ctx.p, TicketRef::Id(id))
+                .await
+                .ok()
+                .map(|m| m.number),
+            None => None,
+        },
         mentionable: dir
             .handles
             .iter()
@@ -1289,6 +1312,38 @@ pub async fn snooze(
         "flash.saved"
     };
     Ok(done(&format!("/app/t/{number}"), flash))
+}
+
+/// `POST /app/t/{number}/merge`: merges this ticket into the one numbered
+/// `into`, then shows that one.
+pub async fn merge(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let into = f
+        .get("into")
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches('#');
+    let Some(into) = TicketRef::parse(into) else {
+        return Err(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ));
+    };
+    let target = app
+        .engine
+        .merge_ticket(&f.ctx.p, r, into)
+        .await
+        .or_page(tr)?;
+    Ok(done(
+        &format!("/app/t/{}", target.number),
+        "flash.ticket_merged",
+    ))
 }
 
 /// `POST /app/t/{number}/triage`: an agent says what a customer's message is
