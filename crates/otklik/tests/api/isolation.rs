@@ -394,6 +394,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"solution": true}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
+        (("POST", "/api/v1/tickets/{id}/merge"), json!({"into": "1"})),
         (
             ("PATCH", "/api/v1/custom-fields/{id}"),
             json!({"label": "pwned", "archived": true}),
