@@ -1013,3 +1013,127 @@ async fn a_ringing_call_pops_up_with_the_callers_tickets() {
     })
     .await;
 }
+
+/// A shift end to end, as two agents in Russian and Thai would work it: Anna
+/// is told in the background that the customer replied, opens the ticket,
+/// mentions Boris in a note (he is told), snoozes it, it comes back at the
+/// set time (the server's clock under the test's control), a duplicate is
+/// merged into it, and it is solved once its required field is filled. The
+/// screens at 1440 px and 390 px, in ru and th, are kept in
+/// `target/browser-artifacts/shift-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shift_walks_through_reply_mention_snooze_merge_and_solve() {
+    with_browser("a_shift_walks_through_reply_mention_snooze_merge_and_solve", |b, app| async move {
+        let anna_id = agent(&app, "anna@alpha.test", "Анна Смирнова", "agent").await;
+        agent(&app, "boris@alpha.test", "บอริส", "agent").await;
+        app.post(
+            "/api/v1/custom-fields",
+            json!({"key": "order_number", "label": "Номер заказа", "field_type": "number", "required": true}),
+        )
+        .await
+        .expect(201);
+        let t = app.ticket("Заказ 58211 не пришёл", "shift@example.com").await;
+        let (tid, number) = (t["id"].as_str().unwrap().to_owned(), t["number"].as_i64().unwrap());
+        app.patch(&format!("/api/v1/tickets/{tid}"), json!({"assignee_id": anna_id})).await.expect(200);
+        let dup = app.ticket("Заказ 58211 не пришёл — повтор", "shift@example.com").await;
+        let dup_number = dup["number"].as_i64().unwrap();
+
+        let anna = b.page("anna").await;
+        let boris = b.page("boris").await;
+        login(&anna, &app, "anna@alpha.test", "user-password").await;
+        login(&boris, &app, "boris@alpha.test", "user-password").await;
+        anna.goto(&app.url("/lang?set=ru&next=/app")).await;
+        boris.goto(&app.url("/lang?set=th&next=/app")).await;
+        let hook = "window.__shown = []; const Real = window.Notification; window.Notification = function (title, o) { window.__shown.push(title + ': ' + o.body); return new Real(title, o); }; window.Notification.permission = Real.permission;";
+        for p in [&anna, &boris] {
+            b.grant(p, &app.base, "notifications").await;
+            p.goto(&app.url("/app?view=all")).await;
+            p.eval(hook).await;
+            p.wait_for("document.body.dataset.live === '1'", "the live socket").await;
+        }
+
+        // 1. The customer replies while Anna is in the inbox.
+        app.post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "Посылки всё ещё нет, что делать?", "author": "customer"}),
+        )
+        .await
+        .expect(201);
+        anna.wait_for(&format!("window.__shown.some(s => s.startsWith('Клиент ответил: #{number}'))"), "the reply alert").await;
+
+        // 2. She opens it and mentions Boris in a note; he is told.
+        anna.goto(&app.url(&format!("/app/t/{number}"))).await;
+        anna.wait_for("document.body.dataset.live === '1'", "Anna's socket on the ticket").await;
+        anna.eval("(() => { const m = document.getElementById('mention'); m.value = '@boris'; m.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        anna.wait_for("document.getElementById('mode-note').checked && document.getElementById('body').value.startsWith('@boris ')", "the mention in a note").await;
+        anna.type_text("проверь, пожалуйста, склад").await;
+        anna.eval("document.getElementById('composer').requestSubmit()").await;
+        anna.wait_for("location.search.includes('flash.note_added')", "the note is added").await;
+        boris.wait_for(&format!("window.__shown.some(s => s.startsWith('มีคนกล่าวถึงคุณ: #{number}'))"), "Boris is told").await;
+
+        // 3. She snoozes it for an hour; the clock moves on; it comes back.
+        anna.eval("(() => { const f = document.getElementById('snooze'); f.preset.value = '1h'; f.requestSubmit(); })()").await;
+        anna.wait_for("location.search.includes('flash.snoozed')", "snoozed").await;
+        let snoozed = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+        assert_eq!(snoozed["status"], "pending");
+        let until = domain::Timestamp::parse_rfc3339(snoozed["snoozed_until"].as_str().unwrap()).unwrap();
+        anna.goto(&app.url("/app?view=pending")).await;
+        anna.eval(hook).await;
+        anna.wait_for("document.body.dataset.live === '1'", "the socket on the pending view").await;
+        anna.wait_for(&format!("{}.includes('Отложена до')", text_of("#rows")), "the snoozed chip in the inbox").await;
+        shots(&anna, "shift-ru-inbox").await;
+        app.clock.set(Some(until.plus_millis(1_000)));
+        app.drain_jobs().await;
+        app.clock.set(None);
+        anna.wait_for(&format!("window.__shown.some(s => s.startsWith('Отложенная заявка вернулась: #{number}'))"), "the snooze ended").await;
+        assert_eq!(app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200)["status"], "open");
+
+        // 4. The duplicate is merged into it, by number.
+        anna.goto(&app.url(&format!("/app/t/{dup_number}"))).await;
+        anna.eval(&format!("(() => {{ const f = document.getElementById('merge'); f.into.value = '#{number}'; f.requestSubmit(); }})()")).await;
+        anna.wait_for(&format!("location.pathname === '/app/t/{number}' && location.search.includes('flash.ticket_merged')"), "on the target after the merge").await;
+        anna.wait_for(&format!("[...document.querySelectorAll('#thread .activity')].some(a => a.textContent.includes('#{dup_number}'))"), "the merge in the thread").await;
+
+        // 5. Solving asks for the required field first; filled, it solves.
+        anna.eval("(() => { const s = document.querySelector('#props select[name=status]'); s.value = 'solved'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        anna.wait_for(&format!("{}.includes('заполните перед тем, как решить заявку')", text_of("#toast")), "the refusal in Russian").await;
+        anna.wait_for("document.querySelector('#props select[name=status]').value === 'open'", "the panel shows the ticket as it is").await;
+        anna.eval("(() => { const i = document.querySelector('#props [name=\"cf.order_number\"]'); i.value = '58211'; document.getElementById('props').requestSubmit(); })()").await;
+        crate::helpers::until("the field saved", 10, async || {
+            let got = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+            (got["custom_fields"]["order_number"].as_f64() == Some(58211.0)).then_some(())
+        })
+        .await;
+        anna.eval("(() => { const s = document.querySelector('#props select[name=status]'); s.value = 'solved'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        crate::helpers::until("the ticket solved", 10, async || {
+            let got = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+            (got["status"] == "solved" && got["custom_fields"]["order_number"].as_f64() == Some(58211.0)).then_some(())
+        })
+        .await;
+
+        // The screens: the ticket at 1440 and 390 px, in ru (Anna) and th (Boris).
+        boris.goto(&app.url(&format!("/app/t/{number}"))).await;
+        for (p, lang) in [(&anna, "ru"), (&boris, "th")] {
+            p.goto(&app.url(&format!("/app/t/{number}"))).await;
+            for (w, h, mobile) in [(1440, 900, false), (390, 844, true)] {
+                p.viewport(w, h, mobile).await;
+                p.wait_for("document.readyState === 'complete'", "laid out").await;
+                assert_eq!(p.eval("document.documentElement.scrollWidth <= window.innerWidth").await, json!(true), "{lang} at {w} px scrolls sideways");
+                shots(p, &format!("shift-{lang}-ticket-{w}")).await;
+            }
+        }
+    })
+    .await;
+}
+
+/// Keeps a screenshot of `page` as `target/browser-artifacts/<name>.png`.
+async fn shots(page: &Page, name: &str) {
+    let dir = artifacts();
+    std::fs::create_dir_all(&dir).expect("artifacts directory");
+    let file = dir.join(format!("{name}.png"));
+    page.screenshot(&file).await;
+    assert!(
+        std::fs::metadata(&file).is_ok_and(|m| m.len() > 1_000),
+        "{name}: no screenshot"
+    );
+}

@@ -209,6 +209,9 @@ fn change_text(tr: &Tr, dir: &Directory, c: &domain::event::Change) -> String {
             ("priority", Value::String(s)) => tr.label("priority", s),
             ("assignee_id", v) => dir.user(uuid(v).map(UserId)),
             ("team_id", v) => dir.team(uuid(v).map(TeamId)),
+            ("snoozed_until", Value::String(s)) => {
+                domain::Timestamp::parse_rfc3339(s).map_or_else(|| s.clone(), |t| tr.date(t))
+            }
             (_, Value::Array(a)) if a.is_empty() => return "—".into(),
             (_, Value::Array(a)) => a
                 .iter()
@@ -227,6 +230,10 @@ fn change_text(tr: &Tr, dir: &Directory, c: &domain::event::Change) -> String {
     } else {
         c.field.to_string()
     };
+    if c.field == "merged_into" {
+        // The page's banner links the ticket it went to.
+        return field;
+    }
     if c.field == "custom_fields" {
         // Which fields changed, not every value of every field.
         let keys = |v: &Value| v.as_object().cloned().unwrap_or_default();
@@ -1159,12 +1166,16 @@ pub async fn update(
         let v = match d.field_type {
             FieldType::Checkbox => Value::Bool(values.contains(&"on")),
             _ if last.is_empty() => Value::Null,
-            FieldType::Number => last
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .ok_or_else(|| bad(&d.label))?,
+            // A whole number is kept whole (58211, not 58211.0).
+            FieldType::Number => match last.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => last
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| bad(&d.label))?,
+            },
             _ => Value::String(last.to_owned()),
         };
         m.insert(d.key, v);
