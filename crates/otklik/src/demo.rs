@@ -44,6 +44,8 @@ struct Agent {
     lang: &'static str,
     tier: i64,
     first_name: String,
+    /// What a note mentions them by (`@` and the local part of the address).
+    handle: String,
 }
 
 struct Cust {
@@ -114,6 +116,7 @@ async fn seed_inner(
     for (i, (name, lang)) in AGENT_NAMES.iter().enumerate() {
         let tier = (i % 3) as i64 + 1;
         let email = format!("agent{}@demo.test", i + 1);
+        let handle = format!("@agent{}", i + 1);
         let u = engine
             .add_user(
                 &owner,
@@ -148,6 +151,7 @@ async fn seed_inner(
             lang,
             tier,
             first_name: name.split_whitespace().next().unwrap_or(name).to_string(),
+            handle,
         });
     }
     for (email, name, role) in [
@@ -385,6 +389,9 @@ async fn seed_inner(
     }
     progress(TICKETS, TICKETS);
     clock.set(None);
+    seed_workday(engine, &owner, &agents)
+        .await
+        .context("setting up the demo's snooze, mention and merge")?;
     let widget_key = seed_chat(engine, &owner, &agents[0].principal)
         .await
         .context("setting up the demo chat")?;
@@ -399,6 +406,67 @@ async fn seed_inner(
         token: Some(token),
         tickets: TICKETS,
     })
+}
+
+/// A day's work on one ticket: a colleague's note mentions its agent, it is
+/// snoozed until tomorrow 9:00, and the customer's duplicate is merged in.
+async fn seed_workday(engine: &Engine, owner: &Principal, agents: &[Agent]) -> anyhow::Result<()> {
+    let (Some(anna), Some(other)) = (agents.first(), agents.get(1)) else {
+        return Ok(());
+    };
+    let mut first = NewTicket::from_email(
+        "Change the delivery address for order 5532",
+        "daniel.walker@example.com",
+        "Hi, I moved last week. Can you send order 5532 to 12 Baker Street instead?",
+    )?;
+    first.assignee_id = Some(anna.principal.user_id);
+    first.channel = Channel::Email;
+    let t = engine.create_ticket(owner, first, None).await?.ticket;
+    let mut again = NewTicket::from_email(
+        "Order 5532 address",
+        "daniel.walker@example.com",
+        "Sorry to write twice: the new address is 12 Baker Street, flat 3.",
+    )?;
+    again.channel = Channel::Email;
+    let dup = engine.create_ticket(owner, again, None).await?.ticket;
+    engine
+        .merge_ticket(&anna.principal, TicketRef::Id(dup.id), TicketRef::Id(t.id))
+        .await?;
+    engine
+        .add_message(
+            &other.principal,
+            TicketRef::Id(t.id),
+            NewMessage {
+                body: Body {
+                    text: format!(
+                        "{} the courier can still reroute it until tomorrow morning; I asked them.",
+                        anna.handle
+                    ),
+                    ..Body::default()
+                },
+                visibility: Visibility::Internal,
+                as_customer: false,
+                status: None,
+                external_id: None,
+                imported: false,
+                template: None,
+            },
+            None,
+        )
+        .await?;
+    let tomorrow = domain::time::local::at_hour("Europe/Moscow", engine.now(), 1, 9)
+        .context("tomorrow in Moscow")?;
+    engine
+        .update_ticket(
+            &anna.principal,
+            TicketRef::Id(t.id),
+            TicketPatch {
+                snoozed_until: Some(Some(tomorrow)),
+                ..TicketPatch::default()
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// The order a demo conversation is about: placed two days before it, with

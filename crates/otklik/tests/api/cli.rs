@@ -331,6 +331,13 @@ async fn the_demo_seeds_and_its_credentials_work() {
     // Triage read the conversations and sorted most as their agents did.
     let categories = get("/api/v1/triage/categories").await;
     let flows = get("/api/v1/assist/flows").await;
+    // A day's work: a snoozed ticket with a mention and a duplicate merged in.
+    let daniel = get("/api/v1/customers?q=daniel.walker@example.com").await;
+    let daniel = daniel["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let workday = get(&format!("/api/v1/tickets?customer_id={daniel}&limit=10")).await;
     let mut read = 0;
     let mut sorted = 0;
     let mut agree = 0;
@@ -353,8 +360,39 @@ async fn the_demo_seeds_and_its_credentials_work() {
             linked += 1;
         }
     }
+    let mut workday_events = Vec::new();
+    for t in workday["items"].as_array().into_iter().flatten() {
+        let id = t["id"].as_str().unwrap_or_default();
+        let events = get(&format!("/api/v1/tickets/{id}/events")).await;
+        workday_events.extend(
+            events["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e["kind"].as_str().unwrap_or_default().to_owned()),
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
+    let items = workday["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        items
+            .iter()
+            .any(|t| t["snoozed_until"].is_string() && t["status"] == "pending"),
+        "a snoozed ticket: {workday}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|t| t["merged_into"].is_string() && t["status"] == "closed"),
+        "a merged duplicate: {workday}"
+    );
+    for kind in ["ticket.merged", "message.mentioned"] {
+        assert!(
+            workday_events.iter().any(|k| k == kind),
+            "{kind} in {workday_events:?}"
+        );
+    }
     assert_eq!(
         status, 200,
         "the demo owner signs in with the printed password"
