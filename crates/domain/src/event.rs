@@ -473,6 +473,14 @@ pub enum EventData {
         source_number: i64,
         messages: u64,
     },
+    /// A person's reminder about a ticket came due; they are told.
+    #[serde(rename = "ticket.reminder_due")]
+    ReminderDue {
+        ticket_id: TicketId,
+        reminder_id: ReminderId,
+        user_id: UserId,
+        note: String,
+    },
     /// A note mentioned colleagues by their `@handle`; they are told.
     #[serde(rename = "message.mentioned")]
     Mentioned {
@@ -566,6 +574,7 @@ impl EventData {
             EventData::AgentsNotified { .. } => "agents.notified",
             EventData::Mentioned { .. } => "message.mentioned",
             EventData::TicketMerged { .. } => "ticket.merged",
+            EventData::ReminderDue { .. } => "ticket.reminder_due",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
             EventData::WebhookSaved { .. } => "webhook.saved",
@@ -630,6 +639,7 @@ impl EventData {
         "agents.notified",
         "message.mentioned",
         "ticket.merged",
+        "ticket.reminder_due",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -675,6 +685,7 @@ impl EventData {
             | EventData::AgentsNotified { ticket_id, .. }
             | EventData::Mentioned { ticket_id, .. }
             | EventData::TicketMerged { ticket_id, .. }
+            | EventData::ReminderDue { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
@@ -1021,6 +1032,12 @@ mod tests {
                 source_number: 7,
                 messages: 3,
             },
+            EventData::ReminderDue {
+                ticket_id: TicketId::new(),
+                reminder_id: ReminderId::new(),
+                user_id: UserId::new(),
+                note: "Перезвонить".into(),
+            },
             EventData::WebhookSaved {
                 webhook_id: WebhookId::new(),
             },
@@ -1092,7 +1109,8 @@ mod tests {
                 | EventData::WebhookDisabled { .. }
                 | EventData::AgentsNotified { .. }
                 | EventData::Mentioned { .. }
-                | EventData::TicketMerged { .. } => {}
+                | EventData::TicketMerged { .. }
+                | EventData::ReminderDue { .. } => {}
             }
         }
         all

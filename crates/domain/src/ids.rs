@@ -87,6 +87,8 @@ id_type!(
     OutreachId,
     /// A guided flow the bot leads.
     FlowId,
+    /// A person's reminder about a ticket.
+    ReminderId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -534,6 +534,8 @@ codes! {
     SnoozeWhen = "tickets.snooze_when" => "a snooze ends at a moment ahead, within a year",
     MergeSame = "tickets.merge_same" => "a ticket cannot be merged into itself",
     MergeClosed = "tickets.merge_closed" => "ticket #{number} is closed: a closed ticket is not merged",
+    ReminderWhen = "reminders.when" => "a reminder is for a moment ahead, within a year",
+    RemindersLimit = "reminders.limit" => "at most {max} reminders may wait at once",
 }
 
 #[cfg(test)]

@@ -30,6 +30,11 @@ pub enum Job {
         ticket_id: TicketId,
         at: i64,
     },
+    /// A person's reminder about a ticket comes due.
+    Remind {
+        workspace_id: WorkspaceId,
+        reminder_id: ReminderId,
+    },
     /// The moment a ticket's next SLA warning or breach falls (`at`, Unix ms).
     SlaTimer {
         workspace_id: WorkspaceId,
@@ -128,6 +133,7 @@ impl Job {
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
+            Job::Remind { workspace_id, .. } => *workspace_id,
             Job::SlaReapply { workspace_id, .. } => *workspace_id,
             Job::Reroute { workspace_id, .. } => *workspace_id,
             Job::Automations { workspace_id, .. } => *workspace_id,
@@ -201,6 +207,10 @@ mod tests {
                 workspace_id: WorkspaceId::new(),
                 ticket_id: TicketId::new(),
                 at: 1_800_000_000_000,
+            },
+            Job::Remind {
+                workspace_id: WorkspaceId::new(),
+                reminder_id: ReminderId::new(),
             },
             Job::SlaReapply {
                 workspace_id: WorkspaceId::new(),

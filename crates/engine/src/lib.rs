@@ -43,6 +43,7 @@ pub mod outbound;
 pub mod outreach;
 pub mod people;
 pub mod phone;
+pub mod reminders;
 pub(crate) mod remote_files;
 pub mod routing;
 pub mod rules;

@@ -176,6 +176,10 @@ impl Worker {
                 tracing::error!(ticket = %ticket_id, error = %err, "an SLA timer gave up");
                 Ok(())
             }
+            Job::Remind { reminder_id, .. } => {
+                tracing::error!(reminder = %reminder_id, error = %err, "a reminder could not be given");
+                Ok(())
+            }
             Job::WakeTicket { ticket_id, .. } => {
                 tracing::error!(ticket = %ticket_id, error = %err, "a snoozed ticket could not be woken");
                 Ok(())
@@ -330,6 +334,13 @@ impl Worker {
                 self.engine
                     .sla_timer(*workspace_id, *ticket_id, *at)
                     .await?;
+                Ok(Outcome::Done)
+            }
+            Job::Remind {
+                workspace_id,
+                reminder_id,
+            } => {
+                self.engine.remind(*workspace_id, *reminder_id).await?;
                 Ok(Outcome::Done)
             }
             Job::WakeTicket {
@@ -542,6 +553,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::ChatEmail { .. } => "chat_email",
         Job::SlaTimer { .. } => "sla_timer",
         Job::WakeTicket { .. } => "wake_ticket",
+        Job::Remind { .. } => "remind",
         Job::SlaReapply { .. } => "sla_reapply",
         Job::Reroute { .. } => "reroute",
         Job::Automations { .. } => "automations",

@@ -32,6 +32,7 @@ pub mod mail;
 pub mod orders;
 pub mod outreach;
 pub mod people;
+pub mod reminders;
 pub mod rules;
 pub mod sla;
 pub mod sql;

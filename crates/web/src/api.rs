@@ -1174,6 +1174,56 @@ pub async fn merge_ticket(
     one_with_sla(&app, &p, target).await
 }
 
+/// Reminds the caller about the ticket at `at`: their pages alert them then
+/// (with the note), and a `ticket.reminder_due` event is written.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/reminders", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = ReminderIn,
+    responses((status = 201, body = ReminderOut), (status = 404, body = Problem), (status = 409, description = "A moment past or more than a year ahead, or too many waiting", body = Problem)))]
+pub async fn add_reminder(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<ReminderIn>,
+) -> ApiResult<Response> {
+    let at = domain::Timestamp::parse_rfc3339(b.at.trim())
+        .ok_or_else(|| ApiError::field("at", "an RFC 3339 time, e.g. 2026-11-20T10:00:00Z"))?;
+    let r = app
+        .engine
+        .add_reminder(&p, ticket_ref(&t)?, at, &b.note)
+        .await?;
+    Ok(created(ReminderOut::from(r)))
+}
+
+/// The caller's reminders still to come, soonest first (at most 100).
+#[utoipa::path(get, path = "/api/v1/reminders", tag = "tickets", responses((status = 200, body = Page<ReminderOut>)))]
+pub async fn list_reminders(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<Page<ReminderOut>>> {
+    Ok(Json(Page {
+        items: app
+            .engine
+            .reminders(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Cancels one of the caller's reminders (another person's is not found).
+#[utoipa::path(delete, path = "/api/v1/reminders/{id}", tag = "tickets", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem)))]
+pub async fn cancel_reminder(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(rid): PathParam,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .cancel_reminder(&p, ReminderId(id(&rid)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

@@ -321,6 +321,13 @@ fn ticket_rules(d: &mut Value) {
             "A new ticket: its customer (customer_id, or a customer described by identities — one of the two) and first message."
         ),
     );
+    let r = "/components/schemas/ReminderIn/properties";
+    set(
+        d,
+        &format!("{r}/at"),
+        json!({ "type": "string", "format": "date-time", "pattern": TIME }),
+    );
+    set(d, &format!("{r}/note"), line(500));
     let p = "/components/schemas/PatchTicketIn/properties";
     set(d, &format!("{p}/subject"), nullable(line(500)));
     set(
@@ -1003,7 +1010,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 51] = [
+    let list: [(&str, Value); 54] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1103,6 +1110,18 @@ fn examples(d: &mut Value) {
         ("BodyIn", json!({ "body": "Заказ 58211 не пришёл." })),
         ("CreateTokenIn", json!({ "name": "CRM sync" })),
         ("MergeTicketIn", json!({ "into": "1041" })),
+        (
+            "ReminderIn",
+            json!({ "at": "2026-12-02T06:00:00Z", "note": "Позвонить клиенту про возврат" }),
+        ),
+        (
+            "ReminderOut",
+            json!({ "id": "01935f2a-7c1e-7d3a-9b2c-5e8f1a2b3c4d", "ticket_id": ticket, "due_at": "2026-12-02T06:00:00.000Z", "note": "Позвонить клиенту про возврат", "created_at": at }),
+        ),
+        (
+            "Page_ReminderOut",
+            json!({ "items": [{ "id": "01935f2a-7c1e-7d3a-9b2c-5e8f1a2b3c4d", "ticket_id": ticket, "due_at": "2026-12-02T06:00:00.000Z", "note": "Позвонить клиенту про возврат", "created_at": at }], "next_cursor": null }),
+        ),
         (
             "PatchFieldIn",
             json!({ "label": "Return reason", "required": true, "position": 2 }),

@@ -558,6 +558,38 @@ pub struct PatchTicketIn {
     pub snoozed_until: Option<Option<String>>,
 }
 
+/// A reminder to the caller about a ticket.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderIn {
+    /// When (RFC 3339; ahead, within a year — 409 otherwise).
+    pub at: String,
+    /// What to remember (at most 500 characters).
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReminderOut {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub due_at: String,
+    pub note: String,
+    pub created_at: String,
+}
+
+impl From<engine::reminders::Reminder> for ReminderOut {
+    fn from(r: engine::reminders::Reminder) -> Self {
+        ReminderOut {
+            id: r.id.0,
+            ticket_id: r.ticket_id.0,
+            due_at: r.due_at.to_rfc3339(),
+            note: r.note,
+            created_at: r.created_at.to_rfc3339(),
+        }
+    }
+}
+
 /// Which ticket to merge this one into.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -131,6 +131,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let reminder = app
+        .post(
+            &format!("/api/v1/tickets/{}/reminders", t["id"].as_str().unwrap()),
+            json!({"at": app.store.now().plus_millis(3_600_000).to_rfc3339()}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (uid, _) = app.user("agent@alpha.test", "agent").await;
     let tokens = app.get("/api/v1/tokens").await.expect(200);
     let token_id = tokens["items"][0]["id"].as_str().unwrap().to_owned();
@@ -322,6 +332,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/custom-fields", field.as_str()),
+        ("/api/v1/reminders", reminder.as_str()),
         ("/api/v1/attachments", aid.as_str()),
         ("/api/v1/tokens", token_id.as_str()),
         ("/api/v1/channels/email", mailbox.as_str()),
@@ -395,6 +406,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
         (("POST", "/api/v1/tickets/{id}/merge"), json!({"into": "1"})),
+        (
+            ("POST", "/api/v1/tickets/{id}/reminders"),
+            json!({"at": "2099-01-01T00:00:00Z"}),
+        ),
         (
             ("PATCH", "/api/v1/custom-fields/{id}"),
             json!({"label": "pwned", "archived": true}),

@@ -18,6 +18,7 @@ crate::on_both!(
     a_snoozed_ticket_waits_and_opens_again_at_its_moment,
     a_note_tells_the_colleagues_it_mentions,
     a_duplicate_is_merged_into_its_ticket,
+    a_reminder_tells_its_person_at_its_moment,
 );
 
 async fn creating_tickets_finds_customers_by_any_identity_and_numbers_them(app: TestApp) {
@@ -1105,5 +1106,103 @@ async fn a_duplicate_is_merged_into_its_ticket(app: TestApp) {
                 .expect(200)
         ),
         4
+    );
+}
+
+/// A reminder about a ticket tells the person who set it at its moment (the
+/// clock under the test's control), once; it can be cancelled; another
+/// person's reminders are not theirs to see or cancel.
+async fn a_reminder_tells_its_person_at_its_moment(app: TestApp) {
+    let t = app
+        .ticket("Перезвонить клиенту", "remind@example.com")
+        .await;
+    let tid = t["id"].as_str().unwrap().to_owned();
+    let now = app.store.now();
+    let hour = 3_600_000;
+    let at = now.plus_millis(hour);
+    let r = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/reminders"),
+            json!({"at": at.to_rfc3339(), "note": "Спросить про возврат"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (r["ticket_id"].as_str(), r["note"].as_str()),
+        (Some(tid.as_str()), Some("Спросить про возврат"))
+    );
+    let later = app
+        .post(
+            &format!("/api/v1/tickets/{}/reminders", t["number"]),
+            json!({"at": now.plus_millis(5 * hour).to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    // Refused by the clock; a malformed time is bad input.
+    app.post(
+        &format!("/api/v1/tickets/{tid}/reminders"),
+        json!({"at": now.plus_millis(-hour).to_rfc3339()}),
+    )
+    .await
+    .problem(409);
+    app.post(
+        &format!("/api/v1/tickets/{tid}/reminders"),
+        json!({"at": "soon"}),
+    )
+    .await
+    .problem(422);
+    let mine = app.get("/api/v1/reminders").await.expect(200);
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(mine["items"][0]["id"], r["id"], "soonest first");
+    // Another agent sees none of them and cannot cancel them.
+    let (_, other) = app.user("remind-other@alpha.test", "agent").await;
+    let theirs = app.req("GET", "/api/v1/reminders", &other, None).await;
+    assert_eq!(theirs.body["items"].as_array().map(Vec::len), Some(0));
+    app.req(
+        "DELETE",
+        &format!("/api/v1/reminders/{}", later["id"].as_str().unwrap()),
+        &other,
+        None,
+    )
+    .await
+    .problem(404);
+    // Cancelled: gone from the list, and never told.
+    let res = app
+        .req(
+            "DELETE",
+            &format!("/api/v1/reminders/{}", later["id"].as_str().unwrap()),
+            &app.token,
+            None,
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 204);
+    // Its moment comes: told once, as the system, with the note.
+    app.clock.set(Some(now.plus_millis(6 * hour)));
+    app.drain_jobs().await;
+    app.drain_jobs().await;
+    app.clock.set(None);
+    let events = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200);
+    let due: Vec<&serde_json::Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ticket.reminder_due")
+        .collect();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(
+        (
+            due[0]["data"]["note"].as_str(),
+            due[0]["data"]["reminder_id"].as_str()
+        ),
+        (Some("Спросить про возврат"), r["id"].as_str())
+    );
+    assert_eq!(
+        app.get("/api/v1/reminders").await.expect(200)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
     );
 }

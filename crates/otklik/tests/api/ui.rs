@@ -315,6 +315,47 @@ async fn the_ticket_page_snoozes_and_ends_a_snooze(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 422);
+    // A reminder from the same page, then cancelled from its list.
+    let res = a
+        .post(
+            &format!("/app/t/{number}/remind"),
+            &[("preset", "monday"), ("note", "проверить оплату")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let mine = app.get("/api/v1/reminders").await.expect(200);
+    let rid = mine["items"][0]["id"]
+        .as_str()
+        .expect("a reminder")
+        .to_owned();
+    let due =
+        domain::Timestamp::parse_rfc3339(mine["items"][0]["due_at"].as_str().unwrap()).unwrap();
+    assert!(
+        domain::time::local::format(&tz, due)
+            .unwrap()
+            .ends_with("T09:00")
+    );
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains(&format!("formaction=\"/app/reminders/{rid}/cancel\"")));
+    let res = a
+        .post(
+            &format!("/app/reminders/{rid}/cancel"),
+            &[("back", &format!("/app/t/{number}"))],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        location(&res).split('?').next(),
+        Some(format!("/app/t/{number}").as_str())
+    );
+    assert_eq!(
+        app.get("/api/v1/reminders").await.expect(200)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
     // Ended.
     let res = a
         .post(
@@ -2062,6 +2103,31 @@ async fn live_socket_reports_changes_and_refuses_other_origins() {
     app.clock.set(None);
     let woke = next_alert(&mut ws, "woke").await;
     assert_eq!(woke["number"], t["number"]);
+    // A reminder set on the ticket page comes due: told, with its note.
+    let res = a
+        .post(
+            &format!("/app/t/{}/remind", t["number"]),
+            &[("preset", "1h"), ("note", "позвонить в службу доставки")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page_in("ru", &format!("/app/t/{}", t["number"])).await;
+    assert!(
+        page.contains("позвонить в службу доставки") && page.contains("Отменить"),
+        "the reminder is listed"
+    );
+    app.clock.set(Some(app.store.now().plus_millis(3_700_000)));
+    app.drain_jobs().await;
+    app.clock.set(None);
+    let told = next_alert(&mut ws, "reminder").await;
+    assert!(
+        told["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("— позвонить в службу доставки"),
+        "{told}"
+    );
 
     // A page that floods the socket is cut off.
     use futures::SinkExt;

@@ -527,6 +527,23 @@ async fn event_message(
         && e.actor != Actor::User(ctx.p.user_id);
     let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
         && e.actor != Actor::User(ctx.p.user_id);
+    // This person's reminder about the ticket came due.
+    if let EventData::ReminderDue { user_id, note, .. } = &e.data
+        && *user_id == ctx.p.user_id
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        let subject = if note.is_empty() {
+            t.subject
+        } else {
+            format!("{} — {note}", t.subject)
+        };
+        return Some(json!({
+            "t": "reminder",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": subject,
+        }));
+    }
     // A colleague's note mentioned this agent.
     if let EventData::Mentioned { user_ids, .. } = &e.data
         && user_ids.contains(&ctx.p.user_id)

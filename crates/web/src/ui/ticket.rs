@@ -118,6 +118,8 @@ pub struct TicketPage {
     pub zone: String,
     /// Merged into that ticket (its number).
     pub merged_into: Option<i64>,
+    /// My reminders about this ticket still to come: (id, RFC 3339, shown, note).
+    pub reminders: Vec<(String, String, String, String)>,
     /// Colleagues a note can mention: (`@handle`, name).
     pub mentionable: Vec<(String, String)>,
     pub priority_label: String,
@@ -887,6 +889,22 @@ pub async fn render(
                 .unwrap_or_default()
         },
         zone: ctx.ws.time_zone.clone(),
+        reminders: app
+            .engine
+            .reminders(&ctx.p)
+            .await
+            .or_page(tr)?
+            .into_iter()
+            .filter(|r| r.ticket_id == t.id)
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.due_at.to_rfc3339(),
+                    tr.date(r.due_at),
+                    r.note,
+                )
+            })
+            .collect(),
         merged_into: match t.merged_into {
             Some(id) => app
                 .engine
@@ -1295,19 +1313,13 @@ pub async fn snooze(
 ) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
     let r = number_of(&number, tr)?;
-    let tz = f.ctx.ws.time_zone.as_str();
-    let now = app.engine.now();
-    let bad = || UiError::Status(StatusCode::UNPROCESSABLE_ENTITY, tr, "snooze.bad_time");
-    let until = match f.get("preset").unwrap_or("custom") {
-        "end" => None,
-        "1h" => Some(now.plus_millis(3_600_000)),
-        "tomorrow" => Some(domain::time::local::at_hour(tz, now, 1, 9).ok_or_else(bad)?),
-        "monday" => Some(domain::time::local::next_monday(tz, now, 9).ok_or_else(bad)?),
-        _ => Some(
-            f.get("at")
-                .and_then(|at| domain::time::local::parse(tz, at))
-                .ok_or_else(bad)?,
-        ),
+    let until = match f.get("preset") {
+        Some("end") => None,
+        _ => Some(picked_time(&f, app.engine.now()).ok_or(UiError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr,
+            "snooze.bad_time",
+        ))?),
     };
     let patch = TicketPatch {
         snoozed_until: Some(until),
@@ -1323,6 +1335,59 @@ pub async fn snooze(
         "flash.saved"
     };
     Ok(done(&format!("/app/t/{number}"), flash))
+}
+
+/// When a snooze or reminder form's preset (an hour, tomorrow 9:00, next
+/// Monday 9:00 in the workspace's zone) or picked time (`at`) falls.
+fn picked_time(f: &Form, now: domain::Timestamp) -> Option<domain::Timestamp> {
+    let tz = f.ctx.ws.time_zone.as_str();
+    match f.get("preset").unwrap_or("custom") {
+        "1h" => Some(now.plus_millis(3_600_000)),
+        "tomorrow" => domain::time::local::at_hour(tz, now, 1, 9),
+        "monday" => domain::time::local::next_monday(tz, now, 9),
+        _ => f
+            .get("at")
+            .and_then(|at| domain::time::local::parse(tz, at)),
+    }
+}
+
+/// `POST /app/t/{number}/remind`: reminds me about this ticket at a preset or
+/// picked time, with a note.
+pub async fn remind(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let at = picked_time(&f, app.engine.now()).ok_or(UiError::Status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        tr,
+        "snooze.bad_time",
+    ))?;
+    app.engine
+        .add_reminder(&f.ctx.p, r, at, f.get("note").unwrap_or_default())
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}"), "flash.reminder_set"))
+}
+
+/// `POST /app/reminders/{id}/cancel`: cancels one of my reminders.
+pub async fn cancel_reminder(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let id = id
+        .parse::<ReminderId>()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
+    app.engine.cancel_reminder(&f.ctx.p, id).await.or_page(tr)?;
+    let back = f
+        .get("back")
+        .filter(|b| b.starts_with("/app/t/"))
+        .unwrap_or("/app");
+    Ok(done(back, "flash.saved"))
 }
 
 /// `POST /app/t/{number}/merge`: merges this ticket into the one numbered
