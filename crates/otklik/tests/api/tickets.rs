@@ -1206,3 +1206,102 @@ async fn a_reminder_tells_its_person_at_its_moment(app: TestApp) {
         Some(0)
     );
 }
+
+/// Two server processes on one PostgreSQL: every snoozed ticket wakes once and
+/// every reminder is told once, at their moments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_wake_snoozes_and_tell_reminders_once() {
+    use domain::event::EventData;
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "tickets::two_nodes_wake_snoozes_and_tell_reminders_once",
+        std::sync::Arc::new(crate::helpers::Behind(0)),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .expect("workspace");
+    let p = engine.cli_principal("pair").await.expect("principal");
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    const TICKETS: usize = 60;
+    let at = engine.now().plus_millis(8_000);
+    let mut ids = Vec::new();
+    for i in 0..TICKETS {
+        let t = engine
+            .create_ticket(&p, crate::helpers::new_ticket(i), None)
+            .await
+            .expect("ticket")
+            .ticket;
+        let r = engine::tickets::TicketRef::Id(t.id);
+        engine
+            .update_ticket(
+                &p,
+                r,
+                engine::tickets::TicketPatch {
+                    snoozed_until: Some(Some(at)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("snooze");
+        engine
+            .add_reminder(&p, r, at, "перезвонить")
+            .await
+            .expect("reminder");
+        ids.push(t.id);
+    }
+    assert!(engine.now() < at, "the moments fell before the test looked");
+    let read = async || crate::helpers::all_events(&engine, &p).await;
+    let count = |events: &[engine::model::EventRecord]| {
+        let mut woke = std::collections::HashMap::<_, usize>::new();
+        let mut told = std::collections::HashMap::<_, usize>::new();
+        for e in events {
+            match &e.data {
+                EventData::TicketUpdated { ticket_id, changes }
+                    if e.actor == domain::event::Actor::System
+                        && changes
+                            .iter()
+                            .any(|c| c.field == "snoozed_until" && c.to.is_null()) =>
+                {
+                    *woke.entry(*ticket_id).or_default() += 1;
+                }
+                EventData::ReminderDue { ticket_id, .. } => {
+                    *told.entry(*ticket_id).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        (woke, told)
+    };
+    crate::helpers::until("every snooze woken and reminder told", 60, async || {
+        let (woke, told) = count(&read().await);
+        (woke.len() >= TICKETS && told.len() >= TICKETS).then_some(())
+    })
+    .await;
+    // A job run twice would write again within a pass or two.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let events = read().await;
+    let (woke, told) = count(&events);
+    assert!(
+        ids.iter().all(|t| woke.get(t) == Some(&1)),
+        "each ticket woke once: {woke:?}"
+    );
+    assert!(
+        ids.iter().all(|t| told.get(t) == Some(&1)),
+        "each reminder told once: {told:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e.data, EventData::ReminderDue { .. }))
+            .all(|e| e.created_at >= at),
+        "no reminder before its moment"
+    );
+    cluster.finish().await;
+}
