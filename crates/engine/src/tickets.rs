@@ -50,7 +50,9 @@ pub struct Body {
     pub attachments: Vec<AttachmentId>,
 }
 
-/// A new ticket and its first message, written by the customer.
+/// A new ticket and its first message: the customer's words (as they wrote in,
+/// or as an agent logs them), or an agent's that start the conversation and are
+/// delivered to the customer (`from_agent`).
 #[derive(Clone, Debug)]
 pub struct NewTicket {
     pub subject: String,
@@ -66,6 +68,15 @@ pub struct NewTicket {
     pub team_id: Option<TeamId>,
     pub tier: Option<i64>,
     pub custom_fields: Map<String, Value>,
+    /// The first message is the acting agent's, delivered to the customer
+    /// (email or the API channel only).
+    pub from_agent: bool,
+    /// Where the ticket goes once created ("submit as pending").
+    pub status: Option<Status>,
+    /// Addresses that get copies of public replies.
+    pub cc: Vec<String>,
+    /// The mailbox an outbound email leaves from (else the first that sends).
+    pub account_id: Option<AccountId>,
 }
 
 impl NewTicket {
@@ -93,6 +104,10 @@ impl NewTicket {
             team_id: None,
             tier: None,
             custom_fields: Map::new(),
+            from_agent: false,
+            status: None,
+            cc: Vec::new(),
+            account_id: None,
         })
     }
 }
@@ -581,7 +596,11 @@ impl Engine {
         let tier = Tier::new(n.tier.unwrap_or(1))?.get();
         let cat = category(n.category.as_deref())?;
         let ext = external_id(n.external_id.as_deref())?;
-        let (ws, actor_user) = (p.workspace_id, p.actor());
+        let cc = normalize_cc(&n.cc)?;
+        if n.from_agent && !matches!(n.channel, Channel::Email | Channel::Api) {
+            return Err(EngineError::Rule(Code::OutboundChannel.into()));
+        }
+        let (ws, actor_user, agent) = (p.workspace_id, p.actor(), p.user_id);
         // PostgreSQL runs concurrent creations in parallel: two may race to create the
         // same new customer, and the loser retries once it can see the winner's row.
         // On PostgreSQL the number is reserved in a short transaction of its own that
@@ -610,7 +629,7 @@ impl Engine {
         };
         for attempt in 0..3 {
             let n = n.clone();
-            let (subject, text, html, tags, cat, ext, idem) = (
+            let (subject, text, html, tags, cat, ext, idem, cc) = (
                 subject.clone(),
                 text.clone(),
                 html.clone(),
@@ -618,6 +637,7 @@ impl Engine {
                 cat.clone(),
                 ext.clone(),
                 idem.clone(),
+                cc.clone(),
             );
             let r = self
                 .store
@@ -660,6 +680,9 @@ impl Engine {
                             }
                         };
                         check_assignment(tx, ws, n.assignee_id, n.team_id).await?;
+                        if n.from_agent {
+                            check_outbound(tx, ws, &n, customer_id).await?;
+                        }
                         let fields = validate_fields(tx, ws, &Map::new(), &n.custom_fields).await?;
                         let number = match reserved {
                             Some(n) => n,
@@ -673,37 +696,85 @@ impl Engine {
                             category: cat,
                             tags,
                             custom_fields: fields,
-                            ..new_ticket(ws, number, subject, n.channel, customer_id, None, now)
+                            cc,
+                            ..new_ticket(
+                                ws,
+                                number,
+                                subject,
+                                n.channel,
+                                customer_id,
+                                n.account_id,
+                                now,
+                            )
                         };
                         tickets::insert(tx, &t).await?;
                         emit_created(tx, &t, actor_user).await?;
+                        let (author, actor) = if n.from_agent {
+                            (AuthorKind::Agent, Actor::User(agent))
+                        } else {
+                            (AuthorKind::Customer, Actor::Customer(customer_id))
+                        };
                         let m = Message {
                             id: MessageId::new(),
                             workspace_id: ws,
                             ticket_id: t.id,
                             visibility: Visibility::Public,
-                            author_kind: AuthorKind::Customer,
-                            author_user_id: None,
-                            author_customer_id: Some(customer_id),
+                            author_kind: author,
+                            author_user_id: n.from_agent.then_some(agent),
+                            author_customer_id: (!n.from_agent).then_some(customer_id),
                             channel: t.channel,
                             body_text: text,
                             body_html: html,
                             external_id: ext,
-                            delivery_state: None,
+                            delivery_state: n.from_agent.then_some(DeliveryState::Queued),
                             delivery_error: None,
-                            account_id: None,
+                            account_id: n.from_agent.then_some(n.account_id).flatten(),
                             created_at: now,
                             attachments: Vec::new(),
                         };
-                        let m = insert_message(
-                            tx,
-                            m,
-                            &n.body.attachments,
-                            Actor::Customer(customer_id),
-                        )
-                        .await?;
-                        crate::orders::link_named_order(tx, ws, t.id, customer_id, &m.body_text)
+                        let m = insert_message(tx, m, &n.body.attachments, actor).await?;
+                        if n.from_agent {
+                            crate::jobs::Job::DeliverMessage {
+                                workspace_id: ws,
+                                message_id: m.id,
+                            }
+                            .enqueue(tx, now)
                             .await?;
+                        } else {
+                            crate::orders::link_named_order(
+                                tx,
+                                ws,
+                                t.id,
+                                customer_id,
+                                &m.body_text,
+                            )
+                            .await?;
+                        }
+                        // An agent's first words open the conversation as a reply
+                        // does; "submit as" moves it on from there.
+                        let mut t = t;
+                        let to = match (n.status, n.from_agent) {
+                            (Some(s), _) => Some(Status::New.transition(s)?),
+                            (None, true) => Some(Status::Open),
+                            (None, false) => None,
+                        };
+                        if let Some(to) = to.filter(|to| *to != Status::New) {
+                            if to == Status::Solved {
+                                require_fields_for_solve(tx, ws, &t).await?;
+                            }
+                            let mut changes = Vec::new();
+                            apply_status(&mut t, to, now, &mut changes, tx).await?;
+                            tickets::update(tx, &t, false).await?;
+                            tx.emit(
+                                ws,
+                                actor_user,
+                                EventData::TicketUpdated {
+                                    ticket_id: t.id,
+                                    changes,
+                                },
+                            )
+                            .await?;
+                        }
                         if let Some(idem) = idem {
                             let saved = idempotency::Saved {
                                 request_hash: idem.request_hash,
@@ -1072,6 +1143,38 @@ pub(crate) fn sanitize_filename(raw: &str) -> String {
 
 /// A new ticket with the defaults every source starts from: status new, normal
 /// priority, first tier, unassigned.
+/// An agent's first message must have somewhere to go: an email ticket needs
+/// the customer's address and a mailbox of this workspace that sends.
+async fn check_outbound(
+    tx: &mut store::Tx,
+    ws: WorkspaceId,
+    n: &NewTicket,
+    customer: CustomerId,
+) -> Result<(), EngineError> {
+    if n.channel != Channel::Email {
+        return Ok(());
+    }
+    let c = customers::get(&mut tx.conn(), ws, customer).await?;
+    if !c.is_some_and(|c| {
+        c.identities
+            .iter()
+            .any(|i| i.kind == domain::identity::IdentityKind::Email)
+    }) {
+        return Err(EngineError::Rule(Code::OutboundNoEmail.into()));
+    }
+    let boxes = store::channels::list(&mut tx.conn(), ws, Channel::Email).await?;
+    let sends = match n.account_id {
+        Some(id) => boxes
+            .iter()
+            .any(|b| b.id == id && b.active && b.outbound.is_some()),
+        None => boxes.iter().any(|b| b.active && b.outbound.is_some()),
+    };
+    if !sends {
+        return Err(EngineError::Rule(Code::OutboundNoMailbox.into()));
+    }
+    Ok(())
+}
+
 pub(crate) fn new_ticket(
     ws: WorkspaceId,
     number: i64,

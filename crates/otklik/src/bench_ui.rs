@@ -86,6 +86,10 @@ pub async fn ui(tickets: usize, messages: usize, requests: usize) -> anyhow::Res
                             team_id: None,
                             tier: None,
                             custom_fields: Default::default(),
+                            from_agent: false,
+                            status: None,
+                            cc: Vec::new(),
+                            account_id: None,
                         },
                         None,
                     )

@@ -285,6 +285,10 @@ async fn seed_inner(
                     team_id: answered.then(|| teams[(agent.tier - 1) as usize].id),
                     tier: Some(agent.tier),
                     custom_fields: Default::default(),
+                    from_agent: false,
+                    status: None,
+                    cc: Vec::new(),
+                    account_id: None,
                 },
                 None,
             )

@@ -491,6 +491,7 @@
     else if (k === "?") { var d = $("#keys"); if (d && !d.open) d.showModal(); }
     else if (page === "inbox" && (k === "j" || k === "k")) select(selected < 0 ? 0 : selected + (k === "j" ? 1 : -1));
     else if (page === "inbox" && (k === "o" || k === "Enter") && selectedRow()) location.href = $(".subject", selectedRow()).href;
+    else if (page === "inbox" && k === "c") location.href = "/app/new";
     else if (page === "inbox" && k === "a" && selectedRow()) bulk("assign_me");
     else if (page === "inbox" && k === "s" && selectedRow()) solveTwice(selectedRow().dataset.id, selectedRow().dataset.number, function () { bulk("status", { status_value: "solved" }); });
     else if (ticketEl && k === "r") mode("public");

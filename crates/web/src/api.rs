@@ -1002,7 +1002,9 @@ async fn one_with_sla(
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "A repeat returns the first result")),
-    responses((status = 201, body = CreatedTicketOut), (status = 200, body = CreatedTicketOut, description = "Duplicate or idempotent replay"), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedTicketOut), (status = 200, body = CreatedTicketOut, description = "Duplicate or idempotent replay"),
+        (status = 409, body = Problem, description = "The first message cannot go out (channel, no email address, no mailbox that sends), a status a new ticket cannot take, or a required field missing for solved"),
+        (status = 422, body = Problem)))]
 pub async fn create_ticket(
     State(app): State<AppState>,
     Auth(p): Auth,
@@ -1052,6 +1054,10 @@ pub async fn create_ticket(
         team_id: b.team_id.map(TeamId),
         tier: b.tier,
         custom_fields: b.custom_fields,
+        from_agent: b.author == crate::dto::FirstAuthor::Agent,
+        status: b.status,
+        cc: b.cc,
+        account_id: b.account_id.map(AccountId),
     };
     match app.engine.create_ticket(&p, n, idem.clone()).await {
         Ok(c) => {

@@ -308,6 +308,16 @@ fn ticket_rules(d: &mut Value) {
     );
     set(
         d,
+        &format!("{c}/properties/status"),
+        nullable(enum_of(&statuses)),
+    );
+    set(
+        d,
+        &format!("{c}/properties/cc"),
+        list(string(&email(), 254), 20),
+    );
+    set(
+        d,
         &format!("{c}/oneOf"),
         json!([
             { "required": ["customer_id"], "properties": { "customer_id": { "type": "string" }, "customer": { "type": "null" } } },
@@ -1010,7 +1020,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 54] = [
+    let list: [(&str, Value); 55] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1099,6 +1109,7 @@ fn examples(d: &mut Value) {
             "CreateTicketIn",
             json!({ "subject": "Где мой заказ?", "channel": "api", "customer": { "name": "Анна", "email": "anna@example.ru" }, "message": { "body": "Заказ 58211 не пришёл." }, "tags": ["order"] }),
         ),
+        ("FirstAuthor", json!("agent")),
         (
             "PatchTicketIn",
             json!({ "status": "pending", "priority": "high", "tags": ["order", "vip"] }),

@@ -525,6 +525,34 @@ pub struct CreateTicketIn {
     pub tier: Option<i64>,
     #[serde(default)]
     pub custom_fields: Map<String, Value>,
+    /// Who wrote the first message: the customer (as they wrote in, or as an
+    /// agent logs it; the default) or the acting agent, whose message starts
+    /// the conversation and is delivered to the customer — by email (the
+    /// customer needs an email address and the workspace a mailbox that
+    /// sends) or through the API channel's webhook. 409 for another channel.
+    #[serde(default)]
+    pub author: FirstAuthor,
+    /// Where the ticket goes once created ("submit as"); an agent's first
+    /// message makes it open when this is left out. 409 for a status a new
+    /// ticket cannot move to, and for solved with a required field missing.
+    #[schema(schema_with = status_schema)]
+    pub status: Option<Status>,
+    /// Addresses that get copies of public replies (at most 20).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub cc: Vec<String>,
+    /// The mailbox an agent's first email leaves from; the workspace's first
+    /// mailbox that sends when left out. 409 when it does not send.
+    pub account_id: Option<Uuid>,
+}
+
+/// Who wrote a new ticket's first message.
+#[derive(Deserialize, ToSchema, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstAuthor {
+    #[default]
+    Customer,
+    Agent,
 }
 
 #[derive(Deserialize, ToSchema, Default)]

@@ -493,6 +493,24 @@ impl Engine {
             .collect()
     }
 
+    /// The active mailboxes an agent may send a new email from: id, name and
+    /// address (nothing of their settings).
+    pub async fn sending_mailboxes(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(MailboxId, String, String)>, EngineError> {
+        p.require_ticket_work()?;
+        let mut c = self.store.read().await?;
+        Ok(
+            channels::list(&mut c.conn(), p.workspace_id, Channel::Email)
+                .await?
+                .into_iter()
+                .filter(|m| m.active && m.outbound.is_some())
+                .map(|m| (m.id, m.name, m.address))
+                .collect(),
+        )
+    }
+
     fn seal_secrets(&self, s: &Secrets) -> Option<Vec<u8>> {
         (s != &Secrets::default()).then(|| self.secret.seal(&s.to_plain()))
     }

@@ -70,14 +70,19 @@ fn is_real_id(h: &str) -> bool {
     !h.starts_with("sha256:")
 }
 
-/// `Re: subject [#number]`, unless the subject already names the ticket.
-pub fn reply_subject(subject: &str, number: i64) -> String {
+/// `subject [#number]`, unless the subject already names the ticket.
+fn tagged_subject(subject: &str, number: i64) -> String {
     let tag = format!("[#{number}]");
-    let base = if subject.contains(&tag) {
+    if subject.contains(&tag) {
         subject.to_owned()
     } else {
         format!("{subject} {tag}")
-    };
+    }
+}
+
+/// `Re: subject [#number]`, unless the subject already names the ticket.
+pub fn reply_subject(subject: &str, number: i64) -> String {
+    let base = tagged_subject(subject, number);
     let lower = base.to_lowercase();
     if lower.starts_with("re:") || lower.starts_with("ответ:") {
         base
@@ -335,7 +340,12 @@ impl Engine {
             reply_to: mb.settings.reply_address_token.then(|| {
                 reply_token::address(&self.secret, ws, ticket.id, ticket.number, &mb.address)
             }),
-            subject: reply_subject(&ticket.subject, ticket.number),
+            // The mail that starts a conversation answers nothing yet.
+            subject: if references.is_empty() && in_reply_to.is_none() {
+                tagged_subject(&ticket.subject, ticket.number)
+            } else {
+                reply_subject(&ticket.subject, ticket.number)
+            },
             message_id: format!("otk.{}@{}", m.id, mb.domain()),
             in_reply_to,
             references,

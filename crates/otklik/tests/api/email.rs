@@ -752,6 +752,94 @@ async fn agent_replies_leave_by_smtp_threaded_and_bounces_mark_them_failed(app: 
     );
 }
 
+/// An agent writes first: the ticket's first message is theirs, it leaves by
+/// the mailbox to the customer (and the copies), and the customer's answer
+/// threads back onto the same ticket. What cannot go out is refused up front.
+async fn an_agent_starts_a_conversation_by_email(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
+    let created = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "Ваш заказ 7731 задерживается", "channel": "email", "author": "agent",
+                   "customer": {"name": "Ольга", "email": "olga@example.com"},
+                   "message": {"body": "Ольга, заказ задержится на два дня — извините."},
+                   "cc": ["Boss@Example.com"], "status": "pending", "priority": "high"}),
+        )
+        .await
+        .expect(201);
+    let tid = created["id"].as_str().unwrap().to_owned();
+    let number = created["number"].as_i64().unwrap();
+    assert_eq!(created["status"], "pending", "{created}");
+    assert_eq!(created["cc"], json!(["boss@example.com"]), "{created}");
+    let first = messages(&app, &tid).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["author"]["kind"], "agent", "{}", first[0]);
+    assert_eq!(first[0]["delivery"]["state"], "queued");
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "{:?}", messages_dbg(&sink));
+    let (env, m, _) = &got[0];
+    let mut rcpts = env.rcpts.clone();
+    rcpts.sort();
+    assert_eq!(rcpts, vec!["boss@example.com", "olga@example.com"]);
+    assert_eq!(
+        m.subject,
+        format!("Ваш заказ 7731 задерживается [#{number}]")
+    );
+    assert!(m.in_reply_to.is_empty(), "a first mail answers nothing");
+    assert_eq!(messages(&app, &tid).await[0]["delivery"]["state"], "sent");
+    // The customer answers that mail: it lands on the same ticket, which opens.
+    let sent_id = m.message_id.clone().unwrap();
+    let back = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Olga <olga@example.com>",
+            "help@shop.example",
+            &format!("Re: {}", m.subject),
+            "olga-1@example.com",
+            &format!("In-Reply-To: <{sent_id}>\r\n"),
+            "Хорошо, подожду.",
+        ),
+    )
+    .await;
+    assert_eq!(back["ticket_id"].as_str(), Some(tid.as_str()), "{back}");
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    assert_eq!(t["status"], "open", "{t}");
+    // Refusals, before anything is stored.
+    let before = ticket_count(&app).await;
+    let refused = |channel: &str, customer: Value, extra: Value| {
+        let mut b = json!({"subject": "Hello", "channel": channel, "author": "agent",
+                           "customer": customer, "message": {"body": "Hi"}});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for body in [
+        refused("telegram", json!({"email": "olga@example.com"}), json!({})),
+        refused("email", json!({"phone": "+79001112233"}), json!({})),
+        refused(
+            "email",
+            json!({"email": "olga@example.com"}),
+            json!({"account_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22"}),
+        ),
+    ] {
+        let p = app.post("/api/v1/tickets", body.clone()).await.problem(409);
+        assert!(
+            p["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body} → {p}"
+        );
+    }
+    assert_eq!(
+        ticket_count(&app).await,
+        before,
+        "a refused ticket is not stored"
+    );
+    assert_eq!(sink.messages().len(), 1);
+}
+
 async fn acknowledgements_are_localised_and_loop_protected(app: TestApp) {
     let sink = Sink::start().await;
     let mb = mailbox(&app, "help@shop.example", &sink).await;
@@ -1186,6 +1274,7 @@ on_both!(
     smtp_receiver_acknowledges_only_after_commit,
     delivery_failures_retry_then_fail_visibly,
     a_stranger_who_threads_in_never_receives_the_reply,
+    an_agent_starts_a_conversation_by_email,
     no_accepted_mail_goes_invisible,
     hostile_html_costs_little,
 );

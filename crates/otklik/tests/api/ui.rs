@@ -183,7 +183,144 @@ on_both!(
     the_field_screen_edits_orders_and_archives_fields,
     the_ticket_page_snoozes_and_ends_a_snooze,
     the_ticket_page_merges_a_duplicate,
+    the_new_ticket_page_writes_to_a_customer_and_logs_a_call,
 );
+
+/// "New ticket": an agent logs a customer's call (the customer's words, by
+/// phone, submitted as pending) and writes an email to a known customer
+/// (their first message leaves by the mailbox); what cannot be done is said
+/// on the form, in the person's language, with what they typed kept.
+async fn the_new_ticket_page_writes_to_a_customer_and_logs_a_call(app: TestApp) {
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let ru = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let form = a.page("/app/new").await;
+    assert!(form.contains("name=\"kind\" value=\"log\""));
+    assert!(a.page("/app").await.contains("href=\"/app/new\""));
+    // No mailbox sends yet: an email is refused on the form, the text kept.
+    let res = ru
+        .post(
+            "/app/new",
+            &[
+                ("kind", "email"),
+                ("email", "ira@example.com"),
+                ("subject", "Доставка"),
+                ("body", "Ирина, ваш заказ задерживается."),
+                ("priority", "normal"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("ни один почтовый ящик"),
+        "the reason, in Russian"
+    );
+    assert!(
+        page.contains("Ирина, ваш заказ задерживается."),
+        "the text is kept"
+    );
+    // No way to reach the customer at all.
+    let page = ru
+        .post(
+            "/app/new",
+            &[("kind", "log"), ("subject", "Звонок"), ("body", "…")],
+            true,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Укажите e-mail или телефон клиента."));
+    // A call logged in the customer's words, a new customer by phone.
+    let res = a
+        .post(
+            "/app/new",
+            &[
+                ("kind", "log"),
+                ("channel", "phone"),
+                ("phone", "+7 900 555-12-34"),
+                ("name", "Ирина"),
+                ("subject", "Звонок: сломалась крышка"),
+                ("body", "Клиентка звонила: у чайника сломалась крышка."),
+                ("priority", "high"),
+                ("status", "pending"),
+                ("tags", "warranty, kettle"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = location(&res);
+    assert!(to.ends_with("?ok=flash.ticket_created"), "{to}");
+    let number: i64 = to["/app/t/".len()..to.find('?').unwrap()].parse().unwrap();
+    let t = app
+        .get(&format!("/api/v1/tickets/{number}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            t["channel"].as_str(),
+            t["status"].as_str(),
+            t["priority"].as_str()
+        ),
+        (Some("phone"), Some("pending"), Some("high")),
+        "{t}"
+    );
+    assert_eq!(t["tags"], json!(["kettle", "warranty"]));
+    let thread = app
+        .get(&format!(
+            "/api/v1/tickets/{}/messages",
+            t["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert_eq!(thread["items"][0]["author"]["kind"], "customer");
+    assert!(a.page(&to).await.contains("у чайника сломалась крышка"));
+    // An email to that customer, from their page, once a mailbox sends.
+    let sink = crate::email::Sink::start().await;
+    crate::email::quiet_mailbox(&app, "help@alpha.example", &sink).await;
+    let customer = t["customer_id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/customers/{customer}"),
+        json!({"identities": [{"kind": "email", "value": "ira@example.com"}]}),
+    )
+    .await
+    .expect(200);
+    let form = a.page(&format!("/app/new?customer={customer}")).await;
+    assert!(form.contains(&format!("name=\"customer_id\" value=\"{customer}\"")));
+    assert!(form.contains("Ирина"));
+    assert!(
+        form.contains("Support &#60;help@alpha.example&#62;"),
+        "the mailbox to send from"
+    );
+    let res = a
+        .post(
+            "/app/new",
+            &[
+                ("kind", "email"),
+                ("customer_id", customer),
+                ("subject", "Крышка для чайника"),
+                ("body", "Ирина, новую крышку отправили курьером."),
+                ("priority", "normal"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    app.drain_jobs().await;
+    let sent = sink.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0.rcpts, vec!["ira@example.com"]);
+    assert!(sent[0].1.text.contains("новую крышку отправили"));
+}
 
 /// The ticket page merges a duplicate into a ticket by its number: the
 /// target shows it in its thread, the duplicate says where it went.

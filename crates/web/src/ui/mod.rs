@@ -13,6 +13,7 @@ pub mod admin;
 pub mod assets;
 pub mod bot_admin;
 pub mod chat_admin;
+pub mod compose;
 pub mod customer;
 pub mod i18n;
 pub mod kb_admin;
@@ -76,6 +77,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/app/ws", get(live::socket))
         .merge(customer::routes())
+        .merge(compose::routes())
         .merge(outreach_admin::routes())
         .merge(bot_admin::routes())
         .merge(admin::routes())
