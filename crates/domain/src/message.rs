@@ -536,6 +536,7 @@ codes! {
     OutboundChannel = "tickets.outbound_channel" => "an agent starts a conversation by e-mail or through the API channel only",
     OutboundNoEmail = "tickets.outbound_no_email" => "this customer has no e-mail address to write to",
     OutboundNoMailbox = "tickets.outbound_no_mailbox" => "no mailbox of this workspace sends e-mail (set up SMTP for it first)",
+    AccountOfChannel = "tickets.account_of_channel" => "account_id names no {channel} account of this workspace",
     MergeClosed = "tickets.merge_closed" => "ticket #{number} is closed: a closed ticket is not merged",
     ReminderWhen = "reminders.when" => "a reminder is for a moment ahead, within a year",
     RemindersLimit = "reminders.limit" => "at most {max} reminders may wait at once",

@@ -680,6 +680,18 @@ impl Engine {
                             }
                         };
                         check_assignment(tx, ws, n.assignee_id, n.team_id).await?;
+                        if let Some(a) = n.account_id {
+                            let known = store::channels::get(&mut tx.conn(), ws, a).await?;
+                            if known.is_none_or(|k| k.kind != n.channel) {
+                                return Err(EngineError::Rule(
+                                    domain::Message::new(Code::AccountOfChannel).label(
+                                        "channel",
+                                        "channel",
+                                        n.channel.as_str(),
+                                    ),
+                                ));
+                            }
+                        }
                         if n.from_agent {
                             check_outbound(tx, ws, &n, customer_id).await?;
                         }

@@ -541,8 +541,10 @@ pub struct CreateTicketIn {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub cc: Vec<String>,
-    /// The mailbox an agent's first email leaves from; the workspace's first
-    /// mailbox that sends when left out. 409 when it does not send.
+    /// The channel account the ticket belongs to: replies leave by it (for
+    /// an agent's first email, the mailbox it leaves from; else the
+    /// workspace's first mailbox that sends). 409 when it names no account
+    /// of the ticket's channel, or a mailbox that does not send.
     pub account_id: Option<Uuid>,
 }
 

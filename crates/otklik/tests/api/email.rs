@@ -832,6 +832,14 @@ async fn an_agent_starts_a_conversation_by_email(app: TestApp) {
             "{body} → {p}"
         );
     }
+    // A customer's request names a mailbox that is not one.
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": "Hello", "channel": "email", "customer": {"email": "olga@example.com"},
+               "message": {"body": "Hi"}, "account_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22"}),
+    )
+    .await
+    .problem(409);
     assert_eq!(
         ticket_count(&app).await,
         before,
