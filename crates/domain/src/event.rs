@@ -473,6 +473,27 @@ pub enum EventData {
         source_number: i64,
         messages: u64,
     },
+    /// A company customers belong to was added.
+    #[serde(rename = "organization.created")]
+    OrganizationCreated {
+        organization_id: OrganizationId,
+        name: String,
+    },
+    /// An organisation's name, domains, notes or fields changed (`linked`:
+    /// customers its new domains brought in).
+    #[serde(rename = "organization.updated")]
+    OrganizationUpdated {
+        organization_id: OrganizationId,
+        changes: Vec<Change>,
+        #[serde(default)]
+        linked: u64,
+    },
+    /// An organisation was deleted; its customers belong to none now.
+    #[serde(rename = "organization.deleted")]
+    OrganizationDeleted {
+        organization_id: OrganizationId,
+        name: String,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -575,6 +596,9 @@ impl EventData {
             EventData::Mentioned { .. } => "message.mentioned",
             EventData::TicketMerged { .. } => "ticket.merged",
             EventData::ReminderDue { .. } => "ticket.reminder_due",
+            EventData::OrganizationCreated { .. } => "organization.created",
+            EventData::OrganizationUpdated { .. } => "organization.updated",
+            EventData::OrganizationDeleted { .. } => "organization.deleted",
             EventData::SlaWarning { .. } => "sla.warning",
             EventData::SlaBreached { .. } => "sla.breached",
             EventData::WebhookSaved { .. } => "webhook.saved",
@@ -601,6 +625,9 @@ impl EventData {
         "customer.merge_suggested",
         "customer.suggestion_dismissed",
         "customer.identity_updated",
+        "organization.created",
+        "organization.updated",
+        "organization.deleted",
         "order.created",
         "order.status_changed",
         "order.shipment_updated",
@@ -1048,6 +1075,19 @@ mod tests {
                 webhook_id: WebhookId::new(),
                 reason: "20 deliveries failed in a row".into(),
             },
+            EventData::OrganizationCreated {
+                organization_id: OrganizationId::new(),
+                name: "ООО Ромашка".into(),
+            },
+            EventData::OrganizationUpdated {
+                organization_id: OrganizationId::new(),
+                changes: vec![change()],
+                linked: 3,
+            },
+            EventData::OrganizationDeleted {
+                organization_id: OrganizationId::new(),
+                name: "ООО Ромашка".into(),
+            },
         ];
         for e in &all {
             match e {
@@ -1067,6 +1107,9 @@ mod tests {
                 | EventData::MergeSuggested { .. }
                 | EventData::SuggestionDismissed { .. }
                 | EventData::IdentityUpdated { .. }
+                | EventData::OrganizationCreated { .. }
+                | EventData::OrganizationUpdated { .. }
+                | EventData::OrganizationDeleted { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }

@@ -137,3 +137,8 @@ mod tests {
         assert!(validate_options(FieldType::Text, &["a".into()]).is_err());
     }
 }
+
+wire_enum!(
+    /// What a custom field describes.
+    FieldTarget { Ticket = "ticket", Customer = "customer", Organization = "organization" }
+);

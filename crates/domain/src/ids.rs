@@ -89,6 +89,8 @@ id_type!(
     FlowId,
     /// A person's reminder about a ticket.
     ReminderId,
+    /// A company customers belong to.
+    OrganizationId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

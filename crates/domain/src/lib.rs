@@ -20,6 +20,7 @@ pub mod macros;
 pub mod message;
 pub mod number;
 pub mod order;
+pub mod org;
 pub mod outreach;
 pub mod routing;
 pub mod rules;

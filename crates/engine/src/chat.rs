@@ -924,6 +924,8 @@ async fn anonymous_customer(
         identities: Vec::new(),
         outreach_opt_out: false,
         at_risk_since: None,
+        organization_id: None,
+        custom_fields: Default::default(),
         tags: Vec::new(),
     };
     customers::insert(tx, &c).await?;

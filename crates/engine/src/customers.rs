@@ -39,6 +39,10 @@ pub struct CustomerPatch {
     pub add_identities: Vec<Identity>,
     /// Replaces every tag.
     pub tags: Option<Vec<String>>,
+    /// The organisation they belong to; `Some(None)` takes them out of it.
+    pub organization_id: Option<Option<OrganizationId>>,
+    /// Merged into their customer fields; a `null` value removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The name and language `input` gives, checked (a blank name is none).
@@ -175,6 +179,8 @@ pub(crate) async fn resolve(
                 identities: Vec::new(),
                 outreach_opt_out: false,
                 at_risk_since: None,
+                organization_id: None,
+                custom_fields: Default::default(),
             };
             customers::insert(tx, &c).await?;
             tx.emit(
@@ -189,10 +195,11 @@ pub(crate) async fn resolve(
             (c.id, true)
         }
     };
-    for i in fresh {
+    for i in &fresh {
         customers::insert_identity(tx, ws, id, i, true).await?;
         identity_added(tx, ws, actor, id, i).await?;
     }
+    crate::organizations::link_by_email(tx, ws, actor, id, emails(fresh.iter().copied())).await?;
     for (i, claimer) in taken {
         customers::set_identity(tx, ws, i, id, true, false).await?;
         identity_added(tx, ws, actor, id, i).await?;
@@ -237,6 +244,14 @@ async fn adopt_name(
     )
     .await?;
     Ok(())
+}
+
+/// The email addresses among these identities.
+fn emails<'a>(ids: impl IntoIterator<Item = &'a Identity>) -> Vec<&'a str> {
+    ids.into_iter()
+        .filter(|i| i.kind() == domain::identity::IdentityKind::Email)
+        .map(Identity::value)
+        .collect()
 }
 
 /// Keeps what a person typed about themselves on their profile: unverified
@@ -511,10 +526,41 @@ impl Engine {
             record(&mut changes, "tags", &mut c.tags, t);
         }
         c.updated_at = self.store.now();
-        let (c2, actor, add) = (c.clone(), p.actor(), patch.add_identities);
+        let (mut c2, actor, add) = (c.clone(), p.actor(), patch.add_identities);
+        let (org, fields) = (patch.organization_id, patch.custom_fields);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    let ws = c2.workspace_id;
+                    if let Some(org) = org {
+                        if let Some(o) = org
+                            && store::organizations::get(&mut tx.conn(), ws, o)
+                                .await?
+                                .is_none()
+                        {
+                            return Err(EngineError::Unknown(
+                                "organization_id".into(),
+                                message::no_such("organization"),
+                            ));
+                        }
+                        record(
+                            &mut changes,
+                            "organization_id",
+                            &mut c2.organization_id,
+                            org,
+                        );
+                    }
+                    if let Some(f) = &fields {
+                        let f = crate::organizations::checked_fields(
+                            tx,
+                            ws,
+                            domain::fields::FieldTarget::Customer,
+                            &c2.custom_fields,
+                            f,
+                        )
+                        .await?;
+                        record(&mut changes, "custom_fields", &mut c2.custom_fields, f);
+                    }
                     customers::update(tx, &c2).await?;
                     for i in &add {
                         customers::insert_identity(tx, c2.workspace_id, c2.id, i, true)
@@ -549,6 +595,8 @@ impl Engine {
                         )
                         .await?;
                     }
+                    crate::organizations::link_by_email(tx, ws, actor, c2.id, emails(add.iter()))
+                        .await?;
                     Ok::<_, EngineError>(())
                 })
             })

@@ -39,6 +39,7 @@ pub mod markdown;
 pub mod messenger;
 pub mod model;
 pub mod orders;
+pub mod organizations;
 pub mod outbound;
 pub mod outreach;
 pub mod people;

@@ -9,6 +9,7 @@ pub use store::events::{Cursor, EventRecord};
 pub use store::flows::Flow;
 pub use store::live::Signal;
 pub use store::orders::{OrderRecord, StoreIntegration};
+pub use store::organizations::{Organization, name_key as organization_name_key};
 pub use store::outreach::{Outreach, OutreachRule};
 pub use store::people::{ApiToken, Team, User};
 pub use store::tickets::{

@@ -652,16 +652,21 @@ impl Engine {
         Ok(tickets::fields(&mut c.conn(), p.workspace_id).await?)
     }
 
-    pub async fn create_field(
-        &self,
-        p: &Principal,
-        key: &str,
-        label: &str,
-        field_type: FieldType,
-        options: Vec<String>,
-        required: bool,
-    ) -> Result<Field, EngineError> {
+    /// Adds a custom field (admins); it comes last.
+    pub async fn create_field(&self, p: &Principal, n: NewField) -> Result<Field, EngineError> {
+        let NewField {
+            key,
+            label,
+            field_type,
+            options,
+            required,
+            applies_to,
+        } = n;
+        let (key, label) = (key.as_str(), label.as_str());
         p.require_admin()?;
+        if required && applies_to != domain::fields::FieldTarget::Ticket {
+            return Err(EngineError::Rule(Code::FieldRequiredTickets.into()));
+        }
         validate_key(key)?;
         let options: Vec<String> = options
             .iter()
@@ -683,6 +688,7 @@ impl Engine {
             created_at: self.store.now(),
             position: 0,
             archived: false,
+            applies_to,
         };
         let (mut f2, actor) = (f.clone(), p.actor());
         f.position = self
@@ -763,6 +769,9 @@ impl Engine {
                         record(&mut changes, "label", &mut f.label, l);
                     }
                     if let Some(r) = patch.required {
+                        if r && f.applies_to != domain::fields::FieldTarget::Ticket {
+                            return Err(EngineError::Rule(Code::FieldRequiredTickets.into()));
+                        }
                         record(&mut changes, "required", &mut f.required, r);
                     }
                     if let Some(pos) = patch.position {
@@ -789,6 +798,19 @@ impl Engine {
             })
             .await
     }
+}
+
+/// A custom field to add.
+#[derive(Debug, Clone)]
+pub struct NewField {
+    pub key: String,
+    pub label: String,
+    pub field_type: FieldType,
+    /// A dropdown's values.
+    pub options: Vec<String>,
+    /// Tickets only: a value is needed before one is solved.
+    pub required: bool,
+    pub applies_to: domain::fields::FieldTarget,
 }
 
 /// The highest position a field may have.

@@ -239,7 +239,14 @@ pub(crate) async fn patch_ticket(
         tags_changed = true;
     }
     if let Some(cf) = &patch.custom_fields {
-        let merged = validate_fields(tx, ws, &t.custom_fields, cf).await?;
+        let merged = validate_fields(
+            tx,
+            ws,
+            domain::fields::FieldTarget::Ticket,
+            &t.custom_fields,
+            cf,
+        )
+        .await?;
         if merged != t.custom_fields {
             ch.push(Change {
                 field: "custom_fields".into(),
@@ -695,7 +702,14 @@ impl Engine {
                         if n.from_agent {
                             check_outbound(tx, ws, &n, customer_id).await?;
                         }
-                        let fields = validate_fields(tx, ws, &Map::new(), &n.custom_fields).await?;
+                        let fields = validate_fields(
+                            tx,
+                            ws,
+                            domain::fields::FieldTarget::Ticket,
+                            &Map::new(),
+                            &n.custom_fields,
+                        )
+                        .await?;
                         let number = match reserved {
                             Some(n) => n,
                             None => store::workspaces::next_ticket_number(tx, ws).await?,
@@ -1624,16 +1638,21 @@ async fn check_assignment(
     Ok(())
 }
 
-async fn validate_fields(
+/// Checks `patch` against the workspace's fields for `target` (a key of
+/// another target's field is as unknown as no field) and returns `current`
+/// with it applied.
+pub(crate) async fn validate_fields(
     tx: &mut Tx,
     ws: WorkspaceId,
+    target: domain::fields::FieldTarget,
     current: &Map<String, Value>,
     patch: &Map<String, Value>,
 ) -> Result<Map<String, Value>, EngineError> {
     if patch.is_empty() {
         return Ok(current.clone());
     }
-    let defs = tickets::fields(&mut tx.conn(), ws).await?;
+    let mut defs = tickets::fields(&mut tx.conn(), ws).await?;
+    defs.retain(|d| d.applies_to == target);
     let mut out = current.clone();
     let mut errors = Vec::new();
     for (k, v) in patch {
@@ -1679,7 +1698,12 @@ async fn require_fields_for_solve(
     let defs = tickets::fields(&mut tx.conn(), ws).await?;
     let missing: Vec<(String, domain::Message)> = defs
         .iter()
-        .filter(|d| d.required && !d.archived && !t.custom_fields.contains_key(&d.key))
+        .filter(|d| {
+            d.applies_to == domain::fields::FieldTarget::Ticket
+                && d.required
+                && !d.archived
+                && !t.custom_fields.contains_key(&d.key)
+        })
         .map(|d| {
             (
                 format!("custom_fields.{}", d.key),

@@ -470,6 +470,64 @@ async fn seed_workday(engine: &Engine, owner: &Principal, agents: &[Agent]) -> a
             },
         )
         .await?;
+    seed_organisation(engine, owner).await
+}
+
+/// A company with its own field and domain: the customers writing from it
+/// are gathered on its page.
+async fn seed_organisation(engine: &Engine, owner: &Principal) -> anyhow::Result<()> {
+    use domain::fields::{FieldTarget, FieldType};
+    for (key, label, applies_to) in [
+        ("contract", "Договор", FieldTarget::Organization),
+        ("birthday", "День рождения", FieldTarget::Customer),
+    ] {
+        engine
+            .create_field(
+                owner,
+                engine::people::NewField {
+                    key: key.into(),
+                    label: label.into(),
+                    field_type: if key == "birthday" {
+                        FieldType::Date
+                    } else {
+                        FieldType::Text
+                    },
+                    options: Vec::new(),
+                    required: false,
+                    applies_to,
+                },
+            )
+            .await?;
+    }
+    for (email, subject, text) in [
+        (
+            "buh@romashka.example",
+            "Счёт за декабрь",
+            "Пришлите, пожалуйста, счёт на оплату за декабрь по договору Д-2026/114.",
+        ),
+        (
+            "sklad@romashka.example",
+            "Не хватает двух коробок",
+            "В поставке 7731 пришло 18 коробок вместо 20. Что делать?",
+        ),
+    ] {
+        let mut t = NewTicket::from_email(subject, email, text)?;
+        t.channel = Channel::Email;
+        engine.create_ticket(owner, t, None).await?;
+    }
+    let mut fields = serde_json::Map::new();
+    fields.insert("contract".into(), "Д-2026/114".into());
+    engine
+        .create_organization(
+            owner,
+            engine::organizations::OrganizationInput {
+                name: Some("ООО «Ромашка»".into()),
+                notes: Some("Оптовый клиент: счета выставляем до 5-го числа.".into()),
+                domains: Some(vec!["romashka.example".into()]),
+                custom_fields: Some(fields),
+            },
+        )
+        .await?;
     Ok(())
 }
 

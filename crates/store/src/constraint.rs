@@ -36,6 +36,10 @@ pub enum Unique {
     FaqLanguage,
     /// A store's order id in the workspace.
     OrderExternalId,
+    /// An organisation's name (folded) in the workspace.
+    OrganizationName,
+    /// A domain claimed by an organisation of the workspace.
+    OrganizationDomain,
     /// A key this table does not know: a schema change without a mapping here.
     Other,
 }
@@ -143,6 +147,16 @@ const KEYS: &[(Unique, &str, &str)] = &[
         "orders_workspace_id_external_id_key",
         "orders.workspace_id, orders.external_id",
     ),
+    (
+        Unique::OrganizationName,
+        "organizations_workspace_id_name_key_key",
+        "organizations.workspace_id, organizations.name_key",
+    ),
+    (
+        Unique::OrganizationDomain,
+        "organization_domains_pkey",
+        "organization_domains.workspace_id, organization_domains.domain",
+    ),
 ];
 
 impl Unique {
@@ -186,6 +200,8 @@ impl Unique {
             Unique::ArticleLanguage => Code::TakenArticleLanguage,
             Unique::FaqLanguage => Code::TakenFaqLanguage,
             Unique::OrderExternalId => Code::TakenOrderExternalId,
+            Unique::OrganizationName => Code::TakenOrganizationName,
+            Unique::OrganizationDomain => Code::TakenOrganizationDomain,
             Unique::Other => Code::Exists,
         }
     }

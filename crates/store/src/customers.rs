@@ -54,6 +54,10 @@ pub struct Customer {
     pub outreach_opt_out: bool,
     /// Since when two bad experiences in a row flag them.
     pub at_risk_since: Option<Timestamp>,
+    /// The company they belong to.
+    pub organization_id: Option<OrganizationId>,
+    /// Values of the workspace's customer fields, by key.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl FromRow for Customer {
@@ -71,12 +75,14 @@ impl FromRow for Customer {
             tags: r.json(8)?,
             outreach_opt_out: r.get(9)?,
             at_risk_since: r.time_opt(10)?,
+            organization_id: r.id_opt(11)?,
+            custom_fields: r.json(12)?,
         })
     }
 }
 
 const COLS: &str = "id, workspace_id, name, language, notes, merged_into, created_at, updated_at, tags, \
-                    outreach_opt_out, at_risk_since";
+                    outreach_opt_out, at_risk_since, organization_id, custom_fields";
 
 pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
     let q = query(
@@ -93,7 +99,7 @@ pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
 }
 
 pub async fn update(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
-    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6, tags = $7, outreach_opt_out = $8, at_risk_since = $9 WHERE workspace_id = $1 AND id = $2")
+    let q = query("UPDATE customers SET name = $3, language = $4, notes = $5, updated_at = $6, tags = $7, outreach_opt_out = $8, at_risk_since = $9, organization_id = $10, custom_fields = $11 WHERE workspace_id = $1 AND id = $2")
         .bind(c.workspace_id)
         .bind(c.id)
         .bind(&c.name)
@@ -102,7 +108,9 @@ pub async fn update(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
         .bind(c.updated_at)
         .bind(serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into()))
         .bind(c.outreach_opt_out)
-        .bind(c.at_risk_since);
+        .bind(c.at_risk_since)
+        .bind(c.organization_id)
+        .bind(serde_json::to_string(&c.custom_fields).unwrap_or_else(|_| "{}".into()));
     match tx.conn().execute(&q).await? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
@@ -266,6 +274,24 @@ async fn identities_of(
         .await
 }
 
+/// Fills in the identities of these customers.
+async fn with_identities(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    rows: &mut [Customer],
+) -> Result<(), StoreError> {
+    let ids: Vec<CustomerId> = rows.iter().map(|r| r.id).collect();
+    let idents = identities_of(c, ws, &ids).await?;
+    for r in rows {
+        r.identities = idents
+            .iter()
+            .filter(|i| i.customer_id == r.id)
+            .cloned()
+            .collect();
+    }
+    Ok(())
+}
+
 /// Customers newest first (merged-away profiles left out), optionally those whose
 /// name or identity contains `q`.
 pub async fn list(
@@ -275,15 +301,7 @@ pub async fn list(
     q: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Customer>, StoreError> {
-    let pattern = q.map(|s| {
-        format!(
-            "%{}%",
-            s.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = q.map(crate::tickets::like_pattern);
     let sql = format!(
         "SELECT {COLS} FROM customers c WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND ($2 IS NULL OR c.id < $2) \
          AND ($3 IS NULL OR LOWER(c.name) LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM customer_identities i \
@@ -293,15 +311,29 @@ pub async fn list(
     let mut rows: Vec<Customer> = c
         .fetch_all(&query(sql).bind(ws).bind(before).bind(pattern).bind(limit))
         .await?;
-    let ids: Vec<CustomerId> = rows.iter().map(|r| r.id).collect();
-    let idents = identities_of(c, ws, &ids).await?;
-    for r in &mut rows {
-        r.identities = idents
-            .iter()
-            .filter(|i| i.customer_id == r.id)
-            .cloned()
-            .collect();
-    }
+    with_identities(c, ws, &mut rows).await?;
+    Ok(rows)
+}
+
+/// The customers (not merged away) of an organisation, newest first.
+pub async fn of_organization(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    org: OrganizationId,
+    limit: i64,
+) -> Result<Vec<Customer>, StoreError> {
+    let mut rows: Vec<Customer> = c
+        .fetch_all(
+            &query(format!(
+                "SELECT {COLS} FROM customers WHERE workspace_id = $1 AND organization_id = $2 \
+                 AND merged_into IS NULL ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(ws)
+            .bind(org)
+            .bind(limit),
+        )
+        .await?;
+    with_identities(c, ws, &mut rows).await?;
     Ok(rows)
 }
 

@@ -30,6 +30,7 @@ pub mod live;
 pub mod macros;
 pub mod mail;
 pub mod orders;
+pub mod organizations;
 pub mod outreach;
 pub mod people;
 pub mod reminders;

@@ -93,6 +93,7 @@ arg_from!(
     domain::ids::TriageCategoryId => Uuid via |i: domain::ids::TriageCategoryId| i.0,
     domain::ids::FlowId => Uuid via |i: domain::ids::FlowId| i.0,
     domain::ids::ReminderId => Uuid via |i: domain::ids::ReminderId| i.0,
+    domain::ids::OrganizationId => Uuid via |i: domain::ids::OrganizationId| i.0,
     domain::ids::OutreachId => Uuid via |i: domain::ids::OutreachId| i.0,
 );
 

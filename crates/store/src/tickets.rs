@@ -341,7 +341,9 @@ fn in_list<T: Copy>(q: Query, column: &str, items: &[T], as_str: fn(T) -> &'stat
         .push(")")
 }
 
-fn like_pattern(s: &str) -> String {
+/// `%s%` for a LIKE … ESCAPE '\\' search, lower-cased, with LIKE's own
+/// characters escaped.
+pub(crate) fn like_pattern(s: &str) -> String {
     format!(
         "%{}%",
         s.to_lowercase()
@@ -801,7 +803,7 @@ pub async fn snippets(
         return Ok(Vec::new());
     }
     let q = query(
-        "SELECT id, SUBSTR(body_text, 1, $2) FROM messages WHERE workspace_id = $1 AND id IN (",
+        "SELECT id, SUBSTR(body_text, 1, CAST($2 AS INTEGER)) FROM messages WHERE workspace_id = $1 AND id IN (",
     )
     .bind(ws)
     .bind(chars);
@@ -1042,6 +1044,8 @@ pub struct Field {
     pub position: i64,
     /// Takes no new values and blocks no solve; tickets keep what they have.
     pub archived: bool,
+    /// What it describes: tickets, customers or organisations.
+    pub applies_to: domain::fields::FieldTarget,
 }
 
 impl FromRow for Field {
@@ -1057,6 +1061,7 @@ impl FromRow for Field {
             created_at: r.time(7)?,
             position: r.get(8)?,
             archived: r.get(9)?,
+            applies_to: r.parse(10, domain::fields::FieldTarget::parse)?,
         })
     }
 }
@@ -1073,7 +1078,7 @@ impl Field {
 }
 
 pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
-    let q = query("INSERT INTO custom_fields (id, workspace_id, key, label, field_type, options, required, created_at, position, archived) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    let q = query("INSERT INTO custom_fields (id, workspace_id, key, label, field_type, options, required, created_at, position, archived, applies_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(f.id)
         .bind(f.workspace_id)
         .bind(&f.key)
@@ -1083,7 +1088,8 @@ pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
         .bind(f.required)
         .bind(f.created_at)
         .bind(f.position)
-        .bind(f.archived);
+        .bind(f.archived)
+        .bind(f.applies_to.as_str());
     tx.conn().execute(&q).await.map(|_| ())
 }
 
@@ -1155,8 +1161,7 @@ pub async fn update_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
     tx.conn().execute(&q).await.map(|_| ())
 }
 
-const FIELD_COLS: &str =
-    "id, workspace_id, key, label, field_type, options, required, created_at, position, archived";
+const FIELD_COLS: &str = "id, workspace_id, key, label, field_type, options, required, created_at, position, archived, applies_to";
 
 /// The workspace's fields in the admins' order (archived ones too).
 pub async fn fields(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<Field>, StoreError> {

@@ -597,7 +597,17 @@ pub async fn create_field(
 ) -> ApiResult<Response> {
     Ok(created(FieldOut::from(
         app.engine
-            .create_field(&p, &b.key, &b.label, b.field_type, b.options, b.required)
+            .create_field(
+                &p,
+                engine::people::NewField {
+                    key: b.key,
+                    label: b.label,
+                    field_type: b.field_type,
+                    options: b.options,
+                    required: b.required,
+                    applies_to: b.applies_to,
+                },
+            )
             .await?,
     )))
 }
@@ -732,7 +742,10 @@ pub async fn get_customer(
     Ok(Json(app.engine.customer(&p, id(&cid)?).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)), request_body = PatchCustomerIn, responses((status = 200, body = CustomerOut)))]
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)), request_body = PatchCustomerIn, responses((status = 200, body = CustomerOut),
+    (status = 404, body = Problem, description = "No such customer, organisation or customer field"),
+    (status = 409, body = Problem, description = "Merged away, or an identity belongs to another customer"),
+    (status = 422, body = Problem)))]
 pub async fn patch_customer(
     State(app): State<AppState>,
     Auth(p): Auth,
@@ -749,6 +762,8 @@ pub async fn patch_customer(
         notes: b.notes,
         add_identities: add,
         tags: b.tags,
+        organization_id: b.organization_id.map(|o| o.map(OrganizationId)),
+        custom_fields: b.custom_fields,
     };
     let cid = id(&cid)?;
     let mut c = app.engine.update_customer(&p, cid, patch).await?;

@@ -514,6 +514,22 @@ fn people_rules(d: &mut Value) {
     );
     let p = "/components/schemas/PasswordIn/properties";
     set(d, &format!("{p}/new_password"), password);
+    let domains = list(string(domain::org::DOMAIN_PATTERN, 253), 20);
+    for (schema, required) in [("NewOrganizationIn", true), ("OrganizationIn", false)] {
+        let o = format!("/components/schemas/{schema}/properties");
+        let name = if required {
+            line(200)
+        } else {
+            nullable(line(200))
+        };
+        set(d, &format!("{o}/name"), name);
+        set(d, &format!("{o}/domains"), nullable(domains.clone()));
+        set(
+            d,
+            &format!("{o}/notes"),
+            nullable(json!({ "type": "string", "maxLength": 10000 })),
+        );
+    }
     let c = "/components/schemas/PatchCustomerIn/properties";
     set(d, &format!("{c}/name"), nullable(line(200)));
     set(
@@ -1020,7 +1036,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 55] = [
+    let list: [(&str, Value); 60] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1110,6 +1126,32 @@ fn examples(d: &mut Value) {
             json!({ "subject": "Где мой заказ?", "channel": "api", "customer": { "name": "Анна", "email": "anna@example.ru" }, "message": { "body": "Заказ 58211 не пришёл." }, "tags": ["order"] }),
         ),
         ("FirstAuthor", json!("agent")),
+        (
+            "NewOrganizationIn",
+            json!({ "name": "ООО «Ромашка»", "domains": ["romashka.ru"], "notes": "Оптовый клиент", "custom_fields": { "contract": "gold" } }),
+        ),
+        (
+            "OrganizationIn",
+            json!({ "domains": ["romashka.ru", "romashka.com"] }),
+        ),
+        (
+            "OrganizationOut",
+            json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a40", "name": "ООО «Ромашка»", "domains": ["romashka.ru"],
+                    "notes": "Оптовый клиент", "custom_fields": { "contract": "gold" }, "customers": 12,
+                    "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-28T12:30:00Z" }),
+        ),
+        (
+            "Page_OrganizationOut",
+            json!({ "items": [{ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a40", "name": "ООО «Ромашка»", "domains": ["romashka.ru"],
+                    "notes": "", "custom_fields": {}, "customers": 12,
+                    "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-28T12:30:00Z" }], "next_cursor": "ооо «ромашка»" }),
+        ),
+        (
+            "OrganizationSaved",
+            json!({ "organization": { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a40", "name": "ООО «Ромашка»", "domains": ["romashka.ru"],
+                    "notes": "", "custom_fields": {}, "customers": 0,
+                    "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z" }, "linked_customers": 12 }),
+        ),
         (
             "PatchTicketIn",
             json!({ "status": "pending", "priority": "high", "tags": ["order", "vip"] }),

@@ -28,6 +28,7 @@ enum_schema!(
     role_schema => domain::user::Role,
     identity_kind_schema => domain::identity::IdentityKind,
     field_type_schema => domain::fields::FieldType,
+    field_target_schema => domain::fields::FieldTarget,
     author_kind_schema => domain::ticket::AuthorKind,
     delivery_schema => domain::ticket::DeliveryState,
 );
@@ -285,6 +286,10 @@ pub struct CustomerOut {
     pub outreach_opt_out: bool,
     /// Since when two bad experiences in a row flag them at risk.
     pub at_risk_since: Option<String>,
+    /// The organisation they belong to.
+    pub organization_id: Option<Uuid>,
+    /// Values of the workspace's customer fields, by key.
+    pub custom_fields: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -300,6 +305,8 @@ impl From<Customer> for CustomerOut {
             tags: c.tags,
             outreach_opt_out: c.outreach_opt_out,
             at_risk_since: c.at_risk_since.map(|t| t.to_rfc3339()),
+            organization_id: c.organization_id.map(|o| o.0),
+            custom_fields: c.custom_fields,
             identities: c
                 .identities
                 .into_iter()
@@ -366,6 +373,13 @@ pub struct PatchCustomerIn {
     pub identities: Vec<IdentityIo>,
     /// Replaces every tag (at most 50).
     pub tags: Option<Vec<String>>,
+    /// The organisation they belong to; `null` takes them out of it. 404
+    /// when it names no organisation of the workspace.
+    #[serde(default, deserialize_with = "double_option")]
+    pub organization_id: Option<Option<Uuid>>,
+    /// Merged into their fields (the workspace's `customer` fields); a
+    /// `null` value removes one.
+    pub custom_fields: Option<Map<String, Value>>,
 }
 
 /// Another profile that may be the same person.
@@ -864,6 +878,9 @@ pub struct FieldOut {
     pub position: i64,
     /// Archived: takes no new values and blocks no solve.
     pub archived: bool,
+    /// What it describes: tickets, customers or organisations.
+    #[schema(schema_with = field_target_schema)]
+    pub applies_to: domain::fields::FieldTarget,
     pub created_at: String,
 }
 
@@ -878,6 +895,7 @@ impl From<Field> for FieldOut {
             required: f.required,
             position: f.position,
             archived: f.archived,
+            applies_to: f.applies_to,
             created_at: f.created_at.to_rfc3339(),
         }
     }
@@ -907,8 +925,17 @@ pub struct CreateFieldIn {
     pub field_type: domain::fields::FieldType,
     #[serde(default)]
     pub options: Vec<String>,
+    /// Only ticket fields can be required (409 otherwise).
     #[serde(default)]
     pub required: bool,
+    /// What it describes; tickets when left out.
+    #[serde(default = "ticket_target")]
+    #[schema(schema_with = field_target_schema)]
+    pub applies_to: domain::fields::FieldTarget,
+}
+
+fn ticket_target() -> domain::fields::FieldTarget {
+    domain::fields::FieldTarget::Ticket
 }
 
 #[derive(Deserialize, ToSchema)]

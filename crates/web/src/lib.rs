@@ -23,6 +23,7 @@ pub mod messenger_api;
 pub mod metrics;
 mod openapi;
 pub mod orders_api;
+pub mod org_api;
 pub mod outreach_api;
 pub mod rules_api;
 pub mod sla_api;
@@ -185,6 +186,20 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             axum::routing::patch(api::patch_identity),
         )
         .route("/customers/{id}/orders", get(orders_api::customer_orders))
+        .route(
+            "/organizations",
+            get(org_api::list_organizations).post(org_api::create_organization),
+        )
+        .route(
+            "/organizations/{id}",
+            get(org_api::get_organization)
+                .patch(org_api::patch_organization)
+                .delete(org_api::delete_organization),
+        )
+        .route(
+            "/organizations/{id}/customers",
+            get(org_api::organization_customers),
+        )
         .route(
             "/orders",
             get(orders_api::list_orders).post(orders_api::upsert_order),

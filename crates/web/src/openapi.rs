@@ -4,7 +4,7 @@ use crate::dto::*;
 use crate::error::Problem;
 use crate::{
     api, assist_api, chat_api, flows_api, kb_api, macros_api, mail_api, messenger_api, orders_api,
-    outreach_api, rules_api, sla_api, triage_api, widget,
+    org_api, outreach_api, rules_api, sla_api, triage_api, widget,
 };
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -171,6 +171,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         api::list_teams, api::create_team, api::get_team, api::patch_team,
         api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field, api::patch_field,
         api::list_customers, api::create_customer, api::get_customer, api::patch_customer, api::merge_customer, api::customer_timeline, api::customer_suggestions, api::dismiss_suggestion, api::patch_identity,
+        org_api::list_organizations, org_api::create_organization, org_api::get_organization, org_api::patch_organization, org_api::delete_organization, org_api::organization_customers,
         orders_api::upsert_order, orders_api::list_orders, orders_api::get_order, orders_api::customer_orders, orders_api::ticket_order, orders_api::link_ticket_order, orders_api::ticket_upsell,
         outreach_api::list_rules, outreach_api::create_rule, outreach_api::get_rule, outreach_api::put_rule,
         outreach_api::get_settings, outreach_api::put_settings, outreach_api::customer_outreach,

@@ -338,6 +338,13 @@ async fn the_demo_seeds_and_its_credentials_work() {
         .unwrap_or_default()
         .to_owned();
     let workday = get(&format!("/api/v1/tickets?customer_id={daniel}&limit=10")).await;
+    // A company whose domain gathers its people.
+    let orgs = get("/api/v1/organizations?q=romashka.example").await;
+    let org_id = orgs["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let members = get(&format!("/api/v1/organizations/{org_id}/customers")).await;
     let mut read = 0;
     let mut sorted = 0;
     let mut agree = 0;
@@ -374,6 +381,12 @@ async fn the_demo_seeds_and_its_credentials_work() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    assert_eq!(orgs["items"][0]["customers"], 2, "{orgs}");
+    assert_eq!(
+        orgs["items"][0]["custom_fields"]["contract"], "Д-2026/114",
+        "{orgs}"
+    );
+    assert_eq!(members["items"].as_array().map(Vec::len), Some(2));
     let items = workday["items"].as_array().cloned().unwrap_or_default();
     assert!(
         items

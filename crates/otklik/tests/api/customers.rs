@@ -6,8 +6,206 @@ use serde_json::{Value, json};
 crate::on_both!(
     merging_moves_identities_tickets_and_history,
     identities_are_unique_per_workspace,
-    doubtful_matches_are_suggested_not_merged
+    doubtful_matches_are_suggested_not_merged,
+    organisations_link_customers_by_domain_and_carry_fields
 );
+
+/// Organisations: a domain brings in the customers at it (those there
+/// already, and new ones), never takes one from another organisation; names
+/// and domains are unique; customers and organisations carry their own
+/// fields, which tickets do not take.
+async fn organisations_link_customers_by_domain_and_carry_fields(app: TestApp) {
+    for (key, target) in [("contract", "organization"), ("birthday", "customer")] {
+        app.post(
+            "/api/v1/custom-fields",
+            json!({"key": key, "label": key, "field_type": "text", "applies_to": target}),
+        )
+        .await
+        .expect(201);
+    }
+    let f = app
+        .post(
+            "/api/v1/custom-fields",
+            json!({"key": "vat", "label": "VAT", "field_type": "text", "applies_to": "organization", "required": true}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        f["detail"].as_str().unwrap().contains("ticket fields"),
+        "{f}"
+    );
+    let anna = app.ticket("Счёт", "anna@acme.example").await["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app.ticket("Hi", "olga@other.example").await["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = app
+        .post(
+            "/api/v1/organizations",
+            json!({"name": "Acme", "domains": ["ACME.example", "acme.example"], "notes": "Опт",
+                   "custom_fields": {"contract": "gold"}}),
+        )
+        .await
+        .expect(201);
+    let org = saved["organization"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(saved["linked_customers"], 1, "{saved}");
+    assert_eq!(saved["organization"]["domains"], json!(["acme.example"]));
+    assert_eq!(saved["organization"]["custom_fields"]["contract"], "gold");
+    let c = app
+        .get(&format!("/api/v1/customers/{anna}"))
+        .await
+        .expect(200);
+    assert_eq!(c["organization_id"].as_str(), Some(org.as_str()), "{c}");
+    // A new customer at the domain joins; one elsewhere does not.
+    let bob = app.ticket("Доступ", "bob@acme.example").await["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app
+        .get(&format!("/api/v1/customers/{bob}"))
+        .await
+        .expect(200);
+    assert_eq!(c["organization_id"].as_str(), Some(org.as_str()), "{c}");
+    let c = app
+        .get(&format!("/api/v1/customers/{other}"))
+        .await
+        .expect(200);
+    assert!(c["organization_id"].is_null());
+    // Names and domains are the organisation's alone.
+    for body in [
+        json!({"name": "ACME"}),
+        json!({"name": "Acme Two", "domains": ["acme.example"]}),
+    ] {
+        app.post("/api/v1/organizations", body).await.problem(409);
+    }
+    let p = app
+        .post(
+            "/api/v1/organizations",
+            json!({"name": "Bad", "domains": ["not a domain"]}),
+        )
+        .await
+        .problem(422);
+    assert!(p["errors"]["domains"].is_string(), "{p}");
+    // A second organisation claims the other customer's domain: they join it.
+    let second = app
+        .post(
+            "/api/v1/organizations",
+            json!({"name": "Other Ltd", "domains": ["other.example"]}),
+        )
+        .await
+        .expect(201);
+    let second_id = second["organization"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(second["linked_customers"], 1);
+    // An agent moves Anna out; a later domain change does not pull her back.
+    let c = app
+        .patch(
+            &format!("/api/v1/customers/{anna}"),
+            json!({"organization_id": null, "custom_fields": {"birthday": "1990-05-01"}}),
+        )
+        .await
+        .expect(200);
+    assert!(c["organization_id"].is_null());
+    assert_eq!(c["custom_fields"]["birthday"], "1990-05-01");
+    app.patch(
+        &format!("/api/v1/organizations/{org}"),
+        json!({"domains": ["acme.example", "acme.ru"]}),
+    )
+    .await
+    .expect(200);
+    let c = app
+        .get(&format!("/api/v1/customers/{anna}"))
+        .await
+        .expect(200);
+    assert!(
+        c["organization_id"].is_null(),
+        "no domain overrides an agent"
+    );
+    // Fields stay with what they describe.
+    app.patch(
+        &format!("/api/v1/customers/{anna}"),
+        json!({"custom_fields": {"contract": "x"}}),
+    )
+    .await
+    .problem(404);
+    app.patch(
+        &format!("/api/v1/customers/{anna}"),
+        json!({"organization_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22"}),
+    )
+    .await
+    .problem(404);
+    let t = app.ticket("Поле", "anna@acme.example").await;
+    app.patch(
+        &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()),
+        json!({"custom_fields": {"birthday": "x"}}),
+    )
+    .await
+    .problem(404);
+    // Lists: by name, searched by domain, with how many customers each has.
+    let all = app.get("/api/v1/organizations").await.expect(200);
+    let names: Vec<_> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap().to_owned(),
+                o["customers"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![("Acme".to_owned(), 1), ("Other Ltd".to_owned(), 1)]
+    );
+    let found = app.get("/api/v1/organizations?q=acme.ru").await.expect(200);
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let members = app
+        .get(&format!("/api/v1/organizations/{org}/customers"))
+        .await
+        .expect(200);
+    assert_eq!(members["items"][0]["id"].as_str(), Some(bob.as_str()));
+    // Deleting is for admins; the customers stay, in none.
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    app.req(
+        "DELETE",
+        &format!("/api/v1/organizations/{second_id}"),
+        &agent,
+        None,
+    )
+    .await
+    .problem(403);
+    let r = app
+        .req(
+            "DELETE",
+            &format!("/api/v1/organizations/{second_id}"),
+            &app.token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let c = app
+        .get(&format!("/api/v1/customers/{other}"))
+        .await
+        .expect(200);
+    assert!(c["organization_id"].is_null());
+    // Who did what, in the customer's history.
+    let events = app
+        .get(&format!("/api/v1/customers/{bob}/timeline"))
+        .await
+        .expect(200);
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "customer.updated"
+                && e["data"]["changes"][0]["field"] == "organization_id"),
+        "{events}"
+    );
+}
 
 mod only_sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

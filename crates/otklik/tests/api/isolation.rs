@@ -131,6 +131,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let org = app
+        .post(
+            "/api/v1/organizations",
+            json!({"name": "Acme", "domains": ["acme.example"]}),
+        )
+        .await
+        .expect(201)["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let reminder = app
         .post(
             &format!("/api/v1/tickets/{}/reminders", t["id"].as_str().unwrap()),
@@ -332,6 +342,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ("/api/v1/users", uid.as_str()),
         ("/api/v1/teams", team.as_str()),
         ("/api/v1/custom-fields", field.as_str()),
+        ("/api/v1/organizations", org.as_str()),
         ("/api/v1/reminders", reminder.as_str()),
         ("/api/v1/attachments", aid.as_str()),
         ("/api/v1/tokens", token_id.as_str()),
@@ -405,6 +416,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"solution": true}),
         ),
         (("PATCH", "/api/v1/teams/{id}"), json!({"name": "pwned"})),
+        (
+            ("PATCH", "/api/v1/organizations/{id}"),
+            json!({"name": "pwned", "domains": ["pwned.example"]}),
+        ),
         (("POST", "/api/v1/tickets/{id}/merge"), json!({"into": "1"})),
         (
             ("POST", "/api/v1/tickets/{id}/reminders"),

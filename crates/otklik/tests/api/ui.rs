@@ -184,7 +184,106 @@ on_both!(
     the_ticket_page_snoozes_and_ends_a_snooze,
     the_ticket_page_merges_a_duplicate,
     the_new_ticket_page_writes_to_a_customer_and_logs_a_call,
+    the_customer_page_edits_the_profile_and_organisations_gather_customers,
 );
+
+/// The customer page edits the profile (name, language, tags, notes, a new
+/// contact, customer fields, the organisation) and its timeline says who did
+/// it; an organisation's page gathers the customers its domain brings in.
+async fn the_customer_page_edits_the_profile_and_organisations_gather_customers(app: TestApp) {
+    app.post(
+        "/api/v1/custom-fields",
+        json!({"key": "birthday", "label": "День рождения", "field_type": "date", "applies_to": "customer"}),
+    )
+    .await
+    .expect(201);
+    let t = app.ticket("Счёт", "anna@acme.example").await;
+    let cid = t["customer_id"].as_str().unwrap().to_owned();
+    let me = app.get("/api/v1/me").await.expect(200);
+    let my_name = me["user"]["name"].as_str().unwrap().to_owned();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let res = a
+        .post(
+            "/app/organizations",
+            &[("name", "Acme"), ("domains", "acme.example")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let org_page = location(&res);
+    assert!(org_page.starts_with("/app/organizations/"), "{org_page}");
+    let page = a.page(&org_page).await;
+    assert!(page.contains("Почтовые домены") && page.contains("acme.example"));
+    assert!(
+        page.contains(&format!("href=\"/app/customers/{cid}\"")),
+        "the domain brought Anna in"
+    );
+    let list = a.page("/app/organizations?q=acme").await;
+    assert!(list.contains(">Acme</a>"));
+    let customer = a.page(&format!("/app/customers/{cid}")).await;
+    assert!(
+        customer.contains("id=\"customer-org\""),
+        "her organisation is shown"
+    );
+    assert!(customer.contains("name=\"cf.birthday\""));
+    // An organisation that does not exist is refused, in Russian.
+    let res = a
+        .post(
+            &format!("/app/customers/{cid}/edit"),
+            &[("organization", "Nope")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Организации «Nope» нет"));
+    let res = a
+        .post(
+            &format!("/app/customers/{cid}/edit"),
+            &[
+                ("name", "Анна Петрова"),
+                ("language", "ru"),
+                ("tags", "vip, опт"),
+                ("notes", "Звонить после 12:00"),
+                ("organization", ""),
+                ("cf.birthday", "1990-05-01"),
+                ("add_phone", "+7 900 111-22-33"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let c = app
+        .get(&format!("/api/v1/customers/{cid}"))
+        .await
+        .expect(200);
+    assert_eq!(c["name"], "Анна Петрова");
+    assert_eq!(c["language"], "ru");
+    assert_eq!(c["tags"], json!(["vip", "опт"]));
+    assert_eq!(c["notes"], "Звонить после 12:00");
+    assert!(c["organization_id"].is_null(), "{c}");
+    assert_eq!(c["custom_fields"]["birthday"], "1990-05-01");
+    assert!(
+        c["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "phone")
+    );
+    let page = a.page(&format!("/app/customers/{cid}")).await;
+    assert!(page.contains("1990-05-01") && page.contains("Звонить после 12:00"));
+    assert!(
+        page.contains(&format!("<small class=\"who\">— {my_name}</small>")),
+        "the timeline names who changed the profile"
+    );
+    assert!(page.contains("организация"), "and what changed");
+    assert!(
+        !a.page(&org_page)
+            .await
+            .contains(&format!("href=\"/app/customers/{cid}\""))
+    );
+}
 
 /// "New ticket": an agent logs a customer's call (the customer's words, by
 /// phone, submitted as pending) and writes an email to a known customer

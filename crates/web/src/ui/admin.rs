@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use domain::fields::FieldType;
+use domain::fields::{FieldTarget, FieldType};
 use domain::ids::*;
 use domain::routing::RoutingMode;
 use domain::user::Role;
@@ -407,6 +407,7 @@ pub struct FieldsPage {
     pub section: &'static str,
     pub fields: Vec<FieldRow>,
     pub types: Vec<Opt>,
+    pub targets: Vec<Opt>,
 }
 
 /// One field on the admin screen, with what its edit form shows.
@@ -421,6 +422,9 @@ pub struct FieldRow {
     pub archived: bool,
     pub first: bool,
     pub last: bool,
+    /// "Tickets", "Customers" or "Organisations".
+    pub target: String,
+    pub for_tickets: bool,
 }
 
 async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -445,10 +449,19 @@ async fn fields(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiErr
                     archived: d.archived,
                     first: i == 0,
                     last: i + 1 == n,
+                    target: tr.label("fieldtarget", d.applies_to.as_str()),
+                    for_tickets: d.applies_to == FieldTarget::Ticket,
                 })
                 .collect()
         },
         types: super::views::opts(FieldType::ALL, FieldType::as_str, &tr, "fieldtype", "text"),
+        targets: super::views::opts(
+            FieldTarget::ALL,
+            FieldTarget::as_str,
+            &tr,
+            "fieldtarget",
+            "ticket",
+        ),
     })
 }
 
@@ -456,14 +469,19 @@ async fn create_field(State(app): State<AppState>, f: Form) -> Result<Response, 
     let ctx = &f.ctx;
     let ty =
         FieldType::parse(f.get("type").unwrap_or_default()).map_err(|_| invalid(ctx, "type"))?;
+    let target = FieldTarget::parse(f.get("applies_to").unwrap_or("ticket"))
+        .map_err(|_| invalid(ctx, "applies_to"))?;
     app.engine
         .create_field(
             &ctx.p,
-            f.get("key").unwrap_or_default().trim(),
-            f.get("label").unwrap_or_default().trim(),
-            ty,
-            list(f.get("options")),
-            f.checked("required"),
+            engine::people::NewField {
+                key: f.get("key").unwrap_or_default().trim().to_owned(),
+                label: f.get("label").unwrap_or_default().trim().to_owned(),
+                field_type: ty,
+                options: list(f.get("options")),
+                required: f.checked("required") && target == FieldTarget::Ticket,
+                applies_to: target,
+            },
         )
         .await
         .or_page(ctx.tr)?;

@@ -12,10 +12,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Router, http::Uri};
-use domain::event::EventData;
+use domain::event::{Actor, EventData};
+use domain::fields::FieldTarget;
+use domain::identity::{Identity, IdentityKind};
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Visibility};
-use engine::customers::Story;
+use engine::customers::{CustomerPatch, Story};
 use engine::model::{Customer, EventRecord, Filter};
 use serde::Deserialize;
 
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             post(shared),
         )
         .route("/app/customers/{id}/outreach", post(opt_out))
+        .route("/app/customers/{id}/edit", post(edit))
 }
 
 pub struct IdentityView {
@@ -80,6 +83,8 @@ pub struct StoryRow {
     pub ticket: Option<(i64, String)>,
     /// Another profile the entry names, with its name.
     pub other: Option<(String, String)>,
+    /// Who did it (an agent, a rule, the bot…); empty for the customer.
+    pub who: String,
 }
 
 #[derive(Template)]
@@ -91,6 +96,17 @@ pub struct CustomerPage {
     pub language: String,
     pub tags: Vec<String>,
     pub notes: String,
+    /// The organisation they belong to: id and name.
+    pub org: Option<(String, String)>,
+    /// The edit form: the language code, tags as typed, the organisation's
+    /// name, and the names the picker offers.
+    pub language_code: String,
+    pub tags_text: String,
+    pub org_name: String,
+    pub org_names: Vec<String>,
+    pub fields: Vec<super::field_form::FieldView>,
+    /// Customer fields with a value: label and value, for reading.
+    pub field_values: Vec<(String, String)>,
     pub merged_into: Option<String>,
     /// Asked not to be written to first.
     pub opted_out: bool,
@@ -228,6 +244,34 @@ pub async fn page(
         },
         _ => None,
     };
+    let org = match c.organization_id {
+        Some(o) => app.engine.organization(&ctx.p, o).await.ok(),
+        None => None,
+    };
+    let org_names: Vec<String> = app
+        .engine
+        .organizations(&ctx.p, None, None, Some(200))
+        .await
+        .or_page(tr)?
+        .into_iter()
+        .map(|(o, _)| o.name)
+        .collect();
+    let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
+    let field_values = defs
+        .iter()
+        .filter(|d| d.applies_to == FieldTarget::Customer)
+        .filter_map(|d| {
+            let v = match c.custom_fields.get(&d.key)? {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(true) => "✓".into(),
+                serde_json::Value::Bool(false) => return None,
+                other => other.to_string(),
+            };
+            Some((d.label.clone(), v))
+        })
+        .collect();
+    let fields = super::field_form::views(defs, FieldTarget::Customer, &c.custom_fields);
+    let dir = super::views::Directory::load(&app, &ctx).await?;
     let older = (story.events.len() as i64 == PAGE)
         .then(|| story.events.last().map(|e| e.id))
         .flatten();
@@ -242,6 +286,13 @@ pub async fn page(
             .unwrap_or_default(),
         tags: c.tags.clone(),
         notes: c.notes.clone(),
+        language_code: c.language.clone().unwrap_or_default(),
+        tags_text: c.tags.join(", "),
+        org_name: org.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+        org: org.map(|o| (o.id.to_string(), o.name)),
+        org_names,
+        fields,
+        field_values,
         merged_into: c.merged_into.map(|m| m.to_string()),
         opted_out: c.outreach_opt_out,
         at_risk: c.at_risk_since.map(|t| tr.date(t)),
@@ -287,10 +338,30 @@ pub async fn page(
             .iter()
             .map(|o| super::orders_view::view(tr, o, None))
             .collect(),
-        timeline: story.events.iter().map(|e| tell(tr, &story, e)).collect(),
+        timeline: story
+            .events
+            .iter()
+            .map(|e| StoryRow {
+                who: who(tr, &dir, &e.actor),
+                ..tell(tr, &story, e)
+            })
+            .collect(),
         older,
     };
     html(&page)
+}
+
+/// Who did it, as people read it; nothing for the customer themselves.
+fn who(tr: Tr, dir: &super::views::Directory, a: &Actor) -> String {
+    match a {
+        Actor::User(u) => dir.user(Some(*u)),
+        Actor::Customer(_) => String::new(),
+        Actor::Integration(_) => "API".into(),
+        Actor::Rule(_) => tr.label("rulekind", "trigger"),
+        Actor::Automation(_) => tr.label("rulekind", "automation"),
+        Actor::Bot => tr.t("author.bot").to_owned(),
+        Actor::System => tr.t("author.system").to_owned(),
+    }
 }
 
 /// One timeline entry in words.
@@ -311,6 +382,7 @@ fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
         detail: None,
         ticket: e.ticket_id.and_then(|t| story.tickets.get(&t).cloned()),
         other: None,
+        who: String::new(),
     };
     match &e.data {
         EventData::MessageAdded {
@@ -407,6 +479,22 @@ fn tell(tr: Tr, story: &Story, e: &EventRecord) -> StoryRow {
                 reasons
                     .iter()
                     .map(|r| tr.label("bad_experience", r))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        EventData::CustomerUpdated { changes, .. } => {
+            row.detail = Some(
+                changes
+                    .iter()
+                    .map(|c| {
+                        let key = format!("customer_field.{}", c.field);
+                        if tr.has(&key) {
+                            tr.t(&key).to_owned()
+                        } else {
+                            c.field.to_string()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             );
@@ -511,4 +599,68 @@ pub async fn opt_out(
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))
+}
+
+/// `POST /app/customers/{id}/edit`: name, language, tags, notes, the
+/// organisation (by name; empty for none), customer fields and a contact to add.
+pub async fn edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let p = &f.ctx.p;
+    let id = customer_id(&id, tr)?;
+    let refuse = |m: String| UiError::Message(StatusCode::UNPROCESSABLE_ENTITY, tr, m);
+    let organization_id = match f.get("organization").map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(name) => {
+            let key = engine::model::organization_name_key(name);
+            let found = app
+                .engine
+                .organizations(p, Some(name), None, Some(200))
+                .await
+                .or_page(tr)?
+                .into_iter()
+                .find(|(o, _)| engine::model::organization_name_key(&o.name) == key);
+            match found {
+                Some((o, _)) => Some(Some(o.id)),
+                None => {
+                    return Err(refuse(tr.t("org.not_found").replace("{name}", name)));
+                }
+            }
+        }
+    };
+    let defs = app.engine.fields(p).await.or_page(tr)?;
+    let fields = super::field_form::values(&f, defs, FieldTarget::Customer)
+        .map_err(|l| refuse(format!("{l}: {}", tr.t("error.invalid"))))?;
+    let mut add = Vec::new();
+    for (name, kind) in [
+        ("add_email", IdentityKind::Email),
+        ("add_phone", IdentityKind::Phone),
+    ] {
+        if let Some(v) = f.text(name) {
+            add.push(Identity::parse(kind, v).map_err(|e| UiError::engine(e.into(), tr))?);
+        }
+    }
+    let patch = CustomerPatch {
+        name: f.get("name").map(str::to_owned),
+        language: f
+            .get("language")
+            .map(|l| Some(l.trim().to_owned()).filter(|l| !l.is_empty())),
+        notes: f.get("notes").map(str::to_owned),
+        add_identities: add,
+        tags: f.get("tags").map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+        organization_id,
+        custom_fields: (!fields.is_empty()).then_some(fields),
+    };
+    app.engine.update_customer(p, id, patch).await.or_page(tr)?;
+    Ok(done(&format!("/app/customers/{id}"), "flash.saved"))
 }

@@ -15,12 +15,14 @@ pub mod bot_admin;
 pub mod chat_admin;
 pub mod compose;
 pub mod customer;
+pub mod field_form;
 pub mod i18n;
 pub mod kb_admin;
 pub mod live;
 pub mod macros_page;
 pub mod messenger_admin;
 pub mod orders_view;
+pub mod orgs;
 pub mod outreach_admin;
 pub mod rules_admin;
 pub mod ticket;
@@ -78,6 +80,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/ws", get(live::socket))
         .merge(customer::routes())
         .merge(compose::routes())
+        .merge(orgs::routes())
         .merge(outreach_admin::routes())
         .merge(bot_admin::routes())
         .merge(admin::routes())

@@ -8,12 +8,11 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::fields::FieldType;
+use domain::fields::FieldTarget;
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Priority, Status, Visibility};
 use engine::model::{Filter, Message, Ticket};
 use engine::tickets::{Body, NewMessage, TicketPatch, TicketRef};
-use serde_json::{Map, Value};
 
 /// Most messages a ticket page shows.
 const MAX_THREAD: usize = 2000;
@@ -92,14 +91,7 @@ pub struct TriageView {
     pub priority_label: String,
 }
 
-pub struct FieldView {
-    pub key: String,
-    pub label: String,
-    pub kind: &'static str,
-    pub value: String,
-    pub checked: bool,
-    pub options: Vec<Opt>,
-}
+pub use super::field_form::FieldView;
 
 #[derive(Template)]
 #[template(path = "ticket.html")]
@@ -554,14 +546,7 @@ pub async fn render(
         .await
         .or_page(tr)?;
     // Archived fields take no values: the panel leaves them out.
-    let defs: Vec<_> = app
-        .engine
-        .fields(&ctx.p)
-        .await
-        .or_page(tr)?
-        .into_iter()
-        .filter(|d| !d.archived)
-        .collect();
+    let defs = app.engine.fields(&ctx.p).await.or_page(tr)?;
     let suggestions = if ctx.p.role.can_work_tickets() {
         let first = messages
             .iter()
@@ -638,34 +623,7 @@ pub async fn render(
         tr.t("inbox.no_team"),
         &id_text(t.team_id.map(|u| u.to_string())),
     );
-    let fields = defs
-        .into_iter()
-        .map(|d| {
-            let v = t.custom_fields.get(&d.key);
-            let value = match v {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => String::new(),
-            };
-            FieldView {
-                kind: d.field_type.as_str(),
-                checked: v == Some(&Value::Bool(true)),
-                options: d
-                    .options
-                    .iter()
-                    .chain((!value.is_empty() && !d.options.contains(&value)).then_some(&value))
-                    .map(|o| Opt {
-                        value: o.clone(),
-                        label: o.clone(),
-                        selected: *o == value,
-                    })
-                    .collect(),
-                value,
-                key: d.key,
-                label: d.label,
-            }
-        })
-        .collect();
+    let fields = super::field_form::views(defs, FieldTarget::Ticket, &t.custom_fields);
     let visitor = if t.channel == domain::ticket::Channel::Chat {
         app.engine
             .ticket_visitor(&ctx.p, t.id)
@@ -1174,30 +1132,7 @@ pub async fn update(
     } else {
         Vec::new()
     };
-    let mut m = Map::new();
-    for d in defs.into_iter().filter(|d| !d.archived) {
-        let name = format!("cf.{}", d.key);
-        let values: Vec<&str> = f.all(&name).collect();
-        let Some(last) = values.last().map(|v| v.trim()) else {
-            continue;
-        };
-        let v = match d.field_type {
-            FieldType::Checkbox => Value::Bool(values.contains(&"on")),
-            _ if last.is_empty() => Value::Null,
-            // A whole number is kept whole (58211, not 58211.0).
-            FieldType::Number => match last.parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => last
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| bad(&d.label))?,
-            },
-            _ => Value::String(last.to_owned()),
-        };
-        m.insert(d.key, v);
-    }
+    let m = super::field_form::values(&f, defs, FieldTarget::Ticket).map_err(|l| bad(&l))?;
     if !m.is_empty() {
         patch.custom_fields = Some(m);
     }
