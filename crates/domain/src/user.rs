@@ -56,3 +56,51 @@ mod tests {
         assert!(Role::Owner.can_grant(Role::Owner));
     }
 }
+
+/// What a person chose for themselves: how pages speak to them, in which
+/// time zone times read, the signature under their email replies, and what
+/// they want to be told about.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Preferences {
+    /// An interface language (`en`, `ru`, `th`); else the browser's, then
+    /// the workspace's.
+    pub language: Option<String>,
+    /// An IANA zone; else the workspace's.
+    pub time_zone: Option<String>,
+    /// Added under their replies by email (at most 2,000 characters).
+    pub signature: String,
+    pub notify: Notify,
+}
+
+/// Which alerts a person's pages give; everything is on until turned off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Notify {
+    /// A customer wrote on a ticket assigned to them.
+    pub replied: bool,
+    /// A ticket was assigned to them, or they were invited as an expert.
+    pub assigned: bool,
+    /// A colleague's note mentioned them.
+    pub mentioned: bool,
+    /// Their reminder came due, a snoozed ticket of theirs woke, a rule
+    /// named them.
+    pub reminders: bool,
+    /// Alerts also as desktop notifications (when the browser allows).
+    pub desktop: bool,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            replied: true,
+            assigned: true,
+            mentioned: true,
+            reminders: true,
+            desktop: true,
+        }
+    }
+}
+
+/// The longest signature.
+pub const MAX_SIGNATURE: usize = 2_000;

@@ -215,6 +215,7 @@ impl Engine {
             active: true,
             created_at: now,
             updated_at: now,
+            preferences: Default::default(),
         };
         let (u2, teams, actor) = (u.clone(), n.team_ids.clone(), p.actor());
         self.store
@@ -800,6 +801,20 @@ impl Engine {
     }
 }
 
+/// What [`Engine::set_preferences`] changes; absent keeps, `Some(None)`
+/// goes back to the workspace's.
+#[derive(Debug, Default, Clone)]
+pub struct PreferencesPatch {
+    pub language: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+    pub signature: Option<String>,
+    pub notify_replied: Option<bool>,
+    pub notify_assigned: Option<bool>,
+    pub notify_mentioned: Option<bool>,
+    pub notify_reminders: Option<bool>,
+    pub notify_desktop: Option<bool>,
+}
+
 /// A custom field to add.
 #[derive(Debug, Clone)]
 pub struct NewField {
@@ -828,6 +843,90 @@ pub struct FieldPatch {
 
 impl Engine {
     /// The acting user's own record.
+    /// Changes what the acting person chose for themselves; anyone may.
+    pub async fn set_preferences(
+        &self,
+        p: &Principal,
+        patch: PreferencesPatch,
+    ) -> Result<User, EngineError> {
+        let me = self.me(p).await?;
+        let mut prefs = me.preferences.clone();
+        if let Some(l) = patch.language {
+            if let Some(l) = &l
+                && !["en", "ru", "th"].contains(&l.as_str())
+            {
+                return Err(EngineError::invalid(
+                    "language",
+                    domain::Message::new(Code::OneOf)
+                        .with("value", l)
+                        .with("values", "en, ru, th"),
+                ));
+            }
+            prefs.language = l;
+        }
+        if let Some(z) = patch.time_zone {
+            if let Some(z) = &z {
+                crate::workspaces::validate_tz(z)?;
+                // A well-formed name the zone database does not know: pages
+                // could not show times in it.
+                if !domain::calendar::zone_names().iter().any(|n| n == z) {
+                    return Err(EngineError::Rule(
+                        domain::Message::new(Code::NotTimeZone).with("time_zone", z),
+                    ));
+                }
+            }
+            prefs.time_zone = z;
+        }
+        if let Some(s) = patch.signature {
+            let s = s.trim_end().to_owned();
+            if s.chars().count() > domain::user::MAX_SIGNATURE {
+                return Err(EngineError::invalid(
+                    "signature",
+                    message::max_chars(domain::user::MAX_SIGNATURE),
+                ));
+            }
+            prefs.signature = s;
+        }
+        let n = &mut prefs.notify;
+        for (slot, v) in [
+            (&mut n.replied, patch.notify_replied),
+            (&mut n.assigned, patch.notify_assigned),
+            (&mut n.mentioned, patch.notify_mentioned),
+            (&mut n.reminders, patch.notify_reminders),
+            (&mut n.desktop, patch.notify_desktop),
+        ] {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        if prefs == me.preferences {
+            return Ok(me);
+        }
+        let mut changes = Vec::new();
+        let mut before = me.preferences.clone();
+        record(&mut changes, "preferences", &mut before, prefs.clone());
+        let (ws, id, actor) = (p.workspace_id, p.user_id, p.actor());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    people::set_preferences(tx, ws, id, &prefs, now).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::UserUpdated {
+                            user_id: id,
+                            changes,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        self.me(p).await
+    }
+
     pub async fn me(&self, p: &Principal) -> Result<User, EngineError> {
         let mut c = self.store.read().await?;
         people::user_by_id(&mut c.conn(), p.workspace_id, p.user_id)

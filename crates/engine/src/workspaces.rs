@@ -33,7 +33,7 @@ pub struct SettingsPatch {
     pub time_zone: Option<String>,
 }
 
-fn validate_tz(tz: &str) -> Result<(), EngineError> {
+pub(crate) fn validate_tz(tz: &str) -> Result<(), EngineError> {
     // IANA names ("Europe/Moscow", "Asia/Bangkok") or UTC; checked for shape only.
     let ok = tz == "UTC"
         || (tz.len() <= 64
@@ -96,6 +96,7 @@ impl Engine {
             active: true,
             created_at: now,
             updated_at: now,
+            preferences: Default::default(),
         };
         let (w, u) = (ws.clone(), owner.clone());
         self.store

@@ -470,6 +470,24 @@ async fn seed_workday(engine: &Engine, owner: &Principal, agents: &[Agent]) -> a
             },
         )
         .await?;
+    // Each agent signs their email replies; Thai agents read Bangkok time.
+    for a in agents {
+        let (team, zone) = match a.lang {
+            "ru" => ("служба поддержки", None),
+            "th" => ("ฝ่ายบริการลูกค้า", Some("Asia/Bangkok".to_owned())),
+            _ => ("Customer support", None),
+        };
+        engine
+            .set_preferences(
+                &a.principal,
+                engine::people::PreferencesPatch {
+                    signature: Some(format!("{} — {team}", a.first_name)),
+                    time_zone: zone.map(Some),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
     seed_organisation(engine, owner).await
 }
 

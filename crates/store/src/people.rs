@@ -29,6 +29,8 @@ pub struct User {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// What they chose for themselves (language, zone, signature, alerts).
+    pub preferences: domain::user::Preferences,
 }
 
 impl User {
@@ -42,10 +44,10 @@ impl User {
 }
 
 /// How many columns `USER_COLS` names; columns selected after them start here.
-const USER_N: usize = 16;
+const USER_N: usize = 17;
 
 const USER_COLS: &str = "u.id, u.workspace_id, u.email, u.name, u.role, u.tier, u.languages, u.skills, u.capacity, u.presence, u.active, u.created_at, u.updated_at, \
-                         u.channel_capacity, u.presence_seen_at, u.routed_at";
+                         u.channel_capacity, u.presence_seen_at, u.routed_at, u.preferences";
 
 impl FromRow for User {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -66,8 +68,34 @@ impl FromRow for User {
             channel_capacity: r.json(13)?,
             presence_seen_at: r.time_opt(14)?,
             routed_at: r.get(15)?,
+            preferences: r.json(16)?,
         })
     }
+}
+
+/// Stores what a person chose for themselves.
+pub async fn set_preferences(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: UserId,
+    p: &domain::user::Preferences,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let n = tx
+        .conn()
+        .execute(
+            &query("UPDATE users SET preferences = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(text)
+                .bind(now),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 fn json(v: &[String]) -> String {

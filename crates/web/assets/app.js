@@ -4,6 +4,8 @@
   "use strict";
   var body = document.body;
   var page = body.dataset.page;
+  // The person chose whether alerts also reach the desktop.
+  var desktop = body.dataset.desktop !== "0" && window.Notification;
   var csrf = body.dataset.csrf;
   var me = body.dataset.me;
   var strings = {};
@@ -391,7 +393,7 @@
       var what = m.t === "notified" ? m.text : L(alerts[m.t]);
       toast(what + ": " + text);
       unseen(1);
-      if (window.Notification && Notification.permission === "granted") {
+      if (desktop && Notification.permission === "granted") {
         try { new Notification(what, { body: text, tag: "otklik-" + m.ticket }); } catch (e) { /* not allowed here */ }
       }
     }
@@ -536,7 +538,7 @@
   if (keysOpen) keysOpen.addEventListener("click", function () { $("#keys").showModal(); });
 
   var notify = $("#notify-enable");
-  if (notify && window.Notification && Notification.permission === "default") {
+  if (notify && desktop && Notification.permission === "default") {
     notify.hidden = false;
     notify.addEventListener("click", function () {
       Notification.requestPermission().then(function () { notify.hidden = true; });

@@ -222,6 +222,44 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/me/preferences", tag = "people",
+    responses((status = 200, body = PreferencesOut), (status = 401, body = Problem)))]
+pub async fn my_preferences(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<PreferencesOut>> {
+    Ok(Json(app.engine.me(&p).await?.preferences.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/me/preferences", tag = "people", request_body = PreferencesIn,
+    responses((status = 200, body = PreferencesOut),
+        (status = 409, body = Problem, description = "A well-formed time zone name the zone database does not know"),
+        (status = 422, body = Problem)))]
+pub async fn patch_my_preferences(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<PreferencesIn>,
+) -> ApiResult<Json<PreferencesOut>> {
+    let n = b.notify.unwrap_or_default();
+    let patch = engine::people::PreferencesPatch {
+        language: b.language.map(|l| l.map(|l| l.as_str().to_owned())),
+        time_zone: b.time_zone,
+        signature: b.signature,
+        notify_replied: n.replied,
+        notify_assigned: n.assigned,
+        notify_mentioned: n.mentioned,
+        notify_reminders: n.reminders,
+        notify_desktop: n.desktop,
+    };
+    Ok(Json(
+        app.engine
+            .set_preferences(&p, patch)
+            .await?
+            .preferences
+            .into(),
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = MeOut), (status = 401, body = Problem)))]
 pub async fn me(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Json<MeOut>> {
     let user = app.engine.user(&p, p.user_id).await?;

@@ -530,6 +530,17 @@ fn people_rules(d: &mut Value) {
             nullable(json!({ "type": "string", "maxLength": 10000 })),
         );
     }
+    let pr = "/components/schemas/PreferencesIn/properties";
+    set(
+        d,
+        &format!("{pr}/time_zone"),
+        nullable(string(TIME_ZONE, 64)),
+    );
+    set(
+        d,
+        &format!("{pr}/signature"),
+        nullable(json!({ "type": "string", "maxLength": 2000 })),
+    );
     let c = "/components/schemas/PatchCustomerIn/properties";
     set(d, &format!("{c}/name"), nullable(line(200)));
     set(
@@ -1036,7 +1047,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 60] = [
+    let list: [(&str, Value); 65] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1126,6 +1137,21 @@ fn examples(d: &mut Value) {
             json!({ "subject": "Где мой заказ?", "channel": "api", "customer": { "name": "Анна", "email": "anna@example.ru" }, "message": { "body": "Заказ 58211 не пришёл." }, "tags": ["order"] }),
         ),
         ("FirstAuthor", json!("agent")),
+        ("UiLanguage", json!("th")),
+        (
+            "PreferencesIn",
+            json!({ "language": "th", "time_zone": "Asia/Bangkok", "signature": "สมศรี — ฝ่ายบริการลูกค้า", "notify": { "desktop": false } }),
+        ),
+        ("NotifyIn", json!({ "mentioned": true, "desktop": false })),
+        (
+            "PreferencesOut",
+            json!({ "language": "th", "time_zone": "Asia/Bangkok", "signature": "สมศรี — ฝ่ายบริการลูกค้า",
+                    "notify": { "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false } }),
+        ),
+        (
+            "NotifyOut",
+            json!({ "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false }),
+        ),
         (
             "NewOrganizationIn",
             json!({ "name": "ООО «Ромашка»", "domains": ["romashka.ru"], "notes": "Оптовый клиент", "custom_fields": { "contract": "gold" } }),

@@ -571,6 +571,97 @@ pub enum FirstAuthor {
     Agent,
 }
 
+/// What a person chose for themselves.
+#[derive(Serialize, ToSchema)]
+pub struct PreferencesOut {
+    /// The interface language; `null`: the browser's, then the workspace's.
+    pub language: Option<String>,
+    /// `null`: the workspace's.
+    pub time_zone: Option<String>,
+    /// Added under their email replies from the workspace.
+    pub signature: String,
+    pub notify: NotifyOut,
+}
+
+/// Which alerts their pages give.
+#[derive(Serialize, ToSchema)]
+pub struct NotifyOut {
+    /// A customer wrote on a ticket assigned to them.
+    pub replied: bool,
+    /// A ticket was assigned to them, or they were invited as an expert.
+    pub assigned: bool,
+    /// A colleague's note mentioned them.
+    pub mentioned: bool,
+    /// Their reminders, their snoozed tickets waking, rules naming them.
+    pub reminders: bool,
+    /// Alerts also as desktop notifications.
+    pub desktop: bool,
+}
+
+impl From<domain::user::Preferences> for PreferencesOut {
+    fn from(p: domain::user::Preferences) -> Self {
+        let n = p.notify;
+        PreferencesOut {
+            language: p.language,
+            time_zone: p.time_zone,
+            signature: p.signature,
+            notify: NotifyOut {
+                replied: n.replied,
+                assigned: n.assigned,
+                mentioned: n.mentioned,
+                reminders: n.reminders,
+                desktop: n.desktop,
+            },
+        }
+    }
+}
+
+/// An interface language.
+#[derive(Deserialize, ToSchema, Clone, Copy, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum UiLanguage {
+    En,
+    Ru,
+    Th,
+}
+
+impl UiLanguage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UiLanguage::En => "en",
+            UiLanguage::Ru => "ru",
+            UiLanguage::Th => "th",
+        }
+    }
+}
+
+/// Changes to one's own preferences; what is left out stays.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesIn {
+    /// `null` goes back to the browser's language, then the workspace's.
+    #[serde(default, deserialize_with = "double_option")]
+    pub language: Option<Option<UiLanguage>>,
+    /// An IANA zone such as `Asia/Bangkok`; `null` goes back to the
+    /// workspace's. 409 for a well-formed name the zone database lacks.
+    #[serde(default, deserialize_with = "double_option")]
+    pub time_zone: Option<Option<String>>,
+    /// At most 2,000 characters (trailing space dropped); empty for none.
+    pub signature: Option<String>,
+    pub notify: Option<NotifyIn>,
+}
+
+/// Alerts to turn on or off; what is left out stays.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyIn {
+    pub replied: Option<bool>,
+    pub assigned: Option<bool>,
+    pub mentioned: Option<bool>,
+    pub reminders: Option<bool>,
+    pub desktop: Option<bool>,
+}
+
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTicketIn {

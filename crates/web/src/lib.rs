@@ -149,6 +149,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/auth/password", post(api::change_password))
         .route("/me", get(api::me))
         .route(
+            "/me/preferences",
+            get(api::my_preferences).patch(api::patch_my_preferences),
+        )
+        .route(
             "/workspace",
             get(api::get_workspace).patch(api::patch_workspace),
         )

@@ -166,7 +166,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
     modifiers(&Security, &Problems),
     security(("bearer" = []), ("session" = [])),
     paths(
-        api::login, api::logout, api::change_password, api::me, api::get_workspace, api::patch_workspace,
+        api::login, api::logout, api::change_password, api::me, api::my_preferences, api::patch_my_preferences, api::get_workspace, api::patch_workspace,
         api::list_users, api::create_user, api::get_user, api::patch_user,
         api::list_teams, api::create_team, api::get_team, api::patch_team,
         api::list_tokens, api::create_token, api::revoke_token, api::list_fields, api::create_field, api::patch_field,

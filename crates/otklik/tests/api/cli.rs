@@ -379,8 +379,10 @@ async fn the_demo_seeds_and_its_credentials_work() {
                 .map(|e| e["kind"].as_str().unwrap_or_default().to_owned()),
         );
     }
+    let me = get("/api/v1/me/preferences").await;
     let _ = child.kill();
     let _ = child.wait();
+    assert!(me["notify"]["replied"].as_bool().unwrap_or(false), "{me}");
     assert_eq!(orgs["items"][0]["customers"], 2, "{orgs}");
     assert_eq!(
         orgs["items"][0]["custom_fields"]["contract"], "Д-2026/114",

@@ -185,7 +185,123 @@ on_both!(
     the_ticket_page_merges_a_duplicate,
     the_new_ticket_page_writes_to_a_customer_and_logs_a_call,
     the_customer_page_edits_the_profile_and_organisations_gather_customers,
+    preferences_choose_language_zone_signature_and_alerts,
 );
+
+/// A person's own preferences: the API and the page keep them; pages speak
+/// their language and show times in their zone; their signature goes under
+/// email replies (not chats); a refused zone or an unknown language is said.
+async fn preferences_choose_language_zone_signature_and_alerts(app: TestApp) {
+    let p = app.get("/api/v1/me/preferences").await.expect(200);
+    assert!(p["language"].is_null() && p["time_zone"].is_null(), "{p}");
+    assert_eq!(p["notify"]["desktop"], true);
+    let p = app
+        .patch(
+            "/api/v1/me/preferences",
+            json!({"language": "th", "time_zone": "Asia/Bangkok", "signature": "สมศรี\nฝ่ายบริการลูกค้า  ",
+                   "notify": {"desktop": false}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(p["signature"], "สมศรี\nฝ่ายบริการลูกค้า");
+    assert_eq!(
+        (
+            p["notify"]["desktop"].as_bool(),
+            p["notify"]["mentioned"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    app.patch(
+        "/api/v1/me/preferences",
+        json!({"time_zone": "Mars/Olympus_Mons"}),
+    )
+    .await
+    .problem(409);
+    app.patch("/api/v1/me/preferences", json!({"language": "de"}))
+        .await
+        .problem(422);
+    app.patch(
+        "/api/v1/me/preferences",
+        json!({"signature": "x".repeat(2001)}),
+    )
+    .await
+    .problem(422);
+    // Pages: Thai (no browser choice), Bangkok time, no desktop alerts.
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let inbox = a.page("/app").await;
+    assert!(inbox.contains("data-lang=\"th\""), "the preferred language");
+    assert!(inbox.contains("data-tz=\"Asia/Bangkok\""));
+    assert!(inbox.contains("data-desktop=\"0\""));
+    // The signature under an email reply; none under a chat's.
+    let email = app
+        .post(
+            "/api/v1/tickets",
+            json!({"subject": "ใบเสร็จ", "channel": "email", "customer": {"email": "lek@example.co.th"},
+                   "message": {"body": "ขอใบเสร็จค่ะ"}}),
+        )
+        .await
+        .expect(201);
+    let number = email["number"].as_i64().unwrap();
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("id=\"signature-hint\""));
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", a.csrf.clone())
+        .text("body", "ส่งใบเสร็จให้แล้วค่ะ")
+        .text("visibility", "public");
+    let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
+    assert_eq!(res.status(), 303);
+    let thread = app
+        .get(&format!(
+            "/api/v1/tickets/{}/messages",
+            email["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    let sent = thread["items"].as_array().unwrap().last().unwrap()["body"].clone();
+    assert_eq!(
+        sent, "ส่งใบเสร็จให้แล้วค่ะ\n\n-- \nสมศรี\nฝ่ายบริการลูกค้า",
+        "{thread}"
+    );
+    // The page saves the whole form: Russian, the workspace's zone, alerts off.
+    let res = a
+        .post(
+            "/app/preferences",
+            &[
+                ("language", "ru"),
+                ("time_zone", ""),
+                ("signature", ""),
+                ("replied", "on"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("otklik_lang=ru;"),
+        "the choice shows at once"
+    );
+    let p = app.get("/api/v1/me/preferences").await.expect(200);
+    assert_eq!(p["language"], "ru");
+    assert!(p["time_zone"].is_null());
+    assert_eq!(p["signature"], "");
+    assert_eq!(
+        p["notify"],
+        json!({"replied": true, "assigned": false, "mentioned": false, "reminders": false, "desktop": false})
+    );
+    let zone = app.get("/api/v1/workspace").await.expect(200)["time_zone"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = a.speaking("ru").page("/app/preferences").await;
+    assert!(page.contains("Мои настройки"));
+    assert!(
+        page.contains(&format!("placeholder=\"{zone}\"")),
+        "the workspace's zone stands in"
+    );
+}
 
 /// The customer page edits the profile (name, language, tags, notes, a new
 /// contact, customer fields, the organisation) and its timeline says who did
@@ -2191,6 +2307,72 @@ async fn language_follows_choice_then_browser_then_workspace() {
     let page = a.page("/app").await;
     assert!(page.contains("lang=\"th\"") && page.contains("กล่องงาน"));
     assert!(page.contains("data-tz=\"Asia/Bangkok\""));
+}
+
+/// Alerts a person turned off do not come (the page still refreshes on the
+/// change); the ones left on do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_alerts_follow_the_persons_choice() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.patch(
+        "/api/v1/me/preferences",
+        json!({"notify": {"mentioned": false}}),
+    )
+    .await
+    .expect(200);
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let mut r = (app.base.replace("http://", "ws://") + "/app/ws")
+        .into_client_request()
+        .unwrap();
+    r.headers_mut().insert("cookie", a.cookie.parse().unwrap());
+    r.headers_mut().insert("origin", app.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.expect("socket");
+    let me = app.get("/api/v1/me").await.expect(200)["user"]["id"].clone();
+    let (_, helper) = app.user("helper@alpha.test", "agent").await;
+    let t = app.ticket("Упоминание", "mention@example.com").await;
+    let tid = t["id"].as_str().unwrap();
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{tid}/messages"),
+        &helper,
+        Some(json!({"body": "@owner посмотри, пожалуйста", "visibility": "internal"})),
+    )
+    .await
+    .expect(201);
+    app.req(
+        "PATCH",
+        &format!("/api/v1/tickets/{tid}"),
+        &helper,
+        Some(json!({"assignee_id": me})),
+    )
+    .await
+    .expect(200);
+    let mut seen = Vec::new();
+    let assigned = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await {
+                let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                seen.push(v["t"].as_str().unwrap_or_default().to_owned());
+                if v["t"] == "assigned" {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the assignment is told");
+    assert_eq!(assigned["ticket"], t["id"]);
+    assert!(
+        !seen.iter().any(|t| t == "mentioned"),
+        "a muted alert came: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|t| t == "change"),
+        "the page still refreshes: {seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

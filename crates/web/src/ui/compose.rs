@@ -270,7 +270,11 @@ fn ticket_of(f: &Form, v: &Values, tr: &Tr) -> Result<NewTicket, String> {
         },
         customer,
         body: Body {
-            text: v.body.clone(),
+            text: if outbound {
+                super::ticket::signed(v.body.clone(), &f.ctx.me.preferences.signature)
+            } else {
+                v.body.clone()
+            },
             ..Body::default()
         },
         external_id: None,

@@ -156,7 +156,16 @@ impl Tr {
     /// The language for a request: the person's choice (cookie), else the browser's
     /// `Accept-Language`, else `default` (the workspace's language), else English.
     pub fn for_request(headers: &HeaderMap, default: Option<&str>) -> Tr {
-        let chosen = crate::extract::cookie_in(headers, LANG_COOKIE).and_then(Lang::from_tag);
+        Tr::for_person(headers, None, default)
+    }
+
+    /// The language for a signed-in person: this browser's choice (the
+    /// switcher's cookie), then the one they keep in their preferences, then
+    /// the browser's, then the workspace's.
+    pub fn for_person(headers: &HeaderMap, preferred: Option<&str>, default: Option<&str>) -> Tr {
+        let chosen = crate::extract::cookie_in(headers, LANG_COOKIE)
+            .and_then(Lang::from_tag)
+            .or_else(|| preferred.and_then(Lang::from_tag));
         let accepted = || {
             headers
                 .get(axum::http::header::ACCEPT_LANGUAGE)

@@ -528,8 +528,10 @@ async fn event_message(
     let invited_me = matches!(&e.data, EventData::CollaboratorAdded { user_id, .. } if *user_id == ctx.p.user_id)
         && e.actor != Actor::User(ctx.p.user_id);
     // This person's reminder about the ticket came due.
+    let wants = ctx.me.preferences.notify;
     if let EventData::ReminderDue { user_id, note, .. } = &e.data
         && *user_id == ctx.p.user_id
+        && wants.reminders
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
         let subject = if note.is_empty() {
@@ -547,6 +549,7 @@ async fn event_message(
     // A colleague's note mentioned this agent.
     if let EventData::Mentioned { user_ids, .. } = &e.data
         && user_ids.contains(&ctx.p.user_id)
+        && wants.mentioned
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
         return Some(json!({
@@ -561,6 +564,7 @@ async fn event_message(
         && matches!(&e.data, EventData::TicketUpdated { changes, .. }
             if changes.iter().any(|c| c.field == "snoozed_until" && c.to.is_null()));
     if woke
+        && wants.reminders
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
         && t.assignee_id == Some(ctx.p.user_id)
     {
@@ -574,6 +578,7 @@ async fn event_message(
     // A rule's `notify` naming this agent.
     if let EventData::AgentsNotified { user_ids, text, .. } = &e.data
         && user_ids.contains(&ctx.p.user_id)
+        && wants.reminders
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
         return Some(json!({
@@ -589,6 +594,7 @@ async fn event_message(
         author_kind: domain::ticket::AuthorKind::Customer,
         ..
     } = &e.data
+        && wants.replied
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
         && t.assignee_id == Some(ctx.p.user_id)
     {
@@ -600,6 +606,7 @@ async fn event_message(
         }));
     }
     if (assigned_to_me || invited_me)
+        && wants.assigned
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
     {
         return Some(json!({

@@ -24,6 +24,7 @@ pub mod messenger_admin;
 pub mod orders_view;
 pub mod orgs;
 pub mod outreach_admin;
+pub mod prefs;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;
@@ -81,6 +82,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(customer::routes())
         .merge(compose::routes())
         .merge(orgs::routes())
+        .merge(prefs::routes())
         .merge(outreach_admin::routes())
         .merge(bot_admin::routes())
         .merge(admin::routes())
@@ -142,6 +144,14 @@ impl Chrome {
     pub fn langs(&self) -> [i18n::Lang; 3] {
         i18n::Lang::ALL
     }
+    /// The zone this person reads times in: theirs, else the workspace's.
+    pub fn tz(&self) -> &str {
+        self.me
+            .preferences
+            .time_zone
+            .as_deref()
+            .unwrap_or(&self.ws.time_zone)
+    }
 }
 
 /// The signed-in person on a page: their principal, language and workspace.
@@ -159,6 +169,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The zone this person reads times in: theirs, else the workspace's.
+    pub fn zone(&self) -> &str {
+        self.me
+            .preferences
+            .time_zone
+            .as_deref()
+            .unwrap_or(&self.ws.time_zone)
+    }
+
     pub fn chrome(&self, title: impl Into<String>) -> Chrome {
         let flash = self.query.as_deref().and_then(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -236,7 +255,11 @@ where
                 return Err(UiError::engine(e, Tr::for_request(&parts.headers, None)));
             }
         };
-        let tr = Tr::for_request(&parts.headers, Some(&ws.default_language));
+        let tr = Tr::for_person(
+            &parts.headers,
+            me.preferences.language.as_deref(),
+            Some(&ws.default_language),
+        );
         // Every state change from a page proves it came from one: the header here,
         // or the `_csrf` field that `Form` checks.
         if !matches!(parts.method, Method::GET | Method::HEAD) {

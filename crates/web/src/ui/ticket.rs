@@ -116,6 +116,8 @@ pub struct TicketPage {
     pub mentionable: Vec<(String, String)>,
     pub priority_label: String,
     pub channel_label: String,
+    /// The person's signature, shown where it will be added (email tickets).
+    pub signature: String,
     pub created: String,
     pub created_iso: String,
     pub messages: Vec<MsgView>,
@@ -840,13 +842,13 @@ pub async fn render(
         status_label: tr.label("status", t.status.as_str()),
         snoozed: t.snoozed_until.map(|s| (s.to_rfc3339(), tr.date(s))),
         snooze_at: {
-            let tz = &ctx.ws.time_zone;
+            let tz = ctx.zone();
             t.snoozed_until
                 .or_else(|| domain::time::local::at_hour(tz, now, 1, 9))
                 .and_then(|s| domain::time::local::format(tz, s))
                 .unwrap_or_default()
         },
-        zone: ctx.ws.time_zone.clone(),
+        zone: ctx.zone().to_owned(),
         reminders: app
             .engine
             .reminders(&ctx.p)
@@ -880,6 +882,11 @@ pub async fn render(
             .collect(),
         priority_label: tr.label("priority", t.priority.as_str()),
         channel_label: tr.label("channel", t.channel.as_str()),
+        signature: if t.channel == domain::ticket::Channel::Email {
+            ctx.me.preferences.signature.clone()
+        } else {
+            String::new()
+        },
         created: tr.date(t.created_at),
         created_iso: t.created_at.to_rfc3339(),
         messages,
@@ -1273,9 +1280,9 @@ pub async fn snooze(
 }
 
 /// When a snooze or reminder form's preset (an hour, tomorrow 9:00, next
-/// Monday 9:00 in the workspace's zone) or picked time (`at`) falls.
+/// Monday 9:00 in the person's zone) or picked time (`at`) falls.
 fn picked_time(f: &Form, now: domain::Timestamp) -> Option<domain::Timestamp> {
-    let tz = f.ctx.ws.time_zone.as_str();
+    let tz = f.ctx.zone();
     match f.get("preset").unwrap_or("custom") {
         "1h" => Some(now.plus_millis(3_600_000)),
         "tomorrow" => domain::time::local::at_hour(tz, now, 1, 9),
@@ -1481,6 +1488,19 @@ pub async fn reply(
         return Err(UiError::Status(StatusCode::FORBIDDEN, tr, "error.csrf"));
     }
     let draft = body.clone();
+    // The person's signature goes under their replies by email (not chats or
+    // messengers, where a signature reads as noise).
+    let signature = &ctx.me.preferences.signature;
+    let body = if visibility == Visibility::Public && !signature.is_empty() {
+        let t = app.engine.ticket(&ctx.p, r).await.or_page(tr)?;
+        if t.channel == domain::ticket::Channel::Email {
+            signed(body, signature)
+        } else {
+            body
+        }
+    } else {
+        body
+    };
     let msg = NewMessage {
         body: Body {
             text: body,
@@ -1517,6 +1537,15 @@ pub async fn reply(
             )
                 .into_response())
         }
+    }
+}
+
+/// A reply with the sender's signature under the usual `-- ` line.
+pub(crate) fn signed(body: String, signature: &str) -> String {
+    if signature.is_empty() {
+        body
+    } else {
+        format!("{}\n\n-- \n{signature}", body.trim_end())
     }
 }
 
