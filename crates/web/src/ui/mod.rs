@@ -57,6 +57,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/assets/{name}", get(assets::serve))
         .route("/app", get(views::inbox))
         .route("/app/bulk", post(views::bulk))
+        .route("/app/bulk/undo", post(views::bulk_undo))
         .route("/app/password", get(password_page).post(change_password))
         .route("/app/presence", post(set_presence))
         .route("/app/t/{number}", get(ticket::page))
@@ -126,9 +127,13 @@ pub struct Chrome {
     pub can_reply: bool,
     /// A message to confirm the last action (a catalog key under `flash.`).
     pub flash: Option<String>,
+    /// What undoes the bulk change the flash confirms (posted back as is).
+    pub undo: Option<String>,
     pub title: String,
     /// This page's address, URL-encoded, to come back to (language switch).
     pub next: String,
+    /// This page's address as is (a form's `next`).
+    pub here: String,
 }
 
 impl Chrome {
@@ -192,9 +197,19 @@ impl Ctx {
             ws: self.ws.clone(),
             is_admin: self.p.role.can_administer(),
             can_reply: self.p.role.can_work_tickets(),
+            undo: flash
+                .as_deref()
+                .filter(|f| f.starts_with("flash.bulk_"))
+                .and_then(|_| {
+                    form_urlencoded::parse(self.query.as_deref().unwrap_or_default().as_bytes())
+                        .find(|(k, _)| k == "undo")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .filter(|u| u.len() <= 20_000),
             flash,
             title: title.into(),
             next: form_urlencoded::byte_serialize(self.here().as_bytes()).collect(),
+            here: self.here(),
         }
     }
 
@@ -207,7 +222,7 @@ impl Ctx {
         let kept: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 form_urlencoded::parse(self.query.as_deref().unwrap_or_default().as_bytes())
-                    .filter(|(k, _)| k != "ok"),
+                    .filter(|(k, _)| k != "ok" && k != "undo"),
             )
             .finish();
         if kept.is_empty() {

@@ -593,10 +593,11 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
         }
     };
     let (mut failed, mut changed) = (0, 0);
+    let mut undo = Vec::new();
     for id in ids {
         let mut patch = patch.clone();
-        let before = match app.engine.ticket(&f.ctx.p, TicketRef::Id(id)).await {
-            Ok(t) => t.updated_at,
+        let (before, was) = match app.engine.ticket(&f.ctx.p, TicketRef::Id(id)).await {
+            Ok(t) => (t.updated_at, t),
             Err(_) => {
                 failed += 1;
                 continue;
@@ -624,20 +625,119 @@ pub async fn bulk(State(app): State<AppState>, f: Form) -> Result<Response, UiEr
             .update_ticket(&f.ctx.p, TicketRef::Id(id), patch)
             .await
         {
-            Ok(t) => changed += usize::from(t.updated_at != before),
+            Ok(t) if t.updated_at != before => {
+                changed += 1;
+                // What puts it back, and when it was changed: an undo leaves
+                // alone a ticket someone changed since.
+                let back = match op {
+                    "assign" | "assign_me" => {
+                        was.assignee_id.map_or("none".to_owned(), |u| u.to_string())
+                    }
+                    "status" => was.status.as_str().to_owned(),
+                    _ => tag.clone().unwrap_or_default(),
+                };
+                undo.push(format!("{id}={back}@{}", t.updated_at.millis()));
+            }
+            Ok(_) => {}
             Err(e) if matches!(e, engine::EngineError::Forbidden(_)) => {
                 return Err(UiError::engine(e, tr));
             }
             Err(_) => failed += 1,
         }
     }
+    let flash = match (changed, failed) {
+        (0, 0) => "flash.bulk_unchanged",
+        (_, 0) => "flash.bulk_done",
+        (0, _) => "flash.bulk_failed",
+        _ => "flash.bulk_partial",
+    };
+    // The undo travels with the confirmation (one page of tickets at most).
+    let kind = if op == "assign_me" { "assign" } else { op };
+    if undo.is_empty() || undo.len() > MAX_UNDO {
+        return Ok(done(&back, flash));
+    }
+    let payload = format!("{kind};{}", undo.join(";"));
+    let sep = if back.contains('?') { '&' } else { '?' };
+    let to = format!(
+        "{back}{sep}{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("ok", flash)
+            .append_pair("undo", &payload)
+            .finish()
+    );
+    Ok(axum::response::Redirect::to(&to).into_response())
+}
+
+/// Most tickets one undo puts back (a page of the inbox is 50).
+const MAX_UNDO: usize = 200;
+
+/// `POST /app/bulk/undo` (`undo`: what a bulk change's confirmation carried):
+/// puts each ticket back as it was, unless someone changed it since.
+pub async fn bulk_undo(State(app): State<AppState>, f: Form) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let back = safe_next(f.get("next")).to_owned();
+    let bad = || {
+        UiError::Status(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            tr,
+            "error.invalid",
+        )
+    };
+    let raw = f.get("undo").unwrap_or_default();
+    let mut parts = raw.split(';');
+    let kind = parts.next().unwrap_or_default();
+    if !matches!(kind, "assign" | "status" | "tag") {
+        return Err(bad());
+    }
+    let (mut restored, mut skipped) = (0, 0);
+    for entry in parts.take(MAX_UNDO) {
+        let (id, rest) = entry.split_once('=').ok_or_else(bad)?;
+        let (value, at) = rest.rsplit_once('@').ok_or_else(bad)?;
+        let id: TicketId = id.parse().map_err(|_| bad())?;
+        let at: i64 = at.parse().map_err(|_| bad())?;
+        let Ok(t) = app.engine.ticket(&f.ctx.p, TicketRef::Id(id)).await else {
+            skipped += 1;
+            continue;
+        };
+        if t.updated_at.millis() != at {
+            skipped += 1;
+            continue;
+        }
+        let patch = match kind {
+            "assign" => TicketPatch {
+                assignee_id: Some(match value {
+                    "none" => None,
+                    u => Some(u.parse::<UserId>().map_err(|_| bad())?),
+                }),
+                ..Default::default()
+            },
+            "status" => TicketPatch {
+                status: Some(Status::parse(value).map_err(|_| bad())?),
+                ..Default::default()
+            },
+            _ => TicketPatch {
+                tags: Some(t.tags.iter().filter(|g| *g != value).cloned().collect()),
+                ..Default::default()
+            },
+        };
+        match app
+            .engine
+            .update_ticket(&f.ctx.p, TicketRef::Id(id), patch)
+            .await
+        {
+            Ok(_) => restored += 1,
+            Err(e) if matches!(e, engine::EngineError::Forbidden(_)) => {
+                return Err(UiError::engine(e, tr));
+            }
+            Err(_) => skipped += 1,
+        }
+    }
     Ok(done(
         &back,
-        match (changed, failed) {
-            (0, 0) => "flash.bulk_unchanged",
-            (_, 0) => "flash.bulk_done",
-            (0, _) => "flash.bulk_failed",
-            _ => "flash.bulk_partial",
+        match (restored, skipped) {
+            (_, 0) => "flash.bulk_undone",
+            (0, _) => "flash.bulk_undo_none",
+            _ => "flash.bulk_undo_partial",
         },
     ))
 }
