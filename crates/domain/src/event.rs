@@ -494,6 +494,14 @@ pub enum EventData {
         organization_id: OrganizationId,
         name: String,
     },
+    /// A customer's message was moved out of this ticket into a new one.
+    #[serde(rename = "ticket.split")]
+    TicketSplit {
+        ticket_id: TicketId,
+        into_id: TicketId,
+        into_number: i64,
+        message_id: MessageId,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -596,6 +604,7 @@ impl EventData {
             EventData::Mentioned { .. } => "message.mentioned",
             EventData::TicketMerged { .. } => "ticket.merged",
             EventData::ReminderDue { .. } => "ticket.reminder_due",
+            EventData::TicketSplit { .. } => "ticket.split",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
             EventData::OrganizationDeleted { .. } => "organization.deleted",
@@ -667,6 +676,7 @@ impl EventData {
         "message.mentioned",
         "ticket.merged",
         "ticket.reminder_due",
+        "ticket.split",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -713,6 +723,7 @@ impl EventData {
             | EventData::Mentioned { ticket_id, .. }
             | EventData::TicketMerged { ticket_id, .. }
             | EventData::ReminderDue { ticket_id, .. }
+            | EventData::TicketSplit { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
@@ -1088,6 +1099,12 @@ mod tests {
                 organization_id: OrganizationId::new(),
                 name: "ООО Ромашка".into(),
             },
+            EventData::TicketSplit {
+                ticket_id: TicketId::new(),
+                into_id: TicketId::new(),
+                into_number: 1043,
+                message_id: MessageId::new(),
+            },
         ];
         for e in &all {
             match e {
@@ -1110,6 +1127,7 @@ mod tests {
                 | EventData::OrganizationCreated { .. }
                 | EventData::OrganizationUpdated { .. }
                 | EventData::OrganizationDeleted { .. }
+                | EventData::TicketSplit { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }

@@ -543,6 +543,9 @@ codes! {
     FieldRequiredTickets = "fields.required_tickets" => "only ticket fields can be required",
     DomainOwned = "org.domain_owned" => "the domain {domain} already belongs to {organization}",
     MergeClosed = "tickets.merge_closed" => "ticket #{number} is closed: a closed ticket is not merged",
+    SplitClosed = "tickets.split_closed" => "a closed or merged ticket is not split",
+    SplitCustomer = "tickets.split_customer" => "only a message from the customer is split into a new ticket",
+    SplitFirst = "tickets.split_first" => "the ticket's first message stays: split a later one",
     ReminderWhen = "reminders.when" => "a reminder is for a moment ahead, within a year",
     RemindersLimit = "reminders.limit" => "at most {max} reminders may wait at once",
 }

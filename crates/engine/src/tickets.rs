@@ -1565,6 +1565,95 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Moves a customer's later message out of a ticket into a new ticket of
+    /// the same customer, channel, team, priority and tags (a second question
+    /// asked on an old thread); the message's thread follows it.
+    pub async fn split_ticket(
+        &self,
+        p: &Principal,
+        source: TicketRef,
+        message: MessageId,
+    ) -> Result<Ticket, EngineError> {
+        p.require_ticket_work()?;
+        let s = self.load_ticket(p, source).await?;
+        let (ws, actor) = (p.workspace_id, p.actor());
+        let reserved = match self.store.dialect() {
+            store::Dialect::Postgres => Some(
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move { store::workspaces::next_ticket_number(tx, ws).await })
+                    })
+                    .await?,
+            ),
+            store::Dialect::Sqlite => None,
+        };
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now();
+                    let mut s = tickets::get(&mut tx.conn(), ws, s.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                    let m = tickets::message(&mut tx.conn(), ws, message)
+                        .await?
+                        .filter(|m| m.ticket_id == s.id)
+                        .ok_or_else(|| {
+                            EngineError::Unknown("message_id".into(), message::no_such("message"))
+                        })?;
+                    if s.status == Status::Closed || s.merged_into.is_some() {
+                        return Err(EngineError::Rule(Code::SplitClosed.into()));
+                    }
+                    if m.author_kind != AuthorKind::Customer {
+                        return Err(EngineError::Rule(Code::SplitCustomer.into()));
+                    }
+                    if tickets::messages_before(&mut tx.conn(), ws, s.id, m.id).await? == 0 {
+                        return Err(EngineError::Rule(Code::SplitFirst.into()));
+                    }
+                    let number = match reserved {
+                        Some(n) => n,
+                        None => store::workspaces::next_ticket_number(tx, ws).await?,
+                    };
+                    let n = Ticket {
+                        priority: s.priority,
+                        team_id: s.team_id,
+                        tier: s.tier,
+                        category: s.category.clone(),
+                        tags: s.tags.clone(),
+                        cc: s.cc.clone(),
+                        ..new_ticket(
+                            ws,
+                            number,
+                            s.subject.clone(),
+                            s.channel,
+                            s.customer_id,
+                            s.account_id,
+                            now,
+                        )
+                    };
+                    tickets::insert(tx, &n).await?;
+                    emit_created(tx, &n, actor).await?;
+                    tickets::move_message(tx, ws, m.id, n.id).await?;
+                    s.updated_at = now;
+                    tickets::update(tx, &s, false).await?;
+                    tx.emit(
+                        ws,
+                        actor,
+                        EventData::TicketSplit {
+                            ticket_id: s.id,
+                            into_id: n.id,
+                            into_number: n.number,
+                            message_id: m.id,
+                        },
+                    )
+                    .await?;
+                    Ok::<_, EngineError>(n)
+                })
+            })
+            .await
+    }
+}
+
 /// Longest snooze: a year.
 pub const MAX_SNOOZE_MS: i64 = 366 * 24 * 3_600_000;
 

@@ -531,7 +531,32 @@ async fn seed_organisation(engine: &Engine, owner: &Principal) -> anyhow::Result
     ] {
         let mut t = NewTicket::from_email(subject, email, text)?;
         t.channel = Channel::Email;
-        engine.create_ticket(owner, t, None).await?;
+        let created = engine.create_ticket(owner, t, None).await?;
+        // A second question on the same thread, split off into its own ticket.
+        if email.starts_with("sklad") {
+            let q = engine
+                .add_message(
+                    owner,
+                    TicketRef::Id(created.ticket.id),
+                    NewMessage {
+                        body: Body {
+                            text: "И ещё: пришлите, пожалуйста, акт сверки за ноябрь.".into(),
+                            ..Body::default()
+                        },
+                        visibility: Visibility::Public,
+                        as_customer: true,
+                        status: None,
+                        external_id: None,
+                        imported: false,
+                        template: None,
+                    },
+                    None,
+                )
+                .await?;
+            engine
+                .split_ticket(owner, TicketRef::Id(created.ticket.id), q.message.id)
+                .await?;
+        }
     }
     let mut fields = serde_json::Map::new();
     fields.insert("contract".into(), "Д-2026/114".into());

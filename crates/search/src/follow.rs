@@ -61,6 +61,12 @@ impl Follower {
                     dirty.insert((ws, *ticket_id));
                     dirty.insert((ws, *source_id));
                 }
+                EventData::TicketSplit {
+                    ticket_id, into_id, ..
+                } => {
+                    dirty.insert((ws, *ticket_id));
+                    dirty.insert((ws, *into_id));
+                }
                 EventData::CustomerUpdated { customer_id, .. }
                 | EventData::IdentityAdded { customer_id, .. }
                 | EventData::CustomersMerged { customer_id, .. } => {

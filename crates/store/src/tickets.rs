@@ -1093,6 +1093,53 @@ pub async fn insert_field(tx: &mut Tx, f: &Field) -> Result<(), StoreError> {
     tx.conn().execute(&q).await.map(|_| ())
 }
 
+/// Moves one message to another ticket (a split), with what hangs on it: its
+/// channel records (so the customer's next message on that thread finds the
+/// new ticket), triage and a solution mark.
+pub async fn move_message(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    message: MessageId,
+    to: TicketId,
+) -> Result<(), StoreError> {
+    for (table, key) in [
+        ("messages", "id"),
+        ("channel_messages", "message_id"),
+        ("message_triage", "message_id"),
+        ("solution_notes", "message_id"),
+    ] {
+        tx.conn()
+            .execute(
+                &query(format!(
+                    "UPDATE {table} SET ticket_id = $3 WHERE workspace_id = $1 AND {key} = $2"
+                ))
+                .bind(ws)
+                .bind(message)
+                .bind(to),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// How many messages of the ticket came before this one.
+pub async fn messages_before(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    message: MessageId,
+) -> Result<i64, StoreError> {
+    c.fetch_one(
+        &query(
+            "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id < $3",
+        )
+        .bind(ws)
+        .bind(ticket)
+        .bind(message),
+    )
+    .await
+}
+
 /// Moves everything that hangs on `from`'s messages to `to` (a merge): the
 /// messages, their channel records (so the customer's next message on the
 /// thread finds `to`), triage, solution marks and experts. Returns how many

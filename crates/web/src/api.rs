@@ -1233,6 +1233,26 @@ pub async fn merge_ticket(
     one_with_sla(&app, &p, target).await
 }
 
+/// Moves a customer's later message into a new ticket of the same customer
+/// (channel, team, priority, tags and copies as the ticket's).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/split", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = SplitTicketIn,
+    responses((status = 201, description = "The new ticket", body = TicketOut),
+        (status = 404, description = "No such ticket, or the message is not one of its", body = Problem),
+        (status = 409, description = "The ticket is closed or merged, the message is not the customer's, or it is the first", body = Problem)))]
+pub async fn split_ticket(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<SplitTicketIn>,
+) -> ApiResult<Response> {
+    let n = app
+        .engine
+        .split_ticket(&p, ticket_ref(&t)?, MessageId(b.message_id))
+        .await?;
+    let Json(out) = one_with_sla(&app, &p, n).await?;
+    Ok(created(out))
+}
+
 /// Reminds the caller about the ticket at `at`: their pages alert them then
 /// (with the note), and a `ticket.reminder_due` event is written.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/reminders", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = ReminderIn,

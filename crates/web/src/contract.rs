@@ -1047,7 +1047,7 @@ fn examples(d: &mut Value) {
     for (name, example) in kb_examples {
         set(d, &format!("/components/schemas/{name}/example"), example);
     }
-    let list: [(&str, Value); 65] = [
+    let list: [(&str, Value); 66] = [
         ("UserOut", user_out.clone()),
         ("TeamOut", team_out.clone()),
         ("CustomerOut", customer_out.clone()),
@@ -1189,6 +1189,10 @@ fn examples(d: &mut Value) {
         ("BodyIn", json!({ "body": "Заказ 58211 не пришёл." })),
         ("CreateTokenIn", json!({ "name": "CRM sync" })),
         ("MergeTicketIn", json!({ "into": "1041" })),
+        (
+            "SplitTicketIn",
+            json!({ "message_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a31" }),
+        ),
         (
             "ReminderIn",
             json!({ "at": "2026-12-02T06:00:00Z", "note": "Позвонить клиенту про возврат" }),

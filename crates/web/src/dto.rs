@@ -734,6 +734,13 @@ pub struct MergeTicketIn {
     pub into: String,
 }
 
+/// The message to move into a new ticket.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitTicketIn {
+    pub message_id: Uuid,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CreatedTicketOut {
     #[serde(flatten)]

@@ -288,6 +288,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/tickets/{id}/events", get(api::ticket_events))
         .route("/tickets/{id}/escalate", post(api::escalate_ticket))
         .route("/tickets/{id}/merge", post(api::merge_ticket))
+        .route("/tickets/{id}/split", post(api::split_ticket))
         .route("/tickets/{id}/reminders", post(api::add_reminder))
         .route("/reminders", get(api::list_reminders))
         .route("/reminders/{id}", delete(api::cancel_reminder))

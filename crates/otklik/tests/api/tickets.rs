@@ -18,6 +18,7 @@ crate::on_both!(
     a_snoozed_ticket_waits_and_opens_again_at_its_moment,
     a_note_tells_the_colleagues_it_mentions,
     a_duplicate_is_merged_into_its_ticket,
+    a_later_question_is_split_into_its_own_ticket,
     a_reminder_tells_its_person_at_its_moment,
 );
 
@@ -957,6 +958,113 @@ async fn mentions_on(app: &TestApp, tid: &str) -> Vec<serde_json::Value> {
         .filter(|e| e["kind"] == "message.mentioned")
         .cloned()
         .collect()
+}
+
+/// A second question on an old thread becomes a ticket of its own: the
+/// customer's message moves with its thread and the ticket's team, priority
+/// and tags; the first message, an agent's, or another ticket's is refused.
+async fn a_later_question_is_split_into_its_own_ticket(app: TestApp) {
+    let t = app
+        .ticket("Доставка заказа 7731", "split@example.com")
+        .await;
+    let tid = t["id"].as_str().unwrap().to_owned();
+    let msgs = |id: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/tickets/{id}/messages"))
+                .await
+                .expect(200)["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    let first = msgs(tid.clone()).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "Заказ у курьера.", "visibility": "public"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "И ещё: как вернуть чайник?", "author": "customer"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"tags": ["delivery"], "priority": "high"}),
+    )
+    .await
+    .expect(200);
+    let n = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/split"),
+            json!({"message_id": q}),
+        )
+        .await
+        .expect(201);
+    let nid = n["id"].as_str().unwrap().to_owned();
+    assert_ne!(n["number"], t["number"]);
+    assert_eq!(n["customer_id"], t["customer_id"]);
+    assert_eq!(
+        (
+            n["status"].as_str(),
+            n["priority"].as_str(),
+            n["tags"].clone()
+        ),
+        (Some("new"), Some("high"), json!(["delivery"])),
+        "{n}"
+    );
+    let moved = msgs(nid.clone()).await;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["id"].as_str(), Some(q.as_str()));
+    let left: Vec<_> = msgs(tid.clone())
+        .await
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(left, vec![first.clone(), reply.clone()]);
+    let events = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200);
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "ticket.split" && e["data"]["into_number"] == n["number"]),
+        "{events}"
+    );
+    // Refused: the first message, an agent's, one that is not the ticket's.
+    for m in [&first, &reply] {
+        app.post(
+            &format!("/api/v1/tickets/{tid}/split"),
+            json!({"message_id": m}),
+        )
+        .await
+        .problem(409);
+    }
+    app.post(
+        &format!("/api/v1/tickets/{tid}/split"),
+        json!({"message_id": q}),
+    )
+    .await
+    .problem(404);
+    assert_eq!(msgs(tid).await.len(), 2, "nothing moved by a refusal");
 }
 
 /// A duplicate is merged into the ticket it repeats: its messages, tags and

@@ -187,7 +187,51 @@ on_both!(
     the_customer_page_edits_the_profile_and_organisations_gather_customers,
     preferences_choose_language_zone_signature_and_alerts,
     a_bulk_change_is_undone_except_where_someone_changed_since,
+    the_ticket_page_splits_a_later_question_off,
 );
+
+/// The ticket page offers to split a customer's later message (not the
+/// first, not an agent's) and opens the new ticket; the old one says so.
+async fn the_ticket_page_splits_a_later_question_off(app: TestApp) {
+    let t = app.ticket("Счёт за ноябрь", "two@example.com").await;
+    let (tid, number) = (t["id"].as_str().unwrap(), t["number"].as_i64().unwrap());
+    let q = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"body": "А ещё сломалась крышка", "author": "customer"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert_eq!(
+        page.matches("class=\"resend split\"").count(),
+        1,
+        "only the later customer message"
+    );
+    let res = a
+        .post(&format!("/app/t/{number}/split"), &[("message", &q)], true)
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = location(&res);
+    assert!(
+        to.ends_with("?ok=flash.ticket_split") && !to.starts_with(&format!("/app/t/{number}?")),
+        "{to}"
+    );
+    let new_page = a.page(&to).await;
+    assert!(new_page.contains("А ещё сломалась крышка"));
+    let old = a.page(&format!("/app/t/{number}")).await;
+    assert!(!old.contains("А ещё сломалась крышка"));
+    assert!(
+        old.contains("вынес(ла) сообщение в новую заявку #"),
+        "the thread says so"
+    );
+}
 
 /// A bulk change is undone from its confirmation: each ticket goes back as
 /// it was, except one someone changed since; a tampered undo is refused.

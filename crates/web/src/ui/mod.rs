@@ -71,6 +71,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}/resend", post(ticket::resend))
         .route("/app/t/{number}/snooze", post(ticket::snooze))
         .route("/app/t/{number}/merge", post(ticket::merge))
+        .route("/app/t/{number}/split", post(ticket::split))
         .route("/app/t/{number}/remind", post(ticket::remind))
         .route("/app/reminders/{id}/cancel", post(ticket::cancel_reminder))
         .route("/app/t/{number}/triage", post(ticket::correct_triage))

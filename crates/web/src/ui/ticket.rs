@@ -32,6 +32,8 @@ pub struct MsgView {
     pub text: String,
     pub quoted: Option<String>,
     pub attachments: Vec<(String, String, String)>,
+    /// A customer's later message, which may be split into a new ticket.
+    pub splittable: bool,
     /// Written by someone other than the ticket's customer (who wrote in on the
     /// thread): replies do not go to them unless an agent adds them as a copy.
     pub third_party: bool,
@@ -190,6 +192,7 @@ fn is_activity(e: &domain::event::EventData) -> bool {
             | EventData::CollaboratorAdded { .. }
             | EventData::CollaboratorRemoved { .. }
             | EventData::TicketMerged { .. }
+            | EventData::TicketSplit { .. }
     )
 }
 
@@ -290,6 +293,9 @@ fn activity_text(tr: &Tr, dir: &Directory, e: &domain::event::EventData) -> Stri
                 ("n", &tr.num(i64::try_from(*messages).unwrap_or(i64::MAX))),
             ],
         ),
+        EventData::TicketSplit { into_number, .. } => {
+            tr.tf("change.split_out", &[("number", &into_number.to_string())])
+        }
         EventData::CollaboratorRemoved { user_id, .. } => tr.tf(
             "change.expert_removed",
             &[("name", &dir.user(Some(*user_id)))],
@@ -596,11 +602,15 @@ pub async fn render(
         strangers.insert(id, (name, email));
     }
     let message_times: Vec<domain::Timestamp> = messages.iter().map(|m| m.created_at).collect();
+    let open = t.status != domain::ticket::Status::Closed && t.merged_into.is_none();
     let mut messages: Vec<MsgView> = messages
         .into_iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let stranger = m.author_customer_id.and_then(|c| strangers.get(&c));
+            let split = open && i > 0 && m.author_kind == AuthorKind::Customer;
             let mut v = msg_view(m, &tr, &dir, &customer.name);
+            v.splittable = split;
             if let Some((name, email)) = stranger {
                 v.author = name.clone();
                 v.third_party = true;
@@ -969,6 +979,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
         before: Vec::new(),
         triage: None,
         solution: false,
+        splittable: false,
         id: m.id.to_string(),
         internal: m.visibility == Visibility::Internal,
         author,
@@ -1334,6 +1345,31 @@ pub async fn cancel_reminder(
 
 /// `POST /app/t/{number}/merge`: merges this ticket into the one numbered
 /// `into`, then shows that one.
+/// `POST /app/t/{number}/split` (`message`): moves a customer's message into
+/// a new ticket and opens it.
+pub async fn split(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let message: MessageId =
+        f.get("message")
+            .and_then(|m| m.parse().ok())
+            .ok_or(UiError::Status(
+                StatusCode::NOT_FOUND,
+                tr,
+                "error.not_found",
+            ))?;
+    let n = app
+        .engine
+        .split_ticket(&f.ctx.p, r, message)
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{}", n.number), "flash.ticket_split"))
+}
+
 pub async fn merge(
     State(app): State<AppState>,
     Path(number): Path<String>,
