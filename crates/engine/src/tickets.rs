@@ -588,6 +588,27 @@ impl Engine {
         }
     }
 
+    /// On PostgreSQL, the next ticket number, reserved in a short transaction
+    /// of its own (see `create_ticket`); on SQLite `None`: the number is taken
+    /// inside the creating transaction.
+    async fn reserve_number(&self, ws: WorkspaceId) -> Result<Option<i64>, EngineError> {
+        Ok(match self.store.dialect() {
+            store::Dialect::Postgres => Some(
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            tx.conn()
+                                .execute(&store::query("SET LOCAL synchronous_commit = off"))
+                                .await?;
+                            store::workspaces::next_ticket_number(tx, ws).await
+                        })
+                    })
+                    .await?,
+            ),
+            store::Dialect::Sqlite => None,
+        })
+    }
+
     /// Creates a ticket with its first message; the customer is found by identity or
     /// created. Idempotent on the message's external id and on `idem`.
     pub async fn create_ticket(
@@ -619,21 +640,7 @@ impl Engine {
         // A creation that fails after reserving leaves a gap in the numbering. On
         // SQLite writes are serial anyway: the number is taken inside the creation and
         // never skips.
-        let reserved = match self.store.dialect() {
-            store::Dialect::Postgres => Some(
-                self.store
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            tx.conn()
-                                .execute(&store::query("SET LOCAL synchronous_commit = off"))
-                                .await?;
-                            store::workspaces::next_ticket_number(tx, ws).await
-                        })
-                    })
-                    .await?,
-            ),
-            store::Dialect::Sqlite => None,
-        };
+        let reserved = self.reserve_number(ws).await?;
         for attempt in 0..3 {
             let n = n.clone();
             let (subject, text, html, tags, cat, ext, idem, cc) = (
@@ -1578,16 +1585,7 @@ impl Engine {
         p.require_ticket_work()?;
         let s = self.load_ticket(p, source).await?;
         let (ws, actor) = (p.workspace_id, p.actor());
-        let reserved = match self.store.dialect() {
-            store::Dialect::Postgres => Some(
-                self.store
-                    .write(move |tx| {
-                        Box::pin(async move { store::workspaces::next_ticket_number(tx, ws).await })
-                    })
-                    .await?,
-            ),
-            store::Dialect::Sqlite => None,
-        };
+        let reserved = self.reserve_number(ws).await?;
         self.store
             .write(move |tx| {
                 Box::pin(async move {

@@ -422,6 +422,10 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         ),
         (("POST", "/api/v1/tickets/{id}/merge"), json!({"into": "1"})),
         (
+            ("POST", "/api/v1/tickets/{id}/split"),
+            json!({"message_id": mid}),
+        ),
+        (
             ("POST", "/api/v1/tickets/{id}/reminders"),
             json!({"at": "2099-01-01T00:00:00Z"}),
         ),
