@@ -16,8 +16,8 @@ use store::Tx;
 use store::customers::{self, Customer};
 use store::organizations::{self, Organization};
 
-/// Customers one claimed domain links at most per save; more wait for the
-/// next save (the admin is told how many were linked).
+/// Customers one save links at most, over all the domains it claims; more
+/// wait for the next save (the answer says how many were linked).
 const LINK_LIMIT: i64 = 5_000;
 
 /// An organisation as given; `None` leaves a field alone.
@@ -86,8 +86,11 @@ async fn link_domains(
 ) -> Result<u64, EngineError> {
     let mut linked = 0;
     for d in domains {
-        let ids =
-            organizations::unlinked_at(&mut tx.conn(), org.workspace_id, d, LINK_LIMIT).await?;
+        let left = LINK_LIMIT - i64::try_from(linked).unwrap_or(LINK_LIMIT);
+        if left <= 0 {
+            break;
+        }
+        let ids = organizations::unlinked_at(&mut tx.conn(), org.workspace_id, d, left).await?;
         let now = tx.now();
         organizations::link(tx, org.workspace_id, Some(org.id), &ids, now).await?;
         for id in &ids {
