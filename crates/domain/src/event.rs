@@ -502,6 +502,44 @@ pub enum EventData {
         into_number: i64,
         message_id: MessageId,
     },
+    /// Someone began following a ticket (told of the customer's messages and
+    /// status changes).
+    #[serde(rename = "ticket.follower_added")]
+    FollowerAdded {
+        ticket_id: TicketId,
+        user_id: UserId,
+    },
+    #[serde(rename = "ticket.follower_removed")]
+    FollowerRemoved {
+        ticket_id: TicketId,
+        user_id: UserId,
+    },
+    /// A side conversation began on a ticket: with a team (`team_id`) or an
+    /// outside email address (`address`).
+    #[serde(rename = "side.started")]
+    SideStarted {
+        ticket_id: TicketId,
+        side_id: SideId,
+        subject: String,
+        team_id: Option<TeamId>,
+        address: Option<String>,
+    },
+    /// A message in a side conversation: an agent's (`outside` false) or the
+    /// outside party's answer by email.
+    #[serde(rename = "side.message_added")]
+    SideMessageAdded {
+        ticket_id: TicketId,
+        side_id: SideId,
+        side_message_id: SideMessageId,
+        outside: bool,
+    },
+    /// A side conversation was closed or opened again.
+    #[serde(rename = "side.state_changed")]
+    SideStateChanged {
+        ticket_id: TicketId,
+        side_id: SideId,
+        open: bool,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -605,6 +643,11 @@ impl EventData {
             EventData::TicketMerged { .. } => "ticket.merged",
             EventData::ReminderDue { .. } => "ticket.reminder_due",
             EventData::TicketSplit { .. } => "ticket.split",
+            EventData::FollowerAdded { .. } => "ticket.follower_added",
+            EventData::FollowerRemoved { .. } => "ticket.follower_removed",
+            EventData::SideStarted { .. } => "side.started",
+            EventData::SideMessageAdded { .. } => "side.message_added",
+            EventData::SideStateChanged { .. } => "side.state_changed",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
             EventData::OrganizationDeleted { .. } => "organization.deleted",
@@ -677,6 +720,11 @@ impl EventData {
         "ticket.merged",
         "ticket.reminder_due",
         "ticket.split",
+        "ticket.follower_added",
+        "ticket.follower_removed",
+        "side.started",
+        "side.message_added",
+        "side.state_changed",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -724,6 +772,11 @@ impl EventData {
             | EventData::TicketMerged { ticket_id, .. }
             | EventData::ReminderDue { ticket_id, .. }
             | EventData::TicketSplit { ticket_id, .. }
+            | EventData::FollowerAdded { ticket_id, .. }
+            | EventData::FollowerRemoved { ticket_id, .. }
+            | EventData::SideStarted { ticket_id, .. }
+            | EventData::SideMessageAdded { ticket_id, .. }
+            | EventData::SideStateChanged { ticket_id, .. }
             | EventData::SlaBreached { ticket_id, .. }
             | EventData::CustomerAtRisk { ticket_id, .. }
             | EventData::OutreachSent { ticket_id, .. }
@@ -1105,6 +1158,32 @@ mod tests {
                 into_number: 1043,
                 message_id: MessageId::new(),
             },
+            EventData::FollowerAdded {
+                ticket_id: TicketId::new(),
+                user_id: UserId::new(),
+            },
+            EventData::FollowerRemoved {
+                ticket_id: TicketId::new(),
+                user_id: UserId::new(),
+            },
+            EventData::SideStarted {
+                ticket_id: TicketId::new(),
+                side_id: SideId::new(),
+                subject: "Возврат по заказу 1042".into(),
+                team_id: None,
+                address: Some("warehouse@partner.example".into()),
+            },
+            EventData::SideMessageAdded {
+                ticket_id: TicketId::new(),
+                side_id: SideId::new(),
+                side_message_id: SideMessageId::new(),
+                outside: true,
+            },
+            EventData::SideStateChanged {
+                ticket_id: TicketId::new(),
+                side_id: SideId::new(),
+                open: false,
+            },
         ];
         for e in &all {
             match e {
@@ -1128,6 +1207,11 @@ mod tests {
                 | EventData::OrganizationUpdated { .. }
                 | EventData::OrganizationDeleted { .. }
                 | EventData::TicketSplit { .. }
+                | EventData::FollowerAdded { .. }
+                | EventData::FollowerRemoved { .. }
+                | EventData::SideStarted { .. }
+                | EventData::SideMessageAdded { .. }
+                | EventData::SideStateChanged { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }

@@ -91,6 +91,10 @@ id_type!(
     ReminderId,
     /// A company customers belong to.
     OrganizationId,
+    /// A conversation kept on a ticket with another team or an outside address.
+    SideId,
+    /// One message of a side conversation.
+    SideMessageId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -182,6 +182,8 @@ pub enum Outcome {
     Ignored(String),
     /// Held for an admin (`GET /channels/email/{id}/held`), with the reason.
     Held(String),
+    /// An answer in a side conversation of the ticket (`crate::side`).
+    Side,
 }
 
 /// The result of ingesting one message.
@@ -447,13 +449,18 @@ fn duplicate_of(r: &Record) -> Ingested {
     }
 }
 
-fn outcome_name(o: &Outcome) -> &str {
-    match o {
-        Outcome::Ticket => "ticket",
-        Outcome::Reply => "reply",
-        Outcome::Bounce => "bounce",
-        Outcome::Ignored(why) => why,
-        Outcome::Held(_) => "held",
+impl Outcome {
+    /// The outcome as recorded and reported: `ticket`, `reply`, `bounce`,
+    /// `held`, `side`, or why it was ignored.
+    pub fn name(&self) -> &str {
+        match self {
+            Outcome::Ticket => "ticket",
+            Outcome::Reply => "reply",
+            Outcome::Bounce => "bounce",
+            Outcome::Ignored(why) => why,
+            Outcome::Held(_) => "held",
+            Outcome::Side => "side",
+        }
     }
 }
 
@@ -490,7 +497,7 @@ async fn ingest_tx(
         message_id: message,
         ticket_id: ticket,
         direction: "in".into(),
-        outcome: outcome_name(outcome).to_owned(),
+        outcome: outcome.name().to_owned(),
         address: correspondent.clone(),
         raw_sha256: p.original_sha256.clone(),
         sent_at: inbound.sent_at,

@@ -23,6 +23,11 @@ pub enum Job {
         workspace_id: WorkspaceId,
         message_id: MessageId,
     },
+    /// An agent's message in a side conversation with an outside address.
+    SideEmail {
+        workspace_id: WorkspaceId,
+        side_message_id: SideMessageId,
+    },
     /// A snoozed ticket's moment (`at`, Unix ms): it opens again unless the
     /// snooze ended or moved since.
     WakeTicket {
@@ -131,6 +136,7 @@ impl Job {
             Job::DeliverMessage { workspace_id, .. } => *workspace_id,
             Job::EmailAutoAck(a) => a.workspace_id,
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
+            Job::SideEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::Remind { workspace_id, .. } => *workspace_id,

@@ -50,6 +50,7 @@ pub mod routing;
 pub mod rules;
 pub mod search;
 pub mod secret;
+pub mod side;
 pub mod sla;
 pub mod subscriptions;
 pub mod suggestions;

@@ -1,5 +1,6 @@
 //! Swarming: experts invited onto a ticket (they are told, and write notes on
-//! it), and notes marked as a ticket's solution, offered on similar tickets.
+//! it), followers kept informed of it, and notes marked as a ticket's
+//! solution, offered on similar tickets.
 
 use crate::tickets::TicketRef;
 use crate::{Engine, EngineError, Principal};
@@ -11,21 +12,28 @@ use domain::message;
 use domain::ticket::AuthorKind;
 use store::people;
 use store::swarm;
-pub use store::swarm::Solution;
+pub use store::swarm::{Circle, Solution};
 use store::tickets;
 
 /// Most experts on one ticket.
 pub const MAX_COLLABORATORS: i64 = 20;
+/// Most followers of one ticket.
+pub const MAX_FOLLOWERS: i64 = 50;
 
 impl Engine {
-    /// Invites an expert onto a ticket; inviting someone again changes nothing.
-    pub async fn add_collaborator(
+    /// Adds someone to a ticket's experts or followers; adding them again
+    /// changes nothing. Anyone who may see a ticket may follow it themselves;
+    /// inviting experts or adding other followers is ticket work.
+    pub async fn join_circle(
         &self,
         p: &Principal,
         r: TicketRef,
+        circle: Circle,
         user: UserId,
     ) -> Result<(), EngineError> {
-        p.require_ticket_work()?;
+        if circle == Circle::Experts || user != p.user_id {
+            p.require_ticket_work()?;
+        }
         let ticket = self.load_ticket(p, r).await?;
         let (ws, actor, by) = (p.workspace_id, p.actor(), p.user_id);
         self.store
@@ -43,25 +51,28 @@ impl Engine {
                             ));
                         }
                     }
-                    if swarm::collaborator_count(&mut tx.conn(), ws, ticket.id).await?
-                        >= MAX_COLLABORATORS
-                    {
-                        return Err(EngineError::Conflict(
+                    let (max, limit) = match circle {
+                        Circle::Experts => (
+                            MAX_COLLABORATORS,
                             Message::new(Code::ExpertsLimit)
                                 .with("max_collaborators", MAX_COLLABORATORS),
-                        ));
+                        ),
+                        Circle::Followers => (
+                            MAX_FOLLOWERS,
+                            Message::new(Code::FollowersLimit).with("max_followers", MAX_FOLLOWERS),
+                        ),
+                    };
+                    if swarm::member_count(&mut tx.conn(), circle, ws, ticket.id).await? >= max {
+                        return Err(EngineError::Conflict(limit));
                     }
                     let now = tx.now();
-                    if swarm::add_collaborator(tx, ws, ticket.id, user, Some(by), now).await? {
-                        tx.emit(
-                            ws,
-                            actor,
-                            EventData::CollaboratorAdded {
-                                ticket_id: ticket.id,
-                                user_id: user,
-                            },
-                        )
-                        .await?;
+                    if swarm::join(tx, circle, ws, ticket.id, user, Some(by), now).await? {
+                        let (ticket_id, user_id) = (ticket.id, user);
+                        let e = match circle {
+                            Circle::Experts => EventData::CollaboratorAdded { ticket_id, user_id },
+                            Circle::Followers => EventData::FollowerAdded { ticket_id, user_id },
+                        };
+                        tx.emit(ws, actor, e).await?;
                     }
                     Ok(())
                 })
@@ -69,44 +80,59 @@ impl Engine {
             .await
     }
 
-    pub async fn remove_collaborator(
+    /// Takes someone off a ticket's experts or followers; not found when they
+    /// were not on it.
+    pub async fn leave_circle(
         &self,
         p: &Principal,
         r: TicketRef,
+        circle: Circle,
         user: UserId,
     ) -> Result<(), EngineError> {
-        p.require_ticket_work()?;
+        if circle == Circle::Experts || user != p.user_id {
+            p.require_ticket_work()?;
+        }
         let ticket = self.load_ticket(p, r).await?;
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if !swarm::remove_collaborator(tx, ws, ticket.id, user).await? {
+                    if !swarm::leave(tx, circle, ws, ticket.id, user).await? {
                         return Err(EngineError::NotFound);
                     }
-                    tx.emit(
-                        ws,
-                        actor,
-                        EventData::CollaboratorRemoved {
-                            ticket_id: ticket.id,
-                            user_id: user,
-                        },
-                    )
-                    .await?;
+                    let (ticket_id, user_id) = (ticket.id, user);
+                    let e = match circle {
+                        Circle::Experts => EventData::CollaboratorRemoved { ticket_id, user_id },
+                        Circle::Followers => EventData::FollowerRemoved { ticket_id, user_id },
+                    };
+                    tx.emit(ws, actor, e).await?;
                     Ok(())
                 })
             })
             .await
     }
 
-    pub async fn collaborators(
+    /// A ticket's experts or followers, in the order they joined.
+    pub async fn circle(
         &self,
         p: &Principal,
         r: TicketRef,
+        circle: Circle,
     ) -> Result<Vec<UserId>, EngineError> {
         let ticket = self.load_ticket(p, r).await?;
         let mut c = self.store.read().await?;
-        Ok(swarm::collaborators(&mut c.conn(), p.workspace_id, ticket.id).await?)
+        Ok(swarm::members(&mut c.conn(), circle, p.workspace_id, ticket.id).await?)
+    }
+
+    /// Whether `user` follows the ticket (live alerts ask, per event).
+    pub async fn follows(
+        &self,
+        ws: WorkspaceId,
+        ticket: TicketId,
+        user: UserId,
+    ) -> Result<bool, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(swarm::is_member(&mut c.conn(), Circle::Followers, ws, ticket, user).await?)
     }
 
     /// Marks (or unmarks) an agent's note or reply as the ticket's solution.

@@ -234,6 +234,15 @@ impl Worker {
                 tracing::error!(message = %message_id, error = %err, "a message's files were not fetched");
                 Ok(())
             }
+            Job::SideEmail {
+                workspace_id,
+                side_message_id,
+            } => {
+                let why = domain::Message::new(domain::Code::DeliveryGaveUp).with("reason", err);
+                self.engine
+                    .side_delivered(*workspace_id, *side_message_id, Some(why))
+                    .await
+            }
             // The reply stands in the chat; only its email copy was lost.
             Job::ChatEmail { message_id, .. } => {
                 tracing::warn!(message = %message_id, error = %err, "a chat reply's email copy was not sent");
@@ -455,6 +464,24 @@ impl Worker {
                     Ok(Outcome::Done)
                 }
             },
+            Job::SideEmail {
+                workspace_id,
+                side_message_id,
+            } => match self
+                .engine
+                .deliver_side_email(*workspace_id, *side_message_id, attempts)
+                .await?
+            {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
+                Delivery::Failed(e) => {
+                    self.engine
+                        .side_delivered(*workspace_id, *side_message_id, Some(e))
+                        .await?;
+                    Ok(Outcome::Done)
+                }
+            },
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
@@ -551,6 +578,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::DeliverMessage { .. } => "deliver_message",
         Job::EmailAutoAck(_) => "email_auto_ack",
         Job::ChatEmail { .. } => "chat_email",
+        Job::SideEmail { .. } => "side_email",
         Job::SlaTimer { .. } => "sla_timer",
         Job::WakeTicket { .. } => "wake_ticket",
         Job::Remind { .. } => "remind",

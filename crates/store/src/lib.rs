@@ -35,6 +35,7 @@ pub mod outreach;
 pub mod people;
 pub mod reminders;
 pub mod rules;
+pub mod sides;
 pub mod sla;
 pub mod sql;
 pub mod swarm;

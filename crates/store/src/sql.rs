@@ -94,6 +94,8 @@ arg_from!(
     domain::ids::FlowId => Uuid via |i: domain::ids::FlowId| i.0,
     domain::ids::ReminderId => Uuid via |i: domain::ids::ReminderId| i.0,
     domain::ids::OrganizationId => Uuid via |i: domain::ids::OrganizationId| i.0,
+    domain::ids::SideId => Uuid via |i: domain::ids::SideId| i.0,
+    domain::ids::SideMessageId => Uuid via |i: domain::ids::SideMessageId| i.0,
     domain::ids::OutreachId => Uuid via |i: domain::ids::OutreachId| i.0,
 );
 

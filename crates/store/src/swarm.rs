@@ -1,13 +1,33 @@
-//! Swarming: a ticket's invited experts, and the notes marked as solutions.
+//! Swarming: a ticket's invited experts and its followers, and the notes
+//! marked as solutions.
 
 use crate::{Conn, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::ids::*;
 use uuid::Uuid;
 
-/// Invites `user` onto the ticket; `false` when they already were.
-pub async fn add_collaborator(
+/// The people who stand by a ticket without being its assignee: experts
+/// invited to work on it, and followers who are kept informed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Circle {
+    Experts,
+    Followers,
+}
+
+impl Circle {
+    fn table(self) -> &'static str {
+        match self {
+            Circle::Experts => "ticket_collaborators",
+            Circle::Followers => "ticket_followers",
+        }
+    }
+    pub const ALL: [Circle; 2] = [Circle::Experts, Circle::Followers];
+}
+
+/// Adds `user` to the ticket's circle; `false` when they already were in it.
+pub async fn join(
     tx: &mut Tx,
+    circle: Circle,
     ws: WorkspaceId,
     ticket: TicketId,
     user: UserId,
@@ -17,10 +37,11 @@ pub async fn add_collaborator(
     let n = tx
         .conn()
         .execute(
-            &query(
-                "INSERT INTO ticket_collaborators (ticket_id, workspace_id, user_id, added_by, added_at) \
+            &query(format!(
+                "INSERT INTO {} (ticket_id, workspace_id, user_id, added_by, added_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, user_id) DO NOTHING",
-            )
+                circle.table()
+            ))
             .bind(ticket)
             .bind(ws)
             .bind(user)
@@ -31,9 +52,10 @@ pub async fn add_collaborator(
     Ok(n > 0)
 }
 
-/// `false` when they were not invited.
-pub async fn remove_collaborator(
+/// `false` when they were not in the circle.
+pub async fn leave(
     tx: &mut Tx,
+    circle: Circle,
     ws: WorkspaceId,
     ticket: TicketId,
     user: UserId,
@@ -41,9 +63,10 @@ pub async fn remove_collaborator(
     let n = tx
         .conn()
         .execute(
-            &query(
-                "DELETE FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2 AND user_id = $3",
-            )
+            &query(format!(
+                "DELETE FROM {} WHERE workspace_id = $1 AND ticket_id = $2 AND user_id = $3",
+                circle.table()
+            ))
             .bind(ws)
             .bind(ticket)
             .bind(user),
@@ -52,18 +75,20 @@ pub async fn remove_collaborator(
     Ok(n > 0)
 }
 
-/// The ticket's invited experts, in the order they were invited.
-pub async fn collaborators(
+/// The circle's members, in the order they joined.
+pub async fn members(
     c: &mut Conn<'_>,
+    circle: Circle,
     ws: WorkspaceId,
     ticket: TicketId,
 ) -> Result<Vec<UserId>, StoreError> {
     let ids: Vec<Uuid> = c
         .fetch_all(
-            &query(
-                "SELECT user_id FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2 \
+            &query(format!(
+                "SELECT user_id FROM {} WHERE workspace_id = $1 AND ticket_id = $2 \
                  ORDER BY added_at, user_id LIMIT 100",
-            )
+                circle.table()
+            ))
             .bind(ws)
             .bind(ticket),
         )
@@ -71,19 +96,43 @@ pub async fn collaborators(
     Ok(ids.into_iter().map(UserId).collect())
 }
 
-pub async fn collaborator_count(
+pub async fn member_count(
     c: &mut Conn<'_>,
+    circle: Circle,
     ws: WorkspaceId,
     ticket: TicketId,
 ) -> Result<i64, StoreError> {
     c.fetch_one(
-        &query(
-            "SELECT COUNT(*) FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2",
-        )
+        &query(format!(
+            "SELECT COUNT(*) FROM {} WHERE workspace_id = $1 AND ticket_id = $2",
+            circle.table()
+        ))
         .bind(ws)
         .bind(ticket),
     )
     .await
+}
+
+/// Whether `user` is in the ticket's circle.
+pub async fn is_member(
+    c: &mut Conn<'_>,
+    circle: Circle,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    user: UserId,
+) -> Result<bool, StoreError> {
+    let n: i64 = c
+        .fetch_one(
+            &query(format!(
+                "SELECT COUNT(*) FROM {} WHERE workspace_id = $1 AND ticket_id = $2 AND user_id = $3",
+                circle.table()
+            ))
+            .bind(ws)
+            .bind(ticket)
+            .bind(user),
+        )
+        .await?;
+    Ok(n > 0)
 }
 
 /// Marks or unmarks a message as its ticket's solution; `false` when nothing

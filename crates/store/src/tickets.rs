@@ -253,6 +253,8 @@ pub struct Filter {
     pub solved_since: Option<Timestamp>,
     /// Only tickets whose SLA is at risk or breached at the given moment.
     pub sla: Option<(SlaView, Timestamp)>,
+    /// Only tickets this person follows.
+    pub follower: Option<UserId>,
     pub sort: Sort,
 }
 
@@ -439,6 +441,12 @@ fn narrow(mut q: Query, f: &Filter) -> Query {
             ))
             .bind(now);
     }
+    if let Some(u) = f.follower {
+        let n = q.next_param();
+        q = q
+            .push(&format!(" AND EXISTS (SELECT 1 FROM ticket_followers w WHERE w.workspace_id = $1 AND w.ticket_id = t.id AND w.user_id = ${n})"))
+            .bind(u);
+    }
     if let Some(tag) = &f.tag {
         let n = q.next_param();
         q = q
@@ -480,12 +488,14 @@ pub struct ViewCounts {
     pub teams: Vec<(TeamId, i64)>,
     pub sla_at_risk: i64,
     pub sla_breached: i64,
+    /// Tickets the agent follows that are not solved yet.
+    pub following: i64,
 }
 
 /// The statuses an "open" view shows: work waiting on the team.
 pub const OPEN_STATUSES: [Status; 3] = [Status::New, Status::Open, Status::OnHold];
 
-/// Counts every standard view in two queries.
+/// Counts every standard view in four queries.
 pub async fn view_counts(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
@@ -538,7 +548,18 @@ pub async fn view_counts(
             .bind(now),
         )
         .await?;
+    let following = c
+        .fetch_one(
+            &query(
+                "SELECT COUNT(*) FROM ticket_followers f JOIN tickets t ON t.id = f.ticket_id \
+                 WHERE f.workspace_id = $1 AND f.user_id = $2 AND t.status IN ('new', 'open', 'on_hold', 'pending')",
+            )
+            .bind(ws)
+            .bind(me),
+        )
+        .await?;
     Ok(ViewCounts {
+        following,
         mine,
         unassigned,
         all_open,
@@ -1142,7 +1163,8 @@ pub async fn messages_before(
 
 /// Moves everything that hangs on `from`'s messages to `to` (a merge): the
 /// messages, their channel records (so the customer's next message on the
-/// thread finds `to`), triage, solution marks and experts. Returns how many
+/// thread finds `to`), triage, solution marks, experts, followers and side
+/// conversations. Returns how many
 /// messages moved.
 pub async fn move_messages(
     tx: &mut Tx,
@@ -1172,25 +1194,30 @@ pub async fn move_messages(
             moved = n;
         }
     }
-    tx.conn()
-        .execute(
-            &query(
-                "INSERT INTO ticket_collaborators (ticket_id, workspace_id, user_id, added_by, added_at) \
-                 SELECT $3, workspace_id, user_id, added_by, added_at FROM ticket_collaborators \
-                 WHERE workspace_id = $1 AND ticket_id = $2 ON CONFLICT DO NOTHING",
+    for table in ["ticket_collaborators", "ticket_followers"] {
+        tx.conn()
+            .execute(
+                &query(format!(
+                    "INSERT INTO {table} (ticket_id, workspace_id, user_id, added_by, added_at) \
+                     SELECT $3, workspace_id, user_id, added_by, added_at FROM {table} \
+                     WHERE workspace_id = $1 AND ticket_id = $2 ON CONFLICT DO NOTHING"
+                ))
+                .bind(ws)
+                .bind(from)
+                .bind(to),
             )
-            .bind(ws)
-            .bind(from)
-            .bind(to),
-        )
-        .await?;
-    tx.conn()
-        .execute(
-            &query("DELETE FROM ticket_collaborators WHERE workspace_id = $1 AND ticket_id = $2")
+            .await?;
+        tx.conn()
+            .execute(
+                &query(format!(
+                    "DELETE FROM {table} WHERE workspace_id = $1 AND ticket_id = $2"
+                ))
                 .bind(ws)
                 .bind(from),
-        )
-        .await?;
+            )
+            .await?;
+    }
+    crate::sides::move_to(tx, ws, from, to).await?;
     Ok(moved)
 }
 

@@ -383,7 +383,7 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke", mentioned: "js.mentioned", reminder: "js.reminder" };
+    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke", mentioned: "js.mentioned", reminder: "js.reminder", followed: "js.followed", side: "js.side" };
     if (m.t === "change" || alerts[m.t]) {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();

@@ -14,6 +14,7 @@ use domain::ticket::{Channel, Priority, Status, Visibility};
 use engine::customers::{CustomerInput, CustomerPatch};
 use engine::model::Cursor;
 use engine::model::Unique;
+use engine::swarm::Circle;
 use engine::tickets::{Body, CustomerRef, Idem, NewMessage, NewTicket, TicketPatch, TicketRef};
 use engine::{EngineError, page_limit};
 use serde::Deserialize;
@@ -482,7 +483,10 @@ pub async fn list_collaborators(
     Auth(p): Auth,
     PathParam(t): PathParam,
 ) -> ApiResult<Json<CollaboratorList>> {
-    let ids = app.engine.collaborators(&p, ticket_ref(&t)?).await?;
+    let ids = app
+        .engine
+        .circle(&p, ticket_ref(&t)?, Circle::Experts)
+        .await?;
     Ok(Json(CollaboratorList {
         user_ids: ids.into_iter().map(|u| u.0).collect(),
     }))
@@ -501,7 +505,7 @@ pub async fn add_collaborator(
     Json(b): Json<CollaboratorIn>,
 ) -> ApiResult<StatusCode> {
     app.engine
-        .add_collaborator(&p, ticket_ref(&t)?, UserId(b.user_id))
+        .join_circle(&p, ticket_ref(&t)?, Circle::Experts, UserId(b.user_id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -516,7 +520,56 @@ pub async fn remove_collaborator(
 ) -> ApiResult<StatusCode> {
     let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
     app.engine
-        .remove_collaborator(&p, ticket_ref(&t)?, user)
+        .leave_circle(&p, ticket_ref(&t)?, Circle::Experts, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/followers", tag = "tickets", params(("id" = String, Path, description = "Id or number")),
+    responses((status = 200, body = FollowerList), (status = 404, body = Problem)))]
+pub async fn list_followers(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+) -> ApiResult<Json<FollowerList>> {
+    let ids = app
+        .engine
+        .circle(&p, ticket_ref(&t)?, Circle::Followers)
+        .await?;
+    Ok(Json(FollowerList {
+        user_ids: ids.into_iter().map(|u| u.0).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/followers", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = FollowerIn,
+    responses((status = 204, description = "Following (or already was): told live when the customer writes or the status changes"),
+        (status = 403, body = Problem, description = "Light agents may follow only themselves"),
+        (status = 404, body = Problem, description = "No such ticket or user"),
+        (status = 409, body = Problem, description = "The user is deactivated, or the ticket has 50 followers"),
+        (status = 422, body = Problem)))]
+pub async fn add_follower(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    PathParam(t): PathParam,
+    Json(b): Json<FollowerIn>,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .join_circle(&p, ticket_ref(&t)?, Circle::Followers, UserId(b.user_id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/followers/{user_id}", tag = "tickets",
+    params(("id" = String, Path, description = "Id or number"), ("user_id" = Uuid, Path)),
+    responses((status = 204, description = "No longer following"), (status = 403, body = Problem, description = "Light agents may unfollow only themselves"), (status = 404, body = Problem)))]
+pub async fn remove_follower(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    axum::extract::Path((t, user)): axum::extract::Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
+    app.engine
+        .leave_circle(&p, ticket_ref(&t)?, Circle::Followers, user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -923,6 +976,8 @@ pub struct TicketQuery {
     /// A team id, or `none`.
     pub team_id: Option<String>,
     pub customer_id: Option<Uuid>,
+    /// Only tickets this user follows.
+    pub follower_id: Option<Uuid>,
     pub tag: Option<String>,
     /// Text in the subject or a message.
     pub q: Option<String>,
@@ -991,6 +1046,7 @@ pub async fn list_tickets(
         assignee: maybe_none::<UserId>("assignee_id", q.assignee_id.as_deref())?,
         team: maybe_none::<TeamId>("team_id", q.team_id.as_deref())?,
         customer: q.customer_id.map(CustomerId),
+        follower: q.follower_id.map(UserId),
         tag: q.tag.map(|t| t.trim().to_lowercase()),
         text: q.q.filter(|s| !s.trim().is_empty()),
         sla: q.sla.map(|v| {
@@ -1216,7 +1272,7 @@ pub async fn patch_ticket(
 }
 
 /// Merges the ticket into another (`into`: its id or number): the messages,
-/// experts, tags and copies move there, and this ticket is closed pointing
+/// experts, followers, tags and copies move there, and this ticket is closed pointing
 /// at it; the customer's next message on its thread lands there too.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", tag = "tickets", params(("id" = String, Path, description = "Id or number")), request_body = MergeTicketIn,
     responses((status = 200, description = "The target, after the merge", body = TicketOut), (status = 404, body = Problem), (status = 409, description = "The same ticket, or one of them closed", body = Problem)))]

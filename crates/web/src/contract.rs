@@ -273,6 +273,8 @@ fn ticket_rules(d: &mut Value) {
     for (name, example) in [
         ("CollaboratorIn", json!({ "user_id": expert })),
         ("CollaboratorList", json!({ "user_ids": [expert] })),
+        ("FollowerIn", json!({ "user_id": expert })),
+        ("FollowerList", json!({ "user_ids": [expert] })),
         ("SolutionIn", json!({ "solution": true })),
         (
             "SolutionList",
@@ -2494,7 +2496,67 @@ fn build() -> Value {
     provider_rules(&mut d);
     flow_rules(&mut d);
     triage_rules(&mut d);
+    side_rules(&mut d);
     d
+}
+
+/// Side conversations: exactly one party (a team or an address), the lengths
+/// `engine::side` checks, and examples.
+fn side_rules(d: &mut Value) {
+    use engine::side::{MAX_BODY, MAX_SUBJECT};
+    let s = "/components/schemas";
+    let body =
+        json!({ "type": "string", "maxLength": MAX_BODY, "pattern": format!("[^{WS}{CC}]") });
+    set(
+        d,
+        &format!("{s}/SideIn/properties/subject"),
+        line(MAX_SUBJECT as u32),
+    );
+    set(d, &format!("{s}/SideIn/properties/body"), body.clone());
+    set(
+        d,
+        &format!("{s}/SideIn/properties/to"),
+        nullable(string(&email(), 254)),
+    );
+    set(
+        d,
+        &format!("{s}/SideIn/oneOf"),
+        json!([
+            { "required": ["team_id"], "properties": { "team_id": { "type": "string" } } },
+            { "required": ["to"], "properties": { "to": { "type": "string" } } },
+        ]),
+    );
+    set(d, &format!("{s}/SideMessageIn/properties/body"), body);
+    let at = "2026-11-30T09:15:00+00:00";
+    let message = json!({
+        "id": "01937a2c-4b1e-7d20-8c11-5a9e3f0b7c21", "author_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01",
+        "from": null, "outside": false,
+        "body": "Добрый день! Посылка по заказу 1042 вернулась к вам на склад?",
+        "delivery": "sent", "delivery_error": null, "created_at": at,
+    });
+    let side = json!({
+        "id": "01937a2c-4b1e-7d20-8c11-5a9e3f0b7c20", "ticket_id": "01937a2b-0000-7000-8000-000000000042",
+        "subject": "Возврат по заказу 1042", "team_id": null, "to": "warehouse@partner.example",
+        "account_id": "01936f00-1111-7222-8333-444455556666", "open": true,
+        "created_by": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01", "created_at": at, "updated_at": at,
+        "messages": [message.clone()],
+    });
+    for (name, example) in [
+        (
+            "SideIn",
+            json!({ "subject": "Возврат по заказу 1042", "body": "Посылка вернулась к вам на склад?", "to": "warehouse@partner.example" }),
+        ),
+        (
+            "SideMessageIn",
+            json!({ "body": "Спасибо, ждём трек-номер." }),
+        ),
+        ("SidePatch", json!({ "open": false })),
+        ("SideMessageOut", message),
+        ("SideOut", side.clone()),
+        ("SideList", json!({ "items": [side] })),
+    ] {
+        set(d, &format!("{s}/{name}/example"), example);
+    }
 }
 
 /// Triage categories: a key as a tag, a name, a description and examples

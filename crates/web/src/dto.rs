@@ -1095,6 +1095,19 @@ pub struct CollaboratorList {
     pub user_ids: Vec<Uuid>,
 }
 
+/// Someone to add to a ticket's followers.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowerIn {
+    pub user_id: Uuid,
+}
+
+/// A ticket's followers.
+#[derive(Serialize, ToSchema)]
+pub struct FollowerList {
+    pub user_ids: Vec<Uuid>,
+}
+
 /// Whether a note or reply is the ticket's solution.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

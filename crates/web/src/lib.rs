@@ -26,6 +26,7 @@ pub mod orders_api;
 pub mod org_api;
 pub mod outreach_api;
 pub mod rules_api;
+pub mod side_api;
 pub mod sla_api;
 pub mod throttle;
 pub mod triage_api;
@@ -299,6 +300,26 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route(
             "/tickets/{id}/collaborators/{user_id}",
             delete(api::remove_collaborator),
+        )
+        .route(
+            "/tickets/{id}/followers",
+            get(api::list_followers).post(api::add_follower),
+        )
+        .route(
+            "/tickets/{id}/followers/{user_id}",
+            delete(api::remove_follower),
+        )
+        .route(
+            "/tickets/{id}/side-conversations",
+            get(side_api::list_sides).post(side_api::start_side),
+        )
+        .route(
+            "/tickets/{id}/side-conversations/{side_id}",
+            patch(side_api::patch_side),
+        )
+        .route(
+            "/tickets/{id}/side-conversations/{side_id}/messages",
+            post(side_api::side_message),
         )
         .route(
             "/tickets/{id}/messages/{message_id}/solution",

@@ -170,13 +170,7 @@ pub async fn inbound(
             IngestError::Unreadable(e) => ApiError::field("body", e.to_string()),
             IngestError::Engine(e) => e.into(),
         })?;
-    let outcome = match &r.outcome {
-        Outcome::Ticket => "ticket",
-        Outcome::Reply => "reply",
-        Outcome::Bounce => "bounce",
-        Outcome::Ignored(why) => why.as_str(),
-        Outcome::Held(_) => "held",
-    };
+    let outcome = r.outcome.name();
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({

@@ -2,7 +2,8 @@
 //! Message-ID, threaded onto the ticket it answers, with the original kept byte
 //! for byte in the blob store.
 //!
-//! Threading hints, in the order the engine tries them: a Message-ID of ours or
+//! An answer to a side conversation's mail goes to that side conversation
+//! (`crate::side`). Threading hints, in the order the engine tries them: a Message-ID of ours or
 //! one we recorded in In-Reply-To/References; the per-ticket reply address token;
 //! `[#number]` in the subject (honoured for that ticket's customer only);
 //! otherwise a new ticket.
@@ -53,6 +54,9 @@ impl Engine {
             return Err(EngineError::TooLarge(
                 Message::new(Code::EmailTooLarge).with("bytes", self.limits.max_email_bytes),
             ));
+        }
+        if let Some(done) = self.ingest_side_answer(mailbox, &email).await? {
+            return Ok(done);
         }
         self.ingest(normalise(mailbox, raw, email)).await
     }

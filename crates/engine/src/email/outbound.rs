@@ -209,7 +209,7 @@ pub fn acknowledgement(
 }
 
 impl Engine {
-    fn transport(&self) -> Result<&dyn MailTransport, String> {
+    pub(crate) fn transport(&self) -> Result<&dyn MailTransport, String> {
         self.mail
             .as_deref()
             .ok_or_else(|| "outbound mail is not enabled on this server".to_owned())

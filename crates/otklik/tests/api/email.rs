@@ -1283,6 +1283,7 @@ on_both!(
     delivery_failures_retry_then_fail_visibly,
     a_stranger_who_threads_in_never_receives_the_reply,
     an_agent_starts_a_conversation_by_email,
+    a_side_conversation_writes_outside_and_keeps_the_answer_apart,
     no_accepted_mail_goes_invisible,
     hostile_html_costs_little,
 );
@@ -1664,5 +1665,153 @@ async fn a_silent_imap_host_stalls_nothing() {
         t0.elapsed() < std::time::Duration::from_secs(12),
         "{:?}",
         t0.elapsed()
+    );
+}
+
+/// A side conversation with an outside address: the mail leaves by the
+/// ticket's mailbox, the answer lands in the side conversation (once) and not
+/// in the customer's thread; closing, reopening by a new message, threading of
+/// the second mail; the refusals.
+async fn a_side_conversation_writes_outside_and_keeps_the_answer_apart(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
+    let first = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Olga <olga@example.com>",
+            "help@shop.example",
+            "Хочу вернуть заказ 1042",
+            "olga-side-1@example.com",
+            "",
+            "Посылку отправила обратно, когда вернут деньги?",
+        ),
+    )
+    .await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let tickets_before = ticket_count(&app).await;
+    let sides = format!("/api/v1/tickets/{tid}/side-conversations");
+    let started = app
+        .post(
+            &sides,
+            json!({"subject": "Возврат по заказу 1042", "to": "Warehouse@Partner.example",
+                   "body": "Посылка по заказу 1042 пришла к вам на склад?"}),
+        )
+        .await
+        .expect(201);
+    let sid = started["id"].as_str().unwrap().to_owned();
+    assert_eq!(started["to"], "warehouse@partner.example", "{started}");
+    assert_eq!(started["account_id"].as_str(), Some(mb.as_str()));
+    assert_eq!(started["messages"][0]["delivery"], "queued");
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "{:?}", messages_dbg(&sink));
+    let (env, m, _) = &got[0];
+    assert_eq!(env.rcpts, vec!["warehouse@partner.example"]);
+    assert_eq!(m.subject, "Возврат по заказу 1042");
+    let sent_id = m.message_id.clone().unwrap();
+    assert!(sent_id.starts_with("otk.side-"), "{sent_id}");
+    let list = app.get(&sides).await.expect(200);
+    assert_eq!(
+        list["items"][0]["messages"][0]["delivery"], "sent",
+        "{list}"
+    );
+    // The warehouse answers: the side conversation gets it, the customer's
+    // thread and the ticket's status do not.
+    let answer = mail(
+        "Склад <warehouse@partner.example>",
+        "help@shop.example",
+        "Re: Возврат по заказу 1042",
+        "wh-1@partner.example",
+        &format!("In-Reply-To: <{sent_id}>\r\nReferences: <{sent_id}>\r\n"),
+        "Да, пришла вчера, деньги вернём сегодня.",
+    );
+    let r = pipe(&app, &mb, &answer).await;
+    assert_eq!(r["outcome"], "side", "{r}");
+    assert_eq!(r["ticket_id"].as_str(), Some(tid.as_str()));
+    assert_eq!(r["duplicate"], false);
+    let again = pipe(&app, &mb, &answer).await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    let list = app.get(&sides).await.expect(200);
+    let msgs = list["items"][0]["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2, "{list}");
+    assert_eq!(msgs[1]["outside"], true);
+    assert_eq!(msgs[1]["from"], "warehouse@partner.example");
+    assert!(msgs[1]["body"].as_str().unwrap().contains("деньги вернём"));
+    assert_eq!(
+        messages(&app, &tid).await.len(),
+        1,
+        "the customer's thread is untouched"
+    );
+    assert_eq!(ticket_count(&app).await, tickets_before, "no new ticket");
+    // Closed, then a new message opens it again and threads on the first mail.
+    let closed = app
+        .patch(&format!("{sides}/{sid}"), json!({"open": false}))
+        .await
+        .expect(200);
+    assert_eq!(closed["open"], false);
+    let reopened = app
+        .post(
+            &format!("{sides}/{sid}/messages"),
+            json!({"body": "Спасибо! Пришлите номер возврата."}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(reopened["open"], true, "{reopened}");
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 2, "{:?}", messages_dbg(&sink));
+    let (_, second, _) = &got[1];
+    assert_eq!(second.subject, "Re: Возврат по заказу 1042");
+    assert_eq!(second.in_reply_to, vec![sent_id.clone()]);
+    let kinds: Vec<String> = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for k in ["side.started", "side.message_added", "side.state_changed"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    // Refusals: both parties, neither, an unknown team, a bad address, an
+    // unknown side conversation; a light agent.
+    for body in [
+        json!({"subject": "x", "body": "x", "to": "a@partner.example", "team_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22"}),
+        json!({"subject": "x", "body": "x"}),
+        json!({"subject": "x", "body": "x", "to": "not an address"}),
+        json!({"subject": "  ", "body": "x", "to": "a@partner.example"}),
+    ] {
+        app.post(&sides, body.clone()).await.problem(422);
+    }
+    app.post(
+        &sides,
+        json!({"subject": "x", "body": "x", "team_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22"}),
+    )
+    .await
+    .problem(404);
+    app.post(
+        &format!("{sides}/01936f1e-7b2a-7c41-9a55-0d3c7e2b9a22/messages"),
+        json!({"body": "x"}),
+    )
+    .await
+    .problem(404);
+    let (_, light) = app.user("light@alpha.test", "light_agent").await;
+    app.req(
+        "POST",
+        &sides,
+        &light,
+        Some(json!({"subject": "x", "body": "x", "to": "a@partner.example"})),
+    )
+    .await
+    .expect(403);
+    assert_eq!(
+        app.get(&sides).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }

@@ -121,6 +121,16 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let side = app
+        .post(
+            &format!("/api/v1/tickets/{tid}/side-conversations"),
+            json!({"subject": "A's side", "body": "A only", "team_id": team}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let field = app
         .post(
             "/api/v1/custom-fields",
@@ -412,6 +422,25 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             json!({"user_id": uid}),
         ),
         (
+            ("POST", "/api/v1/tickets/{id}/followers"),
+            json!({"user_id": uid}),
+        ),
+        (
+            ("POST", "/api/v1/tickets/{id}/side-conversations"),
+            json!({"subject": "intrusion", "body": "x", "team_id": team}),
+        ),
+        (
+            (
+                "POST",
+                "/api/v1/tickets/{id}/side-conversations/{side_id}/messages",
+            ),
+            json!({"body": "intrusion"}),
+        ),
+        (
+            ("PATCH", "/api/v1/tickets/{id}/side-conversations/{side_id}"),
+            json!({"open": false}),
+        ),
+        (
             ("PUT", "/api/v1/tickets/{id}/messages/{message_id}/solution"),
             json!({"solution": true}),
         ),
@@ -492,6 +521,7 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
             .replace("{held_id}", &held_id)
             .replace("{user_id}", &uid)
             .replace("{message_id}", &mid)
+            .replace("{side_id}", &side)
             .replace("{suggestion_id}", &suggestion)
             .replace("{identity_id}", &identity)
             .replace("{version}", "1");

@@ -188,6 +188,8 @@ on_both!(
     preferences_choose_language_zone_signature_and_alerts,
     a_bulk_change_is_undone_except_where_someone_changed_since,
     the_ticket_page_splits_a_later_question_off,
+    followers_are_kept_informed_and_listed,
+    the_ticket_page_keeps_side_conversations,
 );
 
 /// The ticket page offers to split a customer's later message (not the
@@ -2524,6 +2526,130 @@ async fn live_alerts_follow_the_persons_choice() {
     );
 }
 
+/// A follower who is not the assignee hears when someone else changes the
+/// status and when the customer writes; their own change is no news.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_hear_replies_and_status_changes() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let me = app.get("/api/v1/me").await.expect(200)["user"]["id"].clone();
+    let (helper_id, helper) = app.user("helper@alpha.test", "agent").await;
+    let t = app.ticket("Слежу за заявкой", "watch@example.com").await;
+    let tid = t["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"assignee_id": helper_id}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tickets/{tid}/followers"),
+        json!({"user_id": me}),
+    )
+    .await
+    .expect(204);
+    let mut r = (app.base.replace("http://", "ws://") + "/app/ws")
+        .into_client_request()
+        .unwrap();
+    r.headers_mut().insert("cookie", a.cookie.parse().unwrap());
+    r.headers_mut().insert("origin", app.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.expect("socket");
+    let mut next_alert = async || {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await
+                {
+                    let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                    if v["t"] != "change" && v["t"] != "presence" {
+                        return v;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("an alert comes")
+    };
+    app.req(
+        "PATCH",
+        &format!("/api/v1/tickets/{tid}"),
+        &helper,
+        Some(json!({"status": "pending"})),
+    )
+    .await
+    .expect(200);
+    let got = next_alert().await;
+    assert_eq!(got["t"], "followed");
+    assert_eq!(got["ticket"], t["id"]);
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{tid}/messages"),
+        &helper,
+        Some(json!({"body": "Есть новости?", "author": "customer"})),
+    )
+    .await
+    .expect(201);
+    // The reply also reopens the ticket, which a follower hears too.
+    let mut kinds = Vec::new();
+    while !kinds.contains(&"replied".to_owned()) && kinds.len() < 3 {
+        kinds.push(
+            next_alert().await["t"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert!(kinds.contains(&"replied".to_owned()), "{kinds:?}");
+    assert!(
+        kinds.iter().all(|k| k == "replied" || k == "followed"),
+        "{kinds:?}"
+    );
+    // Unfollowed, the next change is only a refresh.
+    app.req(
+        "DELETE",
+        &format!("/api/v1/tickets/{tid}/followers/{}", me.as_str().unwrap()),
+        &helper,
+        None,
+    )
+    .await
+    .expect(204);
+    app.req(
+        "PATCH",
+        &format!("/api/v1/tickets/{tid}"),
+        &helper,
+        Some(json!({"status": "solved"})),
+    )
+    .await
+    .expect(200);
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(1500), next_alert()).await;
+    assert!(quiet.is_err(), "no alert after unfollowing: {quiet:?}");
+    // A colleague opens a side conversation with this agent's team.
+    let team = app
+        .post("/api/v1/teams", json!({"name": "Склад"}))
+        .await
+        .expect(201)["id"]
+        .clone();
+    app.patch(
+        &format!("/api/v1/users/{}", me.as_str().unwrap()),
+        json!({"team_ids": [team]}),
+    )
+    .await
+    .expect(200);
+    app.req(
+        "POST",
+        &format!("/api/v1/tickets/{tid}/side-conversations"),
+        &helper,
+        Some(json!({"subject": "Возврат", "body": "Посылка дошла?", "team_id": team})),
+    )
+    .await
+    .expect(201);
+    let got = next_alert().await;
+    assert_eq!(got["t"], "side", "{got}");
+    assert_eq!(got["ticket"], t["id"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_socket_reports_changes_and_refuses_other_origins() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -2981,5 +3107,241 @@ async fn knowledge_base_screens_edit_translate_compare_and_restore(app: TestApp)
     assert_eq!(
         app.get("/api/v1/kb/settings").await.expect(200)["languages"],
         serde_json::json!(["ru", "en", "th", "uk"])
+    );
+}
+
+/// Following a ticket from its page, the inbox view of followed tickets, the
+/// API's list, the rights (a light agent follows only themselves), and a merge
+/// carrying followers over; the alerts themselves are in
+/// `followers_hear_replies_and_status_changes`.
+async fn followers_are_kept_informed_and_listed(app: TestApp) {
+    let (light_id, light) = app.user("light@alpha.test", "light_agent").await;
+    let (helper_id, helper) = app.user("helper@alpha.test", "agent").await;
+    let t = app.ticket("Подписка на заявку", "follow@example.com").await;
+    let (id, number) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["number"].as_i64().unwrap(),
+    );
+    let me = app.get("/api/v1/me").await.expect(200)["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("На заявку никто не подписан."), "{page}");
+    let res = a
+        .post(&format!("/app/t/{number}/followers"), &[("add", &me)], true)
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(
+        page.contains("id=\"unfollow\""),
+        "the page offers to unfollow"
+    );
+    assert!(page.contains("подписал(а)"), "the thread records it");
+    let inbox = a.page("/app?view=following").await;
+    assert!(
+        inbox.contains("Подписка на заявку"),
+        "the followed view lists it"
+    );
+    let listed = app
+        .get(&format!("/api/v1/tickets?follower_id={me}"))
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets?follower_id={helper_id}"))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let followers = format!("/api/v1/tickets/{id}/followers");
+    // A light agent follows themselves but adds nobody else.
+    app.req(
+        "POST",
+        &followers,
+        &light,
+        Some(json!({"user_id": helper_id})),
+    )
+    .await
+    .expect(403);
+    app.req(
+        "POST",
+        &followers,
+        &light,
+        Some(json!({"user_id": light_id})),
+    )
+    .await
+    .expect(204);
+    app.req(
+        "POST",
+        &followers,
+        &helper,
+        Some(json!({"user_id": helper_id})),
+    )
+    .await
+    .expect(204);
+    app.req(
+        "POST",
+        &followers,
+        &helper,
+        Some(json!({"user_id": helper_id})),
+    )
+    .await
+    .expect(204);
+    let list = app.get(&followers).await.expect(200);
+    assert_eq!(list["user_ids"], json!([me, light_id, helper_id]));
+    app.req("DELETE", &format!("{followers}/{light_id}"), &light, None)
+        .await
+        .expect(204);
+    app.req("DELETE", &format!("{followers}/{light_id}"), &light, None)
+        .await
+        .expect(404);
+    app.post(
+        &followers,
+        json!({"user_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9d01"}),
+    )
+    .await
+    .expect(404);
+    // Merged into another ticket, its followers follow that one.
+    let other = app.ticket("Дубликат подписки", "follow@example.com").await;
+    let oid = other["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/tickets/{id}/merge"), json!({"into": oid}))
+        .await
+        .expect(200);
+    let moved = app
+        .get(&format!("/api/v1/tickets/{oid}/followers"))
+        .await
+        .expect(200);
+    assert_eq!(moved["user_ids"], json!([me, helper_id]));
+    // Unfollowing from the page.
+    let onumber = other["number"].as_i64().unwrap();
+    let res = a
+        .post(
+            &format!("/app/t/{onumber}/followers"),
+            &[("remove", &me)],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let left = app
+        .get(&format!("/api/v1/tickets/{oid}/followers"))
+        .await
+        .expect(200);
+    assert_eq!(left["user_ids"], json!([helper_id]));
+}
+
+/// A side conversation with a team from the ticket page, in Russian: started,
+/// answered, closed; both parties at once and an email with no mailbox that
+/// sends are refused in the person's language.
+async fn the_ticket_page_keeps_side_conversations(app: TestApp) {
+    let team = app
+        .post("/api/v1/teams", json!({"name": "Склад"}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = app.ticket("Где мой возврат?", "side@example.com").await;
+    let number = t["number"].as_i64().unwrap();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("Побочных переписок нет."), "{page}");
+    let res = a
+        .post(
+            &format!("/app/t/{number}/side"),
+            &[
+                ("subject", "Проверить возврат 1042"),
+                ("team", &team),
+                ("to", ""),
+                ("body", "Коллеги, посылка 1042 дошла до склада?"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let list = app
+        .get(&format!(
+            "/api/v1/tickets/{}/side-conversations",
+            t["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    let sid = list["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list["items"][0]["team_id"].as_str(), Some(team.as_str()));
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("Проверить возврат 1042 · Склад"), "{page}");
+    assert!(page.contains("посылка 1042 дошла"));
+    assert!(
+        page.contains("начал(а) побочную переписку"),
+        "the history says so"
+    );
+    let res = a
+        .post(
+            &format!("/app/t/{number}/side/{sid}"),
+            &[("op", "reply"), ("body", "Дошла, оформляем.")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = a
+        .post(
+            &format!("/app/t/{number}/side/{sid}"),
+            &[("op", "close")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("Дошла, оформляем."));
+    assert!(
+        page.contains("<span class=\"chip\">Закрыта</span>"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"reopen\""));
+    // Both a team and an address; an address with no mailbox that sends.
+    let res = a
+        .post(
+            &format!("/app/t/{number}/side"),
+            &[
+                ("subject", "x"),
+                ("team", &team),
+                ("to", "wh@partner.example"),
+                ("body", "x"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Выберите команду или адрес email")
+    );
+    let res = a
+        .post(
+            &format!("/app/t/{number}/side"),
+            &[
+                ("subject", "x"),
+                ("team", ""),
+                ("to", "wh@partner.example"),
+                ("body", "x"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("ни один почтовый ящик этого пространства не отправляет письма"),
+        "{text}"
     );
 }

@@ -464,6 +464,13 @@ fn call_message(data: &serde_json::Value, me: UserId) -> Option<serde_json::Valu
     }
 }
 
+async fn follows(app: &AppState, ctx: &Ctx, ticket: TicketId) -> bool {
+    app.engine
+        .follows(ctx.p.workspace_id, ticket, ctx.p.user_id)
+        .await
+        .unwrap_or(false)
+}
+
 /// Keeps the agent's presence: the page is open (and, with `idle`, has seen
 /// no input for a while, or input again).
 async fn seen(app: &AppState, ctx: &Ctx, idle: Option<bool>) {
@@ -589,17 +596,62 @@ async fn event_message(
             "text": text,
         }));
     }
-    // The customer wrote on a ticket assigned to this agent.
+    // The customer wrote on a ticket assigned to this agent or followed by them.
     if let EventData::MessageAdded {
         author_kind: domain::ticket::AuthorKind::Customer,
         ..
     } = &e.data
         && wants.replied
         && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
-        && t.assignee_id == Some(ctx.p.user_id)
+        && (t.assignee_id == Some(ctx.p.user_id) || follows(app, ctx, ticket).await)
     {
         return Some(json!({
             "t": "replied",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
+    // News in a side conversation this agent is part of.
+    let side = match &e.data {
+        EventData::SideStarted {
+            side_id,
+            team_id: Some(_),
+            ..
+        } => Some((*side_id, false)),
+        EventData::SideMessageAdded {
+            side_id, outside, ..
+        } => Some((*side_id, *outside)),
+        _ => None,
+    };
+    if let Some((side, outside)) = side
+        && e.actor != Actor::User(ctx.p.user_id)
+        && wants.replied
+        && app
+            .engine
+            .side_concerns(ctx.p.workspace_id, side, ctx.p.user_id, outside)
+            .await
+            .unwrap_or(false)
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        return Some(json!({
+            "t": "side",
+            "ticket": ticket.to_string(),
+            "number": t.number,
+            "subject": t.subject,
+        }));
+    }
+    // Someone else changed the status of a ticket this agent follows.
+    let status_changed = e.actor != Actor::User(ctx.p.user_id)
+        && matches!(&e.data, EventData::TicketUpdated { changes, .. }
+            if changes.iter().any(|c| c.field == "status"));
+    if status_changed
+        && wants.replied
+        && follows(app, ctx, ticket).await
+        && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+    {
+        return Some(json!({
+            "t": "followed",
             "ticket": ticket.to_string(),
             "number": t.number,
             "subject": t.subject,

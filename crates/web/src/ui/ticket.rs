@@ -12,6 +12,7 @@ use domain::fields::FieldTarget;
 use domain::ids::*;
 use domain::ticket::{AuthorKind, Priority, Status, Visibility};
 use engine::model::{Filter, Message, Ticket};
+use engine::swarm::Circle;
 use engine::tickets::{Body, NewMessage, TicketPatch, TicketRef};
 
 /// Most messages a ticket page shows.
@@ -157,6 +158,12 @@ pub struct TicketPage {
     pub sla: Vec<SlaClockView>,
     /// Experts invited onto the ticket: (user id, name).
     pub experts: Vec<(String, String)>,
+    /// Followers as (user id, name).
+    pub followers: Vec<(String, String)>,
+    pub following: bool,
+    pub my_id: String,
+    /// Side conversations with another team or an outside address.
+    pub sides: Vec<SideView>,
     /// Past answers from similar tickets: marked solutions, then the replies
     /// that solved others.
     pub solutions: Vec<PastAnswerView>,
@@ -181,6 +188,61 @@ pub struct WhatsappView {
     pub error: Option<String>,
 }
 
+/// A side conversation as the ticket page shows it.
+pub struct SideView {
+    pub id: String,
+    pub subject: String,
+    /// The team's name or the address.
+    pub with: String,
+    pub open: bool,
+    pub messages: Vec<SideMessageView>,
+}
+
+pub struct SideMessageView {
+    /// The agent's name, or the address that answered.
+    pub who: String,
+    pub outside: bool,
+    pub time: String,
+    pub iso: String,
+    pub body: String,
+    /// The delivery's label and state (`failed` is marked), for email.
+    pub delivery: Option<(String, String)>,
+    pub error: String,
+}
+
+fn side_view(s: engine::side::SideThread, tr: Tr, dir: &Directory) -> SideView {
+    let with = match (s.side.team_id, &s.side.address) {
+        (Some(t), _) => dir.team(Some(t)),
+        (None, Some(a)) => a.clone(),
+        (None, None) => String::new(),
+    };
+    SideView {
+        id: s.side.id.to_string(),
+        subject: s.side.subject,
+        with,
+        open: s.side.open,
+        messages: s
+            .messages
+            .into_iter()
+            .map(|m| SideMessageView {
+                who: match m.author_id {
+                    Some(u) => dir.user(Some(u)),
+                    None => m.from_address.unwrap_or_default(),
+                },
+                outside: m.author_id.is_none(),
+                time: tr.date(m.created_at),
+                iso: m.created_at.to_rfc3339(),
+                body: m.body,
+                delivery: m.delivery.map(|d| (tr.label("delivery", &d), d)),
+                error: m
+                    .delivery_error
+                    .map(|e| tr.message(&domain::Message::from_stored(&e)))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
 /// One line of a ticket's history.
 /// The events shown in the thread as activity lines.
 fn is_activity(e: &domain::event::EventData) -> bool {
@@ -191,6 +253,10 @@ fn is_activity(e: &domain::event::EventData) -> bool {
             | EventData::TicketEscalated { .. }
             | EventData::CollaboratorAdded { .. }
             | EventData::CollaboratorRemoved { .. }
+            | EventData::FollowerAdded { .. }
+            | EventData::FollowerRemoved { .. }
+            | EventData::SideStarted { .. }
+            | EventData::SideStateChanged { .. }
             | EventData::TicketMerged { .. }
             | EventData::TicketSplit { .. }
     )
@@ -300,6 +366,37 @@ fn activity_text(tr: &Tr, dir: &Directory, e: &domain::event::EventData) -> Stri
             "change.expert_removed",
             &[("name", &dir.user(Some(*user_id)))],
         ),
+        EventData::FollowerAdded { user_id, .. } => tr.tf(
+            "change.follower_added",
+            &[("name", &dir.user(Some(*user_id)))],
+        ),
+        EventData::FollowerRemoved { user_id, .. } => tr.tf(
+            "change.follower_removed",
+            &[("name", &dir.user(Some(*user_id)))],
+        ),
+        EventData::SideStarted {
+            subject,
+            team_id,
+            address,
+            ..
+        } => {
+            let with = match (team_id, address) {
+                (Some(t), _) => dir.team(Some(*t)),
+                (None, Some(a)) => a.clone(),
+                (None, None) => String::new(),
+            };
+            tr.tf(
+                "change.side_started",
+                &[("subject", subject.as_str()), ("with", &with)],
+            )
+        }
+        EventData::SideStateChanged { open, .. } => tr
+            .t(if *open {
+                "change.side_reopened"
+            } else {
+                "change.side_closed"
+            })
+            .to_owned(),
         _ => String::new(),
     }
 }
@@ -735,14 +832,33 @@ pub async fn render(
     for m in &mut messages {
         m.solution = marked.iter().any(|id| id.to_string() == m.id);
     }
-    let experts = app
+    let circle = |ids: Vec<UserId>| -> Vec<(String, String)> {
+        ids.into_iter()
+            .map(|u| (u.to_string(), dir.user(Some(u))))
+            .collect()
+    };
+    let experts = circle(
+        app.engine
+            .circle(&ctx.p, TicketRef::Id(t.id), Circle::Experts)
+            .await
+            .or_page(tr)?,
+    );
+    let followers = circle(
+        app.engine
+            .circle(&ctx.p, TicketRef::Id(t.id), Circle::Followers)
+            .await
+            .or_page(tr)?,
+    );
+    let my_id = ctx.p.user_id.to_string();
+    let sides = app
         .engine
-        .collaborators(&ctx.p, TicketRef::Id(t.id))
+        .sides(&ctx.p, TicketRef::Id(t.id))
         .await
         .or_page(tr)?
         .into_iter()
-        .map(|u| (u.to_string(), dir.user(Some(u))))
+        .map(|s| side_view(s, tr, &dir))
         .collect();
+    let following = followers.iter().any(|f| f.0 == my_id);
     let solutions = if ctx.p.role.can_work_tickets() {
         app.engine
             .past_answers(&ctx.p, &t, 4)
@@ -843,6 +959,10 @@ pub async fn render(
         whatsapp,
         sla,
         experts,
+        followers,
+        following,
+        my_id,
+        sides,
         solutions,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),
@@ -1196,21 +1316,103 @@ pub async fn experts(
     Path(number): Path<String>,
     f: Form,
 ) -> Result<Response, UiError> {
+    circle(app, number, f, Circle::Experts).await
+}
+
+/// `POST /app/t/{number}/followers`: adds a follower (`add`, oneself or a
+/// colleague) or takes one off (`remove`).
+pub async fn followers(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    circle(app, number, f, Circle::Followers).await
+}
+
+async fn circle(
+    app: AppState,
+    number: String,
+    f: Form,
+    circle: Circle,
+) -> Result<Response, UiError> {
     let tr = f.ctx.tr;
     let r = number_of(&number, tr)?;
     let user = |k: &str| f.text(k).and_then(|u| u.parse::<UserId>().ok());
     if let Some(u) = user("add") {
         app.engine
-            .add_collaborator(&f.ctx.p, r, u)
+            .join_circle(&f.ctx.p, r, circle, u)
             .await
             .or_page(tr)?;
     } else if let Some(u) = user("remove") {
         app.engine
-            .remove_collaborator(&f.ctx.p, r, u)
+            .leave_circle(&f.ctx.p, r, circle, u)
             .await
             .or_page(tr)?;
     }
     Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/side`: starts a side conversation with a team
+/// (`team`) or an outside address (`to`).
+pub async fn start_side(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let text = |k: &str| f.text(k).map(str::trim).unwrap_or_default().to_owned();
+    let (to, team) = (text("to"), text("team"));
+    let with = match (to.is_empty(), team.parse::<TeamId>()) {
+        (false, Err(_)) => engine::side::SideWith::Email(to),
+        (true, Ok(t)) => engine::side::SideWith::Team(t),
+        _ => {
+            return Err(UiError::Status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tr,
+                "side.pick_party",
+            ));
+        }
+    };
+    app.engine
+        .start_side(
+            &f.ctx.p,
+            r,
+            engine::side::NewSide {
+                subject: text("subject"),
+                body: f.text("body").unwrap_or_default().to_owned(),
+                with,
+                account_id: None,
+            },
+        )
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#sides"), "flash.saved"))
+}
+
+/// `POST /app/t/{number}/side/{id}`: a message (`op=reply`), or closes or
+/// reopens the side conversation.
+pub async fn side_action(
+    State(app): State<AppState>,
+    Path((number, side)): Path<(String, String)>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let side: SideId = side
+        .parse()
+        .map_err(|_| UiError::Status(StatusCode::NOT_FOUND, tr, "error.not_found"))?;
+    match f.text("op").unwrap_or("reply") {
+        "close" => app.engine.set_side_open(&f.ctx.p, r, side, false).await,
+        "reopen" => app.engine.set_side_open(&f.ctx.p, r, side, true).await,
+        _ => {
+            app.engine
+                .side_reply(&f.ctx.p, r, side, f.text("body").unwrap_or_default())
+                .await
+        }
+    }
+    .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#side-{side}"), "flash.saved"))
 }
 
 /// The message a form names (`message`); not found when it names none.

@@ -274,6 +274,10 @@ impl InboxQuery {
                 f.assignee = Some(None);
             }
             "all" => f.statuses = OPEN_STATUSES.to_vec(),
+            "following" => {
+                f.statuses = [OPEN_STATUSES.as_slice(), &[Status::Pending]].concat();
+                f.follower = Some(me);
+            }
             "pending" => f.statuses = vec![Status::Pending],
             "solved" => {
                 f.statuses = vec![Status::Solved];
@@ -359,6 +363,7 @@ pub async fn inbox(State(app): State<AppState>, ctx: Ctx) -> Result<Response, Ui
 
     let mut views = vec![
         ("mine", "view.mine", counts.mine),
+        ("following", "view.following", counts.following),
         ("unassigned", "view.unassigned", counts.unassigned),
         ("all", "view.all_open", counts.all_open),
         ("at_risk", "view.at_risk", counts.sla_at_risk),
