@@ -3,6 +3,7 @@
 //! the index gets its words. A line holding only a YouTube or Vimeo address
 //! becomes an embedded player, as help centers do; no other frame is allowed.
 
+use domain::ids::AttachmentId;
 use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 use std::collections::HashSet;
 
@@ -96,6 +97,96 @@ fn sanitizer() -> ammonia::Builder<'static> {
     b
 }
 
+/// The HTML of an agent's reply written with the composer's formatting
+/// (Markdown: bold, italics, lists, links, quotes, code, inline images), or
+/// `None` when the text uses none of it, so that plain replies stay plain.
+/// Line breaks are kept as typed; raw HTML in the text is shown as text.
+/// `![name](attachment:file)` shows the message's own attachment `file`
+/// (`files`: its name as chosen and its id) from `/api/v1/attachments/{id}`,
+/// which the email sender turns into an inline part; with `preview`, a file
+/// not uploaded yet becomes `<img data-file="file">` for the page to fill in,
+/// otherwise it is left out. Other images become links.
+pub fn reply_html(text: &str, files: &[(String, AttachmentId)], preview: bool) -> Option<String> {
+    use pulldown_cmark::{CowStr, Tag};
+    let mut formatted = false;
+    let mut in_image: Option<String> = None;
+    let mut events = Vec::new();
+    let opts = Options::ENABLE_STRIKETHROUGH;
+    for e in Parser::new_ext(text, opts) {
+        match e {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                formatted = true;
+                in_image = Some(dest_url.to_string());
+            }
+            Event::End(TagEnd::Image) => {
+                let Some(url) = in_image.take() else { continue };
+                let alt = match events.pop() {
+                    Some(Event::Text(t)) => t.to_string(),
+                    Some(other) => {
+                        events.push(other);
+                        String::new()
+                    }
+                    None => String::new(),
+                };
+                let img = match url.strip_prefix("attachment:") {
+                    Some(name) => match files.iter().find(|(n, _)| n == name) {
+                        Some((_, id)) => format!(
+                            "<img src=\"/api/v1/attachments/{id}\" alt=\"{}\">",
+                            escape_attr(&alt)
+                        ),
+                        None if preview => format!(
+                            "<img data-file=\"{}\" alt=\"{}\">",
+                            escape_attr(name),
+                            escape_attr(&alt)
+                        ),
+                        None => String::new(),
+                    },
+                    None => format!(
+                        "<a href=\"{}\">{}</a>",
+                        escape_attr(&url),
+                        escape_attr(if alt.is_empty() { &url } else { &alt })
+                    ),
+                };
+                events.push(Event::InlineHtml(CowStr::from(img)));
+            }
+            Event::SoftBreak => events.push(Event::HardBreak),
+            // What the person typed as HTML is text, not markup.
+            Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
+            Event::Start(t) => {
+                formatted |= !matches!(t, Tag::Paragraph);
+                events.push(Event::Start(t));
+            }
+            Event::Code(c) => {
+                formatted = true;
+                events.push(Event::Code(c));
+            }
+            other => events.push(other),
+        }
+    }
+    if !formatted {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() * 3 / 2);
+    html::push_html(&mut out, events.into_iter());
+    Some(reply_sanitizer().clean(&out).to_string())
+}
+
+fn reply_sanitizer() -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::default();
+    b.add_tag_attributes("img", ["data-file"])
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            // Images are the message's own files only; anything else could
+            // fetch from elsewhere when the reply is read.
+            ("img", "src") => value
+                .starts_with("/api/v1/attachments/")
+                .then(|| value.into()),
+            _ => Some(value.into()),
+        })
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(HashSet::from(["http", "https", "mailto", "tel"]));
+    b
+}
+
 /// The words of an article as readers see them, for the index and snippets:
 /// no markup, link addresses and image files left out, image descriptions kept.
 pub fn to_text(md: &str) -> String {
@@ -135,6 +226,50 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
+    }
+
+    #[test]
+    fn replies_are_formatted_only_when_written_so() {
+        assert_eq!(
+            reply_html("Здравствуйте!\nЗаказ 1042 в пути.", &[], false),
+            None
+        );
+        assert_eq!(reply_html("Order #1042, 3 * 2 = 6 <b>", &[], false), None);
+        let id = AttachmentId::new();
+        let html = reply_html(
+            "**Важно:** проверьте\nпочту.\n\n- один\n- [два](https://shop.example/a?b=1&c=2)\n\n![скрин](attachment:screen.png) ![нет](attachment:gone.png) ![чужая](https://evil.example/x.png)\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))",
+            &[("screen.png".into(), id)],
+            false,
+        )
+        .expect("formatted");
+        assert!(html.contains("<strong>Важно:</strong>"), "{html}");
+        assert!(
+            html.contains("проверьте<br>"),
+            "line breaks are kept: {html}"
+        );
+        assert!(html.contains("<li>один</li>"), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("src=\"/api/v1/attachments/{id}\"")),
+            "{html}"
+        );
+        assert!(!html.contains("gone.png"), "{html}");
+        assert!(!html.contains("<img src=\"https://evil"), "{html}");
+        assert!(
+            html.contains("href=\"https://evil.example/x.png\""),
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "typed HTML is text: {html}"
+        );
+        assert!(!html.contains("href=\"javascript"), "{html}");
+        let preview = reply_html("![a](attachment:new.png)", &[], true).unwrap_or_default();
+        assert!(preview.contains("data-file=\"new.png\""), "{preview}");
     }
 
     #[test]

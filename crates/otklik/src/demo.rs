@@ -556,6 +556,30 @@ async fn seed_organisation(engine: &Engine, owner: &Principal) -> anyhow::Result
             engine
                 .split_ticket(owner, TicketRef::Id(created.ticket.id), q.message.id)
                 .await?;
+            // The owner follows it; the second line is asked about the shortfall.
+            engine
+                .join_circle(
+                    owner,
+                    TicketRef::Id(created.ticket.id),
+                    engine::swarm::Circle::Followers,
+                    owner.user_id,
+                )
+                .await?;
+            let teams = engine.teams(owner, None, Some(10)).await?;
+            if let Some(l2) = teams.iter().find(|t| t.tier == 2) {
+                engine
+                    .start_side(
+                        owner,
+                        TicketRef::Id(created.ticket.id),
+                        engine::side::NewSide {
+                            subject: "Поставка 7731: где две коробки?".into(),
+                            body: "Коллеги, проверьте, пожалуйста, по накладной: отгружали 18 или 20 коробок?".into(),
+                            with: engine::side::SideWith::Team(l2.id),
+                            account_id: None,
+                        },
+                    )
+                    .await?;
+            }
         }
     }
     let mut fields = serde_json::Map::new();

@@ -267,6 +267,104 @@
     var b = $("#body");
     if (b) b.focus();
   }
+  // Formatting: the text is Markdown, which reads well as plain text too. The
+  // toolbar and Ctrl+B / Ctrl+I / Ctrl+K wrap the selection; chosen images get
+  // a thumbnail and can be put in the text; the preview is rendered (and
+  // sanitised) by the server, the images from the files not yet sent.
+  function wireFormatting(form, text, files) {
+    var bar = $("#fmt", form), preview = $("#preview", form), thumbs = $("#thumbs", form);
+    if (!bar) return;
+    bar.hidden = false;
+    function edit(fn) {
+      var a = text.selectionStart, b = text.selectionEnd, v = text.value;
+      var r = fn(v.slice(0, a), v.slice(a, b), v.slice(b));
+      text.value = r[0] + r[1] + r[2];
+      text.focus();
+      text.selectionStart = r[0].length + (r[3] || 0);
+      text.selectionEnd = r[0].length + r[1].length - (r[4] || 0);
+      text.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    function wrap(mark) { edit(function (x, s, y) { return [x, mark + (s || L("js.fmt_text")) + mark, y, mark.length, mark.length]; }); }
+    function lines(prefix) {
+      edit(function (x, s, y) {
+        var start = x.lastIndexOf("\n") + 1, head = x.slice(0, start), first = x.slice(start);
+        var n = 0;
+        var body = (first + s).split("\n").map(function (l) { n++; return (prefix === "1. " ? n + ". " : prefix) + l; }).join("\n");
+        return [head, body, y];
+      });
+    }
+    function link() {
+      edit(function (x, s, y) {
+        var label = s || L("js.fmt_text");
+        return [x, "[" + label + "](https://)", y, label.length + 3, 1];
+      });
+    }
+    var acts = { bold: function () { wrap("**"); }, italic: function () { wrap("_"); }, code: function () { wrap("`"); },
+      ul: function () { lines("- "); }, ol: function () { lines("1. "); }, quote: function () { lines("> "); }, link: link };
+    $$("button[data-fmt]", bar).forEach(function (b) {
+      b.addEventListener("click", function () { var f = acts[b.dataset.fmt]; if (f) f(); });
+    });
+    text.addEventListener("keydown", function (e) {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+      var k = e.key.toLowerCase(), f = { b: acts.bold, i: acts.italic, k: acts.link }[k];
+      if (f) { e.preventDefault(); f(); }
+    });
+    function urls() {
+      var m = {};
+      Array.prototype.forEach.call(files.files || [], function (f) { if (/^image\//.test(f.type)) m[f.name] = URL.createObjectURL(f); });
+      return m;
+    }
+    function showThumbs() {
+      if (!thumbs) return;
+      thumbs.textContent = "";
+      var m = urls();
+      Array.prototype.forEach.call(files.files || [], function (f) {
+        var li = document.createElement("li");
+        if (m[f.name]) {
+          var img = document.createElement("img");
+          img.src = m[f.name];
+          img.alt = f.name;
+          li.appendChild(img);
+          var put = document.createElement("button");
+          put.type = "button";
+          put.className = "link";
+          put.textContent = L("js.fmt_insert_image");
+          put.addEventListener("click", function () {
+            edit(function (x, s, y) { return [x, "![" + (s || f.name) + "](attachment:" + f.name + ")", y]; });
+          });
+          li.appendChild(put);
+        }
+        var name = document.createElement("span");
+        name.textContent = f.name;
+        li.appendChild(name);
+        thumbs.appendChild(li);
+      });
+      thumbs.hidden = !thumbs.children.length;
+    }
+    files.addEventListener("change", showThumbs);
+    form.addEventListener("drop", function () { setTimeout(showThumbs, 0); });
+    var toggle = $("#fmt-preview", bar);
+    if (toggle && preview) toggle.addEventListener("click", function () {
+      var on = toggle.getAttribute("aria-pressed") !== "true";
+      toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      if (!on) { preview.hidden = true; text.hidden = false; text.focus(); return; }
+      var data = new URLSearchParams();
+      data.set("_csrf", csrf);
+      data.set("body", text.value);
+      fetch("/app/preview", { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          preview.innerHTML = html;
+          var m = urls();
+          $$("img[data-file]", preview).forEach(function (i) { if (m[i.dataset.file]) i.src = m[i.dataset.file]; });
+          preview.hidden = false;
+          text.hidden = true;
+        })
+        .catch(function () { toggle.setAttribute("aria-pressed", "false"); toast(L("js.fmt_preview_failed")); });
+    });
+    form.addEventListener("submit", function () { if (preview) { preview.hidden = true; text.hidden = false; } });
+  }
+
   function wireComposer(socketSend) {
     var form = $("#composer");
     if (!form) return;
@@ -300,6 +398,7 @@
       files.files = dt.files;
       toast(L("js.files", { n: dt.files.length }));
     });
+    wireFormatting(form, body, files);
     // A mention goes into a note: "@handle " at the cursor.
     var mention = $("#mention");
     if (mention) mention.addEventListener("change", function () {

@@ -67,25 +67,44 @@ pub fn compose(m: &OutgoingEmail) -> Result<Message, SendError> {
     if let Some(lang) = &m.language {
         b = b.raw_header(raw_header("Content-Language", lang.clone()));
     }
+    let content_type = |a: &engine::email::OutgoingAttachment| {
+        ContentType::parse(&a.content_type).unwrap_or_else(|_| {
+            ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+        })
+    };
     let text = SinglePart::plain(m.text.clone());
+    // Images the HTML shows go beside it in multipart/related; the rest are
+    // attachments proper. Without HTML, nothing is inline.
+    let (inline, attached): (Vec<_>, Vec<_>) = m
+        .attachments
+        .iter()
+        .partition(|a| a.content_id.is_some() && m.html.is_some());
     let body = match &m.html {
+        Some(h) if !inline.is_empty() => {
+            let mut related = MultiPart::related().singlepart(SinglePart::html(h.clone()));
+            for a in &inline {
+                let cid = a.content_id.clone().unwrap_or_default();
+                related = related
+                    .singlepart(Attachment::new_inline(cid).body(a.bytes.clone(), content_type(a)));
+            }
+            MultiPart::alternative().singlepart(text).multipart(related)
+        }
         Some(h) => MultiPart::alternative()
             .singlepart(text)
             .singlepart(SinglePart::html(h.clone())),
         None => MultiPart::mixed().singlepart(text),
     };
-    let built = if m.attachments.is_empty() {
+    let built = if attached.is_empty() {
         match &m.html {
             Some(_) => b.multipart(body),
             None => b.singlepart(SinglePart::plain(m.text.clone())),
         }
     } else {
         let mut mixed = MultiPart::mixed().multipart(body);
-        for a in &m.attachments {
-            let ct = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
-                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
-            });
-            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.bytes.clone(), ct));
+        for a in attached {
+            mixed = mixed.singlepart(
+                Attachment::new(a.filename.clone()).body(a.bytes.clone(), content_type(a)),
+            );
         }
         b.multipart(mixed)
     };

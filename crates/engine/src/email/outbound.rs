@@ -25,6 +25,8 @@ pub struct OutgoingAttachment {
     pub filename: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
+    /// Shown inside the HTML (`cid:` this): an image the reply put in its text.
+    pub content_id: Option<String>,
 }
 
 /// One email ready to send through a mailbox's SMTP settings.
@@ -292,6 +294,8 @@ impl Engine {
             .map(|r| r.external_id.clone())
             .filter(|h| is_real_id(h));
         let mut attachments = Vec::new();
+        // Images the reply shows in its text travel as inline parts.
+        let mut html = m.body_html.clone();
         for a in &m.attachments {
             let bytes = self
                 .store
@@ -299,10 +303,20 @@ impl Engine {
                 .get(&a.sha256)
                 .await
                 .map_err(StoreError::from)?;
+            let shown = format!("\"/api/v1/attachments/{}\"", a.id);
+            let content_id = match &mut html {
+                Some(h) if h.contains(&shown) => {
+                    let cid = format!("att-{}@{}", a.id, mb.domain());
+                    *h = h.replace(&shown, &format!("\"cid:{cid}\""));
+                    Some(cid)
+                }
+                _ => None,
+            };
             attachments.push(OutgoingAttachment {
                 filename: a.filename.clone(),
                 content_type: a.content_type.clone(),
                 bytes,
+                content_id,
             });
         }
         let author = match m.author_user_id {
@@ -350,7 +364,7 @@ impl Engine {
             in_reply_to,
             references,
             text: m.body_text.clone(),
-            html: m.body_html.clone(),
+            html,
             attachments,
             auto_submitted: false,
             language: None,

@@ -541,6 +541,122 @@ const XSS: &[&str] = &[
     "<marquee onstart=\"window.__xss=25\">m</marquee>",
 ];
 
+/// The composer's formatting by keyboard and toolbar, an image chosen and put
+/// in the text with its thumbnail, and the preview as the reply will look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_composer_formats_text_and_previews_it() {
+    with_browser("the_composer_formats_text_and_previews_it", |b, app| async move {
+        let t = app.ticket("Где номер заказа?", "format@example.com").await;
+        let number = t["number"].as_i64().unwrap();
+        let p = b.page("owner").await;
+        login(&p, &app, "owner@alpha.test", "alpha-password").await;
+        p.goto(&app.url(&format!("/app/t/{number}"))).await;
+        assert_eq!(p.eval("document.getElementById('fmt').hidden").await, json!(false), "the toolbar shows with script");
+        p.eval("document.getElementById('body').focus()").await;
+        p.type_text("Номер заказа").await;
+        p.eval("document.getElementById('body').select()").await;
+        p.ctrl_key("b").await;
+        assert_eq!(p.eval("document.getElementById('body').value").await, json!("**Номер заказа**"));
+        p.eval("(() => { const b = document.getElementById('body'); b.value += '\\nМои заказы'; b.selectionStart = b.value.length - 10; b.selectionEnd = b.value.length; })()").await;
+        p.ctrl_key("k").await;
+        assert_eq!(p.eval("document.getElementById('body').value").await, json!("**Номер заказа**\n[Мои заказы](https://)"));
+        // The address is selected, ready to be typed over.
+        p.type_text("https://shop.example/orders").await;
+        p.eval("document.querySelector('button[data-fmt=ul]').click()").await;
+        assert_eq!(p.eval("document.getElementById('body').value.split('\\n')[1]").await, json!("- [Мои заказы](https://shop.example/orders)"));
+        // An image: chosen, shown as a thumbnail, put in the text.
+        p.eval("(() => { const dt = new DataTransfer(); dt.items.add(new File([new Uint8Array([137,80,78,71,13,10,26,10])], 'where.png', {type: 'image/png'})); const f = document.getElementById('files'); f.files = dt.files; f.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+        p.wait_for("document.querySelector('#thumbs img') && !document.getElementById('thumbs').hidden", "the thumbnail").await;
+        p.eval("document.getElementById('body').selectionStart = document.getElementById('body').selectionEnd = document.getElementById('body').value.length").await;
+        p.eval("document.querySelector('#thumbs button').click()").await;
+        let value = p.eval("document.getElementById('body').value").await;
+        assert!(value.as_str().unwrap_or_default().ends_with("![where.png](attachment:where.png)"), "{value}");
+        p.eval("document.getElementById('fmt-preview').click()").await;
+        p.wait_for("!document.getElementById('preview').hidden", "the preview").await;
+        assert_eq!(p.eval("document.querySelector('#preview strong').textContent").await, json!("Номер заказа"));
+        assert_eq!(p.eval("document.querySelector('#preview li a').getAttribute('href')").await, json!("https://shop.example/orders"));
+        assert_eq!(p.eval("document.querySelector('#preview img').src.startsWith('blob:')").await, json!(true));
+        assert_eq!(p.eval("document.getElementById('body').hidden").await, json!(true));
+        p.eval("document.getElementById('fmt-preview').click()").await;
+        assert_eq!(p.eval("document.getElementById('body').hidden").await, json!(false), "back to writing");
+    })
+    .await;
+}
+
+/// A Thai HTML mail with a table, read on a phone: the table keeps its
+/// columns (the message scrolls sideways inside itself, the page does not),
+/// and no word of a cell is broken across two lines — Thai has no spaces, so
+/// a cell that may break anywhere splits words mid-way. Words are those
+/// `Intl.Segmenter` finds; a word split across lines has two boxes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thai_html_table_keeps_its_words_on_a_phone() {
+    with_browser("a_thai_html_table_keeps_its_words_on_a_phone", |b, app| async move {
+        let mailbox = app
+            .post(
+                "/api/v1/channels/email",
+                json!({"name": "Support", "address": "support@alpha.test", "inbound": {"kind": "pipe"}}),
+            )
+            .await
+            .expect(201);
+        // Six columns of long words: narrower than the words, a cell that may
+        // break anywhere splits them; one that may not makes the table scroll.
+        let rows = [
+            ["ผลิตภัณฑ์อิเล็กทรอนิกส์", "กรุงเทพมหานคร", "ประชาสัมพันธ์", "มหาวิทยาลัย", "สถาปัตยกรรม", "อุตสาหกรรม"],
+            ["คอมพิวเตอร์", "โทรศัพท์มือถือ", "เครื่องปรับอากาศ", "ตู้เย็นประหยัดไฟ", "อินเทอร์เน็ต", "แบตเตอรี่สำรอง"],
+        ];
+        let table: String = rows
+            .iter()
+            .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()))
+            .collect();
+        let raw = format!(
+            "From: Somchai <somchai@example.co.th>\r\nTo: support@alpha.test\r\nSubject: Order status\r\n\
+             Message-ID: <thai-table-1@example.co.th>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0700\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>สถานะคำสั่งซื้อของฉัน</p>\
+             <table border=\"1\" cellpadding=\"6\">{table}</table></body></html>\r\n",
+        );
+        app.raw(
+            "POST",
+            &format!("/api/v1/channels/email/{}/inbound", mailbox["id"].as_str().unwrap()),
+            &app.token,
+            "message/rfc822",
+            raw.into_bytes(),
+        )
+        .await
+        .expect(202);
+        let list = app.get("/api/v1/tickets").await.expect(200);
+        let number = list["items"][0]["number"].as_i64().expect("a ticket from the email");
+        let p = b.page("owner").await;
+        login(&p, &app, "owner@alpha.test", "alpha-password").await;
+        p.viewport(390, 844, true).await;
+        p.goto(&app.url(&format!("/app/t/{number}"))).await;
+        p.wait_for("document.querySelector('#thread .body.html table') && document.fonts.status === 'loaded'", "the table").await;
+        assert_eq!(
+            p.eval("document.documentElement.scrollWidth <= window.innerWidth").await,
+            json!(true),
+            "the page scrolls sideways"
+        );
+        // Each row's cells stand side by side.
+        let side_by_side = p
+            .eval("[...document.querySelectorAll('#thread .body.html tr')].every(r => { const ts = [...r.children].map(c => Math.round(c.getBoundingClientRect().top)); return new Set(ts).size === 1 && ts.length === 6; })")
+            .await;
+        assert_eq!(side_by_side, json!(true), "the table lost its columns");
+        let broken = p
+            .eval(
+                "(() => { const seg = new Intl.Segmenter('th', {granularity: 'word'}); const bad = [];
+                  document.querySelectorAll('#thread .body.html td').forEach(td => {
+                    const node = [...td.childNodes].find(n => n.nodeType === 3); if (!node) return;
+                    for (const s of seg.segment(node.data)) { if (!s.isWordLike) continue;
+                      const r = document.createRange(); r.setStart(node, s.index); r.setEnd(node, s.index + s.segment.length);
+                      const lines = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+                      if (lines.size > 1) bad.push(s.segment); } });
+                  return bad; })()",
+            )
+            .await;
+        assert_eq!(broken, json!([]), "words broken across lines");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_html_never_runs_script() {
     with_browser("customer_html_never_runs_script", |b, app| async move {

@@ -359,6 +359,23 @@ impl Page {
         .await;
     }
 
+    /// A key pressed with Ctrl held (`Input.dispatchKeyEvent` modifiers: 2).
+    pub async fn ctrl_key(&self, key: &str) {
+        let code = key
+            .to_ascii_uppercase()
+            .as_bytes()
+            .first()
+            .copied()
+            .unwrap_or(0) as i64;
+        for kind in ["rawKeyDown", "keyUp"] {
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({"type": kind, "key": key, "modifiers": 2, "windowsVirtualKeyCode": code}),
+            )
+            .await;
+        }
+    }
+
     /// Types text into the focused element.
     pub async fn type_text(&self, text: &str) {
         self.call("Input.insertText", json!({"text": text})).await;

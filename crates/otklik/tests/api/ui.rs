@@ -190,6 +190,7 @@ on_both!(
     the_ticket_page_splits_a_later_question_off,
     followers_are_kept_informed_and_listed,
     the_ticket_page_keeps_side_conversations,
+    a_formatted_reply_with_an_inline_image_reaches_the_customer,
 );
 
 /// The ticket page offers to split a customer's later message (not the
@@ -3344,4 +3345,115 @@ async fn the_ticket_page_keeps_side_conversations(app: TestApp) {
         text.contains("ни один почтовый ящик этого пространства не отправляет письма"),
         "{text}"
     );
+}
+
+/// The composer's formatting: bold, a list, a link and an image put in the
+/// text reach the customer as HTML with the image as an inline part (its
+/// `cid:` named in the HTML), the plain part keeps the text as typed, the
+/// thread shows it rendered with a thumbnail, and the preview renders what
+/// will be sent — without running anything typed as HTML.
+async fn a_formatted_reply_with_an_inline_image_reaches_the_customer(app: TestApp) {
+    let sink = crate::email::Sink::start().await;
+    let mb = crate::email::quiet_mailbox(&app, "help@shop.example", &sink).await;
+    let first = crate::email::pipe(
+        &app,
+        &mb,
+        &crate::email::mail(
+            "Olga <olga@example.com>",
+            "help@shop.example",
+            "Где найти номер заказа?",
+            "olga-fmt-1@example.com",
+            "",
+            "Не могу найти номер заказа.",
+        ),
+    )
+    .await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let number = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200)["number"]
+        .as_i64()
+        .unwrap();
+    let a = Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    // A 1×1 PNG.
+    let png: Vec<u8> = vec![
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44,
+        0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0, 0, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0,
+        0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let text = "**Номер заказа** есть в письме о покупке:\n\n- откройте [Мои заказы](https://shop.example/orders)\n- нажмите на заказ\n\n![где номер](attachment:where.png)\n\n<b onclick=x>тег</b>";
+    let preview = a.post("/app/preview", &[("body", text)], true).await;
+    assert_eq!(preview.status(), 200);
+    let shown = preview.text().await.unwrap();
+    assert!(shown.contains("<strong>Номер заказа</strong>"), "{shown}");
+    assert!(shown.contains("data-file=\"where.png\""), "{shown}");
+    assert!(
+        !shown.contains("<b ") && shown.contains("&lt;b onclick=x&gt;"),
+        "typed HTML is shown as text: {shown}"
+    );
+    assert_eq!(
+        a.post("/app/preview", &[("body", text)], false)
+            .await
+            .status(),
+        403
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", a.csrf.clone())
+        .text("visibility", "public")
+        .text("body", text)
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(png.clone())
+                .file_name("where.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let res = a.multipart(&format!("/app/t/{number}/reply"), form).await;
+    assert_eq!(res.status(), 303);
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    let (_, m, _) = &got[0];
+    let html = m.html.clone().expect("an HTML part");
+    assert!(html.contains("<strong>Номер заказа</strong>"), "{html}");
+    assert!(html.contains("<li>нажмите на заказ</li>"), "{html}");
+    assert!(
+        html.contains("href=\"https://shop.example/orders\""),
+        "{html}"
+    );
+    assert!(!html.contains("<b "), "{html}");
+    let inline = m
+        .attachments
+        .iter()
+        .find(|x| x.content_id.is_some())
+        .expect("the image as an inline part");
+    let cid = inline.content_id.clone().unwrap();
+    assert!(
+        html.contains(&format!("src=\"cid:{cid}\"")),
+        "{html} / {cid}"
+    );
+    assert_eq!(inline.bytes.as_ref(), png.as_slice());
+    assert!(
+        m.text.contains("**Номер заказа**"),
+        "the plain part is the text as typed: {}",
+        m.text
+    );
+    // The thread shows it rendered, with the image.
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(page.contains("<strong>Номер заказа</strong>"), "{page}");
+    assert!(page.contains("class=\"thumb\""), "a thumbnail of the image");
+    // A plain reply stays plain: no HTML part.
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", a.csrf.clone())
+        .text("visibility", "public")
+        .text("body", "Спасибо, что написали!");
+    assert_eq!(
+        a.multipart(&format!("/app/t/{number}/reply"), form)
+            .await
+            .status(),
+        303
+    );
+    app.drain_jobs().await;
+    let got = sink.messages();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].1.html, None);
 }

@@ -269,13 +269,19 @@ fn ticket_of(f: &Form, v: &Values, tr: &Tr) -> Result<NewTicket, String> {
             None => None,
         },
         customer,
-        body: Body {
-            text: if outbound {
-                super::ticket::signed(v.body.clone(), &f.ctx.me.preferences.signature)
-            } else {
-                v.body.clone()
-            },
-            ..Body::default()
+        body: if outbound {
+            // The agent's own words, formatted as in the ticket's composer.
+            let text = super::ticket::signed(v.body.clone(), &f.ctx.me.preferences.signature);
+            Body {
+                html: engine::markdown::reply_html(&text, &[], false),
+                text,
+                ..Body::default()
+            }
+        } else {
+            Body {
+                text: v.body.clone(),
+                ..Body::default()
+            }
         },
         external_id: None,
         tags: split(&v.tags),

@@ -67,6 +67,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}/cc", post(ticket::cc))
         .route("/app/t/{number}/followers", post(ticket::followers))
         .route("/app/t/{number}/side", post(ticket::start_side))
+        .route("/app/preview", post(ticket::preview))
         .route("/app/t/{number}/side/{side}", post(ticket::side_action))
         .route("/app/t/{number}/escalate", post(ticket::escalate))
         .route("/app/t/{number}/experts", post(ticket::experts))

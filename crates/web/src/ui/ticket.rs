@@ -32,7 +32,8 @@ pub struct MsgView {
     pub html: Option<String>,
     pub text: String,
     pub quoted: Option<String>,
-    pub attachments: Vec<(String, String, String)>,
+    /// (download path, file name, size, whether it is an image to show).
+    pub attachments: Vec<(String, String, String, bool)>,
     /// A customer's later message, which may be split into a new ticket.
     pub splittable: bool,
     /// Written by someone other than the ticket's customer (who wrote in on the
@@ -1125,6 +1126,7 @@ fn msg_view(m: Message, tr: &Tr, dir: &Directory, customer: &str) -> MsgView {
                     format!("/api/v1/attachments/{}", a.id),
                     a.filename.clone(),
                     size(tr, a.size),
+                    IMAGE_TYPES.contains(&a.content_type.as_str()),
                 )
             })
             .collect(),
@@ -1350,6 +1352,30 @@ async fn circle(
             .or_page(tr)?;
     }
     Ok(done(&format!("/app/t/{number}"), "flash.saved"))
+}
+
+/// Images a page shows as thumbnails (and the browser can draw safely).
+const IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// `POST /app/preview`: the composer's text as the reply will look, rendered
+/// and sanitised as it will be stored; images not sent yet are left for the
+/// page to fill in from the chosen files.
+pub async fn preview(f: Form) -> Result<Response, UiError> {
+    let text = f.text("body").unwrap_or_default();
+    if text.len() > 262_144 {
+        return Err(UiError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            f.ctx.tr,
+            "error.too_large",
+        ));
+    }
+    let html = engine::markdown::reply_html(text, &[], true).unwrap_or_else(|| {
+        let escaped = askama::filters::escape(text, askama::filters::Html)
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        format!("<p>{}</p>", escaped.replace('\n', "<br>"))
+    });
+    Ok(axum::response::Html(html).into_response())
 }
 
 /// `POST /app/t/{number}/side`: starts a side conversation with a team
@@ -1653,6 +1679,8 @@ pub async fn reply(
     let mut visibility = Visibility::Internal;
     let mut status = None;
     let mut attachments = Vec::new();
+    // The files as the person named them: `![…](attachment:name)` finds them.
+    let mut named = Vec::new();
     let too_many = || {
         UiError::Message(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -1718,6 +1746,7 @@ pub async fn reply(
                     .await
                     .or_page(tr)?;
                 attachments.push(a.id);
+                named.push((filename, a.id));
             }
             _ => {}
         }
@@ -1739,10 +1768,11 @@ pub async fn reply(
     } else {
         body
     };
+    let html = engine::markdown::reply_html(&body, &named, false);
     let msg = NewMessage {
         body: Body {
             text: body,
-            html: None,
+            html,
             attachments,
         },
         visibility,
