@@ -476,6 +476,42 @@ pub async fn escalate_ticket(
     one_with_sla(&app, &p, t).await
 }
 
+/// A ticket's experts or followers, for the two lists.
+async fn circle_ids(
+    app: &AppState,
+    p: &engine::Principal,
+    t: &str,
+    c: Circle,
+) -> ApiResult<Vec<Uuid>> {
+    let ids = app.engine.circle(p, ticket_ref(t)?, c).await?;
+    Ok(ids.into_iter().map(|u| u.0).collect())
+}
+
+async fn join_circle(
+    app: &AppState,
+    p: &engine::Principal,
+    t: &str,
+    c: Circle,
+    user: Uuid,
+) -> ApiResult<StatusCode> {
+    app.engine
+        .join_circle(p, ticket_ref(t)?, c, UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn leave_circle(
+    app: &AppState,
+    p: &engine::Principal,
+    t: &str,
+    c: Circle,
+    user: &str,
+) -> ApiResult<StatusCode> {
+    let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
+    app.engine.leave_circle(p, ticket_ref(t)?, c, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/collaborators", tag = "tickets", params(("id" = String, Path, description = "Id or number")),
     responses((status = 200, body = CollaboratorList), (status = 404, body = Problem)))]
 pub async fn list_collaborators(
@@ -483,12 +519,8 @@ pub async fn list_collaborators(
     Auth(p): Auth,
     PathParam(t): PathParam,
 ) -> ApiResult<Json<CollaboratorList>> {
-    let ids = app
-        .engine
-        .circle(&p, ticket_ref(&t)?, Circle::Experts)
-        .await?;
     Ok(Json(CollaboratorList {
-        user_ids: ids.into_iter().map(|u| u.0).collect(),
+        user_ids: circle_ids(&app, &p, &t, Circle::Experts).await?,
     }))
 }
 
@@ -504,10 +536,7 @@ pub async fn add_collaborator(
     PathParam(t): PathParam,
     Json(b): Json<CollaboratorIn>,
 ) -> ApiResult<StatusCode> {
-    app.engine
-        .join_circle(&p, ticket_ref(&t)?, Circle::Experts, UserId(b.user_id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    join_circle(&app, &p, &t, Circle::Experts, b.user_id).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/collaborators/{user_id}", tag = "tickets",
@@ -518,11 +547,7 @@ pub async fn remove_collaborator(
     Auth(p): Auth,
     axum::extract::Path((t, user)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
-    app.engine
-        .leave_circle(&p, ticket_ref(&t)?, Circle::Experts, user)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    leave_circle(&app, &p, &t, Circle::Experts, &user).await
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/followers", tag = "tickets", params(("id" = String, Path, description = "Id or number")),
@@ -532,12 +557,8 @@ pub async fn list_followers(
     Auth(p): Auth,
     PathParam(t): PathParam,
 ) -> ApiResult<Json<FollowerList>> {
-    let ids = app
-        .engine
-        .circle(&p, ticket_ref(&t)?, Circle::Followers)
-        .await?;
     Ok(Json(FollowerList {
-        user_ids: ids.into_iter().map(|u| u.0).collect(),
+        user_ids: circle_ids(&app, &p, &t, Circle::Followers).await?,
     }))
 }
 
@@ -553,10 +574,7 @@ pub async fn add_follower(
     PathParam(t): PathParam,
     Json(b): Json<FollowerIn>,
 ) -> ApiResult<StatusCode> {
-    app.engine
-        .join_circle(&p, ticket_ref(&t)?, Circle::Followers, UserId(b.user_id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    join_circle(&app, &p, &t, Circle::Followers, b.user_id).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/followers/{user_id}", tag = "tickets",
@@ -567,11 +585,7 @@ pub async fn remove_follower(
     Auth(p): Auth,
     axum::extract::Path((t, user)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let user: UserId = user.parse().map_err(|_| ApiError::not_found())?;
-    app.engine
-        .leave_circle(&p, ticket_ref(&t)?, Circle::Followers, user)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    leave_circle(&app, &p, &t, Circle::Followers, &user).await
 }
 
 #[utoipa::path(put, path = "/api/v1/tickets/{id}/messages/{message_id}/solution", tag = "tickets",
