@@ -540,6 +540,26 @@ pub enum EventData {
         side_id: SideId,
         open: bool,
     },
+    /// A satisfaction survey went to the customer (`survey_kind`: csat, nps).
+    #[serde(rename = "survey.sent")]
+    SurveySent {
+        survey_id: SurveyId,
+        ticket_id: Option<TicketId>,
+        customer_id: CustomerId,
+        survey_kind: String,
+    },
+    /// The customer answered a survey; `replaced` when it changed an earlier
+    /// answer.
+    #[serde(rename = "survey.answered")]
+    SurveyAnswered {
+        survey_id: SurveyId,
+        ticket_id: Option<TicketId>,
+        customer_id: CustomerId,
+        survey_kind: String,
+        score: i64,
+        comment: String,
+        replaced: bool,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -648,6 +668,8 @@ impl EventData {
             EventData::SideStarted { .. } => "side.started",
             EventData::SideMessageAdded { .. } => "side.message_added",
             EventData::SideStateChanged { .. } => "side.state_changed",
+            EventData::SurveySent { .. } => "survey.sent",
+            EventData::SurveyAnswered { .. } => "survey.answered",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
             EventData::OrganizationDeleted { .. } => "organization.deleted",
@@ -725,6 +747,8 @@ impl EventData {
         "side.started",
         "side.message_added",
         "side.state_changed",
+        "survey.sent",
+        "survey.answered",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -785,6 +809,8 @@ impl EventData {
             | EventData::BotAnswered { ticket_id, .. }
             | EventData::BotFeedback { ticket_id, .. }
             | EventData::BotHandedOff { ticket_id, .. } => Some(*ticket_id),
+            EventData::SurveySent { ticket_id, .. }
+            | EventData::SurveyAnswered { ticket_id, .. } => *ticket_id,
             _ => None,
         }
     }
@@ -1184,6 +1210,21 @@ mod tests {
                 side_id: SideId::new(),
                 open: false,
             },
+            EventData::SurveySent {
+                survey_id: SurveyId::new(),
+                ticket_id: Some(TicketId::new()),
+                customer_id: CustomerId::new(),
+                survey_kind: "csat".into(),
+            },
+            EventData::SurveyAnswered {
+                survey_id: SurveyId::new(),
+                ticket_id: Some(TicketId::new()),
+                customer_id: CustomerId::new(),
+                survey_kind: "csat".into(),
+                score: 2,
+                comment: "долго ждала ответа".into(),
+                replaced: false,
+            },
         ];
         for e in &all {
             match e {
@@ -1212,6 +1253,8 @@ mod tests {
                 | EventData::SideStarted { .. }
                 | EventData::SideMessageAdded { .. }
                 | EventData::SideStateChanged { .. }
+                | EventData::SurveySent { .. }
+                | EventData::SurveyAnswered { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }

@@ -95,6 +95,8 @@ id_type!(
     SideId,
     /// One message of a side conversation.
     SideMessageId,
+    /// A satisfaction survey sent to a customer.
+    SurveyId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

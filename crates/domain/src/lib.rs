@@ -26,6 +26,7 @@ pub mod routing;
 pub mod rules;
 pub mod secret;
 pub mod sla;
+pub mod survey;
 pub mod template;
 pub mod text;
 pub mod ticket;

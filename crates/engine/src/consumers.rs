@@ -71,6 +71,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::subscriptions::Subscriptions),
         Arc::new(crate::outreach::Outreacher),
         Arc::new(crate::triage::Triager),
+        Arc::new(crate::surveys::Surveyor),
     ]
 }
 

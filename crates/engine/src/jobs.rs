@@ -28,6 +28,11 @@ pub enum Job {
         workspace_id: WorkspaceId,
         side_message_id: SideMessageId,
     },
+    /// A CSAT survey to mail to the customer.
+    SurveyEmail {
+        workspace_id: WorkspaceId,
+        survey_id: SurveyId,
+    },
     /// A snoozed ticket's moment (`at`, Unix ms): it opens again unless the
     /// snooze ended or moved since.
     WakeTicket {
@@ -137,6 +142,7 @@ impl Job {
             Job::EmailAutoAck(a) => a.workspace_id,
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
             Job::SideEmail { workspace_id, .. } => *workspace_id,
+            Job::SurveyEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::Remind { workspace_id, .. } => *workspace_id,

@@ -54,6 +54,7 @@ pub mod side;
 pub mod sla;
 pub mod subscriptions;
 pub mod suggestions;
+pub mod surveys;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;

@@ -243,6 +243,11 @@ impl Worker {
                     .side_delivered(*workspace_id, *side_message_id, Some(why))
                     .await
             }
+            // The ticket stands; only the question was not asked.
+            Job::SurveyEmail { survey_id, .. } => {
+                tracing::warn!(survey = %survey_id, error = %err, "a survey was not sent");
+                Ok(())
+            }
             // The reply stands in the chat; only its email copy was lost.
             Job::ChatEmail { message_id, .. } => {
                 tracing::warn!(message = %message_id, error = %err, "a chat reply's email copy was not sent");
@@ -482,6 +487,18 @@ impl Worker {
                     Ok(Outcome::Done)
                 }
             },
+            Job::SurveyEmail {
+                workspace_id,
+                survey_id,
+            } => match self.engine.send_survey(*workspace_id, *survey_id).await? {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(survey = %survey_id, error = %e, "a survey was not sent");
+                    Ok(Outcome::Done)
+                }
+            },
             Job::EmailAutoAck(ack) => match self.engine.send_auto_ack(ack).await? {
                 Delivery::Sent => Ok(Outcome::Done),
                 Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
@@ -579,6 +596,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::EmailAutoAck(_) => "email_auto_ack",
         Job::ChatEmail { .. } => "chat_email",
         Job::SideEmail { .. } => "side_email",
+        Job::SurveyEmail { .. } => "survey_email",
         Job::SlaTimer { .. } => "sla_timer",
         Job::WakeTicket { .. } => "wake_ticket",
         Job::Remind { .. } => "remind",

@@ -38,6 +38,7 @@ pub mod rules;
 pub mod sides;
 pub mod sla;
 pub mod sql;
+pub mod surveys;
 pub mod swarm;
 pub mod tickets;
 pub mod triage;

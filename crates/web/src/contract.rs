@@ -2497,7 +2497,28 @@ fn build() -> Value {
     flow_rules(&mut d);
     triage_rules(&mut d);
     side_rules(&mut d);
+    survey_rules(&mut d);
     d
+}
+
+/// Surveys: examples.
+fn survey_rules(d: &mut Value) {
+    let s = "/components/schemas";
+    let one = json!({
+        "id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b", "kind": "csat",
+        "ticket_id": "01937a2b-0000-7000-8000-000000000042",
+        "customer_id": "01937a2b-1111-7000-8000-000000000007", "language": "ru",
+        "score": 5, "comment": "Спасибо, всё быстро решили!",
+        "sent_at": "2026-11-30T10:00:00+00:00", "answered_at": "2026-11-30T10:12:00+00:00",
+    });
+    for (name, example) in [
+        ("SurveySettingsIo", json!({ "csat": { "enabled": true } })),
+        ("CsatIo", json!({ "enabled": true })),
+        ("SurveyOut", one.clone()),
+        ("SurveyList", json!({ "items": [one], "next_cursor": null })),
+    ] {
+        set(d, &format!("{s}/{name}/example"), example);
+    }
 }
 
 /// Side conversations: exactly one party (a team or an address), the lengths

@@ -28,6 +28,7 @@ pub mod outreach_api;
 pub mod rules_api;
 pub mod side_api;
 pub mod sla_api;
+pub mod survey_api;
 pub mod throttle;
 pub mod triage_api;
 pub mod ui;
@@ -342,6 +343,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(kb_api::get_settings).put(kb_api::put_settings),
         )
         .route("/kb/search", get(kb_api::search))
+        .route("/surveys", get(survey_api::list))
+        .route(
+            "/surveys/settings",
+            get(survey_api::get_settings).put(survey_api::put_settings),
+        )
         .route("/help/{workspace}/search", get(kb_api::public_search))
         .route("/kb/analytics", get(kb_api::analytics))
         .route("/attachments/{id}", get(api::download))
@@ -500,6 +506,14 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
                 .layer(DefaultBodyLimit::max(channels::telegram::MAX_UPDATE)),
         )
         .merge(widget::routes(attachment_limit))
+        .merge(
+            Router::new()
+                .route(
+                    "/s/{token}",
+                    get(survey_api::show).post(survey_api::answer),
+                )
+                .layer(DefaultBodyLimit::max(16 * 1024)),
+        )
         .merge(ui::routes(state.clone()))
         .fallback(|| async { crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such path") })
         .layer(middleware::from_fn(observe))

@@ -1284,6 +1284,7 @@ on_both!(
     a_stranger_who_threads_in_never_receives_the_reply,
     an_agent_starts_a_conversation_by_email,
     a_side_conversation_writes_outside_and_keeps_the_answer_apart,
+    a_solved_ticket_asks_for_a_rating_and_keeps_the_answer,
     no_accepted_mail_goes_invisible,
     hostile_html_costs_little,
 );
@@ -1814,4 +1815,206 @@ async fn a_side_conversation_writes_outside_and_keeps_the_answer_apart(app: Test
             .len(),
         1
     );
+}
+
+/// CSAT: off until an admin turns it on; then solving an email ticket mails
+/// the customer a survey in their language with signed one-click links; the
+/// page takes the score and a comment without login; a second answer
+/// replaces the first; a forged or altered link is refused; solving again
+/// does not ask twice.
+async fn a_solved_ticket_asks_for_a_rating_and_keeps_the_answer(app: TestApp) {
+    let sink = Sink::start().await;
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
+    let ask = |n: &str| {
+        mail(
+            "Olga <olga@example.com>",
+            "help@shop.example",
+            "Где мой заказ?",
+            n,
+            "",
+            "Заказ 1042 не пришёл.",
+        )
+    };
+    // Off: solving asks nothing.
+    let first = pipe(&app, &mb, &ask("olga-csat-0@example.com")).await;
+    let t0 = first["ticket_id"].as_str().unwrap().to_owned();
+    app.patch(
+        &format!("/api/v1/tickets/{t0}"),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    let settings = app.get("/api/v1/surveys/settings").await.expect(200);
+    assert_eq!(settings["csat"]["enabled"], false);
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    app.req(
+        "PUT",
+        "/api/v1/surveys/settings",
+        &agent,
+        Some(json!({"csat": {"enabled": true}})),
+    )
+    .await
+    .expect(403);
+    app.req(
+        "PUT",
+        "/api/v1/surveys/settings",
+        &app.token,
+        Some(json!({"csat": {"enabled": true}})),
+    )
+    .await
+    .expect(200);
+    let first = pipe(&app, &mb, &ask("olga-csat-1@example.com")).await;
+    let tid = first["ticket_id"].as_str().unwrap().to_owned();
+    let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+    app.patch(
+        &format!("/api/v1/customers/{}", t["customer_id"].as_str().unwrap()),
+        json!({"language": "ru"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    let got = crate::helpers::until("the survey mail", 10, async || {
+        app.drain_jobs().await;
+        let got = sink.messages();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(
+        got.len(),
+        1,
+        "only the ticket solved with CSAT on: {:?}",
+        messages_dbg(&sink)
+    );
+    let (env, m, _) = &got[0];
+    assert_eq!(env.rcpts, vec!["olga@example.com"]);
+    assert!(
+        m.subject.starts_with("Оцените, пожалуйста, наш ответ"),
+        "{}",
+        m.subject
+    );
+    let link = m
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("2 — "))
+        .expect("a link for each score")
+        .to_owned();
+    let path = &link[link.find("/s/").expect("a survey link")..];
+    let (page_path, _) = path.split_once('?').unwrap();
+    let token = page_path.trim_start_matches("/s/").to_owned();
+    // The page, in Russian, with the score chosen in the mail marked.
+    let http = reqwest::Client::new();
+    let page = http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"ru\"") && html.contains("Насколько вы довольны"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2\" required checked"), "{html}");
+    assert!(html.contains("Где мой заказ?"), "the ticket it is about");
+    let post = |score: &str, comment: &str| {
+        http.post(format!("{}{page_path}", app.base))
+            .form(&[("score", score), ("comment", comment)])
+            .send()
+    };
+    let r = post("2", "Долго ждала ответа").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Спасибо!"));
+    let r = post("9", "").await.unwrap();
+    assert_eq!(r.status(), 422, "out of the scale");
+    assert!(r.text().await.unwrap().contains("role=\"alert\""));
+    // A forged signature and another survey's id are refused alike.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    assert_eq!(
+        http.post(format!("{}/s/{forged}", app.base))
+            .form(&[("score", "5")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let list = app.get("/api/v1/surveys").await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["items"][0]["score"], 2);
+    assert_eq!(list["items"][0]["comment"], "Долго ждала ответа");
+    assert_eq!(list["items"][0]["ticket_id"].as_str(), Some(tid.as_str()));
+    // A second answer replaces the first.
+    assert_eq!(
+        post("5", "Всё решили, спасибо").await.unwrap().status(),
+        200
+    );
+    let list = app.get("/api/v1/surveys").await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["score"], 5);
+    let events = app
+        .get(&format!("/api/v1/tickets/{tid}/events"))
+        .await
+        .expect(200);
+    let answered: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "survey.answered")
+        .collect();
+    assert_eq!(answered.len(), 2, "{events}");
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "survey.sent"),
+        "{events}"
+    );
+    // The ticket page shows the rating; the admin screen turns it off.
+    let a = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password").await;
+    let number = t["number"].as_i64().unwrap();
+    let page = a.page(&format!("/app/t/{number}")).await;
+    assert!(
+        page.contains("5 of 5") && page.contains("Всё решили, спасибо"),
+        "{page}"
+    );
+    let settings_page = a.page("/app/admin/settings").await;
+    assert!(
+        settings_page.contains("name=\"csat\" checked"),
+        "{settings_page}"
+    );
+    let res = a
+        .post(
+            "/app/admin/settings",
+            &[
+                ("display_name", "Alpha"),
+                ("default_language", "en"),
+                ("time_zone", "Europe/Moscow"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        app.get("/api/v1/surveys/settings").await.expect(200)["csat"]["enabled"],
+        false
+    );
+    // Reopened and solved again: not asked twice.
+    app.patch(&format!("/api/v1/tickets/{tid}"), json!({"status": "open"}))
+        .await
+        .expect(200);
+    app.patch(
+        &format!("/api/v1/tickets/{tid}"),
+        json!({"status": "solved"}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.drain_jobs().await;
+    assert_eq!(sink.messages().len(), 1, "{:?}", messages_dbg(&sink));
 }

@@ -563,10 +563,13 @@ pub struct SettingsPage {
     pub chrome: Chrome,
     pub section: &'static str,
     pub languages: Vec<Opt>,
+    /// Customers are asked to rate the help after a solve.
+    csat: bool,
 }
 
-async fn settings(ctx: Ctx) -> Result<Response, UiError> {
+async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
     admin_only(&ctx)?;
+    let surveys = app.engine.survey_settings(&ctx.p).await.or_page(ctx.tr)?;
     let languages = super::i18n::Lang::ALL
         .iter()
         .map(|l| Opt {
@@ -579,6 +582,7 @@ async fn settings(ctx: Ctx) -> Result<Response, UiError> {
         chrome: ctx.chrome(ctx.tr.t("admin.settings")),
         section: "settings",
         languages,
+        csat: surveys.csat.enabled,
     })
 }
 
@@ -593,6 +597,12 @@ async fn save_settings(State(app): State<AppState>, f: Form) -> Result<Response,
                 time_zone: f.text("time_zone").map(str::to_owned),
             },
         )
+        .await
+        .or_page(ctx.tr)?;
+    let mut surveys = app.engine.survey_settings(&ctx.p).await.or_page(ctx.tr)?;
+    surveys.csat.enabled = f.text("csat") == Some("on");
+    app.engine
+        .save_survey_settings(&ctx.p, surveys)
         .await
         .or_page(ctx.tr)?;
     Ok(done("/app/admin/settings", "flash.saved"))

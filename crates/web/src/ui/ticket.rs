@@ -165,6 +165,8 @@ pub struct TicketPage {
     pub my_id: String,
     /// Side conversations with another team or an outside address.
     pub sides: Vec<SideView>,
+    /// The customer's rating of the help: (what it says, their comment, low).
+    pub csat: Option<(String, String, bool)>,
     /// Past answers from similar tickets: marked solutions, then the replies
     /// that solved others.
     pub solutions: Vec<PastAnswerView>,
@@ -851,6 +853,21 @@ pub async fn render(
             .or_page(tr)?,
     );
     let my_id = ctx.p.user_id.to_string();
+    let csat = app
+        .engine
+        .ticket_survey(&ctx.p, t.id)
+        .await
+        .or_page(tr)?
+        .and_then(|s| match s.score {
+            Some(n) => Some((
+                tr.tf("ticket.csat_score", &[("score", &n.to_string())]),
+                s.comment.unwrap_or_default(),
+                s.kind.is_low(n),
+            )),
+            None => s
+                .sent_at
+                .map(|_| (tr.t("ticket.csat_sent").to_owned(), String::new(), false)),
+        });
     let sides = app
         .engine
         .sides(&ctx.p, TicketRef::Id(t.id))
@@ -964,6 +981,7 @@ pub async fn render(
         following,
         my_id,
         sides,
+        csat,
         solutions,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),

@@ -1,0 +1,191 @@
+//! Satisfaction surveys and a workspace's survey settings.
+
+use crate::{Conn, FromRow, Row, StoreError, Tx, query};
+use domain::Timestamp;
+use domain::ids::*;
+use domain::survey::{SurveyKind, SurveySettings};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Survey {
+    pub id: SurveyId,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: Option<TicketId>,
+    pub customer_id: CustomerId,
+    pub kind: SurveyKind,
+    pub language: String,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub score: Option<i64>,
+    pub comment: Option<String>,
+    pub answered_at: Option<Timestamp>,
+}
+
+const COLS: &str = "id, workspace_id, ticket_id, customer_id, kind, language, created_at, sent_at, score, comment, answered_at";
+
+impl FromRow for Survey {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Survey {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            ticket_id: r.id_opt(2)?,
+            customer_id: r.id(3)?,
+            kind: r.parse(4, SurveyKind::parse)?,
+            language: r.get(5)?,
+            created_at: r.time(6)?,
+            sent_at: r.time_opt(7)?,
+            score: r.get(8)?,
+            comment: r.get(9)?,
+            answered_at: r.time_opt(10)?,
+        })
+    }
+}
+
+/// Adds a survey; `false` when the ticket already has one of its kind.
+pub async fn insert(tx: &mut Tx, s: &Survey) -> Result<bool, StoreError> {
+    let q = query(format!(
+        "INSERT INTO surveys ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(s.id)
+    .bind(s.workspace_id)
+    .bind(s.ticket_id)
+    .bind(s.customer_id)
+    .bind(s.kind.as_str())
+    .bind(&s.language)
+    .bind(s.created_at)
+    .bind(s.sent_at)
+    .bind(s.score)
+    .bind(s.comment.as_deref())
+    .bind(s.answered_at);
+    Ok(tx.conn().execute(&q).await? > 0)
+}
+
+/// A survey by id, in any workspace: a signed link names only the survey,
+/// and the caller has checked the signature, which covers the workspace.
+pub async fn get_anywhere(c: &mut Conn<'_>, id: SurveyId) -> Result<Option<Survey>, StoreError> {
+    c.fetch_optional(&query(format!("SELECT {COLS} FROM surveys WHERE id = $1")).bind(id))
+        .await
+}
+
+pub async fn get(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: SurveyId,
+) -> Result<Option<Survey>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM surveys WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// The CSAT survey of a ticket, if one was made.
+pub async fn of_ticket(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Option<Survey>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM surveys WHERE workspace_id = $1 AND ticket_id = $2 AND kind = 'csat'"
+        ))
+        .bind(ws)
+        .bind(ticket),
+    )
+    .await
+}
+
+pub async fn mark_sent(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: SurveyId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("UPDATE surveys SET sent_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(at),
+        )
+        .await
+        .map(|_| ())
+}
+
+pub async fn answer(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: SurveyId,
+    score: i64,
+    comment: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query(
+                "UPDATE surveys SET score = $3, comment = $4, answered_at = $5 \
+                 WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(ws)
+            .bind(id)
+            .bind(score)
+            .bind(comment)
+            .bind(at),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Answered surveys, newest first, before a cursor (the answer's time and id).
+pub async fn answered(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    before: Option<SurveyId>,
+    limit: i64,
+) -> Result<Vec<Survey>, StoreError> {
+    let mut q = query(format!(
+        "SELECT {COLS} FROM surveys WHERE workspace_id = $1 AND answered_at IS NOT NULL"
+    ))
+    .bind(ws);
+    if let Some(b) = before {
+        let n = q.next_param();
+        q = q.push(&format!(" AND id < ${n}")).bind(b);
+    }
+    let n = q.next_param();
+    q = q.push(&format!(" ORDER BY id DESC LIMIT ${n}")).bind(limit);
+    c.fetch_all(&q).await
+}
+
+pub async fn settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<SurveySettings, StoreError> {
+    let raw: Option<String> = c
+        .fetch_optional(
+            &query("SELECT settings FROM survey_settings WHERE workspace_id = $1").bind(ws),
+        )
+        .await?;
+    Ok(raw
+        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+pub async fn save_settings(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    s: &SurveySettings,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.conn()
+        .execute(
+            &query(
+                "INSERT INTO survey_settings (workspace_id, settings) VALUES ($1, $2) \
+                 ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings",
+            )
+            .bind(ws)
+            .bind(json),
+        )
+        .await
+        .map(|_| ())
+}

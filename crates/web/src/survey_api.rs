@@ -1,0 +1,285 @@
+//! Surveys: the public page a customer answers on (`/s/{token}`, no login,
+//! no script, signed link), the workspace's settings and the answers
+//! (`/api/v1/surveys…`).
+
+use crate::AppState;
+use crate::api::cursor_id;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Json, Query};
+use crate::ui::assets;
+use crate::ui::i18n::{Lang, Tr};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use domain::ids::*;
+use domain::survey::{CsatSettings, SurveySettings};
+use engine::EngineError;
+use engine::surveys::Survey;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Template)]
+#[template(path = "survey.html")]
+struct SurveyPage {
+    tr: Tr,
+    lang: &'static str,
+    css: String,
+    action: String,
+    subject: String,
+    /// (score, chosen, its word)
+    scores: Vec<(i64, bool, String)>,
+    comment: String,
+    error: Option<String>,
+    answered: bool,
+    thanks: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ScoreQuery {
+    score: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    score: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+fn page(s: &Survey, token: &str, chosen: Option<i64>, comment: &str) -> SurveyPage {
+    let tr = Tr::new(Lang::from_tag(&s.language).unwrap_or(Lang::ALL[0]));
+    let (lo, hi) = s.kind.scale();
+    SurveyPage {
+        tr,
+        lang: tr.lang.code(),
+        css: assets::url("help.css").to_owned(),
+        action: format!("/s/{token}"),
+        subject: String::new(),
+        scores: (lo..=hi)
+            .map(|n| {
+                let word = match (n, hi) {
+                    (1, 5) => tr.t("survey.poor").to_owned(),
+                    (5, 5) => tr.t("survey.great").to_owned(),
+                    _ => String::new(),
+                };
+                (n, chosen == Some(n), word)
+            })
+            .collect(),
+        comment: comment.to_owned(),
+        error: None,
+        answered: s.answered_at.is_some(),
+        thanks: false,
+    }
+}
+
+fn render(p: &SurveyPage, status: StatusCode) -> Response {
+    match p.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the survey page did not render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn gone() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><title>404</title><p>This link is not valid. · Ссылка недействительна. · ลิงก์นี้ใช้ไม่ได้</p>"),
+    )
+        .into_response()
+}
+
+/// `GET /s/{token}`: the question, with the score chosen in the email marked.
+pub async fn show(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ScoreQuery>,
+) -> Response {
+    let s = match app.engine.survey_by_token(&token).await {
+        Ok(s) => s,
+        Err(EngineError::NotFound) => return gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a survey failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let chosen = q.score.and_then(|v| v.parse().ok()).or(s.score);
+    let comment = s.comment.clone().unwrap_or_default();
+    let mut p = page(&s, &token, chosen, &comment);
+    p.subject = subject_of(&app, &s).await;
+    render(&p, StatusCode::OK)
+}
+
+async fn subject_of(app: &AppState, s: &Survey) -> String {
+    app.engine
+        .survey_ticket(s)
+        .await
+        .ok()
+        .flatten()
+        .map(|(number, subject)| format!("#{number} {subject}"))
+        .unwrap_or_default()
+}
+
+/// `POST /s/{token}`: records the answer; a thank-you page.
+pub async fn answer(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    axum::Form(f): axum::Form<AnswerForm>,
+) -> Response {
+    let score = f
+        .score
+        .as_deref()
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let result = match score {
+        Some(n) => app.engine.answer_survey(&token, n, &f.comment).await,
+        None => Err(EngineError::invalid("score", domain::message::range(1, 5))),
+    };
+    match result {
+        Ok(s) => {
+            let mut p = page(&s, &token, s.score, "");
+            p.thanks = true;
+            render(&p, StatusCode::OK)
+        }
+        Err(EngineError::NotFound) => gone(),
+        Err(EngineError::Invalid(errs)) => match app.engine.survey_by_token(&token).await {
+            Ok(s) => {
+                let mut p = page(&s, &token, score, &f.comment);
+                p.error = Some(
+                    errs.first()
+                        .map(|(_, m)| p.tr.message(m))
+                        .unwrap_or_default(),
+                );
+                render(&p, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(_) => gone(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "recording a survey answer failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// What a workspace asks its customers.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveySettingsIo {
+    pub csat: CsatIo,
+}
+
+/// CSAT: after a ticket is solved, its customer is asked (email tickets by
+/// email) to rate the help from 1 to 5, with a comment.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsatIo {
+    pub enabled: bool,
+}
+
+impl From<SurveySettings> for SurveySettingsIo {
+    fn from(s: SurveySettings) -> Self {
+        SurveySettingsIo {
+            csat: CsatIo {
+                enabled: s.csat.enabled,
+            },
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/settings", tag = "surveys",
+    responses((status = 200, body = SurveySettingsIo)))]
+pub async fn get_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<SurveySettingsIo>> {
+    Ok(Json(app.engine.survey_settings(&p).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/surveys/settings", tag = "surveys", request_body = SurveySettingsIo,
+    responses((status = 200, body = SurveySettingsIo), (status = 403, body = Problem, description = "Owners and admins only"), (status = 422, body = Problem)))]
+pub async fn put_settings(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<SurveySettingsIo>,
+) -> ApiResult<Json<SurveySettingsIo>> {
+    let s = SurveySettings {
+        csat: CsatSettings {
+            enabled: b.csat.enabled,
+        },
+    };
+    Ok(Json(app.engine.save_survey_settings(&p, s).await?.into()))
+}
+
+/// One answered survey.
+#[derive(Serialize, ToSchema)]
+pub struct SurveyOut {
+    pub id: Uuid,
+    /// `csat` (1–5) or `nps` (0–10).
+    pub kind: String,
+    pub ticket_id: Option<Uuid>,
+    pub customer_id: Uuid,
+    pub language: String,
+    pub score: Option<i64>,
+    pub comment: Option<String>,
+    pub sent_at: Option<String>,
+    pub answered_at: Option<String>,
+}
+
+/// Answered surveys, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct SurveyList {
+    pub items: Vec<SurveyOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SurveyQuery {
+    /// Items per page: 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub cursor: Option<String>,
+}
+
+impl From<Survey> for SurveyOut {
+    fn from(s: Survey) -> Self {
+        SurveyOut {
+            id: s.id.0,
+            kind: s.kind.as_str().into(),
+            ticket_id: s.ticket_id.map(|t| t.0),
+            customer_id: s.customer_id.0,
+            language: s.language,
+            score: s.score,
+            comment: s.comment,
+            sent_at: s.sent_at.map(|t| t.to_rfc3339()),
+            answered_at: s.answered_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys", params(SurveyQuery),
+    responses((status = 200, body = SurveyList), (status = 422, body = Problem)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<SurveyQuery>,
+) -> ApiResult<Json<SurveyList>> {
+    let limit = crate::api::api_limit(q.limit)?;
+    let items = app
+        .engine
+        .answered_surveys(&p, cursor_id::<SurveyId>(q.cursor.as_deref())?, limit)
+        .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|s| s.id.to_string()))
+        .flatten();
+    Ok(Json(SurveyList {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
