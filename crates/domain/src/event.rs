@@ -559,6 +559,9 @@ pub enum EventData {
         score: i64,
         comment: String,
         replaced: bool,
+        /// The score it replaced.
+        #[serde(default)]
+        previous: Option<i64>,
     },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
@@ -1224,6 +1227,7 @@ mod tests {
                 score: 2,
                 comment: "долго ждала ответа".into(),
                 replaced: false,
+                previous: None,
             },
         ];
         for e in &all {

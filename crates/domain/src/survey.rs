@@ -12,6 +12,24 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// What a low CSAT score does besides alerting: nothing more, reopen the
+    /// ticket, or open a follow-up ticket for it.
+    LowAction {
+        None = "none",
+        Reopen = "reopen",
+        FollowUp = "follow_up",
+    }
+);
+
+// `wire_enum!` makes the enum, and its variants take no `#[default]`.
+#[allow(clippy::derivable_impls)]
+impl Default for LowAction {
+    fn default() -> Self {
+        LowAction::None
+    }
+}
+
 /// Longest comment kept.
 pub const MAX_COMMENT: usize = 2000;
 
@@ -61,6 +79,9 @@ pub struct CsatSettings {
     /// Ask the customer after a ticket is solved.
     #[serde(default)]
     pub enabled: bool,
+    /// What a score of 1 or 2 does besides alerting the ticket's people.
+    #[serde(default)]
+    pub on_low: LowAction,
 }
 
 #[cfg(test)]

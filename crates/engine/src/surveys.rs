@@ -37,6 +37,62 @@ fn mac(engine: &Engine, ws: WorkspaceId, id: SurveyId) -> String {
 /// Makes and sends CSAT surveys for solved tickets.
 pub struct Surveyor;
 
+/// The note a low score leaves on the ticket, in the workspace's language.
+fn low_note(lang: &str, score: i64, comment: &str) -> String {
+    let said = if comment.is_empty() {
+        String::new()
+    } else {
+        format!(": «{comment}»")
+    };
+    match lang {
+        "ru" => format!("Клиент оценил помощь на {score} из 5{said}"),
+        "th" => format!("ลูกค้าให้คะแนนความช่วยเหลือ {score} จาก 5{said}"),
+        _ => format!("The customer rated the help {score} of 5{said}"),
+    }
+}
+
+/// A low score: the note, and the workspace's `on_low` — reopen the ticket
+/// (a closed one gets a follow-up instead) or open a follow-up.
+async fn low_score(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    score: i64,
+    comment: &str,
+) -> Result<(), EngineError> {
+    use domain::survey::LowAction;
+    use domain::ticket::Status;
+    let on_low = db::settings(&mut tx.conn(), ws).await?.csat.on_low;
+    let Some(t) = store::tickets::get(&mut tx.conn(), ws, ticket).await? else {
+        return Ok(());
+    };
+    let lang = store::workspaces::by_id(&mut tx.conn(), ws)
+        .await?
+        .map(|w| w.default_language)
+        .unwrap_or_else(|| "en".into());
+    let note = low_note(&lang, score, comment);
+    let target = match (on_low, t.status) {
+        (LowAction::None, _) => t,
+        (LowAction::FollowUp, _) | (LowAction::Reopen, Status::Closed) => {
+            let now = tx.now();
+            crate::tickets::open_follow_up(tx, &t, Actor::System, now).await?
+        }
+        (LowAction::Reopen, Status::Solved | Status::Pending) => {
+            let open = crate::tickets::CheckedPatch::status(Status::Open);
+            crate::tickets::patch_ticket(tx, ws, t.id, Actor::System, open).await?
+        }
+        (LowAction::Reopen, _) => t,
+    };
+    crate::rules::post(
+        tx,
+        &target,
+        domain::ticket::Visibility::Internal,
+        note,
+        Actor::System,
+    )
+    .await
+}
+
 impl Consumer for Surveyor {
     fn name(&self) -> &'static str {
         "surveys"
@@ -50,6 +106,26 @@ impl Consumer for Surveyor {
         e: &'t EventRecord,
     ) -> BoxFuture<'t, Result<(), EngineError>> {
         Box::pin(async move {
+            if let EventData::SurveyAnswered {
+                ticket_id: Some(ticket_id),
+                survey_kind,
+                score,
+                comment,
+                previous,
+                ..
+            } = &e.data
+            {
+                // Once per fall: a low answer changed to another low one is
+                // not acted on again.
+                let low = |s: i64| SurveyKind::Csat.is_low(s);
+                if survey_kind == SurveyKind::Csat.as_str()
+                    && low(*score)
+                    && !previous.is_some_and(low)
+                {
+                    low_score(tx, e.workspace_id, *ticket_id, *score, comment).await?;
+                }
+                return Ok(());
+            }
             let EventData::TicketUpdated {
                 ticket_id, changes, ..
             } = &e.data
@@ -198,6 +274,7 @@ impl Engine {
                             score,
                             comment,
                             replaced: before.answered_at.is_some(),
+                            previous: before.score,
                         },
                     )
                     .await?;
@@ -380,6 +457,31 @@ impl Engine {
     ) -> Result<Vec<Survey>, EngineError> {
         let mut c = self.store.read().await?;
         Ok(db::answered(&mut c.conn(), p.workspace_id, before, limit).await?)
+    }
+
+    /// Whether a low rating on `ticket` is for `p` to hear of: its assignee;
+    /// supervisors and admins of its team (of the workspace, when it has none).
+    pub async fn hears_low_rating(
+        &self,
+        p: &Principal,
+        ticket: TicketId,
+    ) -> Result<bool, EngineError> {
+        let mut c = self.store.read().await?;
+        let Some(t) = store::tickets::get(&mut c.conn(), p.workspace_id, ticket).await? else {
+            return Ok(false);
+        };
+        if t.assignee_id == Some(p.user_id) {
+            return Ok(true);
+        }
+        if !p.role.can_supervise() {
+            return Ok(false);
+        }
+        Ok(match t.team_id {
+            None => true,
+            Some(team) => store::people::team_members(&mut c.conn(), p.workspace_id, team)
+                .await?
+                .contains(&p.user_id),
+        })
     }
 
     /// The number and subject of the ticket a survey asks about, for its page.

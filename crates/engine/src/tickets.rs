@@ -166,6 +166,16 @@ pub(crate) struct CheckedPatch {
     snoozed_until: Option<Option<domain::Timestamp>>,
 }
 
+impl CheckedPatch {
+    /// A change of status alone.
+    pub(crate) fn status(s: Status) -> CheckedPatch {
+        CheckedPatch {
+            status: Some(s),
+            ..CheckedPatch::default()
+        }
+    }
+}
+
 impl TicketPatch {
     pub(crate) fn checked(self) -> Result<CheckedPatch, EngineError> {
         Ok(CheckedPatch {

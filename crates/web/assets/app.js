@@ -482,7 +482,7 @@
     else queue.push(msg);
   }
   function onMessage(m) {
-    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke", mentioned: "js.mentioned", reminder: "js.reminder", followed: "js.followed", side: "js.side" };
+    var alerts = { assigned: "js.assigned", invited: "js.invited", replied: "js.replied", woke: "js.woke", mentioned: "js.mentioned", reminder: "js.reminder", followed: "js.followed", side: "js.side", low_rating: "js.low_rating" };
     if (m.t === "change" || alerts[m.t]) {
       if (page === "inbox") refreshInbox();
       if (ticketEl && m.ticket === ticketEl.dataset.ticket) refreshTicket();

@@ -2512,8 +2512,12 @@ fn survey_rules(d: &mut Value) {
         "sent_at": "2026-11-30T10:00:00+00:00", "answered_at": "2026-11-30T10:12:00+00:00",
     });
     for (name, example) in [
-        ("SurveySettingsIo", json!({ "csat": { "enabled": true } })),
-        ("CsatIo", json!({ "enabled": true })),
+        (
+            "SurveySettingsIo",
+            json!({ "csat": { "enabled": true, "on_low": "reopen" } }),
+        ),
+        ("CsatIo", json!({ "enabled": true, "on_low": "reopen" })),
+        ("LowActionIo", json!("reopen")),
         ("SurveyOut", one.clone()),
         ("SurveyList", json!({ "items": [one], "next_cursor": null })),
     ] {

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use domain::ids::*;
-use domain::survey::{CsatSettings, SurveySettings};
+use domain::survey::{CsatSettings, LowAction, SurveySettings};
 use engine::EngineError;
 use engine::surveys::Survey;
 use serde::{Deserialize, Serialize};
@@ -178,6 +178,41 @@ pub struct SurveySettingsIo {
 #[serde(deny_unknown_fields)]
 pub struct CsatIo {
     pub enabled: bool,
+    /// What a score of 1 or 2 does besides alerting the assignee and the
+    /// team's supervisors: `none`, `reopen` (a closed ticket gets a follow-up
+    /// instead) or `follow_up` (a new ticket pointing at it); both leave an
+    /// internal note with the score and comment. Absent: `none`.
+    #[serde(default)]
+    pub on_low: LowActionIo,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LowActionIo {
+    #[default]
+    None,
+    Reopen,
+    FollowUp,
+}
+
+impl From<LowAction> for LowActionIo {
+    fn from(a: LowAction) -> Self {
+        match a {
+            LowAction::None => LowActionIo::None,
+            LowAction::Reopen => LowActionIo::Reopen,
+            LowAction::FollowUp => LowActionIo::FollowUp,
+        }
+    }
+}
+
+impl From<LowActionIo> for LowAction {
+    fn from(a: LowActionIo) -> Self {
+        match a {
+            LowActionIo::None => LowAction::None,
+            LowActionIo::Reopen => LowAction::Reopen,
+            LowActionIo::FollowUp => LowAction::FollowUp,
+        }
+    }
 }
 
 impl From<SurveySettings> for SurveySettingsIo {
@@ -185,6 +220,7 @@ impl From<SurveySettings> for SurveySettingsIo {
         SurveySettingsIo {
             csat: CsatIo {
                 enabled: s.csat.enabled,
+                on_low: s.csat.on_low.into(),
             },
         }
     }
@@ -209,6 +245,7 @@ pub async fn put_settings(
     let s = SurveySettings {
         csat: CsatSettings {
             enabled: b.csat.enabled,
+            on_low: b.csat.on_low.into(),
         },
     };
     Ok(Json(app.engine.save_survey_settings(&p, s).await?.into()))

@@ -2017,4 +2017,69 @@ async fn a_solved_ticket_asks_for_a_rating_and_keeps_the_answer(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     app.drain_jobs().await;
     assert_eq!(sink.messages().len(), 1, "{:?}", messages_dbg(&sink));
+    // A low score with "reopen": the ticket opens with a note, the owner
+    // (who supervises a ticket of no team) is alerted live; changing it to
+    // another low score does nothing more.
+    app.req(
+        "PUT",
+        "/api/v1/surveys/settings",
+        &app.token,
+        Some(json!({"csat": {"enabled": true, "on_low": "reopen"}})),
+    )
+    .await
+    .expect(200);
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut r = (app.base.replace("http://", "ws://") + "/app/ws")
+        .into_client_request()
+        .unwrap();
+    r.headers_mut().insert("cookie", a.cookie.parse().unwrap());
+    r.headers_mut().insert("origin", app.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.expect("socket");
+    let before = rated_notes(&app, &tid).await;
+    assert_eq!(before, 1, "the first low answer left its note");
+    assert_eq!(post("1", "Так и не помогли").await.unwrap().status(), 200);
+    let alert = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        use futures::StreamExt;
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(m))) = ws.next().await {
+                let v: Value = serde_json::from_str(m.as_str()).unwrap();
+                if v["t"] == "low_rating" {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the low rating is told");
+    assert_eq!(alert["ticket"].as_str(), Some(tid.as_str()));
+    crate::helpers::until("the ticket reopened", 10, async || {
+        let t = app.get(&format!("/api/v1/tickets/{tid}")).await.expect(200);
+        (t["status"] == "open").then_some(())
+    })
+    .await;
+    assert_eq!(
+        rated_notes(&app, &tid).await,
+        before + 1,
+        "one note with the score"
+    );
+    assert_eq!(post("2", "").await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        rated_notes(&app, &tid).await,
+        before + 1,
+        "a low answer changed to another low one is acted on once"
+    );
+}
+
+/// The internal notes a low rating left on a ticket.
+async fn rated_notes(app: &TestApp, tid: &str) -> usize {
+    messages(app, tid)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("rated the help"))
+        })
+        .count()
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 pub(crate) struct Agent {
     http: reqwest::Client,
     base: String,
-    cookie: String,
+    pub(crate) cookie: String,
     csrf: String,
 }
 

@@ -565,6 +565,8 @@ pub struct SettingsPage {
     pub languages: Vec<Opt>,
     /// Customers are asked to rate the help after a solve.
     csat: bool,
+    /// What a low rating does: (value, label, chosen).
+    on_low: Vec<(&'static str, String, bool)>,
 }
 
 async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -583,6 +585,16 @@ async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiE
         section: "settings",
         languages,
         csat: surveys.csat.enabled,
+        on_low: domain::survey::LowAction::ALL
+            .iter()
+            .map(|a| {
+                (
+                    a.as_str(),
+                    ctx.tr.label("low_action", a.as_str()),
+                    *a == surveys.csat.on_low,
+                )
+            })
+            .collect(),
     })
 }
 
@@ -601,6 +613,12 @@ async fn save_settings(State(app): State<AppState>, f: Form) -> Result<Response,
         .or_page(ctx.tr)?;
     let mut surveys = app.engine.survey_settings(&ctx.p).await.or_page(ctx.tr)?;
     surveys.csat.enabled = f.text("csat") == Some("on");
+    if let Some(a) = f
+        .text("on_low")
+        .and_then(|v| domain::survey::LowAction::parse(v).ok())
+    {
+        surveys.csat.on_low = a;
+    }
     app.engine
         .save_survey_settings(&ctx.p, surveys)
         .await

@@ -612,6 +612,33 @@ async fn event_message(
             "subject": t.subject,
         }));
     }
+    // A customer rated the help low on a ticket this agent answers for.
+    if let EventData::SurveyAnswered {
+        score,
+        survey_kind,
+        previous,
+        ..
+    } = &e.data
+    {
+        let low = |s: i64| domain::survey::SurveyKind::Csat.is_low(s);
+        if survey_kind == "csat"
+            && low(*score)
+            && !previous.is_some_and(low)
+            && app
+                .engine
+                .hears_low_rating(&ctx.p, ticket)
+                .await
+                .unwrap_or(false)
+            && let Ok(t) = app.engine.ticket(&ctx.p, TicketRef::Id(ticket)).await
+        {
+            return Some(json!({
+                "t": "low_rating",
+                "ticket": ticket.to_string(),
+                "number": t.number,
+                "subject": t.subject,
+            }));
+        }
+    }
     // News in a side conversation this agent is part of.
     let side = match &e.data {
         EventData::SideStarted {
