@@ -431,6 +431,7 @@ codes! {
     FollowersLimit = "swarm.followers_limit" => "a ticket has at most {max_followers} followers",
     SidesLimit = "side.limit" => "a ticket has at most {max} side conversations",
     SideMessagesLimit = "side.messages_limit" => "a side conversation has at most {max} messages",
+    SurveyNeedsAddress = "survey.public_url" => "survey links need the server's public address: set public_url in the configuration first",
     NoTeam = "macros.no_team" => "no team {t} in this workspace",
     NoAgent = "macros.no_agent" => "no active agent {u} in this workspace",
     MacrosLimit = "macros.limit" => "the workspace already has {max_macros} macros",

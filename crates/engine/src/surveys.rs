@@ -212,8 +212,8 @@ fn wording(lang: &str) -> (&'static str, &'static str, &'static str) {
 }
 
 impl Engine {
-    /// A survey's public link (`{public_url}/s/{token}`; relative when the
-    /// server's address is not configured).
+    /// A survey's public link (`{public_url}/s/{token}`; surveys cannot be
+    /// turned on without the server's public address).
     pub fn survey_link(&self, s: &Survey) -> String {
         format!(
             "{}/s/{}.{}",
@@ -435,6 +435,10 @@ impl Engine {
         s: SurveySettings,
     ) -> Result<SurveySettings, EngineError> {
         p.require_admin()?;
+        // A mailed link must reach this server from the customer's inbox.
+        if s.csat.enabled && self.public_url.is_none() {
+            return Err(EngineError::Rule(Code::SurveyNeedsAddress.into()));
+        }
         let ws = p.workspace_id;
         let saved = s.clone();
         self.store

@@ -236,7 +236,9 @@ pub async fn get_settings(
 }
 
 #[utoipa::path(put, path = "/api/v1/surveys/settings", tag = "surveys", request_body = SurveySettingsIo,
-    responses((status = 200, body = SurveySettingsIo), (status = 403, body = Problem, description = "Owners and admins only"), (status = 422, body = Problem)))]
+    responses((status = 200, body = SurveySettingsIo), (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 409, body = Problem, description = "CSAT turned on while the server has no public address (`public_url`) for the links"),
+        (status = 422, body = Problem)))]
 pub async fn put_settings(
     State(app): State<AppState>,
     Auth(p): Auth,

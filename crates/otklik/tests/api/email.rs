@@ -1284,7 +1284,6 @@ on_both!(
     a_stranger_who_threads_in_never_receives_the_reply,
     an_agent_starts_a_conversation_by_email,
     a_side_conversation_writes_outside_and_keeps_the_answer_apart,
-    a_solved_ticket_asks_for_a_rating_and_keeps_the_answer,
     no_accepted_mail_goes_invisible,
     hostile_html_costs_little,
 );
@@ -1817,6 +1816,47 @@ async fn a_side_conversation_writes_outside_and_keeps_the_answer_apart(app: Test
     );
 }
 
+mod csat {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::a_solved_ticket_asks_for_a_rating_and_keeps_the_answer(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            crate::telegram::app_with_public_url(crate::helpers::Backend::Postgres).await
+        {
+            super::a_solved_ticket_asks_for_a_rating_and_keeps_the_answer(app).await;
+        }
+    }
+    /// Without the server's public address a mailed link could not work: 409.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn not_without_a_public_url() {
+        let app = crate::helpers::spawn(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        let p = app
+            .req(
+                "PUT",
+                "/api/v1/surveys/settings",
+                &app.token,
+                Some(serde_json::json!({"csat": {"enabled": true}})),
+            )
+            .await
+            .problem(409);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("public_url"),
+            "{p}"
+        );
+    }
+}
+
 /// CSAT: off until an admin turns it on; then solving an email ticket mails
 /// the customer a survey in their language with signed one-click links; the
 /// page takes the score and a comment without login; a second answer
@@ -1903,6 +1943,7 @@ async fn a_solved_ticket_asks_for_a_rating_and_keeps_the_answer(app: TestApp) {
         .find_map(|l| l.strip_prefix("2 — "))
         .expect("a link for each score")
         .to_owned();
+    assert!(link.starts_with("https://desk.test/s/"), "{link}");
     let path = &link[link.find("/s/").expect("a survey link")..];
     let (page_path, _) = path.split_once('?').unwrap();
     let token = page_path.trim_start_matches("/s/").to_owned();
