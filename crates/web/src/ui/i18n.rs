@@ -309,6 +309,19 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    /// Histories and timelines name each event by `event.{kind}`: a kind
+    /// without a name would show its key.
+    #[test]
+    fn every_event_kind_has_a_name() {
+        let en = parse_catalog(Lang::En.source()).expect("en parses");
+        let missing: Vec<&str> = domain::event::EventData::KINDS
+            .iter()
+            .copied()
+            .filter(|k| !en.contains_key(&format!("event.{}", k.replace('.', "_"))))
+            .collect();
+        assert!(missing.is_empty(), "no name for {missing:?}");
+    }
+
     #[test]
     fn every_catalog_parses_and_has_exactly_the_english_keys() {
         let en: BTreeSet<String> = parse_catalog(Lang::En.source())
