@@ -254,12 +254,22 @@ impl Engine {
         let ticket = self.load_ticket(p, r).await?;
         let ws = p.workspace_id;
         let mut c = self.store.read().await?;
-        let mut out = Vec::new();
-        for side in sides::of_ticket(&mut c.conn(), ws, ticket.id, MAX_SIDES).await? {
-            let messages = sides::messages(&mut c.conn(), ws, side.id, MAX_SIDE_MESSAGES).await?;
-            out.push(SideThread { side, messages });
-        }
-        Ok(out)
+        let all = sides::of_ticket(&mut c.conn(), ws, ticket.id, MAX_SIDES).await?;
+        // Two reads for the whole panel, not one per side conversation.
+        let mut messages =
+            sides::messages_of_ticket(&mut c.conn(), ws, ticket.id, MAX_SIDES * MAX_SIDE_MESSAGES)
+                .await?;
+        Ok(all
+            .into_iter()
+            .map(|side| {
+                let (mine, rest) = messages.drain(..).partition(|m| m.side_id == side.id);
+                messages = rest;
+                SideThread {
+                    side,
+                    messages: mine,
+                }
+            })
+            .collect())
     }
 
     /// Whether news of a side conversation is for `user`: a member of its

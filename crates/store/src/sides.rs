@@ -213,6 +213,33 @@ pub async fn messages(
     .await
 }
 
+/// The messages of all a ticket's side conversations in one read, oldest
+/// first within each.
+pub async fn messages_of_ticket(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    limit: i64,
+) -> Result<Vec<SideMessage>, StoreError> {
+    let cols = MSG_COLS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    c.fetch_all(
+        &query(format!(
+            "SELECT {cols} FROM side_messages m JOIN side_conversations s \
+             ON s.id = m.side_id AND s.workspace_id = m.workspace_id \
+             WHERE m.workspace_id = $1 AND s.ticket_id = $2 \
+             ORDER BY m.side_id, m.created_at, m.id LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(ticket)
+        .bind(limit),
+    )
+    .await
+}
+
 pub async fn message_count(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
