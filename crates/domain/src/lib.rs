@@ -16,6 +16,7 @@ pub mod flow;
 pub mod identity;
 pub mod ids;
 pub mod kb;
+pub mod kpi;
 pub mod macros;
 pub mod message;
 pub mod number;

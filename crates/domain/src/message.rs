@@ -432,6 +432,8 @@ codes! {
     SidesLimit = "side.limit" => "a ticket has at most {max} side conversations",
     SideMessagesLimit = "side.messages_limit" => "a side conversation has at most {max} messages",
     SurveyNeedsAddress = "survey.public_url" => "survey links need the server's public address: set public_url in the configuration first",
+    ReportPeriod = "reports.period" => "a report covers 1 to {max_days} days: to must come after from",
+    ReportReaders = "reports.readers" => "owners, admins and supervisors read the reports",
     NoTeam = "macros.no_team" => "no team {t} in this workspace",
     NoAgent = "macros.no_agent" => "no active agent {u} in this workspace",
     MacrosLimit = "macros.limit" => "the workspace already has {max_macros} macros",

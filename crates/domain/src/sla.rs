@@ -471,6 +471,48 @@ impl Acc {
 /// A ticket's clocks at `now`, from its history (`(when, fact)`, in the order
 /// the events were written).
 pub fn evaluate(history: &[(i64, Fact)], rules: &Rules<'_>, now: i64) -> Clocks {
+    fold(history, rules, now).0
+}
+
+/// One target whose outcome is known by `now`: stopped (met, or breached on
+/// the way) or breached while still running. A re-opened ticket's resolution
+/// target is settled again when it stops again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub metric: Metric,
+    pub cycle: u32,
+    /// When it was settled: the stop, or the breach of a running clock.
+    pub at: i64,
+    pub met: bool,
+}
+
+/// Every target of the history settled by `now`, in the order they settled:
+/// what SLA compliance counts (`domain::kpi`).
+pub fn outcomes(history: &[(i64, Fact)], rules: &Rules<'_>, now: i64) -> Vec<Outcome> {
+    let (clocks, mut done) = fold(history, rules, now);
+    for (metric, c) in clocks.iter() {
+        let settled = match (c.stopped_at, c.breached_at) {
+            (Some(at), breached) => Some((at, breached.is_none())),
+            (None, Some(at)) => Some((at, false)),
+            (None, None) => None,
+        };
+        if let Some((at, met)) = settled {
+            done.push(Outcome {
+                metric,
+                cycle: c.cycle,
+                at,
+                met,
+            });
+        }
+    }
+    done.sort_by_key(|o| (o.at, o.metric.as_str(), o.cycle));
+    done
+}
+
+/// The clocks at `now`, and the outcomes of the next-reply exchanges that a
+/// later exchange replaced.
+fn fold(history: &[(i64, Fact)], rules: &Rules<'_>, now: i64) -> (Clocks, Vec<Outcome>) {
+    let mut replaced: Vec<Outcome> = Vec::new();
     let warn_of = |target: i64| rules.warn_per_mille.map(|p| (target * p / 1000).max(1));
     let mut first: Option<Acc> = None;
     let mut next: Option<Acc> = None;
@@ -541,6 +583,16 @@ pub fn evaluate(history: &[(i64, Fact)], rules: &Rules<'_>, now: i64) -> Clocks 
                 } else if !awaiting_first && !reply_running(&first) && !reply_running(&next) {
                     cycles += 1;
                     if let Some(target) = rules.targets.next_reply_ms {
+                        if let Some(old) = &next
+                            && let Some(at) = old.stopped_at
+                        {
+                            replaced.push(Outcome {
+                                metric: Metric::NextReply,
+                                cycle: old.cycle,
+                                at,
+                                met: old.breached_at.is_none(),
+                            });
+                        }
                         next = Some(Acc::start(target, warn_of(target), cycles, t, paused));
                     }
                 }
@@ -561,11 +613,12 @@ pub fn evaluate(history: &[(i64, Fact)], rules: &Rules<'_>, now: i64) -> Clocks 
     {
         a.advance(rules, now);
     }
-    Clocks {
+    let clocks = Clocks {
         first_reply: first.map(|a| a.clock(rules)),
         next_reply: next.map(|a| a.clock(rules)),
         resolution: resolution.map(|a| a.clock(rules)),
-    }
+    };
+    (clocks, replaced)
 }
 
 #[cfg(test)]
@@ -699,6 +752,50 @@ mod tests {
             res.remaining_ms,
             Some(10 * HOUR - (2 * MIN + 2 * HOUR + MIN))
         );
+    }
+
+    #[test]
+    fn every_settled_target_is_an_outcome_once() {
+        let r = rules(10 * MIN, 30 * MIN, 10 * HOUR);
+        let o = |metric, cycle, at, met| Outcome {
+            metric,
+            cycle,
+            at,
+            met,
+        };
+        let mut h = vec![
+            (0, Fact::Created(Status::New)),
+            (0, Fact::CustomerWrote),
+            (MIN, Fact::AgentReplied),
+            (HOUR, Fact::CustomerWrote),
+            (HOUR + 40 * MIN, Fact::AgentReplied),
+            (3 * HOUR, Fact::CustomerWrote),
+        ];
+        // The second exchange is still running and in time: not settled yet.
+        assert_eq!(
+            outcomes(&h, &r, 3 * HOUR + MIN),
+            vec![
+                o(Metric::FirstReply, 0, MIN, true),
+                o(Metric::NextReply, 1, HOUR + 40 * MIN, false),
+            ]
+        );
+        // Breached while running: settled at the breach, not at the reply.
+        let late = outcomes(&h, &r, 4 * HOUR);
+        assert_eq!(late.len(), 3);
+        assert_eq!(late[2], o(Metric::NextReply, 2, 3 * HOUR + 30 * MIN, false));
+        h.push((4 * HOUR, Fact::AgentReplied));
+        h.push((5 * HOUR, Fact::Status(Status::Solved)));
+        let done = outcomes(&h, &r, 6 * HOUR);
+        assert_eq!(done.len(), 4, "{done:?}");
+        assert_eq!(done[2], o(Metric::NextReply, 2, 4 * HOUR, false));
+        assert_eq!(done[3], o(Metric::Resolution, 0, 5 * HOUR, true));
+        // Re-opened: the resolution target is open again until the next solve.
+        h.push((7 * HOUR, Fact::Status(Status::Open)));
+        assert_eq!(outcomes(&h, &r, 8 * HOUR).len(), 3);
+        // Five hours before and six after: past the ten-hour target.
+        h.push((13 * HOUR, Fact::Status(Status::Solved)));
+        let again = outcomes(&h, &r, 14 * HOUR);
+        assert_eq!(again[3], o(Metric::Resolution, 0, 13 * HOUR, false));
     }
 
     #[test]

@@ -45,6 +45,20 @@ pub trait Consumer: Send + Sync + 'static {
         tx: &'t mut Tx,
         event: &'t EventRecord,
     ) -> BoxFuture<'t, Result<(), EngineError>>;
+    /// Handles a batch in log order; a consumer that can do the work of
+    /// several events at once (the same ticket changed twice) overrides it.
+    fn handle_batch<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        events: &'t [EventRecord],
+    ) -> BoxFuture<'t, Result<(), EngineError>> {
+        Box::pin(async move {
+            for e in events {
+                self.handle(tx, e).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A consumer's state for operators: `otklik consumers` and `/metrics`.
@@ -72,6 +86,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::outreach::Outreacher),
         Arc::new(crate::triage::Triager),
         Arc::new(crate::surveys::Surveyor),
+        Arc::new(crate::kpis::Kpis),
     ]
 }
 
@@ -175,9 +190,7 @@ impl ConsumerRunner {
                     // Lost: nothing was written, so committing is the same as
                     // rolling back.
                     if advanced == Advance::Moved {
-                        for e in &batch {
-                            k.handle(tx, e).await?;
-                        }
+                        k.handle_batch(tx, &batch).await?;
                     }
                     Ok::<_, EngineError>(advanced)
                 })

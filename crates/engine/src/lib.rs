@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod kb;
 pub mod kb_activity;
+pub mod kpis;
 pub mod macros;
 pub mod markdown;
 pub mod messenger;

@@ -638,14 +638,29 @@ async fn covering<'p>(
 ) -> Result<Option<&'p Policy>, EngineError> {
     let (language, customer_tags) =
         store::customers::segment(c, ticket.workspace_id, ticket.customer_id).await?;
+    Ok(covering_of(
+        ticket,
+        policies,
+        language.as_deref(),
+        &customer_tags,
+    ))
+}
+
+/// [`covering`] with the customer's language and tags already read.
+pub(crate) fn covering_of<'p>(
+    ticket: &store::tickets::Ticket,
+    policies: &'p [Policy],
+    language: Option<&str>,
+    customer_tags: &[String],
+) -> Option<&'p Policy> {
     let subject = Subject {
         channel: ticket.channel,
         priority: ticket.priority,
         team: ticket.team_id,
-        customer_tags: &customer_tags,
-        language: language.as_deref(),
+        customer_tags,
+        language,
     };
-    Ok(policies.iter().find(|p| p.conditions.matches(&subject)))
+    policies.iter().find(|p| p.conditions.matches(&subject))
 }
 
 /// The first-reply target of the policy that covers `ticket` (milliseconds),

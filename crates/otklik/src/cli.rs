@@ -59,6 +59,14 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Drop the KPI roll-ups and have the running servers derive them again from
+    /// the event log (after changing a workspace's time zone, or SLA policies
+    /// that should apply to the past). Reports read low until they catch up;
+    /// `otklik consumers` shows the `kpis` lag.
+    RebuildReports {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Rebuild this node's search index from the event log (with the server of
     /// this data directory stopped).
     Reindex {
@@ -475,6 +483,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "indexed {} tickets from {done} events in {:.1} s",
                 index.len(),
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::RebuildReports { db } => {
+            let engine = open_engine(&load(&db)?, Arc::new(store::SystemClock)).await?;
+            let r = engine.rebuild_kpis().await.map_err(engine_err);
+            engine.close().await;
+            r?;
+            eprintln!(
+                "KPI roll-ups dropped; the `kpis` consumer derives them again from the first event"
             );
             Ok(())
         }

@@ -145,6 +145,23 @@ pub async fn failed(
         .map(|_| ())
 }
 
+/// Starts a consumer over from the first event (its derived data was dropped
+/// in the same transaction).
+pub async fn rewind(tx: &mut Tx, name: &str) -> Result<(), StoreError> {
+    let now = tx.now();
+    tx.conn()
+        .execute(
+            &query(
+                "UPDATE consumers SET position_tx = 0, position_id = 0, handled = 0, failures = 0, \
+                 last_error = NULL, updated_at = $2 WHERE name = $1",
+            )
+            .bind(name)
+            .bind(now),
+        )
+        .await
+        .map(|_| ())
+}
+
 /// Gives up the lease (a node stopping), so another node need not wait for it.
 pub async fn release(tx: &mut Tx, name: &str, owner: &str) -> Result<(), StoreError> {
     tx.conn()

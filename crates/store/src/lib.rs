@@ -26,6 +26,7 @@ pub mod flows;
 pub mod idempotency;
 pub mod jobs;
 pub mod kb;
+pub mod kpis;
 pub mod live;
 pub mod macros;
 pub mod mail;

@@ -2498,6 +2498,7 @@ fn build() -> Value {
     triage_rules(&mut d);
     side_rules(&mut d);
     survey_rules(&mut d);
+    report_rules(&mut d);
     d
 }
 
@@ -2520,6 +2521,33 @@ fn survey_rules(d: &mut Value) {
         ("LowActionIo", json!("reopen")),
         ("SurveyOut", one.clone()),
         ("SurveyList", json!({ "items": [one], "next_cursor": null })),
+    ] {
+        set(d, &format!("{s}/{name}/example"), example);
+    }
+}
+
+/// Reports: examples (the figures of one team in a month).
+fn report_rules(d: &mut Value) {
+    let s = "/components/schemas";
+    let row = json!({
+        "key": "01937a2b-2222-7000-8000-000000000003", "label": "Вторая линия",
+        "created": 120, "solved": 97, "backlog": 23,
+        "frt_median_s": 1800.0, "frt_p90_s": 7200.0, "resolution_median_s": 86400.0,
+        "csat": 0.91, "nps": 42.0, "fcr": 0.74, "escalation_rate": 0.08,
+        "bot_containment": null, "sla_compliance": 0.96,
+        "csat_answers": 44, "nps_answers": 12, "bot_conversations": 0, "sla_targets": 210,
+    });
+    let mut total = row.clone();
+    total["key"] = Value::Null;
+    total["label"] = Value::Null;
+    for (name, example) in [
+        ("GroupByIo", json!("team")),
+        ("KpiRowOut", row.clone()),
+        (
+            "KpiReportOut",
+            json!({ "from": "2026-11-01", "to": "2026-12-01", "group_by": "team",
+                    "items": [row], "total": total }),
+        ),
     ] {
         set(d, &format!("{s}/{name}/example"), example);
     }

@@ -25,6 +25,7 @@ mod openapi;
 pub mod orders_api;
 pub mod org_api;
 pub mod outreach_api;
+pub mod report_api;
 pub mod rules_api;
 pub mod side_api;
 pub mod sla_api;
@@ -344,6 +345,8 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         )
         .route("/kb/search", get(kb_api::search))
         .route("/surveys", get(survey_api::list))
+        .route("/reports/kpis", get(report_api::kpis))
+        .route("/reports/kpis.csv", get(report_api::kpis_csv))
         .route(
             "/surveys/settings",
             get(survey_api::get_settings).put(survey_api::put_settings),

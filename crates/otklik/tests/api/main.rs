@@ -30,6 +30,7 @@ mod orders;
 mod outreach;
 mod phone;
 mod providers;
+mod reports;
 pub(crate) mod routing;
 mod rules;
 mod search;

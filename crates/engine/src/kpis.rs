@@ -1,0 +1,564 @@
+//! KPIs: the `kpis` consumer keeps each ticket's contribution
+//! (`domain::kpi::derive`) in the roll-ups, and [`Engine::kpi_report`] reads
+//! them for a period, grouped as asked.
+//!
+//! The consumer starts at the beginning of the log, so the roll-ups cover all
+//! history; `rebuild` drops them and has the consumer start over. On several
+//! nodes the consumer's lease and position make one node fold an event, and a
+//! fold reads the ticket's whole history, so folding again writes nothing.
+
+use crate::consumers::{Consumer, Start};
+use crate::model::EventRecord;
+use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::calendar::Calendar;
+use domain::ids::{CalendarId, TeamId, TicketId, UserId, WorkspaceId};
+use domain::kpi::{self, Dim, GroupBy, Input, Measure, Zone};
+use domain::message::Message;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use store::Tx;
+use store::kpis::{Group, Ranked, Tally};
+
+/// The most events of one ticket a fold reads.
+const MAX_HISTORY: i64 = 20_000;
+/// The longest period a report covers.
+pub const MAX_DAYS: i64 = 731;
+/// A report's period when none is given: the last 30 days, today included.
+const DEFAULT_DAYS: i64 = 30;
+
+/// Keeps the KPI roll-ups derived from the event log.
+pub struct Kpis;
+
+impl Consumer for Kpis {
+    fn name(&self) -> &'static str {
+        "kpis"
+    }
+    fn start(&self) -> Start {
+        Start::Beginning
+    }
+    fn handle<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        e: &'t EventRecord,
+    ) -> BoxFuture<'t, Result<(), EngineError>> {
+        self.handle_batch(tx, std::slice::from_ref(e))
+    }
+    fn handle_batch<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        events: &'t [EventRecord],
+    ) -> BoxFuture<'t, Result<(), EngineError>> {
+        Box::pin(async move {
+            // A fold reads the ticket's whole history as it is now, so one
+            // fold per ticket covers all of its events in the batch.
+            let mut seen = HashSet::new();
+            let mut ctx = Ctx::default();
+            for e in events {
+                let Some(ticket) = e.data.ticket_id() else {
+                    continue;
+                };
+                if Input::matters(&e.data) && seen.insert((e.workspace_id, ticket)) {
+                    refold(tx, &mut ctx, e.workspace_id, ticket).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What a batch reads once per workspace.
+#[derive(Default)]
+struct Ctx {
+    zones: HashMap<WorkspaceId, Zone>,
+    policies: HashMap<WorkspaceId, Vec<store::sla::Policy>>,
+    calendars: HashMap<CalendarId, Option<Arc<Calendar>>>,
+}
+
+impl Ctx {
+    async fn zone(&mut self, tx: &mut Tx, ws: WorkspaceId) -> Result<Zone, EngineError> {
+        if let Some(z) = self.zones.get(&ws) {
+            return Ok(z.clone());
+        }
+        let z = zone_of(&mut tx.conn(), ws).await?;
+        self.zones.insert(ws, z.clone());
+        Ok(z)
+    }
+}
+
+async fn zone_of(c: &mut store::Conn<'_>, ws: WorkspaceId) -> Result<Zone, EngineError> {
+    let w = store::workspaces::by_id(c, ws)
+        .await?
+        .ok_or(EngineError::NotFound)?;
+    // A zone this build does not know counts in UTC rather than stopping the
+    // roll-ups.
+    Zone::named(&w.time_zone)
+        .or_else(|| Zone::named("UTC"))
+        .ok_or_else(|| EngineError::Internal("no UTC zone".into()))
+}
+
+fn text<T: ToString>(id: Option<T>) -> Option<String> {
+    id.map(|i| i.to_string())
+}
+
+/// Folds one ticket's history and writes what changed.
+async fn refold(
+    tx: &mut Tx,
+    ctx: &mut Ctx,
+    ws: WorkspaceId,
+    id: TicketId,
+) -> Result<(), EngineError> {
+    let Some(t) = store::tickets::get(&mut tx.conn(), ws, id).await? else {
+        return Ok(());
+    };
+    let zone = ctx.zone(tx, ws).await?;
+    let (language, tags) = store::customers::segment(&mut tx.conn(), ws, t.customer_id).await?;
+    if let std::collections::hash_map::Entry::Vacant(e) = ctx.policies.entry(ws) {
+        e.insert(store::sla::policies(&mut tx.conn(), ws).await?);
+    }
+    let policy = ctx
+        .policies
+        .get(&ws)
+        .and_then(|ps| crate::sla::covering_of(&t, ps, language.as_deref(), &tags))
+        .cloned();
+    let calendar = match policy.as_ref().and_then(|p| p.business_hours_id) {
+        Some(cid) => match ctx.calendars.get(&cid) {
+            Some(c) => c.clone(),
+            None => {
+                let c = match store::sla::hours(&mut tx.conn(), ws, cid).await? {
+                    Some(b) => Some(Arc::new(crate::sla::calendar_of(&b)?)),
+                    None => None,
+                };
+                ctx.calendars.insert(cid, c.clone());
+                c
+            }
+        },
+        None => None,
+    };
+    let events =
+        store::events::of_ticket_kinds(&mut tx.conn(), ws, id, kpi::KINDS, MAX_HISTORY).await?;
+    let mut history = Vec::with_capacity(events.len());
+    let mut sla_history = Vec::new();
+    for e in &events {
+        let at = e.created_at.millis();
+        history.extend(Input::of(&e.data).into_iter().map(|i| (at, i)));
+        if let Some(f) = domain::sla::Fact::of(&e.data) {
+            sla_history.push((at, f));
+        }
+    }
+    let rules = policy.as_ref().map(|p| domain::sla::Rules {
+        targets: p.targets,
+        warn_per_mille: p.warn_per_mille,
+        calendar: calendar.as_deref(),
+    });
+    let derived = kpi::derive(
+        &kpi::Ticket {
+            created_at: t.created_at.millis(),
+            channel: t.channel,
+            team: text(t.team_id),
+            agent: text(t.assignee_id),
+            category: t.category.clone(),
+            language,
+            merged: t.merged_into.is_some(),
+        },
+        &history,
+        &sla_history,
+        kpi::Policy { rules },
+        &|ms| zone.day(ms),
+    );
+    let old = store::kpis::derived(&mut tx.conn(), ws, id).await?;
+    if old.as_ref() != Some(&derived) {
+        store::kpis::save(tx, ws, id, old.as_ref(), &derived).await?;
+    }
+    Ok(())
+}
+
+/// One row of a KPI report: PRODUCT.md's figures for a group. Durations in
+/// seconds, rates 0–1, NPS −100–100; `None` where nothing was measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KpiRow {
+    /// The group: a channel, team id, agent id, category, language, the
+    /// day's date or the week's Monday; `None` for tickets without one (and
+    /// for the total).
+    pub key: Option<String>,
+    /// A person's or team's name.
+    pub label: Option<String>,
+    pub created: i64,
+    pub solved: i64,
+    pub backlog: i64,
+    pub frt_median_s: Option<f64>,
+    pub frt_p90_s: Option<f64>,
+    pub resolution_median_s: Option<f64>,
+    pub csat: Option<f64>,
+    pub nps: Option<f64>,
+    pub fcr: Option<f64>,
+    pub escalation_rate: Option<f64>,
+    pub bot_containment: Option<f64>,
+    pub sla_compliance: Option<f64>,
+    /// What the rates count: answers, conversations, targets.
+    pub csat_answers: i64,
+    pub nps_answers: i64,
+    pub bot_conversations: i64,
+    pub sla_targets: i64,
+}
+
+/// Counts behind a row, summed across groups for the total.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    created: i64,
+    escalated: i64,
+    solved: i64,
+    fcr: i64,
+    sla: i64,
+    sla_met: i64,
+    bot: i64,
+    contained: i64,
+    csat: i64,
+    csat_good: i64,
+    nps: i64,
+    promoters: i64,
+    detractors: i64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.created += o.created;
+        self.escalated += o.escalated;
+        self.solved += o.solved;
+        self.fcr += o.fcr;
+        self.sla += o.sla;
+        self.sla_met += o.sla_met;
+        self.bot += o.bot;
+        self.contained += o.contained;
+        self.csat += o.csat;
+        self.csat_good += o.csat_good;
+        self.nps += o.nps;
+        self.promoters += o.promoters;
+        self.detractors += o.detractors;
+    }
+
+    fn row(&self, key: Option<String>, backlog: i64, q: &Quantiles) -> KpiRow {
+        KpiRow {
+            key,
+            label: None,
+            created: self.created,
+            solved: self.solved,
+            backlog,
+            frt_median_s: q.frt_median.map(seconds),
+            frt_p90_s: q.frt_p90.map(seconds),
+            resolution_median_s: q.resolution_median.map(seconds),
+            csat: kpi::share(self.csat_good, self.csat),
+            nps: kpi::nps(self.promoters, self.detractors, self.nps),
+            fcr: kpi::share(self.fcr, self.solved),
+            escalation_rate: kpi::share(self.escalated, self.created),
+            bot_containment: kpi::share(self.contained, self.bot),
+            sla_compliance: kpi::share(self.sla_met, self.sla),
+            csat_answers: self.csat,
+            nps_answers: self.nps,
+            bot_conversations: self.bot,
+            sla_targets: self.sla,
+        }
+    }
+}
+
+fn seconds(ms: f64) -> f64 {
+    ms / 1000.0
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Quantiles {
+    frt_median: Option<f64>,
+    frt_p90: Option<f64>,
+    resolution_median: Option<f64>,
+}
+
+/// The median and 90th percentile from the ranked values of one group.
+fn quantiles_of(rows: &[&Ranked]) -> (Option<f64>, Option<f64>) {
+    let Some(n) = rows.first().map(|r| r.n) else {
+        return (None, None);
+    };
+    let [lo, hi, p] = kpi::ranks(n);
+    let at = |rank: i64| rows.iter().find(|r| r.rank == rank).map(|r| r.value as f64);
+    let median = match (at(lo), at(hi)) {
+        (Some(a), Some(b)) => Some((a + b) / 2.0),
+        _ => None,
+    };
+    (median, at(p))
+}
+
+fn by_key(rows: &[Ranked]) -> BTreeMap<Option<String>, Vec<&Ranked>> {
+    let mut m: BTreeMap<Option<String>, Vec<&Ranked>> = BTreeMap::new();
+    for r in rows {
+        m.entry(r.key.clone()).or_default().push(r);
+    }
+    m
+}
+
+/// A KPI report: the period (local dates, `to` not included) and a row per group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KpiReport {
+    pub from: String,
+    pub to: String,
+    pub group_by: Option<&'static str>,
+    pub items: Vec<KpiRow>,
+    pub total: KpiRow,
+}
+
+/// The period asked for as local day numbers, `to` excluded.
+pub fn period(from: Option<&str>, to: Option<&str>, today: i64) -> Result<(i64, i64), EngineError> {
+    let bad = |field: &'static str, s: &str| {
+        EngineError::invalid(
+            field,
+            Message::new(Code::Date).with("value", format!("{s:?}")),
+        )
+    };
+    let to_day = match to {
+        Some(s) => kpi::day_of(s).ok_or_else(|| bad("to", s))?,
+        None => today + 1,
+    };
+    let from_day = match from {
+        Some(s) => kpi::day_of(s).ok_or_else(|| bad("from", s))?,
+        None => to_day - DEFAULT_DAYS,
+    };
+    if from_day >= to_day || to_day - from_day > MAX_DAYS {
+        return Err(EngineError::Rule(
+            Message::new(Code::ReportPeriod).with("max_days", MAX_DAYS),
+        ));
+    }
+    Ok((from_day, to_day))
+}
+
+impl Engine {
+    /// The workspace's KPIs over local dates `from` to `to` (excluded),
+    /// grouped by `group_by` (`None`: the total alone). Supervisors, admins
+    /// and owners.
+    pub async fn kpi_report(
+        &self,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+        group_by: Option<GroupBy>,
+    ) -> Result<KpiReport, EngineError> {
+        if !p.role.can_supervise() {
+            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
+        }
+        let ws = p.workspace_id;
+        let mut c = self.store.read().await?;
+        let zone = zone_of(&mut c.conn(), ws).await?;
+        let today = zone.day(self.store.now().millis());
+        let (from_day, to_day) = period(from, to, today)?;
+        let span = (
+            zone.start(from_day).ok_or(EngineError::NotFound)?,
+            zone.start(to_day).ok_or(EngineError::NotFound)?,
+        );
+        let group = match group_by {
+            None => Group::All,
+            Some(GroupBy::Channel) => Group::Dim(Dim::Channel),
+            Some(GroupBy::Team) => Group::Dim(Dim::Team),
+            Some(GroupBy::Agent) => Group::Dim(Dim::Agent),
+            Some(GroupBy::Category) => Group::Dim(Dim::Category),
+            Some(GroupBy::Language) => Group::Dim(Dim::Language),
+            Some(g @ (GroupBy::Day | GroupBy::Week)) => Group::Time {
+                stretches: zone.stretches(span.0, span.1),
+                weeks: g == GroupBy::Week,
+            },
+        };
+
+        let mut counts: BTreeMap<Option<String>, Counts> = BTreeMap::new();
+        let measures: [(Measure, (i64, i64)); 6] = [
+            (Measure::Created, (i64::MAX, i64::MIN)),
+            (Measure::Solved, (i64::MAX, i64::MIN)),
+            (Measure::Sla, (i64::MAX, i64::MIN)),
+            (Measure::Bot, (i64::MAX, i64::MIN)),
+            (Measure::Csat, (4, i64::MIN)),
+            (Measure::Nps, (9, 6)),
+        ];
+        for (m, thresholds) in measures {
+            for Tally {
+                key,
+                n,
+                flagged,
+                high,
+                low,
+            } in store::kpis::tally(&mut c.conn(), ws, m, span, &group, thresholds).await?
+            {
+                let e = counts.entry(key).or_default();
+                match m {
+                    Measure::Created => (e.created, e.escalated) = (n, flagged),
+                    Measure::Solved => (e.solved, e.fcr) = (n, flagged),
+                    Measure::Sla => (e.sla, e.sla_met) = (n, flagged),
+                    Measure::Bot => (e.bot, e.contained) = (n, flagged),
+                    Measure::Csat => (e.csat, e.csat_good) = (n, high),
+                    Measure::Nps => (e.nps, e.promoters, e.detractors) = (n, high, low),
+                    Measure::Responded => {}
+                }
+            }
+        }
+        let quantiles = |frt: &[Ranked], res: &[Ranked]| {
+            let mut q: BTreeMap<Option<String>, Quantiles> = BTreeMap::new();
+            for (k, rows) in by_key(frt) {
+                let (m, p90) = quantiles_of(&rows);
+                let e = q.entry(k).or_default();
+                (e.frt_median, e.frt_p90) = (m, p90);
+            }
+            for (k, rows) in by_key(res) {
+                q.entry(k).or_default().resolution_median = quantiles_of(&rows).0;
+            }
+            q
+        };
+        let frt = store::kpis::quantile_values(&mut c.conn(), ws, Measure::Responded, span, &group)
+            .await?;
+        let res =
+            store::kpis::quantile_values(&mut c.conn(), ws, Measure::Solved, span, &group).await?;
+        let q = quantiles(&frt, &res);
+        let total_q = if matches!(group, Group::All) {
+            q.get(&None).copied().unwrap_or_default()
+        } else {
+            let frt = store::kpis::quantile_values(
+                &mut c.conn(),
+                ws,
+                Measure::Responded,
+                span,
+                &Group::All,
+            )
+            .await?;
+            let res =
+                store::kpis::quantile_values(&mut c.conn(), ws, Measure::Solved, span, &Group::All)
+                    .await?;
+            quantiles(&frt, &res).remove(&None).unwrap_or_default()
+        };
+
+        // The backlog at the end of the period (per day or week: at the end of each).
+        let total_backlog: i64 = store::kpis::backlog(&mut c.conn(), ws, Dim::All, to_day)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        let mut backlog: BTreeMap<Option<String>, i64> = BTreeMap::new();
+        let mut keys: Vec<Option<String>> = Vec::new();
+        match (&group, group_by) {
+            (Group::Dim(d), _) => {
+                for (k, n) in store::kpis::backlog(&mut c.conn(), ws, *d, to_day).await? {
+                    let k = (!k.is_empty()).then_some(k);
+                    if n != 0 {
+                        backlog.insert(k, n);
+                    }
+                }
+            }
+            (Group::Time { weeks, .. }, _) => {
+                let days = store::kpis::backlog_days(&mut c.conn(), ws, to_day).await?;
+                let bucket = |day: i64| if *weeks { kpi::week_of(day) } else { day };
+                let (first, last) = (bucket(from_day), bucket(to_day - 1));
+                let mut running = 0;
+                let mut i = 0;
+                for b in first..=last {
+                    // The bucket's last day inside the period.
+                    let end = if *weeks {
+                        (kpi::monday_of(b) + 6).min(to_day - 1)
+                    } else {
+                        b
+                    };
+                    while i < days.len() && days[i].0 <= end {
+                        running += days[i].1;
+                        i += 1;
+                    }
+                    let key = Some(b.to_string());
+                    backlog.insert(key.clone(), running);
+                    keys.push(key);
+                }
+            }
+            (Group::All, _) => {}
+        }
+
+        let mut rows: BTreeMap<Option<String>, KpiRow> = BTreeMap::new();
+        let mut total = Counts::default();
+        let all_keys: HashSet<Option<String>> = counts
+            .keys()
+            .chain(backlog.keys())
+            .chain(q.keys())
+            .cloned()
+            .collect();
+        for k in all_keys {
+            let cnt = counts.get(&k).copied().unwrap_or_default();
+            total.add(&cnt);
+            let row = cnt.row(
+                k.clone(),
+                backlog.get(&k).copied().unwrap_or(0),
+                &q.get(&k).copied().unwrap_or_default(),
+            );
+            rows.insert(k, row);
+        }
+        let mut items: Vec<KpiRow> = match &group {
+            Group::All => Vec::new(),
+            Group::Time { weeks, .. } => keys
+                .iter()
+                .map(|k| {
+                    let mut r = rows.remove(k).unwrap_or_else(|| {
+                        Counts::default().row(k.clone(), 0, &Quantiles::default())
+                    });
+                    let n: i64 = k.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+                    let day = if *weeks { kpi::monday_of(n) } else { n };
+                    r.key = Some(kpi::date_of(day));
+                    r
+                })
+                .collect(),
+            Group::Dim(_) => rows.into_values().collect(),
+        };
+        if let Group::Dim(d) = &group {
+            label(&mut c.conn(), ws, *d, &mut items).await?;
+            items.sort_by(|a, b| b.created.cmp(&a.created).then(a.key.cmp(&b.key)));
+        }
+        let total = total.row(None, total_backlog, &total_q);
+        Ok(KpiReport {
+            from: kpi::date_of(from_day),
+            to: kpi::date_of(to_day),
+            group_by: group_by.map(|g| g.as_str()),
+            items,
+            total,
+        })
+    }
+}
+
+/// Names the teams and agents a report's rows are keyed by.
+async fn label(
+    c: &mut store::Conn<'_>,
+    ws: WorkspaceId,
+    dim: Dim,
+    items: &mut [KpiRow],
+) -> Result<(), EngineError> {
+    for r in items.iter_mut() {
+        let Some(k) = r.key.as_deref() else { continue };
+        let Ok(u) = k.parse::<uuid::Uuid>() else {
+            continue;
+        };
+        r.label = match dim {
+            Dim::Team => store::people::team_by_id(c, ws, TeamId::from(u))
+                .await?
+                .map(|t| t.name),
+            Dim::Agent => store::people::user_by_id(c, ws, UserId::from(u))
+                .await?
+                .map(|u| u.name),
+            _ => None,
+        };
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Drops every KPI roll-up and has the consumer read the log again from
+    /// the beginning (after a change of time zone or of SLA policies that
+    /// should apply to the past).
+    pub async fn rebuild_kpis(&self) -> Result<(), EngineError> {
+        self.store
+            .write(|tx| {
+                Box::pin(async move {
+                    store::kpis::forget_all(tx).await?;
+                    store::consumers::rewind(tx, "kpis").await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,617 @@
+//! KPI reports: a fixture of tickets whose figures were worked out by hand
+//! (re-opens, an escalation, a pause, business hours, bot hand-offs, CSAT,
+//! local days) must come out exactly, on both databases, and again after the
+//! roll-ups are rebuilt from the event log.
+
+use crate::email::{Sink, mail, pipe, quiet_mailbox};
+use crate::helpers::{Backend, TestApp, until};
+use serde_json::{Value, json};
+
+mod fixture {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::kpis_match_the_figures_worked_out_by_hand(app, super::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            crate::telegram::app_with_public_url(crate::helpers::Backend::Postgres).await
+        {
+            super::kpis_match_the_figures_worked_out_by_hand(app, super::Backend::Postgres).await;
+        }
+    }
+}
+
+const MSK: &str = "Europe/Moscow";
+
+/// Moves the server's clock to a Moscow wall-clock time.
+fn at(app: &TestApp, local: &str) {
+    let t = domain::time::local::parse(MSK, local).expect("a local time");
+    app.clock.set(Some(t));
+}
+
+async fn id_of(v: Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
+
+async fn reply(app: &TestApp, t: &str, body: &str) {
+    app.post(
+        &format!("/api/v1/tickets/{t}/messages"),
+        json!({"body": body, "visibility": "public"}),
+    )
+    .await
+    .expect(201);
+}
+
+async fn set(app: &TestApp, t: &str, patch: Value) {
+    app.patch(&format!("/api/v1/tickets/{t}"), patch)
+        .await
+        .expect(200);
+}
+
+/// Waits until the `kpis` consumer has handled every event.
+async fn caught_up(app: &TestApp) {
+    until("the kpis consumer catches up", 30, async || {
+        let all = app.engine.consumer_status().await.ok()?;
+        all.iter()
+            .find(|c| c.name == "kpis" && c.lag == 0)
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// Answers the CSAT survey mailed to `to` with `score`.
+async fn rate(app: &TestApp, sink: &Sink, to: &str, score: i64) {
+    let token = until("the survey mail", 10, async || {
+        app.drain_jobs().await;
+        sink.messages().iter().find_map(|(env, m, _)| {
+            if !env.rcpts.iter().any(|r| r == to) {
+                return None;
+            }
+            let i = m.text.find("/s/")?;
+            let rest = &m.text[i + 3..];
+            let end = rest
+                .find(|c: char| c == '?' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        })
+    })
+    .await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/s/{token}", app.base))
+        .form(&[("score", score.to_string()), ("comment", String::new())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the answer is taken");
+}
+
+async fn report(app: &TestApp, query: &str) -> Value {
+    app.get(&format!("/api/v1/reports/kpis?{query}"))
+        .await
+        .expect(200)
+}
+
+/// The figures compared: everything a row says but its label.
+fn figures(row: &Value) -> Value {
+    let mut r = row.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("label");
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    key: Value,
+    (created, solved, backlog): (i64, i64, i64),
+    (frt_median, frt_p90, resolution): (Option<f64>, Option<f64>, Option<f64>),
+    (csat, csat_answers): (Option<f64>, i64),
+    (fcr, escalation_rate): (Option<f64>, Option<f64>),
+    (bot, bots): (Option<f64>, i64),
+    (sla, targets): (Option<f64>, i64),
+) -> Value {
+    json!({
+        "key": key, "created": created, "solved": solved, "backlog": backlog,
+        "frt_median_s": frt_median, "frt_p90_s": frt_p90, "resolution_median_s": resolution,
+        "csat": csat, "nps": null, "fcr": fcr, "escalation_rate": escalation_rate,
+        "bot_containment": bot, "sla_compliance": sla,
+        "csat_answers": csat_answers, "nps_answers": 0,
+        "bot_conversations": bots, "sla_targets": targets,
+    })
+}
+
+/// The fixture (Moscow time, Monday 2 to Wednesday 4 November 2026; an SLA
+/// policy for email counts in business hours, Mon–Fri 09:00–18:00, with a
+/// first reply within 60 minutes and a resolution within 8 hours):
+///
+/// - A (email, L1, Ivan): asked Mon 10:00, answered 10:30 (FRT 30 min, met),
+///   solved 12:00 (2 h, met; FCR), rated 5.
+/// - B (email): asked Mon 17:30 (L1, Ivan), answered Tue 09:45 — 75 business
+///   minutes, the first-reply target breached at 09:30 —, escalated to L2
+///   (Olga) at 10:00, answered 11:00, solved 12:00, rated 2 at 13:00; the
+///   customer writes again at 14:00 (re-opened), answered and pending at
+///   15:00, solved Wed 10:00. Resolution 10.5 business hours; the SLA's
+///   resolution clock paused while pending and counted 4.5 h (met; 8.5 h,
+///   breached, without the pause). Not FCR; escalated.
+/// - C (API): created Wed 01:00 Moscow (Tue 22:00 UTC: a Wednesday ticket),
+///   never answered.
+/// - D (chat): asks the bot Wed 11:00, answered 11:01, "yes" at 11:05: FRT
+///   60 s, solved in 300 s, contained.
+/// - E (chat): asks for a person Wed 12:00, handed off to L1, given to Ivan
+///   12:10, answered 12:20 (FRT 20 min); not contained; open.
+async fn kpis_match_the_figures_worked_out_by_hand(app: TestApp, backend: Backend) {
+    at(&app, "2026-11-01T12:00");
+    app.req(
+        "PATCH",
+        "/api/v1/workspace",
+        &app.token,
+        Some(json!({"time_zone": MSK})),
+    )
+    .await
+    .expect(200);
+    let l1 = id_of(
+        app.post("/api/v1/teams", json!({"name": "L1", "tier": 1}))
+            .await
+            .expect(201),
+    )
+    .await;
+    let l2 = id_of(
+        app.post("/api/v1/teams", json!({"name": "L2", "tier": 2}))
+            .await
+            .expect(201),
+    )
+    .await;
+    let (ivan, _) = app.user("ivan@alpha.test", "agent").await;
+    let (olga, _) = app.user("olga@alpha.test", "agent").await;
+    let (_, agent_token) = app.user("pavel@alpha.test", "agent").await;
+    for (u, t) in [(&ivan, &l1), (&olga, &l2)] {
+        app.patch(&format!("/api/v1/users/{u}"), json!({"team_ids": [t]}))
+            .await
+            .expect(200);
+    }
+    let week = json!({"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]],
+        "wed": [["09:00", "18:00"]], "thu": [["09:00", "18:00"]], "fri": [["09:00", "18:00"]]});
+    let hours = id_of(
+        app.post(
+            "/api/v1/business-hours",
+            json!({"name": "Будни", "time_zone": MSK, "week": week}),
+        )
+        .await
+        .expect(201),
+    )
+    .await;
+    app.post(
+        "/api/v1/sla-policies",
+        json!({"name": "Почта", "conditions": {"channel": ["email"]}, "business_hours_id": hours,
+               "targets": {"first_reply_minutes": 60, "resolution_minutes": 480}}),
+    )
+    .await
+    .expect(201);
+    app.req(
+        "PUT",
+        "/api/v1/surveys/settings",
+        &app.token,
+        Some(json!({"csat": {"enabled": true}})),
+    )
+    .await
+    .expect(200);
+    let sink = Sink::start().await;
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
+    // The bot: one FAQ entry, on in chat, handing off to L1.
+    app.req(
+        "PUT",
+        "/api/v1/assist/settings",
+        &app.token,
+        Some(json!({"bot_enabled": true, "bot_on_email": false, "threshold": 0.5, "handoff_team_id": l1})),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/kb/faq",
+        json!({"lang": "ru", "question": "Где мой заказ?",
+               "phrasings": ["Как отследить заказ", "Когда привезут заказ", "где посылка", "скоро ли доставка"],
+               "answer": "Откройте «Мои заказы» и нажмите «Отследить»."}),
+    )
+    .await
+    .expect(201);
+    let key = app
+        .post(
+            "/api/v1/channels/chat",
+            json!({"name": "Site chat", "allowed_origins": [crate::chat::SHOP]}),
+        )
+        .await
+        .expect(201)["widget_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A
+    at(&app, "2026-11-02T10:00");
+    let a = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Anna <anna@example.com>",
+            "help@shop.example",
+            "Колонка не включается",
+            "anna-1@example.com",
+            "",
+            "Колонка не включается после обновления.",
+        ),
+    )
+    .await["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    set(&app, &a, json!({"team_id": l1, "assignee_id": ivan})).await;
+    at(&app, "2026-11-02T10:30");
+    reply(&app, &a, "Здравствуйте! Удерживайте кнопку 10 секунд.").await;
+    at(&app, "2026-11-02T12:00");
+    set(&app, &a, json!({"status": "solved"})).await;
+    at(&app, "2026-11-02T13:00");
+    rate(&app, &sink, "anna@example.com", 5).await;
+
+    // B
+    at(&app, "2026-11-02T17:30");
+    let b = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Boris <boris@example.com>",
+            "help@shop.example",
+            "Не пришёл возврат",
+            "boris-1@example.com",
+            "",
+            "Деньги за возврат так и не пришли.",
+        ),
+    )
+    .await["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    set(&app, &b, json!({"team_id": l1, "assignee_id": ivan})).await;
+    at(&app, "2026-11-03T09:45");
+    reply(&app, &b, "Проверяем платёж.").await;
+    at(&app, "2026-11-03T10:00");
+    app.post(
+        &format!("/api/v1/tickets/{b}/escalate"),
+        json!({"reason": "Нужен доступ к платежам", "team_id": l2}),
+    )
+    .await
+    .expect(200);
+    set(&app, &b, json!({"assignee_id": olga})).await;
+    at(&app, "2026-11-03T11:00");
+    reply(&app, &b, "Платёж нашли, деньги вернутся сегодня.").await;
+    at(&app, "2026-11-03T12:00");
+    set(&app, &b, json!({"status": "solved"})).await;
+    at(&app, "2026-11-03T13:00");
+    rate(&app, &sink, "boris@example.com", 2).await;
+    at(&app, "2026-11-03T14:00");
+    let number = app.get(&format!("/api/v1/tickets/{b}")).await.expect(200)["number"].clone();
+    let again = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Boris <boris@example.com>",
+            "help@shop.example",
+            &format!("Re: [#{number}] Не пришёл возврат"),
+            "boris-2@example.com",
+            "",
+            "Деньги так и не пришли.",
+        ),
+    )
+    .await;
+    assert_eq!(again["ticket_id"].as_str(), Some(b.as_str()));
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{b}")).await.expect(200)["status"],
+        "open",
+        "re-opened by the customer"
+    );
+    at(&app, "2026-11-03T15:00");
+    reply(&app, &b, "Ждём ответа банка.").await;
+    set(&app, &b, json!({"status": "pending"})).await;
+    at(&app, "2026-11-04T10:00");
+    set(&app, &b, json!({"status": "solved"})).await;
+
+    // C: a Wednesday ticket in Moscow, a Tuesday one in UTC.
+    at(&app, "2026-11-04T01:00");
+    app.post(
+        "/api/v1/tickets",
+        json!({"subject": "Счёт для юрлица", "customer": {"name": "ООО Вектор", "email": "vektor@example.com"},
+               "message": {"body": "Нужен счёт на оплату."}}),
+    )
+    .await
+    .expect(201);
+
+    // D and E, in the chat.
+    let say = async |token: &str, client_id: &str, text: &str| -> String {
+        crate::chat::from_site(
+            &app,
+            "POST",
+            &format!("/widget/v1/{key}/messages"),
+            crate::chat::SHOP,
+            Some(token),
+            Some(json!({"client_id": client_id, "text": text})),
+        )
+        .await
+        .expect(201)["ticket_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    at(&app, "2026-11-04T11:00");
+    let dina = crate::chat::visitor(&app, &key, json!({"name": "Дина", "lang": "ru"})).await;
+    let d = say(&dina, "d-1", "Когда привезут мой заказ?").await;
+    at(&app, "2026-11-04T11:01");
+    app.drain_jobs().await;
+    at(&app, "2026-11-04T11:05");
+    say(&dina, "d-2", "Да").await;
+    app.drain_jobs().await;
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{d}")).await.expect(200)["status"],
+        "solved",
+        "the bot's answer helped"
+    );
+    at(&app, "2026-11-04T12:00");
+    let egor = crate::chat::visitor(&app, &key, json!({"name": "Егор", "lang": "ru"})).await;
+    let e = say(&egor, "e-1", "Позовите оператора, пожалуйста").await;
+    app.drain_jobs().await;
+    assert_eq!(
+        app.get(&format!("/api/v1/tickets/{e}")).await.expect(200)["team_id"],
+        l1.as_str(),
+        "handed off to L1"
+    );
+    at(&app, "2026-11-04T12:10");
+    set(&app, &e, json!({"assignee_id": ivan})).await;
+    at(&app, "2026-11-04T12:20");
+    reply(&app, &e, "Здравствуйте, я Иван. Чем помочь?").await;
+    at(&app, "2026-11-05T09:00");
+    caught_up(&app).await;
+
+    let period = "from=2026-11-02&to=2026-11-05";
+    let s = |x: f64| Some(x);
+    let total = row(
+        Value::Null,
+        (5, 3, 2),
+        (s(1500.0), s(4500.0), s(7200.0)),
+        (s(0.5), 2),
+        (s(1.0 / 3.0), s(0.2)),
+        (s(0.5), 2),
+        (s(0.75), 4),
+    );
+    let by_day = vec![
+        row(
+            json!("2026-11-02"),
+            (2, 1, 1),
+            (s(1800.0), s(1800.0), s(7200.0)),
+            (s(1.0), 1),
+            // B was created on Monday and escalated on Tuesday.
+            (s(1.0), s(0.5)),
+            (None, 0),
+            (s(1.0), 2),
+        ),
+        row(
+            json!("2026-11-03"),
+            (0, 0, 1),
+            (s(4500.0), s(4500.0), None),
+            (s(0.0), 1),
+            (None, None),
+            (None, 0),
+            (s(0.0), 1),
+        ),
+        row(
+            json!("2026-11-04"),
+            (3, 2, 2),
+            (s(630.0), s(1200.0), s(19050.0)),
+            (None, 0),
+            (s(0.0), s(0.0)),
+            (s(0.5), 2),
+            (s(1.0), 1),
+        ),
+    ];
+    let r = report(&app, &format!("{period}&group_by=day")).await;
+    assert_eq!(
+        (&r["from"], &r["to"]),
+        (&json!("2026-11-02"), &json!("2026-11-05"))
+    );
+    assert_eq!(figures(&r["total"]), total, "the total");
+    let got: Vec<Value> = r["items"].as_array().unwrap().iter().map(figures).collect();
+    assert_eq!(got, by_day, "by local day");
+
+    let by_team = |l1: &str, l2: &str| {
+        vec![
+            row(
+                json!(l1),
+                (2, 1, 1),
+                (s(1500.0), s(1800.0), s(7200.0)),
+                (s(1.0), 1),
+                (s(1.0), s(0.0)),
+                (s(0.0), 1),
+                (s(1.0), 2),
+            ),
+            row(
+                Value::Null,
+                (2, 1, 1),
+                (s(60.0), s(60.0), s(300.0)),
+                (None, 0),
+                (s(0.0), s(0.0)),
+                (s(1.0), 1),
+                (None, 0),
+            ),
+            row(
+                json!(l2),
+                (1, 1, 0),
+                (s(4500.0), s(4500.0), s(37800.0)),
+                (s(0.0), 1),
+                (s(0.0), s(1.0)),
+                (None, 0),
+                (s(0.5), 2),
+            ),
+        ]
+    };
+    let r = report(&app, &format!("{period}&group_by=team")).await;
+    let items = r["items"].as_array().unwrap();
+    // Most created first; ties by key (no team sorts first).
+    let mut want = by_team(&l1, &l2);
+    want.sort_by(|a, b| {
+        b["created"]
+            .as_i64()
+            .cmp(&a["created"].as_i64())
+            .then(a["key"].as_str().cmp(&b["key"].as_str()))
+    });
+    assert_eq!(
+        items.iter().map(figures).collect::<Vec<_>>(),
+        want,
+        "by team"
+    );
+    let label = |k: &str| {
+        items
+            .iter()
+            .find(|i| i["key"] == k)
+            .map(|i| i["label"].clone())
+    };
+    assert_eq!(label(&l2), Some(json!("L2")));
+    assert_eq!(figures(&r["total"]), total);
+
+    let r = report(&app, &format!("{period}&group_by=channel")).await;
+    let by_channel: Vec<Value> = r["items"].as_array().unwrap().iter().map(figures).collect();
+    let email = row(
+        json!("email"),
+        (2, 2, 0),
+        (s(3150.0), s(4500.0), s(22500.0)),
+        (s(0.5), 2),
+        (s(0.5), s(0.5)),
+        (None, 0),
+        (s(0.75), 4),
+    );
+    let chat = row(
+        json!("chat"),
+        (2, 1, 1),
+        (s(630.0), s(1200.0), s(300.0)),
+        (None, 0),
+        (s(0.0), s(0.0)),
+        (s(0.5), 2),
+        (None, 0),
+    );
+    let api = row(
+        json!("api"),
+        (1, 0, 1),
+        (None, None, None),
+        (None, 0),
+        (None, s(0.0)),
+        (None, 0),
+        (None, 0),
+    );
+    assert_eq!(by_channel, vec![chat, email, api], "by channel");
+
+    // Narrower periods: Monday alone, and the week (Monday to Sunday) it is in.
+    let monday = report(&app, "from=2026-11-02&to=2026-11-03").await;
+    assert_eq!(figures(&monday["total"]), {
+        let mut m = by_day[0].clone();
+        m["key"] = Value::Null;
+        m
+    });
+    let week = report(&app, "from=2026-11-02&to=2026-11-09&group_by=week").await;
+    let w = week["items"].as_array().unwrap();
+    assert_eq!(w.len(), 1, "{week}");
+    assert_eq!(w[0]["key"], "2026-11-02");
+    assert_eq!(
+        (w[0]["created"].clone(), w[0]["backlog"].clone()),
+        (json!(5), json!(2))
+    );
+
+    // CSV: the same figures, a row per group and the total.
+    let csv = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/kpis.csv?{period}&group_by=day",
+            app.base
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("row,key,label,created,solved,backlog,frt_median_s"));
+    assert!(
+        lines[3].starts_with("group,2026-11-04,,3,2,2,630,1200,19050,,,0,0,0.5,1,"),
+        "{text}"
+    );
+    assert!(
+        lines[4].starts_with("total,,,5,3,2,1500,4500,7200,0.5,,0.3333"),
+        "{text}"
+    );
+
+    // Who may read, and what is refused.
+    app.req("GET", "/api/v1/reports/kpis", &agent_token, None)
+        .await
+        .problem(403);
+    app.get("/api/v1/reports/kpis?from=2026-11-05&to=2026-11-05")
+        .await
+        .problem(409);
+    app.get("/api/v1/reports/kpis?from=2024-01-01&to=2026-11-05")
+        .await
+        .problem(409);
+    app.get("/api/v1/reports/kpis?from=2026-13-01")
+        .await
+        .problem(422);
+    app.get("/api/v1/reports/kpis?group_by=month")
+        .await
+        .problem(400);
+
+    // Derived data: a roll-up row the log does not back (as a lost or
+    // mistaken write would leave) is gone after a rebuild, and the figures
+    // are what they were.
+    let before = report(&app, &format!("{period}&group_by=team")).await;
+    let ws = app
+        .engine
+        .cli_principal("alpha")
+        .await
+        .unwrap()
+        .workspace_id;
+    let stray = domain::kpi::Derived {
+        dims: domain::kpi::Dims {
+            channel: "api".into(),
+            ..Default::default()
+        },
+        facts: vec![domain::kpi::Fact {
+            measure: domain::kpi::Measure::Created,
+            at: domain::time::local::parse(MSK, "2026-11-03T12:00")
+                .unwrap()
+                .millis(),
+            part: String::new(),
+            value: None,
+            flag: false,
+        }],
+        backlog: vec![],
+    };
+    app.store
+        .write(move |tx| {
+            Box::pin(async move {
+                store::kpis::save(tx, ws, domain::ids::TicketId::new(), None, &stray).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(report(&app, period).await["total"]["created"], 6);
+    app.engine.rebuild_kpis().await.expect("rebuild");
+    caught_up(&app).await;
+    assert_eq!(
+        report(&app, &format!("{period}&group_by=team")).await,
+        before,
+        "rebuilt on {backend:?}"
+    );
+}
