@@ -548,6 +548,18 @@ pub enum EventData {
         customer_id: CustomerId,
         survey_kind: String,
     },
+    /// New tickets about one topic (`key`: `category:…`, `tag:…`, `term:…`)
+    /// spiked against its own baseline (`domain::trend`); the newest of
+    /// them as examples.
+    #[serde(rename = "trend.detected")]
+    TrendDetected {
+        trend_id: TrendId,
+        key: String,
+        observed: i64,
+        expected: f64,
+        p_value: f64,
+        ticket_ids: Vec<TicketId>,
+    },
     /// The customer answered a survey; `replaced` when it changed an earlier
     /// answer.
     #[serde(rename = "survey.answered")]
@@ -673,6 +685,7 @@ impl EventData {
             EventData::SideStateChanged { .. } => "side.state_changed",
             EventData::SurveySent { .. } => "survey.sent",
             EventData::SurveyAnswered { .. } => "survey.answered",
+            EventData::TrendDetected { .. } => "trend.detected",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
             EventData::OrganizationDeleted { .. } => "organization.deleted",
@@ -752,6 +765,7 @@ impl EventData {
         "side.state_changed",
         "survey.sent",
         "survey.answered",
+        "trend.detected",
         "sla.warning",
         "sla.breached",
         "webhook.saved",
@@ -1229,6 +1243,14 @@ mod tests {
                 replaced: false,
                 previous: None,
             },
+            EventData::TrendDetected {
+                trend_id: TrendId::new(),
+                key: "term:колонка".into(),
+                observed: 9,
+                expected: 0.5,
+                p_value: 1.5e-9,
+                ticket_ids: vec![TicketId::new()],
+            },
         ];
         for e in &all {
             match e {
@@ -1259,6 +1281,7 @@ mod tests {
                 | EventData::SideStateChanged { .. }
                 | EventData::SurveySent { .. }
                 | EventData::SurveyAnswered { .. }
+                | EventData::TrendDetected { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }
                 | EventData::ShipmentUpdated { .. }

@@ -97,6 +97,8 @@ id_type!(
     SideMessageId,
     /// A satisfaction survey sent to a customer.
     SurveyId,
+    /// A spike in tickets about one topic, raised as an alert.
+    TrendId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -258,6 +258,30 @@ pub struct Fact {
     pub value: Option<i64>,
     /// escalated, fcr, met, contained.
     pub flag: bool,
+    /// The workspace's local day of `at`.
+    #[serde(default)]
+    pub day: i64,
+}
+
+impl Fact {
+    /// What the fact adds to its day's counts: itself, flagged, a high score
+    /// (CSAT 4–5, NPS 9–10), a low one (NPS 0–6).
+    pub fn counts(&self) -> [i64; 4] {
+        let v = self.value.unwrap_or(0);
+        let (high, low) = match self.measure {
+            Measure::Csat => (v >= 4, false),
+            Measure::Nps => (v >= 9, v <= 6),
+            _ => (false, false),
+        };
+        [1, i64::from(self.flag), i64::from(high), i64::from(low)]
+    }
+}
+
+impl Dims {
+    /// The keys of this ticket under every breakdown (`""`: none).
+    pub fn keys(&self) -> impl Iterator<Item = (Dim, String)> + '_ {
+        Dim::ALL.iter().map(|d| (*d, self.key(*d)))
+    }
 }
 
 /// A ticket's whole contribution.
@@ -461,6 +485,7 @@ pub fn derive(
         part: String::new(),
         value,
         flag,
+        day: local_day(at),
     };
     facts.push(fact(Measure::Created, t.created_at, None, escalated));
     if let (Some(c), Some(r)) = (customer_first, response) {
@@ -500,6 +525,7 @@ pub fn derive(
                 part: format!("{}/{cycle}", metric.as_str()),
                 value: None,
                 flag: met,
+                day: local_day(at),
             });
         }
     }

@@ -32,6 +32,7 @@ pub mod template;
 pub mod text;
 pub mod ticket;
 pub mod time;
+pub mod trend;
 pub mod user;
 
 pub use error::DomainError;

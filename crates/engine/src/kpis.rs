@@ -208,6 +208,7 @@ pub struct KpiRow {
 #[derive(Clone, Copy, Debug, Default)]
 struct Counts {
     created: i64,
+    responded: i64,
     escalated: i64,
     solved: i64,
     fcr: i64,
@@ -225,6 +226,7 @@ struct Counts {
 impl Counts {
     fn add(&mut self, o: &Counts) {
         self.created += o.created;
+        self.responded += o.responded;
         self.escalated += o.escalated;
         self.solved += o.solved;
         self.fcr += o.fcr;
@@ -274,11 +276,11 @@ struct Quantiles {
     resolution_median: Option<f64>,
 }
 
-/// The median and 90th percentile from the ranked values of one group.
-fn quantiles_of(rows: &[&Ranked]) -> (Option<f64>, Option<f64>) {
-    let Some(n) = rows.first().map(|r| r.n) else {
+/// The median and 90th percentile from the ranked values of one group of `n`.
+fn quantiles_of(rows: &[&Ranked], n: i64) -> (Option<f64>, Option<f64>) {
+    if n == 0 {
         return (None, None);
-    };
+    }
     let [lo, hi, p] = kpi::ranks(n);
     let at = |rank: i64| rows.iter().find(|r| r.rank == rank).map(|r| r.value as f64);
     let median = match (at(lo), at(hi)) {
@@ -367,68 +369,108 @@ impl Engine {
         };
 
         let mut counts: BTreeMap<Option<String>, Counts> = BTreeMap::new();
-        let measures: [(Measure, (i64, i64)); 6] = [
-            (Measure::Created, (i64::MAX, i64::MIN)),
-            (Measure::Solved, (i64::MAX, i64::MIN)),
-            (Measure::Sla, (i64::MAX, i64::MIN)),
-            (Measure::Bot, (i64::MAX, i64::MIN)),
-            (Measure::Csat, (4, i64::MIN)),
-            (Measure::Nps, (9, 6)),
-        ];
-        for (m, thresholds) in measures {
+        let days = (from_day, to_day);
+        for m in Measure::ALL {
             for Tally {
                 key,
                 n,
                 flagged,
                 high,
                 low,
-            } in store::kpis::tally(&mut c.conn(), ws, m, span, &group, thresholds).await?
+            } in store::kpis::tally(&mut c.conn(), ws, *m, days, &group).await?
             {
                 let e = counts.entry(key).or_default();
                 match m {
                     Measure::Created => (e.created, e.escalated) = (n, flagged),
+                    Measure::Responded => e.responded = n,
                     Measure::Solved => (e.solved, e.fcr) = (n, flagged),
                     Measure::Sla => (e.sla, e.sla_met) = (n, flagged),
                     Measure::Bot => (e.bot, e.contained) = (n, flagged),
                     Measure::Csat => (e.csat, e.csat_good) = (n, high),
                     Measure::Nps => (e.nps, e.promoters, e.detractors) = (n, high, low),
-                    Measure::Responded => {}
                 }
             }
         }
+        drop(c);
+        // The quantiles: only the values at the ranks each group needs, the
+        // four reads side by side on their own connections.
+        let mut total = Counts::default();
+        for cnt in counts.values() {
+            total.add(cnt);
+        }
+        let rank_list = |n_of: fn(&Counts) -> i64, grouped: bool| -> Vec<i64> {
+            let mut r: Vec<i64> = if grouped {
+                counts
+                    .values()
+                    .filter(|c| n_of(c) > 0)
+                    .flat_map(|c| kpi::ranks(n_of(c)))
+                    .collect()
+            } else if n_of(&total) > 0 {
+                kpi::ranks(n_of(&total)).to_vec()
+            } else {
+                Vec::new()
+            };
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let grouped = !matches!(group, Group::All);
+        let (frt_ranks, res_ranks) = (
+            rank_list(|c| c.responded, grouped),
+            rank_list(|c| c.solved, grouped),
+        );
+        let (total_frt_ranks, total_res_ranks) = (
+            rank_list(|c| c.responded, false),
+            rank_list(|c| c.solved, false),
+        );
+        let all = Group::All;
+        let (frt, res, total_frt, total_res) = tokio::try_join!(
+            self.ranked(ws, Measure::Responded, span, &group, &frt_ranks, true),
+            self.ranked(ws, Measure::Solved, span, &group, &res_ranks, true),
+            self.ranked(
+                ws,
+                Measure::Responded,
+                span,
+                &all,
+                &total_frt_ranks,
+                grouped
+            ),
+            self.ranked(ws, Measure::Solved, span, &all, &total_res_ranks, grouped),
+        )?;
         let quantiles = |frt: &[Ranked], res: &[Ranked]| {
             let mut q: BTreeMap<Option<String>, Quantiles> = BTreeMap::new();
             for (k, rows) in by_key(frt) {
-                let (m, p90) = quantiles_of(&rows);
+                let n = if k.is_none() && !grouped {
+                    total.responded
+                } else {
+                    counts.get(&k).map_or(0, |c| c.responded)
+                };
+                let (m, p90) = quantiles_of(&rows, n);
                 let e = q.entry(k).or_default();
                 (e.frt_median, e.frt_p90) = (m, p90);
             }
             for (k, rows) in by_key(res) {
-                q.entry(k).or_default().resolution_median = quantiles_of(&rows).0;
+                let n = if k.is_none() && !grouped {
+                    total.solved
+                } else {
+                    counts.get(&k).map_or(0, |c| c.solved)
+                };
+                q.entry(k).or_default().resolution_median = quantiles_of(&rows, n).0;
             }
             q
         };
-        let frt = store::kpis::quantile_values(&mut c.conn(), ws, Measure::Responded, span, &group)
-            .await?;
-        let res =
-            store::kpis::quantile_values(&mut c.conn(), ws, Measure::Solved, span, &group).await?;
         let q = quantiles(&frt, &res);
-        let total_q = if matches!(group, Group::All) {
-            q.get(&None).copied().unwrap_or_default()
+        let total_q = if grouped {
+            let mut t = Quantiles::default();
+            let (m, p90) = quantiles_of(&total_frt.iter().collect::<Vec<_>>(), total.responded);
+            (t.frt_median, t.frt_p90) = (m, p90);
+            t.resolution_median =
+                quantiles_of(&total_res.iter().collect::<Vec<_>>(), total.solved).0;
+            t
         } else {
-            let frt = store::kpis::quantile_values(
-                &mut c.conn(),
-                ws,
-                Measure::Responded,
-                span,
-                &Group::All,
-            )
-            .await?;
-            let res =
-                store::kpis::quantile_values(&mut c.conn(), ws, Measure::Solved, span, &Group::All)
-                    .await?;
-            quantiles(&frt, &res).remove(&None).unwrap_or_default()
+            q.get(&None).copied().unwrap_or_default()
         };
+        let mut c = self.store.read().await?;
 
         // The backlog at the end of the period (per day or week: at the end of each).
         let total_backlog: i64 = store::kpis::backlog(&mut c.conn(), ws, Dim::All, to_day)
@@ -473,7 +515,6 @@ impl Engine {
         }
 
         let mut rows: BTreeMap<Option<String>, KpiRow> = BTreeMap::new();
-        let mut total = Counts::default();
         let all_keys: HashSet<Option<String>> = counts
             .keys()
             .chain(backlog.keys())
@@ -482,7 +523,6 @@ impl Engine {
             .collect();
         for k in all_keys {
             let cnt = counts.get(&k).copied().unwrap_or_default();
-            total.add(&cnt);
             let row = cnt.row(
                 k.clone(),
                 backlog.get(&k).copied().unwrap_or(0),
@@ -547,6 +587,24 @@ async fn label(
 }
 
 impl Engine {
+    /// [`store::kpis::quantile_values`] on a connection of its own (`needed`
+    /// false: nothing to read).
+    async fn ranked(
+        &self,
+        ws: WorkspaceId,
+        measure: Measure,
+        span: (i64, i64),
+        group: &Group,
+        ranks: &[i64],
+        needed: bool,
+    ) -> Result<Vec<Ranked>, EngineError> {
+        if !needed || ranks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.store.read().await?;
+        Ok(store::kpis::quantile_values(&mut c.conn(), ws, measure, span, group, ranks).await?)
+    }
+
     /// Drops every KPI roll-up and has the consumer read the log again from
     /// the beginning (after a change of time zone or of SLA policies that
     /// should apply to the past).
@@ -560,5 +618,132 @@ impl Engine {
                 })
             })
             .await
+    }
+}
+
+/// A team's queue now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueNow {
+    pub team_id: Option<TeamId>,
+    pub team: Option<String>,
+    pub open: i64,
+    pub unassigned: i64,
+    /// How long the oldest unanswered (new) ticket has waited.
+    pub longest_wait_s: Option<i64>,
+    pub at_risk: i64,
+    pub breached: i64,
+}
+
+/// An agent now: presence and how many new and open tickets they hold.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentNow {
+    pub id: UserId,
+    pub name: String,
+    pub presence: String,
+    pub load: i64,
+    pub capacity: i64,
+}
+
+/// The supervisor's live view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Board {
+    pub queues: Vec<QueueNow>,
+    pub agents: Vec<AgentNow>,
+}
+
+/// Most agents the live view lists.
+const BOARD_AGENTS: i64 = 500;
+
+impl Engine {
+    /// Queues, waits, SLA at risk and agents' load, as they are now.
+    /// Supervisors and up.
+    pub async fn supervisor_board(&self, p: &Principal) -> Result<Board, EngineError> {
+        if !p.role.can_supervise() {
+            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
+        }
+        let ws = p.workspace_id;
+        let now = self.store.now().millis();
+        let mut c = self.store.read().await?;
+        let teams: HashMap<uuid::Uuid, String> =
+            store::people::list_teams(&mut c.conn(), ws, None, 1_000)
+                .await?
+                .into_iter()
+                .map(|t| (t.id.0, t.name))
+                .collect();
+        let mut queues: Vec<QueueNow> = store::kpis::queues(&mut c.conn(), ws, now)
+            .await?
+            .into_iter()
+            .map(|q| QueueNow {
+                team_id: q.team.map(TeamId::from),
+                team: q.team.and_then(|t| teams.get(&t).cloned()),
+                open: q.open,
+                unassigned: q.unassigned,
+                longest_wait_s: q.oldest_new.map(|t| (now - t).max(0) / 1000),
+                at_risk: q.at_risk,
+                breached: q.breached,
+            })
+            .collect();
+        queues.sort_by_key(|q| std::cmp::Reverse((q.breached, q.at_risk, q.open)));
+        let loads: HashMap<uuid::Uuid, i64> = store::kpis::loads(&mut c.conn(), ws)
+            .await?
+            .into_iter()
+            .collect();
+        let mut agents: Vec<AgentNow> =
+            store::people::list_users(&mut c.conn(), ws, None, BOARD_AGENTS)
+                .await?
+                .into_iter()
+                .filter(|u| u.active && u.role.can_work_tickets())
+                .map(|u| AgentNow {
+                    load: loads.get(&u.id.0).copied().unwrap_or(0),
+                    id: u.id,
+                    name: u.name,
+                    presence: u.presence,
+                    capacity: u.capacity,
+                })
+                .collect();
+        let rank = |p: &str| match p {
+            "online" => 0,
+            "busy" => 1,
+            "away" => 2,
+            _ => 3,
+        };
+        agents.sort_by(|a, b| {
+            (rank(&a.presence), std::cmp::Reverse(a.load), &a.name).cmp(&(
+                rank(&b.presence),
+                std::cmp::Reverse(b.load),
+                &b.name,
+            ))
+        });
+        Ok(Board { queues, agents })
+    }
+
+    /// Tickets created in the period per local weekday (Monday first) and
+    /// hour. Supervisors and up.
+    pub async fn volume_by_hour(
+        &self,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<[[i64; 24]; 7], EngineError> {
+        if !p.role.can_supervise() {
+            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
+        }
+        let ws = p.workspace_id;
+        let mut c = self.store.read().await?;
+        let zone = zone_of(&mut c.conn(), ws).await?;
+        let today = zone.day(self.store.now().millis());
+        let (from_day, to_day) = period(from, to, today)?;
+        let span = (
+            zone.start(from_day).ok_or(EngineError::NotFound)?,
+            zone.start(to_day).ok_or(EngineError::NotFound)?,
+        );
+        let stretches = zone.stretches(span.0, span.1);
+        let mut grid = [[0i64; 24]; 7];
+        for (h, n) in store::kpis::hour_of_week(&mut c.conn(), ws, span, &stretches).await? {
+            if (0..168).contains(&h) {
+                grid[(h / 24) as usize][(h % 24) as usize] += n;
+            }
+        }
+        Ok(grid)
     }
 }

@@ -59,6 +59,7 @@ pub mod surveys;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;
+pub mod trends;
 pub mod triage;
 pub mod vk;
 pub mod webhook;

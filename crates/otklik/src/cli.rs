@@ -216,6 +216,18 @@ pub const EX_TEMPFAIL: u8 = 75;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// KPI roll-ups at scale: a year of synthetic history (tickets and about ten
+    /// events each) folded by the `kpis` consumer, then a month's report
+    /// grouped by team, channel, day and ungrouped.
+    Reports {
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Benchmark PostgreSQL: a fresh database is created through this URL and dropped after.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Create tickets through the HTTP API of a fresh server and report throughput and latency.
     Ingest {
         #[arg(long, default_value_t = 10_000)]
@@ -661,6 +673,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench::ingest(tickets, concurrency, database_url).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Reports {
+                    tickets,
+                    requests,
+                    database_url,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_reports::reports(tickets, requests, database_url).await
         }
         Command::Bench {
             command:

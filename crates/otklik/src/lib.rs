@@ -10,6 +10,7 @@ pub mod bench_burst;
 pub mod bench_chat;
 pub mod bench_email;
 pub mod bench_orders;
+pub mod bench_reports;
 pub mod bench_rules;
 pub mod bench_search;
 pub mod bench_telegram;

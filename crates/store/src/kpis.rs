@@ -88,6 +88,60 @@ pub async fn save(
         }
         tx.conn().execute(&q).await?;
     }
+    // Daily counts: take back what the gone facts counted, under the old
+    // breakdowns, and count the added ones under the new.
+    let mut daily: std::collections::BTreeMap<(&str, &str, String, i64), [i64; 4]> =
+        Default::default();
+    if let Some(o) = old {
+        for f in old_facts
+            .iter()
+            .filter(|f| !same_dims || !new.facts.contains(f))
+        {
+            for (dim, key) in o.dims.keys() {
+                let e = daily
+                    .entry((f.measure.as_str(), dim.as_str(), key, f.day))
+                    .or_default();
+                for (a, b) in e.iter_mut().zip(f.counts()) {
+                    *a -= b;
+                }
+            }
+        }
+    }
+    for f in &added {
+        for (dim, key) in new.dims.keys() {
+            let e = daily
+                .entry((f.measure.as_str(), dim.as_str(), key, f.day))
+                .or_default();
+            for (a, b) in e.iter_mut().zip(f.counts()) {
+                *a += b;
+            }
+        }
+    }
+    for ((measure, dim, key, day), [n, flagged, high, low]) in daily {
+        if n == 0 && flagged == 0 && high == 0 && low == 0 {
+            continue;
+        }
+        tx.conn()
+            .execute(
+                &query(
+                    "INSERT INTO kpi_daily (workspace_id, measure, dim, key, day, n, flagged, high, low) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (workspace_id, measure, dim, key, day) DO UPDATE SET \
+                     n = kpi_daily.n + excluded.n, flagged = kpi_daily.flagged + excluded.flagged, \
+                     high = kpi_daily.high + excluded.high, low = kpi_daily.low + excluded.low",
+                )
+                .bind(ws)
+                .bind(measure)
+                .bind(dim)
+                .bind(key)
+                .bind(day)
+                .bind(n)
+                .bind(flagged)
+                .bind(high)
+                .bind(low),
+            )
+            .await?;
+    }
     // Backlog: take back what the ticket added before, add what it adds now.
     let mut net: std::collections::BTreeMap<(&str, &str, i64), i64> = Default::default();
     for (dim, key, day, n) in old.map(|o| o.backlog.as_slice()).unwrap_or_default() {
@@ -131,7 +185,7 @@ pub async fn save(
 
 /// Drops every roll-up of every workspace (before a rebuild).
 pub async fn forget_all(tx: &mut Tx) -> Result<(), StoreError> {
-    for t in ["kpi_facts", "kpi_backlog", "kpi_tickets"] {
+    for t in ["kpi_facts", "kpi_daily", "kpi_backlog", "kpi_tickets"] {
         tx.conn()
             .execute(&query(format!("DELETE FROM {t}")))
             .await?;
@@ -160,7 +214,23 @@ pub enum Group {
 const DAY_MS: i64 = 86_400_000;
 
 impl Group {
-    /// The key's SQL expression: numbers only, every one written by us.
+    /// The zone's offset at `at`, as SQL: numbers only, every one written by us.
+    fn offset_sql(stretches: &[(i64, i64)]) -> String {
+        match stretches {
+            [] => "0".to_owned(),
+            [(_, only)] => only.to_string(),
+            [init @ .., (_, last)] => {
+                let mut s = "CASE".to_owned();
+                for (until, off) in init {
+                    s.push_str(&format!(" WHEN at < {until} THEN {off}"));
+                }
+                s.push_str(&format!(" ELSE {last} END"));
+                s
+            }
+        }
+    }
+
+    /// The key's SQL expression.
     fn sql(&self) -> String {
         match self {
             Group::All => "CAST(NULL AS TEXT)".to_owned(),
@@ -174,18 +244,7 @@ impl Group {
             }
             .to_owned(),
             Group::Time { stretches, weeks } => {
-                let offset = match stretches.as_slice() {
-                    [] => "0".to_owned(),
-                    [(_, only)] => only.to_string(),
-                    [init @ .., (_, last)] => {
-                        let mut s = "CASE".to_owned();
-                        for (until, off) in init {
-                            s.push_str(&format!(" WHEN at < {until} THEN {off}"));
-                        }
-                        s.push_str(&format!(" ELSE {last} END"));
-                        s
-                    }
-                };
+                let offset = Group::offset_sql(stretches);
                 let day = format!("((at + ({offset})) / {DAY_MS})");
                 let key = if *weeks {
                     format!("(({day} + 3) / 7)")
@@ -223,42 +282,43 @@ impl FromRow for Tally {
     }
 }
 
-/// The measure's facts with a moment in `from..to`, counted per group.
+/// The measure's facts on local days `from..to`, counted per group (from
+/// the daily counts: a month is a few hundred rows, not every fact).
 pub async fn tally(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     measure: Measure,
     (from, to): (i64, i64),
     group: &Group,
-    (high, low): (i64, i64),
 ) -> Result<Vec<Tally>, StoreError> {
-    let g = group.sql();
+    let (dim, g) = match group {
+        Group::All | Group::Dim(Dim::All) => (Dim::All, "CAST(NULL AS TEXT)".to_owned()),
+        Group::Dim(d) => (*d, "NULLIF(key, '')".to_owned()),
+        Group::Time { weeks: false, .. } => (Dim::All, "CAST(day AS TEXT)".to_owned()),
+        Group::Time { weeks: true, .. } => (Dim::All, "CAST((day + 3) / 7 AS TEXT)".to_owned()),
+    };
     c.fetch_all(
         &query(format!(
-            "SELECT {g} AS k, COUNT(*), CAST(COALESCE(SUM(flag), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN value >= $5 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN value <= $6 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 AND at >= $3 AND at < $4 \
+            "SELECT {g} AS k, CAST(SUM(n) AS BIGINT), CAST(SUM(flagged) AS BIGINT), \
+             CAST(SUM(high) AS BIGINT), CAST(SUM(low) AS BIGINT) \
+             FROM kpi_daily WHERE workspace_id = $1 AND measure = $2 AND dim = $3 AND day >= $4 AND day < $5 \
              GROUP BY {g}"
         ))
         .bind(ws)
         .bind(measure.as_str())
+        .bind(dim.as_str())
         .bind(from)
-        .bind(to)
-        .bind(high)
-        .bind(low),
+        .bind(to),
     )
     .await
 }
 
-/// One value a quantile reads: its group, rank (1-based, by value) and the
-/// group's size.
+/// One value a quantile reads: its group and rank (1-based, by value).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ranked {
     pub key: Option<String>,
     pub value: i64,
     pub rank: i64,
-    pub n: i64,
 }
 
 impl FromRow for Ranked {
@@ -267,37 +327,40 @@ impl FromRow for Ranked {
             key: r.get(0)?,
             value: r.get(1)?,
             rank: r.get(2)?,
-            n: r.get(3)?,
         })
     }
 }
 
-/// The values at the ranks a median and the 90th percentile read
-/// (`domain::kpi::ranks`), per group: a few rows, not every value.
+/// The values at `ranks` (the ranks a median and the 90th percentile read
+/// in each group, `domain::kpi::ranks`) of the measure's facts with a moment
+/// in `from..to`, per group: a few rows, not every value. A group smaller
+/// than a rank has no row for it.
 pub async fn quantile_values(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     measure: Measure,
     (from, to): (i64, i64),
     group: &Group,
+    ranks: &[i64],
 ) -> Result<Vec<Ranked>, StoreError> {
+    if ranks.is_empty() {
+        return Ok(Vec::new());
+    }
     let g = group.sql();
-    c.fetch_all(
-        &query(format!(
-            "SELECT k, value, rn, n FROM (\
-               SELECT {g} AS k, value, \
-                 ROW_NUMBER() OVER (PARTITION BY {g} ORDER BY value) AS rn, \
-                 COUNT(*) OVER (PARTITION BY {g}) AS n \
-               FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 AND at >= $3 AND at < $4 \
-                 AND value IS NOT NULL\
-             ) q WHERE rn = (n + 1) / 2 OR rn = n / 2 + 1 OR rn = (9 * n + 9) / 10"
-        ))
-        .bind(ws)
-        .bind(measure.as_str())
-        .bind(from)
-        .bind(to),
-    )
-    .await
+    let q = query(format!(
+        "SELECT k, value, rn FROM (\
+           SELECT {g} AS k, value, ROW_NUMBER() OVER (PARTITION BY {g} ORDER BY value) AS rn \
+           FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 AND at >= $3 AND at < $4 \
+             AND value IS NOT NULL\
+         ) q WHERE rn IN ("
+    ))
+    .bind(ws)
+    .bind(measure.as_str())
+    .bind(from)
+    .bind(to)
+    .bind_list(ranks.iter().copied())
+    .push(")");
+    c.fetch_all(&q).await
 }
 
 /// Tickets unsolved at the start of local day `before`, per key of `dim`
@@ -333,6 +396,89 @@ pub async fn backlog_days(
         )
         .bind(ws)
         .bind(before),
+    )
+    .await
+}
+
+/// Tickets created in `from..to` per local hour of the week (0 = Monday
+/// 00:00–01:00), `stretches` as in [`Group::Time`].
+pub async fn hour_of_week(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    (from, to): (i64, i64),
+    stretches: &[(i64, i64)],
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let offset = Group::offset_sql(stretches);
+    // 1970-01-01 began a Thursday: hour 72 of its Monday-started week.
+    c.fetch_all(
+        &query(format!(
+            "SELECT ((at + ({offset})) / 3600000 + 72) % 168 AS h, COUNT(*) FROM kpi_facts \
+             WHERE workspace_id = $1 AND measure = 'created' AND at >= $2 AND at < $3 GROUP BY h"
+        ))
+        .bind(ws)
+        .bind(from)
+        .bind(to),
+    )
+    .await
+}
+
+/// A team's queue now (`team` `None`: tickets of no team).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queue {
+    pub team: Option<uuid::Uuid>,
+    /// New and open tickets.
+    pub open: i64,
+    pub unassigned: i64,
+    /// The oldest new ticket (no one has answered): how long the longest wait is.
+    pub oldest_new: Option<i64>,
+    /// Open tickets whose SLA warning fell, and whose target passed.
+    pub at_risk: i64,
+    pub breached: i64,
+}
+
+impl FromRow for Queue {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Queue {
+            team: r.get(0)?,
+            open: r.get(1)?,
+            unassigned: r.get(2)?,
+            oldest_new: r.get(3)?,
+            at_risk: r.get(4)?,
+            breached: r.get(5)?,
+        })
+    }
+}
+
+/// Every team's queue at `now`.
+pub async fn queues(c: &mut Conn<'_>, ws: WorkspaceId, now: i64) -> Result<Vec<Queue>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT t.team_id, COUNT(*), \
+               CAST(COALESCE(SUM(CASE WHEN t.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               MIN(CASE WHEN t.status = 'new' THEN t.created_at END), \
+               CAST(COALESCE(SUM(CASE WHEN s.warn_at <= $2 AND (s.due_at IS NULL OR s.due_at > $2) THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN s.due_at <= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM tickets t LEFT JOIN ticket_sla s ON s.ticket_id = t.id AND s.workspace_id = t.workspace_id \
+             WHERE t.workspace_id = $1 AND t.status IN ('new', 'open') \
+             GROUP BY t.team_id",
+        )
+        .bind(ws)
+        .bind(now),
+    )
+    .await
+}
+
+/// Each agent's new and open tickets now.
+pub async fn loads(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+) -> Result<Vec<(uuid::Uuid, i64)>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT assignee_id, COUNT(*) FROM tickets WHERE workspace_id = $1 AND assignee_id IS NOT NULL \
+             AND status IN ('new', 'open') GROUP BY assignee_id",
+        )
+        .bind(ws),
     )
     .await
 }

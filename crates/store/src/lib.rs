@@ -42,6 +42,7 @@ pub mod sql;
 pub mod surveys;
 pub mod swarm;
 pub mod tickets;
+pub mod trends;
 pub mod triage;
 mod tx;
 pub mod webhooks;

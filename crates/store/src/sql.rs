@@ -97,6 +97,7 @@ arg_from!(
     domain::ids::SideId => Uuid via |i: domain::ids::SideId| i.0,
     domain::ids::SideMessageId => Uuid via |i: domain::ids::SideMessageId| i.0,
     domain::ids::SurveyId => Uuid via |i: domain::ids::SurveyId| i.0,
+    domain::ids::TrendId => Uuid via |i: domain::ids::TrendId| i.0,
     domain::ids::OutreachId => Uuid via |i: domain::ids::OutreachId| i.0,
 );
 

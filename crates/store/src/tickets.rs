@@ -79,6 +79,20 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// When the workspace's first ticket was created (ids are time-ordered).
+pub async fn first_created(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<i64> = c
+        .fetch_optional(
+            &query("SELECT created_at FROM tickets WHERE workspace_id = $1 ORDER BY id LIMIT 1")
+                .bind(ws),
+        )
+        .await?;
+    Ok(at.map(Timestamp::from_millis))
+}
+
 pub async fn insert(tx: &mut Tx, t: &Ticket) -> Result<(), StoreError> {
     let q = query(
         "INSERT INTO tickets (id, workspace_id, number, subject, status, priority, channel, customer_id, assignee_id, team_id, tier, \

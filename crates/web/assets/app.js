@@ -509,6 +509,7 @@
     if (m.t === "reload") { if (page === "inbox") refreshInbox(); else if (ticketEl) refreshTicket(); }
     if (m.t === "call") screenPop(m);
     if (m.t === "alert") toast(L("js.webhook_disabled") + " " + m.text);
+    if (m.t === "trend") { toast(L("js.trend") + ": " + m.text); unseen(1); }
     if (m.t === "call_end") { var pop = $("#call-pop"); if (pop && pop.dataset.call === m.call) pop.hidden = true; }
   }
   // A ringing call: who it is, their open tickets, a way to their profile.

@@ -555,6 +555,66 @@ async fn kpis_match_the_figures_worked_out_by_hand(app: TestApp, backend: Backen
         "{text}"
     );
 
+    // The reports screen, in Russian: the figures, the charts, the heat map
+    // and the tables; the live view of queues and agents.
+    let owner = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let html = owner
+        .page("/app/reports?from=2026-11-02&to=2026-11-04")
+        .await;
+    assert_eq!(
+        html.matches("<svg class=\"chart\"").count(),
+        3,
+        "three charts"
+    );
+    for want in [
+        "<h1>Отчёты</h1>",
+        "<dd>5</dd>",
+        "<dd>25 мин</dd>",
+        "<dd>50%</dd>",
+        "<dd>75%</dd>",
+        "<th scope=\"row\">2026-11-04</th><td>3</td><td>2</td><td>2</td>",
+        "<th scope=\"row\">L2</th><td>1</td><td>1</td><td>0</td>",
+        "<th scope=\"row\">Без команды</th>",
+        "group_by=day",
+    ] {
+        assert!(html.contains(want), "{want} in the reports page");
+    }
+    // Wednesday: C at 01:00, D at 11:00, E at 12:00 (Moscow time).
+    let wed = html
+        .split("<th scope=\"row\">Ср</th>")
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .expect("a Wednesday row");
+    let cells: Vec<&str> = wed
+        .split("<td")
+        .skip(1)
+        .map(|c| {
+            c.split('>')
+                .nth(1)
+                .unwrap_or_default()
+                .trim_end_matches("</td")
+        })
+        .collect();
+    assert_eq!(cells.len(), 24, "{wed}");
+    let busy: Vec<usize> = (0..24).filter(|h| cells[*h] != "0").collect();
+    assert_eq!(busy, vec![1, 11, 12], "{wed}");
+    let live = owner.page("/app/reports/live").await;
+    assert!(
+        live.contains("<th scope=\"row\">Без команды</th><td>1</td><td>1</td><td>1.3 дн</td>"),
+        "C has waited since Wednesday 01:00: {live}"
+    );
+    assert!(
+        live.contains("<th scope=\"row\">L1</th><td>1</td><td>0</td>"),
+        "{live}"
+    );
+    let agent = crate::ui::Agent::login(&app, "pavel@alpha.test", "user-password").await;
+    for path in ["/app/reports", "/app/reports/live"] {
+        let res = agent.get(path).await;
+        assert_eq!(res.status(), 403, "{path} is for supervisors");
+    }
+
     // Who may read, and what is refused.
     app.req("GET", "/api/v1/reports/kpis", &agent_token, None)
         .await
@@ -595,6 +655,7 @@ async fn kpis_match_the_figures_worked_out_by_hand(app: TestApp, backend: Backen
             part: String::new(),
             value: None,
             flag: false,
+            day: domain::kpi::day_of("2026-11-03").unwrap(),
         }],
         backlog: vec![],
     };
@@ -613,5 +674,155 @@ async fn kpis_match_the_figures_worked_out_by_hand(app: TestApp, backend: Backen
         report(&app, &format!("{period}&group_by=team")).await,
         before,
         "rebuilt on {backend:?}"
+    );
+}
+
+crate::on_both!(a_spike_is_raised_once_and_an_ordinary_day_is_not);
+
+/// Waits until the `trends` consumer has handled every event.
+async fn trends_caught_up(app: &TestApp) {
+    until("the trends consumer catches up", 30, async || {
+        let all = app.engine.consumer_status().await.ok()?;
+        all.iter()
+            .find(|c| c.name == "trends" && c.lag == 0)
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// The `trend.detected` events: key, observed, p-value, examples.
+async fn trend_events(app: &TestApp) -> Vec<(String, i64, f64, Vec<domain::ids::TicketId>)> {
+    let p = app.engine.cli_principal("alpha").await.unwrap();
+    crate::helpers::all_events(&app.engine, &p)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.data {
+            domain::event::EventData::TrendDetected {
+                key,
+                observed,
+                p_value,
+                ticket_ids,
+                ..
+            } => Some((key, observed, p_value, ticket_ids)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two weeks of ordinary traffic (a busy topic, 8–14 tickets a day between
+/// 09:00 and 18:00, and two quieter ones), then two ordinary days: no
+/// alert, though the busy topic has more than five tickets in six hours. Then
+/// eight tickets about a speaker that stopped working in two hours: one
+/// alert per new word, with the newest tickets as examples, shown on the
+/// reports screen.
+async fn a_spike_is_raised_once_and_an_ordinary_day_is_not(app: TestApp) {
+    let mut seed = 7u64;
+    let mut below = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let subjects = [
+        ("Где мой заказ", 8..15),
+        ("Оплата картой", 1..3),
+        ("Возврат денег", 0..2),
+    ];
+    let ticket = async |subject: &str, n: usize| {
+        app.post(
+            "/api/v1/tickets",
+            json!({"subject": format!("{subject} {n}"), "customer": {"name": "Клиент", "email": format!("c{n}@example.com")},
+                   "message": {"body": "Помогите, пожалуйста."}}),
+        )
+        .await
+        .expect(201)["number"]
+            .as_i64()
+            .unwrap()
+    };
+    let mut n = 0;
+    // Minutes since day 1 of the busy topic's tickets on the ordinary days
+    // after the baseline: the test must have had something to judge.
+    let mut busy: Vec<u64> = Vec::new();
+    for day in 1..=17u64 {
+        let mut today: Vec<(u64, &str)> = Vec::new();
+        for (subject, range) in &subjects {
+            let count = range.start + below(range.end - range.start);
+            for _ in 0..count {
+                today.push((9 * 60 + below(9 * 60), subject));
+            }
+        }
+        today.sort();
+        if day >= 16 {
+            busy.extend(
+                today
+                    .iter()
+                    .filter(|(_, s)| s.starts_with("Где"))
+                    .map(|(m, _)| day * 1440 + m),
+            );
+        }
+        for (minute, subject) in today {
+            at(
+                &app,
+                &format!("2026-11-{day:02}T{:02}:{:02}", minute / 60, minute % 60),
+            );
+            n += 1;
+            ticket(subject, n).await;
+            trends_caught_up(&app).await;
+        }
+    }
+    let most = busy
+        .iter()
+        .map(|a| busy.iter().filter(|b| **b >= *a && **b < a + 360).count())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        most >= domain::trend::MIN_COUNT as usize,
+        "an ordinary day has {most} tickets of the busy topic in six hours"
+    );
+    let quiet = trend_events(&app).await;
+    assert!(
+        quiet.is_empty(),
+        "an ordinary fortnight and day raise nothing: {quiet:?}"
+    );
+
+    // The spike: eight tickets from 10:00, one every fifteen minutes.
+    let mut spike = Vec::new();
+    for i in 0..8 {
+        at(
+            &app,
+            &format!("2026-11-18T{:02}:{:02}", 10 + i * 15 / 60, i * 15 % 60),
+        );
+        n += 1;
+        spike.push(ticket("Колонка не включается", n).await);
+        trends_caught_up(&app).await;
+    }
+    let raised = trend_events(&app).await;
+    let keys: Vec<&str> = raised.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["term:колонка", "term:включается"],
+        "once each: {raised:?}"
+    );
+    let (_, observed, p_value, examples) = &raised[0];
+    assert_eq!(*observed, 5, "raised by the fifth ticket");
+    assert!(*p_value < domain::trend::ALPHA);
+    assert_eq!(examples.len(), 5);
+    for id in examples {
+        let t = app.get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+        assert!(spike.contains(&t["number"].as_i64().unwrap()), "{t}");
+    }
+    let owner = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let html = owner
+        .page("/app/reports?from=2026-11-18&to=2026-11-18")
+        .await;
+    assert!(
+        html.contains("Слово «колонка»"),
+        "the spike on the reports screen"
+    );
+    assert!(
+        html.contains(&format!("href=\"/app/t/{}\"", spike[4])),
+        "with its examples"
     );
 }

@@ -20,6 +20,21 @@ CREATE TABLE kpi_facts (
     PRIMARY KEY (workspace_id, measure, at, ticket_id, part)
 ) WITHOUT ROWID;
 
+-- The facts counted per breakdown, key ('' for none) and local day: what a
+-- report's counts and rates read (the facts table is for the quantiles).
+CREATE TABLE kpi_daily (
+    workspace_id BLOB NOT NULL,
+    measure      TEXT NOT NULL,
+    dim          TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    day          INTEGER NOT NULL,
+    n            INTEGER NOT NULL,
+    flagged      INTEGER NOT NULL,
+    high         INTEGER NOT NULL,
+    low          INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, measure, dim, key, day)
+) WITHOUT ROWID;
+
 -- Net backlog changes per breakdown, key ('' for none) and local day.
 CREATE TABLE kpi_backlog (
     workspace_id BLOB NOT NULL,

@@ -522,6 +522,12 @@ async fn event_message(
             .can_administer()
             .then(|| json!({"t": "alert", "text": reason}));
     }
+    // Supervisors hear of a spike in one topic.
+    if let EventData::TrendDetected { key, observed, .. } = &e.data {
+        return ctx.p.role.can_supervise().then(|| {
+            json!({"t": "trend", "text": format!("{} ({observed})", super::reports::topic(&ctx.tr, key))})
+        });
+    }
     let ticket = e.ticket_id()?;
     let me = ctx.p.user_id.to_string();
     let assigned_to_me = match &e.data {

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod assets;
 pub mod bot_admin;
+pub mod charts;
 pub mod chat_admin;
 pub mod compose;
 pub mod customer;
@@ -25,6 +26,7 @@ pub mod orders_view;
 pub mod orgs;
 pub mod outreach_admin;
 pub mod prefs;
+pub mod reports;
 pub mod rules_admin;
 pub mod ticket;
 pub mod views;
@@ -88,6 +90,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(customer::routes())
         .merge(compose::routes())
         .merge(orgs::routes())
+        .merge(reports::routes())
         .merge(prefs::routes())
         .merge(outreach_admin::routes())
         .merge(bot_admin::routes())
