@@ -461,8 +461,16 @@ fn open_writer(file: &Path) -> Result<rusqlite::Connection, StoreError> {
     Ok(c)
 }
 
+/// WAL pages past which the file is cut back (about 256 MB of 4 KiB pages).
+const WAL_TRUNCATE_FRAMES: i64 = 65_536;
+
 /// Copies the WAL into the database file once it has grown, without blocking the
-/// writer (a PASSIVE checkpoint never waits for writers or readers).
+/// writer (a PASSIVE checkpoint never waits for writers or readers). Under
+/// writes that never pause (a consumer catching up on millions of events) the
+/// WAL would never start over — SQLite rewinds it only when a writer finds it
+/// wholly copied and no reader on it — and grows without bound; past
+/// [`WAL_TRUNCATE_FRAMES`] a TRUNCATE checkpoint waits for a gap between the
+/// writer's batches (mostly copied already, it is quick) and cuts the file.
 async fn checkpoint_loop(mut conn: sqlx::SqliteConnection) {
     use sqlx::Executor as _;
     use sqlx::Row as _;
@@ -472,8 +480,18 @@ async fn checkpoint_loop(mut conn: sqlx::SqliteConnection) {
         match conn.fetch_one("PRAGMA wal_checkpoint(PASSIVE)").await {
             Ok(row) => {
                 let busy: i64 = row.try_get(0).unwrap_or(0);
+                let frames: i64 = row.try_get(1).unwrap_or(0);
                 if busy != 0 {
                     tracing::debug!("checkpoint skipped: busy");
+                }
+                if frames > WAL_TRUNCATE_FRAMES {
+                    match conn.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)").await {
+                        Ok(r) if r.try_get::<i64, _>(0).unwrap_or(1) == 0 => {
+                            tracing::debug!(frames, "WAL cut back");
+                        }
+                        Ok(_) => tracing::debug!(frames, "WAL truncation waited in vain"),
+                        Err(e) => tracing::warn!(error = %e, "WAL truncation failed"),
+                    }
                 }
             }
             Err(sqlx::Error::PoolClosed) | Err(sqlx::Error::WorkerCrashed) => return,
