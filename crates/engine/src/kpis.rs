@@ -343,18 +343,13 @@ impl Engine {
         to: Option<&str>,
         group_by: Option<GroupBy>,
     ) -> Result<KpiReport, EngineError> {
-        if !p.role.can_supervise() {
-            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
-        }
         let ws = p.workspace_id;
         let mut c = self.store.read().await?;
-        let zone = zone_of(&mut c.conn(), ws).await?;
-        let today = zone.day(self.store.now().millis());
-        let (from_day, to_day) = period(from, to, today)?;
-        let span = (
-            zone.start(from_day).ok_or(EngineError::NotFound)?,
-            zone.start(to_day).ok_or(EngineError::NotFound)?,
-        );
+        let Window {
+            zone,
+            days: (from_day, to_day),
+            span,
+        } = self.window(&mut c, p, from, to).await?;
         let group = match group_by {
             None => Group::All,
             Some(GroupBy::Channel) => Group::Dim(Dim::Channel),
@@ -586,7 +581,36 @@ async fn label(
     Ok(())
 }
 
+/// A report's period: the workspace's zone, the local days (`to` excluded)
+/// and the instants they span.
+struct Window {
+    zone: Zone,
+    days: (i64, i64),
+    span: (i64, i64),
+}
+
 impl Engine {
+    /// Who may read reports, and the period asked for.
+    async fn window(
+        &self,
+        c: &mut store::ReadConn,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Window, EngineError> {
+        if !p.role.can_supervise() {
+            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
+        }
+        let zone = zone_of(&mut c.conn(), p.workspace_id).await?;
+        let today = zone.day(self.store.now().millis());
+        let days = period(from, to, today)?;
+        let span = (
+            zone.start(days.0).ok_or(EngineError::NotFound)?,
+            zone.start(days.1).ok_or(EngineError::NotFound)?,
+        );
+        Ok(Window { zone, days, span })
+    }
+
     /// [`store::kpis::quantile_values`] on a connection of its own (`needed`
     /// false: nothing to read).
     async fn ranked(
@@ -725,18 +749,9 @@ impl Engine {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<[[i64; 24]; 7], EngineError> {
-        if !p.role.can_supervise() {
-            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
-        }
         let ws = p.workspace_id;
         let mut c = self.store.read().await?;
-        let zone = zone_of(&mut c.conn(), ws).await?;
-        let today = zone.day(self.store.now().millis());
-        let (from_day, to_day) = period(from, to, today)?;
-        let span = (
-            zone.start(from_day).ok_or(EngineError::NotFound)?,
-            zone.start(to_day).ok_or(EngineError::NotFound)?,
-        );
+        let Window { zone, span, .. } = self.window(&mut c, p, from, to).await?;
         let stretches = zone.stretches(span.0, span.1);
         let mut grid = [[0i64; 24]; 7];
         for (h, n) in store::kpis::hour_of_week(&mut c.conn(), ws, span, &stretches).await? {

@@ -17,6 +17,7 @@
 
 use crate::app::Application;
 use crate::bench::stats;
+use crate::bench_rules::Lcg;
 use crate::config::Config;
 use anyhow::{Context, anyhow, bail};
 use domain::Timestamp;
@@ -39,25 +40,11 @@ fn err(e: engine::EngineError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// Roughly log-uniform between `lo` and `hi` milliseconds.
-    fn span(&mut self, lo: i64, hi: i64) -> i64 {
-        let f = self.below(10_000) as f64 / 10_000.0;
-        let (a, b) = ((lo as f64).ln(), (hi as f64).ln());
-        (a + f * (b - a)).exp() as i64
-    }
+/// Roughly log-uniform between `lo` and `hi` milliseconds.
+fn span(rng: &mut Lcg, lo: i64, hi: i64) -> i64 {
+    let f = rng.below(10_000) as f64 / 10_000.0;
+    let (a, b) = ((lo as f64).ln(), (hi as f64).ln());
+    (a + f * (b - a)).exp() as i64
 }
 
 fn change(field: &'static str, from: Value, to: Value) -> Change {
@@ -121,7 +108,7 @@ fn ticket(
             },
         ),
     ];
-    let assigned = t0 + rng.span(10_000, 3_600_000);
+    let assigned = t0 + span(rng, 10_000, 3_600_000);
     ev.push((
         assigned,
         EventData::TicketUpdated {
@@ -133,7 +120,7 @@ fn ticket(
         },
     ));
     // Notes between colleagues: events that move no figure.
-    let noted = assigned + rng.span(1_000, 600_000);
+    let noted = assigned + span(rng, 1_000, 600_000);
     ev.push((noted, msg(rng, AuthorKind::Agent, Visibility::Internal)));
     if rng.below(10) < 6 {
         ev.push((
@@ -141,14 +128,14 @@ fn ticket(
             msg(rng, AuthorKind::Agent, Visibility::Internal),
         ));
     }
-    let mut t = assigned + rng.span(60_000, 8 * 3_600_000);
+    let mut t = assigned + span(rng, 60_000, 8 * 3_600_000);
     ev.push((t, msg(rng, AuthorKind::Agent, Visibility::Public)));
-    t += rng.span(60_000, 3_600_000);
+    t += span(rng, 60_000, 3_600_000);
     ev.push((t, msg(rng, AuthorKind::Agent, Visibility::Internal)));
     if rng.below(2) == 0 {
-        t += rng.span(60_000, 6 * 3_600_000);
+        t += span(rng, 60_000, 6 * 3_600_000);
         ev.push((t, msg(rng, AuthorKind::Customer, Visibility::Public)));
-        t += rng.span(60_000, 4 * 3_600_000);
+        t += span(rng, 60_000, 4 * 3_600_000);
         ev.push((t, msg(rng, AuthorKind::Agent, Visibility::Public)));
     }
     let mut status = Status::Open;
@@ -162,13 +149,13 @@ fn ticket(
             },
         )
     };
-    t += rng.span(60_000, 2 * DAY_MS);
+    t += span(rng, 60_000, 2 * DAY_MS);
     if t < now && rng.below(10) < 9 {
         ev.push(solve(t, "open"));
         status = Status::Solved;
         solved_at = Some(t);
         if rng.below(100) < 8 {
-            t += rng.span(3_600_000, 3 * DAY_MS);
+            t += span(rng, 3_600_000, 3 * DAY_MS);
             ev.push((t, msg(rng, AuthorKind::Customer, Visibility::Public)));
             ev.push((
                 t,
@@ -177,7 +164,7 @@ fn ticket(
                     changes: vec![change("status", json!("solved"), json!("open"))],
                 },
             ));
-            t += rng.span(60_000, DAY_MS);
+            t += span(rng, 60_000, DAY_MS);
             ev.push((t, msg(rng, AuthorKind::Agent, Visibility::Public)));
             ev.push(solve(t, "open"));
             solved_at = Some(t);
