@@ -3,7 +3,7 @@
 //! `sendDocument`, `getFile` and the file download), over HTTP with bounded
 //! time and size. <https://core.telegram.org/bots/api>
 
-use engine::messenger::{OutFile, RemoteError};
+use engine::messenger::{LinkButton, OutFile, RemoteError};
 use engine::telegram::{Bot, BotInfo, FileRef, Received, TelegramApi};
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -305,13 +305,21 @@ impl BotApi {
 
     /// Sends text in Telegram's HTML mode (the caller escapes what must be
     /// shown as typed); returns the message's id.
-    pub async fn send_message(&self, chat_id: i64, html: &str) -> Result<i64, RemoteError> {
-        let r = self
-            .call(
-                "sendMessage",
-                json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML"}),
-            )
-            .await?;
+    pub async fn send_message(
+        &self,
+        chat_id: i64,
+        html: &str,
+        buttons: &[LinkButton],
+    ) -> Result<i64, RemoteError> {
+        let mut body = json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML"});
+        if !buttons.is_empty() {
+            // One row: five scores fit on a phone.
+            body["reply_markup"] = json!({"inline_keyboard": [buttons
+                .iter()
+                .map(|b| json!({"text": b.label, "url": b.url}))
+                .collect::<Vec<_>>()]});
+        }
+        let r = self.call("sendMessage", body).await?;
         Ok(r["message_id"].as_i64().unwrap_or_default())
     }
 
@@ -435,8 +443,9 @@ impl TelegramApi for TelegramClient {
         bot: Bot<'a>,
         chat_id: i64,
         html: &'a str,
+        buttons: &'a [LinkButton],
     ) -> BoxFuture<'a, Result<i64, RemoteError>> {
-        Box::pin(async move { self.bot(bot).send_message(chat_id, html).await })
+        Box::pin(async move { self.bot(bot).send_message(chat_id, html, buttons).await })
     }
     fn send_file<'a>(
         &'a self,
@@ -531,11 +540,24 @@ mod tests {
 
         // HTML mode with the text escaped: `*` and `<b>` arrive as typed.
         let html = engine::telegram::escape_html("Цена *со скидкой* <b>500</b>");
-        assert_eq!(bot.send_message(555, &html).await.unwrap(), 1001);
+        assert_eq!(bot.send_message(555, &html, &[]).await.unwrap(), 1001);
         let body = fake.calls()[1].args.clone();
         assert_eq!(
             body,
             json!({"chat_id": 555, "text": "Цена *со скидкой* &lt;b&gt;500&lt;/b&gt;", "parse_mode": "HTML"})
+        );
+        // Link buttons ride in one row of an inline keyboard.
+        let rate = [1, 5].map(|n| LinkButton {
+            label: n.to_string(),
+            url: format!("https://help.shop.example/s/t?score={n}"),
+        });
+        bot.send_message(555, "Оцените", &rate).await.unwrap();
+        assert_eq!(
+            fake.calls()[2].args["reply_markup"],
+            json!({"inline_keyboard": [[
+                {"text": "1", "url": "https://help.shop.example/s/t?score=1"},
+                {"text": "5", "url": "https://help.shop.example/s/t?score=5"}
+            ]]})
         );
         // Telegram's 429 is a passing failure that says how long to wait; a
         // blocked bot is final.
@@ -545,7 +567,7 @@ mod tests {
             "Too Many Requests: retry after 3",
             Some(3),
         );
-        let e = bot.send_message(555, "ещё").await.unwrap_err();
+        let e = bot.send_message(555, "ещё", &[]).await.unwrap_err();
         assert_eq!((e.retry_after, e.permanent), (Some(3), false));
         fake.fail_next(
             "sendMessage",
@@ -553,7 +575,7 @@ mod tests {
             "Forbidden: bot was blocked by the user",
             None,
         );
-        let e = bot.send_message(555, "ещё").await.unwrap_err();
+        let e = bot.send_message(555, "ещё", &[]).await.unwrap_err();
         assert!(e.permanent && e.description.contains("blocked"), "{e:?}");
 
         fake.add_file("big", b"\xff\xd8JPG");
@@ -567,7 +589,8 @@ mod tests {
             )
             .await
             .unwrap(),
-            1002
+            1003,
+            "after the two messages"
         );
         let last = fake.calls().last().unwrap().clone();
         assert_eq!(last.method, "sendDocument");

@@ -3,7 +3,7 @@
 //! over HTTP with bounded time and size. <https://dev.vk.com/en/api/callback/getting-started>
 
 use engine::ingest::RemoteFile;
-use engine::messenger::{OutFile, RemoteError};
+use engine::messenger::{LinkButton, OutFile, RemoteError};
 use engine::vk::{API_VERSION, Community, Event, GroupInfo, Received, VkApi, fetchable};
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -163,6 +163,18 @@ fn passing(description: impl Into<String>) -> RemoteError {
     }
 }
 
+/// An inline keyboard of link buttons. An `open_link` button takes a row of
+/// its own, and an inline keyboard has at most six rows.
+/// <https://dev.vk.com/en/api/bots/development/keyboard>
+fn keyboard(buttons: &[LinkButton]) -> Value {
+    serde_json::json!({
+        "inline": true,
+        "buttons": buttons.iter().take(6).map(|b| serde_json::json!([{
+            "action": {"type": "open_link", "link": b.url, "label": b.label}
+        }])).collect::<Vec<_>>()
+    })
+}
+
 /// VK's API over HTTP, for the engine.
 #[derive(Clone, Debug)]
 pub struct VkClient {
@@ -293,6 +305,7 @@ impl VkApi for VkClient {
         random_id: i32,
         text: &'a str,
         attachment: Option<&'a str>,
+        buttons: &'a [LinkButton],
     ) -> BoxFuture<'a, Result<i64, RemoteError>> {
         Box::pin(async move {
             let mut params = vec![
@@ -302,6 +315,9 @@ impl VkApi for VkClient {
             ];
             if let Some(a) = attachment {
                 params.push(("attachment", a.to_owned()));
+            }
+            if !buttons.is_empty() {
+                params.push(("keyboard", keyboard(buttons).to_string()));
             }
             let r = self.call(&c, "messages.send", &params).await?;
             r.as_i64()
@@ -426,6 +442,24 @@ mod tests {
 
     fn cb(v: Value) -> Callback {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn link_buttons_are_an_inline_keyboard_a_row_each() {
+        let b = (1..=7)
+            .map(|n| LinkButton {
+                label: n.to_string(),
+                url: format!("https://h.example/s/t?score={n}"),
+            })
+            .collect::<Vec<_>>();
+        let k = keyboard(&b);
+        assert_eq!(k["inline"], true);
+        let rows = k["buttons"].as_array().unwrap();
+        assert_eq!(rows.len(), 6, "VK takes six rows at most");
+        assert_eq!(
+            rows[4],
+            json!([{"action": {"type": "open_link", "link": "https://h.example/s/t?score=5", "label": "5"}}])
+        );
     }
 
     #[test]

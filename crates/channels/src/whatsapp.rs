@@ -399,6 +399,14 @@ pub fn message_body(to: &str, m: &Outgoing) -> Value {
             body["type"] = json!("text");
             body["text"] = json!({"preview_url": false, "body": t});
         }
+        Outgoing::Link { text, label, url } => {
+            body["type"] = json!("interactive");
+            body["interactive"] = json!({
+                "type": "cta_url",
+                "body": {"text": text},
+                "action": {"name": "cta_url", "parameters": {"display_text": label, "url": url}}
+            });
+        }
         Outgoing::Media {
             kind,
             media_id,
@@ -641,6 +649,20 @@ mod tests {
             t,
             json!({"messaging_product": "whatsapp", "recipient_type": "individual",
             "to": "79001234567", "type": "text", "text": {"preview_url": false, "body": "Здравствуйте"}})
+        );
+        let l = message_body(
+            "1",
+            &Outgoing::Link {
+                text: "Оцените помощь".into(),
+                label: "Оценить".into(),
+                url: "https://h.example/s/t".into(),
+            },
+        );
+        assert_eq!(l["type"], "interactive");
+        assert_eq!(
+            l["interactive"],
+            json!({"type": "cta_url", "body": {"text": "Оцените помощь"},
+            "action": {"name": "cta_url", "parameters": {"display_text": "Оценить", "url": "https://h.example/s/t"}}})
         );
         let d = message_body(
             "1",

@@ -575,6 +575,13 @@ pub enum EventData {
         #[serde(default)]
         previous: Option<i64>,
     },
+    /// The customer asked to get no more surveys (`opted_out`), or to get
+    /// them again, through the link under a survey.
+    #[serde(rename = "survey.opted_out")]
+    SurveyOptedOut {
+        customer_id: CustomerId,
+        opted_out: bool,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -685,6 +692,7 @@ impl EventData {
             EventData::SideStateChanged { .. } => "side.state_changed",
             EventData::SurveySent { .. } => "survey.sent",
             EventData::SurveyAnswered { .. } => "survey.answered",
+            EventData::SurveyOptedOut { .. } => "survey.opted_out",
             EventData::TrendDetected { .. } => "trend.detected",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
@@ -765,6 +773,7 @@ impl EventData {
         "side.state_changed",
         "survey.sent",
         "survey.answered",
+        "survey.opted_out",
         "trend.detected",
         "sla.warning",
         "sla.breached",
@@ -848,6 +857,9 @@ impl EventData {
             | EventData::CustomerAtRisk { customer_id, .. }
             | EventData::OutreachSent { customer_id, .. }
             | EventData::OutreachSkipped { customer_id, .. }
+            | EventData::SurveyOptedOut { customer_id, .. }
+            | EventData::SurveySent { customer_id, .. }
+            | EventData::SurveyAnswered { customer_id, .. }
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
             _ => None,
         }
@@ -1243,6 +1255,10 @@ mod tests {
                 replaced: false,
                 previous: None,
             },
+            EventData::SurveyOptedOut {
+                customer_id: CustomerId::new(),
+                opted_out: true,
+            },
             EventData::TrendDetected {
                 trend_id: TrendId::new(),
                 key: "term:колонка".into(),
@@ -1281,6 +1297,7 @@ mod tests {
                 | EventData::SideStateChanged { .. }
                 | EventData::SurveySent { .. }
                 | EventData::SurveyAnswered { .. }
+                | EventData::SurveyOptedOut { .. }
                 | EventData::TrendDetected { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }

@@ -72,6 +72,66 @@ pub fn check_answer(kind: SurveyKind, score: i64, comment: &str) -> Result<Strin
 pub struct SurveySettings {
     #[serde(default)]
     pub csat: CsatSettings,
+    #[serde(default)]
+    pub nps: NpsSettings,
+}
+
+/// NPS on a schedule: a customer is asked `after_days` after a ticket of
+/// theirs is solved (the first since they were last asked), and never twice
+/// within `every_days`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NpsSettings {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "NpsSettings::default_after")]
+    pub after_days: i64,
+    #[serde(default = "NpsSettings::default_every")]
+    pub every_days: i64,
+}
+
+impl NpsSettings {
+    /// The bounds of `after_days` and of `every_days`.
+    pub const AFTER: (i64, i64) = (1, 365);
+    pub const EVERY: (i64, i64) = (30, 730);
+    fn default_after() -> i64 {
+        30
+    }
+    fn default_every() -> i64 {
+        90
+    }
+
+    pub fn check(&self) -> Result<(), DomainError> {
+        for (field, v, (lo, hi)) in [
+            ("after_days", self.after_days, Self::AFTER),
+            ("every_days", self.every_days, Self::EVERY),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(DomainError::invalid(field, message::range(lo, hi)));
+            }
+        }
+        Ok(())
+    }
+
+    /// When a customer whose ticket was solved at `solved` (ms), and who was
+    /// last asked at `last` (ms), is next asked.
+    pub fn due(&self, solved: i64, last: Option<i64>) -> i64 {
+        const DAY: i64 = 86_400_000;
+        let after = solved + self.after_days * DAY;
+        match last {
+            Some(l) => after.max(l + self.every_days * DAY),
+            None => after,
+        }
+    }
+}
+
+impl Default for NpsSettings {
+    fn default() -> Self {
+        NpsSettings {
+            enabled: false,
+            after_days: Self::default_after(),
+            every_days: Self::default_every(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,5 +162,26 @@ mod tests {
         assert!(check_answer(SurveyKind::Csat, 4, &"я".repeat(MAX_COMMENT + 1)).is_err());
         assert!(SurveyKind::Csat.is_low(2) && !SurveyKind::Csat.is_low(3));
         assert!(SurveyKind::Nps.is_low(6) && !SurveyKind::Nps.is_low(7));
+    }
+
+    #[test]
+    fn nps_comes_after_the_solve_and_never_within_the_interval() {
+        let day = 86_400_000;
+        let s = NpsSettings {
+            enabled: true,
+            ..Default::default()
+        };
+        assert_eq!(s.due(0, None), 30 * day);
+        // Asked 80 days before this solve: not before day 90 after that.
+        assert_eq!(s.due(100 * day, Some(20 * day)), 130 * day);
+        assert_eq!(s.due(100 * day, Some(50 * day)), 140 * day);
+        assert!(s.check().is_ok());
+        let bad = NpsSettings {
+            every_days: 7,
+            ..s.clone()
+        };
+        assert!(bad.check().is_err());
+        let old: SurveySettings = serde_json::from_str(r#"{"csat":{"enabled":true}}"#).unwrap();
+        assert_eq!(old.nps, NpsSettings::default());
     }
 }

@@ -112,6 +112,20 @@ pub struct VisibleMessage {
     pub author_name: Option<String>,
     /// Replies the visitor may tap (the bot's "did this help?": yes, no).
     pub quick_replies: &'static [&'static str],
+    /// The satisfaction survey the message asks, for score buttons.
+    pub survey: Option<SurveyAsk>,
+}
+
+/// A survey asked in a conversation, as the widget shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SurveyAsk {
+    /// The survey's public page (`/s/{token}`); a form POST of `score` there
+    /// answers it.
+    pub link: String,
+    pub low: i64,
+    pub high: i64,
+    /// The visitor's answer so far.
+    pub score: Option<i64>,
 }
 
 /// The site's proof that a visitor is its user `user_id`, as the widget's
@@ -679,7 +693,22 @@ impl Engine {
         .await?;
         let user_ids: Vec<UserId> = rows.iter().filter_map(|m| m.author_user_id).collect();
         let names = db::user_names(&mut c.conn(), v.workspace_id, &user_ids).await?;
-        Ok(rows.into_iter().map(|m| visible(v, m, &names)).collect())
+        drop(c);
+        let bots: Vec<MessageId> = rows
+            .iter()
+            .filter(|m| m.author_kind == AuthorKind::Bot)
+            .map(|m| m.id)
+            .collect();
+        let mut asks = self.surveys_of_messages(v.workspace_id, &bots).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let ask = asks.remove(&m.id).map(|s| self.survey_ask(&s));
+                let mut out = visible(v, m, &names);
+                out.survey = ask;
+                out
+            })
+            .collect())
     }
 
     /// One message a visitor may read, for live delivery; `None` when it is not
@@ -705,7 +734,17 @@ impl Engine {
             Some(u) => db::user_names(&mut c.conn(), v.workspace_id, &[u]).await?,
             None => Default::default(),
         };
-        Ok(Some(visible(v, m, &names)))
+        drop(c);
+        let survey = if m.author_kind == AuthorKind::Bot {
+            self.survey_of_message(v.workspace_id, m.id)
+                .await?
+                .map(|s| self.survey_ask(&s))
+        } else {
+            None
+        };
+        let mut out = visible(v, m, &names);
+        out.survey = survey;
+        Ok(Some(out))
     }
 
     /// A file of a message the visitor may read (theirs or an agent's reply).
@@ -888,6 +927,7 @@ fn visible(
         author,
         author_name,
         quick_replies,
+        survey: None,
     }
 }
 

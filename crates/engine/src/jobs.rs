@@ -28,10 +28,21 @@ pub enum Job {
         workspace_id: WorkspaceId,
         side_message_id: SideMessageId,
     },
-    /// A CSAT survey to mail to the customer.
+    /// A survey to mail to the customer (CSAT after a solve, NPS when due).
     SurveyEmail {
         workspace_id: WorkspaceId,
         survey_id: SurveyId,
+    },
+    /// A CSAT survey to ask in its ticket's conversation (chat, messengers).
+    SurveyChat {
+        workspace_id: WorkspaceId,
+        survey_id: SurveyId,
+    },
+    /// A customer's NPS survey comes due: made and mailed unless surveys are
+    /// off for them or they were asked too recently.
+    NpsDue {
+        workspace_id: WorkspaceId,
+        customer_id: CustomerId,
     },
     /// A snoozed ticket's moment (`at`, Unix ms): it opens again unless the
     /// snooze ended or moved since.
@@ -143,6 +154,8 @@ impl Job {
             Job::ChatEmail { workspace_id, .. } => *workspace_id,
             Job::SideEmail { workspace_id, .. } => *workspace_id,
             Job::SurveyEmail { workspace_id, .. } => *workspace_id,
+            Job::SurveyChat { workspace_id, .. } => *workspace_id,
+            Job::NpsDue { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::Remind { workspace_id, .. } => *workspace_id,

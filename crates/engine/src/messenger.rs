@@ -35,6 +35,23 @@ pub struct OutFile {
     pub bytes: bytes::Bytes,
 }
 
+/// A button under a message that opens a link (a survey's scores): an inline
+/// keyboard's URL button in Telegram, `open_link` in VK, a call-to-action in
+/// WhatsApp (which shows only the first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkButton {
+    pub label: String,
+    pub url: String,
+}
+
+/// The buttons under a message: one per choice where a messenger shows
+/// several, or the one that opens the page where it shows one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkButtons {
+    pub choices: Vec<LinkButton>,
+    pub single: LinkButton,
+}
+
 /// Why a webhook call was refused before anything was stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HookRefusal {

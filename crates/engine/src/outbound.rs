@@ -25,6 +25,8 @@ pub struct Outgoing {
     pub attempt: i64,
     /// The messenger template the message is sent as (`message_templates`).
     pub template: Option<serde_json::Value>,
+    /// Link buttons to show under the message's last part (a survey's scores).
+    pub buttons: Option<crate::messenger::LinkButtons>,
 }
 
 /// What one delivery attempt came to.

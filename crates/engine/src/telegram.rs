@@ -19,7 +19,7 @@
 
 use crate::ingest::{AccountRef, Content, CustomerMessage, Inbound, Sender, Thread};
 pub use crate::messenger::{HookRefusal, OutFile, RemoteError, remote_delivery};
-use crate::messenger::{NewAccount, parse_base, same_secret, settings_of};
+use crate::messenger::{LinkButton, NewAccount, parse_base, same_secret, settings_of};
 use crate::outbound::{Delivery, Outgoing};
 use crate::remote_files::Fetched;
 use crate::{Engine, EngineError, Principal};
@@ -89,12 +89,14 @@ pub trait TelegramApi: Send + Sync {
     ) -> BoxFuture<'a, Result<(), RemoteError>>;
     /// `deleteWebhook`.
     fn delete_webhook<'a>(&'a self, bot: Bot<'a>) -> BoxFuture<'a, Result<(), RemoteError>>;
-    /// `sendMessage` with `parse_mode` HTML; returns the message's id.
+    /// `sendMessage` with `parse_mode` HTML, and an inline keyboard of URL
+    /// buttons when there are any; returns the message's id.
     fn send_html<'a>(
         &'a self,
         bot: Bot<'a>,
         chat_id: i64,
         html: &'a str,
+        buttons: &'a [LinkButton],
     ) -> BoxFuture<'a, Result<i64, RemoteError>>;
     /// `sendPhoto` for images, else `sendDocument`; returns the message's id.
     fn send_file<'a>(
@@ -619,7 +621,7 @@ impl Engine {
         let opened = self.open_telegram(account)?;
         match self
             .telegram_api()?
-            .send_html(opened.bot(), link.chat_id, &body)
+            .send_html(opened.bot(), link.chat_id, &body, &[])
             .await
         {
             Ok(_) => Ok(Delivery::Sent),
@@ -680,9 +682,18 @@ impl Engine {
             .map(Part::Text)
             .collect();
         parts.extend(out.message.attachments.iter().map(Part::File));
+        // The buttons go under the last text.
+        let last_text = parts.iter().rposition(|p| matches!(p, Part::Text(_)));
         for (n, part) in parts.iter().enumerate().skip(target.sent) {
+            let buttons: &[LinkButton] = match &out.buttons {
+                Some(b) if Some(n) == last_text => &b.choices,
+                _ => &[],
+            };
             let result = match part {
-                Part::Text(t) => api.send_html(opened.bot(), chat_id, &escape_html(t)).await,
+                Part::Text(t) => {
+                    api.send_html(opened.bot(), chat_id, &escape_html(t), buttons)
+                        .await
+                }
                 Part::File(a) => {
                     let file = self.out_file(a).await?;
                     api.send_file(opened.bot(), chat_id, &file).await

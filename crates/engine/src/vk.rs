@@ -94,7 +94,8 @@ pub struct Received {
 pub trait VkApi: Send + Sync {
     /// `groups.getById`.
     fn group_info<'a>(&'a self, c: Community<'a>) -> BoxFuture<'a, Result<GroupInfo, RemoteError>>;
-    /// `messages.send`; returns the message's id.
+    /// `messages.send`, with an inline keyboard of `open_link` buttons when
+    /// there are any; returns the message's id.
     fn send<'a>(
         &'a self,
         c: Community<'a>,
@@ -102,6 +103,7 @@ pub trait VkApi: Send + Sync {
         random_id: i32,
         text: &'a str,
         attachment: Option<&'a str>,
+        buttons: &'a [crate::messenger::LinkButton],
     ) -> BoxFuture<'a, Result<i64, RemoteError>>;
     /// Uploads a file for a conversation (a photo through the photo server,
     /// anything else as a document); returns the attachment to send
@@ -545,6 +547,10 @@ impl Engine {
                     random_id(out.message.id, n),
                     text,
                     attachment.as_deref(),
+                    match &out.buttons {
+                        Some(b) if n == last => &b.choices,
+                        _ => &[],
+                    },
                 )
                 .await
             {

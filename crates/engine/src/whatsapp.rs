@@ -46,6 +46,10 @@ use store::channels::{self, Account};
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
 /// Longest text of one WhatsApp message, in characters.
 pub const MAX_TEXT: usize = 4096;
+/// The longest body of an interactive message, and of its button's label.
+/// <https://developers.facebook.com/docs/whatsapp/cloud-api/messages/interactive-cta-url-messages>
+const MAX_INTERACTIVE_TEXT: usize = 1024;
+const MAX_BUTTON_LABEL: usize = 20;
 
 /// A business number's side of the Cloud API.
 #[derive(Clone, Copy, Debug)]
@@ -99,6 +103,13 @@ pub struct Notification {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outgoing {
     Text(String),
+    /// Text with one button that opens a link (an interactive call-to-action
+    /// message).
+    Link {
+        text: String,
+        label: String,
+        url: String,
+    },
     /// An uploaded file: `image`, `audio`, `video` or `document`.
     Media {
         kind: &'static str,
@@ -787,6 +798,17 @@ impl Engine {
                 .map(|t| Part::Send(Outgoing::Text(t)))
                 .collect(),
         };
+        if let Some(b) = &out.buttons
+            && let Some(Part::Send(last)) = parts.last_mut()
+            && let Outgoing::Text(text) = last
+            && text.chars().count() <= MAX_INTERACTIVE_TEXT
+        {
+            *last = Outgoing::Link {
+                text: std::mem::take(text),
+                label: b.single.label.chars().take(MAX_BUTTON_LABEL).collect(),
+                url: b.single.url.clone(),
+            };
+        }
         parts.extend(out.message.attachments.iter().map(Part::File));
         for (n, part) in parts.iter().enumerate().skip(target.sent) {
             let sent = match part {

@@ -243,8 +243,13 @@ impl Worker {
                     .side_delivered(*workspace_id, *side_message_id, Some(why))
                     .await
             }
+            // The next solve schedules the customer again.
+            Job::NpsDue { customer_id, .. } => {
+                tracing::warn!(customer = %customer_id, error = %err, "an NPS survey was not made");
+                Ok(())
+            }
             // The ticket stands; only the question was not asked.
-            Job::SurveyEmail { survey_id, .. } => {
+            Job::SurveyEmail { survey_id, .. } | Job::SurveyChat { survey_id, .. } => {
                 tracing::warn!(survey = %survey_id, error = %err, "a survey was not sent");
                 Ok(())
             }
@@ -487,6 +492,22 @@ impl Worker {
                     Ok(Outcome::Done)
                 }
             },
+            Job::SurveyChat {
+                workspace_id,
+                survey_id,
+            } => {
+                self.engine
+                    .ask_in_conversation(*workspace_id, *survey_id)
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Job::NpsDue {
+                workspace_id,
+                customer_id,
+            } => {
+                self.engine.nps_due(*workspace_id, *customer_id).await?;
+                Ok(Outcome::Done)
+            }
             Job::SurveyEmail {
                 workspace_id,
                 survey_id,
@@ -556,11 +577,13 @@ impl Worker {
         ) {
             return Ok(Outcome::Done);
         }
+        let buttons = self.engine.survey_buttons(&m).await?;
         let out = Outgoing {
             message: m,
             ticket,
             attempt: attempts,
             template,
+            buttons,
         };
         let (state, error) = match outbound::adapter(out.message.channel)
             .deliver(&self.engine, &out)
@@ -597,6 +620,8 @@ fn kind_label(job: &Job) -> &'static str {
         Job::ChatEmail { .. } => "chat_email",
         Job::SideEmail { .. } => "side_email",
         Job::SurveyEmail { .. } => "survey_email",
+        Job::SurveyChat { .. } => "survey_chat",
+        Job::NpsDue { .. } => "nps_due",
         Job::SlaTimer { .. } => "sla_timer",
         Job::WakeTicket { .. } => "wake_ticket",
         Job::Remind { .. } => "remind",

@@ -18,9 +18,11 @@ pub struct Survey {
     pub score: Option<i64>,
     pub comment: Option<String>,
     pub answered_at: Option<Timestamp>,
+    /// The conversation message that asked (chat and messengers).
+    pub message_id: Option<MessageId>,
 }
 
-const COLS: &str = "id, workspace_id, ticket_id, customer_id, kind, language, created_at, sent_at, score, comment, answered_at";
+const COLS: &str = "id, workspace_id, ticket_id, customer_id, kind, language, created_at, sent_at, score, comment, answered_at, message_id";
 
 impl FromRow for Survey {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
@@ -36,6 +38,7 @@ impl FromRow for Survey {
             score: r.get(8)?,
             comment: r.get(9)?,
             answered_at: r.time_opt(10)?,
+            message_id: r.id_opt(11)?,
         })
     }
 }
@@ -43,7 +46,7 @@ impl FromRow for Survey {
 /// Adds a survey; `false` when the ticket already has one of its kind.
 pub async fn insert(tx: &mut Tx, s: &Survey) -> Result<bool, StoreError> {
     let q = query(format!(
-        "INSERT INTO surveys ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO surveys ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT DO NOTHING"
     ))
     .bind(s.id)
@@ -56,7 +59,8 @@ pub async fn insert(tx: &mut Tx, s: &Survey) -> Result<bool, StoreError> {
     .bind(s.sent_at)
     .bind(s.score)
     .bind(s.comment.as_deref())
-    .bind(s.answered_at);
+    .bind(s.answered_at)
+    .bind(s.message_id);
     Ok(tx.conn().execute(&q).await? > 0)
 }
 
@@ -113,6 +117,175 @@ pub async fn mark_sent(
         )
         .await
         .map(|_| ())
+}
+
+/// Records the message that carried the survey into its conversation.
+pub async fn set_message(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: SurveyId,
+    message: MessageId,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("UPDATE surveys SET message_id = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(message),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// The surveys the given messages carried.
+pub async fn of_messages(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    messages: &[MessageId],
+) -> Result<Vec<Survey>, StoreError> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = query(format!(
+        "SELECT {COLS} FROM surveys WHERE workspace_id = $1 AND message_id IN ("
+    ))
+    .bind(ws);
+    c.fetch_all(&q.bind_list(messages.iter().copied()).push(")"))
+        .await
+}
+
+/// When `customer` was last sent (or made) a survey of `kind`.
+pub async fn last_asked(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    kind: SurveyKind,
+) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<Option<i64>> = c
+        .fetch_optional(
+            &query(
+                "SELECT MAX(created_at) FROM surveys \
+                 WHERE workspace_id = $1 AND customer_id = $2 AND kind = $3",
+            )
+            .bind(ws)
+            .bind(customer)
+            .bind(kind.as_str()),
+        )
+        .await?;
+    Ok(at.flatten().map(Timestamp::from_millis))
+}
+
+/// Whether a customer asked to get no more surveys.
+pub async fn opted_out(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<bool, StoreError> {
+    let n: Option<i64> = c
+        .fetch_optional(
+            &query("SELECT at FROM survey_opt_outs WHERE workspace_id = $1 AND customer_id = $2")
+                .bind(ws)
+                .bind(customer),
+        )
+        .await?;
+    Ok(n.is_some())
+}
+
+/// Opts a customer out of surveys (`Some(at)`) or back in (`None`).
+pub async fn set_opt_out(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    at: Option<Timestamp>,
+) -> Result<(), StoreError> {
+    let q = match at {
+        Some(at) => query(
+            "INSERT INTO survey_opt_outs (workspace_id, customer_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(ws)
+        .bind(customer)
+        .bind(at),
+        None => query("DELETE FROM survey_opt_outs WHERE workspace_id = $1 AND customer_id = $2")
+            .bind(ws)
+            .bind(customer),
+    };
+    tx.conn().execute(&q).await.map(|_| ())
+}
+
+/// Schedules a customer's next NPS survey at `due`; `false` when one is
+/// already scheduled (that one stands).
+pub async fn schedule_nps(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    due: Timestamp,
+) -> Result<bool, StoreError> {
+    let q = query(
+        "INSERT INTO nps_due (workspace_id, customer_id, due_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ws)
+    .bind(customer)
+    .bind(due);
+    Ok(tx.conn().execute(&q).await? > 0)
+}
+
+/// Takes a customer's scheduled NPS survey off the schedule; when it was due.
+pub async fn take_nps_due(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Option<Timestamp>, StoreError> {
+    let due: Option<i64> = tx
+        .conn()
+        .fetch_optional(
+            &query("SELECT due_at FROM nps_due WHERE workspace_id = $1 AND customer_id = $2")
+                .bind(ws)
+                .bind(customer),
+        )
+        .await?;
+    tx.conn()
+        .execute(
+            &query("DELETE FROM nps_due WHERE workspace_id = $1 AND customer_id = $2")
+                .bind(ws)
+                .bind(customer),
+        )
+        .await?;
+    Ok(due.map(Timestamp::from_millis))
+}
+
+/// A merge: the source's surveys become the target's, an opt-out of either
+/// holds for both, and the source's schedule goes (the target's stands).
+pub async fn move_customer(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    target: CustomerId,
+    source: CustomerId,
+) -> Result<(), StoreError> {
+    let run = |sql: &'static str| query(sql).bind(ws).bind(source).bind(target);
+    let mut c = tx.conn();
+    c.execute(&run(
+        "UPDATE surveys SET customer_id = $3 WHERE workspace_id = $1 AND customer_id = $2",
+    ))
+    .await?;
+    c.execute(&run(
+        "INSERT INTO survey_opt_outs (workspace_id, customer_id, at) \
+         SELECT workspace_id, $3, at FROM survey_opt_outs WHERE workspace_id = $1 AND customer_id = $2 \
+         ON CONFLICT DO NOTHING",
+    ))
+    .await?;
+    for table in ["survey_opt_outs", "nps_due"] {
+        c.execute(
+            &query(format!(
+                "DELETE FROM {table} WHERE workspace_id = $1 AND customer_id = $2"
+            ))
+            .bind(ws)
+            .bind(source),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn answer(
@@ -188,4 +361,24 @@ pub async fn save_settings(
         )
         .await
         .map(|_| ())
+}
+
+/// The customer's most recently solved ticket (what an NPS answer is filed
+/// under in reports).
+pub async fn last_solved_ticket(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Option<TicketId>, StoreError> {
+    let id: Option<uuid::Uuid> = c
+        .fetch_optional(
+            &query(
+                "SELECT id FROM tickets WHERE workspace_id = $1 AND customer_id = $2 \
+                 AND solved_at IS NOT NULL ORDER BY solved_at DESC, id DESC LIMIT 1",
+            )
+            .bind(ws)
+            .bind(customer),
+        )
+        .await?;
+    Ok(id.map(TicketId))
 }

@@ -1,9 +1,7 @@
-// Otklik chat: the widget inside its iframe. It uses only the public client API
-// (/widget/v1/{key}/…) and its websocket. Messages carry a client id, so a send
-// retried after a network drop is never doubled; unsent messages wait in an
-// outbox (kept for the tab) and leave when the network is back; after every
-// reconnect the history after the last message held is read, so nothing
-// pushed while away is lost.
+// Otklik chat inside its iframe: only the public client API (/widget/v1/{key}/…)
+// and its websocket. A client id per message: a retried send is never doubled;
+// unsent messages wait in an outbox (kept for the tab) until the network is
+// back; after a reconnect the history after the last message held is read.
 (function () {
   "use strict";
   var body = document.body;
@@ -16,7 +14,7 @@
       offline_ask: "Leave your email and we will answer there.", email: "Email", name: "Name", phone: "Phone",
       save: "Save", start: "Start chat", typing: "{n} is typing…", agent: "Support", you: "You",
       sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent — will retry", emoji: "Emoji", attach: "Attach a file",
-      saved_email: "Thank you — answers will also reach {e}.", required: "required", error: "Something went wrong: {e}"
+      saved_email: "Thank you — answers will also reach {e}.", required: "required", error: "Something went wrong: {e}", rated: "Thank you for your rating!", comment: "Add a comment"
     },
     ru: {
       open: "Открыть чат", close: "Закрыть чат", send: "Отправить", placeholder: "Напишите сообщение…",
@@ -25,7 +23,7 @@
       save: "Сохранить", start: "Начать чат", typing: "{n} печатает…", agent: "Поддержка", you: "Вы",
       sending: "Отправляется…", sent: "Отправлено", read: "Прочитано", failed: "Не отправлено — повторим",
       emoji: "Эмодзи", attach: "Прикрепить файл", saved_email: "Спасибо — ответы придут и на {e}.", required: "обязательно",
-      error: "Что-то пошло не так: {e}"
+      error: "Что-то пошло не так: {e}", rated: "Спасибо за оценку!", comment: "Добавить комментарий"
     },
     th: {
       open: "เปิดแชท", close: "ปิดแชท", send: "ส่ง", placeholder: "พิมพ์ข้อความ…",
@@ -34,7 +32,7 @@
       save: "บันทึก", start: "เริ่มแชท", typing: "{n} กำลังพิมพ์…", agent: "ฝ่ายบริการ", you: "คุณ",
       sending: "กำลังส่ง…", sent: "ส่งแล้ว", read: "อ่านแล้ว", failed: "ยังส่งไม่ได้ — จะลองใหม่",
       emoji: "อีโมจิ", attach: "แนบไฟล์", saved_email: "ขอบคุณ — คำตอบจะส่งถึง {e} ด้วย", required: "จำเป็น",
-      error: "เกิดข้อผิดพลาด: {e}"
+      error: "เกิดข้อผิดพลาด: {e}", rated: "ขอบคุณสำหรับคะแนน!", comment: "เพิ่มความคิดเห็น"
     }
   };
   var lang = (body.getAttribute("data-lang") || "en").slice(0, 2).toLowerCase();
@@ -196,6 +194,7 @@
       });
       li.appendChild(quick);
     }
+    if (!mine && m.survey) li.appendChild(rating(m.survey));
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
     if (m.id && !pending && (!st.last || m.id > st.last)) st.last = m.id;
@@ -204,6 +203,27 @@
       if (!st.open) { st.unread += 1; badge.textContent = String(st.unread); badge.hidden = false; }
       else markRead();
     }
+  }
+  // A tap POSTs the score to the survey's page; failing that, opens it.
+  function rating(s) {
+    var box = el("div", { "class": "rate", role: "group" });
+    var row = el("div", { "class": "scores" });
+    var note = el("p", { role: "status" }, s.score != null ? t("rated") : "");
+    var path = s.url.slice(s.url.indexOf("/s/"));
+    function pick(b, n) {
+      fetch(path, { method: "POST", body: new URLSearchParams({ score: n }) }).then(function (r) {
+        if (!r.ok) throw r;
+        [].forEach.call(row.children, function (o) { o.setAttribute("aria-pressed", o === b); });
+        note.textContent = t("rated");
+      }).catch(function () { window.open(s.url + "?score=" + n, "_blank", "noopener"); });
+    }
+    for (var n = s.low; n <= s.high; n++) {
+      var b = el("button", { type: "button", "aria-pressed": s.score === n }, n);
+      b.addEventListener("click", pick.bind(null, b, n));
+      row.appendChild(b);
+    }
+    [row, note, el("a", { href: s.url, target: "_blank", rel: "noopener" }, t("comment"))].forEach(function (c) { box.appendChild(c); });
+    return box;
   }
   function setMeta(li, key) {
     var meta = li.querySelector(".meta");

@@ -2376,11 +2376,11 @@ fn chat_examples(d: &mut Value) {
     let message = json!({
         "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b02", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03",
         "client_id": null, "author": { "kind": "agent", "name": "Ольга" }, "text": "Заказ 5531 передан курьеру, он позвонит сегодня.",
-        "attachments": [], "delivery_state": "sent", "created_at": at, "quick_replies": []
+        "attachments": [], "delivery_state": "sent", "created_at": at, "quick_replies": [], "survey": null
     });
     let visitor = json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b04", "name": "Анна", "email": null, "phone": null,
         "lang": "ru", "verified": false, "created_at": at });
-    let all: [(&str, Value); 19] = [
+    let all: [(&str, Value); 20] = [
         (
             "PrechatFieldIo",
             json!({ "field": "email", "required": true }),
@@ -2431,6 +2431,10 @@ fn chat_examples(d: &mut Value) {
         (
             "ChatAttachmentOut",
             json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b06", "filename": "чек.pdf", "content_type": "application/pdf", "size": 48213 }),
+        ),
+        (
+            "ChatSurveyOut",
+            json!({ "url": "https://help.shop.example/s/01936f1e-7b2a-7c41-9a55-0d3c7e2b9b07.k2m9x4q7r8t3v5w6", "low": 1, "high": 5, "score": null }),
         ),
         ("ChatMessageOut", message.clone()),
         ("ChatMessages", json!({ "items": [message] })),
@@ -2515,9 +2519,14 @@ fn survey_rules(d: &mut Value) {
     for (name, example) in [
         (
             "SurveySettingsIo",
-            json!({ "csat": { "enabled": true, "on_low": "reopen" } }),
+            json!({ "csat": { "enabled": true, "on_low": "reopen" },
+                    "nps": { "enabled": true, "after_days": 30, "every_days": 90 } }),
         ),
         ("CsatIo", json!({ "enabled": true, "on_low": "reopen" })),
+        (
+            "NpsIo",
+            json!({ "enabled": true, "after_days": 30, "every_days": 90 }),
+        ),
         ("LowActionIo", json!("reopen")),
         ("SurveyOut", one.clone()),
         ("SurveyList", json!({ "items": [one], "next_cursor": null })),

@@ -515,6 +515,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
                     "/s/{token}",
                     get(survey_api::show).post(survey_api::answer),
                 )
+                .route(
+                    "/s/{token}/stop",
+                    get(survey_api::stop_page).post(survey_api::stop),
+                )
                 .layer(DefaultBodyLimit::max(16 * 1024)),
         )
         .merge(ui::routes(state.clone()))

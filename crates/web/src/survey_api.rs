@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use domain::ids::*;
-use domain::survey::{CsatSettings, LowAction, SurveySettings};
+use domain::survey::{CsatSettings, LowAction, NpsSettings, SurveySettings};
 use engine::EngineError;
 use engine::surveys::Survey;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,14 @@ struct SurveyPage {
     error: Option<String>,
     answered: bool,
     thanks: bool,
+    /// NPS rather than CSAT: its own title and question.
+    nps: bool,
+    /// The opt-out page (`/s/{token}/stop`) rather than the question, and
+    /// whether the customer is opted out now.
+    stop_page: bool,
+    opted_out: bool,
+    /// The opt-out page after the customer's choice.
+    stop_done: bool,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +72,8 @@ fn page(s: &Survey, token: &str, chosen: Option<i64>, comment: &str) -> SurveyPa
                 let word = match (n, hi) {
                     (1, 5) => tr.t("survey.poor").to_owned(),
                     (5, 5) => tr.t("survey.great").to_owned(),
+                    (0, 10) => tr.t("survey.unlikely").to_owned(),
+                    (10, 10) => tr.t("survey.likely").to_owned(),
                     _ => String::new(),
                 };
                 (n, chosen == Some(n), word)
@@ -73,6 +83,10 @@ fn page(s: &Survey, token: &str, chosen: Option<i64>, comment: &str) -> SurveyPa
         error: None,
         answered: s.answered_at.is_some(),
         thanks: false,
+        nps: s.kind == domain::survey::SurveyKind::Nps,
+        stop_page: false,
+        opted_out: false,
+        stop_done: false,
     }
 }
 
@@ -115,7 +129,62 @@ pub async fn show(
     render(&p, StatusCode::OK)
 }
 
+/// `GET /s/{token}/stop`: asks whether to stop surveys (or start them again).
+pub async fn stop_page(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+    let s = match app.engine.survey_by_token(&token).await {
+        Ok(s) => s,
+        Err(EngineError::NotFound) => return gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a survey failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut p = page(&s, &token, None, "");
+    p.stop_page = true;
+    p.opted_out = match app.engine.survey_opted_out(&s).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a survey opt-out failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    render(&p, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct StopForm {
+    /// `on` to stop surveys, `off` to get them again.
+    stop: Option<String>,
+}
+
+/// `POST /s/{token}/stop`: records the choice; the page says what holds now.
+pub async fn stop(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    axum::Form(f): axum::Form<StopForm>,
+) -> Response {
+    let out = f.stop.as_deref() != Some("off");
+    match app.engine.survey_opt_out(&token, out).await {
+        Ok(s) => {
+            let mut p = page(&s, &token, None, "");
+            p.stop_page = true;
+            p.opted_out = out;
+            p.stop_done = true;
+            render(&p, StatusCode::OK)
+        }
+        Err(EngineError::NotFound) => gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "recording a survey opt-out failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 async fn subject_of(app: &AppState, s: &Survey) -> String {
+    // An NPS question is about the whole service, not the ticket it is filed under.
+    if s.kind == domain::survey::SurveyKind::Nps {
+        return String::new();
+    }
     app.engine
         .survey_ticket(s)
         .await
@@ -137,7 +206,16 @@ pub async fn answer(
         .and_then(|v| v.trim().parse::<i64>().ok());
     let result = match score {
         Some(n) => app.engine.answer_survey(&token, n, &f.comment).await,
-        None => Err(EngineError::invalid("score", domain::message::range(1, 5))),
+        None => match app.engine.survey_by_token(&token).await {
+            Ok(s) => {
+                let (lo, hi) = s.kind.scale();
+                Err(EngineError::invalid(
+                    "score",
+                    domain::message::range(lo, hi),
+                ))
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(s) => {
@@ -170,6 +248,46 @@ pub async fn answer(
 #[serde(deny_unknown_fields)]
 pub struct SurveySettingsIo {
     pub csat: CsatIo,
+    /// Absent: off (as before NPS was offered).
+    #[serde(default)]
+    pub nps: NpsIo,
+}
+
+/// NPS: a customer with an email address is asked how likely they are to
+/// recommend the workspace (0–10, with a comment) `after_days` after a ticket
+/// of theirs is solved — the first solve since they were last asked — and
+/// never twice within `every_days`. Customers who opted out (the link under
+/// every survey email) are not asked.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpsIo {
+    pub enabled: bool,
+    /// Days from a solve to the question; absent: 30.
+    #[serde(default = "default_after")]
+    #[schema(minimum = 1, maximum = 365, default = 30)]
+    pub after_days: i64,
+    /// Fewest days between two questions to one customer; absent: 90.
+    #[serde(default = "default_every")]
+    #[schema(minimum = 30, maximum = 730, default = 90)]
+    pub every_days: i64,
+}
+
+fn default_after() -> i64 {
+    NpsSettings::default().after_days
+}
+fn default_every() -> i64 {
+    NpsSettings::default().every_days
+}
+
+impl Default for NpsIo {
+    fn default() -> Self {
+        let d = NpsSettings::default();
+        NpsIo {
+            enabled: d.enabled,
+            after_days: d.after_days,
+            every_days: d.every_days,
+        }
+    }
 }
 
 /// CSAT: after a ticket is solved, its customer is asked (email tickets by
@@ -222,6 +340,11 @@ impl From<SurveySettings> for SurveySettingsIo {
                 enabled: s.csat.enabled,
                 on_low: s.csat.on_low.into(),
             },
+            nps: NpsIo {
+                enabled: s.nps.enabled,
+                after_days: s.nps.after_days,
+                every_days: s.nps.every_days,
+            },
         }
     }
 }
@@ -237,7 +360,7 @@ pub async fn get_settings(
 
 #[utoipa::path(put, path = "/api/v1/surveys/settings", tag = "surveys", request_body = SurveySettingsIo,
     responses((status = 200, body = SurveySettingsIo), (status = 403, body = Problem, description = "Owners and admins only"),
-        (status = 409, body = Problem, description = "CSAT turned on while the server has no public address (`public_url`) for the links"),
+        (status = 409, body = Problem, description = "CSAT or NPS turned on while the server has no public address (`public_url`) for the links"),
         (status = 422, body = Problem)))]
 pub async fn put_settings(
     State(app): State<AppState>,
@@ -248,6 +371,11 @@ pub async fn put_settings(
         csat: CsatSettings {
             enabled: b.csat.enabled,
             on_low: b.csat.on_low.into(),
+        },
+        nps: NpsSettings {
+            enabled: b.nps.enabled,
+            after_days: b.nps.after_days,
+            every_days: b.nps.every_days,
         },
     };
     Ok(Json(app.engine.save_survey_settings(&p, s).await?.into()))

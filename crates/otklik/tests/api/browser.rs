@@ -877,7 +877,9 @@ async fn shop_site(app_origin: String, key: String) -> (String, tokio::task::Joi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_chats_from_a_strict_site_and_an_agent_answers_live() {
-    with_browser("a_visitor_chats_from_a_strict_site_and_an_agent_answers_live", |b, app| async move {
+    // A public address for survey links; the widget answers on its own origin.
+    let public = |c: &mut otklik::config::Config| c.public_url = Some("https://desk.test/".into());
+    with_browser_on("a_visitor_chats_from_a_strict_site_and_an_agent_answers_live", public, |b, app| async move {
         let placeholder = app
             .post("/api/v1/channels/chat", json!({"name": "Чат магазина", "prechat": [{"field": "name", "required": true}],
                 "greeting": {"ru": "Здравствуйте! Чем помочь?"}}))
@@ -958,6 +960,22 @@ async fn a_visitor_chats_from_a_strict_site_and_an_agent_answers_live() {
         let ms = app.get(&format!("/api/v1/tickets/{ticket}/messages")).await.expect(200);
         let copies = ms["items"].as_array().expect("items").iter().filter(|m| m["body"] == "Курьер так и не позвонил").count();
         assert_eq!(copies, 1, "{ms}");
+
+        // Solved with CSAT on: score buttons under the bot's question; a tap
+        // answers in place.
+        app.req("PUT", "/api/v1/surveys/settings", &app.token, Some(json!({"csat": {"enabled": true}}))).await.expect(200);
+        app.patch(&format!("/api/v1/tickets/{ticket}"), json!({"status": "solved"})).await.expect(200);
+        for _ in 0..50 {
+            app.drain_jobs().await;
+            if visitor.frame_eval(f, "document.querySelectorAll('.rate .scores button').length").await == json!(5) { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        visitor.frame_wait_for(f, "document.querySelectorAll('.rate .scores button').length === 5", "the score buttons").await;
+        visitor.frame_eval(f, "document.querySelectorAll('.rate .scores button')[3].click()").await;
+        visitor.frame_wait_for(f, "document.querySelector('.rate [role=status]').textContent === 'Спасибо за оценку!'", "the thanks").await;
+        assert_eq!(visitor.frame_eval(f, "document.querySelectorAll('.rate [aria-pressed=true]').length").await, json!(1));
+        let answered = app.get("/api/v1/surveys").await.expect(200);
+        assert_eq!(answered["items"][0]["score"], 4, "{answered}");
 
         // Nothing the widget did broke the site's policy.
         assert_eq!(visitor.eval("window.__violations").await, json!([]));

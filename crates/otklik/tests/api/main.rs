@@ -37,6 +37,7 @@ mod search;
 mod secrets;
 mod sla;
 mod subscriptions;
+mod surveys;
 pub(crate) mod telegram;
 mod tickets;
 pub(crate) mod ui;

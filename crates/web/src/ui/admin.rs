@@ -567,6 +567,7 @@ pub struct SettingsPage {
     csat: bool,
     /// What a low rating does: (value, label, chosen).
     on_low: Vec<(&'static str, String, bool)>,
+    nps: domain::survey::NpsSettings,
 }
 
 async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
@@ -595,6 +596,7 @@ async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiE
                 )
             })
             .collect(),
+        nps: surveys.nps,
     })
 }
 
@@ -618,6 +620,15 @@ async fn save_settings(State(app): State<AppState>, f: Form) -> Result<Response,
         .and_then(|v| domain::survey::LowAction::parse(v).ok())
     {
         surveys.csat.on_low = a;
+    }
+    surveys.nps.enabled = f.text("nps") == Some("on");
+    for (field, slot) in [
+        ("nps_after", &mut surveys.nps.after_days),
+        ("nps_every", &mut surveys.nps.every_days),
+    ] {
+        if let Some(n) = f.text(field).and_then(|v| v.trim().parse().ok()) {
+            *slot = n;
+        }
     }
     app.engine
         .save_survey_settings(&ctx.p, surveys)

@@ -671,6 +671,23 @@ pub struct ChatMessageOut {
     /// answer helped: yes, no in the visitor's language); sent as a message's
     /// `text`. Empty for most messages.
     pub quick_replies: Vec<String>,
+    /// A satisfaction survey the message asks (after the conversation was
+    /// solved): show a button per score; a form POST of `score` to `url`
+    /// (the survey's public page, same origin) answers it, and a second
+    /// answer replaces the first.
+    pub survey: Option<ChatSurveyOut>,
+}
+
+/// A survey asked in the conversation.
+#[derive(Serialize, ToSchema)]
+pub struct ChatSurveyOut {
+    /// The survey's page: opened, it takes a comment too.
+    pub url: String,
+    /// The lowest and highest score (CSAT: 1–5).
+    pub low: i64,
+    pub high: i64,
+    /// The visitor's answer so far.
+    pub score: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -696,6 +713,12 @@ pub(crate) fn message_out(m: VisibleMessage) -> ChatMessageOut {
             name: m.author_name,
         },
         quick_replies: m.quick_replies.iter().map(|r| (*r).to_owned()).collect(),
+        survey: m.survey.map(|s| ChatSurveyOut {
+            url: s.link,
+            low: s.low,
+            high: s.high,
+            score: s.score,
+        }),
         text: m.message.body_text,
         attachments: m
             .message
