@@ -9,6 +9,7 @@
 pub mod assist;
 pub mod calendar;
 pub mod chat;
+pub mod digest;
 pub mod error;
 pub mod event;
 pub mod fields;

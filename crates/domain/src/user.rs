@@ -88,6 +88,9 @@ pub struct Notify {
     pub reminders: bool,
     /// Alerts also as desktop notifications (when the browser allows).
     pub desktop: bool,
+    /// The weekly and monthly report emails (supervisors and admins, when
+    /// the workspace sends them).
+    pub reports: bool,
 }
 
 impl Default for Notify {
@@ -98,6 +101,7 @@ impl Default for Notify {
             mentioned: true,
             reminders: true,
             desktop: true,
+            reports: true,
         }
     }
 }

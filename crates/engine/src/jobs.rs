@@ -44,6 +44,20 @@ pub enum Job {
         workspace_id: WorkspaceId,
         customer_id: CustomerId,
     },
+    /// A weekly or monthly report digest is due (`start`: the period's first
+    /// local date): claimed once, mailed to each recipient, the next queued.
+    ReportDigest {
+        workspace_id: WorkspaceId,
+        period: domain::digest::DigestPeriod,
+        start: String,
+    },
+    /// One person's copy of a digest.
+    DigestEmail {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        period: domain::digest::DigestPeriod,
+        start: String,
+    },
     /// A snoozed ticket's moment (`at`, Unix ms): it opens again unless the
     /// snooze ended or moved since.
     WakeTicket {
@@ -156,6 +170,8 @@ impl Job {
             Job::SurveyEmail { workspace_id, .. } => *workspace_id,
             Job::SurveyChat { workspace_id, .. } => *workspace_id,
             Job::NpsDue { workspace_id, .. } => *workspace_id,
+            Job::ReportDigest { workspace_id, .. } => *workspace_id,
+            Job::DigestEmail { workspace_id, .. } => *workspace_id,
             Job::SlaTimer { workspace_id, .. } => *workspace_id,
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::Remind { workspace_id, .. } => *workspace_id,

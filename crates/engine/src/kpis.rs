@@ -88,7 +88,7 @@ impl Ctx {
     }
 }
 
-async fn zone_of(c: &mut store::Conn<'_>, ws: WorkspaceId) -> Result<Zone, EngineError> {
+pub(crate) async fn zone_of(c: &mut store::Conn<'_>, ws: WorkspaceId) -> Result<Zone, EngineError> {
     let w = store::workspaces::by_id(c, ws)
         .await?
         .ok_or(EngineError::NotFound)?;

@@ -23,6 +23,7 @@ pub mod cpu;
 pub mod cursor;
 pub mod customers;
 pub mod defaults;
+pub mod digests;
 pub mod email;
 pub mod error;
 pub mod escalation;

@@ -813,6 +813,7 @@ pub struct PreferencesPatch {
     pub notify_mentioned: Option<bool>,
     pub notify_reminders: Option<bool>,
     pub notify_desktop: Option<bool>,
+    pub notify_reports: Option<bool>,
 }
 
 /// A custom field to add.
@@ -894,6 +895,7 @@ impl Engine {
             (&mut n.mentioned, patch.notify_mentioned),
             (&mut n.reminders, patch.notify_reminders),
             (&mut n.desktop, patch.notify_desktop),
+            (&mut n.reports, patch.notify_reports),
         ] {
             if let Some(v) = v {
                 *slot = v;

@@ -243,6 +243,19 @@ impl Worker {
                     .side_delivered(*workspace_id, *side_message_id, Some(why))
                     .await
             }
+            // `save_digest_settings` starts a chain again when turned off and on.
+            Job::ReportDigest {
+                workspace_id,
+                period,
+                ..
+            } => {
+                tracing::error!(workspace = %workspace_id, period = period.as_str(), error = %err, "a report digest gave up");
+                Ok(())
+            }
+            Job::DigestEmail { user_id, .. } => {
+                tracing::warn!(user = %user_id, error = %err, "a report digest email gave up");
+                Ok(())
+            }
             // The next solve schedules the customer again.
             Job::NpsDue { customer_id, .. } => {
                 tracing::warn!(customer = %customer_id, error = %err, "an NPS survey was not made");
@@ -501,6 +514,34 @@ impl Worker {
                     .await?;
                 Ok(Outcome::Done)
             }
+            Job::ReportDigest {
+                workspace_id,
+                period,
+                start,
+            } => {
+                self.engine
+                    .report_digest(*workspace_id, *period, start.clone())
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Job::DigestEmail {
+                workspace_id,
+                user_id,
+                period,
+                start,
+            } => match self
+                .engine
+                .digest_email(*workspace_id, *user_id, *period, start)
+                .await?
+            {
+                Delivery::Sent => Ok(Outcome::Done),
+                Delivery::Retry(e) => Ok(Outcome::Retry(e.to_string())),
+                Delivery::RetryAfter(e, s) => Ok(Outcome::RetryAfter(e.to_string(), s)),
+                Delivery::Failed(e) => {
+                    tracing::warn!(user = %user_id, error = %e, "a report digest was not sent");
+                    Ok(Outcome::Done)
+                }
+            },
             Job::NpsDue {
                 workspace_id,
                 customer_id,
@@ -622,6 +663,8 @@ fn kind_label(job: &Job) -> &'static str {
         Job::SurveyEmail { .. } => "survey_email",
         Job::SurveyChat { .. } => "survey_chat",
         Job::NpsDue { .. } => "nps_due",
+        Job::ReportDigest { .. } => "report_digest",
+        Job::DigestEmail { .. } => "digest_email",
         Job::SlaTimer { .. } => "sla_timer",
         Job::WakeTicket { .. } => "wake_ticket",
         Job::Remind { .. } => "remind",

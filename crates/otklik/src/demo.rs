@@ -402,6 +402,17 @@ async fn seed_inner(
     seed_phone(engine, &owner)
         .await
         .context("setting up the demo phone line")?;
+    // Supervisors get the weekly and monthly summaries (mailed once a mailbox
+    // that sends is connected).
+    engine
+        .save_digest_settings(
+            &owner,
+            domain::digest::DigestSettings {
+                weekly: true,
+                monthly: true,
+            },
+        )
+        .await?;
     let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
     Ok(Seeded {
         widget_key,

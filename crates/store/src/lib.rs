@@ -21,6 +21,7 @@ pub mod chat;
 pub mod constraint;
 pub mod consumers;
 pub mod customers;
+pub mod digests;
 pub mod events;
 pub mod flows;
 pub mod idempotency;

@@ -251,6 +251,7 @@ pub async fn patch_my_preferences(
         notify_mentioned: n.mentioned,
         notify_reminders: n.reminders,
         notify_desktop: n.desktop,
+        notify_reports: n.reports,
     };
     Ok(Json(
         app.engine

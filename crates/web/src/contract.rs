@@ -1148,11 +1148,11 @@ fn examples(d: &mut Value) {
         (
             "PreferencesOut",
             json!({ "language": "th", "time_zone": "Asia/Bangkok", "signature": "สมศรี — ฝ่ายบริการลูกค้า",
-                    "notify": { "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false } }),
+                    "notify": { "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false, "reports": true } }),
         ),
         (
             "NotifyOut",
-            json!({ "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false }),
+            json!({ "replied": true, "assigned": true, "mentioned": true, "reminders": true, "desktop": false, "reports": true }),
         ),
         (
             "NewOrganizationIn",
@@ -2528,6 +2528,10 @@ fn survey_rules(d: &mut Value) {
             json!({ "enabled": true, "after_days": 30, "every_days": 90 }),
         ),
         ("LowActionIo", json!("reopen")),
+        (
+            "DigestSettingsIo",
+            json!({ "weekly": true, "monthly": false }),
+        ),
         ("SurveyOut", one.clone()),
         ("SurveyList", json!({ "items": [one], "next_cursor": null })),
     ] {

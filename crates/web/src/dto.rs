@@ -596,6 +596,8 @@ pub struct NotifyOut {
     pub reminders: bool,
     /// Alerts also as desktop notifications.
     pub desktop: bool,
+    /// The weekly and monthly report emails (supervisors and admins).
+    pub reports: bool,
 }
 
 impl From<domain::user::Preferences> for PreferencesOut {
@@ -611,6 +613,7 @@ impl From<domain::user::Preferences> for PreferencesOut {
                 mentioned: n.mentioned,
                 reminders: n.reminders,
                 desktop: n.desktop,
+                reports: n.reports,
             },
         }
     }
@@ -660,6 +663,7 @@ pub struct NotifyIn {
     pub mentioned: Option<bool>,
     pub reminders: Option<bool>,
     pub desktop: Option<bool>,
+    pub reports: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]

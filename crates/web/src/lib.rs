@@ -348,6 +348,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/reports/kpis", get(report_api::kpis))
         .route("/reports/kpis.csv", get(report_api::kpis_csv))
         .route(
+            "/reports/digests",
+            get(report_api::get_digests).put(report_api::put_digests),
+        )
+        .route(
             "/surveys/settings",
             get(survey_api::get_settings).put(survey_api::put_settings),
         )

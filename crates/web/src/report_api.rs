@@ -274,3 +274,54 @@ pub async fn kpis_csv(
     )
         .into_response())
 }
+
+/// Which report digests the workspace mails to its supervisors, admins and
+/// owners (each in their language; a person turns theirs off in their
+/// preferences, `notify.reports`). The weekly one covers Monday to Sunday
+/// and goes out on Monday at 07:00 in the workspace's zone; the monthly one
+/// on the first of the next month at 07:00. Both need a mailbox that sends.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigestSettingsIo {
+    #[serde(default)]
+    pub weekly: bool,
+    #[serde(default)]
+    pub monthly: bool,
+}
+
+impl From<domain::digest::DigestSettings> for DigestSettingsIo {
+    fn from(s: domain::digest::DigestSettings) -> Self {
+        DigestSettingsIo {
+            weekly: s.weekly,
+            monthly: s.monthly,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/digests", tag = "reports",
+    responses((status = 200, body = DigestSettingsIo),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "Owners, admins and supervisors only")))]
+pub async fn get_digests(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<DigestSettingsIo>> {
+    Ok(Json(app.engine.digest_settings(&p).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/reports/digests", tag = "reports", request_body = DigestSettingsIo,
+    responses((status = 200, body = DigestSettingsIo),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "Owners and admins only"),
+        (status = 422, body = Problem)))]
+pub async fn put_digests(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<DigestSettingsIo>,
+) -> ApiResult<Json<DigestSettingsIo>> {
+    let s = domain::digest::DigestSettings {
+        weekly: b.weekly,
+        monthly: b.monthly,
+    };
+    Ok(Json(app.engine.save_digest_settings(&p, s).await?.into()))
+}

@@ -25,6 +25,24 @@ mod fixture {
     }
 }
 
+mod digests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::weekly_digests_go_out_once_on_monday_in_each_readers_language(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            crate::telegram::app_with_public_url(crate::helpers::Backend::Postgres).await
+        {
+            super::weekly_digests_go_out_once_on_monday_in_each_readers_language(app).await;
+        }
+    }
+}
+
 const MSK: &str = "Europe/Moscow";
 
 /// Moves the server's clock to a Moscow wall-clock time.
@@ -824,5 +842,166 @@ async fn a_spike_is_raised_once_and_an_ordinary_day_is_not(app: TestApp) {
     assert!(
         html.contains(&format!("href=\"/app/t/{}\"", spike[4])),
         "with its examples"
+    );
+}
+
+/// Weekly digests: an admin turns them on (an agent may not); on Monday at
+/// 07:00 Moscow each supervisor and admin who takes them gets the week's
+/// figures against the week before, with bar charts, in their language;
+/// agents and those who turned them off get none; the job chain goes on to
+/// the next week; turning digests off and on again (a second chain) still
+/// mails each week once.
+async fn weekly_digests_go_out_once_on_monday_in_each_readers_language(app: TestApp) {
+    at(&app, "2026-11-16T10:00");
+    app.req(
+        "PATCH",
+        "/api/v1/workspace",
+        &app.token,
+        Some(json!({"time_zone": MSK})),
+    )
+    .await
+    .expect(200);
+    let sink = Sink::start().await;
+    quiet_mailbox(&app, "help@shop.example", &sink).await;
+    app.req(
+        "PATCH",
+        "/api/v1/me/preferences",
+        &app.token,
+        Some(json!({"language": "ru"})),
+    )
+    .await
+    .expect(200);
+    let (_, lead) = app.user("lead@alpha.test", "supervisor").await;
+    app.req(
+        "PATCH",
+        "/api/v1/me/preferences",
+        &lead,
+        Some(json!({"language": "th"})),
+    )
+    .await
+    .expect(200);
+    let (_, quiet) = app.user("quiet@alpha.test", "supervisor").await;
+    app.req(
+        "PATCH",
+        "/api/v1/me/preferences",
+        &quiet,
+        Some(json!({"notify": {"reports": false}})),
+    )
+    .await
+    .expect(200);
+    let (_, agent) = app.user("agent@alpha.test", "agent").await;
+    let ticket = async |subject: &str| {
+        app.post(
+            "/api/v1/tickets",
+            json!({"subject": subject, "customer": {"name": "Клиент", "email": "c@example.com"},
+                   "message": {"body": "Помогите, пожалуйста."}}),
+        )
+        .await
+        .expect(201);
+    };
+    // The week before: one ticket; the week reported: three.
+    ticket("Прошлая неделя").await;
+    at(&app, "2026-11-23T09:00");
+    ticket("Понедельник").await;
+    at(&app, "2026-11-25T09:00");
+    ticket("Среда 1").await;
+    ticket("Среда 2").await;
+    app.req(
+        "PUT",
+        "/api/v1/reports/digests",
+        &agent,
+        Some(json!({"weekly": true})),
+    )
+    .await
+    .expect(403);
+    app.req(
+        "PUT",
+        "/api/v1/reports/digests",
+        &app.token,
+        Some(json!({"weekly": true})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.get("/api/v1/reports/digests").await.expect(200),
+        json!({"weekly": true, "monthly": false})
+    );
+    caught_up(&app).await;
+    // Not before Monday 07:00.
+    at(&app, "2026-11-30T06:59");
+    app.drain_jobs().await;
+    assert!(sink.messages().is_empty(), "nothing before Monday 07:00");
+    at(&app, "2026-11-30T07:01");
+    let got = until("the digests", 10, async || {
+        app.drain_jobs().await;
+        let got = sink.messages();
+        (got.len() >= 2).then_some(got)
+    })
+    .await;
+    app.drain_jobs().await;
+    assert_eq!(
+        sink.messages().len(),
+        2,
+        "the owner and the supervisor who takes them"
+    );
+    let to = |who: &str| {
+        got.iter()
+            .find(|(env, _, _)| env.rcpts.iter().any(|r| r == who))
+            .map(|(_, m, _)| m.clone())
+            .unwrap_or_else(|| panic!("a digest to {who}"))
+    };
+    let owner = to("owner@alpha.test");
+    assert_eq!(
+        owner.subject, "Отчёт за неделю: alpha · 2026-11-23 – 2026-11-29",
+        "{}",
+        owner.subject
+    );
+    assert!(
+        owner
+            .text
+            .contains("Новые заявки: 3 (Прошлый период: 1) +2"),
+        "{}",
+        owner.text
+    );
+    let html = owner.html.clone().expect("an HTML part");
+    assert_eq!(
+        html.matches("background:#2457d6;height:14px").count(),
+        2,
+        "a bar for each day with tickets (Monday 1, Wednesday 2): {html}"
+    );
+    assert!(html.contains("width=\"50%\"") && html.contains("width=\"100%\""));
+    assert!(html.contains("https://desk.test/app/reports?from=2026-11-23&amp;to=2026-11-30"));
+    let thai = to("lead@alpha.test");
+    assert!(
+        thai.subject.starts_with("รายงานประจำสัปดาห์"),
+        "{}",
+        thai.subject
+    );
+
+    // Off and on again: two chains reach next Monday, one digest each.
+    for weekly in [false, true] {
+        app.req(
+            "PUT",
+            "/api/v1/reports/digests",
+            &app.token,
+            Some(json!({"weekly": weekly})),
+        )
+        .await
+        .expect(200);
+    }
+    at(&app, "2026-12-07T07:01");
+    until("the next week's digests", 10, async || {
+        app.drain_jobs().await;
+        (sink.messages().len() >= 4).then_some(())
+    })
+    .await;
+    app.drain_jobs().await;
+    let all = sink.messages();
+    assert_eq!(all.len(), 4, "each reader once a week");
+    assert!(
+        all.iter()
+            .filter(|(_, m, _)| m.subject.contains("2026-11-30 – 2026-12-06"))
+            .count()
+            == 2
     );
 }

@@ -568,11 +568,13 @@ pub struct SettingsPage {
     /// What a low rating does: (value, label, chosen).
     on_low: Vec<(&'static str, String, bool)>,
     nps: domain::survey::NpsSettings,
+    digests: domain::digest::DigestSettings,
 }
 
 async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
     admin_only(&ctx)?;
     let surveys = app.engine.survey_settings(&ctx.p).await.or_page(ctx.tr)?;
+    let digests = app.engine.digest_settings(&ctx.p).await.or_page(ctx.tr)?;
     let languages = super::i18n::Lang::ALL
         .iter()
         .map(|l| Opt {
@@ -597,6 +599,7 @@ async fn settings(State(app): State<AppState>, ctx: Ctx) -> Result<Response, UiE
             })
             .collect(),
         nps: surveys.nps,
+        digests,
     })
 }
 
@@ -632,6 +635,14 @@ async fn save_settings(State(app): State<AppState>, f: Form) -> Result<Response,
     }
     app.engine
         .save_survey_settings(&ctx.p, surveys)
+        .await
+        .or_page(ctx.tr)?;
+    let digests = domain::digest::DigestSettings {
+        weekly: f.text("digest_weekly") == Some("on"),
+        monthly: f.text("digest_monthly") == Some("on"),
+    };
+    app.engine
+        .save_digest_settings(&ctx.p, digests)
         .await
         .or_page(ctx.tr)?;
     Ok(done("/app/admin/settings", "flash.saved"))

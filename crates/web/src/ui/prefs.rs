@@ -30,7 +30,14 @@ pub struct PrefsPage {
     pub alerts: Vec<(&'static str, String, bool)>,
 }
 
-const ALERTS: [&str; 5] = ["replied", "assigned", "mentioned", "reminders", "desktop"];
+const ALERTS: [&str; 6] = [
+    "replied",
+    "assigned",
+    "mentioned",
+    "reminders",
+    "desktop",
+    "reports",
+];
 
 async fn page(ctx: Ctx) -> Result<Response, UiError> {
     let tr = ctx.tr;
@@ -48,7 +55,14 @@ async fn page(ctx: Ctx) -> Result<Response, UiError> {
     }))
     .collect();
     let n = prefs.notify;
-    let on = [n.replied, n.assigned, n.mentioned, n.reminders, n.desktop];
+    let on = [
+        n.replied,
+        n.assigned,
+        n.mentioned,
+        n.reminders,
+        n.desktop,
+        n.reports,
+    ];
     html(&PrefsPage {
         chrome: ctx.chrome(tr.t("prefs.title")),
         languages,
@@ -78,6 +92,7 @@ async fn save(State(app): State<AppState>, f: Form) -> Result<Response, UiError>
         notify_mentioned: Some(f.checked("mentioned")),
         notify_reminders: Some(f.checked("reminders")),
         notify_desktop: Some(f.checked("desktop")),
+        notify_reports: Some(f.checked("reports")),
     };
     let me = app
         .engine
