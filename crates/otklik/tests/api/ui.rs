@@ -438,7 +438,8 @@ async fn preferences_choose_language_zone_signature_and_alerts(app: TestApp) {
     assert_eq!(p["signature"], "");
     assert_eq!(
         p["notify"],
-        json!({"replied": true, "assigned": false, "mentioned": false, "reminders": false, "desktop": false})
+        json!({"replied": true, "assigned": false, "mentioned": false, "reminders": false, "desktop": false, "reports": false}),
+        "an unticked box is off, the report emails too"
     );
     let zone = app.get("/api/v1/workspace").await.expect(200)["time_zone"]
         .as_str()
