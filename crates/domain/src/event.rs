@@ -582,6 +582,17 @@ pub enum EventData {
         customer_id: CustomerId,
         opted_out: bool,
     },
+    /// A supervisor reviewed the conversation on a scorecard (`replaced`: it
+    /// changed their earlier review on it); `score` 0–100.
+    #[serde(rename = "review.saved")]
+    ReviewSaved {
+        ticket_id: TicketId,
+        review_id: ReviewId,
+        agent_id: UserId,
+        scorecard_id: ScorecardId,
+        score: f64,
+        replaced: bool,
+    },
     /// A person's reminder about a ticket came due; they are told.
     #[serde(rename = "ticket.reminder_due")]
     ReminderDue {
@@ -693,6 +704,7 @@ impl EventData {
             EventData::SurveySent { .. } => "survey.sent",
             EventData::SurveyAnswered { .. } => "survey.answered",
             EventData::SurveyOptedOut { .. } => "survey.opted_out",
+            EventData::ReviewSaved { .. } => "review.saved",
             EventData::TrendDetected { .. } => "trend.detected",
             EventData::OrganizationCreated { .. } => "organization.created",
             EventData::OrganizationUpdated { .. } => "organization.updated",
@@ -774,6 +786,7 @@ impl EventData {
         "survey.sent",
         "survey.answered",
         "survey.opted_out",
+        "review.saved",
         "trend.detected",
         "sla.warning",
         "sla.breached",
@@ -834,7 +847,8 @@ impl EventData {
             | EventData::TriageCorrected { ticket_id, .. }
             | EventData::BotAnswered { ticket_id, .. }
             | EventData::BotFeedback { ticket_id, .. }
-            | EventData::BotHandedOff { ticket_id, .. } => Some(*ticket_id),
+            | EventData::BotHandedOff { ticket_id, .. }
+            | EventData::ReviewSaved { ticket_id, .. } => Some(*ticket_id),
             EventData::SurveySent { ticket_id, .. }
             | EventData::SurveyAnswered { ticket_id, .. } => *ticket_id,
             _ => None,
@@ -1259,6 +1273,14 @@ mod tests {
                 customer_id: CustomerId::new(),
                 opted_out: true,
             },
+            EventData::ReviewSaved {
+                ticket_id: TicketId::new(),
+                review_id: ReviewId::new(),
+                agent_id: UserId::new(),
+                scorecard_id: ScorecardId::new(),
+                score: 81.25,
+                replaced: false,
+            },
             EventData::TrendDetected {
                 trend_id: TrendId::new(),
                 key: "term:колонка".into(),
@@ -1298,6 +1320,7 @@ mod tests {
                 | EventData::SurveySent { .. }
                 | EventData::SurveyAnswered { .. }
                 | EventData::SurveyOptedOut { .. }
+                | EventData::ReviewSaved { .. }
                 | EventData::TrendDetected { .. }
                 | EventData::OrderCreated { .. }
                 | EventData::OrderStatusChanged { .. }

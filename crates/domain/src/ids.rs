@@ -99,6 +99,10 @@ id_type!(
     SurveyId,
     /// A spike in tickets about one topic, raised as an alert.
     TrendId,
+    /// A quality-review scorecard.
+    ScorecardId,
+    /// A reviewer's scores of one conversation.
+    ReviewId,
 );
 
 /// A mailbox is the email kind of channel account and shares its id.

@@ -24,6 +24,7 @@ pub mod number;
 pub mod order;
 pub mod org;
 pub mod outreach;
+pub mod quality;
 pub mod routing;
 pub mod rules;
 pub mod secret;

@@ -583,15 +583,15 @@ async fn label(
 
 /// A report's period: the workspace's zone, the local days (`to` excluded)
 /// and the instants they span.
-struct Window {
-    zone: Zone,
-    days: (i64, i64),
-    span: (i64, i64),
+pub(crate) struct Window {
+    pub(crate) zone: Zone,
+    pub(crate) days: (i64, i64),
+    pub(crate) span: (i64, i64),
 }
 
 impl Engine {
     /// Who may read reports, and the period asked for.
-    async fn window(
+    pub(crate) async fn window(
         &self,
         c: &mut store::ReadConn,
         p: &Principal,

@@ -46,6 +46,7 @@ pub mod outbound;
 pub mod outreach;
 pub mod people;
 pub mod phone;
+pub mod quality;
 pub mod reminders;
 pub(crate) mod remote_files;
 pub mod routing;

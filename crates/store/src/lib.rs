@@ -35,6 +35,7 @@ pub mod orders;
 pub mod organizations;
 pub mod outreach;
 pub mod people;
+pub mod quality;
 pub mod reminders;
 pub mod rules;
 pub mod sides;

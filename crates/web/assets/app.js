@@ -135,6 +135,13 @@
   }
 
 
+  // The live supervisor view reloads every 30 s while its box is ticked: a
+  // person can stop it (WCAG 2.2.1); without script, a link refreshes.
+  var auto = document.getElementById("auto-refresh");
+  if (auto) setInterval(function () {
+    if (auto.checked && document.visibilityState === "visible") location.reload();
+  }, 30000);
+
   // Inbox: selection, live refresh.
   var selected = -1;
   function rows() { return $$("#rows .row"); }

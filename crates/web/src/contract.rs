@@ -2532,6 +2532,60 @@ fn survey_rules(d: &mut Value) {
             "DigestSettingsIo",
             json!({ "weekly": true, "monthly": false }),
         ),
+        (
+            "CriterionIo",
+            json!({ "key": "solution", "label": "Решил вопрос клиента", "weight": 3, "scale": 5 }),
+        ),
+        (
+            "ScorecardIn",
+            json!({ "name": "Чат", "criteria": [
+                { "key": "greeting", "label": "Поздоровался по имени", "weight": 1, "scale": 2 },
+                { "key": "solution", "label": "Решил вопрос клиента", "weight": 3, "scale": 5 } ], "active": true }),
+        ),
+        (
+            "ScorecardOut",
+            json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Чат", "criteria": [
+                { "key": "greeting", "label": "Поздоровался по имени", "weight": 1, "scale": 2 },
+                { "key": "solution", "label": "Решил вопрос клиента", "weight": 3, "scale": 5 } ],
+                "active": true, "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z" }),
+        ),
+        (
+            "ScorecardList",
+            json!({ "items": [{ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "name": "Чат", "criteria": [
+                { "key": "solution", "label": "Решил вопрос клиента", "weight": 3, "scale": 5 } ],
+                "active": true, "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z" }] }),
+        ),
+        (
+            "ReviewIn",
+            json!({ "scorecard_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "scores": { "greeting": 2, "solution": 4 }, "comment": "Хорошо, но без ссылки на статью" }),
+        ),
+        (
+            "ReviewOut",
+            json!({ "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c02", "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03",
+                "agent_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03", "reviewer_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c04",
+                "scorecard_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c01", "scores": { "greeting": 2, "solution": 4 },
+                "score": 81.25, "comment": "Хорошо, но без ссылки на статью",
+                "created_at": "2026-11-25T15:00:00Z", "updated_at": "2026-11-25T15:00:00Z" }),
+        ),
+        ("ReviewList", json!({ "items": [], "next_cursor": null })),
+        (
+            "AgentQualityOut",
+            json!({ "agent_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03", "name": "Ольга", "reviews": 4, "score": 87.5 }),
+        ),
+        (
+            "AgentQualityList",
+            json!({ "items": [{ "agent_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03", "name": "Ольга", "reviews": 4, "score": 87.5 }] }),
+        ),
+        (
+            "SampleIn",
+            json!({ "per_agent": 3, "from": "2026-11-23", "to": "2026-11-30" }),
+        ),
+        (
+            "SampledOut",
+            json!({ "ticket_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9b03", "number": 1042, "subject": "Где мой заказ?",
+                "agent_id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9c03", "agent_name": "Ольга", "drawn_at": "2026-11-30T08:00:00Z" }),
+        ),
+        ("SampleList", json!({ "items": [] })),
         ("SurveyOut", one.clone()),
         ("SurveyList", json!({ "items": [one], "next_cursor": null })),
     ] {

@@ -25,6 +25,7 @@ mod openapi;
 pub mod orders_api;
 pub mod org_api;
 pub mod outreach_api;
+pub mod quality_api;
 pub mod report_api;
 pub mod rules_api;
 pub mod side_api;
@@ -40,7 +41,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use engine::Engine;
 use std::sync::Arc;
 use std::time::Instant;
@@ -350,6 +351,21 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route(
             "/reports/digests",
             get(report_api::get_digests).put(report_api::put_digests),
+        )
+        .route(
+            "/quality/scorecards",
+            get(quality_api::list_scorecards).post(quality_api::create_scorecard),
+        )
+        .route("/quality/scorecards/{id}", put(quality_api::put_scorecard))
+        .route("/quality/reviews", get(quality_api::reviews))
+        .route("/quality/agents", get(quality_api::agents))
+        .route(
+            "/quality/samples",
+            get(quality_api::queue).post(quality_api::draw),
+        )
+        .route(
+            "/tickets/{id}/reviews",
+            get(quality_api::ticket_reviews).post(quality_api::review),
         )
         .route(
             "/surveys/settings",

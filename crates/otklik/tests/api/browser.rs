@@ -392,6 +392,10 @@ async fn axe_finds_nothing_serious_on_the_main_pages() {
                 format!("/app/customers/{}", t["customer_id"].as_str().unwrap()),
                 "/app/admin/users".to_owned(),
                 "/app/admin/bot".to_owned(),
+                "/app/reports".to_owned(),
+                "/app/reports/live".to_owned(),
+                "/app/quality".to_owned(),
+                "/app/quality/scorecards/new".to_owned(),
             ] {
                 page.goto(&app.url(&path)).await;
                 all.extend(check(&format!("{lang} {path}")).await);
@@ -472,6 +476,12 @@ async fn languages_fonts_and_a_phone_sized_screen() {
         assert_eq!(p.eval(fits).await, json!(true), "rule form scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
         let unlabelled = p.eval("[...document.querySelectorAll('form.rule-form select, form.rule-form input:not([type=hidden]), form.rule-form textarea')].filter(e => !e.closest('label') && !e.labels?.length).length").await;
         assert_eq!(unlabelled, json!(0));
+        // The reports, the live view and quality review fit a phone too (wide
+        // tables scroll inside their own box).
+        for path in ["/app/reports", "/app/reports/live", "/app/quality", "/app/quality/scorecards/new"] {
+            p.goto(&app.url(path)).await;
+            assert_eq!(p.eval(fits).await, json!(true), "{path} scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
+        }
     })
     .await;
 }

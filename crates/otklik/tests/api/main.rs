@@ -30,6 +30,7 @@ mod orders;
 mod outreach;
 mod phone;
 mod providers;
+mod quality;
 mod reports;
 pub(crate) mod routing;
 mod rules;

@@ -26,6 +26,7 @@ pub mod orders_view;
 pub mod orgs;
 pub mod outreach_admin;
 pub mod prefs;
+pub mod quality;
 pub mod reports;
 pub mod rules_admin;
 pub mod ticket;
@@ -68,6 +69,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/app/t/{number}/template", post(ticket::send_template))
         .route("/app/t/{number}/cc", post(ticket::cc))
         .route("/app/t/{number}/followers", post(ticket::followers))
+        .route("/app/t/{number}/review", post(ticket::review))
         .route("/app/t/{number}/side", post(ticket::start_side))
         .route("/app/preview", post(ticket::preview))
         .route("/app/t/{number}/side/{side}", post(ticket::side_action))
@@ -91,6 +93,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(compose::routes())
         .merge(orgs::routes())
         .merge(reports::routes())
+        .merge(quality::routes())
         .merge(prefs::routes())
         .merge(outreach_admin::routes())
         .merge(bot_admin::routes())

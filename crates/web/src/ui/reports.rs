@@ -77,9 +77,9 @@ pub struct ReportsPage {
     /// Weekday name, then (count, shade 0–100) per hour.
     pub heat: Vec<(String, Vec<(i64, i64)>)>,
     pub trends: Vec<TrendView>,
-    pub columns: Vec<String>,
-    /// Title and rows: teams, agents, channels.
-    pub tables: Vec<(String, Vec<RowView>)>,
+    /// Title, columns and rows: teams, agents (with their quality score),
+    /// channels.
+    pub tables: Vec<(String, Vec<String>, Vec<RowView>)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -369,23 +369,7 @@ async fn page(
             .or_else(|| i.key.clone())
             .unwrap_or_default()
     };
-    let tables = vec![
-        (
-            tr.t("reports.teams").to_owned(),
-            rows(&tr, &teams, "reports.no_team", &label),
-        ),
-        (
-            tr.t("reports.agents").to_owned(),
-            rows(&tr, &agents, "reports.unassigned", &label),
-        ),
-        (
-            tr.t("reports.channels").to_owned(),
-            rows(&tr, &channels, "reports.none", &|i| {
-                tr.label("channel", i.key.as_deref().unwrap_or_default())
-            }),
-        ),
-    ];
-    let columns = [
+    let columns: Vec<String> = [
         "reports.created",
         "reports.solved",
         "reports.backlog",
@@ -399,6 +383,46 @@ async fn page(
     .iter()
     .map(|k| tr.t(k).to_owned())
     .collect();
+    // Beside each agent's KPIs, their quality score (reviews made in the
+    // period): `87 (4)`.
+    let quality = app
+        .engine
+        .quality_by_agent(&ctx.p, Some(&time.from), Some(&time.to))
+        .await
+        .or_page(tr)?;
+    let mut agent_rows = rows(&tr, &agents, "reports.unassigned", &label);
+    for (row, kpis) in agent_rows.iter_mut().zip(&agents.items) {
+        let q = quality
+            .iter()
+            .find(|q| Some(q.agent_id.to_string()) == kpis.key);
+        row.cells.push(match q {
+            Some(q) => format!(
+                "{} ({})",
+                q.score
+                    .map(|s| format!("{s:.0}"))
+                    .unwrap_or_else(|| "—".into()),
+                q.reviews
+            ),
+            None => "—".into(),
+        });
+    }
+    let mut agent_columns = columns.clone();
+    agent_columns.push(tr.t("quality.column").to_owned());
+    let tables = vec![
+        (
+            tr.t("reports.teams").to_owned(),
+            columns.clone(),
+            rows(&tr, &teams, "reports.no_team", &label),
+        ),
+        (tr.t("reports.agents").to_owned(), agent_columns, agent_rows),
+        (
+            tr.t("reports.channels").to_owned(),
+            columns,
+            rows(&tr, &channels, "reports.none", &|i| {
+                tr.label("channel", i.key.as_deref().unwrap_or_default())
+            }),
+        ),
+    ];
     html(&ReportsPage {
         chrome,
         csv: format!(
@@ -412,7 +436,6 @@ async fn page(
         heat_hours: (0..24).collect(),
         heat,
         trends,
-        columns,
         tables,
         from: time.from,
         to: last,

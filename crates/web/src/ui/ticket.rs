@@ -167,6 +167,8 @@ pub struct TicketPage {
     pub sides: Vec<SideView>,
     /// The customer's rating of the help: (what it says, their comment, low).
     pub csat: Option<(String, String, bool)>,
+    /// Quality reviews of the conversation, and (supervisors) the forms.
+    pub review: Option<ReviewPanel>,
     /// Past answers from similar tickets: marked solutions, then the replies
     /// that solved others.
     pub solutions: Vec<PastAnswerView>,
@@ -868,6 +870,7 @@ pub async fn render(
                 .sent_at
                 .map(|_| (tr.t("ticket.csat_sent").to_owned(), String::new(), false)),
         });
+    let review = review_panel(app, ctx, &t, &dir).await?;
     let sides = app
         .engine
         .sides(&ctx.p, TicketRef::Id(t.id))
@@ -982,6 +985,7 @@ pub async fn render(
         my_id,
         sides,
         csat,
+        review,
         solutions,
         chrome: ctx.chrome(format!("#{} {}", t.number, t.subject)),
         id: t.id.to_string(),
@@ -1868,6 +1872,159 @@ pub async fn send_template(
         .await
         .or_page(ctx.tr)?;
     Ok(super::done(&format!("/app/t/{number}"), "flash.reply_sent"))
+}
+
+/// A review made: the score, the scorecard, who reviewed, the comment.
+pub struct ReviewDone {
+    pub score: String,
+    pub card: String,
+    pub by: String,
+    pub comment: String,
+}
+
+/// A criterion's choices in the form: (value, label, chosen).
+pub struct CriterionChoice {
+    pub key: String,
+    pub label: String,
+    pub values: Vec<(i64, String, bool)>,
+    pub none_chosen: bool,
+}
+
+/// A scorecard's form, with the reviewer's earlier scores filled in.
+pub struct ReviewForm {
+    pub id: String,
+    pub name: String,
+    pub criteria: Vec<CriterionChoice>,
+    pub comment: String,
+}
+
+pub struct ReviewPanel {
+    pub done: Vec<ReviewDone>,
+    pub forms: Vec<ReviewForm>,
+}
+
+/// The reviews panel: shown to supervisors (with a form per active
+/// scorecard, when the ticket has an assignee who is not them) and to the
+/// agent whose work was reviewed.
+async fn review_panel(
+    app: &AppState,
+    ctx: &Ctx,
+    t: &Ticket,
+    dir: &Directory,
+) -> Result<Option<ReviewPanel>, UiError> {
+    let tr = ctx.tr;
+    let reviews = app
+        .engine
+        .ticket_reviews(&ctx.p, TicketRef::Id(t.id))
+        .await
+        .or_page(tr)?;
+    let supervises = ctx.p.role.can_supervise();
+    if reviews.is_empty() && !supervises {
+        return Ok(None);
+    }
+    let cards = if supervises {
+        app.engine.scorecards(&ctx.p).await.or_page(tr)?
+    } else {
+        Vec::new()
+    };
+    let card_name = |id: ScorecardId| {
+        cards
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.spec.name.clone())
+            .unwrap_or_default()
+    };
+    let done = reviews
+        .iter()
+        .map(|r| ReviewDone {
+            score: format!("{:.0}", r.score),
+            card: card_name(r.scorecard_id),
+            by: dir.user(Some(r.reviewer_id)),
+            comment: r.comment.clone(),
+        })
+        .collect();
+    let can_review = supervises && t.assignee_id.is_some_and(|a| a != ctx.p.user_id);
+    let forms = cards
+        .iter()
+        .filter(|c| can_review && c.active)
+        .map(|c| {
+            let mine = reviews
+                .iter()
+                .find(|r| r.scorecard_id == c.id && r.reviewer_id == ctx.p.user_id);
+            ReviewForm {
+                id: c.id.to_string(),
+                name: c.spec.name.clone(),
+                criteria: c
+                    .spec
+                    .criteria
+                    .iter()
+                    .map(|k| {
+                        let chosen = mine.and_then(|r| r.scores.get(&k.key).copied());
+                        CriterionChoice {
+                            key: k.key.clone(),
+                            label: k.label.clone(),
+                            values: (1..=k.scale)
+                                .map(|v| {
+                                    let label = match (k.scale, v) {
+                                        (2, 1) => tr.t("quality.no").to_owned(),
+                                        (2, _) => tr.t("quality.yes").to_owned(),
+                                        _ => v.to_string(),
+                                    };
+                                    (v, label, chosen == Some(v))
+                                })
+                                .collect(),
+                            none_chosen: chosen.is_none(),
+                        }
+                    })
+                    .collect(),
+                comment: mine.map(|r| r.comment.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Some(ReviewPanel { done, forms }))
+}
+
+/// Saves a review from the ticket page: `s_{key}` per criterion (empty:
+/// not applicable).
+pub async fn review(
+    State(app): State<AppState>,
+    Path(number): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let r = number_of(&number, tr)?;
+    let Some(card) = f
+        .text("scorecard")
+        .and_then(|v| v.parse::<ScorecardId>().ok())
+    else {
+        return Err(UiError::Status(
+            StatusCode::NOT_FOUND,
+            tr,
+            "error.not_found",
+        ));
+    };
+    let card = app.engine.scorecard(&f.ctx.p, card).await.or_page(tr)?;
+    let scores = card
+        .spec
+        .criteria
+        .iter()
+        .filter_map(|k| {
+            f.text(&format!("s_{}", k.key))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .map(|v| (k.key.clone(), v))
+        })
+        .collect();
+    app.engine
+        .review_ticket(
+            &f.ctx.p,
+            r,
+            card.id,
+            scores,
+            f.get("comment").unwrap_or_default(),
+        )
+        .await
+        .or_page(tr)?;
+    Ok(done(&format!("/app/t/{number}#review"), "flash.saved"))
 }
 
 #[cfg(test)]
