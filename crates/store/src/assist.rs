@@ -11,15 +11,7 @@ use domain::ids::*;
 pub const MAX_ANSWERS: i64 = 1_000;
 
 pub async fn settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<AssistSettings, StoreError> {
-    let raw: Option<String> = c
-        .fetch_optional(
-            &query("SELECT settings FROM assist_settings WHERE workspace_id = $1").bind(ws),
-        )
-        .await?;
-    match raw {
-        Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Ok(AssistSettings::default()),
-    }
+    crate::settings::read(c, crate::settings::Table::Assist, ws).await
 }
 
 pub async fn put_settings(
@@ -27,14 +19,7 @@ pub async fn put_settings(
     ws: WorkspaceId,
     s: &AssistSettings,
 ) -> Result<(), StoreError> {
-    let raw = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let q = query(
-        "INSERT INTO assist_settings (workspace_id, settings) VALUES ($1, $2) \
-         ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings",
-    )
-    .bind(ws)
-    .bind(raw);
-    tx.conn().execute(&q).await.map(|_| ())
+    crate::settings::write(tx, crate::settings::Table::Assist, ws, s).await
 }
 
 /// A workspace's model providers and their sealed keys.

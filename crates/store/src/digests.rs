@@ -8,15 +8,7 @@ use domain::digest::{DigestPeriod, DigestSettings};
 use domain::ids::*;
 
 pub async fn settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<DigestSettings, StoreError> {
-    let raw: Option<String> = c
-        .fetch_optional(
-            &query("SELECT settings FROM report_settings WHERE workspace_id = $1").bind(ws),
-        )
-        .await?;
-    Ok(raw
-        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()?
-        .unwrap_or_default())
+    crate::settings::read(c, crate::settings::Table::Report, ws).await
 }
 
 pub async fn save_settings(
@@ -24,18 +16,7 @@ pub async fn save_settings(
     ws: WorkspaceId,
     s: &DigestSettings,
 ) -> Result<(), StoreError> {
-    let json = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.conn()
-        .execute(
-            &query(
-                "INSERT INTO report_settings (workspace_id, settings) VALUES ($1, $2) \
-                 ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings",
-            )
-            .bind(ws)
-            .bind(json),
-        )
-        .await
-        .map(|_| ())
+    crate::settings::write(tx, crate::settings::Table::Report, ws, s).await
 }
 
 /// Claims the digest of the period starting on `start` (a local date);

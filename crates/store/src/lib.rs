@@ -38,6 +38,7 @@ pub mod people;
 pub mod quality;
 pub mod reminders;
 pub mod rules;
+pub mod settings;
 pub mod sides;
 pub mod sla;
 pub mod sql;

@@ -187,15 +187,7 @@ pub async fn sent_since(
 }
 
 pub async fn settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<OutreachSettings, StoreError> {
-    let raw: Option<String> = c
-        .fetch_optional(
-            &query("SELECT settings FROM outreach_settings WHERE workspace_id = $1").bind(ws),
-        )
-        .await?;
-    match raw {
-        Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Ok(OutreachSettings::default()),
-    }
+    crate::settings::read(c, crate::settings::Table::Outreach, ws).await
 }
 
 pub async fn put_settings(
@@ -203,13 +195,7 @@ pub async fn put_settings(
     ws: WorkspaceId,
     s: &OutreachSettings,
 ) -> Result<(), StoreError> {
-    let q = query(
-        "INSERT INTO outreach_settings (workspace_id, settings) VALUES ($1, $2) \
-         ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings",
-    )
-    .bind(ws)
-    .bind(json(s)?);
-    tx.conn().execute(&q).await.map(|_| ())
+    crate::settings::write(tx, crate::settings::Table::Outreach, ws, s).await
 }
 
 /// Marks a ticket as a bad experience for its customer; `false` when it was

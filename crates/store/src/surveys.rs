@@ -333,15 +333,7 @@ pub async fn answered(
 }
 
 pub async fn settings(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<SurveySettings, StoreError> {
-    let raw: Option<String> = c
-        .fetch_optional(
-            &query("SELECT settings FROM survey_settings WHERE workspace_id = $1").bind(ws),
-        )
-        .await?;
-    Ok(raw
-        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()?
-        .unwrap_or_default())
+    crate::settings::read(c, crate::settings::Table::Survey, ws).await
 }
 
 pub async fn save_settings(
@@ -349,18 +341,7 @@ pub async fn save_settings(
     ws: WorkspaceId,
     s: &SurveySettings,
 ) -> Result<(), StoreError> {
-    let json = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.conn()
-        .execute(
-            &query(
-                "INSERT INTO survey_settings (workspace_id, settings) VALUES ($1, $2) \
-                 ON CONFLICT (workspace_id) DO UPDATE SET settings = excluded.settings",
-            )
-            .bind(ws)
-            .bind(json),
-        )
-        .await
-        .map(|_| ())
+    crate::settings::write(tx, crate::settings::Table::Survey, ws, s).await
 }
 
 /// The customer's most recently solved ticket (what an NPS answer is filed

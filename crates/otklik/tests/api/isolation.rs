@@ -328,7 +328,17 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let card = json!({"name": "Только для A", "criteria": [
+        {"key": "solution", "label": "Решил вопрос", "weight": 1, "scale": 5}]});
+    let scorecard = app
+        .post("/api/v1/quality/scorecards", card.clone())
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/quality/scorecards", scorecard.as_str()),
         ("/api/v1/macros", macro_id.as_str()),
         ("/api/v1/rules", rule.as_str()),
         ("/api/v1/business-hours", hours.as_str()),
@@ -361,6 +371,11 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
     // Bodies that pass validation, so the probe reaches the lookup; an operation
     // without one here is sent `{}`.
     let bodies: HashMap<(&str, &str), serde_json::Value> = HashMap::from([
+        (("PUT", "/api/v1/quality/scorecards/{id}"), card),
+        (
+            ("POST", "/api/v1/tickets/{id}/reviews"),
+            json!({"scorecard_id": scorecard, "scores": {"solution": 5}}),
+        ),
         (("PATCH", "/api/v1/tickets/{id}"), json!({"status": "open"})),
         (
             ("POST", "/api/v1/tickets/{id}/messages"),
