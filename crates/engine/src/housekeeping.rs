@@ -23,7 +23,32 @@ pub struct Collected {
     pub blobs: usize,
 }
 
+/// Trend hits are judged over the baseline days and a window; a day more
+/// is kept, then they go.
+pub const TREND_HITS_KEPT_MS: i64 =
+    (domain::trend::BASELINE_DAYS + 1) * 86_400_000 + domain::trend::WINDOW_MS;
+
 impl Engine {
+    /// Deletes trend hits older than [`TREND_HITS_KEPT_MS`] before `now`,
+    /// a batch per write; how many. (The `trends` consumer writes hits again
+    /// if it replays older history.)
+    pub async fn prune_trend_hits(&self) -> Result<u64, EngineError> {
+        let before = self.store.now().millis() - TREND_HITS_KEPT_MS;
+        let mut total = 0;
+        loop {
+            let n = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move { store::trends::prune(tx, before, 5 * BATCH).await })
+                })
+                .await?;
+            total += n;
+            if n < (5 * BATCH) as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Deletes uploads older than `older_than` that no message took, and their bytes
     /// when nothing else uses them and they were not stored again within `grace`.
     pub async fn collect_unattached(

@@ -304,6 +304,9 @@ impl Worker {
                 {
                     tracing::warn!(error = %e, "housekeeping failed; trying again in an hour");
                 }
+                if let Err(e) = self.engine.prune_trend_hits().await {
+                    tracing::warn!(error = %e, "pruning trend hits failed; trying again in an hour");
+                }
             }
             let idle = match self.run_once().await {
                 Ok(0) => true,

@@ -30,6 +30,20 @@ pub async fn hit(
     Ok(n > 0)
 }
 
+/// Deletes up to `limit` hits before `before` (any workspace); how many.
+pub async fn prune(tx: &mut Tx, before: i64, limit: i64) -> Result<u64, StoreError> {
+    tx.conn()
+        .execute(
+            &query(
+                "DELETE FROM trend_hits WHERE (workspace_id, key, at, ticket_id) IN \
+                 (SELECT workspace_id, key, at, ticket_id FROM trend_hits WHERE at < $1 LIMIT $2)",
+            )
+            .bind(before)
+            .bind(limit),
+        )
+        .await
+}
+
 /// Tickets about `key` in `from..to`.
 pub async fn count(
     c: &mut Conn<'_>,

@@ -843,6 +843,11 @@ async fn a_spike_is_raised_once_and_an_ordinary_day_is_not(app: TestApp) {
         html.contains(&format!("href=\"/app/t/{}\"", spike[4])),
         "with its examples"
     );
+    // Hits older than any window a trend is judged over go (the first two
+    // days of the fortnight, 17 days back); what is kept is never pruned.
+    let pruned = app.engine.prune_trend_hits().await.expect("prune");
+    assert!(pruned > 0, "the first days' hits are past keeping");
+    assert_eq!(app.engine.prune_trend_hits().await.expect("prune"), 0);
 }
 
 /// Weekly digests: an admin turns them on (an agent may not); on Monday at
@@ -1004,4 +1009,85 @@ async fn weekly_digests_go_out_once_on_monday_in_each_readers_language(app: Test
             .count()
             == 2
     );
+}
+
+/// Two server processes on one PostgreSQL both run the `kpis` consumer (and
+/// `trends`, `surveys`): each ticket's facts are written once — the report's
+/// counts are exactly what was done, and a rebuild on the nodes gives the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_roll_up_each_ticket_once() {
+    use domain::ticket::{Status, Visibility};
+    use engine::tickets::{Body, NewMessage, TicketRef};
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "reports::two_nodes_roll_up_each_ticket_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    const TICKETS: usize = 120;
+    const SOLVED: usize = 50;
+    for i in 0..TICKETS {
+        let t = engine
+            .create_ticket(&p, crate::helpers::new_ticket(i), None)
+            .await
+            .unwrap();
+        if i < SOLVED {
+            engine
+                .add_message(
+                    &p,
+                    TicketRef::Id(t.ticket.id),
+                    NewMessage {
+                        body: Body {
+                            text: "Отправили повторно.".into(),
+                            ..Default::default()
+                        },
+                        visibility: Visibility::Public,
+                        as_customer: false,
+                        status: Some(Status::Solved),
+                        external_id: None,
+                        imported: true,
+                        template: None,
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let caught_up = async || {
+        until("both nodes' consumers catch up", 90, async || {
+            let all = engine.consumer_status().await.ok()?;
+            ["kpis", "trends", "surveys"]
+                .iter()
+                .all(|n| all.iter().any(|c| c.name == *n && c.lag == 0))
+                .then_some(())
+        })
+        .await
+    };
+    caught_up().await;
+    let total = engine.kpi_report(&p, None, None, None).await.unwrap().total;
+    assert_eq!(
+        (total.created, total.solved, total.backlog),
+        (TICKETS as i64, SOLVED as i64, (TICKETS - SOLVED) as i64)
+    );
+    assert_eq!(total.fcr, Some(1.0), "one reply each, never reopened");
+    // Dropped and rolled up again while both nodes run: the same figures.
+    engine.rebuild_kpis().await.unwrap();
+    caught_up().await;
+    let again = engine.kpi_report(&p, None, None, None).await.unwrap().total;
+    assert_eq!(again, total);
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let logs = crate::helpers::node_logs(cluster.dir.path());
+    assert!(!logs.contains("panicked"), "{logs}");
+    cluster.finish().await;
 }
