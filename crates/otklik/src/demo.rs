@@ -154,11 +154,12 @@ async fn seed_inner(
             handle,
         });
     }
+    let mut supervisor = None;
     for (email, name, role) in [
         ("supervisor@demo.test", "Maria Supervisor", Role::Supervisor),
         ("light@demo.test", "Lee Light", Role::LightAgent),
     ] {
-        engine
+        let u = engine
             .add_user(
                 &owner,
                 NewUser {
@@ -170,6 +171,14 @@ async fn seed_inner(
                 },
             )
             .await?;
+        if role == Role::Supervisor {
+            supervisor = Some(Principal {
+                workspace_id: owner.workspace_id,
+                user_id: u.user.id,
+                role,
+                via: Via::Cli,
+            });
+        }
         banner.push((email.into(), name.into(), role));
     }
 
@@ -413,6 +422,11 @@ async fn seed_inner(
             },
         )
         .await?;
+    if let Some(s) = &supervisor {
+        seed_quality(engine, &owner, s)
+            .await
+            .context("setting up the demo's quality review")?;
+    }
     let (_, token) = engine.create_token(&owner, owner_user.id, "demo").await?;
     Ok(Seeded {
         widget_key,
@@ -421,6 +435,63 @@ async fn seed_inner(
         token: Some(token),
         tickets: TICKETS,
     })
+}
+
+/// Quality review: a scorecard, a sample of each agent's solved
+/// conversations in the review queue, and the first of them reviewed, so the
+/// queue, the agents' scores and the reports' quality column have something.
+async fn seed_quality(engine: &Engine, owner: &Principal, lead: &Principal) -> anyhow::Result<()> {
+    use domain::quality::{Criterion, ScorecardSpec};
+    let criterion = |key: &str, label: &str, weight, scale| Criterion {
+        key: key.into(),
+        label: label.into(),
+        weight,
+        scale,
+    };
+    let card = engine
+        .save_scorecard(
+            owner,
+            None,
+            ScorecardSpec {
+                name: "Conversation quality".into(),
+                criteria: vec![
+                    criterion("greeting", "Greets the customer by name", 1, 2),
+                    criterion("understanding", "Understands the question", 2, 3),
+                    criterion("solution", "Solves it or says what happens next", 3, 5),
+                    criterion("tone", "Tone and language", 2, 5),
+                ],
+            },
+            true,
+        )
+        .await?;
+    let drawn = engine.draw_sample(lead, 3, None, None).await?;
+    // The first drawn conversation of each agent, reviewed.
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (ticket, agent)) in drawn.into_iter().enumerate() {
+        // Nobody reviews their own work.
+        if agent == lead.user_id || !seen.insert(agent) {
+            continue;
+        }
+        let scores = [
+            ("greeting", 2),
+            ("understanding", 2 + (i % 2) as i64),
+            ("solution", 3 + (i % 3) as i64),
+            ("tone", 4 + (i % 2) as i64),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        engine
+            .review_ticket(
+                lead,
+                engine::tickets::TicketRef::Id(ticket),
+                card.id,
+                scores,
+                "Clear and friendly; link the help-center article next time.",
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// A day's work on one ticket: a colleague's note mentions its agent, it is

@@ -29,9 +29,11 @@ pub struct CriterionIo {
     #[schema(min_length = 1, max_length = 120)]
     pub label: String,
     #[schema(minimum = 1, maximum = 10)]
+    #[serde(deserialize_with = "domain::number::whole")]
     pub weight: i64,
     /// 2 (no / yes), 3 or 5 points (4 is refused: 409).
     #[schema(minimum = 2, maximum = 5)]
+    #[serde(deserialize_with = "domain::number::whole")]
     pub scale: i64,
 }
 
@@ -161,6 +163,7 @@ pub struct ReviewIn {
     pub scorecard_id: Uuid,
     /// A value per criterion key, 1 to the criterion's scale; a criterion
     /// left out is not applicable. At least one.
+    #[serde(deserialize_with = "domain::number::whole_map")]
     pub scores: BTreeMap<String, i64>,
     #[serde(default)]
     #[schema(max_length = 4000)]
@@ -366,6 +369,7 @@ pub async fn agents(
 pub struct SampleIn {
     /// Conversations per agent: 1–20.
     #[schema(minimum = 1, maximum = 20)]
+    #[serde(deserialize_with = "domain::number::whole")]
     pub per_agent: i64,
     /// Solved from this local date; absent: 30 days before `to`.
     #[schema(format = Date)]

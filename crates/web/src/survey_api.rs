@@ -263,11 +263,11 @@ pub struct SurveySettingsIo {
 pub struct NpsIo {
     pub enabled: bool,
     /// Days from a solve to the question; absent: 30.
-    #[serde(default = "default_after")]
+    #[serde(default = "default_after", deserialize_with = "domain::number::whole")]
     #[schema(minimum = 1, maximum = 365, default = 30)]
     pub after_days: i64,
     /// Fewest days between two questions to one customer; absent: 90.
-    #[serde(default = "default_every")]
+    #[serde(default = "default_every", deserialize_with = "domain::number::whole")]
     #[schema(minimum = 30, maximum = 730, default = 90)]
     pub every_days: i64,
 }

@@ -345,6 +345,10 @@ async fn the_demo_seeds_and_its_credentials_work() {
         .unwrap_or_default()
         .to_owned();
     let members = get(&format!("/api/v1/organizations/{org_id}/customers")).await;
+    // Quality review: agents reviewed, a queue waiting; report emails on.
+    let quality = get("/api/v1/quality/agents").await;
+    let queue = get("/api/v1/quality/samples").await;
+    let digests = get("/api/v1/reports/digests").await;
     let mut read = 0;
     let mut sorted = 0;
     let mut agree = 0;
@@ -389,6 +393,15 @@ async fn the_demo_seeds_and_its_credentials_work() {
         "{orgs}"
     );
     assert_eq!(members["items"].as_array().map(Vec::len), Some(2));
+    assert!(
+        quality["items"].as_array().is_some_and(|a| a.len() >= 3)
+            && queue["items"].as_array().is_some_and(|q| !q.is_empty()),
+        "{quality} {queue}"
+    );
+    assert_eq!(
+        digests,
+        serde_json::json!({"weekly": true, "monthly": true})
+    );
     let items = workday["items"].as_array().cloned().unwrap_or_default();
     assert!(
         items
