@@ -428,12 +428,7 @@ struct Digest<'a> {
     link: Option<&'a str>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::markdown::escape_attr as esc;
 
 impl Digest<'_> {
     fn title(&self) -> &'static str {

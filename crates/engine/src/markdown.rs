@@ -71,7 +71,8 @@ pub fn to_html(md: &str, title: &str) -> String {
     sanitizer().clean(&out).to_string()
 }
 
-fn escape_attr(s: &str) -> String {
+/// Text safe inside HTML, attribute values included.
+pub(crate) fn escape_attr(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

@@ -323,20 +323,26 @@ impl Engine {
         let rows = db::open_samples(&mut c.conn(), ws, 500).await?;
         let ids: Vec<UserId> = rows.iter().map(|r| r.1).collect();
         let names = store::chat::user_names(&mut c.conn(), ws, &ids).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (ticket, agent, drawn_at) in rows {
-            let Some(t) = store::tickets::get(&mut c.conn(), ws, ticket).await? else {
-                continue;
-            };
-            out.push(Sampled {
-                ticket_id: ticket,
-                number: t.number,
-                subject: t.subject,
-                agent_id: agent,
-                agent_name: names.get(&agent).cloned().unwrap_or_default(),
-                drawn_at,
-            });
-        }
-        Ok(out)
+        let tickets: Vec<TicketId> = rows.iter().map(|r| r.0).collect();
+        let heads: std::collections::HashMap<TicketId, (i64, String)> =
+            store::tickets::headlines(&mut c.conn(), ws, &tickets)
+                .await?
+                .into_iter()
+                .map(|(id, n, s)| (id, (n, s)))
+                .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(ticket, agent, drawn_at)| {
+                let (number, subject) = heads.get(&ticket)?.clone();
+                Some(Sampled {
+                    ticket_id: ticket,
+                    number,
+                    subject,
+                    agent_id: agent,
+                    agent_name: names.get(&agent).cloned().unwrap_or_default(),
+                    drawn_at,
+                })
+            })
+            .collect())
     }
 }

@@ -707,12 +707,7 @@ impl Engine {
                 .join("\n"),
             w.stop,
         );
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        };
+        let esc = crate::markdown::escape_attr;
         let html = format!(
             "<p>{}</p><p>{}</p><p><a href=\"{}\">{}</a></p><p style=\"color:#667\">{}</p>\
              <p style=\"color:#667;font-size:12px\"><a href=\"{}\" style=\"color:#667\">{}</a></p>",

@@ -238,7 +238,7 @@ pub async fn review(
     params(("id" = String, Path, description = "The ticket's id or number")),
     responses((status = 200, body = ReviewList, description = "Oldest first; an agent sees the reviews of their own work"),
         (status = 401, body = Problem),
-        (status = 404, body = Problem)))]
+        (status = 404, body = Problem, description = "No such ticket, or one the caller may not see")))]
 pub async fn ticket_reviews(
     State(app): State<AppState>,
     Auth(p): Auth,

@@ -3,6 +3,7 @@
 //! period, and (admins) the scorecards and their criteria. A conversation is
 //! reviewed on its ticket page (`/app/t/{number}/review`).
 
+use super::reports::{day_after, given};
 use super::{Chrome, Ctx, Form, OrPage, UiError, done, html};
 use crate::AppState;
 use askama::Template;
@@ -83,18 +84,6 @@ pub struct PeriodQuery {
     to: Option<String>,
 }
 
-fn given(s: &Option<String>) -> Option<String> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// The form's "to" is the last day shown; the engine's is the day after.
-fn after(to: Option<String>) -> Option<String> {
-    to.map(|t| kpi::day_of(&t).map(|d| kpi::date_of(d + 1)).unwrap_or(t))
-}
-
 async fn page(
     State(app): State<AppState>,
     ctx: Ctx,
@@ -102,7 +91,7 @@ async fn page(
 ) -> Result<Response, UiError> {
     let tr = ctx.tr;
     let from = given(&q.from);
-    let to = after(given(&q.to));
+    let to = day_after(given(&q.to));
     let agents = app
         .engine
         .quality_by_agent(&ctx.p, from.as_deref(), to.as_deref())
@@ -166,7 +155,7 @@ async fn sample(State(app): State<AppState>, f: Form) -> Result<Response, UiErro
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(3);
     let from = f.text("from").map(str::to_owned).filter(|s| !s.is_empty());
-    let to = after(f.text("to").map(str::to_owned).filter(|s| !s.is_empty()));
+    let to = day_after(f.text("to").map(str::to_owned).filter(|s| !s.is_empty()));
     app.engine
         .draw_sample(&ctx.p, per_agent, from.as_deref(), to.as_deref())
         .await

@@ -89,6 +89,19 @@ pub struct ReportQuery {
     by: Option<String>,
 }
 
+/// A period form's date, when one was filled in.
+pub(crate) fn given(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A period form's "to" is the last day shown; the engine's is the day after.
+pub(crate) fn day_after(to: Option<String>) -> Option<String> {
+    to.map(|t| kpi::day_of(&t).map(|d| kpi::date_of(d + 1)).unwrap_or(t))
+}
+
 /// Seconds as a person reads them: 45 s, 12 min, 3.5 h, 2.1 d.
 pub fn duration(tr: &Tr, secs: Option<f64>) -> String {
     let Some(s) = secs else {
@@ -306,15 +319,8 @@ async fn page(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, UiError> {
     let tr = ctx.tr;
-    let given = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
     let from = given(&q.from);
-    // The form's "to" is the last day shown; the report's is the day after.
-    let to = given(&q.to).map(|t| kpi::day_of(&t).map(|d| kpi::date_of(d + 1)).unwrap_or(t));
+    let to = day_after(given(&q.to));
     let weeks = q.by.as_deref() == Some("week");
     let by = if weeks { GroupBy::Week } else { GroupBy::Day };
     let report = |g: GroupBy| {
