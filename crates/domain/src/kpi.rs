@@ -664,6 +664,100 @@ pub fn ranks(n: i64) -> [i64; 3] {
     [(n + 1) / 2, n / 2 + 1, (9 * n + 9) / 10]
 }
 
+impl Measure {
+    /// Whether reports read quantiles of the measure's values (first
+    /// response and resolution times): those values are kept in histograms.
+    pub fn quantiled(self) -> bool {
+        matches!(self, Measure::Responded | Measure::Solved)
+    }
+}
+
+/// Values per doubling a [`bucket`] is split into past the first 16.
+const SUB_BUCKETS: u64 = 16;
+
+/// A value's histogram bucket: a value of its own below 16, then 16 buckets
+/// per doubling, so a bucket spans at most 1/16 of its values (≤ 6.25 %; a
+/// month's first response times by team fall in a few hundred of them).
+/// Monotone: a larger value never falls in an earlier bucket. Negative
+/// values count as 0.
+pub fn bucket(value: i64) -> i64 {
+    let v = value.max(0) as u64;
+    if v < SUB_BUCKETS {
+        return v as i64;
+    }
+    // ⌊log₂ v⌋ ≥ 4; the four bits after the leading one pick the sub-bucket.
+    let e = u64::from(63 - v.leading_zeros());
+    let sub = (v >> (e - 4)) & (SUB_BUCKETS - 1);
+    (SUB_BUCKETS * (e - 3) + sub) as i64
+}
+
+/// How many values fell in each [`bucket`]: a day's values of one measure
+/// under one key, or a report's group summed over its days. A quantile then
+/// needs only the values of the one bucket its rank falls in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Histogram(BTreeMap<i64, i64>);
+
+impl Histogram {
+    /// Adds `n` (negative: takes away) to a bucket; empty buckets are dropped.
+    pub fn put(&mut self, bucket: i64, n: i64) {
+        let e = self.0.entry(bucket).or_default();
+        *e += n;
+        if *e == 0 {
+            self.0.remove(&bucket);
+        }
+    }
+
+    pub fn add(&mut self, other: &Histogram) {
+        for (b, n) in &other.0 {
+            self.put(*b, *n);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The values counted.
+    pub fn total(&self) -> i64 {
+        self.0.values().sum()
+    }
+
+    /// The bucket holding the value of `rank` (1-based, by value) and that
+    /// value's rank among the bucket's own values; `None` past the last.
+    pub fn locate(&self, rank: i64) -> Option<(i64, i64)> {
+        let mut below = 0;
+        for (b, n) in &self.0 {
+            if rank <= below + n {
+                return (rank > below).then_some((*b, rank - below));
+            }
+            below += n;
+        }
+        None
+    }
+
+    /// As stored: `bucket:count` pairs in bucket order, comma-separated.
+    pub fn encode(&self) -> String {
+        let mut s = String::with_capacity(self.0.len() * 8);
+        for (i, (b, n)) in self.0.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("{b}:{n}"));
+        }
+        s
+    }
+
+    /// Reads [`Histogram::encode`]'s text; `None` if it is not that.
+    pub fn decode(s: &str) -> Option<Histogram> {
+        let mut h = Histogram::default();
+        for pair in s.split(',').filter(|p| !p.is_empty()) {
+            let (b, n) = pair.split_once(':')?;
+            h.put(b.parse().ok()?, n.parse().ok()?);
+        }
+        Some(h)
+    }
+}
+
 /// NPS from answers' counts: % promoters (9–10) − % detractors (0–6).
 pub fn nps(promoters: i64, detractors: i64, answers: i64) -> Option<f64> {
     (answers > 0).then(|| 100.0 * (promoters - detractors) as f64 / answers as f64)
@@ -884,5 +978,75 @@ mod tests {
             assert_eq!(ber.day(*until - 1), (*until - 1 + off).div_euclid(DAY));
         }
         assert_eq!(share(0, 0), None);
+    }
+
+    #[test]
+    fn buckets_are_ordered_narrow_and_cover_every_value() {
+        let probes: Vec<i64> = (0..5_000)
+            .chain((12..62).flat_map(|e| {
+                let p = 1i64 << e;
+                [p - 1, p, p + 1, p + p / 3]
+            }))
+            .chain([i64::MAX])
+            .collect();
+        let mut sorted = probes.clone();
+        sorted.sort_unstable();
+        for w in sorted.windows(2) {
+            let (a, b) = (bucket(w[0]), bucket(w[1]));
+            assert!(a <= b, "{} → {a} but {} → {b}", w[0], w[1]);
+            // Consecutive values never skip a bucket.
+            if w[1] == w[0] + 1 {
+                assert!(b - a <= 1, "{} skips from {a} to {b}", w[1]);
+            }
+        }
+        assert_eq!(
+            (bucket(-5), bucket(0), bucket(15), bucket(16)),
+            (0, 0, 15, 16)
+        );
+        // The widest bucket past the exact ones holds values within 1/16 of its lowest.
+        let mut lowest = std::collections::BTreeMap::new();
+        for v in (16..200_000).chain((1 << 40)..(1 << 40) + 100_000) {
+            let lo = *lowest.entry(bucket(v)).or_insert(v);
+            assert!(
+                (v - lo) * 16 < lo + 1,
+                "{v} shares bucket {} with {lo}",
+                bucket(v)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_histogram_locates_each_rank_as_sorting_would(
+            values in proptest::collection::vec(0i64..100_000_000, 1..300),
+        ) {
+            let mut h = Histogram::default();
+            for v in &values {
+                h.put(bucket(*v), 1);
+            }
+            let h = Histogram::decode(&h.encode()).expect("its own text");
+            proptest::prop_assert_eq!(h.total(), values.len() as i64);
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            for rank in 1..=sorted.len() as i64 {
+                let (b, within) = h.locate(rank).expect("in range");
+                let mut same: Vec<i64> = values.iter().copied().filter(|v| bucket(*v) == b).collect();
+                same.sort_unstable();
+                proptest::prop_assert_eq!(same[within as usize - 1], sorted[rank as usize - 1]);
+            }
+            proptest::prop_assert_eq!(h.locate(sorted.len() as i64 + 1), None);
+            proptest::prop_assert_eq!(h.locate(0), None);
+        }
+    }
+
+    #[test]
+    fn a_histogram_drops_what_is_taken_back_and_refuses_bad_text() {
+        let mut h = Histogram::decode("3:2,40:1").expect("text");
+        h.put(40, -1);
+        h.put(3, -2);
+        assert!(h.is_empty());
+        assert_eq!(h.encode(), "");
+        assert_eq!(Histogram::decode("3:x"), None);
+        assert_eq!(Histogram::decode("3"), None);
     }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use store::Tx;
-use store::kpis::{Group, Ranked, Tally};
+use store::kpis::{Group, Tally};
 
 /// The most events of one ticket a fold reads.
 const MAX_HISTORY: i64 = 20_000;
@@ -265,6 +265,20 @@ impl Counts {
     }
 }
 
+/// Which figures a read of bucket values serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Feeds {
+    Groups,
+    Total,
+    Both,
+}
+
+/// The median and 90th percentile (`[median, p90]`) per group and in all.
+struct Quantiled {
+    groups: Vec<(Option<String>, [Option<f64>; 2])>,
+    total: [Option<f64>; 2],
+}
+
 fn seconds(ms: f64) -> f64 {
     ms / 1000.0
 }
@@ -274,28 +288,6 @@ struct Quantiles {
     frt_median: Option<f64>,
     frt_p90: Option<f64>,
     resolution_median: Option<f64>,
-}
-
-/// The median and 90th percentile from the ranked values of one group of `n`.
-fn quantiles_of(rows: &[&Ranked], n: i64) -> (Option<f64>, Option<f64>) {
-    if n == 0 {
-        return (None, None);
-    }
-    let [lo, hi, p] = kpi::ranks(n);
-    let at = |rank: i64| rows.iter().find(|r| r.rank == rank).map(|r| r.value as f64);
-    let median = match (at(lo), at(hi)) {
-        (Some(a), Some(b)) => Some((a + b) / 2.0),
-        _ => None,
-    };
-    (median, at(p))
-}
-
-fn by_key(rows: &[Ranked]) -> BTreeMap<Option<String>, Vec<&Ranked>> {
-    let mut m: BTreeMap<Option<String>, Vec<&Ranked>> = BTreeMap::new();
-    for r in rows {
-        m.entry(r.key.clone()).or_default().push(r);
-    }
-    m
 }
 
 /// A KPI report: the period (local dates, `to` not included) and a row per group.
@@ -387,83 +379,29 @@ impl Engine {
             }
         }
         drop(c);
-        // The quantiles: only the values at the ranks each group needs, the
-        // four reads side by side on their own connections.
         let mut total = Counts::default();
         for cnt in counts.values() {
             total.add(cnt);
         }
-        let rank_list = |n_of: fn(&Counts) -> i64, grouped: bool| -> Vec<i64> {
-            let mut r: Vec<i64> = if grouped {
-                counts
-                    .values()
-                    .filter(|c| n_of(c) > 0)
-                    .flat_map(|c| kpi::ranks(n_of(c)))
-                    .collect()
-            } else if n_of(&total) > 0 {
-                kpi::ranks(n_of(&total)).to_vec()
-            } else {
-                Vec::new()
-            };
-            r.sort_unstable();
-            r.dedup();
-            r
-        };
-        let grouped = !matches!(group, Group::All);
-        let (frt_ranks, res_ranks) = (
-            rank_list(|c| c.responded, grouped),
-            rank_list(|c| c.solved, grouped),
-        );
-        let (total_frt_ranks, total_res_ranks) = (
-            rank_list(|c| c.responded, false),
-            rank_list(|c| c.solved, false),
-        );
-        let all = Group::All;
-        let (frt, res, total_frt, total_res) = tokio::try_join!(
-            self.ranked(ws, Measure::Responded, span, &group, &frt_ranks, true),
-            self.ranked(ws, Measure::Solved, span, &group, &res_ranks, true),
-            self.ranked(
-                ws,
-                Measure::Responded,
-                span,
-                &all,
-                &total_frt_ranks,
-                grouped
-            ),
-            self.ranked(ws, Measure::Solved, span, &all, &total_res_ranks, grouped),
+        // First response and resolution times side by side, each on a
+        // connection of its own.
+        let window = (&zone, days, span);
+        let (frt, res) = tokio::try_join!(
+            self.quantiles(ws, Measure::Responded, window, &group),
+            self.quantiles(ws, Measure::Solved, window, &group),
         )?;
-        let quantiles = |frt: &[Ranked], res: &[Ranked]| {
-            let mut q: BTreeMap<Option<String>, Quantiles> = BTreeMap::new();
-            for (k, rows) in by_key(frt) {
-                let n = if k.is_none() && !grouped {
-                    total.responded
-                } else {
-                    counts.get(&k).map_or(0, |c| c.responded)
-                };
-                let (m, p90) = quantiles_of(&rows, n);
-                let e = q.entry(k).or_default();
-                (e.frt_median, e.frt_p90) = (m, p90);
-            }
-            for (k, rows) in by_key(res) {
-                let n = if k.is_none() && !grouped {
-                    total.solved
-                } else {
-                    counts.get(&k).map_or(0, |c| c.solved)
-                };
-                q.entry(k).or_default().resolution_median = quantiles_of(&rows, n).0;
-            }
-            q
-        };
-        let q = quantiles(&frt, &res);
-        let total_q = if grouped {
-            let mut t = Quantiles::default();
-            let (m, p90) = quantiles_of(&total_frt.iter().collect::<Vec<_>>(), total.responded);
-            (t.frt_median, t.frt_p90) = (m, p90);
-            t.resolution_median =
-                quantiles_of(&total_res.iter().collect::<Vec<_>>(), total.solved).0;
-            t
-        } else {
-            q.get(&None).copied().unwrap_or_default()
+        let mut q: BTreeMap<Option<String>, Quantiles> = BTreeMap::new();
+        for (k, [median, p90]) in frt.groups {
+            let e = q.entry(k).or_default();
+            (e.frt_median, e.frt_p90) = (median, p90);
+        }
+        for (k, [median, _]) in res.groups {
+            q.entry(k).or_default().resolution_median = median;
+        }
+        let total_q = Quantiles {
+            frt_median: frt.total[0],
+            frt_p90: frt.total[1],
+            resolution_median: res.total[0],
         };
         let mut c = self.store.read().await?;
 
@@ -611,22 +549,108 @@ impl Engine {
         Ok(Window { zone, days, span })
     }
 
-    /// [`store::kpis::quantile_values`] on a connection of its own (`needed`
-    /// false: nothing to read).
-    async fn ranked(
+    /// The median and 90th percentile of the measure's values in each group
+    /// and in all: the daily histograms say which bucket each rank falls in
+    /// and its rank there, and only the facts of those buckets are read.
+    async fn quantiles(
         &self,
         ws: WorkspaceId,
         measure: Measure,
-        span: (i64, i64),
+        (zone, days, span): (&Zone, (i64, i64), (i64, i64)),
         group: &Group,
-        ranks: &[i64],
-        needed: bool,
-    ) -> Result<Vec<Ranked>, EngineError> {
-        if !needed || ranks.is_empty() {
-            return Ok(Vec::new());
-        }
+    ) -> Result<Quantiled, EngineError> {
         let mut c = self.store.read().await?;
-        Ok(store::kpis::quantile_values(&mut c.conn(), ws, measure, span, group, ranks).await?)
+        let hists = store::kpis::histograms(&mut c.conn(), ws, measure, days, group).await?;
+        let mut all = kpi::Histogram::default();
+        for (_, h) in &hists {
+            all.add(h);
+        }
+        // Each group's median (two ranks) and 90th percentile: (bucket, rank in it).
+        let locate = |h: &kpi::Histogram| kpi::ranks(h.total()).map(|r| h.locate(r));
+        let wanted: Vec<(Option<String>, [Option<(i64, i64)>; 3])> =
+            hists.iter().map(|(k, h)| (k.clone(), locate(h))).collect();
+        let total_at = locate(&all);
+        let buckets = |at: &[Option<(i64, i64)>]| -> Vec<i64> {
+            let mut b: Vec<i64> = at.iter().flatten().map(|(b, _)| *b).collect();
+            b.sort_unstable();
+            b.dedup();
+            b
+        };
+        // The reads: by day or week each group over its own days (the rest
+        // of the period's facts in its buckets are other groups'), and the
+        // total over the period; by anything else one read serves all.
+        let mut reads: Vec<((i64, i64), Vec<i64>, Feeds)> = Vec::new();
+        if let Group::Time { weeks, .. } = group {
+            for (k, at) in &wanted {
+                let Some(n) = k.as_deref().and_then(|s| s.parse::<i64>().ok()) else {
+                    continue;
+                };
+                let (d0, d1) = if *weeks {
+                    let monday = kpi::monday_of(n);
+                    (monday.max(days.0), (monday + 7).min(days.1))
+                } else {
+                    (n, n + 1)
+                };
+                let own = (
+                    zone.start(d0).ok_or(EngineError::NotFound)?,
+                    zone.start(d1).ok_or(EngineError::NotFound)?,
+                );
+                reads.push((own, buckets(at), Feeds::Groups));
+            }
+            reads.push((span, buckets(&total_at), Feeds::Total));
+        } else {
+            let every: Vec<Option<(i64, i64)>> = wanted
+                .iter()
+                .flat_map(|(_, at)| at.iter().copied())
+                .chain(total_at)
+                .collect();
+            reads.push((span, buckets(&every), Feeds::Both));
+        }
+        let mut in_group: HashMap<(Option<String>, i64), Vec<i64>> = HashMap::new();
+        let mut in_all: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (within, bs, feeds) in reads {
+            for v in
+                store::kpis::bucket_values(&mut c.conn(), ws, measure, within, group, &bs).await?
+            {
+                if feeds != Feeds::Total {
+                    in_group
+                        .entry((v.key.clone(), v.bucket))
+                        .or_default()
+                        .push(v.value);
+                }
+                if feeds != Feeds::Groups {
+                    in_all.entry(v.bucket).or_default().push(v.value);
+                }
+            }
+        }
+        for v in in_group.values_mut().chain(in_all.values_mut()) {
+            v.sort_unstable();
+        }
+        // The histograms and the facts are written in one transaction, so a
+        // rank always finds its value; were one missing, the figure is left
+        // out rather than made up.
+        let pick = |values: Option<&Vec<i64>>, within: i64| {
+            values
+                .and_then(|v| v.get(usize::try_from(within - 1).ok()?))
+                .map(|v| *v as f64)
+        };
+        let figures = |at: [Option<(i64, i64)>; 3], value_at: &dyn Fn(i64, i64) -> Option<f64>| {
+            let value = |i: usize| at[i].and_then(|(b, within)| value_at(b, within));
+            let median = match (value(0), value(1)) {
+                (Some(a), Some(b)) => Some((a + b) / 2.0),
+                _ => None,
+            };
+            [median, value(2)]
+        };
+        let groups = wanted
+            .into_iter()
+            .map(|(k, at)| {
+                let f = figures(at, &|b, within| pick(in_group.get(&(k.clone(), b)), within));
+                (k, f)
+            })
+            .collect();
+        let total = figures(total_at, &|b, within| pick(in_all.get(&b), within));
+        Ok(Quantiled { groups, total })
     }
 
     /// Drops every KPI roll-up and has the consumer read the log again from

@@ -484,6 +484,80 @@ async fn run(
         if t.created == 0 || r.items.len() != TEAMS {
             bail!("the report does not cover the seeded month");
         }
+        check_quantiles(store, ws, &r, (to_day - 30, to_day)).await?;
     }
+    Ok(())
+}
+
+/// Works out the report's quantiles by team from every fact of the period
+/// and fails unless each one is what the report says: the histogram path
+/// checked at full scale.
+async fn check_quantiles(
+    store: &store::Store,
+    ws: WorkspaceId,
+    report: &engine::kpis::KpiReport,
+    (from, to): (i64, i64),
+) -> anyhow::Result<()> {
+    let mut c = store.read().await?;
+    let w = store::workspaces::by_id(&mut c.conn(), ws)
+        .await?
+        .context("the workspace")?;
+    let zone = domain::kpi::Zone::named(&w.time_zone).context("the workspace's zone")?;
+    let span = (
+        zone.start(from).context("period start")?,
+        zone.start(to).context("period end")?,
+    );
+    let mut checked = 0;
+    for measure in ["responded", "solved"] {
+        let rows: Vec<(Option<String>, i64)> = c
+            .conn()
+            .fetch_all(
+                &store::query(
+                    "SELECT team_id, value FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 \
+                     AND at >= $3 AND at < $4 AND value IS NOT NULL",
+                )
+                .bind(ws)
+                .bind(measure)
+                .bind(span.0)
+                .bind(span.1),
+            )
+            .await?;
+        let mut by: std::collections::BTreeMap<Option<String>, Vec<i64>> = Default::default();
+        for (k, v) in rows {
+            by.entry(k.clone()).or_default().push(v);
+            by.entry(Some("total".into())).or_default().push(v);
+        }
+        for (k, mut values) in by {
+            values.sort_unstable();
+            let row = match k.as_deref() {
+                Some("total") => &report.total,
+                _ => report
+                    .items
+                    .iter()
+                    .find(|r| r.key == k)
+                    .with_context(|| format!("no row for {k:?}"))?,
+            };
+            let s = |ms: Option<f64>| ms.map(|v| v / 1000.0);
+            let (median, p90) = (
+                s(domain::kpi::median(&values)),
+                s(domain::kpi::p90(&values)),
+            );
+            let (got_median, got_p90) = match measure {
+                "responded" => (row.frt_median_s, row.frt_p90_s),
+                _ => (row.resolution_median_s, p90),
+            };
+            if (got_median, got_p90) != (median, p90) {
+                bail!(
+                    "{measure} of {k:?}: the report has {got_median:?} / {got_p90:?}, \
+                     the {} facts {median:?} / {p90:?}",
+                    values.len()
+                );
+            }
+            checked += 1;
+        }
+    }
+    println!(
+        "  checked: {checked} medians and percentiles by team equal those of every fact of the month"
+    );
     Ok(())
 }

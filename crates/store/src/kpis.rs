@@ -5,7 +5,7 @@
 use crate::sql::Arg;
 use crate::{Conn, FromRow, Row, StoreError, Tx, query};
 use domain::ids::{TicketId, WorkspaceId};
-use domain::kpi::{Derived, Dim, Fact, Measure};
+use domain::kpi::{self, Derived, Dim, Fact, Histogram, Measure};
 
 /// What a ticket contributes as last written.
 pub async fn derived(
@@ -65,7 +65,7 @@ pub async fn save(
         let d = &new.dims;
         let mut q = query(
             "INSERT INTO kpi_facts (workspace_id, measure, at, ticket_id, part, channel, team_id, \
-             agent_id, category, language, value, flag) VALUES",
+             agent_id, category, language, value, flag, bucket) VALUES",
         );
         for (i, f) in added.iter().enumerate() {
             q = q.bind_row(
@@ -83,6 +83,10 @@ pub async fn save(
                     d.language.clone().into(),
                     f.value.into(),
                     i64::from(f.flag).into(),
+                    f.value
+                        .filter(|_| f.measure.quantiled())
+                        .map(kpi::bucket)
+                        .into(),
                 ],
             );
         }
@@ -116,6 +120,80 @@ pub async fn save(
                 *a += b;
             }
         }
+    }
+    // Histograms: the same, a bucket at a time, for the quantiled measures.
+    let mut values: std::collections::BTreeMap<(&str, &str, String, i64), Histogram> =
+        Default::default();
+    if let Some(o) = old {
+        for f in old_facts
+            .iter()
+            .filter(|f| !same_dims || !new.facts.contains(f))
+        {
+            let Some(v) = f.value.filter(|_| f.measure.quantiled()) else {
+                continue;
+            };
+            for (dim, key) in o.dims.keys() {
+                values
+                    .entry((f.measure.as_str(), dim.as_str(), key, f.day))
+                    .or_default()
+                    .put(kpi::bucket(v), -1);
+            }
+        }
+    }
+    for f in &added {
+        let Some(v) = f.value.filter(|_| f.measure.quantiled()) else {
+            continue;
+        };
+        for (dim, key) in new.dims.keys() {
+            values
+                .entry((f.measure.as_str(), dim.as_str(), key, f.day))
+                .or_default()
+                .put(kpi::bucket(v), 1);
+        }
+    }
+    for ((measure, dim, key, day), change) in values {
+        if change.is_empty() {
+            continue;
+        }
+        let kept: Option<String> = tx
+            .conn()
+            .fetch_optional(
+                &query(
+                    "SELECT hist FROM kpi_values WHERE workspace_id = $1 AND measure = $2 AND dim = $3 \
+                     AND key = $4 AND day = $5",
+                )
+                .bind(ws)
+                .bind(measure)
+                .bind(dim)
+                .bind(key.as_str())
+                .bind(day),
+            )
+            .await?;
+        let mut hist = match kept {
+            Some(s) => Histogram::decode(&s)
+                .ok_or_else(|| StoreError::Corrupt(format!("kpi_values histogram {s:?}")))?,
+            None => Histogram::default(),
+        };
+        hist.add(&change);
+        let q = if hist.is_empty() {
+            query(
+                "DELETE FROM kpi_values WHERE workspace_id = $1 AND measure = $2 AND dim = $3 \
+                 AND key = $4 AND day = $5",
+            )
+        } else {
+            query(
+                "INSERT INTO kpi_values (workspace_id, measure, dim, key, day, hist) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (workspace_id, measure, dim, key, day) DO UPDATE SET hist = excluded.hist",
+            )
+        };
+        let q = q.bind(ws).bind(measure).bind(dim).bind(key).bind(day);
+        let q = if hist.is_empty() {
+            q
+        } else {
+            q.bind(hist.encode())
+        };
+        tx.conn().execute(&q).await?;
     }
     for ((measure, dim, key, day), [n, flagged, high, low]) in daily {
         if n == 0 && flagged == 0 && high == 0 && low == 0 {
@@ -185,7 +263,13 @@ pub async fn save(
 
 /// Drops every roll-up of every workspace (before a rebuild).
 pub async fn forget_all(tx: &mut Tx) -> Result<(), StoreError> {
-    for t in ["kpi_facts", "kpi_daily", "kpi_backlog", "kpi_tickets"] {
+    for t in [
+        "kpi_facts",
+        "kpi_daily",
+        "kpi_values",
+        "kpi_backlog",
+        "kpi_tickets",
+    ] {
         tx.conn()
             .execute(&query(format!("DELETE FROM {t}")))
             .await?;
@@ -313,52 +397,95 @@ pub async fn tally(
     .await
 }
 
-/// One value a quantile reads: its group and rank (1-based, by value).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ranked {
-    pub key: Option<String>,
-    pub value: i64,
-    pub rank: i64,
-}
-
-impl FromRow for Ranked {
-    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(Ranked {
-            key: r.get(0)?,
-            value: r.get(1)?,
-            rank: r.get(2)?,
-        })
-    }
-}
-
-/// The values at `ranks` (the ranks a median and the 90th percentile read
-/// in each group, `domain::kpi::ranks`) of the measure's facts with a moment
-/// in `from..to`, per group: a few rows, not every value. A group smaller
-/// than a rank has no row for it.
-pub async fn quantile_values(
+/// The measure's value histograms on local days `from..to`, summed per
+/// group (for [`Group::Time`], keyed by the local day's or week's number).
+pub async fn histograms(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
     measure: Measure,
     (from, to): (i64, i64),
     group: &Group,
-    ranks: &[i64],
-) -> Result<Vec<Ranked>, StoreError> {
-    if ranks.is_empty() {
+) -> Result<Vec<(Option<String>, Histogram)>, StoreError> {
+    let dim = match group {
+        Group::Dim(d) => *d,
+        Group::All | Group::Time { .. } => Dim::All,
+    };
+    let rows: Vec<(String, i64, String)> = c
+        .fetch_all(
+            &query(
+                "SELECT key, day, hist FROM kpi_values WHERE workspace_id = $1 AND measure = $2 \
+                 AND dim = $3 AND day >= $4 AND day < $5",
+            )
+            .bind(ws)
+            .bind(measure.as_str())
+            .bind(dim.as_str())
+            .bind(from)
+            .bind(to),
+        )
+        .await?;
+    let mut by: std::collections::BTreeMap<Option<String>, Histogram> = Default::default();
+    for (key, day, hist) in rows {
+        let k = match group {
+            Group::All | Group::Dim(Dim::All) => None,
+            Group::Dim(_) => (!key.is_empty()).then_some(key),
+            Group::Time { weeks: false, .. } => Some(day.to_string()),
+            Group::Time { weeks: true, .. } => Some(kpi::week_of(day).to_string()),
+        };
+        let h = Histogram::decode(&hist)
+            .ok_or_else(|| StoreError::Corrupt(format!("kpi_values histogram {hist:?}")))?;
+        by.entry(k).or_default().add(&h);
+    }
+    Ok(by.into_iter().collect())
+}
+
+/// A value of a bucket some quantile falls in, with its group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Valued {
+    pub key: Option<String>,
+    pub bucket: i64,
+    pub value: i64,
+}
+
+impl FromRow for Valued {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Valued {
+            key: r.get(0)?,
+            bucket: r.get(1)?,
+            value: r.get(2)?,
+        })
+    }
+}
+
+/// The values in `buckets` ([`domain::kpi::bucket`]) of the measure's facts
+/// with a moment in `from..to`, each with its group: the few facts a
+/// quantile's rank can fall on, found by the bucket's index.
+pub async fn bucket_values(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    measure: Measure,
+    (from, to): (i64, i64),
+    group: &Group,
+    buckets: &[i64],
+) -> Result<Vec<Valued>, StoreError> {
+    if buckets.is_empty() {
         return Ok(Vec::new());
     }
     let g = group.sql();
+    // Without statistics SQLite takes the primary key's range of moments —
+    // every fact of the period — over the bucket index's few; named here.
+    let index = match c.dialect() {
+        crate::Dialect::Sqlite => " INDEXED BY kpi_facts_bucket",
+        crate::Dialect::Postgres => "",
+    };
     let q = query(format!(
-        "SELECT k, value, rn FROM (\
-           SELECT {g} AS k, value, ROW_NUMBER() OVER (PARTITION BY {g} ORDER BY value) AS rn \
-           FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 AND at >= $3 AND at < $4 \
-             AND value IS NOT NULL\
-         ) q WHERE rn IN ("
+        "SELECT {g}, bucket, value FROM kpi_facts{index} WHERE workspace_id = $1 AND measure = $2 \
+         AND at >= $3 AND at < $4 AND value IS NOT NULL AND bucket IN ("
     ))
     .bind(ws)
     .bind(measure.as_str())
     .bind(from)
     .bind(to)
-    .bind_list(ranks.iter().copied())
+    .bind_list(buckets.iter().copied())
     .push(")");
     c.fetch_all(&q).await
 }
