@@ -691,6 +691,12 @@ pub fn bucket(value: i64) -> i64 {
     (SUB_BUCKETS * (e - 3) + sub) as i64
 }
 
+/// The one value a bucket holds, for the buckets below 16 (each a value of
+/// its own): no fact need be read to know it.
+pub fn exact(bucket: i64) -> Option<i64> {
+    (0..SUB_BUCKETS as i64).contains(&bucket).then_some(bucket)
+}
+
 /// How many values fell in each [`bucket`]: a day's values of one measure
 /// under one key, or a report's group summed over its days. A quantile then
 /// needs only the values of the one bucket its rank falls in.
@@ -1003,6 +1009,9 @@ mod tests {
             (bucket(-5), bucket(0), bucket(15), bucket(16)),
             (0, 0, 15, 16)
         );
+        for v in 0..40 {
+            assert_eq!(exact(bucket(v)), (v < 16).then_some(v));
+        }
         // The widest bucket past the exact ones holds values within 1/16 of its lowest.
         let mut lowest = std::collections::BTreeMap::new();
         for v in (16..200_000).chain((1 << 40)..(1 << 40) + 100_000) {

@@ -265,6 +265,10 @@ impl Counts {
     }
 }
 
+/// Where a group's median (two ranks) and 90th percentile fall: each a
+/// bucket and the rank within it.
+type Located = [Option<(i64, i64)>; 3];
+
 /// Which figures a read of bucket values serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Feeds {
@@ -567,11 +571,18 @@ impl Engine {
         }
         // Each group's median (two ranks) and 90th percentile: (bucket, rank in it).
         let locate = |h: &kpi::Histogram| kpi::ranks(h.total()).map(|r| h.locate(r));
-        let wanted: Vec<(Option<String>, [Option<(i64, i64)>; 3])> =
+        let wanted: Vec<(Option<String>, Located)> =
             hists.iter().map(|(k, h)| (k.clone(), locate(h))).collect();
         let total_at = locate(&all);
+        // A bucket of one value (a zero in business hours is common) needs
+        // no read: its value is known.
         let buckets = |at: &[Option<(i64, i64)>]| -> Vec<i64> {
-            let mut b: Vec<i64> = at.iter().flatten().map(|(b, _)| *b).collect();
+            let mut b: Vec<i64> = at
+                .iter()
+                .flatten()
+                .map(|(b, _)| *b)
+                .filter(|b| kpi::exact(*b).is_none())
+                .collect();
             b.sort_unstable();
             b.dedup();
             b
@@ -634,8 +645,13 @@ impl Engine {
                 .and_then(|v| v.get(usize::try_from(within - 1).ok()?))
                 .map(|v| *v as f64)
         };
-        let figures = |at: [Option<(i64, i64)>; 3], value_at: &dyn Fn(i64, i64) -> Option<f64>| {
-            let value = |i: usize| at[i].and_then(|(b, within)| value_at(b, within));
+        let figures = |at: Located, value_at: &dyn Fn(i64, i64) -> Option<f64>| {
+            let value = |i: usize| {
+                at[i].and_then(|(b, within)| match kpi::exact(b) {
+                    Some(v) => Some(v as f64),
+                    None => value_at(b, within),
+                })
+            };
             let median = match (value(0), value(1)) {
                 (Some(a), Some(b)) => Some((a + b) / 2.0),
                 _ => None,
