@@ -97,6 +97,8 @@ id_type!(
     SideMessageId,
     /// A satisfaction survey sent to a customer.
     SurveyId,
+    /// One contact on a customer's journey.
+    TouchpointId,
     /// A spike in tickets about one topic, raised as an alert.
     TrendId,
     /// A quality-review scorecard.

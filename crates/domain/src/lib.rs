@@ -16,6 +16,7 @@ pub mod fields;
 pub mod flow;
 pub mod identity;
 pub mod ids;
+pub mod journey;
 pub mod kb;
 pub mod kpi;
 pub mod macros;

@@ -89,7 +89,7 @@ fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
 }
 
 /// A tracking page's address: http(s), at most 2000 characters.
-fn parse_url(field: &str, raw: &str) -> Result<String, DomainError> {
+pub fn parse_url(field: &str, raw: &str) -> Result<String, DomainError> {
     let s = raw.trim();
     let ok = (s.starts_with("https://") || s.starts_with("http://"))
         && s.len() <= 2000

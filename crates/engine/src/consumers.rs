@@ -87,6 +87,7 @@ pub fn all() -> Vec<Arc<dyn Consumer>> {
         Arc::new(crate::triage::Triager),
         Arc::new(crate::surveys::Surveyor),
         Arc::new(crate::kpis::Kpis),
+        Arc::new(crate::journey::Journey),
         Arc::new(crate::trends::Trends),
     ]
 }

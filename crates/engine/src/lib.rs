@@ -33,6 +33,7 @@ pub mod help;
 pub mod housekeeping;
 pub mod ingest;
 pub mod jobs;
+pub mod journey;
 pub mod kb;
 pub mod kb_activity;
 pub mod kpis;

@@ -26,6 +26,7 @@ pub mod events;
 pub mod flows;
 pub mod idempotency;
 pub mod jobs;
+pub mod journey;
 pub mod kb;
 pub mod kpis;
 pub mod live;

@@ -1,6 +1,7 @@
 //! A workspace's settings kept as one JSON document per table
 //! (`assist_settings`, `outreach_settings`, `survey_settings`,
-//! `report_settings`): what is absent reads as the type's default.
+//! `report_settings`, `journey_settings`): what is absent reads as the
+//! type's default.
 
 use crate::{Conn, StoreError, Tx, query};
 use domain::ids::WorkspaceId;
@@ -14,6 +15,7 @@ pub enum Table {
     Outreach,
     Survey,
     Report,
+    Journey,
 }
 
 impl Table {
@@ -23,6 +25,7 @@ impl Table {
             Table::Outreach => "outreach_settings",
             Table::Survey => "survey_settings",
             Table::Report => "report_settings",
+            Table::Journey => "journey_settings",
         }
     }
 }

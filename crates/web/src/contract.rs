@@ -2502,8 +2502,112 @@ fn build() -> Value {
     triage_rules(&mut d);
     side_rules(&mut d);
     survey_rules(&mut d);
+    journey_rules(&mut d);
     report_rules(&mut d);
     d
+}
+
+/// The journey: what a shop may push (the pushed kinds, an RFC 3339 time, an
+/// http(s) page, attribute keys as custom fields' keys), the rules' lengths,
+/// and examples.
+fn journey_rules(d: &mut Value) {
+    use domain::journey::{Kind, MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, Stage};
+    let s = "/components/schemas";
+    let t = format!("{s}/TouchpointIn/properties");
+    set(
+        d,
+        &format!("{t}/id"),
+        line(engine::journey::MAX_ID_CHARS as u32),
+    );
+    set(
+        d,
+        &format!("{t}/kind"),
+        enum_of(&names(Kind::PUSHED, Kind::as_str)),
+    );
+    set(
+        d,
+        &format!("{t}/at"),
+        json!({ "type": ["string", "null"], "format": "date-time", "pattern": TIME }),
+    );
+    set(
+        d,
+        &format!("{t}/name"),
+        nullable(string(
+            &no_controls(),
+            engine::journey::MAX_NAME_CHARS as u32,
+        )),
+    );
+    set(
+        d,
+        &format!("{t}/url"),
+        nullable(string(&format!("^https?://[^{WS}{CC}]*$"), 2000)),
+    );
+    set(
+        d,
+        &format!("{t}/attributes"),
+        json!({
+            "type": "object", "maxProperties": MAX_ATTRIBUTES,
+            "propertyNames": { "pattern": "^[a-z][a-z0-9_]{0,63}$" },
+            "additionalProperties": string(&no_controls(), MAX_ATTRIBUTE_CHARS as u32),
+        }),
+    );
+    set(
+        d,
+        &format!("{t}/customer"),
+        json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/CustomerIn" }] }),
+    );
+    set(
+        d,
+        &format!("{t}/customer_id"),
+        json!({ "type": ["string", "null"], "format": "uuid" }),
+    );
+    let r = format!("{s}/StageRuleIo/properties");
+    set(
+        d,
+        &format!("{r}/kind"),
+        nullable(enum_of(&names(Kind::ALL, Kind::as_str))),
+    );
+    set(
+        d,
+        &format!("{r}/stage"),
+        enum_of(&names(Stage::ALL, Stage::as_str)),
+    );
+    for f in ["channel", "attribute", "value"] {
+        set(
+            d,
+            &format!("{r}/{f}"),
+            nullable(string(&no_controls(), MAX_ATTRIBUTE_CHARS as u32)),
+        );
+    }
+    let at = "2026-12-01T09:15:00+00:00";
+    let push = json!({ "id": "pv-20261201-0042", "kind": "page_view",
+        "customer": { "identities": [{ "kind": "email", "value": "anna@example.com" }] },
+        "at": at, "name": "Чайник Smart Kettle 2", "url": "https://shop.example/p/kettle-2",
+        "attributes": { "page_type": "product", "category": "kitchen" } });
+    let out = json!({ "id": "01937a2d-5c2f-7e31-8d22-6b0f4a1c8d32",
+        "customer_id": "01937a2b-1111-7000-8000-000000000007", "at": at, "kind": "page_view",
+        "stage": "consideration", "emotion": null, "channel": null, "ticket_id": null,
+        "reference": null, "name": "Чайник Smart Kettle 2", "url": "https://shop.example/p/kettle-2",
+        "attributes": { "page_type": "product", "category": "kitchen" } });
+    let rule = json!({ "kind": "page_view", "channel": null, "attribute": "page_type",
+        "value": "pricing", "stage": "consideration" });
+    for (name, example) in [
+        ("TouchpointIn", push.clone()),
+        ("TouchpointPush", json!({ "touchpoints": [push] })),
+        ("PushOut", json!({ "recorded": 1, "repeated": 0 })),
+        ("TouchpointOut", out.clone()),
+        (
+            "Page_TouchpointOut",
+            json!({ "items": [out], "next_cursor": null }),
+        ),
+        ("StageRuleIo", rule.clone()),
+        (
+            "JourneySettingsIo",
+            json!({ "tracking": true, "rules": [rule] }),
+        ),
+    ] {
+        set(d, &format!("{s}/{name}/example"), example);
+    }
 }
 
 /// Surveys: examples.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod flows_api;
 pub mod help;
+pub mod journey_api;
 pub mod kb_api;
 pub mod macros_api;
 pub mod mail_api;
@@ -194,6 +195,15 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             axum::routing::patch(api::patch_identity),
         )
         .route("/customers/{id}/orders", get(orders_api::customer_orders))
+        .route(
+            "/customers/{id}/touchpoints",
+            get(journey_api::customer_touchpoints),
+        )
+        .route("/touchpoints", post(journey_api::push))
+        .route(
+            "/journey/settings",
+            get(journey_api::get_settings).put(journey_api::put_settings),
+        )
         .route(
             "/organizations",
             get(org_api::list_organizations).post(org_api::create_organization),

@@ -22,6 +22,7 @@ mod email;
 mod errors;
 mod isolation;
 mod jobs;
+mod journey;
 mod kb;
 mod layering;
 mod macros;

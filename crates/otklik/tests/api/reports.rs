@@ -82,7 +82,7 @@ async fn caught_up(app: &TestApp) {
 }
 
 /// Answers the CSAT survey mailed to `to` with `score`.
-async fn rate(app: &TestApp, sink: &Sink, to: &str, score: i64) {
+pub(crate) async fn rate(app: &TestApp, sink: &Sink, to: &str, score: i64) {
     let token = until("the survey mail", 10, async || {
         app.drain_jobs().await;
         sink.messages().iter().find_map(|(env, m, _)| {

@@ -1,0 +1,436 @@
+//! The customer journey: every contact a customer has is a touchpoint with a
+//! stage and, where something tells it, an emotion (`domain::journey`).
+//!
+//! Two ways in. The `journey` consumer reads the event log from the
+//! beginning and turns conversations, calls, the bot, orders and shipments,
+//! surveys, outreach, re-opens and missed targets into touchpoints
+//! (`domain::journey::effects`); a later event (the message triaged, the
+//! bot's answer rated, a survey answered again) sets the emotion of the
+//! touchpoint it concerns. A shop pushes what only it sees (page views,
+//! cart, checkout, reviews) with `push_touchpoints`, written straight into
+//! the table rather than the log — a busy shop's page views would swamp the
+//! log and every timeline — and only while the workspace tracks (off until
+//! an admin turns it on).
+//!
+//! Invariants: a touchpoint's `source` is unique in its workspace, so a
+//! consumer reading an event twice, or a shop retrying a push, adds nothing;
+//! a touchpoint's stage is decided by the rules in force when it is written.
+
+use crate::consumers::{Consumer, Start};
+use crate::customers::resolve;
+use crate::model::EventRecord;
+use crate::tickets::CustomerRef;
+use crate::{Engine, EngineError, Principal};
+use domain::Code;
+use domain::Timestamp;
+use domain::ids::{CustomerId, TouchpointId, WorkspaceId};
+use domain::journey::{self, Effect, Kind, Settings, Touch};
+use domain::message::{self, Message};
+use futures::future::BoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use store::Tx;
+use store::journey as db;
+pub use store::journey::TouchpointRow;
+use store::settings::{self, Table};
+
+/// Most touchpoints one push carries.
+pub const MAX_PUSH: usize = 500;
+/// Longest id a shop gives a touchpoint, and longest name.
+pub const MAX_ID_CHARS: usize = 100;
+pub const MAX_NAME_CHARS: usize = 200;
+/// How far ahead of the server's clock a pushed moment may be (clocks
+/// differ), and how far back it may go.
+const MAX_AHEAD_MS: i64 = 5 * 60_000;
+const MAX_BACK_MS: i64 = 2 * 366 * 86_400_000;
+/// Tries of a push whose new customer another request made at the same time.
+const ATTEMPTS: usize = 3;
+
+/// A touchpoint a shop pushes.
+#[derive(Clone, Debug)]
+pub struct Pushed {
+    /// The shop's id of it: a push of the same id again is the same touchpoint.
+    pub id: String,
+    /// `None`: the shop named no one (refused).
+    pub customer: Option<CustomerRef>,
+    pub kind: Kind,
+    /// When it happened (default: now).
+    pub at: Option<Timestamp>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    /// A review's stars, 1–5: the touchpoint's emotion.
+    pub rating: Option<i64>,
+}
+
+/// What a push did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// Touchpoints written.
+    pub recorded: usize,
+    /// Touchpoints whose id was already there (a retried push).
+    pub repeated: usize,
+}
+
+/// Checks one pushed touchpoint whole; `i` is its place in the push, for
+/// the field names of a refusal.
+fn checked(i: usize, mut p: Pushed, now: i64) -> Result<Pushed, EngineError> {
+    let field = |name: &str| format!("touchpoints[{i}].{name}");
+    p.id = domain::text::clean_line(&p.id);
+    if p.id.is_empty() || p.id.chars().count() > MAX_ID_CHARS {
+        return Err(EngineError::invalid(
+            field("id"),
+            message::chars(1, MAX_ID_CHARS),
+        ));
+    }
+    if !p.kind.pushed() {
+        return Err(EngineError::invalid(
+            field("kind"),
+            Message::new(Code::OneOf)
+                .with("value", p.kind.as_str())
+                .with(
+                    "values",
+                    Kind::PUSHED
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+        ));
+    }
+    // What no schema can say is a conflict with the request, not its shape.
+    if let Some(at) = p.at
+        && (at.millis() > now + MAX_AHEAD_MS || at.millis() < now - MAX_BACK_MS)
+    {
+        return Err(EngineError::Rule(
+            Message::new(Code::JourneyMoment).with("field", field("at")),
+        ));
+    }
+    p.name = p
+        .name
+        .map(|n| domain::text::clean_line(&n))
+        .filter(|n| !n.is_empty());
+    if p.name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
+        return Err(EngineError::invalid(
+            field("name"),
+            Message::new(Code::MaxChars).with("max", MAX_NAME_CHARS),
+        ));
+    }
+    p.url = p
+        .url
+        .map(|u| domain::order::parse_url(&field("url"), &u))
+        .transpose()?;
+    if p.attributes.len() > journey::MAX_ATTRIBUTES {
+        return Err(EngineError::invalid(
+            field("attributes"),
+            Message::new(Code::AtMost).with("max", journey::MAX_ATTRIBUTES),
+        ));
+    }
+    let mut attributes = BTreeMap::new();
+    for (k, v) in p.attributes {
+        if domain::fields::validate_key(&k).is_err() {
+            return Err(EngineError::invalid(
+                field("attributes"),
+                Code::FieldKeyShape,
+            ));
+        }
+        let v = domain::text::clean_line(&v);
+        if v.chars().count() > journey::MAX_ATTRIBUTE_CHARS {
+            return Err(EngineError::invalid(
+                field("attributes"),
+                Message::new(Code::MaxChars).with("max", journey::MAX_ATTRIBUTE_CHARS),
+            ));
+        }
+        attributes.insert(k, v);
+    }
+    p.attributes = attributes;
+    if let Some(r) = p.rating {
+        if !(1..=5).contains(&r) {
+            return Err(EngineError::invalid(
+                field("rating"),
+                Message::new(Code::Range).with("min", 1).with("max", 5),
+            ));
+        }
+        if p.kind != Kind::Review {
+            return Err(EngineError::Rule(Code::JourneyRating.into()));
+        }
+    }
+    match &p.customer {
+        None => return Err(EngineError::Rule(Code::JourneyCustomerNeeded.into())),
+        Some(CustomerRef::Input(c)) => {
+            crate::customers::checked_details(c)?;
+        }
+        Some(CustomerRef::Id(_)) => {}
+    }
+    Ok(p)
+}
+
+impl Engine {
+    pub async fn journey_settings(&self, p: &Principal) -> Result<Settings, EngineError> {
+        let mut c = self.store.read().await?;
+        Ok(settings::read(&mut c.conn(), Table::Journey, p.workspace_id).await?)
+    }
+
+    /// Turns tracking on or off and replaces the stage rules (admins). The
+    /// rules apply to touchpoints written from now on.
+    pub async fn save_journey_settings(
+        &self,
+        p: &Principal,
+        s: Settings,
+    ) -> Result<Settings, EngineError> {
+        p.require_admin()?;
+        // Rules past the schema's bounds are its shape (422); an empty name
+        // or a value without its attribute, which it cannot say, a conflict.
+        if s.rules.len() > journey::MAX_RULES
+            || s.rules.iter().any(|r| {
+                [&r.channel, &r.attribute, &r.value]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.chars().count() > journey::MAX_ATTRIBUTE_CHARS)
+            })
+        {
+            journey::check_rules(&s.rules)?;
+        }
+        journey::check_rules(&s.rules).map_err(|e| EngineError::Rule(e.message()))?;
+        let ws = p.workspace_id;
+        let saved = s.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    settings::write(tx, Table::Journey, ws, &s).await?;
+                    Ok::<_, EngineError>(())
+                })
+            })
+            .await?;
+        Ok(saved)
+    }
+
+    /// Writes what a shop pushed, in one transaction: each touchpoint's
+    /// customer found by id or identity (or made), its stage by the rules.
+    /// Refused whole while the workspace does not track.
+    pub async fn push_touchpoints(
+        &self,
+        p: &Principal,
+        items: Vec<Pushed>,
+    ) -> Result<PushOutcome, EngineError> {
+        p.require_ticket_work()?;
+        if items.is_empty() || items.len() > MAX_PUSH {
+            return Err(EngineError::invalid(
+                "touchpoints",
+                Message::new(Code::Range)
+                    .with("min", 1)
+                    .with("max", MAX_PUSH),
+            ));
+        }
+        let now = self.store.now().millis();
+        let items = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| checked(i, t, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ws = p.workspace_id;
+        let actor = p.actor();
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let items = items.clone();
+            let r = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let s: Settings =
+                            settings::read(&mut tx.conn(), Table::Journey, ws).await?;
+                        if !s.tracking {
+                            return Err(EngineError::Rule(Code::JourneyTrackingOff.into()));
+                        }
+                        let now = tx.now();
+                        let mut out = PushOutcome::default();
+                        let mut known: HashMap<String, CustomerId> = HashMap::new();
+                        for t in items {
+                            let customer = match &t.customer {
+                                None => {
+                                    return Err(EngineError::Rule(
+                                        Code::JourneyCustomerNeeded.into(),
+                                    ));
+                                }
+                                Some(CustomerRef::Id(id)) => {
+                                    let c = store::customers::get(&mut tx.conn(), ws, *id)
+                                        .await?
+                                        .ok_or_else(|| {
+                                        EngineError::Unknown(
+                                            "customer_id".into(),
+                                            message::no_such("customer"),
+                                        )
+                                    })?;
+                                    // A merged profile's id names the one it became.
+                                    c.merged_into.unwrap_or(c.id)
+                                }
+                                Some(CustomerRef::Input(c)) => {
+                                    let key = format!("{:?}", c.identities);
+                                    match known.get(&key) {
+                                        Some(id) => *id,
+                                        None => {
+                                            let id = resolve(tx, ws, actor, c).await?.0;
+                                            known.insert(key, id);
+                                            id
+                                        }
+                                    }
+                                }
+                            };
+                            let stage = s.stage_of(&Touch {
+                                kind: t.kind,
+                                channel: None,
+                                attributes: &t.attributes,
+                            });
+                            let row = TouchpointRow {
+                                id: TouchpointId::new(),
+                                workspace_id: ws,
+                                customer_id: customer,
+                                at: t.at.unwrap_or(now),
+                                kind: t.kind,
+                                stage,
+                                emotion: t.rating.map(journey::from_csat),
+                                channel: None,
+                                ticket_id: None,
+                                reference: None,
+                                name: t.name,
+                                url: t.url,
+                                attributes: t.attributes,
+                                source: format!("push:{}", t.id),
+                                created_at: now,
+                            };
+                            if db::insert(tx, &row).await? {
+                                out.recorded += 1;
+                            } else {
+                                out.repeated += 1;
+                            }
+                        }
+                        Ok(out)
+                    })
+                })
+                .await;
+            match r {
+                Err(e @ EngineError::Duplicate(_)) => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| EngineError::Internal("push retries".into())))
+    }
+
+    /// A customer's touchpoints, newest first (`before`: the last of the
+    /// previous page).
+    pub async fn customer_touchpoints(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        before: Option<TouchpointId>,
+        limit: i64,
+    ) -> Result<Vec<TouchpointRow>, EngineError> {
+        self.customer(p, customer).await?;
+        let mut c = self.store.read().await?;
+        let before = match before {
+            Some(id) => Some(
+                db::get(&mut c.conn(), p.workspace_id, id)
+                    .await?
+                    .map(|t| (t.at, t.id))
+                    .ok_or(EngineError::NotFound)?,
+            ),
+            None => None,
+        };
+        Ok(db::of_customer(&mut c.conn(), p.workspace_id, customer, before, limit).await?)
+    }
+}
+
+/// Keeps the touchpoints the system sees from the event log.
+pub struct Journey;
+
+impl Consumer for Journey {
+    fn name(&self) -> &'static str {
+        "journey"
+    }
+    fn start(&self) -> Start {
+        Start::Beginning
+    }
+    fn handle<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        e: &'t EventRecord,
+    ) -> BoxFuture<'t, Result<(), EngineError>> {
+        self.handle_batch(tx, std::slice::from_ref(e))
+    }
+    fn handle_batch<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        events: &'t [EventRecord],
+    ) -> BoxFuture<'t, Result<(), EngineError>> {
+        Box::pin(async move {
+            let mut rules: HashMap<WorkspaceId, Settings> = HashMap::new();
+            for e in events {
+                let ws = e.workspace_id;
+                for effect in journey::effects(e.id, &e.data) {
+                    match effect {
+                        Effect::Feel { source, emotion } => {
+                            db::feel(tx, ws, &source, emotion).await?;
+                        }
+                        Effect::Touch(t) => {
+                            // Whose: the event says, or the ticket's customer.
+                            let customer = match (t.customer, t.ticket) {
+                                (Some(c), _) => Some(c),
+                                (None, Some(ticket)) => {
+                                    store::tickets::get(&mut tx.conn(), ws, ticket)
+                                        .await?
+                                        .map(|t| t.customer_id)
+                                }
+                                (None, None) => e.customer_id,
+                            };
+                            let Some(customer) = customer else {
+                                continue;
+                            };
+                            // A profile merged since the event: the one it became.
+                            let Some(customer) =
+                                store::customers::get(&mut tx.conn(), ws, customer)
+                                    .await?
+                                    .map(|c| c.merged_into.unwrap_or(c.id))
+                            else {
+                                continue;
+                            };
+                            if let std::collections::hash_map::Entry::Vacant(slot) = rules.entry(ws)
+                            {
+                                slot.insert(
+                                    settings::read(&mut tx.conn(), Table::Journey, ws).await?,
+                                );
+                            }
+                            let stage = rules.get(&ws).map_or(t.kind.default_stage(), |s| {
+                                s.stage_of(&Touch {
+                                    kind: t.kind,
+                                    channel: t.channel.map(|c| c.as_str()),
+                                    attributes: &t.attributes,
+                                })
+                            });
+                            let row = TouchpointRow {
+                                id: TouchpointId::new(),
+                                workspace_id: ws,
+                                customer_id: customer,
+                                at: e.created_at,
+                                kind: t.kind,
+                                stage,
+                                emotion: t.emotion,
+                                channel: t.channel,
+                                ticket_id: t.ticket,
+                                reference: t.reference,
+                                name: None,
+                                url: None,
+                                attributes: t.attributes,
+                                source: t.source,
+                                created_at: tx.now(),
+                            };
+                            db::insert(tx, &row).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,344 @@
+//! The customer journey: touchpoints a shop pushes (only while the workspace
+//! tracks; a retried push counts once), the ones the system sees in the log
+//! (conversations, orders, surveys, re-opens), the stage each is given by the
+//! workspace's rules, and the emotion the known signals give it.
+
+use crate::email::{Sink, mail, pipe, quiet_mailbox};
+use crate::helpers::{TestApp, until};
+use serde_json::{Value, json};
+
+mod stages_and_emotions {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = crate::telegram::app_with_public_url(crate::helpers::Backend::Sqlite)
+            .await
+            .expect("app");
+        super::touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            crate::telegram::app_with_public_url(crate::helpers::Backend::Postgres).await
+        {
+            super::touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app).await;
+        }
+    }
+}
+
+fn at(app: &TestApp, utc: &str) {
+    app.clock.set(Some(
+        domain::Timestamp::parse_rfc3339(&format!("{utc}:00Z")).expect("a time"),
+    ));
+}
+
+fn anna() -> Value {
+    json!({"identities": [{"kind": "email", "value": "anna@example.com"}]})
+}
+
+async fn touchpoints(app: &TestApp, customer: &str) -> Vec<Value> {
+    app.get(&format!(
+        "/api/v1/customers/{customer}/touchpoints?limit=200"
+    ))
+    .await
+    .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// (kind, stage, emotion) of each touchpoint, newest first.
+fn summary(items: &[Value]) -> Vec<(String, String, Value)> {
+    items
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().to_owned(),
+                t["stage"].as_str().unwrap().to_owned(),
+                t["emotion"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app: TestApp) {
+    let (_, agent_token) = app.user("ivan@alpha.test", "agent").await;
+    // Off until an admin turns tracking on; the default rules are seed 003's.
+    let s = app.get("/api/v1/journey/settings").await.expect(200);
+    assert_eq!(s["tracking"], false);
+    assert_eq!(s["rules"][0]["value"], "product");
+    assert_eq!(s["rules"][0]["stage"], "consideration");
+    let view = |id: &str, page_type: &str, at: &str| {
+        json!({"id": id, "kind": "page_view", "customer": anna(), "at": at,
+               "name": "Smart Kettle 2", "url": "https://shop.example/p/kettle-2",
+               "attributes": {"page_type": page_type}})
+    };
+    let pushed = app
+        .post(
+            "/api/v1/touchpoints",
+            json!({"touchpoints": [view("pv-1", "blog", "2026-11-02T09:00:00Z")]}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        pushed["detail"].as_str().unwrap_or("").contains("track"),
+        "{pushed}"
+    );
+
+    let mut settings = s.clone();
+    settings["tracking"] = json!(true);
+    settings["rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"kind": "custom", "attribute": "event", "value": "wishlist", "stage": "consideration"}));
+    app.req(
+        "PUT",
+        "/api/v1/journey/settings",
+        &agent_token,
+        Some(settings.clone()),
+    )
+    .await
+    .expect(403);
+    let mut odd = settings.clone();
+    odd["rules"][0]["attribute"] = Value::Null;
+    app.req("PUT", "/api/v1/journey/settings", &app.token, Some(odd))
+        .await
+        .problem(409);
+    app.req(
+        "PUT",
+        "/api/v1/journey/settings",
+        &app.token,
+        Some(settings),
+    )
+    .await
+    .expect(200);
+
+    // A shop's pushes: stages by rule, a review's stars as its emotion, a
+    // retried push counted once.
+    at(&app, "2026-11-02T10:00");
+    let first = json!({"touchpoints": [
+        view("pv-1", "blog", "2026-11-02T09:00:00Z"),
+        view("pv-2", "product", "2026-11-02T09:05:00Z"),
+        {"id": "wl-1", "kind": "custom", "customer": anna(), "at": "2026-11-02T09:06:00Z",
+         "attributes": {"event": "wishlist"}},
+        {"id": "co-1", "kind": "checkout", "customer": anna(), "at": "2026-11-02T09:10:00Z"},
+    ]});
+    let r = app
+        .post("/api/v1/touchpoints", first.clone())
+        .await
+        .expect(200);
+    assert_eq!(
+        (r["recorded"].as_i64(), r["repeated"].as_i64()),
+        (Some(4), Some(0))
+    );
+    let again = json!({"touchpoints": [
+        view("pv-1", "blog", "2026-11-02T09:00:00Z"),
+        {"id": "rv-1", "kind": "review", "customer": anna(), "at": "2026-11-02T09:50:00Z", "rating": 2},
+    ]});
+    let r = app.post("/api/v1/touchpoints", again).await.expect(200);
+    assert_eq!(
+        (r["recorded"].as_i64(), r["repeated"].as_i64()),
+        (Some(1), Some(1))
+    );
+    // Refusals: what the schema says is 422, what it cannot is 409.
+    let one = |t: Value| json!({"touchpoints": [t]});
+    app.post(
+        "/api/v1/touchpoints",
+        one(json!({"id": "x", "kind": "message", "customer": anna()})),
+    )
+    .await
+    .problem(422);
+    app.post(
+        "/api/v1/touchpoints",
+        one(json!({"id": "x", "kind": "page_view", "customer": anna(), "rating": 4})),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/touchpoints",
+        one(json!({"id": "x", "kind": "page_view", "customer": anna(), "at": "2026-11-02T11:00:00Z"})),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/touchpoints",
+        one(json!({"id": "x", "kind": "cart"})),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/touchpoints",
+        one(json!({"id": "x", "kind": "cart", "customer_id": "01937a2b-1111-7000-8000-000000000007"})),
+    )
+    .await
+    .problem(404);
+    // Nothing of a refused push was kept.
+    let customer = app
+        .get("/api/v1/customers?q=anna%40example.com")
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pushed = touchpoints(&app, &customer).await;
+    assert_eq!(
+        summary(&pushed),
+        [
+            ("review".into(), "post_purchase".into(), json!(-50)),
+            ("checkout".into(), "decision".into(), Value::Null),
+            ("custom".into(), "consideration".into(), Value::Null),
+            ("page_view".into(), "consideration".into(), Value::Null),
+            ("page_view".into(), "awareness".into(), Value::Null),
+        ]
+    );
+    assert_eq!(pushed[3]["url"], "https://shop.example/p/kettle-2");
+    assert_eq!(pushed[3]["attributes"]["page_type"], "product");
+
+    // What the system sees: an order and its shipping, a conversation, a
+    // survey answer, a re-open.
+    app.post(
+        "/api/v1/orders",
+        json!({"external_id": "1042", "customer": anna(), "status": "placed",
+               "currency": "RUB", "total": "4990.00"}),
+    )
+    .await
+    .expect(201);
+    at(&app, "2026-11-03T10:00");
+    app.post(
+        "/api/v1/orders",
+        json!({"external_id": "1042", "status": "shipped", "currency": "RUB", "total": "4990.00"}),
+    )
+    .await
+    .expect(200);
+    app.req(
+        "PUT",
+        "/api/v1/surveys/settings",
+        &app.token,
+        Some(json!({"csat": {"enabled": true}})),
+    )
+    .await
+    .expect(200);
+    let sink = Sink::start().await;
+    let mb = quiet_mailbox(&app, "help@shop.example", &sink).await;
+    at(&app, "2026-11-05T10:00");
+    let t = pipe(
+        &app,
+        &mb,
+        &mail(
+            "Anna <anna@example.com>",
+            "help@shop.example",
+            "Где заказ 1042?",
+            "anna-1@example.com",
+            "",
+            "Это ужасно! Заказ 1042 так и не пришёл, хотя обещали вчера. Я очень недоволен, верните деньги!",
+        ),
+    )
+    .await["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    at(&app, "2026-11-05T10:20");
+    app.post(
+        &format!("/api/v1/tickets/{t}/messages"),
+        json!({"body": "Посылка на сортировке, привезут завтра.", "visibility": "public"}),
+    )
+    .await
+    .expect(201);
+    at(&app, "2026-11-05T11:00");
+    app.patch(&format!("/api/v1/tickets/{t}"), json!({"status": "solved"}))
+        .await
+        .expect(200);
+    at(&app, "2026-11-05T12:00");
+    crate::reports::rate(&app, &sink, "anna@example.com", 1).await;
+    at(&app, "2026-11-06T09:00");
+    app.patch(&format!("/api/v1/tickets/{t}"), json!({"status": "open"}))
+        .await
+        .expect(200);
+
+    let items = until("the journey's consumer", 20, async || {
+        app.drain_jobs().await;
+        let items = touchpoints(&app, &customer).await;
+        (items.len() == 11 && items[1]["kind"] == "survey").then_some(items)
+    })
+    .await;
+    let s = summary(&items);
+    assert_eq!(
+        s[..6],
+        [
+            ("reopen".into(), "service".into(), json!(journey_reopen())),
+            ("survey".into(), "service".into(), json!(-100)),
+            // The agent's reply tells nothing; the customer's angry message does.
+            ("message".into(), "service".into(), Value::Null),
+            ("message".into(), "service".into(), json!(-60)),
+            ("order".into(), "post_purchase".into(), Value::Null),
+            ("order".into(), "decision".into(), Value::Null),
+        ]
+    );
+    assert_eq!(items[2]["attributes"]["from"], "agent");
+    assert_eq!(items[3]["attributes"]["from"], "customer");
+    assert_eq!(
+        (items[3]["channel"].as_str(), items[3]["ticket_id"].as_str()),
+        (Some("email"), Some(t.as_str()))
+    );
+    assert_eq!(items[4]["attributes"]["status"], "shipped");
+    assert_eq!(items[5]["reference"], "1042");
+    assert_eq!(items[1]["reference"], "csat");
+
+    // Pages of two, newest first, without gaps or repeats.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/customers/{customer}/touchpoints?limit=2&cursor={c}"),
+            None => format!("/api/v1/customers/{customer}/touchpoints?limit=2"),
+        };
+        let page = app.get(&url).await.expect(200);
+        for i in page["items"].as_array().unwrap() {
+            seen.push(i["id"].clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        items.iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
+    );
+
+    // A merge brings the other profile's touchpoints along.
+    let other = json!({"identities": [{"kind": "email", "value": "anna.b@example.com"}]});
+    app.post(
+        "/api/v1/touchpoints",
+        json!({"touchpoints": [{"id": "pv-9", "kind": "page_view", "customer": other}]}),
+    )
+    .await
+    .expect(200);
+    let b = app
+        .get("/api/v1/customers?q=anna.b%40example.com")
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/customers/{customer}/merge"),
+        json!({"source_id": b}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(touchpoints(&app, &customer).await.len(), 12);
+    // Another workspace sees none of it.
+    let beta = app.workspace("beta").await;
+    app.req(
+        "GET",
+        &format!("/api/v1/customers/{customer}/touchpoints"),
+        &beta,
+        None,
+    )
+    .await
+    .expect(404);
+}
+
+fn journey_reopen() -> i64 {
+    domain::journey::REOPEN
+}

@@ -1,0 +1,171 @@
+//! The customer journey's touchpoints (`domain::journey`): one row each,
+//! unique per workspace by `source`, read per customer newest first.
+
+use crate::{Conn, FromRow, Row, StoreError, Tx, query};
+use domain::Timestamp;
+use domain::ids::*;
+use domain::journey::{Kind, Stage};
+use domain::ticket::Channel;
+use std::collections::BTreeMap;
+
+/// A touchpoint as kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TouchpointRow {
+    pub id: TouchpointId,
+    pub workspace_id: WorkspaceId,
+    pub customer_id: CustomerId,
+    pub at: Timestamp,
+    pub kind: Kind,
+    pub stage: Stage,
+    pub emotion: Option<i64>,
+    pub channel: Option<Channel>,
+    pub ticket_id: Option<TicketId>,
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub source: String,
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, workspace_id, customer_id, at, kind, stage, emotion, channel, ticket_id, \
+                    reference, name, url, attributes, source, created_at";
+
+impl FromRow for TouchpointRow {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        let channel: Option<String> = r.get(7)?;
+        Ok(TouchpointRow {
+            id: r.id(0)?,
+            workspace_id: r.id(1)?,
+            customer_id: r.id(2)?,
+            at: r.time(3)?,
+            kind: r.parse(4, Kind::parse)?,
+            stage: r.parse(5, Stage::parse)?,
+            emotion: r.get(6)?,
+            channel: channel
+                .map(|c| Channel::parse(&c).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .transpose()?,
+            ticket_id: r.id_opt(8)?,
+            reference: r.get(9)?,
+            name: r.get(10)?,
+            url: r.get(11)?,
+            attributes: r.json(12)?,
+            source: r.get(13)?,
+            created_at: r.time(14)?,
+        })
+    }
+}
+
+/// Adds a touchpoint unless its source is already there; whether it was added.
+pub async fn insert(tx: &mut Tx, t: &TouchpointRow) -> Result<bool, StoreError> {
+    let attributes =
+        serde_json::to_string(&t.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let n = tx
+        .conn()
+        .execute(
+            &query(format!(
+                "INSERT INTO touchpoints ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (workspace_id, source) DO NOTHING"
+            ))
+            .bind(t.id)
+            .bind(t.workspace_id)
+            .bind(t.customer_id)
+            .bind(t.at)
+            .bind(t.kind.as_str())
+            .bind(t.stage.as_str())
+            .bind(t.emotion)
+            .bind(t.channel.map(|c| c.as_str()))
+            .bind(t.ticket_id)
+            .bind(t.reference.as_deref())
+            .bind(t.name.as_deref())
+            .bind(t.url.as_deref())
+            .bind(attributes)
+            .bind(t.source.as_str())
+            .bind(t.created_at),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Sets the emotion of the touchpoint `source` names; whether there was one.
+pub async fn feel(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    source: &str,
+    emotion: i64,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .conn()
+        .execute(
+            &query("UPDATE touchpoints SET emotion = $3 WHERE workspace_id = $1 AND source = $2")
+                .bind(ws)
+                .bind(source)
+                .bind(emotion),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// A customer's touchpoints, newest first, older than `before` (a moment and
+/// an id, the last of the previous page).
+pub async fn of_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    before: Option<(Timestamp, TouchpointId)>,
+    limit: i64,
+) -> Result<Vec<TouchpointRow>, StoreError> {
+    let (at, id) = match before {
+        Some((at, id)) => (Some(at.millis()), Some(id)),
+        None => (None, None),
+    };
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 AND customer_id = $2 \
+             AND ($3 IS NULL OR at < $3 OR (at = $3 AND id < $4)) \
+             ORDER BY at DESC, id DESC LIMIT $5"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(at)
+        .bind(id)
+        .bind(limit),
+    )
+    .await
+}
+
+/// One touchpoint of the workspace.
+pub async fn get(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    id: TouchpointId,
+) -> Result<Option<TouchpointRow>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id),
+    )
+    .await
+}
+
+/// A merge: the merged profile's touchpoints become the target's.
+pub async fn move_customer(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    target: CustomerId,
+    source: CustomerId,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query(
+                "UPDATE touchpoints SET customer_id = $2 WHERE workspace_id = $1 AND customer_id = $3",
+            )
+            .bind(ws)
+            .bind(target)
+            .bind(source),
+        )
+        .await?;
+    Ok(())
+}
