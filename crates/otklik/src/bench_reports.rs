@@ -508,20 +508,18 @@ async fn check_quantiles(
         zone.start(to).context("period end")?,
     );
     let mut checked = 0;
-    for measure in ["responded", "solved"] {
-        let rows: Vec<(Option<String>, i64)> = c
-            .conn()
-            .fetch_all(
-                &store::query(
-                    "SELECT team_id, value FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 \
-                     AND at >= $3 AND at < $4 AND value IS NOT NULL",
-                )
-                .bind(ws)
-                .bind(measure)
-                .bind(span.0)
-                .bind(span.1),
-            )
-            .await?;
+    for measure in [
+        domain::kpi::Measure::Responded,
+        domain::kpi::Measure::Solved,
+    ] {
+        let rows = store::kpis::all_values(
+            &mut c.conn(),
+            ws,
+            measure,
+            span,
+            &store::kpis::Group::Dim(domain::kpi::Dim::Team),
+        )
+        .await?;
         let mut by: std::collections::BTreeMap<Option<String>, Vec<i64>> = Default::default();
         for (k, v) in rows {
             by.entry(k.clone()).or_default().push(v);
@@ -543,7 +541,7 @@ async fn check_quantiles(
                 s(domain::kpi::p90(&values)),
             );
             let (got_median, got_p90) = match measure {
-                "responded" => (row.frt_median_s, row.frt_p90_s),
+                domain::kpi::Measure::Responded => (row.frt_median_s, row.frt_p90_s),
                 _ => (row.resolution_median_s, p90),
             };
             if (got_median, got_p90) != (median, p90) {

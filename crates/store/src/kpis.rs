@@ -490,6 +490,30 @@ pub async fn bucket_values(
     c.fetch_all(&q).await
 }
 
+/// Every value of the measure's facts with a moment in `from..to`, with its
+/// group: the whole period, for checking the quantiles `bucket_values` finds
+/// against (`otklik bench reports`), not for reports.
+pub async fn all_values(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    measure: Measure,
+    (from, to): (i64, i64),
+    group: &Group,
+) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    let g = group.sql();
+    c.fetch_all(
+        &query(format!(
+            "SELECT {g}, value FROM kpi_facts WHERE workspace_id = $1 AND measure = $2 \
+             AND at >= $3 AND at < $4 AND value IS NOT NULL"
+        ))
+        .bind(ws)
+        .bind(measure.as_str())
+        .bind(from)
+        .bind(to),
+    )
+    .await
+}
+
 /// Tickets unsolved at the start of local day `before`, per key of `dim`
 /// (`""`: none).
 pub async fn backlog(
