@@ -261,6 +261,7 @@ codes! {
     NotEmpty = "not_empty" => "must not be empty",
     Chars = "chars" => "{min} to {max} characters",
     MaxChars = "max_chars" => "at most {max} characters",
+    NoControls = "no_controls" => "no control characters",
     Range = "range" => "from {min} to {max}",
     AtMost = "at_most" => "at most {max}",
     Color = "color" => "a colour as #rrggbb",

@@ -105,6 +105,16 @@ fn checked(i: usize, mut p: Pushed, now: i64) -> Result<Pushed, EngineError> {
             Message::new(Code::JourneyMoment).with("field", field("at")),
         ));
     }
+    let no_controls = |name: &str, v: &str| {
+        if v.chars().any(char::is_control) {
+            Err(EngineError::invalid(field(name), Code::NoControls))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(n) = &p.name {
+        no_controls("name", n)?;
+    }
     p.name = p
         .name
         .map(|n| domain::text::clean_line(&n))
@@ -117,6 +127,11 @@ fn checked(i: usize, mut p: Pushed, now: i64) -> Result<Pushed, EngineError> {
             field("name"),
             Message::new(Code::MaxChars).with("max", MAX_NAME_CHARS),
         ));
+    }
+    if let Some(u) = &p.url
+        && u.trim() != u
+    {
+        return Err(EngineError::invalid(field("url"), Code::Url));
     }
     p.url = p
         .url
@@ -136,6 +151,7 @@ fn checked(i: usize, mut p: Pushed, now: i64) -> Result<Pushed, EngineError> {
                 Code::FieldKeyShape,
             ));
         }
+        no_controls("attributes", &v)?;
         let v = domain::text::clean_line(&v);
         if v.chars().count() > journey::MAX_ATTRIBUTE_CHARS {
             return Err(EngineError::invalid(
@@ -183,15 +199,18 @@ impl Engine {
         p.require_admin()?;
         // Rules past the schema's bounds are its shape (422); an empty name
         // or a value without its attribute, which it cannot say, a conflict.
-        if s.rules.len() > journey::MAX_RULES
-            || s.rules.iter().any(|r| {
-                [&r.channel, &r.attribute, &r.value]
-                    .into_iter()
-                    .flatten()
-                    .any(|v| v.chars().count() > journey::MAX_ATTRIBUTE_CHARS)
-            })
-        {
+        if s.rules.len() > journey::MAX_RULES {
             journey::check_rules(&s.rules)?;
+        }
+        for r in &s.rules {
+            for v in [&r.channel, &r.attribute, &r.value].into_iter().flatten() {
+                if v.chars().count() > journey::MAX_ATTRIBUTE_CHARS {
+                    journey::check_rules(&s.rules)?;
+                }
+                if v.chars().any(char::is_control) {
+                    return Err(EngineError::invalid("rules", Code::NoControls));
+                }
+            }
         }
         journey::check_rules(&s.rules).map_err(|e| EngineError::Rule(e.message()))?;
         let ws = p.workspace_id;

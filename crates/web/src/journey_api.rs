@@ -84,7 +84,7 @@ impl From<PushOutcome> for PushOut {
 fn time(field: &str, v: &Option<String>) -> ApiResult<Option<domain::Timestamp>> {
     v.as_deref()
         .map(|s| {
-            domain::Timestamp::parse_rfc3339(s.trim()).ok_or_else(|| {
+            domain::Timestamp::parse_rfc3339(s).ok_or_else(|| {
                 ApiError::field(field, "an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
             })
         })

@@ -103,6 +103,11 @@ async fn touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app: Tes
     app.req("PUT", "/api/v1/journey/settings", &app.token, Some(odd))
         .await
         .problem(409);
+    let mut control = settings.clone();
+    control["rules"][0]["value"] = json!("\u{84}");
+    app.req("PUT", "/api/v1/journey/settings", &app.token, Some(control))
+        .await
+        .problem(422);
     app.req(
         "PUT",
         "/api/v1/journey/settings",
@@ -171,6 +176,13 @@ async fn touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app: Tes
     )
     .await
     .problem(404);
+    for bad in [
+        json!({"id": "x", "kind": "cart", "customer": anna(), "name": "a\u{7}b"}),
+        json!({"id": "x", "kind": "cart", "customer": anna(), "url": " https://shop.example/"}),
+        json!({"id": "x", "kind": "cart", "customer": anna(), "attributes": {"Bad Key": "1"}}),
+    ] {
+        app.post("/api/v1/touchpoints", one(bad)).await.problem(422);
+    }
     // Nothing of a refused push was kept.
     let customer = app
         .get("/api/v1/customers?q=anna%40example.com")
