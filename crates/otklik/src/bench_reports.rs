@@ -481,7 +481,9 @@ async fn run(
             t.sla_compliance.unwrap_or(0.0),
             r.items.len()
         );
-        if t.created == 0 || r.items.len() != TEAMS {
+        // A row without a team can appear too: a ticket made in the last
+        // seconds of the month and given its team after midnight.
+        if t.created == 0 || r.items.iter().filter(|i| i.key.is_some()).count() != TEAMS {
             bail!("the report does not cover the seeded month");
         }
         check_quantiles(store, ws, &r, (to_day - 30, to_day)).await?;
