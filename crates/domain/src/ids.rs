@@ -99,6 +99,8 @@ id_type!(
     SurveyId,
     /// One contact on a customer's journey.
     TouchpointId,
+    /// A tracked short link (`/l/{code}`).
+    LinkId,
     /// A spike in tickets about one topic, raised as an alert.
     TrendId,
     /// A quality-review scorecard.

@@ -184,6 +184,9 @@ pub struct Settings {
     pub tracking: bool,
     /// Stage rules, the first match winning.
     pub rules: Vec<StageRule>,
+    /// Where the workspace's tracked links may lead: address prefixes such
+    /// as `https://shop.example/`, at most [`crate::links::MAX_TARGETS`].
+    pub link_targets: Vec<String>,
 }
 
 impl Default for Settings {
@@ -191,6 +194,7 @@ impl Default for Settings {
         Settings {
             tracking: false,
             rules: default_rules(),
+            link_targets: Vec::new(),
         }
     }
 }

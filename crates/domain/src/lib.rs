@@ -19,6 +19,7 @@ pub mod ids;
 pub mod journey;
 pub mod kb;
 pub mod kpi;
+pub mod links;
 pub mod macros;
 pub mod message;
 pub mod number;

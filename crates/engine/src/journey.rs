@@ -189,8 +189,8 @@ impl Engine {
         Ok(settings::read(&mut c.conn(), Table::Journey, p.workspace_id).await?)
     }
 
-    /// Turns tracking on or off and replaces the stage rules (admins). The
-    /// rules apply to touchpoints written from now on.
+    /// Turns tracking on or off and replaces the stage rules and link
+    /// targets (admins). The rules apply to touchpoints written from now on.
     pub async fn save_journey_settings(
         &self,
         p: &Principal,
@@ -213,6 +213,8 @@ impl Engine {
             }
         }
         journey::check_rules(&s.rules).map_err(|e| EngineError::Rule(e.message()))?;
+        let mut s = s;
+        s.link_targets = domain::links::check_targets(&s.link_targets)?;
         let ws = p.workspace_id;
         let saved = s.clone();
         self.store
@@ -319,7 +321,7 @@ impl Engine {
                                 source: format!("push:{}", t.id),
                                 created_at: now,
                             };
-                            if db::insert(tx, &row).await? {
+                            if insert_touchpoint(tx, row).await? {
                                 out.recorded += 1;
                             } else {
                                 out.repeated += 1;
@@ -359,6 +361,12 @@ impl Engine {
         };
         Ok(db::of_customer(&mut c.conn(), p.workspace_id, customer, before, limit).await?)
     }
+}
+
+/// Adds a touchpoint unless its source is there already; whether it was
+/// added. Every touchpoint is written through here.
+pub(crate) async fn insert_touchpoint(tx: &mut Tx, t: TouchpointRow) -> Result<bool, EngineError> {
+    Ok(db::insert(tx, &t).await?)
 }
 
 /// Keeps the touchpoints the system sees from the event log.
@@ -444,7 +452,7 @@ impl Consumer for Journey {
                                 source: t.source,
                                 created_at: tx.now(),
                             };
-                            db::insert(tx, &row).await?;
+                            insert_touchpoint(tx, row).await?;
                         }
                     }
                 }

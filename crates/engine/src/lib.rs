@@ -62,6 +62,7 @@ pub mod surveys;
 pub mod swarm;
 pub mod telegram;
 pub mod tickets;
+pub mod tracking;
 pub mod trends;
 pub mod triage;
 pub mod vk;
@@ -179,6 +180,8 @@ pub struct Engine {
     pub(crate) embedding_cache: ai::EmbeddingCache,
     /// Help-center views and searches counted between writes.
     pub kb_activity: kb_activity::KbActivity,
+    /// Tracked links cached and their clicks counted between writes.
+    pub tracking: tracking::Tracking,
     /// The Telegram Bot API; `None` leaves Telegram channels unconnectable.
     pub telegram: Option<Arc<dyn telegram::TelegramApi>>,
     /// The WhatsApp Cloud API; `None` leaves WhatsApp channels unconnectable.
@@ -205,6 +208,7 @@ impl Engine {
             assist_training: assist::Training::default(),
             embedding_cache: ai::EmbeddingCache::default(),
             kb_activity: kb_activity::KbActivity::default(),
+            tracking: tracking::Tracking::default(),
             telegram: None,
             whatsapp: None,
             vk: None,

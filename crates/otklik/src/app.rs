@@ -240,6 +240,13 @@ impl Application {
                 .clone()
                 .run_kb_activity(std::time::Duration::from_secs(5), stop_rx.clone()),
         );
+        // Clicks are written often: a customer's click shows on their
+        // journey within seconds.
+        let link_clicks = tokio::spawn(
+            self.engine
+                .clone()
+                .run_link_clicks(std::time::Duration::from_secs(2), stop_rx.clone()),
+        );
         let consumers = self.config.consumers.then(|| {
             let runner = engine::consumers::ConsumerRunner::new(self.engine.clone());
             tokio::spawn(runner.run(engine::consumers::all(), stop_rx.clone()))
@@ -287,6 +294,7 @@ impl Application {
             workers.into_iter().map(|w| ("job worker", w)).collect();
         tasks.push(("search index", follower));
         tasks.push(("help-center counts", kb_activity));
+        tasks.push(("link clicks", link_clicks));
         tasks.extend(consumers.map(|c| ("consumers", c)));
         tasks.extend(smtp.map(|s| ("SMTP receiver", s)));
         tasks.extend(imap.map(|i| ("IMAP supervisor", i)));

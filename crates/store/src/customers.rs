@@ -367,6 +367,7 @@ pub async fn merge(
     crate::orders::move_customer(tx, ws, target, source).await?;
     crate::surveys::move_customer(tx, ws, target, source).await?;
     crate::journey::move_customer(tx, ws, target, source).await?;
+    crate::links::move_customer(tx, ws, target, source).await?;
     // A chat visitor keeps writing as the merged profile.
     tx.conn()
         .execute(&query("UPDATE chat_visitors SET customer_id = $3 WHERE workspace_id = $1 AND customer_id = $2").bind(ws).bind(source).bind(target))

@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod journey;
 pub mod kb;
 pub mod kpis;
+pub mod links;
 pub mod live;
 pub mod macros;
 pub mod mail;

@@ -98,6 +98,7 @@ arg_from!(
     domain::ids::SideMessageId => Uuid via |i: domain::ids::SideMessageId| i.0,
     domain::ids::SurveyId => Uuid via |i: domain::ids::SurveyId| i.0,
     domain::ids::TouchpointId => Uuid via |i: domain::ids::TouchpointId| i.0,
+    domain::ids::LinkId => Uuid via |i: domain::ids::LinkId| i.0,
     domain::ids::TrendId => Uuid via |i: domain::ids::TrendId| i.0,
     domain::ids::ScorecardId => Uuid via |i: domain::ids::ScorecardId| i.0,
     domain::ids::ReviewId => Uuid via |i: domain::ids::ReviewId| i.0,

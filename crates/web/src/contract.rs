@@ -886,6 +886,8 @@ fn public_operations(d: &mut Value) {
         "/paths/~1widget~1v1~1{key}~1visitors/post/security",
         json!([]),
     );
+    // A tracked link: whoever has it.
+    set(d, "/paths/~1l~1{code}/get/security", json!([]));
 }
 
 fn header_rules(d: &mut Value) {
@@ -2591,6 +2593,49 @@ fn journey_rules(d: &mut Value) {
         "attributes": { "page_type": "product", "category": "kitchen" } });
     let rule = json!({ "kind": "page_view", "channel": null, "attribute": "page_type",
         "value": "pricing", "stage": "consideration" });
+    let link = json!({ "id": "01937a2d-7777-7e31-8d22-6b0f4a1c8d32", "code": "x7Kq2mPa",
+        "url": "https://desk.example/l/x7Kq2mPa", "target": "https://shop.example/spring-sale",
+        "campaign": "spring", "name": "Spring sale, email", "customer_id": null, "clicks": 42,
+        "created_at": at, "disabled_at": null });
+    let clicker = json!({ "customer_id": "01937a2b-1111-7000-8000-000000000007", "clicks": 2 });
+    // An http(s) address with a host and no user name, spaces or control
+    // characters (`domain::links::parse_url`).
+    let url = format!("^[Hh][Tt][Tt][Pp][Ss]?://[^{WS}{CC}@/?#:]+(:[0-9]+)?([/?#][^{WS}{CC}]*)?$");
+    set(
+        d,
+        &format!("{s}/JourneySettingsIo/properties/link_targets"),
+        list(
+            string(&url, domain::links::MAX_URL_CHARS as u32),
+            domain::links::MAX_TARGETS as u32,
+        ),
+    );
+    let l = format!("{s}/LinkIn/properties");
+    set(
+        d,
+        &format!("{l}/target"),
+        string(&url, domain::links::MAX_URL_CHARS as u32),
+    );
+    set(
+        d,
+        &format!("{l}/campaign"),
+        nullable(string(
+            &no_controls(),
+            engine::tracking::MAX_CAMPAIGN_CHARS as u32,
+        )),
+    );
+    set(
+        d,
+        &format!("{l}/name"),
+        nullable(string(
+            &no_controls(),
+            engine::tracking::MAX_NAME_CHARS as u32,
+        )),
+    );
+    set(
+        d,
+        &format!("{l}/customer_id"),
+        json!({ "type": ["string", "null"], "format": "uuid" }),
+    );
     for (name, example) in [
         ("TouchpointIn", push.clone()),
         ("TouchpointPush", json!({ "touchpoints": [push] })),
@@ -2603,7 +2648,22 @@ fn journey_rules(d: &mut Value) {
         ("StageRuleIo", rule.clone()),
         (
             "JourneySettingsIo",
-            json!({ "tracking": true, "rules": [rule] }),
+            json!({ "tracking": true, "rules": [rule], "link_targets": ["https://shop.example/"] }),
+        ),
+        (
+            "LinkIn",
+            json!({ "target": "https://shop.example/spring-sale", "campaign": "spring",
+            "name": "Spring sale, email", "customer_id": null }),
+        ),
+        ("LinkOut", link.clone()),
+        (
+            "Page_LinkOut",
+            json!({ "items": [link.clone()], "next_cursor": null }),
+        ),
+        ("LinkClicker", clicker.clone()),
+        (
+            "LinkDetail",
+            json!({ "link": link, "customers": [clicker] }),
         ),
     ] {
         set(d, &format!("{s}/{name}/example"), example);

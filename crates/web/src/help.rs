@@ -586,8 +586,39 @@ struct ArticleQuery {
     voted: Option<String>,
 }
 
+/// Puts a reading or a search on the journey of the chat visitor the
+/// browser is (the help center's own widget's cookie), in the background:
+/// the page does not wait for it, and only identified visitors of a
+/// workspace that tracks are recorded (`Engine::help_visit`).
+fn note_visit(
+    app: &AppState,
+    f: &Frame,
+    headers: &HeaderMap,
+    ws: domain::ids::WorkspaceId,
+    visit: engine::tracking::HelpVisit,
+) {
+    let Some(key) = &f.chat else { return };
+    let Some(visitor) = crate::widget::visitor_cookies(headers)
+        .into_iter()
+        .find(|(k, _)| k == key)
+    else {
+        return;
+    };
+    // Past the bound, visits are not recorded rather than queued.
+    let Some(permit) = app.engine.tracking.visit_permit() else {
+        return;
+    };
+    let engine = app.engine.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        if let Err(e) = engine.help_visit(ws, visitor, visit).await {
+            tracing::warn!(error = %e, "recording a help-center visit failed");
+        }
+    });
+}
+
 /// Crawlers and link previews are not readers.
-fn is_robot(headers: &HeaderMap) -> bool {
+pub(crate) fn is_robot(headers: &HeaderMap) -> bool {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|h| h.to_str().ok())
@@ -673,6 +704,17 @@ async fn article(
     let voted = aq.voted.is_some();
     if !voted && !is_robot(&headers) {
         app.engine.record_view(w.id, a.id);
+        note_visit(
+            &app,
+            &f,
+            &headers,
+            w.id,
+            engine::tracking::HelpVisit::Article {
+                id: a.id,
+                title: a.title.clone(),
+                url: format!("{}{}", f.origin, f.path),
+            },
+        );
     }
     let body_html = engine::markdown::to_html(&a.body, &a.title);
     let updated = a
@@ -727,14 +769,24 @@ async fn search(
             Err(e) => return fail(e, &ws, l),
         }
     };
-    if !q.trim().is_empty() && !is_robot(&headers) {
-        app.engine.record_search(w.id, &lang, &q, hits.len());
-    }
     let path = format!("/help/{}/{lang}/search", w.name);
     let mut f = match framed(&app, &site, path, &headers).await {
         Ok(f) => f,
         Err(e) => return fail(e, &ws, l),
     };
+    if !q.trim().is_empty() && !is_robot(&headers) {
+        app.engine.record_search(w.id, &lang, &q, hits.len());
+        note_visit(
+            &app,
+            &f,
+            &headers,
+            w.id,
+            engine::tracking::HelpVisit::Search {
+                query: q.clone(),
+                url: format!("{}{}", f.origin, f.path),
+            },
+        );
+    }
     f.title = format!("{} · {}", f.t("help.search_title"), f.site);
     f.q = q;
     let mut res = html(&SearchPage { f, hits })?;

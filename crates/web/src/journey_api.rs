@@ -227,6 +227,13 @@ pub struct JourneySettingsIo {
     /// and a touchpoint none matches takes its kind's usual stage.
     #[schema(max_items = 50)]
     pub rules: Vec<StageRuleIo>,
+    /// Where tracked links (`/api/v1/links`) may lead: at most 50 http(s)
+    /// address prefixes, e.g. `https://shop.example/`. A prefix covers its
+    /// host and the paths under its path (`https://a.example/sale` covers
+    /// `/sale/shoes`, not `/sales`). Absent: none, so no link can be made.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub link_targets: Vec<String>,
 }
 
 impl From<Settings> for JourneySettingsIo {
@@ -244,6 +251,7 @@ impl From<Settings> for JourneySettingsIo {
                     stage: r.stage,
                 })
                 .collect(),
+            link_targets: s.link_targets,
         }
     }
 }
@@ -280,6 +288,7 @@ pub async fn put_settings(
                 stage: r.stage,
             })
             .collect(),
+        link_targets: b.link_targets,
     };
     Ok(Json(app.engine.save_journey_settings(&p, s).await?.into()))
 }

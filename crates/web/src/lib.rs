@@ -18,6 +18,7 @@ pub mod flows_api;
 pub mod help;
 pub mod journey_api;
 pub mod kb_api;
+pub mod links_api;
 pub mod macros_api;
 pub mod mail_api;
 pub mod messenger_api;
@@ -200,6 +201,12 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(journey_api::customer_touchpoints),
         )
         .route("/touchpoints", post(journey_api::push))
+        .route("/links", get(links_api::list).post(links_api::create))
+        .route(
+            "/links/{id}",
+            get(links_api::get).delete(links_api::disable),
+        )
+        .route("/links/{id}/qr.svg", get(links_api::qr))
         .route(
             "/journey/settings",
             get(journey_api::get_settings).put(journey_api::put_settings),
@@ -539,6 +546,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
                 .layer(DefaultBodyLimit::max(channels::telegram::MAX_UPDATE)),
         )
         .merge(widget::routes(attachment_limit))
+        .route("/l/{code}", get(links_api::follow))
         .merge(
             Router::new()
                 .route(

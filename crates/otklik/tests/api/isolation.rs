@@ -337,7 +337,23 @@ async fn workspace_b_never_sees_or_changes_workspace_a(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let mut s = app.get("/api/v1/journey/settings").await.expect(200);
+    s["link_targets"] = json!(["https://a.example/"]);
+    app.req("PUT", "/api/v1/journey/settings", &app.token, Some(s))
+        .await
+        .expect(200);
+    let link = app
+        .post(
+            "/api/v1/links",
+            json!({"target": "https://a.example/only-a"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let objects: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/links", link.as_str()),
         ("/api/v1/quality/scorecards", scorecard.as_str()),
         ("/api/v1/macros", macro_id.as_str()),
         ("/api/v1/rules", rule.as_str()),

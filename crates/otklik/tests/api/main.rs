@@ -25,6 +25,7 @@ mod jobs;
 mod journey;
 mod kb;
 mod layering;
+mod links;
 mod macros;
 mod mail_server;
 mod orders;

@@ -330,7 +330,8 @@ pub struct VisitorCreated {
     params(("key" = String, Path, description = "The widget key (`wk_…`)", max_length = 100)),
     security(()),
     request_body = VisitorIn,
-    responses((status = 201, body = VisitorCreated),
+    responses((status = 201, body = VisitorCreated,
+            headers(("Set-Cookie" = String, description = "`otklik_visitor_{key}`: the token again, HttpOnly and SameSite=Lax, so the workspace's help center and tracked links know an identified visitor (only while the workspace tracks visitors)"))),
         (status = 403, body = Problem, description = "The page's site is not allowed, or the identity's signature does not match"),
         (status = 404, body = Problem, description = "No active widget has this key"),
         (status = 422, body = Problem, description = "A required pre-chat field is missing, or a field is not valid"),
@@ -365,14 +366,70 @@ pub async fn create_visitor(
             },
         )
         .await?;
-    Ok((
+    let cookie = visitor_cookie(&key, &token, app.config.secure_cookies);
+    let mut res = (
         StatusCode::CREATED,
         Json(VisitorCreated {
             visitor_id: v.id.0,
             visitor_token: token,
         }),
     )
-        .into_response())
+        .into_response();
+    if let Some(c) = cookie {
+        res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+/// Prefix of the cookie that tells the help center and tracked links which
+/// chat visitor a browser is (one per widget key).
+const VISITOR_COOKIE: &str = "otklik_visitor_";
+/// How long a browser keeps it: half a year, like the widget's stored token.
+const VISITOR_COOKIE_DAYS: i64 = 183;
+
+/// The cookie carrying a new visitor's token. HttpOnly (no script reads it)
+/// and SameSite=Lax: sent when the visitor opens the help center or follows
+/// a tracked link, not on other sites' requests. The widget's API never
+/// reads it — it takes the token from the Authorization header — so the
+/// cookie cannot be used to act as the visitor. `None` when the key cannot
+/// be a cookie's name.
+fn visitor_cookie(key: &str, token: &str, secure: bool) -> Option<HeaderValue> {
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return None;
+    }
+    HeaderValue::from_str(&format!(
+        "{VISITOR_COOKIE}{key}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        VISITOR_COOKIE_DAYS * 86_400,
+        if secure { "; Secure" } else { "" }
+    ))
+    .ok()
+}
+
+/// The chat visitors a request's cookies name: (widget key, token), at most four.
+pub(crate) fn visitor_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for h in headers.get_all(header::COOKIE).iter().take(8) {
+        let Ok(s) = h.to_str() else { continue };
+        for part in s.split(';') {
+            let Some((name, value)) = part.trim().split_once('=') else {
+                continue;
+            };
+            if let Some(key) = name.strip_prefix(VISITOR_COOKIE)
+                && !key.is_empty()
+                && key.len() <= 100
+                && !value.is_empty()
+                && value.len() <= 200
+                && out.len() < 4
+            {
+                out.push((key.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Serialize, ToSchema)]
