@@ -17,6 +17,7 @@ pub mod flow;
 pub mod identity;
 pub mod ids;
 pub mod journey;
+pub mod journey_map;
 pub mod kb;
 pub mod kpi;
 pub mod links;

@@ -306,6 +306,7 @@ codes! {
     JourneyCustomerNeeded = "journey.customer_needed" => "name the customer by customer_id or at least one identity",
     LinkTarget = "journey.link_target" => "the address is not among the link targets registered in the journey settings",
     LinkTargetShape = "journey.link_target_shape" => "an http or https address with a host and no user name or password",
+    JourneySegmentWithoutKind = "journey.segment_without_kind" => "name what the segment is of: segment_by",
     RuleFieldKey = "rules.field_key" => "a field key of 1 to 64 characters",
     RuleTranslations = "rules.translations" => "at most 20 translations",
     RuleNotifyWhom = "rules.notify_whom" => "name the agents or a team to tell",

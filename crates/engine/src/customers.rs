@@ -626,6 +626,8 @@ impl Engine {
             .write(move |tx| {
                 Box::pin(async move {
                     let moved = customers::merge(tx, ws, target, source).await?;
+                    crate::journey::rebuild_summary(tx, ws, target).await?;
+                    store::journey::delete_summary(tx, ws, source).await?;
                     tx.emit(
                         ws,
                         actor,

@@ -25,6 +25,7 @@ use domain::Code;
 use domain::Timestamp;
 use domain::ids::{CustomerId, TouchpointId, WorkspaceId};
 use domain::journey::{self, Effect, Kind, Settings, Touch};
+use domain::journey_map::{self, Point, SegmentBy, Summary};
 use domain::message::{self, Message};
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
@@ -363,10 +364,135 @@ impl Engine {
     }
 }
 
-/// Adds a touchpoint unless its source is there already; whether it was
-/// added. Every touchpoint is written through here.
+/// The map's view of a touchpoint.
+fn point_of(t: &TouchpointRow) -> Point {
+    Point {
+        at: t.at.millis(),
+        kind: t.kind,
+        stage: t.stage,
+        emotion: t.emotion,
+        channel: t.channel.map(|c| c.as_str().to_owned()),
+        name: t.name.clone(),
+        category: t.attributes.get("category").cloned(),
+        country: t.attributes.get("country").cloned(),
+        status: t.attributes.get("status").cloned(),
+    }
+}
+
+async fn read_summary(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Summary, EngineError> {
+    Ok(match db::summary(&mut tx.conn(), ws, customer).await? {
+        // A summary that no longer reads (an older shape) starts again from
+        // the touchpoints.
+        Some(s) => match serde_json::from_str(&s) {
+            Ok(s) => s,
+            Err(_) => return summary_from_touchpoints(tx, ws, customer).await,
+        },
+        None => Summary::default(),
+    })
+}
+
+async fn write_summary(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    s: &Summary,
+) -> Result<(), EngineError> {
+    let json = serde_json::to_string(s).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let now = tx.now();
+    Ok(db::save_summary(tx, ws, customer, &json, now).await?)
+}
+
+/// The key of the customer's touchpoint before `t` that was no pain, when
+/// `emotion` makes `t` pain.
+async fn pain_before(
+    tx: &mut Tx,
+    t: &TouchpointRow,
+    emotion: Option<i64>,
+) -> Result<Option<String>, EngineError> {
+    if emotion.is_none_or(|e| e > journey_map::PAIN_AT) {
+        return Ok(None);
+    }
+    Ok(db::calm_before(
+        &mut tx.conn(),
+        t.workspace_id,
+        t.customer_id,
+        t.at,
+        &t.source,
+        journey_map::PAIN_AT,
+    )
+    .await?
+    .map(|b| journey_map::key(&point_of(&b))))
+}
+
+/// Adds a touchpoint unless its source is there already, and folds it into
+/// its customer's summary; whether it was added. Every touchpoint is
+/// written through here.
 pub(crate) async fn insert_touchpoint(tx: &mut Tx, t: TouchpointRow) -> Result<bool, EngineError> {
-    Ok(db::insert(tx, &t).await?)
+    if !db::insert(tx, &t).await? {
+        return Ok(false);
+    }
+    let (ws, customer) = (t.workspace_id, t.customer_id);
+    let mut s = read_summary(tx, ws, customer).await?;
+    let before = pain_before(tx, &t, t.emotion).await?;
+    s.add(&point_of(&t), before.as_deref());
+    write_summary(tx, ws, customer, &s).await?;
+    Ok(true)
+}
+
+/// Sets the emotion of the touchpoint `source` names, and its summary's.
+async fn feel_touchpoint(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    source: &str,
+    emotion: i64,
+) -> Result<(), EngineError> {
+    let Some(t) = db::by_source(&mut tx.conn(), ws, source).await? else {
+        return Ok(());
+    };
+    if t.emotion == Some(emotion) {
+        return Ok(());
+    }
+    db::feel(tx, ws, source, emotion).await?;
+    let mut s = read_summary(tx, ws, t.customer_id).await?;
+    let before = pain_before(tx, &t, Some(emotion)).await?;
+    let mut p = point_of(&t);
+    p.emotion = Some(emotion);
+    s.feel(&p, t.emotion, before.as_deref());
+    write_summary(tx, ws, t.customer_id, &s).await
+}
+
+/// Touchpoints of one customer a rebuild reads at most (the earliest).
+const MAX_REBUILD_TOUCHPOINTS: i64 = 20_000;
+
+async fn summary_from_touchpoints(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Summary, EngineError> {
+    let points: Vec<Point> = db::in_order(&mut tx.conn(), ws, customer, MAX_REBUILD_TOUCHPOINTS)
+        .await?
+        .iter()
+        .map(point_of)
+        .collect();
+    Ok(Summary::of(&points))
+}
+
+/// Builds a customer's summary again from their touchpoints (after a merge
+/// brought another profile's, or the stages changed).
+pub(crate) async fn rebuild_summary(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<(), EngineError> {
+    let s = summary_from_touchpoints(tx, ws, customer).await?;
+    if s.stages.is_empty() {
+        return Ok(db::delete_summary(tx, ws, customer).await?);
+    }
+    write_summary(tx, ws, customer, &s).await
 }
 
 /// Keeps the touchpoints the system sees from the event log.
@@ -398,7 +524,7 @@ impl Consumer for Journey {
                 for effect in journey::effects(e.id, &e.data) {
                     match effect {
                         Effect::Feel { source, emotion } => {
-                            db::feel(tx, ws, &source, emotion).await?;
+                            feel_touchpoint(tx, ws, &source, emotion).await?;
                         }
                         Effect::Touch(t) => {
                             // Whose: the event says, or the ticket's customer.
@@ -458,6 +584,86 @@ impl Consumer for Journey {
                 }
             }
             Ok(())
+        })
+    }
+}
+
+/// The journey map of one segment (or of every customer), with the
+/// segments there are to choose from.
+#[derive(Clone, Debug)]
+pub struct JourneyMap {
+    pub segment_by: Option<SegmentBy>,
+    pub segment: Option<String>,
+    /// The segments' values with their customers, most first (at most
+    /// [`MAX_SEGMENTS`]).
+    pub segments: Vec<(String, i64)>,
+    pub customers: i64,
+    pub columns: Vec<journey_map::StageColumn>,
+    pub pains: Vec<journey_map::PainPoint>,
+}
+
+/// Segments a map lists to choose from.
+pub const MAX_SEGMENTS: usize = 50;
+
+impl Engine {
+    /// The journey map: every customer's summary of the segment added up.
+    /// Supervisors, admins and owners.
+    pub async fn journey_map(
+        &self,
+        p: &Principal,
+        segment_by: Option<SegmentBy>,
+        segment: Option<&str>,
+    ) -> Result<JourneyMap, EngineError> {
+        if !p.role.can_supervise() {
+            return Err(EngineError::Forbidden(Code::ReportReaders.into()));
+        }
+        if segment.is_some() && segment_by.is_none() {
+            return Err(EngineError::Rule(Code::JourneySegmentWithoutKind.into()));
+        }
+        let now = self.now().millis();
+        let rows = {
+            let mut c = self.store.read().await?;
+            db::summaries(&mut c.conn(), p.workspace_id).await?
+        };
+        // Parsing a hundred thousand summaries is CPU work: off the runtime.
+        let by = segment_by;
+        let wanted = segment.map(str::to_owned);
+        let wanted2 = wanted.clone();
+        let (customers, columns, pains, segments) = tokio::task::spawn_blocking(move || {
+            let mut map = journey_map::Map::default();
+            let mut counts: HashMap<String, i64> = HashMap::new();
+            for (json, tags) in rows {
+                let Ok(s) = serde_json::from_str::<Summary>(&json) else {
+                    continue;
+                };
+                let values: Vec<String> = match by {
+                    None => Vec::new(),
+                    Some(SegmentBy::Tag) => serde_json::from_str(&tags).unwrap_or_default(),
+                    Some(b) => s.segment(b).map(str::to_owned).into_iter().collect(),
+                };
+                for v in &values {
+                    *counts.entry(v.clone()).or_default() += 1;
+                }
+                if wanted2.as_ref().is_none_or(|w| values.contains(w)) {
+                    map.add(&s, now);
+                }
+            }
+            let customers = map.customers;
+            let (columns, pains) = map.finish();
+            let mut segments: Vec<(String, i64)> = counts.into_iter().collect();
+            segments.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            segments.truncate(MAX_SEGMENTS);
+            (customers, columns, pains, segments)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("journey map: {e}")))?;
+        Ok(JourneyMap {
+            segment_by,
+            segment: wanted,
+            segments,
+            customers,
+            columns,
+            pains,
         })
     }
 }

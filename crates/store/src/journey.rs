@@ -169,3 +169,154 @@ pub async fn move_customer(
         .await?;
     Ok(())
 }
+
+/// The touchpoint a source names.
+pub async fn by_source(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    source: &str,
+) -> Result<Option<TouchpointRow>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 AND source = $2"
+        ))
+        .bind(ws)
+        .bind(source),
+    )
+    .await
+}
+
+/// The customer's latest touchpoint at or before `at`, other than `source`,
+/// that was no pain itself (no emotion, or one above `pain_at`).
+pub async fn calm_before(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    at: Timestamp,
+    source: &str,
+    pain_at: i64,
+) -> Result<Option<TouchpointRow>, StoreError> {
+    c.fetch_optional(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 AND customer_id = $2 \
+             AND at <= $3 AND source <> $4 AND (emotion IS NULL OR emotion > $5) \
+             ORDER BY at DESC, id DESC LIMIT 1"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(at)
+        .bind(source)
+        .bind(pain_at),
+    )
+    .await
+}
+
+/// A customer's touchpoints in time order, at most `limit` (the earliest).
+pub async fn in_order(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    limit: i64,
+) -> Result<Vec<TouchpointRow>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 AND customer_id = $2 \
+             ORDER BY at, id LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(limit),
+    )
+    .await
+}
+
+/// A customer's journey summary (`domain::journey_map::Summary`), as JSON.
+pub async fn summary(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Option<String>, StoreError> {
+    c.fetch_optional(
+        &query(
+            "SELECT summary FROM journey_summaries WHERE workspace_id = $1 AND customer_id = $2",
+        )
+        .bind(ws)
+        .bind(customer),
+    )
+    .await
+}
+
+pub async fn save_summary(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    summary: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query(
+                "INSERT INTO journey_summaries (workspace_id, customer_id, summary, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, customer_id) \
+                 DO UPDATE SET summary = excluded.summary, updated_at = excluded.updated_at",
+            )
+            .bind(ws)
+            .bind(customer)
+            .bind(summary)
+            .bind(at),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_summary(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("DELETE FROM journey_summaries WHERE workspace_id = $1 AND customer_id = $2")
+                .bind(ws)
+                .bind(customer),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Every summary of the workspace with the customer's tags (JSON list).
+pub async fn summaries(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    c.fetch_all(
+        &query(
+            "SELECT s.summary, c.tags FROM journey_summaries s \
+             JOIN customers c ON c.workspace_id = s.workspace_id AND c.id = s.customer_id \
+             WHERE s.workspace_id = $1",
+        )
+        .bind(ws),
+    )
+    .await
+}
+
+/// Customers of the workspace with touchpoints, after `after` (pages of a rebuild).
+pub async fn customers_with_touchpoints(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    after: Option<CustomerId>,
+    limit: i64,
+) -> Result<Vec<CustomerId>, StoreError> {
+    let rows: Vec<uuid::Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT DISTINCT customer_id FROM touchpoints WHERE workspace_id = $1 \
+                 AND ($2 IS NULL OR customer_id > $2) ORDER BY customer_id LIMIT $3",
+            )
+            .bind(ws)
+            .bind(after)
+            .bind(limit),
+        )
+        .await?;
+    Ok(rows.into_iter().map(CustomerId).collect())
+}

@@ -2598,6 +2598,11 @@ fn journey_rules(d: &mut Value) {
         "campaign": "spring", "name": "Spring sale, email", "customer_id": null, "clicks": 42,
         "created_at": at, "disabled_at": null });
     let clicker = json!({ "customer_id": "01937a2b-1111-7000-8000-000000000007", "clicks": 2 });
+    let top = json!({ "key": "page_view:Pricing", "customers": 120 });
+    let stage = json!({ "stage": "consideration", "customers": 240, "touchpoints": 1310,
+        "conversion": 0.77, "median_seconds": 259200, "emotion": 12.5, "top": [top.clone()] });
+    let pain = json!({ "key": "shipment:delayed", "complaints": 31, "low_scores": 12,
+        "churned": 4, "total": 47 });
     // An http(s) address with a host and no user name, spaces or control
     // characters (`domain::links::parse_url`).
     let url = format!("^[Hh][Tt][Tt][Pp][Ss]?://[^{WS}{CC}@/?#:]+(:[0-9]+)?([/?#][^{WS}{CC}]*)?$");
@@ -2664,6 +2669,20 @@ fn journey_rules(d: &mut Value) {
         (
             "LinkDetail",
             json!({ "link": link, "customers": [clicker] }),
+        ),
+        ("MapTouchpoint", top.clone()),
+        ("MapStage", stage.clone()),
+        ("MapPain", pain.clone()),
+        (
+            "MapSegment",
+            json!({ "value": "telegram", "customers": 312 }),
+        ),
+        ("SegmentByIo", json!("first_channel")),
+        (
+            "JourneyMapOut",
+            json!({ "segment_by": "first_channel", "segment": "telegram",
+            "segments": [{ "value": "telegram", "customers": 312 }, { "value": "email", "customers": 205 }],
+            "customers": 312, "stages": [stage], "pain_points": [pain] }),
         ),
     ] {
         set(d, &format!("{s}/{name}/example"), example);

@@ -10,12 +10,13 @@ use crate::extract::{Auth, Json, PathParam, Query, id};
 use axum::extract::State;
 use domain::ids::*;
 use domain::journey::{Kind, Settings, Stage, StageRule};
+use domain::journey_map::SegmentBy;
 use engine::journey::TouchpointRow;
 use engine::journey::{MAX_PUSH, PushOutcome, Pushed};
 use engine::orders::customer_ref;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -291,4 +292,271 @@ pub async fn put_settings(
         link_targets: b.link_targets,
     };
     Ok(Json(app.engine.save_journey_settings(&p, s).await?.into()))
+}
+
+/// What a journey map is broken down by.
+#[derive(Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentByIo {
+    /// The channel of the customer's first conversation.
+    FirstChannel,
+    /// The `category` attribute of the customer's first touchpoint carrying one.
+    Category,
+    /// The `country` attribute of the customer's first touchpoint carrying one.
+    Country,
+    /// The customer's tags.
+    Tag,
+}
+
+impl From<SegmentByIo> for SegmentBy {
+    fn from(s: SegmentByIo) -> Self {
+        match s {
+            SegmentByIo::FirstChannel => SegmentBy::FirstChannel,
+            SegmentByIo::Category => SegmentBy::Category,
+            SegmentByIo::Country => SegmentBy::Country,
+            SegmentByIo::Tag => SegmentBy::Tag,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MapQuery {
+    /// Absent: every customer, and no segments listed.
+    pub segment_by: Option<SegmentByIo>,
+    /// One segment's value (a channel, a category, a country, a tag);
+    /// absent: every customer. Needs `segment_by`.
+    #[param(max_length = 200)]
+    pub segment: Option<String>,
+}
+
+/// A touchpoint met in a stage, by the customers who met it.
+#[derive(Serialize, ToSchema)]
+pub struct MapTouchpoint {
+    /// The kind and what tells it apart: `message:telegram`,
+    /// `page_view:Pricing`, `order:delivered`.
+    pub key: String,
+    pub customers: i64,
+}
+
+/// One stage's column of the map.
+#[derive(Serialize, ToSchema)]
+pub struct MapStage {
+    /// `awareness`, `consideration`, `decision`, `post_purchase` or `service`.
+    pub stage: String,
+    /// Customers with at least one touchpoint there.
+    pub customers: i64,
+    pub touchpoints: i64,
+    /// In the funnel (the first four stages), the share (0–1) of the previous
+    /// stage's customers who came here too; for `service`, the share of all
+    /// the segment's customers who needed it. `null` for the first stage or
+    /// when no one was in the previous one.
+    pub conversion: Option<f64>,
+    /// The median (the lower middle) of the time customers spent there, in
+    /// seconds: from their first touchpoint in it to their first in a later
+    /// funnel stage, or to their last in it.
+    pub median_seconds: Option<i64>,
+    /// The average emotion there, −100 to 100; `null` where none is known.
+    pub emotion: Option<f64>,
+    /// The five most common touchpoints there.
+    pub top: Vec<MapTouchpoint>,
+}
+
+/// A touchpoint that loses customers.
+#[derive(Serialize, ToSchema)]
+pub struct MapPain {
+    pub key: String,
+    /// Times it was followed by a complaint (a message or call felt badly,
+    /// a re-open, a missed target).
+    pub complaints: i64,
+    /// Times it was followed by a low CSAT, NPS or review score.
+    pub low_scores: i64,
+    /// Customers whose last touchpoint it was, 90 days ago or more.
+    pub churned: i64,
+    pub total: i64,
+}
+
+/// A segment to choose.
+#[derive(Serialize, ToSchema)]
+pub struct MapSegment {
+    pub value: String,
+    pub customers: i64,
+}
+
+/// The journey map of a segment.
+#[derive(Serialize, ToSchema)]
+pub struct JourneyMapOut {
+    pub segment_by: Option<SegmentByIo>,
+    pub segment: Option<String>,
+    /// The segments there are, most customers first (at most 50).
+    pub segments: Vec<MapSegment>,
+    /// Customers in the map.
+    pub customers: i64,
+    /// Five columns, in stage order.
+    pub stages: Vec<MapStage>,
+    /// At most ten, most pain first.
+    pub pain_points: Vec<MapPain>,
+}
+
+fn map_out(q: &MapQuery, m: engine::journey::JourneyMap) -> JourneyMapOut {
+    JourneyMapOut {
+        segment_by: q.segment_by,
+        segment: m.segment,
+        segments: m
+            .segments
+            .into_iter()
+            .map(|(value, customers)| MapSegment { value, customers })
+            .collect(),
+        customers: m.customers,
+        stages: m
+            .columns
+            .into_iter()
+            .map(|c| MapStage {
+                stage: c.stage.map(|s| s.as_str()).unwrap_or_default().to_owned(),
+                customers: c.customers,
+                touchpoints: c.touchpoints,
+                conversion: c.conversion.map(|v| (v * 1000.0).round() / 1000.0),
+                median_seconds: c.median_ms.map(|v| v / 1000),
+                emotion: c.emotion.map(|v| (v * 10.0).round() / 10.0),
+                top: c
+                    .top
+                    .into_iter()
+                    .map(|(key, customers)| MapTouchpoint { key, customers })
+                    .collect(),
+            })
+            .collect(),
+        pain_points: m
+            .pains
+            .into_iter()
+            .map(|p| MapPain {
+                total: p.total(),
+                key: p.key,
+                complaints: p.complaints,
+                low_scores: p.low_scores,
+                churned: p.churned,
+            })
+            .collect(),
+    }
+}
+
+pub(crate) async fn journey_map(
+    app: &AppState,
+    p: &engine::Principal,
+    q: &MapQuery,
+) -> ApiResult<JourneyMapOut> {
+    if q.segment.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::bad_request("segment: at most 200 characters"));
+    }
+    let m = app
+        .engine
+        .journey_map(p, q.segment_by.map(Into::into), q.segment.as_deref())
+        .await?;
+    Ok(map_out(q, m))
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/journey", tag = "reports", params(MapQuery),
+    responses((status = 200, body = JourneyMapOut),
+        (status = 400, body = Problem, description = "An unknown `segment_by`, or a segment longer than 200 characters"),
+        (status = 403, body = Problem, description = "Owners, admins and supervisors only"),
+        (status = 409, body = Problem, description = "A `segment` without `segment_by`")))]
+pub async fn map(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<MapQuery>,
+) -> ApiResult<Json<JourneyMapOut>> {
+    Ok(Json(journey_map(&app, &p, &q).await?))
+}
+
+/// The map as CSV: a row per stage, then a row per pain point.
+pub fn map_csv(m: &JourneyMapOut) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "row",
+        "key",
+        "customers",
+        "touchpoints",
+        "conversion",
+        "median_seconds",
+        "emotion",
+        "top_touchpoints",
+        "complaints",
+        "low_scores",
+        "churned",
+    ])?;
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for s in &m.stages {
+        let top = s
+            .top
+            .iter()
+            .map(|t| format!("{} ({})", t.key, t.customers))
+            .collect::<Vec<_>>()
+            .join("; ");
+        w.write_record([
+            "stage".to_owned(),
+            s.stage.clone(),
+            s.customers.to_string(),
+            s.touchpoints.to_string(),
+            opt(s.conversion.map(|v| v.to_string())),
+            opt(s.median_seconds.map(|v| v.to_string())),
+            opt(s.emotion.map(|v| v.to_string())),
+            top,
+            String::new(),
+            String::new(),
+            String::new(),
+        ])?;
+    }
+    for p in &m.pain_points {
+        w.write_record([
+            "pain_point".to_owned(),
+            p.key.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            p.complaints.to_string(),
+            p.low_scores.to_string(),
+            p.churned.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/journey.csv", tag = "reports", params(MapQuery),
+    responses((status = 200, content_type = "text/csv", body = String,
+            description = "Columns `row` (`stage` or `pain_point`), `key`, then the figures of the JSON map; a stage's top touchpoints as `key (customers)` joined by `; `"),
+        (status = 400, body = Problem, description = "An unknown `segment_by`, or a segment longer than 200 characters"),
+        (status = 403, body = Problem, description = "Owners, admins and supervisors only"),
+        (status = 409, body = Problem, description = "A `segment` without `segment_by`")))]
+pub async fn map_csv_file(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<MapQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let m = journey_map(&app, &p, &q).await?;
+    let body = map_csv(&m).map_err(|e| {
+        tracing::error!(error = %e, "writing the journey map as CSV failed");
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the map could not be written as CSV",
+        )
+    })?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"journey-map.csv\"".to_owned(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

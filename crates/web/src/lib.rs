@@ -207,6 +207,8 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(links_api::get).delete(links_api::disable),
         )
         .route("/links/{id}/qr.svg", get(links_api::qr))
+        .route("/reports/journey", get(journey_api::map))
+        .route("/reports/journey.csv", get(journey_api::map_csv_file))
         .route(
             "/journey/settings",
             get(journey_api::get_settings).put(journey_api::put_settings),

@@ -354,3 +354,230 @@ async fn touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app: Tes
 fn journey_reopen() -> i64 {
     domain::journey::REOPEN
 }
+
+crate::on_both!(the_journey_map_of_a_fixture_adds_up_as_worked_out_by_hand);
+
+/// Three customers' journeys, pushed by a shop (days from 1 June 2026;
+/// the map is read on 1 October, day 122):
+///
+/// | who | country, category | touchpoints (day: kind name → stage) |
+/// |---|---|---|
+/// | Anna (tag vip) | DE, kettles | 0 page view Home → awareness; 1 page view Kettle (product) → consideration; 3 cart Kettle, 4 checkout Kettle → decision; 10 review ★★ (−50) → post-purchase |
+/// | Boris | DE, kettles | 0 page view Home → awareness; 2 page view Pricing (pricing) → consideration |
+/// | Vera | TH, teapots | 5 page view Home → awareness; 6 cart Teapot → decision; 7 review ★★★★★ (+100), 100 review ★ (−100) → post-purchase |
+///
+/// Worked out:
+/// - awareness: 3 customers, 3 touchpoints; time there until the next
+///   funnel stage began: Anna 1 day, Boris 2, Vera 1 (to decision) → median 1 day.
+/// - consideration: Anna and Boris, 2 of awareness's 3 → 0.667; Anna 2 days
+///   (to decision), Boris 0 (one touchpoint, no later stage) → lower median 0.
+/// - decision: Anna and Vera, 3 touchpoints; of consideration's 2 only Anna
+///   came on → 0.5; Anna 7 days (to the review), Vera 1 → lower median 1 day.
+/// - post-purchase: Anna and Vera, both of decision's 2 → 1.0; Anna 0, Vera
+///   93 days → lower median 0; emotion (−50 + 100 − 100) / 3 = −16.7.
+/// - service: no one: 0 of 3.
+/// - pain: Anna's ★★ came after her checkout (a low score for
+///   `checkout:Kettle`); Vera's ★ after her ★★★★★ (a low score for `review`);
+///   Boris's last touchpoint, 120 days ago, was the pricing page (churned);
+///   so was Anna's review, 112 days ago; Vera's, 22 days ago, is not churn.
+///   Ranked by total: review 2, checkout:Kettle 1, page_view:Pricing 1.
+async fn the_journey_map_of_a_fixture_adds_up_as_worked_out_by_hand(app: TestApp) {
+    at(&app, "2026-10-01T09:00");
+    let mut s = app.get("/api/v1/journey/settings").await.expect(200);
+    s["tracking"] = json!(true);
+    app.req("PUT", "/api/v1/journey/settings", &app.token, Some(s))
+        .await
+        .expect(200);
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Anna", "anna@example.com"),
+        ("Boris", "boris@example.com"),
+        ("Vera", "vera@example.com"),
+    ] {
+        let c = app
+            .post(
+                "/api/v1/customers",
+                json!({"name": name, "identities": [{"kind": "email", "value": email}]}),
+            )
+            .await
+            .expect(201);
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    app.patch(
+        &format!("/api/v1/customers/{}", ids[0]),
+        json!({"tags": ["vip"]}),
+    )
+    .await
+    .expect(200);
+    let day = |d: i64| {
+        let t = domain::Timestamp::parse_rfc3339("2026-06-01T10:00:00Z").unwrap();
+        domain::Timestamp::from_millis(t.millis() + d * 86_400_000).to_rfc3339()
+    };
+    let mut n = 0;
+    let mut push =
+        |who: usize, d: i64, kind: &str, name: &str, attrs: Value, rating: Option<i64>| {
+            n += 1;
+            let mut t = json!({"id": format!("t{n}"), "kind": kind, "customer_id": ids[who],
+            "at": day(d), "name": name, "attributes": attrs});
+            if let Some(r) = rating {
+                t["rating"] = json!(r);
+            }
+            t
+        };
+    let home = |country: &str, category: &str| json!({"country": country, "category": category});
+    let touchpoints = vec![
+        push(0, 0, "page_view", "Home", home("DE", "kettles"), None),
+        push(
+            0,
+            1,
+            "page_view",
+            "Kettle",
+            json!({"page_type": "product"}),
+            None,
+        ),
+        push(0, 3, "cart", "Kettle", json!({}), None),
+        push(0, 4, "checkout", "Kettle", json!({}), None),
+        push(0, 10, "review", "Kettle", json!({}), Some(2)),
+        push(1, 0, "page_view", "Home", home("DE", "kettles"), None),
+        push(
+            1,
+            2,
+            "page_view",
+            "Pricing",
+            json!({"page_type": "pricing"}),
+            None,
+        ),
+        push(2, 5, "page_view", "Home", home("TH", "teapots"), None),
+        push(2, 6, "cart", "Teapot", json!({}), None),
+        push(2, 7, "review", "Teapot", json!({}), Some(5)),
+        push(2, 100, "review", "Teapot", json!({}), Some(1)),
+    ];
+    // Pushed in two halves, the second first: arrival order does not matter
+    // to the sums (pain is credited to what was there when it came).
+    let (first, second) = touchpoints.split_at(5);
+    for half in [second, first] {
+        app.post("/api/v1/touchpoints", json!({"touchpoints": half}))
+            .await
+            .expect(200);
+    }
+    let m = app.get("/api/v1/reports/journey").await.expect(200);
+    assert_eq!(m["customers"], 3);
+    let col = |m: &Value, i: usize, f: &str| m["stages"][i][f].clone();
+    let figures = |m: &Value| -> Vec<Value> {
+        (0..5)
+            .map(|i| {
+                json!([
+                    col(m, i, "stage"),
+                    col(m, i, "customers"),
+                    col(m, i, "touchpoints"),
+                    col(m, i, "conversion"),
+                    col(m, i, "median_seconds"),
+                    col(m, i, "emotion")
+                ])
+            })
+            .collect()
+    };
+    let d = 86_400;
+    assert_eq!(
+        figures(&m),
+        vec![
+            json!(["awareness", 3, 3, null, d, null]),
+            json!(["consideration", 2, 2, 0.667, 0, null]),
+            json!(["decision", 2, 3, 0.5, d, null]),
+            json!(["post_purchase", 2, 3, 1.0, 0, -16.7]),
+            json!(["service", 0, 0, 0.0, null, null]),
+        ]
+    );
+    assert_eq!(
+        col(&m, 0, "top"),
+        json!([{"key": "page_view:Home", "customers": 3}])
+    );
+    assert_eq!(
+        col(&m, 2, "top"),
+        json!([{"key": "cart:Kettle", "customers": 1}, {"key": "cart:Teapot", "customers": 1},
+               {"key": "checkout:Kettle", "customers": 1}])
+    );
+    assert_eq!(
+        col(&m, 3, "top"),
+        json!([{"key": "review", "customers": 2}])
+    );
+    assert_eq!(
+        m["pain_points"],
+        json!([
+            {"key": "review", "complaints": 0, "low_scores": 1, "churned": 1, "total": 2},
+            {"key": "checkout:Kettle", "complaints": 0, "low_scores": 1, "churned": 0, "total": 1},
+            {"key": "page_view:Pricing", "complaints": 0, "low_scores": 0, "churned": 1, "total": 1},
+        ])
+    );
+
+    // By country: DE is Anna and Boris.
+    let de = app
+        .get("/api/v1/reports/journey?segment_by=country&segment=DE")
+        .await
+        .expect(200);
+    assert_eq!(
+        de["segments"],
+        json!([{"value": "DE", "customers": 2}, {"value": "TH", "customers": 1}])
+    );
+    assert_eq!(de["customers"], 2);
+    assert_eq!(
+        figures(&de),
+        vec![
+            json!(["awareness", 2, 2, null, d, null]),
+            json!(["consideration", 2, 2, 1.0, 0, null]),
+            json!(["decision", 1, 2, 0.5, 7 * d, null]),
+            json!(["post_purchase", 1, 1, 1.0, 0, -50.0]),
+            json!(["service", 0, 0, 0.0, null, null]),
+        ]
+    );
+    let by_category = app
+        .get("/api/v1/reports/journey?segment_by=category&segment=teapots")
+        .await
+        .expect(200);
+    assert_eq!(by_category["customers"], 1);
+    assert_eq!(by_category["stages"][3]["emotion"], 0.0);
+    let vip = app
+        .get("/api/v1/reports/journey?segment_by=tag&segment=vip")
+        .await
+        .expect(200);
+    assert_eq!(vip["customers"], 1);
+    assert_eq!(vip["segments"], json!([{"value": "vip", "customers": 1}]));
+    assert_eq!(vip["stages"][3]["emotion"], -50.0);
+
+    // The CSV says the same.
+    let csv = app
+        .client
+        .get(app.url("/api/v1/reports/journey.csv?segment_by=country&segment=DE"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,key,customers,touchpoints,conversion,median_seconds,emotion,top_touchpoints,complaints,low_scores,churned"
+    );
+    assert_eq!(
+        lines[3],
+        "stage,decision,1,2,0.5,604800,,cart:Kettle (1); checkout:Kettle (1),,,"
+    );
+    assert!(
+        lines.contains(&"pain_point,page_view:Pricing,,,,,,,0,0,1"),
+        "{csv}"
+    );
+
+    // A segment needs what it is of; agents do not read reports.
+    app.get("/api/v1/reports/journey?segment=DE")
+        .await
+        .expect(409);
+    app.get("/api/v1/reports/journey?segment_by=planet")
+        .await
+        .expect(400);
+    let (_, agent) = app.user("ivan@alpha.test", "agent").await;
+    app.req("GET", "/api/v1/reports/journey", &agent, None)
+        .await
+        .expect(403);
+}
