@@ -384,7 +384,7 @@ async fn read_summary(
     ws: WorkspaceId,
     customer: CustomerId,
 ) -> Result<Summary, EngineError> {
-    Ok(match db::summary(&mut tx.conn(), ws, customer).await? {
+    Ok(match db::summary_for_update(tx, ws, customer).await? {
         // A summary that no longer reads (an older shape) starts again from
         // the touchpoints.
         Some(s) => match serde_json::from_str(&s) {
@@ -585,6 +585,43 @@ impl Consumer for Journey {
             }
             Ok(())
         })
+    }
+}
+
+impl Engine {
+    /// Builds every customer's journey summary from their touchpoints when
+    /// there are touchpoints but no summaries (the upgrade that brought
+    /// them); returns how many were built. In pages, each its own write.
+    pub async fn build_missing_journey_summaries(&self) -> Result<usize, EngineError> {
+        {
+            let mut c = self.store.read().await?;
+            if !db::summaries_missing(&mut c.conn()).await? {
+                return Ok(0);
+            }
+        }
+        let mut after = None;
+        let mut built = 0;
+        loop {
+            let page = {
+                let mut c = self.store.read().await?;
+                db::all_customers_with_touchpoints(&mut c.conn(), after, 200).await?
+            };
+            let Some(last) = page.last().copied() else {
+                return Ok(built);
+            };
+            built += page.len();
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for (ws, customer) in page {
+                            rebuild_summary(tx, ws, customer).await?;
+                        }
+                        Ok::<(), EngineError>(())
+                    })
+                })
+                .await?;
+            after = Some(last);
+        }
     }
 }
 

@@ -247,6 +247,21 @@ impl Application {
                 .clone()
                 .run_link_clicks(std::time::Duration::from_secs(2), stop_rx.clone()),
         );
+        // Once, after the upgrade that brought journey summaries: built in
+        // the background, the map filling in as it goes.
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            match engine.build_missing_journey_summaries().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    customers = n,
+                    "journey summaries built from the touchpoints"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "building journey summaries stopped; customers not yet built are missing from the journey map")
+                }
+            }
+        });
         let consumers = self.config.consumers.then(|| {
             let runner = engine::consumers::ConsumerRunner::new(self.engine.clone());
             tokio::spawn(runner.run(engine::consumers::all(), stop_rx.clone()))

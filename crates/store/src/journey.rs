@@ -1,7 +1,7 @@
 //! The customer journey's touchpoints (`domain::journey`): one row each,
 //! unique per workspace by `source`, read per customer newest first.
 
-use crate::{Conn, FromRow, Row, StoreError, Tx, query};
+use crate::{Conn, Dialect, FromRow, Row, StoreError, Tx, query};
 use domain::Timestamp;
 use domain::ids::*;
 use domain::journey::{Kind, Stage};
@@ -300,23 +300,79 @@ pub async fn summaries(
     .await
 }
 
-/// Customers of the workspace with touchpoints, after `after` (pages of a rebuild).
-pub async fn customers_with_touchpoints(
+/// Whether touchpoints are kept but no summary at all (just upgraded).
+pub async fn summaries_missing(c: &mut Conn<'_>) -> Result<bool, StoreError> {
+    let touch: Option<i64> = c
+        .fetch_optional(&query("SELECT 1 FROM touchpoints LIMIT 1"))
+        .await?;
+    let summary: Option<i64> = c
+        .fetch_optional(&query("SELECT 1 FROM journey_summaries LIMIT 1"))
+        .await?;
+    Ok(touch.is_some() && summary.is_none())
+}
+
+/// Customers with touchpoints, in every workspace, after `after` (pages of
+/// a rebuild).
+pub async fn all_customers_with_touchpoints(
     c: &mut Conn<'_>,
-    ws: WorkspaceId,
-    after: Option<CustomerId>,
+    after: Option<(WorkspaceId, CustomerId)>,
     limit: i64,
-) -> Result<Vec<CustomerId>, StoreError> {
-    let rows: Vec<uuid::Uuid> = c
+) -> Result<Vec<(WorkspaceId, CustomerId)>, StoreError> {
+    let (ws, cu) = match after {
+        Some((w, c)) => (Some(w), Some(c)),
+        None => (None, None),
+    };
+    let rows: Vec<(uuid::Uuid, uuid::Uuid)> = c
         .fetch_all(
             &query(
-                "SELECT DISTINCT customer_id FROM touchpoints WHERE workspace_id = $1 \
-                 AND ($2 IS NULL OR customer_id > $2) ORDER BY customer_id LIMIT $3",
+                "SELECT DISTINCT workspace_id, customer_id FROM touchpoints \
+                 WHERE $1 IS NULL OR workspace_id > $1 OR (workspace_id = $1 AND customer_id > $2) \
+                 ORDER BY workspace_id, customer_id LIMIT $3",
             )
             .bind(ws)
-            .bind(after)
+            .bind(cu)
             .bind(limit),
         )
         .await?;
-    Ok(rows.into_iter().map(CustomerId).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(w, c)| (WorkspaceId(w), CustomerId(c)))
+        .collect())
+}
+
+/// A customer's summary, held until the transaction ends so that two
+/// writers of one customer's touchpoints take turns (PostgreSQL: an empty
+/// summary is put first when there is none, so there is a row to hold;
+/// SQLite's one writer already takes turns).
+pub async fn summary_for_update(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Option<String>, StoreError> {
+    if tx.conn().dialect() == Dialect::Postgres {
+        let now = tx.now();
+        tx.conn()
+            .execute(
+                &query(
+                    "INSERT INTO journey_summaries (workspace_id, customer_id, summary, updated_at) \
+                     VALUES ($1, $2, '{}', $3) ON CONFLICT (workspace_id, customer_id) DO NOTHING",
+                )
+                .bind(ws)
+                .bind(customer)
+                .bind(now),
+            )
+            .await?;
+        return tx
+            .conn()
+            .fetch_optional(
+                &query(
+                    "SELECT summary FROM journey_summaries \
+                     WHERE workspace_id = $1 AND customer_id = $2 FOR UPDATE",
+                )
+                .bind(ws)
+                .bind(customer),
+            )
+            .await;
+    }
+    summary(&mut tx.conn(), ws, customer).await
 }
