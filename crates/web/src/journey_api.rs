@@ -399,7 +399,7 @@ pub struct JourneyMapOut {
     pub pain_points: Vec<MapPain>,
 }
 
-fn map_out(q: &MapQuery, m: engine::journey::JourneyMap) -> JourneyMapOut {
+pub(crate) fn map_out(q: &MapQuery, m: engine::journey::JourneyMap) -> JourneyMapOut {
     JourneyMapOut {
         segment_by: q.segment_by,
         segment: m.segment,

@@ -394,6 +394,7 @@ async fn axe_finds_nothing_serious_on_the_main_pages() {
                 "/app/admin/bot".to_owned(),
                 "/app/reports".to_owned(),
                 "/app/reports/live".to_owned(),
+                "/app/reports/journey?by=country".to_owned(),
                 "/app/quality".to_owned(),
                 "/app/quality/scorecards/new".to_owned(),
             ] {
@@ -478,7 +479,7 @@ async fn languages_fonts_and_a_phone_sized_screen() {
         assert_eq!(unlabelled, json!(0));
         // The reports, the live view and quality review fit a phone too (wide
         // tables scroll inside their own box).
-        for path in ["/app/reports", "/app/reports/live", "/app/quality", "/app/quality/scorecards/new"] {
+        for path in ["/app/reports", "/app/reports/live", "/app/reports/journey?by=country", "/app/quality", "/app/quality/scorecards/new"] {
             p.goto(&app.url(path)).await;
             assert_eq!(p.eval(fits).await, json!(true), "{path} scrolls sideways: {}", p.eval("document.documentElement.scrollWidth").await);
         }

@@ -569,6 +569,28 @@ async fn the_journey_map_of_a_fixture_adds_up_as_worked_out_by_hand(app: TestApp
         "{csv}"
     );
 
+    // The page: the chart, the stages' figures and the pain points, in Thai.
+    let owner = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("th");
+    let html = owner
+        .page("/app/reports/journey?by=country&segment=DE")
+        .await;
+    assert_eq!(
+        html.matches("<svg id=\"journey-map\" class=\"chart\"")
+            .count(),
+        1
+    );
+    for want in [
+        "<h1>แผนที่เส้นทางลูกค้า</h1>",
+        "<option value=\"DE\" selected>DE (2)</option>",
+        "<th scope=\"row\">การตัดสินใจ</th><td>1</td><td>50%</td>",
+        "<th scope=\"row\">ดูหน้าเว็บ · Pricing</th><td>0</td><td>0</td><td>1</td>",
+        "journey.csv?segment_by=country&#38;segment=DE",
+    ] {
+        assert!(html.contains(want), "{want} in {html}");
+    }
+
     // A segment needs what it is of; agents do not read reports.
     app.get("/api/v1/reports/journey?segment=DE")
         .await

@@ -169,6 +169,97 @@ pub fn chart(
     s
 }
 
+/// The journey map's chart: a column per stage, its bar the customers who
+/// reached it, and the average emotion as a line over a −100…100 scale on
+/// the right (its zero dashed). Titles on every mark give the figures.
+pub fn journey(
+    id: &str,
+    title: &str,
+    stages: &[String],
+    customers: &[i64],
+    emotion: &[Option<f64>],
+    emotion_name: &str,
+) -> String {
+    const RIGHT_AXIS: f64 = 44.0;
+    let n = stages.len().max(1) as f64;
+    let plot_w = W - LEFT - RIGHT_AXIS;
+    let plot_h = H - TOP - BOTTOM;
+    let max = nice(customers.iter().copied().max().unwrap_or(0) as f64);
+    let col = plot_w / n;
+    let y_of = |v: f64| TOP + plot_h - v / max * plot_h;
+    let e_of = |v: f64| TOP + plot_h / 2.0 - v / 100.0 * (plot_h / 2.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t"><title id="{id}-t">{}</title>"#,
+        esc(title)
+    );
+    for i in 0..=4 {
+        let v = max * f64::from(i) / 4.0;
+        let y = y_of(v);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            W - RIGHT_AXIS,
+            LEFT - 6.0,
+            y + 4.0,
+            v.round()
+        );
+    }
+    for v in [-100, 0, 100] {
+        let y = e_of(f64::from(v));
+        let _ = write!(
+            s,
+            r#"<text class="axis" x="{}" y="{:.1}">{v}</text>"#,
+            W - RIGHT_AXIS + 6.0,
+            y + 4.0
+        );
+    }
+    let zero = e_of(0.0);
+    let _ = write!(
+        s,
+        r#"<line class="grid" stroke-dasharray="4 4" x1="{LEFT}" x2="{}" y1="{zero:.1}" y2="{zero:.1}"/>"#,
+        W - RIGHT_AXIS
+    );
+    let mut points = Vec::new();
+    for (i, name) in stages.iter().enumerate() {
+        let x = LEFT + col * i as f64;
+        let c = customers.get(i).copied().unwrap_or(0);
+        let y = y_of(c as f64);
+        let _ = write!(
+            s,
+            r#"<rect class="c0" x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{}: {c}</title></rect><text class="axis" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            x + col * 0.2,
+            col * 0.6,
+            TOP + plot_h - y,
+            esc(name),
+            x + col / 2.0,
+            H - 8.0,
+            esc(name)
+        );
+        if let Some(Some(e)) = emotion.get(i) {
+            points.push((x + col / 2.0, e_of(*e), name, *e));
+        }
+    }
+    if points.len() > 1 {
+        let path: Vec<String> = points
+            .iter()
+            .map(|(x, y, _, _)| format!("{x:.1},{y:.1}"))
+            .collect();
+        let _ = write!(s, r#"<polyline class="l c2" points="{}"/>"#, path.join(" "));
+    }
+    for (x, y, name, e) in points {
+        let _ = write!(
+            s,
+            r#"<circle class="c2" cx="{x:.1}" cy="{y:.1}" r="4"><title>{}, {}: {e:.1}</title></circle>"#,
+            esc(name),
+            esc(emotion_name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

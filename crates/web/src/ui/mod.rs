@@ -18,6 +18,7 @@ pub mod compose;
 pub mod customer;
 pub mod field_form;
 pub mod i18n;
+pub mod journey_map;
 pub mod kb_admin;
 pub mod live;
 pub mod macros_page;

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/app/reports", get(page))
         .route("/app/reports/live", get(live))
+        .route("/app/reports/journey", get(super::journey_map::page))
 }
 
 /// A figure: its name and value as read.
