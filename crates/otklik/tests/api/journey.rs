@@ -339,6 +339,36 @@ async fn touchpoints_get_stages_by_rule_and_emotions_from_what_is_known(app: Tes
     .await
     .expect(200);
     assert_eq!(touchpoints(&app, &customer).await.len(), 12);
+    // The merge rebuilt the summary: the map counts one customer with all 12.
+    let m = app.get("/api/v1/reports/journey").await.expect(200);
+    assert_eq!(m["customers"], 1);
+    let total: i64 = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["touchpoints"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 12);
+
+    // The customer's page: the emotion line and the touchpoints, in Russian.
+    let owner = crate::ui::Agent::login(&app, "owner@alpha.test", "alpha-password")
+        .await
+        .speaking("ru");
+    let html = owner.page(&format!("/app/customers/{customer}")).await;
+    assert_eq!(
+        html.matches("<svg id=\"journey-line\" class=\"chart\"")
+            .count(),
+        1
+    );
+    assert!(
+        html.contains("<h2 id=\"journey\">Путь клиента</h2>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Обслуживание</td><td>-100</td>"),
+        "CSAT 1: {html}"
+    );
+    assert!(html.contains("<title>"), "each point names its touchpoint");
     // Another workspace sees none of it.
     let beta = app.workspace("beta").await;
     app.req(

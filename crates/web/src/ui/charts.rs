@@ -260,6 +260,59 @@ pub fn journey(
     s
 }
 
+/// A customer's emotion along their journey: a point per touchpoint whose
+/// emotion is known, in time order, on a −100…100 scale with its zero
+/// dashed; each point's title names the touchpoint and the value.
+pub fn emotion_line(id: &str, title: &str, points: &[(String, Option<i64>)]) -> String {
+    let n = points.len().max(2) as f64;
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let x_of = |i: usize| LEFT + plot_w * i as f64 / (n - 1.0);
+    let y_of = |v: f64| TOP + plot_h / 2.0 - v / 100.0 * (plot_h / 2.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t"><title id="{id}-t">{}</title>"#,
+        esc(title)
+    );
+    for v in [-100, -50, 0, 50, 100] {
+        let y = y_of(f64::from(v));
+        let dash = if v == 0 {
+            r#" stroke-dasharray="4 4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            r#"<line class="grid"{dash} x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{v}</text>"#,
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    let known: Vec<(f64, f64, &str, i64)> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (label, e))| e.map(|e| (x_of(i), y_of(e as f64), label.as_str(), e)))
+        .collect();
+    if known.len() > 1 {
+        let path: Vec<String> = known
+            .iter()
+            .map(|(x, y, _, _)| format!("{x:.1},{y:.1}"))
+            .collect();
+        let _ = write!(s, r#"<polyline class="l c0" points="{}"/>"#, path.join(" "));
+    }
+    for (x, y, label, e) in known {
+        let _ = write!(
+            s,
+            r#"<circle class="c0" cx="{x:.1}" cy="{y:.1}" r="4"><title>{}: {e:+}</title></circle>"#,
+            esc(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

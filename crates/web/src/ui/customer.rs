@@ -87,6 +87,10 @@ pub struct StoryRow {
     pub who: String,
 }
 
+/// Touchpoints the emotion line spans, and how many of them are listed.
+const JOURNEY_POINTS: i64 = 50;
+const JOURNEY_LISTED: usize = 20;
+
 #[derive(Template)]
 #[template(path = "customer.html")]
 pub struct CustomerPage {
@@ -123,6 +127,10 @@ pub struct CustomerPage {
     /// the script to show in the workspace's zone like every other time).
     pub tickets: Vec<(i64, String, String, &'static str, String, String)>,
     pub orders: Vec<super::orders_view::OrderView>,
+    /// The journey: the emotion line (SVG) over the latest touchpoints, and
+    /// those touchpoints, newest first: time (text, ISO), what, stage, emotion.
+    pub journey_svg: Option<String>,
+    pub journey: Vec<(String, String, String, String, String)>,
     pub timeline: Vec<StoryRow>,
     /// The `before` of the next, older page.
     pub older: Option<i64>,
@@ -199,6 +207,42 @@ pub async fn page(
         .orders(&ctx.p, Some(c.id), None, None, Some(20))
         .await
         .or_page(tr)?;
+    let touchpoints = app
+        .engine
+        .customer_touchpoints(&ctx.p, c.id, None, JOURNEY_POINTS)
+        .await
+        .or_page(tr)?;
+    let what = |t: &engine::journey::TouchpointRow| {
+        let kind = tr.label("touchpoint", t.kind.as_str());
+        match (&t.name, t.channel) {
+            (Some(n), _) => format!("{kind} · {n}"),
+            (None, Some(ch)) => format!("{kind} · {}", tr.label("channel", ch.as_str())),
+            (None, None) => kind,
+        }
+    };
+    let line: Vec<(String, Option<i64>)> = touchpoints
+        .iter()
+        .rev()
+        .map(|t| (format!("{} · {}", tr.date(t.at), what(t)), t.emotion))
+        .collect();
+    let journey_svg = line.iter().any(|(_, e)| e.is_some()).then(|| {
+        super::charts::emotion_line("journey-line", tr.t("customer.journey_chart"), &line)
+    });
+    let journey = touchpoints
+        .iter()
+        .take(JOURNEY_LISTED)
+        .map(|t| {
+            (
+                tr.date(t.at),
+                t.at.to_rfc3339(),
+                what(t),
+                tr.label("stage", t.stage.as_str()),
+                t.emotion
+                    .map(|e| format!("{e:+}"))
+                    .unwrap_or_else(|| "—".into()),
+            )
+        })
+        .collect();
     let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
     let story = app
         .engine
@@ -338,6 +382,8 @@ pub async fn page(
             .iter()
             .map(|o| super::orders_view::view(tr, o, None))
             .collect(),
+        journey_svg,
+        journey,
         timeline: story
             .events
             .iter()
