@@ -216,6 +216,20 @@ pub const EX_TEMPFAIL: u8 = 75;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// The customer journey at scale: customers' touchpoints pushed through
+    /// the API (rate), the journey map (p50/p99) and a tracked link's
+    /// redirect (p50/p99).
+    Journey {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 5_000_000)]
+        touchpoints: usize,
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+        /// Benchmark PostgreSQL: a fresh database is created through this URL and dropped after.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// KPI roll-ups at scale: a year of synthetic history (tickets and about ten
     /// events each) folded by the `kpis` consumer, then a month's report
     /// grouped by team, channel, day and ungrouped.
@@ -673,6 +687,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs("pretty");
             crate::bench::ingest(tickets, concurrency, database_url).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Journey {
+                    customers,
+                    touchpoints,
+                    requests,
+                    database_url,
+                },
+        } => {
+            init_logs("pretty");
+            crate::bench_journey::journey_bench(customers, touchpoints, requests, database_url)
+                .await
         }
         Command::Bench {
             command:

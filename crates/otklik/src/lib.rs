@@ -9,6 +9,7 @@ pub mod bench_assist;
 pub mod bench_burst;
 pub mod bench_chat;
 pub mod bench_email;
+pub mod bench_journey;
 pub mod bench_orders;
 pub mod bench_reports;
 pub mod bench_rules;
