@@ -339,7 +339,13 @@ impl Map {
             self.emotion_sum[i] += x.emotion_sum;
             self.emotions[i] += x.emotions;
             for k in x.keys.keys() {
-                *self.keys[i].entry(k.clone()).or_default() += 1;
+                // Most keys repeat across customers: no allocation for them.
+                match self.keys[i].get_mut(k) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.keys[i].insert(k.clone(), 1);
+                    }
+                }
             }
             // Time there: until the first later funnel stage began, else
             // until the last touchpoint there.
@@ -356,23 +362,50 @@ impl Map {
             }
         }
         for (k, p) in &s.pains {
-            let e = self.pains.entry(k.clone()).or_insert_with(|| PainPoint {
-                key: k.clone(),
-                ..PainPoint::default()
-            });
+            let e = self.pain_of(k);
             e.complaints += p.complaints;
             e.low_scores += p.low_scores;
         }
         if let Some((t, k)) = &s.last
             && now - t >= CHURN_AFTER_MS
         {
-            self.pains
-                .entry(k.clone())
-                .or_insert_with(|| PainPoint {
-                    key: k.clone(),
-                    ..PainPoint::default()
-                })
-                .churned += 1;
+            self.pain_of(k).churned += 1;
+        }
+    }
+
+    fn pain_of(&mut self, k: &str) -> &mut PainPoint {
+        let e = self.pains.entry(k.to_owned()).or_default();
+        if e.key.is_empty() {
+            e.key = k.to_owned();
+        }
+        e
+    }
+
+    /// Adds another part of the same segment (added up on another thread).
+    pub fn merge(&mut self, o: Map) {
+        self.customers += o.customers;
+        for i in 0..5 {
+            self.reached[i] += o.reached[i];
+            self.touchpoints[i] += o.touchpoints[i];
+            self.emotion_sum[i] += o.emotion_sum[i];
+            self.emotions[i] += o.emotions[i];
+        }
+        for i in 0..4 {
+            self.went_on[i] += o.went_on[i];
+        }
+        for (mine, theirs) in self.times.iter_mut().zip(o.times) {
+            mine.extend(theirs);
+        }
+        for (mine, theirs) in self.keys.iter_mut().zip(o.keys) {
+            for (k, n) in theirs {
+                *mine.entry(k).or_default() += n;
+            }
+        }
+        for (k, p) in o.pains {
+            let e = self.pain_of(&k);
+            e.complaints += p.complaints;
+            e.low_scores += p.low_scores;
+            e.churned += p.churned;
         }
     }
 
@@ -530,6 +563,38 @@ mod tests {
         assert_eq!(s.stages["service"].emotion_sum, -80);
         assert_eq!(s.stages["service"].emotions, 1);
         assert_eq!(s.pains["order"].complaints, 1);
+    }
+
+    #[test]
+    fn a_map_in_two_parts_equals_one() {
+        let day = 86_400_000;
+        let people: Vec<Summary> = (0..7)
+            .map(|i| {
+                Summary::of(&[
+                    p(i * day, Kind::PageView, Stage::Awareness, None),
+                    p((i + 1) * day, Kind::Cart, Stage::Decision, None),
+                    p(
+                        (i + 2) * day,
+                        Kind::Message,
+                        Stage::Service,
+                        Some(-60 + i * 20),
+                    ),
+                ])
+            })
+            .collect();
+        let mut whole = Map::default();
+        let (mut a, mut b) = (Map::default(), Map::default());
+        for (i, s) in people.iter().enumerate() {
+            whole.add(s, 200 * day);
+            if i % 2 == 0 {
+                a.add(s, 200 * day)
+            } else {
+                b.add(s, 200 * day)
+            }
+        }
+        a.merge(b);
+        assert_eq!(a.customers, 7);
+        assert_eq!(a.finish(), whole.finish());
     }
 
     fn point() -> impl Strategy<Value = Point> {

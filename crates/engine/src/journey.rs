@@ -402,8 +402,13 @@ async fn write_summary(
     s: &Summary,
 ) -> Result<(), EngineError> {
     let json = serde_json::to_string(s).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let segments = db::Segments {
+        first_channel: s.segment(SegmentBy::FirstChannel).map(str::to_owned),
+        category: s.segment(SegmentBy::Category).map(str::to_owned),
+        country: s.segment(SegmentBy::Country).map(str::to_owned),
+    };
     let now = tx.now();
-    Ok(db::save_summary(tx, ws, customer, &json, now).await?)
+    Ok(db::save_summary(tx, ws, customer, &json, &segments, now).await?)
 }
 
 /// The key of the customer's touchpoint before `t` that was no pain, when
@@ -658,42 +663,84 @@ impl Engine {
             return Err(EngineError::Rule(Code::JourneySegmentWithoutKind.into()));
         }
         let now = self.now().millis();
-        let rows = {
+        let ws = p.workspace_id;
+        let (rows, segments) = {
             let mut c = self.store.read().await?;
-            db::summaries(&mut c.conn(), p.workspace_id).await?
+            let filter = match (segment_by, segment) {
+                (_, None) | (None, _) => db::Segment::All,
+                (Some(SegmentBy::FirstChannel), Some(v)) => db::Segment::FirstChannel(v),
+                (Some(SegmentBy::Category), Some(v)) => db::Segment::Category(v),
+                (Some(SegmentBy::Country), Some(v)) => db::Segment::Country(v),
+                (Some(SegmentBy::Tag), Some(v)) => db::Segment::Tag(v),
+            };
+            let rows = db::summaries(&mut c.conn(), ws, filter).await?;
+            let column = match segment_by {
+                None => None,
+                Some(SegmentBy::FirstChannel) => Some(db::SegmentColumn::FirstChannel),
+                Some(SegmentBy::Category) => Some(db::SegmentColumn::Category),
+                Some(SegmentBy::Country) => Some(db::SegmentColumn::Country),
+                Some(SegmentBy::Tag) => None,
+            };
+            let segments = match (segment_by, column) {
+                (Some(SegmentBy::Tag), _) => {
+                    let mut counts: HashMap<String, i64> = HashMap::new();
+                    for tags in db::summary_tags(&mut c.conn(), ws).await? {
+                        let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
+                        for t in tags {
+                            *counts.entry(t).or_default() += 1;
+                        }
+                    }
+                    let mut v: Vec<(String, i64)> = counts.into_iter().collect();
+                    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    v.truncate(MAX_SEGMENTS);
+                    v
+                }
+                (_, Some(col)) => db::segments(&mut c.conn(), ws, col, MAX_SEGMENTS as i64).await?,
+                _ => Vec::new(),
+            };
+            (rows, segments)
         };
-        // Parsing a hundred thousand summaries is CPU work: off the runtime.
-        let by = segment_by;
-        let wanted = segment.map(str::to_owned);
-        let wanted2 = wanted.clone();
-        let (customers, columns, pains, segments) = tokio::task::spawn_blocking(move || {
-            let mut map = journey_map::Map::default();
-            let mut counts: HashMap<String, i64> = HashMap::new();
-            for (json, tags) in rows {
-                let Ok(s) = serde_json::from_str::<Summary>(&json) else {
-                    continue;
-                };
-                let values: Vec<String> = match by {
-                    None => Vec::new(),
-                    Some(SegmentBy::Tag) => serde_json::from_str(&tags).unwrap_or_default(),
-                    Some(b) => s.segment(b).map(str::to_owned).into_iter().collect(),
-                };
-                for v in &values {
-                    *counts.entry(v.clone()).or_default() += 1;
+        let tag = match (segment_by, segment) {
+            (Some(SegmentBy::Tag), Some(t)) => Some(t.to_owned()),
+            _ => None,
+        };
+        // Parsing a hundred thousand summaries is CPU work: off the runtime,
+        // on two threads.
+        let (customers, columns, pains) = tokio::task::spawn_blocking(move || {
+            let add = |part: &[(String, String)]| {
+                let mut map = journey_map::Map::default();
+                for (json, tags) in part {
+                    if let Some(t) = &tag
+                        && !serde_json::from_str::<Vec<String>>(tags)
+                            .unwrap_or_default()
+                            .contains(t)
+                    {
+                        continue;
+                    }
+                    if let Ok(s) = serde_json::from_str::<Summary>(json) {
+                        map.add(&s, now);
+                    }
                 }
-                if wanted2.as_ref().is_none_or(|w| values.contains(w)) {
-                    map.add(&s, now);
+                map
+            };
+            let (a, b) = rows.split_at(rows.len() / 2);
+            let mut map = std::thread::scope(|scope| {
+                let other = scope.spawn(|| add(b));
+                let mut map = add(a);
+                match other.join() {
+                    Ok(m) => map.merge(m),
+                    Err(_) => return Err(()),
                 }
-            }
+                Ok(map)
+            })
+            .map_err(|_| EngineError::Internal("journey map: a thread failed".into()))?;
             let customers = map.customers;
-            let (columns, pains) = map.finish();
-            let mut segments: Vec<(String, i64)> = counts.into_iter().collect();
-            segments.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            segments.truncate(MAX_SEGMENTS);
-            (customers, columns, pains, segments)
+            let (columns, pains) = std::mem::take(&mut map).finish();
+            Ok::<_, EngineError>((customers, columns, pains))
         })
         .await
-        .map_err(|e| EngineError::Internal(format!("journey map: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("journey map: {e}")))??;
+        let wanted = segment.map(str::to_owned);
         Ok(JourneyMap {
             segment_by,
             segment: wanted,

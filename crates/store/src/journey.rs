@@ -246,27 +246,70 @@ pub async fn summary(
     .await
 }
 
+/// The segments a summary names: first channel, category, country.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Segments {
+    pub first_channel: Option<String>,
+    pub category: Option<String>,
+    pub country: Option<String>,
+}
+
 pub async fn save_summary(
     tx: &mut Tx,
     ws: WorkspaceId,
     customer: CustomerId,
     summary: &str,
+    segments: &Segments,
     at: Timestamp,
 ) -> Result<(), StoreError> {
     tx.conn()
         .execute(
             &query(
-                "INSERT INTO journey_summaries (workspace_id, customer_id, summary, updated_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, customer_id) \
-                 DO UPDATE SET summary = excluded.summary, updated_at = excluded.updated_at",
+                "INSERT INTO journey_summaries (workspace_id, customer_id, summary, first_channel, \
+                 category, country, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (workspace_id, customer_id) DO UPDATE SET summary = excluded.summary, \
+                 first_channel = excluded.first_channel, category = excluded.category, \
+                 country = excluded.country, updated_at = excluded.updated_at",
             )
             .bind(ws)
             .bind(customer)
             .bind(summary)
+            .bind(segments.first_channel.as_deref())
+            .bind(segments.category.as_deref())
+            .bind(segments.country.as_deref())
             .bind(at),
         )
         .await?;
     Ok(())
+}
+
+/// Which summaries a map reads.
+#[derive(Clone, Debug)]
+pub enum Segment<'a> {
+    All,
+    FirstChannel(&'a str),
+    Category(&'a str),
+    Country(&'a str),
+    /// Customers with this tag.
+    Tag(&'a str),
+}
+
+/// What a segment is of, for the list of segments.
+#[derive(Clone, Copy, Debug)]
+pub enum SegmentColumn {
+    FirstChannel,
+    Category,
+    Country,
+}
+
+impl SegmentColumn {
+    fn name(self) -> &'static str {
+        match self {
+            SegmentColumn::FirstChannel => "first_channel",
+            SegmentColumn::Category => "category",
+            SegmentColumn::Country => "country",
+        }
+    }
 }
 
 pub async fn delete_summary(
@@ -284,16 +327,85 @@ pub async fn delete_summary(
     Ok(())
 }
 
-/// Every summary of the workspace with the customer's tags (JSON list).
+/// The summaries of a segment of the workspace. For a tag, the customers'
+/// tags (JSON lists) come along for the caller to match exactly (the
+/// query's `LIKE` only narrows).
 pub async fn summaries(
     c: &mut Conn<'_>,
     ws: WorkspaceId,
+    segment: Segment<'_>,
 ) -> Result<Vec<(String, String)>, StoreError> {
+    let column = match segment {
+        Segment::All => None,
+        Segment::FirstChannel(v) => Some(("first_channel", v)),
+        Segment::Category(v) => Some(("category", v)),
+        Segment::Country(v) => Some(("country", v)),
+        Segment::Tag(tag) => {
+            let like = format!(
+                "%{}%",
+                serde_json::to_string(tag).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            );
+            return c
+                .fetch_all(
+                    &query(
+                        "SELECT s.summary, c.tags FROM journey_summaries s \
+                         JOIN customers c ON c.workspace_id = s.workspace_id AND c.id = s.customer_id \
+                         WHERE s.workspace_id = $1 AND c.tags LIKE $2",
+                    )
+                    .bind(ws)
+                    .bind(like),
+                )
+                .await;
+        }
+    };
+    match column {
+        None => c
+            .fetch_all(
+                &query(
+                    "SELECT summary, '[]' FROM journey_summaries WHERE workspace_id = $1",
+                )
+                .bind(ws),
+            )
+            .await,
+        Some((col, v)) => c
+            .fetch_all(
+                &query(format!(
+                    "SELECT summary, '[]' FROM journey_summaries WHERE workspace_id = $1 AND {col} = $2"
+                ))
+                .bind(ws)
+                .bind(v),
+            )
+            .await,
+    }
+}
+
+/// The workspace's segments of one kind with their customers, most first.
+pub async fn segments(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    column: SegmentColumn,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let col = column.name();
+    c.fetch_all(
+        &query(format!(
+            "SELECT {col}, COUNT(*) AS n FROM journey_summaries \
+             WHERE workspace_id = $1 AND {col} IS NOT NULL \
+             GROUP BY {col} ORDER BY n DESC, {col} LIMIT $2"
+        ))
+        .bind(ws)
+        .bind(limit),
+    )
+    .await
+}
+
+/// The tags (JSON lists) of the workspace's customers who have a summary.
+pub async fn summary_tags(c: &mut Conn<'_>, ws: WorkspaceId) -> Result<Vec<String>, StoreError> {
     c.fetch_all(
         &query(
-            "SELECT s.summary, c.tags FROM journey_summaries s \
+            "SELECT c.tags FROM journey_summaries s \
              JOIN customers c ON c.workspace_id = s.workspace_id AND c.id = s.customer_id \
-             WHERE s.workspace_id = $1",
+             WHERE s.workspace_id = $1 AND c.tags <> '[]'",
         )
         .bind(ws),
     )

@@ -8,6 +8,14 @@ CREATE TABLE journey_summaries (
     workspace_id BLOB NOT NULL REFERENCES workspaces(id),
     customer_id  BLOB NOT NULL,
     summary      TEXT NOT NULL,
+    -- The segments the summary names, for a map of one segment to read
+    -- only its customers.
+    first_channel TEXT,
+    category     TEXT,
+    country      TEXT,
     updated_at   INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, customer_id)
 );
+CREATE INDEX journey_summaries_first_channel ON journey_summaries (workspace_id, first_channel);
+CREATE INDEX journey_summaries_category ON journey_summaries (workspace_id, category);
+CREATE INDEX journey_summaries_country ON journey_summaries (workspace_id, country);
