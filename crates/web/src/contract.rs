@@ -886,8 +886,6 @@ fn public_operations(d: &mut Value) {
         "/paths/~1widget~1v1~1{key}~1visitors/post/security",
         json!([]),
     );
-    // A tracked link: whoever has it.
-    set(d, "/paths/~1l~1{code}/get/security", json!([]));
 }
 
 fn header_rules(d: &mut Value) {

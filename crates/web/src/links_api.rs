@@ -253,13 +253,10 @@ fn page(status: StatusCode, text: &'static str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Html(text)).into_response()
 }
 
-#[utoipa::path(get, path = "/l/{code}", tag = "journey",
-    params(("code" = String, Path, description = "The link's code", max_length = 100)),
-    responses((status = 302, description = "To the link's address",
-            headers(("Location" = String, description = "The address the link was made for"))),
-        (status = 404, content_type = "text/html", body = String, description = "No link has this code"),
-        (status = 410, content_type = "text/html", body = String, description = "The link was disabled"),
-        (status = 503, description = "The database could not be read")))]
+/// `GET /l/{code}`: a page for people, not part of the API (like `/s/` and
+/// the help center): 302 to the link's address, or a short page in three
+/// languages — 404 for a code no one made, 410 for a disabled link; 503 when
+/// the database cannot be read.
 pub async fn follow(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
