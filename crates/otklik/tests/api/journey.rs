@@ -633,3 +633,93 @@ async fn the_journey_map_of_a_fixture_adds_up_as_worked_out_by_hand(app: TestApp
         .await
         .expect(403);
 }
+
+/// Two server processes on one PostgreSQL run the `journey` consumer while
+/// a shop pushes touchpoints for the same customers: each touchpoint is
+/// kept once, and no customer's summary loses one (the map's totals equal
+/// the touchpoints kept).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_keep_each_touchpoint_and_summary_once() {
+    use engine::journey::Pushed;
+    use engine::tickets::CustomerRef;
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "journey::two_nodes_keep_each_touchpoint_and_summary_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let mut s = engine.journey_settings(&p).await.unwrap();
+    s.tracking = true;
+    engine.save_journey_settings(&p, s).await.unwrap();
+    let (mut a, mut b) = (cluster.node(1, 1), cluster.node(2, 1));
+    const CUSTOMERS: usize = 40;
+    const PAGES: usize = 5;
+    let mut customers = Vec::new();
+    // While the nodes fold the messages, the shop's page views arrive for
+    // the same customers, ten customers a push.
+    for n in 0..CUSTOMERS / 10 {
+        let mut chunk = Vec::new();
+        for i in n * 10..(n + 1) * 10 {
+            let t = engine
+                .create_ticket(&p, crate::helpers::new_ticket(i), None)
+                .await
+                .unwrap();
+            chunk.push(t.ticket.customer_id);
+        }
+        customers.extend(chunk.iter().copied());
+        let items = chunk
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                (0..PAGES).map(move |j| Pushed {
+                    id: format!("pv-{n}-{i}-{j}"),
+                    customer: Some(CustomerRef::Id(*c)),
+                    kind: domain::journey::Kind::PageView,
+                    at: None,
+                    name: Some("Home".into()),
+                    url: None,
+                    attributes: Default::default(),
+                    rating: None,
+                })
+            })
+            .collect();
+        let out = engine.push_touchpoints(&p, items).await.unwrap();
+        assert_eq!(out.recorded, 10 * PAGES);
+    }
+    until("both nodes' journey consumers catch up", 90, async || {
+        let all = engine.consumer_status().await.ok()?;
+        all.iter()
+            .any(|c| c.name == "journey" && c.lag == 0)
+            .then_some(())
+    })
+    .await;
+    let mut kept = 0;
+    for c in &customers {
+        let items = engine
+            .customer_touchpoints(&p, *c, None, 200)
+            .await
+            .unwrap();
+        assert_eq!(
+            items.len(),
+            1 + PAGES,
+            "a message and the page views, once each"
+        );
+        kept += items.len() as i64;
+    }
+    let m = engine.journey_map(&p, None, None).await.unwrap();
+    assert_eq!(m.customers, CUSTOMERS as i64);
+    assert_eq!(m.columns.iter().map(|c| c.touchpoints).sum::<i64>(), kept);
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let logs = crate::helpers::node_logs(cluster.dir.path());
+    assert!(!logs.contains("panicked"), "{logs}");
+    cluster.finish().await;
+}
