@@ -146,6 +146,13 @@ pub enum Job {
         workspace_id: WorkspaceId,
         after: Option<TicketId>,
     },
+    /// The journey's stage rules changed: the stages of the touchpoints
+    /// after `after` again, a batch at a time, and the summaries of their
+    /// customers.
+    Restage {
+        workspace_id: WorkspaceId,
+        after: Option<TouchpointId>,
+    },
 }
 
 /// The acknowledgement of a new email ticket.
@@ -176,6 +183,7 @@ impl Job {
             Job::WakeTicket { workspace_id, .. } => *workspace_id,
             Job::Remind { workspace_id, .. } => *workspace_id,
             Job::SlaReapply { workspace_id, .. } => *workspace_id,
+            Job::Restage { workspace_id, .. } => *workspace_id,
             Job::Reroute { workspace_id, .. } => *workspace_id,
             Job::Automations { workspace_id, .. } => *workspace_id,
             Job::Webhook { workspace_id, .. } => *workspace_id,
@@ -256,6 +264,10 @@ mod tests {
             Job::SlaReapply {
                 workspace_id: WorkspaceId::new(),
                 after: Some(TicketId::new()),
+            },
+            Job::Restage {
+                workspace_id: WorkspaceId::new(),
+                after: Some(TouchpointId::new()),
             },
             Job::Reroute {
                 workspace_id: WorkspaceId::new(),

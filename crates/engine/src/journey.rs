@@ -18,6 +18,7 @@
 
 use crate::consumers::{Consumer, Start};
 use crate::customers::resolve;
+use crate::jobs::Job;
 use crate::model::EventRecord;
 use crate::tickets::CustomerRef;
 use crate::{Engine, EngineError, Principal};
@@ -191,7 +192,8 @@ impl Engine {
     }
 
     /// Turns tracking on or off and replaces the stage rules and link
-    /// targets (admins). The rules apply to touchpoints written from now on.
+    /// targets (admins). New rules apply to touchpoints written from now on
+    /// at once, and to those already there by a background re-staging.
     pub async fn save_journey_settings(
         &self,
         p: &Principal,
@@ -221,7 +223,19 @@ impl Engine {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    let before: Settings =
+                        settings::read(&mut tx.conn(), Table::Journey, ws).await?;
                     settings::write(tx, Table::Journey, ws, &s).await?;
+                    // New rules: the touchpoints already there take their
+                    // stages again, in the background.
+                    if before.rules != s.rules {
+                        Job::Restage {
+                            workspace_id: ws,
+                            after: None,
+                        }
+                        .enqueue(tx, tx.now())
+                        .await?;
+                    }
                     Ok::<_, EngineError>(())
                 })
             })
@@ -593,7 +607,53 @@ impl Consumer for Journey {
     }
 }
 
+/// Touchpoints one step of a re-staging reads.
+const RESTAGE_BATCH: i64 = 1000;
+
 impl Engine {
+    /// One step of re-staging a workspace's touchpoints after its rules
+    /// changed: a batch after `after` takes its stage by the rules now, the
+    /// customers whose touchpoints moved get their summaries built again,
+    /// and the next step is queued.
+    pub async fn restage(
+        &self,
+        ws: WorkspaceId,
+        after: Option<TouchpointId>,
+    ) -> Result<(), EngineError> {
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let s: Settings = settings::read(&mut tx.conn(), Table::Journey, ws).await?;
+                    let batch = db::page_by_id(&mut tx.conn(), ws, after, RESTAGE_BATCH).await?;
+                    let mut moved = std::collections::BTreeSet::new();
+                    for t in &batch {
+                        let stage = s.stage_of(&Touch {
+                            kind: t.kind,
+                            channel: t.channel.map(|c| c.as_str()),
+                            attributes: &t.attributes,
+                        });
+                        if stage != t.stage {
+                            db::set_stage(tx, ws, t.id, stage).await?;
+                            moved.insert(t.customer_id);
+                        }
+                    }
+                    for c in moved {
+                        rebuild_summary(tx, ws, c).await?;
+                    }
+                    if batch.len() as i64 == RESTAGE_BATCH {
+                        Job::Restage {
+                            workspace_id: ws,
+                            after: batch.last().map(|t| t.id),
+                        }
+                        .enqueue(tx, tx.now())
+                        .await?;
+                    }
+                    Ok::<(), EngineError>(())
+                })
+            })
+            .await
+    }
+
     /// Builds every customer's journey summary from their touchpoints when
     /// there are touchpoints but no summaries (the upgrade that brought
     /// them); returns how many were built. In pages, each its own write.

@@ -188,6 +188,10 @@ impl Worker {
                 tracing::error!(workspace = %workspace_id, error = %err, "re-matching SLA policies gave up");
                 Ok(())
             }
+            Job::Restage { workspace_id, .. } => {
+                tracing::error!(workspace = %workspace_id, error = %err, "re-staging the journey gave up; saving the rules again restarts it");
+                Ok(())
+            }
             // `rules_changed` restarts a chain whose job was lost.
             Job::Automations { workspace_id, .. } => {
                 tracing::error!(workspace = %workspace_id, error = %err, "an automation sweep gave up");
@@ -393,6 +397,13 @@ impl Worker {
                 after,
             } => {
                 self.engine.sla_reapply(*workspace_id, *after).await?;
+                Ok(Outcome::Done)
+            }
+            Job::Restage {
+                workspace_id,
+                after,
+            } => {
+                self.engine.restage(*workspace_id, *after).await?;
                 Ok(Outcome::Done)
             }
             Job::Reroute {
@@ -672,6 +683,7 @@ fn kind_label(job: &Job) -> &'static str {
         Job::WakeTicket { .. } => "wake_ticket",
         Job::Remind { .. } => "remind",
         Job::SlaReapply { .. } => "sla_reapply",
+        Job::Restage { .. } => "restage",
         Job::Reroute { .. } => "reroute",
         Job::Automations { .. } => "automations",
         Job::Webhook { .. } => "webhook",

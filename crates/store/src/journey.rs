@@ -488,3 +488,39 @@ pub async fn summary_for_update(
     }
     summary(&mut tx.conn(), ws, customer).await
 }
+
+/// The workspace's touchpoints after `after` by id (pages of a re-staging).
+pub async fn page_by_id(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    after: Option<TouchpointId>,
+    limit: i64,
+) -> Result<Vec<TouchpointRow>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM touchpoints WHERE workspace_id = $1 \
+             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(after)
+        .bind(limit),
+    )
+    .await
+}
+
+pub async fn set_stage(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: TouchpointId,
+    stage: Stage,
+) -> Result<(), StoreError> {
+    tx.conn()
+        .execute(
+            &query("UPDATE touchpoints SET stage = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(id)
+                .bind(stage.as_str()),
+        )
+        .await?;
+    Ok(())
+}

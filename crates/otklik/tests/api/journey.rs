@@ -621,6 +621,35 @@ async fn the_journey_map_of_a_fixture_adds_up_as_worked_out_by_hand(app: TestApp
         assert!(html.contains(want), "{want} in {html}");
     }
 
+    // A new rule first: the touchpoints already there take their stages
+    // again in the background (reviews now count as service), and the map
+    // follows.
+    let mut s = app.get("/api/v1/journey/settings").await.expect(200);
+    let mut rules = vec![json!({"kind": "review", "stage": "service"})];
+    rules.extend(s["rules"].as_array().unwrap().iter().cloned());
+    s["rules"] = json!(rules);
+    app.req("PUT", "/api/v1/journey/settings", &app.token, Some(s))
+        .await
+        .expect(200);
+    app.drain_jobs().await;
+    let m = app.get("/api/v1/reports/journey").await.expect(200);
+    assert_eq!(
+        figures(&m)[3..],
+        [
+            json!(["post_purchase", 0, 0, 0.0, null, null]),
+            json!(["service", 2, 3, 0.667, 0, -16.7]),
+        ]
+    );
+    assert_eq!(
+        figures(&m)[1],
+        json!(["consideration", 2, 2, 0.667, 0, null])
+    );
+    assert_eq!(
+        super::journey::touchpoints(&app, &ids[2]).await[0]["stage"],
+        "service",
+        "Vera's last review"
+    );
+
     // A segment needs what it is of; agents do not read reports.
     app.get("/api/v1/reports/journey?segment=DE")
         .await
