@@ -63,6 +63,20 @@ pub fn checked_details(
     Ok((name, language))
 }
 
+/// The customer a request names by id, as they are now: a profile merged
+/// away names the one it became. An id of no customer of the workspace is
+/// refused as `customer_id` (404).
+pub(crate) async fn live_id(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: CustomerId,
+) -> Result<CustomerId, EngineError> {
+    store::customers::get(&mut tx.conn(), ws, id)
+        .await?
+        .map(|c| c.merged_into.unwrap_or(c.id))
+        .ok_or_else(|| EngineError::Unknown("customer_id".into(), message::no_such("customer")))
+}
+
 /// Finds the customer `input` describes, or creates one, by these rules:
 ///
 /// - A proved identity someone already holds (proved) names that customer; a

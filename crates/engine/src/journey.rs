@@ -291,16 +291,7 @@ impl Engine {
                                     ));
                                 }
                                 Some(CustomerRef::Id(id)) => {
-                                    let c = store::customers::get(&mut tx.conn(), ws, *id)
-                                        .await?
-                                        .ok_or_else(|| {
-                                        EngineError::Unknown(
-                                            "customer_id".into(),
-                                            message::no_such("customer"),
-                                        )
-                                    })?;
-                                    // A merged profile's id names the one it became.
-                                    c.merged_into.unwrap_or(c.id)
+                                    crate::customers::live_id(tx, ws, *id).await?
                                 }
                                 Some(CustomerRef::Input(c)) => {
                                     let key = format!("{:?}", c.identities);

@@ -218,15 +218,7 @@ impl Engine {
                         }
                         let customer_id = match customer {
                             Some(CustomerRef::Id(id)) => {
-                                store::customers::get(&mut tx.conn(), ws, id)
-                                    .await?
-                                    .ok_or_else(|| {
-                                        EngineError::Unknown(
-                                            "customer_id".into(),
-                                            message::no_such("customer"),
-                                        )
-                                    })?;
-                                id
+                                crate::customers::live_id(tx, ws, id).await?
                             }
                             Some(CustomerRef::Input(c)) => resolve(tx, ws, actor, &c).await?.0,
                             None => {

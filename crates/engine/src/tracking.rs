@@ -195,17 +195,7 @@ impl Engine {
                             return Err(EngineError::Rule(Code::LinkTarget.into()));
                         }
                         let customer_id = match customer {
-                            Some(id) => Some(
-                                store::customers::get(&mut tx.conn(), ws, id)
-                                    .await?
-                                    .map(|c| c.merged_into.unwrap_or(c.id))
-                                    .ok_or_else(|| {
-                                        EngineError::Unknown(
-                                            "customer_id".into(),
-                                            message::no_such("customer"),
-                                        )
-                                    })?,
-                            ),
+                            Some(id) => Some(crate::customers::live_id(tx, ws, id).await?),
                             None => None,
                         };
                         let row = LinkRow {
