@@ -212,23 +212,11 @@ impl Engine {
     }
 
     /// Flushes the counters every `every` until `stop`, and once more then.
-    pub async fn run_kb_activity(
-        self,
-        every: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
-            }
-            if let Err(e) = self.flush_kb_activity().await {
-                tracing::warn!(error = %e, "writing help-center counts failed; kept for the next attempt");
-            }
-            if *stop.borrow() {
-                return;
-            }
-        }
+    pub async fn run_kb_activity(self, every: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+        periodically(every, stop, "help-center counts", || {
+            self.flush_kb_activity()
+        })
+        .await;
     }
 
     /// Records a reader's answer to "was this helpful?" on a public, published
@@ -419,6 +407,31 @@ impl Engine {
             no_results,
             comments,
         })
+    }
+}
+
+/// Runs `flush` every `every` until `stop`, and once more then; a failed
+/// flush is logged (what it writes is kept for the next one).
+pub(crate) async fn periodically<F, Fut>(
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+    mut flush: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, EngineError>>,
+{
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+        if let Err(e) = flush().await {
+            tracing::warn!(error = %e, what, "writing failed; kept for the next attempt");
+        }
+        if *stop.borrow() {
+            return;
+        }
     }
 }
 

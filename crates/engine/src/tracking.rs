@@ -513,23 +513,9 @@ impl Engine {
     }
 
     /// Flushes the clicks every `every` until `stop`, and once more then.
-    pub async fn run_link_clicks(
-        self,
-        every: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
-            }
-            if let Err(e) = self.flush_link_clicks().await {
-                tracing::warn!(error = %e, "writing link clicks failed; kept for the next attempt");
-            }
-            if *stop.borrow() {
-                return;
-            }
-        }
+    pub async fn run_link_clicks(self, every: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+        crate::kb_activity::periodically(every, stop, "link clicks", || self.flush_link_clicks())
+            .await;
     }
 
     /// Puts an identified visitor's help-center reading or search on their

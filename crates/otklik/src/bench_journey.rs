@@ -177,39 +177,8 @@ async fn run(
     // 1. Customers, then their touchpoints through the API.
     let now = store.now().millis();
     let start = now - 200 * DAY_MS;
-    let mut ids: Vec<CustomerId> = Vec::with_capacity(customers);
-    for chunk in (0..customers).collect::<Vec<_>>().chunks(5_000) {
-        let rows: Vec<store::customers::Customer> = chunk
-            .iter()
-            .map(|i| store::customers::Customer {
-                id: CustomerId::new(),
-                workspace_id: ws,
-                name: format!("Покупатель {i}"),
-                language: Some(["ru", "en", "th"][i % 3].into()),
-                notes: String::new(),
-                merged_into: None,
-                created_at: Timestamp::from_millis(start),
-                updated_at: Timestamp::from_millis(start),
-                identities: vec![],
-                tags: vec![],
-                outreach_opt_out: false,
-                at_risk_since: None,
-                organization_id: None,
-                custom_fields: Default::default(),
-            })
-            .collect();
-        ids.extend(rows.iter().map(|c| c.id));
-        store
-            .write(move |tx| {
-                Box::pin(async move {
-                    for c in &rows {
-                        store::customers::insert(tx, c).await?;
-                    }
-                    Ok::<_, store::StoreError>(())
-                })
-            })
-            .await?;
-    }
+    let ids =
+        crate::bench_reports::seed_customers(store, ws, customers, "Покупатель", start).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;

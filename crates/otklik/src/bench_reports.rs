@@ -251,6 +251,51 @@ pub async fn reports(
     result
 }
 
+/// `n` customers named `{name} {i}` straight in the store, 5,000 a
+/// transaction, made at `start` (milliseconds).
+pub async fn seed_customers(
+    store: &store::Store,
+    ws: WorkspaceId,
+    n: usize,
+    name: &str,
+    start: i64,
+) -> anyhow::Result<Vec<CustomerId>> {
+    let mut ids: Vec<CustomerId> = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+        let rows: Vec<store::customers::Customer> = chunk
+            .iter()
+            .map(|i| store::customers::Customer {
+                id: CustomerId::new(),
+                workspace_id: ws,
+                name: format!("{name} {i}"),
+                language: Some(["ru", "en", "th"][i % 3].into()),
+                notes: String::new(),
+                merged_into: None,
+                created_at: Timestamp::from_millis(start),
+                updated_at: Timestamp::from_millis(start),
+                identities: vec![],
+                tags: vec![],
+                outreach_opt_out: false,
+                at_risk_since: None,
+                organization_id: None,
+                custom_fields: Default::default(),
+            })
+            .collect();
+        ids.extend(rows.iter().map(|c| c.id));
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    for c in &rows {
+                        store::customers::insert(tx, c).await?;
+                    }
+                    Ok::<_, store::StoreError>(())
+                })
+            })
+            .await?;
+    }
+    Ok(ids)
+}
+
 async fn run(
     engine: &engine::Engine,
     store: &store::Store,
@@ -335,39 +380,7 @@ async fn run(
     let mut rng = Lcg(2026);
     let seeding = Instant::now();
     let mut events = 0usize;
-    let mut ids: Vec<CustomerId> = Vec::with_capacity(customers);
-    for chunk in (0..customers).collect::<Vec<_>>().chunks(5_000) {
-        let rows: Vec<store::customers::Customer> = chunk
-            .iter()
-            .map(|i| store::customers::Customer {
-                id: CustomerId::new(),
-                workspace_id: ws,
-                name: format!("Клиент {i}"),
-                language: Some(["ru", "en", "th"][i % 3].into()),
-                notes: String::new(),
-                merged_into: None,
-                created_at: Timestamp::from_millis(start),
-                updated_at: Timestamp::from_millis(start),
-                identities: vec![],
-                tags: vec![],
-                outreach_opt_out: false,
-                at_risk_since: None,
-                organization_id: None,
-                custom_fields: Default::default(),
-            })
-            .collect();
-        ids.extend(rows.iter().map(|c| c.id));
-        store
-            .write(move |tx| {
-                Box::pin(async move {
-                    for c in &rows {
-                        store::customers::insert(tx, c).await?;
-                    }
-                    Ok::<_, store::StoreError>(())
-                })
-            })
-            .await?;
-    }
+    let ids = seed_customers(store, ws, customers, "Клиент", start).await?;
     let mut n = 0;
     while n < tickets {
         let size = CHUNK.min(tickets - n);
