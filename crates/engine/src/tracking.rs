@@ -76,6 +76,9 @@ pub struct Follower {
     pub robot: bool,
 }
 
+/// A chat visitor a browser's cookie names: (widget key, token).
+type Cookie = (String, String);
+
 /// Where a code leads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Follow {
@@ -424,13 +427,23 @@ impl Engine {
                 }
             }
         }
+        let mut known: HashMap<(WorkspaceId, &[Cookie]), Option<CustomerId>> = HashMap::new();
         for k in &pending {
             let ws = k.link.workspace_id;
             let tracking = tracks.get(&ws).is_some_and(|s| s.tracking);
             let customer = match (tracking, k.link.customer_id) {
                 (false, _) => None,
                 (true, Some(c)) => Some(c),
-                (true, None) => self.identified(ws, &k.visitors).await?,
+                // One browser's clicks in a flush are looked up once.
+                (true, None) if k.visitors.is_empty() => None,
+                (true, None) => match known.get(&(ws, k.visitors.as_slice())) {
+                    Some(c) => *c,
+                    None => {
+                        let c = self.identified(ws, &k.visitors).await?;
+                        known.insert((ws, k.visitors.as_slice()), c);
+                        c
+                    }
+                },
             };
             whose.push(customer);
         }

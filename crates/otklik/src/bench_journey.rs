@@ -19,8 +19,7 @@
 use crate::app::Application;
 use crate::bench::stats;
 use crate::bench_rules::Lcg;
-use crate::config::Config;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use domain::Timestamp;
 use domain::ids::*;
 use serde_json::{Value, json};
@@ -107,22 +106,8 @@ pub async fn journey_bench(
     if customers == 0 || touchpoints < customers || requests == 0 {
         bail!("--customers ≥ 1, --touchpoints ≥ --customers and --requests ≥ 1");
     }
-    let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-    let db_name = format!("otklik_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.workers = 0;
-    if let Some(admin) = &database_url {
-        config.database_url = Some(
-            store::admin::create_database(admin, &db_name)
-                .await
-                .context("creating the benchmark database")?
-                .into(),
-        );
-    }
+    let (_dir, db_name, config) =
+        crate::bench_reports::bench_config(database_url.as_deref()).await?;
     println!(
         "journey on {}: {customers} customers, {touchpoints} touchpoints",
         if database_url.is_some() {

@@ -223,22 +223,7 @@ pub async fn reports(
     if tickets == 0 || requests == 0 {
         bail!("--tickets and --requests must be at least 1");
     }
-    let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-    let db_name = format!("otklik_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.workers = 0;
-    if let Some(admin) = &database_url {
-        config.database_url = Some(
-            store::admin::create_database(admin, &db_name)
-                .await
-                .context("creating the benchmark database")?
-                .into(),
-        );
-    }
+    let (_dir, db_name, config) = bench_config(database_url.as_deref()).await?;
     let app = Application::build(config).await?;
     let engine = app.engine().clone();
     let store = app.store().clone();
@@ -249,6 +234,31 @@ pub async fn reports(
         store::admin::drop_database(admin, &db_name).await.ok();
     }
     result
+}
+
+/// A fresh data directory, the benchmark database's name, and a
+/// configuration on them without job workers: on SQLite in the directory,
+/// or on a new PostgreSQL database made through `database_url`.
+pub async fn bench_config(
+    database_url: Option<&str>,
+) -> anyhow::Result<(tempfile::TempDir, String, Config)> {
+    let dir = tempfile::tempdir().context("creating a temporary data directory")?;
+    let db_name = format!("otklik_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    config.workers = 0;
+    if let Some(admin) = database_url {
+        config.database_url = Some(
+            store::admin::create_database(admin, &db_name)
+                .await
+                .context("creating the benchmark database")?
+                .into(),
+        );
+    }
+    Ok((dir, db_name, config))
 }
 
 /// `n` customers named `{name} {i}` straight in the store, 5,000 a
