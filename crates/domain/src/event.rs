@@ -582,6 +582,20 @@ pub enum EventData {
         customer_id: CustomerId,
         opted_out: bool,
     },
+    /// The customer's personal data was erased on request: what was there to
+    /// erase (counts only; the record itself holds nothing personal).
+    #[serde(rename = "customer.erased")]
+    CustomerErased {
+        customer_id: CustomerId,
+        /// Profiles erased: the customer and those merged into them.
+        profiles: u64,
+        tickets: u64,
+        messages: u64,
+        attachments: u64,
+        orders: u64,
+        touchpoints: u64,
+        events: u64,
+    },
     /// A supervisor reviewed the conversation on a scorecard (`replaced`: it
     /// changed their earlier review on it); `score` 0–100.
     #[serde(rename = "review.saved")]
@@ -704,6 +718,7 @@ impl EventData {
             EventData::SurveySent { .. } => "survey.sent",
             EventData::SurveyAnswered { .. } => "survey.answered",
             EventData::SurveyOptedOut { .. } => "survey.opted_out",
+            EventData::CustomerErased { .. } => "customer.erased",
             EventData::ReviewSaved { .. } => "review.saved",
             EventData::TrendDetected { .. } => "trend.detected",
             EventData::OrganizationCreated { .. } => "organization.created",
@@ -786,6 +801,7 @@ impl EventData {
         "survey.sent",
         "survey.answered",
         "survey.opted_out",
+        "customer.erased",
         "review.saved",
         "trend.detected",
         "sla.warning",
@@ -813,6 +829,61 @@ impl EventData {
                 Message::new(Code::BadJson).with("reason", format!("{kind}: {e}")),
             )
         })
+    }
+
+    /// Blanks what this event says about a person whose data is erased: names,
+    /// addresses, numbers, subjects, texts. What the event counts (kinds,
+    /// states, ids, scores, times) stays, so that reports and the ticket
+    /// history keep their shape. Whether anything changed.
+    pub fn erase_personal(&mut self) -> bool {
+        fn blank(s: &mut String) -> bool {
+            let changed = !s.is_empty();
+            s.clear();
+            changed
+        }
+        fn blank_changes(changes: &mut [Change], personal: impl Fn(&str) -> bool) -> bool {
+            let mut changed = false;
+            for c in changes.iter_mut().filter(|c| personal(&c.field)) {
+                changed |= !c.from.is_null() || !c.to.is_null();
+                c.from = Value::Null;
+                c.to = Value::Null;
+            }
+            changed
+        }
+        match self {
+            EventData::CustomerCreated { name, .. } => blank(name),
+            EventData::CustomerUpdated { changes, .. } => blank_changes(changes, |_| true),
+            EventData::IdentityAdded { value, .. }
+            | EventData::IdentityUpdated { value, .. }
+            | EventData::MergeSuggested { value, .. } => blank(value),
+            EventData::OrderCreated { number, .. }
+            | EventData::OrderStatusChanged { number, .. } => blank(number),
+            EventData::ShipmentUpdated {
+                number,
+                tracking_number,
+                ..
+            } => blank(number) | blank(tracking_number),
+            EventData::OutreachSkipped { reason, .. } => blank(reason),
+            EventData::TicketCreated { subject, .. } => blank(subject),
+            EventData::TicketUpdated { changes, .. } => {
+                blank_changes(changes, |f| matches!(f, "subject" | "custom_fields" | "cc"))
+            }
+            EventData::DeliveryChanged { error, .. } => error.take().is_some(),
+            EventData::AutoReplySent { to, .. } => blank(to),
+            EventData::TicketEscalated { reason, .. } => blank(reason),
+            EventData::FilesAdded { missing, .. } => {
+                let changed = !missing.is_empty();
+                missing.clear();
+                changed
+            }
+            EventData::SideStarted {
+                subject, address, ..
+            } => blank(subject) | address.take().is_some(),
+            EventData::SurveyAnswered { comment, .. } => blank(comment),
+            EventData::ReminderDue { note, .. } => blank(note),
+            EventData::AgentsNotified { text, .. } => blank(text),
+            _ => false,
+        }
     }
 
     /// The ticket this event belongs to, for the ticket history.
@@ -872,6 +943,7 @@ impl EventData {
             | EventData::OutreachSent { customer_id, .. }
             | EventData::OutreachSkipped { customer_id, .. }
             | EventData::SurveyOptedOut { customer_id, .. }
+            | EventData::CustomerErased { customer_id, .. }
             | EventData::SurveySent { customer_id, .. }
             | EventData::SurveyAnswered { customer_id, .. }
             | EventData::TicketCreated { customer_id, .. } => Some(*customer_id),
@@ -1273,6 +1345,16 @@ mod tests {
                 customer_id: CustomerId::new(),
                 opted_out: true,
             },
+            EventData::CustomerErased {
+                customer_id: CustomerId::new(),
+                profiles: 2,
+                tickets: 3,
+                messages: 12,
+                attachments: 1,
+                orders: 2,
+                touchpoints: 40,
+                events: 80,
+            },
             EventData::ReviewSaved {
                 ticket_id: TicketId::new(),
                 review_id: ReviewId::new(),
@@ -1320,6 +1402,7 @@ mod tests {
                 | EventData::SurveySent { .. }
                 | EventData::SurveyAnswered { .. }
                 | EventData::SurveyOptedOut { .. }
+                | EventData::CustomerErased { .. }
                 | EventData::ReviewSaved { .. }
                 | EventData::TrendDetected { .. }
                 | EventData::OrderCreated { .. }
@@ -1394,6 +1477,70 @@ mod tests {
         }
         let listed: std::collections::BTreeSet<&str> = EventData::KINDS.iter().copied().collect();
         assert_eq!(kinds, listed, "KINDS lists every kind, once");
+    }
+
+    /// After erasure an event about a customer or a ticket keeps strings only
+    /// where they name a state, a kind or a rule, never where a person wrote
+    /// or was named: a new variant with free text fails here until
+    /// `erase_personal` blanks it (or it is listed as harmless).
+    #[test]
+    fn erasure_leaves_no_free_text_in_a_persons_events() {
+        const STATES: &[&str] = &[
+            "status",
+            "priority",
+            "channel",
+            "visibility",
+            "author_kind",
+            "state",
+            "field",
+            "sentiment",
+            "lang",
+            "category",
+            "survey_kind",
+            "metric",
+            "kind",
+        ];
+        let named = |kind: &str, key: &str| match kind {
+            "rule.fired" => matches!(key, "name" | "failed"),
+            "bot.handed_off" => key == "reason",
+            "bot.answered" => key == "flow",
+            "customer.merge_suggested" => key == "reason",
+            "customer.at_risk" => key == "reasons",
+            "message.triage_corrected" | "order.status_changed" | "order.shipment_updated" => {
+                matches!(key, "from" | "to")
+            }
+            _ => false,
+        };
+        fn strings<'a>(v: &'a Value, key: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+            match v {
+                Value::String(s) => out.push((key, s)),
+                Value::Array(a) => a.iter().for_each(|x| strings(x, key, out)),
+                Value::Object(o) => o.iter().for_each(|(k, x)| strings(x, k, out)),
+                _ => {}
+            }
+        }
+        let mut blanked = 0;
+        for mut e in one_of_each() {
+            if e.ticket_id().is_none() && e.customer_id().is_none() {
+                continue;
+            }
+            blanked += usize::from(e.erase_personal());
+            let (kind, data) = e.to_stored().unwrap();
+            let mut found = Vec::new();
+            strings(&data, "", &mut found);
+            for (key, s) in found {
+                let harmless = s.is_empty()
+                    || uuid::Uuid::parse_str(s).is_ok()
+                    || STATES.contains(&key)
+                    || named(kind, key)
+                    // A change keeps its from/to only for a field that is not personal.
+                    || (matches!(key, "from" | "to") && kind == "ticket.updated");
+                assert!(harmless, "{kind}: {key} = {s:?} survives erasure");
+            }
+            // Erased once, nothing is left to erase.
+            assert!(!e.erase_personal(), "{kind}");
+        }
+        assert!(blanked >= 15, "{blanked} events blanked");
     }
 
     #[test]

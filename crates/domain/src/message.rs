@@ -396,6 +396,7 @@ codes! {
     CustomerMerged = "customers.merged" => "this customer was merged into another; change that one",
     MergeIntoItself = "customers.merge_itself" => "a customer cannot be merged into itself",
     AlreadyMerged = "customers.already_merged" => "one of these customers was already merged into another",
+    CustomerErased = "customers.erased" => "this customer's personal data was erased; the profile takes nothing new",
     WorkspaceNameShape = "workspaces.name" => "2 to 40 of a-z, 0-9 and -, starting with a letter",
     TimeZoneName = "workspaces.time_zone" => "an IANA time zone such as Europe/Moscow, or UTC",
     BotToken = "telegram.token" => "a bot token as BotFather gives it: digits, a colon, then letters, digits, _ or -",

@@ -966,6 +966,7 @@ async fn anonymous_customer(
         at_risk_since: None,
         organization_id: None,
         custom_fields: Default::default(),
+        erased_at: None,
         tags: Vec::new(),
     };
     customers::insert(tx, &c).await?;

@@ -64,17 +64,27 @@ pub fn checked_details(
 }
 
 /// The customer a request names by id, as they are now: a profile merged
-/// away names the one it became. An id of no customer of the workspace is
-/// refused as `customer_id` (404).
+/// away names the one it became. An id of no customer of the workspace, or
+/// of one whose data was erased, is refused as `customer_id` (404).
 pub(crate) async fn live_id(
     tx: &mut Tx,
     ws: WorkspaceId,
     id: CustomerId,
 ) -> Result<CustomerId, EngineError> {
-    store::customers::get(&mut tx.conn(), ws, id)
+    let unknown = || EngineError::Unknown("customer_id".into(), message::no_such("customer"));
+    let mut c = store::customers::get(&mut tx.conn(), ws, id)
         .await?
-        .map(|c| c.merged_into.unwrap_or(c.id))
-        .ok_or_else(|| EngineError::Unknown("customer_id".into(), message::no_such("customer")))
+        .ok_or_else(unknown)?;
+    if let Some(into) = c.merged_into {
+        c = store::customers::get(&mut tx.conn(), ws, into)
+            .await?
+            .ok_or_else(unknown)?;
+    }
+    // An erased profile only counts what it had; nothing new attaches to it.
+    if c.erased_at.is_some() {
+        return Err(unknown());
+    }
+    Ok(c.id)
 }
 
 /// Finds the customer `input` describes, or creates one, by these rules:
@@ -195,6 +205,7 @@ pub(crate) async fn resolve(
                 at_risk_since: None,
                 organization_id: None,
                 custom_fields: Default::default(),
+                erased_at: None,
             };
             customers::insert(tx, &c).await?;
             tx.emit(
@@ -520,6 +531,9 @@ impl Engine {
         if c.merged_into.is_some() {
             return Err(EngineError::Rule(Code::CustomerMerged.into()));
         }
+        if c.erased_at.is_some() {
+            return Err(EngineError::Rule(Code::CustomerErased.into()));
+        }
         let mut changes = Vec::new();
         if let Some(n) = patch.name {
             let n = normalize_name(&n)?;
@@ -634,6 +648,9 @@ impl Engine {
         let s = self.customer(p, source).await?;
         if t.merged_into.is_some() || s.merged_into.is_some() {
             return Err(EngineError::Rule(Code::AlreadyMerged.into()));
+        }
+        if t.erased_at.is_some() || s.erased_at.is_some() {
+            return Err(EngineError::Rule(Code::CustomerErased.into()));
         }
         let (ws, actor) = (p.workspace_id, p.actor());
         self.store

@@ -47,6 +47,7 @@ pub mod outbound;
 pub mod outreach;
 pub mod people;
 pub mod phone;
+pub mod privacy;
 pub mod quality;
 pub mod reminders;
 pub(crate) mod remote_files;

@@ -284,6 +284,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Drops this node's copies of links (they may name a customer who was
+    /// just erased).
+    pub(crate) fn forget_cached_links(&self) {
+        if let Ok(mut s) = self.tracking.state.lock() {
+            s.cache.clear();
+        }
+    }
+
     fn cache_link(&self, code: &str, link: Option<Arc<LinkRow>>) {
         let Ok(mut s) = self.tracking.state.lock() else {
             return;

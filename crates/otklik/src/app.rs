@@ -212,6 +212,11 @@ impl Application {
         &self.store
     }
 
+    /// The search index, for tests that check what it holds.
+    pub fn search(&self) -> Arc<search::SearchIndex> {
+        self.search.clone()
+    }
+
     /// Serves until `shutdown` completes, then drains in-flight requests, stops the
     /// worker and closes the store (the SQLite writer finishes its queue first).
     pub async fn run_until(

@@ -289,6 +289,7 @@ pub async fn seed_customers(
                 at_risk_since: None,
                 organization_id: None,
                 custom_fields: Default::default(),
+                erased_at: None,
             })
             .collect();
         ids.extend(rows.iter().map(|c| c.id));

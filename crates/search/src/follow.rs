@@ -44,6 +44,9 @@ impl Follower {
         let mut dirty: BTreeSet<(WorkspaceId, TicketId)> = BTreeSet::new();
         let mut articles: BTreeSet<(WorkspaceId, ArticleId)> = BTreeSet::new();
         let mut faqs: BTreeSet<(WorkspaceId, FaqId)> = BTreeSet::new();
+        // An erasure must leave no copy of the erased text in the index's
+        // files, where a deleted document lingers until its segment merges.
+        let mut purge = false;
         for e in &events {
             let ws = e.workspace_id;
             match &e.data {
@@ -74,6 +77,12 @@ impl Follower {
                         dirty.insert((ws, t));
                     }
                 }
+                EventData::CustomerErased { customer_id, .. } => {
+                    for t in self.engine.feed_customer_tickets(ws, *customer_id).await? {
+                        dirty.insert((ws, t));
+                    }
+                    purge = true;
+                }
                 EventData::ArticleSaved { article_id, .. } => {
                     articles.insert((ws, *article_id));
                 }
@@ -96,9 +105,15 @@ impl Follower {
             self.index.put_ticket(t, doc.as_ref())?;
         }
         let index = self.index.clone();
-        tokio::task::spawn_blocking(move || index.commit(last))
-            .await
-            .map_err(|e| SearchError::Io(std::io::Error::other(e)))??;
+        tokio::task::spawn_blocking(move || {
+            index.commit(last)?;
+            if purge {
+                index.purge_deleted()?;
+            }
+            Ok::<_, SearchError>(())
+        })
+        .await
+        .map_err(|e| SearchError::Io(std::io::Error::other(e)))??;
         Ok(events.len())
     }
 

@@ -396,6 +396,54 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Rewrites every segment that holds deleted documents without them, so
+    /// that no file keeps their text or terms (tantivy only marks a deletion
+    /// until a merge takes the segment). Costs a rewrite of those segments:
+    /// run after an erasure, not after every change.
+    pub fn purge_deleted(&self) -> Result<(), SearchError> {
+        let ids: Vec<tantivy::index::SegmentId> = self
+            .index
+            .searchable_segment_metas()?
+            .into_iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.with_writer(|w| {
+            w.merge(&ids).wait()?;
+            // The merged-away files go now, not at some later commit.
+            w.garbage_collect_files().wait()?;
+            Ok(())
+        })?;
+        self.close_writer()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Whether any segment's term dictionary (deleted documents' terms
+    /// included) holds a word of `text` as tickets index it: what a purge
+    /// must leave behind for an erased customer.
+    pub fn holds_term(&self, text: &str) -> Result<bool, SearchError> {
+        let searcher = self.reader.searcher();
+        for t in query_terms(text) {
+            for segment in searcher.segment_readers() {
+                for field in [self.f.title, self.f.body, self.f.customer] {
+                    if segment
+                        .inverted_index(field)?
+                        .terms()
+                        .get(t.as_bytes())?
+                        .is_some()
+                    {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Lets the writer go (and with it the directory's lock), after its merges.
     fn close_writer(&self) -> Result<(), SearchError> {
         let w = self
@@ -643,5 +691,66 @@ impl engine::search::TextSearch for SearchIndex {
         limit: usize,
     ) -> Result<Vec<KbHit>, String> {
         SearchIndex::kb(self, ws, q, lang, public_only, limit).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(ws: WorkspaceId, id: TicketId, text: &str) -> TicketDoc {
+        TicketDoc {
+            workspace_id: ws,
+            id,
+            number: 1,
+            subject: text.to_owned(),
+            customer: String::new(),
+            customer_id: CustomerId::new(),
+            texts: vec![text.to_owned()],
+        }
+    }
+
+    #[test]
+    fn a_purge_leaves_no_term_of_deleted_tickets_in_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let ws = WorkspaceId::new();
+        let (keep, gone) = (TicketId::new(), TicketId::new());
+        index
+            .put_ticket(keep, Some(&doc(ws, keep, "an ordinary parcel question")))
+            .unwrap();
+        index
+            .put_ticket(gone, Some(&doc(ws, gone, "zanzibarquixotic secret")))
+            .unwrap();
+        index.commit(Cursor { tx: 1, id: 1 }).unwrap();
+        assert_eq!(index.tickets(ws, "zanzibarquixotic", 10).unwrap(), [gone]);
+        assert!(index.holds_term("zanzibarquixotic").unwrap());
+
+        index.put_ticket(gone, None).unwrap();
+        index.commit(Cursor { tx: 2, id: 2 }).unwrap();
+        assert!(
+            index
+                .tickets(ws, "zanzibarquixotic", 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            index.holds_term("zanzibarquixotic").unwrap(),
+            "a deletion alone leaves the terms in the segment"
+        );
+
+        index.purge_deleted().unwrap();
+        assert!(!index.holds_term("zanzibarquixotic").unwrap(), "purged");
+        assert!(index.holds_term("parcel").unwrap());
+        assert_eq!(index.tickets(ws, "parcel", 10).unwrap(), [keep]);
+        assert_eq!(index.position(), Cursor { tx: 2, id: 2 });
+        // Nothing left to purge: a second purge changes nothing.
+        index.purge_deleted().unwrap();
+        assert_eq!(index.len(), 1);
+        // Reopened from its files, the index holds the same.
+        drop(index);
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert!(!index.holds_term("zanzibarquixotic").unwrap());
+        assert_eq!(index.tickets(ws, "parcel", 10).unwrap(), [keep]);
     }
 }

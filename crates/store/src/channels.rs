@@ -493,3 +493,22 @@ pub async fn release_held(
         .bind(external_id);
     tx.conn().execute(&q).await.map(|_| ())
 }
+
+/// A page of the workspace's held messages (every mailbox) after `after`, by id.
+pub async fn held_page(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    after: Option<HeldId>,
+    limit: i64,
+) -> Result<Vec<Held>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {HELD_COLS} FROM held_messages WHERE workspace_id = $1 \
+             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(after)
+        .bind(limit),
+    )
+    .await
+}

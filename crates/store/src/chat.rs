@@ -280,3 +280,22 @@ pub async fn user_names(
     }
     Ok(out)
 }
+
+/// The chat visitors a customer was, newest first, at most `limit`.
+pub async fn visitors_of_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    limit: i64,
+) -> Result<Vec<Visitor>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM chat_visitors WHERE workspace_id = $1 AND customer_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(limit),
+    )
+    .await
+}

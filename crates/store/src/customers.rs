@@ -58,6 +58,8 @@ pub struct Customer {
     pub organization_id: Option<OrganizationId>,
     /// Values of the workspace's customer fields, by key.
     pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// When their personal data was erased (the profile then only counts).
+    pub erased_at: Option<Timestamp>,
 }
 
 impl FromRow for Customer {
@@ -77,12 +79,13 @@ impl FromRow for Customer {
             at_risk_since: r.time_opt(10)?,
             organization_id: r.id_opt(11)?,
             custom_fields: r.json(12)?,
+            erased_at: r.time_opt(13)?,
         })
     }
 }
 
 const COLS: &str = "id, workspace_id, name, language, notes, merged_into, created_at, updated_at, tags, \
-                    outreach_opt_out, at_risk_since, organization_id, custom_fields";
+                    outreach_opt_out, at_risk_since, organization_id, custom_fields, erased_at";
 
 pub async fn insert(tx: &mut Tx, c: &Customer) -> Result<(), StoreError> {
     let q = query(
@@ -625,4 +628,22 @@ pub async fn identity(
         .bind(id),
     )
     .await
+}
+
+/// The profiles merged into `target`.
+pub async fn merged_into(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    target: CustomerId,
+) -> Result<Vec<CustomerId>, StoreError> {
+    let ids: Vec<uuid::Uuid> = c
+        .fetch_all(
+            &query(
+                "SELECT id FROM customers WHERE workspace_id = $1 AND merged_into = $2 ORDER BY id",
+            )
+            .bind(ws)
+            .bind(target),
+        )
+        .await?;
+    Ok(ids.into_iter().map(CustomerId).collect())
 }

@@ -37,6 +37,7 @@ pub mod orders;
 pub mod organizations;
 pub mod outreach;
 pub mod people;
+pub mod privacy;
 pub mod quality;
 pub mod reminders;
 pub mod rules;
@@ -192,6 +193,8 @@ enum Backend {
     Sqlite {
         read: SqlitePool,
         writer: writer::Handle,
+        /// Asks the checkpointer to cut the write-ahead log back now.
+        cut: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<bool>>,
     },
     Pg(PgPool),
 }
@@ -285,8 +288,9 @@ impl Store {
                     base.connect().await?
                 };
                 let writer = writer::spawn(writer_conn, clock.clone(), opts.max_batch.max(1))?;
-                tokio::spawn(checkpoint_loop(checkpointer));
-                Backend::Sqlite { read, writer }
+                let (cut, cuts) = tokio::sync::mpsc::channel(16);
+                tokio::spawn(checkpoint_loop(checkpointer, cuts));
+                Backend::Sqlite { read, writer, cut }
             }
         };
         let (events, _) = broadcast::channel(4096);
@@ -420,6 +424,25 @@ impl Store {
         }
     }
 
+    /// Lets go of old copies of blanked or deleted rows that the database
+    /// keeps beside its tables. SQLite: the write-ahead log, which holds
+    /// earlier versions of changed pages until it starts over, is copied
+    /// and cut to nothing (freed space in the file itself is zeroed as it
+    /// is freed, see `open_writer`); whether it was. PostgreSQL keeps dead
+    /// row versions until vacuum reuses their space; nothing is done here.
+    pub async fn forget_old_versions(&self) -> Result<bool, StoreError> {
+        match &self.inner.backend {
+            Backend::Sqlite { cut, .. } => {
+                let (reply, done) = tokio::sync::oneshot::channel();
+                if cut.send(reply).await.is_err() {
+                    return Ok(false);
+                }
+                Ok(done.await.unwrap_or(false))
+            }
+            Backend::Pg(_) => Ok(false),
+        }
+    }
+
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.read().await?;
@@ -432,7 +455,7 @@ impl Store {
     /// Stops accepting writes and waits for the SQLite writer to finish what it has.
     pub async fn close(&self) {
         match &self.inner.backend {
-            Backend::Sqlite { read, writer } => {
+            Backend::Sqlite { read, writer, .. } => {
                 writer.close().await;
                 read.close().await;
             }
@@ -449,6 +472,9 @@ fn open_writer(file: &Path) -> Result<rusqlite::Connection, StoreError> {
     c.busy_timeout(Duration::from_secs(10))?;
     c.set_prepared_statement_cache_capacity(256);
     c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = memory;")?;
+    // What a write frees (a blanked value, a deleted row) is overwritten with
+    // zeros, so an erased customer's data does not linger in free space.
+    c.execute_batch("PRAGMA secure_delete = ON;")?;
     let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Config(format!(
@@ -466,6 +492,9 @@ fn open_writer(file: &Path) -> Result<rusqlite::Connection, StoreError> {
     Ok(c)
 }
 
+/// Tries of a requested cut before it is left to the next checkpoints.
+const CUT_TRIES: usize = 20;
+
 /// WAL pages past which the file is cut back (about 256 MB of 4 KiB pages).
 const WAL_TRUNCATE_FRAMES: i64 = 65_536;
 
@@ -476,12 +505,39 @@ const WAL_TRUNCATE_FRAMES: i64 = 65_536;
 /// wholly copied and no reader on it — and grows without bound; past
 /// [`WAL_TRUNCATE_FRAMES`] a TRUNCATE checkpoint waits for a gap between the
 /// writer's batches (mostly copied already, it is quick) and cuts the file.
-async fn checkpoint_loop(mut conn: sqlx::SqliteConnection) {
+///
+/// On request (`cuts`), a TRUNCATE checkpoint at once: after an erasure the
+/// log must not keep the pages as they were before it.
+async fn checkpoint_loop(
+    mut conn: sqlx::SqliteConnection,
+    mut cuts: tokio::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<bool>>,
+) {
     use sqlx::Executor as _;
     use sqlx::Row as _;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(reply) = cuts.recv() => {
+                // A reader on an older snapshot makes it give up: a few tries.
+                let mut cut = false;
+                for _ in 0..CUT_TRIES {
+                    match conn.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)").await {
+                        Ok(r) if r.try_get::<i64, _>(0).unwrap_or(1) == 0 => {
+                            cut = true;
+                            break;
+                        }
+                        Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "WAL truncation failed");
+                            break;
+                        }
+                    }
+                }
+                let _ = reply.send(cut);
+                continue;
+            }
+        }
         match conn.fetch_one("PRAGMA wal_checkpoint(PASSIVE)").await {
             Ok(row) => {
                 let busy: i64 = row.try_get(0).unwrap_or(0);

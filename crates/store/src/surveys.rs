@@ -363,3 +363,22 @@ pub async fn last_solved_ticket(
         .await?;
     Ok(id.map(TicketId))
 }
+
+/// A customer's surveys, newest first, at most `limit`.
+pub async fn of_customer(
+    c: &mut Conn<'_>,
+    ws: WorkspaceId,
+    customer: CustomerId,
+    limit: i64,
+) -> Result<Vec<Survey>, StoreError> {
+    c.fetch_all(
+        &query(format!(
+            "SELECT {COLS} FROM surveys WHERE workspace_id = $1 AND customer_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(ws)
+        .bind(customer)
+        .bind(limit),
+    )
+    .await
+}

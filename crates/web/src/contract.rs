@@ -941,7 +941,7 @@ fn examples(d: &mut Value) {
         "identities": [
             { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a20", "kind": "email", "value": "somchai@example.co.th", "verified": true, "shared": false, "created_at": at },
             { "id": "01936f1e-7b2a-7c41-9a55-0d3c7e2b9a21", "kind": "phone", "value": "+66812345678", "verified": true, "shared": false, "created_at": at }],
-        "tags": ["vip"], "outreach_opt_out": false, "at_risk_since": null, "created_at": at, "updated_at": at
+        "tags": ["vip"], "outreach_opt_out": false, "at_risk_since": null, "erased_at": null, "created_at": at, "updated_at": at
     });
     let ticket_out = json!({
         "id": ticket, "number": 1042, "subject": "Где мой заказ?", "status": "open", "priority": "normal",
@@ -2504,7 +2504,46 @@ fn build() -> Value {
     survey_rules(&mut d);
     journey_rules(&mut d);
     report_rules(&mut d);
+    privacy_examples(&mut d);
     d
+}
+
+/// A customer's export and erasure: examples built from the examples of the
+/// records an export holds (set before this runs).
+fn privacy_examples(d: &mut Value) {
+    let s = "/components/schemas";
+    let example = |d: &Value, name: &str| {
+        d.pointer(&format!("{s}/{name}/example"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let at = "2026-12-01T09:15:00+00:00";
+    let ticket =
+        json!({ "ticket": example(d, "TicketOut"), "messages": [example(d, "MessageOut")] });
+    let survey = json!({ "id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b", "kind": "csat",
+        "ticket_id": "01937a2b-0000-7000-8000-000000000042", "language": "ru", "sent_at": at,
+        "score": 5, "comment": "Спасибо, всё быстро решили!", "answered_at": at });
+    let visitor = json!({ "id": "01937b10-9999-7e4f-8a5b-6c7d8e9f0a1b", "name": "Somchai Jaidee",
+        "email": "somchai@example.com", "phone": null, "language": "th", "external_user_id": null,
+        "page_url": "https://shop.example/orders", "page_title": "My orders",
+        "last_seen_at": at, "created_at": at });
+    let export = json!({ "format": crate::privacy_api::FORMAT, "exported_at": at,
+        "customer": example(d, "CustomerOut"), "tickets": [ticket.clone()],
+        "orders": [example(d, "OrderOut")], "touchpoints": [example(d, "TouchpointOut")],
+        "surveys": [survey.clone()], "chat_visitors": [visitor.clone()] });
+    let erasure = json!({ "customer_id": "01937a2b-1111-7000-8000-000000000007", "erased_at": at,
+        "profiles": 2, "identities": 3, "tickets": 4, "messages": 27, "attachments": 2,
+        "orders": 3, "touchpoints": 118, "events": 96, "chat_visitors": 1, "files_removed": 6,
+        "jobs_removed": 5, "held_removed": 0 });
+    for (name, example) in [
+        ("ExportedTicket", ticket),
+        ("ExportedSurvey", survey),
+        ("ExportedVisitor", visitor),
+        ("CustomerExport", export),
+        ("ErasureOut", erasure),
+    ] {
+        set(d, &format!("{s}/{name}/example"), example);
+    }
 }
 
 /// The journey: what a shop may push (the pushed kinds, an RFC 3339 time, an

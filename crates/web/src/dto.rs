@@ -290,6 +290,9 @@ pub struct CustomerOut {
     pub organization_id: Option<Uuid>,
     /// Values of the workspace's customer fields, by key.
     pub custom_fields: Map<String, Value>,
+    /// When their personal data was erased on request: the profile then only
+    /// keeps what is counted and takes nothing new.
+    pub erased_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -305,6 +308,7 @@ impl From<Customer> for CustomerOut {
             tags: c.tags,
             outreach_opt_out: c.outreach_opt_out,
             at_risk_since: c.at_risk_since.map(|t| t.to_rfc3339()),
+            erased_at: c.erased_at.map(|t| t.to_rfc3339()),
             organization_id: c.organization_id.map(|o| o.0),
             custom_fields: c.custom_fields,
             identities: c

@@ -27,6 +27,7 @@ mod openapi;
 pub mod orders_api;
 pub mod org_api;
 pub mod outreach_api;
+pub mod privacy_api;
 pub mod quality_api;
 pub mod report_api;
 pub mod rules_api;
@@ -182,6 +183,8 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
             get(api::get_customer).patch(api::patch_customer),
         )
         .route("/customers/{id}/merge", post(api::merge_customer))
+        .route("/customers/{id}/export", get(privacy_api::export))
+        .route("/customers/{id}/erase", post(privacy_api::erase))
         .route("/customers/{id}/timeline", get(api::customer_timeline))
         .route(
             "/customers/{id}/suggestions",

@@ -4,8 +4,8 @@ use crate::dto::*;
 use crate::error::Problem;
 use crate::{
     api, assist_api, chat_api, flows_api, journey_api, kb_api, links_api, macros_api, mail_api,
-    messenger_api, orders_api, org_api, outreach_api, quality_api, report_api, rules_api, side_api,
-    sla_api, survey_api, triage_api, widget,
+    messenger_api, orders_api, org_api, outreach_api, privacy_api, quality_api, report_api,
+    rules_api, side_api, sla_api, survey_api, triage_api, widget,
 };
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -181,7 +181,7 @@ fn add_common_errors(op: &mut utoipa::openapi::path::Operation) {
         triage_api::ticket_triage, triage_api::correct,
         orders_api::list_stores, orders_api::create_store, orders_api::get_store, orders_api::patch_store, orders_api::store_hook,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::merge_ticket, api::split_ticket, api::add_reminder, api::list_reminders, api::cancel_reminder, api::list_messages, api::create_message, api::resend_message,
-        api::ticket_events, api::escalate_ticket, api::list_collaborators, api::add_collaborator, api::remove_collaborator, api::list_followers, api::add_follower, api::remove_follower, side_api::list_sides, side_api::start_side, side_api::side_message, side_api::patch_side, survey_api::list, survey_api::get_settings, survey_api::put_settings, journey_api::push, journey_api::customer_touchpoints, journey_api::get_settings, journey_api::put_settings, journey_api::map, journey_api::map_csv_file, links_api::create, links_api::list, links_api::get, links_api::disable, links_api::qr, report_api::kpis, report_api::kpis_csv, report_api::get_digests, report_api::put_digests, quality_api::list_scorecards, quality_api::create_scorecard, quality_api::put_scorecard, quality_api::review, quality_api::ticket_reviews, quality_api::reviews, quality_api::agents, quality_api::draw, quality_api::queue, api::set_solution, api::similar_solutions, api::events, api::upload, api::download,
+        api::ticket_events, api::escalate_ticket, api::list_collaborators, api::add_collaborator, api::remove_collaborator, api::list_followers, api::add_follower, api::remove_follower, side_api::list_sides, side_api::start_side, side_api::side_message, side_api::patch_side, survey_api::list, survey_api::get_settings, survey_api::put_settings, journey_api::push, journey_api::customer_touchpoints, journey_api::get_settings, journey_api::put_settings, journey_api::map, journey_api::map_csv_file, privacy_api::export, privacy_api::erase, links_api::create, links_api::list, links_api::get, links_api::disable, links_api::qr, report_api::kpis, report_api::kpis_csv, report_api::get_digests, report_api::put_digests, quality_api::list_scorecards, quality_api::create_scorecard, quality_api::put_scorecard, quality_api::review, quality_api::ticket_reviews, quality_api::reviews, quality_api::agents, quality_api::draw, quality_api::queue, api::set_solution, api::similar_solutions, api::events, api::upload, api::download,
         mail_api::list, mail_api::create, mail_api::get, mail_api::patch, mail_api::inbound,
         mail_api::held_list, mail_api::held_ticket, mail_api::held_discard,
         kb_api::create_article, kb_api::list_articles, kb_api::get_article, kb_api::patch_article,

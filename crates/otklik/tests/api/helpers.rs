@@ -22,6 +22,8 @@ pub struct TestApp {
     pub engine: engine::Engine,
     /// Beneath the engine: for checks of what was stored.
     pub store: store::Store,
+    /// The search index the server follows the log into.
+    pub search: std::sync::Arc<search::SearchIndex>,
     pub config: Config,
     pub clock: std::sync::Arc<otklik::app::SettableClock>,
     _dir: std::sync::Arc<tempfile::TempDir>,
@@ -108,6 +110,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
     let smtp_port = app.smtp_port().unwrap_or(0);
     let engine = app.engine().clone();
     let store = app.store().clone();
+    let search = app.search();
     let clock = app.clock.clone();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
@@ -120,6 +123,7 @@ async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestAp
         token: String::new(),
         engine,
         store,
+        search,
         config,
         clock,
         _dir: dir,

@@ -31,6 +31,7 @@ mod mail_server;
 mod orders;
 mod outreach;
 mod phone;
+mod privacy;
 mod providers;
 mod quality;
 mod reports;

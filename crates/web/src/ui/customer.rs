@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/customers/{id}/outreach", post(opt_out))
         .route("/app/customers/{id}/edit", post(edit))
+        .route("/app/customers/{id}/erase", post(erase))
 }
 
 pub struct IdentityView {
@@ -97,6 +98,8 @@ pub struct CustomerPage {
     pub chrome: Chrome,
     pub id: String,
     pub name: String,
+    /// When their personal data was erased.
+    pub erased: Option<String>,
     pub language: String,
     pub tags: Vec<String>,
     pub notes: String,
@@ -319,10 +322,16 @@ pub async fn page(
     let older = (story.events.len() as i64 == PAGE)
         .then(|| story.events.last().map(|e| e.id))
         .flatten();
+    let name = if c.erased_at.is_some() {
+        tr.t("customer.erased_name").to_owned()
+    } else {
+        c.name.clone()
+    };
     let page = CustomerPage {
-        chrome: ctx.chrome(c.name.clone()),
+        chrome: ctx.chrome(name.clone()),
         id: c.id.to_string(),
-        name: c.name.clone(),
+        name,
+        erased: c.erased_at.map(|t| tr.date(t)),
         language: c
             .language
             .as_deref()
@@ -645,6 +654,29 @@ pub async fn opt_out(
         .await
         .or_page(tr)?;
     Ok(done(&format!("/app/customers/{cid}"), "flash.saved"))
+}
+
+/// `POST /app/customers/{id}/erase` (`confirm`: 1): erases the customer's
+/// personal data (admins).
+pub async fn erase(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    f: Form,
+) -> Result<Response, UiError> {
+    let tr = f.ctx.tr;
+    let cid = customer_id(&id, tr)?;
+    if f.get("confirm") != Some("1") {
+        return Err(UiError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr,
+            "customer.erase_unconfirmed",
+        ));
+    }
+    let done_with = app.engine.erase_customer(&f.ctx.p, cid).await.or_page(tr)?;
+    Ok(done(
+        &format!("/app/customers/{}", done_with.customer_id),
+        "flash.erased",
+    ))
 }
 
 /// `POST /app/customers/{id}/edit`: name, language, tags, notes, the
