@@ -184,7 +184,7 @@ on_both!(
     the_ticket_page_snoozes_and_ends_a_snooze,
     the_ticket_page_merges_a_duplicate,
     the_new_ticket_page_writes_to_a_customer_and_logs_a_call,
-    the_customer_page_edits_the_profile_and_organisations_gather_customers,
+    the_customer_page_edits_and_erases_the_profile_and_organisations_gather_customers,
     preferences_choose_language_zone_signature_and_alerts,
     a_bulk_change_is_undone_except_where_someone_changed_since,
     the_ticket_page_splits_a_later_question_off,
@@ -456,7 +456,9 @@ async fn preferences_choose_language_zone_signature_and_alerts(app: TestApp) {
 /// The customer page edits the profile (name, language, tags, notes, a new
 /// contact, customer fields, the organisation) and its timeline says who did
 /// it; an organisation's page gathers the customers its domain brings in.
-async fn the_customer_page_edits_the_profile_and_organisations_gather_customers(app: TestApp) {
+async fn the_customer_page_edits_and_erases_the_profile_and_organisations_gather_customers(
+    app: TestApp,
+) {
     app.post(
         "/api/v1/custom-fields",
         json!({"key": "birthday", "label": "День рождения", "field_type": "date", "applies_to": "customer"}),
@@ -549,6 +551,29 @@ async fn the_customer_page_edits_the_profile_and_organisations_gather_customers(
             .await
             .contains(&format!("href=\"/app/customers/{cid}\""))
     );
+
+    // An admin exports or erases the profile; the erasure wants the box ticked.
+    assert!(page.contains(&format!("href=\"/api/v1/customers/{cid}/export\"")));
+    let res = a
+        .post(&format!("/app/customers/{cid}/erase"), &[], true)
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Отметьте флажок"));
+    let res = a
+        .post(
+            &format!("/app/customers/{cid}/erase"),
+            &[("confirm", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = a.page(&format!("/app/customers/{cid}")).await;
+    assert!(
+        page.contains("Персональные данные удалены") && page.contains("Удалённый клиент"),
+        "the profile says it was erased"
+    );
+    assert!(!page.contains("Анна Петрова") && !page.contains("Звонить после 12:00"));
+    assert!(!page.contains("/erase\""), "nothing left to erase");
 }
 
 /// "New ticket": an agent logs a customer's call (the customer's words, by
