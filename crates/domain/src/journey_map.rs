@@ -17,6 +17,7 @@
 
 use crate::journey::{Kind, Stage};
 use serde::{Deserialize, Serialize};
+use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
 
 /// An emotion at or below this is a complaint, a low score, a re-open or a
@@ -112,9 +113,45 @@ pub fn key(p: &Point) -> String {
     }
 }
 
-/// A customer's time in one stage.
+/// A key as a map reads it from a stored summary: borrowed from the text
+/// where it can be (no escapes), so that adding up a hundred thousand
+/// summaries allocates no string per key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Key<'a>(pub Cow<'a, str>);
+
+impl Borrow<str> for Key<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A customer's time in one stage (`K`: how its keys are held; a map reads
+/// them as [`Key`]s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageSummary {
+#[serde(bound(deserialize = "K: Deserialize<'de> + Ord"))]
+pub struct StageSummary<K = String> {
     /// First and last moment there (milliseconds).
     #[serde(rename = "f")]
     pub first: i64,
@@ -128,8 +165,8 @@ pub struct StageSummary {
     #[serde(rename = "en")]
     pub emotions: i64,
     /// Touchpoints met there by key, at most [`MAX_KEYS`].
-    #[serde(rename = "k", default)]
-    pub keys: BTreeMap<String, i64>,
+    #[serde(rename = "k", default = "BTreeMap::new")]
+    pub keys: BTreeMap<K, i64>,
 }
 
 /// Pain a touchpoint brought: how often it was followed by a complaint
@@ -143,24 +180,25 @@ pub struct Pain {
     pub low_scores: i64,
 }
 
-/// One customer's journey, summed.
+/// One customer's journey, summed (`K`: how its strings are held).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
+#[serde(bound(deserialize = "K: Deserialize<'de> + Ord"))]
+pub struct Summary<K = String> {
     /// By stage (its wire name).
-    #[serde(default)]
-    pub stages: BTreeMap<String, StageSummary>,
-    #[serde(default)]
-    pub pains: BTreeMap<String, Pain>,
+    #[serde(default = "BTreeMap::new")]
+    pub stages: BTreeMap<K, StageSummary<K>>,
+    #[serde(default = "BTreeMap::new")]
+    pub pains: BTreeMap<K, Pain>,
     /// The segments and when they were learnt (the earliest touchpoint wins).
-    #[serde(default)]
-    pub first_channel: Option<(i64, String)>,
-    #[serde(default)]
-    pub category: Option<(i64, String)>,
-    #[serde(default)]
-    pub country: Option<(i64, String)>,
+    #[serde(default = "Option::default")]
+    pub first_channel: Option<(i64, K)>,
+    #[serde(default = "Option::default")]
+    pub category: Option<(i64, K)>,
+    #[serde(default = "Option::default")]
+    pub country: Option<(i64, K)>,
     /// The latest touchpoint: a customer silent since long ago churned there.
-    #[serde(default)]
-    pub last: Option<(i64, String)>,
+    #[serde(default = "Option::default")]
+    pub last: Option<(i64, K)>,
 }
 
 fn earliest(slot: &mut Option<(i64, String)>, at: i64, v: Option<&String>) {
@@ -328,7 +366,7 @@ pub struct Map {
 
 impl Map {
     /// Adds one customer; `now` tells who churned.
-    pub fn add(&mut self, s: &Summary, now: i64) {
+    pub fn add<K: Borrow<str> + Ord>(&mut self, s: &Summary<K>, now: i64) {
         self.customers += 1;
         let at = |st: Stage| s.stages.get(st.as_str()).filter(|x| x.touchpoints > 0);
         for &st in Stage::ALL {
@@ -339,11 +377,12 @@ impl Map {
             self.emotion_sum[i] += x.emotion_sum;
             self.emotions[i] += x.emotions;
             for k in x.keys.keys() {
+                let k: &str = k.borrow();
                 // Most keys repeat across customers: no allocation for them.
                 match self.keys[i].get_mut(k) {
                     Some(n) => *n += 1,
                     None => {
-                        self.keys[i].insert(k.clone(), 1);
+                        self.keys[i].insert(k.to_owned(), 1);
                     }
                 }
             }
@@ -362,14 +401,14 @@ impl Map {
             }
         }
         for (k, p) in &s.pains {
-            let e = self.pain_of(k);
+            let e = self.pain_of(k.borrow());
             e.complaints += p.complaints;
             e.low_scores += p.low_scores;
         }
         if let Some((t, k)) = &s.last
             && now - t >= CHURN_AFTER_MS
         {
-            self.pain_of(k).churned += 1;
+            self.pain_of(k.borrow()).churned += 1;
         }
     }
 
@@ -595,6 +634,54 @@ mod tests {
         a.merge(b);
         assert_eq!(a.customers, 7);
         assert_eq!(a.finish(), whole.finish());
+    }
+
+    /// A map adds up stored summaries read with borrowed keys as it adds up
+    /// the summaries themselves, keys with escapes in JSON included.
+    #[test]
+    fn summaries_read_with_borrowed_keys_map_the_same() {
+        let day = 86_400_000;
+        let people: Vec<Summary> = (0..5)
+            .map(|i| {
+                let mut view = p(i * day, Kind::PageView, Stage::Consideration, None);
+                view.name = Some(if i % 2 == 0 {
+                    "Чайник \"Smart\"".into()
+                } else {
+                    "Home".into()
+                });
+                view.country = Some("TH".into());
+                Summary::of(&[
+                    view,
+                    p((i + 1) * day, Kind::Message, Stage::Service, Some(-80)),
+                ])
+            })
+            .collect();
+        let stored: Vec<String> = people
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap())
+            .collect();
+        let (mut owned, mut borrowed) = (Map::default(), Map::default());
+        for (s, json) in people.iter().zip(&stored) {
+            owned.add(s, 300 * day);
+            let read: Summary<Key<'_>> = serde_json::from_str(json).unwrap();
+            assert!(
+                read.stages
+                    .values()
+                    .flat_map(|st| st.keys.keys())
+                    .any(|k| matches!(k.0, Cow::Borrowed(_))),
+                "plain keys are borrowed"
+            );
+            borrowed.add(&read, 300 * day);
+        }
+        let (columns, pains) = borrowed.finish();
+        assert!(
+            columns.iter().any(|c| c
+                .top
+                .iter()
+                .any(|(k, n)| k == "page_view:Чайник \"Smart\"" && *n == 3)),
+            "{columns:?}"
+        );
+        assert_eq!((columns, pains), owned.finish());
     }
 
     fn point() -> impl Strategy<Value = Point> {

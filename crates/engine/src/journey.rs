@@ -715,16 +715,24 @@ impl Engine {
         }
         let now = self.now().millis();
         let ws = p.workspace_id;
-        let (rows, segments) = {
+        let (by, value) = (segment_by, segment.map(str::to_owned));
+        let rows = self
+            .store
+            .bulk_read(move |c| {
+                Box::pin(async move {
+                    let filter = match (by, value.as_deref()) {
+                        (_, None) | (None, _) => db::Segment::All,
+                        (Some(SegmentBy::FirstChannel), Some(v)) => db::Segment::FirstChannel(v),
+                        (Some(SegmentBy::Category), Some(v)) => db::Segment::Category(v),
+                        (Some(SegmentBy::Country), Some(v)) => db::Segment::Country(v),
+                        (Some(SegmentBy::Tag), Some(v)) => db::Segment::Tag(v),
+                    };
+                    db::summaries(c, ws, filter).await
+                })
+            })
+            .await?;
+        let segments = {
             let mut c = self.store.read().await?;
-            let filter = match (segment_by, segment) {
-                (_, None) | (None, _) => db::Segment::All,
-                (Some(SegmentBy::FirstChannel), Some(v)) => db::Segment::FirstChannel(v),
-                (Some(SegmentBy::Category), Some(v)) => db::Segment::Category(v),
-                (Some(SegmentBy::Country), Some(v)) => db::Segment::Country(v),
-                (Some(SegmentBy::Tag), Some(v)) => db::Segment::Tag(v),
-            };
-            let rows = db::summaries(&mut c.conn(), ws, filter).await?;
             let column = match segment_by {
                 None => None,
                 Some(SegmentBy::FirstChannel) => Some(db::SegmentColumn::FirstChannel),
@@ -732,7 +740,7 @@ impl Engine {
                 Some(SegmentBy::Country) => Some(db::SegmentColumn::Country),
                 Some(SegmentBy::Tag) => None,
             };
-            let segments = match (segment_by, column) {
+            match (segment_by, column) {
                 (Some(SegmentBy::Tag), _) => {
                     let mut counts: HashMap<String, i64> = HashMap::new();
                     for tags in db::summary_tags(&mut c.conn(), ws).await? {
@@ -748,13 +756,13 @@ impl Engine {
                 }
                 (_, Some(col)) => db::segments(&mut c.conn(), ws, col, MAX_SEGMENTS as i64).await?,
                 _ => Vec::new(),
-            };
-            (rows, segments)
+            }
         };
         let tag = match (segment_by, segment) {
             (Some(SegmentBy::Tag), Some(t)) => Some(t.to_owned()),
             _ => None,
         };
+
         // Parsing a hundred thousand summaries is CPU work: off the runtime,
         // on two threads.
         let (customers, columns, pains) = tokio::task::spawn_blocking(move || {
@@ -768,7 +776,8 @@ impl Engine {
                     {
                         continue;
                     }
-                    if let Ok(s) = serde_json::from_str::<Summary>(json) {
+                    // Keys borrowed from the row's text: no string per key.
+                    if let Ok(s) = serde_json::from_str::<Summary<journey_map::Key<'_>>>(json) {
                         map.add(&s, now);
                     }
                 }

@@ -195,6 +195,8 @@ enum Backend {
         writer: writer::Handle,
         /// Asks the checkpointer to cut the write-ahead log back now.
         cut: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<bool>>,
+        /// The database file, for large reads on a connection of their own.
+        file: std::path::PathBuf,
     },
     Pg(PgPool),
 }
@@ -290,7 +292,12 @@ impl Store {
                 let writer = writer::spawn(writer_conn, clock.clone(), opts.max_batch.max(1))?;
                 let (cut, cuts) = tokio::sync::mpsc::channel(16);
                 tokio::spawn(checkpoint_loop(checkpointer, cuts));
-                Backend::Sqlite { read, writer, cut }
+                Backend::Sqlite {
+                    read,
+                    writer,
+                    cut,
+                    file,
+                }
             }
         };
         let (events, _) = broadcast::channel(4096);
@@ -440,6 +447,44 @@ impl Store {
                 Ok(done.await.unwrap_or(false))
             }
             Backend::Pg(_) => Ok(false),
+        }
+    }
+
+    /// Runs `f`, a large read (a report over a whole table), on a blocking
+    /// thread with a connection of its own. On SQLite that is a read-only
+    /// rusqlite connection: the pool's driver hands rows over one by one
+    /// through a channel, several times slower for a hundred thousand rows.
+    /// On PostgreSQL, a pooled connection as usual.
+    pub async fn bulk_read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn<'_>) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite { file, .. } => {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut c = rusqlite::Connection::open_with_flags(
+                        &file,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    c.busy_timeout(Duration::from_secs(10))?;
+                    // Pages read through the OS's cache in place, not copied.
+                    c.execute_batch("PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;")?;
+                    let mut conn = Conn::Lite(&mut c);
+                    futures::executor::block_on(f(&mut conn))
+                })
+                .await
+                .map_err(|e| StoreError::Config(format!("a bulk read failed: {e}")))?
+            }
+            Backend::Pg(_) => {
+                let mut c = self.read().await?;
+                let mut conn = c.conn();
+                f(&mut conn).await
+            }
         }
     }
 

@@ -466,10 +466,22 @@ pub fn pg_node(
     workers: usize,
     secret_key: &str,
 ) -> tokio::process::Child {
+    pg_node_at(dir, i, url, workers, secret_key, "127.0.0.1:0")
+}
+
+/// [`pg_node`] listening on `listen`, for tests that call the node itself.
+pub fn pg_node_at(
+    dir: &std::path::Path,
+    i: usize,
+    url: &str,
+    workers: usize,
+    secret_key: &str,
+    listen: &str,
+) -> tokio::process::Child {
     let data = dir.join(format!("node{i}"));
     std::fs::create_dir_all(&data).expect("node data directory");
     tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(&data)
         .env("DATABASE_URL", url)
         .env("OTKLIK_SECRET_KEY", secret_key)
@@ -552,6 +564,31 @@ impl PgCluster {
     /// Server process `i` on the database, with `workers` job workers.
     pub fn node(&self, i: usize, workers: usize) -> tokio::process::Child {
         pg_node(self.dir.path(), i, &self.url, workers, &self.secret_key)
+    }
+
+    /// Server process `i` answering HTTP on a free port of its own, once it
+    /// is ready: the process and its base address.
+    pub async fn serving_node(&self, i: usize, workers: usize) -> (tokio::process::Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = pg_node_at(
+            self.dir.path(),
+            i,
+            &self.url,
+            workers,
+            &self.secret_key,
+            &format!("127.0.0.1:{port}"),
+        );
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        until("a node answers", 60, async || {
+            let r = http.get(format!("{base}/healthz")).send().await.ok()?;
+            r.status().is_success().then_some(())
+        })
+        .await;
+        (child, base)
     }
 
     pub async fn finish(self) {

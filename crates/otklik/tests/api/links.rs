@@ -10,6 +10,79 @@ use serde_json::{Value, json};
 
 crate::on_both!(links_lead_only_to_registered_targets_and_count_each_click_once);
 
+/// Two server processes on one PostgreSQL: one browser following a link on
+/// both (twice each, at once) is one click, wherever its clicks were held and
+/// written; another browser is another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_count_a_browser_once() {
+    let Some(cluster) = crate::helpers::PgCluster::start(
+        "links::two_nodes_count_a_browser_once",
+        std::sync::Arc::new(store::SystemClock),
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = cluster.engine.clone();
+    engine
+        .create_workspace("pair", "owner@pair.test", "pair-password")
+        .await
+        .unwrap();
+    let p = engine.cli_principal("pair").await.unwrap();
+    let mut s = engine.journey_settings(&p).await.unwrap();
+    s.link_targets = vec!["https://shop.example/".into()];
+    engine.save_journey_settings(&p, s).await.unwrap();
+    let link = engine
+        .create_link(
+            &p,
+            engine::tracking::NewLink {
+                target: "https://shop.example/sale".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (mut a, base_a) = cluster.serving_node(1, 0).await;
+    let (mut b, base_b) = cluster.serving_node(2, 0).await;
+    let phone = browser("Mozilla/5.0 (Linux; Android 14) Mobile");
+    let follows = [&base_a, &base_a, &base_b, &base_b].map(|base| {
+        let (phone, url) = (phone.clone(), format!("{base}/l/{}", link.code));
+        async move {
+            phone
+                .get(url)
+                .send()
+                .await
+                .expect("follow")
+                .status()
+                .as_u16()
+        }
+    });
+    assert_eq!(futures::future::join_all(follows).await, [302; 4]);
+    let desktop = browser("Mozilla/5.0 (Windows NT 10.0) Desktop");
+    let r = desktop
+        .get(format!("{base_b}/l/{}", link.code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    // Each node writes what it holds within a couple of seconds.
+    crate::helpers::until("the nodes write their clicks", 30, async || {
+        let (l, _) = engine.link(&p, link.id).await.ok()?;
+        (l.clicks >= 2).then_some(())
+    })
+    .await;
+    // Two more flushes on each node add nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (l, by) = engine.link(&p, link.id).await.unwrap();
+    assert_eq!(l.clicks, 2, "one per browser, across the nodes");
+    assert_eq!(by, vec![(None, 2)], "no one is tracked: counted for no one");
+    let _ = a.kill().await;
+    let _ = b.kill().await;
+    let logs = crate::helpers::node_logs(cluster.dir.path());
+    assert!(!logs.contains("panicked"), "{logs}");
+    cluster.finish().await;
+}
+
 /// A browser: `agent` tells one client from another; no redirects followed.
 fn browser(agent: &str) -> reqwest::Client {
     reqwest::Client::builder()
