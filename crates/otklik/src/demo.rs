@@ -411,6 +411,9 @@ async fn seed_inner(
     seed_phone(engine, &owner)
         .await
         .context("setting up the demo phone line")?;
+    seed_journey(engine, &owner, &customers, &mut rng)
+        .await
+        .context("setting up the demo's customer journey")?;
     // Supervisors get the weekly and monthly summaries (mailed once a mailbox
     // that sends is connected).
     engine
@@ -761,6 +764,97 @@ async fn seed_order(
                     }]),
                     shipments,
                 },
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The customer journey: tracking on, the shop's page views, carts,
+/// checkouts and reviews for every customer over the last weeks
+/// (the system's own touchpoints — messages, orders, surveys — came with the
+/// tickets), and a campaign's tracked link, so that the journey map and each
+/// customer's emotion line have something to show.
+async fn seed_journey(
+    engine: &Engine,
+    owner: &Principal,
+    customers: &[Cust],
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    use domain::journey::Kind;
+    let mut s = engine.journey_settings(owner).await?;
+    s.tracking = true;
+    s.link_targets = vec!["https://shop.example/".into()];
+    engine.save_journey_settings(owner, s).await?;
+    let now = engine.now().millis();
+    let mut items = Vec::new();
+    for (i, c) in customers.iter().enumerate() {
+        let country = match c.lang {
+            "ru" => "RU",
+            "th" => "TH",
+            _ => "GB",
+        };
+        let category = ["speakers", "kettles", "cables"][i % 3];
+        let steps: &[(Kind, &str)] = match i % 4 {
+            0 => &[
+                (Kind::PageView, "Home"),
+                (Kind::PageView, "Product"),
+                (Kind::PageView, "Pricing"),
+                (Kind::Cart, "Product"),
+                (Kind::Checkout, "Product"),
+            ],
+            1 => &[
+                (Kind::PageView, "Home"),
+                (Kind::PageView, "Product"),
+                (Kind::Cart, "Product"),
+            ],
+            2 => &[(Kind::PageView, "Home"), (Kind::PageView, "Blog")],
+            _ => &[
+                (Kind::PageView, "Home"),
+                (Kind::PageView, "Product"),
+                (Kind::Cart, "Product"),
+                (Kind::Checkout, "Product"),
+                (Kind::Review, "Product"),
+            ],
+        };
+        let mut at = now - (30 + rng.gen_range(0..20)) * DAY;
+        for (j, (kind, name)) in steps.iter().enumerate() {
+            at += rng.gen_range(1..48) * DAY / 24;
+            let mut attributes = std::collections::BTreeMap::new();
+            if j == 0 {
+                attributes.insert("category".to_owned(), category.to_owned());
+                attributes.insert("country".to_owned(), country.to_owned());
+            }
+            // The default stage rules read product and pricing pages as
+            // consideration.
+            if *kind == Kind::PageView && matches!(*name, "Product" | "Pricing") {
+                attributes.insert("page_type".to_owned(), name.to_lowercase());
+            }
+            items.push(engine::journey::Pushed {
+                id: format!("demo-{i}-{j}"),
+                customer: Some(CustomerRef::Id(c.id)),
+                kind: *kind,
+                at: Some(Timestamp::from_millis(at)),
+                name: Some((*name).into()),
+                url: Some(format!("https://shop.example/{}", name.to_lowercase())),
+                attributes,
+                rating: (*kind == Kind::Review).then(|| rng.gen_range(1..=5)),
+            });
+        }
+    }
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(500));
+        engine.push_touchpoints(owner, items).await?;
+        items = rest;
+    }
+    engine
+        .create_link(
+            owner,
+            engine::tracking::NewLink {
+                target: "https://shop.example/spring-sale".into(),
+                campaign: Some("spring".into()),
+                name: Some("Spring sale, newsletter".into()),
+                customer_id: None,
             },
         )
         .await?;

@@ -384,9 +384,27 @@ async fn the_demo_seeds_and_its_credentials_work() {
         );
     }
     let me = get("/api/v1/me/preferences").await;
+    // The journey: the shop's touchpoints beside the system's, a campaign link.
+    let journey = get("/api/v1/reports/journey").await;
+    let links = get("/api/v1/links?campaign=spring").await;
     let _ = child.kill();
     let _ = child.wait();
     assert!(me["notify"]["replied"].as_bool().unwrap_or(false), "{me}");
+    assert!(
+        journey["customers"].as_i64().unwrap_or(0) >= 40,
+        "{journey}"
+    );
+    let stages_with_customers = journey["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["customers"].as_i64().unwrap_or(0) > 0)
+        .count();
+    assert_eq!(
+        stages_with_customers, 5,
+        "every stage has customers: {journey}"
+    );
+    assert_eq!(links["items"].as_array().map(Vec::len), Some(1), "{links}");
     assert_eq!(orgs["items"][0]["customers"], 2, "{orgs}");
     assert_eq!(
         orgs["items"][0]["custom_fields"]["contract"], "Д-2026/114",
