@@ -49,6 +49,26 @@ impl Engine {
         }
     }
 
+    /// Removes stored bytes that no row uses and that were not stored again
+    /// within `grace`; whether they are gone.
+    pub(crate) async fn remove_unused_blob(
+        &self,
+        sha: &str,
+        grace: Duration,
+    ) -> Result<bool, EngineError> {
+        let in_use = {
+            let mut c = self.store.read().await?;
+            tickets::blob_in_use(&mut c.conn(), sha).await?
+        };
+        Ok(!in_use
+            && self
+                .store
+                .blobs()
+                .remove_if_idle(sha, grace)
+                .await
+                .map_err(StoreError::from)?)
+    }
+
     /// Deletes uploads older than `older_than` that no message took, and their bytes
     /// when nothing else uses them and they were not stored again within `grace`.
     pub async fn collect_unattached(
@@ -69,18 +89,7 @@ impl Engine {
             out.attachments += shas.len();
             let done = (shas.len() as i64) < BATCH;
             for sha in shas.into_iter().collect::<BTreeSet<_>>() {
-                let in_use = {
-                    let mut c = self.store.read().await?;
-                    tickets::blob_in_use(&mut c.conn(), &sha).await?
-                };
-                if !in_use
-                    && self
-                        .store
-                        .blobs()
-                        .remove_if_idle(&sha, grace)
-                        .await
-                        .map_err(StoreError::from)?
-                {
+                if self.remove_unused_blob(&sha, grace).await? {
                     out.blobs += 1;
                 }
             }

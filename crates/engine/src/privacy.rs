@@ -151,18 +151,8 @@ impl Engine {
         let mut blobs_removed = 0;
         let shas: BTreeSet<String> = erased.blobs.iter().cloned().chain(held_blobs).collect();
         for sha in shas {
-            let in_use = {
-                let mut c = self.store.read().await?;
-                store::tickets::blob_in_use(&mut c.conn(), &sha).await?
-            };
-            if !in_use
-                && self
-                    .store
-                    .blobs()
-                    .remove_if_idle(&sha, Duration::ZERO)
-                    .await
-                    .map_err(StoreError::from)?
-            {
+            // No grace: the bytes are theirs, wanted gone now.
+            if self.remove_unused_blob(&sha, Duration::ZERO).await? {
                 blobs_removed += 1;
             }
         }
@@ -367,14 +357,14 @@ mod tests {
 
     #[test]
     fn needles_find_ids_as_values_and_addresses_anywhere() {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         let n = Needles::new(&[id.clone(), "Ann@Shop.Example".into(), "+66812345678".into()]);
         assert!(n.found_in(&format!(r#"{{"ticket_id":"{id}"}}"#)));
         assert!(n.found_in(r#"{"to":"ANN@shop.example","name":null}"#));
         assert!(n.found_in("From: Ann <ann@shop.EXAMPLE>"));
         assert!(n.found_in(r#"{"text":"call +66812345678"}"#));
         // Another id, or the id only as a part of a longer string, is not it.
-        assert!(!n.found_in(&format!(r#"{{"ticket_id":"{}"}}"#, uuid::Uuid::new_v4())));
+        assert!(!n.found_in(&format!(r#"{{"ticket_id":"{}"}}"#, uuid::Uuid::now_v7())));
         assert!(!n.found_in(r#"{"to":"bob@shop.example"}"#));
         assert!(n.address_in("ร้าน ann@shop.example".as_bytes()));
     }

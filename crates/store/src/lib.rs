@@ -564,7 +564,10 @@ async fn checkpoint_loop(
         tokio::select! {
             _ = tick.tick() => {}
             Some(reply) = cuts.recv() => {
-                // A reader on an older snapshot makes it give up: a few tries.
+                // A reader on an older snapshot makes it give up: a few short
+                // tries (the connection's usual 10 s wait, which holds writers
+                // back meanwhile, would stall every write for it).
+                let _ = conn.execute("PRAGMA busy_timeout = 250").await;
                 let mut cut = false;
                 for _ in 0..CUT_TRIES {
                     match conn.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)").await {
@@ -579,6 +582,7 @@ async fn checkpoint_loop(
                         }
                     }
                 }
+                let _ = conn.execute("PRAGMA busy_timeout = 10000").await;
                 let _ = reply.send(cut);
                 continue;
             }
