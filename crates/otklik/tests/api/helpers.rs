@@ -593,9 +593,17 @@ impl PgCluster {
 
     pub async fn finish(self) {
         self.engine.close().await;
-        store::admin::drop_database(&self.admin, &self.name)
-            .await
-            .expect("drop test database");
+        // `WITH (FORCE)` waits only five seconds for the sessions it ends;
+        // killed nodes' backends on a loaded machine may take longer to go.
+        let mut last = None;
+        for _ in 0..10 {
+            match store::admin::drop_database(&self.admin, &self.name).await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        panic!("drop test database {}: {last:?}", self.name);
     }
 }
 
