@@ -5,12 +5,21 @@
 //! (every fifth), so that among answers given with confidence 0.8 about 80 %
 //! are right; the model is then trained again on everything. A workspace's
 //! threshold is therefore a statement about accuracy, not about a score scale.
+//!
+//! A hybrid (words and embeddings) also keeps its examples' embeddings, and
+//! its calibration weighs how close a text comes to the nearest example of
+//! the label it chose: a question that is like none of the phrasings is less
+//! likely to be what the label covers, however the margins fall.
 
 use crate::features::{Featurizer, Sparse, Tokens, Vocabulary};
 use crate::linear::{Linear, Params};
 
 /// Fewest held-out examples that fit a calibration.
 const MIN_HELD_OUT: usize = 40;
+
+/// Most examples per label a hybrid keeps to measure nearness against: the
+/// cost of a prediction stays bounded however many tickets a label has.
+const NEAR_PER_LABEL: usize = 256;
 
 /// One labelled text.
 #[derive(Clone, Debug)]
@@ -31,6 +40,74 @@ pub struct Classifier {
     hidden: Option<usize>,
     /// The embeddings' length and weight, when trained with them.
     dense: Option<(usize, f32)>,
+    /// A hybrid's examples' embeddings, unit length, per label.
+    near: Option<Neighbours>,
+}
+
+/// Embeddings of a label's examples, to tell how close a text comes to the
+/// nearest one.
+#[derive(Clone, Default)]
+struct Neighbours {
+    dims: usize,
+    /// Per label, its examples' unit vectors one after another.
+    by_label: Vec<Vec<f32>>,
+    /// The nearness of a held-out example on average: what a text without
+    /// its embedding is taken to have, so that it is judged by its margins.
+    usual: f32,
+}
+
+/// `v` scaled to unit length; `None` for a zero vector.
+fn unit(v: &[f32]) -> Option<Vec<f32>> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 0.0 && norm.is_finite()).then(|| v.iter().map(|x| x / norm).collect())
+}
+
+impl Neighbours {
+    /// From the rows of `vectors` whose label is `y`, at most
+    /// [`NEAR_PER_LABEL`] per label, spread evenly over its examples.
+    fn new(vectors: &[&[f32]], y: &[u32], rows: &[usize], classes: usize) -> Neighbours {
+        let dims = vectors.first().map_or(0, |v| v.len());
+        let mut per: Vec<Vec<usize>> = vec![Vec::new(); classes];
+        for i in rows {
+            if let Some(p) = per.get_mut(y[*i] as usize) {
+                p.push(*i);
+            }
+        }
+        let by_label = per
+            .into_iter()
+            .map(|rows| {
+                let step = rows.len().div_ceil(NEAR_PER_LABEL).max(1);
+                rows.iter()
+                    .step_by(step)
+                    .filter_map(|i| unit(vectors[*i]))
+                    .flatten()
+                    .collect()
+            })
+            .collect();
+        Neighbours {
+            dims,
+            by_label,
+            usual: 0.0,
+        }
+    }
+
+    /// The cosine of `e` (unit length) and the nearest example of `label`;
+    /// 0 when the label has none.
+    fn nearest(&self, label: usize, e: &[f32]) -> f32 {
+        let Some(rows) = self.by_label.get(label) else {
+            return 0.0;
+        };
+        if self.dims == 0 || e.len() != self.dims {
+            return 0.0;
+        }
+        rows.chunks_exact(self.dims)
+            .map(|r| r.iter().zip(e).map(|(a, b)| a * b).sum::<f32>())
+            .fold(0.0, f32::max)
+    }
+
+    fn memory(&self) -> usize {
+        self.by_label.iter().map(|v| v.capacity() * 4 + 24).sum()
+    }
 }
 
 /// The classifier's answer for one text: the labels best first, each with the
@@ -100,6 +177,8 @@ fn fit(
 pub struct Calibration {
     pub margin: f32,
     pub lead: f32,
+    /// Weight of the cosine to the label's nearest example (hybrids only).
+    pub near: f32,
     pub bias: f32,
 }
 
@@ -111,27 +190,34 @@ pub struct Calibration {
 const PRIOR: Calibration = Calibration {
     margin: 6.0,
     lead: 3.0,
+    near: 0.0,
     bias: -1.0,
 };
 
 impl Calibration {
-    fn confidence(&self, margin: f32, lead: f32) -> f32 {
-        1.0 / (1.0 + (-(self.margin * margin + self.lead * lead + self.bias)).exp())
+    fn confidence(&self, margin: f32, lead: f32, near: f32) -> f32 {
+        let z = self.margin * margin + self.lead * lead + self.near * near + self.bias;
+        1.0 / (1.0 + (-z).exp())
     }
 
     /// Fitted by gradient descent on the log loss, starting from the prior and
     /// pulled gently towards it (a few held-out mistakes must not make it
-    /// extreme).
-    fn fit(points: &[(f32, f32, bool)]) -> Calibration {
-        let mut c = PRIOR;
+    /// extreme). With `near` (a hybrid), see [`Calibration::fit_near`].
+    fn fit(points: &[Point], near: bool) -> Calibration {
         let n = points.len().max(1) as f32;
+        let mean = points.iter().map(|p| p.near).sum::<f32>() / n;
+        let spread = (points.iter().map(|p| (p.near - mean).powi(2)).sum::<f32>() / n).sqrt();
+        if near && spread > 1e-4 {
+            return Calibration::fit_near(points, mean, spread);
+        }
+        let mut c = PRIOR;
         let pull = 0.01;
         for _ in 0..500 {
             let (mut gm, mut gl, mut gb) = (0f32, 0f32, 0f32);
-            for (m, l, right) in points {
-                let e = c.confidence(*m, *l) - if *right { 1.0 } else { 0.0 };
-                gm += e * m;
-                gl += e * l;
+            for p in points {
+                let e = c.confidence(p.margin, p.lead, 0.0) - f32::from(u8::from(p.right));
+                gm += e * p.margin;
+                gl += e * p.lead;
                 gb += e;
             }
             let rate = 2.0;
@@ -141,6 +227,138 @@ impl Calibration {
         }
         c
     }
+
+    /// The four weights by Newton's method on the log loss, with the prior
+    /// (nearness weight 0) worth [`PRIOR_EXAMPLES`] examples: a strong pull
+    /// on a few dozen held-out answers, next to none on thousands. Gradient
+    /// descent with the pull above settles far from the optimum here: held
+    /// at the prior's margin weight, it made nearness compensate with a
+    /// weight of the wrong sign. The nearness is standardised while fitting
+    /// (a cosine moves in hundredths where a margin moves in tenths).
+    fn fit_near(points: &[Point], mean: f32, spread: f32) -> Calibration {
+        let n = points.len() as f64;
+        let lambda = PRIOR_EXAMPLES / n;
+        let prior = [
+            f64::from(PRIOR.margin),
+            f64::from(PRIOR.lead),
+            0.0,
+            f64::from(PRIOR.bias),
+        ];
+        let xs: Vec<([f64; 4], f64)> = points
+            .iter()
+            .map(|p| {
+                let z = f64::from((p.near - mean) / spread);
+                (
+                    [f64::from(p.margin), f64::from(p.lead), z, 1.0],
+                    f64::from(u8::from(p.right)),
+                )
+            })
+            .collect();
+        // The mean log loss plus the pull towards the prior.
+        let objective = |w: &[f64; 4]| -> f64 {
+            let loss: f64 = xs
+                .iter()
+                .map(|(x, y)| {
+                    let t: f64 = x.iter().zip(w).map(|(a, b)| a * b).sum();
+                    // log(1 + e^t) - y t, written to stay finite.
+                    t.max(0.0) + (-t.abs()).exp().ln_1p() - y * t
+                })
+                .sum();
+            let pull: f64 = w.iter().zip(&prior).map(|(a, b)| (a - b).powi(2)).sum();
+            loss / n + lambda / 2.0 * pull
+        };
+        let mut w = prior;
+        for _ in 0..50 {
+            let mut g = [0f64; 4];
+            let mut h = [[0f64; 4]; 4];
+            for (x, y) in &xs {
+                let t: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+                let q = 1.0 / (1.0 + (-t).exp());
+                let r = q * (1.0 - q);
+                for i in 0..4 {
+                    g[i] += (q - y) * x[i] / n;
+                    for j in 0..4 {
+                        h[i][j] += r * x[i] * x[j] / n;
+                    }
+                }
+            }
+            for i in 0..4 {
+                g[i] += lambda * (w[i] - prior[i]);
+                h[i][i] += lambda;
+            }
+            let Some(step) = solve(h, g) else { break };
+            // Halved until the loss falls: a full Newton step overshoots
+            // where the answers are all but separable.
+            let before = objective(&w);
+            let mut t = 1.0;
+            let mut next = w;
+            while t > 1e-4 {
+                for i in 0..4 {
+                    next[i] = w[i] - t * step[i];
+                }
+                if objective(&next) <= before {
+                    break;
+                }
+                t /= 2.0;
+            }
+            let moved = (0..4).map(|i| (next[i] - w[i]).abs()).fold(0.0, f64::max);
+            w = next;
+            if moved < 1e-6 {
+                break;
+            }
+        }
+        if w.iter().any(|v| !v.is_finite()) {
+            return PRIOR;
+        }
+        let near = w[2] / f64::from(spread);
+        Calibration {
+            margin: w[0] as f32,
+            lead: w[1] as f32,
+            near: near as f32,
+            bias: (w[3] - near * f64::from(mean)) as f32,
+        }
+    }
+}
+
+/// How many held-out answers the prior calibration is worth when a hybrid's
+/// calibration is fitted.
+const PRIOR_EXAMPLES: f64 = 20.0;
+
+/// `x` with `a x = b` by Gaussian elimination with partial pivoting; `None`
+/// when `a` is singular.
+fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
+    for col in 0..4 {
+        let pivot = (col..4).max_by(|i, j| a[*i][col].abs().total_cmp(&a[*j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..4 {
+            let f = a[row][col] / a[col][col];
+            let top = a[col];
+            for (x, t) in a[row].iter_mut().zip(top).skip(col) {
+                *x -= f * t;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0f64; 4];
+    for row in (0..4).rev() {
+        let s: f64 = (row + 1..4).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+/// One held-out example's margin, lead and nearness for its best label, and
+/// whether that label was right.
+#[derive(Clone, Copy, Debug)]
+struct Point {
+    margin: f32,
+    lead: f32,
+    near: f32,
+    right: bool,
 }
 
 /// Each label's margin and its lead over the best other label.
@@ -260,7 +478,13 @@ impl Classifier {
         let classes = labels.len();
 
         let held: Vec<usize> = (0..examples.len()).filter(|i| i % 5 == 4).collect();
-        let calibration = if held.len() >= MIN_HELD_OUT {
+        let labelled = |rows: &[usize]| -> Vec<usize> {
+            rows.iter()
+                .copied()
+                .filter(|i| Some(y[*i] as usize) != hidden)
+                .collect()
+        };
+        let (calibration, usual) = if held.len() >= MIN_HELD_OUT {
             let kept: Vec<usize> = (0..examples.len()).filter(|i| i % 5 != 4).collect();
             let t: Vec<Tokens> = kept.iter().map(|i| tokens[*i].clone()).collect();
             let ky: Vec<u32> = kept.iter().map(|i| y[*i]).collect();
@@ -268,7 +492,10 @@ impl Classifier {
                 .as_ref()
                 .map(|v| (kept.iter().map(|i| v[*i]).collect::<Vec<_>>(), weight));
             let (vocabulary, model) = fit(&t, kd, &ky, classes, params);
-            let points: Vec<(f32, f32, bool)> = held
+            let near = vectors
+                .as_ref()
+                .map(|v| Neighbours::new(v, &y, &labelled(&kept), classes));
+            let points: Vec<Point> = held
                 .iter()
                 .filter(|i| Some(y[**i] as usize) != hidden)
                 .map(|i| {
@@ -282,17 +509,35 @@ impl Classifier {
                     let best = (0..m.len())
                         .max_by(|a, b| m[*a].total_cmp(&m[*b]))
                         .unwrap_or(0);
-                    (l[best].0, l[best].1, best == y[*i] as usize)
+                    let near = match (&near, &vectors) {
+                        (Some(n), Some(v)) => unit(v[*i]).map_or(0.0, |u| n.nearest(best, &u)),
+                        _ => 0.0,
+                    };
+                    Point {
+                        margin: l[best].0,
+                        lead: l[best].1,
+                        near,
+                        right: best == y[*i] as usize,
+                    }
                 })
                 .collect();
-            Calibration::fit(&points)
+            let c = Calibration::fit(&points, near.is_some());
+            let usual = points.iter().map(|p| p.near).sum::<f32>() / points.len().max(1) as f32;
+            (c, usual)
         } else {
-            PRIOR
+            (PRIOR, 0.0)
         };
         let dims = vectors
             .as_ref()
             .and_then(|v| v.first().map(|e| e.len()))
             .unwrap_or(0);
+        let near = vectors.as_ref().map(|v| {
+            let all: Vec<usize> = (0..v.len()).collect();
+            Neighbours {
+                usual,
+                ..Neighbours::new(v, &y, &labelled(&all), classes)
+            }
+        });
         let (vocabulary, model) = fit(&tokens, vectors.map(|v| (v, weight)), &y, classes, params);
         Some(Classifier {
             featurizer,
@@ -302,6 +547,7 @@ impl Classifier {
             calibration,
             hidden,
             dense: dense.map(|_| (dims, weight)),
+            near,
         })
     }
 
@@ -335,14 +581,28 @@ impl Classifier {
         if let Some(h) = self.hidden {
             margins[h] = f32::NEG_INFINITY;
         }
-        let mut ranked: Vec<(usize, f32)> = leads(&margins)
+        let leads = leads(&margins);
+        // The labels with the best margins; nearness, which takes a pass
+        // over a label's examples, is measured for those only.
+        let mut order: Vec<usize> = (0..margins.len())
+            .filter(|k| Some(*k) != self.hidden)
+            .collect();
+        order.sort_by(|a, b| margins[*b].total_cmp(&margins[*a]));
+        order.truncate(limit.max(1));
+        let query = e.and_then(|(e, _)| unit(e));
+        let mut ranked: Vec<(usize, f32)> = order
             .into_iter()
-            .map(|(m, l)| self.calibration.confidence(m, l))
-            .enumerate()
-            .filter(|(k, _)| Some(*k) != self.hidden)
+            .map(|k| {
+                let near = match (&self.near, &query) {
+                    (Some(n), Some(q)) => n.nearest(k, q),
+                    (Some(n), None) => n.usual,
+                    (None, _) => 0.0,
+                };
+                let (m, l) = leads[k];
+                (k, self.calibration.confidence(m, l, near))
+            })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(limit.max(1));
         Prediction { ranked }
     }
 
@@ -350,6 +610,7 @@ impl Classifier {
     pub fn memory(&self) -> usize {
         self.vocabulary.memory()
             + self.model.memory()
+            + self.near.as_ref().map_or(0, Neighbours::memory)
             + self.labels.iter().map(|l| l.capacity() + 24).sum::<usize>()
     }
 }
@@ -416,6 +677,91 @@ mod tests {
             weight: 1.0,
         };
         assert!(Classifier::train_hybrid(&examples, short, Params::default()).is_none());
+    }
+
+    #[test]
+    fn nearness_is_weighed_only_where_it_tells_right_from_wrong() {
+        // The same margins and leads; the held-out answers near their
+        // label's examples were right, the far ones wrong.
+        let points: Vec<Point> = (0..200)
+            .map(|i| Point {
+                margin: 0.2,
+                lead: 0.5,
+                near: if i % 2 == 0 { 0.92 } else { 0.84 },
+                right: i % 2 == 0,
+            })
+            .collect();
+        let c = Calibration::fit(&points, true);
+        let (near, far) = (c.confidence(0.2, 0.5, 0.92), c.confidence(0.2, 0.5, 0.84));
+        assert!(near > 0.8 && far < 0.3, "{c:?}: {near} / {far}");
+        // Without nearness (a classifier of words) the weight stays 0; and
+        // nearness that says nothing gets next to no weight.
+        assert_eq!(Calibration::fit(&points, false).near, 0.0);
+        let noise: Vec<Point> = (0..200)
+            .map(|i| Point {
+                near: if i % 4 < 2 { 0.92 } else { 0.84 },
+                ..points[i]
+            })
+            .collect();
+        let c = Calibration::fit(&noise, true);
+        let gap = c.confidence(0.2, 0.5, 0.92) - c.confidence(0.2, 0.5, 0.84);
+        assert!(gap.abs() < 0.05, "{c:?}: {gap}");
+    }
+
+    #[test]
+    fn a_hybrid_is_less_sure_of_a_text_unlike_any_example() {
+        // Two labels told apart by their words. Most examples' embeddings
+        // point one way; one in five points a way of its own (a dimension
+        // no other uses) and is labelled against its words: far from every
+        // other example, and, held out, answered wrong.
+        let words = [("a", "alpha"), ("b", "beta")];
+        const N: usize = 200;
+        let dims = 2 + N + 1;
+        let mut examples = Vec::new();
+        let mut vectors = Vec::new();
+        for i in 0..N {
+            let word = words[i % 2].1;
+            let far = i % 5 >= 3 && i % 10 >= 8;
+            let mut v = vec![0.0; dims];
+            let label = if far {
+                v[2 + i] = 1.0;
+                words[(i + 1) % 2].0
+            } else {
+                v[0] = 1.0;
+                v[1] = 0.1;
+                words[i % 2].0
+            };
+            examples.push(Example {
+                text: format!("{word} {}", i % 7),
+                label: label.to_owned(),
+            });
+            vectors.push(v);
+        }
+        let dense = Dense {
+            vectors: &vectors,
+            weight: 0.5,
+        };
+        let c = Classifier::train_hybrid(&examples, dense, Params::default()).expect("two labels");
+        assert!(c.calibration().near > 0.0, "{:?}", c.calibration());
+        let conf = |e: &[f32]| {
+            c.predict_dense("alpha 3", Some(e), 1)
+                .best()
+                .expect("a label")
+                .1
+        };
+        let mut unlike = vec![0.0; dims];
+        unlike[dims - 1] = 1.0;
+        let mut like = vec![0.0; dims];
+        (like[0], like[1]) = (1.0, 0.1);
+        let (near, far) = (conf(&like), conf(&unlike));
+        assert!(near > far + 0.05, "{near} / {far}");
+        // Without its embedding the text is judged as a usual one.
+        let none = c
+            .predict_dense("alpha 3", None, 1)
+            .best()
+            .expect("a label")
+            .1;
+        assert!(none < near && none > far, "{none}");
     }
 
     #[test]
