@@ -69,6 +69,14 @@ fn jsonl_rows(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// An OpenAI-compatible embeddings endpoint, and where its answers are kept
+/// between runs.
+pub struct Endpoint {
+    pub base: String,
+    pub model: String,
+    pub cache: Option<PathBuf>,
+}
+
 /// Texts' embeddings from an OpenAI-compatible endpoint, each asked for once.
 struct Embeddings {
     base: String,
@@ -151,6 +159,85 @@ impl Embeddings {
     fn of(&self, text: &str) -> Option<&[f32]> {
         self.known.get(text).map(Vec::as_slice)
     }
+
+    /// Reads the embeddings a run kept in `path` for this model; a missing
+    /// file is an empty cache, one of another model an error.
+    fn load(&mut self, path: &Path) -> anyhow::Result<()> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let mut r = Reader { bytes: &bytes };
+        anyhow::ensure!(
+            r.take(CACHE_MAGIC.len())? == CACHE_MAGIC,
+            "{} is not an embeddings cache",
+            path.display()
+        );
+        let model = String::from_utf8(r.chunk()?.to_vec())?;
+        anyhow::ensure!(
+            model == self.model,
+            "{} holds embeddings of {model}, not {}",
+            path.display(),
+            self.model
+        );
+        while !r.bytes.is_empty() {
+            let text = String::from_utf8(r.chunk()?.to_vec())?;
+            let v = r
+                .chunk()?
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            self.known.insert(text, v);
+        }
+        eprintln!(
+            "  {} embeddings read from {}",
+            self.known.len(),
+            path.display()
+        );
+        Ok(())
+    }
+
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut out = CACHE_MAGIC.to_vec();
+        let mut put = |b: &[u8]| {
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        };
+        put(self.model.as_bytes());
+        for (text, v) in &self.known {
+            put(text.as_bytes());
+            put(&v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+        }
+        // Written beside and renamed, so that an interrupted run leaves the
+        // old cache whole.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &out).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}
+
+const CACHE_MAGIC: &[u8] = b"otklik-embeddings-1\n";
+
+/// Length-prefixed chunks of a cache file.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        anyhow::ensure!(self.bytes.len() >= n, "the embeddings cache ends early");
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn chunk(&mut self) -> anyhow::Result<&'a [u8]> {
+        let len = self.take(4)?;
+        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        self.take(n)
+    }
 }
 
 /// How a classifier is made: from the words alone, or from words and
@@ -229,7 +316,7 @@ struct Row {
 
 /// CLINC150 in one of two set-ups: the FAQ phrasings alone, or with the
 /// out-of-scope training queries as a class of their own ("oos-train" in
-/// Larson et al. 2019, the set-up of the published anchors).
+/// Larson et al. 2019).
 fn clinc(
     dir: &Path,
     with_oos_class: bool,
@@ -424,10 +511,7 @@ fn bitext(dir: &Path, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn assist(
-    datasets: Option<PathBuf>,
-    embeddings: Option<(String, String)>,
-) -> anyhow::Result<()> {
+pub async fn assist(datasets: Option<PathBuf>, embeddings: Option<Endpoint>) -> anyhow::Result<()> {
     let Some(dir) = datasets.or_else(find_datasets) else {
         bail!(
             "datasets not found: pass --datasets DIR (the folder holding clinc150/, banking77/, …)"
@@ -443,8 +527,11 @@ const WEIGHTS: [f32; 6] = [1.0, 2.0, 4.0, 6.0, 8.0, 12.0];
 /// The rows measured with an embeddings endpoint: CLINC150 (both set-ups)
 /// and BANKING77, the embeddings' weight chosen on CLINC150's validation
 /// split.
-fn with_embeddings(dir: &Path, base: &str, model: &str, rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    let mut e = Embeddings::new(base, model)?;
+fn with_embeddings(dir: &Path, endpoint: &Endpoint, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let mut e = Embeddings::new(&endpoint.base, &endpoint.model)?;
+    if let Some(path) = &endpoint.cache {
+        e.load(path)?;
+    }
     let clinc_all = jsonl_rows(&dir.join("clinc150/data_full.jsonl"))?;
     let texts: Vec<&str> = clinc_all
         .iter()
@@ -459,6 +546,9 @@ fn with_embeddings(dir: &Path, base: &str, model: &str, rows: &mut Vec<Row>) -> 
         .map(|x| x.text.as_str())
         .collect();
     e.learn(&bt)?;
+    if let Some(path) = &endpoint.cache {
+        e.save(path)?;
+    }
     let of = |names: &[&str]| -> Vec<Example> {
         clinc_all
             .iter()
@@ -513,7 +603,7 @@ fn with_embeddings(dir: &Path, base: &str, model: &str, rows: &mut Vec<Row>) -> 
     Ok(())
 }
 
-fn run(dir: &Path, embeddings: Option<(String, String)>) -> anyhow::Result<()> {
+fn run(dir: &Path, embeddings: Option<Endpoint>) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut timed = Timed { us: Vec::new() };
@@ -600,8 +690,8 @@ fn run(dir: &Path, embeddings: Option<(String, String)>) -> anyhow::Result<()> {
         anchor: "",
     });
     let offline = rows.len();
-    if let Some((base, model)) = &embeddings {
-        with_embeddings(dir, base, model, &mut rows)?;
+    if let Some(endpoint) = &embeddings {
+        with_embeddings(dir, endpoint, &mut rows)?;
     }
 
     let width = rows
@@ -615,7 +705,7 @@ fn run(dir: &Path, embeddings: Option<(String, String)>) -> anyhow::Result<()> {
     );
     for (i, r) in rows.iter().enumerate() {
         if i == offline
-            && let Some((base, model)) = &embeddings
+            && let Some(Endpoint { base, model, .. }) = &embeddings
         {
             println!("With embeddings ({model} at {base}):");
         }

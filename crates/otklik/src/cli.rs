@@ -344,6 +344,11 @@ pub enum BenchCommand {
         /// The model the endpoint is asked for.
         #[arg(long, default_value = "multilingual-e5-small")]
         embeddings_model: String,
+        /// A file that keeps the embeddings between runs: read first, and
+        /// written back with what the endpoint added (the texts are the
+        /// datasets', the model's name is checked).
+        #[arg(long)]
+        embeddings_cache: Option<PathBuf>,
     },
     /// Search quality (recall@1/@3 and MRR per language on the demo knowledge base's
     /// query collection and on XQuAD) and speed (knowledge base and ticket search).
@@ -781,10 +786,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     datasets,
                     embeddings,
                     embeddings_model,
+                    embeddings_cache,
                 },
         } => {
             init_logs("pretty");
-            crate::bench_assist::assist(datasets, embeddings.map(|u| (u, embeddings_model))).await
+            let endpoint = embeddings.map(|base| crate::bench_assist::Endpoint {
+                base,
+                model: embeddings_model,
+                cache: embeddings_cache,
+            });
+            crate::bench_assist::assist(datasets, endpoint).await
         }
         Command::Bench {
             command:
