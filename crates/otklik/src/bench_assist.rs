@@ -467,17 +467,79 @@ fn stratified(all: Vec<Example>, seed: u64) -> (Vec<Example>, Vec<Example>) {
     (train, test)
 }
 
-fn bitext(dir: &Path, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+/// The Bitext hold-out: (train, test).
+fn bitext_sets(dir: &Path) -> anyhow::Result<(Vec<Example>, Vec<Example>)> {
     let all = csv_rows(
         &dir.join("bitext_customer_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"),
         "instruction",
         "intent",
     )?;
-    let (train_set, test) = stratified(all, BITEXT_SEED);
-    let c = train("Bitext", Model::Words, &train_set)?;
+    Ok(stratified(all, BITEXT_SEED))
+}
+
+/// TrueVoice's destinations and Wisesight's sentiments: (train, test) each.
+type Split = (Vec<Example>, Vec<Example>);
+
+fn thai_sets(dir: &Path) -> anyhow::Result<(Split, Split)> {
+    let tv = dir.join("truevoice_intent_th");
+    let truevoice = (
+        csv_rows(&tv.join("mari_train.csv"), "texts", "destination")?,
+        csv_rows(&tv.join("mari_test.csv"), "texts", "destination")?,
+    );
+    let ws = dir.join("wisesight_sentiment_th");
+    let read = |name: &str| -> anyhow::Result<Vec<Example>> {
+        Ok(jsonl_rows(&ws.join(name))?
+            .iter()
+            .map(|v| {
+                example(
+                    v["texts"].as_str().unwrap_or_default(),
+                    v["category"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect())
+    };
+    Ok((truevoice, (read("train.jsonl")?, read("test.jsonl")?)))
+}
+
+/// How a row names the model: nothing for the words alone.
+fn plus(m: Model<'_>) -> &'static str {
+    match m {
+        Model::Words => "",
+        Model::Hybrid(..) => " + embeddings",
+    }
+}
+
+fn thai(dir: &Path, m: Model<'_>, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let ((tv_train, tv_test), (ws_train, ws_test)) = thai_sets(dir)?;
+    let c = train("TrueVoice destination", m, &tv_train)?;
+    rows.push(Row {
+        what: format!(
+            "TrueVoice (th){} destination accuracy (test, {})",
+            plus(m),
+            tv_test.len()
+        ),
+        figure: format!("{:.1}", accuracy(m, &c, &tv_test, timed) * 100.0),
+        anchor: "",
+    });
+    let c = train("Wisesight sentiment", m, &ws_train)?;
+    rows.push(Row {
+        what: format!(
+            "Wisesight (th){} sentiment accuracy (test, {})",
+            plus(m),
+            ws_test.len()
+        ),
+        figure: format!("{:.1}", accuracy(m, &c, &ws_test, timed) * 100.0),
+        anchor: "logistic regression 74.99 (older Kaggle split)",
+    });
+    Ok(())
+}
+
+fn bitext(dir: &Path, m: Model<'_>, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let (train_set, test) = bitext_sets(dir)?;
+    let c = train("Bitext", m, &train_set)?;
     let (mut right, mut tp, mut fp, mut fneg) = (0, 0, 0, 0);
     for e in &test {
-        let p = timed.predict(Model::Words, &c, &e.text);
+        let p = timed.predict(m, &c, &e.text);
         let label = p
             .best()
             .map(|(k, _)| c.labels()[k].as_str())
@@ -493,14 +555,18 @@ fn bitext(dir: &Path, timed: &mut Timed, rows: &mut Vec<Row>) -> anyhow::Result<
     }
     rows.push(Row {
         what: format!(
-            "Bitext intents ({} held out, seed {BITEXT_SEED}): accuracy",
+            "Bitext intents{} ({} held out, seed {BITEXT_SEED}): accuracy",
+            plus(m),
             test.len()
         ),
         figure: format!("{:.1}", right as f64 / test.len().max(1) as f64 * 100.0),
         anchor: "",
     });
     rows.push(Row {
-        what: "Bitext contact_human_agent as the hand-off signal: precision / recall".into(),
+        what: format!(
+            "Bitext{} contact_human_agent as the hand-off signal: precision / recall",
+            plus(m)
+        ),
         figure: format!(
             "{:.3} / {:.3}",
             tp as f64 / (tp + fp).max(1) as f64,
@@ -546,6 +612,21 @@ fn with_embeddings(dir: &Path, endpoint: &Endpoint, rows: &mut Vec<Row>) -> anyh
         .map(|x| x.text.as_str())
         .collect();
     e.learn(&bt)?;
+    let (bitext_train, bitext_test) = bitext_sets(dir)?;
+    let ((tv_train, tv_test), (ws_train, ws_test)) = thai_sets(dir)?;
+    let more: Vec<&str> = [
+        &bitext_train,
+        &bitext_test,
+        &tv_train,
+        &tv_test,
+        &ws_train,
+        &ws_test,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|x| x.text.as_str())
+    .collect();
+    e.learn(&more)?;
     if let Some(path) = &endpoint.cache {
         e.save(path)?;
     }
@@ -590,6 +671,9 @@ fn with_embeddings(dir: &Path, endpoint: &Endpoint, rows: &mut Vec<Row>) -> anyh
         ),
         anchor: "fine-tuned BERT 93.7",
     });
+    drop(banking);
+    bitext(dir, m, &mut timed, rows)?;
+    thai(dir, m, &mut timed, rows)?;
     let latency = stats(timed.us);
     rows.push(Row {
         what: "Hybrid prediction time (the embedding's request not counted): p50 / p99".into(),
@@ -627,44 +711,8 @@ fn run(dir: &Path, embeddings: Option<Endpoint>) -> anyhow::Result<()> {
         anchor: "fine-tuned BERT 93.7",
     });
     drop(banking);
-    bitext(dir, &mut timed, &mut rows)?;
-
-    let tv = dir.join("truevoice_intent_th");
-    let c = train(
-        "TrueVoice destination",
-        Model::Words,
-        &csv_rows(&tv.join("mari_train.csv"), "texts", "destination")?,
-    )?;
-    let test = csv_rows(&tv.join("mari_test.csv"), "texts", "destination")?;
-    rows.push(Row {
-        what: "TrueVoice (th) destination accuracy (test, 3,236)".into(),
-        figure: format!(
-            "{:.1}",
-            accuracy(Model::Words, &c, &test, &mut timed) * 100.0
-        ),
-        anchor: "",
-    });
-    let ws = dir.join("wisesight_sentiment_th");
-    let read = |name: &str| -> anyhow::Result<Vec<Example>> {
-        Ok(jsonl_rows(&ws.join(name))?
-            .iter()
-            .map(|v| {
-                example(
-                    v["texts"].as_str().unwrap_or_default(),
-                    v["category"].as_str().unwrap_or_default(),
-                )
-            })
-            .collect())
-    };
-    let c = train("Wisesight sentiment", Model::Words, &read("train.jsonl")?)?;
-    rows.push(Row {
-        what: "Wisesight (th) sentiment accuracy (test, 2,671)".into(),
-        figure: format!(
-            "{:.1}",
-            accuracy(Model::Words, &c, &read("test.jsonl")?, &mut timed) * 100.0
-        ),
-        anchor: "logistic regression 74.99 (older Kaggle split)",
-    });
+    bitext(dir, Model::Words, &mut timed, &mut rows)?;
+    thai(dir, Model::Words, &mut timed, &mut rows)?;
     let all_latency = stats(timed.us);
     rows.push(Row {
         what: "Prediction time per message, 150 classes (CLINC150): p50 / p99".into(),
