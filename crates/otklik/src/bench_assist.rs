@@ -183,8 +183,9 @@ impl Embeddings {
         );
         while !r.bytes.is_empty() {
             let text = String::from_utf8(r.chunk()?.to_vec())?;
-            let v = r
-                .chunk()?
+            let bytes = r.chunk()?;
+            anyhow::ensure!(bytes.len() % 4 == 0, "an embedding cut short in the cache");
+            let v = bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect();
@@ -766,4 +767,33 @@ fn run(dir: &Path, embeddings: Option<Endpoint>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_embeddings_cache_keeps_vectors_and_refuses_what_is_not_its_own() {
+        let dir = std::env::temp_dir().join(format!("otklik-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let path = dir.join("e.cache");
+        let mut e = Embeddings::new("http://127.0.0.1:9", "m").expect("a client");
+        // No file yet: an empty cache.
+        e.load(&path).expect("nothing to read");
+        assert!(e.known.is_empty());
+        e.known.insert("где мой заказ".into(), vec![0.5, -1.25]);
+        e.known.insert("hello".into(), vec![3.0]);
+        e.save(&path).expect("written");
+        let mut again = Embeddings::new("http://127.0.0.1:9", "m").expect("a client");
+        again.load(&path).expect("read");
+        assert_eq!(again.known, e.known);
+        // Another model's cache, and a cut file, are errors, not vectors.
+        let mut other = Embeddings::new("http://127.0.0.1:9", "n").expect("a client");
+        assert!(other.load(&path).is_err());
+        let bytes = std::fs::read(&path).expect("read");
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("written");
+        assert!(again.load(&path).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
