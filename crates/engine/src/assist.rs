@@ -11,7 +11,7 @@ use domain::assist::{AssistSettings, HandoffReason, MAX_TEXT};
 use domain::ids::*;
 use domain::message;
 use domain::ticket::Channel;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use store::assist as db;
 
@@ -372,10 +372,26 @@ impl Engine {
 
     /// What the bot learns from: each FAQ group's questions and phrasings in
     /// every language, each article group's titles and sentences.
+    ///
+    /// An article that one FAQ group links to is learnt as part of that
+    /// group, not as a label of its own: the two give the same answer (the
+    /// entry, with the article's link), and as rivals they split the margin
+    /// — an article titled as the entry's question left the question itself
+    /// under the threshold. An article several groups link to stays a label
+    /// of its own: joining it to one of them would answer the others' questions
+    /// with it.
     async fn answer_docs(&self, ws: WorkspaceId) -> Result<Vec<AnswerDoc>, EngineError> {
         let mut c = self.store.read().await?;
         let faqs = db::faq_texts(&mut c.conn(), ws).await?;
         let articles = db::article_texts(&mut c.conn(), ws).await?;
+        let group_of: HashMap<ArticleId, GroupId> =
+            articles.iter().map(|a| (a.id, a.group_id)).collect();
+        let mut linked: HashMap<GroupId, BTreeSet<GroupId>> = HashMap::new();
+        for f in &faqs {
+            if let Some(g) = f.article_id.and_then(|a| group_of.get(&a)) {
+                linked.entry(*g).or_default().insert(f.group_id);
+            }
+        }
         let mut docs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for f in faqs {
             let texts = docs.entry(format!("faq:{}", f.group_id)).or_default();
@@ -383,9 +399,17 @@ impl Engine {
             texts.extend(f.phrasings);
         }
         for a in articles {
-            docs.entry(format!("article:{}", a.group_id))
-                .or_default()
-                .extend(article_sentences(&a.title, &a.body, ARTICLE_SENTENCES));
+            let key = match linked.get(&a.group_id) {
+                Some(faqs) if faqs.len() == 1 => faqs
+                    .first()
+                    .map_or_else(|| format!("article:{}", a.group_id), |f| format!("faq:{f}")),
+                _ => format!("article:{}", a.group_id),
+            };
+            docs.entry(key).or_default().extend(article_sentences(
+                &a.title,
+                &a.body,
+                ARTICLE_SENTENCES,
+            ));
         }
         for f in store::flows::list(&mut c.conn(), ws).await? {
             if f.spec.active {

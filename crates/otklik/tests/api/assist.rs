@@ -233,6 +233,31 @@ async fn the_bot_answers_what_it_knows_and_hands_off_the_rest(app: TestApp) {
         "{d}"
     );
 
+    // An entry and the article it links give one answer: an article titled
+    // as the entry's question does not split the entry's confidence.
+    let cancel = app
+        .post("/api/v1/kb/articles", json!({"lang": "ru", "title": "Как отменить заказ",
+            "body": "Пока заказ не отправлен, откройте его в «Моих заказах» и нажмите «Отменить заказ».\n\nДеньги вернутся на карту за 3–5 дней.",
+            "status": "published"}))
+        .await
+        .expect(201);
+    let entry = app
+        .post(
+            "/api/v1/kb/faq",
+            json!({"lang": "ru", "question": "Как отменить заказ?", "phrasings": ["отмена заказа", "передумал, хочу отменить"],
+                "answer": "Откройте заказ в «Моих заказах» и нажмите «Отменить заказ».", "article_id": cancel["id"]}),
+        )
+        .await
+        .expect(201);
+    let d = until("the entry answers its own question", 10, async || {
+        let d = ask(&app, &t, "как отменить заказ", Some("chat")).await;
+        (d["faq_id"] == entry["id"]).then_some(d)
+    })
+    .await;
+    assert_eq!(d["decision"], "answer", "{d}");
+    assert_eq!(d["article_id"], cancel["id"], "{d}");
+    assert!(d["confidence"].as_f64().unwrap() > 0.9, "{d}");
+
     // The whole threshold is the workspace's: at 1 nothing is sure enough.
     app.req("PUT", "/api/v1/assist/settings", &t, Some(json!({"bot_enabled": true, "bot_on_email": false, "threshold": 1.0, "handoff_team_id": null})))
         .await
