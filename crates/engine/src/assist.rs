@@ -11,7 +11,7 @@ use domain::assist::{AssistSettings, HandoffReason, MAX_TEXT};
 use domain::ids::*;
 use domain::message;
 use domain::ticket::Channel;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use store::assist as db;
 
@@ -386,10 +386,15 @@ impl Engine {
         let articles = db::article_texts(&mut c.conn(), ws).await?;
         let group_of: HashMap<ArticleId, GroupId> =
             articles.iter().map(|a| (a.id, a.group_id)).collect();
-        let mut linked: HashMap<GroupId, BTreeSet<GroupId>> = HashMap::new();
+        // The one FAQ group linking each article group; `None` once a second
+        // group links it too.
+        let mut sole: HashMap<GroupId, Option<GroupId>> = HashMap::new();
         for f in &faqs {
             if let Some(g) = f.article_id.and_then(|a| group_of.get(&a)) {
-                linked.entry(*g).or_default().insert(f.group_id);
+                let by = sole.entry(*g).or_insert(Some(f.group_id));
+                if *by != Some(f.group_id) {
+                    *by = None;
+                }
             }
         }
         let mut docs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -399,10 +404,8 @@ impl Engine {
             texts.extend(f.phrasings);
         }
         for a in articles {
-            let key = match linked.get(&a.group_id) {
-                Some(faqs) if faqs.len() == 1 => faqs
-                    .first()
-                    .map_or_else(|| format!("article:{}", a.group_id), |f| format!("faq:{f}")),
+            let key = match sole.get(&a.group_id) {
+                Some(Some(faq)) => format!("faq:{faq}"),
                 _ => format!("article:{}", a.group_id),
             };
             docs.entry(key).or_default().extend(article_sentences(
